@@ -1,0 +1,145 @@
+/**
+ * Efficient channel attention (ECA; Wang et al., CVPR 2020): a channel gate computed by a 1-D
+ * convolution across the globally average-pooled channels, without dimensionality reduction.
+ */
+import { conv1d, mul, mean, reshape, serialization, sigmoid, tidy, type Tensor, type Tensor3D } from '@tensorflow/tfjs-core';
+import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
+import {
+  deserializeObject,
+  serializeObject,
+  type Constraint,
+  type ConstraintIdentifier,
+  type Initializer,
+  type InitializerIdentifier,
+  type Regularizer,
+  type RegularizerIdentifier,
+  type SerializedObject,
+} from './keras-objects.js';
+import { checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
+import { singleShape, singleTensor, type LayerArgs } from './layer-utils.js';
+
+/**
+ * ECA's adaptive kernel size for `channels` channels: t = floor(|(log2(C) + b) / gamma|), then the
+ * odd number t (if t is odd) or t + 1 (if even), as in the ECA reference code.
+ *
+ * @param channels number of channels C (integer >= 1)
+ * @param gamma default 2
+ * @param b default 1
+ */
+export function ecaKernelSize(channels: number, gamma = 2, b = 1): number {
+  checkPositiveInteger(channels, 'channels', 'ecaKernelSize');
+  if (!(gamma > 0) || !Number.isFinite(gamma)) {
+    throw new Error(`ecaKernelSize: 'gamma' must be a finite number > 0, got ${gamma}`);
+  }
+  if (!Number.isFinite(b)) throw new Error(`ecaKernelSize: 'b' must be a finite number, got ${b}`);
+  const t = Math.floor(Math.abs((Math.log2(channels) + b) / gamma));
+  return t % 2 === 1 ? t : t + 1;
+}
+
+/**
+ * y = z * sigmoid(conv1d_k(GAP(z))): the ECA gate applied to z [batch, h, w, C] with a 1-D
+ * kernel of shape [k, 1, 1] sliding across channels ('same' padding, no bias).
+ * Shared by {@link EfficientChannelAttention} and the scale-attentional convolution.
+ */
+export function applyChannelAttention(z: Tensor, kernel: Tensor): Tensor {
+  return tidy(() => {
+    const [batch, , , channels] = z.shape;
+    const pooled = reshape(mean(z, [1, 2]), [batch, channels, 1]) as Tensor3D;
+    const logits = conv1d(pooled, kernel as Tensor3D, 1, 'same');
+    const gate = reshape(sigmoid(logits), [batch, 1, 1, channels]);
+    return mul(z, gate);
+  });
+}
+
+/** Arguments of {@link EfficientChannelAttention}. */
+export interface EfficientChannelAttentionArgs extends LayerArgs {
+  /** Size of the 1-D kernel across channels: 'auto' (ECA's formula, {@link ecaKernelSize}) or an odd integer. Default 'auto'. */
+  kernelSize?: 'auto' | number;
+  /** gamma of ECA's formula. Default 2. */
+  gamma?: number;
+  /** b of ECA's formula. Default 1. */
+  b?: number;
+  /** Initializer of the 1-D kernel. Default 'glorotUniform'. */
+  kernelInitializer?: InitializerIdentifier | Initializer | SerializedObject;
+  /** Regularizer of the 1-D kernel. Default none. */
+  kernelRegularizer?: RegularizerIdentifier | Regularizer | SerializedObject | null;
+  /** Constraint of the 1-D kernel. Default none. */
+  kernelConstraint?: ConstraintIdentifier | Constraint | SerializedObject | null;
+}
+
+/**
+ * Efficient channel attention as a layer: multiplies each channel of a [batch, h, w, C] input by
+ * a gate in (0, 1) computed from the global average of all channels by a 1-D convolution.
+ * Output shape = input shape. Weights: one kernel of shape [k, 1, 1] named `kernel`.
+ */
+export class EfficientChannelAttention extends layers.Layer {
+  static className = 'EfficientChannelAttention';
+
+  readonly kernelSize: 'auto' | number;
+  readonly gamma: number;
+  readonly b: number;
+  private readonly kernelInitializer: Initializer;
+  private readonly kernelRegularizer: Regularizer | null;
+  private readonly kernelConstraint: Constraint | null;
+  private kernel: LayerVariable | null = null;
+
+  constructor(args: EfficientChannelAttentionArgs = {}) {
+    super(args);
+    const who = 'EfficientChannelAttention';
+    this.kernelSize = args.kernelSize ?? 'auto';
+    if (this.kernelSize !== 'auto') checkOddInteger(this.kernelSize, 'kernelSize', who);
+    this.gamma = args.gamma ?? 2;
+    this.b = args.b ?? 1;
+    this.kernelInitializer = deserializeObject<Initializer>(args.kernelInitializer ?? 'glorotUniform', 'initializer', 'kernelInitializer');
+    this.kernelRegularizer = args.kernelRegularizer == null ? null
+      : deserializeObject<Regularizer>(args.kernelRegularizer, 'regularizer', 'kernelRegularizer');
+    this.kernelConstraint = args.kernelConstraint == null ? null
+      : deserializeObject<Constraint>(args.kernelConstraint, 'constraint', 'kernelConstraint');
+    this.supportsMasking = true;
+  }
+
+  /** The kernel size in use for `channels` input channels. */
+  resolvedKernelSize(channels: number): number {
+    return this.kernelSize === 'auto' ? ecaKernelSize(channels, this.gamma, this.b) : this.kernelSize;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const channels = checkImageShape(singleShape(inputShape, this.name), 'EfficientChannelAttention');
+    const k = this.resolvedKernelSize(channels);
+    this.kernel = this.addWeight('kernel', [k, 1, 1], 'float32', this.kernelInitializer,
+      this.kernelRegularizer ?? undefined, true, this.kernelConstraint ?? undefined);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shape = singleShape(inputShape, this.name);
+    checkImageShape(shape, 'EfficientChannelAttention');
+    return shape;
+  }
+
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return tidy(() => {
+      const x = singleTensor(inputs, 'EfficientChannelAttention');
+      checkImageShape(x.shape, 'EfficientChannelAttention');
+      return applyChannelAttention(x, this.kernel!.read());
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return {
+      kernelSize: this.kernelSize,
+      gamma: this.gamma,
+      b: this.b,
+      kernelInitializer: serializeObject(this.kernelInitializer),
+      kernelRegularizer: serializeObject(this.kernelRegularizer),
+      kernelConstraint: serializeObject(this.kernelConstraint),
+      ...super.getConfig(),
+    } as unknown as serialization.ConfigDict;
+  }
+}
+serialization.registerClass(EfficientChannelAttention);
+
+/** Creates an {@link EfficientChannelAttention} layer. */
+export function efficientChannelAttention(args: EfficientChannelAttentionArgs = {}): EfficientChannelAttention {
+  return new EfficientChannelAttention(args);
+}

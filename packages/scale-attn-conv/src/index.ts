@@ -1,0 +1,33 @@
+/**
+ * `@sa-unet/scale-attn-conv`: the scale-attentional convolution as a tfjs-layers layer.
+ *
+ * Importing this module registers {@link ScaleAttentionalConv2D} and
+ * {@link EfficientChannelAttention} with tfjs's class registry, so models that contain them load
+ * with `tf.loadLayersModel` (in Node and in browsers).
+ *
+ * @packageDocumentation
+ */
+export {
+  ScaleAttentionalConv2D,
+  scaleAttentionalConv2d,
+  scaleAttentionalParamCount,
+  type ScaleAttentionalConv2DArgs,
+  type ScaleAttentionalShapeArgs,
+} from './scale-attentional-conv2d.js';
+export {
+  EfficientChannelAttention,
+  efficientChannelAttention,
+  ecaKernelSize,
+  applyChannelAttention,
+  type EfficientChannelAttentionArgs,
+} from './eca.js';
+export type {
+  Initializer,
+  Regularizer,
+  Constraint,
+  InitializerIdentifier,
+  RegularizerIdentifier,
+  ConstraintIdentifier,
+  SerializedObject,
+} from './keras-objects.js';
+export type { LayerArgs } from './layer-utils.js';

@@ -1,0 +1,314 @@
+/**
+ * The scale-attentional convolution of Kim et al. (Ultrasonography 2022): a cascade of linear
+ * convolutions whose outputs, seen through growing receptive fields, are concatenated and
+ * weighted by efficient channel attention.
+ */
+import {
+  concat,
+  conv2d,
+  depthwiseConv2d,
+  fused,
+  serialization,
+  tidy,
+  type Tensor,
+  type Tensor1D,
+  type Tensor4D,
+} from '@tensorflow/tfjs-core';
+import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
+import { applyChannelAttention, ecaKernelSize } from './eca.js';
+import {
+  deserializeObject,
+  serializeObject,
+  type Constraint,
+  type ConstraintIdentifier,
+  type Initializer,
+  type InitializerIdentifier,
+  type Regularizer,
+  type RegularizerIdentifier,
+  type SerializedObject,
+} from './keras-objects.js';
+import { singleShape, singleTensor, type LayerArgs } from './layer-utils.js';
+import { checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
+
+const LAYER = 'ScaleAttentionalConv2D';
+
+/** Arguments of {@link ScaleAttentionalConv2D}. */
+export interface ScaleAttentionalConv2DArgs extends LayerArgs {
+  /** Output channels (required). */
+  filters: number;
+  /** Number N of cascaded stages: the layer sees 1x1, 3x3, ..., (2N-1)x(2N-1) at once (with kernelSize 3). Default 4. */
+  scales?: number;
+  /** Kernel size k of the depthwise convolutions of stages 2..N (odd). Default 3. */
+  kernelSize?: number;
+  /**
+   * Width of each stage F(n). Default `filters / scales` (then `filters` must be divisible by
+   * `scales`), which makes the concatenation exactly `filters` wide, as in the paper. If
+   * `scales * stageFilters !== filters`, a linear 1x1 projection maps the attended concatenation
+   * to `filters` channels.
+   */
+  stageFilters?: number;
+  /** Weight the concatenated scales by efficient channel attention. Default true. */
+  useAttention?: boolean;
+  /** Kernel size of the attention's 1-D convolution: 'auto' (ECA's formula on the concatenated width) or an odd integer. Default 'auto'. */
+  attentionKernelSize?: 'auto' | number;
+  /** Add a bias after the 1x1 convolution of each stage (and after the projection). Default true. */
+  useBias?: boolean;
+  /** Dilation of the depthwise convolutions of stages 2..N. Default 1. */
+  dilationRate?: number;
+  /** Padding: 'same' only (the stages are concatenated, so they must keep the spatial size). Default 'same'. */
+  padding?: 'same';
+  /** Initializer of every convolution kernel (1x1, depthwise, pointwise, attention, projection). Default 'glorotUniform'. */
+  kernelInitializer?: InitializerIdentifier | Initializer | SerializedObject;
+  /** Initializer of the biases. Default 'zeros'. */
+  biasInitializer?: InitializerIdentifier | Initializer | SerializedObject;
+  /** Regularizer of every convolution kernel. Default none. */
+  kernelRegularizer?: RegularizerIdentifier | Regularizer | SerializedObject | null;
+  /** Regularizer of the biases. Default none. */
+  biasRegularizer?: RegularizerIdentifier | Regularizer | SerializedObject | null;
+  /** Constraint of every convolution kernel. Default none. */
+  kernelConstraint?: ConstraintIdentifier | Constraint | SerializedObject | null;
+  /** Constraint of the biases. Default none. */
+  biasConstraint?: ConstraintIdentifier | Constraint | SerializedObject | null;
+}
+
+/** The pieces of one configuration that decide the weights: what {@link scaleAttentionalParamCount} counts. */
+export interface ScaleAttentionalShapeArgs {
+  inputChannels: number;
+  filters: number;
+  scales?: number;
+  kernelSize?: number;
+  stageFilters?: number;
+  useAttention?: boolean;
+  attentionKernelSize?: 'auto' | number;
+  useBias?: boolean;
+}
+
+/**
+ * The number of weights of one layer, in closed form. With C_in input channels, s = stageFilters,
+ * N = scales, k = kernelSize, F = filters, k_a = the attention kernel size:
+ *
+ *   C_in*s                       (H1: 1x1 convolution)
+ * + (N-1) * (k*k*s + s*s)        (H2..HN: depthwise kxk, then pointwise 1x1)
+ * + N*s                          (biases of the N stages, if useBias)
+ * + k_a                          (ECA's 1-D kernel, if useAttention)
+ * + N*s*F + F                    (1x1 projection and its bias, only if N*s != F; bias only if useBias)
+ */
+export function scaleAttentionalParamCount(args: ScaleAttentionalShapeArgs): number {
+  const n = args.scales ?? 4;
+  const k = args.kernelSize ?? 3;
+  const s = args.stageFilters ?? args.filters / n;
+  const useBias = args.useBias ?? true;
+  const width = n * s;
+  let count = args.inputChannels * s + (n - 1) * (k * k * s + s * s);
+  if (useBias) count += n * s;
+  if (args.useAttention ?? true) {
+    const ka = args.attentionKernelSize ?? 'auto';
+    count += ka === 'auto' ? ecaKernelSize(width) : ka;
+  }
+  if (width !== args.filters) count += width * args.filters + (useBias ? args.filters : 0);
+  return count;
+}
+
+interface Stage {
+  depthwise: LayerVariable | null;
+  pointwise: LayerVariable;
+  bias: LayerVariable | null;
+}
+
+/**
+ * Scale-attentional 2-D convolution (channels last, stride 1, 'same' padding).
+ *
+ * F(1) = H1(x), a 1x1 convolution to `stageFilters` channels; F(n) = Hn(F(n-1)) for n = 2..N, a
+ * depthwise kxk convolution followed by a pointwise 1x1 convolution. The stages are linear: no
+ * normalisation or activation between them, so F(n) sees a ((k-1)(n-1)d + 1)-wide window.
+ * z = concat(F(1), ..., F(N)); y = z * sigmoid(conv1d(GAP(z))) (ECA), or y = z without attention.
+ *
+ * The layer has no batch normalisation and no activation: a network adds them after it
+ * (the SA-U-Net of `@sa-unet/unet-zoo` uses BN then ReLU).
+ *
+ * Weights, in order (all created in build() with stable names): `stage1_kernel` [1,1,C_in,s],
+ * `stage1_bias` [s]; for n = 2..N `stage{n}_depthwise_kernel` [k,k,s,1],
+ * `stage{n}_pointwise_kernel` [1,1,s,s], `stage{n}_bias` [s]; `attention_kernel` [k_a,1,1];
+ * `projection_kernel` [1,1,N*s,F] and `projection_bias` [F] when N*s != F.
+ */
+export class ScaleAttentionalConv2D extends layers.Layer {
+  static className = LAYER;
+
+  readonly filters: number;
+  readonly scales: number;
+  readonly kernelSize: number;
+  readonly stageFilters: number;
+  readonly useAttention: boolean;
+  readonly attentionKernelSize: 'auto' | number;
+  readonly useBias: boolean;
+  readonly dilationRate: number;
+  private readonly kernelInitializer: Initializer;
+  private readonly biasInitializer: Initializer;
+  private readonly kernelRegularizer: Regularizer | null;
+  private readonly biasRegularizer: Regularizer | null;
+  private readonly kernelConstraint: Constraint | null;
+  private readonly biasConstraint: Constraint | null;
+
+  private stages: Stage[] = [];
+  private attentionKernel: LayerVariable | null = null;
+  private projectionKernel: LayerVariable | null = null;
+  private projectionBias: LayerVariable | null = null;
+
+  constructor(args: ScaleAttentionalConv2DArgs) {
+    if (args === null || typeof args !== 'object') {
+      throw new Error(`${LAYER}: expected an arguments object with at least 'filters', got ${JSON.stringify(args)}`);
+    }
+    super(args);
+    this.filters = checkPositiveInteger(args.filters, 'filters', LAYER);
+    this.scales = checkPositiveInteger(args.scales ?? 4, 'scales', LAYER);
+    this.kernelSize = checkOddInteger(args.kernelSize ?? 3, 'kernelSize', LAYER);
+    if (args.stageFilters === undefined || args.stageFilters === null) {
+      if (this.filters % this.scales !== 0) {
+        throw new Error(
+          `${LAYER}: 'filters' (${this.filters}) must be divisible by 'scales' (${this.scales}) so that each of the ` +
+            `${this.scales} stages is filters / scales wide; choose filters in {${this.scales}, ${2 * this.scales}, ...} or set 'stageFilters'`,
+        );
+      }
+      this.stageFilters = this.filters / this.scales;
+    } else {
+      this.stageFilters = checkPositiveInteger(args.stageFilters, 'stageFilters', LAYER);
+    }
+    this.useAttention = args.useAttention ?? true;
+    if (typeof this.useAttention !== 'boolean') {
+      throw new Error(`${LAYER}: 'useAttention' must be true or false, got ${JSON.stringify(args.useAttention)}`);
+    }
+    this.attentionKernelSize = args.attentionKernelSize ?? 'auto';
+    if (this.attentionKernelSize !== 'auto') {
+      if (typeof this.attentionKernelSize !== 'number' || !Number.isInteger(this.attentionKernelSize)
+        || this.attentionKernelSize < 1 || this.attentionKernelSize % 2 === 0) {
+        throw new Error(
+          `${LAYER}: 'attentionKernelSize' must be 'auto' or an odd integer >= 1 (1, 3, 5, ...), got ${JSON.stringify(args.attentionKernelSize)}`,
+        );
+      }
+    }
+    this.useBias = args.useBias ?? true;
+    this.dilationRate = checkPositiveInteger(args.dilationRate ?? 1, 'dilationRate', LAYER);
+    const padding = args.padding ?? 'same';
+    if (padding !== 'same') {
+      throw new Error(`${LAYER}: 'padding' must be 'same' (the stages are concatenated), got ${JSON.stringify(padding)}`);
+    }
+    this.kernelInitializer = deserializeObject<Initializer>(args.kernelInitializer ?? 'glorotUniform', 'initializer', 'kernelInitializer');
+    this.biasInitializer = deserializeObject<Initializer>(args.biasInitializer ?? 'zeros', 'initializer', 'biasInitializer');
+    this.kernelRegularizer = optional<Regularizer>(args.kernelRegularizer, 'regularizer', 'kernelRegularizer');
+    this.biasRegularizer = optional<Regularizer>(args.biasRegularizer, 'regularizer', 'biasRegularizer');
+    this.kernelConstraint = optional<Constraint>(args.kernelConstraint, 'constraint', 'kernelConstraint');
+    this.biasConstraint = optional<Constraint>(args.biasConstraint, 'constraint', 'biasConstraint');
+  }
+
+  /** Width of the concatenation z: scales * stageFilters. */
+  get concatFilters(): number {
+    return this.scales * this.stageFilters;
+  }
+
+  /** The attention kernel size in use (ECA's formula on the concatenated width when 'auto'). */
+  get resolvedAttentionKernelSize(): number {
+    return this.attentionKernelSize === 'auto' ? ecaKernelSize(this.concatFilters) : this.attentionKernelSize;
+  }
+
+  /** Side of the square window one output pixel sees: (k-1)(N-1)d + 1 (2N-1 for k=3, d=1). */
+  get receptiveField(): number {
+    return (this.kernelSize - 1) * (this.scales - 1) * this.dilationRate + 1;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const inChannels = checkImageShape(singleShape(inputShape, this.name), LAYER);
+    const s = this.stageFilters;
+    const k = this.kernelSize;
+    const kernel = (name: string, shape: number[]) =>
+      this.addWeight(name, shape, 'float32', this.kernelInitializer, this.kernelRegularizer ?? undefined, true,
+        this.kernelConstraint ?? undefined);
+    const bias = (name: string, size: number) =>
+      this.addWeight(name, [size], 'float32', this.biasInitializer, this.biasRegularizer ?? undefined, true,
+        this.biasConstraint ?? undefined);
+
+    this.stages = [];
+    for (let n = 1; n <= this.scales; n++) {
+      const depthwise = n === 1 ? null : kernel(`stage${n}_depthwise_kernel`, [k, k, s, 1]);
+      const pointwise = n === 1 ? kernel('stage1_kernel', [1, 1, inChannels, s]) : kernel(`stage${n}_pointwise_kernel`, [1, 1, s, s]);
+      this.stages.push({ depthwise, pointwise, bias: this.useBias ? bias(`stage${n}_bias`, s) : null });
+    }
+    this.attentionKernel = this.useAttention ? kernel('attention_kernel', [this.resolvedAttentionKernelSize, 1, 1]) : null;
+    if (this.concatFilters !== this.filters) {
+      this.projectionKernel = kernel('projection_kernel', [1, 1, this.concatFilters, this.filters]);
+      this.projectionBias = this.useBias ? bias('projection_bias', this.filters) : null;
+    }
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shape = singleShape(inputShape, this.name);
+    checkImageShape(shape, LAYER);
+    return [shape[0], shape[1], shape[2], this.filters];
+  }
+
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return tidy(() => {
+      const x = singleTensor(inputs, LAYER) as Tensor4D;
+      const inChannels = checkImageShape(x.shape, LAYER);
+      const expected = this.stages[0].pointwise.shape[2];
+      if (inChannels !== expected) {
+        throw new Error(`${LAYER} '${this.name}': built for ${expected} input channels, got an input with ${inChannels}`);
+      }
+      const features: Tensor4D[] = [];
+      let f = x;
+      for (const stage of this.stages) {
+        if (stage.depthwise !== null) {
+          f = depthwiseConv2d(f, stage.depthwise.read() as Tensor4D, 1, 'same', 'NHWC', this.dilationRate);
+        }
+        f = pointwiseConv(f, stage.pointwise.read() as Tensor4D, stage.bias?.read() as Tensor1D | undefined);
+        features.push(f);
+      }
+      let y: Tensor = features.length === 1 ? features[0] : concat(features, 3);
+      if (this.attentionKernel !== null) y = applyChannelAttention(y, this.attentionKernel.read());
+      if (this.projectionKernel !== null) {
+        y = pointwiseConv(y as Tensor4D, this.projectionKernel.read() as Tensor4D, this.projectionBias?.read() as Tensor1D | undefined);
+      }
+      return y;
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return {
+      filters: this.filters,
+      scales: this.scales,
+      kernelSize: this.kernelSize,
+      stageFilters: this.stageFilters,
+      useAttention: this.useAttention,
+      attentionKernelSize: this.attentionKernelSize,
+      useBias: this.useBias,
+      dilationRate: this.dilationRate,
+      padding: 'same',
+      kernelInitializer: serializeObject(this.kernelInitializer),
+      biasInitializer: serializeObject(this.biasInitializer),
+      kernelRegularizer: serializeObject(this.kernelRegularizer),
+      biasRegularizer: serializeObject(this.biasRegularizer),
+      kernelConstraint: serializeObject(this.kernelConstraint),
+      biasConstraint: serializeObject(this.biasConstraint),
+      ...super.getConfig(),
+    } as unknown as serialization.ConfigDict;
+  }
+}
+serialization.registerClass(ScaleAttentionalConv2D);
+
+/** A 1x1 convolution with an optional bias (one fused op where the backend has it). */
+function pointwiseConv(x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | undefined): Tensor4D {
+  return bias === undefined ? conv2d(x, kernel, 1, 'same') : fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias });
+}
+
+function optional<T extends serialization.Serializable>(
+  value: string | SerializedObject | T | null | undefined,
+  kind: 'regularizer' | 'constraint',
+  argName: string,
+): T | null {
+  return value === null || value === undefined ? null : deserializeObject<T>(value, kind, argName);
+}
+
+/** Creates a {@link ScaleAttentionalConv2D} layer. */
+export function scaleAttentionalConv2d(args: ScaleAttentionalConv2DArgs): ScaleAttentionalConv2D {
+  return new ScaleAttentionalConv2D(args);
+}

@@ -1,0 +1,44 @@
+/** Small numeric helpers shared by tests. */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A tensor of the given shape with values uniform in [lo, hi) from a seeded generator. */
+export function seededUniform(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
+  const rand = seededRandom(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(size);
+  for (let i = 0; i < size; i++) data[i] = lo + (hi - lo) * rand();
+  return tf.tensor(data, shape);
+}
+
+/** Largest |a - b| / max(1, |b|) over two arrays of equal length. */
+export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i]));
+    if (Number.isNaN(err)) return NaN;
+    if (err > worst) worst = err;
+  }
+  return worst;
+}
+
+/** A [h, w] disc mask (1 inside, 0 outside) centred in the image. */
+export function discMask(h: number, w: number, radius: number, cy = (h - 1) / 2, cx = (w - 1) / 2): Float32Array {
+  const out = new Float32Array(h * w);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    if ((y - cy) ** 2 + (x - cx) ** 2 <= radius * radius) out[y * w + x] = 1;
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+/**
+ * Gradients of Conv2D and DepthwiseConv2dNative that accept dilation > 1.
+ *
+ * tfjs-core's own gradients assert that the dilation is 1, because the stock backprop kernels
+ * ignore it. Ours pass the dilation on to the backprop kernels; with dilation 1 they run exactly
+ * what the stock gradients run. With dilation > 1 they need the backprop kernels of this package
+ * on the active backend, and say so if they are missing.
+ */
+import { engine, getBackend, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D } from '@tensorflow/tfjs-core';
+import { isOurKernel } from './registry-state.js';
+
+type Pair = [number, number];
+
+function pair(v: number | Pair | null | undefined): Pair {
+  if (v === null || v === undefined) return [1, 1];
+  return typeof v === 'number' ? [v, v] : v;
+}
+
+function requireDilationSupport(kernelNames: string[], dilations: Pair, op: string): void {
+  if (dilations[0] === 1 && dilations[1] === 1) return;
+  const backend = getBackend();
+  const missing = kernelNames.filter((name) => !isOurKernel(name, backend));
+  if (missing.length > 0) {
+    throw new Error(
+      `Gradient of ${op} with dilation [${dilations.join(', ')}] on backend '${backend}' needs the kernels ` +
+        `${missing.join(', ')} of @sa-unet/tfjs-kernels: call registerTrainingKernels() after importing the backend ` +
+        `(supported backends: cpu, wasm, webgpu), or use dilation 1 for training`,
+    );
+  }
+}
+
+export const conv2dGradConfig: GradConfig = {
+  kernelName: 'Conv2D',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const [x, filter] = saved as [Tensor4D, Tensor4D];
+    const { strides, pad, dataFormat, dimRoundingMode } = attrs as Record<string, unknown>;
+    const dilations = pair(attrs.dilations as Pair | number | undefined);
+    requireDilationSupport(['Conv2DBackpropInput', 'Conv2DBackpropFilter'], dilations, 'conv2d');
+    const common = { strides, pad, dataFormat, dimRoundingMode, dilations } as unknown as NamedAttrMap;
+    return {
+      x: () => engine().runKernel('Conv2DBackpropInput', { dy: dy as Tensor, filter }, { ...common, inputShape: x.shape } as NamedAttrMap) as Tensor,
+      filter: () => engine().runKernel('Conv2DBackpropFilter', { x, dy: dy as Tensor }, { ...common, filterShape: filter.shape } as NamedAttrMap) as Tensor,
+    };
+  },
+};
+
+export const depthwiseConv2dGradConfig: GradConfig = {
+  kernelName: 'DepthwiseConv2dNative',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const [x, filter] = saved as [Tensor4D, Tensor4D];
+    const { strides, pad, dimRoundingMode } = attrs as Record<string, unknown>;
+    const dilations = pair(attrs.dilations as Pair | number | undefined);
+    requireDilationSupport(['DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'], dilations, 'depthwiseConv2d');
+    const common = { strides, pad, dimRoundingMode, dilations } as unknown as NamedAttrMap;
+    return {
+      x: () => engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dy as Tensor, filter },
+        { ...common, inputShape: x.shape } as NamedAttrMap) as Tensor,
+      filter: () => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dy as Tensor },
+        { ...common, filterShape: filter.shape } as NamedAttrMap) as Tensor,
+    };
+  },
+};

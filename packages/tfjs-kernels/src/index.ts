@@ -1,0 +1,19 @@
+/**
+ * `@sa-unet/tfjs-kernels`: training kernels for TensorFlow.js.
+ *
+ * Stock `@tensorflow/tfjs-backend-wasm` cannot train convolutional networks (it has no
+ * Conv2DBackpropFilter and no depthwise backprop kernels) and the pure-JS cpu backend computes
+ * them very slowly. {@link registerTrainingKernels} registers fast, exact ones built from each
+ * backend's own forward kernels.
+ *
+ * @packageDocumentation
+ */
+export {
+  registerTrainingKernels,
+  unregisterTrainingKernels,
+  hasTrainingKernel,
+  SUPPORTED_BACKENDS,
+  type SupportedBackend,
+  type RegisterTrainingKernelsOptions,
+} from './register.js';
+export { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';

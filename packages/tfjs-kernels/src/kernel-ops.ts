@@ -1,0 +1,141 @@
+/**
+ * Composing kernels from other kernels of the same backend, as tfjs's own backends do: each step
+ * calls a registered kernel function directly (no tensors, no tape), and every intermediate is
+ * released when the composite kernel returns.
+ */
+import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+
+export type Pair = [number, number];
+
+export class KernelOps {
+  private readonly temps: TensorInfo[] = [];
+
+  constructor(
+    readonly backend: KernelBackend,
+    readonly backendName: string,
+  ) {}
+
+  /** Runs kernel `name` of this backend; its output is released by {@link dispose} unless it is the result. */
+  run(name: string, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: NamedAttrMap = {}): TensorInfo {
+    const kernel = getKernel(name, this.backendName);
+    if (kernel === undefined) {
+      throw new Error(`@sa-unet/tfjs-kernels: kernel '${name}' is not registered for backend '${this.backendName}'`);
+    }
+    const out = kernel.kernelFunc({ inputs: inputs as never, backend: this.backend, attrs });
+    const info = Array.isArray(out) ? out[0] : out;
+    this.temps.push(info);
+    return info;
+  }
+
+  /** Releases every intermediate except `result`, and returns `result`. */
+  finish(result: TensorInfo): TensorInfo {
+    let kept = false;
+    for (const t of this.temps) {
+      if (t === result && !kept) {
+        kept = true;
+        continue;
+      }
+      this.backend.disposeData(t.dataId);
+    }
+    this.temps.length = 0;
+    if (!kept) throw new Error('@sa-unet/tfjs-kernels: internal error, the result is not an intermediate of this kernel');
+    return result;
+  }
+
+  /** Releases every intermediate (on failure). */
+  dispose(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+  }
+
+  /** Transpose; a reshape when only axes of size 1 move (no copy). */
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    const outShape = perm.map((axis) => x.shape[axis]);
+    const moved = perm.filter((axis) => x.shape[axis] !== 1);
+    if (moved.every((axis, i) => i === 0 || axis > moved[i - 1])) return this.reshape(x, outShape);
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  /** Zero padding; `paddings[i]` = [before, after] (non-negative). */
+  pad(x: TensorInfo, paddings: Pair[]): TensorInfo {
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    return this.run('Slice', { x }, { begin, size });
+  }
+
+  stridedSlice(x: TensorInfo, begin: number[], end: number[], strides: number[]): TensorInfo {
+    return this.run('StridedSlice', { x }, {
+      begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+    });
+  }
+
+  reverse(x: TensorInfo, dims: number[]): TensorInfo {
+    return this.run('Reverse', { x }, { dims });
+  }
+
+  conv2d(x: TensorInfo, filter: TensorInfo, strides: Pair, pad: 'valid' | Pair[], dilations: Pair): TensorInfo {
+    return this.run('Conv2D', { x, filter }, { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: null as never });
+  }
+
+  depthwiseConv2d(x: TensorInfo, filter: TensorInfo, strides: Pair, pad: 'valid' | Pair[], dilations: Pair): TensorInfo {
+    return this.run('DepthwiseConv2dNative', { x, filter }, { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: null as never });
+  }
+
+  /** a [batch, m, k] times b [batch, k, n]; no transpose flags, since the wasm backend has a fast path only without them. */
+  matMul(a: TensorInfo, b: TensorInfo): TensorInfo {
+    return this.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
+  }
+
+  mul(a: TensorInfo, b: TensorInfo): TensorInfo {
+    return this.run('Multiply', { a, b });
+  }
+
+  sum(x: TensorInfo, axis: number[]): TensorInfo {
+    return this.run('Sum', { x }, { axis, keepDims: false });
+  }
+
+  concat(xs: TensorInfo[], axis: number): TensorInfo {
+    return this.run('Concat', xs, { axis });
+  }
+
+  /** Crops (negative amounts) or zero-pads (positive amounts) the two spatial axes of an NHWC tensor. */
+  cropOrPad(x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
+    let out = x;
+    if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+      const [n, h, w, c] = out.shape;
+      const t = Math.max(0, -top);
+      const l = Math.max(0, -left);
+      out = this.slice(out, [0, t, l, 0], [n, h - t - Math.max(0, -bottom), w - l - Math.max(0, -right), c]);
+    }
+    if (top > 0 || bottom > 0 || left > 0 || right > 0) {
+      out = this.pad(out, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+    }
+    return out;
+  }
+
+  /**
+   * Inserts (stride - 1) zeros after each row and column of an NHWC tensor: the input of a
+   * strided convolution's input-gradient as a stride-1 convolution. Rank-4 steps only.
+   */
+  zeroInsert(x: TensorInfo, strides: Pair): TensorInfo {
+    const [sh, sw] = strides;
+    if (sh === 1 && sw === 1) return x;
+    const [n, h, w, c] = x.shape;
+    let out = x;
+    if (sh > 1) {
+      out = this.reshape(out, [n, h, 1, w * c]);
+      out = this.pad(out, [[0, 0], [0, 0], [0, sh - 1], [0, 0]]);
+    }
+    if (sw > 1) {
+      out = this.reshape(out, [n * h * sh, w, 1, c]);
+      out = this.pad(out, [[0, 0], [0, 0], [0, sw - 1], [0, 0]]);
+    }
+    return this.reshape(out, [n, h * sh, w * sw, c]);
+  }
+}

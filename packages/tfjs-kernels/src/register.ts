@@ -1,0 +1,107 @@
+/**
+ * registerTrainingKernels(): the gradient kernels tfjs lacks, or has only slow, on the CPU backends.
+ */
+import {
+  findBackendFactory,
+  getGradient,
+  getKernel,
+  registerGradient,
+  registerKernel,
+  unregisterKernel,
+  type GradConfig,
+  type KernelConfig,
+  type KernelFunc,
+} from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './conv2d-backprop.js';
+import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.js';
+import { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';
+import { forget, isOurKernel, rememberOurs, stockKernel } from './registry-state.js';
+
+/** Backends this package has kernels for. */
+export const SUPPORTED_BACKENDS = ['cpu', 'wasm'] as const;
+export type SupportedBackend = (typeof SUPPORTED_BACKENDS)[number];
+
+/** The kernels registered for each backend (kernel name -> factory of the kernel function). */
+const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => unknown>> = {
+  cpu: {
+    Conv2DBackpropFilter: conv2dBackpropFilterKernel,
+    Conv2DBackpropInput: conv2dBackpropInputKernel,
+    DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterKernel,
+    DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputKernel,
+  },
+  wasm: {
+    Conv2DBackpropFilter: conv2dBackpropFilterKernel,
+    Conv2DBackpropInput: conv2dBackpropInputKernel,
+    DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterKernel,
+    DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputKernel,
+  },
+};
+
+const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig];
+const stockGradients = new Map<string, GradConfig | undefined>();
+
+/** Options of {@link registerTrainingKernels}. */
+export interface RegisterTrainingKernelsOptions {
+  /**
+   * Backends to register for. Default: every supported backend whose package has been imported
+   * (`@tensorflow/tfjs-backend-cpu`, `@tensorflow/tfjs-backend-wasm`).
+   */
+  backends?: readonly SupportedBackend[];
+}
+
+/**
+ * Registers this package's training kernels with tfjs: Conv2DBackpropFilter, Conv2DBackpropInput,
+ * DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput for the cpu and wasm
+ * backends (replacing the stock kernels where they exist), and gradients of Conv2D and
+ * DepthwiseConv2dNative that support dilation.
+ *
+ * Call it once, after importing the backends (a backend imported later registers its stock
+ * kernels over ours). Calling it again changes nothing. Returns the backends registered for.
+ */
+export function registerTrainingKernels(options: RegisterTrainingKernelsOptions = {}): SupportedBackend[] {
+  const requested = options.backends ?? SUPPORTED_BACKENDS.filter((b) => findBackendFactory(b) != null);
+  for (const backendName of requested) {
+    if (!SUPPORTED_BACKENDS.includes(backendName)) {
+      throw new Error(`registerTrainingKernels: unknown backend '${String(backendName)}'; supported: ${SUPPORTED_BACKENDS.join(', ')}`);
+    }
+    for (const [kernelName, factory] of Object.entries(KERNELS[backendName])) {
+      if (isOurKernel(kernelName, backendName)) continue;
+      const replaced = getKernel(kernelName, backendName);
+      const config: KernelConfig = { kernelName, backendName, kernelFunc: factory(backendName) as KernelFunc };
+      if (replaced !== undefined) unregisterKernel(kernelName, backendName);
+      registerKernel(config);
+      rememberOurs(config, replaced);
+    }
+  }
+  for (const grad of GRADIENTS) {
+    if (getGradient(grad.kernelName) === grad) continue;
+    if (!stockGradients.has(grad.kernelName)) stockGradients.set(grad.kernelName, getGradient(grad.kernelName));
+    registerGradient(grad);
+  }
+  return [...requested];
+}
+
+/**
+ * Puts back the stock kernels and gradients that {@link registerTrainingKernels} replaced (for
+ * comparisons and tests). Kernels that had no stock version are removed.
+ */
+export function unregisterTrainingKernels(): void {
+  for (const backendName of SUPPORTED_BACKENDS) {
+    for (const kernelName of Object.keys(KERNELS[backendName])) {
+      if (!isOurKernel(kernelName, backendName)) continue;
+      const previous = stockKernel(kernelName, backendName);
+      unregisterKernel(kernelName, backendName);
+      if (previous !== undefined) registerKernel(previous);
+      forget(kernelName, backendName);
+    }
+  }
+  for (const grad of stockGradients.values()) {
+    if (grad !== undefined) registerGradient(grad);
+  }
+  stockGradients.clear();
+}
+
+/** Whether this package's kernel `kernelName` is the one registered for `backendName`. */
+export function hasTrainingKernel(kernelName: string, backendName: string): boolean {
+  return isOurKernel(kernelName, backendName);
+}

@@ -1,0 +1,155 @@
+/**
+ * Gradients computed with our kernels on cpu and wasm equal the stock cpu gradients (dilation 1)
+ * and central finite differences (dilation 2, where tfjs has no correct kernel), within 1e-4.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { seededRandom, seededUniform } from '../../../test-utils/numeric.js';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+type Pair = [number, number];
+
+interface Case {
+  op: 'conv2d' | 'depthwise' | 'conv2dTranspose';
+  x: number[];
+  filter: number[];
+  strides: Pair;
+  pad: Pad;
+  dilations: Pair;
+  /** Output shape of conv2dTranspose. */
+  outShape?: number[];
+}
+
+const c = (op: Case['op'], x: number[], filter: number[], s: number, pad: Pad, d = 1, outShape?: number[]): Case =>
+  ({ op, x, filter, strides: [s, s], pad, dilations: [d, d], outShape });
+
+const CASES: Case[] = [
+  c('conv2d', [2, 7, 6, 3], [3, 3, 3, 4], 1, 'same'),
+  c('conv2d', [2, 8, 8, 3], [3, 3, 3, 5], 2, 'same'),
+  c('conv2d', [3, 9, 7, 2], [3, 2, 2, 4], 1, 'valid'),
+  c('conv2d', [2, 9, 9, 4], [2, 2, 4, 3], 2, 'valid'),
+  c('conv2d', [2, 9, 8, 3], [3, 3, 3, 2], 1, 'same', 2),
+  c('conv2d', [1, 11, 10, 2], [3, 3, 2, 3], 1, 'valid', 2),
+  c('conv2d', [2, 6, 6, 5], [1, 1, 5, 4], 1, 'same'),
+  c('conv2d', [2, 7, 7, 5], [1, 1, 5, 4], 2, 'valid'),
+  c('conv2d', [2, 10, 10, 1], [5, 5, 1, 3], 1, 'same'),
+  c('conv2d', [2, 8, 9, 3], [3, 3, 3, 2], 1, [[0, 0], [1, 2], [0, 1], [0, 0]]),
+  // Large enough for the convolution form of the filter gradient (more than 32x32 outputs, > 4 channels).
+  c('conv2d', [2, 40, 36, 6], [3, 3, 6, 4], 1, 'same'),
+  c('conv2d', [2, 70, 66, 6], [3, 3, 6, 4], 2, 'same'),
+  c('conv2d', [1, 40, 40, 6], [3, 3, 6, 3], 1, 'same', 2),
+  c('depthwise', [2, 7, 6, 3], [3, 3, 3, 1], 1, 'same'),
+  c('depthwise', [2, 8, 8, 3], [3, 3, 3, 2], 2, 'same'),
+  c('depthwise', [3, 9, 7, 2], [3, 2, 2, 1], 1, 'valid'),
+  c('depthwise', [2, 9, 9, 4], [2, 2, 4, 3], 2, 'valid'),
+  c('depthwise', [2, 9, 8, 3], [3, 3, 3, 1], 1, 'same', 2),
+  c('depthwise', [2, 11, 10, 2], [3, 3, 2, 2], 1, 'valid', 2),
+  c('depthwise', [1, 12, 12, 4], [5, 5, 4, 1], 1, 'same', 3),
+  c('depthwise', [2, 36, 34, 5], [3, 3, 5, 2], 1, 'same'),
+  c('conv2dTranspose', [2, 5, 5, 4], [2, 2, 3, 4], 2, 'same', 1, [2, 10, 10, 3]),
+  c('conv2dTranspose', [2, 4, 5, 4], [3, 3, 2, 4], 2, 'same', 1, [2, 8, 10, 2]),
+  c('conv2dTranspose', [1, 6, 6, 3], [3, 3, 2, 3], 1, 'valid', 1, [1, 8, 8, 2]),
+];
+
+function forward(k: Case, x: tf.Tensor, f: tf.Tensor): tf.Tensor {
+  if (k.op === 'conv2d') return tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, k.strides, k.pad, 'NHWC', k.dilations);
+  if (k.op === 'depthwise') return tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, k.strides, k.pad, 'NHWC', k.dilations);
+  return tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, k.outShape as [number, number, number, number], k.strides, k.pad as 'same');
+}
+
+function label(k: Case): string {
+  const pad = typeof k.pad === 'string' ? k.pad : JSON.stringify(k.pad);
+  return `${k.op} x=[${k.x}] filter=[${k.filter}] stride ${k.strides[0]} ${pad} dilation ${k.dilations[0]}`;
+}
+
+/** Inputs of a case and a fixed random weighting r of the output; loss = sum(forward(x, f) * r). */
+function operands(k: Case, index: number) {
+  const x = seededUniform(k.x, 100 + index);
+  const f = seededUniform(k.filter, 200 + index);
+  const outShape = tf.tidy(() => forward(k, x, f).shape);
+  const r = seededUniform(outShape, 300 + index);
+  return { x, f, r };
+}
+
+async function analyticGrads(k: Case, x: tf.Tensor, f: tf.Tensor, r: tf.Tensor): Promise<[Float32Array, Float32Array]> {
+  const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(forward(k, a, b), r)))([x, f]);
+  const out: [Float32Array, Float32Array] = [(await gx.data()) as Float32Array, (await gf.data()) as Float32Array];
+  tf.dispose([gx, gf]);
+  return out;
+}
+
+/**
+ * Central differences of the loss, which is linear in each operand, so any step is exact up to
+ * rounding; at most MAX_PROBES entries per operand (seeded sample), NaN elsewhere (not compared).
+ */
+const MAX_PROBES = 250;
+async function finiteDifferenceGrads(k: Case, x: tf.Tensor, f: tf.Tensor, r: tf.Tensor): Promise<[Float32Array, Float32Array]> {
+  const loss = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.sum(tf.mul(forward(k, a, b), r)).dataSync()[0]);
+  const eps = 0.5;
+  const grad = (which: 0 | 1) => {
+    const base = (which === 0 ? x : f).dataSync().slice();
+    const out = new Float32Array(base.length).fill(NaN);
+    const rand = seededRandom(base.length);
+    const probes = base.length <= MAX_PROBES ? base.map((_, i) => i)
+      : Array.from({ length: MAX_PROBES }, () => Math.floor(rand() * base.length));
+    for (const i of probes) {
+      const plus = base.slice();
+      plus[i] += eps;
+      const minus = base.slice();
+      minus[i] -= eps;
+      const tp = tf.tensor(plus, (which === 0 ? x : f).shape);
+      const tm = tf.tensor(minus, (which === 0 ? x : f).shape);
+      const lp = which === 0 ? loss(tp, f) : loss(x, tp);
+      const lm = which === 0 ? loss(tm, f) : loss(x, tm);
+      out[i] = (lp - lm) / (2 * eps);
+      tf.dispose([tp, tm]);
+    }
+    return out;
+  };
+  return [grad(0), grad(1)];
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  let worstDiff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    if (Number.isNaN(expected[i])) continue; // not probed
+    worstDiff = Math.max(worstDiff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return worstDiff / Math.max(scale, 1e-6);
+}
+
+afterAll(() => {
+  registerTrainingKernels();
+});
+
+describe.each(CASES.map((k, i) => [label(k), k, i] as const))('%s', (_, k, index) => {
+  it('our kernels on cpu and wasm match the reference within 1e-4', async () => {
+    await tf.setBackend('cpu');
+    const { x, f, r } = operands(k, index);
+    const dilated = k.dilations[0] > 1;
+    let reference: [Float32Array, Float32Array];
+    if (dilated) {
+      reference = await finiteDifferenceGrads(k, x, f, r);
+    } else {
+      unregisterTrainingKernels();
+      reference = await analyticGrads(k, x, f, r);
+    }
+    registerTrainingKernels();
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const [xb, fb, rb] = [x, f, r].map((t) => tf.tensor(t.dataSync(), t.shape));
+      const [gx, gf] = await analyticGrads(k, xb, fb, rb);
+      expect(relativeError(gx, reference[0]), `dx on ${backend}`).toBeLessThan(1e-4);
+      expect(relativeError(gf, reference[1]), `dfilter on ${backend}`).toBeLessThan(1e-4);
+      tf.dispose([xb, fb, rb]);
+    }
+    await tf.setBackend('cpu');
+    tf.dispose([x, f, r]);
+  });
+});

@@ -1,0 +1,35 @@
+/** Cross-sectional area of a segmented structure, the clinical measurement of the median nerve. */
+import { binarizePrediction, countForeground, type MaskInput } from './mask.js';
+
+/** Pixel size: `{ spacing: [dy, dx] }` in mm per pixel, or `{ dpi }` (dots per inch, square pixels). */
+export type PixelSize = { spacing: [number, number] } | { dpi: number };
+
+export const MM_PER_INCH = 25.4;
+
+/** mm per pixel [dy, dx] of a pixel size, validated. */
+export function mmPerPixel(size: PixelSize): [number, number] {
+  if (size !== null && typeof size === 'object' && 'dpi' in size) {
+    const { dpi } = size;
+    if (typeof dpi !== 'number' || !Number.isFinite(dpi) || dpi <= 0) {
+      throw new Error(`dpi: expected a finite number > 0, got ${JSON.stringify(dpi)}`);
+    }
+    return [MM_PER_INCH / dpi, MM_PER_INCH / dpi];
+  }
+  if (size !== null && typeof size === 'object' && 'spacing' in size) {
+    const { spacing } = size;
+    if (!Array.isArray(spacing) || spacing.length !== 2 || !spacing.every((s) => typeof s === 'number' && Number.isFinite(s) && s > 0)) {
+      throw new Error(`spacing: expected [dy, dx] in mm per pixel, two finite numbers > 0, got ${JSON.stringify(spacing)}`);
+    }
+    return [spacing[0], spacing[1]];
+  }
+  throw new Error(`pixel size: expected { spacing: [dy, dx] } (mm per pixel) or { dpi }, got ${JSON.stringify(size)}`);
+}
+
+/**
+ * Area in mm^2 of the foreground of `mask` (values > `threshold`, default 0.5): the pixel count
+ * times dy * dx.
+ */
+export function crossSectionalArea(mask: MaskInput, size: PixelSize, opts: { threshold?: number } = {}): number {
+  const [dy, dx] = mmPerPixel(size);
+  return countForeground(binarizePrediction(mask, opts.threshold ?? 0.5, 'mask')) * dy * dx;
+}

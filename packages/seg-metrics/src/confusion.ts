@@ -1,0 +1,120 @@
+/**
+ * Pixel confusion counts, computed once, and the ratios derived from them with an explicit policy
+ * for a zero denominator.
+ */
+import { binarizePrediction, binarizeTruth, checkSameSize, type BinaryMask, type MaskInput } from './mask.js';
+
+export interface ConfusionCounts {
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+}
+
+/**
+ * What a ratio whose denominator is 0 returns (e.g. precision of an empty prediction, Dice of two
+ * empty masks): 'nan' (default; aggregations skip it and count it), 'one' or 'zero'.
+ */
+export type EmptyPolicy = 'nan' | 'one' | 'zero';
+
+export interface ThresholdOptions {
+  /** Prediction values > threshold are foreground. Default 0.5. */
+  threshold?: number;
+}
+
+export interface RatioOptions extends ThresholdOptions {
+  /** Result when the denominator is 0. Default 'nan'. */
+  empty?: EmptyPolicy;
+}
+
+/** tp, fp, fn, tn of two binary masks of the same size. */
+export function confusionOfMasks(pred: BinaryMask, truth: BinaryMask): ConfusionCounts {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  const p = pred.data;
+  const t = truth.data;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i]) {
+      if (t[i]) tp++;
+      else fp++;
+    } else if (t[i]) fn++;
+  }
+  return { tp, fp, fn, tn: p.length - tp - fp - fn };
+}
+
+/** Confusion counts of `pred` thresholded at `threshold` (default 0.5) against binary `truth`. */
+export function confusion(pred: MaskInput, truth: MaskInput, opts: ThresholdOptions = {}): ConfusionCounts {
+  const p = binarizePrediction(pred, opts.threshold ?? 0.5);
+  const t = binarizeTruth(truth);
+  checkSameSize(p, t, 'pred', 'truth');
+  return confusionOfMasks(p, t);
+}
+
+function checkPolicy(empty: unknown): EmptyPolicy {
+  if (empty !== 'nan' && empty !== 'one' && empty !== 'zero') {
+    throw new Error(`empty: expected 'nan', 'one' or 'zero', got ${JSON.stringify(empty)}`);
+  }
+  return empty;
+}
+
+/** numerator / denominator, or the empty policy's value when the denominator is 0. */
+export function safeRatio(numerator: number, denominator: number, empty: EmptyPolicy = 'nan'): number {
+  if (denominator !== 0) return numerator / denominator;
+  const policy = checkPolicy(empty);
+  return policy === 'nan' ? NaN : policy === 'one' ? 1 : 0;
+}
+
+/** The ratios of one set of counts. */
+export interface ConfusionRatios {
+  /** tp / (tp + fp) */
+  precision: number;
+  /** tp / (tp + fn) (sensitivity) */
+  recall: number;
+  /** tn / (tn + fp) */
+  specificity: number;
+  /** 2tp / (2tp + fp + fn) (DSC, F1) */
+  dice: number;
+  /** tp / (tp + fp + fn) (Jaccard) */
+  iou: number;
+}
+
+export function ratiosOf(c: ConfusionCounts, empty: EmptyPolicy = 'nan'): ConfusionRatios {
+  return {
+    precision: safeRatio(c.tp, c.tp + c.fp, empty),
+    recall: safeRatio(c.tp, c.tp + c.fn, empty),
+    specificity: safeRatio(c.tn, c.tn + c.fp, empty),
+    dice: safeRatio(2 * c.tp, 2 * c.tp + c.fp + c.fn, empty),
+    iou: safeRatio(c.tp, c.tp + c.fp + c.fn, empty),
+  };
+}
+
+/** tp / (tp + fp); the empty policy applies when nothing is predicted. */
+export function precision(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
+  const c = confusion(pred, truth, opts);
+  return safeRatio(c.tp, c.tp + c.fp, opts.empty);
+}
+
+/** tp / (tp + fn); the empty policy applies when the truth is empty. */
+export function recall(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
+  const c = confusion(pred, truth, opts);
+  return safeRatio(c.tp, c.tp + c.fn, opts.empty);
+}
+
+/** tn / (tn + fp); the empty policy applies when the truth covers the whole image. */
+export function specificity(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
+  const c = confusion(pred, truth, opts);
+  return safeRatio(c.tn, c.tn + c.fp, opts.empty);
+}
+
+/** Dice similarity coefficient 2tp / (2tp + fp + fn); the empty policy applies when both masks are empty. */
+export function dice(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
+  const c = confusion(pred, truth, opts);
+  return safeRatio(2 * c.tp, 2 * c.tp + c.fp + c.fn, opts.empty);
+}
+
+/** Intersection over union tp / (tp + fp + fn); the empty policy applies when both masks are empty. */
+export function iou(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
+  const c = confusion(pred, truth, opts);
+  return safeRatio(c.tp, c.tp + c.fp + c.fn, opts.empty);
+}

@@ -1,0 +1,154 @@
+/**
+ * Per-image evaluation of score maps against binary truths: every metric of the package computed
+ * from one thresholding, one confusion count and one set of boundary distances per image, plus
+ * NaN-skipping summaries and the pixel AUC pooled over all pixels (micro) and averaged over
+ * images (macro).
+ */
+import { confusionOfMasks, ratiosOf, type ConfusionCounts, type EmptyPolicy } from './confusion.js';
+import { binarizePrediction, binarizeTruth, checkSameSize, countForeground, readScores, type MaskInput } from './mask.js';
+import { zeroOverlapOfMasks } from './overlap.js';
+import { aucOfSorted, splitAndSort } from './roc.js';
+import { averageSurfaceFromDistances, hausdorffFromDistances, surfaceDistancesOfMasks, type Spacing } from './surface-distance.js';
+import { summarize, type Summary } from './summary.js';
+
+export interface EvaluateOptions {
+  /** Prediction values > threshold are foreground. Default 0.5. */
+  threshold?: number;
+  /** Ratio with a zero denominator. Default 'nan'. */
+  empty?: EmptyPolicy;
+  /** Pixel spacing [dy, dx] for the surface distances. Default [1, 1] (pixels). */
+  spacing?: Spacing;
+  /** One mask empty: Infinity (default) or the image diagonal. */
+  missPenalty?: 'infinity' | 'diagonal';
+  /** Percentile of the second Hausdorff figure. Default 95. */
+  hausdorffPercentile?: number;
+  /** Compute the pixel AUC per image and pooled (needs score maps, costs a sort). Default true. */
+  auc?: boolean;
+}
+
+/** The metrics of one image. */
+export interface ImageRecord extends ConfusionCounts {
+  index: number;
+  precision: number;
+  recall: number;
+  specificity: number;
+  dice: number;
+  iou: number;
+  /** Hausdorff distance (max of both directions), in spacing units. */
+  hausdorff: number;
+  /** The `hausdorffPercentile`-th percentile Hausdorff distance (HD95 by default). */
+  hausdorffPercentile: number;
+  /** Average symmetric surface distance. */
+  assd: number;
+  /** Pixel ROC AUC of this image's scores (NaN if its truth has one class, or with auc: false). */
+  auc: number;
+  /** Truth non-empty and no predicted pixel inside it. */
+  zeroOverlap: boolean;
+  /** Foreground pixels of the prediction and of the truth. */
+  predPixels: number;
+  truthPixels: number;
+}
+
+export const SUMMARIZED_METRICS = ['precision', 'recall', 'specificity', 'dice', 'iou', 'hausdorff', 'hausdorffPercentile', 'assd', 'auc'] as const;
+export type SummarizedMetric = (typeof SUMMARIZED_METRICS)[number];
+
+export interface EvaluationResult {
+  records: ImageRecord[];
+  /** Mean, sample SD, count and skipped NaNs of each metric over images. */
+  summary: Record<SummarizedMetric, Summary>;
+  /** Zero-overlap rate over images with a non-empty truth (NaN if none). */
+  zeroOverlapRate: number;
+  /** Pixel AUC pooled over all pixels of all images (micro) and the mean of per-image AUCs (macro). */
+  pixelAuc: { micro: number; macro: Summary };
+  options: Required<Omit<EvaluateOptions, 'spacing'>> & { spacing: Spacing };
+}
+
+/** Accumulates images one at a time (constant work per image; pooled AUC keeps the scores). */
+export class MetricAccumulator {
+  readonly records: ImageRecord[] = [];
+  readonly options: EvaluationResult['options'];
+  private readonly positives: Float64Array[] = [];
+  private readonly negatives: Float64Array[] = [];
+
+  constructor(opts: EvaluateOptions = {}) {
+    this.options = {
+      threshold: opts.threshold ?? 0.5,
+      empty: opts.empty ?? 'nan',
+      spacing: opts.spacing ?? [1, 1],
+      missPenalty: opts.missPenalty ?? 'infinity',
+      hausdorffPercentile: opts.hausdorffPercentile ?? 95,
+      auc: opts.auc ?? true,
+    };
+  }
+
+  /** Adds one image: `pred` is a score map (or a binary mask), `truth` a binary mask. */
+  add(pred: MaskInput, truth: MaskInput): ImageRecord {
+    const index = this.records.length;
+    const { threshold, empty, spacing, missPenalty, hausdorffPercentile } = this.options;
+    const scores = this.options.auc ? readScores(pred, `preds[${index}]`) : null;
+    const p = binarizePrediction(scores ?? pred, threshold, `preds[${index}]`);
+    const t = binarizeTruth(truth, `truths[${index}]`);
+    checkSameSize(p, t, `preds[${index}]`, `truths[${index}]`);
+    const counts = confusionOfMasks(p, t);
+    const distances = surfaceDistancesOfMasks(p, t, spacing);
+    let auc = NaN;
+    if (scores !== null) {
+      const sorted = splitAndSort(scores.data, t.data);
+      auc = aucOfSorted(sorted).auc;
+      this.positives.push(sorted.positive);
+      this.negatives.push(sorted.negative);
+    }
+    const record: ImageRecord = {
+      index,
+      ...counts,
+      ...ratiosOf(counts, empty),
+      hausdorff: hausdorffFromDistances(distances, { missPenalty }),
+      hausdorffPercentile: hausdorffFromDistances(distances, { missPenalty, percentile: hausdorffPercentile }),
+      assd: averageSurfaceFromDistances(distances, { missPenalty }),
+      auc,
+      zeroOverlap: zeroOverlapOfMasks(p, t),
+      predPixels: countForeground(p),
+      truthPixels: counts.tp + counts.fn,
+    };
+    this.records.push(record);
+    return record;
+  }
+
+  /** Summaries over the images added so far. */
+  result(): EvaluationResult {
+    const summary = {} as Record<SummarizedMetric, Summary>;
+    for (const metric of SUMMARIZED_METRICS) summary[metric] = summarize(this.records.map((r) => r[metric]));
+    const eligible = this.records.filter((r) => r.truthPixels > 0);
+    return {
+      records: this.records,
+      summary,
+      zeroOverlapRate: eligible.length === 0 ? NaN : eligible.filter((r) => r.zeroOverlap).length / eligible.length,
+      pixelAuc: { micro: this.options.auc ? aucOfSorted(this.pooled()).auc : NaN, macro: summary.auc },
+      options: this.options,
+    };
+  }
+
+  private pooled() {
+    const merge = (parts: Float64Array[]) => {
+      const out = new Float64Array(parts.reduce((n, a) => n + a.length, 0));
+      let offset = 0;
+      for (const a of parts) {
+        out.set(a, offset);
+        offset += a.length;
+      }
+      return out.sort();
+    };
+    return { positive: merge(this.positives), negative: merge(this.negatives) };
+  }
+}
+
+/** Evaluates score maps against binary truths image by image; see {@link EvaluationResult}. */
+export function evaluate(preds: readonly MaskInput[], truths: readonly MaskInput[], opts: EvaluateOptions = {}): EvaluationResult {
+  if (!Array.isArray(preds) || !Array.isArray(truths)) throw new Error('evaluate: preds and truths must be arrays of masks');
+  if (preds.length !== truths.length) {
+    throw new Error(`evaluate: got ${preds.length} preds but ${truths.length} truths; they must pair up one to one`);
+  }
+  const accumulator = new MetricAccumulator(opts);
+  for (let i = 0; i < preds.length; i++) accumulator.add(preds[i], truths[i]);
+  return accumulator.result();
+}

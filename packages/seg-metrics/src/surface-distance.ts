@@ -1,0 +1,200 @@
+/**
+ * Boundary (surface) distances between two masks, computed once; the Hausdorff distance, its
+ * percentile variants and the average symmetric surface distance are all derived from them.
+ *
+ * - Boundary: the foreground pixels with a 4-neighbour that is background or outside the image.
+ * - Distances between pixel centres, rows `spacing[0]` and columns `spacing[1]` apart.
+ * - The distance from each boundary pixel of one mask to the nearest boundary pixel of the other
+ *   comes from an exact Euclidean distance transform over the bounding box of both boundaries,
+ *   so the cost is O(pixels of that box), never O(boundary^2).
+ */
+import { distancesAtQueries } from './distance-transform.js';
+import { binarizePrediction, binarizeTruth, checkSameSize, type BinaryMask, type MaskInput } from './mask.js';
+
+/** [dy, dx]: the distance between pixel centres along rows (y) and columns (x), e.g. mm. */
+export type Spacing = [number, number];
+
+export interface SurfaceDistances {
+  /** Distance from each boundary pixel of pred to the nearest boundary pixel of truth. */
+  predToTruth: Float64Array;
+  /** Distance from each boundary pixel of truth to the nearest boundary pixel of pred. */
+  truthToPred: Float64Array;
+  /** Image diagonal in spacing units (the 'diagonal' miss penalty). */
+  diagonal: number;
+  /** Which mask has no foreground ('none' when both have some): then both distance sets are empty. */
+  empty: 'none' | 'pred' | 'truth' | 'both';
+}
+
+/** Boundary pixels of a mask (4-neighbourhood; outside the image counts as background). */
+export function boundaryOf(mask: BinaryMask): Uint8Array {
+  const { data, width, height } = mask;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (!data[i]) continue;
+      if (x === 0 || y === 0 || x === width - 1 || y === height - 1
+        || !data[i - 1] || !data[i + 1] || !data[i - width] || !data[i + width]) out[i] = 1;
+    }
+  }
+  return out;
+}
+
+export function checkSpacing(spacing: unknown, argName = 'spacing'): Spacing {
+  if (!Array.isArray(spacing) || spacing.length !== 2 || !spacing.every((s) => typeof s === 'number' && Number.isFinite(s) && s > 0)) {
+    throw new Error(`${argName}: expected [dy, dx] with two finite numbers > 0, got ${JSON.stringify(spacing)}`);
+  }
+  return spacing as Spacing;
+}
+
+interface Box { x0: number; y0: number; x1: number; y1: number }
+
+function boundingBox(a: Uint8Array, b: Uint8Array, width: number, height: number): Box | null {
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (a[i] || b[i]) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  return x1 < 0 ? null : { x0, y0, x1, y1 };
+}
+
+function crop(data: Uint8Array, width: number, box: Box): Uint8Array {
+  const w = box.x1 - box.x0 + 1;
+  const h = box.y1 - box.y0 + 1;
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) out.set(data.subarray((box.y0 + y) * width + box.x0, (box.y0 + y) * width + box.x1 + 1), y * w);
+  return out;
+}
+
+/** Both directed boundary-distance sets of two binary masks of the same size. */
+export function surfaceDistancesOfMasks(pred: BinaryMask, truth: BinaryMask, spacing: Spacing = [1, 1]): SurfaceDistances {
+  const [dy, dx] = checkSpacing(spacing);
+  const { width, height } = pred;
+  const diagonal = Math.hypot(height * dy, width * dx);
+  const predEdge = boundaryOf(pred);
+  const truthEdge = boundaryOf(truth);
+  const hasPred = predEdge.includes(1);
+  const hasTruth = truthEdge.includes(1);
+  if (!hasPred || !hasTruth) {
+    const empty = hasPred ? 'truth' : hasTruth ? 'pred' : 'both';
+    return { predToTruth: new Float64Array(0), truthToPred: new Float64Array(0), diagonal, empty };
+  }
+  // Every source and every query lies in this box, so the transform over it is exact.
+  const box = boundingBox(predEdge, truthEdge, width, height)!;
+  const w = box.x1 - box.x0 + 1;
+  const h = box.y1 - box.y0 + 1;
+  const p = crop(predEdge, width, box);
+  const t = crop(truthEdge, width, box);
+  return {
+    predToTruth: distancesAtQueries(t, p, w, h, dy, dx),
+    truthToPred: distancesAtQueries(p, t, w, h, dy, dx),
+    diagonal,
+    empty: 'none',
+  };
+}
+
+export interface SurfaceOptions {
+  /** Prediction values > threshold are foreground. Default 0.5. */
+  threshold?: number;
+  /** [dy, dx] pixel spacing (e.g. mm per pixel). Default [1, 1]. */
+  spacing?: Spacing;
+  /**
+   * When exactly one mask is empty: `'infinity'` (default) returns Infinity; `'diagonal'` returns
+   * the image diagonal in spacing units, so that means stay finite. Both empty: NaN.
+   */
+  missPenalty?: 'infinity' | 'diagonal';
+}
+
+export interface HausdorffOptions extends SurfaceOptions {
+  /** Percentile of the boundary distances: 100 (default) = the maximum; 95 = HD95. */
+  percentile?: number;
+  /** Only the directed distance from pred to truth. Default false (the max of both directions). */
+  directed?: boolean;
+}
+
+/** The p-th percentile of values, linearly interpolated between closest ranks (numpy's default). */
+export function percentile(values: Float64Array, p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  const position = ((sorted.length - 1) * p) / 100;
+  const lower = Math.floor(position);
+  const upper = Math.min(lower + 1, sorted.length - 1);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
+}
+
+function maxOf(values: Float64Array): number {
+  let m = -Infinity;
+  for (let i = 0; i < values.length; i++) if (values[i] > m) m = values[i];
+  return m;
+}
+
+function missValue(distances: SurfaceDistances, missPenalty: unknown): number | null {
+  if (distances.empty === 'none') return null;
+  if (distances.empty === 'both') return NaN;
+  if (missPenalty === undefined || missPenalty === 'infinity') return Infinity;
+  if (missPenalty === 'diagonal') return distances.diagonal;
+  throw new Error(`missPenalty: expected 'infinity' or 'diagonal', got ${JSON.stringify(missPenalty)}`);
+}
+
+function checkPercentile(p: unknown): number {
+  if (typeof p !== 'number' || !(p >= 0 && p <= 100)) {
+    throw new Error(`percentile: expected a number from 0 to 100, got ${JSON.stringify(p)}`);
+  }
+  return p;
+}
+
+/** Hausdorff distance (or HDp, or directed) from precomputed surface distances. */
+export function hausdorffFromDistances(distances: SurfaceDistances, opts: HausdorffOptions = {}): number {
+  const p = checkPercentile(opts.percentile ?? 100);
+  const miss = missValue(distances, opts.missPenalty);
+  if (miss !== null) return miss;
+  const stat = (values: Float64Array) => (p === 100 ? maxOf(values) : percentile(values, p));
+  const forward = stat(distances.predToTruth);
+  return opts.directed ? forward : Math.max(forward, stat(distances.truthToPred));
+}
+
+/** Average symmetric surface distance: the mean of both directed distance sets pooled together. */
+export function averageSurfaceFromDistances(distances: SurfaceDistances, opts: SurfaceOptions = {}): number {
+  const miss = missValue(distances, opts.missPenalty);
+  if (miss !== null) return miss;
+  let sum = 0;
+  for (const v of distances.predToTruth) sum += v;
+  for (const v of distances.truthToPred) sum += v;
+  return sum / (distances.predToTruth.length + distances.truthToPred.length);
+}
+
+/** Both directed boundary-distance sets of a prediction (thresholded) and a binary truth. */
+export function surfaceDistances(pred: MaskInput, truth: MaskInput, opts: SurfaceOptions = {}): SurfaceDistances {
+  const p = binarizePrediction(pred, opts.threshold ?? 0.5);
+  const t = binarizeTruth(truth);
+  checkSameSize(p, t, 'pred', 'truth');
+  return surfaceDistancesOfMasks(p, t, opts.spacing ?? [1, 1]);
+}
+
+/**
+ * Hausdorff distance between the boundaries of `pred` and `truth`: the max of the two directed
+ * distances (or of their `percentile`-th percentiles; or pred -> truth only with `directed`).
+ * One mask empty: Infinity, or the image diagonal with `missPenalty: 'diagonal'`; both empty: NaN.
+ */
+export function hausdorffDistance(pred: MaskInput, truth: MaskInput, opts: HausdorffOptions = {}): number {
+  checkPercentile(opts.percentile ?? 100);
+  return hausdorffFromDistances(surfaceDistances(pred, truth, opts), opts);
+}
+
+/**
+ * Average symmetric surface distance: the mean over the boundary pixels of both masks of the
+ * distance to the other mask's boundary. Empty masks as in {@link hausdorffDistance}.
+ */
+export function averageSurfaceDistance(pred: MaskInput, truth: MaskInput, opts: SurfaceOptions = {}): number {
+  return averageSurfaceFromDistances(surfaceDistances(pred, truth, opts), opts);
+}

@@ -1,0 +1,87 @@
+/** Arrays and tensors agree; thresholds are respected; bad input names the argument. */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  confusion,
+  crossSectionalArea,
+  dice,
+  evaluate,
+  hausdorffDistance,
+  rocAuc,
+  zeroOverlapRate,
+  type ImageArray,
+} from '@sa-unet/seg-metrics';
+import { disc } from './helpers.js';
+
+beforeAll(() => tf.setBackend('cpu'));
+
+const W = 20;
+const H = 16;
+const truth = disc(W, H, 8, 9, 5);
+const scores: ImageArray = {
+  data: Float32Array.from(truth.data, (v, i) => (v ? 0.55 + 0.4 * ((i * 37) % 11) / 11 : 0.45 * ((i * 13) % 7) / 7)),
+  width: W,
+  height: H,
+};
+
+describe('tensors and arrays', () => {
+  it('give identical results for [h, w] and [h, w, 1] tensors', () => {
+    const s2 = tf.tensor2d(scores.data as Float32Array, [H, W]);
+    const s3 = tf.tensor3d(scores.data as Float32Array, [H, W, 1]);
+    const t2 = tf.tensor2d(truth.data as Uint8Array, [H, W], 'int32');
+    for (const s of [s2, s3]) {
+      expect(confusion(s, t2)).toEqual(confusion(scores, truth));
+      expect(hausdorffDistance(s, t2, { spacing: [0.3, 0.2] })).toBe(hausdorffDistance(scores, truth, { spacing: [0.3, 0.2] }));
+      expect(rocAuc(s, t2)).toBe(rocAuc(scores, truth));
+    }
+    expect(evaluate([s2], [t2]).records[0]).toEqual(evaluate([scores], [truth]).records[0]);
+    tf.dispose([s2, s3, t2]);
+  });
+});
+
+describe('thresholds', () => {
+  it('value > threshold is foreground (equal is background)', () => {
+    const s: ImageArray = { data: [0.2, 0.5, 0.7, 0.9], width: 4, height: 1 };
+    const t: ImageArray = { data: [0, 1, 1, 1], width: 4, height: 1 };
+    expect(confusion(s, t)).toEqual({ tp: 2, fp: 0, fn: 1, tn: 1 });
+    expect(confusion(s, t, { threshold: 0.1 })).toEqual({ tp: 3, fp: 1, fn: 0, tn: 0 });
+    expect(confusion(s, t, { threshold: 0.8 })).toEqual({ tp: 1, fp: 0, fn: 2, tn: 1 });
+    expect(dice(s, t, { threshold: 0.8 })).toBe(0.5);
+  });
+});
+
+describe('bad input throws an Error naming the argument', () => {
+  const small: ImageArray = { data: [0, 1, 1, 0], width: 2, height: 2 };
+  it.each<[string, () => unknown, RegExp]>([
+    ['size mismatch', () => dice(small, truth), /pred is 2x2 \(width x height\) but truth is 20x16: sizes must match/],
+    ['data length', () => dice({ data: [0, 1, 0], width: 2, height: 2 }, small), /pred: data has 3 values but width x height = 2 x 2 = 4/],
+    ['NaN in pred', () => dice({ data: [0, NaN, 1, 0], width: 2, height: 2 }, small), /pred: NaN at index 1 \(x 1, y 0\)/],
+    ['NaN score', () => rocAuc({ data: [0, NaN, 1, 0], width: 2, height: 2 }, small), /scores: scores must be finite numbers, found NaN at index 1/],
+    ['infinite score', () => rocAuc({ data: [0, Infinity, 1, 0], width: 2, height: 2 }, small), /scores: .* found Infinity at index 1/],
+    ['truth not binary', () => dice(small, { data: [0, 255, 1, 0], width: 2, height: 2 }), /truth: must be binary \(every value 0 or 1\), found 255 at index 1/],
+    ['wrong rank', () => dice(tf.zeros([1, 2, 2, 1]), small), /pred: expected a tensor of shape \[h, w\] or \[h, w, 1\], got \[1, 2, 2, 1\]/],
+    ['zero spacing', () => hausdorffDistance(small, small, { spacing: [0, 1] }), /spacing: expected \[dy, dx\] with two finite numbers > 0, got \[0,1\]/],
+    ['bad percentile', () => hausdorffDistance(small, small, { percentile: 101 }), /percentile: expected a number from 0 to 100, got 101/],
+    ['zero dpi', () => crossSectionalArea(small, { dpi: 0 }), /dpi: expected a finite number > 0, got 0/],
+    ['negative spacing for area', () => crossSectionalArea(small, { spacing: [-1, 1] }), /spacing: expected \[dy, dx\] in mm per pixel/],
+    ['not a mask', () => dice(42 as never, small), /pred: expected \{ data, width, height \} or a tf.Tensor, got number/],
+    ['bad width', () => dice({ data: [1], width: 0, height: 1 }, small), /pred: width and height must be integers >= 1, got width 0 and height 1/],
+    ['list lengths', () => zeroOverlapRate([small], []), /preds and truths must be arrays of the same length, got 1 and 0/],
+    ['evaluate pairing', () => evaluate([small, small], [small]), /got 2 preds but 1 truths/],
+    ['evaluate names the image', () => evaluate([small, { data: [0, 0.5, 2, 0], width: 2, height: 2 }], [small, { data: [0, 2, 0, 0], width: 2, height: 2 }]),
+      /truths\[1\]: must be binary/],
+  ])('%s', (_, call, message) => {
+    expect(call).toThrow(message);
+  });
+});
+
+describe('cross-sectional area', () => {
+  it('pixel count times dy * dx, or (25.4 / dpi)^2', () => {
+    const mask = disc(W, H, 8, 9, 5);
+    const pixels = Array.from(mask.data).filter((v) => v === 1).length;
+    expect(crossSectionalArea(mask, { spacing: [0.1, 0.2] })).toBeCloseTo(pixels * 0.02, 12);
+    expect(crossSectionalArea(mask, { dpi: 150 })).toBeCloseTo(pixels * (25.4 / 150) ** 2, 12);
+    expect(crossSectionalArea(scores, { dpi: 96 }, { threshold: 0.9 })).toBeLessThan(crossSectionalArea(scores, { dpi: 96 }));
+  });
+});

@@ -52,3 +52,21 @@ describe('README examples', () => {
     tf.dispose([image, expected, prediction]);
   });
 });
+
+describe('zoo example', () => {
+  it('trains an SA-U-Net on a small batch and predicts masks of the input size', async () => {
+    const { trainSaUnet } = await import('../examples/zoo-train.js');
+    const images = tf.randomUniform([4, 32, 32, 1]) as tf.Tensor4D;
+    const masks = tf.cast(tf.greater(images, 0.5), 'float32') as tf.Tensor4D;
+    const model = await trainSaUnet(images, masks, 1);
+    const prediction = model.predict(images) as tf.Tensor;
+    expect(prediction.shape).toEqual([4, 32, 32, 1]);
+    tf.dispose([images, masks, prediction]);
+  });
+
+  it('the zoo README shows the example file exactly', async () => {
+    const snippets = await readSnippets(join(root, 'packages/unet-zoo/README.md'));
+    expect(snippets.length).toBeGreaterThanOrEqual(1);
+    for (const snippet of snippets) expect(snippet.code, snippet.file).toBe(await readFile(snippet.file, 'utf8'));
+  });
+});

@@ -11,7 +11,7 @@
 import { distancesAtQueries } from './distance-transform.js';
 import { binarizePrediction, binarizeTruth, checkSameSize, type BinaryMask, type MaskInput } from './mask.js';
 
-/** [dy, dx]: the distance between pixel centres along rows (y) and columns (x), e.g. mm. */
+/** Pixel spacing `[dy, dx]`: the distance between pixel centres along rows (y) and columns (x), e.g. in mm. */
 export type Spacing = [number, number];
 
 export interface SurfaceDistances {

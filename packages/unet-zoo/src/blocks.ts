@@ -1,0 +1,75 @@
+/**
+ * Building blocks shared by the models: convolution + BN + activation units, encoder and decoder
+ * steps, and the segmentation head. Every layer gets a deterministic name from its caller.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { ResolvedCommonConfig } from './config.js';
+
+export type S = tfl.SymbolicTensor;
+type Activation = 'relu' | 'linear';
+
+/** A function making the network's 2-D convolution (plain conv2d, or the scale-attentional one). */
+export type ConvFactory = (x: S, filters: number, kernelSize: number, name: string, useBias: boolean) => S;
+
+export const plainConv: ConvFactory = (x, filters, kernelSize, name, useBias) =>
+  tfl.layers.conv2d({ filters, kernelSize, padding: 'same', useBias, kernelInitializer: 'heNormal', name }).apply(x) as S;
+
+/** conv -> BN (if enabled) -> activation, named `${name}_conv`, `${name}_bn`, `${name}_relu`. */
+export function convUnit(
+  x: S, filters: number, kernelSize: number, name: string, config: ResolvedCommonConfig,
+  activation: Activation = 'relu', conv: ConvFactory = plainConv,
+): S {
+  let y = conv(x, filters, kernelSize, `${name}_conv`, !config.batchNorm);
+  if (config.batchNorm) y = tfl.layers.batchNormalization({ name: `${name}_bn` }).apply(y) as S;
+  if (activation === 'relu') y = tfl.layers.reLU({ name: `${name}_relu` }).apply(y) as S;
+  return y;
+}
+
+/** Two 3x3 conv units, then dropout if configured: the U-Net's convolution block. */
+export function convBlock(x: S, filters: number, name: string, config: ResolvedCommonConfig, conv: ConvFactory = plainConv): S {
+  let y = convUnit(x, filters, 3, `${name}_1`, config, 'relu', conv);
+  y = convUnit(y, filters, 3, `${name}_2`, config, 'relu', conv);
+  return maybeDropout(y, name, config);
+}
+
+export function maybeDropout(x: S, name: string, config: ResolvedCommonConfig): S {
+  return config.dropout > 0 ? (tfl.layers.dropout({ rate: config.dropout, name: `${name}_dropout` }).apply(x) as S) : x;
+}
+
+export function maxPool(x: S, name: string): S {
+  return tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, name }).apply(x) as S;
+}
+
+/**
+ * Doubles the resolution and sets the channels to `filters`: nearest-neighbour upsampling and a
+ * 3x3 conv unit ('nearest-conv'), or a 2x2 stride-2 transposed convolution ('transpose').
+ */
+export function upsample(x: S, filters: number, name: string, config: ResolvedCommonConfig, conv: ConvFactory = plainConv): S {
+  if (config.upsampling === 'transpose') {
+    return tfl.layers.conv2dTranspose({ filters, kernelSize: 2, strides: 2, padding: 'same', kernelInitializer: 'heNormal', name: `${name}_transpose` })
+      .apply(x) as S;
+  }
+  const up = tfl.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest', name: `${name}_nearest` }).apply(x) as S;
+  return convUnit(up, filters, 3, name, config, 'relu', conv);
+}
+
+export function concat(xs: S[], name: string): S {
+  return tfl.layers.concatenate({ axis: -1, name }).apply(xs) as S;
+}
+
+/** 1x1 convolution to the classes: sigmoid for one class, softmax over channels for more. */
+export function segmentationHead(x: S, config: ResolvedCommonConfig, name = `${config.name}_head`): S {
+  return tfl.layers.conv2d({
+    filters: config.numClasses, kernelSize: 1, activation: config.numClasses === 1 ? 'sigmoid' : 'softmax', name,
+  }).apply(x) as S;
+}
+
+/** Filters of encoder level i. */
+export function levelFilters(config: ResolvedCommonConfig, level: number): number {
+  return config.baseFilters * 2 ** level;
+}
+
+/** A tf.input of the config's shape. */
+export function modelInput(config: ResolvedCommonConfig): S {
+  return tfl.input({ shape: config.inputShape, name: `${config.name}_input` });
+}

@@ -1,0 +1,151 @@
+/**
+ * The shared model tester: every model of the zoo runs the same checks (as
+ * segmentation_models.pytorch does), on small inputs so the suite stays fast.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileSystem } from '@sa-unet/scale-attn-conv/node';
+import { diceLoss } from '@sa-unet/seg-metrics';
+import { createModel, type ModelConfigs, type ModelName } from '@sa-unet/unet-zoo';
+import { useBackend } from '../../../test-utils/backends.js';
+import { discMask, seededRandom } from '../../../test-utils/numeric.js';
+
+export const SMALL = { inputShape: [32, 32, 1] as [number, number, number], baseFilters: 8, depth: 3 };
+
+/** Noisy bright discs of random size and place, and their masks. */
+export function discBatch(count: number, size: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor4D } {
+  const rand = seededRandom(seed);
+  const images = new Float32Array(count * size * size);
+  const masks = new Float32Array(count * size * size);
+  for (let n = 0; n < count; n++) {
+    const r = size * (0.15 + 0.15 * rand());
+    const mask = discMask(size, size, r, r + (size - 2 * r) * rand(), r + (size - 2 * r) * rand());
+    for (let i = 0; i < size * size; i++) {
+      masks[n * size * size + i] = mask[i];
+      images[n * size * size + i] = 0.6 * mask[i] + 0.4 * rand();
+    }
+  }
+  return { x: tf.tensor4d(images, [count, size, size, 1]), y: tf.tensor4d(masks, [count, size, size, 1]) };
+}
+
+export function describeModel<K extends ModelName>(name: K, extra: Partial<ModelConfigs[K]> = {}): void {
+  const config = { ...SMALL, ...extra } as ModelConfigs[K];
+  const build = (overrides: Partial<ModelConfigs[K]> = {}) => createModel(name, { ...config, ...overrides });
+
+  describe(`${name} (shared model tests)`, () => {
+    let dir: string;
+    beforeAll(async () => {
+      await useBackend('wasm');
+      dir = await mkdtemp(join(tmpdir(), `zoo-${name}-`));
+    });
+    afterAll(async () => {
+      tf.disposeVariables();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('builds: output [b, h, w, classes]; sigmoid for 1 class, softmax for more', async () => {
+      const model = build();
+      expect(model.outputs.map((o) => o.shape)).toEqual([[null, 32, 32, 1]]);
+      const x = tf.randomUniform([2, 32, 32, 1]);
+      const y = model.predict(x) as tf.Tensor;
+      expect(y.shape).toEqual([2, 32, 32, 1]);
+      const values = await y.data();
+      expect(values.every((v) => v > 0 && v < 1)).toBe(true);
+
+      const multi = build({ numClasses: 3, inputShape: [32, 32, 2] } as Partial<ModelConfigs[K]>);
+      const probabilities = multi.predict(tf.randomUniform([1, 32, 32, 2])) as tf.Tensor;
+      expect(probabilities.shape).toEqual([1, 32, 32, 3]);
+      const sums = await tf.sum(probabilities, -1).data();
+      expect(Math.max(...Array.from(sums, (s) => Math.abs(s - 1)))).toBeLessThan(1e-5);
+      tf.dispose([x, y, probabilities]);
+    });
+
+    it('names every layer deterministically, under the name prefix', () => {
+      const a = build().layers.map((l) => l.name);
+      const b = build().layers.map((l) => l.name);
+      expect(a).toEqual(b);
+      expect(new Set(a).size).toBe(a.length);
+      const prefixed = build({ name: 'mynet' } as Partial<ModelConfigs[K]>);
+      expect(prefixed.name).toBe('mynet');
+      expect(prefixed.layers.every((l) => l.name.startsWith('mynet_'))).toBe(true);
+    });
+
+    it('forward and backward: finite loss, a non-zero gradient for every trainable weight', async () => {
+      const model = build();
+      const { x, y } = discBatch(2, 32, 1);
+      const { value, grads } = tf.variableGrads(() => diceLoss(y, model.apply(x, { training: true }) as tf.Tensor));
+      expect(Number.isFinite((await value.data())[0])).toBe(true);
+      const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
+      expect(Object.keys(grads).sort()).toEqual([...names].sort());
+      for (const w of model.trainableWeights) {
+        const g = await grads[(w.read() as tf.Variable).name].data();
+        expect(g.every(Number.isFinite), `gradient of ${w.originalName} is finite`).toBe(true);
+        expect(g.some((v) => v !== 0), `gradient of ${w.originalName} is non-zero`).toBe(true);
+      }
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+    });
+
+    it('a few Adam steps on toy masks lower the dice loss', async () => {
+      const model = build();
+      const { x, y } = discBatch(8, 32, 2);
+      model.compile({ optimizer: tf.train.adam(0.01), loss: diceLoss });
+      // Training-mode losses: BN's moving statistics barely move in a few steps, so inference-mode
+      // loss would not show what the weights learned.
+      const history = await model.fit(x, y, { epochs: 8, batchSize: 4, shuffle: false, verbose: 0 });
+      const losses = history.history.loss as number[];
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(losses[losses.length - 1]).toBeLessThan(losses[0] - 0.05);
+      tf.dispose([x, y]);
+    });
+
+    it('save -> load (file IOHandler) -> identical predictions', async () => {
+      const model = build();
+      const x = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', 3);
+      const expected = model.predict(x) as tf.Tensor;
+      await model.save(fileSystem(join(dir, 'model')));
+      const loaded = await tfl.loadLayersModel(fileSystem(join(dir, 'model')));
+      expect(loaded.layers.map((l) => l.name)).toEqual(model.layers.map((l) => l.name));
+      expect(loaded.countParams()).toBe(model.countParams());
+      const actual = loaded.predict(x) as tf.Tensor;
+      expect(Array.from(await actual.data())).toEqual(Array.from(await expected.data()));
+      tf.dispose([x, expected, actual]);
+    });
+
+    it('invalid sizes throw an Error naming the nearest valid size', () => {
+      expect(() => build({ inputShape: [30, 32, 1] } as Partial<ModelConfigs[K]>))
+        .toThrow(new RegExp(`${name}: inputShape height 30 is not divisible by 2\\^depth = 8 \\(depth 3\\); nearest valid height: 24 or 32`));
+      expect(() => build({ inputShape: [32, 4, 1] } as Partial<ModelConfigs[K]>)).toThrow(/width 4 is not divisible by 2\^depth = 8.*nearest valid width: 8/);
+      expect(() => build({ inputShape: [32, 32] as unknown as [number, number, number] } as Partial<ModelConfigs[K]>))
+        .toThrow(/'inputShape' must be \[height, width, channels\]/);
+      expect(() => build({ baseFilters: 0 } as Partial<ModelConfigs[K]>)).toThrow(/'baseFilters' must be an integer >= 1, got 0/);
+      expect(() => build({ upsampling: 'bicubic' } as unknown as Partial<ModelConfigs[K]>)).toThrow(/'upsampling' must be 'nearest-conv' or 'transpose'/);
+    });
+
+    it('no tensor leaks across predict and fit loops', async () => {
+      const model = build();
+      const { x, y } = discBatch(4, 32, 4);
+      model.compile({ optimizer: tf.train.adam(0.001), loss: diceLoss });
+      (model.predict(x) as tf.Tensor).dispose();
+      await model.fit(x, y, { epochs: 1, batchSize: 2, verbose: 0 });
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) {
+        (model.predict(x) as tf.Tensor).dispose();
+        await model.fit(x, y, { epochs: 1, batchSize: 2, verbose: 0 });
+      }
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, y]);
+    });
+
+    it("upsampling: 'transpose' builds and runs too", () => {
+      const model = build({ upsampling: 'transpose' } as Partial<ModelConfigs[K]>);
+      expect(model.layers.some((l) => l.getClassName() === 'Conv2DTranspose')).toBe(true);
+      const y = model.predict(tf.zeros([1, 32, 32, 1])) as tf.Tensor;
+      expect(y.shape).toEqual([1, 32, 32, 1]);
+      y.dispose();
+    });
+  });
+}

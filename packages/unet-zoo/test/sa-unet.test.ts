@@ -1,0 +1,3 @@
+import { describeModel } from './model-tester.js';
+
+describeModel('sa-unet');

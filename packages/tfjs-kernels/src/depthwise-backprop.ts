@@ -6,7 +6,7 @@
  */
 import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from './conv-geometry.js';
-import { KernelOps } from './kernel-ops.js';
+import { KernelOps, type Pair } from './kernel-ops.js';
 
 interface Args {
   inputs: NamedTensorInfoMap;
@@ -45,12 +45,15 @@ export function depthwiseBackpropInput(ops: KernelOps, dy: TensorInfo, filter: T
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
   const m = filter.shape[3];
-  const rotated = ops.reshape(ops.reverse(filter, [0, 1]), [fh, fw, c * m, 1]);
+  const rotated = ops.reshape(ops.rotate180(filter), [fh, fw, c * m, 1]);
   let d = ops.zeroInsert(dy, [sh, sw]);
   const top = (fh - 1) * dh - padInfo.top;
   const left = (fw - 1) * dw - padInfo.left;
-  d = ops.cropOrPad(d, top, h + (fh - 1) * dh - top - d.shape[1], left, w + (fw - 1) * dw - left - d.shape[2]);
-  const dx = ops.depthwiseConv2d(d, rotated, [1, 1], 'valid', [dh, dw]);
+  const bottom = h + (fh - 1) * dh - top - d.shape[1];
+  const right = w + (fw - 1) * dw - left - d.shape[2];
+  d = ops.cropOrPad(d, Math.min(top, 0), Math.min(bottom, 0), Math.min(left, 0), Math.min(right, 0));
+  const pad: Pair[] = [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]];
+  const dx = ops.depthwiseConv2d(d, rotated, [1, 1], pad, [dh, dw]);
   return m === 1 ? dx : ops.sum(ops.reshape(dx, [n, h, w, c, m]), [4]);
 }
 

@@ -17,3 +17,4 @@ export {
   type RegisterTrainingKernelsOptions,
 } from './register.js';
 export { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';
+export { fusedBatchNormGradConfig } from './batchnorm-gradient.js';

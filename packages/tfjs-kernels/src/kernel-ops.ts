@@ -75,8 +75,34 @@ export class KernelOps {
     });
   }
 
-  reverse(x: TensorInfo, dims: number[]): TensorInfo {
-    return this.run('Reverse', { x }, { dims });
+  /** A constant tensor owned by this kernel (released with the intermediates). */
+  constant(values: Int32Array | Float32Array, shape: number[]): TensorInfo {
+    const dtype = values instanceof Int32Array ? 'int32' : 'float32';
+    const info: TensorInfo = { dataId: this.backend.write(values, shape, dtype), shape, dtype };
+    this.temps.push(info);
+    return info;
+  }
+
+  /** Rows of x along `axis` in the order of `indices`. */
+  gather(x: TensorInfo, indices: number[], axis: number): TensorInfo {
+    const idx = this.constant(Int32Array.from(indices), [indices.length]);
+    return this.run('GatherV2', { x, indices: idx }, { axis, batchDims: 0 });
+  }
+
+  /**
+   * A filter [fh, fw, a, b] rotated by 180 degrees in space: a gather of its taps in reverse
+   * order (the backends' Reverse kernel is several times slower on large filters).
+   */
+  rotate180(filter: TensorInfo): TensorInfo {
+    const [fh, fw, a, b] = filter.shape;
+    const taps = fh * fw;
+    if (taps === 1) return filter;
+    const reversed = this.gather(this.reshape(filter, [taps, a * b]), Array.from({ length: taps }, (_, i) => taps - 1 - i), 0);
+    return this.reshape(reversed, [fh, fw, a, b]);
+  }
+
+  addN(xs: TensorInfo[]): TensorInfo {
+    return xs.length === 1 ? xs[0] : this.run('AddN', xs);
   }
 
   conv2d(x: TensorInfo, filter: TensorInfo, strides: Pair, pad: 'valid' | Pair[], dilations: Pair): TensorInfo {

@@ -14,6 +14,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.js';
+import { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 import { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';
 import { forget, isOurKernel, rememberOurs, stockKernel } from './registry-state.js';
 
@@ -37,7 +38,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
   },
 };
 
-const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig];
+const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig];
 const stockGradients = new Map<string, GradConfig | undefined>();
 
 /** Options of {@link registerTrainingKernels}. */
@@ -52,8 +53,9 @@ export interface RegisterTrainingKernelsOptions {
 /**
  * Registers this package's training kernels with tfjs: Conv2DBackpropFilter, Conv2DBackpropInput,
  * DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput for the cpu and wasm
- * backends (replacing the stock kernels where they exist), and gradients of Conv2D and
- * DepthwiseConv2dNative that support dilation.
+ * backends (replacing the stock kernels where they exist), gradients of Conv2D and
+ * DepthwiseConv2dNative that support dilation, and a gradient of FusedBatchNorm that broadcasts
+ * instead of tiling (for every backend).
  *
  * Call it once, after importing the backends (a backend imported later registers its stock
  * kernels over ours). Calling it again changes nothing. Returns the backends registered for.

@@ -9,6 +9,8 @@ export type Pair = [number, number];
 
 export class KernelOps {
   private readonly temps: TensorInfo[] = [];
+  /** Buffers this kernel allocated (reshapes of them share the same data id). */
+  private readonly owned = new Set<unknown>();
 
   constructor(
     readonly backend: KernelBackend,
@@ -23,6 +25,7 @@ export class KernelOps {
     }
     const out = kernel.kernelFunc({ inputs: inputs as never, backend: this.backend, attrs });
     const info = Array.isArray(out) ? out[0] : out;
+    if (!Object.values(inputs).some((t) => t.dataId === info.dataId)) this.owned.add(info.dataId);
     this.temps.push(info);
     return info;
   }
@@ -79,6 +82,7 @@ export class KernelOps {
   constant(values: Int32Array | Float32Array, shape: number[]): TensorInfo {
     const dtype = values instanceof Int32Array ? 'int32' : 'float32';
     const info: TensorInfo = { dataId: this.backend.write(values, shape, dtype), shape, dtype };
+    this.owned.add(info.dataId);
     this.temps.push(info);
     return info;
   }
@@ -113,9 +117,20 @@ export class KernelOps {
     return this.run('DepthwiseConv2dNative', { x, filter }, { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: null as never });
   }
 
-  /** a [batch, m, k] times b [batch, k, n]; no transpose flags, since the wasm backend has a fast path only without them. */
+  /**
+   * a [batch, m, k] times b [batch, k, n]; no transpose flags, since the wasm backend has a fast
+   * path only without them. On wasm, b must be a buffer of this kernel: the backend caches the
+   * packed b by data id alone, so an input (or a reshape of one) seen before with another shape
+   * would hit a stale entry and read out of bounds; such a b is copied first.
+   */
   matMul(a: TensorInfo, b: TensorInfo): TensorInfo {
-    return this.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
+    const rhs = this.backendName === 'wasm' && !this.owned.has(b.dataId) ? this.copy(b) : b;
+    return this.run('BatchMatMul', { a, b: rhs }, { transposeA: false, transposeB: false });
+  }
+
+  /** A copy of x in a new buffer. */
+  copy(x: TensorInfo): TensorInfo {
+    return this.run('Add', { a: x, b: this.constant(new Float32Array(1), [1]) });
   }
 
   mul(a: TensorInfo, b: TensorInfo): TensorInfo {

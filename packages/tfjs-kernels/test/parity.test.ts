@@ -38,6 +38,10 @@ const CASES: Case[] = [
   c('conv2d', [2, 7, 7, 5], [1, 1, 5, 4], 2, 'valid'),
   c('conv2d', [2, 10, 10, 1], [5, 5, 1, 3], 1, 'same'),
   c('conv2d', [2, 8, 9, 3], [3, 3, 3, 2], 1, [[0, 0], [1, 2], [0, 1], [0, 0]]),
+  // conv1d as ECA runs it: dy feeds both gradients, as matrices of different shapes (a wasm
+  // matmul cache keyed by data id alone once read out of bounds here).
+  c('conv2d', [4, 1, 16, 1], [1, 3, 1, 1], 1, 'same'),
+  c('conv2d', [2, 1, 32, 1], [1, 5, 1, 1], 1, 'same'),
   // Large enough for the convolution form of the filter gradient (more than 32x32 outputs, > 4 channels).
   c('conv2d', [2, 40, 36, 6], [3, 3, 6, 4], 1, 'same'),
   c('conv2d', [2, 70, 66, 6], [3, 3, 6, 4], 2, 'same'),

@@ -20,7 +20,7 @@ export function convUnit(
   activation: Activation = 'relu', conv: ConvFactory = plainConv,
 ): S {
   let y = conv(x, filters, kernelSize, `${name}_conv`, !config.batchNorm);
-  if (config.batchNorm) y = tfl.layers.batchNormalization({ name: `${name}_bn` }).apply(y) as S;
+  if (config.batchNorm) y = batchNorm(y, `${name}_bn`, config);
   if (activation === 'relu') y = tfl.layers.reLU({ name: `${name}_relu` }).apply(y) as S;
   return y;
 }
@@ -30,6 +30,10 @@ export function convBlock(x: S, filters: number, name: string, config: ResolvedC
   let y = convUnit(x, filters, 3, `${name}_1`, config, 'relu', conv);
   y = convUnit(y, filters, 3, `${name}_2`, config, 'relu', conv);
   return maybeDropout(y, name, config);
+}
+
+export function batchNorm(x: S, name: string, config: ResolvedCommonConfig): S {
+  return tfl.layers.batchNormalization({ momentum: config.batchNormMomentum, name }).apply(x) as S;
 }
 
 export function maybeDropout(x: S, name: string, config: ResolvedCommonConfig): S {

@@ -16,6 +16,12 @@ export interface CommonConfig {
   /** Batch normalisation after every convolution (then the convolutions have no bias). Default true. */
   batchNorm?: boolean;
   /**
+   * Momentum of the BN moving statistics (Keras convention: moving = momentum * moving +
+   * (1 - momentum) * batch). Default 0.9, PyTorch's default: with Keras' 0.99 the inference-time
+   * statistics lag far behind after a few hundred steps.
+   */
+  batchNormMomentum?: number;
+  /**
    * 'nearest-conv' (default, the paper's choice): nearest-neighbour upsampling by 2 followed by a
    * 3x3 convolution to half the channels (with BN and ReLU). 'transpose': a 2x2 transposed
    * convolution with stride 2 to half the channels (linear, as in Ronneberger et al.).
@@ -74,11 +80,15 @@ export function resolveCommonConfig(config: CommonConfig, model: string): Resolv
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
     throw new Error(`${model}: 'dropout' must be a number in [0, 1), got ${JSON.stringify(dropout)}`);
   }
+  const batchNormMomentum = config.batchNormMomentum ?? 0.9;
+  if (typeof batchNormMomentum !== 'number' || !(batchNormMomentum >= 0 && batchNormMomentum < 1)) {
+    throw new Error(`${model}: 'batchNormMomentum' must be a number in [0, 1), got ${JSON.stringify(config.batchNormMomentum)}`);
+  }
   const batchNorm = config.batchNorm ?? true;
   if (typeof batchNorm !== 'boolean') throw new Error(`${model}: 'batchNorm' must be true or false, got ${JSON.stringify(batchNorm)}`);
   const name = config.name ?? model.replace(/-/g, '_');
   if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(name)) {
     throw new Error(`${model}: 'name' must start with a letter and contain only letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
   }
-  return { inputShape: [...inputShape] as [number, number, number], baseFilters, depth, numClasses, batchNorm, upsampling, dropout, name };
+  return { inputShape: [...inputShape] as [number, number, number], baseFilters, depth, numClasses, batchNorm, batchNormMomentum, upsampling, dropout, name };
 }

@@ -5,7 +5,7 @@
  * residual shortcuts; lengths depth, depth-1, ..., 1) in place of the plain skips.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { concat, convUnit, levelFilters, maxPool, maybeDropout, modelInput, segmentationHead, upsample, type S } from './blocks.js';
+import { batchNorm, concat, convUnit, levelFilters, maxPool, maybeDropout, modelInput, segmentationHead, upsample, type S } from './blocks.js';
 import { resolveCommonConfig, type CommonConfig, type ResolvedCommonConfig } from './config.js';
 
 export interface MultiResUNetConfig extends CommonConfig {
@@ -25,7 +25,7 @@ function add(a: S, b: S, name: string): S {
 
 function reluBn(x: S, name: string, config: ResolvedCommonConfig): S {
   const y = tfl.layers.reLU({ name: `${name}_relu` }).apply(x) as S;
-  return config.batchNorm ? (tfl.layers.batchNormalization({ name: `${name}_bn` }).apply(y) as S) : y;
+  return config.batchNorm ? batchNorm(y, `${name}_bn`, config) : y;
 }
 
 /** MultiRes block of U filters (output channels: the sum of {@link multiResWidths}). */
@@ -36,7 +36,7 @@ export function multiResBlock(x: S, u: number, alpha: number, name: string, conf
   const b = convUnit(a, w2, 3, `${name}_5x5`, config);
   const c = convUnit(b, w3, 3, `${name}_7x7`, config);
   let out = concat([a, b, c], `${name}_concat`);
-  if (config.batchNorm) out = tfl.layers.batchNormalization({ name: `${name}_concat_bn` }).apply(out) as S;
+  if (config.batchNorm) out = batchNorm(out, `${name}_concat_bn`, config);
   return maybeDropout(reluBn(add(shortcut, out, `${name}_add`), `${name}_out`, config), name, config);
 }
 

@@ -1,0 +1,82 @@
+/**
+ * Backend selection. 'auto' takes, in order: tfjs-node(-gpu) if the user installed it, WebGPU if an
+ * adapter exists, else wasm (the CPU default: the pure-JS cpu backend is ~30x slower at convolutions).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+
+export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface ActiveBackend {
+  /** tfjs backend name. */
+  name: string;
+  /** What it is, for reports. */
+  description: string;
+}
+
+async function tryImport(specifier: string): Promise<boolean> {
+  try {
+    await import(/* @vite-ignore */ specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function useTensorflow(): Promise<ActiveBackend | null> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    if (await tryImport(pkg)) {
+      await tf.setBackend('tensorflow');
+      return { name: 'tensorflow', description: `tensorflow (${pkg}, native libtensorflow)` };
+    }
+  }
+  return null;
+}
+
+async function useWebGPU(): Promise<ActiveBackend | null> {
+  const kernels = (await import('@sa-unet/tfjs-kernels')) as { setupNodeWebGPU?: () => Promise<boolean> };
+  if (kernels.setupNodeWebGPU === undefined || !(await kernels.setupNodeWebGPU())) return null;
+  const webgpuBackend = '@tensorflow/tfjs-backend-webgpu';
+  if (!(await tryImport(webgpuBackend))) return null;
+  registerTrainingKernels();
+  if (!(await tf.setBackend('webgpu'))) return null;
+  return { name: 'webgpu', description: 'webgpu (Dawn, through the npm package webgpu) with @sa-unet/tfjs-kernels training kernels' };
+}
+
+async function useWasm(): Promise<ActiveBackend> {
+  registerTrainingKernels();
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return { name: 'wasm', description: `wasm (XNNPACK${simd ? ', SIMD' : ''}, one thread) with @sa-unet/tfjs-kernels training kernels` };
+}
+
+/** Activates the chosen backend (and the training kernels it needs); a clear Error if it is unavailable. */
+export async function selectBackend(choice: BackendChoice): Promise<ActiveBackend> {
+  switch (choice) {
+    case 'wasm':
+      return useWasm();
+    case 'cpu':
+      registerTrainingKernels();
+      await tf.setBackend('cpu');
+      return { name: 'cpu', description: 'cpu (pure JavaScript) with @sa-unet/tfjs-kernels training kernels' };
+    case 'tensorflow': {
+      const active = await useTensorflow();
+      if (active === null) {
+        throw new Error('--backend tensorflow needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu installed (npm i @tensorflow/tfjs-node)');
+      }
+      return active;
+    }
+    case 'webgpu': {
+      const active = await useWebGPU();
+      if (active === null) throw new Error('--backend webgpu: no WebGPU adapter found (install the npm package webgpu and a Vulkan driver, or use --backend wasm)');
+      return active;
+    }
+    case 'auto':
+      return (await useTensorflow()) ?? (await useWebGPU().catch(() => null)) ?? useWasm();
+    default:
+      throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(choice)}`);
+  }
+}

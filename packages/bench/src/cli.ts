@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/**
+ * sa-unet-bench: reproduce the SA-U-Net paper's comparison with TensorFlow.js.
+ *   sa-unet-bench compare [--data DIR] [--preset quick|paper] ...
+ *   sa-unet-bench train --model NAME [--data DIR] --out DIR
+ *   sa-unet-bench evaluate --model DIR --data DIR [--label N]
+ *   sa-unet-bench latency [--models ...] [--size N] [--backends ...]
+ *   sa-unet-bench params [--size N]
+ */
+import { buildProgram } from './program.js';
+
+buildProgram().parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`sa-unet-bench: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+});

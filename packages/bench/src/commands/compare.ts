@@ -1,0 +1,110 @@
+/**
+ * `compare`: every model, R repeats each, on one dataset with the paper's protocol; writes
+ * results.json, table.md, table.csv, roc.svg, overlays/*.png, config.json and the checkpoints.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { summarize } from '@sa-unet/seg-metrics';
+import { selectBackend } from '../backend.js';
+import { inferenceLatency } from '../eval/predict.js';
+import { defaultOut, exists, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
+import { log } from '../progress.js';
+import { AGGREGATED, type CompareResults, type ModelResult, type RepeatResult, type RunConfig } from '../report/results.js';
+import { renderRocSvg } from '../report/roc-svg.js';
+import { renderCsv, renderMarkdown } from '../report/tables.js';
+import { loadRunData } from './data.js';
+import { resolveRunOptions, type RawRunOptions, type RunOptions } from './options.js';
+import { defaultWorkers, recordPath, runJobs, type Job } from './jobs.js';
+import { buildModel } from './run-model.js';
+
+function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
+  return {
+    command, preset: options.preset, size: options.size, epochs: options.epochs, repeats: options.repeats,
+    batchSize: options.batchSize, learningRate: options.learningRate, shearDegrees: options.shearDegrees,
+    baseFilters: options.baseFilters, models: options.models, data: options.data ?? null, testData: options.testData ?? null,
+    label: options.label ?? null, testFraction: options.testFraction, seed: options.seed, phantomCount: options.phantomCount, backend,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)] / 2 + sorted[Math.ceil((sorted.length - 1) / 2)] / 2;
+}
+
+/** Runs the comparison; returns the published results folder and the results. */
+export async function runCompare(raw: RawRunOptions): Promise<{ out: string; results: CompareResults }> {
+  const started = performance.now();
+  const options = resolveRunOptions(raw);
+  const show = !options.quiet;
+  const backend = await selectBackend(options.backend);
+  log(show, `backend: ${backend.description}`);
+  const out = options.out ?? defaultOut();
+  const data = await loadRunData(options);
+  log(show, `data: ${data.source}: ${data.split.train.length} training, ${data.split.test.length} test images at ${options.size}x${options.size}`);
+
+  const work = await prepareWorkFolder(out, options.resume);
+  const config = runConfig(options, 'compare', backend.name);
+  const configPath = join(work, 'config.json');
+  if (options.resume && (await exists(configPath))) {
+    const previous = await readJson<RunConfig>(configPath);
+    const { backend: _a, ...now } = config;
+    const { backend: _b, ...then } = previous;
+    if (JSON.stringify(now) !== JSON.stringify(then)) {
+      throw new Error(`--resume: ${configPath} was written with other options; rerun with the same options, or without --resume to start over`);
+    }
+  }
+  await writeJson(configPath, config);
+
+  const jobs: Job[] = [];
+  const resumed = new Map<string, RepeatResult>();
+  for (const model of options.models) {
+    for (let repeat = 1; repeat <= options.repeats; repeat++) {
+      const path = recordPath(work, { model, repeat });
+      if (options.resume && (await exists(path))) resumed.set(`${model}/${repeat}`, await readJson<RepeatResult>(path));
+      else jobs.push({ model, repeat });
+    }
+  }
+  if (resumed.size > 0) log(show, `resuming: ${resumed.size} (model, repeat) run(s) done in an earlier session`);
+  const workers = options.workers ?? defaultWorkers(backend.name, jobs.length);
+  log(show, `${jobs.length} training run(s) on ${workers} thread(s)`);
+  const finished = await runJobs(jobs, options, data.split, work, workers);
+
+  // Latency afterwards, one model at a time, with nothing else running.
+  const models: ModelResult[] = [];
+  for (const name of options.models) {
+    const repeats = Array.from({ length: options.repeats }, (_, i) => {
+      const key = `${name}/${i + 1}`;
+      return (finished.get(key) ?? resumed.get(key))!;
+    });
+    const timed = buildModel(name, options, options.seed);
+    const latency = await inferenceLatency(timed, options.size);
+    const params = timed.countParams();
+    const trainableParams = timed.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+    timed.dispose();
+    const aggregate = Object.fromEntries(AGGREGATED.map((k) => [k, summarize(repeats.map((rep) => rep.metrics[k]))])) as ModelResult['aggregate'];
+    models.push({
+      model: name, params, trainableParams, inference: { ...latency, backend: backend.name }, repeats, aggregate,
+      secondsPerEpoch: median(repeats.flatMap((rep) => rep.epochSeconds)),
+    });
+  }
+
+  const results: CompareResults = {
+    tool: '@sa-unet/bench compare',
+    date: new Date().toISOString(),
+    node: process.version,
+    backend,
+    config,
+    dataset: { source: data.source, size: options.size, train: data.split.train.length, test: data.split.test.length, testNames: data.split.test.map((s) => s.name) },
+    models,
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+  await writeJson(join(work, 'results.json'), results);
+  await writeFile(join(work, 'table.md'), renderMarkdown(results));
+  await writeFile(join(work, 'table.csv'), renderCsv(results));
+  await writeFile(join(work, 'roc.svg'), await renderRocSvg(results));
+  await publish(work, out);
+  log(show, `\n${renderMarkdown(results)}\nresults in ${out}/ (results.json, table.md, table.csv, roc.svg, overlays/, checkpoints/)`);
+  if (tf.memory().numTensors > 1000) log(show, `warning: ${tf.memory().numTensors} tensors still allocated`);
+  return { out, results };
+}

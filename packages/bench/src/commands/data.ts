@@ -1,0 +1,41 @@
+/** The data of a run: a folder (or the phantom), split into training and test sets. */
+import { loadFolder, type Dataset } from '../data/dataset.js';
+import { phantomDataset } from '../data/phantom.js';
+import { splitDataset, type Split } from '../data/split.js';
+import { progressBar } from '../progress.js';
+import type { DataOptions } from './options.js';
+
+export interface RunData {
+  source: string;
+  split: Split;
+}
+
+async function loadWithProgress(dir: string, size: number, label: number | undefined, show: boolean): Promise<Dataset> {
+  const bar = progressBar(`loading ${dir} |{bar}| {value}/{total} image/mask pairs`, show);
+  let started = false;
+  try {
+    return await loadFolder(dir, {
+      size, label, onProgress: (done, total) => {
+        if (!started) {
+          bar.start(total);
+          started = true;
+        }
+        bar.update(done);
+      },
+    });
+  } finally {
+    bar.stop();
+  }
+}
+
+export async function loadRunData(options: DataOptions & { size: number; phantomCount: number; quiet: boolean }): Promise<RunData> {
+  const show = !options.quiet;
+  const dataset = options.data !== undefined
+    ? await loadWithProgress(options.data, options.size, options.label, show)
+    : phantomDataset(options.phantomCount, options.size, options.seed);
+  if (options.testData !== undefined) {
+    const test = await loadWithProgress(options.testData, options.size, options.label, show);
+    return { source: `${dataset.source} (train), ${test.source} (test)`, split: { train: dataset.samples, test: test.samples } };
+  }
+  return { source: dataset.source, split: splitDataset(dataset, options.testFraction, options.seed) };
+}

@@ -1,0 +1,81 @@
+/** `evaluate`: the metrics of a saved model on any images/masks folder. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@sa-unet/scale-attn-conv';
+import { fileSystem } from '@sa-unet/scale-attn-conv/node';
+import { SUMMARIZED_METRICS, type EvaluationResult } from '@sa-unet/seg-metrics';
+import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
+import { loadFolder } from '../data/dataset.js';
+import { predictSamples } from '../eval/predict.js';
+import { scorePredictions } from '../eval/score.js';
+import { prepareWorkFolder, publish, writeJson } from '../output.js';
+import { log, progressBar } from '../progress.js';
+import { overlayScale, renderOverlay } from '../report/overlay.js';
+import { meanSd } from '../report/tables.js';
+import { checkInteger } from './options.js';
+
+export interface EvaluateCommandOptions {
+  model: string;
+  data: string;
+  label?: number;
+  out?: string;
+  backend?: string;
+  quiet?: boolean;
+}
+
+/** Loads a saved model, checking that it takes square one-channel images. */
+export async function loadSavedModel(dir: string): Promise<{ model: tfl.LayersModel; size: number }> {
+  const model = await tfl.loadLayersModel(fileSystem(dir));
+  const [, height, width, channels] = model.inputs[0].shape;
+  if (height === null || width === null || height !== width || channels !== 1) {
+    throw new Error(`model ${dir} takes inputs of shape [${model.inputs[0].shape.join(', ')}]; evaluate needs square gray images [null, n, n, 1]`);
+  }
+  return { model, size: height };
+}
+
+export function renderEvaluation(result: EvaluationResult, title: string): string {
+  const s = result.summary;
+  const rows = SUMMARIZED_METRICS.map((k) => `| ${k} | ${meanSd(s[k], 4)} | ${s[k].count} | ${s[k].nanCount} |`);
+  return [
+    `# ${title}`, '',
+    '| metric | mean ± SD over images | images | skipped (NaN) |', '|---|---|---:|---:|', ...rows, '',
+    `Pixel AUC: pooled over all pixels (micro) ${result.pixelAuc.micro.toFixed(4)}; mean of per-image AUCs (macro) ${meanSd(result.pixelAuc.macro, 4)}.`,
+    `Zero-overlap rate: ${Number.isNaN(result.zeroOverlapRate) ? 'n/a' : `${(100 * result.zeroOverlapRate).toFixed(2)}%`} of images with a nerve.`,
+    'Threshold 0.5; distances in pixels at the model\'s input size; a missed nerve counts as the image diagonal.', '',
+  ].join('\n');
+}
+
+export async function runEvaluate(opts: EvaluateCommandOptions): Promise<EvaluationResult> {
+  const show = !opts.quiet;
+  const choice = (opts.backend ?? 'auto') as BackendChoice;
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(opts.backend)}`);
+  const label = opts.label === undefined ? undefined : checkInteger(opts.label, '--label', 0);
+  const backend = await selectBackend(choice);
+  const { model, size } = await loadSavedModel(opts.model);
+  const dataset = await loadFolder(opts.data, { size, label });
+  const bar = progressBar(`evaluating |{bar}| {value}/{total} images`, show);
+  bar.start(dataset.samples.length);
+  const predictions = await predictSamples(model, dataset.samples, size, 4, (done) => bar.update(done)).finally(() => bar.stop());
+  const { evaluation } = scorePredictions(predictions, dataset.samples, size);
+  const title = `${opts.model} on ${opts.data} (${dataset.samples.length} images at ${size}x${size}, ${backend.name})`;
+  const report = renderEvaluation(evaluation, title);
+  process.stdout.write(report);
+  if (opts.out !== undefined) {
+    const work = await prepareWorkFolder(opts.out, false);
+    await writeJson(join(work, 'results.json'), {
+      model: opts.model, data: opts.data, label: label ?? null, size, backend: backend.description,
+      images: dataset.samples.map((s) => s.name), ...evaluation,
+    });
+    await writeFile(join(work, 'table.md'), report);
+    await mkdir(join(work, 'overlays'), { recursive: true });
+    for (let i = 0; i < Math.min(8, dataset.samples.length); i++) {
+      const sample = dataset.samples[i];
+      await writeFile(join(work, 'overlays', `${sample.name}.png`), renderOverlay(sample.image, sample.mask, predictions[i], size, overlayScale(size)));
+    }
+    await publish(work, opts.out);
+    log(show, `results in ${opts.out}/`);
+  }
+  model.dispose();
+  return evaluation;
+}

@@ -1,0 +1,102 @@
+/**
+ * `latency`: per model and backend, the parameter count, the inference time of one image at
+ * batch 1 (first call, then median and p90 after warm-up) and the time of one Adam step at batch 4.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { diceLoss } from '@sa-unet/seg-metrics';
+import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
+import { inferenceLatency, percentileOf, type Latency } from '../eval/predict.js';
+import { writeJson } from '../output.js';
+import { log } from '../progress.js';
+import { checkInteger, parseModels } from './options.js';
+import { buildModel } from './run-model.js';
+
+export interface LatencyOptions {
+  models?: string | string[];
+  size?: number;
+  baseFilters?: number;
+  backends?: string | string[];
+  runs?: number;
+  steps?: number;
+  out?: string;
+  quiet?: boolean;
+}
+
+export interface LatencyRow {
+  backend: string;
+  model: string;
+  params: number;
+  inference: Latency;
+  stepMedianMs: number;
+  stepP90Ms: number;
+  stepFirstMs: number;
+}
+
+/** Median and p90 of `steps` Adam steps (batch 4) after two warm-up steps; the first step separately. */
+async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number): Promise<{ first: number; median: number; p90: number }> {
+  model.compile({ optimizer: tf.train.adam(5e-4), loss: diceLoss });
+  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
+  const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));
+  const targets = model.outputs.length > 1 ? model.outputs.map(() => y) : y;
+  const step = async () => {
+    const t0 = performance.now();
+    await model.trainOnBatch(x, targets); // reads the loss back, so the step is complete
+    return performance.now() - t0;
+  };
+  const first = await step();
+  await step();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) times.push(await step());
+  tf.dispose([x, y]);
+  times.sort((a, b) => a - b);
+  return { first, median: percentileOf(times, 50), p90: percentileOf(times, 90) };
+}
+
+export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
+  const show = !opts.quiet;
+  const models = parseModels(opts.models);
+  const size = checkInteger(opts.size ?? 256, '--size', 16);
+  if (size % 16 !== 0) throw new Error(`--size must be a multiple of 16, got ${size}`);
+  const baseFilters = checkInteger(opts.baseFilters ?? 32, '--base-filters', 4);
+  const runs = checkInteger(opts.runs ?? 20, '--runs', 1);
+  const steps = checkInteger(opts.steps ?? 5, '--steps', 1);
+  const requested = opts.backends === undefined ? null
+    : (Array.isArray(opts.backends) ? opts.backends : opts.backends.split(',')).map((b) => b.trim()).filter(Boolean);
+  for (const b of requested ?? []) {
+    if (b === 'auto' || !(BACKEND_CHOICES as readonly string[]).includes(b)) {
+      throw new Error(`--backends: unknown backend ${JSON.stringify(b)}; expected any of ${BACKEND_CHOICES.filter((c) => c !== 'auto').join(', ')}`);
+    }
+  }
+  const rows: LatencyRow[] = [];
+  for (const choice of (requested ?? ['tensorflow', 'webgpu', 'wasm']) as BackendChoice[]) {
+    let backend;
+    try {
+      backend = await selectBackend(choice);
+    } catch (err) {
+      if (requested !== null) throw err;
+      log(show, `skipping ${choice}: ${(err as Error).message}`);
+      continue;
+    }
+    log(show, `backend: ${backend.description}`);
+    for (const name of models) {
+      const model = buildModel(name, { size, baseFilters }, 1);
+      const inference = await inferenceLatency(model, size, 1, 3, runs);
+      const step = await stepTimes(model, size, steps);
+      rows.push({ backend: backend.name, model: name, params: model.countParams(), inference, stepMedianMs: step.median, stepP90Ms: step.p90, stepFirstMs: step.first });
+      log(show, `  ${name}: ${inference.medianMs.toFixed(2)} ms/image, Adam step ${step.median.toFixed(1)} ms`);
+      model.dispose();
+    }
+  }
+  const table = [
+    `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)`,
+    '',
+    '| backend | model | parameters | inference ms (median / p90) | first call ms | Adam step ms (median / p90) | first step ms |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.backend} | ${r.model} | ${r.params.toLocaleString('en-US')} | ${r.inference.medianMs.toFixed(2)} / ${r.inference.p90Ms.toFixed(2)} | ` +
+      `${r.inference.firstMs.toFixed(0)} | ${r.stepMedianMs.toFixed(1)} / ${r.stepP90Ms.toFixed(1)} | ${r.stepFirstMs.toFixed(0)} |`),
+    '',
+  ].join('\n');
+  process.stdout.write(table);
+  if (opts.out !== undefined) await writeJson(opts.out, { size, baseFilters, runs, steps, node: process.version, date: new Date().toISOString(), rows });
+  return rows;
+}

@@ -1,0 +1,92 @@
+/** Options shared by the commands, resolved from a preset and the flags, and validated. */
+import { MODEL_NAMES, isModelName, type ModelName } from '@sa-unet/unet-zoo';
+import { BACKEND_CHOICES, type BackendChoice } from '../backend.js';
+import { PRESETS, isPresetName, type PresetName, type Protocol } from '../train/presets.js';
+
+export interface DataOptions {
+  /** Folder with images/ and masks/ (default: the phantom). */
+  data?: string;
+  /** Separate test folder (default: a seeded split of --data). */
+  testData?: string;
+  /** Foreground value of the masks (default: any non-zero). */
+  label?: number;
+  /** Fraction of --data held out for testing. */
+  testFraction: number;
+  seed: number;
+}
+
+export interface RunOptions extends Protocol, DataOptions {
+  preset: PresetName;
+  models: ModelName[];
+  backend: BackendChoice;
+  out?: string;
+  resume: boolean;
+  quiet: boolean;
+  /** Worker threads for the training runs (default: one per core on wasm/cpu, else one). */
+  workers?: number;
+}
+
+/** Raw flag values as the CLI parses them (every field optional). */
+export type RawRunOptions = Partial<Omit<RunOptions, 'models' | 'preset' | 'backend'>> & {
+  preset?: string;
+  models?: string | string[];
+  backend?: string;
+};
+
+export function parseModels(value: string | string[] | undefined): ModelName[] {
+  const names = value === undefined ? [...MODEL_NAMES] : (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new Error(`--models: give at least one of ${MODEL_NAMES.join(', ')}`);
+  for (const name of names) {
+    if (!isModelName(name)) throw new Error(`unknown model ${JSON.stringify(name)} in --models; expected any of: ${MODEL_NAMES.join(', ')}`);
+  }
+  return [...new Set(names)] as ModelName[];
+}
+
+export function checkInteger(value: unknown, flag: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new Error(`${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function checkNumber(value: unknown, flag: string, min: number, max = Infinity, minInclusive = false): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || (minInclusive ? value < min : value <= min) || value > max) {
+    throw new Error(`${flag} must be a number ${minInclusive ? '>=' : '>'} ${min}${max < Infinity ? ` and <= ${max}` : ''}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** The preset's protocol, overridden by the given flags; every value checked. */
+export function resolveRunOptions(raw: RawRunOptions): RunOptions {
+  const preset = raw.preset ?? 'quick';
+  if (!isPresetName(preset)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(preset)}`);
+  const base = PRESETS[preset];
+  const backend = raw.backend ?? 'auto';
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) {
+    throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(backend)}`);
+  }
+  const size = checkInteger(raw.size ?? base.size, '--size', 16);
+  if (size % 16 !== 0) throw new Error(`--size must be a multiple of 16 (the networks downsample 4 times), got ${size}; nearest: ${Math.max(16, Math.floor(size / 16) * 16)} or ${Math.floor(size / 16) * 16 + 16}`);
+  return {
+    preset,
+    size,
+    epochs: checkInteger(raw.epochs ?? base.epochs, '--epochs', 1),
+    repeats: checkInteger(raw.repeats ?? base.repeats, '--repeats', 1),
+    batchSize: checkInteger(raw.batchSize ?? base.batchSize, '--batch-size', 1),
+    learningRate: checkNumber(raw.learningRate ?? base.learningRate, '--lr', 0, 1),
+    shearDegrees: checkNumber(raw.shearDegrees ?? base.shearDegrees, '--shear', 0, 45, true),
+    baseFilters: checkInteger(raw.baseFilters ?? base.baseFilters, '--base-filters', 4),
+    phantomCount: checkInteger(raw.phantomCount ?? base.phantomCount, '--phantom-count', 2),
+    models: parseModels(raw.models),
+    backend: backend as BackendChoice,
+    data: raw.data,
+    testData: raw.testData,
+    label: raw.label === undefined ? undefined : checkInteger(raw.label, '--label', 0),
+    testFraction: checkNumber(raw.testFraction ?? 0.2, '--test-fraction', 0, 0.9),
+    seed: checkInteger(raw.seed ?? 1, '--seed', 0),
+    out: raw.out,
+    resume: raw.resume ?? false,
+    quiet: raw.quiet ?? false,
+    workers: raw.workers === undefined ? undefined : checkInteger(raw.workers, '--workers', 1),
+  };
+}

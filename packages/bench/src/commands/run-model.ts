@@ -1,0 +1,126 @@
+/** Training and testing one model for one repeat: the unit of work of `compare` and `train`. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { fileSystem } from '@sa-unet/scale-attn-conv/node';
+import { createModel, type ModelName } from '@sa-unet/unet-zoo';
+import type { Sample } from '../data/dataset.js';
+import type { Split } from '../data/split.js';
+import { predictSamples } from '../eval/predict.js';
+import { scorePredictions, type TestScores } from '../eval/score.js';
+import { progressBar } from '../progress.js';
+import { withSeededMathRandom } from '../random.js';
+import { overlayScale, renderOverlay } from '../report/overlay.js';
+import type { RepeatMetrics, RepeatResult } from '../report/results.js';
+import { trainModel, type TrainProgress } from '../train/trainer.js';
+import type { RunOptions } from './options.js';
+
+/** The seed of repeat r (1-based): the same for every model, so repeats are paired across models. */
+export function repeatSeed(options: RunOptions, repeat: number): number {
+  return options.seed + repeat;
+}
+
+/** Builds a model of the run's architecture with its initial weights drawn from `seed`. */
+export function buildModel(name: ModelName, options: Pick<RunOptions, 'size' | 'baseFilters'>, seed: number): tfl.LayersModel {
+  return withSeededMathRandom(seed, () => createModel(name, { inputShape: [options.size, options.size, 1], baseFilters: options.baseFilters }));
+}
+
+export function repeatMetrics(scores: TestScores): RepeatMetrics {
+  const s = scores.evaluation.summary;
+  return {
+    precision: s.precision.mean,
+    recall: s.recall.mean,
+    specificity: s.specificity.mean,
+    dice: s.dice.mean,
+    iou: s.iou.mean,
+    hausdorff: s.hausdorff.mean,
+    hausdorff95: s.hausdorffPercentile.mean,
+    assd: s.assd.mean,
+    pixelAucMicro: scores.evaluation.pixelAuc.micro,
+    pixelAucMacro: scores.evaluation.pixelAuc.macro.mean,
+    zeroOverlapRate: scores.evaluation.zeroOverlapRate,
+    skipped: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.nanCount])),
+  };
+}
+
+export interface RepeatOutcome {
+  result: RepeatResult;
+  model: tfl.LayersModel;
+  predictions: Float32Array[];
+}
+
+export interface RepeatCallbacks {
+  /** After every training batch. */
+  onTrain?: (progress: TrainProgress) => void;
+  /** After every test batch. */
+  onTest?: (done: number, total: number) => void;
+}
+
+/** Trains model `name` on the split's training set, saves its checkpoint, and scores it on the test set. */
+export async function runRepeat(name: ModelName, options: RunOptions, split: Split, repeat: number, work: string,
+  callbacks: RepeatCallbacks = {}, checkpoint = join('checkpoints', name, `repeat-${repeat}`)): Promise<RepeatOutcome> {
+  const seed = repeatSeed(options, repeat);
+  const model = buildModel(name, options, seed);
+  const training = await trainModel(model, split.train, options.size, {
+    epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
+    shearDegrees: options.shearDegrees, seed, onBatch: callbacks.onTrain,
+  });
+  await model.save(fileSystem(join(work, checkpoint)));
+  const predictions = await predictSamples(model, split.test, options.size, options.batchSize,
+    (done) => callbacks.onTest?.(done, split.test.length));
+  const scores = scorePredictions(predictions, split.test, options.size);
+  return {
+    model,
+    predictions,
+    result: {
+      repeat,
+      seed,
+      epochLosses: training.epochLosses,
+      epochSeconds: training.epochSeconds,
+      trainImagesPerSecond: training.imagesPerSecond,
+      metrics: repeatMetrics(scores),
+      roc: scores.roc,
+      checkpoint,
+    },
+  };
+}
+
+/** runRepeat with progress bars on stderr (unless quiet). */
+export async function runRepeatWithBars(name: ModelName, options: RunOptions, split: Split, repeat: number, work: string,
+  checkpoint?: string): Promise<RepeatOutcome> {
+  const show = !options.quiet;
+  const label = `${name.padEnd(14)} r${repeat}/${options.repeats}`;
+  const trainBar = progressBar(`${label} |{bar}| epoch {epoch}/{epochs} | loss {loss} | {speed} img/s | ETA {eta_formatted}`, show);
+  const testBar = progressBar(`${label} |{bar}| testing {value}/{total} images`, show);
+  trainBar.start(options.epochs * Math.ceil(split.train.length / options.batchSize), { epoch: 1, epochs: options.epochs, loss: '-', speed: '-' });
+  let step = 0;
+  let testing = false;
+  try {
+    return await runRepeat(name, options, split, repeat, work, {
+      onTrain: (p) => trainBar.update(++step, { epoch: p.epoch, epochs: p.epochs, loss: p.loss.toFixed(4), speed: p.imagesPerSecond.toFixed(1) }),
+      onTest: (done, total) => {
+        if (!testing) {
+          trainBar.stop();
+          testBar.start(total);
+          testing = true;
+        }
+        testBar.update(done);
+      },
+    }, checkpoint);
+  } finally {
+    trainBar.stop();
+    testBar.stop();
+  }
+}
+
+/** Overlay PNGs of the first `count` test images: overlays/<model>-<image>.png. */
+export async function writeOverlays(folder: string, name: ModelName, test: readonly Sample[], predictions: readonly Float32Array[], size: number, count = 4): Promise<string[]> {
+  await mkdir(join(folder, 'overlays'), { recursive: true });
+  const written: string[] = [];
+  for (let i = 0; i < Math.min(count, test.length); i++) {
+    const file = join('overlays', `${name}-${test[i].name}.png`);
+    await writeFile(join(folder, file), renderOverlay(test[i].image, test[i].mask, predictions[i], size, overlayScale(size)));
+    written.push(file);
+  }
+  return written;
+}

@@ -1,0 +1,102 @@
+/**
+ * A dataset: image/mask pairs resized to one square size, images gray in [0, 1], masks binary.
+ * Loaded from a folder (images/ and masks/ whose files share names) or generated (the phantom).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join, parse } from 'node:path';
+import { readGrayImage, readLabelImage } from './decode.js';
+import { resizeBilinear, resizeNearest } from './resize.js';
+
+export interface Sample {
+  /** File name without extension (or a generated id). */
+  name: string;
+  /** size x size gray levels in [0, 1]. */
+  image: Float32Array;
+  /** size x size, 1 = foreground. */
+  mask: Uint8Array;
+  /** Size of the original image, before resizing. */
+  originalWidth: number;
+  originalHeight: number;
+}
+
+export interface Dataset {
+  /** Where it came from: a folder path or 'phantom(seed=...)'. */
+  source: string;
+  /** Side of every (square) sample. */
+  size: number;
+  samples: Sample[];
+}
+
+export interface FolderOptions {
+  /** Side the samples are resized to. */
+  size: number;
+  /** The mask value that is foreground; default: any non-zero value. */
+  label?: number;
+  /** Called after each pair is loaded. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+
+async function listFiles(dir: string, what: string): Promise<Map<string, string>> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (err) {
+    throw new Error(`${what} folder ${dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ` +
+      `a dataset folder holds images/ and masks/ whose files share names`);
+  }
+  const byName = new Map<string, string>();
+  for (const entry of entries.sort()) {
+    if (entry.startsWith('.') || !IMAGE_EXTENSIONS.has(extname(entry).toLowerCase())) continue;
+    const key = parse(entry).name;
+    if (byName.has(key)) throw new Error(`${what} folder ${dir} has two files named ${key}: ${byName.get(key)} and ${entry}`);
+    byName.set(key, entry);
+  }
+  return byName;
+}
+
+/** Lists image/mask pairs by shared base name; an unpaired file is an error that lists them all. */
+export async function pairFiles(dir: string): Promise<Array<{ name: string; image: string; mask: string }>> {
+  const info = await stat(dir).catch(() => null);
+  if (info === null || !info.isDirectory()) throw new Error(`dataset folder ${dir} does not exist or is not a folder`);
+  const images = await listFiles(join(dir, 'images'), 'images');
+  const masks = await listFiles(join(dir, 'masks'), 'masks');
+  const lonelyImages = [...images.keys()].filter((k) => !masks.has(k)).map((k) => images.get(k)!);
+  const lonelyMasks = [...masks.keys()].filter((k) => !images.has(k)).map((k) => masks.get(k)!);
+  if (lonelyImages.length > 0 || lonelyMasks.length > 0) {
+    const parts: string[] = [];
+    if (lonelyImages.length > 0) parts.push(`images without a mask: ${lonelyImages.join(', ')}`);
+    if (lonelyMasks.length > 0) parts.push(`masks without an image: ${lonelyMasks.join(', ')}`);
+    throw new Error(`dataset ${dir}: ${parts.join('; ')}`);
+  }
+  if (images.size === 0) throw new Error(`dataset ${dir} is empty: no PNG or JPEG files in ${join(dir, 'images')}`);
+  return [...images.keys()].map((name) => ({
+    name, image: join(dir, 'images', images.get(name)!), mask: join(dir, 'masks', masks.get(name)!),
+  }));
+}
+
+/** Loads every pair of a dataset folder, resized to `size` (images bilinear, masks nearest). */
+export async function loadFolder(dir: string, options: FolderOptions): Promise<Dataset> {
+  const { size, label } = options;
+  const pairs = await pairFiles(dir);
+  const samples: Sample[] = [];
+  for (const [i, pair] of pairs.entries()) {
+    const image = await readGrayImage(pair.image);
+    const mask = await readLabelImage(pair.mask);
+    if (image.width !== mask.width || image.height !== mask.height) {
+      throw new Error(`image ${pair.image} is ${image.width}x${image.height} but its mask ${pair.mask} is ${mask.width}x${mask.height}`);
+    }
+    const binary = new Uint8Array(mask.data.length);
+    for (let k = 0; k < binary.length; k++) binary[k] = (label === undefined ? mask.data[k] !== 0 : mask.data[k] === label) ? 1 : 0;
+    samples.push({
+      name: pair.name,
+      image: await resizeBilinear(image.data, image.width, image.height, size),
+      mask: await resizeNearest(binary, mask.width, mask.height, size),
+      originalWidth: image.width,
+      originalHeight: image.height,
+    });
+    options.onProgress?.(i + 1, pairs.length);
+  }
+  return { source: dir, size, samples };
+}

@@ -1,0 +1,23 @@
+/** Seeded train/test split. */
+import { mulberry32, shuffle } from '../random.js';
+import type { Dataset, Sample } from './dataset.js';
+
+export interface Split {
+  train: Sample[];
+  test: Sample[];
+}
+
+/**
+ * Shuffles the samples with `seed` and puts round(testFraction * n) of them (at least one, and at
+ * least one fewer than all) in the test set.
+ */
+export function splitDataset(dataset: Dataset, testFraction: number, seed: number): Split {
+  const n = dataset.samples.length;
+  if (n < 2) throw new Error(`dataset ${dataset.source} has ${n} sample(s): a train/test split needs at least 2 (or pass --test-data)`);
+  if (!(testFraction > 0 && testFraction < 1)) throw new Error(`--test-fraction must be between 0 and 1 (exclusive), got ${testFraction}`);
+  const order = shuffle(dataset.samples.map((_, i) => i), mulberry32(seed));
+  const testCount = Math.min(n - 1, Math.max(1, Math.round(testFraction * n)));
+  const test = order.slice(0, testCount).sort((a, b) => a - b).map((i) => dataset.samples[i]);
+  const train = order.slice(testCount).sort((a, b) => a - b).map((i) => dataset.samples[i]);
+  return { train, test };
+}

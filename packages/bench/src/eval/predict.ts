@@ -1,0 +1,70 @@
+/** Inference on a test set: probability maps, and their timing. */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { averageDeepSupervision } from '@sa-unet/unet-zoo';
+import type { Sample } from '../data/dataset.js';
+import { stackImages } from '../train/batches.js';
+
+/** The model that predicts one probability map per image (deep-supervision heads averaged). */
+export function inferenceModel(model: tfl.LayersModel): tfl.LayersModel {
+  return averageDeepSupervision(model);
+}
+
+/** Probability maps (size x size, foreground channel) of `samples`, in batches. */
+export async function predictSamples(model: tfl.LayersModel, samples: readonly Sample[], size: number, batchSize = 4,
+  onProgress?: (done: number) => void): Promise<Float32Array[]> {
+  const net = inferenceModel(model);
+  const channels = net.outputs[0].shape[3] ?? 1;
+  const maps: Float32Array[] = [];
+  for (let i = 0; i < samples.length; i += batchSize) {
+    const batch = samples.slice(i, i + batchSize);
+    const x = stackImages(batch, size);
+    const y = tf.tidy(() => {
+      const out = net.predict(x) as tf.Tensor;
+      // Several classes: the probability of class 1 (foreground) against the rest.
+      return channels > 1 ? tf.slice(out, [0, 0, 0, 1], [-1, -1, -1, 1]) : out;
+    });
+    const data = (await y.data()) as Float32Array;
+    tf.dispose([x, y]);
+    for (let k = 0; k < batch.length; k++) maps.push(data.slice(k * size * size, (k + 1) * size * size));
+    onProgress?.(Math.min(samples.length, i + batchSize));
+  }
+  return maps;
+}
+
+export interface Latency {
+  /** First call (graph set-up, kernel compilation, weight upload), ms. */
+  firstMs: number;
+  /** Median of the timed calls after warm-up, ms per image. */
+  medianMs: number;
+  /** 90th percentile, ms per image. */
+  p90Ms: number;
+  runs: number;
+}
+
+export function percentileOf(sorted: number[], p: number): number {
+  const position = ((sorted.length - 1) * p) / 100;
+  const lower = Math.floor(position);
+  const upper = Math.min(lower + 1, sorted.length - 1);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
+}
+
+/** Latency of one image at batch 1 (the output read back each time, so the work is really done). */
+export async function inferenceLatency(model: tfl.LayersModel, size: number, channels = 1, warmup = 3, runs = 20): Promise<Latency> {
+  const net = inferenceModel(model);
+  const x = tf.randomUniform([1, size, size, channels], 0, 1, 'float32', 7);
+  const once = async () => {
+    const t0 = performance.now();
+    const y = net.predict(x) as tf.Tensor;
+    await y.data();
+    y.dispose();
+    return performance.now() - t0;
+  };
+  const firstMs = await once();
+  for (let i = 1; i < warmup; i++) await once();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await once());
+  x.dispose();
+  times.sort((a, b) => a - b);
+  return { firstMs, medianMs: percentileOf(times, 50), p90Ms: percentileOf(times, 90), runs };
+}

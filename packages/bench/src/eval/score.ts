@@ -1,0 +1,44 @@
+/** Scoring predictions with @sa-unet/seg-metrics, as the paper reports them. */
+import { MetricAccumulator, rocCurve, type EvaluationResult, type RocCurve } from '@sa-unet/seg-metrics';
+import type { Sample } from '../data/dataset.js';
+
+/** The metrics of one model on one test set (one repeat). */
+export interface TestScores {
+  evaluation: EvaluationResult;
+  /** Pixel ROC pooled over the test set, thinned for plotting. */
+  roc: { fpr: number[]; tpr: number[] };
+}
+
+/**
+ * Scores probability maps against the samples' masks: threshold 0.5, distances in pixels, a
+ * missed (or hallucinated) nerve's Hausdorff distance = the image diagonal, so means stay finite.
+ */
+export function scorePredictions(maps: readonly Float32Array[], samples: readonly Sample[], size: number): TestScores {
+  const accumulator = new MetricAccumulator({ missPenalty: 'diagonal', empty: 'nan' });
+  const pooledScores = new Float32Array(maps.length * size * size);
+  const pooledTruth = new Uint8Array(maps.length * size * size);
+  maps.forEach((map, i) => {
+    accumulator.add({ data: map, width: size, height: size }, { data: samples[i].mask, width: size, height: size });
+    pooledScores.set(map, i * size * size);
+    pooledTruth.set(samples[i].mask, i * size * size);
+  });
+  const curve = rocCurve({ data: pooledScores, width: pooledScores.length, height: 1 }, { data: pooledTruth, width: pooledTruth.length, height: 1 });
+  return { evaluation: accumulator.result(), roc: thinCurve(curve, 300) };
+}
+
+/** At most about `points` points of a ROC curve, evenly spaced along it, ends kept. */
+export function thinCurve(curve: RocCurve, points: number): { fpr: number[]; tpr: number[] } {
+  const n = curve.fpr.length;
+  const step = Math.max(1, Math.floor(n / points));
+  const fpr: number[] = [];
+  const tpr: number[] = [];
+  for (let i = 0; i < n; i += step) {
+    fpr.push(curve.fpr[i]);
+    tpr.push(curve.tpr[i]);
+  }
+  if (fpr[fpr.length - 1] !== curve.fpr[n - 1] || tpr[tpr.length - 1] !== curve.tpr[n - 1]) {
+    fpr.push(curve.fpr[n - 1]);
+    tpr.push(curve.tpr[n - 1]);
+  }
+  return { fpr, tpr };
+}

@@ -1,0 +1,27 @@
+/**
+ * `@sa-unet/bench`: the SA-U-Net paper's comparison, end to end, as a library and as the
+ * `sa-unet-bench` command.
+ *
+ * @packageDocumentation
+ */
+export { runCompare } from './commands/compare.js';
+export { runTrain } from './commands/train.js';
+export { runEvaluate, loadSavedModel, renderEvaluation, type EvaluateCommandOptions } from './commands/evaluate.js';
+export { runLatency, type LatencyOptions, type LatencyRow } from './commands/latency.js';
+export { runParams } from './commands/params.js';
+export { resolveRunOptions, parseModels, type RunOptions, type RawRunOptions, type DataOptions } from './commands/options.js';
+export { selectBackend, BACKEND_CHOICES, type BackendChoice, type ActiveBackend } from './backend.js';
+export { loadFolder, pairFiles, type Dataset, type Sample, type FolderOptions } from './data/dataset.js';
+export { readGrayImage, readLabelImage, type GrayImage, type LabelImage } from './data/decode.js';
+export { phantomDataset, phantomSample } from './data/phantom.js';
+export { splitDataset, type Split } from './data/split.js';
+export { shearBatch, shearTransform, drawShears } from './train/augment.js';
+export { trainModel, type TrainOptions, type TrainProgress, type TrainResult } from './train/trainer.js';
+export { PRESETS, type Protocol, type PresetName } from './train/presets.js';
+export { predictSamples, inferenceLatency, type Latency } from './eval/predict.js';
+export { scorePredictions, type TestScores } from './eval/score.js';
+export { renderMarkdown, renderCsv } from './report/tables.js';
+export { renderRocSvg } from './report/roc-svg.js';
+export { renderOverlay } from './report/overlay.js';
+export type { CompareResults, ModelResult, RepeatResult, RepeatMetrics, RunConfig } from './report/results.js';
+export { mulberry32, withSeededMathRandom } from './random.js';

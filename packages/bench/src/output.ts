@@ -1,0 +1,39 @@
+/**
+ * Result folders are written as `<out>.partial` and renamed to `<out>` only when complete, so a
+ * failed run never leaves a half-written result folder; `--resume` continues from the partial one.
+ */
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null)) !== null;
+}
+
+/** The partial folder for `out`: fresh, or (with resume) the one left by an interrupted run. */
+export async function prepareWorkFolder(out: string, resume: boolean): Promise<string> {
+  if (await exists(out)) throw new Error(`results folder ${out} already exists; choose another --out (results are never overwritten)`);
+  const work = `${out}.partial`;
+  if (!resume) await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  return work;
+}
+
+/** Moves the finished partial folder into place. */
+export async function publish(work: string, out: string): Promise<void> {
+  await mkdir(dirname(out), { recursive: true });
+  await rename(work, out);
+}
+
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(value, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+}
+
+export async function readJson<T>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8'), (_, v) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as T;
+}
+
+/** A default results folder name: bench-results/<ISO timestamp>. */
+export function defaultOut(date = new Date()): string {
+  return `bench-results/${date.toISOString().replace(/[:]/g, '-').replace(/\..*/, '')}`;
+}

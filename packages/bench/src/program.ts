@@ -1,0 +1,112 @@
+/**
+ * The command-line program of sa-unet-bench (commander): every command, flag and check.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKEND_CHOICES } from './backend.js';
+import { runCompare } from './commands/compare.js';
+import type { RawRunOptions } from './commands/options.js';
+import { runEvaluate } from './commands/evaluate.js';
+import { runLatency } from './commands/latency.js';
+import { runParams } from './commands/params.js';
+import { runTrain } from './commands/train.js';
+import { PRESETS } from './train/presets.js';
+
+function integer(flag: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer >= ${min}, got '${value}'`);
+    return n;
+  };
+}
+
+function number(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${flag} must be a number from ${min} to ${max}, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+const presetNames = Object.keys(PRESETS).join('|');
+
+/** Flag names to option names (--lr is learningRate, --shear is shearDegrees). */
+function toRunOptions(opts: Record<string, unknown>): RawRunOptions {
+  const { lr, shear, ...rest } = opts;
+  return { ...rest, learningRate: lr as number | undefined, shearDegrees: shear as number | undefined } as RawRunOptions;
+}
+
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('--data <dir>', 'folder with images/ and masks/ sharing file names (default: a synthetic median-nerve phantom)')
+    .option('--test-data <dir>', 'separate test folder (default: a seeded split of --data)')
+    .option('--label <n>', 'mask value that is foreground (default: any non-zero); 1 = nerve in usgra-nerve', integer('--label', 0))
+    .addOption(new Option('--preset <name>', `protocol preset (${presetNames})`).choices(Object.keys(PRESETS)).default('quick'))
+    .option('--size <n>', 'input side, a multiple of 16 (preset: quick 64, paper 256)', integer('--size', 16))
+    .option('--epochs <n>', 'epochs per repeat (preset: quick 6, paper 100)', integer('--epochs', 1))
+    .option('--repeats <n>', 'repeats with different seeds (preset: quick 1, paper 20)', integer('--repeats', 1))
+    .option('--batch-size <n>', 'mini-batch size (paper: 4)', integer('--batch-size', 1))
+    .option('--lr <x>', 'Adam learning rate (paper: 5e-4)', number('--lr', 1e-7, 1))
+    .option('--shear <degrees>', 'random shear range on x and y (paper: 15)', number('--shear', 0, 45))
+    .option('--base-filters <n>', 'filters of the first level (paper networks: 32; quick: 16)', integer('--base-filters', 4))
+    .option('--phantom-count <n>', 'phantom images when no --data (quick 40, paper 400)', integer('--phantom-count', 2))
+    .option('--test-fraction <x>', 'fraction of --data held out for testing', number('--test-fraction', 0.01, 0.9), 0.2)
+    .option('--seed <n>', 'seed of the split, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .option('--quiet', 'no progress bars or logs', false);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sa-unet-bench')
+    .description('Reproduce the SA-U-Net paper\'s comparison (Kim et al., Ultrasonography 2022) with TensorFlow.js')
+    .showHelpAfterError();
+
+  addRunOptions(program.command('compare').description('train and test every model, R repeats each; write tables and figures'))
+    .option('--models <list>', 'comma-separated models (default: all five)')
+    .option('--out <dir>', 'results folder (default: bench-results/<timestamp>)')
+    .option('--resume', 'continue an interrupted run with the same --out and options', false)
+    .option('--workers <n>', 'worker threads for the training runs (default: one per core on wasm and cpu)', integer('--workers', 1))
+    .action(async (opts) => {
+      await runCompare(toRunOptions(opts));
+    });
+
+  addRunOptions(program.command('train').description('train one model on a dataset and save it (model.json + weights.bin)'))
+    .requiredOption('--model <name>', 'model to train: unet, unet-plus-plus, attention-unet, multires-unet or sa-unet')
+    .requiredOption('--out <dir>', 'folder for the trained model')
+    .action(async (opts) => {
+      await runTrain({ ...toRunOptions(opts), model: opts.model, out: opts.out });
+    });
+
+  program.command('evaluate').description('metrics of a saved model on any images/masks folder')
+    .requiredOption('--model <dir>', 'folder of a saved model (model.json + weights.bin)')
+    .requiredOption('--data <dir>', 'folder with images/ and masks/ sharing file names')
+    .option('--label <n>', 'mask value that is foreground (default: any non-zero)', integer('--label', 0))
+    .option('--out <dir>', 'also write results.json, table.md and overlays/ there')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .option('--quiet', 'no progress bars or logs', false)
+    .action(async (opts) => {
+      await runEvaluate(opts);
+    });
+
+  program.command('latency').description('parameters, inference ms per image (batch 1) and Adam step ms (batch 4) per model and backend')
+    .option('--models <list>', 'comma-separated models (default: all five)')
+    .option('--size <n>', 'input side, a multiple of 16', integer('--size', 16), 256)
+    .option('--base-filters <n>', 'filters of the first level', integer('--base-filters', 4), 32)
+    .option('--backends <list>', `comma-separated backends among ${BACKEND_CHOICES.filter((b) => b !== 'auto').join(', ')} (default: every available one but cpu)`)
+    .option('--runs <n>', 'timed calls per measurement', integer('--runs', 1), 20)
+    .option('--steps <n>', 'timed Adam steps per model', integer('--steps', 1), 5)
+    .option('--out <file>', 'also write the measurements as JSON')
+    .option('--quiet', 'no logs', false)
+    .action(async (opts) => {
+      await runLatency(opts);
+    });
+
+  program.command('params').description('parameter counts of the five models')
+    .option('--size <n>', 'input side, a multiple of 16', integer('--size', 16), 256)
+    .action((opts) => {
+      runParams(opts);
+    });
+  return program;
+}
+

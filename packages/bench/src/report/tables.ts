@@ -1,0 +1,87 @@
+/** table.md and table.csv: the shapes of the paper's Tables 2 and 3, with the paper's numbers beside ours. */
+import type { Summary } from '@sa-unet/seg-metrics';
+import { MODEL_TITLES, PAPER_DATASETS, PAPER_INFERENCE, PAPER_PARAMS, PAPER_TABLE2, PAPER_TABLE3, PAPER_ZERO_OVERLAP } from './paper.js';
+import { AGGREGATED, type CompareResults } from './results.js';
+
+function fixed(v: number, digits: number): string {
+  if (Number.isNaN(v)) return 'n/a';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  return v.toFixed(digits);
+}
+
+/** "mean ± sd" (sd omitted for a single repeat). */
+export function meanSd(s: Summary, digits: number): string {
+  if (s.count === 0) return 'n/a';
+  return s.count > 1 && Number.isFinite(s.sd) ? `${fixed(s.mean, digits)} ± ${fixed(s.sd, digits)}` : fixed(s.mean, digits);
+}
+
+function percent(s: Summary): string {
+  if (s.count === 0 || Number.isNaN(s.mean)) return 'n/a';
+  return s.count > 1 ? `${(100 * s.mean).toFixed(2)}% ± ${(100 * s.sd).toFixed(2)}` : `${(100 * s.mean).toFixed(2)}%`;
+}
+
+export function renderMarkdown(r: CompareResults): string {
+  const c = r.config;
+  const lines: string[] = [];
+  lines.push(`# SA-U-Net bench: ${c.command}, preset ${c.preset}`);
+  lines.push('');
+  lines.push(`- Data: ${r.dataset.source}; ${r.dataset.train} training and ${r.dataset.test} test images at ${r.dataset.size}x${r.dataset.size}` +
+    `${c.label !== null ? `, foreground label ${c.label}` : ''}.`);
+  lines.push(`- Protocol: Adam (learning rate ${c.learningRate}), batch ${c.batchSize}, dice loss, random shear ±${c.shearDegrees}° on x and y, ` +
+    `${c.epochs} epoch(s), ${c.repeats} repeat(s) with seeds ${c.seed + 1}..${c.seed + c.repeats}; networks of base width ${c.baseFilters}.`);
+  lines.push(`- Backend: ${r.backend.description}. Node ${r.node}. ${r.date}. Run time ${(r.wallSeconds / 60).toFixed(1)} min.`);
+  lines.push(`- Metrics per test image at threshold 0.5, averaged over the test set, then mean ± SD over repeats. HD in pixels at ${r.dataset.size}x${r.dataset.size} ` +
+    '(a missed nerve counts as the image diagonal). Pixel AUC pooled over all test pixels.');
+  lines.push('');
+  lines.push('## Table 2 (shape of the paper\'s): every model');
+  lines.push('');
+  lines.push('| model | parameters | precision | recall | DSC | HD (px) | pixel AUC | zero-overlap | inference ms/image | train s/epoch |');
+  lines.push('|---|---:|---|---|---|---|---|---|---:|---:|');
+  for (const m of r.models) {
+    const a = m.aggregate;
+    lines.push(`| ${MODEL_TITLES[m.model]} | ${m.params.toLocaleString('en-US')} | ${meanSd(a.precision, 3)} | ${meanSd(a.recall, 3)} | ` +
+      `${meanSd(a.dice, 3)} | ${meanSd(a.hausdorff, 3)} | ${meanSd(a.pixelAucMicro, 4)} | ${percent(a.zeroOverlapRate)} | ` +
+      `${fixed(m.inference.medianMs, 1)} | ${fixed(m.secondsPerEpoch, 1)} |`);
+  }
+  lines.push('');
+  lines.push(`Inference: median of ${r.models[0]?.inference.runs ?? 0} calls at batch 1 after warm-up on ${r.backend.name}; ` +
+    `first calls: ${r.models.map((m) => `${m.model} ${fixed(m.inference.firstMs, 0)} ms`).join(', ')}.`);
+  lines.push('');
+  lines.push('Paper, proposed model, mean ± SD over 20 runs (their private data; HD in pixels of their images):');
+  lines.push('');
+  lines.push('| dataset | precision | recall | DSC | HD | AUC |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const d of PAPER_DATASETS) {
+    const p = PAPER_TABLE2[d];
+    const f = ([m, s]: [number, number]) => `${m.toFixed(3)} ± ${s.toFixed(3)}`;
+    lines.push(`| ${d} | ${f(p.precision)} | ${f(p.recall)} | ${f(p.dice)} | ${f(p.hausdorff)} | ${p.auc.toFixed(4)} |`);
+  }
+  lines.push('');
+  lines.push(`Paper: ${PAPER_INFERENCE}; ${PAPER_PARAMS['sa-unet']} parameters (U-Net ${PAPER_PARAMS.unet}); zero-overlap ` +
+    `${(PAPER_ZERO_OVERLAP['sa-unet'] * 100).toFixed(2)}% (proposed) vs ${PAPER_ZERO_OVERLAP.othersRange.map((v) => `${(v * 100).toFixed(2)}%`).join('-')} (others).`);
+  lines.push('');
+  lines.push('## Table 3 (shape of the paper\'s): DSC / HD');
+  lines.push('');
+  lines.push(`| model | this run | ${PAPER_DATASETS.map((d) => `paper, ${d}`).join(' | ')} |`);
+  lines.push(`|---|---|${PAPER_DATASETS.map(() => '---|').join('')}`);
+  for (const m of r.models) {
+    const ours = `${fixed(m.aggregate.dice.mean, 3)} / ${fixed(m.aggregate.hausdorff.mean, 3)}`;
+    lines.push(`| ${MODEL_TITLES[m.model]} | ${ours} | ${PAPER_TABLE3[m.model].map(([d, h]) => `${d.toFixed(3)} / ${h.toFixed(3)}`).join(' | ')} |`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+const csvCell = (v: unknown) => {
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function renderCsv(r: CompareResults): string {
+  const header = ['model', 'params', 'trainable_params', 'repeats',
+    ...AGGREGATED.flatMap((k) => [`${k}_mean`, `${k}_sd`]), 'inference_median_ms', 'inference_p90_ms', 'inference_first_ms', 'train_seconds_per_epoch', 'backend'];
+  const rows = r.models.map((m) => [m.model, m.params, m.trainableParams, m.repeats.length,
+    ...AGGREGATED.flatMap((k) => [m.aggregate[k].mean, m.aggregate[k].sd]),
+    m.inference.medianMs, m.inference.p90Ms, m.inference.firstMs, m.secondsPerEpoch, m.inference.backend]);
+  return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
+}

@@ -1,0 +1,36 @@
+/** The training protocol: the paper's, and a quick one with the same protocol at a smaller scale. */
+
+export interface Protocol {
+  /** Side of the square input. */
+  size: number;
+  /** Epochs per repeat. */
+  epochs: number;
+  /** Independent repeats (different seeds) per model. */
+  repeats: number;
+  /** Mini-batch size. */
+  batchSize: number;
+  /** Adam's initial learning rate. */
+  learningRate: number;
+  /** Random shear range, degrees, along x and along y. */
+  shearDegrees: number;
+  /** Filters of the networks' first level (the paper's networks: 32). */
+  baseFilters: number;
+  /** Phantom images generated when no --data is given. */
+  phantomCount: number;
+}
+
+export const PRESETS = {
+  /** Kim et al.: Adam 5e-4, batch 4, dice loss, shear +-15 degrees, 20 repeats; 256x256 input. */
+  paper: { size: 256, epochs: 100, repeats: 20, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 32, phantomCount: 400 },
+  /**
+   * The same optimiser, loss, batch and augmentation at 64x64 with half-width networks, for a few
+   * epochs and one repeat: minutes on two CPU cores.
+   */
+  quick: { size: 64, epochs: 16, repeats: 1, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 16, phantomCount: 40 },
+} as const satisfies Record<string, Protocol>;
+
+export type PresetName = keyof typeof PRESETS;
+
+export function isPresetName(name: unknown): name is PresetName {
+  return typeof name === 'string' && Object.hasOwn(PRESETS, name);
+}

@@ -1,0 +1,82 @@
+/**
+ * The paper's training loop: Adam, dice loss, mini-batches of shuffled, randomly sheared images.
+ * Every random choice comes from the seed.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { diceLoss } from '@sa-unet/seg-metrics';
+import type { Sample } from '../data/dataset.js';
+import { mulberry32, shuffle } from '../random.js';
+import { drawShears, shearBatch } from './augment.js';
+import { stackImages, stackMasks } from './batches.js';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Shear range in degrees (0: no augmentation). */
+  shearDegrees: number;
+  /** Seeds the batch order and the shears. */
+  seed: number;
+  /** Called after every batch. */
+  onBatch?: (progress: TrainProgress) => void;
+}
+
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  /** Mean loss of the epoch so far. */
+  loss: number;
+  /** Training images per second since the start. */
+  imagesPerSecond: number;
+}
+
+export interface TrainResult {
+  /** Mean training loss (1 - soft Dice) of each epoch. */
+  epochLosses: number[];
+  /** Wall-clock seconds of each epoch. */
+  epochSeconds: number[];
+  imagesPerSecond: number;
+}
+
+/** Trains `model` in place on `samples` (all of size `size`). */
+export async function trainModel(model: tfl.LayersModel, samples: readonly Sample[], size: number, options: TrainOptions): Promise<TrainResult> {
+  const { epochs, batchSize, learningRate, shearDegrees, seed } = options;
+  if (samples.length === 0) throw new Error('training set is empty');
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: diceLoss });
+  const rand = mulberry32(seed);
+  const batches = Math.ceil(samples.length / batchSize);
+  const epochLosses: number[] = [];
+  const epochSeconds: number[] = [];
+  const start = performance.now();
+  let seen = 0;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const epochStart = performance.now();
+    const order = shuffle(samples.map((_, i) => i), rand);
+    let lossSum = 0;
+    let count = 0;
+    for (let b = 0; b < batches; b++) {
+      const batch = order.slice(b * batchSize, (b + 1) * batchSize).map((i) => samples[i]);
+      const images = stackImages(batch, size);
+      const masks = stackMasks(batch, size);
+      const augmented = shearDegrees > 0 ? shearBatch(images, masks, drawShears(batch.length, shearDegrees, rand)) : { images, masks };
+      const targets = model.outputs.length > 1 ? model.outputs.map(() => augmented.masks) : augmented.masks;
+      const result = await model.trainOnBatch(augmented.images, targets);
+      const loss = Array.isArray(result) ? result[0] / model.outputs.length : result;
+      tf.dispose([images, masks, augmented.images, augmented.masks]);
+      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch + 1}, batch ${b + 1}`);
+      lossSum += loss * batch.length;
+      count += batch.length;
+      seen += batch.length;
+      options.onBatch?.({
+        epoch: epoch + 1, epochs, batch: b + 1, batches, loss: lossSum / count,
+        imagesPerSecond: seen / ((performance.now() - start) / 1000),
+      });
+    }
+    epochLosses.push(lossSum / count);
+    epochSeconds.push((performance.now() - epochStart) / 1000);
+  }
+  return { epochLosses, epochSeconds, imagesPerSecond: seen / ((performance.now() - start) / 1000) };
+}

@@ -44,23 +44,25 @@ function addRunOptions(cmd: Command): Command {
     .option('--label <n>', 'mask value that is foreground (default: any non-zero); 1 = nerve in usgra-nerve', integer('--label', 0))
     .addOption(new Option('--preset <name>', `protocol preset (${presetNames})`).choices(Object.keys(PRESETS)).default('quick'))
     .option('--size <n>', 'input side, a multiple of 16 (preset: quick 64, paper 256)', integer('--size', 16))
-    .option('--epochs <n>', 'epochs per repeat (preset: quick 6, paper 100)', integer('--epochs', 1))
+    .option('--epochs <n>', 'epochs per repeat (preset: quick 8, paper 100)', integer('--epochs', 1))
     .option('--repeats <n>', 'repeats with different seeds (preset: quick 1, paper 20)', integer('--repeats', 1))
     .option('--batch-size <n>', 'mini-batch size (paper: 4)', integer('--batch-size', 1))
     .option('--lr <x>', 'Adam learning rate (paper: 5e-4)', number('--lr', 1e-7, 1))
     .option('--shear <degrees>', 'random shear range on x and y (paper: 15)', number('--shear', 0, 45))
     .option('--base-filters <n>', 'filters of the first level (paper networks: 32; quick: 16)', integer('--base-filters', 4))
-    .option('--phantom-count <n>', 'phantom images when no --data (quick 40, paper 400)', integer('--phantom-count', 2))
+    .option('--phantom-count <n>', 'phantom images when no --data (quick 80, paper 400)', integer('--phantom-count', 2))
     .option('--test-fraction <x>', 'fraction of --data held out for testing', number('--test-fraction', 0.01, 0.9), 0.2)
     .option('--seed <n>', 'seed of the split, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--quiet', 'no progress bars or logs', false);
 }
 
-export function buildProgram(): Command {
+/** The program; `forTests` makes commander throw instead of exiting and keeps its output quiet. */
+export function buildProgram(options: { forTests?: boolean } = {}): Command {
   const program = new Command('sa-unet-bench')
     .description('Reproduce the SA-U-Net paper\'s comparison (Kim et al., Ultrasonography 2022) with TensorFlow.js')
     .showHelpAfterError();
+  if (options.forTests) program.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
 
   addRunOptions(program.command('compare').description('train and test every model, R repeats each; write tables and figures'))
     .option('--models <list>', 'comma-separated models (default: all five)')

@@ -15,7 +15,7 @@ import { log } from '../progress.js';
 import type { RepeatResult } from '../report/results.js';
 import type { TrainProgress } from '../train/trainer.js';
 import type { RunOptions } from './options.js';
-import { runRepeatWithBars, writeOverlays, type RepeatOutcome } from './run-model.js';
+import { disposeModel, runRepeatWithBars, writeOverlays, type RepeatOutcome } from './run-model.js';
 
 export interface Job {
   model: ModelName;
@@ -44,7 +44,7 @@ export function recordPath(work: string, job: Job): string {
 export async function finishJob(work: string, split: Split, options: RunOptions, job: Job, outcome: RepeatOutcome): Promise<RepeatResult> {
   if (job.repeat === 1) await writeOverlays(work, job.model, split.test, outcome.predictions, options.size);
   await writeJson(recordPath(work, job), outcome.result);
-  outcome.model.dispose();
+  disposeModel(outcome.model);
   return outcome.result;
 }
 

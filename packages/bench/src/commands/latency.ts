@@ -9,7 +9,7 @@ import { inferenceLatency, percentileOf, type Latency } from '../eval/predict.js
 import { writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { checkInteger, parseModels } from './options.js';
-import { buildModel } from './run-model.js';
+import { buildModel, disposeModel } from './run-model.js';
 
 export interface LatencyOptions {
   models?: string | string[];
@@ -84,7 +84,7 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
       const step = await stepTimes(model, size, steps);
       rows.push({ backend: backend.name, model: name, params: model.countParams(), inference, stepMedianMs: step.median, stepP90Ms: step.p90, stepFirstMs: step.first });
       log(show, `  ${name}: ${inference.medianMs.toFixed(2)} ms/image, Adam step ${step.median.toFixed(1)} ms`);
-      model.dispose();
+      disposeModel(model);
     }
   }
   const table = [

@@ -124,3 +124,9 @@ export async function writeOverlays(folder: string, name: ModelName, test: reado
   }
   return written;
 }
+
+/** Frees a model's weights and its optimizer's state (Adam's moments are variables of their own). */
+export function disposeModel(model: tfl.LayersModel): void {
+  model.optimizer?.dispose();
+  model.dispose();
+}

@@ -6,7 +6,7 @@ import { prepareWorkFolder, publish, writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
-import { runRepeatWithBars, writeOverlays } from './run-model.js';
+import { disposeModel, runRepeatWithBars, writeOverlays } from './run-model.js';
 
 export async function runTrain(raw: RawRunOptions & { model: string; out: string }): Promise<{ out: string }> {
   if (!isModelName(raw.model)) throw new Error(`unknown model ${JSON.stringify(raw.model)}; expected one of: ${MODEL_NAMES.join(', ')}`);
@@ -23,7 +23,7 @@ export async function runTrain(raw: RawRunOptions & { model: string; out: string
     model: raw.model, backend: backend.description, data: data.source, train: data.split.train.length, test: data.split.test.length,
     options: { ...options, out: undefined }, ...outcome.result,
   });
-  outcome.model.dispose();
+  disposeModel(outcome.model);
   await publish(work, raw.out);
   const m = outcome.result.metrics;
   log(show, `saved ${raw.model} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${m.dice.toFixed(3)}, HD ${m.hausdorff.toFixed(2)} px`);

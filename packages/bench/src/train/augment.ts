@@ -14,7 +14,7 @@ export function shearTransform(shearX: number, shearY: number, size: number): nu
   const ky = Math.tan(shearY);
   const c = (size - 1) / 2;
   // input = S (output - c) + c with S = [[1, kx], [ky, 1]]
-  return [1, kx, -kx * c, ky, 1, -ky * c, 0, 0];
+  return [1, kx, 0 - kx * c, ky, 1, 0 - ky * c, 0, 0];
 }
 
 /** Draws one shear (x and y angles, radians) per image, uniform in [-maxDegrees, maxDegrees]. */

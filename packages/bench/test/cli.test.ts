@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../src/program.js';
+
+const parse = (...args: string[]) => buildProgram({ forTests: true }).parseAsync(['node', 'sa-unet-bench', ...args]);
+
+describe('sa-unet-bench flags', () => {
+  it.each<[string, string[], RegExp]>([
+    ['epochs 0', ['compare', '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
+    ['epochs not a number', ['compare', '--epochs', 'ten'], /--epochs must be an integer >= 1, got 'ten'/],
+    ['learning rate not a number', ['compare', '--lr', 'fast'], /--lr must be a number from 1e-7 to 1, got 'fast'/],
+    ['size not a multiple of 16', ['compare', '--size', '100', '--quiet'], /--size must be a multiple of 16 .*got 100; nearest: 96 or 112/],
+    ['unknown model', ['compare', '--models', 'unet,segnet', '--quiet'], /unknown model "segnet" in --models; expected any of: unet, unet-plus-plus/],
+    ['unknown backend', ['compare', '--backend', 'metal'], /argument 'metal' is invalid. Allowed choices are auto, wasm, cpu, webgpu, tensorflow/],
+    ['unknown preset', ['compare', '--preset', 'huge'], /argument 'huge' is invalid. Allowed choices are paper, quick/],
+    ['negative label', ['evaluate', '--model', 'm', '--data', 'd', '--label', '-1'], /--label must be an integer >= 0, got '-1'/],
+    ['evaluate without --model', ['evaluate', '--data', 'd'], /required option '--model <dir>' not specified/],
+    ['train without --out', ['train', '--model', 'unet'], /required option '--out <dir>' not specified/],
+    ['latency with an unknown backend', ['latency', '--backends', 'wasm,metal', '--quiet'], /--backends: unknown backend "metal"/],
+    ['unknown command', ['benchmark'], /unknown command 'benchmark'/],
+  ])('%s', async (_, args, message) => {
+    await expect(parse(...args)).rejects.toThrow(message);
+  });
+
+  it('--help of each command lists its options', () => {
+    const program = buildProgram({ forTests: true });
+    const help = Object.fromEntries(program.commands.map((c) => [c.name(), c.helpInformation()]));
+    expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'params', 'train']);
+    expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--resume/);
+    expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);
+    expect(help.latency).toMatch(/--backends <list>/);
+  });
+
+  it('the binary reports a bad flag on stderr with exit code 1', async () => {
+    const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+    const tsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
+    const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+    const run = promisify(execFile)(tsx, ['--tsconfig', tsconfig, cli, 'compare', '--size', '40', '--quiet']);
+    await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/sa-unet-bench: --size must be a multiple of 16/) });
+  });
+});

@@ -1,0 +1,139 @@
+/** A tiny end-to-end comparison, then train, evaluate, latency and params on its outputs. */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { decode } from 'fast-png';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCompare, runEvaluate, runLatency, runParams, runTrain, phantomDataset, type CompareResults } from '@sa-unet/bench';
+import { useBackend } from '../../../test-utils/backends.js';
+import { gray8, writeDataset } from './helpers.js';
+
+let root: string;
+let out: string;
+let results: CompareResults;
+
+beforeAll(async () => {
+  await useBackend('wasm');
+  root = await mkdtemp(join(tmpdir(), 'bench-e2e-'));
+  out = join(root, 'run');
+  ({ results } = await runCompare({
+    models: 'unet,sa-unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out, quiet: true, workers: 1, backend: 'wasm',
+  }));
+}, 300_000);
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('compare (two models, 64x64, one epoch, synthetic)', () => {
+  it('writes every output file, and nothing partial', async () => {
+    expect((await readdir(out)).sort()).toEqual(['checkpoints', 'config.json', 'overlays', 'results.json', 'roc.svg', 'runs', 'table.csv', 'table.md']);
+    expect((await readdir(root)).sort()).toEqual(['run']);
+    expect((await readdir(join(out, 'checkpoints', 'sa-unet', 'repeat-1'))).sort()).toEqual(['model.json', 'weights.bin']);
+    const overlays = (await readdir(join(out, 'overlays'))).sort();
+    expect(overlays).toEqual(results.dataset.testNames.flatMap((n) => [`sa-unet-${n}.png`]).concat(results.dataset.testNames.map((n) => `unet-${n}.png`)).sort());
+  });
+
+  it('results.json holds both models with finite metrics, parameters and latency', async () => {
+    const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
+    expect(saved.models.map((m: { model: string }) => m.model)).toEqual(['unet', 'sa-unet']);
+    expect(results.dataset).toMatchObject({ size: 64, train: 5, test: 1 });
+    for (const m of results.models) {
+      expect(m.params).toBeGreaterThan(1000);
+      expect(m.repeats).toHaveLength(1);
+      expect(m.repeats[0].epochLosses).toHaveLength(1);
+      expect(m.repeats[0].metrics.pixelAucMicro).toBeGreaterThanOrEqual(0);
+      expect(m.repeats[0].metrics.pixelAucMicro).toBeLessThanOrEqual(1);
+      expect(Number.isFinite(m.repeats[0].metrics.hausdorff)).toBe(true);
+      expect(m.inference.medianMs).toBeGreaterThan(0);
+    }
+    expect(results.config).toMatchObject({ preset: 'quick', size: 64, epochs: 1, baseFilters: 8, models: ['unet', 'sa-unet'], backend: 'wasm' });
+  });
+
+  it('the tables have the paper\'s shapes and numbers; the figures are real files', async () => {
+    const md = await readFile(join(out, 'table.md'), 'utf8');
+    expect(md).toContain('## Table 2');
+    expect(md).toContain('## Table 3');
+    expect(md).toContain('| SA-U-Net (proposed) | 0.');
+    expect(md).toContain('0.923 / 5.158'); // the paper's SA-U-Net, HM70A wrist
+    const csv = (await readFile(join(out, 'table.csv'), 'utf8')).trim().split('\n');
+    expect(csv).toHaveLength(3);
+    expect(csv[0].split(',')).toContain('dice_mean');
+    const svg = await readFile(join(out, 'roc.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('SA-U-Net (proposed) (AUC');
+    const png = decode(await readFile(join(out, 'overlays', `unet-${results.dataset.testNames[0]}.png`)));
+    expect(png).toMatchObject({ width: 256, height: 256, channels: 3 });
+    let green = 0;
+    for (let i = 0; i < png.data.length; i += 3) if (png.data[i] === 0 && png.data[i + 1] === 255 && png.data[i + 2] === 0) green++;
+    expect(green).toBeGreaterThan(0); // the ground-truth contour
+  });
+
+  it('never overwrites a results folder', async () => {
+    await expect(runCompare({ models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 4, out, quiet: true, workers: 1, backend: 'wasm' }))
+      .rejects.toThrow(/results folder .* already exists; choose another --out/);
+  });
+
+  it('--resume skips the runs an interrupted session finished', async () => {
+    const resumedOut = join(root, 'resumed');
+    const partial = `${resumedOut}.partial`;
+    // An interrupted run: its partial folder has unet's record (copied from the finished run).
+    await runCompare({ models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'first'), quiet: true, workers: 1, backend: 'wasm' });
+    const { cp } = await import('node:fs/promises');
+    await cp(join(root, 'first'), partial, { recursive: true });
+    await rm(join(partial, 'results.json'));
+    const started = performance.now();
+    const { results: resumed } = await runCompare({
+      models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: resumedOut, quiet: true, workers: 1, backend: 'wasm', resume: true,
+    });
+    const first = JSON.parse(await readFile(join(root, 'first', 'results.json'), 'utf8')) as CompareResults;
+    expect(resumed.models[0].repeats[0].metrics.dice).toBe(first.models[0].repeats[0].metrics.dice);
+    expect(performance.now() - started).toBeLessThan(30_000);
+    // Other options than the interrupted run's are refused.
+    await cp(join(root, 'first'), `${join(root, 'other')}.partial`, { recursive: true });
+    await expect(runCompare({ models: 'unet', size: 64, epochs: 2, baseFilters: 8, phantomCount: 6, out: join(root, 'other'), quiet: true, workers: 1, backend: 'wasm', resume: true }))
+      .rejects.toThrow(/--resume: .*config\.json was written with other options/);
+  }, 120_000);
+});
+
+describe('train, evaluate, latency, params', () => {
+  it('evaluate works on a saved checkpoint and any images/masks folder', async () => {
+    const dataDir = join(root, 'eval-data');
+    const samples = phantomDataset(3, 48, 11).samples;
+    await writeDataset(dataDir, {
+      images: Object.fromEntries(samples.map((s) => [`${s.name}.png`, gray8(48, 48, (x, y) => Math.round(s.image[y * 48 + x] * 255))])),
+      masks: Object.fromEntries(samples.map((s) => [`${s.name}.png`, gray8(48, 48, (x, y) => s.mask[y * 48 + x] * 255)])),
+    });
+    const evalOut = join(root, 'eval-out');
+    const evaluation = await runEvaluate({ model: join(out, 'checkpoints', 'sa-unet', 'repeat-1'), data: dataDir, out: evalOut, quiet: true, backend: 'wasm' });
+    expect(evaluation.records).toHaveLength(3);
+    expect((await readdir(evalOut)).sort()).toEqual(['overlays', 'results.json', 'table.md']);
+    await expect(runEvaluate({ model: join(root, 'no-model'), data: dataDir, quiet: true, backend: 'wasm' })).rejects.toThrow(/cannot read .*no-model\/model\.json/);
+  });
+
+  it('train saves one model with its log', async () => {
+    const trainOut = join(root, 'trained');
+    await runTrain({ model: 'sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: trainOut, quiet: true, backend: 'wasm' });
+    expect((await readdir(trainOut)).sort()).toEqual(['model.json', 'overlays', 'training.json', 'weights.bin']);
+    await expect(runTrain({ model: 'segnet', out: join(root, 'x'), quiet: true })).rejects.toThrow(/unknown model "segnet"; expected one of: unet, /);
+  });
+
+  it('latency measures inference and an Adam step per model', async () => {
+    const rows = await runLatency({ models: 'sa-unet', size: 32, baseFilters: 8, backends: 'wasm', runs: 3, steps: 1, quiet: true });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ backend: 'wasm', model: 'sa-unet' });
+    expect(rows[0].inference.medianMs).toBeGreaterThan(0);
+    expect(rows[0].stepMedianMs).toBeGreaterThan(0);
+    await expect(runLatency({ backends: 'tensorflow', quiet: true })).rejects.toThrow(/needs @tensorflow\/tfjs-node or @tensorflow\/tfjs-node-gpu installed/);
+  });
+
+  it('params prints the table', () => {
+    expect(runParams({ size: 64 })).toContain('| sa-unet |');
+    expect(() => runParams({ size: 50 })).toThrow(/--size must be a multiple of 16, got 50/);
+  });
+
+  it('a whole comparison leaves no tensors behind', async () => {
+    const before = tf.memory().numTensors;
+    await runCompare({ models: 'unet,sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: join(root, 'leaks'), quiet: true, workers: 1, backend: 'wasm' });
+    await runLatency({ models: 'unet', size: 32, baseFilters: 8, backends: 'wasm', runs: 1, steps: 1, quiet: true });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

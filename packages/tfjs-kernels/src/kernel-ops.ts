@@ -30,6 +30,13 @@ export class KernelOps {
     return info;
   }
 
+  /** Takes an output made outside run() (e.g. by a WebGPU program) as an intermediate of this kernel. */
+  adopt(info: TensorInfo): TensorInfo {
+    this.owned.add(info.dataId);
+    this.temps.push(info);
+    return info;
+  }
+
   /** Releases every intermediate except `result`, and returns `result`. */
   finish(result: TensorInfo): TensorInfo {
     let kept = false;

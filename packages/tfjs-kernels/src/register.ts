@@ -17,9 +17,15 @@ import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './d
 import { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 import { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';
 import { forget, isOurKernel, rememberOurs, stockKernel } from './registry-state.js';
+import {
+  webgpuConv2dBackpropFilter,
+  webgpuConv2dBackpropInput,
+  webgpuDepthwiseBackpropFilter,
+  webgpuDepthwiseBackpropInput,
+} from './webgpu/kernels.js';
 
 /** Backends this package has kernels for. */
-export const SUPPORTED_BACKENDS = ['cpu', 'wasm'] as const;
+export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
 export type SupportedBackend = (typeof SUPPORTED_BACKENDS)[number];
 
 /** The kernels registered for each backend (kernel name -> factory of the kernel function). */
@@ -36,6 +42,12 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterKernel,
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputKernel,
   },
+  webgpu: {
+    Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
+    Conv2DBackpropInput: () => webgpuConv2dBackpropInput,
+    DepthwiseConv2dNativeBackpropFilter: () => webgpuDepthwiseBackpropFilter,
+    DepthwiseConv2dNativeBackpropInput: () => webgpuDepthwiseBackpropInput,
+  },
 };
 
 const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig];
@@ -45,15 +57,18 @@ const stockGradients = new Map<string, GradConfig | undefined>();
 export interface RegisterTrainingKernelsOptions {
   /**
    * Backends to register for. Default: every supported backend whose package has been imported
-   * (`@tensorflow/tfjs-backend-cpu`, `@tensorflow/tfjs-backend-wasm`).
+   * (`@tensorflow/tfjs-backend-cpu`, `@tensorflow/tfjs-backend-wasm`, and
+   * `@tensorflow/tfjs-backend-webgpu`, which registers itself only where WebGPU exists: in Node,
+   * call {@link setupNodeWebGPU} before importing it).
    */
   backends?: readonly SupportedBackend[];
 }
 
 /**
  * Registers this package's training kernels with tfjs: Conv2DBackpropFilter, Conv2DBackpropInput,
- * DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput for the cpu and wasm
- * backends (replacing the stock kernels where they exist), gradients of Conv2D and
+ * DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput for the cpu, wasm and
+ * webgpu backends (replacing the stock kernels where they exist; on webgpu the filter gradients
+ * are split-K WGSL programs), gradients of Conv2D and
  * DepthwiseConv2dNative that support dilation, and a gradient of FusedBatchNorm that broadcasts
  * instead of tiling (for every backend).
  *

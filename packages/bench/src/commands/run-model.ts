@@ -78,6 +78,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
       epochLosses: training.epochLosses,
       epochSeconds: training.epochSeconds,
       trainImagesPerSecond: training.imagesPerSecond,
+      peakRssMB: training.peakRssMB,
       metrics: repeatMetrics(scores),
       roc: scores.roc,
       checkpoint,

@@ -29,6 +29,8 @@ export interface RepeatResult {
   epochLosses: number[];
   epochSeconds: number[];
   trainImagesPerSecond: number;
+  /** Peak resident memory of the process during training, MiB (all threads together). */
+  peakRssMB: number;
   metrics: RepeatMetrics;
   roc: { fpr: number[]; tpr: number[] };
   /** Checkpoint folder, relative to the results folder. */

@@ -46,6 +46,8 @@ export function renderMarkdown(r: CompareResults): string {
   lines.push('');
   lines.push(`Inference: median of ${r.models[0]?.inference.runs ?? 0} calls at batch 1 after warm-up on ${r.backend.name}; ` +
     `first calls: ${r.models.map((m) => `${m.model} ${fixed(m.inference.firstMs, 0)} ms`).join(', ')}.`);
+  const peak = Math.max(...r.models.flatMap((m) => m.repeats.map((rep) => rep.peakRssMB ?? NaN)).filter(Number.isFinite));
+  if (Number.isFinite(peak)) lines.push(`Peak memory while training: ${peak.toFixed(0)} MiB resident (the whole process, all threads).`);
   lines.push('');
   lines.push('Paper, proposed model, mean ± SD over 20 runs (their private data; HD in pixels of their images):');
   lines.push('');

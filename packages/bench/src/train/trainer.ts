@@ -39,6 +39,8 @@ export interface TrainResult {
   /** Wall-clock seconds of each epoch. */
   epochSeconds: number[];
   imagesPerSecond: number;
+  /** Highest resident memory of the process seen after a batch, MiB (all threads together). */
+  peakRssMB: number;
 }
 
 /** Trains `model` in place on `samples` (all of size `size`). */
@@ -52,6 +54,7 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
   const epochSeconds: number[] = [];
   const start = performance.now();
   let seen = 0;
+  let peakRss = process.memoryUsage.rss();
   for (let epoch = 0; epoch < epochs; epoch++) {
     const epochStart = performance.now();
     const order = shuffle(samples.map((_, i) => i), rand);
@@ -63,10 +66,13 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
       const masks = stackMasks(batch, size);
       const augmented = shearDegrees > 0 ? shearBatch(images, masks, drawShears(batch.length, shearDegrees, rand)) : { images, masks };
       const targets = model.outputs.length > 1 ? model.outputs.map(() => augmented.masks) : augmented.masks;
-      const result = await model.trainOnBatch(augmented.images, targets);
+      const result = await model.trainOnBatch(augmented.images, targets).catch((err: unknown) => {
+        throw explainBackendFailure(err, model.name, size, batch.length);
+      });
       const loss = Array.isArray(result) ? result[0] / model.outputs.length : result;
       tf.dispose([images, masks, augmented.images, augmented.masks]);
       if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch + 1}, batch ${b + 1}`);
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
       lossSum += loss * batch.length;
       count += batch.length;
       seen += batch.length;
@@ -78,5 +84,20 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
     epochLosses.push(lossSum / count);
     epochSeconds.push((performance.now() - epochStart) / 1000);
   }
-  return { epochLosses, epochSeconds, imagesPerSecond: seen / ((performance.now() - start) / 1000) };
+  return { epochLosses, epochSeconds, imagesPerSecond: seen / ((performance.now() - start) / 1000), peakRssMB: peakRss / 2 ** 20 };
+}
+
+/**
+ * The wasm backend has a 32-bit heap (4 GB): a step that needs more fails deep inside with
+ * "memory access out of bounds" or "Aborted()". Say what happened and what to change.
+ */
+export function explainBackendFailure(err: unknown, model: string, size: number, batchSize: number): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(message)) {
+    return new Error(
+      `training ${model} at ${size}x${size}, batch ${batchSize}, ran out of the backend's memory (${message}); ` +
+        'the wasm backend is limited to 4 GB: use a smaller --size or --batch-size, or --backend webgpu or tensorflow',
+    );
+  }
+  return err instanceof Error ? err : new Error(message);
 }

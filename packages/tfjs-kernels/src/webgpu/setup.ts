@@ -1,0 +1,62 @@
+/**
+ * WebGPU in Node: Dawn's binding (the npm package `webgpu`, an optional dependency) exposed as
+ * `navigator.gpu` before `@tensorflow/tfjs-backend-webgpu` is imported, since that package
+ * registers its backend at import time only if `navigator.gpu` exists.
+ */
+
+interface DawnModule {
+  create(flags: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+/** Options of {@link setupNodeWebGPU}. */
+export interface SetupNodeWebGPUOptions {
+  /** Dawn toggles / flags passed to `create()` (e.g. `['enable-dawn-features=allow_unsafe_apis']`). Default none. */
+  dawnFlags?: string[];
+}
+
+let cached: Promise<boolean> | null = null;
+
+/**
+ * Makes `navigator.gpu` available in Node (from the npm package `webgpu`) and resolves to whether
+ * a GPU adapter exists. In a browser, or when `navigator.gpu` is already set, it only checks for
+ * an adapter. Resolves to false (never throws) when the package or an adapter is missing.
+ * Call it before importing `@tensorflow/tfjs-backend-webgpu`:
+ *
+ * ```ts
+ * if (await setupNodeWebGPU()) {
+ *   await import('@tensorflow/tfjs-backend-webgpu');
+ *   registerTrainingKernels();
+ *   await tf.setBackend('webgpu');
+ * }
+ * ```
+ */
+export function setupNodeWebGPU(options: SetupNodeWebGPUOptions = {}): Promise<boolean> {
+  cached ??= setup(options);
+  return cached;
+}
+
+async function setup(options: SetupNodeWebGPUOptions): Promise<boolean> {
+  const g = globalThis as { navigator?: { gpu?: GPU } };
+  if (g.navigator?.gpu === undefined) {
+    let dawn: DawnModule;
+    try {
+      const specifier = 'webgpu';
+      dawn = (await import(/* @vite-ignore */ specifier)) as DawnModule;
+    } catch {
+      return false;
+    }
+    Object.assign(globalThis, dawn.globals);
+    const gpu = dawn.create(options.dawnFlags ?? []);
+    if (g.navigator === undefined) {
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    } else {
+      Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+    }
+  }
+  try {
+    return (await g.navigator!.gpu!.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}

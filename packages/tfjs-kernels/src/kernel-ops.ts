@@ -112,8 +112,21 @@ export class KernelOps {
     return this.reshape(reversed, [fh, fw, a, b]);
   }
 
+  /**
+   * The sum of xs, in AddN calls of at most 4 inputs: the webgpu backend binds every input as a
+   * storage buffer, and devices may allow only 8 per shader stage (lavapipe's default).
+   */
   addN(xs: TensorInfo[]): TensorInfo {
-    return xs.length === 1 ? xs[0] : this.run('AddN', xs);
+    let terms = xs;
+    while (terms.length > 1) {
+      const next: TensorInfo[] = [];
+      for (let i = 0; i < terms.length; i += 4) {
+        const group = terms.slice(i, i + 4);
+        next.push(group.length === 1 ? group[0] : this.run('AddN', group));
+      }
+      terms = next;
+    }
+    return terms[0];
   }
 
   conv2d(x: TensorInfo, filter: TensorInfo, strides: Pair, pad: 'valid' | Pair[], dilations: Pair): TensorInfo {

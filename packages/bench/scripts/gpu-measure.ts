@@ -1,0 +1,88 @@
+/**
+ * All GPU measurements in one go, for a machine with a GPU (issue: WebGPU latency and training
+ * kernels). Tested on lavapipe first; on the GPU machine:
+ *   bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-measure.ts
+ *   bash .gpu/run.sh .gpu/gpu-measure.mjs --size 256 --out $OUT/gpu.json
+ * Measures, for U-Net and SA-U-Net (base 32): parameters, inference ms at batch 1 (first call,
+ * median, p90), Adam step ms at batch 4, with this package's kernels and with stock tfjs-webgpu,
+ * and the top kernels of one step of each (tf.profile; GPU times where timestamp queries exist).
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { diceLoss } from '@sa-unet/seg-metrics';
+import { registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { buildModel } from '../src/commands/run-model.js';
+import { inferenceLatency, percentileOf } from '../src/eval/predict.js';
+
+const { values } = parseArgs({ options: {
+  size: { type: 'string', default: '256' },
+  steps: { type: 'string', default: '10' },
+  runs: { type: 'string', default: '50' },
+  out: { type: 'string' },
+  models: { type: 'string', default: 'unet,sa-unet' },
+  stock: { type: 'boolean', default: true },
+} });
+const size = Number(values.size);
+const steps = Number(values.steps);
+const runs = Number(values.runs);
+
+if (!(await setupNodeWebGPU())) throw new Error('no WebGPU adapter');
+await import('@tensorflow/tfjs-backend-webgpu');
+await tf.setBackend('webgpu');
+const adapterInfo = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo ?? null;
+
+async function stepTimes(model: ReturnType<typeof buildModel>): Promise<{ first: number; median: number; p90: number }> {
+  model.compile({ optimizer: tf.train.adam(5e-4), loss: diceLoss });
+  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
+  const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));
+  const step = async () => {
+    const t0 = performance.now();
+    await model.trainOnBatch(x, y);
+    return performance.now() - t0;
+  };
+  const first = await step();
+  await step();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) times.push(await step());
+  times.sort((a, b) => a - b);
+  tf.dispose([x, y]);
+  return { first, median: percentileOf(times, 50), p90: percentileOf(times, 90) };
+}
+
+async function profileStep(model: ReturnType<typeof buildModel>): Promise<Array<{ kernel: string; ms: number; calls: number }>> {
+  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
+  const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
+  const info = await tf.profile(async () => {
+    await model.trainOnBatch(x, y);
+  });
+  tf.dispose([x, y]);
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    e.calls++;
+    byKernel.set(k.name, e);
+  }
+  return [...byKernel].map(([kernel, v]) => ({ kernel, ...v })).sort((a, b) => b.ms - a.ms).slice(0, 12);
+}
+
+const rows = [];
+for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
+  if (kernels === 'ours') registerTrainingKernels();
+  else unregisterTrainingKernels();
+  for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
+    const model = buildModel(name, { size, baseFilters: 32 }, 1);
+    const inference = await inferenceLatency(model, size, 1, 5, runs);
+    const step = await stepTimes(model);
+    const profile = await profileStep(model);
+    rows.push({ kernels, model: name, params: model.countParams(), inference, step, profile });
+    console.log(`${kernels} ${name}: forward ${inference.medianMs.toFixed(2)} ms (p90 ${inference.p90Ms.toFixed(2)}, first ${inference.firstMs.toFixed(0)}), ` +
+      `Adam step ${step.median.toFixed(1)} ms (p90 ${step.p90.toFixed(1)}, first ${step.first.toFixed(0)})`);
+    console.log('  top kernels: ' + profile.slice(0, 6).map((p) => `${p.kernel} ${p.ms.toFixed(1)} ms x${p.calls}`).join(', '));
+    model.optimizer?.dispose();
+    model.dispose();
+  }
+}
+const result = { date: new Date().toISOString(), size, steps, runs, adapterInfo, rows };
+if (values.out) writeFileSync(values.out, JSON.stringify(result, null, 2));

@@ -5,6 +5,7 @@
  *   sa-unet-bench train --model NAME [--data DIR] --out DIR
  *   sa-unet-bench evaluate --model DIR --data DIR [--label N]
  *   sa-unet-bench latency [--models ...] [--size N] [--backends ...]
+ *   sa-unet-bench segment --model DIR --image FILE [--dpi N]
  *   sa-unet-bench params [--size N]
  */
 import { buildProgram } from './program.js';

@@ -9,6 +9,7 @@ export { runTrain } from './commands/train.js';
 export { runEvaluate, loadSavedModel, renderEvaluation, type EvaluateCommandOptions } from './commands/evaluate.js';
 export { runLatency, type LatencyOptions, type LatencyRow } from './commands/latency.js';
 export { runParams } from './commands/params.js';
+export { runSegment, segmentImage, type Segmentation, type SegmentCommandOptions } from './commands/segment.js';
 export { resolveRunOptions, parseModels, type RunOptions, type RawRunOptions, type DataOptions } from './commands/options.js';
 export { selectBackend, BACKEND_CHOICES, type BackendChoice, type ActiveBackend } from './backend.js';
 export { loadFolder, pairFiles, type Dataset, type Sample, type FolderOptions } from './data/dataset.js';

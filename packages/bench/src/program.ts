@@ -8,6 +8,7 @@ import type { RawRunOptions } from './commands/options.js';
 import { runEvaluate } from './commands/evaluate.js';
 import { runLatency } from './commands/latency.js';
 import { runParams } from './commands/params.js';
+import { runSegment } from './commands/segment.js';
 import { runTrain } from './commands/train.js';
 import { PRESETS } from './train/presets.js';
 
@@ -102,6 +103,17 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--quiet', 'no logs', false)
     .action(async (opts) => {
       await runLatency(opts);
+    });
+
+  program.command('segment').description('one image through a saved model: nerve mask and cross-sectional area')
+    .requiredOption('--model <dir>', 'folder of a saved model (model.json + weights.bin)')
+    .requiredOption('--image <file>', 'PNG or JPEG image')
+    .option('--dpi <n>', 'pixel size as dots per inch (HM70A: 150, miniSONO: 96)', number('--dpi', 1, 100000))
+    .option('--mm-per-pixel <x>', 'pixel size in mm', number('--mm-per-pixel', 1e-6, 100))
+    .option('--overlay <file.png>', 'also write the image with the predicted contour')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .action(async (opts) => {
+      await runSegment(opts);
     });
 
   program.command('params').description('parameter counts of the five models')

@@ -27,7 +27,7 @@ describe('sa-unet-bench flags', () => {
   it('--help of each command lists its options', () => {
     const program = buildProgram({ forTests: true });
     const help = Object.fromEntries(program.commands.map((c) => [c.name(), c.helpInformation()]));
-    expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'params', 'train']);
+    expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'params', 'segment', 'train']);
     expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--resume/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);
     expect(help.latency).toMatch(/--backends <list>/);

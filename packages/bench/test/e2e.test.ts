@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCompare, runEvaluate, runLatency, runParams, runTrain, phantomDataset, type CompareResults } from '@sa-unet/bench';
+import { runCompare, runEvaluate, runLatency, runParams, runSegment, runTrain, phantomDataset, type CompareResults } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
 import { gray8, writeDataset } from './helpers.js';
 
@@ -107,6 +107,19 @@ describe('train, evaluate, latency, params', () => {
     expect(evaluation.records).toHaveLength(3);
     expect((await readdir(evalOut)).sort()).toEqual(['overlays', 'results.json', 'table.md']);
     await expect(runEvaluate({ model: join(root, 'no-model'), data: dataDir, quiet: true, backend: 'wasm' })).rejects.toThrow(/cannot read .*no-model\/model\.json/);
+  });
+
+  it('segment measures the cross-sectional area of one image', async () => {
+    const dataDir = join(root, 'eval-data');
+    const file = join(dataDir, 'images', (await readdir(join(dataDir, 'images')))[0]);
+    const overlay = join(root, 'segment.png');
+    const result = await runSegment({ model: join(out, 'checkpoints', 'unet', 'repeat-1'), image: file, dpi: 96, overlay, quiet: true, backend: 'wasm' });
+    expect(result).toMatchObject({ width: 48, height: 48, size: 64 });
+    // 48 px at 96 dpi seen at 64 px: each mask pixel is (25.4 / 96) * 48 / 64 mm wide.
+    expect(result.csaMm2).toBeCloseTo(result.maskPixels * ((25.4 / 96) * (48 / 64)) ** 2, 9);
+    expect(decode(await readFile(overlay))).toMatchObject({ width: 256, height: 256 });
+    await expect(runSegment({ model: join(out, 'checkpoints', 'unet', 'repeat-1'), image: file, dpi: 96, mmPerPixel: 0.1, quiet: true }))
+      .rejects.toThrow(/give --dpi or --mm-per-pixel, not both/);
   });
 
   it('train saves one model with its log', async () => {

@@ -33,3 +33,19 @@ export function crossSectionalArea(mask: MaskInput, size: PixelSize, opts: { thr
   const [dy, dx] = mmPerPixel(size);
   return countForeground(binarizePrediction(mask, opts.threshold ?? 0.5, 'mask')) * dy * dx;
 }
+
+/**
+ * The pixel spacing [dy, dx] (mm) of an image resized from `original` to `resized` pixels: what a
+ * mask predicted at the model's input size needs for its area to be measured in mm^2.
+ */
+export function spacingAfterResize(
+  size: PixelSize,
+  original: { width: number; height: number },
+  resized: { width: number; height: number },
+): [number, number] {
+  for (const [name, v] of [['original.width', original.width], ['original.height', original.height], ['resized.width', resized.width], ['resized.height', resized.height]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`spacingAfterResize: ${name} must be an integer >= 1, got ${JSON.stringify(v)}`);
+  }
+  const [dy, dx] = mmPerPixel(size);
+  return [(dy * original.height) / resized.height, (dx * original.width) / resized.width];
+}

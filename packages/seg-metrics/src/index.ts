@@ -38,7 +38,7 @@ export {
 export { squaredDistanceTransform } from './distance-transform.js';
 export { rocCurve, rocAuc, rocAucDetails, type RocCurve, type RocAucResult } from './roc.js';
 export { zeroOverlap, zeroOverlapRate } from './overlap.js';
-export { crossSectionalArea, mmPerPixel, MM_PER_INCH, type PixelSize } from './area.js';
+export { crossSectionalArea, mmPerPixel, spacingAfterResize, MM_PER_INCH, type PixelSize } from './area.js';
 export { summarize, type Summary } from './summary.js';
 export {
   evaluate,

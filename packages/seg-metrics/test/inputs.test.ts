@@ -9,6 +9,7 @@ import {
   evaluate,
   hausdorffDistance,
   rocAuc,
+  spacingAfterResize,
   zeroOverlapRate,
   type ImageArray,
 } from '@sa-unet/seg-metrics';
@@ -83,5 +84,16 @@ describe('cross-sectional area', () => {
     expect(crossSectionalArea(mask, { spacing: [0.1, 0.2] })).toBeCloseTo(pixels * 0.02, 12);
     expect(crossSectionalArea(mask, { dpi: 150 })).toBeCloseTo(pixels * (25.4 / 150) ** 2, 12);
     expect(crossSectionalArea(scores, { dpi: 96 }, { threshold: 0.9 })).toBeLessThan(crossSectionalArea(scores, { dpi: 96 }));
+  });
+
+  it('of a mask predicted on a resized image: spacingAfterResize scales the spacing back', () => {
+    // A 534x512 image at 0.1 mm/pixel, segmented at 128x128: each mask pixel is 0.4 x 0.417 mm.
+    const [dy, dx] = spacingAfterResize({ spacing: [0.1, 0.1] }, { width: 534, height: 512 }, { width: 128, height: 128 });
+    expect(dy).toBeCloseTo(0.4, 12);
+    expect(dx).toBeCloseTo(0.1 * 534 / 128, 12);
+    const mask = disc(128, 128, 64, 64, 20);
+    const pixels = Array.from(mask.data).filter((v) => v === 1).length;
+    expect(crossSectionalArea(mask, { spacing: [dy, dx] })).toBeCloseTo(pixels * dy * dx, 9);
+    expect(() => spacingAfterResize({ dpi: 96 }, { width: 0, height: 1 }, { width: 1, height: 1 })).toThrow(/original\.width must be an integer >= 1/);
   });
 });

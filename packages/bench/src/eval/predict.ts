@@ -28,6 +28,7 @@ export async function predictSamples(model: tfl.LayersModel, samples: readonly S
     tf.dispose([x, y]);
     for (let k = 0; k < batch.length; k++) maps.push(data.slice(k * size * size, (k + 1) * size * size));
     onProgress?.(Math.min(samples.length, i + batchSize));
+    await new Promise((resolve) => setImmediate(resolve)); // let timers (progress bars) run
   }
   return maps;
 }

@@ -76,6 +76,9 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
       lossSum += loss * batch.length;
       count += batch.length;
       seen += batch.length;
+      // On wasm every await above resolves as a microtask: without a macrotask turn, timers (the
+      // progress bars' redraws) and signals would wait for the end of training.
+      await new Promise((resolve) => setImmediate(resolve));
       options.onBatch?.({
         epoch: epoch + 1, epochs, batch: b + 1, batches, loss: lossSum / count,
         imagesPerSecond: seen / ((performance.now() - start) / 1000),

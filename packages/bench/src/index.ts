@@ -24,5 +24,6 @@ export { scorePredictions, type TestScores } from './eval/score.js';
 export { renderMarkdown, renderCsv } from './report/tables.js';
 export { renderRocSvg } from './report/roc-svg.js';
 export { renderOverlay } from './report/overlay.js';
-export type { CompareResults, ModelResult, RepeatResult, RepeatMetrics, RunConfig } from './report/results.js';
+export { AGGREGATED } from './report/results.js';
+export type { CompareResults, ModelResult, RepeatResult, RepeatMetrics, RunConfig, AggregatedMetric } from './report/results.js';
 export { mulberry32, withSeededMathRandom } from './random.js';

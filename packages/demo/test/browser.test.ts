@@ -1,0 +1,115 @@
+/**
+ * The demo end to end in a real browser: Debian's Chromium driven by Playwright loads the built
+ * page from a local server, a real ultrasound image from ../shared is uploaded, and the page must
+ * draw a contour and show the same cross-sectional area as `sa-unet-bench segment` computes in
+ * Node for that image. Skipped with a message where /usr/bin/chromium is missing, unless
+ * SA_UNET_REQUIRE_BROWSER=1 (set by CI, which installs it).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { chromium, type Browser } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readGrayImage, segmentImage } from '@sa-unet/bench';
+import { fileSystem } from '@sa-unet/scale-attn-conv/node';
+import { useBackend } from '../../../test-utils/backends.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const required = process.env.SA_UNET_REQUIRE_BROWSER === '1';
+const available = existsSync(CHROMIUM);
+if (!available && !required) console.warn(`browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+
+const demo = fileURLToPath(new URL('..', import.meta.url));
+const dataset = fileURLToPath(new URL('../../../../shared/datasets/usgra-nerve/images/', import.meta.url));
+const TYPES: Record<string, string> = {
+  '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream',
+};
+
+let out: string;
+let server: Server;
+let url: string;
+let browser: Browser;
+
+describe('chromium', () => {
+  it.runIf(required)('is installed where SA_UNET_REQUIRE_BROWSER=1', () => {
+    expect(available).toBe(true);
+  });
+});
+
+describe.runIf(available)('the demo in Chromium', () => {
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'demo-'));
+    await build({ root: demo, configFile: join(demo, 'vite.config.ts'), logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
+    server = createServer(async (req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      try {
+        const body = await readFile(join(out, path.endsWith('/') ? `${path}index.html` : path));
+        res.writeHead(200, { 'Content-Type': TYPES[extname(path)] ?? (path.endsWith('/') ? 'text/html' : 'application/octet-stream') }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const address = server.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((ok) => server?.close(ok));
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it('segments a real ultrasound image: a contour, and the area sa-unet-bench computes for it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+    const messages: string[] = [];
+    page.on('pageerror', (e) => messages.push(e.message));
+    await page.goto(`${url}?backend=wasm`);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 120_000 });
+    expect(await page.textContent('#backend')).toBe('wasm');
+
+    const image = join(dataset, '0003.png');
+    await page.setInputFiles('#file', image);
+    await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
+    const shown = Number(await page.textContent('#csa'));
+    const contourPixels = await page.evaluate(() => {
+      const canvas = document.getElementById('view') as HTMLCanvasElement;
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] === 255 && data[i + 1] === 40 && data[i + 2] === 40) n++;
+      return n;
+    });
+    const screenshot = process.env.SA_UNET_SCREENSHOT ?? join(out, 'demo.png');
+    await page.screenshot({ path: screenshot, fullPage: true });
+
+    // The bench's own computation, in Node, for the same image and pixel size (HM70A, 150 DPI).
+    await useBackend('wasm');
+    const model = await tfl.loadLayersModel(fileSystem(join(demo, 'public', 'model')));
+    const expected = await segmentImage(model, await readGrayImage(image), model.inputs[0].shape[1]!, { dpi: 150 });
+    expect(expected.maskPixels).toBeGreaterThan(0);
+    expect(contourPixels).toBeGreaterThan(20);
+    expect(Math.abs(shown - expected.csaMm2!)).toBeLessThanOrEqual(Math.max(0.02 * expected.csaMm2!, 0.01));
+    expect(messages).toEqual([]);
+  }, 240_000);
+
+  it('says so when the file is not an image', async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 120_000 });
+    const notes = join(out, 'notes.txt');
+    await writeFile(notes, 'not an image');
+    await page.setInputFiles('#file', notes);
+    await expect.poll(() => page.textContent('#error')).toMatch(/notes\.txt is not a PNG or JPEG image/);
+  }, 120_000);
+});

@@ -1,0 +1,39 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { describe, expect, it, beforeAll } from 'vitest';
+import { createModel } from '@sa-unet/unet-zoo';
+import { segmentImage } from '@sa-unet/bench';
+import { useBackend } from '../../../test-utils/backends.js';
+import { MAX_BYTES, checkFile, inputSize, nerveArea, rgbaToGray, segmentGray } from '../src/segment.js';
+
+beforeAll(() => useBackend('wasm'));
+
+describe('the demo pipeline', () => {
+  it('converts RGBA to gray with BT.601 weights', () => {
+    const gray = rgbaToGray([255, 0, 0, 255, 0, 255, 0, 255, 10, 10, 10, 255], 3, 1);
+    expect(Array.from(gray).map((v) => +v.toFixed(6))).toEqual([0.299, 0.587, +(10 / 255).toFixed(6)]);
+  });
+
+  it('gives the mask and area sa-unet-bench segment gives', async () => {
+    const model = createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 8, depth: 3 });
+    const width = 50;
+    const height = 40;
+    const gray = Float32Array.from({ length: width * height }, (_, i) => ((i * 7919) % 255) / 255);
+    const ours = await segmentGray(model, gray, width, height);
+    const bench = await segmentImage(model, { width, height, data: gray }, 32, { dpi: 96 });
+    expect(Array.from(ours.mask)).toEqual(Array.from(bench.mask));
+    expect(nerveArea(ours, { width, height }, { dpi: 96 })).toBeCloseTo(bench.csaMm2!, 12);
+    expect(ours.contour.length).toBe(32 * 32);
+    expect(inputSize(model)).toBe(32);
+  });
+
+  it('refuses non-images and huge files with a message', () => {
+    expect(checkFile({ name: 'a.txt', type: 'text/plain', size: 10 })).toBe('a.txt is not a PNG or JPEG image');
+    expect(checkFile({ name: 'b.png', type: 'image/png', size: MAX_BYTES + 1 })).toMatch(/b\.png is 50 MB; the demo takes images up to 50 MB/);
+    expect(checkFile({ name: 'c.jpg', type: 'image/jpeg', size: 1000 })).toBeNull();
+    const rgb = tfl.input({ shape: [8, 8, 3] });
+    expect(() => inputSize(tfl.model({ inputs: rgb, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(rgb) as tfl.SymbolicTensor })))
+      .toThrow(/the demo needs \[null, n, n, 1\]/);
+    expect(tf.getBackend()).toBe('wasm');
+  });
+});

@@ -1,0 +1,66 @@
+/** The code of the docs guides: every example they include runs here, so samples cannot rot. */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '../test-utils/backends.js';
+import { measuredReceptiveField } from '../examples/layer-receptive-field.js';
+import { scoreNerve } from '../examples/metrics.js';
+import { nerveAndVesselModel } from '../examples/zoo-headless.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+beforeAll(() => useBackend('cpu'));
+
+describe('guides', () => {
+  it('include only example files that exist, and every example is run by a test', async () => {
+    const guides = join(root, 'docs', 'guides');
+    const included = new Set<string>();
+    for (const file of await readdir(guides)) {
+      if (!file.endsWith('.md')) continue;
+      const text = await readFile(join(guides, file), 'utf8');
+      for (const m of text.matchAll(/\{@includeCode ([^}#\s]+)/g)) included.add(join(guides, m[1]));
+    }
+    expect(included.size).toBeGreaterThanOrEqual(5);
+    const tests = (await Promise.all(['test/guides.test.ts', 'test/examples.test.ts'].map((f) => readFile(join(root, f), 'utf8')))).join('\n');
+    for (const file of included) {
+      await expect(readFile(file, 'utf8'), file).resolves.toBeTruthy();
+      const name = file.slice(join(root, 'examples').length + 1).replace(/\.ts$/, '');
+      expect(tests, `${name} is imported by a test`).toContain(`../examples/${name}.js`);
+    }
+  });
+
+  it('layer-receptive-field: N scales see 2N-1 pixels (dilation d: 2(N-1)d+1)', async () => {
+    expect(await measuredReceptiveField(1)).toBe(1);
+    expect(await measuredReceptiveField(4)).toBe(7);
+    expect(await measuredReceptiveField(3, 2)).toBe(9);
+  });
+
+  it('metrics: the scores of a prediction', () => {
+    const truth = { data: Array.from({ length: 64 }, (_, i) => (i % 8 >= 2 && i % 8 < 6 && i >= 16 && i < 48 ? 1 : 0)), width: 8, height: 8 };
+    const probabilities = { data: truth.data.map((v, i) => (v ? 0.9 : i % 7 === 0 ? 0.6 : 0.1)), width: 8, height: 8 };
+    const s = scoreNerve(probabilities, truth);
+    expect(s.dice).toBeGreaterThan(0.7);
+    expect(s.dice).toBeLessThan(1);
+    expect(s.auc).toBe(1);
+    expect(s.areaMm2).toBeCloseTo((16 + 8) * (25.4 / 150) ** 2, 0);
+    expect(s.summary.mean).toBeCloseTo(s.dice, 12);
+  });
+
+  it('zoo-headless: a three-class head on the SA-U-Net base', async () => {
+    const model = nerveAndVesselModel(32);
+    expect(model.outputs[0].shape).toEqual([null, 32, 32, 3]);
+    const y = model.predict(tf.zeros([1, 32, 32, 1])) as tf.Tensor;
+    const sums = await tf.sum(y, -1).data();
+    expect(Math.abs(sums[0] - 1)).toBeLessThan(1e-5);
+    tf.dispose(y);
+  });
+
+  it('webgpu-setup: picks webgpu where an adapter exists, else wasm', async () => {
+    const { useGpuIfPresent } = await import('../examples/webgpu-setup.js');
+    const backend = await useGpuIfPresent();
+    expect(['webgpu', 'wasm']).toContain(backend);
+    expect(tf.getBackend()).toBe(backend);
+  });
+});

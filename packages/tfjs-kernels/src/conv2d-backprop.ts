@@ -4,15 +4,10 @@
  *
  * Forward (NHWC): y[n,i,j,o] = sum_{p,q,c} x[n, i*sh + p*dh - top, j*sw + q*dw - left, c] * w[p,q,c,o].
  */
-import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, NCHW_TO_NHWC, NHWC_TO_NCHW, toNHWCShape, type ConvAttrs } from './conv-geometry.js';
-import { KernelOps, type Pair } from './kernel-ops.js';
+import { compositeKernel, KernelOps, type GradAttrs, type Pair } from './kernel-ops.js';
 
-interface Args {
-  inputs: NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: NamedAttrMap;
-}
 
 /** True when a 1x1 convolution is a plain matrix product over pixels (stride 1, no padding). */
 function isPointwise(info: ReturnType<typeof convInfo>): boolean {
@@ -133,42 +128,22 @@ function inputGradByTaps(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inf
   return ops.transpose(ops.reshape(sum, [c, n, h, w]), [1, 2, 3, 0]);
 }
 
-type Attrs = ConvAttrs & { filterShape?: number[]; inputShape?: number[] };
-
 /** Kernel function of Conv2DBackpropFilter for one backend (NHWC and NCHW). */
 export function conv2dBackpropFilterKernel(backendName: string) {
-  return ({ inputs, backend, attrs }: Args): TensorInfo => {
-    const a = attrs as unknown as Attrs;
-    const ops = new KernelOps(backend as KernelBackend, backendName);
-    try {
-      let { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-      if (a.dataFormat === 'NCHW') {
-        x = ops.transpose(x, NCHW_TO_NHWC);
-        dy = ops.transpose(dy, NCHW_TO_NHWC);
-      }
-      return ops.finish(conv2dBackpropFilter(ops, x, dy, a.filterShape!, a));
-    } catch (err) {
-      ops.dispose();
-      throw err;
-    }
-  };
+  return compositeKernel(backendName, (ops, { x, dy }, a) => {
+    const nchw = a.dataFormat === 'NCHW';
+    return conv2dBackpropFilter(ops, nchw ? ops.transpose(x, NCHW_TO_NHWC) : x, nchw ? ops.transpose(dy, NCHW_TO_NHWC) : dy, a.filterShape!, a);
+  });
 }
 
 /** Kernel function of Conv2DBackpropInput for one backend (NHWC and NCHW). */
 export function conv2dBackpropInputKernel(backendName: string) {
-  return ({ inputs, backend, attrs }: Args): TensorInfo => {
-    const a = attrs as unknown as Attrs;
-    const ops = new KernelOps(backend as KernelBackend, backendName);
-    try {
-      let { dy } = inputs as { dy: TensorInfo };
-      const { filter } = inputs as { filter: TensorInfo };
-      if (a.dataFormat === 'NCHW') dy = ops.transpose(dy, NCHW_TO_NHWC);
-      let dx = conv2dBackpropInput(ops, dy, filter, toNHWCShape(a.inputShape!, a.dataFormat), a);
-      if (a.dataFormat === 'NCHW') dx = ops.transpose(dx, NHWC_TO_NCHW);
-      return ops.finish(dx);
-    } catch (err) {
-      ops.dispose();
-      throw err;
-    }
-  };
+  return compositeKernel(backendName, (ops, inputs, a) => conv2dBackpropInputAnyLayout(ops, inputs.dy, inputs.filter, a));
+}
+
+/** conv2dBackpropInput for NHWC or NCHW gradients. */
+export function conv2dBackpropInputAnyLayout(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, a: GradAttrs): TensorInfo {
+  const nchw = a.dataFormat === 'NCHW';
+  const dx = conv2dBackpropInput(ops, nchw ? ops.transpose(dy, NCHW_TO_NHWC) : dy, filter, toNHWCShape(a.inputShape!, a.dataFormat), a);
+  return nchw ? ops.transpose(dx, NHWC_TO_NCHW) : dx;
 }

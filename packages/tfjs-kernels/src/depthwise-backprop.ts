@@ -4,15 +4,10 @@
  *
  * Forward: y[n,i,j,c*m+k] = sum_{p,q} x[n, i*sh + p*dh - top, j*sw + q*dw - left, c] * w[p,q,c,k].
  */
-import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from './conv-geometry.js';
-import { KernelOps, type Pair } from './kernel-ops.js';
+import { compositeKernel, KernelOps, type Pair } from './kernel-ops.js';
 
-interface Args {
-  inputs: NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: NamedAttrMap;
-}
 
 /**
  * dW[p,q,c,k] = sum_{n,i,j} x[n, i*sh + p*dh - top, j*sw + q*dw - left, c] * dy[n,i,j,c*m+k]:
@@ -57,32 +52,12 @@ export function depthwiseBackpropInput(ops: KernelOps, dy: TensorInfo, filter: T
   return m === 1 ? dx : ops.sum(ops.reshape(dx, [n, h, w, c, m]), [4]);
 }
 
-type Attrs = ConvAttrs & { filterShape?: number[]; inputShape?: number[] };
-
+/** Kernel function of DepthwiseConv2dNativeBackpropFilter for one backend. */
 export function depthwiseBackpropFilterKernel(backendName: string) {
-  return ({ inputs, backend, attrs }: Args): TensorInfo => {
-    const a = attrs as unknown as Attrs;
-    const ops = new KernelOps(backend as KernelBackend, backendName);
-    try {
-      const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-      return ops.finish(depthwiseBackpropFilter(ops, x, dy, a.filterShape!, a));
-    } catch (err) {
-      ops.dispose();
-      throw err;
-    }
-  };
+  return compositeKernel(backendName, (ops, { x, dy }, a) => depthwiseBackpropFilter(ops, x, dy, a.filterShape!, a));
 }
 
+/** Kernel function of DepthwiseConv2dNativeBackpropInput for one backend. */
 export function depthwiseBackpropInputKernel(backendName: string) {
-  return ({ inputs, backend, attrs }: Args): TensorInfo => {
-    const a = attrs as unknown as Attrs;
-    const ops = new KernelOps(backend as KernelBackend, backendName);
-    try {
-      const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-      return ops.finish(depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));
-    } catch (err) {
-      ops.dispose();
-      throw err;
-    }
-  };
+  return compositeKernel(backendName, (ops, { dy, filter }, a) => depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));
 }

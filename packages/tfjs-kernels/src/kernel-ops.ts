@@ -3,7 +3,8 @@
  * calls a registered kernel function directly (no tensors, no tape), and every intermediate is
  * released when the composite kernel returns.
  */
-import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { ConvAttrs } from './conv-geometry.js';
 
 export type Pair = [number, number];
 
@@ -199,4 +200,33 @@ export class KernelOps {
     }
     return this.reshape(out, [n, h * sh, w * sw, c]);
   }
+}
+
+/** The arguments tfjs passes to a kernel function. */
+export interface KernelArgs {
+  inputs: NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: NamedAttrMap;
+}
+
+/** The attributes of the convolution-gradient kernels. */
+export type GradAttrs = ConvAttrs & { filterShape?: number[]; inputShape?: number[] };
+
+/**
+ * A kernel function for `backendName` whose body composes other kernels through `ops`: every
+ * intermediate is released, on success and on failure.
+ */
+export function compositeKernel(
+  backendName: string,
+  body: (ops: KernelOps, inputs: Record<string, TensorInfo>, attrs: GradAttrs, backend: KernelBackend) => TensorInfo,
+) {
+  return ({ inputs, backend, attrs }: KernelArgs): TensorInfo => {
+    const ops = new KernelOps(backend as KernelBackend, backendName);
+    try {
+      return ops.finish(body(ops, inputs as Record<string, TensorInfo>, attrs as unknown as GradAttrs, backend as KernelBackend));
+    } catch (err) {
+      ops.dispose();
+      throw err;
+    }
+  };
 }

@@ -3,11 +3,11 @@
  * reductions), the input gradients from the backend's own forward kernels where the stock ones
  * ignore dilation.
  */
-import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { conv2dBackpropInput } from '../conv2d-backprop.js';
-import { convInfo, NCHW_TO_NHWC, NHWC_TO_NCHW, toNHWCShape, type ConvAttrs, type Conv2DInfo } from '../conv-geometry.js';
+import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import { conv2dBackpropInputAnyLayout } from '../conv2d-backprop.js';
+import { convInfo, NCHW_TO_NHWC, type ConvAttrs, type Conv2DInfo } from '../conv-geometry.js';
 import { depthwiseBackpropInput } from '../depthwise-backprop.js';
-import { KernelOps } from '../kernel-ops.js';
+import { compositeKernel, type GradAttrs, type KernelArgs } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
 import {
   chooseSplits,
@@ -18,13 +18,6 @@ import {
   type GradientProgram,
 } from './filter-grad-programs.js';
 
-interface Args {
-  inputs: NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: NamedAttrMap;
-}
-
-type Attrs = ConvAttrs & { filterShape?: number[]; inputShape?: number[] };
 
 /** The part of tfjs-backend-webgpu's WebGPUBackend used here. */
 interface WebGPUBackendLike extends KernelBackend {
@@ -46,72 +39,40 @@ function isDilated(a: ConvAttrs): boolean {
   return typeof d === 'number' ? d > 1 : d[0] > 1 || d[1] > 1;
 }
 
-/** Runs `body` with a KernelOps whose intermediates are released whatever happens. */
-function withOps(backend: unknown, body: (ops: KernelOps, gpu: WebGPUBackendLike) => TensorInfo): TensorInfo {
-  const ops = new KernelOps(backend as KernelBackend, 'webgpu');
-  try {
-    return ops.finish(body(ops, backend as WebGPUBackendLike));
-  } catch (err) {
-    ops.dispose();
-    throw err;
-  }
-}
+export const webgpuConv2dBackpropFilter = compositeKernel('webgpu', (ops, inputs, a, backend) => {
+  const nchw = a.dataFormat === 'NCHW';
+  const x = nchw ? ops.transpose(inputs.x, NCHW_TO_NHWC) : inputs.x;
+  const dy = nchw ? ops.transpose(inputs.dy, NCHW_TO_NHWC) : inputs.dy;
+  const g = geometry(convInfo(x.shape, a.filterShape!, a, false));
+  const rows = g.filterHeight * g.filterWidth * g.inChannels;
+  const tiles = Math.ceil(rows / 32) * Math.ceil(g.outChannels / 32);
+  const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles);
+  const partial = ops.adopt((backend as WebGPUBackendLike).runWebGPUProgram(conv2dFilterGradProgram(g, splits), [x, dy], 'float32',
+    geometryUniforms(g, kPerSplit, splits)));
+  const summed = splits === 1 ? partial : ops.sum(partial, [2]);
+  return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels]);
+});
 
-export function webgpuConv2dBackpropFilter({ inputs, backend, attrs }: Args): TensorInfo {
-  const a = attrs as unknown as Attrs;
-  return withOps(backend, (ops, gpu) => {
-    let { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-    if (a.dataFormat === 'NCHW') {
-      x = ops.transpose(x, NCHW_TO_NHWC);
-      dy = ops.transpose(dy, NCHW_TO_NHWC);
-    }
-    const info = convInfo(x.shape, a.filterShape!, a, false);
-    const g = geometry(info);
-    const rows = g.filterHeight * g.filterWidth * g.inChannels;
-    const tiles = Math.ceil(rows / 32) * Math.ceil(g.outChannels / 32);
-    const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles);
-    const partial = ops.adopt(gpu.runWebGPUProgram(conv2dFilterGradProgram(g, splits), [x, dy], 'float32', geometryUniforms(g, kPerSplit, splits)));
-    const summed = splits === 1 ? partial : ops.sum(partial, [2]);
-    return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels]);
-  });
-}
+export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x, dy }, a, backend) => {
+  const g = geometry(convInfo(x.shape, a.filterShape!, a, true));
+  const multiplier = a.filterShape![3];
+  const channels = g.inChannels * multiplier;
+  const lanes = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));
+  const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, Math.ceil(channels / lanes), 1024, 256, 1);
+  const partial = ops.adopt((backend as WebGPUBackendLike).runWebGPUProgram(depthwiseFilterGradProgram(g, multiplier, splits), [x, dy], 'float32',
+    geometryUniforms(g, kPerSplit, splits)));
+  const summed = splits === 1 ? partial : ops.sum(partial, [2]);
+  return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, multiplier]);
+});
 
-export function webgpuDepthwiseBackpropFilter({ inputs, backend, attrs }: Args): TensorInfo {
-  const a = attrs as unknown as Attrs;
-  return withOps(backend, (ops, gpu) => {
-    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-    const info = convInfo(x.shape, a.filterShape!, a, true);
-    const g = geometry(info);
-    const multiplier = a.filterShape![3];
-    const channels = g.inChannels * multiplier;
-    const lanes = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));
-    const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, Math.ceil(channels / lanes), 1024, 256, 1);
-    const partial = ops.adopt(gpu.runWebGPUProgram(depthwiseFilterGradProgram(g, multiplier, splits), [x, dy], 'float32',
-      geometryUniforms(g, kPerSplit, splits)));
-    const summed = splits === 1 ? partial : ops.sum(partial, [2]);
-    return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, multiplier]);
-  });
-}
+const composedInputGrad = compositeKernel('webgpu', (ops, { dy, filter }, a) => conv2dBackpropInputAnyLayout(ops, dy, filter, a));
 
 /** The stock (matrix-product) input gradient, except with dilation, which it ignores. */
-export function webgpuConv2dBackpropInput(args: Args): TensorInfo {
-  const a = args.attrs as unknown as Attrs;
+export function webgpuConv2dBackpropInput(args: KernelArgs): TensorInfo {
   const stock = stockKernel('Conv2DBackpropInput', 'webgpu');
-  if (!isDilated(a) && stock !== undefined) return stock.kernelFunc(args as never) as TensorInfo;
-  return withOps(args.backend, (ops) => {
-    let { dy } = args.inputs as { dy: TensorInfo };
-    const { filter } = args.inputs as { filter: TensorInfo };
-    if (a.dataFormat === 'NCHW') dy = ops.transpose(dy, NCHW_TO_NHWC);
-    const dx = conv2dBackpropInput(ops, dy, filter, toNHWCShape(a.inputShape!, a.dataFormat), a);
-    return a.dataFormat === 'NCHW' ? ops.transpose(dx, NHWC_TO_NCHW) : dx;
-  });
+  if (!isDilated(args.attrs as unknown as GradAttrs) && stock !== undefined) return stock.kernelFunc(args as never) as TensorInfo;
+  return composedInputGrad(args);
 }
 
 /** Depthwise input gradient from the forward depthwise convolution (dilation supported). */
-export function webgpuDepthwiseBackpropInput({ inputs, backend, attrs }: Args): TensorInfo {
-  const a = attrs as unknown as Attrs;
-  return withOps(backend, (ops) => {
-    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-    return depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a);
-  });
-}
+export const webgpuDepthwiseBackpropInput = compositeKernel('webgpu', (ops, { dy, filter }, a) => depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));

@@ -10,10 +10,10 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { diceLoss } from '@sa-unet/seg-metrics';
 import { registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { buildModel } from '../src/commands/run-model.js';
-import { inferenceLatency, percentileOf } from '../src/eval/predict.js';
+import { stepTimes } from '../src/commands/latency.js';
+import { inferenceLatency } from '../src/eval/predict.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -31,24 +31,6 @@ if (!(await setupNodeWebGPU())) throw new Error('no WebGPU adapter');
 await import('@tensorflow/tfjs-backend-webgpu');
 await tf.setBackend('webgpu');
 const adapterInfo = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo ?? null;
-
-async function stepTimes(model: ReturnType<typeof buildModel>): Promise<{ first: number; median: number; p90: number }> {
-  model.compile({ optimizer: tf.train.adam(5e-4), loss: diceLoss });
-  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
-  const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));
-  const step = async () => {
-    const t0 = performance.now();
-    await model.trainOnBatch(x, y);
-    return performance.now() - t0;
-  };
-  const first = await step();
-  await step();
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) times.push(await step());
-  times.sort((a, b) => a - b);
-  tf.dispose([x, y]);
-  return { first, median: percentileOf(times, 50), p90: percentileOf(times, 90) };
-}
 
 async function profileStep(model: ReturnType<typeof buildModel>): Promise<Array<{ kernel: string; ms: number; calls: number }>> {
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
@@ -74,7 +56,7 @@ for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
   for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
     const model = buildModel(name, { size, baseFilters: 32 }, 1);
     const inference = await inferenceLatency(model, size, 1, 5, runs);
-    const step = await stepTimes(model);
+    const step = await stepTimes(model, size, steps);
     const profile = await profileStep(model);
     rows.push({ kernels, model: name, params: model.countParams(), inference, step, profile });
     console.log(`${kernels} ${name}: forward ${inference.medianMs.toFixed(2)} ms (p90 ${inference.p90Ms.toFixed(2)}, first ${inference.firstMs.toFixed(0)}), ` +

@@ -33,7 +33,7 @@ export interface LatencyRow {
 }
 
 /** Median and p90 of `steps` Adam steps (batch 4) after two warm-up steps; the first step separately. */
-async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number): Promise<{ first: number; median: number; p90: number }> {
+export async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number): Promise<{ first: number; median: number; p90: number }> {
   model.compile({ optimizer: tf.train.adam(5e-4), loss: diceLoss });
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
   const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));

@@ -1,11 +1,12 @@
 /**
- * Backend selection. 'auto' takes, in order: tfjs-node(-gpu) if the user installed it, WebGPU if an
- * adapter exists, else wasm (the CPU default: the pure-JS cpu backend is ~30x slower at convolutions).
+ * Backend selection. 'auto' takes, in order: tfjs-node(-gpu) if the user installed it, WebGPU if a
+ * hardware adapter exists, else wasm (the CPU default: the pure-JS cpu backend is ~30x slower at
+ * convolutions, and a software WebGPU adapter such as lavapipe is slower than wasm too).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { describeWebGPUAdapter, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 
 export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -36,14 +37,18 @@ async function useTensorflow(): Promise<ActiveBackend | null> {
   return null;
 }
 
-async function useWebGPU(): Promise<ActiveBackend | null> {
-  const kernels = (await import('@sa-unet/tfjs-kernels')) as { setupNodeWebGPU?: () => Promise<boolean> };
-  if (kernels.setupNodeWebGPU === undefined || !(await kernels.setupNodeWebGPU())) return null;
-  const webgpuBackend = '@tensorflow/tfjs-backend-webgpu';
-  if (!(await tryImport(webgpuBackend))) return null;
+/** WebGPU through Dawn; with `hardwareOnly`, not on a software adapter (lavapipe is slower than wasm). */
+async function useWebGPU(hardwareOnly: boolean): Promise<ActiveBackend | null> {
+  if (!(await setupNodeWebGPU())) return null;
+  const adapter = await describeWebGPUAdapter();
+  if (adapter === null || (hardwareOnly && adapter.software)) return null;
+  if (!(await tryImport('@tensorflow/tfjs-backend-webgpu'))) return null;
   registerTrainingKernels();
   if (!(await tf.setBackend('webgpu'))) return null;
-  return { name: 'webgpu', description: 'webgpu (Dawn, through the npm package webgpu) with @sa-unet/tfjs-kernels training kernels' };
+  return {
+    name: 'webgpu',
+    description: `webgpu (Dawn: ${adapter.description}${adapter.software ? ', a software adapter' : ''}) with @sa-unet/tfjs-kernels training kernels`,
+  };
 }
 
 async function useWasm(): Promise<ActiveBackend> {
@@ -53,8 +58,11 @@ async function useWasm(): Promise<ActiveBackend> {
   return { name: 'wasm', description: `wasm (XNNPACK${simd ? ', SIMD' : ''}, one thread) with @sa-unet/tfjs-kernels training kernels` };
 }
 
-/** Activates the chosen backend (and the training kernels it needs); a clear Error if it is unavailable. */
-export async function selectBackend(choice: BackendChoice): Promise<ActiveBackend> {
+/**
+ * Activates the chosen backend (and the training kernels it needs); a clear Error if it is
+ * unavailable. `softwareWebGPU: false` refuses a software WebGPU adapter for 'webgpu' too.
+ */
+export async function selectBackend(choice: BackendChoice, options: { softwareWebGPU?: boolean } = {}): Promise<ActiveBackend> {
   switch (choice) {
     case 'wasm':
       return useWasm();
@@ -70,12 +78,16 @@ export async function selectBackend(choice: BackendChoice): Promise<ActiveBacken
       return active;
     }
     case 'webgpu': {
-      const active = await useWebGPU();
-      if (active === null) throw new Error('--backend webgpu: no WebGPU adapter found (install the npm package webgpu and a Vulkan driver, or use --backend wasm)');
+      const active = await useWebGPU(options.softwareWebGPU === false);
+      if (active === null) {
+        throw new Error(options.softwareWebGPU === false
+          ? 'webgpu: no hardware WebGPU adapter (a software one such as lavapipe is slower than wasm)'
+          : '--backend webgpu: no WebGPU adapter found (install the npm package webgpu and a Vulkan driver, or use --backend wasm)');
+      }
       return active;
     }
     case 'auto':
-      return (await useTensorflow()) ?? (await useWebGPU().catch(() => null)) ?? useWasm();
+      return (await useTensorflow()) ?? (await useWebGPU(true).catch(() => null)) ?? useWasm();
     default:
       throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(choice)}`);
   }

@@ -18,4 +18,4 @@ export {
 } from './register.js';
 export { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';
 export { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
-export { setupNodeWebGPU, type SetupNodeWebGPUOptions } from './webgpu/setup.js';
+export { setupNodeWebGPU, describeWebGPUAdapter, type SetupNodeWebGPUOptions, type WebGPUAdapterDescription } from './webgpu/setup.js';

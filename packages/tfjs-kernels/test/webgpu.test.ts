@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { describeWebGPUAdapter, hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { CASES, analyticGrads, finiteDifferenceGrads, label, operands, relativeError } from './parity-cases.js';
 
 const adapter = await setupNodeWebGPU();
@@ -27,6 +27,14 @@ describe('a WebGPU adapter', () => {
 });
 
 describe.runIf(adapter)('training kernels on webgpu', () => {
+  it('the adapter says whether it is software (lavapipe) or a GPU', async () => {
+    const adapter = await describeWebGPUAdapter();
+    expect(adapter).not.toBeNull();
+    expect(adapter!.description.length).toBeGreaterThan(0);
+    expect(typeof adapter!.software).toBe('boolean');
+    if (/llvmpipe/.test(adapter!.description)) expect(adapter!.software).toBe(true);
+  });
+
   it('are registered for webgpu', () => {
     expect(registerTrainingKernels()).toContain('webgpu');
     for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {

@@ -71,7 +71,8 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
   for (const choice of (requested ?? ['tensorflow', 'webgpu', 'wasm']) as BackendChoice[]) {
     let backend;
     try {
-      backend = await selectBackend(choice);
+      // By default a software WebGPU adapter (lavapipe) is skipped: its timings say nothing of a GPU.
+      backend = await selectBackend(choice, { softwareWebGPU: requested !== null });
     } catch (err) {
       if (requested !== null) throw err;
       log(show, `skipping ${choice}: ${(err as Error).message}`);

@@ -54,9 +54,36 @@ async function setup(options: SetupNodeWebGPUOptions): Promise<boolean> {
       Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
     }
   }
+  return (await webgpuAdapter()) !== null;
+}
+
+/** What {@link describeWebGPUAdapter} reports. */
+export interface WebGPUAdapterDescription {
+  /** Vendor, architecture and device as the adapter reports them. */
+  description: string;
+  /**
+   * A software (CPU) implementation, such as Mesa's lavapipe: exact, but slower than the wasm
+   * backend; fine for tests, not for training.
+   */
+  software: boolean;
+}
+
+async function webgpuAdapter(): Promise<GPUAdapter | null> {
   try {
-    return (await g.navigator!.gpu!.requestAdapter()) != null;
+    return (await (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu?.requestAdapter()) ?? null;
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** The WebGPU adapter this process would use (after {@link setupNodeWebGPU}), or null if none. */
+export async function describeWebGPUAdapter(): Promise<WebGPUAdapterDescription | null> {
+  const adapter = await webgpuAdapter();
+  if (adapter === null) return null;
+  type Info = { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+  const withInfo = adapter as unknown as { info?: Info; requestAdapterInfo?: () => Promise<Info> };
+  const info: Info = withInfo.info ?? (await withInfo.requestAdapterInfo?.()) ?? {};
+  const description = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ');
+  const software = info.isFallbackAdapter === true || info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(description);
+  return { description, software };
 }

@@ -97,12 +97,14 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--size <n>', 'input side, a multiple of 16', integer('--size', 16), 256)
     .option('--base-filters <n>', 'filters of the first level', integer('--base-filters', 4), 32)
     .option('--backends <list>', `comma-separated backends among ${BACKEND_CHOICES.filter((b) => b !== 'auto').join(', ')} (default: every available one but cpu)`)
+    .option('--backend <name>', 'one backend (the same as --backends with one name)')
     .option('--runs <n>', 'timed calls per measurement', integer('--runs', 1), 20)
     .option('--steps <n>', 'timed Adam steps per model', integer('--steps', 1), 5)
     .option('--out <file>', 'also write the measurements as JSON')
     .option('--quiet', 'no logs', false)
     .action(async (opts) => {
-      await runLatency(opts);
+      if (opts.backend !== undefined && opts.backends !== undefined) throw new Error('give --backend or --backends, not both');
+      await runLatency({ ...opts, backends: opts.backends ?? opts.backend });
     });
 
   program.command('segment').description('one image through a saved model: nerve mask and cross-sectional area')

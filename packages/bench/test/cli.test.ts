@@ -20,6 +20,8 @@ describe('sa-unet-bench flags', () => {
     ['train without --out', ['train', '--model', 'unet'], /required option '--out <dir>' not specified/],
     ['latency with an unknown backend', ['latency', '--backends', 'wasm,metal', '--quiet'], /--backends: unknown backend "metal"/],
     ['unknown command', ['benchmark'], /unknown command 'benchmark'/],
+    ['latency with --backend and --backends', ['latency', '--backend', 'wasm', '--backends', 'wasm'], /give --backend or --backends, not both/],
+    ['latency --backend with an unknown backend', ['latency', '--backend', 'metal', '--quiet'], /--backends: unknown backend "metal"/],
   ])('%s', async (_, args, message) => {
     await expect(parse(...args)).rejects.toThrow(message);
   });

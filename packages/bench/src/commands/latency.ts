@@ -9,6 +9,7 @@ import { inferenceLatency, percentileOf, type Latency } from '../eval/predict.js
 import { writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { checkInteger, parseModels } from './options.js';
+import { explainBackendFailure } from '../train/trainer.js';
 import { buildModel, disposeModel } from './run-model.js';
 
 export interface LatencyOptions {
@@ -40,7 +41,9 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
   const targets = model.outputs.length > 1 ? model.outputs.map(() => y) : y;
   const step = async () => {
     const t0 = performance.now();
-    await model.trainOnBatch(x, targets); // reads the loss back, so the step is complete
+    await model.trainOnBatch(x, targets).catch((err: unknown) => { // reads the loss back, so the step is complete
+      throw explainBackendFailure(err, model.name, size, 4);
+    });
     return performance.now() - t0;
   };
   const first = await step();

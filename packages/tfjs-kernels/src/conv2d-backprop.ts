@@ -6,7 +6,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, NCHW_TO_NHWC, NHWC_TO_NCHW, toNHWCShape, type ConvAttrs } from './conv-geometry.js';
-import { compositeKernel, KernelOps, type GradAttrs, type Pair } from './kernel-ops.js';
+import { compositeKernel, KernelOps, transposedConvInput, type GradAttrs } from './kernel-ops.js';
 
 
 /** True when a 1x1 convolution is a plain matrix product over pixels (stride 1, no padding). */
@@ -75,7 +75,7 @@ function filterGradPerTap(ops: KernelOps, x: TensorInfo, dy: TensorInfo, info: R
 export function conv2dBackpropInput(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inputShape: number[], attrs: ConvAttrs): TensorInfo {
   const info = convInfo(inputShape, filter.shape, attrs, false);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels: o } = info;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   if (isPointwise(info)) {
     const filterT = ops.transpose(ops.reshape(filter, [c, o]), [1, 0]);
     const product = ops.matMul(ops.reshape(dy, [1, n * h * w, o]), ops.reshape(filterT, [1, o, c]));
@@ -83,15 +83,8 @@ export function conv2dBackpropInput(ops: KernelOps, dy: TensorInfo, filter: Tens
   }
   if (sh === 1 && sw === 1 && info.outHeight * info.outWidth * n <= FEW_PIXELS) return inputGradByTaps(ops, dy, filter, info);
   const rotated = ops.transpose(ops.reshape(ops.rotate180(filter), [fh * fw, c, o]), [0, 2, 1]);
-  let d = ops.zeroInsert(dy, [sh, sw]);
-  const top = (fh - 1) * dh - padInfo.top;
-  const left = (fw - 1) * dw - padInfo.left;
-  const bottom = h + (fh - 1) * dh - top - d.shape[1];
-  const right = w + (fw - 1) * dw - left - d.shape[2];
-  // Negative amounts crop dy; the rest is padding the convolution applies itself (no copy).
-  d = ops.cropOrPad(d, Math.min(top, 0), Math.min(bottom, 0), Math.min(left, 0), Math.min(right, 0));
-  const pad: Pair[] = [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]];
-  return ops.conv2d(d, ops.reshape(rotated, [fh, fw, o, c]), [1, 1], pad, [dh, dw]);
+  const { input, pad } = transposedConvInput(ops, dy, info);
+  return ops.conv2d(input, ops.reshape(rotated, [fh, fw, o, c]), [1, 1], pad, [dh, dw]);
 }
 
 // Up to this many output pixels (batch included), the input gradient is cheaper as one matrix

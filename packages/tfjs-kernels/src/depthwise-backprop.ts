@@ -6,7 +6,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from './conv-geometry.js';
-import { compositeKernel, KernelOps, type Pair } from './kernel-ops.js';
+import { compositeKernel, KernelOps, transposedConvInput } from './kernel-ops.js';
 
 
 /**
@@ -38,17 +38,11 @@ export function depthwiseBackpropFilter(ops: KernelOps, x: TensorInfo, dy: Tenso
 export function depthwiseBackpropInput(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inputShape: number[], attrs: ConvAttrs): TensorInfo {
   const info = convInfo(inputShape, filter.shape, attrs, true);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
   const m = filter.shape[3];
   const rotated = ops.reshape(ops.rotate180(filter), [fh, fw, c * m, 1]);
-  let d = ops.zeroInsert(dy, [sh, sw]);
-  const top = (fh - 1) * dh - padInfo.top;
-  const left = (fw - 1) * dw - padInfo.left;
-  const bottom = h + (fh - 1) * dh - top - d.shape[1];
-  const right = w + (fw - 1) * dw - left - d.shape[2];
-  d = ops.cropOrPad(d, Math.min(top, 0), Math.min(bottom, 0), Math.min(left, 0), Math.min(right, 0));
-  const pad: Pair[] = [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]];
-  const dx = ops.depthwiseConv2d(d, rotated, [1, 1], pad, [dh, dw]);
+  const { input, pad } = transposedConvInput(ops, dy, info);
+  const dx = ops.depthwiseConv2d(input, rotated, [1, 1], pad, [dh, dw]);
   return m === 1 ? dx : ops.sum(ops.reshape(dx, [n, h, w, c, m]), [4]);
 }
 

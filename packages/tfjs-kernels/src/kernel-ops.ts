@@ -202,6 +202,29 @@ export class KernelOps {
   }
 }
 
+/**
+ * The input gradient of a convolution is the correlation of dy, zero-inserted by the stride, with
+ * the rotated filter, padded so that the output has the input's size: this prepares dy and the
+ * padding (negative amounts crop dy; the rest the convolution applies itself, without a copy).
+ */
+export function transposedConvInput(
+  ops: KernelOps,
+  dy: TensorInfo,
+  info: { inHeight: number; inWidth: number; filterHeight: number; filterWidth: number; strideHeight: number; strideWidth: number;
+    dilationHeight: number; dilationWidth: number; padInfo: { top: number; left: number } },
+): { input: TensorInfo; pad: Pair[] } {
+  const { inHeight: h, inWidth: w, filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const d = ops.zeroInsert(dy, [info.strideHeight, info.strideWidth]);
+  const top = (fh - 1) * dh - padInfo.top;
+  const left = (fw - 1) * dw - padInfo.left;
+  const bottom = h + (fh - 1) * dh - top - d.shape[1];
+  const right = w + (fw - 1) * dw - left - d.shape[2];
+  return {
+    input: ops.cropOrPad(d, Math.min(top, 0), Math.min(bottom, 0), Math.min(left, 0), Math.min(right, 0)),
+    pad: [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]],
+  };
+}
+
 /** The arguments tfjs passes to a kernel function. */
 export interface KernelArgs {
   inputs: NamedTensorInfoMap;

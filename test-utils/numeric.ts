@@ -42,3 +42,18 @@ export function discMask(h: number, w: number, radius: number, cy = (h - 1) / 2,
   }
   return out;
 }
+
+/**
+ * Runs `fn` with Math.random seeded: tfjs initializers without a seed draw theirs from
+ * Math.random, so models built inside start from the same weights on every run (tests that train
+ * must not depend on luck). Same idea as @sa-unet/bench's withSeededMathRandom.
+ */
+export function withSeed<T>(seed: number, fn: () => T): T {
+  const original = Math.random;
+  Math.random = seededRandom(seed);
+  try {
+    return fn();
+  } finally {
+    Math.random = original;
+  }
+}

@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { diceLoss, softDice } from '@sa-unet/seg-metrics';
+import { withSeed } from '../../../test-utils/numeric.js';
 
 beforeAll(() => tf.setBackend('cpu'));
 
@@ -27,9 +28,11 @@ describe('soft Dice and the Dice loss', () => {
   });
 
   it('works as a tfjs-layers loss: gradients are finite and the loss falls', async () => {
-    const input = tfl.input({ shape: [4, 4, 1] });
-    const output = tfl.layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' }).apply(input) as tfl.SymbolicTensor;
-    const model = tfl.model({ inputs: input, outputs: output });
+    const model = withSeed(2, () => {
+      const input = tfl.input({ shape: [4, 4, 1] });
+      const output = tfl.layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' }).apply(input) as tfl.SymbolicTensor;
+      return tfl.model({ inputs: input, outputs: output });
+    });
     model.compile({ optimizer: tf.train.adam(0.05), loss: diceLoss });
     const x = tf.randomUniform([4, 4, 4, 1], 0, 1, 'float32', 3);
     const y = tf.cast(tf.greater(x, 0.5), 'float32');

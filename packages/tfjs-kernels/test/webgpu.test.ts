@@ -10,6 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeWebGPUAdapter, hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { CASES, analyticGrads, finiteDifferenceGrads, label, operands, relativeError } from './parity-cases.js';
+import { withSeed } from '../../../test-utils/numeric.js';
 
 const adapter = await setupNodeWebGPU();
 if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
@@ -68,12 +69,14 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
 
   it('a small conv net trains with model.fit on webgpu', async () => {
     await tf.setBackend('webgpu');
-    const input = tfl.input({ shape: [16, 16, 1] });
-    let y = tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tfl.SymbolicTensor;
-    y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
-    y = tfl.layers.separableConv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(y) as tfl.SymbolicTensor;
-    const out = tfl.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid' }).apply(y) as tfl.SymbolicTensor;
-    const model = tfl.model({ inputs: input, outputs: out });
+    const model = withSeed(5, () => {
+      const input = tfl.input({ shape: [16, 16, 1] });
+      let y = tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tfl.SymbolicTensor;
+      y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
+      y = tfl.layers.separableConv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(y) as tfl.SymbolicTensor;
+      const out = tfl.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid' }).apply(y) as tfl.SymbolicTensor;
+      return tfl.model({ inputs: input, outputs: out });
+    });
     model.compile({ optimizer: tf.train.adam(0.01), loss: 'binaryCrossentropy' });
     const x = tf.randomUniform([8, 16, 16, 1], 0, 1, 'float32', 1);
     const target = tf.cast(tf.greater(x, 0.5), 'float32');

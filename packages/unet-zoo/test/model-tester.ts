@@ -12,7 +12,7 @@ import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { createModel, type ModelConfigs, type ModelName } from '@sa-unet/unet-zoo';
 import { useBackend } from '../../../test-utils/backends.js';
-import { discMask, seededRandom } from '../../../test-utils/numeric.js';
+import { discMask, seededRandom, withSeed } from '../../../test-utils/numeric.js';
 
 export const SMALL = { inputShape: [32, 32, 1] as [number, number, number], baseFilters: 8, depth: 3 };
 
@@ -34,7 +34,8 @@ export function discBatch(count: number, size: number, seed: number): { x: tf.Te
 
 export function describeModel<K extends ModelName>(name: K, extra: Partial<ModelConfigs[K]> = {}): void {
   const config = { ...SMALL, ...extra } as ModelConfigs[K];
-  const build = (overrides: Partial<ModelConfigs[K]> = {}) => createModel(name, { ...config, ...overrides });
+  // Seeded initial weights: the training checks must not depend on luck.
+  const build = (overrides: Partial<ModelConfigs[K]> = {}) => withSeed(7, () => createModel(name, { ...config, ...overrides }));
 
   describe(`${name} (shared model tests)`, () => {
     let dir: string;

@@ -1,17 +1,13 @@
 /** Small numeric helpers shared by tests. */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The project's seeded generator and Math.random seeding (a dependency-free module of the bench,
+// imported by path: tests of every package use it, and none of them depends on the bench).
+// withSeed: tfjs initializers without a seed draw theirs from Math.random, so models built inside
+// start from the same weights on every run (tests that train must not depend on luck).
+import { mulberry32 as seededRandom, withSeededMathRandom as withSeed } from '../packages/bench/src/random.js';
+
+export { seededRandom, withSeed };
 
 /** A tensor of the given shape with values uniform in [lo, hi) from a seeded generator. */
 export function seededUniform(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
@@ -41,19 +37,4 @@ export function discMask(h: number, w: number, radius: number, cy = (h - 1) / 2,
     if ((y - cy) ** 2 + (x - cx) ** 2 <= radius * radius) out[y * w + x] = 1;
   }
   return out;
-}
-
-/**
- * Runs `fn` with Math.random seeded: tfjs initializers without a seed draw theirs from
- * Math.random, so models built inside start from the same weights on every run (tests that train
- * must not depend on luck). Same idea as @sa-unet/bench's withSeededMathRandom.
- */
-export function withSeed<T>(seed: number, fn: () => T): T {
-  const original = Math.random;
-  Math.random = seededRandom(seed);
-  try {
-    return fn();
-  } finally {
-    Math.random = original;
-  }
 }

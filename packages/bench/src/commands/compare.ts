@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { summarize } from '@sa-unet/seg-metrics';
+import { percentile, summarize } from '@sa-unet/seg-metrics';
 import { selectBackend } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { defaultOut, exists, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
@@ -25,11 +25,6 @@ function runConfig(options: RunOptions, command: string, backend: string): RunCo
     baseFilters: options.baseFilters, models: options.models, data: options.data ?? null, testData: options.testData ?? null,
     label: options.label ?? null, testFraction: options.testFraction, seed: options.seed, phantomCount: options.phantomCount, backend,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)] / 2 + sorted[Math.ceil((sorted.length - 1) / 2)] / 2;
 }
 
 /** Runs the comparison; returns the published results folder and the results. */
@@ -85,7 +80,7 @@ export async function runCompare(raw: RawRunOptions): Promise<{ out: string; res
     const aggregate = Object.fromEntries(AGGREGATED.map((k) => [k, summarize(repeats.map((rep) => rep.metrics[k]))])) as ModelResult['aggregate'];
     models.push({
       model: name, params, trainableParams, inference: { ...latency, backend: backend.name }, repeats, aggregate,
-      secondsPerEpoch: median(repeats.flatMap((rep) => rep.epochSeconds)),
+      secondsPerEpoch: percentile(Float64Array.from(repeats.flatMap((rep) => rep.epochSeconds)), 50),
     });
   }
 

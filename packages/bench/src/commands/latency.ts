@@ -3,9 +3,9 @@
  * batch 1 (first call, then median and p90 after warm-up) and the time of one Adam step at batch 4.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { diceLoss } from '@sa-unet/seg-metrics';
+import { diceLoss, percentile } from '@sa-unet/seg-metrics';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
-import { inferenceLatency, percentileOf, type Latency } from '../eval/predict.js';
+import { inferenceLatency, type Latency } from '../eval/predict.js';
 import { writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { checkInteger, parseModels } from './options.js';
@@ -51,8 +51,8 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
   const times: number[] = [];
   for (let i = 0; i < steps; i++) times.push(await step());
   tf.dispose([x, y]);
-  times.sort((a, b) => a - b);
-  return { first, median: percentileOf(times, 50), p90: percentileOf(times, 90) };
+  const samples = Float64Array.from(times);
+  return { first, median: percentile(samples, 50), p90: percentile(samples, 90) };
 }
 
 export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {

@@ -7,11 +7,11 @@
 import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { averageDeepSupervision } from '@sa-unet/unet-zoo';
 import { crossSectionalArea, spacingAfterResize, type PixelSize } from '@sa-unet/seg-metrics';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { resizeBilinear } from '../data/resize.js';
-import { inferenceModel } from '../eval/predict.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
 import { loadSavedModel } from './evaluate.js';
 import { checkNumber } from './options.js';
@@ -35,7 +35,7 @@ export interface Segmentation {
 /** Segments a gray image with a model of square input `size`. */
 export async function segmentImage(model: tfl.LayersModel, image: GrayImage, size: number, pixelSize?: PixelSize): Promise<Segmentation> {
   const resized = await resizeBilinear(image.data, image.width, image.height, size);
-  const net = inferenceModel(model);
+  const net = averageDeepSupervision(model);
   const out = tf.tidy(() => net.predict(tf.tensor4d(resized, [1, size, size, 1])) as tf.Tensor);
   const probabilities = (await out.data()) as Float32Array;
   out.dispose();

@@ -1,19 +1,15 @@
 /** Inference on a test set: probability maps, and their timing. */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { percentile } from '@sa-unet/seg-metrics';
 import { averageDeepSupervision } from '@sa-unet/unet-zoo';
 import type { Sample } from '../data/dataset.js';
 import { stackImages } from '../train/batches.js';
 
-/** The model that predicts one probability map per image (deep-supervision heads averaged). */
-export function inferenceModel(model: tfl.LayersModel): tfl.LayersModel {
-  return averageDeepSupervision(model);
-}
-
 /** Probability maps (size x size, foreground channel) of `samples`, in batches. */
 export async function predictSamples(model: tfl.LayersModel, samples: readonly Sample[], size: number, batchSize = 4,
   onProgress?: (done: number) => void): Promise<Float32Array[]> {
-  const net = inferenceModel(model);
+  const net = averageDeepSupervision(model); // one map per image (deep-supervision heads averaged)
   const channels = net.outputs[0].shape[3] ?? 1;
   const maps: Float32Array[] = [];
   for (let i = 0; i < samples.length; i += batchSize) {
@@ -43,16 +39,9 @@ export interface Latency {
   runs: number;
 }
 
-export function percentileOf(sorted: number[], p: number): number {
-  const position = ((sorted.length - 1) * p) / 100;
-  const lower = Math.floor(position);
-  const upper = Math.min(lower + 1, sorted.length - 1);
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
-}
-
 /** Latency of one image at batch 1 (the output read back each time, so the work is really done). */
 export async function inferenceLatency(model: tfl.LayersModel, size: number, channels = 1, warmup = 3, runs = 20): Promise<Latency> {
-  const net = inferenceModel(model);
+  const net = averageDeepSupervision(model); // one map per image (deep-supervision heads averaged)
   const x = tf.randomUniform([1, size, size, channels], 0, 1, 'float32', 7);
   const once = async () => {
     const t0 = performance.now();
@@ -66,6 +55,6 @@ export async function inferenceLatency(model: tfl.LayersModel, size: number, cha
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push(await once());
   x.dispose();
-  times.sort((a, b) => a - b);
-  return { firstMs, medianMs: percentileOf(times, 50), p90Ms: percentileOf(times, 90), runs };
+  const samples = Float64Array.from(times);
+  return { firstMs, medianMs: percentile(samples, 50), p90Ms: percentile(samples, 90), runs };
 }

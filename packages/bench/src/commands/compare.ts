@@ -19,11 +19,10 @@ import { defaultWorkers, recordPath, runJobs, type Job } from './jobs.js';
 import { buildModel } from './run-model.js';
 
 function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
+  const { preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, models, testFraction, seed } = options;
   return {
-    command, preset: options.preset, size: options.size, epochs: options.epochs, repeats: options.repeats,
-    batchSize: options.batchSize, learningRate: options.learningRate, shearDegrees: options.shearDegrees,
-    baseFilters: options.baseFilters, models: options.models, data: options.data ?? null, testData: options.testData ?? null,
-    label: options.label ?? null, testFraction: options.testFraction, seed: options.seed, phantomCount: options.phantomCount, backend,
+    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, models, testFraction, seed,
+    data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, backend,
   };
 }
 

@@ -2,6 +2,7 @@
 import type { Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import type { Latency } from '../eval/predict.js';
+import type { Protocol } from '../train/presets.js';
 
 /** Per-image metrics averaged over the test set (NaN-skipping), for one repeat. */
 export interface RepeatMetrics {
@@ -53,23 +54,16 @@ export interface ModelResult {
   secondsPerEpoch: number;
 }
 
-export interface RunConfig {
+/** The options of a run as recorded in config.json: the protocol, the data and the rest. */
+export interface RunConfig extends Protocol {
   command: string;
   preset: string;
-  size: number;
-  epochs: number;
-  repeats: number;
-  batchSize: number;
-  learningRate: number;
-  shearDegrees: number;
-  baseFilters: number;
   models: ModelName[];
   data: string | null;
   testData: string | null;
   label: number | null;
   testFraction: number;
   seed: number;
-  phantomCount: number;
   backend: string;
 }
 

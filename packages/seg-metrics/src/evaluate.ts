@@ -7,7 +7,7 @@
 import { confusionOfMasks, ratiosOf, type ConfusionCounts, type EmptyPolicy } from './confusion.js';
 import { binarizePrediction, binarizeTruth, checkSameSize, countForeground, readScores, type MaskInput } from './mask.js';
 import { zeroOverlapOfMasks } from './overlap.js';
-import { aucOfSorted, splitAndSort } from './roc.js';
+import { aucOfSorted, rocOfSorted, splitAndSort, type RocCurve, type SortedScores } from './roc.js';
 import { averageSurfaceFromDistances, hausdorffFromDistances, surfaceDistancesOfMasks, type Spacing } from './surface-distance.js';
 import { summarize, type Summary } from './summary.js';
 
@@ -128,7 +128,20 @@ export class MetricAccumulator {
     };
   }
 
-  private pooled() {
+  /**
+   * The pixel ROC curve pooled over every image added so far (the curve of the micro AUC), from
+   * the same sorted scores, so asking for both costs one sort.
+   */
+  pooledRocCurve(): RocCurve {
+    if (!this.options.auc) throw new Error('pooledRocCurve: this accumulator was created with auc: false, so it keeps no scores');
+    return rocOfSorted(this.pooled());
+  }
+
+  private pooledCache: { count: number; sorted: SortedScores } | null = null;
+
+  /** Scores of all images by class, merged and sorted once per set of images. */
+  private pooled(): SortedScores {
+    if (this.pooledCache?.count === this.records.length) return this.pooledCache.sorted;
     const merge = (parts: Float64Array[]) => {
       const out = new Float64Array(parts.reduce((n, a) => n + a.length, 0));
       let offset = 0;
@@ -138,7 +151,9 @@ export class MetricAccumulator {
       }
       return out.sort();
     };
-    return { positive: merge(this.positives), negative: merge(this.negatives) };
+    const sorted = { positive: merge(this.positives), negative: merge(this.negatives) };
+    this.pooledCache = { count: this.records.length, sorted };
+    return sorted;
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, it } from 'vitest';
-import { MetricAccumulator, evaluate, rocAuc, summarize, type ImageArray } from '@sa-unet/seg-metrics';
+import { MetricAccumulator, evaluate, rocAuc, rocCurve, summarize, type ImageArray } from '@sa-unet/seg-metrics';
 import { disc, rect } from './helpers.js';
 
 function scoreMap(mask: ImageArray, seed: number): ImageArray {
@@ -33,6 +33,15 @@ describe('evaluate', () => {
     const pooledTruth = { data: truths.flatMap((t) => Array.from(t.data)), width: 24 * 3 * 20, height: 1 };
     expect(result.pixelAuc.micro).toBeCloseTo(rocAuc(pooledScores, pooledTruth), 12);
     expect(result.pixelAuc.macro.mean).toBeCloseTo(result.records.reduce((a, r) => a + r.auc, 0) / 3, 12);
+  });
+
+  it('the accumulator\'s pooled ROC curve is the curve of all pixels', () => {
+    const acc = new MetricAccumulator();
+    preds.forEach((p, i) => acc.add(p, truths[i]));
+    const pooledScores = { data: preds.flatMap((p) => Array.from(p.data)), width: 24 * 3 * 20, height: 1 };
+    const pooledTruth = { data: truths.flatMap((t) => Array.from(t.data)), width: 24 * 3 * 20, height: 1 };
+    expect(acc.pooledRocCurve()).toEqual(rocCurve(pooledScores, pooledTruth));
+    expect(() => new MetricAccumulator({ auc: false }).pooledRocCurve()).toThrow(/created with auc: false/);
   });
 
   it('the accumulator gives the same result image by image', () => {

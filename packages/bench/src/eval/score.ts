@@ -1,5 +1,5 @@
 /** Scoring predictions with @sa-unet/seg-metrics, as the paper reports them. */
-import { MetricAccumulator, rocCurve, type EvaluationResult, type RocCurve } from '@sa-unet/seg-metrics';
+import { MetricAccumulator, type EvaluationResult, type RocCurve } from '@sa-unet/seg-metrics';
 import type { Sample } from '../data/dataset.js';
 
 /** The metrics of one model on one test set (one repeat). */
@@ -15,15 +15,8 @@ export interface TestScores {
  */
 export function scorePredictions(maps: readonly Float32Array[], samples: readonly Sample[], size: number): TestScores {
   const accumulator = new MetricAccumulator({ missPenalty: 'diagonal', empty: 'nan' });
-  const pooledScores = new Float32Array(maps.length * size * size);
-  const pooledTruth = new Uint8Array(maps.length * size * size);
-  maps.forEach((map, i) => {
-    accumulator.add({ data: map, width: size, height: size }, { data: samples[i].mask, width: size, height: size });
-    pooledScores.set(map, i * size * size);
-    pooledTruth.set(samples[i].mask, i * size * size);
-  });
-  const curve = rocCurve({ data: pooledScores, width: pooledScores.length, height: 1 }, { data: pooledTruth, width: pooledTruth.length, height: 1 });
-  return { evaluation: accumulator.result(), roc: thinCurve(curve, 300) };
+  maps.forEach((map, i) => accumulator.add({ data: map, width: size, height: size }, { data: samples[i].mask, width: size, height: size }));
+  return { evaluation: accumulator.result(), roc: thinCurve(accumulator.pooledRocCurve(), 300) };
 }
 
 /** At most about `points` points of a ROC curve, evenly spaced along it, ends kept. */

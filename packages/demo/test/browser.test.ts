@@ -96,7 +96,7 @@ describe.runIf(available)('the demo in Chromium', () => {
     // The bench's own computation, in Node, for the same image and pixel size (HM70A, 150 DPI).
     await useBackend('wasm');
     const model = await tfl.loadLayersModel(fileSystem(join(demo, 'public', 'model')));
-    const expected = await segmentImage(model, await readGrayImage(image), model.inputs[0].shape[1]!, { dpi: 150 });
+    const expected = await segmentImage(model, await readGrayImage(image), { dpi: 150 });
     expect(expected.maskPixels).toBeGreaterThan(0);
     expect(contourPixels).toBeGreaterThan(20);
     expect(Math.abs(shown - expected.csaMm2!)).toBeLessThanOrEqual(Math.max(0.02 * expected.csaMm2!, 0.01));

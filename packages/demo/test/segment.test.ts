@@ -4,7 +4,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { createModel } from '@sa-unet/unet-zoo';
 import { segmentImage } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
-import { MAX_BYTES, checkFile, inputSize, nerveArea, rgbaToGray, segmentGray } from '../src/segment.js';
+import { MAX_BYTES, checkFile, nerveArea, rgbaToGray, segmentGray } from '../src/segment.js';
 
 beforeAll(() => useBackend('wasm'));
 
@@ -20,20 +20,20 @@ describe('the demo pipeline', () => {
     const height = 40;
     const gray = Float32Array.from({ length: width * height }, (_, i) => ((i * 7919) % 255) / 255);
     const ours = await segmentGray(model, gray, width, height);
-    const bench = await segmentImage(model, { width, height, data: gray }, 32, { dpi: 96 });
+    const bench = await segmentImage(model, { width, height, data: gray }, { dpi: 96 });
     expect(Array.from(ours.mask)).toEqual(Array.from(bench.mask));
     expect(nerveArea(ours, { width, height }, { dpi: 96 })).toBeCloseTo(bench.csaMm2!, 12);
     expect(ours.contour.length).toBe(32 * 32);
-    expect(inputSize(model)).toBe(32);
+    expect(ours.size).toBe(32);
   });
 
-  it('refuses non-images and huge files with a message', () => {
+  it('refuses non-images, huge files and models of other inputs with a message', async () => {
     expect(checkFile({ name: 'a.txt', type: 'text/plain', size: 10 })).toBe('a.txt is not a PNG or JPEG image');
     expect(checkFile({ name: 'b.png', type: 'image/png', size: MAX_BYTES + 1 })).toMatch(/b\.png is 50 MB; the demo takes images up to 50 MB/);
     expect(checkFile({ name: 'c.jpg', type: 'image/jpeg', size: 1000 })).toBeNull();
     const rgb = tfl.input({ shape: [8, 8, 3] });
-    expect(() => inputSize(tfl.model({ inputs: rgb, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(rgb) as tfl.SymbolicTensor })))
-      .toThrow(/the demo needs \[null, n, n, 1\]/);
+    const rgbModel = tfl.model({ inputs: rgb, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(rgb) as tfl.SymbolicTensor });
+    await expect(segmentGray(rgbModel, new Float32Array(64), 8, 8)).rejects.toThrow(/\[null, n, n, 1\]/);
     expect(tf.getBackend()).toBe('wasm');
   });
 });

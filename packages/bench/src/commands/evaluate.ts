@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@sa-unet/scale-attn-conv';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { SUMMARIZED_METRICS, type EvaluationResult } from '@sa-unet/seg-metrics';
+import { modelInputSize } from '@sa-unet/unet-zoo';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
 import { loadFolder } from '../data/dataset.js';
 import { predictSamples } from '../eval/predict.js';
@@ -27,11 +28,12 @@ export interface EvaluateCommandOptions {
 /** Loads a saved model, checking that it takes square one-channel images. */
 export async function loadSavedModel(dir: string): Promise<{ model: tfl.LayersModel; size: number }> {
   const model = await tfl.loadLayersModel(fileSystem(dir));
-  const [, height, width, channels] = model.inputs[0].shape;
-  if (height === null || width === null || height !== width || channels !== 1) {
-    throw new Error(`model ${dir} takes inputs of shape [${model.inputs[0].shape.join(', ')}]; evaluate needs square gray images [null, n, n, 1]`);
+  try {
+    return { model, size: modelInputSize(model) };
+  } catch (err) {
+    model.dispose();
+    throw new Error(`model ${dir}: ${(err as Error).message}`);
   }
-  return { model, size: height };
 }
 
 export function renderEvaluation(result: EvaluationResult, title: string): string {

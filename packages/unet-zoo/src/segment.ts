@@ -1,0 +1,56 @@
+/**
+ * One gray image of any size through a segmentation model of square input: bilinear resize to
+ * the model's input (half-pixel centres), the foreground probability, threshold 0.5. What
+ * `sa-unet-bench segment` and the in-browser demo both run, so they give the same mask.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { averageDeepSupervision } from './unet-plus-plus.js';
+
+/** A row-major gray image, levels in [0, 1]. */
+export interface GrayImage {
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+export interface ImageSegmentation {
+  /** Side of the model's square input. */
+  size: number;
+  /** The image as the model saw it (size x size). */
+  input: Float32Array;
+  /** Foreground probability per pixel (size x size). */
+  probabilities: Float32Array;
+  /** 1 where the probability is > 0.5. */
+  mask: Uint8Array;
+  maskPixels: number;
+  /** Milliseconds of the forward pass, output read back. */
+  inferenceMs: number;
+}
+
+/** The side n of a model that takes [null, n, n, 1] images; an Error naming its input shape otherwise. */
+export function modelInputSize(model: tfl.LayersModel): number {
+  const [, height, width, channels] = model.inputs[0].shape;
+  if (height === null || height !== width || channels !== 1) {
+    throw new Error(`the model takes inputs of shape [${model.inputs[0].shape.join(', ')}]; square gray images [null, n, n, 1] are needed`);
+  }
+  return height;
+}
+
+/** Segments a gray image with the model (deep-supervision heads averaged; with classes, class 1). */
+export async function segmentGrayImage(model: tfl.LayersModel, image: GrayImage): Promise<ImageSegmentation> {
+  const size = modelInputSize(model);
+  const net = averageDeepSupervision(model);
+  const x = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(image.data, [1, image.height, image.width, 1]), [size, size], false, true));
+  const input = (await x.data()) as Float32Array;
+  const t0 = performance.now();
+  const y = tf.tidy(() => {
+    const out = net.predict(x) as tf.Tensor;
+    return out.shape[3] === 1 ? out : tf.slice(out, [0, 0, 0, 1], [-1, -1, -1, 1]);
+  });
+  const probabilities = (await y.data()) as Float32Array;
+  const inferenceMs = performance.now() - t0;
+  tf.dispose([x, y]);
+  const mask = Uint8Array.from(probabilities, (p) => (p > 0.5 ? 1 : 0));
+  return { size, input, probabilities, mask, maskPixels: mask.reduce((a, b) => a + b, 0), inferenceMs };
+}

@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createModel, modelInputSize, segmentGrayImage } from '@sa-unet/unet-zoo';
+import { useBackend } from '../../../test-utils/backends.js';
+import { withSeed } from '../../../test-utils/numeric.js';
+
+beforeAll(() => useBackend('wasm'));
+
+const image = (width: number, height: number) => ({ data: Float32Array.from({ length: width * height }, (_, i) => ((i * 7919) % 255) / 255), width, height });
+
+describe('segmentGrayImage', () => {
+  it('resizes any image to the model input and thresholds the probabilities at 0.5', async () => {
+    const model = withSeed(3, () => createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 8, depth: 3 }));
+    const result = await segmentGrayImage(model, image(50, 40));
+    expect(result.size).toBe(32);
+    expect(result.input).toHaveLength(32 * 32);
+    expect(Array.from(result.mask)).toEqual(Array.from(result.probabilities, (p) => (p > 0.5 ? 1 : 0)));
+    expect(result.maskPixels).toBe(result.mask.reduce((a, b) => a + b, 0));
+    expect(result.inferenceMs).toBeGreaterThan(0);
+  });
+
+  it('averages deep-supervision heads and takes class 1 of a softmax model', async () => {
+    const deep = withSeed(4, () => createModel('unet-plus-plus', { inputShape: [16, 16, 1], baseFilters: 4, depth: 2, deepSupervision: true }));
+    expect((await segmentGrayImage(deep, image(16, 16))).probabilities).toHaveLength(256);
+    const classes = withSeed(5, () => createModel('unet', { inputShape: [16, 16, 1], baseFilters: 4, depth: 2, numClasses: 3 }));
+    const probabilities = (await segmentGrayImage(classes, image(16, 16))).probabilities;
+    const expected = tf.tidy(() => tf.slice(classes.predict(tf.image.resizeBilinear(tf.tensor4d(image(16, 16).data, [1, 16, 16, 1]), [16, 16], false, true)) as tf.Tensor, [0, 0, 0, 1], [-1, -1, -1, 1]));
+    expect(Array.from(probabilities)).toEqual(Array.from(await expected.data()));
+    expected.dispose();
+  });
+
+  it('needs square gray inputs, and says so', () => {
+    const rgb = tfl.input({ shape: [8, 8, 3] });
+    const model = tfl.model({ inputs: rgb, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(rgb) as tfl.SymbolicTensor });
+    expect(() => modelInputSize(model)).toThrow('the model takes inputs of shape [, 8, 8, 3]; square gray images [null, n, n, 1] are needed');
+  });
+});

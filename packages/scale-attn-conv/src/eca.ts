@@ -6,6 +6,7 @@ import { conv1d, mul, mean, reshape, serialization, sigmoid, tidy, type Tensor, 
 import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
 import {
   deserializeObject,
+  deserializeOptional,
   serializeObject,
   type Constraint,
   type ConstraintIdentifier,
@@ -91,10 +92,8 @@ export class EfficientChannelAttention extends layers.Layer {
     this.gamma = args.gamma ?? 2;
     this.b = args.b ?? 1;
     this.kernelInitializer = deserializeObject<Initializer>(args.kernelInitializer ?? 'glorotUniform', 'initializer', 'kernelInitializer');
-    this.kernelRegularizer = args.kernelRegularizer == null ? null
-      : deserializeObject<Regularizer>(args.kernelRegularizer, 'regularizer', 'kernelRegularizer');
-    this.kernelConstraint = args.kernelConstraint == null ? null
-      : deserializeObject<Constraint>(args.kernelConstraint, 'constraint', 'kernelConstraint');
+    this.kernelRegularizer = deserializeOptional<Regularizer>(args.kernelRegularizer, 'regularizer', 'kernelRegularizer');
+    this.kernelConstraint = deserializeOptional<Constraint>(args.kernelConstraint, 'constraint', 'kernelConstraint');
     this.supportsMasking = true;
   }
 

@@ -71,6 +71,15 @@ export function deserializeObject<T extends serialization.Serializable>(
   return fromConfig(cls, config) as T;
 }
 
+/** {@link deserializeObject}, with null or undefined (an absent regularizer or constraint) giving null. */
+export function deserializeOptional<T extends serialization.Serializable>(
+  value: string | SerializedObject | T | null | undefined,
+  kind: Kind,
+  argName: string,
+): T | null {
+  return value === null || value === undefined ? null : deserializeObject<T>(value, kind, argName);
+}
+
 /**
  * The `{ className, config }` form used in layer configs (null stays null). Undefined config
  * values become null, as they do after a trip through model.json, so a config compares equal to

@@ -18,6 +18,7 @@ import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers'
 import { applyChannelAttention, ecaKernelSize } from './eca.js';
 import {
   deserializeObject,
+  deserializeOptional,
   serializeObject,
   type Constraint,
   type ConstraintIdentifier,
@@ -194,10 +195,10 @@ export class ScaleAttentionalConv2D extends layers.Layer {
     }
     this.kernelInitializer = deserializeObject<Initializer>(args.kernelInitializer ?? 'glorotUniform', 'initializer', 'kernelInitializer');
     this.biasInitializer = deserializeObject<Initializer>(args.biasInitializer ?? 'zeros', 'initializer', 'biasInitializer');
-    this.kernelRegularizer = optional<Regularizer>(args.kernelRegularizer, 'regularizer', 'kernelRegularizer');
-    this.biasRegularizer = optional<Regularizer>(args.biasRegularizer, 'regularizer', 'biasRegularizer');
-    this.kernelConstraint = optional<Constraint>(args.kernelConstraint, 'constraint', 'kernelConstraint');
-    this.biasConstraint = optional<Constraint>(args.biasConstraint, 'constraint', 'biasConstraint');
+    this.kernelRegularizer = deserializeOptional<Regularizer>(args.kernelRegularizer, 'regularizer', 'kernelRegularizer');
+    this.biasRegularizer = deserializeOptional<Regularizer>(args.biasRegularizer, 'regularizer', 'biasRegularizer');
+    this.kernelConstraint = deserializeOptional<Constraint>(args.kernelConstraint, 'constraint', 'kernelConstraint');
+    this.biasConstraint = deserializeOptional<Constraint>(args.biasConstraint, 'constraint', 'biasConstraint');
   }
 
   /** Width of the concatenation z: scales * stageFilters. */
@@ -298,14 +299,6 @@ serialization.registerClass(ScaleAttentionalConv2D);
 /** A 1x1 convolution with an optional bias (one fused op where the backend has it). */
 function pointwiseConv(x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | undefined): Tensor4D {
   return bias === undefined ? conv2d(x, kernel, 1, 'same') : fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias });
-}
-
-function optional<T extends serialization.Serializable>(
-  value: string | SerializedObject | T | null | undefined,
-  kind: 'regularizer' | 'constraint',
-  argName: string,
-): T | null {
-  return value === null || value === undefined ? null : deserializeObject<T>(value, kind, argName);
 }
 
 /** Creates a {@link ScaleAttentionalConv2D} layer. */

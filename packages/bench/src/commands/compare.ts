@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize } from '@sa-unet/seg-metrics';
-import { selectBackend } from '../backend.js';
+import { selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { defaultOut, exists, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
 import { log } from '../progress.js';
@@ -62,7 +62,8 @@ export async function runCompare(raw: RawRunOptions): Promise<{ out: string; res
   if (resumed.size > 0) log(show, `resuming: ${resumed.size} (model, repeat) run(s) done in an earlier session`);
   const workers = options.workers ?? defaultWorkers(backend.name, jobs.length);
   log(show, `${jobs.length} training run(s) on ${workers} thread(s)`);
-  const finished = await runJobs(jobs, options, data.split, work, workers);
+  // Workers use the backend chosen here rather than probing again ('auto' would redo the search).
+  const finished = await runJobs(jobs, { ...options, backend: backend.name as BackendChoice }, data.split, work, workers);
 
   // Latency afterwards, one model at a time, with nothing else running.
   const models: ModelResult[] = [];

@@ -28,6 +28,15 @@ export function progressBar(format: string, enabled: boolean): Progress {
   };
 }
 
+/** Seconds as cli-progress shows an ETA ("45s", "3m05s", "1h02m"); "?" before there is a rate. */
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
 /** One line on stderr (unless quiet). */
 export function log(enabled: boolean, message: string): void {
   if (enabled) process.stderr.write(`${message}\n`);

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { formatEta } from '../src/progress.js';
 import { buildProgram } from '../src/program.js';
 
 const parse = (...args: string[]) => buildProgram({ forTests: true }).parseAsync(['node', 'sa-unet-bench', ...args]);
@@ -41,5 +42,11 @@ describe('sa-unet-bench flags', () => {
     const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
     const run = promisify(execFile)(tsx, ['--tsconfig', tsconfig, cli, 'compare', '--size', '40', '--quiet']);
     await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/sa-unet-bench: --size must be a multiple of 16/) });
+  });
+});
+
+describe('progress', () => {
+  it.each([[0, '0s'], [44.6, '45s'], [185, '3m05s'], [3720, '1h02m'], [Infinity, '?'], [NaN, '?'], [-1, '?']])('formatEta(%s) = %s', (seconds, text) => {
+    expect(formatEta(seconds)).toBe(text);
   });
 });

@@ -143,6 +143,17 @@ describe('train, evaluate, latency, params', () => {
     expect(() => runParams({ size: 50 })).toThrow(/--size must be a multiple of 16, got 50/);
   });
 
+  it('two worker threads reproduce the one-thread run exactly (seeded jobs, auto backend resolved once)', async () => {
+    const threaded = await runCompare({
+      models: 'unet,sa-unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'threads'), quiet: true, workers: 2, backend: 'wasm',
+    });
+    for (const [i, model] of threaded.results.models.entries()) {
+      expect(model.model).toBe(results.models[i].model);
+      expect(model.repeats.map((r) => r.epochLosses)).toEqual(results.models[i].repeats.map((r) => r.epochLosses));
+      expect(model.repeats.map((r) => r.metrics)).toEqual(results.models[i].repeats.map((r) => r.metrics));
+    }
+  }, 300_000);
+
   it('a whole comparison leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;
     await runCompare({ models: 'unet,sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: join(root, 'leaks'), quiet: true, workers: 1, backend: 'wasm' });

@@ -11,7 +11,7 @@ import cliProgress from 'cli-progress';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import type { Split } from '../data/split.js';
 import { writeJson } from '../output.js';
-import { log } from '../progress.js';
+import { formatEta, log } from '../progress.js';
 import type { RepeatResult } from '../report/results.js';
 import type { TrainProgress } from '../train/trainer.js';
 import type { RunOptions } from './options.js';
@@ -120,7 +120,10 @@ async function runInWorkers(jobs: Job[], options: RunOptions, split: Split, work
           if (msg.type === 'ready') next();
           else if (msg.type === 'train') {
             const p = msg.progress;
-            bar?.update((p.epoch - 1) * p.batches + p.batch, { status: `epoch ${p.epoch}/${p.epochs} | loss ${p.loss.toFixed(4)} | ${p.imagesPerSecond.toFixed(1)} img/s` });
+            const done = (p.epoch - 1) * p.batches + p.batch;
+            // A bar serves one job after another, so the ETA comes from the job's own rate.
+            const eta = formatEta(((steps - done) * options.batchSize) / p.imagesPerSecond);
+            bar?.update(done, { status: `epoch ${p.epoch}/${p.epochs} | loss ${p.loss.toFixed(4)} | ${p.imagesPerSecond.toFixed(1)} img/s | ETA ${eta}` });
           } else if (msg.type === 'test') bar?.update(steps, { status: `testing ${msg.done}/${msg.total}` });
           else if (msg.type === 'done') {
             results.set(`${msg.job.model}/${msg.job.repeat}`, msg.result);

@@ -120,8 +120,8 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
 
   program.command('params').description('parameter counts of the five models')
     .option('--size <n>', 'input side, a multiple of 16', integer('--size', 16), 256)
-    .action((opts) => {
-      runParams(opts);
+    .action(async (opts) => {
+      await runParams(opts);
     });
   return program;
 }

@@ -36,12 +36,22 @@ describe('sa-unet-bench flags', () => {
     expect(help.latency).toMatch(/--backends <list>/);
   });
 
-  it('the binary reports a bad flag on stderr with exit code 1', async () => {
+  // The binary in a fresh process: no backend set up by a test before it.
+  const binary = (...args: string[]) => {
     const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
     const tsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
     const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-    const run = promisify(execFile)(tsx, ['--tsconfig', tsconfig, cli, 'compare', '--size', '40', '--quiet']);
-    await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/sa-unet-bench: --size must be a multiple of 16/) });
+    return promisify(execFile)(tsx, ['--tsconfig', tsconfig, cli, ...args]);
+  };
+
+  it('the binary reports a bad flag on stderr with exit code 1', async () => {
+    await expect(binary('compare', '--size', '40', '--quiet'))
+      .rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/sa-unet-bench: --size must be a multiple of 16/) });
+  });
+
+  it('the binary prints the parameter table', async () => {
+    const { stdout } = await binary('params', '--size', '32');
+    expect(stdout).toMatch(/Parameters at 32x32x1[\s\S]*\| sa-unet \| [\d,]+ \|/);
   });
 });
 

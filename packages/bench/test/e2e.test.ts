@@ -138,9 +138,9 @@ describe('train, evaluate, latency, params', () => {
     await expect(runLatency({ backends: 'tensorflow', quiet: true })).rejects.toThrow(/needs @tensorflow\/tfjs-node or @tensorflow\/tfjs-node-gpu installed/);
   });
 
-  it('params prints the table', () => {
-    expect(runParams({ size: 64 })).toContain('| sa-unet |');
-    expect(() => runParams({ size: 50 })).toThrow(/--size must be a multiple of 16, got 50/);
+  it('params prints the table', async () => {
+    expect(await runParams({ size: 64 })).toContain('| sa-unet |');
+    await expect(runParams({ size: 50 })).rejects.toThrow(/--size must be a multiple of 16, got 50/);
   });
 
   it('two worker threads reproduce the one-thread run exactly (seeded jobs, auto backend resolved once)', async () => {

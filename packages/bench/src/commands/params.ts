@@ -1,11 +1,15 @@
 /** `params`: the parameter table of the five models. */
-import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
 import { paramTable } from '@sa-unet/unet-zoo';
+import '@tensorflow/tfjs-backend-wasm';
 import { checkInteger } from './options.js';
 
-export function runParams(opts: { size?: number }): string {
+export async function runParams(opts: { size?: number }): Promise<string> {
   const size = checkInteger(opts.size ?? 256, '--size', 16);
   if (size % 16 !== 0) throw new Error(`--size must be a multiple of 16, got ${size}`);
+  // Building the models creates their weights: the best registered backend (wasm here) must finish
+  // its asynchronous start first; a backend the caller already set stays.
+  await tf.ready();
   const table = paramTable([size, size, 1]);
   process.stdout.write(`Parameters at ${size}x${size}x1 (every weight, BN statistics included):\n\n${table}\n`);
   return table;

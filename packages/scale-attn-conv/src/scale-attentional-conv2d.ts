@@ -3,19 +3,10 @@
  * convolutions whose outputs, seen through growing receptive fields, are concatenated and
  * weighted by efficient channel attention.
  */
-import {
-  concat,
-  conv2d,
-  depthwiseConv2d,
-  fused,
-  serialization,
-  tidy,
-  type Tensor,
-  type Tensor1D,
-  type Tensor4D,
-} from '@tensorflow/tfjs-core';
+import { serialization, tidy, type Tensor, type Tensor1D, type Tensor3D, type Tensor4D } from '@tensorflow/tfjs-core';
 import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
-import { applyChannelAttention, ecaKernelSize } from './eca.js';
+import { scaleAttentional, type CascadeWeights } from './cascade.js';
+import { ecaKernelSize } from './eca.js';
 import {
   deserializeObject,
   deserializeOptional,
@@ -255,21 +246,18 @@ export class ScaleAttentionalConv2D extends layers.Layer {
       if (inChannels !== expected) {
         throw new Error(`${LAYER} '${this.name}': built for ${expected} input channels, got an input with ${inChannels}`);
       }
-      const features: Tensor4D[] = [];
-      let f = x;
-      for (const stage of this.stages) {
-        if (stage.depthwise !== null) {
-          f = depthwiseConv2d(f, stage.depthwise.read() as Tensor4D, 1, 'same', 'NHWC', this.dilationRate);
-        }
-        f = pointwiseConv(f, stage.pointwise.read() as Tensor4D, stage.bias?.read() as Tensor1D | undefined);
-        features.push(f);
-      }
-      let y: Tensor = features.length === 1 ? features[0] : concat(features, 3);
-      if (this.attentionKernel !== null) y = applyChannelAttention(y, this.attentionKernel.read());
-      if (this.projectionKernel !== null) {
-        y = pointwiseConv(y as Tensor4D, this.projectionKernel.read() as Tensor4D, this.projectionBias?.read() as Tensor1D | undefined);
-      }
-      return y;
+      const read = <T extends Tensor>(v: LayerVariable | null) => (v === null ? null : (v.read() as T));
+      const weights: CascadeWeights = {
+        stages: this.stages.map((stage) => ({
+          depthwise: read<Tensor4D>(stage.depthwise),
+          pointwise: stage.pointwise.read() as Tensor4D,
+          bias: read<Tensor1D>(stage.bias),
+        })),
+        attention: read<Tensor3D>(this.attentionKernel),
+        projection: read<Tensor4D>(this.projectionKernel),
+        projectionBias: read<Tensor1D>(this.projectionBias),
+      };
+      return scaleAttentional(x, weights, this.dilationRate, true);
     });
   }
 
@@ -295,11 +283,6 @@ export class ScaleAttentionalConv2D extends layers.Layer {
   }
 }
 serialization.registerClass(ScaleAttentionalConv2D);
-
-/** A 1x1 convolution with an optional bias (one fused op where the backend has it). */
-function pointwiseConv(x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | undefined): Tensor4D {
-  return bias === undefined ? conv2d(x, kernel, 1, 'same') : fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias });
-}
 
 /** Creates a {@link ScaleAttentionalConv2D} layer. */
 export function scaleAttentionalConv2d(args: ScaleAttentionalConv2DArgs): ScaleAttentionalConv2D {

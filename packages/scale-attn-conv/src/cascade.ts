@@ -1,0 +1,220 @@
+/**
+ * The computation of ScaleAttentionalConv2D as a function of its input and weights, and a
+ * gradient for it that recomputes the forward pass instead of keeping it.
+ *
+ * Why: tfjs' tape keeps, for the backward pass, every stage output F(n), every depthwise output,
+ * the concatenation z and the attended y of every layer: about five tensors of the layer's width
+ * besides its input, where a plain convolution keeps its input and output, so SA-U-Net needed
+ * more activation memory than the 18x larger U-Net. The recomputing gradient keeps only the
+ * layer's input (and the weights); the backward pass of one layer rebuilds its intermediates,
+ * uses them and frees them.
+ * Same values, same gradients (tested against autodiff); the backward pass runs the backprop
+ * kernels autodiff would, plus one more forward pass of the layer.
+ */
+import {
+  concat,
+  conv1d,
+  conv2d,
+  customGrad,
+  depthwiseConv2d,
+  engine,
+  fused,
+  mean,
+  mul,
+  pad,
+  reshape,
+  reverse,
+  slice,
+  split,
+  stack,
+  sub,
+  sum,
+  tidy,
+  add,
+  div,
+  type GradSaveFunc,
+  type NamedAttrMap,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor3D,
+  type Tensor4D,
+} from '@tensorflow/tfjs-core';
+import { channelGate } from './eca.js';
+
+/** The weights of one stage: depthwise (stages 2..N), pointwise, bias (with useBias). */
+export interface CascadeStage {
+  depthwise: Tensor4D | null;
+  pointwise: Tensor4D;
+  bias: Tensor1D | null;
+}
+
+/** Every weight of the layer, as tensors. */
+export interface CascadeWeights {
+  stages: CascadeStage[];
+  attention: Tensor3D | null;
+  projection: Tensor4D | null;
+  projectionBias: Tensor1D | null;
+}
+
+/** The intermediates of one forward pass, which the backward pass needs. */
+interface Trace {
+  /** Input of each stage's 1x1 convolution: x for stage 1, the depthwise output D(n) after. */
+  pointwiseInputs: Tensor4D[];
+  /** F(1), ..., F(N). */
+  features: Tensor4D[];
+  /** concat(F(1), ..., F(N)). */
+  z: Tensor4D;
+  /** ECA gate [batch, 1, 1, C] (null without attention). */
+  gate: Tensor4D | null;
+  /** z weighted by the gate (the projection's input). */
+  attended: Tensor4D;
+  output: Tensor4D;
+}
+
+/** A 1x1 convolution with an optional bias (one fused op where the backend has it). */
+function pointwiseConv(x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null): Tensor4D {
+  return bias === null ? conv2d(x, kernel, 1, 'same') : fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias });
+}
+
+function trace(x: Tensor4D, w: CascadeWeights, dilation: number): Trace {
+  const pointwiseInputs: Tensor4D[] = [];
+  const features: Tensor4D[] = [];
+  let f = x;
+  for (const stage of w.stages) {
+    if (stage.depthwise !== null) f = depthwiseConv2d(f, stage.depthwise, 1, 'same', 'NHWC', dilation);
+    pointwiseInputs.push(f);
+    f = pointwiseConv(f, stage.pointwise, stage.bias);
+    features.push(f);
+  }
+  const z = features.length === 1 ? features[0] : concat(features, 3);
+  const gate = w.attention === null ? null : channelGate(z, w.attention);
+  const attended: Tensor4D = gate === null ? z : mul(z, gate);
+  const output = w.projection === null ? attended : pointwiseConv(attended, w.projection, w.projectionBias);
+  return { pointwiseInputs, features, z, gate, attended, output };
+}
+
+/** The layer's output y for input x (plain tf ops: autodiff keeps every intermediate). */
+export function cascadeForward(x: Tensor4D, w: CascadeWeights, dilation: number): Tensor4D {
+  return trace(x, w, dilation).output;
+}
+
+const UNIT_CONV = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] };
+
+/**
+ * Gradients of a 1x1 convolution y = x * W (+ b): [dx, dW, db], with the backend's convolution
+ * backprop kernels, as autodiff would run them (on wasm: @sa-unet/tfjs-kernels').
+ */
+function pointwiseBackward(dy: Tensor4D, x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null): [Tensor4D, Tensor4D, Tensor1D | null] {
+  const dx = engine().runKernel('Conv2DBackpropInput', { dy, filter: kernel },
+    { ...UNIT_CONV, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor4D;
+  const dw = engine().runKernel('Conv2DBackpropFilter', { x, dy },
+    { ...UNIT_CONV, filterShape: kernel.shape } as unknown as NamedAttrMap) as Tensor4D;
+  return [dx, dw, bias === null ? null : (sum(dy, [0, 1, 2]) as Tensor1D)];
+}
+
+/** Gradients of ECA's attended = z * gate(z) with respect to z and the 1-D kernel. */
+function attentionBackward(dAttended: Tensor4D, z: Tensor4D, gate: Tensor4D, kernel: Tensor3D): [Tensor4D, Tensor3D] {
+  const [batch, h, w, channels] = z.shape;
+  const k = kernel.shape[0];
+  const half = (k - 1) / 2;
+  const gate2 = reshape(gate, [batch, channels]) as Tensor2D;
+  const dGate = sum(mul(dAttended, z), [1, 2]) as Tensor2D;
+  const dLogits = mul(dGate, mul(gate2, sub(1, gate2))) as Tensor2D;
+  // logits = conv1d(pooled, kernel, 'same') across channels (odd k, symmetric padding): its input
+  // gradient correlates dLogits with the reversed kernel; kernel tap t sums pooled[c + t - half] * dLogits[c].
+  const pooled = reshape(mean(z, [1, 2]), [batch, channels]) as Tensor2D;
+  const dPooled = conv1d(reshape(dLogits, [batch, channels, 1]) as Tensor3D, reverse(kernel, 0) as Tensor3D, 1, 'same');
+  const padded = pad(pooled, [[0, 0], [half, half]]);
+  const taps = Array.from({ length: k }, (_, t) => sum(mul(slice(padded, [0, t], [batch, channels]), dLogits)));
+  const dKernel = reshape(stack(taps), [k, 1, 1]) as Tensor3D;
+  const dz = add(mul(dAttended, gate), div(reshape(dPooled, [batch, 1, 1, channels]), h * w)) as Tensor4D;
+  return [dz, dKernel];
+}
+
+/** The flat list of weight tensors, in a fixed order, and the way back. */
+function flatten(w: CascadeWeights): Tensor[] {
+  const list: Tensor[] = [];
+  for (const s of w.stages) {
+    if (s.depthwise !== null) list.push(s.depthwise);
+    list.push(s.pointwise);
+    if (s.bias !== null) list.push(s.bias);
+  }
+  for (const t of [w.attention, w.projection, w.projectionBias]) if (t !== null) list.push(t);
+  return list;
+}
+
+function unflatten(like: CascadeWeights, list: Tensor[]): CascadeWeights {
+  let i = 0;
+  const next = <T extends Tensor>(t: Tensor | null): T | null => (t === null ? null : (list[i++] as T));
+  const stages = like.stages.map((s) => {
+    const depthwise = next<Tensor4D>(s.depthwise);
+    const pointwise = next<Tensor4D>(s.pointwise)!;
+    return { depthwise, pointwise, bias: next<Tensor1D>(s.bias) };
+  });
+  return { stages, attention: next(like.attention), projection: next(like.projection), projectionBias: next(like.projectionBias) };
+}
+
+/** d(output)/d(x, weights) given d(output), recomputing the forward pass; in flatten's order after dx. */
+function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights): Tensor[] {
+  const t = trace(x, w, 1);
+  const grads = new Map<Tensor, Tensor>();
+  let g = dy;
+  if (w.projection !== null) {
+    const [dAttended, dW, db] = pointwiseBackward(g, t.attended, w.projection, w.projectionBias);
+    grads.set(w.projection, dW);
+    if (w.projectionBias !== null) grads.set(w.projectionBias, db!);
+    g = dAttended;
+  }
+  if (w.attention !== null && t.gate !== null) {
+    const [dz, dKernel] = attentionBackward(g, t.z, t.gate, w.attention);
+    grads.set(w.attention, dKernel);
+    g = dz;
+  }
+  const n = w.stages.length;
+  const dFeatures = n === 1 ? [g] : (split(g, n, 3) as Tensor4D[]);
+  let dF = dFeatures[n - 1];
+  let dx: Tensor4D = dF;
+  for (let i = n - 1; i >= 0; i--) {
+    const stage = w.stages[i];
+    const [dIn, dW, db] = pointwiseBackward(dF, t.pointwiseInputs[i], stage.pointwise, stage.bias);
+    grads.set(stage.pointwise, dW);
+    if (stage.bias !== null) grads.set(stage.bias, db!);
+    if (stage.depthwise === null) {
+      dx = dIn;
+      continue;
+    }
+    // The backend's own depthwise backprop kernels (on wasm: @sa-unet/tfjs-kernels'), dilation 1.
+    const attrs = { strides: [1, 1], pad: 'same', dilations: [1, 1] };
+    const previous = t.features[i - 1];
+    grads.set(stage.depthwise, engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: previous, dy: dIn },
+      { ...attrs, filterShape: stage.depthwise.shape } as unknown as NamedAttrMap) as Tensor);
+    const dPrevious = engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dIn, filter: stage.depthwise },
+      { ...attrs, inputShape: previous.shape } as unknown as NamedAttrMap) as Tensor4D;
+    dF = add(dFeatures[i - 1], dPrevious);
+  }
+  return [dx, ...flatten(w).map((weight) => grads.get(weight)!)];
+}
+
+/**
+ * The layer's output y for input x; with `recompute` (dilation 1 only: the stock depthwise backprop
+ * kernels ignore dilation), a gradient that keeps only x and the weights and recomputes the rest.
+ */
+export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number, recompute: boolean): Tensor4D {
+  if (!recompute || dilation !== 1) return cascadeForward(x, w, dilation);
+  const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
+    const save = args.pop() as GradSaveFunc;
+    const [input, ...weights] = args as Tensor[];
+    save([input, ...weights]);
+    return {
+      value: cascadeForward(input as Tensor4D, unflatten(w, weights), 1),
+      // tfjs calls a custom gradient outside any tidy of its own: without this one, every layer's
+      // recomputed intermediates would live until the whole backward pass ends.
+      gradFunc: (dy: Tensor, saved: Tensor[]) => tidy(() => {
+        const [savedInput, ...savedWeights] = saved;
+        return backward(dy as Tensor4D, savedInput as Tensor4D, unflatten(w, savedWeights));
+      }),
+    };
+  });
+  return op(x, ...flatten(w)) as Tensor4D;
+}

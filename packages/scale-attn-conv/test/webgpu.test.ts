@@ -1,0 +1,70 @@
+/**
+ * The layer's forward pass and recomputing gradient on the webgpu backend (Dawn; in CI on Mesa's
+ * lavapipe) against the cpu backend. Skipped with a message where no WebGPU adapter exists,
+ * unless SA_UNET_REQUIRE_WEBGPU=1 (set by CI).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { useBackend } from '../../../test-utils/backends.js';
+import { seededUniform } from '../../../test-utils/numeric.js';
+import { scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
+
+const adapter = await setupNodeWebGPU();
+if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
+const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
+if (!adapter && !required) console.warn('layer webgpu tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
+
+afterEach(() => tf.disposeVariables());
+
+/** Output and gradients (every weight, in order) of sum(tanh(layer(x)) * r), as arrays. */
+async function outputAndGrads(args: ScaleAttentionalConv2DArgs, weights: Float32Array[] | null, xData: Float32Array, rData: Float32Array) {
+  const layer = scaleAttentionalConv2d(args);
+  const x = tf.tensor4d(xData, [2, 8, 8, 3]);
+  const r = tf.tensor(rData, [2, 8, 8, args.filters]);
+  tf.dispose(layer.apply(x) as tf.Tensor);
+  if (weights !== null) layer.setWeights(weights.map((w, i) => tf.tensor(w, layer.weights[i].shape as number[])));
+  const variables = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+  const y = layer.apply(x) as tf.Tensor;
+  const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(tf.tanh(layer.apply(x) as tf.Tensor), r)) as tf.Scalar, variables);
+  const out = {
+    weights: await Promise.all(layer.getWeights().map(async (w) => (await w.data()) as Float32Array)),
+    y: (await y.data()) as Float32Array,
+    grads: await Promise.all(variables.map(async (v) => (await grads[v.name].data()) as Float32Array)),
+  };
+  tf.dispose([x, r, y, value, ...Object.values(grads)]);
+  return out;
+}
+
+function relative(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+describe('a WebGPU adapter for the layer tests', () => {
+  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
+    expect(adapter).toBe(true);
+  });
+});
+
+describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
+  it.each<[string, ScaleAttentionalConv2DArgs]>([
+    ['the paper\'s layer', { filters: 8, scales: 4 }],
+    ['a projection without bias', { filters: 6, scales: 3, stageFilters: 4, useBias: false, attentionKernelSize: 5 }],
+  ])('%s: output and gradients equal the cpu backend\'s within 1e-4', async (_, args) => {
+    await useBackend('cpu');
+    const xData = (await seededUniform([2, 8, 8, 3], 21).data()) as Float32Array;
+    const rData = (await seededUniform([2, 8, 8, args.filters], 22).data()) as Float32Array;
+    const cpu = await outputAndGrads(args, null, xData, rData);
+    await tf.setBackend('webgpu');
+    const gpu = await outputAndGrads(args, cpu.weights, xData, rData);
+    await useBackend('cpu');
+    expect(relative(gpu.y, cpu.y), 'output').toBeLessThan(1e-4);
+    for (const [i, g] of gpu.grads.entries()) expect(relative(g, cpu.grads[i]), `gradient of weight ${i}`).toBeLessThan(1e-4);
+  });
+});

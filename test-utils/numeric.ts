@@ -30,6 +30,18 @@ export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): nu
   return worst;
 }
 
+/** Largest |a - b| over the largest |b|: one tolerance for gradients of any scale. */
+export function differenceRelativeToLargest(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
 /** A [h, w] disc mask (1 inside, 0 outside) centred in the image. */
 export function discMask(h: number, w: number, radius: number, cy = (h - 1) / 2, cx = (w - 1) / 2): Float32Array {
   const out = new Float32Array(h * w);

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
-import { seededUniform } from '../../../test-utils/numeric.js';
+import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
 import { scaleAttentional, type CascadeWeights } from '../src/cascade.js';
 
@@ -32,16 +32,8 @@ function flat(w: CascadeWeights): tf.Tensor[] {
   return all.filter((t): t is tf.Tensor => t !== null);
 }
 
-/** Largest |a - b| over the largest |b|: one tolerance for gradients of any scale. */
 async function relativeDifference(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [da, db] = [await a.data(), await b.data()];
-  let diff = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < db.length; i++) {
-    diff = Math.max(diff, Math.abs(da[i] - db[i]));
-    scale = Math.max(scale, Math.abs(db[i]));
-  }
-  return diff / scale;
+  return differenceRelativeToLargest(await a.data(), await b.data());
 }
 
 const CASES: Array<[string, ScaleAttentionalConv2DArgs]> = [

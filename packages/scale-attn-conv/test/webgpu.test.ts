@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { useBackend } from '../../../test-utils/backends.js';
-import { seededUniform } from '../../../test-utils/numeric.js';
+import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
 
 const adapter = await setupNodeWebGPU();
@@ -36,16 +36,6 @@ async function outputAndGrads(args: ScaleAttentionalConv2DArgs, weights: Float32
   return out;
 }
 
-function relative(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
 describe('a WebGPU adapter for the layer tests', () => {
   it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
     expect(adapter).toBe(true);
@@ -64,7 +54,7 @@ describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
     await tf.setBackend('webgpu');
     const gpu = await outputAndGrads(args, cpu.weights, xData, rData);
     await useBackend('cpu');
-    expect(relative(gpu.y, cpu.y), 'output').toBeLessThan(1e-4);
-    for (const [i, g] of gpu.grads.entries()) expect(relative(g, cpu.grads[i]), `gradient of weight ${i}`).toBeLessThan(1e-4);
+    expect(differenceRelativeToLargest(gpu.y, cpu.y), 'output').toBeLessThan(1e-4);
+    for (const [i, g] of gpu.grads.entries()) expect(differenceRelativeToLargest(g, cpu.grads[i]), `gradient of weight ${i}`).toBeLessThan(1e-4);
   });
 });

@@ -19,7 +19,6 @@ import {
   depthwiseConv2d,
   engine,
   fused,
-  mean,
   mul,
   pad,
   reshape,
@@ -40,7 +39,7 @@ import {
   type Tensor3D,
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
-import { channelGate } from './eca.js';
+import { gateOfPooled, globalAveragePool } from './eca.js';
 
 /** The weights of one stage: depthwise (stages 2..N), pointwise, bias (with useBias). */
 export interface CascadeStage {
@@ -57,7 +56,7 @@ export interface CascadeWeights {
   projectionBias: Tensor1D | null;
 }
 
-/** The intermediates of one forward pass, which the backward pass needs. */
+/** The intermediates of one forward pass up to the projection, which the backward pass needs. */
 interface Trace {
   /** Input of each stage's 1x1 convolution: x for stage 1, the depthwise output D(n) after. */
   pointwiseInputs: Tensor4D[];
@@ -65,11 +64,10 @@ interface Trace {
   features: Tensor4D[];
   /** concat(F(1), ..., F(N)). */
   z: Tensor4D;
-  /** ECA gate [batch, 1, 1, C] (null without attention). */
-  gate: Tensor4D | null;
+  /** GAP(z) [batch, C] and the ECA gate [batch, 1, 1, C] (null without attention). */
+  attention: { pooled: Tensor2D; gate: Tensor4D } | null;
   /** z weighted by the gate (the projection's input). */
   attended: Tensor4D;
-  output: Tensor4D;
 }
 
 /** A 1x1 convolution with an optional bias (one fused op where the backend has it). */
@@ -88,15 +86,16 @@ function trace(x: Tensor4D, w: CascadeWeights, dilation: number): Trace {
     features.push(f);
   }
   const z = features.length === 1 ? features[0] : concat(features, 3);
-  const gate = w.attention === null ? null : channelGate(z, w.attention);
-  const attended: Tensor4D = gate === null ? z : mul(z, gate);
-  const output = w.projection === null ? attended : pointwiseConv(attended, w.projection, w.projectionBias);
-  return { pointwiseInputs, features, z, gate, attended, output };
+  if (w.attention === null) return { pointwiseInputs, features, z, attention: null, attended: z };
+  const pooled = globalAveragePool(z);
+  const gate = gateOfPooled(pooled, w.attention);
+  return { pointwiseInputs, features, z, attention: { pooled, gate }, attended: mul(z, gate) };
 }
 
 /** The layer's output y for input x (plain tf ops: autodiff keeps every intermediate). */
 export function cascadeForward(x: Tensor4D, w: CascadeWeights, dilation: number): Tensor4D {
-  return trace(x, w, dilation).output;
+  const { attended } = trace(x, w, dilation);
+  return w.projection === null ? attended : pointwiseConv(attended, w.projection, w.projectionBias);
 }
 
 const UNIT_CONV = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] };
@@ -114,7 +113,7 @@ function pointwiseBackward(dy: Tensor4D, x: Tensor4D, kernel: Tensor4D, bias: Te
 }
 
 /** Gradients of ECA's attended = z * gate(z) with respect to z and the 1-D kernel. */
-function attentionBackward(dAttended: Tensor4D, z: Tensor4D, gate: Tensor4D, kernel: Tensor3D): [Tensor4D, Tensor3D] {
+function attentionBackward(dAttended: Tensor4D, z: Tensor4D, pooled: Tensor2D, gate: Tensor4D, kernel: Tensor3D): [Tensor4D, Tensor3D] {
   const [batch, h, w, channels] = z.shape;
   const k = kernel.shape[0];
   const half = (k - 1) / 2;
@@ -123,7 +122,6 @@ function attentionBackward(dAttended: Tensor4D, z: Tensor4D, gate: Tensor4D, ker
   const dLogits = mul(dGate, mul(gate2, sub(1, gate2))) as Tensor2D;
   // logits = conv1d(pooled, kernel, 'same') across channels (odd k, symmetric padding): its input
   // gradient correlates dLogits with the reversed kernel; kernel tap t sums pooled[c + t - half] * dLogits[c].
-  const pooled = reshape(mean(z, [1, 2]), [batch, channels]) as Tensor2D;
   const dPooled = conv1d(reshape(dLogits, [batch, channels, 1]) as Tensor3D, reverse(kernel, 0) as Tensor3D, 1, 'same');
   const padded = pad(pooled, [[0, 0], [half, half]]);
   const taps = Array.from({ length: k }, (_, t) => sum(mul(slice(padded, [0, t], [batch, channels]), dLogits)));
@@ -133,7 +131,7 @@ function attentionBackward(dAttended: Tensor4D, z: Tensor4D, gate: Tensor4D, ker
 }
 
 /** The flat list of weight tensors, in a fixed order, and the way back. */
-function flatten(w: CascadeWeights): Tensor[] {
+export function flatten(w: CascadeWeights): Tensor[] {
   const list: Tensor[] = [];
   for (const s of w.stages) {
     if (s.depthwise !== null) list.push(s.depthwise);
@@ -144,7 +142,7 @@ function flatten(w: CascadeWeights): Tensor[] {
   return list;
 }
 
-function unflatten(like: CascadeWeights, list: Tensor[]): CascadeWeights {
+export function unflatten(like: CascadeWeights, list: Tensor[]): CascadeWeights {
   let i = 0;
   const next = <T extends Tensor>(t: Tensor | null): T | null => (t === null ? null : (list[i++] as T));
   const stages = like.stages.map((s) => {
@@ -159,49 +157,46 @@ function unflatten(like: CascadeWeights, list: Tensor[]): CascadeWeights {
 function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights): Tensor[] {
   const t = trace(x, w, 1);
   const grads = new Map<Tensor, Tensor>();
-  let g = dy;
-  if (w.projection !== null) {
-    const [dAttended, dW, db] = pointwiseBackward(g, t.attended, w.projection, w.projectionBias);
-    grads.set(w.projection, dW);
-    if (w.projectionBias !== null) grads.set(w.projectionBias, db!);
-    g = dAttended;
-  }
-  if (w.attention !== null && t.gate !== null) {
-    const [dz, dKernel] = attentionBackward(g, t.z, t.gate, w.attention);
+  /** The 1x1 convolution of a stage or of the projection: records dW and db, returns d(input). */
+  const pointwise = (d: Tensor4D, input: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null): Tensor4D => {
+    const [dInput, dW, db] = pointwiseBackward(d, input, kernel, bias);
+    grads.set(kernel, dW);
+    if (bias !== null) grads.set(bias, db!);
+    return dInput;
+  };
+  let g = w.projection === null ? dy : pointwise(dy, t.attended, w.projection, w.projectionBias);
+  if (w.attention !== null && t.attention !== null) {
+    const [dz, dKernel] = attentionBackward(g, t.z, t.attention.pooled, t.attention.gate, w.attention);
     grads.set(w.attention, dKernel);
     g = dz;
   }
   const n = w.stages.length;
   const dFeatures = n === 1 ? [g] : (split(g, n, 3) as Tensor4D[]);
   let dF = dFeatures[n - 1];
-  let dx: Tensor4D = dF;
-  for (let i = n - 1; i >= 0; i--) {
-    const stage = w.stages[i];
-    const [dIn, dW, db] = pointwiseBackward(dF, t.pointwiseInputs[i], stage.pointwise, stage.bias);
-    grads.set(stage.pointwise, dW);
-    if (stage.bias !== null) grads.set(stage.bias, db!);
-    if (stage.depthwise === null) {
-      dx = dIn;
-      continue;
-    }
-    // The backend's own depthwise backprop kernels (on wasm: @sa-unet/tfjs-kernels'), dilation 1.
+  // Stages N..2: pointwise, then depthwise (the backend's own backprop kernels, dilation 1; on
+  // wasm @sa-unet/tfjs-kernels'); stage 1 has no depthwise convolution.
+  for (let i = n - 1; i >= 1; i--) {
+    const { depthwise, pointwise: kernel, bias } = w.stages[i];
+    const dD = pointwise(dF, t.pointwiseInputs[i], kernel, bias);
     const attrs = { strides: [1, 1], pad: 'same', dilations: [1, 1] };
     const previous = t.features[i - 1];
-    grads.set(stage.depthwise, engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: previous, dy: dIn },
-      { ...attrs, filterShape: stage.depthwise.shape } as unknown as NamedAttrMap) as Tensor);
-    const dPrevious = engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dIn, filter: stage.depthwise },
+    grads.set(depthwise!, engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: previous, dy: dD },
+      { ...attrs, filterShape: depthwise!.shape } as unknown as NamedAttrMap) as Tensor);
+    const dPrevious = engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dD, filter: depthwise! },
       { ...attrs, inputShape: previous.shape } as unknown as NamedAttrMap) as Tensor4D;
     dF = add(dFeatures[i - 1], dPrevious);
   }
+  const dx = pointwise(dF, x, w.stages[0].pointwise, w.stages[0].bias);
   return [dx, ...flatten(w).map((weight) => grads.get(weight)!)];
 }
 
 /**
- * The layer's output y for input x; with `recompute` (dilation 1 only: the stock depthwise backprop
- * kernels ignore dilation), a gradient that keeps only x and the weights and recomputes the rest.
+ * The layer's output y for input x. With dilation 1, its gradient keeps only x and the weights and
+ * recomputes the rest; with dilation > 1, plain autodiff (the stock depthwise backprop kernels
+ * ignore dilation, so the gradient must go through the registered gradients that check for it).
  */
-export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number, recompute: boolean): Tensor4D {
-  if (!recompute || dilation !== 1) return cascadeForward(x, w, dilation);
+export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number): Tensor4D {
+  if (dilation !== 1) return cascadeForward(x, w, dilation);
   const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const save = args.pop() as GradSaveFunc;
     const [input, ...weights] = args as Tensor[];

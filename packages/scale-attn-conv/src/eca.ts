@@ -2,7 +2,7 @@
  * Efficient channel attention (ECA; Wang et al., CVPR 2020): a channel gate computed by a 1-D
  * convolution across the globally average-pooled channels, without dimensionality reduction.
  */
-import { conv1d, mul, mean, reshape, serialization, sigmoid, tidy, type Tensor, type Tensor3D, type Tensor4D } from '@tensorflow/tfjs-core';
+import { conv1d, mul, mean, reshape, serialization, sigmoid, tidy, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D } from '@tensorflow/tfjs-core';
 import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
 import {
   deserializeObject,
@@ -49,9 +49,19 @@ export function applyChannelAttention(z: Tensor, kernel: Tensor): Tensor {
 
 /** ECA's gate sigmoid(conv1d_k(GAP(z))) for z [batch, h, w, C], as [batch, 1, 1, C]. */
 export function channelGate(z: Tensor, kernel: Tensor): Tensor4D {
-  const [batch, , , channels] = z.shape;
-  const pooled = reshape(mean(z, [1, 2]), [batch, channels, 1]) as Tensor3D;
-  return reshape(sigmoid(conv1d(pooled, kernel as Tensor3D, 1, 'same')), [batch, 1, 1, channels]);
+  return gateOfPooled(globalAveragePool(z), kernel);
+}
+
+/** GAP(z) for z [batch, h, w, C], as [batch, C]. */
+export function globalAveragePool(z: Tensor): Tensor2D {
+  return mean(z, [1, 2]) as Tensor2D;
+}
+
+/** sigmoid(conv1d_k(pooled)) for pooled [batch, C], as [batch, 1, 1, C]. */
+export function gateOfPooled(pooled: Tensor2D, kernel: Tensor): Tensor4D {
+  const [batch, channels] = pooled.shape;
+  const logits = conv1d(reshape(pooled, [batch, channels, 1]) as Tensor3D, kernel as Tensor3D, 1, 'same');
+  return reshape(sigmoid(logits), [batch, 1, 1, channels]);
 }
 
 /** Arguments of {@link EfficientChannelAttention}. */

@@ -257,7 +257,7 @@ export class ScaleAttentionalConv2D extends layers.Layer {
         projection: read<Tensor4D>(this.projectionKernel),
         projectionBias: read<Tensor1D>(this.projectionBias),
       };
-      return scaleAttentional(x, weights, this.dilationRate, true);
+      return scaleAttentional(x, weights, this.dilationRate);
     });
   }
 

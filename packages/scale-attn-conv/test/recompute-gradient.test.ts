@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
-import { scaleAttentional, type CascadeWeights } from '../src/cascade.js';
+import { cascadeForward, flatten, scaleAttentional, unflatten, type CascadeWeights } from '../src/cascade.js';
 
 afterEach(() => tf.disposeVariables());
 
@@ -25,11 +25,6 @@ function cascadeWeights(layer: { weights: Array<{ originalName: string; read(): 
     projection: get<tf.Tensor4D>('projection_kernel'),
     projectionBias: get<tf.Tensor1D>('projection_bias'),
   };
-}
-
-function flat(w: CascadeWeights): tf.Tensor[] {
-  const all: Array<tf.Tensor | null> = [...w.stages.flatMap((s) => [s.depthwise, s.pointwise, s.bias]), w.attention, w.projection, w.projectionBias];
-  return all.filter((t): t is tf.Tensor => t !== null);
 }
 
 async function relativeDifference(a: tf.Tensor, b: tf.Tensor): Promise<number> {
@@ -55,17 +50,12 @@ describe.each(TRAINING_BACKENDS)('recomputing gradient on %s', (backend) => {
     tf.dispose(layer.apply(x) as tf.Tensor); // builds the layer
     const w = cascadeWeights(layer, layer.scales);
     const r = seededUniform([2, 6, 5, args.filters], 12);
-    const inputs = [x, ...flat(w)];
+    const inputs = [x, ...flatten(w)];
     // A non-linear loss, so the attention's gradient is not trivially zero.
     const lossOf = (recompute: boolean) => (...ts: tf.Tensor[]) => {
       const [input, ...weights] = ts;
-      let i = 0;
-      const next = <T extends tf.Tensor>(t: tf.Tensor | null) => (t === null ? null : (weights[i++] as T));
-      const rebuilt: CascadeWeights = {
-        stages: w.stages.map((s) => ({ depthwise: next(s.depthwise), pointwise: next(s.pointwise)!, bias: next(s.bias) })),
-        attention: next(w.attention), projection: next(w.projection), projectionBias: next(w.projectionBias),
-      };
-      return tf.sum(tf.mul(tf.tanh(scaleAttentional(input as tf.Tensor4D, rebuilt, 1, recompute)), r));
+      const forward = recompute ? scaleAttentional : cascadeForward; // cascadeForward: plain autodiff
+      return tf.sum(tf.mul(tf.tanh(forward(input as tf.Tensor4D, unflatten(w, weights), 1)), r));
     };
     const ours = tf.grads(lossOf(true))(inputs);
     const reference = tf.grads(lossOf(false))(inputs);
@@ -94,7 +84,7 @@ describe.each(TRAINING_BACKENDS)('recomputing gradient on %s', (backend) => {
       const info = await tf.profile(() => {
         const { value, grads } = tf.variableGrads(() => {
           let y: tf.Tensor4D = x;
-          for (const w of weights) y = tf.relu(scaleAttentional(y, w, 1, recompute));
+          for (const w of weights) y = tf.relu((recompute ? scaleAttentional : cascadeForward)(y, w, 1));
           return tf.sum(y) as tf.Scalar;
         }, layers.flatMap((l) => l.trainableWeights.map((v) => v.read() as tf.Variable)));
         tf.dispose([value, ...Object.values(grads)]);

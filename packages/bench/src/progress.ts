@@ -1,5 +1,6 @@
 /** Progress bars (cli-progress) on stderr; silent when quiet. */
 import cliProgress from 'cli-progress';
+import type { TrainProgress } from './train/trainer.js';
 
 export interface Progress {
   start(total: number, payload?: Record<string, unknown>): void;
@@ -35,6 +36,17 @@ export function formatEta(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Training steps (batches) done so far in the run. */
+export function stepsDone(p: TrainProgress): number {
+  return (p.epoch - 1) * p.batches + p.batch;
+}
+
+/** "epoch 3/8 | loss 0.8123 | 7.5 img/s | ETA 1m05s", the ETA from the run's own rate. */
+export function trainingStatus(p: TrainProgress, batchSize: number): string {
+  const remainingImages = (p.epochs * p.batches - stepsDone(p)) * batchSize;
+  return `epoch ${p.epoch}/${p.epochs} | loss ${p.loss.toFixed(4)} | ${p.imagesPerSecond.toFixed(1)} img/s | ETA ${formatEta(remainingImages / p.imagesPerSecond)}`;
 }
 
 /** One line on stderr (unless quiet). */

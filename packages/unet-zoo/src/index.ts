@@ -25,5 +25,5 @@ export {
   type MultiResUNetConfig,
 } from './multires-unet.js';
 export { saUnet, saUnetBase, type SAUNetConfig } from './sa-unet.js';
-export { countParams, paramTable, REFERENCE_PARAMS, PARAMS_START, PARAMS_END, type ParamCount } from './params.js';
+export { countParams, paramTable, trainableParamCount, REFERENCE_PARAMS, PARAMS_START, PARAMS_END, type ParamCount } from './params.js';
 export { segmentGrayImage, modelInputSize, type GrayImage, type ImageSegmentation } from './segment.js';

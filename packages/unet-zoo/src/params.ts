@@ -11,12 +11,16 @@ export interface ParamCount {
   trainable: number;
 }
 
+/** Number of weights training updates (BN moving statistics excluded). */
+export function trainableParamCount(model: { trainableWeights: Array<{ shape: Array<number | null> }> }): number {
+  return model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+}
+
 /** Builds each model with its defaults at `inputShape` and counts its weights (then disposes it). */
 export function countParams(inputShape: [number, number, number] = [256, 256, 1], upsampling: Upsampling = 'nearest-conv'): ParamCount[] {
   return MODEL_NAMES.map((model) => {
     const m = createModel(model, { inputShape, upsampling });
-    const trainable = m.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
-    const count: ParamCount = { model, upsampling, total: m.countParams(), trainable };
+    const count: ParamCount = { model, upsampling, total: m.countParams(), trainable: trainableParamCount(m) };
     m.dispose();
     return count;
   });

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize } from '@sa-unet/seg-metrics';
+import { trainableParamCount } from '@sa-unet/unet-zoo';
 import { selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { defaultOut, exists, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
@@ -15,7 +16,7 @@ import { renderRocSvg } from '../report/roc-svg.js';
 import { renderCsv, renderMarkdown } from '../report/tables.js';
 import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions, type RunOptions } from './options.js';
-import { defaultWorkers, recordPath, runJobs, type Job } from './jobs.js';
+import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
 import { buildModel } from './run-model.js';
 
 function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
@@ -55,7 +56,7 @@ export async function runCompare(raw: RawRunOptions): Promise<{ out: string; res
   for (const model of options.models) {
     for (let repeat = 1; repeat <= options.repeats; repeat++) {
       const path = recordPath(work, { model, repeat });
-      if (options.resume && (await exists(path))) resumed.set(`${model}/${repeat}`, await readJson<RepeatResult>(path));
+      if (options.resume && (await exists(path))) resumed.set(jobKey({ model, repeat }), await readJson<RepeatResult>(path));
       else jobs.push({ model, repeat });
     }
   }
@@ -69,13 +70,13 @@ export async function runCompare(raw: RawRunOptions): Promise<{ out: string; res
   const models: ModelResult[] = [];
   for (const name of options.models) {
     const repeats = Array.from({ length: options.repeats }, (_, i) => {
-      const key = `${name}/${i + 1}`;
+      const key = jobKey({ model: name, repeat: i + 1 });
       return (finished.get(key) ?? resumed.get(key))!;
     });
     const timed = buildModel(name, options, options.seed);
     const latency = await inferenceLatency(timed, options.size);
     const params = timed.countParams();
-    const trainableParams = timed.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+    const trainableParams = trainableParamCount(timed);
     timed.dispose();
     const aggregate = Object.fromEntries(AGGREGATED.map((k) => [k, summarize(repeats.map((rep) => rep.metrics[k]))])) as ModelResult['aggregate'];
     models.push({

@@ -1,20 +1,20 @@
 /** `evaluate`: the metrics of a saved model on any images/masks folder. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@sa-unet/scale-attn-conv';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { SUMMARIZED_METRICS, type EvaluationResult } from '@sa-unet/seg-metrics';
 import { modelInputSize } from '@sa-unet/unet-zoo';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
+import { selectBackend } from '../backend.js';
 import { loadFolder } from '../data/dataset.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions } from '../eval/score.js';
 import { prepareWorkFolder, publish, writeJson } from '../output.js';
 import { log, progressBar } from '../progress.js';
-import { overlayScale, renderOverlay } from '../report/overlay.js';
 import { meanSd } from '../report/tables.js';
-import { checkInteger } from './options.js';
+import { checkBackend, checkInteger } from './options.js';
+import { writeOverlays } from './run-model.js';
 
 export interface EvaluateCommandOptions {
   model: string;
@@ -50,8 +50,7 @@ export function renderEvaluation(result: EvaluationResult, title: string): strin
 
 export async function runEvaluate(opts: EvaluateCommandOptions): Promise<EvaluationResult> {
   const show = !opts.quiet;
-  const choice = (opts.backend ?? 'auto') as BackendChoice;
-  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(opts.backend)}`);
+  const choice = checkBackend(opts.backend);
   const label = opts.label === undefined ? undefined : checkInteger(opts.label, '--label', 0);
   const backend = await selectBackend(choice);
   const { model, size } = await loadSavedModel(opts.model);
@@ -70,11 +69,7 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Evaluat
       images: dataset.samples.map((s) => s.name), ...evaluation,
     });
     await writeFile(join(work, 'table.md'), report);
-    await mkdir(join(work, 'overlays'), { recursive: true });
-    for (let i = 0; i < Math.min(8, dataset.samples.length); i++) {
-      const sample = dataset.samples[i];
-      await writeFile(join(work, 'overlays', `${sample.name}.png`), renderOverlay(sample.image, sample.mask, predictions[i], size, overlayScale(size)));
-    }
+    await writeOverlays(work, null, dataset.samples, predictions, size, 8);
     await publish(work, opts.out);
     log(show, `results in ${opts.out}/`);
   }

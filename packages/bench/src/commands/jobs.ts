@@ -11,11 +11,11 @@ import cliProgress from 'cli-progress';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import type { Split } from '../data/split.js';
 import { writeJson } from '../output.js';
-import { formatEta, log } from '../progress.js';
+import { log, stepsDone, trainingStatus } from '../progress.js';
 import type { RepeatResult } from '../report/results.js';
 import type { TrainProgress } from '../train/trainer.js';
 import type { RunOptions } from './options.js';
-import { disposeModel, runRepeatWithBars, writeOverlays, type RepeatOutcome } from './run-model.js';
+import { disposeModel, repeatLabel, runRepeatWithBars, writeOverlays, type RepeatOutcome } from './run-model.js';
 
 export interface Job {
   model: ModelName;
@@ -34,6 +34,11 @@ export interface WorkerInput {
   options: RunOptions;
   split: Split;
   work: string;
+}
+
+/** The key of a job's result in the maps of results: `${model}/${repeat}`. */
+export function jobKey(job: Job): string {
+  return `${job.model}/${job.repeat}`;
 }
 
 export function recordPath(work: string, job: Job): string {
@@ -73,7 +78,7 @@ async function runInThread(jobs: Job[], options: RunOptions, split: Split, work:
   for (const job of jobs) {
     const outcome = await runRepeatWithBars(job.model, options, split, job.repeat, work);
     const result = await finishJob(work, split, options, job, outcome);
-    results.set(`${job.model}/${job.repeat}`, result);
+    results.set(jobKey(job), result);
     log(!options.quiet, summaryLine(job, result));
   }
 }
@@ -113,20 +118,17 @@ async function runInWorkers(jobs: Job[], options: RunOptions, split: Split, work
             void worker.terminate();
             return;
           }
-          bar?.update(0, { label: `${current.model.padEnd(14)} r${current.repeat}/${options.repeats}`.padEnd(24), status: 'training' });
+          bar?.update(0, { label: repeatLabel(current.model, current.repeat, options.repeats).padEnd(24), status: 'training' });
           worker.postMessage(current);
         };
         worker.on('message', (msg: WorkerMessage) => {
           if (msg.type === 'ready') next();
           else if (msg.type === 'train') {
-            const p = msg.progress;
-            const done = (p.epoch - 1) * p.batches + p.batch;
             // A bar serves one job after another, so the ETA comes from the job's own rate.
-            const eta = formatEta(((steps - done) * options.batchSize) / p.imagesPerSecond);
-            bar?.update(done, { status: `epoch ${p.epoch}/${p.epochs} | loss ${p.loss.toFixed(4)} | ${p.imagesPerSecond.toFixed(1)} img/s | ETA ${eta}` });
+            bar?.update(stepsDone(msg.progress), { status: trainingStatus(msg.progress, options.batchSize) });
           } else if (msg.type === 'test') bar?.update(steps, { status: `testing ${msg.done}/${msg.total}` });
           else if (msg.type === 'done') {
-            results.set(`${msg.job.model}/${msg.job.repeat}`, msg.result);
+            results.set(jobKey(msg.job), msg.result);
             if (bars) bars.log(`${summaryLine(msg.job, msg.result)}\n`);
             next();
           } else if (msg.type === 'error') {
@@ -137,7 +139,7 @@ async function runInWorkers(jobs: Job[], options: RunOptions, split: Split, work
         worker.on('exit', (code) => {
           running--;
           const job = current as Job | null;
-          if (job !== null && !results.has(`${job.model}/${job.repeat}`)) {
+          if (job !== null && !results.has(jobKey(job))) {
             reject(new Error(`worker ${slot + 1} stopped (exit code ${code}) during ${job.model} repeat ${job.repeat}`));
           }
           if (running === 0) resolve();
@@ -151,14 +153,14 @@ async function runInWorkers(jobs: Job[], options: RunOptions, split: Split, work
   }
 }
 
-/** Runs every job; returns results keyed `${model}/${repeat}` (the records are also written to work/runs/). */
+/** Runs every job; returns results keyed by {@link jobKey} (the records are also written to work/runs/). */
 export async function runJobs(jobs: Job[], options: RunOptions, split: Split, work: string, workers: number): Promise<Map<string, RepeatResult>> {
   const results = new Map<string, RepeatResult>();
   if (jobs.length === 0) return results;
   if (workers <= 1) await runInThread(jobs, options, split, work, results);
   else await runInWorkers(jobs, options, split, work, workers, results);
   for (const job of jobs) {
-    if (!results.has(`${job.model}/${job.repeat}`)) throw new Error(`${job.model} repeat ${job.repeat} produced no result`);
+    if (!results.has(jobKey(job))) throw new Error(`${job.model} repeat ${job.repeat} produced no result`);
   }
   return results;
 }

@@ -9,7 +9,7 @@ import { inferenceLatency, type Latency } from '../eval/predict.js';
 import { writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { checkInteger, parseModels } from './options.js';
-import { explainBackendFailure } from '../train/trainer.js';
+import { explainBackendFailure, trainingTargets } from '../train/trainer.js';
 import { buildModel, disposeModel } from './run-model.js';
 
 export interface LatencyOptions {
@@ -38,10 +38,9 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
   model.compile({ optimizer: tf.train.adam(5e-4), loss: diceLoss });
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
   const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));
-  const targets = model.outputs.length > 1 ? model.outputs.map(() => y) : y;
   const step = async () => {
     const t0 = performance.now();
-    await model.trainOnBatch(x, targets).catch((err: unknown) => { // reads the loss back, so the step is complete
+    await model.trainOnBatch(x, trainingTargets(model, y)).catch((err: unknown) => { // reads the loss back, so the step is complete
       throw explainBackendFailure(err, model.name, size, 4);
     });
     return performance.now() - t0;

@@ -42,6 +42,15 @@ export function parseModels(value: string | string[] | undefined): ModelName[] {
   return [...new Set(names)] as ModelName[];
 }
 
+/** A --backend value, checked (default 'auto'). */
+export function checkBackend(value: string | undefined): BackendChoice {
+  const backend = value ?? 'auto';
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) {
+    throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(backend)}`);
+  }
+  return backend as BackendChoice;
+}
+
 export function checkInteger(value: unknown, flag: string, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw new Error(`${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
@@ -61,10 +70,7 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
   const preset = raw.preset ?? 'quick';
   if (!isPresetName(preset)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(preset)}`);
   const base = PRESETS[preset];
-  const backend = raw.backend ?? 'auto';
-  if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) {
-    throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(backend)}`);
-  }
+  const backend = checkBackend(raw.backend);
   const size = checkInteger(raw.size ?? base.size, '--size', 16);
   if (size % 16 !== 0) throw new Error(`--size must be a multiple of 16 (the networks downsample 4 times), got ${size}; nearest: ${Math.max(16, Math.floor(size / 16) * 16)} or ${Math.floor(size / 16) * 16 + 16}`);
   return {
@@ -78,7 +84,7 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     baseFilters: checkInteger(raw.baseFilters ?? base.baseFilters, '--base-filters', 4),
     phantomCount: checkInteger(raw.phantomCount ?? base.phantomCount, '--phantom-count', 2),
     models: parseModels(raw.models),
-    backend: backend as BackendChoice,
+    backend,
     data: raw.data,
     testData: raw.testData,
     label: raw.label === undefined ? undefined : checkInteger(raw.label, '--label', 0),

@@ -8,7 +8,7 @@ import type { Sample } from '../data/dataset.js';
 import type { Split } from '../data/split.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions, type TestScores } from '../eval/score.js';
-import { progressBar } from '../progress.js';
+import { progressBar, stepsDone, trainingStatus } from '../progress.js';
 import { withSeededMathRandom } from '../random.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
 import type { RepeatMetrics, RepeatResult } from '../report/results.js';
@@ -86,19 +86,23 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
   };
 }
 
+/** The progress-bar label of a (model, repeat) run. */
+export function repeatLabel(name: ModelName, repeat: number, repeats: number): string {
+  return `${name.padEnd(14)} r${repeat}/${repeats}`;
+}
+
 /** runRepeat with progress bars on stderr (unless quiet). */
 export async function runRepeatWithBars(name: ModelName, options: RunOptions, split: Split, repeat: number, work: string,
   checkpoint?: string): Promise<RepeatOutcome> {
   const show = !options.quiet;
-  const label = `${name.padEnd(14)} r${repeat}/${options.repeats}`;
-  const trainBar = progressBar(`${label} |{bar}| epoch {epoch}/{epochs} | loss {loss} | {speed} img/s | ETA {eta_formatted}`, show);
+  const label = repeatLabel(name, repeat, options.repeats);
+  const trainBar = progressBar(`${label} |{bar}| {status}`, show);
   const testBar = progressBar(`${label} |{bar}| testing {value}/{total} images`, show);
-  trainBar.start(options.epochs * Math.ceil(split.train.length / options.batchSize), { epoch: 1, epochs: options.epochs, loss: '-', speed: '-' });
-  let step = 0;
+  trainBar.start(options.epochs * Math.ceil(split.train.length / options.batchSize), { status: 'starting' });
   let testing = false;
   try {
     return await runRepeat(name, options, split, repeat, work, {
-      onTrain: (p) => trainBar.update(++step, { epoch: p.epoch, epochs: p.epochs, loss: p.loss.toFixed(4), speed: p.imagesPerSecond.toFixed(1) }),
+      onTrain: (p) => trainBar.update(stepsDone(p), { status: trainingStatus(p, options.batchSize) }),
       onTest: (done, total) => {
         if (!testing) {
           trainBar.stop();
@@ -114,12 +118,12 @@ export async function runRepeatWithBars(name: ModelName, options: RunOptions, sp
   }
 }
 
-/** Overlay PNGs of the first `count` test images: overlays/<model>-<image>.png. */
-export async function writeOverlays(folder: string, name: ModelName, test: readonly Sample[], predictions: readonly Float32Array[], size: number, count = 4): Promise<string[]> {
+/** Overlay PNGs of the first `count` test images: overlays/<prefix>-<image>.png (overlays/<image>.png without a prefix). */
+export async function writeOverlays(folder: string, prefix: string | null, test: readonly Sample[], predictions: readonly Float32Array[], size: number, count = 4): Promise<string[]> {
   await mkdir(join(folder, 'overlays'), { recursive: true });
   const written: string[] = [];
   for (let i = 0; i < Math.min(count, test.length); i++) {
-    const file = join('overlays', `${name}-${test[i].name}.png`);
+    const file = join('overlays', `${prefix === null ? '' : `${prefix}-`}${test[i].name}.png`);
     await writeFile(join(folder, file), renderOverlay(test[i].image, test[i].mask, predictions[i], size, overlayScale(size)));
     written.push(file);
   }

@@ -8,11 +8,11 @@ import { writeFile } from 'node:fs/promises';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { segmentGrayImage, type ImageSegmentation } from '@sa-unet/unet-zoo';
 import { crossSectionalArea, spacingAfterResize, type PixelSize } from '@sa-unet/seg-metrics';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
+import { selectBackend } from '../backend.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
 import { loadSavedModel } from './evaluate.js';
-import { checkNumber } from './options.js';
+import { checkBackend, checkNumber } from './options.js';
 
 export interface Segmentation extends ImageSegmentation {
   /** The original image size. */
@@ -45,8 +45,7 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
   if (opts.dpi !== undefined && opts.mmPerPixel !== undefined) throw new Error('give --dpi or --mm-per-pixel, not both');
   const pixelSize: PixelSize | undefined = opts.dpi !== undefined ? { dpi: checkNumber(opts.dpi, '--dpi', 0) }
     : opts.mmPerPixel !== undefined ? { spacing: [checkNumber(opts.mmPerPixel, '--mm-per-pixel', 0), opts.mmPerPixel] } : undefined;
-  const choice = (opts.backend ?? 'auto') as BackendChoice;
-  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(opts.backend)}`);
+  const choice = checkBackend(opts.backend);
   await selectBackend(choice);
   const { model } = await loadSavedModel(opts.model);
   const image = await readGrayImage(opts.image);

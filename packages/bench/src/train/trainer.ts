@@ -43,6 +43,11 @@ export interface TrainResult {
   peakRssMB: number;
 }
 
+/** The targets of a batch: the masks once per output (U-Net++'s deep-supervision heads each get them). */
+export function trainingTargets(model: tfl.LayersModel, masks: tf.Tensor): tf.Tensor | tf.Tensor[] {
+  return model.outputs.length > 1 ? model.outputs.map(() => masks) : masks;
+}
+
 /** Trains `model` in place on `samples` (all of size `size`). */
 export async function trainModel(model: tfl.LayersModel, samples: readonly Sample[], size: number, options: TrainOptions): Promise<TrainResult> {
   const { epochs, batchSize, learningRate, shearDegrees, seed } = options;
@@ -65,8 +70,7 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
       const images = stackImages(batch, size);
       const masks = stackMasks(batch, size);
       const augmented = shearDegrees > 0 ? shearBatch(images, masks, drawShears(batch.length, shearDegrees, rand)) : { images, masks };
-      const targets = model.outputs.length > 1 ? model.outputs.map(() => augmented.masks) : augmented.masks;
-      const result = await model.trainOnBatch(augmented.images, targets).catch((err: unknown) => {
+      const result = await model.trainOnBatch(augmented.images, trainingTargets(model, augmented.masks)).catch((err: unknown) => {
         throw explainBackendFailure(err, model.name, size, batch.length);
       });
       const loss = Array.isArray(result) ? result[0] / model.outputs.length : result;

@@ -37,17 +37,27 @@ export function modelInputSize(model: tfl.LayersModel): number {
   return height;
 }
 
+/**
+ * The image as a [1, size, size, 1] model input: bilinear, half-pixel centres. The bench resizes
+ * its training and test images with this too, so a model sees the same pixels when it segments.
+ */
+export function resizeGrayImage(image: GrayImage, size: number): tf.Tensor4D {
+  return tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(image.data, [1, image.height, image.width, 1]), [size, size], false, true));
+}
+
+/** The foreground probability map of a model output: itself with one channel, class 1 with several. */
+export function foregroundProbability(output: tf.Tensor4D): tf.Tensor4D {
+  return output.shape[3] === 1 ? output : tf.slice(output, [0, 0, 0, 1], [-1, -1, -1, 1]);
+}
+
 /** Segments a gray image with the model (deep-supervision heads averaged; with classes, class 1). */
 export async function segmentGrayImage(model: tfl.LayersModel, image: GrayImage): Promise<ImageSegmentation> {
   const size = modelInputSize(model);
   const net = averageDeepSupervision(model);
-  const x = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(image.data, [1, image.height, image.width, 1]), [size, size], false, true));
+  const x = resizeGrayImage(image, size);
   const input = (await x.data()) as Float32Array;
   const t0 = performance.now();
-  const y = tf.tidy(() => {
-    const out = net.predict(x) as tf.Tensor;
-    return out.shape[3] === 1 ? out : tf.slice(out, [0, 0, 0, 1], [-1, -1, -1, 1]);
-  });
+  const y = tf.tidy(() => foregroundProbability(net.predict(x) as tf.Tensor4D));
   const probabilities = (await y.data()) as Float32Array;
   const inferenceMs = performance.now() - t0;
   tf.dispose([x, y]);

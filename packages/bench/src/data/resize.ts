@@ -1,10 +1,11 @@
 /** Resizing with tfjs ops on the active backend: bilinear for images, nearest neighbour for masks. */
 import * as tf from '@tensorflow/tfjs-core';
+import { resizeGrayImage } from '@sa-unet/unet-zoo';
 
-/** Resizes a gray image to size x size (bilinear, half-pixel centres). */
+/** Resizes a gray image to size x size as unet-zoo's segmentGrayImage does (bilinear, half-pixel centres). */
 export async function resizeBilinear(data: Float32Array, width: number, height: number, size: number): Promise<Float32Array> {
   if (width === size && height === size) return data;
-  const out = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(data, [height, width, 1]), [size, size], false, true));
+  const out = resizeGrayImage({ data, width, height }, size);
   const values = (await out.data()) as Float32Array;
   out.dispose();
   return values;

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { percentile } from '@sa-unet/seg-metrics';
-import { averageDeepSupervision } from '@sa-unet/unet-zoo';
+import { averageDeepSupervision, foregroundProbability } from '@sa-unet/unet-zoo';
 import type { Sample } from '../data/dataset.js';
 import { stackImages } from '../train/batches.js';
 
@@ -10,16 +10,11 @@ import { stackImages } from '../train/batches.js';
 export async function predictSamples(model: tfl.LayersModel, samples: readonly Sample[], size: number, batchSize = 4,
   onProgress?: (done: number) => void): Promise<Float32Array[]> {
   const net = averageDeepSupervision(model); // one map per image (deep-supervision heads averaged)
-  const channels = net.outputs[0].shape[3] ?? 1;
   const maps: Float32Array[] = [];
   for (let i = 0; i < samples.length; i += batchSize) {
     const batch = samples.slice(i, i + batchSize);
     const x = stackImages(batch, size);
-    const y = tf.tidy(() => {
-      const out = net.predict(x) as tf.Tensor;
-      // Several classes: the probability of class 1 (foreground) against the rest.
-      return channels > 1 ? tf.slice(out, [0, 0, 0, 1], [-1, -1, -1, 1]) : out;
-    });
+    const y = tf.tidy(() => foregroundProbability(net.predict(x) as tf.Tensor4D));
     const data = (await y.data()) as Float32Array;
     tf.dispose([x, y]);
     for (let k = 0; k < batch.length; k++) maps.push(data.slice(k * size * size, (k + 1) * size * size));

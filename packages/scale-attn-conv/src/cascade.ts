@@ -98,7 +98,9 @@ export function cascadeForward(x: Tensor4D, w: CascadeWeights, dilation: number)
   return w.projection === null ? attended : pointwiseConv(attended, w.projection, w.projectionBias);
 }
 
-const UNIT_CONV = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] };
+// Attributes of the backprop kernels for the layer's stride-1, 'same', undilated convolutions.
+const UNIT_DEPTHWISE = { strides: [1, 1], pad: 'same', dilations: [1, 1] };
+const UNIT_CONV = { ...UNIT_DEPTHWISE, dataFormat: 'NHWC' };
 
 /**
  * Gradients of a 1x1 convolution y = x * W (+ b): [dx, dW, db], with the backend's convolution
@@ -178,12 +180,11 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights): Tensor[] {
   for (let i = n - 1; i >= 1; i--) {
     const { depthwise, pointwise: kernel, bias } = w.stages[i];
     const dD = pointwise(dF, t.pointwiseInputs[i], kernel, bias);
-    const attrs = { strides: [1, 1], pad: 'same', dilations: [1, 1] };
     const previous = t.features[i - 1];
     grads.set(depthwise!, engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: previous, dy: dD },
-      { ...attrs, filterShape: depthwise!.shape } as unknown as NamedAttrMap) as Tensor);
+      { ...UNIT_DEPTHWISE, filterShape: depthwise!.shape } as unknown as NamedAttrMap) as Tensor);
     const dPrevious = engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dD, filter: depthwise! },
-      { ...attrs, inputShape: previous.shape } as unknown as NamedAttrMap) as Tensor4D;
+      { ...UNIT_DEPTHWISE, inputShape: previous.shape } as unknown as NamedAttrMap) as Tensor4D;
     dF = add(dFeatures[i - 1], dPrevious);
   }
   const dx = pointwise(dF, x, w.stages[0].pointwise, w.stages[0].bias);

@@ -3,7 +3,8 @@
  * page from a local server, a real ultrasound image from ../shared is uploaded, and the page must
  * draw a contour and show the same cross-sectional area as `sa-unet-bench segment` computes in
  * Node for that image. Skipped with a message where /usr/bin/chromium is missing, unless
- * SA_UNET_REQUIRE_BROWSER=1 (set by CI, which installs it).
+ * SA_UNET_REQUIRE_BROWSER=1 (set by CI, which installs it). The dataset is read from
+ * ../shared/datasets/usgra-nerve beside the clone, or from SA_UNET_USGRA_DIR.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +26,10 @@ const available = existsSync(CHROMIUM);
 if (!available && !required) console.warn(`browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
 
 const demo = fileURLToPath(new URL('..', import.meta.url));
-const dataset = fileURLToPath(new URL('../../../../shared/datasets/usgra-nerve/images/', import.meta.url));
+const dataset = join(
+  process.env.SA_UNET_USGRA_DIR ?? fileURLToPath(new URL('../../../../shared/datasets/usgra-nerve/', import.meta.url)),
+  'images',
+);
 const TYPES: Record<string, string> = {
   '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream',
 };
@@ -80,6 +84,9 @@ describe.runIf(available)('the demo in Chromium', () => {
     expect(await page.textContent('#backend')).toBe('wasm');
 
     const image = join(dataset, '0003.png');
+    if (!existsSync(image)) {
+      throw new Error(`the usgra-nerve image ${image} is missing: clone beside ../shared or set SA_UNET_USGRA_DIR to the dataset folder`);
+    }
     await page.setInputFiles('#file', image);
     await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
     const shown = Number(await page.textContent('#csa'));

@@ -56,7 +56,7 @@ export interface CascadeWeights {
   projectionBias: Tensor1D | null;
 }
 
-/** The intermediates of one forward pass up to the projection, which the backward pass needs. */
+/** The intermediates of one forward pass up to the attention gate, which the backward pass needs. */
 interface Trace {
   /** Input of each stage's 1x1 convolution: x for stage 1, the depthwise output D(n) after. */
   pointwiseInputs: Tensor4D[];
@@ -66,8 +66,6 @@ interface Trace {
   z: Tensor4D;
   /** GAP(z) [batch, C] and the ECA gate [batch, 1, 1, C] (null without attention). */
   attention: { pooled: Tensor2D; gate: Tensor4D } | null;
-  /** z weighted by the gate (the projection's input). */
-  attended: Tensor4D;
 }
 
 /** A 1x1 convolution with an optional bias (one fused op where the backend has it). */
@@ -86,16 +84,20 @@ function trace(x: Tensor4D, w: CascadeWeights, dilation: number): Trace {
     features.push(f);
   }
   const z = features.length === 1 ? features[0] : concat(features, 3);
-  if (w.attention === null) return { pointwiseInputs, features, z, attention: null, attended: z };
+  if (w.attention === null) return { pointwiseInputs, features, z, attention: null };
   const pooled = globalAveragePool(z);
-  const gate = gateOfPooled(pooled, w.attention);
-  return { pointwiseInputs, features, z, attention: { pooled, gate }, attended: mul(z, gate) };
+  return { pointwiseInputs, features, z, attention: { pooled, gate: gateOfPooled(pooled, w.attention) } };
+}
+
+/** z weighted by the gate: the layer's output, or the projection's input. */
+function attended(t: Trace): Tensor4D {
+  return t.attention === null ? t.z : mul(t.z, t.attention.gate);
 }
 
 /** The layer's output y for input x (plain tf ops: autodiff keeps every intermediate). */
 export function cascadeForward(x: Tensor4D, w: CascadeWeights, dilation: number): Tensor4D {
-  const { attended } = trace(x, w, dilation);
-  return w.projection === null ? attended : pointwiseConv(attended, w.projection, w.projectionBias);
+  const y = attended(trace(x, w, dilation));
+  return w.projection === null ? y : pointwiseConv(y, w.projection, w.projectionBias);
 }
 
 // Attributes of the backprop kernels for the layer's stride-1, 'same', undilated convolutions.
@@ -103,15 +105,16 @@ const UNIT_DEPTHWISE = { strides: [1, 1], pad: 'same', dilations: [1, 1] };
 const UNIT_CONV = { ...UNIT_DEPTHWISE, dataFormat: 'NHWC' };
 
 /**
- * Gradients of a 1x1 convolution y = x * W (+ b): [dx, dW, db], with the backend's convolution
- * backprop kernels, as autodiff would run them (on wasm: @sa-unet/tfjs-kernels').
+ * Backward pass of a 1x1 convolution y = x * W (+ b) with the backend's convolution backprop
+ * kernels, as autodiff would run them (on wasm: @sa-unet/tfjs-kernels'): records dW (and db) in
+ * `grads`, returns dx.
  */
-function pointwiseBackward(dy: Tensor4D, x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null): [Tensor4D, Tensor4D, Tensor1D | null] {
-  const dx = engine().runKernel('Conv2DBackpropInput', { dy, filter: kernel },
+function pointwiseBackward(dy: Tensor4D, x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null, grads: Map<Tensor, Tensor>): Tensor4D {
+  grads.set(kernel, engine().runKernel('Conv2DBackpropFilter', { x, dy },
+    { ...UNIT_CONV, filterShape: kernel.shape } as unknown as NamedAttrMap) as Tensor);
+  if (bias !== null) grads.set(bias, sum(dy, [0, 1, 2]));
+  return engine().runKernel('Conv2DBackpropInput', { dy, filter: kernel },
     { ...UNIT_CONV, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor4D;
-  const dw = engine().runKernel('Conv2DBackpropFilter', { x, dy },
-    { ...UNIT_CONV, filterShape: kernel.shape } as unknown as NamedAttrMap) as Tensor4D;
-  return [dx, dw, bias === null ? null : (sum(dy, [0, 1, 2]) as Tensor1D)];
 }
 
 /** Gradients of ECA's attended = z * gate(z) with respect to z and the 1-D kernel. */
@@ -159,14 +162,7 @@ export function unflatten(like: CascadeWeights, list: Tensor[]): CascadeWeights 
 function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights): Tensor[] {
   const t = trace(x, w, 1);
   const grads = new Map<Tensor, Tensor>();
-  /** The 1x1 convolution of a stage or of the projection: records dW and db, returns d(input). */
-  const pointwise = (d: Tensor4D, input: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null): Tensor4D => {
-    const [dInput, dW, db] = pointwiseBackward(d, input, kernel, bias);
-    grads.set(kernel, dW);
-    if (bias !== null) grads.set(bias, db!);
-    return dInput;
-  };
-  let g = w.projection === null ? dy : pointwise(dy, t.attended, w.projection, w.projectionBias);
+  let g = w.projection === null ? dy : pointwiseBackward(dy, attended(t), w.projection, w.projectionBias, grads);
   if (w.attention !== null && t.attention !== null) {
     const [dz, dKernel] = attentionBackward(g, t.z, t.attention.pooled, t.attention.gate, w.attention);
     grads.set(w.attention, dKernel);
@@ -179,7 +175,7 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights): Tensor[] {
   // wasm @sa-unet/tfjs-kernels'); stage 1 has no depthwise convolution.
   for (let i = n - 1; i >= 1; i--) {
     const { depthwise, pointwise: kernel, bias } = w.stages[i];
-    const dD = pointwise(dF, t.pointwiseInputs[i], kernel, bias);
+    const dD = pointwiseBackward(dF, t.pointwiseInputs[i], kernel, bias, grads);
     const previous = t.features[i - 1];
     grads.set(depthwise!, engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: previous, dy: dD },
       { ...UNIT_DEPTHWISE, filterShape: depthwise!.shape } as unknown as NamedAttrMap) as Tensor);
@@ -187,7 +183,7 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights): Tensor[] {
       { ...UNIT_DEPTHWISE, inputShape: previous.shape } as unknown as NamedAttrMap) as Tensor4D;
     dF = add(dFeatures[i - 1], dPrevious);
   }
-  const dx = pointwise(dF, x, w.stages[0].pointwise, w.stages[0].bias);
+  const dx = pointwiseBackward(dF, x, w.stages[0].pointwise, w.stages[0].bias, grads);
   return [dx, ...flatten(w).map((weight) => grads.get(weight)!)];
 }
 

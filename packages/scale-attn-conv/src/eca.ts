@@ -40,8 +40,8 @@ export function ecaKernelSize(channels: number, gamma = 2, b = 1): number {
 /**
  * y = z * sigmoid(conv1d_k(GAP(z))): the ECA gate applied to z [batch, h, w, C] with a 1-D
  * kernel of shape [k, 1, 1] sliding across channels ('same' padding, no bias).
- * Used by {@link EfficientChannelAttention}; the scale-attentional convolution uses its gate,
- * `channelGate`, in its own forward and backward passes.
+ * Used by {@link EfficientChannelAttention}; the scale-attentional convolution builds the same
+ * gate from `globalAveragePool` and `gateOfPooled`, whose pooled channels its backward pass reuses.
  */
 export function applyChannelAttention(z: Tensor, kernel: Tensor): Tensor {
   return tidy(() => mul(z, channelGate(z, kernel)));

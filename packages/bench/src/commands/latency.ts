@@ -3,9 +3,10 @@
  * batch 1 (first call, then median and p90 after warm-up) and the time of one Adam step at batch 4.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { diceLoss, percentile } from '@sa-unet/seg-metrics';
+import { diceLoss } from '@sa-unet/seg-metrics';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency, type Latency } from '../eval/predict.js';
+import { timeCalls, type Timings } from '../eval/timing.js';
 import { writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { checkInteger, parseModels } from './options.js';
@@ -34,7 +35,7 @@ export interface LatencyRow {
 }
 
 /** Median and p90 of `steps` Adam steps (batch 4) after two warm-up steps; the first step separately. */
-export async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number): Promise<{ first: number; median: number; p90: number }> {
+export async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number): Promise<Timings> {
   model.compile({ optimizer: tf.train.adam(5e-4), loss: diceLoss });
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
   const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));
@@ -45,13 +46,11 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
     });
     return performance.now() - t0;
   };
-  const first = await step();
-  await step();
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) times.push(await step());
-  tf.dispose([x, y]);
-  const samples = Float64Array.from(times);
-  return { first, median: percentile(samples, 50), p90: percentile(samples, 90) };
+  try {
+    return await timeCalls(step, 2, steps);
+  } finally {
+    tf.dispose([x, y]);
+  }
 }
 
 export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {

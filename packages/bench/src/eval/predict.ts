@@ -1,10 +1,10 @@
 /** Inference on a test set: probability maps, and their timing. */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { percentile } from '@sa-unet/seg-metrics';
 import { averageDeepSupervision, foregroundProbability } from '@sa-unet/unet-zoo';
 import type { Sample } from '../data/dataset.js';
 import { stackImages } from '../train/batches.js';
+import { timeCalls } from './timing.js';
 
 /** Probability maps (size x size, foreground channel) of `samples`, in batches. */
 export async function predictSamples(model: tfl.LayersModel, samples: readonly Sample[], size: number, batchSize = 4,
@@ -45,11 +45,7 @@ export async function inferenceLatency(model: tfl.LayersModel, size: number, cha
     y.dispose();
     return performance.now() - t0;
   };
-  const firstMs = await once();
-  for (let i = 1; i < warmup; i++) await once();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await once());
+  const { first, median, p90 } = await timeCalls(once, warmup, runs);
   x.dispose();
-  const samples = Float64Array.from(times);
-  return { firstMs, medianMs: percentile(samples, 50), p90Ms: percentile(samples, 90), runs };
+  return { firstMs: first, medianMs: median, p90Ms: p90, runs };
 }

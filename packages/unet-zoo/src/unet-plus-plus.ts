@@ -58,12 +58,20 @@ export function unetPlusPlus(config: UNetPlusPlusConfig): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: heads, name: resolved.name });
 }
 
+/** Inference models already built, so that predicting image after image builds one. */
+const inferenceModels = new WeakMap<tfl.LayersModel, tfl.LayersModel>();
+
 /**
  * The inference model of a deeply supervised U-Net++: the same layers, one output that is the
- * mean of all heads. A single-output model is returned unchanged.
+ * mean of all heads (built once per model). A single-output model is returned unchanged.
  */
 export function averageDeepSupervision(model: tfl.LayersModel): tfl.LayersModel {
   if (model.outputs.length === 1) return model;
-  const mean = tfl.layers.average({ name: `${model.name}_heads_mean` }).apply(model.outputs) as S;
-  return tfl.model({ inputs: model.inputs, outputs: mean, name: `${model.name}_inference` });
+  let inference = inferenceModels.get(model);
+  if (inference === undefined) {
+    const mean = tfl.layers.average({ name: `${model.name}_heads_mean` }).apply(model.outputs) as S;
+    inference = tfl.model({ inputs: model.inputs, outputs: mean, name: `${model.name}_inference` });
+    inferenceModels.set(model, inference);
+  }
+  return inference;
 }

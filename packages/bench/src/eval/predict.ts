@@ -45,7 +45,10 @@ export async function inferenceLatency(model: tfl.LayersModel, size: number, cha
     y.dispose();
     return performance.now() - t0;
   };
-  const { first, median, p90 } = await timeCalls(once, warmup, runs);
-  x.dispose();
-  return { firstMs: first, medianMs: median, p90Ms: p90, runs };
+  try {
+    const { first, median, p90 } = await timeCalls(once, warmup, runs);
+    return { firstMs: first, medianMs: median, p90Ms: p90, runs };
+  } finally {
+    x.dispose();
+  }
 }

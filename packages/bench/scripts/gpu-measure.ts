@@ -60,7 +60,7 @@ for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
     const profile = await profileStep(model);
     rows.push({ kernels, model: name, params: model.countParams(), inference, step, profile });
     console.log(`${kernels} ${name}: forward ${inference.medianMs.toFixed(2)} ms (p90 ${inference.p90Ms.toFixed(2)}, first ${inference.firstMs.toFixed(0)}), ` +
-      `Adam step ${step.median.toFixed(1)} ms (p90 ${step.p90.toFixed(1)}, first ${step.first.toFixed(0)})`);
+      `Adam step ${step.medianMs.toFixed(1)} ms (p90 ${step.p90Ms.toFixed(1)}, first ${step.firstMs.toFixed(0)})`);
     console.log('  top kernels: ' + profile.slice(0, 6).map((p) => `${p.kernel} ${p.ms.toFixed(1)} ms x${p.calls}`).join(', '));
     model.optimizer?.dispose();
     model.dispose();

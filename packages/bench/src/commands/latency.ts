@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
-import { inferenceLatency, type Latency } from '../eval/predict.js';
-import { timeCalls, type Timings } from '../eval/timing.js';
+import { inferenceLatency } from '../eval/predict.js';
+import { timeCalls, type Latency } from '../eval/timing.js';
 import { writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { checkInteger, parseModels } from './options.js';
@@ -35,7 +35,7 @@ export interface LatencyRow {
 }
 
 /** Median and p90 of `steps` Adam steps (batch 4) after two warm-up steps; the first step separately. */
-export async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number): Promise<Timings> {
+export async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number): Promise<Latency> {
   model.compile({ optimizer: tf.train.adam(5e-4), loss: diceLoss });
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
   const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));
@@ -84,8 +84,8 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
       const model = buildModel(name, { size, baseFilters }, 1);
       const inference = await inferenceLatency(model, size, 1, 3, runs);
       const step = await stepTimes(model, size, steps);
-      rows.push({ backend: backend.name, model: name, params: model.countParams(), inference, stepMedianMs: step.median, stepP90Ms: step.p90, stepFirstMs: step.first });
-      log(show, `  ${name}: ${inference.medianMs.toFixed(2)} ms/image, Adam step ${step.median.toFixed(1)} ms`);
+      rows.push({ backend: backend.name, model: name, params: model.countParams(), inference, stepMedianMs: step.medianMs, stepP90Ms: step.p90Ms, stepFirstMs: step.firstMs });
+      log(show, `  ${name}: ${inference.medianMs.toFixed(2)} ms/image, Adam step ${step.medianMs.toFixed(1)} ms`);
       disposeModel(model);
     }
   }

@@ -4,7 +4,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { averageDeepSupervision, foregroundProbability } from '@sa-unet/unet-zoo';
 import type { Sample } from '../data/dataset.js';
 import { stackImages } from '../train/batches.js';
-import { timeCalls } from './timing.js';
+import { timeCalls, type Latency } from './timing.js';
 
 /** Probability maps (size x size, foreground channel) of `samples`, in batches. */
 export async function predictSamples(model: tfl.LayersModel, samples: readonly Sample[], size: number, batchSize = 4,
@@ -24,16 +24,6 @@ export async function predictSamples(model: tfl.LayersModel, samples: readonly S
   return maps;
 }
 
-export interface Latency {
-  /** First call (graph set-up, kernel compilation, weight upload), ms. */
-  firstMs: number;
-  /** Median of the timed calls after warm-up, ms per image. */
-  medianMs: number;
-  /** 90th percentile, ms per image. */
-  p90Ms: number;
-  runs: number;
-}
-
 /** Latency of one image at batch 1 (the output read back each time, so the work is really done). */
 export async function inferenceLatency(model: tfl.LayersModel, size: number, channels = 1, warmup = 3, runs = 20): Promise<Latency> {
   const net = averageDeepSupervision(model); // one map per image (deep-supervision heads averaged)
@@ -46,8 +36,7 @@ export async function inferenceLatency(model: tfl.LayersModel, size: number, cha
     return performance.now() - t0;
   };
   try {
-    const { first, median, p90 } = await timeCalls(once, warmup, runs);
-    return { firstMs: first, medianMs: median, p90Ms: p90, runs };
+    return await timeCalls(once, warmup, runs);
   } finally {
     x.dispose();
   }

@@ -1,7 +1,7 @@
 /** The results of a comparison run, as written to results.json and rendered into the tables. */
 import type { Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
-import type { Latency } from '../eval/predict.js';
+import type { Latency } from '../eval/timing.js';
 import type { Protocol } from '../train/presets.js';
 
 /** Per-image metrics averaged over the test set (NaN-skipping), for one repeat. */

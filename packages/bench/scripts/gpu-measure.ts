@@ -64,7 +64,11 @@ for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
     console.log('  top kernels: ' + profile.slice(0, 6).map((p) => `${p.kernel} ${p.ms.toFixed(1)} ms x${p.calls}`).join(', '));
     model.optimizer?.dispose();
     model.dispose();
+    save(); // after every row, so a run cut short by the machine's time limit still reports
   }
 }
-const result = { date: new Date().toISOString(), size, steps, runs, adapterInfo, rows };
-if (values.out) writeFileSync(values.out, JSON.stringify(result, null, 2));
+
+function save(): void {
+  const result = { date: new Date().toISOString(), size, steps, runs, adapterInfo, rows };
+  if (values.out) writeFileSync(values.out, JSON.stringify(result, null, 2));
+}

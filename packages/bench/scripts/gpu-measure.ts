@@ -49,7 +49,7 @@ async function profileStep(model: ReturnType<typeof buildModel>): Promise<Array<
   return [...byKernel].map(([kernel, v]) => ({ kernel, ...v })).sort((a, b) => b.ms - a.ms).slice(0, 12);
 }
 
-const rows = [];
+const rows: Array<Record<string, unknown>> = [];
 for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
   if (kernels === 'ours') registerTrainingKernels();
   else unregisterTrainingKernels();

@@ -19,3 +19,5 @@ export {
 export { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';
 export { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 export { setupNodeWebGPU, describeWebGPUAdapter, type SetupNodeWebGPUOptions, type WebGPUAdapterDescription } from './webgpu/setup.js';
+export { sumGradConfig, meanGradConfig } from './reduction-gradients.js';
+export { RESIDENT_INPUT_KERNELS, MAX_CONSTANT_SIZE, MAX_CACHED_CONSTANTS, residentConstantCount } from './webgpu/resident-constants.js';

@@ -16,6 +16,7 @@ import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './conv2d-
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.js';
 import { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 import { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';
+import { meanGradConfig, sumGradConfig } from './reduction-gradients.js';
 import { forget, isOurKernel, rememberOurs, stockKernel } from './registry-state.js';
 import {
   webgpuConv2dBackpropFilter,
@@ -23,6 +24,7 @@ import {
   webgpuDepthwiseBackpropFilter,
   webgpuDepthwiseBackpropInput,
 } from './webgpu/kernels.js';
+import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -47,10 +49,14 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     Conv2DBackpropInput: () => webgpuConv2dBackpropInput,
     DepthwiseConv2dNativeBackpropFilter: () => webgpuDepthwiseBackpropFilter,
     DepthwiseConv2dNativeBackpropInput: () => webgpuDepthwiseBackpropInput,
+    ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
   },
 };
 
-const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig];
+/** Kernels of ours that wrap the stock kernel of the same name: registered only where that exists. */
+const WRAPS_STOCK = new Set<string>(RESIDENT_INPUT_KERNELS);
+
+const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig];
 const stockGradients = new Map<string, GradConfig | undefined>();
 
 /** Options of {@link registerTrainingKernels}. */
@@ -69,8 +75,12 @@ export interface RegisterTrainingKernelsOptions {
  * DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput for the cpu, wasm and
  * webgpu backends (replacing the stock kernels where they exist; on webgpu the filter gradients
  * are split-K WGSL programs), gradients of Conv2D and
- * DepthwiseConv2dNative that support dilation, and a gradient of FusedBatchNorm that broadcasts
- * instead of tiling (for every backend).
+ * DepthwiseConv2dNative that support dilation, a gradient of FusedBatchNorm that broadcasts
+ * instead of tiling, and gradients of Sum and Mean that broadcast instead of building a ones
+ * tensor on the CPU (for every backend). On webgpu it also wraps the stock kernels that training
+ * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
+ * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of
+ * through a new staging buffer on every call.
  *
  * Call it once, after importing the backends (a backend imported later registers its stock
  * kernels over ours). Calling it again changes nothing. Returns the backends registered for.
@@ -84,6 +94,7 @@ export function registerTrainingKernels(options: RegisterTrainingKernelsOptions 
     for (const [kernelName, factory] of Object.entries(KERNELS[backendName])) {
       if (isOurKernel(kernelName, backendName)) continue;
       const replaced = getKernel(kernelName, backendName);
+      if (replaced === undefined && WRAPS_STOCK.has(kernelName)) continue;
       const config: KernelConfig = { kernelName, backendName, kernelFunc: factory(backendName) as KernelFunc };
       if (replaced !== undefined) unregisterKernel(kernelName, backendName);
       registerKernel(config);

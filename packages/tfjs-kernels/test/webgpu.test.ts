@@ -8,7 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeWebGPUAdapter, hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import {
+  MAX_CACHED_CONSTANTS,
+  describeWebGPUAdapter,
+  hasTrainingKernel,
+  registerTrainingKernels,
+  residentConstantCount,
+  setupNodeWebGPU,
+  unregisterTrainingKernels,
+} from '@sa-unet/tfjs-kernels';
 import { CASES, analyticGrads, finiteDifferenceGrads, label, operands, relativeError } from './parity-cases.js';
 import { withSeed } from '../../../test-utils/numeric.js';
 
@@ -85,4 +93,128 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     expect(losses[losses.length - 1]).toBeLessThan(0.7 * losses[0]);
     tf.dispose([x, target]);
   });
+
+  describe('small CPU constants served from the GPU', () => {
+    /** Counts the GPU buffers the webgpu backend creates while `fn` runs. */
+    async function countBufferCreations(fn: () => Promise<void>): Promise<number> {
+      const device = (tf.backend() as unknown as { device: { createBuffer: (...a: unknown[]) => unknown } }).device;
+      const original = device.createBuffer;
+      let created = 0;
+      device.createBuffer = (...a: unknown[]) => {
+        created++;
+        return original.apply(device, a);
+      };
+      try {
+        await fn();
+      } finally {
+        device.createBuffer = original;
+      }
+      return created;
+    }
+
+    function smallModel(): tfl.LayersModel {
+      return withSeed(7, () => {
+        const input = tfl.input({ shape: [8, 8, 1] });
+        let y = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tfl.SymbolicTensor;
+        y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
+        y = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same' }).apply(y) as tfl.SymbolicTensor;
+        const out = tfl.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid' }).apply(y) as tfl.SymbolicTensor;
+        return tfl.model({ inputs: input, outputs: out });
+      });
+    }
+
+    /** Buffers created by 3 Adam steps after 2 warm-up steps, tensors those steps left behind, and the final loss. */
+    async function adamSteps(): Promise<{ created: number; tensorsAdded: number; loss: number }> {
+      const model = smallModel();
+      model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+      const x = tf.randomUniform([2, 8, 8, 1], 0, 1, 'float32', 3);
+      const target = tf.cast(tf.greater(x, 0.5), 'float32');
+      for (let i = 0; i < 2; i++) await model.trainOnBatch(x, target);
+      let loss = 0;
+      const before = tf.memory().numTensors;
+      const created = await countBufferCreations(async () => {
+        for (let i = 0; i < 3; i++) loss = (await model.trainOnBatch(x, target)) as number;
+      });
+      const tensorsAdded = tf.memory().numTensors - before;
+      model.optimizer.dispose();
+      model.dispose();
+      tf.dispose([x, target]);
+      return { created, tensorsAdded, loss };
+    }
+
+    // Stock kernels upload each of Adam's scalars anew for every variable. Ours upload only the two
+    // bias corrections that tfjs-core computes afresh on the CPU each step (1 - beta1^t, 1 - beta2^t):
+    // each a staging buffer plus a pooled GPU buffer, so at most 4 buffers per step, whatever the model.
+    it('after warm-up, Adam steps create at most 4 GPU buffers per step (stock: several per variable), with the same loss', async () => {
+      await tf.setBackend('webgpu');
+      unregisterTrainingKernels();
+      const stock = await adamSteps();
+      registerTrainingKernels();
+      const ours = await adamSteps();
+      expect(ours.tensorsAdded).toBe(0);
+      expect(ours.created).toBeLessThanOrEqual(4 * 3);
+      expect(stock.created).toBeGreaterThan(5 * 4 * 3);
+      expect(Math.abs(ours.loss - stock.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(stock.loss)));
+      await tf.setBackend('cpu');
+    });
+
+    it('keeps 0 and -0 apart, and matches the stock kernels on every wrapped binary op', async () => {
+      await tf.setBackend('webgpu');
+      registerTrainingKernels();
+      const a = tf.tensor1d([1, -2, 0.5, 3]);
+      const ops = {
+        add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div, maximum: tf.maximum, minimum: tf.minimum, pow: tf.pow,
+        squaredDifference: tf.squaredDifference,
+      } as const;
+      const results = async () => {
+        const out: Record<string, number[]> = {};
+        for (const [name, op] of Object.entries(ops)) {
+          for (const s of [0.5, 2, -1]) {
+            const t = tf.tidy(() => op(a, tf.scalar(s)));
+            out[`${name} ${s}`] = Array.from(await t.data());
+            t.dispose();
+          }
+        }
+        for (const z of [0, -0]) {
+          const t = tf.tidy(() => tf.div(a, tf.scalar(z)));
+          out[`div ${Object.is(z, -0) ? '-0' : '0'}`] = Array.from(await t.data());
+          t.dispose();
+        }
+        return out;
+      };
+      const ours = await results();
+      unregisterTrainingKernels();
+      const stock = await results();
+      registerTrainingKernels();
+      expect(ours).toEqual(stock);
+      expect(ours['div 0']![0]).toBe(Infinity);
+      expect(ours['div -0']![0]).toBe(-Infinity);
+      a.dispose();
+      await tf.setBackend('cpu');
+    });
+
+    it('leaves ops on CPU-only inputs to the stock kernel, and bounds its cache', async () => {
+      await tf.setBackend('webgpu');
+      registerTrainingKernels();
+      const backend = tf.backend();
+      const start = residentConstantCount(backend);
+      const cpuOnly = tf.tidy(() => tf.add(tf.scalar(12345.5), tf.scalar(1))); // both on the CPU: no GPU copy needed
+      expect(await cpuOnly.data()).toEqual(new Float32Array([12346.5]));
+      expect(residentConstantCount(backend)).toBe(start);
+      const gpu = tf.tidy(() => tf.relu(tf.randomUniform([4], 0, 1, 'float32', 1)));
+      await gpu.data(); // computed on the CPU (small inputs), so put it on the GPU explicitly
+      (tf.backend() as unknown as { uploadToGPU(id: object): void }).uploadToGPU(gpu.dataId);
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < MAX_CACHED_CONSTANTS + 10; i++) {
+        const t = tf.tidy(() => tf.add(gpu, tf.scalar(1000 + i)));
+        if (i === MAX_CACHED_CONSTANTS + 9) expect((await t.data())[0]).toBeCloseTo(1000 + i + (await gpu.data())[0]!, 3);
+        t.dispose();
+      }
+      expect(tf.memory().numTensors).toBe(before);
+      expect(residentConstantCount(backend)).toBe(MAX_CACHED_CONSTANTS);
+      tf.dispose([cpuOnly, gpu]);
+      await tf.setBackend('cpu');
+    });
+  });
 });
+

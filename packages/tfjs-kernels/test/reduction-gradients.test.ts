@@ -1,0 +1,53 @@
+/**
+ * Our Sum and Mean gradients broadcast dy instead of multiplying by a ones tensor: the values
+ * must be those of tfjs-core's gradients, bit for bit (x1 and one division are exact either way).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { meanGradConfig, registerTrainingKernels, sumGradConfig, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { seededUniform } from '../../../test-utils/numeric.js';
+
+afterAll(() => registerTrainingKernels());
+
+const SHAPE = [2, 3, 4, 5];
+const CASES: Array<[string, number | number[] | null, boolean]> = [
+  ['axis 1', 1, false],
+  ['axes [0, 2]', [0, 2], false],
+  ['axis -1', -1, false],
+  ['axes [1, 2] keepDims', [1, 2], true],
+  ['all axes (null)', null, false],
+  ['all axes keepDims', [0, 1, 2, 3], true],
+];
+
+async function gradient(op: 'sum' | 'mean', axis: number | number[] | null, keepDims: boolean): Promise<Float32Array> {
+  const x = seededUniform(SHAPE, 1);
+  const reducedShape = tf.tidy(() => tf[op](x, axis ?? undefined, keepDims).shape);
+  const r = seededUniform(reducedShape, 2);
+  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf[op](t, axis ?? undefined, keepDims), r)))(x);
+  const values = (await g.data()) as Float32Array;
+  expect(g.shape).toEqual(SHAPE);
+  expect(g.dtype).toBe('float32');
+  tf.dispose([x, r, g]);
+  return values;
+}
+
+describe.each(['cpu', 'wasm'])('Sum and Mean gradients on %s', (backend) => {
+  it.each(CASES.flatMap(([name, axis, keep]) => (['sum', 'mean'] as const).map((op) => [`${op} ${name}`, op, axis, keep] as const)))(
+    '%s equals tfjs-core\'s gradient exactly',
+    async (_, op, axis, keepDims) => {
+      await tf.setBackend(backend);
+      unregisterTrainingKernels();
+      expect(tf.getGradient(op === 'sum' ? 'Sum' : 'Mean')).not.toBe(op === 'sum' ? sumGradConfig : meanGradConfig);
+      const stock = await gradient(op, axis, keepDims);
+      registerTrainingKernels();
+      expect(tf.getGradient(op === 'sum' ? 'Sum' : 'Mean')).toBe(op === 'sum' ? sumGradConfig : meanGradConfig);
+      const before = tf.memory().numTensors;
+      const ours = await gradient(op, axis, keepDims);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Array.from(ours)).toEqual(Array.from(stock));
+    },
+  );
+});

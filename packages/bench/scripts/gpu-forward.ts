@@ -1,0 +1,77 @@
+/**
+ * Forward latency at batch 1 with this package's kernels and with stock tfjs-webgpu, measured in
+ * alternating rounds (ours, stock, ours, stock) so that the order of measurement cannot pass for a
+ * difference of kernels; plus the GPU time of one forward pass by kernel, and the round trip of
+ * reading one value back. For the GPU machine, tested on lavapipe first:
+ *   bash .gpu/run.sh .gpu/gpu-forward.mjs --size 256 --out $OUT/forward.json
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { buildModel } from '../src/commands/run-model.js';
+import { inferenceLatency } from '../src/eval/predict.js';
+import { timeCalls } from '../src/eval/timing.js';
+
+const { values } = parseArgs({ options: {
+  size: { type: 'string', default: '256' },
+  runs: { type: 'string', default: '50' },
+  rounds: { type: 'string', default: '2' },
+  out: { type: 'string' },
+} });
+const size = Number(values.size);
+const runs = Number(values.runs);
+
+if (!(await setupNodeWebGPU())) throw new Error('no WebGPU adapter');
+await import('@tensorflow/tfjs-backend-webgpu');
+await tf.setBackend('webgpu');
+
+const models = { unet: buildModel('unet', { size, baseFilters: 32 }, 1), 'sa-unet': buildModel('sa-unet', { size, baseFilters: 32 }, 1) };
+const latency: Array<Record<string, unknown>> = [];
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const kernels of ['ours', 'stock'] as const) {
+    if (kernels === 'ours') registerTrainingKernels();
+    else unregisterTrainingKernels();
+    for (const [name, model] of Object.entries(models)) {
+      const inference = await inferenceLatency(model, size, 1, 5, runs);
+      latency.push({ round, kernels, model: name, ...inference });
+      console.log(`round ${round} ${kernels} ${name}: forward ${inference.medianMs.toFixed(2)} ms (p90 ${inference.p90Ms.toFixed(2)})`);
+    }
+  }
+}
+
+const profiles: Record<string, unknown> = {};
+for (const [name, model] of Object.entries(models)) {
+  const x = tf.randomUniform([1, size, size, 1], 0, 1, 'float32', 5);
+  const info = await tf.profile(async () => {
+    const y = model.predict(x) as tf.Tensor;
+    await y.data();
+    y.dispose();
+  });
+  x.dispose();
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    e.calls++;
+    byKernel.set(k.name, e);
+  }
+  const top = [...byKernel].map(([kernel, v]) => ({ kernel, ...v })).sort((a, b) => b.ms - a.ms);
+  const gpuMs = top.reduce((s, k) => s + k.ms, 0);
+  profiles[name] = { kernels: info.kernels.length, gpuMs, top: top.slice(0, 8) };
+  console.log(`${name} forward: ${info.kernels.length} kernels, ${gpuMs.toFixed(2)} ms of GPU time; ` +
+    top.slice(0, 5).map((k) => `${k.kernel} ${k.ms.toFixed(2)} ms x${k.calls}`).join(', '));
+}
+
+const one = tf.tidy(() => tf.relu(tf.ones([1024])));
+const readback = await timeCalls(async () => {
+  const t0 = performance.now();
+  const y = tf.add(one, one);
+  await y.data();
+  y.dispose();
+  return performance.now() - t0;
+}, 5, 50);
+one.dispose();
+console.log(`one op and its read-back: median ${readback.medianMs.toFixed(3)} ms (p90 ${readback.p90Ms.toFixed(3)})`);
+const adapterInfo = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo ?? null;
+if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), size, runs, adapterInfo, latency, profiles, readback }, null, 2));

@@ -4,7 +4,8 @@
  *   bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-measure.ts
  *   bash .gpu/run.sh .gpu/gpu-measure.mjs --size 256 --out $OUT/gpu.json
  * Measures, for U-Net and SA-U-Net (base 32): parameters, inference ms at batch 1 (first call,
- * median, p90), Adam step ms at batch 4, with this package's kernels and with stock tfjs-webgpu,
+ * median, p90), Adam step ms at batch 4, with this package's kernels and fusedAdam and with stock
+ * tfjs-webgpu and tfjs-core's Adam,
  * and the top kernels of one step of each (tf.profile; GPU times where timestamp queries exist).
  */
 import { writeFileSync } from 'node:fs';
@@ -56,7 +57,8 @@ for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
   for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
     const model = buildModel(name, { size, baseFilters: 32 }, 1);
     const inference = await inferenceLatency(model, size, 1, 5, runs);
-    const step = await stepTimes(model, size, steps);
+    // Stock rows: stock kernels and tfjs-core's Adam; ours: our kernels and fusedAdam (the bench's).
+    const step = await stepTimes(model, size, steps, kernels === 'stock' ? tf.train.adam(5e-4) : undefined);
     const profile = await profileStep(model);
     rows.push({ kernels, model: name, params: model.countParams(), inference, step, profile });
     console.log(`${kernels} ${name}: forward ${inference.medianMs.toFixed(2)} ms (p90 ${inference.p90Ms.toFixed(2)}, first ${inference.firstMs.toFixed(0)}), ` +

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
-import { registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { fusedAdam, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { buildModel } from '../src/commands/run-model.js';
 
 const { values } = parseArgs({ options: {
@@ -91,11 +91,11 @@ function show(model: string, p: Phase): void {
 const rows: Array<{ model: string; phases: Phase[] }> = [];
 for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
   const model = buildModel(name, { size, baseFilters: 32 }, 1);
-  model.compile({ optimizer: tf.train.adam(5e-4), loss: diceLoss });
+  model.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
   const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
   for (let i = 0; i < 2; i++) await model.trainOnBatch(x, y); // compile every pipeline
-  const optimizer = tf.train.adam(5e-4);
+  const optimizer = fusedAdam(5e-4);
   const phases: Phase[] = [];
   phases.push(await measure('trainOnBatch', async () => { await model.trainOnBatch(x, y); }));
   phases.push(await measure('forward batch 4 (inference)', async () => {
@@ -113,7 +113,7 @@ for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
   const { value, grads } = tf.variableGrads(() => diceLoss(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
   value.dispose();
   const firstVar = model.trainableWeights[0]!.read();
-  phases.push(await measure('Adam applyGradients', async () => {
+  phases.push(await measure('Adam applyGradients (fusedAdam)', async () => {
     optimizer.applyGradients(grads as tf.NamedTensorMap as Parameters<typeof optimizer.applyGradients>[0]);
     await firstVar.data();
   }));

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
+import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { timeCalls, type Latency } from '../eval/timing.js';
@@ -34,9 +35,14 @@ export interface LatencyRow {
   stepFirstMs: number;
 }
 
-/** Median and p90 of `steps` Adam steps (batch 4) after two warm-up steps; the first step separately. */
-export async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number): Promise<Latency> {
-  model.compile({ optimizer: tf.train.adam(5e-4), loss: diceLoss });
+/**
+ * Median and p90 of `steps` Adam steps (batch 4) after two warm-up steps; the first step separately.
+ * The optimizer is the bench's (`fusedAdam`, tfjs-core's Adam with a fused update on webgpu) unless
+ * `optimizer` says otherwise (e.g. `tf.train.adam` for a stock baseline).
+ */
+export async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number,
+  optimizer: tf.Optimizer = fusedAdam(5e-4)): Promise<Latency> {
+  model.compile({ optimizer, loss: diceLoss });
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
   const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));
   const step = async () => {

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { diceLoss } from '@sa-unet/seg-metrics';
+import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import type { Sample } from '../data/dataset.js';
 import { mulberry32, shuffle } from '../random.js';
 import { drawShears, shearBatch } from './augment.js';
@@ -52,7 +53,7 @@ export function trainingTargets(model: tfl.LayersModel, masks: tf.Tensor): tf.Te
 export async function trainModel(model: tfl.LayersModel, samples: readonly Sample[], size: number, options: TrainOptions): Promise<TrainResult> {
   const { epochs, batchSize, learningRate, shearDegrees, seed } = options;
   if (samples.length === 0) throw new Error('training set is empty');
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: diceLoss });
+  model.compile({ optimizer: fusedAdam(learningRate), loss: diceLoss }); // tfjs-core's Adam; fused on webgpu
   const rand = mulberry32(seed);
   const batches = Math.ceil(samples.length / batchSize);
   const epochLosses: number[] = [];

@@ -1,0 +1,134 @@
+/**
+ * fusedAdam: tfjs-core's Adam everywhere, with a fused update (3 dispatches per variable) on
+ * webgpu. On webgpu (lavapipe in CI) its variables and moments must follow the stock Adam's
+ * within float32 rounding; elsewhere they must be the stock Adam's exactly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FusedAdamOptimizer, fusedAdam, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { withSeed } from '../../../test-utils/numeric.js';
+
+const adapter = await setupNodeWebGPU();
+if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
+afterAll(async () => {
+  registerTrainingKernels();
+  await tf.setBackend('cpu');
+});
+
+/** What tfjs types applyGradients' argument as (a map of Variables, though any tensor is accepted). */
+type Gradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
+
+// Shapes: a conv kernel, a bias, a scalar, and one larger than 64 x 4096 (the grid-stride loop).
+const SHAPES = [[3, 3, 4, 8], [8], [], [300_001]];
+
+/** Runs `steps` updates of `optimizer` on fresh variables with seeded gradients; returns values and moments. */
+async function train(optimizer: tf.Optimizer, steps: number, prefix: string): Promise<{ values: Float32Array[]; weights: Float32Array[]; leaked: number }> {
+  const vars = SHAPES.map((s, i) => tf.variable(tf.randomUniform(s, -1, 1, 'float32', 10 + i), true, `${prefix}_${i}`));
+  let before = 0;
+  for (let step = 0; step < steps; step++) {
+    if (step === 1) before = tf.memory().numTensors; // the moments exist after the first step
+    const grads = Object.fromEntries(vars.map((v, i) => [v.name, tf.randomUniform(v.shape, -1, 1, 'float32', 100 * step + i)]));
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  }
+  const leaked = tf.memory().numTensors - before;
+  const values = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+  const weights = await Promise.all((await optimizer.getWeights()).slice(1).map(async (w) => (await w.tensor.data()) as Float32Array));
+  tf.dispose(vars);
+  return { values, weights, leaked };
+}
+
+/** Per tensor, the largest difference over the largest magnitude of the reference (as the parity tests); the worst tensor. */
+function worstRelative(a: Float32Array[], b: Float32Array[]): number {
+  let worst = 0;
+  for (const [i, x] of a.entries()) {
+    const y = b[i]!;
+    expect(x.length).toBe(y.length);
+    let diff = 0;
+    let scale = 0;
+    for (let j = 0; j < x.length; j++) {
+      diff = Math.max(diff, Math.abs(x[j]! - y[j]!));
+      scale = Math.max(scale, Math.abs(y[j]!));
+    }
+    worst = Math.max(worst, diff / scale);
+  }
+  return worst;
+}
+
+describe('fusedAdam on cpu', () => {
+  it('is tfjs-core\'s Adam: same values, same moments, same config and class name', async () => {
+    await tf.setBackend('cpu');
+    const stock = tf.train.adam(0.01);
+    const ours = fusedAdam(0.01);
+    expect(ours).toBeInstanceOf(FusedAdamOptimizer);
+    expect(ours.getClassName()).toBe('Adam');
+    expect(ours.getConfig()).toEqual(stock.getConfig());
+    const a = await train(stock, 3, 'cpuStock');
+    const b = await train(ours, 3, 'cpuOurs');
+    expect(b.values).toEqual(a.values);
+    expect(b.weights).toEqual(a.weights);
+    stock.dispose();
+    ours.dispose();
+  });
+});
+
+describe.runIf(adapter)('fusedAdam on webgpu', () => {
+  it('follows stock Adam within float32 rounding over 4 steps, and leaves no tensors behind', async () => {
+    await tf.setBackend('webgpu');
+    const stock = tf.train.adam(0.01);
+    const ours = fusedAdam(0.01);
+    // Ours first: pooled GPU buffers then cannot hold stock's results for a failed update to show.
+    const b = await train(ours, 4, 'gpuOurs');
+    const a = await train(stock, 4, 'gpuStock');
+    expect(worstRelative(b.values, a.values)).toBeLessThan(1e-5);
+    expect(worstRelative(b.weights, a.weights)).toBeLessThan(1e-5);
+    expect(b.leaked).toBe(a.leaked);
+    expect(b.leaked).toBe(0);
+    stock.dispose();
+    ours.dispose();
+  });
+
+  it('continues from a stock Adam\'s weights (setWeights) as the stock Adam does', async () => {
+    await tf.setBackend('webgpu');
+    const v = tf.variable(tf.randomUniform([64], -1, 1, 'float32', 3), true, 'resume_v');
+    const g = tf.randomUniform([64], -1, 1, 'float32', 4);
+    const first = tf.train.adam(0.05);
+    for (let i = 0; i < 3; i++) first.applyGradients({ resume_v: g } as unknown as Gradients);
+    const saved = await first.getWeights();
+    const start = tf.clone(v);
+    const continued = async (opt: tf.Optimizer) => {
+      v.assign(start);
+      await opt.setWeights(saved.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) })));
+      for (let i = 0; i < 2; i++) opt.applyGradients({ resume_v: g } as unknown as Gradients);
+      return (await v.data()) as Float32Array;
+    };
+    const ours = await continued(fusedAdam(0.05)); // first, as above
+    const stock = await continued(tf.train.adam(0.05));
+    expect(worstRelative([ours], [(await start.data()) as Float32Array])).toBeGreaterThan(1e-3); // it moved
+    expect(worstRelative([ours], [stock])).toBeLessThan(1e-5);
+    tf.dispose([v, g, start]);
+    first.dispose();
+  });
+
+  it('trains a small conv net with model.fit', async () => {
+    await tf.setBackend('webgpu');
+    registerTrainingKernels();
+    const model = withSeed(5, () => {
+      const input = tfl.input({ shape: [16, 16, 1] });
+      let y = tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tfl.SymbolicTensor;
+      y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
+      const out = tfl.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid' }).apply(y) as tfl.SymbolicTensor;
+      return tfl.model({ inputs: input, outputs: out });
+    });
+    model.compile({ optimizer: fusedAdam(0.01), loss: 'binaryCrossentropy' });
+    const x = tf.randomUniform([8, 16, 16, 1], 0, 1, 'float32', 1);
+    const target = tf.cast(tf.greater(x, 0.5), 'float32');
+    const losses = (await model.fit(x, target, { epochs: 15, batchSize: 4, verbose: 0 })).history.loss as number[];
+    expect(losses[losses.length - 1]).toBeLessThan(0.7 * losses[0]!);
+    model.optimizer.dispose();
+    model.dispose();
+    tf.dispose([x, target]);
+  });
+});

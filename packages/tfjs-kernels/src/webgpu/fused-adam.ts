@@ -81,7 +81,7 @@ function valueProgram(n: number): GradientProgram {
           result[i] = mHat / (sqrt(vHat) + uniforms.epsilon) * uniforms.negLearningRate + param[i];`);
 }
 
-/** Adam with a fused update on webgpu; elsewhere exactly tfjs-core's {@link AdamOptimizer}. */
+/** Adam with a fused update on webgpu; elsewhere exactly tfjs-core's `AdamOptimizer` ([tf.train.adam](https://js.tensorflow.org/api/latest/#train.adam)). */
 export class FusedAdamOptimizer extends AdamOptimizer {
   override applyGradients(variableGradients: Parameters<AdamOptimizer['applyGradients']>[0]): void {
     const backend = engine().backend as unknown as Partial<WebGPUBackendLike>;

@@ -12,6 +12,7 @@ import { registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } f
 import { buildModel } from '../src/commands/run-model.js';
 import { inferenceLatency } from '../src/eval/predict.js';
 import { timeCalls } from '../src/eval/timing.js';
+import { kernelTotals } from './kernel-totals.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -49,14 +50,7 @@ for (const [name, model] of Object.entries(models)) {
     y.dispose();
   });
   x.dispose();
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
-    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    e.calls++;
-    byKernel.set(k.name, e);
-  }
-  const top = [...byKernel].map(([kernel, v]) => ({ kernel, ...v })).sort((a, b) => b.ms - a.ms);
+  const top = kernelTotals(info);
   const gpuMs = top.reduce((s, k) => s + k.ms, 0);
   profiles[name] = { kernels: info.kernels.length, gpuMs, top: top.slice(0, 8) };
   console.log(`${name} forward: ${info.kernels.length} kernels, ${gpuMs.toFixed(2)} ms of GPU time; ` +

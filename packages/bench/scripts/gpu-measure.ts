@@ -15,6 +15,7 @@ import { registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } f
 import { buildModel } from '../src/commands/run-model.js';
 import { stepTimes } from '../src/commands/latency.js';
 import { inferenceLatency } from '../src/eval/predict.js';
+import { kernelTotals, type KernelTotal } from './kernel-totals.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -33,21 +34,14 @@ await import('@tensorflow/tfjs-backend-webgpu');
 await tf.setBackend('webgpu');
 const adapterInfo = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo ?? null;
 
-async function profileStep(model: ReturnType<typeof buildModel>): Promise<Array<{ kernel: string; ms: number; calls: number }>> {
+async function profileStep(model: ReturnType<typeof buildModel>): Promise<KernelTotal[]> {
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
   const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
   const info = await tf.profile(async () => {
     await model.trainOnBatch(x, y);
   });
   tf.dispose([x, y]);
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
-    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    e.calls++;
-    byKernel.set(k.name, e);
-  }
-  return [...byKernel].map(([kernel, v]) => ({ kernel, ...v })).sort((a, b) => b.ms - a.ms).slice(0, 12);
+  return kernelTotals(info).slice(0, 12);
 }
 
 const rows: Array<Record<string, unknown>> = [];

@@ -1,12 +1,15 @@
 /**
- * Gradients of Sum and Mean that broadcast dy instead of multiplying it by a ones tensor.
+ * Gradients of Sum and Mean that never fill a full-size array on the CPU.
  *
  * tfjs-core's own gradients compute `dy * ones(x.shape)`, and `ones` fills a full-size array on
  * the CPU: every batch-norm `moments` of a training step pays for it, and on webgpu the array is
- * then uploaded (up to 33 MB per call for a 4x256x256x32 activation). Broadcasting (a Tile on the
- * backend) gives the same values without touching the CPU.
+ * then uploaded (up to 33 MB per call for a 4x256x256x32 activation). Here dy is spread to x's
+ * shape on the backend, by whichever way is faster there (measured, `bench/reduction-gradients.ts`):
+ * on webgpu a broadcast (one Tile pass); elsewhere a multiply by `onesLike(x)` (a Fill kernel),
+ * because wasm's Tile is ten times slower than its multiply (Mean gradient of 4x64x64x32: 30 ms
+ * against 1.7 ms). Both are exact (a copy, or a product with one), so the values are tfjs-core's.
  */
-import { broadcastTo, cast, div, reshape, util, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
+import { broadcastTo, cast, div, getBackend, mul, onesLike, reshape, util, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 
 /** dy reshaped to x's rank with 1 on the reduced axes, as float32 (the dtype tfjs-core's gradients return). */
 function expandedDy(dy: Tensor, x: Tensor, attrs: NamedAttrMap): Tensor {
@@ -16,12 +19,17 @@ function expandedDy(dy: Tensor, x: Tensor, attrs: NamedAttrMap): Tensor {
   return expanded.dtype === 'float32' ? expanded : cast(expanded, 'float32');
 }
 
+/** `small` (x's rank, 1 on reduced axes) spread to x's shape. */
+function spreadTo(small: Tensor, x: Tensor): Tensor {
+  return getBackend() === 'webgpu' ? broadcastTo(small, x.shape) : mul(small, onesLike(x));
+}
+
 export const sumGradConfig: GradConfig = {
   kernelName: 'Sum',
   inputsToSave: ['x'],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const [x] = saved as [Tensor];
-    return { x: () => broadcastTo(expandedDy(dy as Tensor, x, attrs), x.shape) };
+    return { x: () => spreadTo(expandedDy(dy as Tensor, x, attrs), x) };
   },
 };
 
@@ -33,6 +41,6 @@ export const meanGradConfig: GradConfig = {
     const axes = util.parseAxisParam(attrs.axis as number | number[], x.shape);
     const reduceSize = axes.reduce((n, a) => n * x.shape[a]!, 1);
     // Divide before broadcasting: the same single division per element, on the small tensor.
-    return { x: () => broadcastTo(div(expandedDy(dy as Tensor, x, attrs), reduceSize), x.shape) };
+    return { x: () => spreadTo(div(expandedDy(dy as Tensor, x, attrs), reduceSize), x) };
   },
 };

@@ -76,7 +76,7 @@ export interface RegisterTrainingKernelsOptions {
  * webgpu backends (replacing the stock kernels where they exist; on webgpu the filter gradients
  * are split-K WGSL programs), gradients of Conv2D and
  * DepthwiseConv2dNative that support dilation, a gradient of FusedBatchNorm that broadcasts
- * instead of tiling, and gradients of Sum and Mean that broadcast instead of building a ones
+ * instead of tiling, and gradients of Sum and Mean that spread dy on the backend instead of building a ones
  * tensor on the CPU (for every backend). On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of

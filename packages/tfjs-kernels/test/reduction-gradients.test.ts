@@ -1,5 +1,5 @@
 /**
- * Our Sum and Mean gradients broadcast dy instead of multiplying by a ones tensor: the values
+ * Our Sum and Mean gradients spread dy on the backend instead of multiplying by a ones tensor filled on the CPU: the values
  * must be those of tfjs-core's gradients, bit for bit (x1 and one division are exact either way).
  */
 import * as tf from '@tensorflow/tfjs-core';

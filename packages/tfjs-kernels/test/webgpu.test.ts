@@ -94,6 +94,30 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     tf.dispose([x, target]);
   });
 
+  it('Sum and Mean gradients (a broadcast on webgpu) equal tfjs-core\'s exactly', async () => {
+    await tf.setBackend('webgpu');
+    const x = tf.randomUniform([2, 3, 4, 5], 0, 1, 'float32', 1);
+    const gradients = async () => {
+      const out: number[][] = [];
+      for (const op of ['sum', 'mean'] as const) {
+        for (const [axis, keepDims] of [[[0, 1, 2], false], [1, true], [-1, false]] as const) {
+          const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf[op](t, axis as number | number[], keepDims), 1.5)))(x);
+          out.push(Array.from(await g.data()));
+          g.dispose();
+        }
+      }
+      return out;
+    };
+    unregisterTrainingKernels();
+    const stock = await gradients();
+    registerTrainingKernels();
+    const before = tf.memory().numTensors;
+    expect(await gradients()).toEqual(stock);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    await tf.setBackend('cpu');
+  });
+
   describe('small CPU constants served from the GPU', () => {
     /** Counts the GPU buffers the webgpu backend creates while `fn` runs. */
     async function countBufferCreations(fn: () => Promise<void>): Promise<number> {

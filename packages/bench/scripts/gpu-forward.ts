@@ -8,7 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import { inferenceLatency } from '../src/eval/predict.js';
 import { timeCalls } from '../src/eval/timing.js';
@@ -23,9 +24,7 @@ const { values } = parseArgs({ options: {
 const size = Number(values.size);
 const runs = Number(values.runs);
 
-if (!(await setupNodeWebGPU())) throw new Error('no WebGPU adapter');
-await import('@tensorflow/tfjs-backend-webgpu');
-await tf.setBackend('webgpu');
+const { description: adapter } = await selectBackend('webgpu'); // Dawn, our kernels; a clear error without an adapter
 
 const models = { unet: buildModel('unet', { size, baseFilters: 32 }, 1), 'sa-unet': buildModel('sa-unet', { size, baseFilters: 32 }, 1) };
 const latency: Array<Record<string, unknown>> = [];
@@ -67,5 +66,4 @@ const readback = await timeCalls(async () => {
 }, 5, 50);
 one.dispose();
 console.log(`one op and its read-back: median ${readback.medianMs.toFixed(3)} ms (p90 ${readback.p90Ms.toFixed(3)})`);
-const adapterInfo = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo ?? null;
-if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), size, runs, adapterInfo, latency, profiles, readback }, null, 2));
+if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), size, runs, adapter, latency, profiles, readback }, null, 2));

@@ -11,7 +11,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerTrainingKernels, setupNodeWebGPU, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import { stepTimes } from '../src/commands/latency.js';
 import { inferenceLatency } from '../src/eval/predict.js';
@@ -29,10 +30,7 @@ const size = Number(values.size);
 const steps = Number(values.steps);
 const runs = Number(values.runs);
 
-if (!(await setupNodeWebGPU())) throw new Error('no WebGPU adapter');
-await import('@tensorflow/tfjs-backend-webgpu');
-await tf.setBackend('webgpu');
-const adapterInfo = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo ?? null;
+const { description: adapter } = await selectBackend('webgpu'); // Dawn, our kernels; a clear error without an adapter
 
 async function profileStep(model: ReturnType<typeof buildModel>): Promise<KernelTotal[]> {
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
@@ -65,6 +63,6 @@ for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
 }
 
 function save(): void {
-  const result = { date: new Date().toISOString(), size, steps, runs, adapterInfo, rows };
+  const result = { date: new Date().toISOString(), size, steps, runs, adapter, rows };
   if (values.out) writeFileSync(values.out, JSON.stringify(result, null, 2));
 }

@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
-import { fusedAdam, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 
 const { values } = parseArgs({ options: {
@@ -20,10 +21,7 @@ const { values } = parseArgs({ options: {
 const size = Number(values.size);
 const repeats = Number(values.repeats);
 
-if (!(await setupNodeWebGPU())) throw new Error('no WebGPU adapter');
-await import('@tensorflow/tfjs-backend-webgpu');
-await tf.setBackend('webgpu');
-registerTrainingKernels();
+const { description: adapter } = await selectBackend('webgpu'); // Dawn, our kernels; a clear error without an adapter
 
 // Dawn API accounting: calls and synchronous ms per method.
 const calls = new Map<string, { calls: number; ms: number }>();
@@ -145,5 +143,4 @@ micro.push(await measure('500 adds, each with a fresh scalar', async () => {
 }));
 for (const p of micro) show('micro', p);
 tf.dispose([a, b]);
-const adapterInfo = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo ?? null;
-if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), size, adapterInfo, rows, micro }, null, 2));
+if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), size, adapter, rows, micro }, null, 2));

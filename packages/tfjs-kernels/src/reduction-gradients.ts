@@ -11,9 +11,12 @@
  */
 import { broadcastTo, cast, div, getBackend, mul, onesLike, reshape, util, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 
+function reducedAxes(x: Tensor, attrs: NamedAttrMap): number[] {
+  return util.parseAxisParam(attrs.axis as number | number[], x.shape);
+}
+
 /** dy reshaped to x's rank with 1 on the reduced axes, as float32 (the dtype tfjs-core's gradients return). */
-function expandedDy(dy: Tensor, x: Tensor, attrs: NamedAttrMap): Tensor {
-  const axes = util.parseAxisParam(attrs.axis as number | number[], x.shape);
+function expandedDy(dy: Tensor, x: Tensor, axes: number[]): Tensor {
   const shape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const expanded = reshape(dy, shape);
   return expanded.dtype === 'float32' ? expanded : cast(expanded, 'float32');
@@ -29,7 +32,7 @@ export const sumGradConfig: GradConfig = {
   inputsToSave: ['x'],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const [x] = saved as [Tensor];
-    return { x: () => spreadTo(expandedDy(dy as Tensor, x, attrs), x) };
+    return { x: () => spreadTo(expandedDy(dy as Tensor, x, reducedAxes(x, attrs)), x) };
   },
 };
 
@@ -38,9 +41,9 @@ export const meanGradConfig: GradConfig = {
   inputsToSave: ['x'],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const [x] = saved as [Tensor];
-    const axes = util.parseAxisParam(attrs.axis as number | number[], x.shape);
+    const axes = reducedAxes(x, attrs);
     const reduceSize = axes.reduce((n, a) => n * x.shape[a]!, 1);
     // Divide before broadcasting: the same single division per element, on the small tensor.
-    return { x: () => spreadTo(div(expandedDy(dy as Tensor, x, attrs), reduceSize), x) };
+    return { x: () => spreadTo(div(expandedDy(dy as Tensor, x, axes), reduceSize), x) };
   },
 };

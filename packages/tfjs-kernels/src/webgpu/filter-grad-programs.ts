@@ -9,18 +9,7 @@
  * step on an H100). Here K is split into chunks reduced by separate workgroups, each writing a
  * partial sum; the partial sums (innermost axis) are then added by the backend's Sum.
  */
-
-/** The part of tfjs-backend-webgpu's WebGPUProgram these programs fill in. */
-export interface GradientProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  uniforms: string;
-  workgroupSize: [number, number, number];
-  getUserCode(): string;
-}
+import type { WebGPUProgramSpec } from './backend-internals.js';
 
 /** Geometry of the forward convolution (NHWC), as uniforms. */
 export interface ConvGeometry {
@@ -90,7 +79,7 @@ const TILE_K = 16;
  * chunk, 4x4 outputs per thread, through 16-deep tiles in workgroup memory.
  * Output: partial sums [m, o, split].
  */
-export function conv2dFilterGradProgram(g: ConvGeometry, splits: number): GradientProgram {
+export function conv2dFilterGradProgram(g: ConvGeometry, splits: number): WebGPUProgramSpec {
   const M = g.filterHeight * g.filterWidth * g.inChannels;
   const N = g.outChannels;
   return {
@@ -197,7 +186,7 @@ export function conv2dFilterGradProgram(g: ConvGeometry, splits: number): Gradie
  * chunk; each thread keeps one sum per tap, the strands are added in workgroup memory.
  * Output: partial sums [tap, c * m + mult, split].
  */
-export function depthwiseFilterGradProgram(g: ConvGeometry, multiplier: number, splits: number): GradientProgram {
+export function depthwiseFilterGradProgram(g: ConvGeometry, multiplier: number, splits: number): WebGPUProgramSpec {
   const channels = g.inChannels * multiplier;
   const taps = g.filterHeight * g.filterWidth;
   const lanesC = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));

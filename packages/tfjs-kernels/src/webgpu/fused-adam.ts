@@ -20,10 +20,9 @@ import {
   tidy,
   zerosLike,
   type Tensor,
-  type TensorInfo,
   type Variable,
 } from '@tensorflow/tfjs-core';
-import type { GradientProgram } from './filter-grad-programs.js';
+import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
 
 /** tfjs-core Adam's fields (private there) that the fused update reads and keeps up to date. */
 interface AdamState {
@@ -38,15 +37,10 @@ interface AdamState {
   incrementIterations(): void;
 }
 
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: GradientProgram, inputs: TensorInfo[], outputDtype: 'float32',
-    uniforms?: Array<{ type: string; data: number[] }>): TensorInfo;
-}
-
 const WORKGROUP = 64;
 const MAX_WORKGROUPS = 4096; // beyond this, threads loop (grid stride): dispatch sizes stay within WebGPU's limits
 
-function elementwise(shaderKey: string, variableNames: string[], uniforms: string, n: number, body: string): GradientProgram {
+function elementwise(shaderKey: string, variableNames: string[], uniforms: string, n: number, body: string): WebGPUProgramSpec {
   return {
     outputShape: [n],
     shaderKey,
@@ -66,14 +60,14 @@ function elementwise(shaderKey: string, variableNames: string[], uniforms: strin
 }
 
 /** moment' = decay moment + (1 - decay) g (or g², for the second moment), as tfjs-core computes it. */
-function momentProgram(n: number, squared: boolean): GradientProgram {
+function momentProgram(n: number, squared: boolean): WebGPUProgramSpec {
   return elementwise(`saunet_adamMoment_${squared}`, ['moment', 'grad'], 'decay : f32, oneMinusDecay : f32,', n,
     `let g = grad[i];
           result[i] = moment[i] * uniforms.decay + ${squared ? 'g * g' : 'g'} * uniforms.oneMinusDecay;`);
 }
 
 /** value' = value + (m' / c1) / (sqrt(v' / c2) + epsilon) * (-learningRate), in tfjs-core's order. */
-function valueProgram(n: number): GradientProgram {
+function valueProgram(n: number): WebGPUProgramSpec {
   return elementwise('saunet_adamValue', ['param', 'newM', 'newV'],
     'negLearningRate : f32, epsilon : f32, correction1 : f32, correction2 : f32,', n,
     `let mHat = newM[i] / uniforms.correction1;
@@ -84,20 +78,18 @@ function valueProgram(n: number): GradientProgram {
 /** Adam with a fused update on webgpu; elsewhere exactly tfjs-core's `AdamOptimizer` ([tf.train.adam](https://js.tensorflow.org/api/latest/#train.adam)). */
 export class FusedAdamOptimizer extends AdamOptimizer {
   override applyGradients(variableGradients: Parameters<AdamOptimizer['applyGradients']>[0]): void {
-    const backend = engine().backend as unknown as Partial<WebGPUBackendLike>;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const values = names.map((name) => engine().registeredVariables[name]);
-    if (engine().backendName !== 'webgpu' || typeof backend.runWebGPUProgram !== 'function' ||
-      values.some((v) => v === undefined || v.dtype !== 'float32')) {
+    if (engine().backendName !== 'webgpu' || values.some((v) => v === undefined || v.dtype !== 'float32')) {
       super.applyGradients(variableGradients);
       return;
     }
     const self = this as unknown as AdamState;
-    const gpu = backend as WebGPUBackendLike;
+    const gpu = engine().backend as WebGPUBackendInternals;
     const step = this.iterations + 1; // tfjs-core's accBeta after `step - 1` updates is beta^step (the getter: iterations_ starts undefined)
     const correction1 = 1 - self.beta1 ** step;
     const correction2 = 1 - self.beta2 ** step;
-    const run = (program: GradientProgram, inputs: Tensor[], uniforms: number[]): Tensor =>
+    const run = (program: WebGPUProgramSpec, inputs: Tensor[], uniforms: number[]): Tensor =>
       engine().makeTensorFromTensorInfo(gpu.runWebGPUProgram(program, inputs, 'float32', [
         { type: 'int32', data: [program.outputShape[0]!] },
         { type: 'int32', data: [program.dispatch[0] * WORKGROUP] },

@@ -3,7 +3,7 @@
  * reductions), the input gradients from the backend's own forward kernels where the stock ones
  * ignore dilation.
  */
-import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { conv2dBackpropInputAnyLayout } from '../conv2d-backprop.js';
 import { convInfo, NCHW_TO_NHWC, type ConvAttrs, type Conv2DInfo } from '../conv-geometry.js';
 import { depthwiseBackpropInput } from '../depthwise-backprop.js';
@@ -15,15 +15,8 @@ import {
   depthwiseFilterGradProgram,
   geometryUniforms,
   type ConvGeometry,
-  type GradientProgram,
 } from './filter-grad-programs.js';
-
-
-/** The part of tfjs-backend-webgpu's WebGPUBackend used here. */
-interface WebGPUBackendLike extends KernelBackend {
-  runWebGPUProgram(program: GradientProgram, inputs: TensorInfo[], outputDtype: 'float32',
-    uniforms?: Array<{ type: string; data: number[] }>): TensorInfo;
-}
+import type { WebGPUBackendInternals } from './backend-internals.js';
 
 function geometry(info: Conv2DInfo): ConvGeometry {
   return {
@@ -47,7 +40,7 @@ export const webgpuConv2dBackpropFilter = compositeKernel('webgpu', (ops, inputs
   const rows = g.filterHeight * g.filterWidth * g.inChannels;
   const tiles = Math.ceil(rows / 32) * Math.ceil(g.outChannels / 32);
   const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles);
-  const partial = ops.adopt((backend as WebGPUBackendLike).runWebGPUProgram(conv2dFilterGradProgram(g, splits), [x, dy], 'float32',
+  const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(conv2dFilterGradProgram(g, splits), [x, dy], 'float32',
     geometryUniforms(g, kPerSplit, splits)));
   const summed = splits === 1 ? partial : ops.sum(partial, [2]);
   return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels]);
@@ -59,7 +52,7 @@ export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x
   const channels = g.inChannels * multiplier;
   const lanes = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));
   const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, Math.ceil(channels / lanes), 1024, 256, 1);
-  const partial = ops.adopt((backend as WebGPUBackendLike).runWebGPUProgram(depthwiseFilterGradProgram(g, multiplier, splits), [x, dy], 'float32',
+  const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(depthwiseFilterGradProgram(g, multiplier, splits), [x, dy], 'float32',
     geometryUniforms(g, kPerSplit, splits)));
   const summed = splits === 1 ? partial : ops.sum(partial, [2]);
   return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, multiplier]);

@@ -15,8 +15,9 @@
  * What still changes every step (Adam's bias corrections 1 - beta^t, computed on the CPU by
  * tfjs-core) is uploaded once per step instead of once per variable.
  */
-import type { DataType, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelBackend, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { stockKernel } from '../registry-state.js';
+import type { WebGPUBackendInternals } from './backend-internals.js';
 
 /** Kernels whose small CPU inputs are served from the cache: those a training step feeds constants. */
 export const RESIDENT_INPUT_KERNELS = [
@@ -29,26 +30,13 @@ export const MAX_CONSTANT_SIZE = 64;
 /** Distinct constants kept per backend; an Adam step needs about ten. */
 export const MAX_CACHED_CONSTANTS = 1024;
 
-interface TensorData {
-  values: ArrayLike<number> | null;
-  resource: unknown;
-  dtype: DataType;
-}
-
-/** The part of tfjs-backend-webgpu's WebGPUBackend used here. */
-interface WebGPUBackendInternals extends KernelBackend {
-  tensorMap: { get(dataId: object): TensorData | undefined };
-  uploadToGPU(dataId: object): void;
-  /** Whether the stock kernels compute these inputs on the CPU instead (all on the CPU and small). */
-  shouldExecuteOnCPU?(inputs: TensorInfo[]): boolean;
-}
-
 const caches = new WeakMap<KernelBackend, Map<string, TensorInfo>>();
 
-function cpuValues(backend: WebGPUBackendInternals, t: TensorInfo): ArrayLike<number> | null {
+/** The values of a small numeric tensor that lives on the CPU, else null. */
+function smallCpuValues(backend: WebGPUBackendInternals, t: TensorInfo): ArrayLike<number> | null {
+  if (t.dtype === 'string' || t.dtype === 'complex64' || util.sizeFromShape(t.shape) > MAX_CONSTANT_SIZE) return null;
   const data = backend.tensorMap.get(t.dataId);
-  if (data === undefined || data.resource != null || data.values == null) return null;
-  return typeof data.values[0] === 'string' ? null : data.values;
+  return data === undefined || data.resource != null ? null : data.values;
 }
 
 /** Bit-exact key, so that 0 and -0 (and NaN payloads) stay distinct constants. */
@@ -85,11 +73,6 @@ export function residentConstantCount(backend: KernelBackend): number {
   return caches.get(backend)?.size ?? 0;
 }
 
-function runsOnCpu(backend: WebGPUBackendInternals, inputs: TensorInfo[]): boolean {
-  if (typeof backend.shouldExecuteOnCPU === 'function') return backend.shouldExecuteOnCPU(inputs);
-  return inputs.every((t) => backend.tensorMap.get(t.dataId)?.resource == null); // older backends: be conservative
-}
-
 /** The stock kernel `kernelName` of webgpu, with its small CPU inputs served from the GPU cache. */
 export function withResidentConstants(kernelName: string): KernelFunc {
   return (args) => {
@@ -97,9 +80,8 @@ export function withResidentConstants(kernelName: string): KernelFunc {
     if (stock === undefined) throw new Error(`@sa-unet/tfjs-kernels: no stock webgpu kernel ${kernelName} to wrap`);
     const backend = args.backend as WebGPUBackendInternals;
     const entries = Object.entries(args.inputs) as Array<[string, TensorInfo]>;
-    const small = entries.map(([, t]) => (t.shape.reduce((a, b) => a * b, 1) <= MAX_CONSTANT_SIZE && t.dtype !== 'string' && t.dtype !== 'complex64'
-      ? cpuValues(backend, t) : null));
-    if (small.every((v) => v === null) || runsOnCpu(backend, entries.map(([, t]) => t))) return stock.kernelFunc(args);
+    const small = entries.map(([, t]) => smallCpuValues(backend, t));
+    if (small.every((v) => v === null) || backend.shouldExecuteOnCPU(entries.map(([, t]) => t))) return stock.kernelFunc(args);
     const inputs = Object.fromEntries(entries.map(([name, t], i) => [name, small[i] === null ? t : residentCopy(backend, t, small[i]!)]));
     return stock.kernelFunc({ ...args, inputs } as Parameters<KernelConfig['kernelFunc']>[0]);
   };

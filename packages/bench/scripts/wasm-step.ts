@@ -1,0 +1,66 @@
+/**
+ * One Adam step on wasm (batch 4, the bench's fusedAdam and dice loss), with this package set's
+ * wasm Concat/Slice/SplitV against the stock ones, alternating in one run; then the top kernels
+ * of one step with ours (tf.profile: wall ms per kernel, nested scopes counted twice).
+ *
+ *   pnpm --filter @sa-unet/tfjs-kernels build && npx tsx scripts/wasm-step.ts [--size 128] [--base-filters 32] [--models sa-unet,unet]
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { fusedAdam, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { diceLoss } from '@sa-unet/seg-metrics';
+import type { ModelName } from '@sa-unet/unet-zoo';
+import { selectBackend } from '../src/backend.js';
+import { buildModel } from '../src/commands/run-model.js';
+import { kernelTotals } from './kernel-totals.js';
+
+const { values } = parseArgs({ options: {
+  size: { type: 'string', default: '128' },
+  'base-filters': { type: 'string', default: '32' },
+  models: { type: 'string', default: 'sa-unet,unet' },
+  rounds: { type: 'string', default: '3' },
+  steps: { type: 'string', default: '3' },
+} });
+const size = Number(values.size);
+const baseFilters = Number(values['base-filters']);
+
+await selectBackend('wasm');
+const COPIES = ['Concat', 'Slice', 'SplitV'];
+unregisterTrainingKernels();
+const stock = COPIES.map((k) => tf.getKernel(k, 'wasm')!);
+registerTrainingKernels();
+const ours = COPIES.map((k) => tf.getKernel(k, 'wasm')!);
+function use(configs: tf.KernelConfig[]): void {
+  for (const c of configs) {
+    tf.unregisterKernel(c.kernelName, 'wasm');
+    tf.registerKernel(c);
+  }
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+for (const name of values.models.split(',') as ModelName[]) {
+  const model = buildModel(name, { size, baseFilters }, 1);
+  model.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
+  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
+  const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
+  await model.trainOnBatch(x, y); // warm-up
+  const times: Record<string, number[]> = { stock: [], ours: [] };
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const [label, configs] of [['stock', stock], ['ours', ours]] as const) {
+      use(configs);
+      for (let s = 0; s < Number(values.steps); s++) {
+        const t0 = performance.now();
+        await model.trainOnBatch(x, y);
+        times[label]!.push(performance.now() - t0);
+      }
+    }
+  }
+  use(ours);
+  const [a, b] = [median(times.stock!), median(times.ours!)];
+  console.log(`${name} ${size}x${size} base ${baseFilters}: Adam step, stock copy kernels ${a.toFixed(0)} ms, ours ${b.toFixed(0)} ms (median of ${times.ours!.length}; ${(a / b).toFixed(2)}x)`);
+  const info = await tf.profile(async () => { await model.trainOnBatch(x, y); });
+  console.log('  top kernels (ours): ' + kernelTotals(info).slice(0, 10).map((k) => `${k.kernel} ${k.ms.toFixed(0)} ms x${k.calls}`).join(', '));
+  tf.dispose([x, y]);
+  model.optimizer.dispose();
+  model.dispose();
+}

@@ -1,0 +1,46 @@
+/**
+ * wasm Concat, Slice and SplitV as the networks use them (NHWC, batch 4, 128x128), stock against
+ * ours, alternating in one run; median ms of 15 calls after warm-up, best of 2 rounds.
+ *
+ *   pnpm --filter @sa-unet/tfjs-kernels bench:copies
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
+
+await tf.setBackend('wasm');
+const stages = [0, 1, 2, 3].map((i) => tf.randomUniform([4, 128, 128, 8], 0, 1, 'float32', i));
+const z = tf.concat(stages, 3);
+const skip = tf.randomUniform([4, 128, 128, 32], 0, 1, 'float32', 9);
+
+const cases: Array<[string, () => tf.Tensor | tf.Tensor[]]> = [
+  ['concat 4 x [4,128,128,8] on channels (the layer\'s stages)', () => tf.concat(stages, 3)],
+  ['concat 2 x [4,128,128,32] on channels (a U-Net skip)', () => tf.concat([z, skip], 3)],
+  ['split [4,128,128,32] into 4 on channels (the concat gradient)', () => tf.split(z, 4, 3)],
+  ['slice 8 channels of [4,128,128,32]', () => tf.slice(z, [0, 0, 0, 8], [4, 128, 128, 8])],
+  ['slice rows 10-109 of [4,128,128,32] (a crop)', () => tf.slice(z, [0, 10, 0, 0], [4, 100, 128, 32])],
+];
+
+function medianMs(f: () => tf.Tensor | tf.Tensor[]): number {
+  const times: number[] = [];
+  for (let i = 0; i < 18; i++) {
+    const t0 = performance.now();
+    tf.dispose(f());
+    if (i >= 3) times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+}
+
+console.log('| case | stock ms | ours ms | stock / ours |\n|---|---:|---:|---:|');
+for (const [name, f] of cases) {
+  const results = { stock: [] as number[], ours: [] as number[] };
+  for (let round = 0; round < 2; round++) {
+    unregisterTrainingKernels();
+    results.stock.push(medianMs(f));
+    registerTrainingKernels();
+    results.ours.push(medianMs(f));
+  }
+  const [stock, ours] = [Math.min(...results.stock), Math.min(...results.ours)];
+  console.log(`| ${name} | ${stock.toFixed(2)} | ${ours.toFixed(2)} | ${(stock / ours).toFixed(1)}x |`);
+}
+tf.dispose([...stages, z, skip]);

@@ -1,0 +1,146 @@
+/**
+ * Our wasm Concat, Slice and SplitV only copy values, so they must give exactly what the stock
+ * kernels give, for every rank, axis, dtype and the empty and degenerate cases.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+});
+afterAll(() => registerTrainingKernels());
+
+type DType = 'float32' | 'int32' | 'bool';
+
+/** Distinct values per position (so a misplaced element shows), in the dtype's range. */
+function tensor(shape: number[], dtype: DType, seed: number): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = Array.from({ length: n }, (_, i) => (dtype === 'bool' ? (i * 7 + seed) % 3 === 0 ? 1 : 0 : i * 10 + seed + (dtype === 'float32' ? 0.25 : 0)));
+  return tf.tensor(values, shape, dtype);
+}
+
+/** Runs `f` with the stock kernels and with ours; returns both results' shapes and values. */
+async function stockAndOurs(f: () => tf.Tensor | tf.Tensor[]): Promise<Array<Array<{ shape: number[]; dtype: string; values: number[] }>>> {
+  const results = [];
+  for (const ours of [false, true]) {
+    if (ours) registerTrainingKernels();
+    else unregisterTrainingKernels();
+    const before = tf.memory().numTensors;
+    const out = f();
+    const list = Array.isArray(out) ? out : [out];
+    results.push(await Promise.all(list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(await t.data() as ArrayLike<number>) }))));
+    tf.dispose(list);
+    expect(tf.memory().numTensors).toBe(before);
+  }
+  return results;
+}
+
+const DTYPES: DType[] = ['float32', 'int32', 'bool'];
+
+describe('wasm copy kernels', () => {
+  it('are registered for wasm by registerTrainingKernels and removed by unregister', () => {
+    registerTrainingKernels();
+    for (const k of ['Concat', 'Slice', 'SplitV']) expect(hasTrainingKernel(k, 'wasm'), k).toBe(true);
+    unregisterTrainingKernels();
+    for (const k of ['Concat', 'Slice', 'SplitV']) {
+      expect(hasTrainingKernel(k, 'wasm'), k).toBe(false);
+      expect(tf.getKernel(k, 'wasm'), `stock ${k} back`).toBeDefined();
+    }
+  });
+
+  const concatCases: Array<[string, number[][], number]> = [
+    ['channels, short rows (the layer\'s 4 x 8)', [[2, 3, 4, 8], [2, 3, 4, 8], [2, 3, 4, 8], [2, 3, 4, 8]], 3],
+    ['channels, unequal widths', [[2, 5, 5, 3], [2, 5, 5, 70], [2, 5, 5, 1]], -1],
+    ['rows of images (long rows)', [[2, 3, 4, 5], [2, 6, 4, 5]], 1],
+    ['batch', [[1, 2, 3], [3, 2, 3]], 0],
+    ['rank 1', [[4], [1], [6]], 0],
+    ['rank 5, middle axis', [[2, 2, 3, 2, 2], [2, 2, 1, 2, 2]], 2],
+    ['with an empty input', [[2, 0, 3], [2, 4, 3], [2, 1, 3]], 1],
+  ];
+  describe.each(DTYPES)('Concat of %s', (dtype) => {
+    it.each(concatCases)('%s equals stock', async (_, shapes, axis) => {
+      const inputs = shapes.map((s, i) => tensor(s, dtype, i + 1));
+      const [stock, ours] = await stockAndOurs(() => tf.concat(inputs, axis));
+      expect(ours).toEqual(stock);
+      tf.dispose(inputs);
+    });
+  });
+
+  const sliceCases: Array<[string, number[], number[], number[]]> = [
+    ['a few channels of NHWC', [2, 4, 5, 32], [0, 0, 0, 8], [2, 4, 5, 8]],
+    ['a window of rows and columns', [2, 6, 7, 3], [1, 2, 1, 0], [1, 3, 5, 3]],
+    ['whole trailing axes (one long row per batch)', [3, 6, 4, 5], [0, 1, 0, 0], [3, 4, 4, 5]],
+    ['contiguous block', [5, 4, 3], [1, 0, 0], [2, 4, 3]],
+    ['size -1 to the end', [4, 9], [1, 3], [-1, -1]],
+    ['rank 1', [10], [3], [4]],
+    ['rank 6', [2, 2, 2, 3, 2, 4], [1, 0, 1, 1, 0, 1], [1, 2, 1, 2, 2, 2]],
+    ['empty result', [3, 4], [1, 2], [0, 2]],
+  ];
+  describe.each(DTYPES)('Slice of %s', (dtype) => {
+    it.each(sliceCases)('%s equals stock', async (_, shape, begin, size) => {
+      const x = tensor(shape, dtype, 3);
+      const [stock, ours] = await stockAndOurs(() => tf.slice(x, begin, size));
+      expect(ours).toEqual(stock);
+      x.dispose();
+    });
+  });
+
+  const splitCases: Array<[string, number[], number | number[], number]> = [
+    ['channels in 4 (the concat gradient)', [2, 3, 4, 32], 4, 3],
+    ['unequal sizes with -1', [2, 3, 10], [3, -1, 2], -1],
+    ['rows', [2, 6, 3], [1, 5], 1],
+    ['batch', [4, 2, 2], 2, 0],
+  ];
+  describe.each(DTYPES)('SplitV of %s', (dtype) => {
+    it.each(splitCases)('%s equals stock', async (_, shape, sizes, axis) => {
+      const x = tensor(shape, dtype, 5);
+      const [stock, ours] = await stockAndOurs(() => tf.split(x, sizes, axis));
+      expect(ours).toEqual(stock);
+      x.dispose();
+    });
+  });
+
+  it('float32 values are copied as bits: NaN payloads and -0 survive, as through the stock kernels', async () => {
+    registerTrainingKernels();
+    const bits = new Int32Array([0x7fc00001, 0xffc12345 | 0, 0x80000000 | 0, 0x7f800000, 0x3f800000, 0x7fa00000]);
+    const a = tf.tensor(new Float32Array(bits.buffer), [1, 2, 3]);
+    const outs = [tf.concat([a, a], 2), tf.slice(a, [0, 0, 1], [1, 2, 2]), ...tf.split(a, [1, 2], 2)];
+    const read = async (t: tf.Tensor) => Array.from(new Int32Array(((await t.data()) as Float32Array).slice().buffer));
+    const b = Array.from(bits);
+    expect(await read(outs[0]!)).toEqual([...b.slice(0, 3), ...b.slice(0, 3), ...b.slice(3), ...b.slice(3)]);
+    expect(await read(outs[1]!)).toEqual([b[1], b[2], b[4], b[5]]);
+    expect(await read(outs[2]!)).toEqual([b[0], b[3]]);
+    expect(await read(outs[3]!)).toEqual([b[1], b[2], b[4], b[5]]);
+    tf.dispose([a, ...outs]);
+  });
+
+  it('strings go to the stock kernels', async () => {
+    const a = tf.tensor([['a', 'b'], ['c', 'd']]);
+    const b = tf.tensor([['e'], ['f']]);
+    const [stock, ours] = await stockAndOurs(() => [tf.concat([a, b], 1), tf.slice(a, [0, 1], [2, 1])]);
+    expect(ours).toEqual(stock);
+    tf.dispose([a, b]);
+  });
+
+  it('the concat gradient (SplitV) trains the same: gradients through concat equal stock', async () => {
+    const parts = [0, 1, 2].map((i) => tf.randomUniform([2, 3, 3, 4], -1, 1, 'float32', i));
+    const w = tf.randomUniform([2, 3, 3, 12], -1, 1, 'float32', 9);
+    const [stock, ours] = await stockAndOurs(() => tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q, r], 3), w)))(parts));
+    expect(ours).toEqual(stock);
+    tf.dispose([...parts, w]);
+  });
+
+  it('called directly (past the ops\' checks), they reject bad arguments as the stock kernels do', () => {
+    registerTrainingKernels();
+    const x = tensor([2, 3], 'float32', 1);
+    const y = tensor([2, 4, 1], 'float32', 2);
+    const before = tf.memory().numTensors;
+    expect(() => tf.engine().runKernel('Slice', { x }, { begin: [0, 2], size: [2, 2] })).toThrow(/begin\[1\] \+ size\[1\] \(4\) would overflow input.shape\[1\] \(3\)/);
+    expect(() => tf.engine().runKernel('Concat', [x, y] as unknown as tf.NamedTensorMap, { axis: 1 })).toThrow(/rank/i);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+  });
+});

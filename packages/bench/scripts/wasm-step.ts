@@ -1,7 +1,8 @@
 /**
- * One Adam step on wasm (batch 4, the bench's fusedAdam and dice loss), with this package set's
- * wasm Concat/Slice/SplitV against the stock ones, alternating in one run; then the top kernels
- * of one step with ours (tf.profile: wall ms per kernel, nested scopes counted twice).
+ * One Adam step on wasm (batch 4, the bench's fusedAdam and dice loss) with @sa-unet/tfjs-kernels'
+ * wasm Concat, Slice, SplitV and Transpose against the stock ones, alternating in one run; then
+ * the top kernels of one step with ours (tf.profile: wall ms per kernel, nested scopes counted
+ * twice).
  *
  *   pnpm --filter @sa-unet/tfjs-kernels build && npx tsx scripts/wasm-step.ts [--size 128] [--base-filters 32] [--models sa-unet,unet]
  */
@@ -25,7 +26,7 @@ const size = Number(values.size);
 const baseFilters = Number(values['base-filters']);
 
 await selectBackend('wasm');
-const COPIES = ['Concat', 'Slice', 'SplitV'];
+const COPIES = ['Concat', 'Slice', 'SplitV', 'Transpose'];
 unregisterTrainingKernels();
 const stock = COPIES.map((k) => tf.getKernel(k, 'wasm')!);
 registerTrainingKernels();

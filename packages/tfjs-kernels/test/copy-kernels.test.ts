@@ -1,5 +1,5 @@
 /**
- * Our wasm Concat, Slice and SplitV only copy values, so they must give exactly what the stock
+ * Our wasm Concat, Slice, SplitV and Transpose only copy values, so they must give exactly what the stock
  * kernels give, for every rank, axis, dtype and the empty and degenerate cases.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { collapseTranspose } from '../src/wasm/copy-kernels.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -43,9 +44,9 @@ const DTYPES: DType[] = ['float32', 'int32', 'bool'];
 describe('wasm copy kernels', () => {
   it('are registered for wasm by registerTrainingKernels and removed by unregister', () => {
     registerTrainingKernels();
-    for (const k of ['Concat', 'Slice', 'SplitV']) expect(hasTrainingKernel(k, 'wasm'), k).toBe(true);
+    for (const k of ['Concat', 'Slice', 'SplitV', 'Transpose']) expect(hasTrainingKernel(k, 'wasm'), k).toBe(true);
     unregisterTrainingKernels();
-    for (const k of ['Concat', 'Slice', 'SplitV']) {
+    for (const k of ['Concat', 'Slice', 'SplitV', 'Transpose']) {
       expect(hasTrainingKernel(k, 'wasm'), k).toBe(false);
       expect(tf.getKernel(k, 'wasm'), `stock ${k} back`).toBeDefined();
     }
@@ -101,6 +102,36 @@ describe('wasm copy kernels', () => {
       expect(ours).toEqual(stock);
       x.dispose();
     });
+  });
+
+  const transposeCases: Array<[string, number[], number[]]> = [
+    ['2-D, many rows (the fast path)', [512, 32], [1, 0]],
+    ['NHWC to channels first, collapsing to 2-D (fast path)', [4, 8, 8, 20], [3, 0, 1, 2]],
+    ['with size-1 axes dropped (fast path)', [1, 512, 1, 16], [3, 2, 1, 0]],
+    ['2-D with an odd row count (stock)', [257, 32], [1, 0]],
+    ['2-D, few columns (stock)', [512, 8], [1, 0]],
+    ['2-D, few rows (stock)', [64, 64], [1, 0]],
+    ['3-D after collapsing (stock)', [4, 8, 8, 20], [3, 1, 2, 0]],
+    ['rank 5', [2, 3, 4, 2, 3], [4, 2, 0, 3, 1]],
+    ['identity', [3, 4], [0, 1]],
+  ];
+  describe.each(DTYPES)('Transpose of %s', (dtype) => {
+    it.each(transposeCases)('%s equals stock', async (_, shape, perm) => {
+      const x = tensor(shape, dtype, 7);
+      const [stock, ours] = await stockAndOurs(() => tf.transpose(x, perm));
+      expect(ours).toEqual(stock);
+      x.dispose();
+    });
+  });
+
+  it.each([
+    [[4, 8, 8, 20], [3, 0, 1, 2], [256, 20], [1, 0]],
+    [[4, 8, 8, 20], [3, 1, 2, 0], [4, 64, 20], [2, 1, 0]],
+    [[1, 512, 1, 16], [3, 2, 1, 0], [512, 16], [1, 0]],
+    [[2, 3, 4], [0, 1, 2], [24], [0]],
+    [[2, 1, 3], [2, 1, 0], [2, 3], [1, 0]],
+  ])('collapseTranspose(%j, %j) is %j with perm %j', (shape, perm, collapsedShape, collapsedPerm) => {
+    expect(collapseTranspose(shape, perm)).toEqual({ shape: collapsedShape, perm: collapsedPerm });
   });
 
   it('float32 values are copied as bits: NaN payloads and -0 survive, as through the stock kernels', async () => {

@@ -1,6 +1,6 @@
 /**
- * fusedAdam: tfjs-core's Adam everywhere, with a fused update (3 dispatches per variable) on
- * webgpu. On webgpu (lavapipe in CI) its variables and moments must follow the stock Adam's
+ * fusedAdam: tfjs-core's Adam everywhere, with a fused update on webgpu (one in-place dispatch per
+ * variable, three where its storage is shared). On webgpu (lavapipe in CI) its variables and moments must follow the stock Adam's
  * within float32 rounding; elsewhere they must be the stock Adam's exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -88,6 +88,57 @@ describe.runIf(adapter)('fusedAdam on webgpu', () => {
     expect(b.leaked).toBe(0);
     stock.dispose();
     ours.dispose();
+  });
+
+  /** Dispatches recorded while `f` runs (Dawn's compute passes, whoever records them). */
+  async function countDispatches(f: () => void): Promise<number> {
+    const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder.prototype;
+    const original = proto.dispatchWorkgroups;
+    let count = 0;
+    proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
+      count++;
+      return original.apply(this, a);
+    };
+    try {
+      f();
+    } finally {
+      proto.dispatchWorkgroups = original;
+    }
+    return count;
+  }
+
+  it('updates variables whose storage nothing else shares in place: one dispatch per variable', async () => {
+    await tf.setBackend('webgpu');
+    const vars = SHAPES.map((s, i) => tf.variable(tf.randomUniform(s, -1, 1, 'float32', 20 + i), true, `inPlace_${i}`));
+    const grads = Object.fromEntries(vars.map((v, i) => [v.name, tf.randomUniform(v.shape, -1, 1, 'float32', 30 + i)])) as unknown as Gradients;
+    await Promise.all(Object.values(grads as Record<string, tf.Tensor>).map((g) => g.data())); // on the GPU before counting
+    const optimizer = fusedAdam(0.01);
+    optimizer.applyGradients(grads); // creates the moments
+    const dataIds = vars.map((v) => v.dataId);
+    const before = tf.memory().numTensors;
+    const dispatches = await countDispatches(() => optimizer.applyGradients(grads));
+    // One update per variable (tfjs-core's bias-correction products run on the CPU: scalars that live there).
+    expect(dispatches).toBe(vars.length);
+    expect(vars.map((v) => v.dataId)).toEqual(dataIds); // the same storage, updated
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...vars, ...Object.values(grads as Record<string, tf.Tensor>)]);
+    optimizer.dispose();
+  });
+
+  it('never changes storage that another tensor shares: a clone taken before the step keeps its values', async () => {
+    await tf.setBackend('webgpu');
+    const v = tf.variable(tf.randomUniform([257], -1, 1, 'float32', 40), true, 'shared_v');
+    const g = tf.randomUniform([257], -1, 1, 'float32', 41);
+    const optimizer = fusedAdam(0.1);
+    optimizer.applyGradients({ shared_v: g } as unknown as Gradients);
+    const snapshot = tf.clone(v); // shares v's storage until v is assigned
+    const old = Array.from((await snapshot.data()) as Float32Array);
+    const dispatches = await countDispatches(() => optimizer.applyGradients({ shared_v: g } as unknown as Gradients));
+    expect(dispatches).toBe(3); // new tensors for the two moments and the value
+    expect(Array.from((await snapshot.data()) as Float32Array)).toEqual(old);
+    expect(worstRelative([(await v.data()) as Float32Array], [Float32Array.from(old)])).toBeGreaterThan(1e-3);
+    tf.dispose([v, g, snapshot]);
+    optimizer.dispose();
   });
 
   it('continues from a stock Adam\'s weights (setWeights) as the stock Adam does', async () => {

@@ -1,13 +1,17 @@
 /**
- * Adam whose update of each variable is three WebGPU dispatches instead of about eleven.
+ * Adam whose update of each variable is one WebGPU dispatch instead of about eleven.
  *
  * tfjs-core's Adam updates a variable with separate element-wise kernels (two moments, two bias
  * corrections, sqrt, add, div, mul, add), each a full pass over memory and a dispatch. On an H100
  * a dispatch costs tfjs and Dawn about 0.05 ms on the CPU whatever its size, so an SA-U-Net Adam
- * update (3,108 dispatches for its ~280 variables) took 199 ms for 0.46M parameters. Here each
- * variable gets one program for the first moment, one for the second, one for the new value, with
- * every scalar in the uniforms. On any other backend, and for non-float32 variables, it is
- * tfjs-core's Adam unchanged.
+ * update (3,108 dispatches for its 222 variables) took 199 ms for 0.46M parameters. Here one
+ * shader reads the gradient and updates the variable and both moments in place, with every scalar
+ * in its uniforms: tfjs tensors are immutable, but a variable's storage that nothing else shares
+ * (the backend's reference count is 1) can be overwritten without anyone seeing the old values
+ * change. Where the storage is shared (a clone of the variable, or a variable assigned from a
+ * tensor still alive) the update is three dispatches into new tensors instead (first moment,
+ * second moment, value). On any other backend, and for non-float32 variables, it is tfjs-core's
+ * Adam unchanged.
  *
  * State, weights and config are tfjs-core's Adam's (`name/m`, `name/v`, iterations; className
  * 'Adam'), so models saved with it load with the stock optimizer and the other way round.
@@ -19,10 +23,29 @@ import {
   reshape,
   tidy,
   zerosLike,
+  env,
   type Tensor,
+  type TensorInfo,
   type Variable,
 } from '@tensorflow/tfjs-core';
 import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
+
+/** What the in-place update needs of tfjs-backend-webgpu 4.x beyond running programs: its command recording. */
+interface RecordingBackend extends WebGPUBackendInternals {
+  device: GPUDevice;
+  commandEncoder: GPUCommandEncoder | null;
+  computePassEncoder: GPUComputePassEncoder | null;
+  dispatchCountInPass: number;
+  /** Data that a recorded, not yet submitted command reads: released only after the submit. */
+  commandQueueOwnedIds: WeakSet<object>;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  /** Writes the uniforms into a pooled uniform buffer, released after the next submit. */
+  makeUniforms(uniforms: Array<{ type: string; data: number[] }>): GPUBufferBinding;
+  tensorToBinding(t: TensorInfo): GPUBindingResource;
+  refCount(dataId: object): number;
+}
 
 /** tfjs-core Adam's fields (private there) that the fused update reads and keeps up to date. */
 interface AdamState {
@@ -75,6 +98,88 @@ function valueProgram(n: number): WebGPUProgramSpec {
           result[i] = mHat / (sqrt(vHat) + uniforms.epsilon) * uniforms.negLearningRate + param[i];`);
 }
 
+/** The update of `adamValue` and both moments in one pass, in place; the arithmetic of the three programs above. */
+const IN_PLACE_SHADER = `
+struct Uniforms {
+  count : i32, stride : i32,
+  beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32,
+  negLearningRate : f32, epsilon : f32, correction1 : f32, correction2 : f32,
+};
+@group(0) @binding(0) var<storage, read_write> param : array<f32>;
+@group(0) @binding(1) var<storage, read_write> m : array<f32>;
+@group(0) @binding(2) var<storage, read_write> v : array<f32>;
+@group(0) @binding(3) var<storage, read> grad : array<f32>;
+@group(0) @binding(4) var<uniform> uniforms : Uniforms;
+@compute @workgroup_size(${WORKGROUP}, 1, 1)
+fn main(@builtin(global_invocation_id) id : vec3<u32>) {
+  for (var i = i32(id.x); i < uniforms.count; i += uniforms.stride) {
+    let g = grad[i];
+    let newM = m[i] * uniforms.beta1 + g * uniforms.oneMinusBeta1;
+    let newV = v[i] * uniforms.beta2 + g * g * uniforms.oneMinusBeta2;
+    m[i] = newM;
+    v[i] = newV;
+    let mHat = newM / uniforms.correction1;
+    let vHat = newV / uniforms.correction2;
+    param[i] = mHat / (sqrt(vHat) + uniforms.epsilon) * uniforms.negLearningRate + param[i];
+  }
+}`;
+
+const inPlacePipelines = new WeakMap<GPUDevice, GPUComputePipeline>();
+
+function inPlacePipeline(device: GPUDevice): GPUComputePipeline {
+  let pipeline = inPlacePipelines.get(device);
+  if (pipeline === undefined) {
+    pipeline = device.createComputePipeline({
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ code: IN_PLACE_SHADER }), entryPoint: 'main' },
+    });
+    inPlacePipelines.set(device, pipeline);
+  }
+  return pipeline;
+}
+
+/** Storage used by the given tensor alone, on the GPU as a buffer: safe to overwrite. */
+function ownsStorage(gpu: RecordingBackend, t: TensorInfo): boolean {
+  if (gpu.refCount(t.dataId) !== 1) return false;
+  gpu.uploadToGPU(t.dataId);
+  return gpu.tensorMap.get(t.dataId)?.resource instanceof GPUBuffer;
+}
+
+/**
+ * Records the in-place update into tfjs's own command stream, as its programs are recorded (same
+ * pass, same submit batching), so it runs after the kernels that computed the gradient.
+ */
+function recordInPlaceUpdate(gpu: RecordingBackend, tensors: [Variable, Variable, Variable, Tensor], uniforms: number[]): void {
+  const n = tensors[0].size;
+  const workgroups = Math.min(MAX_WORKGROUPS, Math.max(1, Math.ceil(n / WORKGROUP)));
+  const pipeline = inPlacePipeline(gpu.device);
+  for (const t of tensors) gpu.uploadToGPU(t.dataId);
+  const bindGroup = gpu.device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      ...tensors.map((t, binding) => ({ binding, resource: gpu.tensorToBinding(t) })),
+      {
+        binding: 4,
+        resource: gpu.makeUniforms([
+          { type: 'int32', data: [n] },
+          { type: 'int32', data: [workgroups * WORKGROUP] },
+          ...uniforms.map((u) => ({ type: 'float32', data: [u] })),
+        ]),
+      },
+    ],
+  });
+  for (const t of tensors) gpu.commandQueueOwnedIds.add(t.dataId);
+  gpu.ensureCommandEncoderReady();
+  gpu.computePassEncoder ??= gpu.commandEncoder!.beginComputePass({});
+  gpu.computePassEncoder.setPipeline(pipeline);
+  gpu.computePassEncoder.setBindGroup(0, bindGroup);
+  gpu.computePassEncoder.dispatchWorkgroups(workgroups);
+  if (++gpu.dispatchCountInPass >= env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')) {
+    gpu.endComputePassEncoder();
+    gpu.submitQueue();
+  }
+}
+
 /** Adam with a fused update on webgpu; elsewhere exactly tfjs-core's `AdamOptimizer` ([tf.train.adam](https://js.tensorflow.org/api/latest/#train.adam)). */
 export class FusedAdamOptimizer extends AdamOptimizer {
   override applyGradients(variableGradients: Parameters<AdamOptimizer['applyGradients']>[0]): void {
@@ -85,7 +190,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
       return;
     }
     const self = this as unknown as AdamState;
-    const gpu = engine().backend as WebGPUBackendInternals;
+    const gpu = engine().backend as RecordingBackend;
     const step = this.iterations + 1; // tfjs-core's accBeta after `step - 1` updates is beta^step (the getter: iterations_ starts undefined)
     const correction1 = 1 - self.beta1 ** step;
     const correction2 = 1 - self.beta2 ** step;
@@ -104,6 +209,11 @@ export class FusedAdamOptimizer extends AdamOptimizer {
         if (gradient == null) return;
         const m = self.accumulatedFirstMoment[i]!.variable;
         const v = self.accumulatedSecondMoment[i]!.variable;
+        if ([value, m, v].every((t) => ownsStorage(gpu, t))) {
+          recordInPlaceUpdate(gpu, [value, m, v, gradient], [self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2,
+            -self.learningRate, self.epsilon, correction1, correction2]);
+          return;
+        }
         const n = value.size;
         const newM = run(momentProgram(n, false), [m, gradient], [self.beta1, 1 - self.beta1]);
         const newV = run(momentProgram(n, true), [v, gradient], [self.beta2, 1 - self.beta2]);
@@ -122,8 +232,8 @@ export class FusedAdamOptimizer extends AdamOptimizer {
 
 /**
  * Adam (tfjs-core's defaults: beta1 0.9, beta2 0.999, epsilon from the backend) with a fused
- * update on webgpu: three dispatches per variable instead of about eleven. A drop-in for
- * `tf.train.adam`.
+ * update on webgpu: one dispatch per variable instead of about eleven (three where the variable's
+ * storage is shared). A drop-in for `tf.train.adam`.
  */
 export function fusedAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdamOptimizer {
   return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon);

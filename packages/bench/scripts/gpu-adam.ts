@@ -1,0 +1,73 @@
+/**
+ * The optimizer update alone on webgpu, for the variables of U-Net and SA-U-Net (base 32): ms per
+ * applyGradients and dispatches per update, for tfjs-core's Adam, fusedAdam in place (one dispatch
+ * per variable) and fusedAdam on shared storage (three per variable: each variable is cloned
+ * first, so its storage is shared). Alternating rounds in one run; median of the rounds' means.
+ *   npx tsx scripts/gpu-adam.ts [--rounds 5] [--calls 20] [--out adam.json]
+ * (on a GPU machine: bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-adam.ts, then
+ *  bash .gpu/run.sh .gpu/gpu-adam.mjs --out $OUT/adam.json)
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import type { ModelName } from '@sa-unet/unet-zoo';
+import { selectBackend } from '../src/backend.js';
+import { buildModel } from '../src/commands/run-model.js';
+
+const { values } = parseArgs({ options: {
+  rounds: { type: 'string', default: '5' },
+  calls: { type: 'string', default: '20' },
+  models: { type: 'string', default: 'unet,sa-unet' },
+  out: { type: 'string' },
+} });
+const rounds = Number(values.rounds);
+const calls = Number(values.calls);
+const { description: adapter } = await selectBackend('webgpu');
+
+let dispatches = 0;
+const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder.prototype;
+const dispatch = proto.dispatchWorkgroups;
+proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
+  dispatches++;
+  return dispatch.apply(this, a);
+};
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const rows: Array<Record<string, unknown>> = [];
+for (const name of values.models.split(',') as ModelName[]) {
+  const model = buildModel(name, { size: 64, baseFilters: 32 }, 1); // the size does not change the variables
+  const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const grads = Object.fromEntries(weights.map((w, i) => [w.name, tf.randomUniform(w.shape, -1e-3, 1e-3, 'float32', i)]));
+  const variants: Array<[string, tf.Optimizer, boolean]> = [
+    ['tfjs-core Adam', tf.train.adam(5e-4), false],
+    ['fusedAdam, in place', fusedAdam(5e-4), false],
+    ['fusedAdam, shared storage', fusedAdam(5e-4), true],
+  ];
+  const times: Record<string, number[]> = {};
+  const perUpdate: Record<string, number> = {};
+  for (let round = 0; round <= rounds; round++) { // round 0 warms up (moments, pipelines)
+    for (const [label, optimizer, shared] of variants) {
+      const clones = shared ? weights.map((w) => tf.clone(w)) : [];
+      await weights[0]!.data();
+      dispatches = 0;
+      const t0 = performance.now();
+      for (let c = 0; c < calls; c++) optimizer.applyGradients(grads);
+      await weights[weights.length - 1]!.data(); // the queue is done
+      const ms = (performance.now() - t0) / calls;
+      tf.dispose(clones);
+      if (round === 0) continue;
+      (times[label] ??= []).push(ms);
+      perUpdate[label] = dispatches / calls;
+    }
+  }
+  for (const [label] of variants) {
+    const row = { model: name, variables: weights.length, parameters: model.countParams(), optimizer: label, msPerUpdate: median(times[label]!), dispatchesPerUpdate: perUpdate[label] };
+    rows.push(row);
+    console.log(`${name} (${weights.length} variables): ${label}: ${row.msPerUpdate.toFixed(2)} ms per update, ${row.dispatchesPerUpdate} dispatches`);
+  }
+  variants.forEach(([, o]) => o.dispose());
+  tf.dispose(Object.values(grads));
+  model.dispose();
+}
+if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, rounds, calls, rows }, null, 2));

@@ -95,7 +95,7 @@ function sliceInto(backend: WasmBackendInternals, x: TensorInfo, begin: number[]
   const rank = x.shape.length;
   let last = rank - 1; // the innermost axis not taken whole (or 0)
   while (last > 0 && begin[last] === 0 && size[last] === x.shape[last]) last--;
-  const strides = rank === 0 ? [] : [...util.computeStrides(x.shape), 1];
+  const strides = [...util.computeStrides(x.shape), 1];
   const rowLength = size[last]! * strides[last]!;
   const rows = util.sizeFromShape(size.slice(0, last));
   const src = heapBits(backend, x);

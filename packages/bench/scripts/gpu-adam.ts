@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
+import { percentile } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
@@ -33,7 +34,7 @@ proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
   return dispatch.apply(this, a);
 };
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const median = (v: number[]) => percentile(Float64Array.from(v), 50);
 const rows: Array<Record<string, unknown>> = [];
 for (const name of values.models.split(',') as ModelName[]) {
   const model = buildModel(name, { size: 64, baseFilters: 32 }, 1); // the size does not change the variables

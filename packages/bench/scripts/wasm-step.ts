@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedAdam, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
-import { diceLoss } from '@sa-unet/seg-metrics';
+import { diceLoss, percentile } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
@@ -38,7 +38,7 @@ function use(configs: tf.KernelConfig[]): void {
   }
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const median = (v: number[]) => percentile(Float64Array.from(v), 50);
 for (const name of values.models.split(',') as ModelName[]) {
   const model = buildModel(name, { size, baseFilters }, 1);
   model.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });

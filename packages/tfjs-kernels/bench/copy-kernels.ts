@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
+import { medianMs } from './median-ms.js';
 
 await tf.setBackend('wasm');
 const stages = [0, 1, 2, 3].map((i) => tf.randomUniform([4, 128, 128, 8], 0, 1, 'float32', i));
@@ -27,24 +28,14 @@ const cases: Array<[string, () => tf.Tensor | tf.Tensor[]]> = [
   ['transpose [4,128,128,32] to [32,128,128,4] (3-D: stock either way)', () => tf.transpose(z, [3, 1, 2, 0])],
 ];
 
-function medianMs(f: () => tf.Tensor | tf.Tensor[]): number {
-  const times: number[] = [];
-  for (let i = 0; i < 18; i++) {
-    const t0 = performance.now();
-    tf.dispose(f());
-    if (i >= 3) times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
-}
-
 console.log('| case | stock ms | ours ms | stock / ours |\n|---|---:|---:|---:|');
 for (const [name, f] of cases) {
   const results = { stock: [] as number[], ours: [] as number[] };
   for (let round = 0; round < 3; round++) {
     unregisterTrainingKernels();
-    results.stock.push(medianMs(f));
+    results.stock.push(await medianMs(() => tf.dispose(f()), 3, 15));
     registerTrainingKernels();
-    results.ours.push(medianMs(f));
+    results.ours.push(await medianMs(() => tf.dispose(f()), 3, 15));
   }
   const [stock, ours] = [Math.min(...results.stock), Math.min(...results.ours)];
   console.log(`| ${name} | ${stock.toFixed(2)} | ${ours.toFixed(2)} | ${(stock / ours).toFixed(1)}x |`);

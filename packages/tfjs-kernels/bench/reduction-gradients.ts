@@ -9,22 +9,18 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
+import { medianMs } from './median-ms.js';
 
 const backend = process.argv[2] ?? 'wasm';
 if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`backend must be wasm or cpu, got ${JSON.stringify(backend)}`);
 await tf.setBackend(backend);
 
-async function medianMs(f: (t: tf.Tensor) => tf.Scalar, x: tf.Tensor): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 35; i++) {
-    const t0 = performance.now();
-    const g = tf.grad(f)(x);
-    await g.data();
-    g.dispose();
-    if (i >= 5) times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
-}
+/** Median ms of 30 gradients of f at x after 5 warm-up calls, each read back. */
+const gradientMs = (f: (t: tf.Tensor) => tf.Scalar, x: tf.Tensor) => medianMs(async () => {
+  const g = tf.grad(f)(x);
+  await g.data();
+  g.dispose();
+}, 5, 30);
 
 for (const shape of [[4, 64, 64, 32], [4, 128, 128, 16]]) {
   const x = tf.randomUniform(shape, 0, 1, 'float32', 1);
@@ -34,9 +30,9 @@ for (const shape of [[4, 64, 64, 32], [4, 128, 128, 16]]) {
     const results: Record<string, number[]> = { stock: [], ours: [] };
     for (let round = 0; round < 2; round++) {
       unregisterTrainingKernels();
-      results.stock!.push(await medianMs(f, x));
+      results.stock!.push(await gradientMs(f, x));
       registerTrainingKernels();
-      results.ours!.push(await medianMs(f, x));
+      results.ours!.push(await gradientMs(f, x));
     }
     const best = (v: number[]) => Math.min(...v).toFixed(2);
     console.log(`${backend} ${op} gradient of [${shape.join('x')}] over axes 0-2: stock ${best(results.stock!)} ms, ours ${best(results.ours!)} ms (best of 2 rounds' medians)`);

@@ -61,9 +61,7 @@ export class KernelOps {
 
   /** Transpose; a reshape when only axes of size 1 move (no copy). */
   transpose(x: TensorInfo, perm: number[]): TensorInfo {
-    const outShape = perm.map((axis) => x.shape[axis]);
-    const moved = perm.filter((axis) => x.shape[axis] !== 1);
-    if (moved.every((axis, i) => i === 0 || axis > moved[i - 1])) return this.reshape(x, outShape);
+    if (collapseTranspose(x.shape, perm).perm.length <= 1) return this.reshape(x, perm.map((axis) => x.shape[axis]));
     return this.run('Transpose', { x }, { perm });
   }
 
@@ -251,5 +249,27 @@ export function compositeKernel(
       ops.dispose();
       throw err;
     }
+  };
+}
+
+/**
+ * The same transpose with size-1 axes dropped and axes that stay neighbours merged: [n, h, w, c]
+ * with perm [3, 0, 1, 2] is [n*h*w, c] with perm [1, 0].
+ */
+export function collapseTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const sizes = shape.filter((d) => d !== 1); // the axes left, renumbered in input order
+  let next = 0;
+  const position = shape.map((d) => (d === 1 ? -1 : next++));
+  const kept = perm.map((axis) => position[axis]!).filter((axis) => axis >= 0);
+  const groups: number[][] = []; // runs of axes that stay consecutive, in output order
+  for (const axis of kept) {
+    const run = groups[groups.length - 1];
+    if (run !== undefined && run[run.length - 1] === axis - 1) run.push(axis);
+    else groups.push([axis]);
+  }
+  const inputOrder = [...groups].sort((a, b) => a[0]! - b[0]!);
+  return {
+    shape: inputOrder.map((run) => run.reduce((size, axis) => size * sizes[axis]!, 1)),
+    perm: groups.map((run) => inputOrder.indexOf(run)),
   };
 }

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
-import { collapseTranspose } from '../src/wasm/copy-kernels.js';
+import { collapseTranspose } from '../src/kernel-ops.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

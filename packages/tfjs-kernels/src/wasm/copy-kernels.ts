@@ -19,6 +19,7 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { collapseTranspose } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
 
 /** BackendWasm, as far as these kernels call it. */
@@ -137,25 +138,6 @@ function splitV(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] 
 }
 
 /**
- * The same transpose with size-1 axes dropped and axes that stay neighbours merged: [n, h, w, c]
- * with perm [3, 0, 1, 2] is [n*h*w, c] with perm [1, 0].
- */
-export function collapseTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
-  const kept = perm.filter((axis) => shape[axis] !== 1);
-  const groups: number[][] = []; // runs of input axes that stay consecutive, in output order
-  for (const axis of kept) {
-    const run = groups[groups.length - 1];
-    if (run !== undefined && run[run.length - 1] === axis - 1) run.push(axis);
-    else groups.push([axis]);
-  }
-  const inputOrder = [...groups].sort((a, b) => a[0]! - b[0]!);
-  return {
-    shape: inputOrder.map((run) => run.reduce((size, axis) => size * shape[axis]!, 1)),
-    perm: groups.map((run) => inputOrder.indexOf(run)),
-  };
-}
-
-/**
  * Transpose: the stock kernel, except for a 2-D transpose [rows, cols] with at least 256 rows
  * (an even number) and 16 columns, which its loops make 5-15x slower than the same transpose
  * seen as [2, rows/2, cols] with perm [2, 0, 1] (measured: [65536, 32] 16.9 vs 2.0 ms, [4096, 105]
@@ -165,9 +147,9 @@ export function collapseTranspose(shape: readonly number[], perm: readonly numbe
 function transpose(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] {
   const x = (args.inputs as Record<string, TensorInfo>)['x']!;
   const perm = args.attrs!['perm'] as number[];
-  const { shape, perm: collapsed } = collapseTranspose(x.shape, perm);
+  const { shape } = collapseTranspose(x.shape, perm); // two axes left: [rows, cols] to [cols, rows]
   const [rows, cols] = shape as [number, number];
-  if (collapsed.length !== 2 || collapsed[0] !== 1 || rows < 256 || rows % 2 !== 0 || cols < 16 || x.dtype === 'string') return stock(args as never);
+  if (shape.length !== 2 || rows < 256 || rows % 2 !== 0 || cols < 16 || x.dtype === 'string') return stock(args as never);
   const out = stock({ ...args, inputs: { x: { ...x, shape: [2, rows / 2, cols] } }, attrs: { perm: [2, 0, 1] } } as never) as TensorInfo;
   out.shape = perm.map((axis) => x.shape[axis]!); // [cols, 2, rows/2] is [cols, rows] in memory, which is this
   return out;

@@ -63,12 +63,26 @@ interface AdamState {
 const WORKGROUP = 64;
 const MAX_WORKGROUPS = 4096; // beyond this, threads loop (grid stride): dispatch sizes stay within WebGPU's limits
 
+/** Workgroups for n elements, and the uniforms that lead every program here: count, then the grid stride. */
+function gridStride(n: number): { workgroups: number; uniforms: Array<{ type: string; data: number[] }> } {
+  const workgroups = Math.min(MAX_WORKGROUPS, Math.max(1, Math.ceil(n / WORKGROUP)));
+  return { workgroups, uniforms: [{ type: 'int32', data: [n] }, { type: 'int32', data: [workgroups * WORKGROUP] }] };
+}
+
+const asUniforms = (values: number[]) => values.map((u) => ({ type: 'float32', data: [u] }));
+
+// Adam's arithmetic in WGSL, in tfjs-core's order, written once for both forms of the update.
+const momentExpr = (moment: string, gradTerm: string, decay: string, oneMinusDecay: string) =>
+  `${moment} * uniforms.${decay} + ${gradTerm} * uniforms.${oneMinusDecay}`;
+const valueExpr = (param: string, m: string, v: string) =>
+  `${m} / uniforms.correction1 / (sqrt(${v} / uniforms.correction2) + uniforms.epsilon) * uniforms.negLearningRate + ${param}`;
+
 function elementwise(shaderKey: string, variableNames: string[], uniforms: string, n: number, body: string): WebGPUProgramSpec {
   return {
     outputShape: [n],
     shaderKey,
     dispatchLayout: { x: [0] },
-    dispatch: [Math.min(MAX_WORKGROUPS, Math.max(1, Math.ceil(n / WORKGROUP))), 1, 1],
+    dispatch: [gridStride(n).workgroups, 1, 1],
     variableNames,
     uniforms: `count : i32, stride : i32, ${uniforms}`,
     workgroupSize: [WORKGROUP, 1, 1],
@@ -86,19 +100,17 @@ function elementwise(shaderKey: string, variableNames: string[], uniforms: strin
 function momentProgram(n: number, squared: boolean): WebGPUProgramSpec {
   return elementwise(`saunet_adamMoment_${squared}`, ['moment', 'grad'], 'decay : f32, oneMinusDecay : f32,', n,
     `let g = grad[i];
-          result[i] = moment[i] * uniforms.decay + ${squared ? 'g * g' : 'g'} * uniforms.oneMinusDecay;`);
+          result[i] = ${momentExpr('moment[i]', squared ? 'g * g' : 'g', 'decay', 'oneMinusDecay')};`);
 }
 
 /** value' = value + (m' / c1) / (sqrt(v' / c2) + epsilon) * (-learningRate), in tfjs-core's order. */
 function valueProgram(n: number): WebGPUProgramSpec {
   return elementwise('saunet_adamValue', ['param', 'newM', 'newV'],
     'negLearningRate : f32, epsilon : f32, correction1 : f32, correction2 : f32,', n,
-    `let mHat = newM[i] / uniforms.correction1;
-          let vHat = newV[i] / uniforms.correction2;
-          result[i] = mHat / (sqrt(vHat) + uniforms.epsilon) * uniforms.negLearningRate + param[i];`);
+    `result[i] = ${valueExpr('param[i]', 'newM[i]', 'newV[i]')};`);
 }
 
-/** The update of `adamValue` and both moments in one pass, in place; the arithmetic of the three programs above. */
+/** The update of a variable and both moments in one pass, in place: the three programs above in one. */
 const IN_PLACE_SHADER = `
 struct Uniforms {
   count : i32, stride : i32,
@@ -114,13 +126,11 @@ struct Uniforms {
 fn main(@builtin(global_invocation_id) id : vec3<u32>) {
   for (var i = i32(id.x); i < uniforms.count; i += uniforms.stride) {
     let g = grad[i];
-    let newM = m[i] * uniforms.beta1 + g * uniforms.oneMinusBeta1;
-    let newV = v[i] * uniforms.beta2 + g * g * uniforms.oneMinusBeta2;
+    let newM = ${momentExpr('m[i]', 'g', 'beta1', 'oneMinusBeta1')};
+    let newV = ${momentExpr('v[i]', 'g * g', 'beta2', 'oneMinusBeta2')};
     m[i] = newM;
     v[i] = newV;
-    let mHat = newM / uniforms.correction1;
-    let vHat = newV / uniforms.correction2;
-    param[i] = mHat / (sqrt(vHat) + uniforms.epsilon) * uniforms.negLearningRate + param[i];
+    param[i] = ${valueExpr('param[i]', 'newM', 'newV')};
   }
 }`;
 
@@ -150,22 +160,14 @@ function ownsStorage(gpu: RecordingBackend, t: TensorInfo): boolean {
  * pass, same submit batching), so it runs after the kernels that computed the gradient.
  */
 function recordInPlaceUpdate(gpu: RecordingBackend, tensors: [Variable, Variable, Variable, Tensor], uniforms: number[]): void {
-  const n = tensors[0].size;
-  const workgroups = Math.min(MAX_WORKGROUPS, Math.max(1, Math.ceil(n / WORKGROUP)));
+  const { workgroups, uniforms: leading } = gridStride(tensors[0].size);
   const pipeline = inPlacePipeline(gpu.device);
-  for (const t of tensors) gpu.uploadToGPU(t.dataId);
+  gpu.uploadToGPU(tensors[3].dataId); // the gradient (ownsStorage has put the others there)
   const bindGroup = gpu.device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [
       ...tensors.map((t, binding) => ({ binding, resource: gpu.tensorToBinding(t) })),
-      {
-        binding: 4,
-        resource: gpu.makeUniforms([
-          { type: 'int32', data: [n] },
-          { type: 'int32', data: [workgroups * WORKGROUP] },
-          ...uniforms.map((u) => ({ type: 'float32', data: [u] })),
-        ]),
-      },
+      { binding: 4, resource: gpu.makeUniforms([...leading, ...asUniforms(uniforms)]) },
     ],
   });
   for (const t of tensors) gpu.commandQueueOwnedIds.add(t.dataId);
@@ -195,11 +197,8 @@ export class FusedAdamOptimizer extends AdamOptimizer {
     const correction1 = 1 - self.beta1 ** step;
     const correction2 = 1 - self.beta2 ** step;
     const run = (program: WebGPUProgramSpec, inputs: Tensor[], uniforms: number[]): Tensor =>
-      engine().makeTensorFromTensorInfo(gpu.runWebGPUProgram(program, inputs, 'float32', [
-        { type: 'int32', data: [program.outputShape[0]!] },
-        { type: 'int32', data: [program.dispatch[0] * WORKGROUP] },
-        ...uniforms.map((u) => ({ type: 'float32', data: [u] })),
-      ]));
+      engine().makeTensorFromTensorInfo(gpu.runWebGPUProgram(program, inputs, 'float32',
+        [...gridStride(program.outputShape[0]!).uniforms, ...asUniforms(uniforms)]));
     tidy(() => {
       names.forEach((name, i) => {
         const value = values[i]!;

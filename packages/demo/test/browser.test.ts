@@ -7,35 +7,29 @@
  * ../shared/datasets/usgra-nerve beside the clone, or from SA_UNET_USGRA_DIR.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGrayImage, segmentImage } from '@sa-unet/bench';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { useBackend } from '../../../test-utils/backends.js';
+import { browserAvailable as available, browserRequired as required, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../../../test-utils/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const required = process.env.SA_UNET_REQUIRE_BROWSER === '1';
-const available = existsSync(CHROMIUM);
-if (!available && !required) console.warn(`browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+warnIfNoBrowser('browser test');
 
 const demo = fileURLToPath(new URL('..', import.meta.url));
 const dataset = join(
   process.env.SA_UNET_USGRA_DIR ?? fileURLToPath(new URL('../../../../shared/datasets/usgra-nerve/', import.meta.url)),
   'images',
 );
-const TYPES: Record<string, string> = {
-  '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream',
-};
 
 let out: string;
-let server: Server;
+let server: StaticServer;
 let url: string;
 let browser: Browser;
 
@@ -49,29 +43,14 @@ describe.runIf(available)('the demo in Chromium', () => {
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), 'demo-'));
     await build({ root: demo, configFile: join(demo, 'vite.config.ts'), logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
-    server = createServer(async (req, res) => {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      try {
-        const body = await readFile(join(out, path.endsWith('/') ? `${path}index.html` : path));
-        res.writeHead(200, { 'Content-Type': TYPES[extname(path)] ?? (path.endsWith('/') ? 'text/html' : 'application/octet-stream') }).end(body);
-      } catch {
-        res.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    server = await serveFolder(out);
+    url = server.url;
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((ok) => server?.close(ok));
+    await server?.close();
     if (out) await rm(out, { recursive: true, force: true });
   });
 

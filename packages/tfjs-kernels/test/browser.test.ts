@@ -1,0 +1,105 @@
+/**
+ * The training kernels in a real browser: test/browser/page.ts, bundled for the browser with
+ * esbuild as a web app would bundle @sa-unet/tfjs-kernels, runs in headless Chromium, on its
+ * WebGPU (SwiftShader, Chromium's Vulkan on the CPU, where no GPU is at hand) and on WebAssembly.
+ * Skipped with a message where /usr/bin/chromium is missing, unless SA_UNET_REQUIRE_BROWSER=1.
+ */
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserAvailable, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../../../test-utils/browser.js';
+import { CASES } from './parity-cases.js';
+import type { KernelChecks, ParityResult, TrainingResult } from './browser/page.js';
+
+warnIfNoBrowser('the kernels\' browser test');
+
+const packages = fileURLToPath(new URL('../../', import.meta.url));
+const require = createRequire(import.meta.url);
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+/** Bundles the page into `out` with the workspace packages from their TypeScript source. */
+async function buildPage(out: string): Promise<void> {
+  await build({
+    entryPoints: [fileURLToPath(new URL('./browser/page.ts', import.meta.url))],
+    outfile: join(out, 'page.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    logLevel: 'error',
+    plugins: [{
+      name: 'workspace-sources',
+      setup(b) {
+        b.onResolve({ filter: /^@sa-unet\/[^/]+$/ }, (args) => ({ path: join(packages, args.path.slice('@sa-unet/'.length), 'src', 'index.ts') }));
+      },
+    }],
+  });
+  await writeFile(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>kernels</title><script type="module" src="page.js"></script>');
+  const wasmDist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  await mkdir(join(out, 'wasm'));
+  for (const file of WASM_FILES) await copyFile(join(wasmDist, file), join(out, 'wasm', file));
+}
+
+type Checks = { kernelChecks: KernelChecks };
+
+describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
+  let out: string;
+  let server: StaticServer;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'kernels-page-'));
+    await buildPage(out);
+    server = await serveFolder(out);
+    browser = await launchChromium({ webgpu: true });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    await page.waitForFunction(() => 'kernelChecks' in globalThis, undefined, { timeout: 60_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it('registers the kernels for webgpu, wasm and cpu, on a WebGPU adapter', async () => {
+    const backends = await page.evaluate(() => (globalThis as unknown as Checks).kernelChecks.registered());
+    expect([...backends].sort()).toEqual(['cpu', 'wasm', 'webgpu']);
+    expect(await page.evaluate(() => (globalThis as unknown as Checks).kernelChecks.adapter())).toBe(true);
+  });
+
+  it('gives convolution gradients within 1e-4 of the cpu backend on webgpu and wasm, every parity case', async () => {
+    const results: ParityResult[] = await page.evaluate(() => (globalThis as unknown as Checks).kernelChecks.parity(['webgpu', 'wasm']));
+    expect(results).toHaveLength(2 * CASES.length);
+    for (const r of results) {
+      expect(r.dx, `${r.backend} ${r.case} dx`).toBeLessThan(1e-4);
+      expect(r.dfilter, `${r.backend} ${r.case} dfilter`).toBeLessThan(1e-4);
+    }
+  }, 240_000);
+
+  it('trains an SA-U-Net with fusedAdam on webgpu as on wasm, without leaking tensors', async () => {
+    const run = (backend: string): Promise<TrainingResult> =>
+      page.evaluate((b) => (globalThis as unknown as Checks).kernelChecks.train(b, 8), backend);
+        const webgpu = await run('webgpu');
+    const wasm = await run('wasm');
+    // The same seeded weights: the first loss (before any update) agrees to float rounding, and
+    // the runs stay together while Adam follows the same gradients.
+    expect(Math.abs(webgpu.losses[0] - wasm.losses[0])).toBeLessThan(1e-5);
+    for (let s = 1; s < 4; s++) expect(Math.abs(webgpu.losses[s] - wasm.losses[s]), `step ${s}`).toBeLessThan(1e-3);
+    for (const r of [webgpu, wasm]) {
+      for (let s = 1; s < r.losses.length; s++) expect(r.losses[s], `${r.backend} step ${s}`).toBeLessThan(r.losses[s - 1]);
+      expect(r.losses.at(-1)!, r.backend).toBeLessThan(0.85 * r.losses[0]);
+      expect(new Set(r.tensors.slice(1)).size, `${r.backend} tensors per step: ${r.tensors}`).toBe(1);
+    }
+    expect(errors).toEqual([]);
+  }, 240_000);
+});

@@ -1,0 +1,110 @@
+/**
+ * The page of the kernels' browser test (../browser.test.ts), bundled for the browser with
+ * esbuild: it imports @sa-unet/tfjs-kernels as a web app would and exposes `kernelChecks` for the
+ * test to call. Every number it returns is computed in the browser.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { fusedAdam, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { diceLoss } from '@sa-unet/seg-metrics';
+import { createModel } from '@sa-unet/unet-zoo';
+import { CASES, analyticGrads, finiteDifferenceGrads, label, operands, relativeError } from '../parity-cases.js';
+import { withSeed } from '../../../../test-utils/numeric.js';
+
+setWasmPaths(new URL('./wasm/', location.href).href);
+// As an app would: once, after importing the backends.
+const registered = registerTrainingKernels();
+
+/** tf.setBackend, failing instead of leaving the previous backend active. */
+async function use(backend: string): Promise<void> {
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start in this browser`);
+}
+
+export interface ParityResult {
+  case: string;
+  backend: string;
+  dx: number;
+  dfilter: number;
+}
+
+/**
+ * Convolution gradients of every parity case on `backends` against the cpu backend's stock
+ * gradients (central differences where tfjs has no gradient: dilations > 1).
+ */
+async function parity(backends: string[]): Promise<ParityResult[]> {
+  const results: ParityResult[] = [];
+  for (const [index, k] of CASES.entries()) {
+    await use('cpu');
+    const { x, f, r } = operands(k, index);
+    let reference: [Float32Array, Float32Array];
+    if (k.dilations[0] > 1) {
+      reference = await finiteDifferenceGrads(k, x, f, r);
+    } else {
+      unregisterTrainingKernels();
+      reference = await analyticGrads(k, x, f, r);
+      registerTrainingKernels();
+    }
+    const values = await Promise.all([x, f, r].map((t) => t.data()));
+    for (const backend of backends) {
+      await use(backend);
+      const [xb, fb, rb] = [x, f, r].map((t, i) => tf.tensor(values[i], t.shape));
+      const [dx, dfilter] = await analyticGrads(k, xb, fb, rb);
+      results.push({ case: label(k), backend, dx: relativeError(dx, reference[0]), dfilter: relativeError(dfilter, reference[1]) });
+      tf.dispose([xb, fb, rb]);
+    }
+    await use('cpu');
+    tf.dispose([x, f, r]);
+  }
+  return results;
+}
+
+export interface TrainingResult {
+  backend: string;
+  losses: number[];
+  /** tf.memory().numTensors after each step. */
+  tensors: number[];
+}
+
+/**
+ * A small SA-U-Net (32x32, base 4, depth 2, the same seeded weights on every backend) trained with
+ * fusedAdam and the dice loss on a batch of bright discs in noise.
+ */
+async function train(backend: string, steps: number): Promise<TrainingResult> {
+  await use(backend);
+  const model = withSeed(7, () => createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 4, depth: 2 }));
+  const optimizer = fusedAdam(0.01);
+  model.compile({ optimizer, loss: diceLoss });
+  const [x, y] = tf.tidy(() => {
+    const rows = tf.reshape(tf.range(0, 32), [1, 32, 1, 1]);
+    const cols = tf.reshape(tf.range(0, 32), [1, 1, 32, 1]);
+    const centres = tf.tensor([10, 14, 18, 22], [4, 1, 1, 1]);
+    const radius2 = tf.add(tf.square(tf.sub(rows, centres)), tf.square(tf.sub(cols, tf.sub(32, centres))));
+    const masks = tf.cast(tf.less(radius2, 36), 'float32');
+    const noise = tf.tensor(Float32Array.from({ length: 4 * 32 * 32 }, (_, i) => ((i * 7919) % 101) / 101), [4, 32, 32, 1]);
+    return [tf.add(tf.mul(masks, 0.6), tf.mul(noise, 0.4)), masks];
+  });
+  const losses: number[] = [];
+  const tensors: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    losses.push((await model.trainOnBatch(x, y)) as number);
+    tensors.push(tf.memory().numTensors);
+  }
+  tf.dispose([x, y]);
+  model.dispose();
+  optimizer.dispose();
+  return { backend, losses, tensors };
+}
+
+const checks = {
+  /** The backends `registerTrainingKernels()` registered kernels for. */
+  registered: () => registered,
+  /** Whether the browser has a WebGPU adapter. */
+  adapter: async () => (await navigator.gpu?.requestAdapter()) != null,
+  parity,
+  train,
+};
+export type KernelChecks = typeof checks;
+Object.assign(globalThis, { kernelChecks: checks });

@@ -1,0 +1,61 @@
+/**
+ * Real-browser tests: Debian's Chromium driven by playwright-core (which downloads no browser), a
+ * static server for a built page, and the skip-or-fail policy: without /usr/bin/chromium the tests
+ * skip with a message, unless SA_UNET_REQUIRE_BROWSER=1 (set by CI, which installs it).
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { extname, join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const browserRequired = process.env.SA_UNET_REQUIRE_BROWSER === '1';
+export const browserAvailable = existsSync(CHROMIUM);
+
+/** Warns once per test file when the browser tests of `what` will not run. */
+export function warnIfNoBrowser(what: string): void {
+  if (!browserAvailable && !browserRequired) console.warn(`${what} skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream',
+};
+
+export interface StaticServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the files of `folder` on 127.0.0.1 (a secure context: WebGPU needs one); `/` is index.html. */
+export async function serveFolder(folder: string): Promise<StaticServer> {
+  const server: Server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = path.endsWith('/') ? `${path}index.html` : path;
+    try {
+      const body = await readFile(join(folder, file));
+      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const address = server.address();
+  return {
+    url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+/**
+ * Headless Chromium without background traffic. `webgpu: true` enables WebGPU, which headless
+ * Chromium runs on SwiftShader (its Vulkan on the CPU) where no GPU is at hand.
+ */
+export function launchChromium(options: { webgpu?: boolean } = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', ...(options.webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])],
+  });
+}

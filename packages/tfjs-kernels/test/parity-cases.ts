@@ -1,5 +1,6 @@
 /** The convolution cases and gradient helpers shared by the parity tests of every backend. */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { seededRandom, seededUniform } from '../../../test-utils/numeric.js';
 
 export type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -107,6 +108,21 @@ export async function finiteDifferenceGrads(k: Case, x: tf.Tensor, f: tf.Tensor,
     return out;
   };
   return [grad(0), grad(1)];
+}
+
+/**
+ * The gradients every backend is checked against, computed on the active backend (cpu): tfjs's
+ * stock gradients, or central differences where tfjs has none that is correct (dilations > 1).
+ * Leaves the training kernels registered.
+ */
+export async function referenceGrads(k: Case, x: tf.Tensor, f: tf.Tensor, r: tf.Tensor): Promise<[Float32Array, Float32Array]> {
+  if (k.dilations[0] > 1) return finiteDifferenceGrads(k, x, f, r);
+  unregisterTrainingKernels();
+  try {
+    return await analyticGrads(k, x, f, r);
+  } finally {
+    registerTrainingKernels();
+  }
 }
 
 export function relativeError(actual: Float32Array, expected: Float32Array): number {

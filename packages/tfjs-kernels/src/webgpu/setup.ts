@@ -1,5 +1,5 @@
 /**
- * WebGPU in Node: Dawn's binding (the npm package `webgpu`, an optional dependency) exposed as
+ * WebGPU in Node: Dawn's binding (the npm package `webgpu`, an optional peer dependency) exposed as
  * `navigator.gpu` before `@tensorflow/tfjs-backend-webgpu` is imported, since that package
  * registers its backend at import time only if `navigator.gpu` exists.
  */
@@ -18,9 +18,9 @@ export interface SetupNodeWebGPUOptions {
 let cached: Promise<boolean> | null = null;
 
 /**
- * Makes `navigator.gpu` available in Node (from the npm package `webgpu`) and resolves to whether
- * a GPU adapter exists. In a browser, or when `navigator.gpu` is already set, it only checks for
- * an adapter. Resolves to false (never throws) when the package or an adapter is missing.
+ * Makes `navigator.gpu` available in Node (from the npm package `webgpu`, which the app installs
+ * beside this one) and resolves to whether a GPU adapter exists. In a browser, or when
+ * `navigator.gpu` is already set, it only checks for an adapter. Resolves to false (never throws) when the package or an adapter is missing.
  * Call it before importing `@tensorflow/tfjs-backend-webgpu`:
  *
  * ```ts

@@ -1,0 +1,175 @@
+/**
+ * What we would publish, checked as a user gets it: every library is packed (`pnpm pack`, after
+ * `pnpm build`), its tarball is checked (every entry point of package.json present, README and
+ * LICENSE in, no `workspace:` ranges left), and the tarballs are installed into a new project
+ * outside the workspace with the tfjs packages from the registry (offline, from pnpm's store).
+ * There the repository's examples (the README and guide snippets) typecheck against the published
+ * declarations under `moduleResolution: nodenext` and run; CommonJS `require` gets every package;
+ * and the `sa-unet-bench` binary runs.
+ *
+ *   pnpm build && pnpm check:packages [--keep]
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'sa-unet-packages-'));
+const keep = process.argv.includes('--keep');
+const TFJS = '4.22.0';
+const TFJS_PACKAGES = ['tfjs-core', 'tfjs-layers', 'tfjs-backend-cpu', 'tfjs-backend-wasm', 'tfjs-backend-webgpu'];
+
+interface Manifest {
+  name: string;
+  private?: boolean;
+  main?: string;
+  module?: string;
+  types?: string;
+  bin?: Record<string, string>;
+  exports?: unknown;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+const problems: string[] = [];
+const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+
+/** Every file path an entry-point field of package.json names. */
+function entryPoints(m: Manifest): string[] {
+  const paths: string[] = [m.main, m.module, m.types, ...Object.values(m.bin ?? {})].filter((p): p is string => p !== undefined);
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') paths.push(v);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(m.exports);
+  return [...new Set(paths.map((p) => p.replace(/^\.\//, '')))];
+}
+
+function packAll(): Map<string, string> {
+  const tarballs = new Map<string, string>();
+  const packs = join(work, 'packs');
+  mkdirSync(packs);
+  for (const dir of readdirSync(join(root, 'packages'))) {
+    const manifest = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as Manifest;
+    if (manifest.private) continue;
+    const before = new Set(readdirSync(packs));
+    run('pnpm', ['pack', '--pack-destination', packs], join(root, 'packages', dir));
+    const tarball = join(packs, readdirSync(packs).find((f) => !before.has(f))!);
+    tarballs.set(manifest.name, tarball);
+
+    const files = new Set(run('tar', ['tzf', tarball], root).split('\n').map((f) => f.replace(/^package\//, '')));
+    for (const path of [...entryPoints(manifest), 'README.md', 'LICENSE', 'package.json']) {
+      if (!files.has(path)) problems.push(`${manifest.name}: ${path} is not in the tarball`);
+    }
+    for (const f of files) if (/(^|\/)test\//.test(f)) problems.push(`${manifest.name}: test file ${f} is in the tarball`);
+    const packed = JSON.parse(run('tar', ['xzf', tarball, '-O', 'package/package.json'], root)) as Manifest;
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies'] as const) {
+      for (const [dep, range] of Object.entries(packed[field] ?? {})) {
+        if (range.startsWith('workspace:')) problems.push(`${manifest.name}: ${field}.${dep} is still ${range}`);
+      }
+    }
+    console.log(`packed ${manifest.name}: ${files.size} files`);
+  }
+  return tarballs;
+}
+
+const CJS_CHECK = `const tf = require('@tensorflow/tfjs-core');
+require('@tensorflow/tfjs-layers');
+require('@tensorflow/tfjs-backend-cpu');
+const layer = require('@sa-unet/scale-attn-conv');
+const { fileSystem } = require('@sa-unet/scale-attn-conv/node');
+const zoo = require('@sa-unet/unet-zoo');
+const metrics = require('@sa-unet/seg-metrics');
+const kernels = require('@sa-unet/tfjs-kernels');
+(async () => {
+  await tf.setBackend('cpu');
+  kernels.registerTrainingKernels();
+  const model = zoo.createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 4, depth: 2 });
+  if (!model.layers.some((l) => l instanceof layer.ScaleAttentionalConv2D)) throw new Error('CommonJS: no ScaleAttentionalConv2D in the SA-U-Net');
+  if (typeof fileSystem !== 'function' || metrics.dice({ data: [1, 0], width: 2, height: 1 }, { data: [1, 0], width: 2, height: 1 }) !== 1) throw new Error('CommonJS: wrong exports');
+  console.log('CommonJS: every package loads;', model.countParams(), 'parameters in a small SA-U-Net');
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+const ESM_CHECK = `import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { fileSystem } from '@sa-unet/scale-attn-conv/node';
+import { saveExampleModel } from './examples/layer-quickstart.js';
+import { scoreNerve } from './examples/metrics.js';
+import { useGpuIfPresent } from './examples/webgpu-setup.js';
+import { nerveAndVesselModel } from './examples/zoo-headless.js';
+import { trainSaUnet } from './examples/zoo-train.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'consumer-'));
+try {
+  console.log('backend:', await useGpuIfPresent());
+  const saved = await saveExampleModel(join(dir, 'my-model'));
+  const loaded = await tfl.loadLayersModel(fileSystem(join(dir, 'my-model')));
+  const image = tf.randomUniform([1, 128, 128, 1], 0, 1, 'float32', 1);
+  const [a, b] = [saved, loaded].map((m) => m.predict(image) as tf.Tensor);
+  if ((await tf.max(tf.abs(tf.sub(a, b))).data())[0] > 1e-6) throw new Error('the saved and loaded models predict differently');
+  const images = tf.randomUniform([4, 32, 32, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const masks = tf.cast(tf.greater(images, 0.5), 'float32') as tf.Tensor4D;
+  const trained = await trainSaUnet(images, masks, 1);
+  const probabilities = tf.slice(trained.predict(images) as tf.Tensor, [0, 0, 0, 0], [1, 32, 32, 1]);
+  const truth = tf.slice(masks, [0, 0, 0, 0], [1, 32, 32, 1]);
+  const score = scoreNerve({ data: await probabilities.data(), width: 32, height: 32 }, { data: await truth.data(), width: 32, height: 32 });
+  if (!Number.isFinite(score.auc)) throw new Error('no AUC');
+  console.log('ESM: examples ran; headless model has', nerveAndVesselModel(64).countParams(), 'parameters; AUC', score.auc.toFixed(3));
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+`;
+
+function consumerProject(tarballs: Map<string, string>): string {
+  const project = join(work, 'consumer');
+  mkdirSync(project);
+  const dependencies: Record<string, string> = Object.fromEntries(TFJS_PACKAGES.map((p) => [`@tensorflow/${p}`, TFJS]));
+  for (const [name, tarball] of tarballs) dependencies[name] = `file:${tarball}`;
+  const typesNode = (JSON.parse(readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8')) as { version: string }).version;
+  const devDependencies = { '@types/node': typesNode };
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies, devDependencies }, null, 2));
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], lib: ['ES2022', 'DOM'] },
+    include: ['*.ts', 'examples/*.ts'], // skipLibCheck: tfjs 4.22's own declarations fail strict checks
+  }, null, 2));
+  cpSync(join(root, 'examples'), join(project, 'examples'), { recursive: true });
+  writeFileSync(join(project, 'check.ts'), ESM_CHECK);
+  writeFileSync(join(project, 'check.cjs'), CJS_CHECK);
+  // The bench's optional Dawn binding has an install script, which pnpm 12 runs only if allowed;
+  // the libraries' dependencies on each other resolve to the tarballs, as if published.
+  const overrides = [...tarballs].map(([name, tarball]) => `  '${name}': 'file:${tarball}'\n`).join('');
+  writeFileSync(join(project, 'pnpm-workspace.yaml'), `allowBuilds:\n  webgpu: true\noverrides:\n${overrides}`);
+  // Offline: the store already holds every dependency after the workspace's install.
+  run('pnpm', ['install', '--offline'], project);
+  return project;
+}
+
+try {
+  const tarballs = packAll();
+  if (problems.length === 0) {
+    const project = consumerProject(tarballs);
+    const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+    run(bin('tsc'), ['-p', 'tsconfig.json'], project);
+    console.log('types: the examples typecheck against the published declarations (nodenext, strict)');
+    process.stdout.write(run(bin('tsx'), ['check.ts'], project));
+    process.stdout.write(run('node', ['check.cjs'], project));
+    const params = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['params', '--size', '64'], project);
+    if (!/\| sa-unet \| [\d,]+ \|/.test(params)) problems.push(`sa-unet-bench params printed no SA-U-Net row:\n${params}`);
+    else console.log('bin: sa-unet-bench params ran');
+  }
+} finally {
+  if (keep) console.log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
+if (problems.length > 0) {
+  console.error(`check:packages found ${problems.length} problem(s):\n- ${problems.join('\n- ')}`);
+  process.exit(1);
+}
+console.log('check:packages: every package packs, installs and works outside the workspace');

@@ -2,7 +2,7 @@
  * What we would publish, checked as a user gets it: every library is packed (`pnpm pack`, after
  * `pnpm build`), its tarball is checked (every entry point of package.json present, README and
  * LICENSE in, no `workspace:` ranges left), and the tarballs are installed into a new project
- * outside the workspace with the tfjs packages from the registry (offline, from pnpm's store).
+ * outside the workspace with the tfjs packages from the registry (from pnpm's store where it can).
  * There the repository's examples (the README and guide snippets) typecheck against the published
  * declarations under `moduleResolution: nodenext` and run; CommonJS `require` gets every package;
  * and the `sa-unet-bench` binary runs.
@@ -146,8 +146,9 @@ function consumerProject(tarballs: Map<string, string>): string {
   // the libraries' dependencies on each other resolve to the tarballs, as if published.
   const overrides = [...tarballs].map(([name, tarball]) => `  '${name}': 'file:${tarball}'\n`).join('');
   writeFileSync(join(project, 'pnpm-workspace.yaml'), `allowBuilds:\n  webgpu: true\noverrides:\n${overrides}`);
-  // Offline: the store already holds every dependency after the workspace's install.
-  run('pnpm', ['install', '--offline'], project);
+  // The store holds every package after the workspace's install; a frozen-lockfile install may not
+  // have cached the registry's metadata, which --prefer-offline then fetches.
+  run('pnpm', ['install', '--prefer-offline'], project);
   return project;
 }
 

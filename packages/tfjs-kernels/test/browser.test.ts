@@ -102,4 +102,16 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
     }
     expect(errors).toEqual([]);
   }, 240_000);
+
+  it('runs the docs\' browser-training example (examples/train-in-browser.ts) on WebGPU', async () => {
+    const result = await page.evaluate(() => (globalThis as unknown as Checks).kernelChecks.example());
+    expect(result.backend).toBe('webgpu');
+    expect(result.params).toBe(456_459); // the paper's SA-U-Net: the parameter count does not depend on the image size
+    expect(result.losses).toHaveLength(2);
+    for (const loss of result.losses) {
+      expect(loss).toBeGreaterThan(0); // the dice loss of a model that is neither perfect
+      expect(loss).toBeLessThan(1); // nor empty
+    }
+    expect(errors).toEqual([]);
+  }, 240_000);
 });

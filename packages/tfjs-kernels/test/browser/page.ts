@@ -13,6 +13,7 @@ import { diceLoss } from '@sa-unet/seg-metrics';
 import { createModel } from '@sa-unet/unet-zoo';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError } from '../parity-cases.js';
 import { withSeed } from '../../../../test-utils/numeric.js';
+import { trainInBrowser } from '../../../../examples/train-in-browser.js';
 
 setWasmPaths(new URL('./wasm/', location.href).href);
 // As an app would: once, after importing the backends.
@@ -61,6 +62,19 @@ export interface TrainingResult {
   tensors: number[];
 }
 
+/** A batch of 4 bright discs in fixed noise, 32x32, and their masks. */
+function discs(): [tf.Tensor4D, tf.Tensor4D] {
+  return tf.tidy(() => {
+    const rows = tf.reshape(tf.range(0, 32), [1, 32, 1, 1]);
+    const cols = tf.reshape(tf.range(0, 32), [1, 1, 32, 1]);
+    const centres = tf.tensor([10, 14, 18, 22], [4, 1, 1, 1]);
+    const radius2 = tf.add(tf.square(tf.sub(rows, centres)), tf.square(tf.sub(cols, tf.sub(32, centres))));
+    const masks = tf.cast(tf.less(radius2, 36), 'float32') as tf.Tensor4D;
+    const noise = tf.tensor(Float32Array.from({ length: 4 * 32 * 32 }, (_, i) => ((i * 7919) % 101) / 101), [4, 32, 32, 1]);
+    return [tf.add(tf.mul(masks, 0.6), tf.mul(noise, 0.4)) as tf.Tensor4D, masks];
+  });
+}
+
 /**
  * A small SA-U-Net (32x32, base 4, depth 2, the same seeded weights on every backend) trained with
  * fusedAdam and the dice loss on a batch of bright discs in noise.
@@ -70,15 +84,7 @@ async function train(backend: string, steps: number): Promise<TrainingResult> {
   const model = withSeed(7, () => createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 4, depth: 2 }));
   const optimizer = fusedAdam(0.01);
   model.compile({ optimizer, loss: diceLoss });
-  const [x, y] = tf.tidy(() => {
-    const rows = tf.reshape(tf.range(0, 32), [1, 32, 1, 1]);
-    const cols = tf.reshape(tf.range(0, 32), [1, 1, 32, 1]);
-    const centres = tf.tensor([10, 14, 18, 22], [4, 1, 1, 1]);
-    const radius2 = tf.add(tf.square(tf.sub(rows, centres)), tf.square(tf.sub(cols, tf.sub(32, centres))));
-    const masks = tf.cast(tf.less(radius2, 36), 'float32');
-    const noise = tf.tensor(Float32Array.from({ length: 4 * 32 * 32 }, (_, i) => ((i * 7919) % 101) / 101), [4, 32, 32, 1]);
-    return [tf.add(tf.mul(masks, 0.6), tf.mul(noise, 0.4)), masks];
-  });
+  const [x, y] = discs();
   const losses: number[] = [];
   const tensors: number[] = [];
   for (let step = 0; step < steps; step++) {
@@ -91,6 +97,16 @@ async function train(backend: string, steps: number): Promise<TrainingResult> {
   return { backend, losses, tensors };
 }
 
+/** The docs' browser-training example on 4 small images (bright discs in noise), for 2 epochs. */
+async function example(): Promise<{ backend: string; losses: number[]; params: number }> {
+  const [images, masks] = discs();
+  const { model, backend, losses } = await trainInBrowser(images, masks, new URL('./wasm/', location.href).href, 2);
+  const params = model.countParams();
+  tf.dispose([images, masks]);
+  model.dispose();
+  return { backend, losses, params };
+}
+
 const checks = {
   /** The backends `registerTrainingKernels()` registered kernels for. */
   registered: () => registered,
@@ -98,6 +114,7 @@ const checks = {
   adapter: async () => (await navigator.gpu?.requestAdapter()) != null,
   parity,
   train,
+  example,
 };
 export type KernelChecks = typeof checks;
 Object.assign(globalThis, { kernelChecks: checks });

@@ -1,14 +1,14 @@
 /**
  * One Adam step on wasm (batch 4, the bench's fusedAdam and dice loss) with @sa-unet/tfjs-kernels'
- * wasm Concat, Slice, SplitV and Transpose against the stock ones, alternating in one run; then
- * the top kernels of one step with ours (tf.profile: wall ms per kernel, nested scopes counted
+ * wasm copy kernels (WASM_COPY_KERNELS) against the stock ones, alternating in one run; then the
+ * top kernels of one step with ours (tf.profile: wall ms per kernel, nested scopes counted
  * twice).
  *
  *   pnpm --filter @sa-unet/tfjs-kernels build && npx tsx scripts/wasm-step.ts [--size 128] [--base-filters 32] [--models sa-unet,unet]
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedAdam, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { WASM_COPY_KERNELS, fusedAdam, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { diceLoss, percentile } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
@@ -26,11 +26,10 @@ const size = Number(values.size);
 const baseFilters = Number(values['base-filters']);
 
 await selectBackend('wasm');
-const COPIES = ['Concat', 'Slice', 'SplitV', 'Transpose'];
 unregisterTrainingKernels();
-const stock = COPIES.map((k) => tf.getKernel(k, 'wasm')!);
+const stock = WASM_COPY_KERNELS.map((k) => tf.getKernel(k, 'wasm')!);
 registerTrainingKernels();
-const ours = COPIES.map((k) => tf.getKernel(k, 'wasm')!);
+const ours = WASM_COPY_KERNELS.map((k) => tf.getKernel(k, 'wasm')!);
 function use(configs: tf.KernelConfig[]): void {
   for (const c of configs) {
     tf.unregisterKernel(c.kernelName, 'wasm');

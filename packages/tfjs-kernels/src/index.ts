@@ -22,3 +22,4 @@ export { setupNodeWebGPU, describeWebGPUAdapter, type SetupNodeWebGPUOptions, ty
 export { sumGradConfig, meanGradConfig } from './reduction-gradients.js';
 export { RESIDENT_INPUT_KERNELS, MAX_CONSTANT_SIZE, MAX_CACHED_CONSTANTS, residentConstantCount } from './webgpu/resident-constants.js';
 export { FusedAdamOptimizer, fusedAdam } from './webgpu/fused-adam.js';
+export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';

@@ -80,12 +80,7 @@ export class KernelOps {
     return this.run('Slice', { x }, { begin, size });
   }
 
-  /**
-   * With unit strides, the backend's registered Slice: the stock wasm StridedSlice copies such
-   * slices with its own Slice, not the registered one (ours copies short rows much faster).
-   */
   stridedSlice(x: TensorInfo, begin: number[], end: number[], strides: number[]): TensorInfo {
-    if (strides.every((s) => s === 1)) return this.slice(x, begin, end.map((e, i) => e - begin[i]!));
     return this.run('StridedSlice', { x }, {
       begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
     });

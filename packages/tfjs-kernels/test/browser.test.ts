@@ -49,6 +49,7 @@ async function buildPage(out: string): Promise<void> {
 }
 
 type Checks = { kernelChecks: KernelChecks };
+type CheckName = keyof KernelChecks;
 
 describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
   let out: string;
@@ -56,6 +57,9 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
   let browser: Browser;
   let page: Page;
   const errors: string[] = [];
+  /** Runs kernelChecks[name](...args) in the page. */
+  const call = <K extends CheckName>(name: K, ...args: Parameters<KernelChecks[K]>): Promise<Awaited<ReturnType<KernelChecks[K]>>> =>
+    page.evaluate(([n, a]) => ((globalThis as unknown as Checks).kernelChecks[n] as (...v: unknown[]) => unknown)(...a), [name, args] as const) as never;
   /** Whether this Chromium has a WebGPU adapter (SwiftShader where no GPU is at hand). */
   let webgpu = false;
   const backends = () => (webgpu ? ['webgpu', 'wasm'] : ['wasm']);
@@ -69,7 +73,7 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url);
     await page.waitForFunction(() => 'kernelChecks' in globalThis, undefined, { timeout: 60_000 });
-    webgpu = await page.evaluate(() => (globalThis as unknown as Checks).kernelChecks.adapter());
+    webgpu = await call('adapter');
     if (!webgpu && !webgpuRequired) console.warn('the kernels\' browser test runs on wasm only: this Chromium has no WebGPU adapter');
   }, 180_000);
 
@@ -80,13 +84,13 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
   });
 
   it('registers the kernels for webgpu, wasm and cpu; WebGPU has an adapter where SA_UNET_REQUIRE_WEBGPU=1', async () => {
-    const registered = await page.evaluate(() => (globalThis as unknown as Checks).kernelChecks.registered());
+    const registered = await call('registered');
     expect([...registered].sort()).toEqual(['cpu', 'wasm', 'webgpu']);
     if (webgpuRequired) expect(webgpu).toBe(true);
   });
 
   it('gives convolution gradients within 1e-4 of the cpu backend on webgpu and wasm, every parity case', async () => {
-    const results: ParityResult[] = await page.evaluate((b) => (globalThis as unknown as Checks).kernelChecks.parity(b), backends());
+    const results: ParityResult[] = await call('parity', backends());
     expect(results).toHaveLength(backends().length * CASES.length);
     for (const r of results) {
       expect(r.dx, `${r.backend} ${r.case} dx`).toBeLessThan(1e-4);
@@ -95,10 +99,8 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
   }, 240_000);
 
   it('trains an SA-U-Net with fusedAdam on webgpu as on wasm, without leaking tensors', async () => {
-    const run = (backend: string): Promise<TrainingResult> =>
-      page.evaluate((b) => (globalThis as unknown as Checks).kernelChecks.train(b, 8), backend);
-    const runs = [];
-    for (const backend of backends()) runs.push(await run(backend));
+    const runs: TrainingResult[] = [];
+    for (const backend of backends()) runs.push(await call('train', backend, 8));
     const [first, second] = runs;
     if (second !== undefined) {
       // The same seeded weights: the first loss (before any update) agrees to float rounding, and
@@ -115,7 +117,7 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
   }, 240_000);
 
   it('runs the docs\' browser-training example (examples/train-in-browser.ts), on WebGPU where there is an adapter', async () => {
-    const result = await page.evaluate(() => (globalThis as unknown as Checks).kernelChecks.example());
+    const result = await call('example');
     expect(result.backend).toBe(webgpu ? 'webgpu' : 'wasm');
     expect(result.params).toBe(456_459); // the paper's SA-U-Net: the parameter count does not depend on the image size
     expect(result.losses).toHaveLength(2);

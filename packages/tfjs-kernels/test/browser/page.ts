@@ -15,7 +15,8 @@ import { CASES, analyticGrads, label, operands, referenceGrads, relativeError } 
 import { withSeed } from '../../../../test-utils/numeric.js';
 import { trainInBrowser } from '../../../../examples/train-in-browser.js';
 
-setWasmPaths(new URL('./wasm/', location.href).href);
+const WASM_FOLDER = new URL('./wasm/', location.href).href;
+setWasmPaths(WASM_FOLDER);
 // As an app would: once, after importing the backends.
 const registered = registerTrainingKernels();
 
@@ -100,7 +101,7 @@ async function train(backend: string, steps: number): Promise<TrainingResult> {
 /** The docs' browser-training example on 4 small images (bright discs in noise), for 2 epochs. */
 async function example(): Promise<{ backend: string; losses: number[]; params: number }> {
   const [images, masks] = discs();
-  const { model, backend, losses } = await trainInBrowser(images, masks, new URL('./wasm/', location.href).href, 2);
+  const { model, backend, losses } = await trainInBrowser(images, masks, WASM_FOLDER, 2);
   const params = model.countParams();
   tf.dispose([images, masks]);
   model.dispose();

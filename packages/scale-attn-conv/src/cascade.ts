@@ -13,19 +13,14 @@
  */
 import {
   concat,
-  conv1d,
   conv2d,
   customGrad,
   depthwiseConv2d,
   engine,
   fused,
   mul,
-  pad,
   reshape,
-  reverse,
-  slice,
   split,
-  stack,
   sub,
   sum,
   tidy,
@@ -117,22 +112,26 @@ function pointwiseBackward(dy: Tensor4D, x: Tensor4D, kernel: Tensor4D, bias: Te
     { ...UNIT_CONV, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor4D;
 }
 
-/** Gradients of ECA's attended = z * gate(z) with respect to z and the 1-D kernel. */
+/**
+ * Gradients of ECA's attended = z * gate(z) with respect to z and the 1-D kernel.
+ * logits = conv1d(pooled, kernel, 'same') is, as tfjs computes it, a conv2d of pooled seen as a
+ * [batch, 1, C, 1] image with a [1, k, 1, 1] filter; its input and kernel gradients are that
+ * conv2d's backprop kernels, one dispatch each (a per-tap slice, multiply and sum took 3k + 3).
+ */
 function attentionBackward(dAttended: Tensor4D, z: Tensor4D, pooled: Tensor2D, gate: Tensor4D, kernel: Tensor3D): [Tensor4D, Tensor3D] {
   const [batch, h, w, channels] = z.shape;
   const k = kernel.shape[0];
-  const half = (k - 1) / 2;
   const gate2 = reshape(gate, [batch, channels]) as Tensor2D;
   const dGate = sum(mul(dAttended, z), [1, 2]) as Tensor2D;
-  const dLogits = mul(dGate, mul(gate2, sub(1, gate2))) as Tensor2D;
-  // logits = conv1d(pooled, kernel, 'same') across channels (odd k, symmetric padding): its input
-  // gradient correlates dLogits with the reversed kernel; kernel tap t sums pooled[c + t - half] * dLogits[c].
-  const dPooled = conv1d(reshape(dLogits, [batch, channels, 1]) as Tensor3D, reverse(kernel, 0) as Tensor3D, 1, 'same');
-  const padded = pad(pooled, [[0, 0], [half, half]]);
-  const taps = Array.from({ length: k }, (_, t) => sum(mul(slice(padded, [0, t], [batch, channels]), dLogits)));
-  const dKernel = reshape(stack(taps), [k, 1, 1]) as Tensor3D;
-  const dz = add(mul(dAttended, gate), div(reshape(dPooled, [batch, 1, 1, channels]), h * w)) as Tensor4D;
-  return [dz, dKernel];
+  const dLogits = reshape(mul(dGate, mul(gate2, sub(1, gate2))), [batch, 1, channels, 1]) as Tensor4D;
+  const row = [batch, 1, channels, 1];
+  const filter = reshape(kernel, [1, k, 1, 1]) as Tensor4D;
+  const dKernel = engine().runKernel('Conv2DBackpropFilter', { x: reshape(pooled, row), dy: dLogits },
+    { ...UNIT_CONV, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor4D;
+  const dPooled = engine().runKernel('Conv2DBackpropInput', { dy: dLogits, filter },
+    { ...UNIT_CONV, inputShape: row } as unknown as NamedAttrMap) as Tensor4D;
+  const dz = add(mul(dAttended, gate), reshape(div(dPooled, h * w), [batch, 1, 1, channels])) as Tensor4D;
+  return [dz, reshape(dKernel, kernel.shape) as Tensor3D];
 }
 
 /** The flat list of weight tensors, in a fixed order, and the way back. */

@@ -3,6 +3,7 @@
  * steps, and the segmentation head. Every layer gets a deterministic name from its caller.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { zooBatchNormalization } from './batch-norm.js';
 import type { ResolvedCommonConfig } from './config.js';
 
 export type S = tfl.SymbolicTensor;
@@ -32,8 +33,9 @@ export function convBlock(x: S, filters: number, name: string, config: ResolvedC
   return maybeDropout(y, name, config);
 }
 
+/** Batch normalization (saved as tfjs-layers' own; with a shorter training gradient: ./batch-norm.ts). */
 export function batchNorm(x: S, name: string, config: ResolvedCommonConfig): S {
-  return tfl.layers.batchNormalization({ momentum: config.batchNormMomentum, name }).apply(x) as S;
+  return zooBatchNormalization({ momentum: config.batchNormMomentum, name }).apply(x) as S;
 }
 
 export function maybeDropout(x: S, name: string, config: ResolvedCommonConfig): S {

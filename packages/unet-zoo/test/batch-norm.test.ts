@@ -1,0 +1,197 @@
+/**
+ * The zoo's batch normalization (src/batch-norm.ts) against tfjs-layers' own: the same forward
+ * pass and moving statistics bit for bit, the same gradients within float32 rounding, the same
+ * saved form; on cpu, wasm and (where an adapter exists) webgpu.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
+import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+import { unet } from '@sa-unet/unet-zoo';
+import { ZooBatchNormalization, zooBatchNormalization } from '../src/batch-norm.js';
+
+const adapter = await setupNodeWebGPU();
+if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
+const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
+if (!adapter && !required) console.warn('zoo batch-norm webgpu test skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
+
+afterEach(() => tf.disposeVariables());
+
+type Args = NonNullable<Parameters<typeof tfl.layers.batchNormalization>[0]>;
+
+interface Run {
+  y: Float32Array;
+  movingMean: Float32Array;
+  movingVariance: Float32Array;
+  /** Gradients of sum(tanh(y) * r) for x, gamma, beta. */
+  grads: Float32Array[];
+}
+
+/**
+ * One training-mode call of `layer` on x (shape `shape`), its gradients, and its moving statistics
+ * after the call; gamma, beta and the moving statistics start from seeded values.
+ */
+async function trainingCall(layer: tfl.layers.Layer, shape: number[]): Promise<Run> {
+  const channels = shape[shape.length - 1]!;
+  tf.dispose(layer.apply(tf.zeros(shape)) as tf.Tensor); // builds it
+  layer.setWeights([
+    seededUniform([channels], 1, 0.5, 1.5), seededUniform([channels], 2),
+    seededUniform([channels], 3), seededUniform([channels], 4, 0.5, 2),
+  ]);
+  const x = tf.variable(tf.mul(seededUniform(shape, 5), 3));
+  const r = seededUniform(shape, 6);
+  const [gamma, beta] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+  let y: tf.Tensor | null = null;
+  const { grads, value } = tf.variableGrads(() => {
+    y = tf.keep(layer.apply(x, { training: true }) as tf.Tensor);
+    return tf.sum(tf.mul(tf.tanh(y), r)) as tf.Scalar;
+  }, [x, gamma!, beta!]);
+  const [movingMean, movingVariance] = layer.getWeights().slice(2);
+  const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
+  const run = {
+    y: await read(y!),
+    movingMean: await read(movingMean!),
+    movingVariance: await read(movingVariance!),
+    grads: await Promise.all([x, gamma!, beta!].map((v) => read(grads[v.name]!))),
+  };
+  tf.dispose([x, r, y!, value, ...Object.values(grads)]);
+  return run;
+}
+
+const SHAPES: Array<[string, number[]]> = [
+  ['an image batch [2, 5, 4, 3]', [2, 5, 4, 3]],
+  ['a sequence batch [3, 7, 4]', [3, 7, 4]],
+  ['a matrix [16, 5]', [16, 5]],
+  ['one value per channel [1, 1, 1, 2]', [1, 1, 1, 2]],
+];
+
+describe.each(TRAINING_BACKENDS)('zoo batch normalization on %s', (backend) => {
+  beforeEach(() => useBackend(backend));
+
+  it.each(SHAPES)('%s: same output and moving statistics as tfjs-layers\', gradients within 1e-5', async (_, shape) => {
+    const args: Args = { momentum: 0.9, epsilon: 1e-3 };
+    const stock = await trainingCall(tfl.layers.batchNormalization(args), shape);
+    const ours = await trainingCall(zooBatchNormalization(args), shape);
+    expect(ours.y).toEqual(stock.y);
+    expect(ours.movingMean).toEqual(stock.movingMean);
+    expect(ours.movingVariance).toEqual(stock.movingVariance);
+    for (const [i, what] of ['x', 'gamma', 'beta'].entries()) {
+      expect(differenceRelativeToLargest(ours.grads[i]!, stock.grads[i]!), `gradient of ${what}`).toBeLessThan(1e-5);
+    }
+  });
+
+  it.each<[string, Args, number[]]>([
+    ['normalizing axis 1 (not the last)', { axis: 1 }, [2, 3, 4, 3]],
+    ['no center (where tfjs-layers 4.22 fails in training)', { center: false }, [2, 3, 4, 3]],
+    ['a rank-5 input (which tfjs-layers 4.22 does not implement)', {}, [1, 2, 2, 2, 3]],
+  ])('%s: the stock code runs, with the stock results or errors', async (_, args, shape) => {
+    const x = seededUniform(shape, 7);
+    const outcome = async (layer: tfl.layers.Layer) => {
+      try {
+        const y = layer.apply(x, { training: true }) as tf.Tensor;
+        const values = await y.data();
+        y.dispose();
+        return { values };
+      } catch (err) {
+        return { error: String(err) };
+      }
+    };
+    expect(await outcome(zooBatchNormalization(args))).toEqual(await outcome(tfl.layers.batchNormalization(args)));
+    x.dispose();
+  });
+
+  it('runs fewer kernels for a training step than the stock layer (the closed-form gradient is in use)', async () => {
+    const kernelsOfStep = async (layer: tfl.layers.Layer) => {
+      const x = tf.variable(seededUniform([2, 4, 4, 3], 9));
+      tf.dispose(layer.apply(x) as tf.Tensor);
+      const variables = [x, ...layer.trainableWeights.map((w) => w.read() as tf.Variable)];
+      const info = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, variables);
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      x.dispose();
+      // Reshape, Identity and Cast move no data (and dispatch nothing on webgpu).
+      return info.kernels.filter((k) => !['Reshape', 'Identity', 'Cast'].includes(k.name)).length;
+    };
+    const stock = await kernelsOfStep(tfl.layers.batchNormalization({}));
+    const ours = await kernelsOfStep(zooBatchNormalization({}));
+    expect(ours).toBeLessThan(stock - 5);
+  });
+
+  it('inference uses the moving statistics, as the stock layer does', async () => {
+    const layer = zooBatchNormalization({});
+    const x = seededUniform([2, 3, 3, 2], 8);
+    tf.dispose(layer.apply(x) as tf.Tensor);
+    layer.setWeights([tf.tensor1d([2, 1]), tf.tensor1d([0, 1]), tf.tensor1d([1, -1]), tf.tensor1d([4, 1])]);
+    const y = layer.apply(x) as tf.Tensor;
+    const expected = tf.tidy(() => tf.add(tf.mul(tf.div(tf.sub(x, [1, -1]), tf.sqrt(tf.add([4, 1], 1e-3))), [2, 1]), [0, 1]));
+    expect(differenceRelativeToLargest(await y.data(), await expected.data())).toBeLessThan(1e-6);
+    tf.dispose([x, y, expected]);
+  });
+
+  it('a training step leaks no tensor', async () => {
+    const layer = zooBatchNormalization({});
+    const x = tf.variable(seededUniform([2, 4, 4, 3], 9));
+    tf.dispose(layer.apply(x) as tf.Tensor);
+    const variables = [x, ...layer.trainableWeights.map((w) => w.read() as tf.Variable)];
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, variables);
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+
+  it('saves as tfjs-layers\' BatchNormalization: a zoo model loads with tfjs-layers alone and predicts the same', async () => {
+    const model = unet({ inputShape: [16, 16, 1], baseFilters: 4, depth: 2 });
+    const bn = model.layers.filter((l) => l instanceof ZooBatchNormalization);
+    expect(bn.length).toBeGreaterThan(0);
+    expect(bn.every((l) => l.getClassName() === 'BatchNormalization')).toBe(true);
+    const config = tfl.layers.batchNormalization({ momentum: 0.5, name: 'same_config' }).getConfig();
+    expect(zooBatchNormalization({ momentum: 0.5, name: 'same_config' }).getConfig()).toEqual(config);
+    const saved = await new Promise<tf.io.ModelArtifacts>((resolve) => {
+      void model.save(tf.io.withSaveHandler(async (artifacts) => {
+        resolve(artifacts);
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }));
+    });
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
+    const loadedBn = loaded.layers.filter((l) => l.getClassName() === 'BatchNormalization');
+    expect(loadedBn.length).toBe(bn.length);
+    expect(loadedBn.some((l) => l instanceof ZooBatchNormalization)).toBe(false);
+    const x = seededUniform([1, 16, 16, 1], 10, 0, 1);
+    const [a, b] = [model, loaded].map((m) => m.predict(x) as tf.Tensor);
+    expect(await b!.data()).toEqual(await a!.data());
+    tf.dispose([x, a!, b!]);
+    model.dispose();
+    loaded.dispose();
+  });
+});
+
+describe('a WebGPU adapter for the zoo batch-norm test', () => {
+  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
+    expect(adapter).toBe(true);
+  });
+});
+
+describe.runIf(adapter)('zoo batch normalization on webgpu', () => {
+  it('output, moving statistics and gradients equal the cpu backend\'s within 1e-4', async () => {
+    const shape = [2, 6, 5, 4];
+    await useBackend('cpu');
+    const cpu = await trainingCall(zooBatchNormalization({}), shape);
+    await tf.setBackend('webgpu');
+    const gpu = await trainingCall(zooBatchNormalization({}), shape);
+    await useBackend('cpu');
+    for (const key of ['y', 'movingMean', 'movingVariance'] as const) {
+      expect(differenceRelativeToLargest(gpu[key], cpu[key]), key).toBeLessThan(1e-4);
+    }
+    for (const [i, what] of ['x', 'gamma', 'beta'].entries()) {
+      expect(differenceRelativeToLargest(gpu.grads[i]!, cpu.grads[i]!), `gradient of ${what}`).toBeLessThan(1e-4);
+    }
+  });
+});

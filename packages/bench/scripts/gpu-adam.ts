@@ -1,9 +1,11 @@
 /**
- * The optimizer update alone on webgpu, for the variables of U-Net and SA-U-Net (base 32): ms per
- * applyGradients and dispatches per update, for tfjs-core's Adam, fusedAdam in place (one dispatch
- * per variable) and fusedAdam on shared storage (three per variable: each variable is cloned
- * first, so its storage is shared). Alternating rounds in one run; median of the rounds' means.
- *   npx tsx scripts/gpu-adam.ts [--rounds 5] [--calls 20] [--out adam.json]
+ * The optimizer update alone, for the variables of U-Net and SA-U-Net (base 32 unless --base):
+ * ms per applyGradients (and on webgpu dispatches per update) for tfjs-core's Adam, fusedAdam in
+ * place (webgpu: one dispatch per variable; wasm: one loop per variable of at most 8,192 values)
+ * and, on webgpu, fusedAdam on shared storage (three dispatches per variable: each variable is
+ * cloned first, so its storage is shared). Alternating rounds in one run; median of the rounds'
+ * means.
+ *   npx tsx scripts/gpu-adam.ts [--backend webgpu|wasm] [--base 32] [--rounds 5] [--calls 20] [--out adam.json]
  * (on a GPU machine: bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-adam.ts, then
  *  bash .gpu/run.sh .gpu/gpu-adam.mjs --out $OUT/adam.json)
  */
@@ -20,31 +22,37 @@ const { values } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' },
   calls: { type: 'string', default: '20' },
   models: { type: 'string', default: 'unet,sa-unet' },
+  backend: { type: 'string', default: 'webgpu' },
+  base: { type: 'string', default: '32' },
   out: { type: 'string' },
 } });
+if (values.backend !== 'webgpu' && values.backend !== 'wasm') throw new Error(`--backend must be webgpu or wasm, got ${JSON.stringify(values.backend)}`);
 const rounds = Number(values.rounds);
 const calls = Number(values.calls);
-const { description: adapter } = await selectBackend('webgpu');
+const { description: adapter } = await selectBackend(values.backend);
 
 let dispatches = 0;
-const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder.prototype;
-const dispatch = proto.dispatchWorkgroups;
-proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
-  dispatches++;
-  return dispatch.apply(this, a);
-};
+const proto = (globalThis as unknown as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder?.prototype;
+if (values.backend === 'webgpu' && proto !== undefined) {
+  const dispatch = proto.dispatchWorkgroups;
+  proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
+    dispatches++;
+    return dispatch.apply(this, a);
+  };
+}
 
 const median = (v: number[]) => percentile(Float64Array.from(v), 50);
 const rows: Array<Record<string, unknown>> = [];
 for (const name of values.models.split(',') as ModelName[]) {
-  const model = buildModel(name, { size: 64, baseFilters: 32 }, 1); // the size does not change the variables
+  const model = buildModel(name, { size: 64, baseFilters: Number(values.base) }, 1); // the size does not change the variables
   const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const grads = Object.fromEntries(weights.map((w, i) => [w.name, tf.randomUniform(w.shape, -1e-3, 1e-3, 'float32', i)]));
   const variants: Array<[string, tf.Optimizer, boolean]> = [
     ['tfjs-core Adam', tf.train.adam(5e-4), false],
-    ['fusedAdam, in place', fusedAdam(5e-4), false],
-    ['fusedAdam, shared storage', fusedAdam(5e-4), true],
+    [values.backend === 'webgpu' ? 'fusedAdam, in place' : 'fusedAdam', fusedAdam(5e-4), false],
   ];
+  // On webgpu a clone shares the variable's storage; on wasm it copies it (and shared storage takes tfjs-core's kernels).
+  if (values.backend === 'webgpu') variants.push(['fusedAdam, shared storage', fusedAdam(5e-4), true]);
   const times: Record<string, number[]> = {};
   const perUpdate: Record<string, number> = {};
   for (let round = 0; round <= rounds; round++) { // round 0 warms up (moments, pipelines)
@@ -59,16 +67,16 @@ for (const name of values.models.split(',') as ModelName[]) {
       tf.dispose(clones);
       if (round === 0) continue;
       (times[label] ??= []).push(ms);
-      perUpdate[label] = dispatches / calls;
+      if (values.backend === 'webgpu') perUpdate[label] = dispatches / calls;
     }
   }
   for (const [label] of variants) {
-    const row = { model: name, variables: weights.length, parameters: model.countParams(), optimizer: label, msPerUpdate: median(times[label]!), dispatchesPerUpdate: perUpdate[label] };
+    const row = { model: name, variables: weights.length, parameters: model.countParams(), optimizer: label, msPerUpdate: median(times[label]!), dispatchesPerUpdate: perUpdate[label] ?? null };
     rows.push(row);
-    console.log(`${name} (${weights.length} variables): ${label}: ${row.msPerUpdate.toFixed(2)} ms per update, ${row.dispatchesPerUpdate} dispatches`);
+    console.log(`${name} (${weights.length} variables): ${label}: ${row.msPerUpdate.toFixed(2)} ms per update` + (row.dispatchesPerUpdate === null ? '' : `, ${row.dispatchesPerUpdate} dispatches`));
   }
   variants.forEach(([, o]) => o.dispose());
   tf.dispose(Object.values(grads));
   model.dispose();
 }
-if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, rounds, calls, rows }, null, 2));
+if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), backend: values.backend, adapter, rounds, calls, rows }, null, 2));

@@ -1,13 +1,15 @@
 /**
  * fusedAdam: tfjs-core's Adam everywhere, with a fused update on webgpu (one in-place dispatch per
- * variable, three where its storage is shared). On webgpu (lavapipe in CI) its variables and moments must follow the stock Adam's
+ * variable, three where its storage is shared) and on wasm (one loop per small variable). On webgpu (lavapipe in CI) its variables and moments must follow the stock Adam's
  * within float32 rounding; elsewhere they must be the stock Adam's exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FusedAdamOptimizer, fusedAdam, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { LOOP_MAX_SIZE } from '../src/wasm/fused-adam.js';
 import { withSeed } from '../../../test-utils/numeric.js';
 
 const adapter = await setupNodeWebGPU();
@@ -71,6 +73,79 @@ describe('fusedAdam on cpu', () => {
     expect(b.weights).toEqual(a.weights);
     stock.dispose();
     ours.dispose();
+  });
+});
+
+describe('fusedAdam on wasm', () => {
+  it('is tfjs-core\'s Adam bit for bit, for variables updated by the loop and by the kernels alike', async () => {
+    await tf.setBackend('wasm');
+    expect(SHAPES.some((s) => s.reduce((a, b) => a * b, 1) > LOOP_MAX_SIZE)).toBe(true); // both paths run
+    const stock = tf.train.adam(0.01);
+    const ours = fusedAdam(0.01);
+    const a = await train(stock, 4, 'wasmStock');
+    const b = await train(ours, 4, 'wasmOurs');
+    expect(b.values).toEqual(a.values);
+    expect(b.weights).toEqual(a.weights);
+    expect(b.leaked).toBe(0);
+    stock.dispose();
+    ours.dispose();
+  });
+
+  it('updates small variables without kernels of its own', async () => {
+    await tf.setBackend('wasm');
+    const shapes = [[3, 3, 4, 8], [8], [], [1000]];
+    const vars = shapes.map((s, i) => tf.variable(tf.randomUniform(s, -1, 1, 'float32', 50 + i), true, `wasmLoop_${i}`));
+    const grads = Object.fromEntries(vars.map((v, i) => [v.name, tf.randomUniform(v.shape, -1, 1, 'float32', 60 + i)])) as unknown as Gradients;
+    const optimizer = fusedAdam(0.01);
+    optimizer.applyGradients(grads); // creates the moments
+    const before = tf.memory().numTensors;
+    const info = await tf.profile(() => optimizer.applyGradients(grads));
+    // Only tfjs-core's bookkeeping: 1 - beta^t twice and the two products beta^t (stock: 11 more per variable).
+    expect(info.kernels.map((k) => k.name).sort()).toEqual(['Multiply', 'Multiply', 'Sub', 'Sub']);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...vars, ...Object.values(grads as Record<string, tf.Tensor>)]);
+    optimizer.dispose();
+  });
+
+  it('trains a conv net as tf.train.adam does, bit for bit (the backend\'s packed filters see every update)', async () => {
+    await tf.setBackend('wasm');
+    registerTrainingKernels();
+    const x = tf.randomUniform([4, 8, 8, 2], 0, 1, 'float32', 70);
+    const target = tf.cast(tf.greater(tf.randomUniform([4, 8, 8, 1], 0, 1, 'float32', 71), 0.5), 'float32');
+    const losses = async (optimizer: tf.Optimizer) => {
+      const model = withSeed(9, () => {
+        const input = tfl.input({ shape: [8, 8, 2] });
+        const hidden = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tfl.SymbolicTensor;
+        const out = tfl.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid' }).apply(hidden) as tfl.SymbolicTensor;
+        return tfl.model({ inputs: input, outputs: out });
+      });
+      model.compile({ optimizer, loss: 'binaryCrossentropy' });
+      const result: number[] = [];
+      for (let step = 0; step < 4; step++) result.push((await model.trainOnBatch(x, target)) as number);
+      model.dispose();
+      optimizer.dispose();
+      return result;
+    };
+    const stock = await losses(tf.train.adam(0.05));
+    const ours = await losses(fusedAdam(0.05));
+    expect(ours).toEqual(stock);
+    expect(ours[3]).toBeLessThan(ours[0]!); // it trains
+    tf.dispose([x, target]);
+  });
+
+  it('never changes storage that another tensor shares: a reshaped view taken before the step keeps its values', async () => {
+    await tf.setBackend('wasm');
+    const v = tf.variable(tf.randomUniform([257], -1, 1, 'float32', 40), true, 'wasmShared_v');
+    const g = tf.randomUniform([257], -1, 1, 'float32', 41);
+    const optimizer = fusedAdam(0.1);
+    optimizer.applyGradients({ wasmShared_v: g } as unknown as Gradients);
+    const view = tf.reshape(v, [1, 257]); // on wasm a reshape shares the storage (a clone copies it)
+    const old = Array.from((await view.data()) as Float32Array);
+    optimizer.applyGradients({ wasmShared_v: g } as unknown as Gradients);
+    expect(Array.from((await view.data()) as Float32Array)).toEqual(old);
+    expect(worstRelative([(await v.data()) as Float32Array], [Float32Array.from(old)])).toBeGreaterThan(1e-3); // v moved
+    tf.dispose([v, g, view]);
+    optimizer.dispose();
   });
 });
 

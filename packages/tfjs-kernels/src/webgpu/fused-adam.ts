@@ -1,5 +1,5 @@
 /**
- * Adam whose update of each variable is one WebGPU dispatch instead of about eleven.
+ * fusedAdam's update on webgpu: one dispatch per variable instead of about eleven.
  *
  * tfjs-core's Adam updates a variable with separate element-wise kernels (two moments, two bias
  * corrections, sqrt, add, div, mul, add), each a full pass over memory and a dispatch. On an H100
@@ -10,24 +10,17 @@
  * (the backend's reference count is 1) can be overwritten without anyone seeing the old values
  * change. Where the storage is shared (a clone of the variable, or a variable assigned from a
  * tensor still alive) the update is three dispatches into new tensors instead (first moment,
- * second moment, value). On any other backend, and for non-float32 variables, it is tfjs-core's
- * Adam unchanged.
- *
- * State, weights and config are tfjs-core's Adam's (`name/m`, `name/v`, iterations; className
- * 'Adam'), so models saved with it load with the stock optimizer and the other way round.
+ * second moment, value).
  */
 import {
-  AdamOptimizer,
   engine,
-  mul,
   reshape,
-  tidy,
-  zerosLike,
   env,
   type Tensor,
   type TensorInfo,
   type Variable,
 } from '@tensorflow/tfjs-core';
+import type { AdamSlot, AdamState } from '../fused-adam.js';
 import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
 
 /** What the in-place update needs of tfjs-backend-webgpu 4.x beyond running programs: its command recording. */
@@ -45,19 +38,6 @@ interface RecordingBackend extends WebGPUBackendInternals {
   makeUniforms(uniforms: Array<{ type: string; data: number[] }>): GPUBufferBinding;
   tensorToBinding(t: TensorInfo): GPUBindingResource;
   refCount(dataId: object): number;
-}
-
-/** tfjs-core Adam's fields (private there) that the fused update reads and keeps up to date. */
-interface AdamState {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  accBeta1: Variable;
-  accBeta2: Variable;
-  accumulatedFirstMoment: Array<{ originalName: string; variable: Variable } | undefined>;
-  accumulatedSecondMoment: Array<{ originalName: string; variable: Variable } | undefined>;
-  incrementIterations(): void;
 }
 
 const WORKGROUP = 64;
@@ -182,58 +162,26 @@ function recordInPlaceUpdate(gpu: RecordingBackend, tensors: [Variable, Variable
   }
 }
 
-/** Adam with a fused update on webgpu; elsewhere exactly tfjs-core's `AdamOptimizer` ([tf.train.adam](https://js.tensorflow.org/api/latest/#train.adam)). */
-export class FusedAdamOptimizer extends AdamOptimizer {
-  override applyGradients(variableGradients: Parameters<AdamOptimizer['applyGradients']>[0]): void {
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
-    const values = names.map((name) => engine().registeredVariables[name]);
-    if (engine().backendName !== 'webgpu' || values.some((v) => v === undefined || v.dtype !== 'float32')) {
-      super.applyGradients(variableGradients);
-      return;
+/** Adam's update of every slot on webgpu: in place where it may, else three dispatches into new tensors. */
+export function applyAdamOnWebGPU(self: AdamState, slots: AdamSlot[], step: number): void {
+  const gpu = engine().backend as RecordingBackend;
+  const correction1 = 1 - self.beta1 ** step;
+  const correction2 = 1 - self.beta2 ** step;
+  const run = (program: WebGPUProgramSpec, inputs: Tensor[], uniforms: number[]): Tensor =>
+    engine().makeTensorFromTensorInfo(gpu.runWebGPUProgram(program, inputs, 'float32',
+      [...gridStride(program.outputShape[0]!).uniforms, ...asUniforms(uniforms)]));
+  for (const { value, m, v, gradient } of slots) {
+    if ([value, m, v].every((t) => ownsStorage(gpu, t))) {
+      recordInPlaceUpdate(gpu, [value, m, v, gradient], [self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2,
+        -self.learningRate, self.epsilon, correction1, correction2]);
+      continue;
     }
-    const self = this as unknown as AdamState;
-    const gpu = engine().backend as RecordingBackend;
-    const step = this.iterations + 1; // tfjs-core's accBeta after `step - 1` updates is beta^step (the getter: iterations_ starts undefined)
-    const correction1 = 1 - self.beta1 ** step;
-    const correction2 = 1 - self.beta2 ** step;
-    const run = (program: WebGPUProgramSpec, inputs: Tensor[], uniforms: number[]): Tensor =>
-      engine().makeTensorFromTensorInfo(gpu.runWebGPUProgram(program, inputs, 'float32',
-        [...gridStride(program.outputShape[0]!).uniforms, ...asUniforms(uniforms)]));
-    tidy(() => {
-      names.forEach((name, i) => {
-        const value = values[i]!;
-        self.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tidy(() => zerosLike(value).variable(false)) };
-        self.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tidy(() => zerosLike(value).variable(false)) };
-        const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : (variableGradients as Record<string, Tensor>)[name];
-        if (gradient == null) return;
-        const m = self.accumulatedFirstMoment[i]!.variable;
-        const v = self.accumulatedSecondMoment[i]!.variable;
-        if ([value, m, v].every((t) => ownsStorage(gpu, t))) {
-          recordInPlaceUpdate(gpu, [value, m, v, gradient], [self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2,
-            -self.learningRate, self.epsilon, correction1, correction2]);
-          return;
-        }
-        const n = value.size;
-        const newM = run(momentProgram(n, false), [m, gradient], [self.beta1, 1 - self.beta1]);
-        const newV = run(momentProgram(n, true), [v, gradient], [self.beta2, 1 - self.beta2]);
-        const newValue = run(valueProgram(n), [value, newM, newV], [-self.learningRate, self.epsilon, correction1, correction2]);
-        m.assign(reshape(newM, value.shape));
-        v.assign(reshape(newV, value.shape));
-        value.assign(reshape(newValue, value.shape));
-      });
-      // Kept as tfjs-core keeps them, so that the stock path (another backend) continues exactly.
-      self.accBeta1.assign(mul(self.accBeta1, self.beta1));
-      self.accBeta2.assign(mul(self.accBeta2, self.beta2));
-    });
-    self.incrementIterations();
+    const n = value.size;
+    const newM = run(momentProgram(n, false), [m, gradient], [self.beta1, 1 - self.beta1]);
+    const newV = run(momentProgram(n, true), [v, gradient], [self.beta2, 1 - self.beta2]);
+    const newValue = run(valueProgram(n), [value, newM, newV], [-self.learningRate, self.epsilon, correction1, correction2]);
+    m.assign(reshape(newM, value.shape));
+    v.assign(reshape(newV, value.shape));
+    value.assign(reshape(newValue, value.shape));
   }
-}
-
-/**
- * Adam (tfjs-core's defaults: beta1 0.9, beta2 0.999, epsilon from the backend) with a fused
- * update on webgpu: one dispatch per variable instead of about eleven (three where the variable's
- * storage is shared). A drop-in for `tf.train.adam`.
- */
-export function fusedAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdamOptimizer {
-  return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon);
 }

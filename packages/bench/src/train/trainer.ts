@@ -53,7 +53,7 @@ export function trainingTargets(model: tfl.LayersModel, masks: tf.Tensor): tf.Te
 export async function trainModel(model: tfl.LayersModel, samples: readonly Sample[], size: number, options: TrainOptions): Promise<TrainResult> {
   const { epochs, batchSize, learningRate, shearDegrees, seed } = options;
   if (samples.length === 0) throw new Error('training set is empty');
-  model.compile({ optimizer: fusedAdam(learningRate), loss: diceLoss }); // tfjs-core's Adam; fused on webgpu
+  model.compile({ optimizer: fusedAdam(learningRate), loss: diceLoss }); // tfjs-core's Adam; fused on webgpu and wasm
   const rand = mulberry32(seed);
   const batches = Math.ceil(samples.length / batchSize);
   const epochLosses: number[] = [];

@@ -81,7 +81,9 @@ export interface RegisterTrainingKernelsOptions {
  * instead of tiling, and gradients of Sum and Mean that spread dy on the backend instead of building a ones
  * tensor on the CPU (for every backend). On wasm it also replaces Concat, Slice, StridedSlice, SplitV
  * and Transpose ({@link WASM_COPY_KERNELS}) with kernels that avoid the stock ones' slow copies (same values bit for bit; an
- * SA-U-Net training step is about 1.5x faster). On webgpu it also wraps the stock kernels that training
+ * SA-U-Net training step is about 1.5x faster), and Identity with one that shares the input's
+ * storage instead of copying it (the tensors a training step keeps for its backward pass are then
+ * held once, not twice). On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of
  * through a new staging buffer on every call.

@@ -1,6 +1,7 @@
 /**
  * Our wasm Concat, Slice, StridedSlice, SplitV and Transpose only copy values, so they must give exactly what the stock
- * kernels give, for every rank, axis, dtype and the empty and degenerate cases.
+ * kernels give, for every rank, axis, dtype and the empty and degenerate cases. Our Identity shares
+ * the input's storage instead of copying it: same values, no new bytes, independent lifetimes.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
@@ -44,9 +45,9 @@ const DTYPES: DType[] = ['float32', 'int32', 'bool'];
 describe('wasm copy kernels', () => {
   it('are registered for wasm by registerTrainingKernels and removed by unregister', () => {
     registerTrainingKernels();
-    for (const k of ['Concat', 'Slice', 'SplitV', 'Transpose']) expect(hasTrainingKernel(k, 'wasm'), k).toBe(true);
+    for (const k of ['Identity', 'Concat', 'Slice', 'SplitV', 'Transpose']) expect(hasTrainingKernel(k, 'wasm'), k).toBe(true);
     unregisterTrainingKernels();
-    for (const k of ['Concat', 'Slice', 'SplitV', 'Transpose']) {
+    for (const k of ['Identity', 'Concat', 'Slice', 'SplitV', 'Transpose']) {
       expect(hasTrainingKernel(k, 'wasm'), k).toBe(false);
       expect(tf.getKernel(k, 'wasm'), `stock ${k} back`).toBeDefined();
     }
@@ -179,6 +180,48 @@ describe('wasm copy kernels', () => {
     expect(await read(outs[2]!)).toEqual([b[0], b[3]]);
     expect(await read(outs[3]!)).toEqual([b[1], b[2], b[4], b[5]]);
     tf.dispose([a, ...outs]);
+  });
+
+  describe.each(DTYPES)('Identity of %s', (dtype) => {
+    it('gives the input\'s values in its storage, which outlives whichever of the two is disposed first', async () => {
+      const x = tensor([2, 3, 4], dtype, 3);
+      const [stock, ours] = await stockAndOurs(() => tf.clone(x));
+      expect(ours).toEqual(stock);
+      registerTrainingKernels();
+      const buffers = tf.memory().numDataBuffers;
+      const clone = tf.clone(x);
+      expect(tf.memory().numDataBuffers).toBe(buffers); // shared, not copied
+      const values = Array.from((await x.data()) as ArrayLike<number>);
+      x.dispose();
+      expect(Array.from((await clone.data()) as ArrayLike<number>)).toEqual(values);
+      const again = tf.clone(clone);
+      clone.dispose();
+      expect(Array.from((await again.data()) as ArrayLike<number>)).toEqual(values);
+      again.dispose();
+      expect(tf.memory().numDataBuffers).toBe(buffers - 1);
+    });
+  });
+
+  it('a backward pass keeps its saved tensors without copies: the same gradients with fewer buffers alive', async () => {
+    const a = tf.randomUniform([16, 32], -1, 1, 'float32', 11);
+    const b = tf.randomUniform([32, 8], -1, 1, 'float32', 12);
+    const run = (ours: boolean) => {
+      if (ours) registerTrainingKernels();
+      else unregisterTrainingKernels();
+      let buffers = 0;
+      const grads = tf.grads((p: tf.Tensor, q: tf.Tensor) => {
+        const loss = tf.sum(tf.square(tf.relu(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D))));
+        buffers = tf.memory().numDataBuffers; // the forward pass's saved tensors are alive here
+        return loss as tf.Scalar;
+      })([a, b]);
+      return { buffers, grads };
+    };
+    const stock = run(false);
+    const ours = run(true);
+    registerTrainingKernels();
+    expect(ours.buffers).toBeLessThan(stock.buffers);
+    for (const [i, g] of ours.grads.entries()) expect(await g.data()).toEqual(await stock.grads[i]!.data());
+    tf.dispose([a, b, ...stock.grads, ...ours.grads]);
   });
 
   it('strings go to the stock kernels', async () => {

@@ -1,6 +1,6 @@
 /**
  * Concat, Slice, StridedSlice, SplitV and Transpose for the wasm backend: copies without the stock
- * kernels' slow paths.
+ * kernels' slow paths; and Identity, which shares instead of copying.
  *
  * The stock wasm kernels copy row by row with `out.set(in.subarray(...))`, one typed-array view per
  * row. Concatenating channels-last tensors along the channels makes those rows a few channels
@@ -26,6 +26,7 @@ import { stockKernel } from '../registry-state.js';
 interface WasmBackendInternals extends KernelBackend {
   makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): backend_util.TypedArray;
+  incRef(dataId: object): void;
 }
 
 type Values = backend_util.TypedArray;
@@ -188,7 +189,20 @@ function transpose(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo
   return out;
 }
 
-const COPY_KERNELS = { Concat: concat, Slice: slice, StridedSlice: stridedSlice, SplitV: splitV, Transpose: transpose };
+/**
+ * Identity (tf.clone, and every tensor tfjs saves for a backward pass): the input's storage, shared
+ * (as the cpu and webgpu backends do, and as the wasm Reshape does), instead of a copy of it. tfjs
+ * tensors are immutable, so the two are interchangeable; a training step saves each layer's input,
+ * so with the stock copy every saved activation was held twice.
+ */
+function identity(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] {
+  const x = (args.inputs as Record<string, TensorInfo>)['x']!;
+  if (x.dtype === 'string') return stock(args as never);
+  (args.backend as WasmBackendInternals).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+const COPY_KERNELS = { Identity: identity, Concat: concat, Slice: slice, StridedSlice: stridedSlice, SplitV: splitV, Transpose: transpose };
 
 /** The wasm kernels that `registerTrainingKernels()` replaces with these copies (values bit for bit the stock ones'). */
 export const WASM_COPY_KERNELS = Object.keys(COPY_KERNELS) as Array<keyof typeof COPY_KERNELS>;

@@ -4,19 +4,21 @@
  *   bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-measure.ts
  *   bash .gpu/run.sh .gpu/gpu-measure.mjs --size 256 --out $OUT/gpu.json
  * Measures, for U-Net and SA-U-Net (base 32): parameters, inference ms at batch 1 (first call,
- * median, p90), Adam step ms at batch 4, with this package's kernels and fusedAdam and with stock
- * tfjs-webgpu and tfjs-core's Adam,
+ * median, p90), Adam step ms at batch 4, with this package's kernels, the zoo's batch norm and
+ * fusedAdam, and with stock tfjs-webgpu, tfjs-layers' BatchNormalization and tfjs-core's Adam,
  * and the top kernels of one step of each (tf.profile; GPU times where timestamp queries exist).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import { stepTimes } from '../src/commands/latency.js';
 import { inferenceLatency } from '../src/eval/predict.js';
 import { kernelTotals, type KernelTotal } from './kernel-totals.js';
+import { withStockLayers } from './stock-layers.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -32,7 +34,7 @@ const runs = Number(values.runs);
 
 const { description: adapter } = await selectBackend('webgpu'); // Dawn, our kernels; a clear error without an adapter
 
-async function profileStep(model: ReturnType<typeof buildModel>): Promise<KernelTotal[]> {
+async function profileStep(model: tfl.LayersModel): Promise<KernelTotal[]> {
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
   const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
   const info = await tf.profile(async () => {
@@ -47,9 +49,11 @@ for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
   if (kernels === 'ours') registerTrainingKernels();
   else unregisterTrainingKernels();
   for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
-    const model = buildModel(name, { size, baseFilters: 32 }, 1);
+    // Stock rows: stock kernels, tfjs-layers' BatchNormalization and tfjs-core's Adam; ours: our
+    // kernels, the zoo's batch norm and fusedAdam (the bench's).
+    const built = buildModel(name, { size, baseFilters: 32 }, 1);
+    const model = kernels === 'stock' ? await withStockLayers(built) : built;
     const inference = await inferenceLatency(model, size, 1, 5, runs);
-    // Stock rows: stock kernels and tfjs-core's Adam; ours: our kernels and fusedAdam (the bench's).
     const step = await stepTimes(model, size, steps, kernels === 'stock' ? tf.train.adam(5e-4) : undefined);
     const profile = await profileStep(model);
     rows.push({ kernels, model: name, params: model.countParams(), inference, step, profile });

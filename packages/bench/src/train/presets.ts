@@ -24,7 +24,7 @@ export const PRESETS = {
   paper: { size: 256, epochs: 100, repeats: 20, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 32, phantomCount: 400 },
   /**
    * The same optimiser, loss, batch and augmentation at 64x64 with half-width networks, for 8
-   * epochs and one repeat: about 5 minutes on the phantom and 12 on usgra-nerve with two CPU cores.
+   * epochs and one repeat: about 4 minutes on the phantom and 9 on usgra-nerve with two CPU cores.
    */
   quick: { size: 64, epochs: 8, repeats: 1, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 16, phantomCount: 80 },
 } as const satisfies Record<string, Protocol>;

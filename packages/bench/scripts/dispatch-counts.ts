@@ -9,6 +9,7 @@ import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
+import { countDispatches } from './dispatch-counter.js';
 import { kernelTotals } from './kernel-totals.js';
 
 const { values } = parseArgs({ options: {
@@ -19,13 +20,7 @@ const { values } = parseArgs({ options: {
 const size = Number(values.size);
 await selectBackend(values.backend as 'webgpu');
 
-// Dispatches as Dawn sees them (kernel calls include reshapes and CPU-side kernels that dispatch nothing).
-let dispatches = 0;
-const pass = (globalThis as unknown as Record<string, { prototype: Record<string, unknown> } | undefined>).GPUComputePassEncoder?.prototype;
-if (pass !== undefined) {
-  const dispatch = pass.dispatchWorkgroups as (...a: unknown[]) => unknown;
-  pass.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) { dispatches++; return dispatch.apply(this, a); };
-}
+const dispatches = countDispatches();
 
 for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
   const model = buildModel(name, { size, baseFilters: 32 }, 1);
@@ -43,10 +38,10 @@ for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
     },
   };
   for (const [what, run] of Object.entries(runs)) {
-    dispatches = 0;
+    dispatches.reset();
     // tf.profile returns the engine's one profile object, reused by the next call: read it now.
     const totals = kernelTotals(await tf.profile(run)).sort((a, b) => b.calls - a.calls);
-    console.log(`${name} ${what}: ${dispatches} dispatches; kernel calls: ` + totals.map((t) => `${t.kernel} ${t.calls}`).join(', '));
+    console.log(`${name} ${what}: ${dispatches.count} dispatches; kernel calls: ` + totals.map((t) => `${t.kernel} ${t.calls}`).join(', '));
   }
   tf.dispose([x, y, x1]);
   model.optimizer?.dispose();

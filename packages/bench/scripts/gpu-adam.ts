@@ -1,8 +1,8 @@
 /**
  * The optimizer update alone, for the variables of U-Net and SA-U-Net (base 32 unless --base):
- * ms per applyGradients (and on webgpu dispatches per update) for tfjs-core's Adam, fusedAdam in
- * place (webgpu: one dispatch per variable; wasm: one loop per variable of at most 8,192 values)
- * and, on webgpu, fusedAdam on shared storage (three dispatches per variable: each variable is
+ * ms per applyGradients (and on webgpu dispatches per update) for tfjs-core's Adam, fusedAdam
+ * (webgpu: in place, one dispatch per variable; wasm: one loop per variable of at most 8,192
+ * values) and, on webgpu, fusedAdam on shared storage (three dispatches per variable: each variable is
  * cloned first, so its storage is shared). Alternating rounds in one run; median of the rounds'
  * means.
  *   npx tsx scripts/gpu-adam.ts [--backend webgpu|wasm] [--base 32] [--rounds 5] [--calls 20] [--out adam.json]
@@ -17,6 +17,7 @@ import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
+import { countDispatches } from './dispatch-counter.js';
 
 const { values } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' },
@@ -31,15 +32,7 @@ const rounds = Number(values.rounds);
 const calls = Number(values.calls);
 const { description: adapter } = await selectBackend(values.backend);
 
-let dispatches = 0;
-const proto = (globalThis as unknown as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder?.prototype;
-if (values.backend === 'webgpu' && proto !== undefined) {
-  const dispatch = proto.dispatchWorkgroups;
-  proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
-    dispatches++;
-    return dispatch.apply(this, a);
-  };
-}
+const dispatches = countDispatches();
 
 const median = (v: number[]) => percentile(Float64Array.from(v), 50);
 const rows: Array<Record<string, unknown>> = [];
@@ -51,7 +44,7 @@ for (const name of values.models.split(',') as ModelName[]) {
     ['tfjs-core Adam', tf.train.adam(5e-4), false],
     [values.backend === 'webgpu' ? 'fusedAdam, in place' : 'fusedAdam', fusedAdam(5e-4), false],
   ];
-  // On webgpu a clone shares the variable's storage; on wasm it copies it (and shared storage takes tfjs-core's kernels).
+  // Shared storage matters on webgpu only: on wasm fusedAdam never writes in place.
   if (values.backend === 'webgpu') variants.push(['fusedAdam, shared storage', fusedAdam(5e-4), true]);
   const times: Record<string, number[]> = {};
   const perUpdate: Record<string, number> = {};
@@ -59,7 +52,7 @@ for (const name of values.models.split(',') as ModelName[]) {
     for (const [label, optimizer, shared] of variants) {
       const clones = shared ? weights.map((w) => tf.clone(w)) : [];
       await weights[0]!.data();
-      dispatches = 0;
+      dispatches.reset();
       const t0 = performance.now();
       for (let c = 0; c < calls; c++) optimizer.applyGradients(grads);
       await weights[weights.length - 1]!.data(); // the queue is done
@@ -67,7 +60,7 @@ for (const name of values.models.split(',') as ModelName[]) {
       tf.dispose(clones);
       if (round === 0) continue;
       (times[label] ??= []).push(ms);
-      if (values.backend === 'webgpu') perUpdate[label] = dispatches / calls;
+      if (values.backend === 'webgpu') perUpdate[label] = dispatches.count / calls;
     }
   }
   for (const [label] of variants) {

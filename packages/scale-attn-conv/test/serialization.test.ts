@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FORWARD_BACKENDS, useBackend } from '../../../test-utils/backends.js';
+import { saveToMemory } from '../../../test-utils/models.js';
 import { seededUniform } from '../../../test-utils/numeric.js';
 import {
   EfficientChannelAttention,
@@ -115,12 +116,7 @@ describe.each(FORWARD_BACKENDS)('save and load on %s', (backend) => {
 
   it('in memory and back: identical predictions', async () => {
     const model = smallModel();
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(await saveToMemory(model)));
     const x = seededUniform([1, 8, 8, 2], 6);
     const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
     expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));

@@ -139,7 +139,7 @@ describe('fusedAdam on wasm', () => {
     const g = tf.randomUniform([257], -1, 1, 'float32', 41);
     const optimizer = fusedAdam(0.1);
     optimizer.applyGradients({ wasmShared_v: g } as unknown as Gradients);
-    const view = tf.reshape(v, [1, 257]); // on wasm a reshape shares the storage (a clone copies it)
+    const view = tf.reshape(v, [1, 257]); // shares v's storage
     const old = Array.from((await view.data()) as Float32Array);
     optimizer.applyGradients({ wasmShared_v: g } as unknown as Gradients);
     expect(Array.from((await view.data()) as Float32Array)).toEqual(old);

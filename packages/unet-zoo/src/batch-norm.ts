@@ -14,7 +14,7 @@
  * WebGPU, where a kernel costs about 0.05 ms of CPU time whatever its size, that is most of what
  * batch norm costs a training step.
  *
- * The forward pass is the stock one (the same kernels: mean, squared difference, mean,
+ * The forward pass is the stock one (the same kernels: mean, difference, square, mean,
  * FusedBatchNorm, and the same moving-average updates), so outputs and moving statistics are
  * equal bit for bit; gradients are equal within float32 rounding. Inference, and training with a
  * configuration other than the zoo's (an axis other than the last, no center or no scale), run the
@@ -52,12 +52,13 @@ if (registered === undefined) throw new Error('@sa-unet/unet-zoo: tfjs-layers re
 const StockBatchNormalizationClass = registered[0] as unknown as new (args?: BatchNormalizationArgs) => StockBatchNormalization;
 
 /**
- * FusedBatchNorm of x with the batch's own mean and variance (computed from x by the caller), with
- * the closed-form gradient for x, gamma and beta. mean and variance are not inputs of the op: their
- * dependence on x is part of the closed form, so autodiff must not differentiate through them again.
+ * FusedBatchNorm of x with the batch's own mean and variance over `channelAxes` (computed from x by
+ * the caller), with the closed-form gradient for x, gamma and beta. mean and variance are not
+ * inputs of the op: their dependence on x is part of the closed form, so autodiff must not
+ * differentiate through them again.
  */
-function normalizeWithBatchMoments(x: Tensor, gamma: Tensor, beta: Tensor, batchMean: Tensor, batchVariance: Tensor, epsilon: number): Tensor {
-  const channelAxes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+function normalizeWithBatchMoments(x: Tensor, gamma: Tensor, beta: Tensor, batchMean: Tensor, batchVariance: Tensor,
+  channelAxes: number[], epsilon: number): Tensor {
   const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const save = args.pop() as GradSaveFunc;
     const [input, scale, offset] = args as Tensor[];
@@ -100,7 +101,7 @@ export class ZooBatchNormalization extends StockBatchNormalizationClass {
       // tfjs-core's moments, kernel for kernel, so the moving statistics equal the stock layer's.
       const batchMean = mean(x, axes);
       const batchVariance = mean(square(sub(x, batchMean)), axes);
-      const y = normalizeWithBatchMoments(x, self.gamma.read(), self.beta.read(), batchMean, batchVariance, self.epsilon);
+      const y = normalizeWithBatchMoments(x, self.gamma.read(), self.beta.read(), batchMean, batchVariance, axes, self.epsilon);
       for (const [variable, value] of [[self.movingMean, batchMean], [self.movingVariance, batchVariance]] as const) {
         tidy(() => {
           const current = variable.read();

@@ -8,6 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
+import { saveToMemory } from '../../../test-utils/models.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { unet } from '@sa-unet/unet-zoo';
 import { ZooBatchNormalization, zooBatchNormalization } from '../src/batch-norm.js';
@@ -154,13 +155,7 @@ describe.each(TRAINING_BACKENDS)('zoo batch normalization on %s', (backend) => {
     expect(bn.every((l) => l.getClassName() === 'BatchNormalization')).toBe(true);
     const config = tfl.layers.batchNormalization({ momentum: 0.5, name: 'same_config' }).getConfig();
     expect(zooBatchNormalization({ momentum: 0.5, name: 'same_config' }).getConfig()).toEqual(config);
-    const saved = await new Promise<tf.io.ModelArtifacts>((resolve) => {
-      void model.save(tf.io.withSaveHandler(async (artifacts) => {
-        resolve(artifacts);
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }));
-    });
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(await saveToMemory(model)));
     const loadedBn = loaded.layers.filter((l) => l.getClassName() === 'BatchNormalization');
     expect(loadedBn.length).toBe(bn.length);
     expect(loadedBn.some((l) => l instanceof ZooBatchNormalization)).toBe(false);

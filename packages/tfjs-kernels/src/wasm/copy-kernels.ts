@@ -21,13 +21,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { collapseTranspose } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
-
-/** BackendWasm, as far as these kernels call it. */
-interface WasmBackendInternals extends KernelBackend {
-  makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): backend_util.TypedArray;
-  incRef(dataId: object): void;
-}
+import type { WasmBackendInternals } from './backend-internals.js';
 
 type Values = backend_util.TypedArray;
 

@@ -2,9 +2,10 @@
  * fusedAdam's update on wasm: one JavaScript loop over the wasm heap per small variable instead of
  * about eleven kernels.
  *
- * Why: a wasm kernel call costs about 0.08 ms of tfjs bookkeeping whatever its size, so tfjs-core's
- * Adam spent 30 ms per step on SA-U-Net's 222 variables (base 16, 0.12M parameters: a tenth of a
- * 64x64 training step), nearly all of it per-kernel cost. The loop costs about 9 ns per value, so
+ * Why: a wasm kernel call costs about 10 µs of tfjs bookkeeping whatever its size (0.08 ms for
+ * Adam's eleven on a small variable), so tfjs-core's Adam spent 30 ms per step on SA-U-Net's 222
+ * variables (base 16, 0.12M parameters: a tenth of a 64x64 training step), nearly all of it
+ * per-kernel cost. The loop costs about 9 ns per value, so
  * it wins below about 10,000 values; larger variables keep tfjs-core's kernels.
  *
  * The loop writes the new value and moments into new tensors, which the variables are assigned,
@@ -17,14 +18,9 @@
  * takes 1 - beta^t from the same float32 products tfjs-core keeps, so the values equal the stock
  * Adam's bit for bit.
  */
-import { add, div, engine, mul, sqrt, square, sub, type KernelBackend, type Tensor, type TensorInfo, type backend_util } from '@tensorflow/tfjs-core';
+import { add, div, engine, mul, sqrt, square, sub, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { AdamSlot, AdamState } from '../fused-adam.js';
-
-/** BackendWasm, as far as the update calls it. */
-interface WasmBackendInternals extends KernelBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): backend_util.TypedArray;
-}
+import type { WasmBackendInternals } from './backend-internals.js';
 
 /**
  * Variables with more values than this take tfjs-core's kernels (`pnpm --filter
@@ -35,7 +31,7 @@ export const LOOP_MAX_SIZE = 8_192;
 
 const f = Math.fround;
 
-/** The values an update reads and the arrays it writes (the same arrays for an update in place). */
+/** The values an update reads and the arrays it writes. */
 export interface AdamArrays {
   value: Float32Array;
   m: Float32Array;
@@ -80,8 +76,8 @@ export function applyAdamOnWasm(self: AdamState, slots: AdamSlot[]): void {
   // tfjs-core's bias corrections, 1 - beta^t from its float32 running products.
   const oneMinusAccBeta1 = sub(1, self.accBeta1);
   const oneMinusAccBeta2 = sub(1, self.accBeta2);
-  const correction1 = wasm.typedArrayFromHeap(oneMinusAccBeta1)[0]!;
-  const correction2 = wasm.typedArrayFromHeap(oneMinusAccBeta2)[0]!;
+  const constants = [f(self.beta1), f(1 - self.beta1), f(self.beta2), f(1 - self.beta2),
+    wasm.typedArrayFromHeap(oneMinusAccBeta1)[0]!, wasm.typedArrayFromHeap(oneMinusAccBeta2)[0]!, f(self.epsilon), f(-self.learningRate)] as const;
   for (const slot of slots) {
     const { value, m, v, gradient } = slot;
     if (value.size > LOOP_MAX_SIZE || gradient.dtype !== 'float32') {
@@ -90,9 +86,9 @@ export function applyAdamOnWasm(self: AdamState, slots: AdamSlot[]): void {
     }
     const outputs = [value, m, v].map((t) => wasm.makeOutput(t.shape, 'float32'));
     // Views taken after the allocations (which may grow, and so detach, the heap).
-    const [newValue, newM, newV, ...inputs] = [...outputs, value, m, v, gradient].map((t) => wasm.typedArrayFromHeap(t) as Float32Array);
-    adamLoop({ value: inputs[0]!, m: inputs[1]!, v: inputs[2]!, gradient: inputs[3]!, newValue: newValue!, newM: newM!, newV: newV! },
-      f(self.beta1), f(1 - self.beta1), f(self.beta2), f(1 - self.beta2), correction1, correction2, f(self.epsilon), f(-self.learningRate));
+    const view = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+    adamLoop({ value: view(value), m: view(m), v: view(v), gradient: view(gradient),
+      newValue: view(outputs[0]!), newM: view(outputs[1]!), newV: view(outputs[2]!) }, ...constants);
     const [valueOut, mOut, vOut] = outputs.map((t) => engine().makeTensorFromTensorInfo(t));
     m.assign(mOut!);
     v.assign(vOut!);

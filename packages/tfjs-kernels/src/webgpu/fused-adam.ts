@@ -170,10 +170,10 @@ export function applyAdamOnWebGPU(self: AdamState, slots: AdamSlot[], step: numb
   const run = (program: WebGPUProgramSpec, inputs: Tensor[], uniforms: number[]): Tensor =>
     engine().makeTensorFromTensorInfo(gpu.runWebGPUProgram(program, inputs, 'float32',
       [...gridStride(program.outputShape[0]!).uniforms, ...asUniforms(uniforms)]));
+  const inPlaceUniforms = [self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2, -self.learningRate, self.epsilon, correction1, correction2];
   for (const { value, m, v, gradient } of slots) {
     if ([value, m, v].every((t) => ownsStorage(gpu, t))) {
-      recordInPlaceUpdate(gpu, [value, m, v, gradient], [self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2,
-        -self.learningRate, self.epsilon, correction1, correction2]);
+      recordInPlaceUpdate(gpu, [value, m, v, gradient], inPlaceUniforms);
       continue;
     }
     const n = value.size;

@@ -1,0 +1,14 @@
+/**
+ * The parts of tfjs-backend-wasm 4.x's BackendWasm that this package's wasm code calls: outputs
+ * in the wasm heap, views of a tensor's values there, and shared storage. Declared once here,
+ * since the backend's class is not part of its typed public API.
+ */
+import type { KernelBackend, TensorInfo, backend_util } from '@tensorflow/tfjs-core';
+
+export interface WasmBackendInternals extends KernelBackend {
+  /** A new tensor's storage in the heap (allocating may grow, and so detach, the heap). */
+  makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
+  /** A view of t's values in the heap: take it after the last allocation. */
+  typedArrayFromHeap(t: TensorInfo): backend_util.TypedArray;
+  incRef(dataId: object): void;
+}

@@ -1,6 +1,7 @@
 /**
  * The computation of ScaleAttentionalConv2D as a function of its input and weights, and a
- * gradient for it that recomputes the forward pass instead of keeping it.
+ * gradient for it that either recomputes the forward pass instead of keeping it or keeps only what
+ * its backward pass reads (src/gradient-memory.ts chooses).
  *
  * Why: tfjs' tape keeps, for the backward pass, every stage output F(n), every depthwise output,
  * the concatenation z and the attended y of every layer: about five tensors of the layer's width
@@ -9,7 +10,7 @@
  * layer's input (and the weights); the backward pass of one layer rebuilds its intermediates,
  * uses them and frees them.
  * Same values, same gradients (tested against autodiff); the backward pass runs the backprop
- * kernels autodiff would, plus one more forward pass of the layer.
+ * kernels autodiff would, plus, when recomputing, one more forward pass of the layer.
  */
 import {
   concat,
@@ -89,10 +90,34 @@ function attended(t: Trace): Tensor4D {
   return t.attention === null ? t.z : mul(t.z, t.attention.gate);
 }
 
+/** The layer's output for a traced forward pass. */
+function output(t: Trace, w: CascadeWeights): Tensor4D {
+  const y = attended(t);
+  return w.projection === null ? y : pointwiseConv(y, w.projection, w.projectionBias);
+}
+
 /** The layer's output y for input x (plain tf ops: autodiff keeps every intermediate). */
 export function cascadeForward(x: Tensor4D, w: CascadeWeights, dilation: number): Tensor4D {
-  const y = attended(trace(x, w, dilation));
-  return w.projection === null ? y : pointwiseConv(y, w.projection, w.projectionBias);
+  return output(trace(x, w, dilation), w);
+}
+
+/** A trace as a flat tensor list (x, the first pointwise input, is left out: it is saved anyway). */
+function traceTensors(t: Trace): Tensor[] {
+  const list: Tensor[] = [...t.pointwiseInputs.slice(1), ...t.features, t.z];
+  if (t.attention !== null) list.push(t.attention.pooled, t.attention.gate);
+  return list;
+}
+
+/** The way back from {@link traceTensors}, for a cascade of `stages` stages. */
+function traceOf(x: Tensor4D, list: Tensor[], stages: number): Trace {
+  const n = stages;
+  const [pooled, gate] = list.slice(2 * n);
+  return {
+    pointwiseInputs: [x, ...list.slice(0, n - 1)] as Tensor4D[],
+    features: list.slice(n - 1, 2 * n - 1) as Tensor4D[],
+    z: list[2 * n - 1] as Tensor4D,
+    attention: pooled === undefined ? null : { pooled: pooled as Tensor2D, gate: gate as Tensor4D },
+  };
 }
 
 // Attributes of the backprop kernels for the layer's stride-1, 'same', undilated convolutions.
@@ -157,9 +182,8 @@ export function unflatten(like: CascadeWeights, list: Tensor[]): CascadeWeights 
   return { stages, attention: next(like.attention), projection: next(like.projection), projectionBias: next(like.projectionBias) };
 }
 
-/** d(output)/d(x, weights) given d(output), recomputing the forward pass; in flatten's order after dx. */
-function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights): Tensor[] {
-  const t = trace(x, w, 1);
+/** d(output)/d(x, weights) given d(output) and the forward pass's trace; in flatten's order after dx. */
+function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tensor[] {
   const grads = new Map<Tensor, Tensor>();
   let g = w.projection === null ? dy : pointwiseBackward(dy, attended(t), w.projection, w.projectionBias, grads);
   if (w.attention !== null && t.attention !== null) {
@@ -187,23 +211,28 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights): Tensor[] {
 }
 
 /**
- * The layer's output y for input x. With dilation 1, its gradient keeps only x and the weights and
- * recomputes the rest; with dilation > 1, plain autodiff (the stock depthwise backprop kernels
- * ignore dilation, so the gradient must go through the registered gradients that check for it).
+ * The layer's output y for input x. With dilation 1, its gradient keeps x, the weights and, unless
+ * `recompute`, the intermediates its backward pass reads; with `recompute` it rebuilds them from x.
+ * With dilation > 1, plain autodiff (the stock depthwise backprop kernels ignore dilation, so the
+ * gradient must go through the registered gradients that check for it).
  */
-export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number): Tensor4D {
+export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number, recompute: boolean): Tensor4D {
   if (dilation !== 1) return cascadeForward(x, w, dilation);
+  const stages = w.stages.length;
   const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const save = args.pop() as GradSaveFunc;
     const [input, ...weights] = args as Tensor[];
-    save([input, ...weights]);
+    const t = trace(input as Tensor4D, unflatten(w, weights), 1);
+    save([input, ...weights, ...(recompute ? [] : traceTensors(t))]);
     return {
-      value: cascadeForward(input as Tensor4D, unflatten(w, weights), 1),
+      value: output(t, unflatten(w, weights)),
       // tfjs calls a custom gradient outside any tidy of its own: without this one, every layer's
       // recomputed intermediates would live until the whole backward pass ends.
       gradFunc: (dy: Tensor, saved: Tensor[]) => tidy(() => {
-        const [savedInput, ...savedWeights] = saved;
-        return backward(dy as Tensor4D, savedInput as Tensor4D, unflatten(w, savedWeights));
+        const savedInput = saved[0] as Tensor4D;
+        const savedWeights = unflatten(w, saved.slice(1, 1 + weights.length));
+        const savedTrace = recompute ? trace(savedInput, savedWeights, 1) : traceOf(savedInput, saved.slice(1 + weights.length), stages);
+        return backward(dy as Tensor4D, savedInput, savedWeights, savedTrace);
       }),
     };
   });

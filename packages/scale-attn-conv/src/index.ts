@@ -21,6 +21,12 @@ export {
   applyChannelAttention,
   type EfficientChannelAttentionArgs,
 } from './eca.js';
+export {
+  setGradientMemoryMode,
+  getGradientMemoryMode,
+  recomputesIntermediates,
+  type GradientMemoryMode,
+} from './gradient-memory.js';
 export type {
   Initializer,
   Regularizer,

@@ -7,6 +7,7 @@ import { serialization, tidy, type Tensor, type Tensor1D, type Tensor3D, type Te
 import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
 import { scaleAttentional, type CascadeWeights } from './cascade.js';
 import { ecaKernelSize } from './eca.js';
+import { recomputesIntermediates } from './gradient-memory.js';
 import {
   deserializeObject,
   deserializeOptional,
@@ -257,7 +258,7 @@ export class ScaleAttentionalConv2D extends layers.Layer {
         projection: read<Tensor4D>(this.projectionKernel),
         projectionBias: read<Tensor1D>(this.projectionBias),
       };
-      return scaleAttentional(x, weights, this.dilationRate);
+      return scaleAttentional(x, weights, this.dilationRate, recomputesIntermediates());
     });
   }
 

@@ -1,5 +1,5 @@
 /**
- * The layer's forward pass and recomputing gradient on the webgpu backend (Dawn; in CI on Mesa's
+ * The layer's forward pass and its gradient (keeping and recomputing) on the webgpu backend (Dawn; in CI on Mesa's
  * lavapipe) against the cpu backend. Skipped with a message where no WebGPU adapter exists,
  * unless SA_UNET_REQUIRE_WEBGPU=1 (set by CI).
  */
@@ -8,14 +8,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { useBackend } from '../../../test-utils/backends.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
+import { scaleAttentionalConv2d, setGradientMemoryMode, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
 
 const adapter = await setupNodeWebGPU();
 if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
 const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
 if (!adapter && !required) console.warn('layer webgpu tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
 
-afterEach(() => tf.disposeVariables());
+afterEach(() => {
+  tf.disposeVariables();
+  setGradientMemoryMode('auto');
+});
 
 /** Output and gradients (every weight, in order) of sum(tanh(layer(x)) * r), as arrays. */
 async function outputAndGrads(args: ScaleAttentionalConv2DArgs, weights: Float32Array[] | null, xData: Float32Array, rData: Float32Array) {
@@ -43,10 +46,13 @@ describe('a WebGPU adapter for the layer tests', () => {
 });
 
 describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
-  it.each<[string, ScaleAttentionalConv2DArgs]>([
-    ['the paper\'s layer', { filters: 8, scales: 4 }],
-    ['a projection without bias', { filters: 6, scales: 3, stageFilters: 4, useBias: false, attentionKernelSize: 5 }],
-  ])('%s: output and gradients equal the cpu backend\'s within 1e-4', async (_, args) => {
+  it.each<['keep' | 'recompute', string, ScaleAttentionalConv2DArgs]>([
+    ['keep', 'the paper\'s layer', { filters: 8, scales: 4 }],
+    ['recompute', 'the paper\'s layer', { filters: 8, scales: 4 }],
+    ['keep', 'a projection without bias', { filters: 6, scales: 3, stageFilters: 4, useBias: false, attentionKernelSize: 5 }],
+    ['recompute', 'a projection without bias', { filters: 6, scales: 3, stageFilters: 4, useBias: false, attentionKernelSize: 5 }],
+  ])('%s, %s: output and gradients equal the cpu backend\'s within 1e-4', async (mode, _, args) => {
+    setGradientMemoryMode(mode);
     await useBackend('cpu');
     const xData = (await seededUniform([2, 8, 8, 3], 21).data()) as Float32Array;
     const rData = (await seededUniform([2, 8, 8, args.filters], 22).data()) as Float32Array;

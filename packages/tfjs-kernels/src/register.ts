@@ -24,6 +24,7 @@ import {
   webgpuDepthwiseBackpropFilter,
   webgpuDepthwiseBackpropInput,
 } from './webgpu/kernels.js';
+import { BATCH_NORM_KERNELS, webgpuBatchMoments, webgpuBatchNormGrad } from './webgpu/batch-norm.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 
@@ -51,6 +52,8 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     Conv2DBackpropInput: () => webgpuConv2dBackpropInput,
     DepthwiseConv2dNativeBackpropFilter: () => webgpuDepthwiseBackpropFilter,
     DepthwiseConv2dNativeBackpropInput: () => webgpuDepthwiseBackpropInput,
+    [BATCH_NORM_KERNELS.moments]: () => webgpuBatchMoments,
+    [BATCH_NORM_KERNELS.gradient]: () => webgpuBatchNormGrad,
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
   },
 };
@@ -86,7 +89,10 @@ export interface RegisterTrainingKernelsOptions {
  * held once, not twice). On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of
- * through a new staging buffer on every call.
+ * through a new staging buffer on every call. And it registers, for webgpu only, two kernels of its
+ * own for training-mode batch normalization ({@link BATCH_NORM_KERNELS}: the batch moments with the
+ * moving averages, and the closed-form gradient, in 5 and 4 dispatches), which a batch-norm layer
+ * may use where they are registered (@sa-unet/unet-zoo's does).
  *
  * Call it once, after importing the backends (a backend imported later registers its stock
  * kernels over ours). Calling it again changes nothing. Returns the backends registered for.

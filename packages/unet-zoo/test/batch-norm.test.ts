@@ -6,15 +6,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { BATCH_NORM_KERNELS, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
 import { saveToMemory } from '../../../test-utils/models.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { unet } from '@sa-unet/unet-zoo';
-import { ZooBatchNormalization, zooBatchNormalization } from '../src/batch-norm.js';
+import { FUSED_BATCH_NORM_KERNELS, ZooBatchNormalization, zooBatchNormalization } from '../src/batch-norm.js';
 
 const adapter = await setupNodeWebGPU();
-if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
+if (adapter) {
+  await import('@tensorflow/tfjs-backend-webgpu');
+  registerTrainingKernels(); // for webgpu too, now that its backend is imported
+}
 const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
 if (!adapter && !required) console.warn('zoo batch-norm webgpu test skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
 
@@ -174,19 +177,28 @@ describe('a WebGPU adapter for the zoo batch-norm test', () => {
   });
 });
 
+it('looks up the fused kernels by the names @sa-unet/tfjs-kernels registers them under', () => {
+  expect(FUSED_BATCH_NORM_KERNELS).toEqual(BATCH_NORM_KERNELS);
+});
+
 describe.runIf(adapter)('zoo batch normalization on webgpu', () => {
-  it('output, moving statistics and gradients equal the cpu backend\'s within 1e-4', async () => {
+  it('output, moving statistics and gradients (with the fused kernels) equal the cpu backend\'s within 1e-4', async () => {
     const shape = [2, 6, 5, 4];
     await useBackend('cpu');
     const cpu = await trainingCall(zooBatchNormalization({}), shape);
     await tf.setBackend('webgpu');
-    const gpu = await trainingCall(zooBatchNormalization({}), shape);
+    let gpu: Run | undefined;
+    const profile = await tf.profile(async () => {
+      gpu = await trainingCall(zooBatchNormalization({}), shape);
+    });
+    const kernels = new Set(profile.kernels.map((k) => k.name));
+    for (const name of Object.values(FUSED_BATCH_NORM_KERNELS)) expect(kernels.has(name), name).toBe(true);
     await useBackend('cpu');
     for (const key of ['y', 'movingMean', 'movingVariance'] as const) {
-      expect(differenceRelativeToLargest(gpu[key], cpu[key]), key).toBeLessThan(1e-4);
+      expect(differenceRelativeToLargest(gpu![key], cpu[key]), key).toBeLessThan(1e-4);
     }
     for (const [i, what] of ['x', 'gamma', 'beta'].entries()) {
-      expect(differenceRelativeToLargest(gpu.grads[i]!, cpu.grads[i]!), `gradient of ${what}`).toBeLessThan(1e-4);
+      expect(differenceRelativeToLargest(gpu!.grads[i]!, cpu.grads[i]!), `gradient of ${what}`).toBeLessThan(1e-4);
     }
   });
 });

@@ -1,0 +1,108 @@
+/**
+ * Training-mode batch normalization kernels for webgpu, in a few dispatches each (see
+ * batch-norm-programs.ts). tfjs has no such kernels: these are ours, under names of ours
+ * ({@link BATCH_NORM_KERNELS}), and a batch-norm layer uses them where they are registered
+ * (@sa-unet/unet-zoo's does) and composes stock kernels elsewhere.
+ */
+import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { chooseSplits } from './filter-grad-programs.js';
+import {
+  batchNormUniforms,
+  channelLanes,
+  channelResultProgram,
+  elementWorkgroups,
+  inputGradProgram,
+  partialSumsProgram,
+  type BatchNormGeometry,
+  type ChannelResult,
+  type PartialSumKind,
+} from './batch-norm-programs.js';
+import type { WebGPUBackendInternals } from './backend-internals.js';
+
+/**
+ * Names of the batch-norm kernels this package registers for webgpu; for x of any rank >= 1,
+ * normalized over its last axis (C channels):
+ * - `moments`: inputs { x, movingMean, movingVariance }, attrs { momentum } -> [mean, variance,
+ *   updated movingMean, updated movingVariance], each [C]: the batch's mean and (biased) variance
+ *   over every axis but the last, and the moving averages m - (m - batch value) (1 - momentum).
+ * - `gradient`: inputs { dy, x, mean, variance, scale }, attrs { varianceEpsilon } -> [dx,
+ *   dScale, dOffset]: the gradient of batchNorm(x, mean, variance, offset, scale) when mean and
+ *   variance are x's own batch moments (their dependence on x included).
+ */
+export const BATCH_NORM_KERNELS = { moments: 'SaUnetBatchMoments', gradient: 'SaUnetBatchNormGrad' } as const;
+
+interface KernelArgs {
+  inputs: NamedTensorInfoMap;
+  backend: KernelBackend;
+  attrs?: NamedAttrMap;
+}
+
+/** The partial sums of `kind` over x's rows, and a runner of the per-channel programs on them. */
+function partialSums(backend: WebGPUBackendInternals, kind: PartialSumKind, x: TensorInfo, inputs: TensorInfo[], rate: number, epsilon: number) {
+  const channels = x.shape[x.shape.length - 1] ?? 1;
+  const size = x.shape.reduce((a, b) => a * b, 1);
+  const rows = size / channels;
+  const { splits, kPerSplit } = chooseSplits(rows, Math.ceil(channels / channelLanes(channels)), 1024, 256, 1);
+  const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: elementWorkgroups(size) * 64 };
+  const uniforms = batchNormUniforms(g);
+  const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits), inputs, 'float32', uniforms);
+  return {
+    size,
+    uniforms,
+    channel: (what: ChannelResult, rest: TensorInfo[]) =>
+      backend.runWebGPUProgram(channelResultProgram(what, channels), [partial, ...rest], 'float32', uniforms),
+    dispose: () => backend.disposeData(partial.dataId),
+  };
+}
+
+function checkInputs(kernel: string, inputs: NamedTensorInfoMap, names: string[]): TensorInfo[] {
+  return names.map((name) => {
+    const t = inputs[name];
+    if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
+    return t;
+  });
+}
+
+function checkX(kernel: string, x: TensorInfo): void {
+  if (x.shape.length === 0 || x.shape.some((d) => d === 0)) {
+    throw new Error(`${kernel}: x must have at least one axis and no empty one, got shape [${x.shape.join(', ')}]`);
+  }
+  if (x.dtype !== 'float32') throw new Error(`${kernel}: x must be float32, got ${x.dtype}`);
+}
+
+export function webgpuBatchMoments({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const name = BATCH_NORM_KERNELS.moments;
+  const [x, movingMean, movingVariance] = checkInputs(name, inputs, ['x', 'movingMean', 'movingVariance']) as [TensorInfo, TensorInfo, TensorInfo];
+  checkX(name, x);
+  const momentum = Number((attrs ?? {}).momentum);
+  const sums = partialSums(backend as WebGPUBackendInternals, 'moments', x, [x], 1 - momentum, 0);
+  try {
+    return [
+      sums.channel('mean', [x]),
+      sums.channel('variance', []),
+      sums.channel('movingMean', [x, movingMean]),
+      sums.channel('movingVariance', [movingVariance]),
+    ];
+  } finally {
+    sums.dispose();
+  }
+}
+
+export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const name = BATCH_NORM_KERNELS.gradient;
+  const [dy, x, mean, variance, scale] = checkInputs(name, inputs, ['dy', 'x', 'mean', 'variance', 'scale']) as TensorInfo[] as
+    [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+  checkX(name, x);
+  const epsilon = Number((attrs ?? {}).varianceEpsilon);
+  const b = backend as WebGPUBackendInternals;
+  const sums = partialSums(b, 'gradient', x, [dy, x, mean], 0, epsilon);
+  try {
+    const offsetGrad = sums.channel('offsetGrad', []);
+    const scaleGrad = sums.channel('scaleGrad', [variance]);
+    const flat = b.runWebGPUProgram(inputGradProgram(sums.size), [dy, x, mean, variance, scale, offsetGrad, scaleGrad], 'float32', sums.uniforms);
+    // The program's output is flat: the same buffer, seen with x's shape.
+    return [{ dataId: flat.dataId, shape: [...x.shape], dtype: 'float32' }, scaleGrad, offsetGrad];
+  } finally {
+    sums.dispose();
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The webgpu batch-norm kernels (src/webgpu/batch-norm.ts) against the cpu backend: the batch
+ * moments and moving averages against tf.moments, the gradient against autodiff of batchNorm with
+ * the batch's own moments. On Dawn (in CI on Mesa's lavapipe); skipped with a message where no
+ * WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BATCH_NORM_KERNELS, hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+
+const adapter = await setupNodeWebGPU();
+if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
+const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
+if (!adapter && !required) console.warn('batch-norm kernel tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
+
+const MOMENTUM = 0.9;
+const EPSILON = 1e-3;
+
+interface Case {
+  shape: number[];
+  /** Added to x: a large mean tests that the variance does not cancel. */
+  offset: number;
+}
+
+const CASES: Array<[string, Case]> = [
+  ['rank 2, 5 rows of 3 channels', { shape: [5, 3], offset: 0 }],
+  ['one channel', { shape: [3, 4, 1], offset: 0 }],
+  ['one row of 130 channels (three channel blocks)', { shape: [1, 1, 1, 130], offset: 0 }],
+  ['70 channels, 126 rows', { shape: [2, 7, 9, 70], offset: 0 }],
+  ['4096 rows of 8 channels (split into row chunks)', { shape: [4, 32, 32, 8], offset: 0 }],
+  ['a mean of 1000 (shifted sums)', { shape: [2, 16, 16, 4], offset: 1000 }],
+];
+
+/** Values of every tensor, read on its backend. */
+async function read(ts: tf.Tensor[]): Promise<Float32Array[]> {
+  return Promise.all(ts.map(async (t) => (await t.data()) as Float32Array));
+}
+
+interface Operands {
+  x: Float32Array;
+  dy: Float32Array;
+  scale: Float32Array;
+  movingMean: Float32Array;
+  movingVariance: Float32Array;
+}
+
+function operands({ shape, offset }: Case, seed: number): Operands {
+  const channels = shape[shape.length - 1]!;
+  return tf.tidy(() => ({
+    x: tf.add(seededUniform(shape, seed, -2, 3), offset).dataSync() as Float32Array,
+    dy: seededUniform(shape, seed + 1).dataSync() as Float32Array,
+    scale: seededUniform([channels], seed + 2, 0.5, 1.5).dataSync() as Float32Array,
+    movingMean: seededUniform([channels], seed + 3).dataSync() as Float32Array,
+    movingVariance: seededUniform([channels], seed + 4, 0.5, 2).dataSync() as Float32Array,
+  }));
+}
+
+/** Reference on the current (cpu) backend: moments, moving averages, and autodiff's gradient. */
+async function reference(o: Operands, shape: number[]): Promise<Float32Array[]> {
+  const channels = shape[shape.length - 1]!;
+  const axes = shape.slice(0, -1).map((_, i) => i);
+  const outs = tf.tidy(() => {
+    const x = tf.tensor(o.x, shape);
+    const dy = tf.tensor(o.dy, shape);
+    const scale = tf.tensor1d(o.scale);
+    const offset = tf.zeros([channels]);
+    const { mean, variance } = tf.moments(x, axes);
+    const moving = (m: Float32Array, value: tf.Tensor) => tf.sub(tf.tensor1d(m), tf.mul(tf.sub(tf.tensor1d(m), value), 1 - MOMENTUM));
+    const grads = tf.grads((xv: tf.Tensor, sv: tf.Tensor, ov: tf.Tensor) => {
+      const m = tf.moments(xv, axes);
+      return tf.sum(tf.mul(tf.batchNorm(xv, m.mean, m.variance, ov, sv, EPSILON), dy));
+    })([x, scale, offset]);
+    return [mean, variance, moving(o.movingMean, mean), moving(o.movingVariance, variance), ...grads];
+  });
+  const values = await read(outs);
+  tf.dispose(outs);
+  return values;
+}
+
+/** The two kernels on the current (webgpu) backend, in the reference's order. */
+async function kernels(o: Operands, shape: number[]): Promise<Float32Array[]> {
+  const before = tf.memory().numTensors;
+  const x = tf.tensor(o.x, shape);
+  const dy = tf.tensor(o.dy, shape);
+  const scale = tf.tensor1d(o.scale);
+  const [movingMean, movingVariance] = [tf.tensor1d(o.movingMean), tf.tensor1d(o.movingVariance)];
+  const moments = tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x, movingMean, movingVariance }, { momentum: MOMENTUM }) as tf.Tensor[];
+  const [mean, variance] = moments;
+  const grads = tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { dy, x, mean: mean!, variance: variance!, scale },
+    { varianceEpsilon: EPSILON }) as tf.Tensor[];
+  expect(grads.map((g) => g.shape)).toEqual([shape, [shape[shape.length - 1]], [shape[shape.length - 1]]]);
+  const [dx, dScale, dOffset] = grads;
+  const values = await read([...moments, dx!, dScale!, dOffset!]);
+  tf.dispose([x, dy, scale, movingMean, movingVariance, ...moments, ...grads]);
+  expect(tf.memory().numTensors, 'tensors left').toBe(before);
+  return values;
+}
+
+const NAMES = ['mean', 'variance', 'moving mean', 'moving variance', 'dx', 'dscale', 'doffset'];
+
+describe('a WebGPU adapter for the batch-norm kernel tests', () => {
+  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
+    expect(adapter).toBe(true);
+  });
+});
+
+describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
+  beforeAll(() => {
+    registerTrainingKernels();
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('are registered for webgpu only', () => {
+    for (const name of Object.values(BATCH_NORM_KERNELS)) {
+      expect(hasTrainingKernel(name, 'webgpu'), name).toBe(true);
+      expect(tf.getKernel(name, 'cpu'), name).toBeUndefined();
+    }
+  });
+
+  it.each(CASES)('%s: moments, moving averages and gradients equal the cpu backend\'s within 1e-4', async (_, c) => {
+    await tf.setBackend('cpu');
+    const o = operands(c, 3);
+    const expected = await reference(o, c.shape);
+    await tf.setBackend('webgpu');
+    const actual = await kernels(o, c.shape);
+    await tf.setBackend('cpu');
+    for (const [i, name] of NAMES.entries()) {
+      expect(differenceRelativeToLargest(actual[i]!, expected[i]!), name).toBeLessThan(1e-4);
+    }
+  });
+
+  it('reject inputs they cannot normalize, naming the kernel and the input', async () => {
+    await tf.setBackend('webgpu');
+    const m = tf.zeros([3]);
+    expect(() => tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x: tf.zeros([0, 3]), movingMean: m, movingVariance: m }, { momentum: 0.9 }))
+      .toThrow(`${BATCH_NORM_KERNELS.moments}: x must have at least one axis and no empty one, got shape [0, 3]`);
+    expect(() => tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x: tf.zeros([2, 3], 'int32'), movingMean: m, movingVariance: m }, { momentum: 0.9 }))
+      .toThrow(`${BATCH_NORM_KERNELS.moments}: x must be float32, got int32`);
+    expect(() => tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { dy: m, x: m }, { varianceEpsilon: 1e-3 }))
+      .toThrow(`${BATCH_NORM_KERNELS.gradient}: missing input 'mean'`);
+    tf.disposeVariables();
+    await tf.setBackend('cpu');
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * Training kernels for the 'webgpu' backend: the filter gradients as WGSL programs (split-K
- * reductions), the input gradients from the backend's own forward kernels where the stock ones
- * ignore dilation.
+ * reductions); the input gradients are the stock ones, except with dilation, which those ignore:
+ * then they are composed from the backend's own forward kernels.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { conv2dBackpropInputAnyLayout } from '../conv2d-backprop.js';
@@ -67,5 +67,14 @@ export function webgpuConv2dBackpropInput(args: KernelArgs): TensorInfo {
   return composedInputGrad(args);
 }
 
-/** Depthwise input gradient from the forward depthwise convolution (dilation supported). */
-export const webgpuDepthwiseBackpropInput = compositeKernel('webgpu', (ops, { dy, filter }, a) => depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));
+const composedDepthwiseInputGrad = compositeKernel('webgpu', (ops, { dy, filter }, a) => depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));
+
+/**
+ * The stock depthwise input gradient (one dispatch), except with dilation, which it ignores: then
+ * the forward depthwise convolution of dy with the rotated filter (a rotation and a convolution).
+ */
+export function webgpuDepthwiseBackpropInput(args: KernelArgs): TensorInfo {
+  const stock = stockKernel('DepthwiseConv2dNativeBackpropInput', 'webgpu');
+  if (!isDilated(args.attrs as unknown as GradAttrs) && stock !== undefined) return stock.kernelFunc(args as never) as TensorInfo;
+  return composedDepthwiseInputGrad(args);
+}

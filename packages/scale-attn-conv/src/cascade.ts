@@ -18,6 +18,8 @@ import {
   customGrad,
   depthwiseConv2d,
   engine,
+  getBackend,
+  getKernel,
   fused,
   mul,
   reshape,
@@ -60,8 +62,26 @@ interface Trace {
   features: Tensor4D[];
   /** concat(F(1), ..., F(N)). */
   z: Tensor4D;
-  /** GAP(z) [batch, C] and the ECA gate [batch, 1, 1, C] (null without attention). */
-  attention: { pooled: Tensor2D; gate: Tensor4D } | null;
+  /**
+   * GAP(z) [batch, C] and the ECA gate [batch, 1, 1, C] (null without attention). With the fused
+   * kernels the gate is never made (null) and the attended z comes from the forward kernel.
+   */
+  attention: { pooled: Tensor2D; gate: Tensor4D | null; attended: Tensor4D | null } | null;
+}
+
+/**
+ * Kernels that @sa-unet/tfjs-kernels registers (for webgpu), by the names it exports as
+ * CHANNEL_ATTENTION_KERNELS (a test checks they agree); z [batch, h, w, C], kernel [k, 1, 1]:
+ * - forward: { z, kernel } -> [pooled [batch, C], z * gate];
+ * - gradient: { dy, z, pooled, kernel } -> [dz, dKernel].
+ * Where the active backend has both, the layer's own gradient path uses them (3 and 4 dispatches
+ * on webgpu instead of about 5 and 12); this package only looks them up by name.
+ */
+export const FUSED_ATTENTION_KERNELS = { forward: 'SaUnetChannelAttention', gradient: 'SaUnetChannelAttentionGrad' } as const;
+
+function hasFusedAttention(): boolean {
+  const backend = getBackend();
+  return Object.values(FUSED_ATTENTION_KERNELS).every((name) => getKernel(name, backend) !== undefined);
 }
 
 /** A 1x1 convolution with an optional bias (one fused op where the backend has it). */
@@ -69,7 +89,8 @@ function pointwiseConv(x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null): Te
   return bias === null ? conv2d(x, kernel, 1, 'same') : fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias });
 }
 
-function trace(x: Tensor4D, w: CascadeWeights, dilation: number): Trace {
+/** The forward pass up to the attention; `fused`: the attention by the fused kernels (no autodiff through it). */
+function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false): Trace {
   const pointwiseInputs: Tensor4D[] = [];
   const features: Tensor4D[] = [];
   let f = x;
@@ -81,13 +102,18 @@ function trace(x: Tensor4D, w: CascadeWeights, dilation: number): Trace {
   }
   const z = features.length === 1 ? features[0] : concat(features, 3);
   if (w.attention === null) return { pointwiseInputs, features, z, attention: null };
+  if (fused) {
+    const [pooled, attended] = engine().runKernel(FUSED_ATTENTION_KERNELS.forward, { z, kernel: w.attention }) as Tensor[];
+    return { pointwiseInputs, features, z, attention: { pooled: pooled as Tensor2D, gate: null, attended: attended as Tensor4D } };
+  }
   const pooled = globalAveragePool(z);
-  return { pointwiseInputs, features, z, attention: { pooled, gate: gateOfPooled(pooled, w.attention) } };
+  return { pointwiseInputs, features, z, attention: { pooled, gate: gateOfPooled(pooled, w.attention), attended: null } };
 }
 
 /** z weighted by the gate: the layer's output, or the projection's input. */
 function attended(t: Trace): Tensor4D {
-  return t.attention === null ? t.z : mul(t.z, t.attention.gate);
+  if (t.attention === null) return t.z;
+  return t.attention.attended ?? mul(t.z, t.attention.gate!);
 }
 
 /** The layer's output for a traced forward pass. */
@@ -101,22 +127,30 @@ export function cascadeForward(x: Tensor4D, w: CascadeWeights, dilation: number)
   return output(trace(x, w, dilation), w);
 }
 
-/** A trace as a flat tensor list (x, the first pointwise input, is left out: it is saved anyway). */
+/**
+ * A trace as a flat tensor list for the backward pass (x, the first pointwise input, is left out:
+ * it is saved anyway). With attention: the pooled channels, then the gate, or, from the fused
+ * kernels, the attended z (a projection's backward pass reads it).
+ */
 function traceTensors(t: Trace): Tensor[] {
   const list: Tensor[] = [...t.pointwiseInputs.slice(1), ...t.features, t.z];
-  if (t.attention !== null) list.push(t.attention.pooled, t.attention.gate);
+  if (t.attention !== null) list.push(t.attention.pooled, t.attention.gate ?? t.attention.attended!);
   return list;
 }
 
-/** The way back from {@link traceTensors}, for a cascade of `stages` stages. */
-function traceOf(x: Tensor4D, list: Tensor[], stages: number): Trace {
+/** The way back from {@link traceTensors}, for a cascade of `stages` stages traced with `fused` attention or not. */
+function traceOf(x: Tensor4D, list: Tensor[], stages: number, fused: boolean): Trace {
   const n = stages;
-  const [pooled, gate] = list.slice(2 * n);
+  const [pooled, gateOrAttended] = list.slice(2 * n);
   return {
     pointwiseInputs: [x, ...list.slice(0, n - 1)] as Tensor4D[],
     features: list.slice(n - 1, 2 * n - 1) as Tensor4D[],
     z: list[2 * n - 1] as Tensor4D,
-    attention: pooled === undefined ? null : { pooled: pooled as Tensor2D, gate: gate as Tensor4D },
+    attention: pooled === undefined ? null : {
+      pooled: pooled as Tensor2D,
+      gate: fused ? null : gateOrAttended as Tensor4D,
+      attended: fused ? gateOrAttended as Tensor4D : null,
+    },
   };
 }
 
@@ -187,7 +221,10 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tenso
   const grads = new Map<Tensor, Tensor>();
   let g = w.projection === null ? dy : pointwiseBackward(dy, attended(t), w.projection, w.projectionBias, grads);
   if (w.attention !== null && t.attention !== null) {
-    const [dz, dKernel] = attentionBackward(g, t.z, t.attention.pooled, t.attention.gate, w.attention);
+    const { pooled, gate } = t.attention;
+    const [dz, dKernel] = hasFusedAttention()
+      ? engine().runKernel(FUSED_ATTENTION_KERNELS.gradient, { dy: g, z: t.z, pooled, kernel: w.attention }) as [Tensor4D, Tensor3D]
+      : attentionBackward(g, t.z, pooled, gate ?? gateOfPooled(pooled, w.attention), w.attention);
     grads.set(w.attention, dKernel);
     g = dz;
   }
@@ -219,10 +256,11 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tenso
 export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number, recompute: boolean): Tensor4D {
   if (dilation !== 1) return cascadeForward(x, w, dilation);
   const stages = w.stages.length;
+  const fused = hasFusedAttention();
   const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const save = args.pop() as GradSaveFunc;
     const [input, ...weights] = args as Tensor[];
-    const t = trace(input as Tensor4D, unflatten(w, weights), 1);
+    const t = trace(input as Tensor4D, unflatten(w, weights), 1, fused);
     save([input, ...weights, ...(recompute ? [] : traceTensors(t))]);
     return {
       value: output(t, unflatten(w, weights)),
@@ -231,7 +269,7 @@ export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: numbe
       gradFunc: (dy: Tensor, saved: Tensor[]) => tidy(() => {
         const savedInput = saved[0] as Tensor4D;
         const savedWeights = unflatten(w, saved.slice(1, 1 + weights.length));
-        const savedTrace = recompute ? trace(savedInput, savedWeights, 1) : traceOf(savedInput, saved.slice(1 + weights.length), stages);
+        const savedTrace = recompute ? trace(savedInput, savedWeights, 1, fused) : traceOf(savedInput, saved.slice(1 + weights.length), stages, fused);
         return backward(dy as Tensor4D, savedInput, savedWeights, savedTrace);
       }),
     };

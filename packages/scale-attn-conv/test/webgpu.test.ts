@@ -5,13 +5,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { CHANNEL_ATTENTION_KERNELS, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { useBackend } from '../../../test-utils/backends.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { scaleAttentionalConv2d, setGradientMemoryMode, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
+import { FUSED_ATTENTION_KERNELS } from '../src/cascade.js';
 
 const adapter = await setupNodeWebGPU();
-if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
+if (adapter) {
+  await import('@tensorflow/tfjs-backend-webgpu');
+  registerTrainingKernels(); // for webgpu too (its training kernels and the fused channel attention)
+}
 const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
 if (!adapter && !required) console.warn('layer webgpu tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
 
@@ -39,6 +43,10 @@ async function outputAndGrads(args: ScaleAttentionalConv2DArgs, weights: Float32
   return out;
 }
 
+it('looks up the fused channel attention by the names @sa-unet/tfjs-kernels registers it under', () => {
+  expect(FUSED_ATTENTION_KERNELS).toEqual(CHANNEL_ATTENTION_KERNELS);
+});
+
 describe('a WebGPU adapter for the layer tests', () => {
   it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
     expect(adapter).toBe(true);
@@ -58,9 +66,15 @@ describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
     const rData = (await seededUniform([2, 8, 8, args.filters], 22).data()) as Float32Array;
     const cpu = await outputAndGrads(args, null, xData, rData);
     await tf.setBackend('webgpu');
-    const gpu = await outputAndGrads(args, cpu.weights, xData, rData);
+    let gpu: Awaited<ReturnType<typeof outputAndGrads>> | undefined;
+    const profile = await tf.profile(async () => {
+      gpu = await outputAndGrads(args, cpu.weights, xData, rData);
+    });
     await useBackend('cpu');
-    expect(differenceRelativeToLargest(gpu.y, cpu.y), 'output').toBeLessThan(1e-4);
-    for (const [i, g] of gpu.grads.entries()) expect(differenceRelativeToLargest(g, cpu.grads[i]), `gradient of weight ${i}`).toBeLessThan(1e-4);
+    // The attention ran on the fused kernels of @sa-unet/tfjs-kernels.
+    const kernels = new Set(profile.kernels.map((k) => k.name));
+    for (const name of Object.values(FUSED_ATTENTION_KERNELS)) expect(kernels.has(name), name).toBe(true);
+    expect(differenceRelativeToLargest(gpu!.y, cpu.y), 'output').toBeLessThan(1e-4);
+    for (const [i, g] of gpu!.grads.entries()) expect(differenceRelativeToLargest(g, cpu.grads[i]), `gradient of weight ${i}`).toBeLessThan(1e-4);
   });
 });

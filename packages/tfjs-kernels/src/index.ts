@@ -24,3 +24,4 @@ export { RESIDENT_INPUT_KERNELS, MAX_CONSTANT_SIZE, MAX_CACHED_CONSTANTS, reside
 export { FusedAdamOptimizer, fusedAdam } from './fused-adam.js';
 export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';
 export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
+export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';

@@ -25,6 +25,7 @@ import {
   webgpuDepthwiseBackpropInput,
 } from './webgpu/kernels.js';
 import { BATCH_NORM_KERNELS, webgpuBatchMoments, webgpuBatchNormGrad } from './webgpu/batch-norm.js';
+import { CHANNEL_ATTENTION_KERNELS, webgpuChannelAttention, webgpuChannelAttentionGrad } from './webgpu/channel-attention.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 
@@ -54,6 +55,8 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     DepthwiseConv2dNativeBackpropInput: () => webgpuDepthwiseBackpropInput,
     [BATCH_NORM_KERNELS.moments]: () => webgpuBatchMoments,
     [BATCH_NORM_KERNELS.gradient]: () => webgpuBatchNormGrad,
+    [CHANNEL_ATTENTION_KERNELS.forward]: () => webgpuChannelAttention,
+    [CHANNEL_ATTENTION_KERNELS.gradient]: () => webgpuChannelAttentionGrad,
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
   },
 };
@@ -89,10 +92,12 @@ export interface RegisterTrainingKernelsOptions {
  * held once, not twice). On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of
- * through a new staging buffer on every call. And it registers, for webgpu only, two kernels of its
- * own for training-mode batch normalization ({@link BATCH_NORM_KERNELS}: the batch moments with the
- * moving averages, and the closed-form gradient, in 5 and 4 dispatches), which a batch-norm layer
- * may use where they are registered (@sa-unet/unet-zoo's does).
+ * through a new staging buffer on every call. And it registers, for webgpu only, kernels of its
+ * own: for training-mode batch normalization ({@link BATCH_NORM_KERNELS}: the batch moments with
+ * the moving averages, and the closed-form gradient, in 5 and 4 dispatches), which a batch-norm
+ * layer may use where they are registered (@sa-unet/unet-zoo's does), and for efficient channel
+ * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 and 4 dispatches), which
+ * @sa-unet/scale-attn-conv's layer uses where they are registered.
  *
  * Call it once, after importing the backends (a backend imported later registers its stock
  * kernels over ours). Calling it again changes nothing. Returns the backends registered for.

@@ -1,0 +1,205 @@
+/**
+ * WGSL programs for efficient channel attention (ECA) on z [batch, h, w, C], in
+ * tfjs-backend-webgpu's WebGPUProgram conventions:
+ *   pooled[b, c] = mean over pixels of z[b, :, :, c]
+ *   gate[b, c] = sigmoid(sum_t kernel[t] pooled[b, c + t - (k - 1) / 2])   (a 'same' conv1d, zero padded)
+ *   y = z * gate
+ * and its gradient. Composed from stock kernels the forward pass takes 5 dispatches (Mean over
+ * the pixel axes transposes, then reduces) and the gradient about 12; here 3 and 4. The gate is
+ * never stored: the programs that need it recompute it from the k pooled values (k is 3 to 9).
+ */
+import type { WebGPUProgramSpec } from './backend-internals.js';
+import { channelLanes, elementWorkgroups } from './batch-norm-programs.js';
+
+/** Uniforms of every program here, in this order. */
+const UNIFORMS = 'batch : i32, pixels : i32, channels : i32, taps : i32, pixelsPerSplit : i32, splits : i32, threads : i32,';
+
+export interface AttentionGeometry {
+  batch: number;
+  /** h * w. */
+  pixels: number;
+  channels: number;
+  /** k, the 1-D kernel's size (odd). */
+  taps: number;
+  pixelsPerSplit: number;
+  splits: number;
+  /** Threads of the elementwise programs (their grid-stride loop's stride). */
+  threads: number;
+}
+
+export function attentionUniforms(g: AttentionGeometry): Array<{ type: 'int32'; data: number[] }> {
+  return [g.batch, g.pixels, g.channels, g.taps, g.pixelsPerSplit, g.splits, g.threads].map((v) => ({ type: 'int32' as const, data: [v] }));
+}
+
+// The gate of (b, c) from pooled [batch, C] and kernel [k].
+const GATE = `
+  fn gateAt(b : i32, c : i32) -> f32 {
+    let half = (uniforms.taps - 1) / 2;
+    var logit = 0.0;
+    for (var t = 0; t < uniforms.taps; t++) {
+      let cs = c + t - half;
+      if (cs >= 0 && cs < uniforms.channels) {
+        logit = fma(kernel[t], pooled[b * uniforms.channels + cs], logit);
+      }
+    }
+    return 1.0 / (1.0 + exp(-logit));
+  }
+`;
+
+/**
+ * Per (batch, pixel chunk, channel): the sum over the chunk's pixels of z ('pool') or of dy * z
+ * ('gateGrad'). 64 threads per workgroup cover `lanes` channels (workgroupId.x) times 64 / lanes
+ * strands of pixels; workgroupId.y is the batch index, workgroupId.z the chunk.
+ * Output [batch, splits, C].
+ */
+export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, channels: number, splits: number): WebGPUProgramSpec {
+  const lanes = channelLanes(channels);
+  const strands = 64 / lanes;
+  return {
+    outputShape: [batch, splits, channels],
+    shaderKey: `saunet_attentionPixelSums_${kind}_${lanes}`,
+    dispatchLayout: { x: [2], y: [0], z: [1] },
+    dispatch: [Math.ceil(channels / lanes), batch, splits],
+    variableNames: kind === 'pool' ? ['z'] : ['dy', 'z'],
+    uniforms: UNIFORMS,
+    workgroupSize: [64, 1, 1],
+    getUserCode: () => `
+      var<workgroup> strandSums : array<f32, 64>;
+
+      fn main() {
+        let lane = i32(localId.x);
+        let lc = lane % ${lanes};
+        let strand = lane / ${lanes};
+        let c = i32(workgroupId.x) * ${lanes} + lc;
+        let b = i32(workgroupId.y);
+        let split = i32(workgroupId.z);
+        let pBegin = split * uniforms.pixelsPerSplit;
+        let pEnd = min(pBegin + uniforms.pixelsPerSplit, uniforms.pixels);
+        var total = 0.0;
+        if (c < uniforms.channels) {
+          for (var p = pBegin + strand; p < pEnd; p += ${strands}) {
+            let i = (b * uniforms.pixels + p) * uniforms.channels + c;
+            ${kind === 'pool' ? 'total += z[i];' : 'total = fma(dy[i], z[i], total);'}
+          }
+        }
+        strandSums[lane] = total;
+        workgroupBarrier();
+        if (strand == 0 && c < uniforms.channels) {
+          var sum = 0.0;
+          for (var s = 0; s < ${strands}; s++) {
+            sum += strandSums[s * ${lanes} + lc];
+          }
+          result[(b * uniforms.splits + split) * uniforms.channels + c] = sum;
+        }
+      }
+    `,
+  };
+}
+
+/**
+ * Per (b, c), from the pixel sums [batch, splits, C]: 'pooled' = their total / pixels; 'logitGrad'
+ * = their total (d gate) * gate (1 - gate), the gradient of the gate's logit. Output [batch, C].
+ */
+export function perChannelProgram(what: 'pooled' | 'logitGrad', batch: number, channels: number): WebGPUProgramSpec {
+  return {
+    outputShape: [batch * channels],
+    shaderKey: `saunet_attentionPerChannel_${what}`,
+    dispatchLayout: { x: [0] },
+    dispatch: [Math.ceil((batch * channels) / 64), 1, 1],
+    variableNames: what === 'pooled' ? ['sums'] : ['sums', 'pooled', 'kernel'],
+    uniforms: UNIFORMS,
+    workgroupSize: [64, 1, 1],
+    getUserCode: () => `
+      ${what === 'logitGrad' ? GATE : ''}
+      // A flat dispatch layout: tfjs passes the global index, here (b, c).
+      fn main(index : i32) {
+        if (index >= uniforms.batch * uniforms.channels) {
+          return;
+        }
+        let b = index / uniforms.channels;
+        let c = index % uniforms.channels;
+        var total = 0.0;
+        for (var s = 0; s < uniforms.splits; s++) {
+          total += sums[(b * uniforms.splits + s) * uniforms.channels + c];
+        }
+        ${what === 'pooled' ? 'result[index] = total / f32(uniforms.pixels);' : `let g = gateAt(b, c);
+        result[index] = total * g * (1.0 - g);`}
+      }
+    `,
+  };
+}
+
+/** dKernel[t] = sum over b, c of logitGrad[b, c] pooled[b, c + t - (k - 1) / 2]. One thread per tap. Output [k]. */
+export function kernelGradProgram(taps: number): WebGPUProgramSpec {
+  return {
+    outputShape: [taps],
+    shaderKey: 'saunet_attentionKernelGrad',
+    dispatchLayout: { x: [0] },
+    dispatch: [Math.ceil(taps / 64), 1, 1],
+    variableNames: ['logitGrad', 'pooled'],
+    uniforms: UNIFORMS,
+    workgroupSize: [64, 1, 1],
+    getUserCode: () => `
+      // A flat dispatch layout: tfjs passes the global index, here the tap.
+      fn main(index : i32) {
+        let t = index;
+        if (t >= uniforms.taps) {
+          return;
+        }
+        let half = (uniforms.taps - 1) / 2;
+        var total = 0.0;
+        for (var b = 0; b < uniforms.batch; b++) {
+          for (var c = 0; c < uniforms.channels; c++) {
+            let cs = c + t - half;
+            if (cs >= 0 && cs < uniforms.channels) {
+              total = fma(logitGrad[b * uniforms.channels + c], pooled[b * uniforms.channels + cs], total);
+            }
+          }
+        }
+        result[t] = total;
+      }
+    `,
+  };
+}
+
+/**
+ * Elementwise over z: 'attend' y = z * gate; 'inputGrad' dz = dy * gate + dPooled / pixels with
+ * dPooled[b, c] = sum_t kernel[t] logitGrad[b, c - t + (k - 1) / 2]. Output: z's shape, flat.
+ */
+export function elementwiseProgram(what: 'attend' | 'inputGrad', size: number): WebGPUProgramSpec {
+  return {
+    outputShape: [size],
+    shaderKey: `saunet_attentionElementwise_${what}`,
+    dispatchLayout: { x: [0] },
+    dispatch: [elementWorkgroups(size), 1, 1],
+    variableNames: what === 'attend' ? ['z', 'pooled', 'kernel'] : ['dy', 'pooled', 'kernel', 'logitGrad'],
+    uniforms: UNIFORMS,
+    workgroupSize: [64, 1, 1],
+    getUserCode: () => `
+      ${GATE}
+      ${what === 'inputGrad' ? `
+      fn pooledGradAt(b : i32, c : i32) -> f32 {
+        let half = (uniforms.taps - 1) / 2;
+        var total = 0.0;
+        for (var t = 0; t < uniforms.taps; t++) {
+          let cd = c - t + half;
+          if (cd >= 0 && cd < uniforms.channels) {
+            total = fma(kernel[t], logitGrad[b * uniforms.channels + cd], total);
+          }
+        }
+        return total;
+      }` : ''}
+      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
+      fn main(index : i32) {
+        let size = uniforms.batch * uniforms.pixels * uniforms.channels;
+        let perImage = uniforms.pixels * uniforms.channels;
+        for (var i = index; i < size; i += uniforms.threads) {
+          let b = i / perImage;
+          let c = i % uniforms.channels;
+          ${what === 'attend' ? 'result[i] = z[i] * gateAt(b, c);'
+            : 'result[i] = fma(dy[i], gateAt(b, c), pooledGradAt(b, c) / f32(uniforms.pixels));'}
+        }
+      }
+    `,
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The webgpu channel-attention kernels (src/webgpu/channel-attention.ts) against the cpu backend:
+ * pooled channels and y = z * sigmoid(conv1d(pooled)) against tf ops, the gradients for z and the
+ * 1-D kernel against autodiff of the same ops. On Dawn (in CI on Mesa's lavapipe); skipped with a
+ * message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHANNEL_ATTENTION_KERNELS, hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+
+const adapter = await setupNodeWebGPU();
+if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
+const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
+if (!adapter && !required) console.warn('channel-attention kernel tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
+
+const CASES: Array<[string, number[], number]> = [
+  ['8 channels, k = 3', [2, 5, 6, 8], 3],
+  ['one channel, k = 1', [1, 3, 3, 1], 1],
+  ['70 channels (two channel blocks), k = 5', [2, 4, 3, 70], 5],
+  ['k wider than the channels (k = 5, 2 channels)', [3, 2, 2, 2], 5],
+  ['1,024 pixels (split into chunks), 32 channels, k = 3', [2, 32, 32, 32], 3],
+];
+
+interface Operands {
+  z: Float32Array;
+  dy: Float32Array;
+  kernel: Float32Array;
+}
+
+function operands(shape: number[], taps: number, seed: number): Operands {
+  return tf.tidy(() => ({
+    z: seededUniform(shape, seed, -1, 2).dataSync() as Float32Array,
+    dy: seededUniform(shape, seed + 1).dataSync() as Float32Array,
+    kernel: seededUniform([taps, 1, 1], seed + 2).dataSync() as Float32Array,
+  }));
+}
+
+async function read(ts: tf.Tensor[]): Promise<Float32Array[]> {
+  return Promise.all(ts.map(async (t) => (await t.data()) as Float32Array));
+}
+
+/** Reference on the cpu backend: pooled, y, and autodiff's gradients of sum(y * dy) for z and the kernel. */
+async function reference(o: Operands, shape: number[], taps: number): Promise<Float32Array[]> {
+  const [batch, , , channels] = shape as [number, number, number, number];
+  const outs = tf.tidy(() => {
+    const z = tf.tensor4d(o.z, shape as [number, number, number, number]);
+    const kernel = tf.tensor3d(o.kernel, [taps, 1, 1]);
+    const dy = tf.tensor(o.dy, shape);
+    const attend = (zv: tf.Tensor, kv: tf.Tensor) => {
+      const pooled = tf.mean(zv, [1, 2]);
+      const logits = tf.conv1d(tf.reshape(pooled, [batch, channels, 1]) as tf.Tensor3D, kv as tf.Tensor3D, 1, 'same');
+      return { pooled, y: tf.mul(zv, tf.reshape(tf.sigmoid(logits), [batch, 1, 1, channels])) };
+    };
+    const { pooled, y } = attend(z, kernel);
+    const grads = tf.grads((zv: tf.Tensor, kv: tf.Tensor) => tf.sum(tf.mul(attend(zv, kv).y, dy)))([z, kernel]);
+    return [pooled, y, ...grads];
+  });
+  const values = await read(outs);
+  tf.dispose(outs);
+  return values;
+}
+
+async function kernels(o: Operands, shape: number[], taps: number): Promise<Float32Array[]> {
+  const before = tf.memory().numTensors;
+  const z = tf.tensor(o.z, shape);
+  const kernel = tf.tensor3d(o.kernel, [taps, 1, 1]);
+  const dy = tf.tensor(o.dy, shape);
+  const forward = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z, kernel }) as tf.Tensor[];
+  const [pooled, y] = forward;
+  expect(forward.map((t) => t.shape)).toEqual([[shape[0], shape[3]], shape]);
+  const grads = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.gradient, { dy, z, pooled: pooled!, kernel }) as tf.Tensor[];
+  expect(grads.map((t) => t.shape)).toEqual([shape, [taps, 1, 1]]);
+  const values = await read([pooled!, y!, ...grads]);
+  tf.dispose([z, kernel, dy, ...forward, ...grads]);
+  expect(tf.memory().numTensors, 'tensors left').toBe(before);
+  return values;
+}
+
+describe('a WebGPU adapter for the channel-attention kernel tests', () => {
+  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
+    expect(adapter).toBe(true);
+  });
+});
+
+describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
+  beforeAll(() => {
+    registerTrainingKernels();
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('are registered for webgpu only', () => {
+    for (const name of Object.values(CHANNEL_ATTENTION_KERNELS)) {
+      expect(hasTrainingKernel(name, 'webgpu'), name).toBe(true);
+      expect(tf.getKernel(name, 'cpu'), name).toBeUndefined();
+    }
+  });
+
+  it.each(CASES)('%s: pooled, y and the gradients equal the cpu backend\'s within 1e-4', async (_, shape, taps) => {
+    await tf.setBackend('cpu');
+    const o = operands(shape, taps, 7);
+    const expected = await reference(o, shape, taps);
+    await tf.setBackend('webgpu');
+    const actual = await kernels(o, shape, taps);
+    await tf.setBackend('cpu');
+    for (const [i, name] of ['pooled', 'y', 'dz', 'dkernel'].entries()) {
+      expect(differenceRelativeToLargest(actual[i]!, expected[i]!), name).toBeLessThan(1e-4);
+    }
+  });
+
+  it('reject inputs they cannot attend, naming the kernel and the input', async () => {
+    await tf.setBackend('webgpu');
+    const kernel = tf.zeros([3, 1, 1]);
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z: tf.zeros([2, 3, 4]), kernel }))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: z must be [batch, height, width, channels] with no empty axis, got shape [2, 3, 4]`);
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z: tf.zeros([1, 2, 2, 4]), kernel: tf.zeros([2, 1, 1]) }))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: kernel must be [k, 1, 1] with k odd, got shape [2, 1, 1]`);
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.gradient, { dy: kernel, z: kernel }))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.gradient}: missing input 'pooled'`);
+    await tf.setBackend('cpu');
+  });
+});

@@ -1,6 +1,7 @@
 /**
- * Kernel calls per name in one Adam step (batch 4) and one forward pass (batch 1) on webgpu:
- * the dispatch count that bounds SA-U-Net's step on a fast GPU. Runs on lavapipe.
+ * GPU dispatches of one Adam step (batch 4) and one forward pass (batch 1) on webgpu, in all and
+ * per kernel (dispatches / top-level calls; dispatches made outside kernels, such as fusedAdam's,
+ * counted apart): the dispatch count that bounds SA-U-Net's step on a fast GPU. Runs on lavapipe.
  *   npx tsx scripts/dispatch-counts.ts --size 32 --models sa-unet
  */
 import { parseArgs } from 'node:util';
@@ -10,7 +11,6 @@ import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import { countDispatches } from './dispatch-counter.js';
-import { kernelTotals } from './kernel-totals.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '32' },
@@ -21,6 +21,32 @@ const size = Number(values.size);
 await selectBackend(values.backend as 'webgpu');
 
 const dispatches = countDispatches();
+
+/** Dispatches and top-level calls per kernel name, counted by wrapping every webgpu kernel. */
+const perKernel = new Map<string, { calls: number; dispatches: number }>();
+let depth = 0;
+for (const config of tf.getKernelsForBackend('webgpu')) {
+  const run = config.kernelFunc;
+  tf.unregisterKernel(config.kernelName, 'webgpu');
+  tf.registerKernel({
+    ...config,
+    kernelFunc: (args) => {
+      const before = dispatches.count;
+      depth++;
+      try {
+        return run(args);
+      } finally {
+        depth--;
+        if (depth === 0) { // kernels that call kernels: counted once, for the outer one
+          const entry = perKernel.get(config.kernelName) ?? { calls: 0, dispatches: 0 };
+          entry.calls++;
+          entry.dispatches += dispatches.count - before;
+          perKernel.set(config.kernelName, entry);
+        }
+      }
+    },
+  });
+}
 
 for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
   const model = buildModel(name, { size, baseFilters: 32 }, 1);
@@ -39,9 +65,12 @@ for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
   };
   for (const [what, run] of Object.entries(runs)) {
     dispatches.reset();
-    // tf.profile returns the engine's one profile object, reused by the next call: read it now.
-    const totals = kernelTotals(await tf.profile(run)).sort((a, b) => b.calls - a.calls);
-    console.log(`${name} ${what}: ${dispatches.count} dispatches; kernel calls: ` + totals.map((t) => `${t.kernel} ${t.calls}`).join(', '));
+    perKernel.clear();
+    await run();
+    const rows = [...perKernel.entries()].filter(([, e]) => e.dispatches > 0).sort((a, b) => b[1].dispatches - a[1].dispatches);
+    const outside = dispatches.count - rows.reduce((total, [, e]) => total + e.dispatches, 0);
+    console.log(`${name} ${what}: ${dispatches.count} dispatches; per kernel (dispatches/calls): ` +
+      rows.map(([kernel, e]) => `${kernel} ${e.dispatches}/${e.calls}`).join(', ') + `; outside kernels (fusedAdam): ${outside}`);
   }
   tf.dispose([x, y, x1]);
   model.optimizer?.dispose();

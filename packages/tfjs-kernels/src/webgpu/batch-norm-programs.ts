@@ -46,6 +46,13 @@ export function batchNormUniforms(g: BatchNormGeometry): Array<{ type: 'int32' |
   ];
 }
 
+/**
+ * Workgroups the partial sums aim at. Fewer than the filter gradients' 1,024: one thread per
+ * channel finishes the sums and loops over every chunk, so chunks stay at most 256 per channel
+ * (a few hundred workgroups of 64 threads still keep a large GPU's memory busy).
+ */
+export const PARTIAL_SUM_WORKGROUPS = 256;
+
 /** Channels per workgroup of the partial sums: a power of two up to 64 (adjacent threads read adjacent channels). */
 export function channelLanes(channels: number): number {
   return Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));

@@ -10,6 +10,7 @@ import {
   batchNormUniforms,
   channelLanes,
   channelResultProgram,
+  PARTIAL_SUM_WORKGROUPS,
   elementWorkgroups,
   inputGradProgram,
   partialSumsProgram,
@@ -42,7 +43,7 @@ function partialSums(backend: WebGPUBackendInternals, kind: PartialSumKind, x: T
   const channels = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, b) => a * b, 1);
   const rows = size / channels;
-  const { splits, kPerSplit } = chooseSplits(rows, Math.ceil(channels / channelLanes(channels)), 1024, 256, 1);
+  const { splits, kPerSplit } = chooseSplits(rows, Math.ceil(channels / channelLanes(channels)), PARTIAL_SUM_WORKGROUPS, 256, 1);
   const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: elementWorkgroups(size) * 64 };
   const uniforms = batchNormUniforms(g);
   const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits), inputs, 'float32', uniforms);

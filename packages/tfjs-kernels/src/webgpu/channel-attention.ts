@@ -6,7 +6,7 @@
  */
 import type { KernelBackend, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { chooseSplits } from './filter-grad-programs.js';
-import { channelLanes, elementWorkgroups } from './batch-norm-programs.js';
+import { channelLanes, elementWorkgroups, PARTIAL_SUM_WORKGROUPS } from './batch-norm-programs.js';
 import {
   attentionUniforms,
   elementwiseProgram,
@@ -50,7 +50,7 @@ function geometry(kernelName: string, z: TensorInfo, kernel: TensorInfo): Attent
   }
   const [batch, h, w, channels] = z.shape as [number, number, number, number];
   const pixels = h * w;
-  const { splits, kPerSplit } = chooseSplits(pixels, batch * Math.ceil(channels / channelLanes(channels)), 1024, 256, 1);
+  const { splits, kPerSplit } = chooseSplits(pixels, batch * Math.ceil(channels / channelLanes(channels)), PARTIAL_SUM_WORKGROUPS, 256, 1);
   return { batch, pixels, channels, taps, pixelsPerSplit: kPerSplit, splits, threads: elementWorkgroups(batch * pixels * channels) * 64 };
 }
 

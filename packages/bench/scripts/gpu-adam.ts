@@ -1,11 +1,11 @@
 /**
  * The optimizer update alone, for the variables of U-Net and SA-U-Net (base 32 unless --base):
  * ms per applyGradients (and on webgpu dispatches per update) for tfjs-core's Adam, fusedAdam
- * (webgpu: in place, one dispatch per variable; wasm: one loop per variable of at most 8,192
+ * (webgpu: in place, one dispatch per group of two to four variables; wasm: one loop per variable of at most 8,192
  * values) and, on webgpu, fusedAdam on shared storage (three dispatches per variable: each variable is
  * cloned first, so its storage is shared). Alternating rounds in one run; median of the rounds'
  * means.
- *   npx tsx scripts/gpu-adam.ts [--backend webgpu|wasm] [--base 32] [--rounds 5] [--calls 20] [--out adam.json]
+ *   npx tsx scripts/gpu-adam.ts [--backend webgpu|wasm] [--base 32] [--rounds 5] [--calls 5] [--out adam.json]
  * (on a GPU machine: bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-adam.ts, then
  *  bash .gpu/run.sh .gpu/gpu-adam.mjs --out $OUT/adam.json)
  */
@@ -21,7 +21,7 @@ import { countDispatches } from './dispatch-counter.js';
 
 const { values } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' },
-  calls: { type: 'string', default: '20' },
+  calls: { type: 'string', default: '5' }, // more unsynchronised stock updates in a row crash Dawn on lavapipe (tfjs-webgpu alone, 2026-11-27)
   models: { type: 'string', default: 'unet,sa-unet' },
   backend: { type: 'string', default: 'webgpu' },
   base: { type: 'string', default: '32' },

@@ -5,8 +5,8 @@
  * a fixed cost whatever its size (on webgpu a dispatch, about 0.05 ms of CPU time on an H100; on
  * wasm about 10 µs of tfjs bookkeeping and a pass over memory), so a network of many small
  * variables (SA-U-Net: 222 variables, 0.46M parameters) pays for the count, not the size.
- * - webgpu (./webgpu/fused-adam.ts): one WGSL dispatch per variable, in place where nothing else
- *   shares the variable's storage (tfjs tensors are immutable), else three.
+ * - webgpu (./webgpu/fused-adam.ts): one WGSL dispatch per two to four variables, in place where
+ *   nothing else shares a variable's storage (tfjs tensors are immutable), else three per variable.
  * - wasm (./wasm/fused-adam.ts): one JavaScript loop per small variable, into new tensors.
  *
  * State, weights and config are tfjs-core's Adam's (`name/m`, `name/v`, iterations; className
@@ -78,8 +78,8 @@ export class FusedAdamOptimizer extends AdamOptimizer {
 
 /**
  * Adam (tfjs-core's defaults: beta1 0.9, beta2 0.999, epsilon from the backend) with a fused
- * update on webgpu (one dispatch per variable instead of about eleven; three where the variable's
- * storage is shared) and on wasm (one loop per variable of at most 8,192 values instead of about
+ * update on webgpu (one dispatch per two to four variables instead of about eleven per variable;
+ * three per variable where its storage is shared) and on wasm (one loop per variable of at most 8,192 values instead of about
  * eleven kernels). A drop-in for `tf.train.adam`.
  */
 export function fusedAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdamOptimizer {

@@ -44,6 +44,15 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     if (/llvmpipe/.test(adapter!.description)) expect(adapter!.software).toBe(true);
   });
 
+  it('in Node, tfjs\'s device may bind as many storage buffers per shader stage as the adapter allows', async () => {
+    await tf.setBackend('webgpu');
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const adapter = await navigator.gpu.requestAdapter();
+    // lavapipe's adapter allows 16, WebGPU's default device 8.
+    expect(device.limits.maxStorageBuffersPerShaderStage).toBe(adapter!.limits.maxStorageBuffersPerShaderStage);
+    await tf.setBackend('cpu');
+  });
+
   it('are registered for webgpu', () => {
     expect(registerTrainingKernels()).toContain('webgpu');
     for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {

@@ -1,5 +1,6 @@
 /**
- * fusedAdam's update on webgpu: one dispatch per variable instead of about eleven.
+ * fusedAdam's update on webgpu: one dispatch per variable instead of about eleven, and per two to
+ * four variables where they are updated in place.
  *
  * tfjs-core's Adam updates a variable with separate element-wise kernels (two moments, two bias
  * corrections, sqrt, add, div, mul, add), each a full pass over memory and a dispatch. On an H100
@@ -11,6 +12,11 @@
  * change. Where the storage is shared (a clone of the variable, or a variable assigned from a
  * tensor still alive) the update is three dispatches into new tensors instead (first moment,
  * second moment, value).
+ *
+ * The in-place updates are grouped: one dispatch updates as many variables as the device lets a
+ * shader bind (four storage buffers each: value, two moments, gradient; WebGPU's default limit of
+ * 8 gives pairs), since SA-U-Net has 222 variables, most of them small, and each dispatch costs
+ * the same CPU time whatever it updates.
  */
 import {
   engine,
@@ -18,7 +24,6 @@ import {
   env,
   type Tensor,
   type TensorInfo,
-  type Variable,
 } from '@tensorflow/tfjs-core';
 import type { AdamSlot, AdamState } from '../fused-adam.js';
 import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
@@ -90,42 +95,60 @@ function valueProgram(n: number): WebGPUProgramSpec {
     `result[i] = ${valueExpr('param[i]', 'newM[i]', 'newV[i]')};`);
 }
 
-/** The update of a variable and both moments in one pass, in place: the three programs above in one. */
-const IN_PLACE_SHADER = `
+/** Most variables one in-place dispatch updates (shader variants 1..MAX_GROUP). */
+const MAX_GROUP = 4;
+
+/**
+ * The update of `group` variables and their moments in one pass, in place: the three programs
+ * above in one, for each variable j of the group (bindings 4j to 4j + 3) whose count i reaches.
+ */
+function inPlaceShader(group: number): string {
+  const sets = Array.from({ length: group }, (_, j) => j);
+  return `
 struct Uniforms {
-  count : i32, stride : i32,
+  ${sets.map((j) => `count${j} : i32,`).join(' ')} stride : i32, largest : i32,
   beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32,
   negLearningRate : f32, epsilon : f32, correction1 : f32, correction2 : f32,
 };
-@group(0) @binding(0) var<storage, read_write> param : array<f32>;
-@group(0) @binding(1) var<storage, read_write> m : array<f32>;
-@group(0) @binding(2) var<storage, read_write> v : array<f32>;
-@group(0) @binding(3) var<storage, read> grad : array<f32>;
-@group(0) @binding(4) var<uniform> uniforms : Uniforms;
+${sets.map((j) => `@group(0) @binding(${4 * j}) var<storage, read_write> param${j} : array<f32>;
+@group(0) @binding(${4 * j + 1}) var<storage, read_write> m${j} : array<f32>;
+@group(0) @binding(${4 * j + 2}) var<storage, read_write> v${j} : array<f32>;
+@group(0) @binding(${4 * j + 3}) var<storage, read> grad${j} : array<f32>;`).join('\n')}
+@group(0) @binding(${4 * group}) var<uniform> uniforms : Uniforms;
 @compute @workgroup_size(${WORKGROUP}, 1, 1)
 fn main(@builtin(global_invocation_id) id : vec3<u32>) {
-  for (var i = i32(id.x); i < uniforms.count; i += uniforms.stride) {
-    let g = grad[i];
-    let newM = ${momentExpr('m[i]', 'g', 'beta1', 'oneMinusBeta1')};
-    let newV = ${momentExpr('v[i]', 'g * g', 'beta2', 'oneMinusBeta2')};
-    m[i] = newM;
-    v[i] = newV;
-    param[i] = ${valueExpr('param[i]', 'newM', 'newV')};
+  for (var i = i32(id.x); i < uniforms.largest; i += uniforms.stride) {
+    ${sets.map((j) => `if (i < uniforms.count${j}) {
+      let g = grad${j}[i];
+      let newM = ${momentExpr(`m${j}[i]`, 'g', 'beta1', 'oneMinusBeta1')};
+      let newV = ${momentExpr(`v${j}[i]`, 'g * g', 'beta2', 'oneMinusBeta2')};
+      m${j}[i] = newM;
+      v${j}[i] = newV;
+      param${j}[i] = ${valueExpr(`param${j}[i]`, 'newM', 'newV')};
+    }`).join('\n    ')}
   }
 }`;
+}
 
-const inPlacePipelines = new WeakMap<GPUDevice, GPUComputePipeline>();
+const inPlacePipelines = new WeakMap<GPUDevice, Map<number, GPUComputePipeline>>();
 
-function inPlacePipeline(device: GPUDevice): GPUComputePipeline {
-  let pipeline = inPlacePipelines.get(device);
+function inPlacePipeline(device: GPUDevice, group: number): GPUComputePipeline {
+  let pipelines = inPlacePipelines.get(device);
+  if (pipelines === undefined) inPlacePipelines.set(device, pipelines = new Map());
+  let pipeline = pipelines.get(group);
   if (pipeline === undefined) {
     pipeline = device.createComputePipeline({
       layout: 'auto',
-      compute: { module: device.createShaderModule({ code: IN_PLACE_SHADER }), entryPoint: 'main' },
+      compute: { module: device.createShaderModule({ code: inPlaceShader(group) }), entryPoint: 'main' },
     });
-    inPlacePipelines.set(device, pipeline);
+    pipelines.set(group, pipeline);
   }
   return pipeline;
+}
+
+/** How many variables one in-place dispatch may update on this device (four storage buffers each). */
+export function inPlaceGroupSize(device: GPUDevice): number {
+  return Math.max(1, Math.min(MAX_GROUP, Math.floor(device.limits.maxStorageBuffersPerShaderStage / 4)));
 }
 
 /** Storage used by the given tensor alone, on the GPU as a buffer: safe to overwrite. */
@@ -136,18 +159,23 @@ function ownsStorage(gpu: RecordingBackend, t: TensorInfo): boolean {
 }
 
 /**
- * Records the in-place update into tfjs's own command stream, as its programs are recorded (same
- * pass, same submit batching), so it runs after the kernels that computed the gradient.
+ * Records the in-place update of a group of slots into tfjs's own command stream, as its programs
+ * are recorded (same pass, same submit batching), so it runs after the kernels that computed the
+ * gradients.
  */
-function recordInPlaceUpdate(gpu: RecordingBackend, tensors: [Variable, Variable, Variable, Tensor], uniforms: number[]): void {
-  const { workgroups, uniforms: leading } = gridStride(tensors[0].size);
-  const pipeline = inPlacePipeline(gpu.device);
-  gpu.uploadToGPU(tensors[3].dataId); // the gradient (ownsStorage has put the others there)
+function recordInPlaceUpdate(gpu: RecordingBackend, group: AdamSlot[], uniforms: number[]): void {
+  const largest = Math.max(...group.map((slot) => slot.value.size));
+  const workgroups = gridStride(largest).workgroups;
+  const pipeline = inPlacePipeline(gpu.device, group.length);
+  const tensors = group.flatMap(({ value, m, v, gradient }) => [value, m, v, gradient]);
+  for (const slot of group) gpu.uploadToGPU(slot.gradient.dataId); // ownsStorage has put the others there
+  const counts = group.map((slot) => ({ type: 'int32', data: [slot.value.size] }));
   const bindGroup = gpu.device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [
       ...tensors.map((t, binding) => ({ binding, resource: gpu.tensorToBinding(t) })),
-      { binding: 4, resource: gpu.makeUniforms([...leading, ...asUniforms(uniforms)]) },
+      { binding: tensors.length, resource: gpu.makeUniforms([...counts, { type: 'int32', data: [workgroups * WORKGROUP] },
+        { type: 'int32', data: [largest] }, ...asUniforms(uniforms)]) },
     ],
   });
   for (const t of tensors) gpu.commandQueueOwnedIds.add(t.dataId);
@@ -171,9 +199,11 @@ export function applyAdamOnWebGPU(self: AdamState, slots: AdamSlot[], step: numb
     engine().makeTensorFromTensorInfo(gpu.runWebGPUProgram(program, inputs, 'float32',
       [...gridStride(program.outputShape[0]!).uniforms, ...asUniforms(uniforms)]));
   const inPlaceUniforms = [self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2, -self.learningRate, self.epsilon, correction1, correction2];
-  for (const { value, m, v, gradient } of slots) {
+  const inPlace: AdamSlot[] = [];
+  for (const slot of slots) {
+    const { value, m, v, gradient } = slot;
     if ([value, m, v].every((t) => ownsStorage(gpu, t))) {
-      recordInPlaceUpdate(gpu, [value, m, v, gradient], inPlaceUniforms);
+      inPlace.push(slot);
       continue;
     }
     const n = value.size;
@@ -184,4 +214,8 @@ export function applyAdamOnWebGPU(self: AdamState, slots: AdamSlot[], step: numb
     v.assign(reshape(newV, value.shape));
     value.assign(reshape(newValue, value.shape));
   }
+  // Groups of similar sizes, so that few threads of a dispatch idle past their variable's end.
+  inPlace.sort((a, b) => b.value.size - a.value.size);
+  const groupSize = inPlaceGroupSize(gpu.device);
+  for (let i = 0; i < inPlace.length; i += groupSize) recordInPlaceUpdate(gpu, inPlace.slice(i, i + groupSize), inPlaceUniforms);
 }

@@ -47,7 +47,7 @@ async function setup(options: SetupNodeWebGPUOptions): Promise<boolean> {
       return false;
     }
     Object.assign(globalThis, dawn.globals);
-    const gpu = dawn.create(options.dawnFlags ?? []);
+    const gpu = withAdapterStorageBufferLimit(dawn.create(options.dawnFlags ?? []));
     if (g.navigator === undefined) {
       Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     } else {
@@ -55,6 +55,30 @@ async function setup(options: SetupNodeWebGPUOptions): Promise<boolean> {
     }
   }
   return (await webgpuAdapter()) !== null;
+}
+
+/**
+ * Devices requested from this GPU's adapters get the adapter's own limit of storage buffers per
+ * shader stage (16 on lavapipe) instead of WebGPU's default 8, which tfjs-backend-webgpu keeps:
+ * fusedAdam's in-place update then binds four variables per dispatch instead of two. Only here, where
+ * this package creates `navigator.gpu`; browsers keep their defaults.
+ */
+function withAdapterStorageBufferLimit(gpu: GPU): GPU {
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  gpu.requestAdapter = async (options?: GPURequestAdapterOptions) => {
+    const adapter = await requestAdapter(options);
+    if (adapter === null) return null;
+    const requestDevice = adapter.requestDevice.bind(adapter);
+    adapter.requestDevice = (descriptor?: GPUDeviceDescriptor) => requestDevice({
+      ...descriptor,
+      requiredLimits: {
+        ...descriptor?.requiredLimits,
+        maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
+      },
+    });
+    return adapter;
+  };
+  return gpu;
 }
 
 /** What {@link describeWebGPUAdapter} reports. */

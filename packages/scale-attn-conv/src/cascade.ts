@@ -73,11 +73,18 @@ interface Trace {
  * Kernels that @sa-unet/tfjs-kernels registers (for webgpu), by the names it exports as
  * CHANNEL_ATTENTION_KERNELS (a test checks they agree); z [batch, h, w, C], kernel [k, 1, 1]:
  * - forward: { z, kernel } -> [pooled [batch, C], z * gate];
- * - gradient: { dy, z, pooled, kernel } -> [dz, dKernel].
- * Where the active backend has both, the layer's own gradient path uses them (3 and 4 dispatches
- * on webgpu instead of about 5 and 12); this package only looks them up by name.
+ * - gradient: { dy, z, pooled, kernel } -> [logitGrad [batch, C], dKernel];
+ * - inputGrad: { dy, pooled, kernel, logitGrad, addend? }, { channelBegin, channelCount } -> that
+ *   channel block of dz (+ addend).
+ * Where the active backend has them all, the layer's own gradient path uses them (on webgpu 3
+ * dispatches instead of about 5 forward; 3 plus one per stage instead of about 12, a split and an
+ * add per stage backward); this package only looks them up by name.
  */
-export const FUSED_ATTENTION_KERNELS = { forward: 'SaUnetChannelAttention', gradient: 'SaUnetChannelAttentionGrad' } as const;
+export const FUSED_ATTENTION_KERNELS = {
+  forward: 'SaUnetChannelAttention',
+  gradient: 'SaUnetChannelAttentionGrad',
+  inputGrad: 'SaUnetChannelAttentionInputGrad',
+} as const;
 
 function hasFusedAttention(): boolean {
   const backend = getBackend();
@@ -220,17 +227,31 @@ export function unflatten(like: CascadeWeights, list: Tensor[]): CascadeWeights 
 function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tensor[] {
   const grads = new Map<Tensor, Tensor>();
   let g = w.projection === null ? dy : pointwiseBackward(dy, attended(t), w.projection, w.projectionBias, grads);
-  if (w.attention !== null && t.attention !== null) {
-    const { pooled, gate } = t.attention;
-    const [dz, dKernel] = hasFusedAttention()
-      ? engine().runKernel(FUSED_ATTENTION_KERNELS.gradient, { dy: g, z: t.z, pooled, kernel: w.attention }) as [Tensor4D, Tensor3D]
-      : attentionBackward(g, t.z, pooled, gate ?? gateOfPooled(pooled, w.attention), w.attention);
-    grads.set(w.attention, dKernel);
-    g = dz;
-  }
   const n = w.stages.length;
-  const dFeatures = n === 1 ? [g] : (split(g, n, 3) as Tensor4D[]);
-  let dF = dFeatures[n - 1];
+  /** The gradient of stage i's output F(i+1) from the concatenation's, plus `addend` (its gradient through the next stage). */
+  let stageGradient: (i: number, addend: Tensor4D | null) => Tensor4D;
+  if (w.attention !== null && t.attention !== null && hasFusedAttention()) {
+    // The fused kernels write each stage's block of dz, the addend added: no split, no add.
+    const { pooled } = t.attention;
+    const kernel = w.attention;
+    const dAttended = g;
+    const [logitGrad, dKernel] = engine().runKernel(FUSED_ATTENTION_KERNELS.gradient, { dy: dAttended, z: t.z, pooled, kernel }) as Tensor[];
+    grads.set(kernel, dKernel!);
+    const width = t.features[0].shape[3];
+    stageGradient = (i, addend) => engine().runKernel(FUSED_ATTENTION_KERNELS.inputGrad,
+      { dy: dAttended, pooled, kernel, logitGrad: logitGrad!, ...(addend === null ? {} : { addend }) },
+      { channelBegin: i * width, channelCount: width }) as Tensor4D;
+  } else {
+    if (w.attention !== null && t.attention !== null) {
+      const { pooled, gate } = t.attention;
+      const [dz, dKernel] = attentionBackward(g, t.z, pooled, gate ?? gateOfPooled(pooled, w.attention), w.attention);
+      grads.set(w.attention, dKernel);
+      g = dz;
+    }
+    const dFeatures = n === 1 ? [g] : (split(g, n, 3) as Tensor4D[]);
+    stageGradient = (i, addend) => (addend === null ? dFeatures[i] : add(dFeatures[i], addend) as Tensor4D);
+  }
+  let dF = stageGradient(n - 1, null);
   // Stages N..2: pointwise, then depthwise (the backend's own backprop kernels, dilation 1; on
   // wasm @sa-unet/tfjs-kernels'); stage 1 has no depthwise convolution.
   for (let i = n - 1; i >= 1; i--) {
@@ -241,7 +262,7 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tenso
       { ...UNIT_DEPTHWISE, filterShape: depthwise!.shape } as unknown as NamedAttrMap) as Tensor);
     const dPrevious = engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dD, filter: depthwise! },
       { ...UNIT_DEPTHWISE, inputShape: previous.shape } as unknown as NamedAttrMap) as Tensor4D;
-    dF = add(dFeatures[i - 1], dPrevious);
+    dF = stageGradient(i - 1, dPrevious);
   }
   const dx = pointwiseBackward(dF, x, w.stages[0].pointwise, w.stages[0].bias, grads);
   return [dx, ...flatten(w).map((weight) => grads.get(weight)!)];

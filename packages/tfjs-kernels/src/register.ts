@@ -25,7 +25,12 @@ import {
   webgpuDepthwiseBackpropInput,
 } from './webgpu/kernels.js';
 import { BATCH_NORM_KERNELS, webgpuBatchMoments, webgpuBatchNormGrad } from './webgpu/batch-norm.js';
-import { CHANNEL_ATTENTION_KERNELS, webgpuChannelAttention, webgpuChannelAttentionGrad } from './webgpu/channel-attention.js';
+import {
+  CHANNEL_ATTENTION_KERNELS,
+  webgpuChannelAttention,
+  webgpuChannelAttentionGrad,
+  webgpuChannelAttentionInputGrad,
+} from './webgpu/channel-attention.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 
@@ -57,6 +62,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     [BATCH_NORM_KERNELS.gradient]: () => webgpuBatchNormGrad,
     [CHANNEL_ATTENTION_KERNELS.forward]: () => webgpuChannelAttention,
     [CHANNEL_ATTENTION_KERNELS.gradient]: () => webgpuChannelAttentionGrad,
+    [CHANNEL_ATTENTION_KERNELS.inputGrad]: () => webgpuChannelAttentionInputGrad,
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
   },
 };
@@ -96,7 +102,8 @@ export interface RegisterTrainingKernelsOptions {
  * own: for training-mode batch normalization ({@link BATCH_NORM_KERNELS}: the batch moments with
  * the moving averages, and the closed-form gradient, in 5 and 4 dispatches), which a batch-norm
  * layer may use where they are registered (@sa-unet/unet-zoo's does), and for efficient channel
- * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 and 4 dispatches), which
+ * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 dispatches each, and dz by
+ * channel blocks), which
  * @sa-unet/scale-attn-conv's layer uses where they are registered.
  *
  * Call it once, after importing the backends (a backend imported later registers its stock

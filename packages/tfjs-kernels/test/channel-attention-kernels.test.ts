@@ -1,7 +1,8 @@
 /**
  * The webgpu channel-attention kernels (src/webgpu/channel-attention.ts) against the cpu backend:
- * pooled channels and y = z * sigmoid(conv1d(pooled)) against tf ops, the gradients for z and the
- * 1-D kernel against autodiff of the same ops. On Dawn (in CI on Mesa's lavapipe); skipped with a
+ * pooled channels and y = z * sigmoid(conv1d(pooled)) against tf ops; the gradients for z (whole
+ * and by channel blocks, with an addend), the 1-D kernel and the gate's logits against autodiff of
+ * the same ops. On Dawn (in CI on Mesa's lavapipe); skipped with a
  * message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -42,7 +43,10 @@ async function read(ts: tf.Tensor[]): Promise<Float32Array[]> {
   return Promise.all(ts.map(async (t) => (await t.data()) as Float32Array));
 }
 
-/** Reference on the cpu backend: pooled, y, and autodiff's gradients of sum(y * dy) for z and the kernel. */
+/**
+ * Reference on the cpu backend: pooled, y, autodiff's gradients of sum(y * dy) for z and the
+ * kernel, and that of sum(z * sigmoid(logits) * dy) for the logits.
+ */
 async function reference(o: Operands, shape: number[], taps: number): Promise<Float32Array[]> {
   const [batch, , , channels] = shape as [number, number, number, number];
   const outs = tf.tidy(() => {
@@ -56,27 +60,45 @@ async function reference(o: Operands, shape: number[], taps: number): Promise<Fl
     };
     const { pooled, y } = attend(z, kernel);
     const grads = tf.grads((zv: tf.Tensor, kv: tf.Tensor) => tf.sum(tf.mul(attend(zv, kv).y, dy)))([z, kernel]);
-    return [pooled, y, ...grads];
+    const logits = tf.reshape(tf.conv1d(tf.reshape(pooled, [batch, channels, 1]) as tf.Tensor3D, kernel, 1, 'same'), [batch, channels]);
+    const logitGrad = tf.grad((l: tf.Tensor) => tf.sum(tf.mul(tf.mul(z, tf.reshape(tf.sigmoid(l), [batch, 1, 1, channels])), dy)))(logits);
+    return [pooled, y, ...grads, logitGrad];
   });
   const values = await read(outs);
   tf.dispose(outs);
   return values;
 }
 
-async function kernels(o: Operands, shape: number[], taps: number): Promise<Float32Array[]> {
+/**
+ * The kernels on the webgpu backend, in the reference's order; dz whole, then again as channel
+ * blocks of at most 3 channels, each with an addend of 0.5 (whose sum must equal dz + 0.5).
+ */
+async function kernels(o: Operands, shape: number[], taps: number): Promise<{ values: Float32Array[]; blocks: Float32Array }> {
   const before = tf.memory().numTensors;
+  const [batch, h, w, channels] = shape as [number, number, number, number];
   const z = tf.tensor(o.z, shape);
   const kernel = tf.tensor3d(o.kernel, [taps, 1, 1]);
   const dy = tf.tensor(o.dy, shape);
   const forward = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z, kernel }) as tf.Tensor[];
   const [pooled, y] = forward;
-  expect(forward.map((t) => t.shape)).toEqual([[shape[0], shape[3]], shape]);
-  const grads = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.gradient, { dy, z, pooled: pooled!, kernel }) as tf.Tensor[];
-  expect(grads.map((t) => t.shape)).toEqual([shape, [taps, 1, 1]]);
-  const values = await read([pooled!, y!, ...grads]);
-  tf.dispose([z, kernel, dy, ...forward, ...grads]);
+  expect(forward.map((t) => t.shape)).toEqual([[batch, channels], shape]);
+  const [logitGrad, dKernel] = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.gradient, { dy, z, pooled: pooled!, kernel }) as tf.Tensor[];
+  expect([logitGrad!.shape, dKernel!.shape]).toEqual([[batch, channels], [taps, 1, 1]]);
+  const common = { dy, pooled: pooled!, kernel, logitGrad: logitGrad! };
+  const dz = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.inputGrad, common, { channelBegin: 0, channelCount: channels }) as tf.Tensor;
+  const blocks: tf.Tensor[] = [];
+  for (let begin = 0; begin < channels; begin += 3) {
+    const count = Math.min(3, channels - begin);
+    const addend = tf.fill([batch, h, w, count], 0.5);
+    blocks.push(tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.inputGrad, { ...common, addend }, { channelBegin: begin, channelCount: count }) as tf.Tensor);
+    addend.dispose();
+  }
+  const joined = tf.concat(blocks, 3);
+  const values = await read([pooled!, y!, dz, dKernel!, logitGrad!]);
+  const blockValues = (await joined.data()) as Float32Array;
+  tf.dispose([z, kernel, dy, ...forward, logitGrad!, dKernel!, dz, ...blocks, joined]);
   expect(tf.memory().numTensors, 'tensors left').toBe(before);
-  return values;
+  return { values, blocks: blockValues };
 }
 
 describe('a WebGPU adapter for the channel-attention kernel tests', () => {
@@ -100,16 +122,17 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
     }
   });
 
-  it.each(CASES)('%s: pooled, y and the gradients equal the cpu backend\'s within 1e-4', async (_, shape, taps) => {
+  it.each(CASES)('%s: pooled, y and the gradients (dz whole and by blocks) equal the cpu backend\'s within 1e-4', async (_, shape, taps) => {
     await tf.setBackend('cpu');
     const o = operands(shape, taps, 7);
     const expected = await reference(o, shape, taps);
     await tf.setBackend('webgpu');
-    const actual = await kernels(o, shape, taps);
+    const { values, blocks } = await kernels(o, shape, taps);
     await tf.setBackend('cpu');
-    for (const [i, name] of ['pooled', 'y', 'dz', 'dkernel'].entries()) {
-      expect(differenceRelativeToLargest(actual[i]!, expected[i]!), name).toBeLessThan(1e-4);
+    for (const [i, name] of ['pooled', 'y', 'dz', 'dkernel', 'dlogits'].entries()) {
+      expect(differenceRelativeToLargest(values[i]!, expected[i]!), name).toBeLessThan(1e-4);
     }
+    expect(differenceRelativeToLargest(blocks, expected[2]!.map((v) => v + 0.5)), 'dz by blocks, plus the addend').toBeLessThan(1e-4);
   });
 
   it('reject inputs they cannot attend, naming the kernel and the input', async () => {
@@ -121,6 +144,12 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
       .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: kernel must be [k, 1, 1] with k odd, got shape [2, 1, 1]`);
     expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.gradient, { dy: kernel, z: kernel }))
       .toThrow(`${CHANNEL_ATTENTION_KERNELS.gradient}: missing input 'pooled'`);
+    const dy = tf.zeros([1, 2, 2, 4]);
+    const inputs = { dy, pooled: tf.zeros([1, 4]), kernel, logitGrad: tf.zeros([1, 4]) };
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.inputGrad, inputs, { channelBegin: 2, channelCount: 3 }))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.inputGrad}: channels [2, 5) are not a block of dy's 4`);
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.inputGrad, { ...inputs, addend: tf.zeros([1, 2, 2, 3]) }, { channelBegin: 0, channelCount: 2 }))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.inputGrad}: addend must have the block's shape [1, 2, 2, 2], got [1, 2, 2, 3]`);
     await tf.setBackend('cpu');
   });
 });

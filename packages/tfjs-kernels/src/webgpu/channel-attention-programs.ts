@@ -5,14 +5,17 @@
  *   gate[b, c] = sigmoid(sum_t kernel[t] pooled[b, c + t - (k - 1) / 2])   (a 'same' conv1d, zero padded)
  *   y = z * gate
  * and its gradient. Composed from stock kernels the forward pass takes 5 dispatches (Mean over
- * the pixel axes transposes, then reduces) and the gradient about 12; here 3 and 4. The gate is
+ * the pixel axes transposes, then reduces) and the gradient about 12; here 3, and 3 plus one per
+ * channel block of dz that the caller asks for (the scale-attentional layer asks for one block per
+ * stage, adding the cascade's gradient of the stage on the way: no split, no add). The gate is
  * never stored: the programs that need it recompute it from the k pooled values (k is 3 to 9).
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
 import { channelLanes, elementWorkgroups } from './batch-norm-programs.js';
 
 /** Uniforms of every program here, in this order. */
-const UNIFORMS = 'batch : i32, pixels : i32, channels : i32, taps : i32, pixelsPerSplit : i32, splits : i32, threads : i32,';
+const UNIFORMS = 'batch : i32, pixels : i32, channels : i32, taps : i32, pixelsPerSplit : i32, splits : i32, threads : i32, ' +
+  'channelBegin : i32, blockChannels : i32,';
 
 export interface AttentionGeometry {
   batch: number;
@@ -25,10 +28,14 @@ export interface AttentionGeometry {
   splits: number;
   /** Threads of the elementwise programs (their grid-stride loop's stride). */
   threads: number;
+  /** The channel block [channelBegin, channelBegin + blockChannels) of the input gradient (all of C elsewhere). */
+  channelBegin: number;
+  blockChannels: number;
 }
 
 export function attentionUniforms(g: AttentionGeometry): Array<{ type: 'int32'; data: number[] }> {
-  return [g.batch, g.pixels, g.channels, g.taps, g.pixelsPerSplit, g.splits, g.threads].map((v) => ({ type: 'int32' as const, data: [v] }));
+  return [g.batch, g.pixels, g.channels, g.taps, g.pixelsPerSplit, g.splits, g.threads, g.channelBegin, g.blockChannels]
+    .map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
 // The gate of (b, c) from pooled [batch, C] and kernel [k].
@@ -162,22 +169,46 @@ export function kernelGradProgram(taps: number): WebGPUProgramSpec {
   };
 }
 
-/**
- * Elementwise over z: 'attend' y = z * gate; 'inputGrad' dz = dy * gate + dPooled / pixels with
- * dPooled[b, c] = sum_t kernel[t] logitGrad[b, c - t + (k - 1) / 2]. Output: z's shape, flat.
- */
-export function elementwiseProgram(what: 'attend' | 'inputGrad', size: number): WebGPUProgramSpec {
+/** Elementwise over z: y = z * gate. Output: z's shape, flat. */
+export function attendProgram(size: number): WebGPUProgramSpec {
   return {
     outputShape: [size],
-    shaderKey: `saunet_attentionElementwise_${what}`,
+    shaderKey: 'saunet_attentionAttend',
     dispatchLayout: { x: [0] },
     dispatch: [elementWorkgroups(size), 1, 1],
-    variableNames: what === 'attend' ? ['z', 'pooled', 'kernel'] : ['dy', 'pooled', 'kernel', 'logitGrad'],
+    variableNames: ['z', 'pooled', 'kernel'],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],
     getUserCode: () => `
       ${GATE}
-      ${what === 'inputGrad' ? `
+      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
+      fn main(index : i32) {
+        let size = uniforms.batch * uniforms.pixels * uniforms.channels;
+        let perImage = uniforms.pixels * uniforms.channels;
+        for (var i = index; i < size; i += uniforms.threads) {
+          result[i] = z[i] * gateAt(i / perImage, i % uniforms.channels);
+        }
+      }
+    `,
+  };
+}
+
+/**
+ * The channels [channelBegin, channelBegin + blockChannels) of dz = dy * gate + dPooled / pixels,
+ * dPooled[b, c] = sum_t kernel[t] logitGrad[b, c - t + (k - 1) / 2], plus `addend` (of the
+ * block's shape) if given. Output: the block [batch, h, w, blockChannels], flat.
+ */
+export function inputGradBlockProgram(size: number, withAddend: boolean): WebGPUProgramSpec {
+  return {
+    outputShape: [size],
+    shaderKey: `saunet_attentionInputGradBlock_${withAddend}`,
+    dispatchLayout: { x: [0] },
+    dispatch: [elementWorkgroups(size), 1, 1],
+    variableNames: ['dy', 'pooled', 'kernel', 'logitGrad', ...(withAddend ? ['addend'] : [])],
+    uniforms: UNIFORMS,
+    workgroupSize: [64, 1, 1],
+    getUserCode: () => `
+      ${GATE}
       fn pooledGradAt(b : i32, c : i32) -> f32 {
         let half = (uniforms.taps - 1) / 2;
         var total = 0.0;
@@ -188,16 +219,17 @@ export function elementwiseProgram(what: 'attend' | 'inputGrad', size: number): 
           }
         }
         return total;
-      }` : ''}
+      }
+
       // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
       fn main(index : i32) {
-        let size = uniforms.batch * uniforms.pixels * uniforms.channels;
-        let perImage = uniforms.pixels * uniforms.channels;
+        let size = uniforms.batch * uniforms.pixels * uniforms.blockChannels;
         for (var i = index; i < size; i += uniforms.threads) {
-          let b = i / perImage;
-          let c = i % uniforms.channels;
-          ${what === 'attend' ? 'result[i] = z[i] * gateAt(b, c);'
-            : 'result[i] = fma(dy[i], gateAt(b, c), pooledGradAt(b, c) / f32(uniforms.pixels));'}
+          let row = i / uniforms.blockChannels; // b * pixels + pixel
+          let c = uniforms.channelBegin + i % uniforms.blockChannels;
+          let b = row / uniforms.pixels;
+          let value = fma(dy[row * uniforms.channels + c], gateAt(b, c), pooledGradAt(b, c) / f32(uniforms.pixels));
+          result[i] = ${withAddend ? 'value + addend[i]' : 'value'};
         }
       }
     `,

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Every GPU measurement in one call, for a session with a GPU machine (device time is short).
+# Here, first (bundles the scripts into .gpu, under the 64 MiB that may travel):
+#   bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-measure.ts packages/bench/scripts/gpu-adam.ts \
+#     packages/bench/scripts/dispatch-counts.ts packages/bench/scripts/gradient-memory.ts
+# then on the GPU machine (carry ".gpu"), from the repository root:
+#   bash packages/bench/scripts/gpu-session.sh "$OUT"
+# Each step has its own time limit, so one that hangs leaves the others' results; everything goes
+# to the folder given (default ./gpu-results): JSON where a script writes it, a log per step.
+# GPU_SESSION_SIZE (default 256) tries it out on lavapipe at a small size first.
+set -u
+out="${1:-gpu-results}"
+size="${GPU_SESSION_SIZE:-256}"
+mkdir -p "$out"
+step() { # name, seconds, script and arguments
+  local name="$1" limit="$2"
+  shift 2
+  echo "== $name (limit ${limit}s)"
+  timeout "$limit" bash .gpu/run.sh "$@" > "$out/$name.log" 2>&1
+  echo "   exit $? ($(tail -n 1 "$out/$name.log" | cut -c1-160))"
+}
+step measure 300 .gpu/gpu-measure.mjs --size "$size" --out "$out/gpu.json"
+step dispatches 60 .gpu/dispatch-counts.mjs --size "$size"
+step gradient-memory 90 .gpu/gradient-memory.mjs --backend webgpu --size "$size" --rounds 2 --steps 3
+step adam 60 .gpu/gpu-adam.mjs --out "$out/adam.json"

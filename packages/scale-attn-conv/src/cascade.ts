@@ -60,8 +60,8 @@ interface Trace {
   pointwiseInputs: Tensor4D[];
   /** F(1), ..., F(N). */
   features: Tensor4D[];
-  /** concat(F(1), ..., F(N)). */
-  z: Tensor4D;
+  /** concat(F(1), ..., F(N)); null where the fused attention read the F(n) themselves (never concatenated). */
+  z: Tensor4D | null;
   /**
    * GAP(z) [batch, C] and the ECA gate [batch, 1, 1, C] (null without attention). With the fused
    * kernels the gate is never made (null) and the attended z comes from the forward kernel.
@@ -107,20 +107,30 @@ function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false):
     f = pointwiseConv(f, stage.pointwise, stage.bias);
     features.push(f);
   }
+  if (w.attention !== null && fused) {
+    const [pooled, attended] = engine().runKernel(FUSED_ATTENTION_KERNELS.forward, { ...zParts(features), kernel: w.attention }) as Tensor[];
+    return { pointwiseInputs, features, z: null, attention: { pooled: pooled as Tensor2D, gate: null, attended: attended as Tensor4D } };
+  }
   const z = features.length === 1 ? features[0] : concat(features, 3);
   if (w.attention === null) return { pointwiseInputs, features, z, attention: null };
-  if (fused) {
-    const [pooled, attended] = engine().runKernel(FUSED_ATTENTION_KERNELS.forward, { z, kernel: w.attention }) as Tensor[];
-    return { pointwiseInputs, features, z, attention: { pooled: pooled as Tensor2D, gate: null, attended: attended as Tensor4D } };
-  }
   const pooled = globalAveragePool(z);
   return { pointwiseInputs, features, z, attention: { pooled, gate: gateOfPooled(pooled, w.attention), attended: null } };
 }
 
+/** The fused attention's inputs z0, z1, ...: z in its parts, the stage outputs. */
+function zParts(features: Tensor4D[]): Record<string, Tensor4D> {
+  return Object.fromEntries(features.map((f, j) => [`z${j}`, f]));
+}
+
+/** z of a trace, concatenated now if the forward pass did not. */
+function zOf(t: Trace): Tensor4D {
+  return t.z ?? (t.features.length === 1 ? t.features[0] : concat(t.features, 3));
+}
+
 /** z weighted by the gate: the layer's output, or the projection's input. */
 function attended(t: Trace): Tensor4D {
-  if (t.attention === null) return t.z;
-  return t.attention.attended ?? mul(t.z, t.attention.gate!);
+  if (t.attention === null) return zOf(t);
+  return t.attention.attended ?? mul(zOf(t), t.attention.gate!);
 }
 
 /** The layer's output for a traced forward pass. */
@@ -136,28 +146,35 @@ export function cascadeForward(x: Tensor4D, w: CascadeWeights, dilation: number)
 
 /**
  * A trace as a flat tensor list for the backward pass (x, the first pointwise input, is left out:
- * it is saved anyway). With attention: the pooled channels, then the gate, or, from the fused
- * kernels, the attended z (a projection's backward pass reads it).
+ * it is saved anyway): the depthwise outputs, F(1..N), z unless the fused attention left it
+ * unmade; with attention, the pooled channels, then the gate or, from the fused kernels, the
+ * attended z (a projection's backward pass reads it).
  */
 function traceTensors(t: Trace): Tensor[] {
-  const list: Tensor[] = [...t.pointwiseInputs.slice(1), ...t.features, t.z];
+  const list: Tensor[] = [...t.pointwiseInputs.slice(1), ...t.features];
+  if (t.z !== null) list.push(t.z);
   if (t.attention !== null) list.push(t.attention.pooled, t.attention.gate ?? t.attention.attended!);
   return list;
 }
 
-/** The way back from {@link traceTensors}, for a cascade of `stages` stages traced with `fused` attention or not. */
-function traceOf(x: Tensor4D, list: Tensor[], stages: number, fused: boolean): Trace {
+/**
+ * The way back from {@link traceTensors}, for a cascade of `stages` stages, with or without
+ * attention, traced with `fused` attention or not.
+ */
+function traceOf(x: Tensor4D, list: Tensor[], stages: number, withAttention: boolean, fused: boolean): Trace {
   const n = stages;
-  const [pooled, gateOrAttended] = list.slice(2 * n);
+  const rest = list.slice(2 * n - 1);
+  const z = withAttention && fused ? null : rest.shift() as Tensor4D;
+  const [pooled, gateOrAttended] = rest;
   return {
     pointwiseInputs: [x, ...list.slice(0, n - 1)] as Tensor4D[],
     features: list.slice(n - 1, 2 * n - 1) as Tensor4D[],
-    z: list[2 * n - 1] as Tensor4D,
-    attention: pooled === undefined ? null : {
+    z,
+    attention: withAttention ? {
       pooled: pooled as Tensor2D,
       gate: fused ? null : gateOrAttended as Tensor4D,
       attended: fused ? gateOrAttended as Tensor4D : null,
-    },
+    } : null,
   };
 }
 
@@ -235,7 +252,8 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tenso
     const { pooled } = t.attention;
     const kernel = w.attention;
     const dAttended = g;
-    const [logitGrad, dKernel] = engine().runKernel(FUSED_ATTENTION_KERNELS.gradient, { dy: dAttended, z: t.z, pooled, kernel }) as Tensor[];
+    const [logitGrad, dKernel] = engine().runKernel(FUSED_ATTENTION_KERNELS.gradient,
+      { dy: dAttended, ...zParts(t.features), pooled, kernel }) as Tensor[];
     grads.set(kernel, dKernel!);
     const width = t.features[0].shape[3];
     stageGradient = (i, addend) => engine().runKernel(FUSED_ATTENTION_KERNELS.inputGrad,
@@ -244,7 +262,7 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tenso
   } else {
     if (w.attention !== null && t.attention !== null) {
       const { pooled, gate } = t.attention;
-      const [dz, dKernel] = attentionBackward(g, t.z, pooled, gate ?? gateOfPooled(pooled, w.attention), w.attention);
+      const [dz, dKernel] = attentionBackward(g, zOf(t), pooled, gate ?? gateOfPooled(pooled, w.attention), w.attention);
       grads.set(w.attention, dKernel);
       g = dz;
     }
@@ -290,7 +308,7 @@ export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: numbe
       gradFunc: (dy: Tensor, saved: Tensor[]) => tidy(() => {
         const savedInput = saved[0] as Tensor4D;
         const savedWeights = unflatten(w, saved.slice(1, 1 + weights.length));
-        const savedTrace = recompute ? trace(savedInput, savedWeights, 1, fused) : traceOf(savedInput, saved.slice(1 + weights.length), stages, fused);
+        const savedTrace = recompute ? trace(savedInput, savedWeights, 1, fused) : traceOf(savedInput, saved.slice(1 + weights.length), stages, w.attention !== null, fused);
         return backward(dy as Tensor4D, savedInput, savedWeights, savedTrace);
       }),
     };

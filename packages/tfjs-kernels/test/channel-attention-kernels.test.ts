@@ -17,12 +17,17 @@ if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
 const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
 if (!adapter && !required) console.warn('channel-attention kernel tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
 
-const CASES: Array<[string, number[], number]> = [
-  ['8 channels, k = 3', [2, 5, 6, 8], 3],
-  ['one channel, k = 1', [1, 3, 3, 1], 1],
-  ['70 channels (two channel blocks), k = 5', [2, 4, 3, 70], 5],
-  ['k wider than the channels (k = 5, 2 channels)', [3, 2, 2, 2], 5],
-  ['1,024 pixels (split into chunks), 32 channels, k = 3', [2, 32, 32, 32], 3],
+/** [name, z's shape, k, how many parts z is given in (equal widths along the channels)]. */
+const CASES: Array<[string, number[], number, number]> = [
+  ['8 channels, k = 3', [2, 5, 6, 8], 3, 1],
+  ['8 channels in 4 parts, k = 3', [2, 5, 6, 8], 3, 4],
+  ['one channel, k = 1', [1, 3, 3, 1], 1, 1],
+  ['70 channels (two channel blocks), k = 5', [2, 4, 3, 70], 5, 1],
+  ['70 channels in 2 parts, k = 5', [2, 4, 3, 70], 5, 2],
+  ['k wider than the channels (k = 5, 2 channels)', [3, 2, 2, 2], 5, 1],
+  ['1,024 pixels (split into chunks), 32 channels, k = 3', [2, 32, 32, 32], 3, 1],
+  ['1,024 pixels, 32 channels in 4 parts, k = 3', [2, 32, 32, 32], 3, 4],
+  ['12 channels in 6 parts', [1, 4, 4, 12], 3, 6],
 ];
 
 interface Operands {
@@ -73,16 +78,17 @@ async function reference(o: Operands, shape: number[], taps: number): Promise<Fl
  * The kernels on the webgpu backend, in the reference's order; dz whole, then again as channel
  * blocks of at most 3 channels, each with an addend of 0.5 (whose sum must equal dz + 0.5).
  */
-async function kernels(o: Operands, shape: number[], taps: number): Promise<{ values: Float32Array[]; blocks: Float32Array }> {
+async function kernels(o: Operands, shape: number[], taps: number, parts: number): Promise<{ values: Float32Array[]; blocks: Float32Array }> {
   const before = tf.memory().numTensors;
   const [batch, h, w, channels] = shape as [number, number, number, number];
   const z = tf.tensor(o.z, shape);
+  const zInputs: Record<string, tf.Tensor> = parts === 1 ? { z } : Object.fromEntries(tf.split(z, parts, 3).map((t, j) => [`z${j}`, t]));
   const kernel = tf.tensor3d(o.kernel, [taps, 1, 1]);
   const dy = tf.tensor(o.dy, shape);
-  const forward = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z, kernel }) as tf.Tensor[];
+  const forward = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { ...zInputs, kernel }) as tf.Tensor[];
   const [pooled, y] = forward;
   expect(forward.map((t) => t.shape)).toEqual([[batch, channels], shape]);
-  const [logitGrad, dKernel] = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.gradient, { dy, z, pooled: pooled!, kernel }) as tf.Tensor[];
+  const [logitGrad, dKernel] = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.gradient, { dy, ...zInputs, pooled: pooled!, kernel }) as tf.Tensor[];
   expect([logitGrad!.shape, dKernel!.shape]).toEqual([[batch, channels], [taps, 1, 1]]);
   const common = { dy, pooled: pooled!, kernel, logitGrad: logitGrad! };
   const dz = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.inputGrad, common, { channelBegin: 0, channelCount: channels }) as tf.Tensor;
@@ -96,7 +102,7 @@ async function kernels(o: Operands, shape: number[], taps: number): Promise<{ va
   const joined = tf.concat(blocks, 3);
   const values = await read([pooled!, y!, dz, dKernel!, logitGrad!]);
   const blockValues = (await joined.data()) as Float32Array;
-  tf.dispose([z, kernel, dy, ...forward, logitGrad!, dKernel!, dz, ...blocks, joined]);
+  tf.dispose([z, ...(parts === 1 ? [] : Object.values(zInputs)), kernel, dy, ...forward, logitGrad!, dKernel!, dz, ...blocks, joined]);
   expect(tf.memory().numTensors, 'tensors left').toBe(before);
   return { values, blocks: blockValues };
 }
@@ -122,17 +128,54 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
     }
   });
 
-  it.each(CASES)('%s: pooled, y and the gradients (dz whole and by blocks) equal the cpu backend\'s within 1e-4', async (_, shape, taps) => {
+  it.each(CASES)('%s: pooled, y and the gradients (dz whole and by blocks) equal the cpu backend\'s within 1e-4', async (_, shape, taps, parts) => {
     await tf.setBackend('cpu');
     const o = operands(shape, taps, 7);
     const expected = await reference(o, shape, taps);
     await tf.setBackend('webgpu');
-    const { values, blocks } = await kernels(o, shape, taps);
+    const { values, blocks } = await kernels(o, shape, taps, parts);
     await tf.setBackend('cpu');
     for (const [i, name] of ['pooled', 'y', 'dz', 'dkernel', 'dlogits'].entries()) {
       expect(differenceRelativeToLargest(values[i]!, expected[i]!), name).toBeLessThan(1e-4);
     }
     expect(differenceRelativeToLargest(blocks, expected[2]!.map((v) => v + 0.5)), 'dz by blocks, plus the addend').toBeLessThan(1e-4);
+  });
+
+  it('concatenate z\'s parts first where a shader may not bind them all (WebGPU\'s default of 8 storage buffers)', async () => {
+    await tf.setBackend('cpu');
+    const shape = [1, 4, 4, 12];
+    const o = operands(shape, 3, 9);
+    const expected = await reference(o, shape, 3);
+    await tf.setBackend('webgpu');
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const limits = device.limits;
+    const narrowed: Record<string, unknown> = {};
+    for (const key in limits) narrowed[key] = limits[key as keyof GPUSupportedLimits]; // WebIDL attributes: getters on the prototype
+    narrowed.maxStorageBuffersPerShaderStage = 8;
+    Object.defineProperty(device, 'limits', { value: narrowed, configurable: true });
+    // The programs run, by shader key.
+    const backend = tf.backend() as unknown as { runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
+    const run = backend.runWebGPUProgram;
+    const programs: string[] = [];
+    backend.runWebGPUProgram = (program, ...rest) => {
+      programs.push(program.shaderKey);
+      return run.call(backend, program, ...rest);
+    };
+    try {
+      const { values } = await kernels(o, shape, 3, 6); // 6 parts + pooled + kernel + output > 8
+      for (const [i, name] of ['pooled', 'y', 'dz', 'dkernel', 'dlogits'].entries()) {
+        expect(differenceRelativeToLargest(values[i]!, expected[i]!), name).toBeLessThan(1e-4);
+      }
+    } finally {
+      Object.defineProperty(device, 'limits', { value: limits, configurable: true });
+      backend.runWebGPUProgram = run;
+    }
+    const attention = programs.filter((key) => key.startsWith('saunet_attentionPixelSums') || key.startsWith('saunet_attentionAttend'));
+    // The forward pass's attend would bind 6 parts + pooled + kernel + output: it reads z whole
+    // (concatenated first; on the CPU here, where these small parts live); the gradient's sums,
+    // dy + 6 parts + output = 8, read the parts.
+    expect(attention).toEqual(['saunet_attentionPixelSums_pool_16_1', 'saunet_attentionAttend_1', 'saunet_attentionPixelSums_gateGrad_16_6']);
+    await tf.setBackend('cpu');
   });
 
   it('reject inputs they cannot attend, naming the kernel and the input', async () => {
@@ -144,6 +187,10 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
       .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: kernel must be [k, 1, 1] with k odd, got shape [2, 1, 1]`);
     expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.gradient, { dy: kernel, z: kernel }))
       .toThrow(`${CHANNEL_ATTENTION_KERNELS.gradient}: missing input 'pooled'`);
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { kernel }))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: missing input 'z' (or its parts 'z0', 'z1', ...)`);
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z0: tf.zeros([1, 2, 2, 2]), z1: tf.zeros([1, 2, 2, 3]), kernel }))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: the parts of z must have one shape, got [1, 2, 2, 2] and [1, 2, 2, 3] (z1)`);
     const dy = tf.zeros([1, 2, 2, 4]);
     const inputs = { dy, pooled: tf.zeros([1, 4]), kernel, logitGrad: tf.zeros([1, 4]) };
     expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.inputGrad, inputs, { channelBegin: 2, channelCount: 3 }))

@@ -4,7 +4,8 @@
  *   pooled[b, c] = mean over pixels of z[b, :, :, c]
  *   gate[b, c] = sigmoid(sum_t kernel[t] pooled[b, c + t - (k - 1) / 2])   (a 'same' conv1d, zero padded)
  *   y = z * gate
- * and its gradient. Composed from stock kernels the forward pass takes 5 dispatches (Mean over
+ * and its gradient. z may come in equal-width parts along the channels (the scale-attentional
+ * layer's stage outputs), read where they are: the concatenation is never made. Composed from stock kernels the forward pass takes 5 dispatches (Mean over
  * the pixel axes transposes, then reduces) and the gradient about 12; here 3, and 3 plus one per
  * channel block of dz that the caller asks for (the scale-attentional layer asks for one block per
  * stage, adding the cascade's gradient of the stage on the way: no split, no add). The gate is
@@ -15,7 +16,7 @@ import { channelLanes, elementWorkgroups } from './batch-norm-programs.js';
 
 /** Uniforms of every program here, in this order. */
 const UNIFORMS = 'batch : i32, pixels : i32, channels : i32, taps : i32, pixelsPerSplit : i32, splits : i32, threads : i32, ' +
-  'channelBegin : i32, blockChannels : i32,';
+  'channelBegin : i32, blockChannels : i32, partWidth : i32,';
 
 export interface AttentionGeometry {
   batch: number;
@@ -31,11 +32,32 @@ export interface AttentionGeometry {
   /** The channel block [channelBegin, channelBegin + blockChannels) of the input gradient (all of C elsewhere). */
   channelBegin: number;
   blockChannels: number;
+  /** Channels of each part of z (C with z whole). */
+  partWidth: number;
 }
 
 export function attentionUniforms(g: AttentionGeometry): Array<{ type: 'int32'; data: number[] }> {
-  return [g.batch, g.pixels, g.channels, g.taps, g.pixelsPerSplit, g.splits, g.threads, g.channelBegin, g.blockChannels]
+  return [g.batch, g.pixels, g.channels, g.taps, g.pixelsPerSplit, g.splits, g.threads, g.channelBegin, g.blockChannels, g.partWidth]
     .map((v) => ({ type: 'int32' as const, data: [v] }));
+}
+
+/** Names of z's inputs: 'z' whole, or 'z0', 'z1', ... for `parts` parts. */
+export function zNames(parts: number): string[] {
+  return parts === 1 ? ['z'] : Array.from({ length: parts }, (_, j) => `z${j}`);
+}
+
+/** zAt(row, c): z[row, c] of the virtual [batch * pixels, C] matrix, from whichever part holds channel c. */
+function zAtFunction(parts: number): string {
+  if (parts === 1) return 'fn zAt(row : i32, c : i32) -> f32 { return z[row * uniforms.channels + c]; }';
+  const cases = zNames(parts).map((name, j) => `case ${j}: { return ${name}[index]; }`).join('\n        ');
+  return `fn zAt(row : i32, c : i32) -> f32 {
+      let part = c / uniforms.partWidth;
+      let index = row * uniforms.partWidth + c % uniforms.partWidth;
+      switch part {
+        ${cases}
+        default: { return 0.0; }
+      }
+    }`;
 }
 
 // The gate of (b, c) from pooled [batch, C] and kernel [k].
@@ -59,19 +81,20 @@ const GATE = `
  * strands of pixels; workgroupId.y is the batch index, workgroupId.z the chunk.
  * Output [batch, splits, C].
  */
-export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, channels: number, splits: number): WebGPUProgramSpec {
+export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, channels: number, splits: number, parts: number): WebGPUProgramSpec {
   const lanes = channelLanes(channels);
   const strands = 64 / lanes;
   return {
     outputShape: [batch, splits, channels],
-    shaderKey: `saunet_attentionPixelSums_${kind}_${lanes}`,
+    shaderKey: `saunet_attentionPixelSums_${kind}_${lanes}_${parts}`,
     dispatchLayout: { x: [2], y: [0], z: [1] },
     dispatch: [Math.ceil(channels / lanes), batch, splits],
-    variableNames: kind === 'pool' ? ['z'] : ['dy', 'z'],
+    variableNames: kind === 'pool' ? zNames(parts) : ['dy', ...zNames(parts)],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],
     getUserCode: () => `
       var<workgroup> strandSums : array<f32, 64>;
+      ${zAtFunction(parts)}
 
       fn main() {
         let lane = i32(localId.x);
@@ -85,8 +108,8 @@ export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, chann
         var total = 0.0;
         if (c < uniforms.channels) {
           for (var p = pBegin + strand; p < pEnd; p += ${strands}) {
-            let i = (b * uniforms.pixels + p) * uniforms.channels + c;
-            ${kind === 'pool' ? 'total += z[i];' : 'total = fma(dy[i], z[i], total);'}
+            let row = b * uniforms.pixels + p;
+            ${kind === 'pool' ? 'total += zAt(row, c);' : 'total = fma(dy[row * uniforms.channels + c], zAt(row, c), total);'}
           }
         }
         strandSums[lane] = total;
@@ -170,23 +193,25 @@ export function kernelGradProgram(taps: number): WebGPUProgramSpec {
 }
 
 /** Elementwise over z: y = z * gate. Output: z's shape, flat. */
-export function attendProgram(size: number): WebGPUProgramSpec {
+export function attendProgram(size: number, parts: number): WebGPUProgramSpec {
   return {
     outputShape: [size],
-    shaderKey: 'saunet_attentionAttend',
+    shaderKey: `saunet_attentionAttend_${parts}`,
     dispatchLayout: { x: [0] },
     dispatch: [elementWorkgroups(size), 1, 1],
-    variableNames: ['z', 'pooled', 'kernel'],
+    variableNames: [...zNames(parts), 'pooled', 'kernel'],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],
     getUserCode: () => `
       ${GATE}
+      ${zAtFunction(parts)}
       // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
       fn main(index : i32) {
         let size = uniforms.batch * uniforms.pixels * uniforms.channels;
-        let perImage = uniforms.pixels * uniforms.channels;
         for (var i = index; i < size; i += uniforms.threads) {
-          result[i] = z[i] * gateAt(i / perImage, i % uniforms.channels);
+          let row = i / uniforms.channels;
+          let c = i % uniforms.channels;
+          result[i] = zAt(row, c) * gateAt(row / uniforms.pixels, c);
         }
       }
     `,

@@ -3,7 +3,7 @@
  * ({@link CHANNEL_ATTENTION_KERNELS}); @sa-unet/scale-attn-conv's layer uses them where they are
  * registered and composes stock kernels elsewhere.
  */
-import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { chooseSplits } from './filter-grad-programs.js';
 import { channelLanes, elementWorkgroups, PARTIAL_SUM_WORKGROUPS } from './batch-norm-programs.js';
 import {
@@ -19,8 +19,9 @@ import type { WebGPUBackendInternals } from './backend-internals.js';
 
 /**
  * Names of the channel-attention kernels this package registers for webgpu; z is [batch, h, w, C]
- * float32, kernel the 1-D kernel [k, 1, 1] (k odd), the gate sigmoid(conv1d(pooled, kernel,
- * 'same')):
+ * float32, given whole as input `z` or as equal-width parts along the channels, inputs `z0`, `z1`,
+ * ... (read where they are, never concatenated); kernel is the 1-D kernel [k, 1, 1] (k odd), the
+ * gate sigmoid(conv1d(pooled, kernel, 'same')):
  * - `forward`: inputs { z, kernel } -> [pooled [batch, C] (the mean over pixels), y = z * gate]
  *   (3 dispatches).
  * - `gradient`: inputs { dy, z, pooled, kernel } -> [logitGrad [batch, C] (the gradient of the
@@ -47,12 +48,40 @@ function input(kernel: string, inputs: NamedTensorInfoMap, name: string): Tensor
   return t;
 }
 
-/** The geometry of z (or dy, of z's shape) and kernel, checked. */
-function geometry(kernelName: string, z: TensorInfo, kernel: TensorInfo, zName = 'z'): AttentionGeometry {
-  if (z.shape.length !== 4 || z.shape.some((d) => d === 0)) {
-    throw new Error(`${kernelName}: ${zName} must be [batch, height, width, channels] with no empty axis, got shape [${z.shape.join(', ')}]`);
+function checkImage(kernelName: string, t: TensorInfo, name: string): void {
+  if (t.shape.length !== 4 || t.shape.some((d) => d === 0)) {
+    throw new Error(`${kernelName}: ${name} must be [batch, height, width, channels] with no empty axis, got shape [${t.shape.join(', ')}]`);
   }
-  if (z.dtype !== 'float32') throw new Error(`${kernelName}: ${zName} must be float32, got ${z.dtype}`);
+  if (t.dtype !== 'float32') throw new Error(`${kernelName}: ${name} must be float32, got ${t.dtype}`);
+}
+
+/** z whole (input 'z') or its parts ('z0', 'z1', ...: equal shapes), checked. */
+function zParts(kernelName: string, inputs: NamedTensorInfoMap): TensorInfo[] {
+  if (inputs.z !== undefined) {
+    checkImage(kernelName, inputs.z, 'z');
+    return [inputs.z];
+  }
+  const parts: TensorInfo[] = [];
+  while (inputs[`z${parts.length}`] !== undefined) parts.push(inputs[`z${parts.length}`]!);
+  if (parts.length === 0) throw new Error(`${kernelName}: missing input 'z' (or its parts 'z0', 'z1', ...)`);
+  for (const [j, part] of parts.entries()) {
+    checkImage(kernelName, part, `z${j}`);
+    if (part.shape.join() !== parts[0]!.shape.join()) {
+      throw new Error(`${kernelName}: the parts of z must have one shape, got [${parts[0]!.shape.join(', ')}] and [${part.shape.join(', ')}] (z${j})`);
+    }
+  }
+  return parts;
+}
+
+/** The shape of z from its parts (concatenated along the channels). */
+function zShape(parts: TensorInfo[]): number[] {
+  const [batch, h, w, width] = parts[0]!.shape as [number, number, number, number];
+  return [batch, h, w, width * parts.length];
+}
+
+/** The geometry of z (or dy, of z's shape; `parts`: how many parts z comes in) and kernel, checked. */
+function geometry(kernelName: string, z: TensorInfo, kernel: TensorInfo, zName = 'z', parts = 1): AttentionGeometry {
+  checkImage(kernelName, z, zName);
   const taps = kernel.shape[0] ?? 0;
   if (kernel.shape.length !== 3 || kernel.shape[1] !== 1 || kernel.shape[2] !== 1 || taps % 2 !== 1) {
     throw new Error(`${kernelName}: kernel must be [k, 1, 1] with k odd, got shape [${kernel.shape.join(', ')}]`);
@@ -62,7 +91,7 @@ function geometry(kernelName: string, z: TensorInfo, kernel: TensorInfo, zName =
   const { splits, kPerSplit } = chooseSplits(pixels, batch * Math.ceil(channels / channelLanes(channels)), PARTIAL_SUM_WORKGROUPS, 256, 1);
   return {
     batch, pixels, channels, taps, pixelsPerSplit: kPerSplit, splits,
-    threads: elementWorkgroups(batch * pixels * channels) * 64, channelBegin: 0, blockChannels: channels,
+    threads: elementWorkgroups(batch * pixels * channels) * 64, channelBegin: 0, blockChannels: channels, partWidth: channels / parts,
   };
 }
 
@@ -71,36 +100,52 @@ function shaped(t: TensorInfo, shape: number[]): TensorInfo {
   return { dataId: t.dataId, shape, dtype: t.dtype };
 }
 
+/**
+ * z's parts as the programs read them: as given where a shader may bind them all beside its other
+ * buffers (`others`, the output included), else concatenated first (one Concat dispatch).
+ */
+function bindableParts(backend: WebGPUBackendInternals, parts: TensorInfo[], others: number): { z: TensorInfo[]; dispose(): void } {
+  const limit = (backend as unknown as { device: GPUDevice }).device.limits.maxStorageBuffersPerShaderStage;
+  if (parts.length === 1 || parts.length + others <= limit) return { z: parts, dispose: () => {} };
+  const concat = getKernel('Concat', 'webgpu')!.kernelFunc({ inputs: parts as never, backend, attrs: { axis: 3 } }) as TensorInfo;
+  return { z: [concat], dispose: () => backend.disposeData(concat.dataId) };
+}
+
 export function webgpuChannelAttention({ inputs, backend }: KernelArgs): TensorInfo[] {
   const name = CHANNEL_ATTENTION_KERNELS.forward;
-  const z = input(name, inputs, 'z');
-  const kernel = input(name, inputs, 'kernel');
-  const g = geometry(name, z, kernel);
   const b = backend as WebGPUBackendInternals;
+  const kernel = input(name, inputs, 'kernel');
+  const given = zParts(name, inputs);
+  const { z, dispose } = bindableParts(b, given, 3); // attend binds pooled, kernel and its output
+  const g = geometry(name, { ...z[0]!, shape: zShape(z) }, kernel, 'z', z.length);
   const uniforms = attentionUniforms(g);
-  const sums = b.runWebGPUProgram(pixelSumsProgram('pool', g.batch, g.channels, g.splits), [z], 'float32', uniforms);
+  const sums = b.runWebGPUProgram(pixelSumsProgram('pool', g.batch, g.channels, g.splits, z.length), z, 'float32', uniforms);
   try {
     const pooled = b.runWebGPUProgram(perChannelProgram('pooled', g.batch, g.channels), [sums], 'float32', uniforms);
-    const y = b.runWebGPUProgram(attendProgram(g.batch * g.pixels * g.channels), [z, pooled, kernel], 'float32', uniforms);
-    return [shaped(pooled, [g.batch, g.channels]), shaped(y, [...z.shape])];
+    const y = b.runWebGPUProgram(attendProgram(g.batch * g.pixels * g.channels, z.length), [...z, pooled, kernel], 'float32', uniforms);
+    return [shaped(pooled, [g.batch, g.channels]), shaped(y, zShape(z))];
   } finally {
     b.disposeData(sums.dataId);
+    dispose();
   }
 }
 
 export function webgpuChannelAttentionGrad({ inputs, backend }: KernelArgs): TensorInfo[] {
   const name = CHANNEL_ATTENTION_KERNELS.gradient;
-  const [dy, z, pooled, kernel] = ['dy', 'z', 'pooled', 'kernel'].map((n) => input(name, inputs, n)) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
-  const g = geometry(name, z, kernel);
+  const [dy, pooled, kernel] = ['dy', 'pooled', 'kernel'].map((n) => input(name, inputs, n)) as [TensorInfo, TensorInfo, TensorInfo];
   const b = backend as WebGPUBackendInternals;
+  const { z, dispose } = bindableParts(b, zParts(name, inputs), 2); // the sums bind dy and their output
+  const g = geometry(name, { ...z[0]!, shape: zShape(z) }, kernel, 'z', z.length);
+  if (dy.shape.join() !== zShape(z).join()) throw new Error(`${name}: dy must have z's shape [${zShape(z).join(', ')}], got [${dy.shape.join(', ')}]`);
   const uniforms = attentionUniforms(g);
-  const sums = b.runWebGPUProgram(pixelSumsProgram('gateGrad', g.batch, g.channels, g.splits), [dy, z], 'float32', uniforms);
+  const sums = b.runWebGPUProgram(pixelSumsProgram('gateGrad', g.batch, g.channels, g.splits, z.length), [dy, ...z], 'float32', uniforms);
   try {
     const logitGrad = b.runWebGPUProgram(perChannelProgram('logitGrad', g.batch, g.channels), [sums, pooled, kernel], 'float32', uniforms);
     const kernelGrad = b.runWebGPUProgram(kernelGradProgram(g.taps), [logitGrad, pooled], 'float32', uniforms);
     return [shaped(logitGrad, [g.batch, g.channels]), shaped(kernelGrad, [...kernel.shape])];
   } finally {
     b.disposeData(sums.dataId);
+    dispose();
   }
 }
 

@@ -125,10 +125,6 @@ export type ChannelResult =
   | 'mean'
   /** B / rows - (A / rows)^2, at least 0 (the biased variance, as tf.moments). Inputs: partial. */
   | 'variance'
-  /** moving - (moving - mean) * rate. Inputs: partial, x, moving. */
-  | 'movingMean'
-  /** moving - (moving - variance) * rate. Inputs: partial, moving. */
-  | 'movingVariance'
   /** A (the offset's gradient, sum(dy)). Inputs: partial. */
   | 'offsetGrad'
   /** B / sqrt(variance + epsilon) (the scale's gradient). Inputs: partial, variance. */
@@ -137,8 +133,6 @@ export type ChannelResult =
 const CHANNEL_INPUTS: Record<ChannelResult, string[]> = {
   mean: ['partial', 'x'],
   variance: ['partial'],
-  movingMean: ['partial', 'x', 'moving'],
-  movingVariance: ['partial', 'moving'],
   offsetGrad: ['partial'],
   scaleGrad: ['partial', 'variance'],
 };
@@ -146,8 +140,6 @@ const CHANNEL_INPUTS: Record<ChannelResult, string[]> = {
 const CHANNEL_VALUE: Record<ChannelResult, string> = {
   mean: 'x[c] + totalA / f32(uniforms.rows)',
   variance: 'batchVariance(totalA, totalB)',
-  movingMean: 'moving[c] - (moving[c] - (x[c] + totalA / f32(uniforms.rows))) * uniforms.rate',
-  movingVariance: 'moving[c] - (moving[c] - batchVariance(totalA, totalB)) * uniforms.rate',
   offsetGrad: 'totalA',
   scaleGrad: 'totalB * inverseSqrt(variance[c] + uniforms.epsilon)',
 };
@@ -181,6 +173,27 @@ export function channelResultProgram(what: ChannelResult, channels: number): Web
           totalB += partial[(s * 2 + 1) * uniforms.channels + c];
         }
         result[c] = ${CHANNEL_VALUE[what]};
+      }
+    `,
+  };
+}
+
+/** moving - (moving - batch) * rate, per channel: a moving average's update from the batch's mean or variance. Output [channels]. */
+export function movingAverageProgram(channels: number): WebGPUProgramSpec {
+  return {
+    outputShape: [channels],
+    shaderKey: 'saunet_batchNormMovingAverage',
+    dispatchLayout: { x: [0] },
+    dispatch: [Math.ceil(channels / 64), 1, 1],
+    variableNames: ['moving', 'batch'],
+    uniforms: UNIFORMS,
+    workgroupSize: [64, 1, 1],
+    getUserCode: () => `
+      // A flat dispatch layout: tfjs passes the global index (one thread per channel).
+      fn main(index : i32) {
+        if (index < uniforms.channels) {
+          result[index] = moving[index] - (moving[index] - batch[index]) * uniforms.rate;
+        }
       }
     `,
   };

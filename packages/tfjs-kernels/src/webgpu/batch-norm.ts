@@ -13,6 +13,7 @@ import {
   PARTIAL_SUM_WORKGROUPS,
   elementWorkgroups,
   inputGradProgram,
+  movingAverageProgram,
   partialSumsProgram,
   type BatchNormGeometry,
   type ChannelResult,
@@ -52,6 +53,8 @@ function partialSums(backend: WebGPUBackendInternals, kind: PartialSumKind, x: T
     uniforms,
     channel: (what: ChannelResult, rest: TensorInfo[]) =>
       backend.runWebGPUProgram(channelResultProgram(what, channels), [partial, ...rest], 'float32', uniforms),
+    movingAverage: (moving: TensorInfo, batch: TensorInfo) =>
+      backend.runWebGPUProgram(movingAverageProgram(channels), [moving, batch], 'float32', uniforms),
     dispose: () => backend.disposeData(partial.dataId),
   };
 }
@@ -78,12 +81,9 @@ export function webgpuBatchMoments({ inputs, backend, attrs }: KernelArgs): Tens
   const momentum = Number((attrs ?? {}).momentum);
   const sums = partialSums(backend as WebGPUBackendInternals, 'moments', x, [x], 1 - momentum, 0);
   try {
-    return [
-      sums.channel('mean', [x]),
-      sums.channel('variance', []),
-      sums.channel('movingMean', [x, movingMean]),
-      sums.channel('movingVariance', [movingVariance]),
-    ];
+    const mean = sums.channel('mean', [x]);
+    const variance = sums.channel('variance', []);
+    return [mean, variance, sums.movingAverage(movingMean, mean), sums.movingAverage(movingVariance, variance)];
   } finally {
     sums.dispose();
   }

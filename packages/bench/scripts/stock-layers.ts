@@ -5,14 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { saveToMemory } from '../../../test-utils/models.js';
 
 export async function withStockLayers(model: tfl.LayersModel): Promise<tfl.LayersModel> {
-  let artifacts: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
-  const stock = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+  const stock = await tfl.loadLayersModel(tf.io.fromMemory(await saveToMemory(model)));
   model.dispose();
   return stock;
 }

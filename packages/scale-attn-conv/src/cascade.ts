@@ -111,7 +111,7 @@ function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false):
     const [pooled, attended] = engine().runKernel(FUSED_ATTENTION_KERNELS.forward, { ...zParts(features), kernel: w.attention }) as Tensor[];
     return { pointwiseInputs, features, z: null, attention: { pooled: pooled as Tensor2D, gate: null, attended: attended as Tensor4D } };
   }
-  const z = features.length === 1 ? features[0] : concat(features, 3);
+  const z = concatenated(features);
   if (w.attention === null) return { pointwiseInputs, features, z, attention: null };
   const pooled = globalAveragePool(z);
   return { pointwiseInputs, features, z, attention: { pooled, gate: gateOfPooled(pooled, w.attention), attended: null } };
@@ -122,9 +122,14 @@ function zParts(features: Tensor4D[]): Record<string, Tensor4D> {
   return Object.fromEntries(features.map((f, j) => [`z${j}`, f]));
 }
 
+/** concat(F(1), ..., F(N)) along the channels. */
+function concatenated(features: Tensor4D[]): Tensor4D {
+  return features.length === 1 ? features[0] : concat(features, 3);
+}
+
 /** z of a trace, concatenated now if the forward pass did not. */
 function zOf(t: Trace): Tensor4D {
-  return t.z ?? (t.features.length === 1 ? t.features[0] : concat(t.features, 3));
+  return t.z ?? concatenated(t.features);
 }
 
 /** z weighted by the gate: the layer's output, or the projection's input. */
@@ -299,10 +304,11 @@ export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: numbe
   const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const save = args.pop() as GradSaveFunc;
     const [input, ...weights] = args as Tensor[];
-    const t = trace(input as Tensor4D, unflatten(w, weights), 1, fused);
+    const current = unflatten(w, weights);
+    const t = trace(input as Tensor4D, current, 1, fused);
     save([input, ...weights, ...(recompute ? [] : traceTensors(t))]);
     return {
-      value: output(t, unflatten(w, weights)),
+      value: output(t, current),
       // tfjs calls a custom gradient outside any tidy of its own: without this one, every layer's
       // recomputed intermediates would live until the whole backward pass ends.
       gradFunc: (dy: Tensor, saved: Tensor[]) => tidy(() => {

@@ -11,6 +11,7 @@
  * finish one per-channel output each, and one elementwise program computes dx.
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
+import { channelLanes, gridStrideWorkgroups } from './grid.js';
 
 /** What the partial sums add up, per channel c: A and B. */
 export type PartialSumKind =
@@ -44,18 +45,6 @@ export function batchNormUniforms(g: BatchNormGeometry): Array<{ type: 'int32' |
     { type: 'float32', data: [g.epsilon] },
     { type: 'int32', data: [g.threads] },
   ];
-}
-
-/**
- * Workgroups the partial sums aim at. Fewer than the filter gradients' 1,024: one thread per
- * channel finishes the sums and loops over every chunk, so chunks stay at most 256 per channel
- * (a few hundred workgroups of 64 threads still keep a large GPU's memory busy).
- */
-export const PARTIAL_SUM_WORKGROUPS = 256;
-
-/** Channels per workgroup of the partial sums: a power of two up to 64 (adjacent threads read adjacent channels). */
-export function channelLanes(channels: number): number {
-  return Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));
 }
 
 /**
@@ -199,10 +188,6 @@ export function movingAverageProgram(channels: number): WebGPUProgramSpec {
   };
 }
 
-/** Workgroups of the elementwise program: its threads loop over the elements (a grid stride). */
-export function elementWorkgroups(size: number): number {
-  return Math.max(1, Math.min(4096, Math.ceil(size / 64)));
-}
 
 /**
  * dx = scale / sigma (dy - offsetGrad / rows - (x - mean) / sigma * scaleGrad / rows), sigma =
@@ -214,7 +199,7 @@ export function inputGradProgram(size: number): WebGPUProgramSpec {
     outputShape: [size],
     shaderKey: 'saunet_batchNormInputGrad',
     dispatchLayout: { x: [0] },
-    dispatch: [elementWorkgroups(size), 1, 1],
+    dispatch: [gridStrideWorkgroups(size), 1, 1],
     variableNames: ['dy', 'x', 'mean', 'variance', 'scale', 'offsetGrad', 'scaleGrad'],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],

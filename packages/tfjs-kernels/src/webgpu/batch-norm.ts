@@ -4,14 +4,13 @@
  * ({@link BATCH_NORM_KERNELS}), and a batch-norm layer uses them where they are registered
  * (@sa-unet/unet-zoo's does) and composes stock kernels elsewhere.
  */
-import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { chooseSplits } from './filter-grad-programs.js';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { channelLanes, chooseSplits, gridStrideWorkgroups, PARTIAL_SUM_WORKGROUPS, WORKGROUP } from './grid.js';
+import { requireInputs, withShape } from './kernel-io.js';
+import type { KernelArgs } from '../kernel-ops.js';
 import {
   batchNormUniforms,
-  channelLanes,
   channelResultProgram,
-  PARTIAL_SUM_WORKGROUPS,
-  elementWorkgroups,
   inputGradProgram,
   movingAverageProgram,
   partialSumsProgram,
@@ -33,19 +32,13 @@ import type { WebGPUBackendInternals } from './backend-internals.js';
  */
 export const BATCH_NORM_KERNELS = { moments: 'SaUnetBatchMoments', gradient: 'SaUnetBatchNormGrad' } as const;
 
-interface KernelArgs {
-  inputs: NamedTensorInfoMap;
-  backend: KernelBackend;
-  attrs?: NamedAttrMap;
-}
-
 /** The partial sums of `kind` over x's rows, and a runner of the per-channel programs on them. */
 function partialSums(backend: WebGPUBackendInternals, kind: PartialSumKind, x: TensorInfo, inputs: TensorInfo[], rate: number, epsilon: number) {
   const channels = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, b) => a * b, 1);
   const rows = size / channels;
   const { splits, kPerSplit } = chooseSplits(rows, Math.ceil(channels / channelLanes(channels)), PARTIAL_SUM_WORKGROUPS, 256, 1);
-  const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: elementWorkgroups(size) * 64 };
+  const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: gridStrideWorkgroups(size) * WORKGROUP };
   const uniforms = batchNormUniforms(g);
   const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits), inputs, 'float32', uniforms);
   return {
@@ -59,14 +52,6 @@ function partialSums(backend: WebGPUBackendInternals, kind: PartialSumKind, x: T
   };
 }
 
-function checkInputs(kernel: string, inputs: NamedTensorInfoMap, names: string[]): TensorInfo[] {
-  return names.map((name) => {
-    const t = inputs[name];
-    if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
-    return t;
-  });
-}
-
 function checkX(kernel: string, x: TensorInfo): void {
   if (x.shape.length === 0 || x.shape.some((d) => d === 0)) {
     throw new Error(`${kernel}: x must have at least one axis and no empty one, got shape [${x.shape.join(', ')}]`);
@@ -76,7 +61,7 @@ function checkX(kernel: string, x: TensorInfo): void {
 
 export function webgpuBatchMoments({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const name = BATCH_NORM_KERNELS.moments;
-  const [x, movingMean, movingVariance] = checkInputs(name, inputs, ['x', 'movingMean', 'movingVariance']) as [TensorInfo, TensorInfo, TensorInfo];
+  const [x, movingMean, movingVariance] = requireInputs(name, inputs, ['x', 'movingMean', 'movingVariance']) as [TensorInfo, TensorInfo, TensorInfo];
   checkX(name, x);
   const momentum = Number((attrs ?? {}).momentum);
   const sums = partialSums(backend as WebGPUBackendInternals, 'moments', x, [x], 1 - momentum, 0);
@@ -91,7 +76,7 @@ export function webgpuBatchMoments({ inputs, backend, attrs }: KernelArgs): Tens
 
 export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const name = BATCH_NORM_KERNELS.gradient;
-  const [dy, x, mean, variance, scale] = checkInputs(name, inputs, ['dy', 'x', 'mean', 'variance', 'scale']) as TensorInfo[] as
+  const [dy, x, mean, variance, scale] = requireInputs(name, inputs, ['dy', 'x', 'mean', 'variance', 'scale']) as TensorInfo[] as
     [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   checkX(name, x);
   const epsilon = Number((attrs ?? {}).varianceEpsilon);
@@ -101,8 +86,7 @@ export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): Ten
     const offsetGrad = sums.channel('offsetGrad', []);
     const scaleGrad = sums.channel('scaleGrad', [variance]);
     const flat = b.runWebGPUProgram(inputGradProgram(sums.size), [dy, x, mean, variance, scale, offsetGrad, scaleGrad], 'float32', sums.uniforms);
-    // The program's output is flat: the same buffer, seen with x's shape.
-    return [{ dataId: flat.dataId, shape: [...x.shape], dtype: 'float32' }, scaleGrad, offsetGrad];
+    return [withShape(flat, x.shape), scaleGrad, offsetGrad];
   } finally {
     sums.dispose();
   }

@@ -12,7 +12,7 @@
  * never stored: the programs that need it recompute it from the k pooled values (k is 3 to 9).
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
-import { channelLanes, elementWorkgroups } from './batch-norm-programs.js';
+import { channelLanes, gridStrideWorkgroups } from './grid.js';
 
 /** Uniforms of every program here, in this order. */
 const UNIFORMS = 'batch : i32, pixels : i32, channels : i32, taps : i32, pixelsPerSplit : i32, splits : i32, threads : i32, ' +
@@ -198,7 +198,7 @@ export function attendProgram(size: number, parts: number): WebGPUProgramSpec {
     outputShape: [size],
     shaderKey: `saunet_attentionAttend_${parts}`,
     dispatchLayout: { x: [0] },
-    dispatch: [elementWorkgroups(size), 1, 1],
+    dispatch: [gridStrideWorkgroups(size), 1, 1],
     variableNames: [...zNames(parts), 'pooled', 'kernel'],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],
@@ -228,7 +228,7 @@ export function inputGradBlockProgram(size: number, withAddend: boolean): WebGPU
     outputShape: [size],
     shaderKey: `saunet_attentionInputGradBlock_${withAddend}`,
     dispatchLayout: { x: [0] },
-    dispatch: [elementWorkgroups(size), 1, 1],
+    dispatch: [gridStrideWorkgroups(size), 1, 1],
     variableNames: ['dy', 'pooled', 'kernel', 'logitGrad', ...(withAddend ? ['addend'] : [])],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],

@@ -3,9 +3,10 @@
  * ({@link CHANNEL_ATTENTION_KERNELS}); @sa-unet/scale-attn-conv's layer uses them where they are
  * registered and composes stock kernels elsewhere.
  */
-import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { chooseSplits } from './filter-grad-programs.js';
-import { channelLanes, elementWorkgroups, PARTIAL_SUM_WORKGROUPS } from './batch-norm-programs.js';
+import { getKernel, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { channelLanes, chooseSplits, gridStrideWorkgroups, PARTIAL_SUM_WORKGROUPS, WORKGROUP } from './grid.js';
+import { requireInputs, withShape } from './kernel-io.js';
+import type { KernelArgs } from '../kernel-ops.js';
 import {
   attendProgram,
   attentionUniforms,
@@ -35,18 +36,6 @@ export const CHANNEL_ATTENTION_KERNELS = {
   gradient: 'SaUnetChannelAttentionGrad',
   inputGrad: 'SaUnetChannelAttentionInputGrad',
 } as const;
-
-interface KernelArgs {
-  inputs: NamedTensorInfoMap;
-  backend: KernelBackend;
-  attrs?: NamedAttrMap;
-}
-
-function input(kernel: string, inputs: NamedTensorInfoMap, name: string): TensorInfo {
-  const t = inputs[name];
-  if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
-  return t;
-}
 
 function checkImage(kernelName: string, t: TensorInfo, name: string): void {
   if (t.shape.length !== 4 || t.shape.some((d) => d === 0)) {
@@ -91,13 +80,8 @@ function geometry(kernelName: string, z: TensorInfo, kernel: TensorInfo, zName =
   const { splits, kPerSplit } = chooseSplits(pixels, batch * Math.ceil(channels / channelLanes(channels)), PARTIAL_SUM_WORKGROUPS, 256, 1);
   return {
     batch, pixels, channels, taps, pixelsPerSplit: kPerSplit, splits,
-    threads: elementWorkgroups(batch * pixels * channels) * 64, channelBegin: 0, blockChannels: channels, partWidth: channels / parts,
+    threads: gridStrideWorkgroups(batch * pixels * channels) * WORKGROUP, channelBegin: 0, blockChannels: channels, partWidth: channels / parts,
   };
-}
-
-/** A flat program output seen with `shape` (the same buffer). */
-function shaped(t: TensorInfo, shape: number[]): TensorInfo {
-  return { dataId: t.dataId, shape, dtype: t.dtype };
 }
 
 /**
@@ -114,7 +98,7 @@ function bindableParts(backend: WebGPUBackendInternals, parts: TensorInfo[], oth
 export function webgpuChannelAttention({ inputs, backend }: KernelArgs): TensorInfo[] {
   const name = CHANNEL_ATTENTION_KERNELS.forward;
   const b = backend as WebGPUBackendInternals;
-  const kernel = input(name, inputs, 'kernel');
+  const [kernel] = requireInputs(name, inputs, ['kernel']) as [TensorInfo];
   const given = zParts(name, inputs);
   const { z, dispose } = bindableParts(b, given, 3); // attend binds pooled, kernel and its output
   const g = geometry(name, { ...z[0]!, shape: zShape(z) }, kernel, 'z', z.length);
@@ -123,7 +107,7 @@ export function webgpuChannelAttention({ inputs, backend }: KernelArgs): TensorI
   try {
     const pooled = b.runWebGPUProgram(perChannelProgram('pooled', g.batch, g.channels), [sums], 'float32', uniforms);
     const y = b.runWebGPUProgram(attendProgram(g.batch * g.pixels * g.channels, z.length), [...z, pooled, kernel], 'float32', uniforms);
-    return [shaped(pooled, [g.batch, g.channels]), shaped(y, zShape(z))];
+    return [withShape(pooled, [g.batch, g.channels]), withShape(y, zShape(z))];
   } finally {
     b.disposeData(sums.dataId);
     dispose();
@@ -132,7 +116,7 @@ export function webgpuChannelAttention({ inputs, backend }: KernelArgs): TensorI
 
 export function webgpuChannelAttentionGrad({ inputs, backend }: KernelArgs): TensorInfo[] {
   const name = CHANNEL_ATTENTION_KERNELS.gradient;
-  const [dy, pooled, kernel] = ['dy', 'pooled', 'kernel'].map((n) => input(name, inputs, n)) as [TensorInfo, TensorInfo, TensorInfo];
+  const [dy, pooled, kernel] = requireInputs(name, inputs, ['dy', 'pooled', 'kernel']) as [TensorInfo, TensorInfo, TensorInfo];
   const b = backend as WebGPUBackendInternals;
   const { z, dispose } = bindableParts(b, zParts(name, inputs), 2); // the sums bind dy and their output
   const g = geometry(name, { ...z[0]!, shape: zShape(z) }, kernel, 'z', z.length);
@@ -142,7 +126,7 @@ export function webgpuChannelAttentionGrad({ inputs, backend }: KernelArgs): Ten
   try {
     const logitGrad = b.runWebGPUProgram(perChannelProgram('logitGrad', g.batch, g.channels), [sums, pooled, kernel], 'float32', uniforms);
     const kernelGrad = b.runWebGPUProgram(kernelGradProgram(g.taps), [logitGrad, pooled], 'float32', uniforms);
-    return [shaped(logitGrad, [g.batch, g.channels]), shaped(kernelGrad, [...kernel.shape])];
+    return [withShape(logitGrad, [g.batch, g.channels]), withShape(kernelGrad, [...kernel.shape])];
   } finally {
     b.disposeData(sums.dataId);
     dispose();
@@ -151,7 +135,7 @@ export function webgpuChannelAttentionGrad({ inputs, backend }: KernelArgs): Ten
 
 export function webgpuChannelAttentionInputGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const name = CHANNEL_ATTENTION_KERNELS.inputGrad;
-  const [dy, pooled, kernel, logitGrad] = ['dy', 'pooled', 'kernel', 'logitGrad'].map((n) => input(name, inputs, n)) as
+  const [dy, pooled, kernel, logitGrad] = requireInputs(name, inputs, ['dy', 'pooled', 'kernel', 'logitGrad']) as
     [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   const g = geometry(name, dy, kernel, 'dy');
   const channelBegin = Number(attrs?.channelBegin ?? 0);
@@ -165,8 +149,8 @@ export function webgpuChannelAttentionInputGrad({ inputs, backend, attrs }: Kern
     throw new Error(`${name}: addend must have the block's shape [${blockShape.join(', ')}], got [${addend.shape.join(', ')}]`);
   }
   const size = g.batch * g.pixels * blockChannels;
-  const uniforms = attentionUniforms({ ...g, threads: elementWorkgroups(size) * 64, channelBegin, blockChannels });
+  const uniforms = attentionUniforms({ ...g, threads: gridStrideWorkgroups(size) * WORKGROUP, channelBegin, blockChannels });
   const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(size, addend !== undefined),
     [dy, pooled, kernel, logitGrad, ...(addend === undefined ? [] : [addend])], 'float32', uniforms);
-  return shaped(block, blockShape);
+  return withShape(block, blockShape);
 }

@@ -10,6 +10,7 @@
  * partial sum; the partial sums (innermost axis) are then added by the backend's Sum.
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
+import { channelLanes } from './grid.js';
 
 /** Geometry of the forward convolution (NHWC), as uniforms. */
 export interface ConvGeometry {
@@ -40,15 +41,6 @@ export function geometryUniforms(g: ConvGeometry, kPerSplit: number, splits: num
   return [g.batch, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth,
     g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.padTop, g.padLeft, kTotal, kPerSplit, splits]
     .map((v) => ({ type: 'int32' as const, data: [v] }));
-}
-
-/** How many chunks to split K into: enough workgroups to fill a large GPU, chunks of at least 256. */
-export function chooseSplits(kTotal: number, tiles: number, targetWorkgroups = 1024, minChunk = 256, multiple = 16): { splits: number; kPerSplit: number } {
-  const wanted = Math.max(1, Math.ceil(targetWorkgroups / Math.max(1, tiles)));
-  const maxSplits = Math.max(1, Math.floor(kTotal / minChunk));
-  const splits0 = Math.min(wanted, maxSplits);
-  const kPerSplit = Math.ceil(Math.ceil(kTotal / splits0) / multiple) * multiple;
-  return { splits: Math.ceil(kTotal / kPerSplit), kPerSplit };
 }
 
 // Shared WGSL: the input pixel read by filter tap (p, q) for output pixel k, or -1 if in padding.
@@ -189,7 +181,7 @@ export function conv2dFilterGradProgram(g: ConvGeometry, splits: number): WebGPU
 export function depthwiseFilterGradProgram(g: ConvGeometry, multiplier: number, splits: number): WebGPUProgramSpec {
   const channels = g.inChannels * multiplier;
   const taps = g.filterHeight * g.filterWidth;
-  const lanesC = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));
+  const lanesC = channelLanes(channels);
   const lanesK = 64 / lanesC;
   return {
     outputShape: [taps, channels, splits],

@@ -27,6 +27,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { AdamSlot, AdamState } from '../fused-adam.js';
 import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
+import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
 
 /** What the in-place update needs of tfjs-backend-webgpu 4.x beyond running programs: its command recording. */
 interface RecordingBackend extends WebGPUBackendInternals {
@@ -45,12 +46,9 @@ interface RecordingBackend extends WebGPUBackendInternals {
   refCount(dataId: object): number;
 }
 
-const WORKGROUP = 64;
-const MAX_WORKGROUPS = 4096; // beyond this, threads loop (grid stride): dispatch sizes stay within WebGPU's limits
-
 /** Workgroups for n elements, and the uniforms that lead every program here: count, then the grid stride. */
 function gridStride(n: number): { workgroups: number; uniforms: Array<{ type: string; data: number[] }> } {
-  const workgroups = Math.min(MAX_WORKGROUPS, Math.max(1, Math.ceil(n / WORKGROUP)));
+  const workgroups = gridStrideWorkgroups(n);
   return { workgroups, uniforms: [{ type: 'int32', data: [n] }, { type: 'int32', data: [workgroups * WORKGROUP] }] };
 }
 

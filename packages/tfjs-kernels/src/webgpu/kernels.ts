@@ -9,8 +9,8 @@ import { convInfo, NCHW_TO_NHWC, type ConvAttrs, type Conv2DInfo } from '../conv
 import { depthwiseBackpropInput } from '../depthwise-backprop.js';
 import { compositeKernel, type GradAttrs, type KernelArgs } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
+import { channelLanes, chooseSplits } from './grid.js';
 import {
-  chooseSplits,
   conv2dFilterGradProgram,
   depthwiseFilterGradProgram,
   geometryUniforms,
@@ -50,7 +50,7 @@ export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x
   const g = geometry(convInfo(x.shape, a.filterShape!, a, true));
   const multiplier = a.filterShape![3];
   const channels = g.inChannels * multiplier;
-  const lanes = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));
+  const lanes = channelLanes(channels);
   const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, Math.ceil(channels / lanes), 1024, 256, 1);
   const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(depthwiseFilterGradProgram(g, multiplier, splits), [x, dy], 'float32',
     geometryUniforms(g, kPerSplit, splits)));
@@ -58,23 +58,22 @@ export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x
   return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, multiplier]);
 });
 
-const composedInputGrad = compositeKernel('webgpu', (ops, { dy, filter }, a) => conv2dBackpropInputAnyLayout(ops, dy, filter, a));
-
-/** The stock (matrix-product) input gradient, except with dilation, which it ignores. */
-export function webgpuConv2dBackpropInput(args: KernelArgs): TensorInfo {
-  const stock = stockKernel('Conv2DBackpropInput', 'webgpu');
-  if (!isDilated(args.attrs as unknown as GradAttrs) && stock !== undefined) return stock.kernelFunc(args as never) as TensorInfo;
-  return composedInputGrad(args);
-}
-
-const composedDepthwiseInputGrad = compositeKernel('webgpu', (ops, { dy, filter }, a) => depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));
-
 /**
- * The stock depthwise input gradient (one dispatch), except with dilation, which it ignores: then
- * the forward depthwise convolution of dy with the rotated filter (a rotation and a convolution).
+ * The stock input gradient `name` of webgpu (for Conv2D a matrix product, for the depthwise
+ * convolution one direct program), except with dilation, which the stock kernels ignore: then
+ * `composed`, from the backend's forward kernels.
  */
-export function webgpuDepthwiseBackpropInput(args: KernelArgs): TensorInfo {
-  const stock = stockKernel('DepthwiseConv2dNativeBackpropInput', 'webgpu');
-  if (!isDilated(args.attrs as unknown as GradAttrs) && stock !== undefined) return stock.kernelFunc(args as never) as TensorInfo;
-  return composedDepthwiseInputGrad(args);
+function stockUnlessDilated(name: string, composed: (args: KernelArgs) => TensorInfo): (args: KernelArgs) => TensorInfo {
+  return (args) => {
+    const stock = stockKernel(name, 'webgpu');
+    if (!isDilated(args.attrs as unknown as GradAttrs) && stock !== undefined) return stock.kernelFunc(args as never) as TensorInfo;
+    return composed(args);
+  };
 }
+
+export const webgpuConv2dBackpropInput = stockUnlessDilated('Conv2DBackpropInput',
+  compositeKernel('webgpu', (ops, { dy, filter }, a) => conv2dBackpropInputAnyLayout(ops, dy, filter, a)));
+
+/** With dilation: the forward depthwise convolution of dy with the rotated filter. */
+export const webgpuDepthwiseBackpropInput = stockUnlessDilated('DepthwiseConv2dNativeBackpropInput',
+  compositeKernel('webgpu', (ops, { dy, filter }, a) => depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a)));

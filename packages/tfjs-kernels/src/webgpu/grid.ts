@@ -1,0 +1,36 @@
+/**
+ * How this package's WGSL programs divide their work into workgroups: split reductions, channel
+ * lanes, grid-stride loops. One place, since every program here uses the same three shapes.
+ */
+
+/** Threads per workgroup of the elementwise and reduction programs. */
+export const WORKGROUP = 64;
+
+/** Beyond this many workgroups, threads loop (grid stride): dispatch sizes stay within WebGPU's limits. */
+const MAX_WORKGROUPS = 4096;
+
+/** How many chunks to split a reduction of length K into: enough workgroups to fill a large GPU, chunks of at least `minChunk`. */
+export function chooseSplits(kTotal: number, tiles: number, targetWorkgroups = 1024, minChunk = 256, multiple = 16): { splits: number; kPerSplit: number } {
+  const wanted = Math.max(1, Math.ceil(targetWorkgroups / Math.max(1, tiles)));
+  const maxSplits = Math.max(1, Math.floor(kTotal / minChunk));
+  const splits0 = Math.min(wanted, maxSplits);
+  const kPerSplit = Math.ceil(Math.ceil(kTotal / splits0) / multiple) * multiple;
+  return { splits: Math.ceil(kTotal / kPerSplit), kPerSplit };
+}
+
+/**
+ * Workgroups the partial sums aim at. Fewer than the filter gradients' 1,024: one thread per
+ * channel finishes the sums and loops over every chunk, so chunks stay at most 256 per channel
+ * (a few hundred workgroups of 64 threads still keep a large GPU's memory busy).
+ */
+export const PARTIAL_SUM_WORKGROUPS = 256;
+
+/** Channels per workgroup of a per-channel reduction: a power of two up to 64 (adjacent threads read adjacent channels). */
+export function channelLanes(channels: number): number {
+  return Math.min(WORKGROUP, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));
+}
+
+/** Workgroups of a grid-stride loop over n elements: one thread per element up to MAX_WORKGROUPS * WORKGROUP threads. */
+export function gridStrideWorkgroups(n: number): number {
+  return Math.min(MAX_WORKGROUPS, Math.max(1, Math.ceil(n / WORKGROUP)));
+}

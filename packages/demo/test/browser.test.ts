@@ -54,13 +54,15 @@ describe.runIf(available)('the demo in Chromium', () => {
     if (out) await rm(out, { recursive: true, force: true });
   });
 
-  it('segments a real ultrasound image: a contour, and the area sa-unet-bench computes for it', async () => {
+  // WebAssembly, and WebGL (which headless Chromium runs on SwiftShader): the backends a page
+  // falls back to without WebGPU, whose kernels tfjs-kernels' browser test covers.
+  it.each(['wasm', 'webgl'])('segments a real ultrasound image on %s: a contour, and the area sa-unet-bench computes for it', async (backend) => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
     const messages: string[] = [];
     page.on('pageerror', (e) => messages.push(e.message));
-    await page.goto(`${url}?backend=wasm`);
+    await page.goto(`${url}?backend=${backend}`);
     await page.waitForSelector('body[data-state="ready"]', { timeout: 120_000 });
-    expect(await page.textContent('#backend')).toBe('wasm');
+    expect(await page.textContent('#backend')).toBe(backend);
 
     const image = join(dataset, '0003.png');
     if (!existsSync(image)) {
@@ -76,8 +78,7 @@ describe.runIf(available)('the demo in Chromium', () => {
       for (let i = 0; i < data.length; i += 4) if (data[i] === 255 && data[i + 1] === 40 && data[i + 2] === 40) n++;
       return n;
     });
-    const screenshot = process.env.SA_UNET_SCREENSHOT ?? join(out, 'demo.png');
-    await page.screenshot({ path: screenshot, fullPage: true });
+    if (backend === 'wasm') await page.screenshot({ path: process.env.SA_UNET_SCREENSHOT ?? join(out, 'demo.png'), fullPage: true });
 
     // The bench's own computation, in Node, for the same image and pixel size (HM70A, 150 DPI).
     await useBackend('wasm');

@@ -12,7 +12,7 @@
  * State, weights and config are tfjs-core's Adam's (`name/m`, `name/v`, iterations; className
  * 'Adam'), so models saved with it load with the stock optimizer and the other way round.
  */
-import { AdamOptimizer, engine, mul, tidy, zerosLike, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+import { AdamOptimizer, engine, env, mul, tidy, zerosLike, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import { applyAdamOnWasm } from './wasm/fused-adam.js';
 import { applyAdamOnWebGPU } from './webgpu/fused-adam.js';
 
@@ -76,12 +76,28 @@ export class FusedAdamOptimizer extends AdamOptimizer {
   }
 }
 
+/** tfjs' epsilon for float32 arithmetic (its backends' `epsilon()` where they compute in float32). */
+const FLOAT32_EPSILON = 1e-7;
+
 /**
- * Adam (tfjs-core's defaults: beta1 0.9, beta2 0.999, epsilon from the backend) with a fused
- * update on webgpu (one dispatch per two to four variables instead of about eleven per variable;
- * three per variable where its storage is shared) and on wasm (one loop per variable of at most 8,192 values instead of about
+ * The epsilon tfjs-core's Adam would take from the active backend, except on WebGL that renders
+ * float32: tfjs-backend-webgl 4.22's `floatPrecision()` answers 16 exactly when float32 rendering
+ * is enabled (tensorflow/tfjs#6980), so its epsilon is the float16 one, 1e-4, and Adam there takes
+ * steps visibly different from every other backend's (a dice-loss SA-U-Net on WebGL in Chromium
+ * followed the wasm run with epsilon 1e-4 to the last digit, not the one with 1e-7).
+ */
+export function defaultAdamEpsilon(): number {
+  if (engine().backendName === 'webgl' && env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) return FLOAT32_EPSILON;
+  return engine().backend.epsilon();
+}
+
+/**
+ * Adam (tfjs-core's defaults: beta1 0.9, beta2 0.999, epsilon from the active backend, 1e-7 for
+ * float32 arithmetic: see {@link defaultAdamEpsilon}) with a fused update on webgpu (one dispatch
+ * per two to four variables instead of about eleven per variable; three per variable where its
+ * storage is shared) and on wasm (one loop per variable of at most 8,192 values instead of about
  * eleven kernels). A drop-in for `tf.train.adam`.
  */
 export function fusedAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdamOptimizer {
-  return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon);
+  return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon ?? defaultAdamEpsilon());
 }

@@ -21,7 +21,7 @@ export { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 export { setupNodeWebGPU, describeWebGPUAdapter, type SetupNodeWebGPUOptions, type WebGPUAdapterDescription } from './webgpu/setup.js';
 export { sumGradConfig, meanGradConfig } from './reduction-gradients.js';
 export { RESIDENT_INPUT_KERNELS, MAX_CONSTANT_SIZE, MAX_CACHED_CONSTANTS, residentConstantCount } from './webgpu/resident-constants.js';
-export { FusedAdamOptimizer, fusedAdam } from './fused-adam.js';
+export { FusedAdamOptimizer, defaultAdamEpsilon, fusedAdam } from './fused-adam.js';
 export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';
 export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';

@@ -1,7 +1,8 @@
 /**
  * The training kernels in a real browser: test/browser/page.ts, bundled for the browser with
  * esbuild as a web app would bundle @sa-unet/tfjs-kernels, runs in headless Chromium, on its
- * WebGPU (SwiftShader, Chromium's Vulkan on the CPU, where no GPU is at hand) and on WebAssembly.
+ * WebGPU (SwiftShader, Chromium's Vulkan on the CPU, where no GPU is at hand) and on WebAssembly,
+ * and trains on WebGL too (stock tfjs kernels; SwiftShader's GL) as on WebAssembly.
  * Skipped with a message where /usr/bin/chromium is missing, unless SA_UNET_REQUIRE_BROWSER=1; on
  * wasm only, with a message, where Chromium has no WebGPU adapter, unless SA_UNET_REQUIRE_WEBGPU=1
  * (CI sets both).
@@ -98,15 +99,15 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
     }
   }, 240_000);
 
-  it('trains an SA-U-Net with fusedAdam on webgpu as on wasm, without leaking tensors', async () => {
+  it('trains an SA-U-Net with fusedAdam on webgpu and on webgl (stock kernels) as on wasm, without leaking tensors', async () => {
     const runs: TrainingResult[] = [];
-    for (const backend of backends()) runs.push(await call('train', backend, 8));
-    const [first, second] = runs;
-    if (second !== undefined) {
+    for (const backend of [...backends(), 'webgl']) runs.push(await call('train', backend, 8));
+    const wasm = runs.find((r) => r.backend === 'wasm')!;
+    for (const other of runs.filter((r) => r !== wasm)) {
       // The same seeded weights: the first loss (before any update) agrees to float rounding, and
       // the runs stay together while Adam follows the same gradients.
-      expect(Math.abs(first.losses[0] - second.losses[0])).toBeLessThan(1e-5);
-      for (let s = 1; s < 4; s++) expect(Math.abs(first.losses[s] - second.losses[s]), `step ${s}`).toBeLessThan(1e-3);
+      expect(Math.abs(other.losses[0] - wasm.losses[0]), other.backend).toBeLessThan(1e-5);
+      for (let s = 1; s < 4; s++) expect(Math.abs(other.losses[s] - wasm.losses[s]), `${other.backend} step ${s}`).toBeLessThan(1e-3);
     }
     for (const r of runs) {
       for (let s = 1; s < r.losses.length; s++) expect(r.losses[s], `${r.backend} step ${s}`).toBeLessThan(r.losses[s - 1]);

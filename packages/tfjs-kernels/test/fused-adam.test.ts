@@ -8,7 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FusedAdamOptimizer, fusedAdam, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { FusedAdamOptimizer, defaultAdamEpsilon, fusedAdam, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { LOOP_MAX_SIZE } from '../src/wasm/fused-adam.js';
 import { withSeed } from '../../../test-utils/numeric.js';
 
@@ -73,6 +73,14 @@ describe('fusedAdam on cpu', () => {
     expect(b.weights).toEqual(a.weights);
     stock.dispose();
     ours.dispose();
+  });
+
+  it('takes the backend\'s float32 epsilon unless given one (WebGL\'s, which tfjs misreports, in the browser test)', async () => {
+    await tf.setBackend('cpu');
+    expect(defaultAdamEpsilon()).toBe(1e-7);
+    expect(defaultAdamEpsilon()).toBe(tf.backend().epsilon());
+    expect(fusedAdam(0.01).getConfig().epsilon).toBe(1e-7);
+    expect(fusedAdam(0.01, 0.9, 0.999, 1e-4).getConfig().epsilon).toBe(1e-4);
   });
 });
 

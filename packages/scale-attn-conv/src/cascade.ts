@@ -31,6 +31,7 @@ import {
   div,
   type GradSaveFunc,
   type NamedAttrMap,
+  type NamedTensorMap,
   type Tensor,
   type Tensor1D,
   type Tensor2D,
@@ -91,17 +92,46 @@ function hasFusedAttention(): boolean {
   return Object.values(FUSED_ATTENTION_KERNELS).every((name) => getKernel(name, backend) !== undefined);
 }
 
+/**
+ * The kernel @sa-unet/tfjs-kernels registers (for webgpu) as SEPARABLE_CONV_KERNEL (a test checks
+ * they agree): { x, depthwise, pointwise, bias? }, { dilation } -> the pointwise convolution of the
+ * depthwise one, stride 1, 'same', in one dispatch and without the depthwise output in memory.
+ * The layer uses it for forward passes that no gradient follows (its backward pass reads the
+ * depthwise outputs).
+ */
+export const FUSED_SEPARABLE_KERNEL = 'SaUnetSeparableConv2D';
+
+function hasFusedSeparable(): boolean {
+  return getKernel(FUSED_SEPARABLE_KERNEL, getBackend()) !== undefined;
+}
+
+/** Whether a gradient is being recorded (tf.grad, variableGrads, an optimizer's minimize). */
+function recordingGradients(): boolean {
+  return engine().state.gradientDepth > 0;
+}
+
 /** A 1x1 convolution with an optional bias (one fused op where the backend has it). */
 function pointwiseConv(x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null): Tensor4D {
   return bias === null ? conv2d(x, kernel, 1, 'same') : fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias });
 }
 
-/** The forward pass up to the attention; `fused`: the attention by the fused kernels (no autodiff through it). */
-function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false): Trace {
+/**
+ * The forward pass up to the attention; `fused`: the attention by the fused kernels (no autodiff
+ * through it); `separable`: each depthwise-separable stage by the fused kernel, so the trace has
+ * no depthwise outputs (inference only: no autodiff, no backward pass).
+ */
+function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false, separable = false): Trace {
   const pointwiseInputs: Tensor4D[] = [];
   const features: Tensor4D[] = [];
   let f = x;
   for (const stage of w.stages) {
+    if (stage.depthwise !== null && separable) {
+      const inputs: NamedTensorMap = { x: f, depthwise: stage.depthwise, pointwise: stage.pointwise };
+      if (stage.bias !== null) inputs.bias = stage.bias;
+      f = engine().runKernel(FUSED_SEPARABLE_KERNEL, inputs, { dilation } as unknown as NamedAttrMap) as Tensor4D;
+      features.push(f);
+      continue;
+    }
     if (stage.depthwise !== null) f = depthwiseConv2d(f, stage.depthwise, 1, 'same', 'NHWC', dilation);
     pointwiseInputs.push(f);
     f = pointwiseConv(f, stage.pointwise, stage.bias);
@@ -292,15 +322,20 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tenso
 }
 
 /**
- * The layer's output y for input x. With dilation 1, its gradient keeps x, the weights and, unless
+ * The layer's output y for input x. Where no gradient is being recorded (inference), just the
+ * forward pass, on the backend's fused attention and separable-convolution kernels where it has
+ * them (webgpu with @sa-unet/tfjs-kernels: 1 dispatch per stage instead of 2), nothing kept.
+ * Otherwise, with dilation 1, its gradient keeps x, the weights and, unless
  * `recompute`, the intermediates its backward pass reads; with `recompute` it rebuilds them from x.
  * With dilation > 1, plain autodiff (the stock depthwise backprop kernels ignore dilation, so the
  * gradient must go through the registered gradients that check for it).
  */
 export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number, recompute: boolean): Tensor4D {
+  const fused = hasFusedAttention();
+  // Inference (no gradient recorded): the backend's fused kernels where it has them, no trace kept.
+  if (!recordingGradients()) return output(trace(x, w, dilation, fused, hasFusedSeparable()), w);
   if (dilation !== 1) return cascadeForward(x, w, dilation);
   const stages = w.stages.length;
-  const fused = hasFusedAttention();
   const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const save = args.pop() as GradSaveFunc;
     const [input, ...weights] = args as Tensor[];

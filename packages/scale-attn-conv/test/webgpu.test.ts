@@ -5,11 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHANNEL_ATTENTION_KERNELS, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { CHANNEL_ATTENTION_KERNELS, SEPARABLE_CONV_KERNEL, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { useBackend } from '../../../test-utils/backends.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { scaleAttentionalConv2d, setGradientMemoryMode, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
-import { FUSED_ATTENTION_KERNELS } from '../src/cascade.js';
+import { FUSED_ATTENTION_KERNELS, FUSED_SEPARABLE_KERNEL } from '../src/cascade.js';
 
 const adapter = await setupNodeWebGPU();
 if (adapter) {
@@ -43,8 +43,9 @@ async function outputAndGrads(args: ScaleAttentionalConv2DArgs, weights: Float32
   return out;
 }
 
-it('looks up the fused channel attention by the names @sa-unet/tfjs-kernels registers it under', () => {
+it('looks up the fused channel attention and separable convolution by the names @sa-unet/tfjs-kernels registers them under', () => {
   expect(FUSED_ATTENTION_KERNELS).toEqual(CHANNEL_ATTENTION_KERNELS);
+  expect(FUSED_SEPARABLE_KERNEL).toBe(SEPARABLE_CONV_KERNEL);
 });
 
 describe('a WebGPU adapter for the layer tests', () => {
@@ -59,6 +60,7 @@ describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
     ['recompute', 'the paper\'s layer', { filters: 8, scales: 4 }],
     ['keep', 'a projection without bias', { filters: 6, scales: 3, stageFilters: 4, useBias: false, attentionKernelSize: 5 }],
     ['recompute', 'a projection without bias', { filters: 6, scales: 3, stageFilters: 4, useBias: false, attentionKernelSize: 5 }],
+    ['keep', 'dilation 2 (autodiff)', { filters: 8, scales: 4, dilationRate: 2 }],
   ])('%s, %s: output and gradients equal the cpu backend\'s within 1e-4', async (mode, _, args) => {
     setGradientMemoryMode(mode);
     await useBackend('cpu');
@@ -71,9 +73,12 @@ describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
       gpu = await outputAndGrads(args, cpu.weights, xData, rData);
     });
     await useBackend('cpu');
-    // The attention ran on the fused kernels of @sa-unet/tfjs-kernels.
+    // The attention ran on the fused kernels of @sa-unet/tfjs-kernels (in training with dilation 1),
+    // and the output outside the gradient (inference) on the fused separable convolution.
     const kernels = new Set(profile.kernels.map((k) => k.name));
-    for (const name of Object.values(FUSED_ATTENTION_KERNELS)) expect(kernels.has(name), name).toBe(true);
+    const dilated = (args.dilationRate ?? 1) !== 1;
+    for (const name of Object.values(FUSED_ATTENTION_KERNELS)) expect(kernels.has(name), name).toBe(!dilated || name === FUSED_ATTENTION_KERNELS.forward);
+    expect(kernels.has(FUSED_SEPARABLE_KERNEL)).toBe(true);
     expect(differenceRelativeToLargest(gpu!.y, cpu.y), 'output').toBeLessThan(1e-4);
     for (const [i, g] of gpu!.grads.entries()) expect(differenceRelativeToLargest(g, cpu.grads[i]), `gradient of weight ${i}`).toBeLessThan(1e-4);
   });

@@ -25,3 +25,4 @@ export { FusedAdamOptimizer, defaultAdamEpsilon, fusedAdam } from './fused-adam.
 export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';
 export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
+export { SEPARABLE_CONV_KERNEL } from './webgpu/separable-conv.js';

@@ -1,0 +1,144 @@
+/**
+ * The WGSL program of a depthwise-separable convolution in one dispatch, in tfjs-backend-webgpu's
+ * WebGPUProgram conventions: stride 1, 'same' zero padding, odd kernel sizes, a dilation,
+ *   d[b, y, x, c] = sum_{i, j} x[b, y + i r - pt, x + j r - pl, c] depthwise[i, j, c, 0]
+ *   out[b, y, x, o] = sum_c d[b, y, x, c] pointwise[0, 0, c, o] (+ bias[o])
+ * (r the dilation, pt and pl half the dilated kernel). Composed from stock kernels that is two
+ * dispatches (DepthwiseConv2dNative, then Conv2D) and d in memory between them; here one. Each
+ * thread computes up to 16 output channels of one pixel (four vec4 accumulators), so d is
+ * recomputed once per 16 output channels: for the scale-attentional cascade's stages, 8 to 128
+ * channels wide with 3x3 kernels, at most 1.5 times the multiply-adds of the pair.
+ */
+import type { WebGPUProgramSpec } from './backend-internals.js';
+import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
+
+const UNIFORMS = 'batch : i32, height : i32, width : i32, inChannels : i32, outChannels : i32, ' +
+  'kernelHeight : i32, kernelWidth : i32, dilation : i32, threads : i32,';
+
+export interface SeparableGeometry {
+  batch: number;
+  height: number;
+  width: number;
+  inChannels: number;
+  outChannels: number;
+  kernelHeight: number;
+  kernelWidth: number;
+  dilation: number;
+}
+
+/** vec4 accumulators per thread: up to four, as many as the output channels fill. */
+function accumulators(outChannels: number): number {
+  return Math.min(4, Math.ceil(outChannels / 4));
+}
+
+/** Threads of the program's grid-stride loop: one per pixel and block of output channels. */
+function items(g: SeparableGeometry): number {
+  return g.batch * g.height * g.width * Math.ceil(g.outChannels / (4 * accumulators(g.outChannels)));
+}
+
+export function separableUniforms(g: SeparableGeometry): Array<{ type: 'int32'; data: number[] }> {
+  const threads = gridStrideWorkgroups(items(g)) * WORKGROUP;
+  return [g.batch, g.height, g.width, g.inChannels, g.outChannels, g.kernelHeight, g.kernelWidth, g.dilation, threads]
+    .map((v) => ({ type: 'int32' as const, data: [v] }));
+}
+
+/** Output [batch * height * width * outChannels], flat. */
+export function separableConvProgram(g: SeparableGeometry, withBias: boolean): WebGPUProgramSpec {
+  const vectors = accumulators(g.outChannels);
+  const block = 4 * vectors;
+  return {
+    outputShape: [g.batch * g.height * g.width * g.outChannels],
+    shaderKey: `saunet_separableConv_${vectors}_${withBias}`,
+    dispatchLayout: { x: [0] },
+    dispatch: [gridStrideWorkgroups(items(g)), 1, 1],
+    variableNames: ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])],
+    uniforms: UNIFORMS,
+    workgroupSize: [WORKGROUP, 1, 1],
+    getUserCode: () => `
+      // pointwise[0, 0, c, o .. o + 3] (zeros past the last output channel or input channel).
+      fn pointwiseRow(c : i32, o : i32) -> vec4<f32> {
+        var w = vec4<f32>(0.0);
+        if (c < uniforms.inChannels) {
+          for (var j = 0; j < 4; j++) {
+            if (o + j < uniforms.outChannels) {
+              w[j] = pointwise[c * uniforms.outChannels + o + j];
+            }
+          }
+        }
+        return w;
+      }
+
+      // x[i .. i + 3] and depthwise[i .. i + 3], i the index of input channel c: zeros past the last channel.
+      fn xQuad(i : i32, c : i32) -> vec4<f32> {
+        if (c + 3 < uniforms.inChannels) {
+          return vec4<f32>(x[i], x[i + 1], x[i + 2], x[i + 3]);
+        }
+        var v = vec4<f32>(0.0);
+        for (var j = 0; j < 3; j++) {
+          if (c + j < uniforms.inChannels) {
+            v[j] = x[i + j];
+          }
+        }
+        return v;
+      }
+      fn depthwiseQuad(i : i32, c : i32) -> vec4<f32> {
+        if (c + 3 < uniforms.inChannels) {
+          return vec4<f32>(depthwise[i], depthwise[i + 1], depthwise[i + 2], depthwise[i + 3]);
+        }
+        var v = vec4<f32>(0.0);
+        for (var j = 0; j < 3; j++) {
+          if (c + j < uniforms.inChannels) {
+            v[j] = depthwise[i + j];
+          }
+        }
+        return v;
+      }
+
+      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
+      fn main(index : i32) {
+        let blocks = (uniforms.outChannels + ${block - 1}) / ${block};
+        let size = uniforms.batch * uniforms.height * uniforms.width * blocks;
+        let padTop = (uniforms.kernelHeight - 1) / 2 * uniforms.dilation;
+        let padLeft = (uniforms.kernelWidth - 1) / 2 * uniforms.dilation;
+        for (var i = index; i < size; i += uniforms.threads) {
+          let pixel = i / blocks;
+          let o = (i % blocks) * ${block};
+          let col = pixel % uniforms.width;
+          let row = (pixel / uniforms.width) % uniforms.height;
+          let b = pixel / (uniforms.width * uniforms.height);
+          var acc : array<vec4<f32>, ${vectors}>;
+          // Four input channels at a time: d of channels c .. c + 3, then their pointwise rows.
+          for (var c = 0; c < uniforms.inChannels; c += 4) {
+            var d = vec4<f32>(0.0);
+            for (var ky = 0; ky < uniforms.kernelHeight; ky++) {
+              let yy = row + ky * uniforms.dilation - padTop;
+              if (yy < 0 || yy >= uniforms.height) {
+                continue;
+              }
+              for (var kx = 0; kx < uniforms.kernelWidth; kx++) {
+                let xx = col + kx * uniforms.dilation - padLeft;
+                if (xx < 0 || xx >= uniforms.width) {
+                  continue;
+                }
+                d = fma(xQuad(((b * uniforms.height + yy) * uniforms.width + xx) * uniforms.inChannels + c, c),
+                  depthwiseQuad((ky * uniforms.kernelWidth + kx) * uniforms.inChannels + c, c), d);
+              }
+            }
+            for (var v = 0; v < ${vectors}; v++) {
+              let ov = o + 4 * v;
+              acc[v] = fma(vec4<f32>(d.x), pointwiseRow(c, ov), acc[v]);
+              acc[v] = fma(vec4<f32>(d.y), pointwiseRow(c + 1, ov), acc[v]);
+              acc[v] = fma(vec4<f32>(d.z), pointwiseRow(c + 2, ov), acc[v]);
+              acc[v] = fma(vec4<f32>(d.w), pointwiseRow(c + 3, ov), acc[v]);
+            }
+          }
+          for (var j = 0; j < ${block}; j++) {
+            if (o + j < uniforms.outChannels) {
+              result[pixel * uniforms.outChannels + o + j] = acc[j / 4][j % 4]${withBias ? ' + bias[o + j]' : ''};
+            }
+          }
+        }
+      }
+    `,
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The webgpu separable-convolution kernel (src/webgpu/separable-conv.ts) against the cpu
+ * backend's depthwiseConv2d then conv2d (plus bias), on the shapes the scale-attentional layer
+ * gives it and around them: output channels not a multiple of four, 5x5 and 3x5 kernels,
+ * dilation, borders wider than the image. On Dawn (in CI on Mesa's lavapipe); skipped with a
+ * message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEPARABLE_CONV_KERNEL, hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+
+const adapter = await setupNodeWebGPU();
+if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
+const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
+if (!adapter && !required) console.warn('separable-convolution kernel tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
+
+/** [name, x's shape, depthwise kernel [kh, kw], output channels, dilation, with a bias]. */
+const CASES: Array<[string, [number, number, number, number], [number, number], number, number, boolean]> = [
+  ['a cascade stage: 8 to 8 channels, 3x3', [2, 9, 7, 8], [3, 3], 8, 1, false],
+  ['with a bias', [1, 6, 6, 8], [3, 3], 8, 1, true],
+  ['one channel in, 5 out (a partial block of four)', [2, 5, 5, 1], [3, 3], 5, 1, true],
+  ['70 channels to 3', [1, 4, 6, 70], [3, 3], 3, 1, false],
+  ['5x5', [1, 8, 8, 4], [5, 5], 8, 1, false],
+  ['3x5, dilation 2', [2, 7, 9, 3], [3, 5], 6, 2, true],
+  ['a kernel wider than the image (7x7 on 2x3)', [1, 2, 3, 4], [7, 7], 4, 1, false],
+  ['1,024 pixels of 32 channels', [1, 32, 32, 32], [3, 3], 32, 1, false],
+];
+
+describe('a WebGPU adapter for the separable-convolution kernel tests', () => {
+  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
+    expect(adapter).toBe(true);
+  });
+});
+
+describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
+  beforeAll(() => {
+    registerTrainingKernels();
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('is registered for webgpu only', () => {
+    expect(hasTrainingKernel(SEPARABLE_CONV_KERNEL, 'webgpu')).toBe(true);
+    expect(tf.getKernel(SEPARABLE_CONV_KERNEL, 'cpu')).toBeUndefined();
+  });
+
+  it.each(CASES)('%s: equals depthwiseConv2d then conv2d on the cpu backend within 1e-5', async (_, shape, [kh, kw], outChannels, dilation, withBias) => {
+    await tf.setBackend('cpu');
+    const channels = shape[3];
+    const operands = tf.tidy(() => ({
+      x: seededUniform(shape, 3, -1, 1),
+      depthwise: seededUniform([kh, kw, channels, 1], 4, -1, 1),
+      pointwise: seededUniform([1, 1, channels, outChannels], 5, -1, 1),
+      bias: seededUniform([outChannels], 6, -1, 1),
+    }));
+    const expected = tf.tidy(() => {
+      const d = tf.depthwiseConv2d(operands.x as tf.Tensor4D, operands.depthwise as tf.Tensor4D, 1, 'same', 'NHWC', dilation);
+      const y = tf.conv2d(d, operands.pointwise as tf.Tensor4D, 1, 'same');
+      return withBias ? tf.add(y, operands.bias) : y;
+    });
+    const values = await Promise.all(Object.values(operands).map((t) => t.data()));
+    const expectedValues = (await expected.data()) as Float32Array;
+    tf.dispose([expected, ...Object.values(operands)]);
+
+    await tf.setBackend('webgpu');
+    const before = tf.memory().numTensors;
+    const [x, depthwise, pointwise, bias] = Object.values(operands).map((t, i) => tf.tensor(values[i]!, t.shape));
+    const y = tf.engine().runKernel(SEPARABLE_CONV_KERNEL, { x: x!, depthwise: depthwise!, pointwise: pointwise!, ...(withBias ? { bias: bias! } : {}) },
+      { dilation }) as tf.Tensor;
+    expect(y.shape).toEqual([shape[0], shape[1], shape[2], outChannels]);
+    expect(differenceRelativeToLargest((await y.data()) as Float32Array, expectedValues)).toBeLessThan(1e-5);
+    tf.dispose([y, x!, depthwise!, pointwise!, bias!]);
+    expect(tf.memory().numTensors, 'tensors left').toBe(before);
+    await tf.setBackend('cpu');
+  });
+
+  it('rejects inputs it cannot convolve, naming the kernel, the input and what it expected', async () => {
+    await tf.setBackend('webgpu');
+    const run = (inputs: Record<string, tf.Tensor>, attrs = {}) => () => tf.engine().runKernel(SEPARABLE_CONV_KERNEL, inputs, attrs);
+    const x = tf.zeros([1, 4, 4, 2]);
+    const depthwise = tf.zeros([3, 3, 2, 1]);
+    const pointwise = tf.zeros([1, 1, 2, 5]);
+    expect(run({ x, depthwise })).toThrow(`${SEPARABLE_CONV_KERNEL}: missing input 'pointwise'`);
+    expect(run({ x: tf.zeros([4, 4, 2]), depthwise, pointwise }))
+      .toThrow(`${SEPARABLE_CONV_KERNEL}: x must be [batch, height, width, channels] with no empty axis, got shape [4, 4, 2]`);
+    expect(run({ x, depthwise: tf.zeros([2, 2, 2, 1]), pointwise }))
+      .toThrow(`${SEPARABLE_CONV_KERNEL}: depthwise must be [kh, kw, 2, 1] with kh and kw odd, got shape [2, 2, 2, 1]`);
+    expect(run({ x, depthwise: tf.zeros([3, 3, 2, 2]), pointwise }))
+      .toThrow(`${SEPARABLE_CONV_KERNEL}: depthwise must be [kh, kw, 2, 1] with kh and kw odd, got shape [3, 3, 2, 2]`);
+    expect(run({ x, depthwise, pointwise: tf.zeros([1, 1, 3, 5]) }))
+      .toThrow(`${SEPARABLE_CONV_KERNEL}: pointwise must be [1, 1, 2, outChannels], got shape [1, 1, 3, 5]`);
+    expect(run({ x, depthwise, pointwise, bias: tf.zeros([4]) })).toThrow(`${SEPARABLE_CONV_KERNEL}: bias must be [5], got shape [4]`);
+    expect(run({ x: tf.zeros([1, 4, 4, 2], 'int32'), depthwise, pointwise })).toThrow(`${SEPARABLE_CONV_KERNEL}: x must be float32, got int32`);
+    expect(run({ x, depthwise, pointwise }, { dilation: 0 })).toThrow(`${SEPARABLE_CONV_KERNEL}: dilation must be a positive integer, got 0`);
+    await tf.setBackend('cpu');
+  });
+});

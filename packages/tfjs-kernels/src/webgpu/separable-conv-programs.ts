@@ -5,9 +5,10 @@
  *   out[b, y, x, o] = sum_c d[b, y, x, c] pointwise[0, 0, c, o] (+ bias[o])
  * (r the dilation, pt and pl half the dilated kernel). Composed from stock kernels that is two
  * dispatches (DepthwiseConv2dNative, then Conv2D) and d in memory between them; here one. Each
- * thread computes up to 16 output channels of one pixel (four vec4 accumulators), so d is
- * recomputed once per 16 output channels: for the scale-attentional cascade's stages, 8 to 128
- * channels wide with 3x3 kernels, at most 1.5 times the multiply-adds of the pair.
+ * thread computes up to 16 output channels of one pixel (four vec4 accumulators), reading x and
+ * the depthwise kernel four channels at a time (contiguous in NHWC), so d is recomputed once per
+ * 16 output channels: for the scale-attentional cascade's stages, 8 to 128 channels wide with 3x3
+ * kernels, at most 1.5 times the multiply-adds of the pair.
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
 import { gridStrideWorkgroups, WORKGROUP } from './grid.js';

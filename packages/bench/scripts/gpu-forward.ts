@@ -1,14 +1,16 @@
 /**
- * Forward latency at batch 1 with this package's kernels and with stock tfjs-webgpu, measured in
- * alternating rounds (ours, stock, ours, stock) so that the order of measurement cannot pass for a
- * difference of kernels; plus the GPU time of one forward pass by kernel, and the round trip of
- * reading one value back. For the GPU machine, tested on lavapipe first:
+ * Forward latency at batch 1 with this package's kernels, with them but the scale-attentional
+ * stages' depthwise and 1x1 convolutions as two stock kernels instead of SaUnetSeparableConv2D
+ * ('ours, two-kernel stages'), and with stock tfjs-webgpu, measured in alternating rounds so that
+ * the order of measurement cannot pass for a difference of kernels; plus the GPU time of one
+ * forward pass by kernel, and the round trip of reading one value back. For the GPU machine,
+ * tested on lavapipe first:
  *   bash .gpu/run.sh .gpu/gpu-forward.mjs --size 256 --out $OUT/forward.json
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { SEPARABLE_CONV_KERNEL, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import { inferenceLatency } from '../src/eval/predict.js';
@@ -29,9 +31,10 @@ const { description: adapter } = await selectBackend('webgpu'); // Dawn, our ker
 const models = { unet: buildModel('unet', { size, baseFilters: 32 }, 1), 'sa-unet': buildModel('sa-unet', { size, baseFilters: 32 }, 1) };
 const latency: Array<Record<string, unknown>> = [];
 for (let round = 0; round < Number(values.rounds); round++) {
-  for (const kernels of ['ours', 'stock'] as const) {
-    if (kernels === 'ours') registerTrainingKernels();
-    else unregisterTrainingKernels();
+  for (const kernels of ['ours', 'ours, two-kernel stages', 'stock'] as const) {
+    if (kernels === 'stock') unregisterTrainingKernels();
+    else registerTrainingKernels();
+    if (kernels === 'ours, two-kernel stages') tf.unregisterKernel(SEPARABLE_CONV_KERNEL, 'webgpu');
     for (const [name, model] of Object.entries(models)) {
       const inference = await inferenceLatency(model, size, 1, 5, runs);
       latency.push({ round, kernels, model: name, ...inference });
@@ -40,6 +43,8 @@ for (let round = 0; round < Number(values.rounds); round++) {
   }
 }
 
+// The GPU time by kernel, with this package's kernels (the rounds end on stock ones).
+registerTrainingKernels();
 const profiles: Record<string, unknown> = {};
 for (const [name, model] of Object.entries(models)) {
   const x = tf.randomUniform([1, size, size, 1], 0, 1, 'float32', 5);

@@ -43,6 +43,22 @@ export function separableUniforms(g: SeparableGeometry): Array<{ type: 'int32'; 
     .map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
+/** WGSL: `${name}Quad(i, c)`, the array's values i .. i + 3 for input channels c .. c + 3, zeros past the last. */
+function channelQuad(name: string): string {
+  return `fn ${name}Quad(i : i32, c : i32) -> vec4<f32> {
+        if (c + 3 < uniforms.inChannels) {
+          return vec4<f32>(${name}[i], ${name}[i + 1], ${name}[i + 2], ${name}[i + 3]);
+        }
+        var v = vec4<f32>(0.0);
+        for (var j = 0; j < 3; j++) {
+          if (c + j < uniforms.inChannels) {
+            v[j] = ${name}[i + j];
+          }
+        }
+        return v;
+      }`;
+}
+
 /** Output [batch * height * width * outChannels], flat. */
 export function separableConvProgram(g: SeparableGeometry, withBias: boolean): WebGPUProgramSpec {
   const vectors = accumulators(g.outChannels);
@@ -70,30 +86,8 @@ export function separableConvProgram(g: SeparableGeometry, withBias: boolean): W
       }
 
       // x[i .. i + 3] and depthwise[i .. i + 3], i the index of input channel c: zeros past the last channel.
-      fn xQuad(i : i32, c : i32) -> vec4<f32> {
-        if (c + 3 < uniforms.inChannels) {
-          return vec4<f32>(x[i], x[i + 1], x[i + 2], x[i + 3]);
-        }
-        var v = vec4<f32>(0.0);
-        for (var j = 0; j < 3; j++) {
-          if (c + j < uniforms.inChannels) {
-            v[j] = x[i + j];
-          }
-        }
-        return v;
-      }
-      fn depthwiseQuad(i : i32, c : i32) -> vec4<f32> {
-        if (c + 3 < uniforms.inChannels) {
-          return vec4<f32>(depthwise[i], depthwise[i + 1], depthwise[i + 2], depthwise[i + 3]);
-        }
-        var v = vec4<f32>(0.0);
-        for (var j = 0; j < 3; j++) {
-          if (c + j < uniforms.inChannels) {
-            v[j] = depthwise[i + j];
-          }
-        }
-        return v;
-      }
+      ${channelQuad('x')}
+      ${channelQuad('depthwise')}
 
       // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
       fn main(index : i32) {

@@ -87,9 +87,10 @@ export const FUSED_ATTENTION_KERNELS = {
   inputGrad: 'SaUnetChannelAttentionInputGrad',
 } as const;
 
-function hasFusedAttention(): boolean {
+/** Whether the active backend has every kernel named. */
+function backendHas(names: readonly string[]): boolean {
   const backend = getBackend();
-  return Object.values(FUSED_ATTENTION_KERNELS).every((name) => getKernel(name, backend) !== undefined);
+  return names.every((name) => getKernel(name, backend) !== undefined);
 }
 
 /**
@@ -101,10 +102,6 @@ function hasFusedAttention(): boolean {
  */
 export const FUSED_SEPARABLE_KERNEL = 'SaUnetSeparableConv2D';
 
-function hasFusedSeparable(): boolean {
-  return getKernel(FUSED_SEPARABLE_KERNEL, getBackend()) !== undefined;
-}
-
 /** Whether a gradient is being recorded (tf.grad, variableGrads, an optimizer's minimize). */
 function recordingGradients(): boolean {
   return engine().state.gradientDepth > 0;
@@ -113,6 +110,13 @@ function recordingGradients(): boolean {
 /** A 1x1 convolution with an optional bias (one fused op where the backend has it). */
 function pointwiseConv(x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null): Tensor4D {
   return bias === null ? conv2d(x, kernel, 1, 'same') : fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias });
+}
+
+/** A depthwise-separable stage (with its depthwise kernel) in one kernel: {@link FUSED_SEPARABLE_KERNEL}. */
+function separableStage(x: Tensor4D, stage: CascadeStage, dilation: number): Tensor4D {
+  const inputs: NamedTensorMap = { x, depthwise: stage.depthwise!, pointwise: stage.pointwise };
+  if (stage.bias !== null) inputs.bias = stage.bias;
+  return engine().runKernel(FUSED_SEPARABLE_KERNEL, inputs, { dilation } as unknown as NamedAttrMap) as Tensor4D;
 }
 
 /**
@@ -126,15 +130,12 @@ function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false, 
   let f = x;
   for (const stage of w.stages) {
     if (stage.depthwise !== null && separable) {
-      const inputs: NamedTensorMap = { x: f, depthwise: stage.depthwise, pointwise: stage.pointwise };
-      if (stage.bias !== null) inputs.bias = stage.bias;
-      f = engine().runKernel(FUSED_SEPARABLE_KERNEL, inputs, { dilation } as unknown as NamedAttrMap) as Tensor4D;
-      features.push(f);
-      continue;
+      f = separableStage(f, stage, dilation);
+    } else {
+      if (stage.depthwise !== null) f = depthwiseConv2d(f, stage.depthwise, 1, 'same', 'NHWC', dilation);
+      pointwiseInputs.push(f);
+      f = pointwiseConv(f, stage.pointwise, stage.bias);
     }
-    if (stage.depthwise !== null) f = depthwiseConv2d(f, stage.depthwise, 1, 'same', 'NHWC', dilation);
-    pointwiseInputs.push(f);
-    f = pointwiseConv(f, stage.pointwise, stage.bias);
     features.push(f);
   }
   if (w.attention !== null && fused) {
@@ -275,14 +276,17 @@ export function unflatten(like: CascadeWeights, list: Tensor[]): CascadeWeights 
   return { stages, attention: next(like.attention), projection: next(like.projection), projectionBias: next(like.projectionBias) };
 }
 
-/** d(output)/d(x, weights) given d(output) and the forward pass's trace; in flatten's order after dx. */
-function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tensor[] {
+/**
+ * d(output)/d(x, weights) given d(output) and the forward pass's trace (`fused`: whether the
+ * attention ran on the fused kernels, as its gradient then does); in flatten's order after dx.
+ */
+function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace, fused: boolean): Tensor[] {
   const grads = new Map<Tensor, Tensor>();
   let g = w.projection === null ? dy : pointwiseBackward(dy, attended(t), w.projection, w.projectionBias, grads);
   const n = w.stages.length;
   /** The gradient of stage i's output F(i+1) from the concatenation's, plus `addend` (its gradient through the next stage). */
   let stageGradient: (i: number, addend: Tensor4D | null) => Tensor4D;
-  if (w.attention !== null && t.attention !== null && hasFusedAttention()) {
+  if (w.attention !== null && t.attention !== null && fused) {
     // The fused kernels write each stage's block of dz, the addend added: no split, no add.
     const { pooled } = t.attention;
     const kernel = w.attention;
@@ -331,9 +335,9 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace): Tenso
  * gradient must go through the registered gradients that check for it).
  */
 export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number, recompute: boolean): Tensor4D {
-  const fused = hasFusedAttention();
+  const fused = backendHas(Object.values(FUSED_ATTENTION_KERNELS));
   // Inference (no gradient recorded): the backend's fused kernels where it has them, no trace kept.
-  if (!recordingGradients()) return output(trace(x, w, dilation, fused, hasFusedSeparable()), w);
+  if (!recordingGradients()) return output(trace(x, w, dilation, fused, backendHas([FUSED_SEPARABLE_KERNEL])), w);
   if (dilation !== 1) return cascadeForward(x, w, dilation);
   const stages = w.stages.length;
   const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
@@ -350,7 +354,7 @@ export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: numbe
         const savedInput = saved[0] as Tensor4D;
         const savedWeights = unflatten(w, saved.slice(1, 1 + weights.length));
         const savedTrace = recompute ? trace(savedInput, savedWeights, 1, fused) : traceOf(savedInput, saved.slice(1 + weights.length), stages, w.attention !== null, fused);
-        return backward(dy as Tensor4D, savedInput, savedWeights, savedTrace);
+        return backward(dy as Tensor4D, savedInput, savedWeights, savedTrace, fused);
       }),
     };
   });

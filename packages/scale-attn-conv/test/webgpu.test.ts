@@ -5,19 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHANNEL_ATTENTION_KERNELS, SEPARABLE_CONV_KERNEL, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { CHANNEL_ATTENTION_KERNELS, SEPARABLE_CONV_KERNEL, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { useBackend } from '../../../test-utils/backends.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 import { scaleAttentionalConv2d, setGradientMemoryMode, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
 import { FUSED_ATTENTION_KERNELS, FUSED_SEPARABLE_KERNEL } from '../src/cascade.js';
 
-const adapter = await setupNodeWebGPU();
-if (adapter) {
-  await import('@tensorflow/tfjs-backend-webgpu');
-  registerTrainingKernels(); // for webgpu too (its training kernels and the fused channel attention)
-}
-const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
-if (!adapter && !required) console.warn('layer webgpu tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
+const adapter = await nodeWebGPU('the layer\'s webgpu tests');
+if (adapter) registerTrainingKernels(); // for webgpu too (its training kernels and the fused channel attention)
 
 afterEach(() => {
   tf.disposeVariables();
@@ -46,12 +42,6 @@ async function outputAndGrads(args: ScaleAttentionalConv2DArgs, weights: Float32
 it('looks up the fused channel attention and separable convolution by the names @sa-unet/tfjs-kernels registers them under', () => {
   expect(FUSED_ATTENTION_KERNELS).toEqual(CHANNEL_ATTENTION_KERNELS);
   expect(FUSED_SEPARABLE_KERNEL).toBe(SEPARABLE_CONV_KERNEL);
-});
-
-describe('a WebGPU adapter for the layer tests', () => {
-  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
-    expect(adapter).toBe(true);
-  });
 });
 
 describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {

@@ -8,13 +8,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_NORM_KERNELS, hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { BATCH_NORM_KERNELS, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
-const adapter = await setupNodeWebGPU();
-if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
-const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
-if (!adapter && !required) console.warn('batch-norm kernel tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
+const adapter = await nodeWebGPU('the batch-norm kernel tests');
 
 const MOMENTUM = 0.9;
 const EPSILON = 1e-3;
@@ -100,12 +98,6 @@ async function kernels(o: Operands, shape: number[]): Promise<Float32Array[]> {
 }
 
 const NAMES = ['mean', 'variance', 'moving mean', 'moving variance', 'dx', 'dscale', 'doffset'];
-
-describe('a WebGPU adapter for the batch-norm kernel tests', () => {
-  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
-    expect(adapter).toBe(true);
-  });
-});
 
 describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
   beforeAll(() => {

@@ -9,13 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNEL_ATTENTION_KERNELS, hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { CHANNEL_ATTENTION_KERNELS, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
-const adapter = await setupNodeWebGPU();
-if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
-const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
-if (!adapter && !required) console.warn('channel-attention kernel tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
+const adapter = await nodeWebGPU('the channel-attention kernel tests');
 
 /** [name, z's shape, k, how many parts z is given in (equal widths along the channels)]. */
 const CASES: Array<[string, number[], number, number]> = [
@@ -106,12 +104,6 @@ async function kernels(o: Operands, shape: number[], taps: number, parts: number
   expect(tf.memory().numTensors, 'tensors left').toBe(before);
   return { values, blocks: blockValues };
 }
-
-describe('a WebGPU adapter for the channel-attention kernel tests', () => {
-  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
-    expect(adapter).toBe(true);
-  });
-});
 
 describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
   beforeAll(() => {

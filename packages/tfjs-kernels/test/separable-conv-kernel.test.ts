@@ -9,13 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEPARABLE_CONV_KERNEL, hasTrainingKernel, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { SEPARABLE_CONV_KERNEL, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
-const adapter = await setupNodeWebGPU();
-if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
-const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
-if (!adapter && !required) console.warn('separable-convolution kernel tests skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
+const adapter = await nodeWebGPU('the separable-convolution kernel tests');
 
 /** [name, x's shape, depthwise kernel [kh, kw], output channels, dilation, with a bias]. */
 const CASES: Array<[string, [number, number, number, number], [number, number], number, number, boolean]> = [
@@ -28,12 +26,6 @@ const CASES: Array<[string, [number, number, number, number], [number, number], 
   ['a kernel wider than the image (7x7 on 2x3)', [1, 2, 3, 4], [7, 7], 4, 1, false],
   ['1,024 pixels of 32 channels', [1, 32, 32, 32], [3, 3], 32, 1, false],
 ];
-
-describe('a WebGPU adapter for the separable-convolution kernel tests', () => {
-  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
-    expect(adapter).toBe(true);
-  });
-});
 
 describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
   beforeAll(() => {

@@ -14,26 +14,15 @@ import {
   hasTrainingKernel,
   registerTrainingKernels,
   residentConstantCount,
-  setupNodeWebGPU,
   unregisterTrainingKernels,
 } from '@sa-unet/tfjs-kernels';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError } from './parity-cases.js';
 import { withSeed } from '../../../test-utils/numeric.js';
+import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
-const adapter = await setupNodeWebGPU();
-if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
-const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
-if (!adapter && !required) {
-  console.warn('webgpu tests skipped: no WebGPU adapter (run ../shared/gpu/lavapipe.sh for Vulkan on the CPU)');
-}
+const adapter = await nodeWebGPU('the training kernels\' webgpu tests');
 
 afterAll(() => registerTrainingKernels());
-
-describe('a WebGPU adapter', () => {
-  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
-    expect(adapter).toBe(true);
-  });
-});
 
 describe.runIf(adapter)('training kernels on webgpu', () => {
   it('the adapter says whether it is software (lavapipe) or a GPU', async () => {

@@ -6,20 +6,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BATCH_NORM_KERNELS, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { BATCH_NORM_KERNELS, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
 import { saveToMemory } from '../../../test-utils/models.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 import { unet } from '@sa-unet/unet-zoo';
 import { FUSED_BATCH_NORM_KERNELS, ZooBatchNormalization, zooBatchNormalization } from '../src/batch-norm.js';
 
-const adapter = await setupNodeWebGPU();
+const adapter = await nodeWebGPU('the zoo batch-norm webgpu test');
 if (adapter) {
-  await import('@tensorflow/tfjs-backend-webgpu');
   registerTrainingKernels(); // for webgpu too, now that its backend is imported
 }
-const required = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
-if (!adapter && !required) console.warn('zoo batch-norm webgpu test skipped: no WebGPU adapter (../shared/gpu/lavapipe.sh)');
 
 afterEach(() => tf.disposeVariables());
 
@@ -168,12 +166,6 @@ describe.each(TRAINING_BACKENDS)('zoo batch normalization on %s', (backend) => {
     tf.dispose([x, a!, b!]);
     model.dispose();
     loaded.dispose();
-  });
-});
-
-describe('a WebGPU adapter for the zoo batch-norm test', () => {
-  it.runIf(required)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
-    expect(adapter).toBe(true);
   });
 });
 

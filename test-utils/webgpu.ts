@@ -1,0 +1,26 @@
+/**
+ * WebGPU in Node for tests: Dawn's `navigator.gpu` (through @sa-unet/tfjs-kernels'
+ * setupNodeWebGPU) and tfjs-backend-webgpu where an adapter exists (in CI, Mesa's lavapipe), and
+ * the skip-or-fail policy: without an adapter a file's webgpu tests skip with a message, unless
+ * SA_UNET_REQUIRE_WEBGPU=1 (set by CI), where the file's adapter test fails instead.
+ */
+import { describe, expect, it } from 'vitest';
+import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+
+export const webgpuRequired = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
+
+/**
+ * Sets WebGPU up for a test file whose webgpu tests are `what`, and declares the test that an
+ * adapter exists where one is required; returns whether one exists (for `describe.runIf`).
+ */
+export async function nodeWebGPU(what: string): Promise<boolean> {
+  const adapter = await setupNodeWebGPU();
+  if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
+  else if (!webgpuRequired) console.warn(`${what} skipped: no WebGPU adapter (run ../shared/gpu/lavapipe.sh for Vulkan on the CPU)`);
+  describe(`a WebGPU adapter for ${what}`, () => {
+    it.runIf(webgpuRequired)('exists where SA_UNET_REQUIRE_WEBGPU=1', () => {
+      expect(adapter).toBe(true);
+    });
+  });
+  return adapter;
+}

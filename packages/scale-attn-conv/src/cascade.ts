@@ -76,15 +76,19 @@ interface Trace {
  * - forward: { z, kernel } -> [pooled [batch, C], z * gate];
  * - gradient: { dy, z, pooled, kernel } -> [logitGrad [batch, C], dKernel];
  * - inputGrad: { dy, pooled, kernel, logitGrad, addend? }, { channelBegin, channelCount } -> that
- *   channel block of dz (+ addend).
+ *   channel block of dz (+ addend);
+ * - inputGradDepthwise: { dy, pooled, kernel, logitGrad, depthwiseDy, depthwiseFilter },
+ *   { channelBegin, channelCount } -> that block of dz plus the input gradient of the depthwise
+ *   convolution the block feeds (stride 1, 'same'), from that convolution's output gradient.
  * Where the active backend has them all, the layer's own gradient path uses them (on webgpu 3
- * dispatches instead of about 5 forward; 3 plus one per stage instead of about 12, a split and an
- * add per stage backward); this package only looks them up by name.
+ * dispatches instead of about 5 forward; 3 plus one per stage instead of about 12, a split, an
+ * add and a depthwise input gradient per stage backward); this package only looks them up by name.
  */
 export const FUSED_ATTENTION_KERNELS = {
   forward: 'SaUnetChannelAttention',
   gradient: 'SaUnetChannelAttentionGrad',
   inputGrad: 'SaUnetChannelAttentionInputGrad',
+  inputGradDepthwise: 'SaUnetChannelAttentionInputGradDepthwise',
 } as const;
 
 /** Whether the active backend has every kernel named. */
@@ -253,6 +257,12 @@ function attentionBackward(dAttended: Tensor4D, z: Tensor4D, pooled: Tensor2D, g
   return [dz, reshape(dKernel, kernel.shape) as Tensor3D];
 }
 
+/** A depthwise convolution's output gradient and filter, for its input gradient. */
+interface DepthwiseGradient {
+  dy: Tensor4D;
+  filter: Tensor4D;
+}
+
 /** The flat list of weight tensors, in a fixed order, and the way back. */
 export function flatten(w: CascadeWeights): Tensor[] {
   const list: Tensor[] = [];
@@ -284,10 +294,15 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace, fused:
   const grads = new Map<Tensor, Tensor>();
   let g = w.projection === null ? dy : pointwiseBackward(dy, attended(t), w.projection, w.projectionBias, grads);
   const n = w.stages.length;
-  /** The gradient of stage i's output F(i+1) from the concatenation's, plus `addend` (its gradient through the next stage). */
-  let stageGradient: (i: number, addend: Tensor4D | null) => Tensor4D;
+  /**
+   * The gradient of stage i's output F(i+1): its block of the concatenation's, plus, where F(i+1)
+   * feeds the next stage's depthwise convolution, that convolution's input gradient (from its
+   * output gradient `through.dy` and filter `through.filter`).
+   */
+  let stageGradient: (i: number, through: DepthwiseGradient | null) => Tensor4D;
   if (w.attention !== null && t.attention !== null && fused) {
-    // The fused kernels write each stage's block of dz, the addend added: no split, no add.
+    // The fused kernels write each stage's block of dz, the depthwise input gradient added: no
+    // split, no add, no depthwise input gradient of its own.
     const { pooled } = t.attention;
     const kernel = w.attention;
     const dAttended = g;
@@ -295,9 +310,11 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace, fused:
       { dy: dAttended, ...zParts(t.features), pooled, kernel }) as Tensor[];
     grads.set(kernel, dKernel!);
     const width = t.features[0].shape[3];
-    stageGradient = (i, addend) => engine().runKernel(FUSED_ATTENTION_KERNELS.inputGrad,
-      { dy: dAttended, pooled, kernel, logitGrad: logitGrad!, ...(addend === null ? {} : { addend }) },
-      { channelBegin: i * width, channelCount: width }) as Tensor4D;
+    const common = { dy: dAttended, pooled, kernel, logitGrad: logitGrad! };
+    stageGradient = (i, through) => (through === null
+      ? engine().runKernel(FUSED_ATTENTION_KERNELS.inputGrad, common, { channelBegin: i * width, channelCount: width })
+      : engine().runKernel(FUSED_ATTENTION_KERNELS.inputGradDepthwise, { ...common, depthwiseDy: through.dy, depthwiseFilter: through.filter },
+        { channelBegin: i * width, channelCount: width })) as Tensor4D;
   } else {
     if (w.attention !== null && t.attention !== null) {
       const { pooled, gate } = t.attention;
@@ -306,7 +323,12 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace, fused:
       g = dz;
     }
     const dFeatures = n === 1 ? [g] : (split(g, n, 3) as Tensor4D[]);
-    stageGradient = (i, addend) => (addend === null ? dFeatures[i] : add(dFeatures[i], addend) as Tensor4D);
+    stageGradient = (i, through) => {
+      if (through === null) return dFeatures[i];
+      const dInput = engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: through.dy, filter: through.filter },
+        { ...UNIT_DEPTHWISE, inputShape: dFeatures[i].shape } as unknown as NamedAttrMap) as Tensor4D;
+      return add(dFeatures[i], dInput) as Tensor4D;
+    };
   }
   let dF = stageGradient(n - 1, null);
   // Stages N..2: pointwise, then depthwise (the backend's own backprop kernels, dilation 1; on
@@ -314,12 +336,9 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace, fused:
   for (let i = n - 1; i >= 1; i--) {
     const { depthwise, pointwise: kernel, bias } = w.stages[i];
     const dD = pointwiseBackward(dF, t.pointwiseInputs[i], kernel, bias, grads);
-    const previous = t.features[i - 1];
-    grads.set(depthwise!, engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: previous, dy: dD },
+    grads.set(depthwise!, engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: t.features[i - 1], dy: dD },
       { ...UNIT_DEPTHWISE, filterShape: depthwise!.shape } as unknown as NamedAttrMap) as Tensor);
-    const dPrevious = engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dD, filter: depthwise! },
-      { ...UNIT_DEPTHWISE, inputShape: previous.shape } as unknown as NamedAttrMap) as Tensor4D;
-    dF = stageGradient(i - 1, dPrevious);
+    dF = stageGradient(i - 1, { dy: dD, filter: depthwise! });
   }
   const dx = pointwiseBackward(dF, x, w.stages[0].pointwise, w.stages[0].bias, grads);
   return [dx, ...flatten(w).map((weight) => grads.get(weight)!)];

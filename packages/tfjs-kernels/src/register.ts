@@ -30,6 +30,7 @@ import {
   webgpuChannelAttention,
   webgpuChannelAttentionGrad,
   webgpuChannelAttentionInputGrad,
+  webgpuChannelAttentionInputGradDepthwise,
 } from './webgpu/channel-attention.js';
 import { SEPARABLE_CONV_KERNEL, webgpuSeparableConv2D } from './webgpu/separable-conv.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
@@ -64,6 +65,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     [CHANNEL_ATTENTION_KERNELS.forward]: () => webgpuChannelAttention,
     [CHANNEL_ATTENTION_KERNELS.gradient]: () => webgpuChannelAttentionGrad,
     [CHANNEL_ATTENTION_KERNELS.inputGrad]: () => webgpuChannelAttentionInputGrad,
+    [CHANNEL_ATTENTION_KERNELS.inputGradDepthwise]: () => webgpuChannelAttentionInputGradDepthwise,
     [SEPARABLE_CONV_KERNEL]: () => webgpuSeparableConv2D,
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
   },
@@ -105,7 +107,7 @@ export interface RegisterTrainingKernelsOptions {
  * the moving averages, and the closed-form gradient, in 5 and 4 dispatches), which a batch-norm
  * layer may use where they are registered (@sa-unet/unet-zoo's does), and for efficient channel
  * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 dispatches each, and dz by
- * channel blocks) and for a depthwise-separable convolution in one dispatch
+ * channel blocks, with a depthwise convolution's input gradient added in the same dispatch) and for a depthwise-separable convolution in one dispatch
  * ({@link SEPARABLE_CONV_KERNEL}), which @sa-unet/scale-attn-conv's layer uses where they are
  * registered (the latter in inference).
  *

@@ -2,7 +2,8 @@
  * The webgpu channel-attention kernels (src/webgpu/channel-attention.ts) against the cpu backend:
  * pooled channels and y = z * sigmoid(conv1d(pooled)) against tf ops; the gradients for z (whole
  * and by channel blocks, with an addend), the 1-D kernel and the gate's logits against autodiff of
- * the same ops. On Dawn (in CI on Mesa's lavapipe); skipped with a
+ * the same ops; dz by a block with a depthwise convolution's input gradient added against that
+ * block of autodiff's dz plus autodiff's input gradient of the depthwise convolution. On Dawn (in CI on Mesa's lavapipe); skipped with a
  * message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -133,6 +134,55 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
     expect(differenceRelativeToLargest(blocks, expected[2]!.map((v) => v + 0.5)), 'dz by blocks, plus the addend').toBeLessThan(1e-4);
   });
 
+  /** [name, z's shape, k, the block's first channel and width, the depthwise filter's height and width, dilation]. */
+  const DEPTHWISE_CASES: Array<[string, number[], number, number, number, number, number, number]> = [
+    ['3x3, 8 channels, the block of channels 2..5', [2, 5, 6, 8], 3, 2, 4, 3, 3, 1],
+    ['3x3 on a whole 70-channel z', [1, 4, 3, 70], 5, 0, 70, 3, 3, 1],
+    ['5x3, dilation 2, the last block of 32 channels', [2, 9, 7, 32], 3, 24, 8, 5, 3, 2],
+    ['1x1, one channel', [1, 3, 3, 1], 1, 0, 1, 1, 1, 1],
+  ];
+
+  it.each(DEPTHWISE_CASES)('%s: dz\'s block plus the depthwise input gradient equals the cpu backend\'s within 1e-4',
+    async (_, shape, taps, begin, count, kh, kw, dilation) => {
+      const [batch, h, w] = shape as [number, number, number, number];
+      const blockShape = [batch, h, w, count];
+      const depthwise = tf.tidy(() => ({
+        dy: seededUniform(blockShape, 21).dataSync() as Float32Array,
+        filter: seededUniform([kh, kw, count, 1], 22).dataSync() as Float32Array,
+      }));
+      await tf.setBackend('cpu');
+      const o = operands(shape, taps, 11);
+      const [, , dz] = await reference(o, shape, taps);
+      const expectedTensor = tf.tidy(() => {
+        const block = tf.slice(tf.tensor(dz!, shape), [0, 0, 0, begin], blockShape);
+        const filter = tf.tensor4d(depthwise.filter, [kh, kw, count, 1]);
+        const dD = tf.tensor(depthwise.dy, blockShape);
+        const inputGrad = tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(p as tf.Tensor4D, filter, 1, 'same', 'NHWC', dilation), dD)))(tf.zeros(blockShape));
+        return tf.add(block, inputGrad);
+      });
+      const expected = (await expectedTensor.data()) as Float32Array;
+      expectedTensor.dispose();
+
+      await tf.setBackend('webgpu');
+      const before = tf.memory().numTensors;
+      const z = tf.tensor(o.z, shape);
+      const kernel = tf.tensor3d(o.kernel, [taps, 1, 1]);
+      const dy = tf.tensor(o.dy, shape);
+      const [pooled, y] = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z, kernel }) as tf.Tensor[];
+      const [logitGrad, dKernel] = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.gradient, { dy, z, pooled: pooled!, kernel }) as tf.Tensor[];
+      const depthwiseDy = tf.tensor(depthwise.dy, blockShape);
+      const depthwiseFilter = tf.tensor4d(depthwise.filter, [kh, kw, count, 1]);
+      const block = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.inputGradDepthwise,
+        { dy, pooled: pooled!, kernel, logitGrad: logitGrad!, depthwiseDy, depthwiseFilter },
+        { channelBegin: begin, channelCount: count, dilation }) as tf.Tensor;
+      expect(block.shape).toEqual(blockShape);
+      const actual = (await block.data()) as Float32Array;
+      tf.dispose([z, kernel, dy, pooled!, y!, logitGrad!, dKernel!, depthwiseDy, depthwiseFilter, block]);
+      expect(tf.memory().numTensors, 'tensors left').toBe(before);
+      await tf.setBackend('cpu');
+      expect(differenceRelativeToLargest(actual, expected)).toBeLessThan(1e-4);
+    });
+
   it('concatenate z\'s parts first where a shader may not bind them all (WebGPU\'s default of 8 storage buffers)', async () => {
     await tf.setBackend('cpu');
     const shape = [1, 4, 4, 12];
@@ -189,6 +239,16 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
       .toThrow(`${CHANNEL_ATTENTION_KERNELS.inputGrad}: channels [2, 5) are not a block of dy's 4`);
     expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.inputGrad, { ...inputs, addend: tf.zeros([1, 2, 2, 3]) }, { channelBegin: 0, channelCount: 2 }))
       .toThrow(`${CHANNEL_ATTENTION_KERNELS.inputGrad}: addend must have the block's shape [1, 2, 2, 2], got [1, 2, 2, 3]`);
+    const through = CHANNEL_ATTENTION_KERNELS.inputGradDepthwise;
+    const blockAttrs = { channelBegin: 0, channelCount: 2 };
+    const depthwiseDy = tf.zeros([1, 2, 2, 2]);
+    expect(() => tf.engine().runKernel(through, { ...inputs, depthwiseDy }, blockAttrs)).toThrow(`${through}: missing input 'depthwiseFilter'`);
+    expect(() => tf.engine().runKernel(through, { ...inputs, depthwiseDy: tf.zeros([1, 2, 2, 4]), depthwiseFilter: tf.zeros([3, 3, 2, 1]) }, blockAttrs))
+      .toThrow(`${through}: depthwiseDy must have the block's shape [1, 2, 2, 2], got [1, 2, 2, 4]`);
+    expect(() => tf.engine().runKernel(through, { ...inputs, depthwiseDy, depthwiseFilter: tf.zeros([2, 3, 2, 1]) }, blockAttrs))
+      .toThrow(`${through}: depthwiseFilter must be [kh, kw, 2, 1] with kh and kw odd, got shape [2, 3, 2, 1]`);
+    expect(() => tf.engine().runKernel(through, { ...inputs, depthwiseDy, depthwiseFilter: tf.zeros([3, 3, 2, 1]) }, { ...blockAttrs, dilation: 0 }))
+      .toThrow(`${through}: dilation must be a positive integer, got 0`);
     await tf.setBackend('cpu');
   });
 });

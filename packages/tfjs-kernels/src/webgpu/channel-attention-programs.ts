@@ -16,7 +16,7 @@ import { channelLanes, gridStrideWorkgroups } from './grid.js';
 
 /** Uniforms of every program here, in this order. */
 const UNIFORMS = 'batch : i32, pixels : i32, channels : i32, taps : i32, pixelsPerSplit : i32, splits : i32, threads : i32, ' +
-  'channelBegin : i32, blockChannels : i32, partWidth : i32,';
+  'channelBegin : i32, blockChannels : i32, partWidth : i32, width : i32, filterHeight : i32, filterWidth : i32, dilation : i32,';
 
 export interface AttentionGeometry {
   batch: number;
@@ -34,11 +34,17 @@ export interface AttentionGeometry {
   blockChannels: number;
   /** Channels of each part of z (C with z whole). */
   partWidth: number;
+  /** z's width (pixels = height * width). */
+  width: number;
+  /** The depthwise filter whose input gradient the input-gradient block adds ([1, 1] without one), and its dilation. */
+  filterHeight: number;
+  filterWidth: number;
+  dilation: number;
 }
 
 export function attentionUniforms(g: AttentionGeometry): Array<{ type: 'int32'; data: number[] }> {
-  return [g.batch, g.pixels, g.channels, g.taps, g.pixelsPerSplit, g.splits, g.threads, g.channelBegin, g.blockChannels, g.partWidth]
-    .map((v) => ({ type: 'int32' as const, data: [v] }));
+  return [g.batch, g.pixels, g.channels, g.taps, g.pixelsPerSplit, g.splits, g.threads, g.channelBegin, g.blockChannels, g.partWidth,
+    g.width, g.filterHeight, g.filterWidth, g.dilation].map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
 /** Names of z's inputs: 'z' whole, or 'z0', 'z1', ... for `parts` parts. */
@@ -219,21 +225,64 @@ export function attendProgram(size: number, parts: number): WebGPUProgramSpec {
 }
 
 /**
- * The channels [channelBegin, channelBegin + blockChannels) of dz = dy * gate + dPooled / pixels,
- * dPooled[b, c] = sum_t kernel[t] logitGrad[b, c - t + (k - 1) / 2], plus `addend` (of the
- * block's shape) if given. Output: the block [batch, h, w, blockChannels], flat.
+ * What the input-gradient block adds to dz: nothing; `addend`, a tensor of the block's shape; or
+ * 'depthwise', the input gradient of a depthwise convolution (stride 1, 'same', odd filter, a
+ * dilation r) of the block's channels, from its output gradient `depthwiseDy` and its filter
+ * `depthwiseFilter` [kh, kw, blockChannels, 1]:
+ *   sum_{i, j} depthwiseDy[b, y - i r + pt, x - j r + pl, c] depthwiseFilter[i, j, c, 0]
+ * (pt and pl half the dilated filter), computed here instead of by a DepthwiseConv2dNativeBackpropInput
+ * dispatch whose output this one would read.
  */
-export function inputGradBlockProgram(size: number, withAddend: boolean): WebGPUProgramSpec {
+export type BlockAddend = 'none' | 'addend' | 'depthwise';
+
+/** WGSL: depthwiseGradAt(b, y, x, cb), the 'depthwise' addend at a pixel and channel cb of the block. */
+const DEPTHWISE_GRAD = `
+  fn depthwiseGradAt(b : i32, y : i32, x : i32, cb : i32) -> f32 {
+    let height = uniforms.pixels / uniforms.width;
+    let padTop = (uniforms.filterHeight - 1) / 2 * uniforms.dilation;
+    let padLeft = (uniforms.filterWidth - 1) / 2 * uniforms.dilation;
+    var total = 0.0;
+    for (var i = 0; i < uniforms.filterHeight; i++) {
+      let yy = y - i * uniforms.dilation + padTop;
+      if (yy < 0 || yy >= height) {
+        continue;
+      }
+      for (var j = 0; j < uniforms.filterWidth; j++) {
+        let xx = x - j * uniforms.dilation + padLeft;
+        if (xx < 0 || xx >= uniforms.width) {
+          continue;
+        }
+        total = fma(depthwiseDy[((b * height + yy) * uniforms.width + xx) * uniforms.blockChannels + cb],
+          depthwiseFilter[(i * uniforms.filterWidth + j) * uniforms.blockChannels + cb], total);
+      }
+    }
+    return total;
+  }
+`;
+
+/**
+ * The channels [channelBegin, channelBegin + blockChannels) of dz = dy * gate + dPooled / pixels,
+ * dPooled[b, c] = sum_t kernel[t] logitGrad[b, c - t + (k - 1) / 2], plus what `add` names
+ * ({@link BlockAddend}). Output: the block [batch, h, w, blockChannels], flat.
+ */
+export function inputGradBlockProgram(size: number, add: BlockAddend): WebGPUProgramSpec {
+  const extra = { none: [], addend: ['addend'], depthwise: ['depthwiseDy', 'depthwiseFilter'] }[add];
+  const plus = {
+    none: '',
+    addend: ' + addend[i]',
+    depthwise: ' + depthwiseGradAt(b, pixel / uniforms.width, pixel % uniforms.width, i % uniforms.blockChannels)',
+  }[add];
   return {
     outputShape: [size],
-    shaderKey: `saunet_attentionInputGradBlock_${withAddend}`,
+    shaderKey: `saunet_attentionInputGradBlock_${add}`,
     dispatchLayout: { x: [0] },
     dispatch: [gridStrideWorkgroups(size), 1, 1],
-    variableNames: ['dy', 'pooled', 'kernel', 'logitGrad', ...(withAddend ? ['addend'] : [])],
+    variableNames: ['dy', 'pooled', 'kernel', 'logitGrad', ...extra],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],
     getUserCode: () => `
       ${GATE}
+      ${add === 'depthwise' ? DEPTHWISE_GRAD : ''}
       fn pooledGradAt(b : i32, c : i32) -> f32 {
         let half = (uniforms.taps - 1) / 2;
         var total = 0.0;
@@ -253,8 +302,9 @@ export function inputGradBlockProgram(size: number, withAddend: boolean): WebGPU
           let row = i / uniforms.blockChannels; // b * pixels + pixel
           let c = uniforms.channelBegin + i % uniforms.blockChannels;
           let b = row / uniforms.pixels;
+          let pixel = row % uniforms.pixels;
           let value = fma(dy[row * uniforms.channels + c], gateAt(b, c), pooledGradAt(b, c) / f32(uniforms.pixels));
-          result[i] = ${withAddend ? 'value + addend[i]' : 'value'};
+          result[i] = value${plus};
         }
       }
     `,

@@ -30,11 +30,19 @@ import type { WebGPUBackendInternals } from './backend-internals.js';
  * - `inputGrad`: inputs { dy, pooled, kernel, logitGrad, addend? }, attrs { channelBegin,
  *   channelCount } -> that channel block of dz = dy * gate + dPooled / pixels (the gradient of y
  *   for z, through the gate too), plus `addend` of the block's shape if given (1 dispatch).
+ * - `inputGradDepthwise`: inputs { dy, pooled, kernel, logitGrad, depthwiseDy, depthwiseFilter },
+ *   attrs { channelBegin, channelCount, dilation? (default 1) } -> that block of dz plus the input
+ *   gradient of a depthwise convolution of the block (stride 1, 'same'; depthwiseDy [batch, h, w,
+ *   channelCount] its output gradient, depthwiseFilter [kh, kw, channelCount, 1], kh and kw odd):
+ *   what DepthwiseConv2dNativeBackpropInput would give as `addend`, without that dispatch and
+ *   its output in memory (1 dispatch instead of 2). For a channel block that also feeds a
+ *   depthwise convolution, as the scale-attentional cascade's stages do.
  */
 export const CHANNEL_ATTENTION_KERNELS = {
   forward: 'SaUnetChannelAttention',
   gradient: 'SaUnetChannelAttentionGrad',
   inputGrad: 'SaUnetChannelAttentionInputGrad',
+  inputGradDepthwise: 'SaUnetChannelAttentionInputGradDepthwise',
 } as const;
 
 function checkImage(kernelName: string, t: TensorInfo, name: string): void {
@@ -81,6 +89,7 @@ function geometry(kernelName: string, z: TensorInfo, kernel: TensorInfo, zName =
   return {
     batch, pixels, channels, taps, pixelsPerSplit: kPerSplit, splits,
     threads: gridStrideWorkgroups(batch * pixels * channels) * WORKGROUP, channelBegin: 0, blockChannels: channels, partWidth: channels / parts,
+    width: w, filterHeight: 1, filterWidth: 1, dilation: 1,
   };
 }
 
@@ -133,24 +142,53 @@ export function webgpuChannelAttentionGrad({ inputs, backend }: KernelArgs): Ten
   }
 }
 
-export function webgpuChannelAttentionInputGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo {
-  const name = CHANNEL_ATTENTION_KERNELS.inputGrad;
-  const [dy, pooled, kernel, logitGrad] = requireInputs(name, inputs, ['dy', 'pooled', 'kernel', 'logitGrad']) as
-    [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+/** The block an input-gradient kernel writes, from dy's geometry and the channel attributes, checked. */
+function inputGradBlock(name: string, dy: TensorInfo, kernel: TensorInfo, attrs: KernelArgs['attrs']): { g: AttentionGeometry; blockShape: number[] } {
   const g = geometry(name, dy, kernel, 'dy');
   const channelBegin = Number(attrs?.channelBegin ?? 0);
   const blockChannels = Number(attrs?.channelCount ?? g.channels);
   if (!Number.isInteger(channelBegin) || !Number.isInteger(blockChannels) || channelBegin < 0 || blockChannels < 1 || channelBegin + blockChannels > g.channels) {
     throw new Error(`${name}: channels [${channelBegin}, ${channelBegin + blockChannels}) are not a block of dy's ${g.channels}`);
   }
-  const blockShape = [g.batch, dy.shape[1]!, dy.shape[2]!, blockChannels];
-  const addend = inputs.addend;
-  if (addend !== undefined && addend.shape.join() !== blockShape.join()) {
-    throw new Error(`${name}: addend must have the block's shape [${blockShape.join(', ')}], got [${addend.shape.join(', ')}]`);
-  }
   const size = g.batch * g.pixels * blockChannels;
-  const uniforms = attentionUniforms({ ...g, threads: gridStrideWorkgroups(size) * WORKGROUP, channelBegin, blockChannels });
-  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(size, addend !== undefined),
-    [dy, pooled, kernel, logitGrad, ...(addend === undefined ? [] : [addend])], 'float32', uniforms);
+  return { g: { ...g, threads: gridStrideWorkgroups(size) * WORKGROUP, channelBegin, blockChannels }, blockShape: [g.batch, dy.shape[1]!, dy.shape[2]!, blockChannels] };
+}
+
+function checkBlockShaped(name: string, label: string, t: TensorInfo, blockShape: number[]): void {
+  if (t.shape.join() !== blockShape.join()) {
+    throw new Error(`${name}: ${label} must have the block's shape [${blockShape.join(', ')}], got [${t.shape.join(', ')}]`);
+  }
+}
+
+const INPUT_GRAD_OPERANDS = ['dy', 'pooled', 'kernel', 'logitGrad'] as const;
+
+export function webgpuChannelAttentionInputGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const name = CHANNEL_ATTENTION_KERNELS.inputGrad;
+  const operands = requireInputs(name, inputs, INPUT_GRAD_OPERANDS);
+  const { g, blockShape } = inputGradBlock(name, operands[0]!, operands[2]!, attrs);
+  const addend = inputs.addend;
+  if (addend !== undefined) checkBlockShaped(name, 'addend', addend, blockShape);
+  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(g.batch * g.pixels * g.blockChannels, addend === undefined ? 'none' : 'addend'),
+    [...operands, ...(addend === undefined ? [] : [addend])], 'float32', attentionUniforms(g));
+  return withShape(block, blockShape);
+}
+
+export function webgpuChannelAttentionInputGradDepthwise({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const name = CHANNEL_ATTENTION_KERNELS.inputGradDepthwise;
+  const operands = requireInputs(name, inputs, [...INPUT_GRAD_OPERANDS, 'depthwiseDy', 'depthwiseFilter']);
+  const { g, blockShape } = inputGradBlock(name, operands[0]!, operands[2]!, attrs);
+  const [depthwiseDy, filter] = operands.slice(4) as [TensorInfo, TensorInfo];
+  checkBlockShaped(name, 'depthwiseDy', depthwiseDy, blockShape);
+  const [filterHeight, filterWidth] = filter.shape as [number, number];
+  if (filter.shape.length !== 4 || filter.shape[2] !== g.blockChannels || filter.shape[3] !== 1 || filterHeight % 2 !== 1 || filterWidth % 2 !== 1) {
+    throw new Error(`${name}: depthwiseFilter must be [kh, kw, ${g.blockChannels}, 1] with kh and kw odd, got shape [${filter.shape.join(', ')}]`);
+  }
+  const dilation = Number(attrs?.dilation ?? 1);
+  if (!Number.isInteger(dilation) || dilation < 1) throw new Error(`${name}: dilation must be a positive integer, got ${dilation}`);
+  for (const [label, t] of [['depthwiseDy', depthwiseDy], ['depthwiseFilter', filter]] as const) {
+    if (t.dtype !== 'float32') throw new Error(`${name}: ${label} must be float32, got ${t.dtype}`);
+  }
+  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(g.batch * g.pixels * g.blockChannels, 'depthwise'),
+    operands, 'float32', attentionUniforms({ ...g, filterHeight, filterWidth, dilation }));
   return withShape(block, blockShape);
 }

@@ -1,13 +1,15 @@
 /**
- * Gradients of Conv2D and DepthwiseConv2dNative that accept dilation > 1.
+ * Gradients of Conv2D and DepthwiseConv2dNative that accept dilation > 1, and of Relu in one
+ * kernel where the backend has ours.
  *
  * tfjs-core's own gradients assert that the dilation is 1, because the stock backprop kernels
  * ignore it. Ours pass the dilation on to the backprop kernels; with dilation 1 they run exactly
  * what the stock gradients run. With dilation > 1 they need the backprop kernels of this package
  * on the active backend, and say so if they are missing.
  */
-import { engine, getBackend, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D } from '@tensorflow/tfjs-core';
+import { cast, engine, getBackend, getKernel, mul, step, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D } from '@tensorflow/tfjs-core';
 import { isOurKernel } from './registry-state.js';
+import { RELU_GRAD_KERNEL } from './webgpu/relu-grad.js';
 
 type Pair = [number, number];
 
@@ -60,5 +62,21 @@ export const depthwiseConv2dGradConfig: GradConfig = {
       filter: () => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dy as Tensor },
         { ...common, filterShape: filter.shape } as NamedAttrMap) as Tensor,
     };
+  },
+};
+
+/**
+ * Relu's gradient dy * step(x), as tfjs-core computes it, but in one kernel
+ * ({@link RELU_GRAD_KERNEL}, same values) where the active backend has it (webgpu): a Step and a
+ * Multiply dispatch fewer per ReLU and training step.
+ */
+export const reluGradConfig: GradConfig = {
+  kernelName: 'Relu',
+  inputsToSave: ['x'],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+    const [x] = saved as [Tensor];
+    const g = dy as Tensor;
+    const oneKernel = x.dtype === 'float32' && g.dtype === 'float32' && x.size > 0 && getKernel(RELU_GRAD_KERNEL, getBackend()) !== undefined;
+    return { x: () => (oneKernel ? engine().runKernel(RELU_GRAD_KERNEL, { dy: g, x }) as Tensor : mul(g, cast(step(x), 'float32'))) };
   },
 };

@@ -16,7 +16,7 @@ export {
   type SupportedBackend,
   type RegisterTrainingKernelsOptions,
 } from './register.js';
-export { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';
+export { conv2dGradConfig, depthwiseConv2dGradConfig, reluGradConfig } from './gradients.js';
 export { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 export { setupNodeWebGPU, describeWebGPUAdapter, type SetupNodeWebGPUOptions, type WebGPUAdapterDescription } from './webgpu/setup.js';
 export { sumGradConfig, meanGradConfig } from './reduction-gradients.js';
@@ -26,3 +26,4 @@ export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';
 export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
 export { SEPARABLE_CONV_KERNEL } from './webgpu/separable-conv.js';
+export { RELU_GRAD_KERNEL } from './webgpu/relu-grad.js';

@@ -15,7 +15,7 @@ import {
 import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.js';
 import { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
-import { conv2dGradConfig, depthwiseConv2dGradConfig } from './gradients.js';
+import { conv2dGradConfig, depthwiseConv2dGradConfig, reluGradConfig } from './gradients.js';
 import { meanGradConfig, sumGradConfig } from './reduction-gradients.js';
 import { forget, isOurKernel, rememberOurs, stockKernel } from './registry-state.js';
 import {
@@ -33,6 +33,7 @@ import {
   webgpuChannelAttentionInputGradDepthwise,
 } from './webgpu/channel-attention.js';
 import { SEPARABLE_CONV_KERNEL, webgpuSeparableConv2D } from './webgpu/separable-conv.js';
+import { RELU_GRAD_KERNEL, webgpuReluGrad } from './webgpu/relu-grad.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 
@@ -67,6 +68,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     [CHANNEL_ATTENTION_KERNELS.inputGrad]: () => webgpuChannelAttentionInputGrad,
     [CHANNEL_ATTENTION_KERNELS.inputGradDepthwise]: () => webgpuChannelAttentionInputGradDepthwise,
     [SEPARABLE_CONV_KERNEL]: () => webgpuSeparableConv2D,
+    [RELU_GRAD_KERNEL]: () => webgpuReluGrad,
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
   },
 };
@@ -74,7 +76,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
 /** Kernels of ours that wrap the stock kernel of the same name: registered only where that exists. */
 const WRAPS_STOCK = new Set<string>([...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS]);
 
-const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig];
+const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig];
 const stockGradients = new Map<string, GradConfig | undefined>();
 
 /** Options of {@link registerTrainingKernels}. */
@@ -94,8 +96,9 @@ export interface RegisterTrainingKernelsOptions {
  * webgpu backends (replacing the stock kernels where they exist; on webgpu the filter gradients
  * are split-K WGSL programs), gradients of Conv2D and
  * DepthwiseConv2dNative that support dilation, a gradient of FusedBatchNorm that broadcasts
- * instead of tiling, and gradients of Sum and Mean that spread dy on the backend instead of building a ones
- * tensor on the CPU (for every backend). On wasm it also replaces Concat, Slice, StridedSlice, SplitV
+ * instead of tiling, gradients of Sum and Mean that spread dy on the backend instead of building a ones
+ * tensor on the CPU, and a gradient of Relu that runs one kernel where the backend has
+ * {@link RELU_GRAD_KERNEL} (webgpu) and tfjs-core's two elsewhere (for every backend). On wasm it also replaces Concat, Slice, StridedSlice, SplitV
  * and Transpose ({@link WASM_COPY_KERNELS}) with kernels that avoid the stock ones' slow copies (same values bit for bit; an
  * SA-U-Net training step is about 1.5x faster), and Identity with one that shares the input's
  * storage instead of copying it (the tensors a training step keeps for its backward pass are then
@@ -109,7 +112,7 @@ export interface RegisterTrainingKernelsOptions {
  * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 dispatches each, and dz by
  * channel blocks, with a depthwise convolution's input gradient added in the same dispatch) and for a depthwise-separable convolution in one dispatch
  * ({@link SEPARABLE_CONV_KERNEL}), which @sa-unet/scale-attn-conv's layer uses where they are
- * registered (the latter in inference).
+ * registered (the latter in inference), and for ReLU's gradient in one dispatch ({@link RELU_GRAD_KERNEL}).
  *
  * Call it once, after importing the backends (a backend imported later registers its stock
  * kernels over ours). Calling it again changes nothing. Returns the backends registered for.

@@ -311,10 +311,12 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace, fused:
     grads.set(kernel, dKernel!);
     const width = t.features[0].shape[3];
     const common = { dy: dAttended, pooled, kernel, logitGrad: logitGrad! };
-    stageGradient = (i, through) => (through === null
-      ? engine().runKernel(FUSED_ATTENTION_KERNELS.inputGrad, common, { channelBegin: i * width, channelCount: width })
-      : engine().runKernel(FUSED_ATTENTION_KERNELS.inputGradDepthwise, { ...common, depthwiseDy: through.dy, depthwiseFilter: through.filter },
-        { channelBegin: i * width, channelCount: width })) as Tensor4D;
+    stageGradient = (i, through) => {
+      const block = { channelBegin: i * width, channelCount: width };
+      return (through === null
+        ? engine().runKernel(FUSED_ATTENTION_KERNELS.inputGrad, common, block)
+        : engine().runKernel(FUSED_ATTENTION_KERNELS.inputGradDepthwise, { ...common, depthwiseDy: through.dy, depthwiseFilter: through.filter }, block)) as Tensor4D;
+    };
   } else {
     if (w.attention !== null && t.attention !== null) {
       const { pooled, gate } = t.attention;

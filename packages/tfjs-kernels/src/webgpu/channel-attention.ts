@@ -5,7 +5,7 @@
  */
 import { getKernel, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { channelLanes, chooseSplits, gridStrideWorkgroups, PARTIAL_SUM_WORKGROUPS, WORKGROUP } from './grid.js';
-import { requireInputs, withShape } from './kernel-io.js';
+import { depthwiseFilterSize, dilationAttr, requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import {
   attendProgram,
@@ -143,7 +143,7 @@ export function webgpuChannelAttentionGrad({ inputs, backend }: KernelArgs): Ten
 }
 
 /** The block an input-gradient kernel writes, from dy's geometry and the channel attributes, checked. */
-function inputGradBlock(name: string, dy: TensorInfo, kernel: TensorInfo, attrs: KernelArgs['attrs']): { g: AttentionGeometry; blockShape: number[] } {
+function inputGradBlock(name: string, dy: TensorInfo, kernel: TensorInfo, attrs: KernelArgs['attrs']): { g: AttentionGeometry; size: number; blockShape: number[] } {
   const g = geometry(name, dy, kernel, 'dy');
   const channelBegin = Number(attrs?.channelBegin ?? 0);
   const blockChannels = Number(attrs?.channelCount ?? g.channels);
@@ -151,7 +151,7 @@ function inputGradBlock(name: string, dy: TensorInfo, kernel: TensorInfo, attrs:
     throw new Error(`${name}: channels [${channelBegin}, ${channelBegin + blockChannels}) are not a block of dy's ${g.channels}`);
   }
   const size = g.batch * g.pixels * blockChannels;
-  return { g: { ...g, threads: gridStrideWorkgroups(size) * WORKGROUP, channelBegin, blockChannels }, blockShape: [g.batch, dy.shape[1]!, dy.shape[2]!, blockChannels] };
+  return { g: { ...g, threads: gridStrideWorkgroups(size) * WORKGROUP, channelBegin, blockChannels }, size, blockShape: [g.batch, dy.shape[1]!, dy.shape[2]!, blockChannels] };
 }
 
 function checkBlockShaped(name: string, label: string, t: TensorInfo, blockShape: number[]): void {
@@ -165,10 +165,10 @@ const INPUT_GRAD_OPERANDS = ['dy', 'pooled', 'kernel', 'logitGrad'] as const;
 export function webgpuChannelAttentionInputGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const name = CHANNEL_ATTENTION_KERNELS.inputGrad;
   const operands = requireInputs(name, inputs, INPUT_GRAD_OPERANDS);
-  const { g, blockShape } = inputGradBlock(name, operands[0]!, operands[2]!, attrs);
+  const { g, size, blockShape } = inputGradBlock(name, operands[0]!, operands[2]!, attrs);
   const addend = inputs.addend;
   if (addend !== undefined) checkBlockShaped(name, 'addend', addend, blockShape);
-  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(g.batch * g.pixels * g.blockChannels, addend === undefined ? 'none' : 'addend'),
+  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(size, addend === undefined ? 'none' : 'addend'),
     [...operands, ...(addend === undefined ? [] : [addend])], 'float32', attentionUniforms(g));
   return withShape(block, blockShape);
 }
@@ -176,19 +176,15 @@ export function webgpuChannelAttentionInputGrad({ inputs, backend, attrs }: Kern
 export function webgpuChannelAttentionInputGradDepthwise({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const name = CHANNEL_ATTENTION_KERNELS.inputGradDepthwise;
   const operands = requireInputs(name, inputs, [...INPUT_GRAD_OPERANDS, 'depthwiseDy', 'depthwiseFilter']);
-  const { g, blockShape } = inputGradBlock(name, operands[0]!, operands[2]!, attrs);
+  const { g, size, blockShape } = inputGradBlock(name, operands[0]!, operands[2]!, attrs);
   const [depthwiseDy, filter] = operands.slice(4) as [TensorInfo, TensorInfo];
   checkBlockShaped(name, 'depthwiseDy', depthwiseDy, blockShape);
-  const [filterHeight, filterWidth] = filter.shape as [number, number];
-  if (filter.shape.length !== 4 || filter.shape[2] !== g.blockChannels || filter.shape[3] !== 1 || filterHeight % 2 !== 1 || filterWidth % 2 !== 1) {
-    throw new Error(`${name}: depthwiseFilter must be [kh, kw, ${g.blockChannels}, 1] with kh and kw odd, got shape [${filter.shape.join(', ')}]`);
-  }
-  const dilation = Number(attrs?.dilation ?? 1);
-  if (!Number.isInteger(dilation) || dilation < 1) throw new Error(`${name}: dilation must be a positive integer, got ${dilation}`);
+  const [filterHeight, filterWidth] = depthwiseFilterSize(name, 'depthwiseFilter', filter, g.blockChannels);
+  const dilation = dilationAttr(name, attrs);
   for (const [label, t] of [['depthwiseDy', depthwiseDy], ['depthwiseFilter', filter]] as const) {
     if (t.dtype !== 'float32') throw new Error(`${name}: ${label} must be float32, got ${t.dtype}`);
   }
-  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(g.batch * g.pixels * g.blockChannels, 'depthwise'),
+  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(size, 'depthwise'),
     operands, 'float32', attentionUniforms({ ...g, filterHeight, filterWidth, dilation }));
   return withShape(block, blockShape);
 }

@@ -27,7 +27,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { AdamSlot, AdamState } from '../fused-adam.js';
 import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
-import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
+import { gridStride, WORKGROUP } from './grid.js';
 
 /** What the in-place update needs of tfjs-backend-webgpu 4.x beyond running programs: its command recording. */
 interface RecordingBackend extends WebGPUBackendInternals {
@@ -44,12 +44,6 @@ interface RecordingBackend extends WebGPUBackendInternals {
   makeUniforms(uniforms: Array<{ type: string; data: number[] }>): GPUBufferBinding;
   tensorToBinding(t: TensorInfo): GPUBindingResource;
   refCount(dataId: object): number;
-}
-
-/** Workgroups for n elements, and the uniforms that lead every program here: count, then the grid stride. */
-function gridStride(n: number): { workgroups: number; uniforms: Array<{ type: string; data: number[] }> } {
-  const workgroups = gridStrideWorkgroups(n);
-  return { workgroups, uniforms: [{ type: 'int32', data: [n] }, { type: 'int32', data: [workgroups * WORKGROUP] }] };
 }
 
 const asUniforms = (values: number[]) => values.map((u) => ({ type: 'float32', data: [u] }));

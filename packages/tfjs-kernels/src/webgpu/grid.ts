@@ -34,3 +34,9 @@ export function channelLanes(channels: number): number {
 export function gridStrideWorkgroups(n: number): number {
   return Math.min(MAX_WORKGROUPS, Math.max(1, Math.ceil(n / WORKGROUP)));
 }
+
+/** Workgroups of a grid-stride loop over n elements, and the uniforms such a program leads with: n, then the stride. */
+export function gridStride(n: number): { workgroups: number; uniforms: Array<{ type: 'int32'; data: number[] }> } {
+  const workgroups = gridStrideWorkgroups(n);
+  return { workgroups, uniforms: [{ type: 'int32', data: [n] }, { type: 'int32', data: [workgroups * WORKGROUP] }] };
+}

@@ -5,7 +5,7 @@
  * gives, so the values are tfjs-core's bit for bit.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
+import { gridStride, WORKGROUP } from './grid.js';
 import { requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
@@ -22,7 +22,7 @@ function reluGradProgram(size: number): WebGPUProgramSpec {
     outputShape: [size],
     shaderKey: 'saunet_reluGrad',
     dispatchLayout: { x: [0] },
-    dispatch: [gridStrideWorkgroups(size), 1, 1],
+    dispatch: [gridStride(size).workgroups, 1, 1],
     variableNames: ['dy', 'x'],
     uniforms: 'size : i32, threads : i32,',
     workgroupSize: [WORKGROUP, 1, 1],
@@ -52,7 +52,6 @@ export function webgpuReluGrad({ inputs, backend }: KernelArgs): TensorInfo {
     throw new Error(`${RELU_GRAD_KERNEL}: dy must have x's shape [${x.shape.join(', ')}], got [${dy.shape.join(', ')}]`);
   }
   const size = x.shape.reduce((a, b) => a * b, 1);
-  const uniforms = [size, gridStrideWorkgroups(size) * WORKGROUP].map((v) => ({ type: 'int32' as const, data: [v] }));
-  const out = (backend as WebGPUBackendInternals).runWebGPUProgram(reluGradProgram(size), [dy, x], 'float32', uniforms);
+  const out = (backend as WebGPUBackendInternals).runWebGPUProgram(reluGradProgram(size), [dy, x], 'float32', gridStride(size).uniforms);
   return withShape(out, x.shape);
 }

@@ -5,7 +5,7 @@
  * gradient will follow (inference), composing stock kernels elsewhere.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { requireInputs, withShape } from './kernel-io.js';
+import { depthwiseFilterSize, dilationAttr, requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import { separableConvProgram, separableUniforms, type SeparableGeometry } from './separable-conv-programs.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
@@ -32,10 +32,7 @@ function geometry(x: TensorInfo, depthwise: TensorInfo, pointwise: TensorInfo, b
     throw new Error(`${name}: x must be [batch, height, width, channels] with no empty axis, got shape ${shapeText(x)}`);
   }
   const [batch, height, width, inChannels] = x.shape as [number, number, number, number];
-  const [kernelHeight, kernelWidth] = depthwise.shape as [number, number];
-  if (depthwise.shape.length !== 4 || depthwise.shape[2] !== inChannels || depthwise.shape[3] !== 1 || kernelHeight % 2 !== 1 || kernelWidth % 2 !== 1) {
-    throw new Error(`${name}: depthwise must be [kh, kw, ${inChannels}, 1] with kh and kw odd, got shape ${shapeText(depthwise)}`);
-  }
+  const [kernelHeight, kernelWidth] = depthwiseFilterSize(name, 'depthwise', depthwise, inChannels);
   const outChannels = pointwise.shape[3] ?? 0;
   if (pointwise.shape.length !== 4 || pointwise.shape[0] !== 1 || pointwise.shape[1] !== 1 || pointwise.shape[2] !== inChannels || outChannels < 1) {
     throw new Error(`${name}: pointwise must be [1, 1, ${inChannels}, outChannels], got shape ${shapeText(pointwise)}`);
@@ -43,14 +40,13 @@ function geometry(x: TensorInfo, depthwise: TensorInfo, pointwise: TensorInfo, b
   if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== outChannels)) {
     throw new Error(`${name}: bias must be [${outChannels}], got shape ${shapeText(bias)}`);
   }
-  if (!Number.isInteger(dilation) || dilation < 1) throw new Error(`${name}: dilation must be a positive integer, got ${dilation}`);
   return { batch, height, width, inChannels, outChannels, kernelHeight, kernelWidth, dilation };
 }
 
 export function webgpuSeparableConv2D({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const [x, depthwise, pointwise] = requireInputs(SEPARABLE_CONV_KERNEL, inputs, ['x', 'depthwise', 'pointwise']) as [TensorInfo, TensorInfo, TensorInfo];
   const bias = inputs.bias;
-  const g = geometry(x, depthwise, pointwise, bias, Number(attrs?.dilation ?? 1));
+  const g = geometry(x, depthwise, pointwise, bias, dilationAttr(SEPARABLE_CONV_KERNEL, attrs));
   const out = (backend as WebGPUBackendInternals).runWebGPUProgram(separableConvProgram(g, bias !== undefined),
     [x, depthwise, pointwise, ...(bias === undefined ? [] : [bias])], 'float32', separableUniforms(g));
   return withShape(out, [g.batch, g.height, g.width, g.outChannels]);

@@ -16,6 +16,18 @@ export interface ActiveBackend {
   name: string;
   /** What it is, for reports. */
   description: string;
+  /**
+   * With 'auto': the backends it tried before this one, each with why it was passed over (e.g.
+   * 'webgpu: a software adapter (llvmpipe ...), slower than wasm'), so that the log explains the
+   * choice and any warnings Dawn printed while probing.
+   */
+  passedOver?: string[];
+}
+
+/** The log line of a chosen backend: its description, and what 'auto' passed over on the way. */
+export function backendLogLine(backend: ActiveBackend): string {
+  const passed = backend.passedOver?.length ? ` (auto passed over ${backend.passedOver.join('; ')})` : '';
+  return `backend: ${backend.description}${passed}`;
 }
 
 async function tryImport(specifier: string): Promise<boolean> {
@@ -27,24 +39,32 @@ async function tryImport(specifier: string): Promise<boolean> {
   }
 }
 
-async function useTensorflow(): Promise<ActiveBackend | null> {
+/** A backend that could not be used: why, in a few words. */
+interface Unavailable {
+  reason: string;
+}
+
+const NO_ADAPTER = 'no WebGPU adapter (it needs the npm package webgpu and a Vulkan, Metal or D3D12 driver)';
+
+async function useTensorflow(): Promise<ActiveBackend | Unavailable> {
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     if (await tryImport(pkg)) {
       await tf.setBackend('tensorflow');
       return { name: 'tensorflow', description: `tensorflow (${pkg}, native libtensorflow)` };
     }
   }
-  return null;
+  return { reason: 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed' };
 }
 
 /** WebGPU through Dawn; with `hardwareOnly`, not on a software adapter (lavapipe is slower than wasm). */
-async function useWebGPU(hardwareOnly: boolean): Promise<ActiveBackend | null> {
-  if (!(await setupNodeWebGPU())) return null;
+async function useWebGPU(hardwareOnly: boolean): Promise<ActiveBackend | Unavailable> {
+  if (!(await setupNodeWebGPU())) return { reason: NO_ADAPTER };
   const adapter = await describeWebGPUAdapter();
-  if (adapter === null || (hardwareOnly && adapter.software)) return null;
-  if (!(await tryImport('@tensorflow/tfjs-backend-webgpu'))) return null;
+  if (adapter === null) return { reason: NO_ADAPTER };
+  if (hardwareOnly && adapter.software) return { reason: `a software adapter (${adapter.description}), slower than wasm` };
+  if (!(await tryImport('@tensorflow/tfjs-backend-webgpu'))) return { reason: '@tensorflow/tfjs-backend-webgpu is not installed' };
   registerTrainingKernels();
-  if (!(await tf.setBackend('webgpu'))) return null;
+  if (!(await tf.setBackend('webgpu'))) return { reason: `the backend failed to initialise on ${adapter.description}` };
   return {
     name: 'webgpu',
     description: `webgpu (Dawn: ${adapter.description}${adapter.software ? ', a software adapter' : ''}) with @sa-unet/tfjs-kernels training kernels`,
@@ -72,22 +92,24 @@ export async function selectBackend(choice: BackendChoice, options: { softwareWe
       return { name: 'cpu', description: 'cpu (pure JavaScript) with @sa-unet/tfjs-kernels training kernels' };
     case 'tensorflow': {
       const active = await useTensorflow();
-      if (active === null) {
-        throw new Error('--backend tensorflow needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu installed (npm i @tensorflow/tfjs-node)');
-      }
+      if ('reason' in active) throw new Error(`tensorflow backend unavailable: ${active.reason} (npm i @tensorflow/tfjs-node)`);
       return active;
     }
     case 'webgpu': {
       const active = await useWebGPU(options.softwareWebGPU === false);
-      if (active === null) {
-        throw new Error(options.softwareWebGPU === false
-          ? 'webgpu: no hardware WebGPU adapter (a software one such as lavapipe is slower than wasm)'
-          : '--backend webgpu: no WebGPU adapter found (install the npm package webgpu and a Vulkan driver, or use --backend wasm)');
-      }
+      if ('reason' in active) throw new Error(`webgpu backend unavailable: ${active.reason}; on the CPU use wasm`);
       return active;
     }
-    case 'auto':
-      return (await useTensorflow()) ?? (await useWebGPU(true).catch(() => null)) ?? useWasm();
+    case 'auto': {
+      const passedOver: string[] = [];
+      const attempts: [string, () => Promise<ActiveBackend | Unavailable>][] = [['tensorflow', useTensorflow], ['webgpu', () => useWebGPU(true)]];
+      for (const [name, attempt] of attempts) {
+        const active = await attempt().catch((err: unknown): Unavailable => ({ reason: (err as Error).message }));
+        if (!('reason' in active)) return { ...active, passedOver };
+        passedOver.push(`${name}: ${active.reason}`);
+      }
+      return { ...(await useWasm()), passedOver };
+    }
     default:
       throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(choice)}`);
   }

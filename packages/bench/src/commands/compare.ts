@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize } from '@sa-unet/seg-metrics';
 import { trainableParamCount } from '@sa-unet/unet-zoo';
-import { selectBackend, type BackendChoice } from '../backend.js';
+import { backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { defaultOut, exists, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
 import { log } from '../progress.js';
@@ -33,7 +33,7 @@ export async function runCompare(raw: RawRunOptions): Promise<{ out: string; res
   const options = resolveRunOptions(raw);
   const show = !options.quiet;
   const backend = await selectBackend(options.backend);
-  log(show, `backend: ${backend.description}`);
+  log(show, backendLogLine(backend));
   const out = options.out ?? defaultOut();
   const data = await loadRunData(options);
   log(show, `data: ${data.source}: ${data.split.train.length} training, ${data.split.test.length} test images at ${options.size}x${options.size}`);

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend.js';
+import { BACKEND_CHOICES, backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { timeCalls, type Latency } from '../eval/timing.js';
 import { writeJson } from '../output.js';
@@ -85,7 +85,7 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
       log(show, `skipping ${choice}: ${(err as Error).message}`);
       continue;
     }
-    log(show, `backend: ${backend.description}`);
+    log(show, backendLogLine(backend));
     for (const name of models) {
       const model = buildModel(name, { size, baseFilters }, 1);
       const inference = await inferenceLatency(model, size, 1, 3, runs);

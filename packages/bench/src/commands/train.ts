@@ -1,7 +1,7 @@
 /** `train`: one model on one dataset, saved as model.json + weights.bin with its training log. */
 import { join } from 'node:path';
 import { isModelName, MODEL_NAMES } from '@sa-unet/unet-zoo';
-import { selectBackend } from '../backend.js';
+import { backendLogLine, selectBackend } from '../backend.js';
 import { prepareWorkFolder, publish, writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { loadRunData } from './data.js';
@@ -14,7 +14,7 @@ export async function runTrain(raw: RawRunOptions & { model: string; out: string
   const options = resolveRunOptions({ ...raw, models: [raw.model], repeats: 1 });
   const show = !options.quiet;
   const backend = await selectBackend(options.backend);
-  log(show, `backend: ${backend.description}`);
+  log(show, backendLogLine(backend));
   const data = await loadRunData(options);
   const work = await prepareWorkFolder(raw.out, false);
   const outcome = await runRepeatWithBars(raw.model, options, data.split, 1, work, '.');

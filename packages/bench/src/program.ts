@@ -112,7 +112,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .requiredOption('--image <file>', 'PNG or JPEG image')
     .option('--dpi <n>', 'pixel size as dots per inch (HM70A: 150, miniSONO: 96)', number('--dpi', 1, 100000))
     .option('--mm-per-pixel <x>', 'pixel size in mm', number('--mm-per-pixel', 1e-6, 100))
-    .option('--overlay <file.png>', 'also write the image with the predicted contour')
+    .option('--overlay <file.png>', 'also write the model\'s input with the predicted contour (PNG, at least 256x256)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .action(async (opts) => {
       await runSegment(opts);

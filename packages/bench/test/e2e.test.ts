@@ -120,6 +120,12 @@ describe('train, evaluate, latency, params', () => {
     expect(decode(await readFile(overlay))).toMatchObject({ width: 256, height: 256 });
     await expect(runSegment({ model: join(out, 'checkpoints', 'unet', 'repeat-1'), image: file, dpi: 96, mmPerPixel: 0.1, quiet: true }))
       .rejects.toThrow(/give --dpi or --mm-per-pixel, not both/);
+    const model = join(out, 'checkpoints', 'unet', 'repeat-1');
+    await expect(runSegment({ model, image: file, overlay: join(root, 'segment.jpg'), quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/^--overlay .*segment\.jpg: the overlay is written as PNG; give a file name ending in \.png$/);
+    await expect(runSegment({ model, image: file, overlay: join(root, 'no-folder', 'segment.png'), quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/^--overlay .*no-folder\/segment\.png: folder .*no-folder does not exist$/);
+    expect((await readdir(root)).filter((f) => f.startsWith('segment'))).toEqual(['segment.png']);
   });
 
   it('train saves one model with its log', async () => {

@@ -4,13 +4,15 @@
  * resize to the model's input, threshold 0.5, area = mask pixels x the spacing scaled back to
  * the original image.
  */
-import { writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { segmentGrayImage, type ImageSegmentation } from '@sa-unet/unet-zoo';
 import { crossSectionalArea, spacingAfterResize, type PixelSize } from '@sa-unet/seg-metrics';
 import { selectBackend } from '../backend.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
+import { writeFileAtomic } from '../output.js';
 import { loadSavedModel } from './evaluate.js';
 import { checkBackend, checkNumber } from './options.js';
 
@@ -41,11 +43,19 @@ export interface SegmentCommandOptions {
   quiet?: boolean;
 }
 
+/** Checks `--overlay` before any work: a .png name in an existing folder. */
+async function checkOverlayPath(path: string): Promise<void> {
+  if (extname(path).toLowerCase() !== '.png') throw new Error(`--overlay ${path}: the overlay is written as PNG; give a file name ending in .png`);
+  const folder = dirname(path);
+  if (!(await stat(folder).then((s) => s.isDirectory(), () => false))) throw new Error(`--overlay ${path}: folder ${folder} does not exist`);
+}
+
 export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentation> {
   if (opts.dpi !== undefined && opts.mmPerPixel !== undefined) throw new Error('give --dpi or --mm-per-pixel, not both');
   const pixelSize: PixelSize | undefined = opts.dpi !== undefined ? { dpi: checkNumber(opts.dpi, '--dpi', 0) }
     : opts.mmPerPixel !== undefined ? { spacing: [checkNumber(opts.mmPerPixel, '--mm-per-pixel', 0), opts.mmPerPixel] } : undefined;
   const choice = checkBackend(opts.backend);
+  if (opts.overlay !== undefined) await checkOverlayPath(opts.overlay);
   await selectBackend(choice);
   const { model } = await loadSavedModel(opts.model);
   const image = await readGrayImage(opts.image);
@@ -53,7 +63,7 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
   model.dispose();
   if (opts.overlay !== undefined) {
     const { size } = result;
-    await writeFile(opts.overlay, renderOverlay(result.input, new Uint8Array(size * size), result.probabilities, size, overlayScale(size)));
+    await writeFileAtomic(opts.overlay, renderOverlay(result.input, new Uint8Array(size * size), result.probabilities, size, overlayScale(size)));
   }
   if (!opts.quiet) {
     process.stdout.write(`${opts.image}: ${image.width}x${image.height}, segmented at ${result.size}x${result.size}: ${result.maskPixels} mask pixels` +

@@ -9,9 +9,14 @@ export async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => null)) !== null;
 }
 
+/** Throws when `out` exists (results are never overwritten): call it before any long work. */
+export async function checkOutFree(out: string): Promise<void> {
+  if (await exists(out)) throw new Error(`results folder ${out} already exists; choose another --out (results are never overwritten)`);
+}
+
 /** The partial folder for `out`: fresh, or (with resume) the one left by an interrupted run. */
 export async function prepareWorkFolder(out: string, resume: boolean): Promise<string> {
-  if (await exists(out)) throw new Error(`results folder ${out} already exists; choose another --out (results are never overwritten)`);
+  await checkOutFree(out);
   const work = `${out}.partial`;
   if (!resume) await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -26,7 +31,7 @@ export async function publish(work: string, out: string): Promise<void> {
 
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(value, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+  await writeFileAtomic(path, `${JSON.stringify(value, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
 }
 
 /** Writes a file whole or not at all: to a temporary name beside it, then renamed into place. */

@@ -107,6 +107,9 @@ describe('train, evaluate, latency, params', () => {
     expect(evaluation.records).toHaveLength(3);
     expect((await readdir(evalOut)).sort()).toEqual(['overlays', 'results.json', 'table.md']);
     await expect(runEvaluate({ model: join(root, 'no-model'), data: dataDir, quiet: true, backend: 'wasm' })).rejects.toThrow(/cannot read .*no-model\/model\.json/);
+    // An existing --out is refused before any work (here, before the missing model is even read).
+    await expect(runEvaluate({ model: join(root, 'no-model'), data: dataDir, out: evalOut, quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/^results folder .*eval-out already exists; choose another --out/);
   });
 
   it('segment measures the cross-sectional area of one image', async () => {

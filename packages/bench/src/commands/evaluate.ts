@@ -10,7 +10,7 @@ import { selectBackend } from '../backend.js';
 import { loadFolder } from '../data/dataset.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions } from '../eval/score.js';
-import { prepareWorkFolder, publish, writeJson } from '../output.js';
+import { checkOutFree, prepareWorkFolder, publish, writeJson } from '../output.js';
 import { log, progressBar } from '../progress.js';
 import { meanSd } from '../report/tables.js';
 import { checkBackend, checkInteger } from './options.js';
@@ -52,6 +52,7 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Evaluat
   const show = !opts.quiet;
   const choice = checkBackend(opts.backend);
   const label = opts.label === undefined ? undefined : checkInteger(opts.label, '--label', 0);
+  if (opts.out !== undefined) await checkOutFree(opts.out);
   const backend = await selectBackend(choice);
   const { model, size } = await loadSavedModel(opts.model);
   const dataset = await loadFolder(opts.data, { size, label });

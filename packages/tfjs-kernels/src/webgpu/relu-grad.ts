@@ -17,12 +17,12 @@ import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-intern
  */
 export const RELU_GRAD_KERNEL = 'SaUnetReluGrad';
 
-function reluGradProgram(size: number): WebGPUProgramSpec {
+function reluGradProgram(size: number, workgroups: number): WebGPUProgramSpec {
   return {
     outputShape: [size],
     shaderKey: 'saunet_reluGrad',
     dispatchLayout: { x: [0] },
-    dispatch: [gridStride(size).workgroups, 1, 1],
+    dispatch: [workgroups, 1, 1],
     variableNames: ['dy', 'x'],
     uniforms: 'size : i32, threads : i32,',
     workgroupSize: [WORKGROUP, 1, 1],
@@ -52,6 +52,7 @@ export function webgpuReluGrad({ inputs, backend }: KernelArgs): TensorInfo {
     throw new Error(`${RELU_GRAD_KERNEL}: dy must have x's shape [${x.shape.join(', ')}], got [${dy.shape.join(', ')}]`);
   }
   const size = x.shape.reduce((a, b) => a * b, 1);
-  const out = (backend as WebGPUBackendInternals).runWebGPUProgram(reluGradProgram(size), [dy, x], 'float32', gridStride(size).uniforms);
+  const grid = gridStride(size);
+  const out = (backend as WebGPUBackendInternals).runWebGPUProgram(reluGradProgram(size, grid.workgroups), [dy, x], 'float32', grid.uniforms);
   return withShape(out, x.shape);
 }

@@ -97,7 +97,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--size <n>', 'input side, a multiple of 16', integer('--size', 16), 256)
     .option('--base-filters <n>', 'filters of the first level', integer('--base-filters', 4), 32)
     .option('--backends <list>', `comma-separated backends among ${BACKEND_CHOICES.filter((b) => b !== 'auto').join(', ')} (default: every available one but cpu)`)
-    .option('--backend <name>', 'one backend (the same as --backends with one name)')
+    .addOption(new Option('--backend <name>', 'one backend (the same as --backends with one name)').choices(BACKEND_CHOICES.filter((b) => b !== 'auto')))
     .option('--runs <n>', 'timed calls per measurement', integer('--runs', 1), 20)
     .option('--steps <n>', 'timed Adam steps per model', integer('--steps', 1), 5)
     .option('--out <file>', 'also write the measurements as JSON')

@@ -1,6 +1,6 @@
 /**
- * Conv2DBackpropFilter and Conv2DBackpropInput built from the backend's forward Conv2D (and
- * BatchMatMul for 1x1 convolutions), so they are as fast as the forward pass and exact.
+ * Conv2DBackpropFilter and Conv2DBackpropInput built from the backend's forward Conv2D and its
+ * BatchMatMul (whichever form is faster for the shape), and exact.
  *
  * Forward (NHWC): y[n,i,j,o] = sum_{p,q,c} x[n, i*sh + p*dh - top, j*sw + q*dw - left, c] * w[p,q,c,o].
  */
@@ -30,7 +30,9 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TensorInfo, dy: TensorIn
     const product = ops.matMul(ops.reshape(xT, [1, c, n * h * w]), ops.reshape(dy, [1, n * h * w, o]));
     return ops.reshape(product, [1, 1, c, o]);
   }
-  if (ho * wo <= SMALL_IMAGE || c <= FEW_CHANNELS) return filterGradPerTap(ops, x, dy, info);
+  const method = filterGradMethod(ops.backendName, info);
+  if (method === 'shifted-rows') return filterGradShiftedRows(ops, x, dy, info);
+  if (method === 'per-tap') return filterGradPerTap(ops, x, dy, info);
   const xT = ops.transpose(x, [3, 1, 2, 0]);
   const dyT = ops.transpose(dy, [1, 2, 0, 3]);
   // Pad the far sides just enough to reach every pixel the forward pass read.
@@ -41,10 +43,55 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TensorInfo, dy: TensorIn
   return ops.transpose(g, [1, 2, 0, 3]);
 }
 
-// Below these sizes one matrix product per filter tap beats the convolution above (measured on
-// wasm: 16x16x256 -> 256 filters 42 vs 57 ms; 1 input channel 3 vs 24 ms; 128x128x32 167 vs 84 ms).
-const SMALL_IMAGE = 32 * 32;
-const FEW_CHANNELS = 4;
+type FilterGradMethod = 'convolution' | 'shifted-rows' | 'per-tap';
+
+/**
+ * The fastest way to a filter gradient on this backend, as measured (wasm, one thread, batch 4,
+ * ms for convolution / shifted rows / per tap): 64x64x16->16 20/19/29, 32x32x32->32 19/17/28,
+ * 32x32x96->32 50/41/65, 16x16x64->64 18/15/26, 64x64x64->64 231/167/188, 32x32x256->128
+ * 461/304/350, 16x16x256->256 248/188/202, 128x128x32->32 189/154/169. The shifted rows multiply
+ * padding zeros too (1.06 times the pixels at 64x64, 1.25 at 16x16, 1.5 at 8x8: at batch 8,
+ * 16x16x256->256 took 465/442/415), so below 16x16 the convolution wins with few output channels
+ * (8x8x128->128 10/14/12, 4x4x256->256 22/30/24) and the products with many (8x8x512->512
+ * 246/203/161). The shifted rows need stride 1. On the cpu backend the convolution beat the
+ * per-tap products at every size measured (3-7x at 16x16 to 64x64).
+ */
+function filterGradMethod(backendName: string, info: ReturnType<typeof convInfo>): FilterGradMethod {
+  if (backendName !== 'wasm') return 'convolution';
+  const { outChannels: o, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw } = info;
+  if (sh === 1 && sw === 1 && ho * wo >= 16 * 16) return 'shifted-rows';
+  return o * Math.sqrt(ho * wo) <= 1024 ? 'convolution' : 'per-tap';
+}
+
+/**
+ * dW[p,q] = X_pq^T dY with the windows read as runs of rows: in the padded image flattened to
+ * [n*hp*wp, c], the pixel that tap (p, q) pairs with output pixel t is row t + p*dh*wp + q*dw.
+ * With dy zero-padded to the same [n, hp, wp] grid, each tap's window is one contiguous run of
+ * rows (whole-row copies of the channel-major image, not one copy per image row), and the
+ * pixels that run past an image's edge meet zeros. dY is the right-hand operand of all taps, so
+ * it is packed once.
+ */
+function filterGradShiftedRows(ops: KernelOps, x: TensorInfo, dy: TensorInfo, info: ReturnType<typeof convInfo>): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
+  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const hp = ho + (fh - 1) * dh;
+  const wp = wo + (fw - 1) * dw;
+  const padded = ops.cropOrPad(x, padInfo.top, hp - h - padInfo.top, padInfo.left, wp - w - padInfo.left);
+  const xT = ops.transpose(ops.reshape(padded, [n * hp * wp, c]), [1, 0]);
+  // The last output pixel sits this many rows before the end of the grid: no run goes past it.
+  const rows = n * hp * wp - ((fh - 1) * dh * wp + (fw - 1) * dw);
+  const dyRows = ops.slice(ops.reshape(ops.cropOrPad(dy, 0, hp - ho, 0, wp - wo), [n * hp * wp, o]), [0, 0], [rows, o]);
+  const dyMatrix = ops.reshape(dyRows, [1, rows, o]);
+  const taps: TensorInfo[] = [];
+  for (let p = 0; p < fh; p++) {
+    for (let q = 0; q < fw; q++) {
+      const window = ops.slice(xT, [0, p * dh * wp + q * dw], [c, rows]);
+      taps.push(ops.matMul(ops.reshape(window, [1, c, rows]), dyMatrix));
+    }
+  }
+  const stacked = taps.length === 1 ? taps[0] : ops.concat(taps, 0);
+  return ops.reshape(stacked, [fh, fw, c, o]);
+}
 
 /** dW[p,q] = window(p,q)^T dY for each tap: windows of x channel-major [c, n*ho*wo] times dy [n*ho*wo, o]. */
 function filterGradPerTap(ops: KernelOps, x: TensorInfo, dy: TensorInfo, info: ReturnType<typeof convInfo>): TensorInfo {

@@ -35,10 +35,17 @@ export const CASES: Case[] = [
   // matmul cache keyed by data id alone once read out of bounds here).
   c('conv2d', [4, 1, 16, 1], [1, 3, 1, 1], 1, 'same'),
   c('conv2d', [2, 1, 32, 1], [1, 5, 1, 1], 1, 'same'),
-  // Large enough for the convolution form of the filter gradient (more than 32x32 outputs, > 4 channels).
+  // Each form of the wasm filter gradient: shifted rows (stride 1, at least 16x16 outputs; same,
+  // valid, explicit padding, dilation, a non-square filter), the convolution (strided, or few
+  // output channels on small images: the cases above) and one product per tap (many output
+  // channels on small images, strided or not).
   c('conv2d', [2, 40, 36, 6], [3, 3, 6, 4], 1, 'same'),
-  c('conv2d', [2, 70, 66, 6], [3, 3, 6, 4], 2, 'same'),
   c('conv2d', [1, 40, 40, 6], [3, 3, 6, 3], 1, 'same', 2),
+  c('conv2d', [2, 20, 18, 3], [3, 2, 3, 4], 1, 'valid'),
+  c('conv2d', [1, 18, 17, 2], [3, 3, 2, 3], 1, [[0, 0], [2, 0], [0, 1], [0, 0]]),
+  c('conv2d', [2, 70, 66, 6], [3, 3, 6, 4], 2, 'same'),
+  c('conv2d', [1, 4, 5, 3], [3, 3, 3, 300], 1, 'same'),
+  c('conv2d', [1, 10, 9, 2], [3, 3, 2, 260], 2, 'same'),
   c('depthwise', [2, 7, 6, 3], [3, 3, 3, 1], 1, 'same'),
   c('depthwise', [2, 8, 8, 3], [3, 3, 3, 2], 2, 'same'),
   c('depthwise', [3, 9, 7, 2], [3, 2, 2, 1], 1, 'valid'),

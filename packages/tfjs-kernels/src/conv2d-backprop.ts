@@ -76,17 +76,26 @@ function filterGradShiftedRows(ops: KernelOps, x: TensorInfo, dy: TensorInfo, in
   const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
   const hp = ho + (fh - 1) * dh;
   const wp = wo + (fw - 1) * dw;
+  // Each large temporary is released as soon as it is read: this kernel's peak stays near the
+  // convolution form's (two copies of x and one of dy beside its inputs).
   const padded = ops.cropOrPad(x, padInfo.top, hp - h - padInfo.top, padInfo.left, wp - w - padInfo.left);
-  const xT = ops.transpose(ops.reshape(padded, [n * hp * wp, c]), [1, 0]);
+  const paddedRows = ops.reshape(padded, [n * hp * wp, c]);
+  const xT = ops.transpose(paddedRows, [1, 0]);
+  ops.release(paddedRows, padded);
   // The last output pixel sits this many rows before the end of the grid: no run goes past it.
   const rows = n * hp * wp - ((fh - 1) * dh * wp + (fw - 1) * dw);
-  const dyRows = ops.slice(ops.reshape(ops.cropOrPad(dy, 0, hp - ho, 0, wp - wo), [n * hp * wp, o]), [0, 0], [rows, o]);
+  const dyPadded = ops.cropOrPad(dy, 0, hp - ho, 0, wp - wo);
+  const dyPaddedRows = ops.reshape(dyPadded, [n * hp * wp, o]);
+  const dyRows = ops.slice(dyPaddedRows, [0, 0], [rows, o]);
+  ops.release(dyPaddedRows, dyPadded);
   const dyMatrix = ops.reshape(dyRows, [1, rows, o]);
   const taps: TensorInfo[] = [];
   for (let p = 0; p < fh; p++) {
     for (let q = 0; q < fw; q++) {
       const window = ops.slice(xT, [0, p * dh * wp + q * dw], [c, rows]);
-      taps.push(ops.matMul(ops.reshape(window, [1, c, rows]), dyMatrix));
+      const windowMatrix = ops.reshape(window, [1, c, rows]);
+      taps.push(ops.matMul(windowMatrix, dyMatrix));
+      ops.release(windowMatrix, window); // one window at a time: nine would take 9x the input's memory
     }
   }
   const stacked = taps.length === 1 ? taps[0] : ops.concat(taps, 0);

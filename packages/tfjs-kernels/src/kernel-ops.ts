@@ -55,6 +55,20 @@ export class KernelOps {
     return result;
   }
 
+  /**
+   * Releases those of `ts` that are intermediates of this kernel (inputs are left alone) before
+   * it returns, for large temporaries that nothing later reads. A reshape shares its input's
+   * buffer and counts as one more reference to it: release both.
+   */
+  release(...ts: TensorInfo[]): void {
+    for (const t of ts) {
+      const i = this.temps.indexOf(t);
+      if (i < 0) continue;
+      this.temps.splice(i, 1);
+      this.backend.disposeData(t.dataId);
+    }
+  }
+
   /** Releases every intermediate (on failure). */
   dispose(): void {
     for (const t of this.temps) this.backend.disposeData(t.dataId);

@@ -53,13 +53,16 @@ type FilterGradMethod = 'convolution' | 'shifted-rows' | 'per-tap';
  * padding zeros too (1.06 times the pixels at 64x64, 1.25 at 16x16, 1.5 at 8x8: at batch 8,
  * 16x16x256->256 took 465/442/415), so below 16x16 the convolution wins with few output channels
  * (8x8x128->128 10/14/12, 4x4x256->256 22/30/24) and the products with many (8x8x512->512
- * 246/203/161). The shifted rows need stride 1. On the cpu backend the convolution beat the
- * per-tap products at every size measured (3-7x at 16x16 to 64x64).
+ * 246/203/161). The shifted rows need stride 1; strided convolutions take the convolution form,
+ * since strided windows are copied by the stock StridedSlice (the attention gates' 2x2, stride 2,
+ * [4,64,64,16] -> 8: 2.3 against 72 ms per tap; [4,256,256,64] -> 32: 529 against 4,042 ms). On
+ * the cpu backend the convolution beat the per-tap products at every size measured (3-7x at 16x16
+ * to 64x64).
  */
 function filterGradMethod(backendName: string, info: ReturnType<typeof convInfo>): FilterGradMethod {
-  if (backendName !== 'wasm') return 'convolution';
   const { outChannels: o, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw } = info;
-  if (sh === 1 && sw === 1 && ho * wo >= 16 * 16) return 'shifted-rows';
+  if (backendName !== 'wasm' || sh !== 1 || sw !== 1) return 'convolution';
+  if (ho * wo >= 16 * 16) return 'shifted-rows';
   return o * Math.sqrt(ho * wo) <= 1024 ? 'convolution' : 'per-tap';
 }
 
@@ -115,7 +118,9 @@ function filterGradPerTap(ops: KernelOps, x: TensorInfo, dy: TensorInfo, info: R
   for (let p = 0; p < fh; p++) {
     for (let q = 0; q < fw; q++) {
       const window = ops.stridedSlice(xT, [0, 0, p * dh, q * dw], [c, n, p * dh + (ho - 1) * sh + 1, q * dw + (wo - 1) * sw + 1], [1, 1, sh, sw]);
-      taps.push(ops.matMul(ops.reshape(window, [1, c, n * ho * wo]), dyMatrix));
+      const windowMatrix = ops.reshape(window, [1, c, n * ho * wo]);
+      taps.push(ops.matMul(windowMatrix, dyMatrix));
+      ops.release(windowMatrix, window);
     }
   }
   const stacked = taps.length === 1 ? taps[0] : ops.concat(taps, 0);

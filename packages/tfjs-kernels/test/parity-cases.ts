@@ -38,7 +38,7 @@ export const CASES: Case[] = [
   // Each form of the wasm filter gradient: shifted rows (stride 1, at least 16x16 outputs; same,
   // valid, explicit padding, dilation, a non-square filter), the convolution (strided, or few
   // output channels on small images: the cases above) and one product per tap (many output
-  // channels on small images, strided or not).
+  // channels on small images).
   c('conv2d', [2, 40, 36, 6], [3, 3, 6, 4], 1, 'same'),
   c('conv2d', [1, 40, 40, 6], [3, 3, 6, 3], 1, 'same', 2),
   c('conv2d', [2, 20, 18, 3], [3, 2, 3, 4], 1, 'valid'),

@@ -9,6 +9,11 @@ export async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => null)) !== null;
 }
 
+/** Whether `path` is an existing folder. */
+export async function isFolder(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+}
+
 /** Throws when `out` exists (results are never overwritten): call it before any long work. */
 export async function checkOutFree(out: string): Promise<void> {
   if (await exists(out)) throw new Error(`results folder ${out} already exists; choose another --out (results are never overwritten)`);

@@ -91,39 +91,40 @@ function filterGradShiftedRows(ops: KernelOps, x: TensorInfo, dy: TensorInfo, in
   const dyPaddedRows = ops.reshape(dyPadded, [n * hp * wp, o]);
   const dyRows = ops.slice(dyPaddedRows, [0, 0], [rows, o]);
   ops.release(dyPaddedRows, dyPadded);
-  const dyMatrix = ops.reshape(dyRows, [1, rows, o]);
-  const taps: TensorInfo[] = [];
-  for (let p = 0; p < fh; p++) {
-    for (let q = 0; q < fw; q++) {
-      const window = ops.slice(xT, [0, p * dh * wp + q * dw], [c, rows]);
-      const windowMatrix = ops.reshape(window, [1, c, rows]);
-      taps.push(ops.matMul(windowMatrix, dyMatrix));
-      ops.release(windowMatrix, window); // one window at a time: nine would take 9x the input's memory
-    }
-  }
-  const stacked = taps.length === 1 ? taps[0] : ops.concat(taps, 0);
-  return ops.reshape(stacked, [fh, fw, c, o]);
+  return productPerTap(ops, info, ops.reshape(dyRows, [1, rows, o]), (p, q) => ops.slice(xT, [0, p * dh * wp + q * dw], [c, rows]));
 }
 
-/** dW[p,q] = window(p,q)^T dY for each tap: windows of x channel-major [c, n*ho*wo] times dy [n*ho*wo, o]. */
+/**
+ * dW[p,q] = window(p,q)^T dY for each tap of a stride-1 convolution: the windows of x channel-major
+ * [c, n, ho, wo], each one slice of the padded image.
+ */
 function filterGradPerTap(ops: KernelOps, x: TensorInfo, dy: TensorInfo, info: ReturnType<typeof convInfo>): TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
-  const bottom = Math.max(0, (fh - 1) * dh + (ho - 1) * sh + 1 - padInfo.top - h);
-  const right = Math.max(0, (fw - 1) * dw + (wo - 1) * sw + 1 - padInfo.left - w);
-  // [c, n, h, w], padded: each tap's window is then one strided slice, already in matrix layout.
+  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const bottom = (fh - 1) * dh + ho - padInfo.top - h;
+  const right = (fw - 1) * dw + wo - padInfo.left - w;
   const xT = ops.transpose(ops.cropOrPad(x, padInfo.top, bottom, padInfo.left, right), [3, 0, 1, 2]);
-  const dyMatrix = ops.reshape(dy, [1, n * ho * wo, o]);
+  return productPerTap(ops, info, ops.reshape(dy, [1, n * ho * wo, o]), (p, q) => ops.slice(xT, [0, 0, p * dh, q * dw], [c, n, ho, wo]));
+}
+
+/**
+ * The filter gradient [fh, fw, c, o] as one product per tap: window(p, q) (c rows of k values,
+ * any shape) times dyMatrix [1, k, o]. Each window is released right after its product: all of
+ * them at once would take fh*fw times the input's memory.
+ */
+function productPerTap(ops: KernelOps, info: ReturnType<typeof convInfo>, dyMatrix: TensorInfo, window: (p: number, q: number) => TensorInfo): TensorInfo {
+  const { filterHeight: fh, filterWidth: fw, inChannels: c, outChannels: o } = info;
+  const k = dyMatrix.shape[1]!;
   const taps: TensorInfo[] = [];
   for (let p = 0; p < fh; p++) {
     for (let q = 0; q < fw; q++) {
-      const window = ops.stridedSlice(xT, [0, 0, p * dh, q * dw], [c, n, p * dh + (ho - 1) * sh + 1, q * dw + (wo - 1) * sw + 1], [1, 1, sh, sw]);
-      const windowMatrix = ops.reshape(window, [1, c, n * ho * wo]);
-      taps.push(ops.matMul(windowMatrix, dyMatrix));
-      ops.release(windowMatrix, window);
+      const values = window(p, q);
+      const matrix = ops.reshape(values, [1, c, k]);
+      taps.push(ops.matMul(matrix, dyMatrix));
+      ops.release(matrix, values);
     }
   }
-  const stacked = taps.length === 1 ? taps[0] : ops.concat(taps, 0);
+  const stacked = taps.length === 1 ? taps[0]! : ops.concat(taps, 0);
   return ops.reshape(stacked, [fh, fw, c, o]);
 }
 

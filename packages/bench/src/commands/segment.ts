@@ -4,7 +4,6 @@
  * resize to the model's input, threshold 0.5, area = mask pixels x the spacing scaled back to
  * the original image.
  */
-import { stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { segmentGrayImage, type ImageSegmentation } from '@sa-unet/unet-zoo';
@@ -12,7 +11,7 @@ import { crossSectionalArea, spacingAfterResize, type PixelSize } from '@sa-unet
 import { selectBackend } from '../backend.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
-import { writeFileAtomic } from '../output.js';
+import { isFolder, writeFileAtomic } from '../output.js';
 import { loadSavedModel } from './evaluate.js';
 import { checkBackend, checkNumber } from './options.js';
 
@@ -47,7 +46,7 @@ export interface SegmentCommandOptions {
 async function checkOverlayPath(path: string): Promise<void> {
   if (extname(path).toLowerCase() !== '.png') throw new Error(`--overlay ${path}: the overlay is written as PNG; give a file name ending in .png`);
   const folder = dirname(path);
-  if (!(await stat(folder).then((s) => s.isDirectory(), () => false))) throw new Error(`--overlay ${path}: folder ${folder} does not exist`);
+  if (!(await isFolder(folder))) throw new Error(`--overlay ${path}: folder ${folder} does not exist`);
 }
 
 export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentation> {

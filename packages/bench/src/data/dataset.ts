@@ -2,10 +2,11 @@
  * A dataset: image/mask pairs resized to one square size, images gray in [0, 1], masks binary.
  * Loaded from a folder (images/ and masks/ whose files share names) or generated (the phantom).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { extname, join, parse } from 'node:path';
 import { readGrayImage, readLabelImage } from './decode.js';
 import { resizeBilinear, resizeNearest } from './resize.js';
+import { isFolder } from '../output.js';
 
 export interface Sample {
   /** File name without extension (or a generated id). */
@@ -58,8 +59,7 @@ async function listFiles(dir: string, what: string): Promise<Map<string, string>
 
 /** Lists image/mask pairs by shared base name; an unpaired file is an error that lists them all. */
 export async function pairFiles(dir: string): Promise<Array<{ name: string; image: string; mask: string }>> {
-  const info = await stat(dir).catch(() => null);
-  if (info === null || !info.isDirectory()) throw new Error(`dataset folder ${dir} does not exist or is not a folder`);
+  if (!(await isFolder(dir))) throw new Error(`dataset folder ${dir} does not exist or is not a folder`);
   const images = await listFiles(join(dir, 'images'), 'images');
   const masks = await listFiles(join(dir, 'masks'), 'masks');
   const lonelyImages = [...images.keys()].filter((k) => !masks.has(k)).map((k) => images.get(k)!);

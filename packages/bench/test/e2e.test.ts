@@ -136,6 +136,14 @@ describe('train, evaluate, latency, params', () => {
     await runTrain({ model: 'sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: trainOut, quiet: true, backend: 'wasm' });
     expect((await readdir(trainOut)).sort()).toEqual(['model.json', 'overlays', 'training.json', 'weights.bin']);
     await expect(runTrain({ model: 'segnet', out: join(root, 'x'), quiet: true })).rejects.toThrow(/unknown model "segnet"; expected one of: unet, /);
+    // Masks with no foreground at all leave nothing to learn: refused before any training or output.
+    const blank = await writeDataset(join(root, 'blank-masks'), {
+      images: { 'a.png': gray8(8, 8, (x) => x * 30), 'b.png': gray8(8, 8, (x, y) => y * 30) },
+      masks: { 'a.png': gray8(8, 8, () => 0), 'b.png': gray8(8, 8, () => 0) },
+    });
+    await expect(runTrain({ model: 'sa-unet', data: blank, testFraction: 0.5, size: 32, epochs: 1, out: join(root, 'blank-out'), quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/^nothing to learn: none of the 1 training masks of .*blank-masks has a non-zero pixel at 32x32$/);
+    expect((await readdir(root)).filter((f) => f.startsWith('blank-out'))).toEqual([]);
   });
 
   it('latency measures inference and an Adam step per model', async () => {

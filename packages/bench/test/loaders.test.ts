@@ -70,6 +70,9 @@ describe('loadFolder', () => {
     expect(nerve).toBeGreaterThan(0);
     expect(nerve).toBeLessThan(anyNonZero); // the vessel label 2 is background now
     expect(nerveOnly.samples[1].mask.reduce((a, b) => a + b, 0)).toBe(0); // gray 255 is not label 1
+    // A label that no mask has is a mistake, not a dataset of empty masks: the error lists what the masks hold.
+    await expect(loadFolder(dir, { size: 16, label: 7 })).rejects.toThrow(/^label 7 occurs in no mask of .*mixed\/masks: their values are 0, 1, 2, 255$/);
+    expect((await loadFolder(dir, { size: 16, label: 255 })).samples[1].mask.includes(1)).toBe(true);
   });
 
   it.each([

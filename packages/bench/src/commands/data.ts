@@ -33,9 +33,17 @@ export async function loadRunData(options: DataOptions & { size: number; phantom
   const dataset = options.data !== undefined
     ? await loadWithProgress(options.data, options.size, options.label, show)
     : phantomDataset(options.phantomCount, options.size, options.seed);
+  let data: RunData;
   if (options.testData !== undefined) {
     const test = await loadWithProgress(options.testData, options.size, options.label, show);
-    return { source: `${dataset.source} (train), ${test.source} (test)`, split: { train: dataset.samples, test: test.samples } };
+    data = { source: `${dataset.source} (train), ${test.source} (test)`, split: { train: dataset.samples, test: test.samples } };
+  } else {
+    data = { source: dataset.source, split: splitDataset(dataset, options.testFraction, options.seed) };
   }
-  return { source: dataset.source, split: splitDataset(dataset, options.testFraction, options.seed) };
+  const { train } = data.split;
+  if (!train.some((s) => s.mask.includes(1))) {
+    const what = options.label === undefined ? 'a non-zero pixel' : `a pixel of label ${options.label}`;
+    throw new Error(`nothing to learn: none of the ${train.length} training masks of ${dataset.source} has ${what} at ${options.size}x${options.size}`);
+  }
+  return data;
 }

@@ -81,6 +81,8 @@ export async function loadFolder(dir: string, options: FolderOptions): Promise<D
   const { size, label } = options;
   const pairs = await pairFiles(dir);
   const samples: Sample[] = [];
+  const seen = new Uint8Array(65536); // which mask values occur: named when `label` occurs in none
+  let foreground = 0;
   for (const [i, pair] of pairs.entries()) {
     const image = await readGrayImage(pair.image);
     const mask = await readLabelImage(pair.mask);
@@ -88,7 +90,13 @@ export async function loadFolder(dir: string, options: FolderOptions): Promise<D
       throw new Error(`image ${pair.image} is ${image.width}x${image.height} but its mask ${pair.mask} is ${mask.width}x${mask.height}`);
     }
     const binary = new Uint8Array(mask.data.length);
-    for (let k = 0; k < binary.length; k++) binary[k] = (label === undefined ? mask.data[k] !== 0 : mask.data[k] === label) ? 1 : 0;
+    for (let k = 0; k < binary.length; k++) {
+      const value = mask.data[k]!;
+      seen[value] = 1;
+      const on = label === undefined ? value !== 0 : value === label;
+      binary[k] = on ? 1 : 0;
+      if (on) foreground++;
+    }
     samples.push({
       name: pair.name,
       image: await resizeBilinear(image.data, image.width, image.height, size),
@@ -97,6 +105,12 @@ export async function loadFolder(dir: string, options: FolderOptions): Promise<D
       originalHeight: image.height,
     });
     options.onProgress?.(i + 1, pairs.length);
+  }
+  if (label !== undefined && foreground === 0) {
+    // A label no mask has is a mistake (a typo, or the wrong folder): every mask would be empty.
+    const values = [...seen.keys()].filter((v) => seen[v] === 1);
+    const shown = values.length > 12 ? `${values.slice(0, 12).join(', ')}, ... (${values.length} values)` : values.join(', ');
+    throw new Error(`label ${label} occurs in no mask of ${join(dir, 'masks')}: their values are ${shown}`);
   }
   return { source: dir, size, samples };
 }

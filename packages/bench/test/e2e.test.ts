@@ -138,7 +138,7 @@ describe('train, evaluate, latency, params', () => {
     await expect(runTrain({ model: 'segnet', out: join(root, 'x'), quiet: true })).rejects.toThrow(/unknown model "segnet"; expected one of: unet, /);
     // Masks with no foreground at all leave nothing to learn: refused before any training or output.
     const blank = await writeDataset(join(root, 'blank-masks'), {
-      images: { 'a.png': gray8(8, 8, (x) => x * 30), 'b.png': gray8(8, 8, (x, y) => y * 30) },
+      images: { 'a.png': gray8(8, 8, (x) => x * 30), 'b.png': gray8(8, 8, (_x, y) => y * 30) },
       masks: { 'a.png': gray8(8, 8, () => 0), 'b.png': gray8(8, 8, () => 0) },
     });
     await expect(runTrain({ model: 'sa-unet', data: blank, testFraction: 0.5, size: 32, epochs: 1, out: join(root, 'blank-out'), quiet: true, backend: 'wasm' }))

@@ -25,7 +25,7 @@ function pixelSize(): PixelSize | null {
   if (machine) return machine.size;
   const value = Number(spacing.value);
   if (!(value > 0) || !Number.isFinite(value)) return null;
-  return preset.value === 'mm' ? { spacing: [value, value] } : { dpi: value };
+  return preset.value === 'mm' ? { spacingMm: [value, value] } : { dpi: value };
 }
 
 function showArea(): void {

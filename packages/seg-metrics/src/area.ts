@@ -1,8 +1,8 @@
 /** Cross-sectional area of a segmented structure, the clinical measurement of the median nerve. */
 import { binarizePrediction, countForeground, type MaskInput } from './mask.js';
 
-/** Pixel size: `{ spacing: [dy, dx] }` in mm per pixel, or `{ dpi }` (dots per inch, square pixels). */
-export type PixelSize = { spacing: [number, number] } | { dpi: number };
+/** Pixel size: `{ spacingMm: [dy, dx] }` in mm per pixel, or `{ dpi }` (dots per inch, square pixels). */
+export type PixelSize = { spacingMm: [number, number] } | { dpi: number };
 
 export const MM_PER_INCH = 25.4;
 
@@ -15,14 +15,14 @@ export function mmPerPixel(size: PixelSize): [number, number] {
     }
     return [MM_PER_INCH / dpi, MM_PER_INCH / dpi];
   }
-  if (size !== null && typeof size === 'object' && 'spacing' in size) {
-    const { spacing } = size;
-    if (!Array.isArray(spacing) || spacing.length !== 2 || !spacing.every((s) => typeof s === 'number' && Number.isFinite(s) && s > 0)) {
-      throw new Error(`spacing: expected [dy, dx] in mm per pixel, two finite numbers > 0, got ${JSON.stringify(spacing)}`);
+  if (size !== null && typeof size === 'object' && 'spacingMm' in size) {
+    const { spacingMm } = size;
+    if (!Array.isArray(spacingMm) || spacingMm.length !== 2 || !spacingMm.every((s) => typeof s === 'number' && Number.isFinite(s) && s > 0)) {
+      throw new Error(`spacingMm: expected [dy, dx] in mm per pixel, two finite numbers > 0, got ${JSON.stringify(spacingMm)}`);
     }
-    return [spacing[0], spacing[1]];
+    return [spacingMm[0], spacingMm[1]];
   }
-  throw new Error(`pixel size: expected { spacing: [dy, dx] } (mm per pixel) or { dpi }, got ${JSON.stringify(size)}`);
+  throw new Error(`pixel size: expected { spacingMm: [dy, dx] } (mm per pixel) or { dpi }, got ${JSON.stringify(size)}`);
 }
 
 /**

@@ -65,7 +65,7 @@ describe('bad input throws an Error naming the argument', () => {
     ['zero spacing', () => hausdorffDistance(small, small, { spacing: [0, 1] }), /spacing: expected \[dy, dx\] with two finite numbers > 0, got \[0,1\]/],
     ['bad percentile', () => hausdorffDistance(small, small, { percentile: 101 }), /percentile: expected a number from 0 to 100, got 101/],
     ['zero dpi', () => crossSectionalArea(small, { dpi: 0 }), /dpi: expected a finite number > 0, got 0/],
-    ['negative spacing for area', () => crossSectionalArea(small, { spacing: [-1, 1] }), /spacing: expected \[dy, dx\] in mm per pixel/],
+    ['negative spacing for area', () => crossSectionalArea(small, { spacingMm: [-1, 1] }), /spacingMm: expected \[dy, dx\] in mm per pixel/],
     ['not a mask', () => dice(42 as never, small), /pred: expected \{ data, width, height \} or a tf.Tensor, got number/],
     ['bad width', () => dice({ data: [1], width: 0, height: 1 }, small), /pred: width and height must be integers >= 1, got width 0 and height 1/],
     ['list lengths', () => zeroOverlapRate([small], []), /preds and truths must be arrays of the same length, got 1 and 0/],
@@ -81,19 +81,19 @@ describe('cross-sectional area', () => {
   it('pixel count times dy * dx, or (25.4 / dpi)^2', () => {
     const mask = disc(W, H, 8, 9, 5);
     const pixels = Array.from(mask.data).filter((v) => v === 1).length;
-    expect(crossSectionalArea(mask, { spacing: [0.1, 0.2] })).toBeCloseTo(pixels * 0.02, 12);
+    expect(crossSectionalArea(mask, { spacingMm: [0.1, 0.2] })).toBeCloseTo(pixels * 0.02, 12);
     expect(crossSectionalArea(mask, { dpi: 150 })).toBeCloseTo(pixels * (25.4 / 150) ** 2, 12);
     expect(crossSectionalArea(scores, { dpi: 96 }, { threshold: 0.9 })).toBeLessThan(crossSectionalArea(scores, { dpi: 96 }));
   });
 
   it('of a mask predicted on a resized image: spacingAfterResize scales the spacing back', () => {
     // A 534x512 image at 0.1 mm/pixel, segmented at 128x128: each mask pixel is 0.4 x 0.417 mm.
-    const [dy, dx] = spacingAfterResize({ spacing: [0.1, 0.1] }, { width: 534, height: 512 }, { width: 128, height: 128 });
+    const [dy, dx] = spacingAfterResize({ spacingMm: [0.1, 0.1] }, { width: 534, height: 512 }, { width: 128, height: 128 });
     expect(dy).toBeCloseTo(0.4, 12);
     expect(dx).toBeCloseTo(0.1 * 534 / 128, 12);
     const mask = disc(128, 128, 64, 64, 20);
     const pixels = Array.from(mask.data).filter((v) => v === 1).length;
-    expect(crossSectionalArea(mask, { spacing: [dy, dx] })).toBeCloseTo(pixels * dy * dx, 9);
+    expect(crossSectionalArea(mask, { spacingMm: [dy, dx] })).toBeCloseTo(pixels * dy * dx, 9);
     expect(() => spacingAfterResize({ dpi: 96 }, { width: 0, height: 1 }, { width: 1, height: 1 })).toThrow(/original\.width must be an integer >= 1/);
   });
 });

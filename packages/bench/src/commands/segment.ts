@@ -28,7 +28,7 @@ export async function segmentImage(model: tfl.LayersModel, image: GrayImage, pix
   const result = await segmentGrayImage(model, image);
   const { size, mask } = result;
   const csaMm2 = pixelSize === undefined ? null : crossSectionalArea({ data: mask, width: size, height: size },
-    { spacing: spacingAfterResize(pixelSize, image, { width: size, height: size }) });
+    { spacingMm: spacingAfterResize(pixelSize, image, { width: size, height: size }) });
   return { ...result, width: image.width, height: image.height, csaMm2 };
 }
 
@@ -52,7 +52,7 @@ async function checkOverlayPath(path: string): Promise<void> {
 export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentation> {
   if (opts.dpi !== undefined && opts.mmPerPixel !== undefined) throw new Error('give --dpi or --mm-per-pixel, not both');
   const pixelSize: PixelSize | undefined = opts.dpi !== undefined ? { dpi: checkNumber(opts.dpi, '--dpi', 0) }
-    : opts.mmPerPixel !== undefined ? { spacing: [checkNumber(opts.mmPerPixel, '--mm-per-pixel', 0), opts.mmPerPixel] } : undefined;
+    : opts.mmPerPixel !== undefined ? { spacingMm: [checkNumber(opts.mmPerPixel, '--mm-per-pixel', 0), opts.mmPerPixel] } : undefined;
   const choice = checkBackend(opts.backend);
   if (opts.overlay !== undefined) await checkOverlayPath(opts.overlay);
   await selectBackend(choice);

@@ -28,8 +28,8 @@ export async function segmentGray(model: tfl.LayersModel, gray: Float32Array, wi
 
 /** The nerve's cross-sectional area in mm^2, for an image of the given original size and pixel size. */
 export function nerveArea(result: NerveSegmentation, original: { width: number; height: number }, pixelSize: PixelSize): number {
-  const spacing = spacingAfterResize(pixelSize, original, { width: result.size, height: result.size });
-  return crossSectionalArea({ data: result.mask, width: result.size, height: result.size }, { spacingMm: spacing });
+  const spacingMm = spacingAfterResize(pixelSize, original, { width: result.size, height: result.size });
+  return crossSectionalArea({ data: result.mask, width: result.size, height: result.size }, { spacingMm });
 }
 
 /** The paper's two ultrasound machines, as pixel-size presets. */

@@ -8,7 +8,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { describeWebGPUAdapter, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 
-export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
+/** The backends by name; `--backend` also takes 'auto' (see {@link BACKEND_CHOICES}). */
+export const BACKEND_NAMES = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface ActiveBackend {

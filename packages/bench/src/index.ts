@@ -11,7 +11,7 @@ export { runLatency, type LatencyOptions, type LatencyRow } from './commands/lat
 export { runParams } from './commands/params.js';
 export { runSegment, segmentImage, type Segmentation, type SegmentCommandOptions } from './commands/segment.js';
 export { resolveRunOptions, parseModels, type RunOptions, type RawRunOptions, type DataOptions } from './commands/options.js';
-export { selectBackend, BACKEND_CHOICES, type BackendChoice, type ActiveBackend } from './backend.js';
+export { selectBackend, BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type ActiveBackend } from './backend.js';
 export { loadFolder, pairFiles, type Dataset, type Sample, type FolderOptions } from './data/dataset.js';
 export { readGrayImage, readLabelImage, type GrayImage, type LabelImage } from './data/decode.js';
 export { phantomDataset, phantomSample } from './data/phantom.js';

@@ -2,7 +2,7 @@
  * The command-line program of sa-unet-bench (commander): every command, flag and check.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_CHOICES } from './backend.js';
+import { BACKEND_CHOICES, BACKEND_NAMES } from './backend.js';
 import { runCompare } from './commands/compare.js';
 import type { RawRunOptions } from './commands/options.js';
 import { runEvaluate } from './commands/evaluate.js';
@@ -96,8 +96,8 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--models <list>', 'comma-separated models (default: all five)')
     .option('--size <n>', 'input side, a multiple of 16', integer('--size', 16), 256)
     .option('--base-filters <n>', 'filters of the first level', integer('--base-filters', 4), 32)
-    .option('--backends <list>', `comma-separated backends among ${BACKEND_CHOICES.filter((b) => b !== 'auto').join(', ')} (default: every available one but cpu)`)
-    .addOption(new Option('--backend <name>', 'one backend (the same as --backends with one name)').choices(BACKEND_CHOICES.filter((b) => b !== 'auto')))
+    .option('--backends <list>', `comma-separated backends among ${BACKEND_NAMES.join(', ')} (default: every available one but cpu)`)
+    .addOption(new Option('--backend <name>', 'one backend (the same as --backends with one name)').choices([...BACKEND_NAMES]))
     .option('--runs <n>', 'timed calls per measurement', integer('--runs', 1), 20)
     .option('--steps <n>', 'timed Adam steps per model', integer('--steps', 1), 5)
     .option('--out <file>', 'also write the measurements as JSON')

@@ -67,6 +67,17 @@ function filterGradMethod(backendName: string, info: ReturnType<typeof convInfo>
 }
 
 /**
+ * x padded (or cropped) to the [n, hp, wp] grid that a stride-1 convolution's taps read: tap (p, q)
+ * of output pixel (i, j) is grid pixel (i + p*dh, j + q*dw).
+ */
+function padToTapGrid(ops: KernelOps, x: TensorInfo, info: ReturnType<typeof convInfo>): { padded: TensorInfo; hp: number; wp: number } {
+  const { inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const hp = ho + (fh - 1) * dh;
+  const wp = wo + (fw - 1) * dw;
+  return { padded: ops.cropOrPad(x, padInfo.top, hp - h - padInfo.top, padInfo.left, wp - w - padInfo.left), hp, wp };
+}
+
+/**
  * dW[p,q] = X_pq^T dY with the windows read as runs of rows: in the padded image flattened to
  * [n*hp*wp, c], the pixel that tap (p, q) pairs with output pixel t is row t + p*dh*wp + q*dw.
  * With dy zero-padded to the same [n, hp, wp] grid, each tap's window is one contiguous run of
@@ -75,13 +86,11 @@ function filterGradMethod(backendName: string, info: ReturnType<typeof convInfo>
  * it is packed once.
  */
 function filterGradShiftedRows(ops: KernelOps, x: TensorInfo, dy: TensorInfo, info: ReturnType<typeof convInfo>): TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
-  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
-  const hp = ho + (fh - 1) * dh;
-  const wp = wo + (fw - 1) * dw;
+  const { batchSize: n, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
+  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
   // Each large temporary is released as soon as it is read: this kernel's peak stays near the
   // convolution form's (two copies of x and one of dy beside its inputs).
-  const padded = ops.cropOrPad(x, padInfo.top, hp - h - padInfo.top, padInfo.left, wp - w - padInfo.left);
+  const { padded, hp, wp } = padToTapGrid(ops, x, info);
   const paddedRows = ops.reshape(padded, [n * hp * wp, c]);
   const xT = ops.transpose(paddedRows, [1, 0]);
   ops.release(paddedRows, padded);
@@ -99,11 +108,8 @@ function filterGradShiftedRows(ops: KernelOps, x: TensorInfo, dy: TensorInfo, in
  * [c, n, ho, wo], each one slice of the padded image.
  */
 function filterGradPerTap(ops: KernelOps, x: TensorInfo, dy: TensorInfo, info: ReturnType<typeof convInfo>): TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
-  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
-  const bottom = (fh - 1) * dh + ho - padInfo.top - h;
-  const right = (fw - 1) * dw + wo - padInfo.left - w;
-  const xT = ops.transpose(ops.cropOrPad(x, padInfo.top, bottom, padInfo.left, right), [3, 0, 1, 2]);
+  const { batchSize: n, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o, dilationHeight: dh, dilationWidth: dw } = info;
+  const xT = ops.transpose(padToTapGrid(ops, x, info).padded, [3, 0, 1, 2]);
   return productPerTap(ops, info, ops.reshape(dy, [1, n * ho * wo, o]), (p, q) => ops.slice(xT, [0, 0, p * dh, q * dw], [c, n, ho, wo]));
 }
 

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
-import { BACKEND_CHOICES, backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
+import { BACKEND_NAMES, backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { timeCalls, type Latency } from '../eval/timing.js';
 import { writeJson } from '../output.js';
@@ -70,8 +70,8 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
   const requested = opts.backends === undefined ? null
     : (Array.isArray(opts.backends) ? opts.backends : opts.backends.split(',')).map((b) => b.trim()).filter(Boolean);
   for (const b of requested ?? []) {
-    if (b === 'auto' || !(BACKEND_CHOICES as readonly string[]).includes(b)) {
-      throw new Error(`--backends: unknown backend ${JSON.stringify(b)}; expected any of ${BACKEND_CHOICES.filter((c) => c !== 'auto').join(', ')}`);
+    if (!(BACKEND_NAMES as readonly string[]).includes(b)) {
+      throw new Error(`--backends: unknown backend ${JSON.stringify(b)}; expected any of ${BACKEND_NAMES.join(', ')}`);
     }
   }
   const rows: LatencyRow[] = [];

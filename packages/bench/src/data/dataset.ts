@@ -81,8 +81,7 @@ export async function loadFolder(dir: string, options: FolderOptions): Promise<D
   const { size, label } = options;
   const pairs = await pairFiles(dir);
   const samples: Sample[] = [];
-  const seen = new Uint8Array(65536); // which mask values occur: named when `label` occurs in none
-  let foreground = 0;
+  const seen = new Uint8Array(65536); // which mask values occur: a `label` must be one of them
   for (const [i, pair] of pairs.entries()) {
     const image = await readGrayImage(pair.image);
     const mask = await readLabelImage(pair.mask);
@@ -93,9 +92,7 @@ export async function loadFolder(dir: string, options: FolderOptions): Promise<D
     for (let k = 0; k < binary.length; k++) {
       const value = mask.data[k]!;
       seen[value] = 1;
-      const on = label === undefined ? value !== 0 : value === label;
-      binary[k] = on ? 1 : 0;
-      if (on) foreground++;
+      binary[k] = (label === undefined ? value !== 0 : value === label) ? 1 : 0;
     }
     samples.push({
       name: pair.name,
@@ -106,7 +103,7 @@ export async function loadFolder(dir: string, options: FolderOptions): Promise<D
     });
     options.onProgress?.(i + 1, pairs.length);
   }
-  if (label !== undefined && foreground === 0) {
+  if (label !== undefined && seen[label] !== 1) {
     // A label no mask has is a mistake (a typo, or the wrong folder): every mask would be empty.
     const values = [...seen.keys()].filter((v) => seen[v] === 1);
     const shown = values.length > 12 ? `${values.slice(0, 12).join(', ')}, ... (${values.length} values)` : values.join(', ');

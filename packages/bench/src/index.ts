@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { runCompare } from './commands/compare.js';
-export { runTrain } from './commands/train.js';
+export { runTrain, type TrainCommandOptions } from './commands/train.js';
 export { runEvaluate, loadSavedModel, renderEvaluation, type EvaluateCommandOptions } from './commands/evaluate.js';
 export { runLatency, type LatencyOptions, type LatencyRow } from './commands/latency.js';
 export { runParams } from './commands/params.js';
@@ -18,6 +18,7 @@ export { phantomDataset, phantomSample } from './data/phantom.js';
 export { splitDataset, type Split } from './data/split.js';
 export { shearBatch, shearTransform, drawShears } from './train/augment.js';
 export { trainModel, type TrainOptions, type TrainProgress, type TrainResult } from './train/trainer.js';
+export { copyWeights } from './train/initial-weights.js';
 export { PRESETS, type Protocol, type PresetName } from './train/presets.js';
 export { predictSamples, inferenceLatency } from './eval/predict.js';
 export type { Latency } from './eval/timing.js';

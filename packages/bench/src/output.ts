@@ -1,6 +1,7 @@
 /**
  * Result folders are written as `<out>.partial` and renamed to `<out>` only when complete, so a
- * failed run never leaves a half-written result folder; `--resume` continues from the partial one.
+ * failed run never leaves a half-written result folder; `compare --resume` continues from the
+ * partial one, and commands without --resume remove it when they fail.
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -32,6 +33,23 @@ export async function prepareWorkFolder(out: string, resume: boolean): Promise<s
 export async function publish(work: string, out: string): Promise<void> {
   await mkdir(dirname(out), { recursive: true });
   await rename(work, out);
+}
+
+/**
+ * For commands without --resume: `write` fills a fresh partial folder of `out`, which is then moved
+ * into place; if `write` fails, the partial folder is removed, so nothing half-written stays behind.
+ */
+export async function writeResultFolder<T>(out: string, write: (work: string) => Promise<T>): Promise<T> {
+  const work = await prepareWorkFolder(out, false);
+  let result: T;
+  try {
+    result = await write(work);
+  } catch (err) {
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  }
+  await publish(work, out);
+  return result;
 }
 
 export async function writeJson(path: string, value: unknown): Promise<void> {

@@ -77,8 +77,9 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
   addRunOptions(program.command('train').description('train one model on a dataset and save it (model.json + weights.bin)'))
     .requiredOption('--model <name>', 'model to train: unet, unet-plus-plus, attention-unet, multires-unet or sa-unet')
     .requiredOption('--out <dir>', 'folder for the trained model')
+    .option('--init <dir>', 'start from the weights of a saved model of the same --model and --base-filters (fine-tuning; default --size: its input size)')
     .action(async (opts) => {
-      await runTrain({ ...toRunOptions(opts), model: opts.model, out: opts.out });
+      await runTrain({ ...toRunOptions(opts), model: opts.model, out: opts.out, init: opts.init });
     });
 
   program.command('evaluate').description('metrics of a saved model on any images/masks folder')

@@ -34,6 +34,7 @@ describe('sa-unet-bench flags', () => {
     expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--resume/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);
     expect(help.latency).toMatch(/--backends <list>/);
+    expect(help.train).toMatch(/--model <name>[\s\S]*--out <dir>[\s\S]*--init <dir>/);
   });
 
   // The binary in a fresh process: no backend set up by a test before it.

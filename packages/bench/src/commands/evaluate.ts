@@ -10,7 +10,7 @@ import { selectBackend } from '../backend.js';
 import { loadFolder } from '../data/dataset.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions } from '../eval/score.js';
-import { checkOutFree, prepareWorkFolder, publish, writeJson } from '../output.js';
+import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log, progressBar } from '../progress.js';
 import { meanSd } from '../report/tables.js';
 import { checkBackend, checkInteger } from './options.js';
@@ -55,25 +55,28 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Evaluat
   if (opts.out !== undefined) await checkOutFree(opts.out);
   const backend = await selectBackend(choice);
   const { model, size } = await loadSavedModel(opts.model);
-  const dataset = await loadFolder(opts.data, { size, label });
-  const bar = progressBar(`evaluating |{bar}| {value}/{total} images`, show);
-  bar.start(dataset.samples.length);
-  const predictions = await predictSamples(model, dataset.samples, size, 4, (done) => bar.update(done)).finally(() => bar.stop());
-  const { evaluation } = scorePredictions(predictions, dataset.samples, size);
-  const title = `${opts.model} on ${opts.data} (${dataset.samples.length} images at ${size}x${size}, ${backend.name})`;
-  const report = renderEvaluation(evaluation, title);
-  process.stdout.write(report);
-  if (opts.out !== undefined) {
-    const work = await prepareWorkFolder(opts.out, false);
-    await writeJson(join(work, 'results.json'), {
-      model: opts.model, data: opts.data, label: label ?? null, size, backend: backend.description,
-      images: dataset.samples.map((s) => s.name), ...evaluation,
-    });
-    await writeFile(join(work, 'table.md'), report);
-    await writeOverlays(work, null, dataset.samples, predictions, size, 8);
-    await publish(work, opts.out);
-    log(show, `results in ${opts.out}/`);
+  try {
+    const dataset = await loadFolder(opts.data, { size, label });
+    const bar = progressBar(`evaluating |{bar}| {value}/{total} images`, show);
+    bar.start(dataset.samples.length);
+    const predictions = await predictSamples(model, dataset.samples, size, 4, (done) => bar.update(done)).finally(() => bar.stop());
+    const { evaluation } = scorePredictions(predictions, dataset.samples, size);
+    const title = `${opts.model} on ${opts.data} (${dataset.samples.length} images at ${size}x${size}, ${backend.name})`;
+    const report = renderEvaluation(evaluation, title);
+    process.stdout.write(report);
+    if (opts.out !== undefined) {
+      await writeResultFolder(opts.out, async (work) => {
+        await writeJson(join(work, 'results.json'), {
+          model: opts.model, data: opts.data, label: label ?? null, size, backend: backend.description,
+          images: dataset.samples.map((s) => s.name), ...evaluation,
+        });
+        await writeFile(join(work, 'table.md'), report);
+        await writeOverlays(work, null, dataset.samples, predictions, size, 8);
+      });
+      log(show, `results in ${opts.out}/`);
+    }
+    return evaluation;
+  } finally {
+    model.dispose();
   }
-  model.dispose();
-  return evaluation;
 }

@@ -12,6 +12,7 @@ import { progressBar, stepsDone, trainingStatus } from '../progress.js';
 import { withSeededMathRandom } from '../random.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
 import type { RepeatMetrics, RepeatResult } from '../report/results.js';
+import { copyWeights } from '../train/initial-weights.js';
 import { trainModel, type TrainProgress } from '../train/trainer.js';
 import type { RunOptions } from './options.js';
 
@@ -56,11 +57,26 @@ export interface RepeatCallbacks {
   onTest?: (done: number, total: number) => void;
 }
 
+/** Where a repeat saves its model and what it starts from. */
+export interface RepeatPlacement {
+  /** Checkpoint folder, relative to the work folder (default: checkpoints/<model>/repeat-<r>). */
+  checkpoint?: string;
+  /** A saved model whose weights replace the seeded initialisation (`train --init`), and its folder. */
+  init?: { model: tfl.LayersModel; dir: string };
+}
+
 /** Trains model `name` on the split's training set, saves its checkpoint, and scores it on the test set. */
 export async function runRepeat(name: ModelName, options: RunOptions, split: Split, repeat: number, work: string,
-  callbacks: RepeatCallbacks = {}, checkpoint = join('checkpoints', name, `repeat-${repeat}`)): Promise<RepeatOutcome> {
+  callbacks: RepeatCallbacks = {}, placement: RepeatPlacement = {}): Promise<RepeatOutcome> {
   const seed = repeatSeed(options, repeat);
+  const checkpoint = placement.checkpoint ?? join('checkpoints', name, `repeat-${repeat}`);
   const model = buildModel(name, options, seed);
+  try {
+    if (placement.init !== undefined) copyWeights(placement.init.model, model, `--init ${placement.init.dir}`);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   const training = await trainModel(model, split.train, options.size, {
     epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
     shearDegrees: options.shearDegrees, seed, onBatch: callbacks.onTrain,
@@ -93,7 +109,7 @@ export function repeatLabel(name: ModelName, repeat: number, repeats: number): s
 
 /** runRepeat with progress bars on stderr (unless quiet). */
 export async function runRepeatWithBars(name: ModelName, options: RunOptions, split: Split, repeat: number, work: string,
-  checkpoint?: string): Promise<RepeatOutcome> {
+  placement: RepeatPlacement = {}): Promise<RepeatOutcome> {
   const show = !options.quiet;
   const label = repeatLabel(name, repeat, options.repeats);
   const trainBar = progressBar(`${label} |{bar}| {status}`, show);
@@ -111,7 +127,7 @@ export async function runRepeatWithBars(name: ModelName, options: RunOptions, sp
         }
         testBar.update(done);
       },
-    }, checkpoint);
+    }, placement);
   } finally {
     trainBar.stop();
     testBar.stop();

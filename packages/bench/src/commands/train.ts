@@ -1,31 +1,53 @@
 /** `train`: one model on one dataset, saved as model.json + weights.bin with its training log. */
 import { join } from 'node:path';
-import { isModelName, MODEL_NAMES } from '@sa-unet/unet-zoo';
+import { isModelName, MODEL_NAMES, type ModelName } from '@sa-unet/unet-zoo';
 import { backendLogLine, selectBackend } from '../backend.js';
-import { prepareWorkFolder, publish, writeJson } from '../output.js';
+import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log } from '../progress.js';
 import { loadRunData } from './data.js';
+import { loadSavedModel } from './evaluate.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { disposeModel, runRepeatWithBars, writeOverlays } from './run-model.js';
 
-export async function runTrain(raw: RawRunOptions & { model: string; out: string }): Promise<{ out: string }> {
+export interface TrainCommandOptions extends RawRunOptions {
+  model: string;
+  out: string;
+  /** Folder of a saved model of the same architecture and base width to start from (fine-tuning); its input size is the default --size. */
+  init?: string;
+}
+
+export async function runTrain(raw: TrainCommandOptions): Promise<{ out: string }> {
   if (!isModelName(raw.model)) throw new Error(`unknown model ${JSON.stringify(raw.model)}; expected one of: ${MODEL_NAMES.join(', ')}`);
+  const name: ModelName = raw.model;
   if (typeof raw.out !== 'string' || raw.out === '') throw new Error('--out: give the folder to save the trained model in');
-  const options = resolveRunOptions({ ...raw, models: [raw.model], repeats: 1 });
-  const show = !options.quiet;
-  const backend = await selectBackend(options.backend);
+  if (raw.init !== undefined && (typeof raw.init !== 'string' || raw.init === '')) {
+    throw new Error(`--init: give the folder of a saved model, got ${JSON.stringify(raw.init)}`);
+  }
+  const checked = resolveRunOptions({ ...raw, models: [raw.model], repeats: 1 });
+  await checkOutFree(raw.out);
+  const show = !checked.quiet;
+  const backend = await selectBackend(checked.backend);
   log(show, backendLogLine(backend));
-  const data = await loadRunData(options);
-  const work = await prepareWorkFolder(raw.out, false);
-  const outcome = await runRepeatWithBars(raw.model, options, data.split, 1, work, '.');
-  await writeOverlays(work, raw.model, data.split.test, outcome.predictions, options.size);
-  await writeJson(join(work, 'training.json'), {
-    model: raw.model, backend: backend.description, data: data.source, train: data.split.train.length, test: data.split.test.length,
-    options: { ...options, out: undefined }, ...outcome.result,
-  });
-  disposeModel(outcome.model);
-  await publish(work, raw.out);
-  const m = outcome.result.metrics;
-  log(show, `saved ${raw.model} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${m.dice.toFixed(3)}, HD ${m.hausdorff.toFixed(2)} px`);
-  return { out: raw.out };
+  const init = raw.init === undefined ? undefined : { dir: raw.init, ...await loadSavedModel(raw.init) };
+  try {
+    const options = init !== undefined && raw.size === undefined ? { ...checked, size: init.size } : checked;
+    const data = await loadRunData(options);
+    const metrics = await writeResultFolder(raw.out, async (work) => {
+      const outcome = await runRepeatWithBars(name, options, data.split, 1, work, { checkpoint: '.', init });
+      try {
+        await writeOverlays(work, name, data.split.test, outcome.predictions, options.size);
+        await writeJson(join(work, 'training.json'), {
+          model: raw.model, backend: backend.description, data: data.source, train: data.split.train.length, test: data.split.test.length,
+          init: raw.init ?? null, options: { ...options, out: undefined }, ...outcome.result,
+        });
+      } finally {
+        disposeModel(outcome.model);
+      }
+      return outcome.result.metrics;
+    });
+    log(show, `saved ${raw.model} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${metrics.dice.toFixed(3)}, HD ${metrics.hausdorff.toFixed(2)} px`);
+    return { out: raw.out };
+  } finally {
+    init?.model.dispose();
+  }
 }

@@ -141,11 +141,13 @@ describe('train, evaluate, latency, params', () => {
     await runTrain({ model: 'sa-unet', init: trainOut, epochs: 1, baseFilters: 8, phantomCount: 4, out: tuned, quiet: true, backend: 'wasm' });
     const log = JSON.parse(await readFile(join(tuned, 'training.json'), 'utf8'));
     expect(log).toMatchObject({ init: trainOut, options: { size: 32, baseFilters: 8 } });
+    const tensors = tf.memory().numTensors;
     await expect(runTrain({ model: 'unet', init: trainOut, epochs: 1, baseFilters: 8, phantomCount: 4, out: join(root, 'mistuned'), quiet: true, backend: 'wasm' }))
       .rejects.toThrow(/^--init .*trained is not a model of this architecture: its weight 1 of \d+ is "sa_unet_.*", the new model's \(\d+ weights\) is "unet_.*"; give the --model it was trained as$/);
     await expect(runTrain({ model: 'sa-unet', init: join(root, 'no-model'), out: join(root, 'mistuned'), quiet: true, backend: 'wasm' }))
       .rejects.toThrow(/cannot read .*no-model\/model\.json/);
     expect((await readdir(root)).filter((f) => f.startsWith('mistuned'))).toEqual([]);
+    expect(tf.memory().numTensors).toBe(tensors); // both models of the refused fine-tuning were freed
     // Masks with no foreground at all leave nothing to learn: refused before any training or output.
     const blank = await writeDataset(join(root, 'blank-masks'), {
       images: { 'a.png': gray8(8, 8, (x) => x * 30), 'b.png': gray8(8, 8, (_x, y) => y * 30) },

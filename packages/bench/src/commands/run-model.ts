@@ -73,33 +73,34 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
   const model = buildModel(name, options, seed);
   try {
     if (placement.init !== undefined) copyWeights(placement.init.model, model, `--init ${placement.init.dir}`);
+    const training = await trainModel(model, split.train, options.size, {
+      epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
+      shearDegrees: options.shearDegrees, seed, onBatch: callbacks.onTrain,
+    });
+    await model.save(fileSystem(join(work, checkpoint)));
+    const predictions = await predictSamples(model, split.test, options.size, options.batchSize,
+      (done) => callbacks.onTest?.(done, split.test.length));
+    const scores = scorePredictions(predictions, split.test, options.size);
+    return {
+      model,
+      predictions,
+      result: {
+        repeat,
+        seed,
+        epochLosses: training.epochLosses,
+        epochSeconds: training.epochSeconds,
+        trainImagesPerSecond: training.imagesPerSecond,
+        peakRssMB: training.peakRssMB,
+        metrics: repeatMetrics(scores),
+        roc: scores.roc,
+        checkpoint,
+      },
+    };
   } catch (err) {
-    model.dispose();
+    // A failed repeat (a bad --init, out of memory, a full disk) frees its weights and optimizer state.
+    disposeModel(model);
     throw err;
   }
-  const training = await trainModel(model, split.train, options.size, {
-    epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
-    shearDegrees: options.shearDegrees, seed, onBatch: callbacks.onTrain,
-  });
-  await model.save(fileSystem(join(work, checkpoint)));
-  const predictions = await predictSamples(model, split.test, options.size, options.batchSize,
-    (done) => callbacks.onTest?.(done, split.test.length));
-  const scores = scorePredictions(predictions, split.test, options.size);
-  return {
-    model,
-    predictions,
-    result: {
-      repeat,
-      seed,
-      epochLosses: training.epochLosses,
-      epochSeconds: training.epochSeconds,
-      trainImagesPerSecond: training.imagesPerSecond,
-      peakRssMB: training.peakRssMB,
-      metrics: repeatMetrics(scores),
-      roc: scores.roc,
-      checkpoint,
-    },
-  };
 }
 
 /** The progress-bar label of a (model, repeat) run. */

@@ -33,17 +33,19 @@ export async function loadRunData(options: DataOptions & { size: number; phantom
   const dataset = options.data !== undefined
     ? await loadWithProgress(options.data, options.size, options.label, show)
     : phantomDataset(options.phantomCount, options.size, options.seed);
-  let data: RunData;
   if (options.testData !== undefined) {
     const test = await loadWithProgress(options.testData, options.size, options.label, show);
-    data = { source: `${dataset.source} (train), ${test.source} (test)`, split: { train: dataset.samples, test: test.samples } };
-  } else {
-    data = { source: dataset.source, split: splitDataset(dataset, options.testFraction, options.seed) };
+    return withForeground({ source: `${dataset.source} (train), ${test.source} (test)`, split: { train: dataset.samples, test: test.samples } }, dataset.source, options);
   }
+  return withForeground({ source: dataset.source, split: splitDataset(dataset, options.testFraction, options.seed) }, dataset.source, options);
+}
+
+/** `data` as it is, if one of its training masks has a foreground pixel: otherwise there is nothing to learn. */
+function withForeground(data: RunData, trainSource: string, options: Pick<DataOptions, 'label'> & { size: number }): RunData {
   const { train } = data.split;
   if (!train.some((s) => s.mask.includes(1))) {
     const what = options.label === undefined ? 'a non-zero pixel' : `a pixel of label ${options.label}`;
-    throw new Error(`nothing to learn: none of the ${train.length} training masks of ${dataset.source} has ${what} at ${options.size}x${options.size}`);
+    throw new Error(`nothing to learn: none of the ${train.length} training masks of ${trainSource} has ${what} at ${options.size}x${options.size}`);
   }
   return data;
 }

@@ -23,7 +23,7 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{ out: string 
   if (raw.init !== undefined && (typeof raw.init !== 'string' || raw.init === '')) {
     throw new Error(`--init: give the folder of a saved model, got ${JSON.stringify(raw.init)}`);
   }
-  const checked = resolveRunOptions({ ...raw, models: [raw.model], repeats: 1 });
+  const checked = resolveRunOptions({ ...raw, models: [name], repeats: 1 });
   await checkOutFree(raw.out);
   const show = !checked.quiet;
   const backend = await selectBackend(checked.backend);
@@ -37,7 +37,7 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{ out: string 
       try {
         await writeOverlays(work, name, data.split.test, outcome.predictions, options.size);
         await writeJson(join(work, 'training.json'), {
-          model: raw.model, backend: backend.description, data: data.source, train: data.split.train.length, test: data.split.test.length,
+          model: name, backend: backend.description, data: data.source, train: data.split.train.length, test: data.split.test.length,
           init: raw.init ?? null, options: { ...options, out: undefined }, ...outcome.result,
         });
       } finally {
@@ -45,7 +45,7 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{ out: string 
       }
       return outcome.result.metrics;
     });
-    log(show, `saved ${raw.model} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${metrics.dice.toFixed(3)}, HD ${metrics.hausdorff.toFixed(2)} px`);
+    log(show, `saved ${name} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${metrics.dice.toFixed(3)}, HD ${metrics.hausdorff.toFixed(2)} px`);
     return { out: raw.out };
   } finally {
     init?.model.dispose();

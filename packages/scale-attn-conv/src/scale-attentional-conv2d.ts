@@ -6,6 +6,7 @@
 import { serialization, tidy, type Tensor, type Tensor1D, type Tensor3D, type Tensor4D } from '@tensorflow/tfjs-core';
 import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
 import { scaleAttentional, type CascadeWeights } from './cascade.js';
+import { depthwiseInitializer } from './depthwise-init.js';
 import { ecaKernelSize } from './eca.js';
 import { recomputesIntermediates } from './gradient-memory.js';
 import {
@@ -50,7 +51,13 @@ export interface ScaleAttentionalConv2DArgs extends LayerArgs {
   dilationRate?: number;
   /** Padding: 'same' only (the stages are concatenated, so they must keep the spatial size). Default 'same'. */
   padding?: 'same';
-  /** Initializer of every convolution kernel (1x1, depthwise, pointwise, attention, projection). Default 'glorotUniform'. */
+  /**
+   * Initializer of every convolution kernel (1x1, depthwise, pointwise, attention, projection).
+   * Default 'glorotUniform'. For the depthwise kernels a variance-scaling initializer (glorot*,
+   * he*, leCun*, varianceScaling) counts the fans of one channel's kxk filter (k*k in and out), not
+   * tfjs-layers' k*k*channels fan-in, so that every stage of the cascade starts at its input's
+   * scale; other initializers apply as they are.
+   */
   kernelInitializer?: InitializerIdentifier | Initializer | SerializedObject;
   /** Initializer of the biases. Default 'zeros'. */
   biasInitializer?: InitializerIdentifier | Initializer | SerializedObject;
@@ -212,16 +219,18 @@ export class ScaleAttentionalConv2D extends layers.Layer {
     const inChannels = checkImageShape(singleShape(inputShape, this.name), LAYER);
     const s = this.stageFilters;
     const k = this.kernelSize;
-    const kernel = (name: string, shape: number[]) =>
-      this.addWeight(name, shape, 'float32', this.kernelInitializer, this.kernelRegularizer ?? undefined, true,
+    const kernel = (name: string, shape: number[], initializer = this.kernelInitializer) =>
+      this.addWeight(name, shape, 'float32', initializer, this.kernelRegularizer ?? undefined, true,
         this.kernelConstraint ?? undefined);
     const bias = (name: string, size: number) =>
       this.addWeight(name, [size], 'float32', this.biasInitializer, this.biasRegularizer ?? undefined, true,
         this.biasConstraint ?? undefined);
 
+    // Each channel's kxk filter is its own fan; without this the cascade's later stages start near zero.
+    const depthwiseInit = depthwiseInitializer(this.kernelInitializer, s);
     this.stages = [];
     for (let n = 1; n <= this.scales; n++) {
-      const depthwise = n === 1 ? null : kernel(`stage${n}_depthwise_kernel`, [k, k, s, 1]);
+      const depthwise = n === 1 ? null : kernel(`stage${n}_depthwise_kernel`, [k, k, s, 1], depthwiseInit);
       const pointwise = n === 1 ? kernel('stage1_kernel', [1, 1, inChannels, s]) : kernel(`stage${n}_pointwise_kernel`, [1, 1, s, s]);
       this.stages.push({ depthwise, pointwise, bias: this.useBias ? bias(`stage${n}_bias`, s) : null });
     }

@@ -13,28 +13,15 @@
 import { initializers } from '@tensorflow/tfjs-layers';
 import type { Initializer } from './keras-objects.js';
 
-type FanMode = 'fanIn' | 'fanOut' | 'fanAvg';
-type Distribution = 'normal' | 'uniform' | 'truncatedNormal';
+/** tfjs-layers' own argument type of `varianceScaling` (not exported by name). */
+type VarianceScalingArgs = NonNullable<Parameters<typeof initializers.varianceScaling>[0]>;
 
-interface VarianceScalingConfig {
-  scale: number;
-  mode: FanMode;
-  distribution: Distribution;
-  seed?: number;
-}
-
-/** The config of a variance-scaling initializer (VarianceScaling or a subclass), else null. */
-function varianceScalingConfig(initializer: Initializer): VarianceScalingConfig | null {
-  const config = initializer.getConfig() as Partial<Record<keyof VarianceScalingConfig, unknown>>;
-  const { scale, mode, distribution, seed } = config;
+/** The arguments that rebuild a variance-scaling initializer (VarianceScaling or a subclass), else null. */
+function varianceScalingArgs(initializer: Initializer): (VarianceScalingArgs & { scale: number }) | null {
+  const { scale, mode, distribution, seed } = initializer.getConfig();
   if (typeof scale !== 'number' || typeof distribution !== 'string') return null;
   if (mode !== 'fanIn' && mode !== 'fanOut' && mode !== 'fanAvg') return null;
-  return {
-    scale,
-    mode,
-    distribution: distribution as Distribution,
-    ...(typeof seed === 'number' ? { seed } : {}),
-  };
+  return { scale, mode, distribution: distribution as VarianceScalingArgs['distribution'], seed: typeof seed === 'number' ? seed : undefined };
 }
 
 /**
@@ -45,8 +32,8 @@ function varianceScalingConfig(initializer: Initializer): VarianceScalingConfig 
  * orthogonal, zeros, ...) does not depend on fans and is returned as it is.
  */
 export function depthwiseInitializer(initializer: Initializer, channels: number): Initializer {
-  const config = varianceScalingConfig(initializer);
-  if (config === null) return initializer;
-  const factor = config.mode === 'fanIn' ? channels : config.mode === 'fanAvg' ? (channels + 1) / 2 : 1;
-  return initializers.varianceScaling({ ...config, scale: config.scale * factor });
+  const args = varianceScalingArgs(initializer);
+  if (args === null) return initializer;
+  const factor = args.mode === 'fanIn' ? channels : args.mode === 'fanAvg' ? (channels + 1) / 2 : 1;
+  return initializers.varianceScaling({ ...args, scale: args.scale * factor });
 }

@@ -1,5 +1,5 @@
 /** A tiny end-to-end comparison, then train, evaluate, latency and params on its outputs. */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -107,6 +107,12 @@ describe('train, evaluate, latency, params', () => {
     expect(evaluation.records).toHaveLength(3);
     expect((await readdir(evalOut)).sort()).toEqual(['overlays', 'results.json', 'table.md']);
     await expect(runEvaluate({ model: join(root, 'no-model'), data: dataDir, quiet: true, backend: 'wasm' })).rejects.toThrow(/cannot read .*no-model\/model\.json/);
+    // A model.json that tfjs-layers cannot build: its folder named, with tfjs' reason.
+    const broken = join(root, 'broken-model');
+    await mkdir(broken);
+    await writeFile(join(broken, 'model.json'), JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
+    await expect(runEvaluate({ model: broken, data: dataDir, quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/^model .*broken-model: cannot build the model of its model\.json: .*Improper config format/);
     // An existing --out is refused before any work (here, before the missing model is even read).
     await expect(runEvaluate({ model: join(root, 'no-model'), data: dataDir, out: evalOut, quiet: true, backend: 'wasm' }))
       .rejects.toThrow(/^results folder .*eval-out already exists; choose another --out/);
@@ -169,7 +175,7 @@ describe('train, evaluate, latency, params', () => {
 
   it('params prints the table', async () => {
     expect(await runParams({ size: 64 })).toContain('| sa-unet |');
-    await expect(runParams({ size: 50 })).rejects.toThrow(/--size must be a multiple of 16, got 50/);
+    await expect(runParams({ size: 50 })).rejects.toThrow(/--size must be a multiple of 16 .*got 50; nearest: 48 or 64/);
   });
 
   it('two worker threads reproduce the one-thread run exactly (seeded jobs, auto backend resolved once)', async () => {

@@ -84,6 +84,7 @@ export function fileSystem(path: string): io.IOHandler {
         const buffers: ArrayBuffer[] = [];
         for (const group of manifest) {
           specs.push(...group.weights);
+          let groupBytes = 0;
           for (const file of group.paths) {
             const weightsPath = join(folder, file);
             let bytes: Buffer;
@@ -92,13 +93,36 @@ export function fileSystem(path: string): io.IOHandler {
             } catch (err) {
               throw new Error(`fileSystem: cannot read weights file ${weightsPath} named in ${modelJsonPath}: ${(err as Error).message}`);
             }
+            groupBytes += bytes.byteLength;
             buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+          }
+          // A truncated or mismatched file would otherwise fail deep in tfjs ("the tensor should
+          // have 36 values but has 30"), naming neither the file nor the cause.
+          const expected = weightGroupBytes(group.weights);
+          if (expected !== null && expected !== groupBytes) {
+            const files = group.paths.map((file) => join(folder, file)).join(', ');
+            throw new Error(`fileSystem: weights file ${files} holds ${groupBytes} bytes, but the weights manifest of ${modelJsonPath} ` +
+              `describes ${expected}: the file is truncated or belongs to another model`);
           }
         }
         return [specs, io.CompositeArrayBuffer.join(buffers)];
       });
     },
   };
+}
+
+/** Bytes per stored value of a weights-manifest dtype (quantized weights store their quantization dtype). */
+const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/** The bytes a weight group's entries occupy, or null where that is not fixed by the manifest (strings, unknown dtypes). */
+function weightGroupBytes(entries: readonly io.WeightsManifestEntry[]): number | null {
+  let total = 0;
+  for (const entry of entries) {
+    const perValue = BYTES_PER_VALUE[entry.quantization?.dtype ?? entry.dtype];
+    if (perValue === undefined) return null;
+    total += entry.shape.reduce((a, b) => a * b, 1) * perValue;
+  }
+  return total;
 }
 
 async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {

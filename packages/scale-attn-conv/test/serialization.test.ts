@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -127,6 +127,20 @@ describe.each(FORWARD_BACKENDS)('save and load on %s', (backend) => {
 describe('fileSystem IOHandler errors', () => {
   it('names the missing file', async () => {
     await expect(tfl.loadLayersModel(fileSystem(join(dir, 'nothing-here')))).rejects.toThrow(/cannot read .*nothing-here\/model\.json/);
+  });
+
+  it('names a truncated weights file, with the bytes it holds and the bytes the manifest describes', async () => {
+    await useBackend('cpu');
+    const model = smallModel();
+    const folder = join(dir, 'truncated');
+    await model.save(fileSystem(folder));
+    const weightsPath = join(folder, 'weights.bin');
+    const full = (await readFile(weightsPath)).byteLength;
+    expect(full).toBe(4 * model.countParams());
+    await writeFile(weightsPath, (await readFile(weightsPath)).subarray(0, full - 8));
+    await expect(tfl.loadLayersModel(fileSystem(folder))).rejects.toThrow(
+      `fileSystem: weights file ${weightsPath} holds ${full - 8} bytes, but the weights manifest of ${join(folder, 'model.json')} ` +
+        `describes ${full}: the file is truncated or belongs to another model`);
   });
 
   it('rejects an empty path', () => {

@@ -27,7 +27,11 @@ export interface EvaluateCommandOptions {
 
 /** Loads a saved model, checking that it takes square one-channel images. */
 export async function loadSavedModel(dir: string): Promise<{ model: tfl.LayersModel; size: number }> {
-  const model = await tfl.loadLayersModel(fileSystem(dir));
+  const model = await tfl.loadLayersModel(fileSystem(dir)).catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    // fileSystem's own errors name the file; tfjs-layers' (a topology it cannot build) do not.
+    throw new Error(message.startsWith('fileSystem:') ? message : `model ${dir}: cannot build the model of its model.json: ${message}`);
+  });
   try {
     return { model, size: modelInputSize(model) };
   } catch (err) {

@@ -10,8 +10,9 @@ import { inferenceLatency } from '../eval/predict.js';
 import { timeCalls, type Latency } from '../eval/timing.js';
 import { writeJson } from '../output.js';
 import { log } from '../progress.js';
-import { checkInteger, parseModels } from './options.js';
-import { explainBackendFailure, trainingTargets } from '../train/trainer.js';
+import { checkInteger, checkSize, parseModels } from './options.js';
+import { explainBackendFailure } from '../backend-failure.js';
+import { trainingTargets } from '../train/trainer.js';
 import { buildModel, disposeModel } from './run-model.js';
 
 export interface LatencyOptions {
@@ -48,7 +49,7 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
   const step = async () => {
     const t0 = performance.now();
     await model.trainOnBatch(x, trainingTargets(model, y)).catch((err: unknown) => { // reads the loss back, so the step is complete
-      throw explainBackendFailure(err, model.name, size, 4);
+      throw explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: 4 });
     });
     return performance.now() - t0;
   };
@@ -62,8 +63,7 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
 export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
   const show = !opts.quiet;
   const models = parseModels(opts.models);
-  const size = checkInteger(opts.size ?? 256, '--size', 16);
-  if (size % 16 !== 0) throw new Error(`--size must be a multiple of 16, got ${size}`);
+  const size = checkSize(opts.size ?? 256);
   const baseFilters = checkInteger(opts.baseFilters ?? 32, '--base-filters', 4);
   const runs = checkInteger(opts.runs ?? 20, '--runs', 1);
   const steps = checkInteger(opts.steps ?? 5, '--steps', 1);

@@ -58,6 +58,24 @@ export function checkInteger(value: unknown, flag: string, min: number): number 
   return value;
 }
 
+/**
+ * The largest input side the commands accept. At 4096 one first-level activation of a base-32
+ * network is already 2 GiB (WebGPU's usual buffer-binding limit; the wasm heap holds 4 GiB in
+ * all), so larger sides could only fail deep inside a backend, or in allocating the input.
+ */
+export const MAX_SIZE = 4096;
+
+/** An input side: an integer from 16 to {@link MAX_SIZE}, a multiple of 16 (the networks downsample 4 times). */
+export function checkSize(value: unknown, flag = '--size'): number {
+  const size = checkInteger(value, flag, 16);
+  if (size > MAX_SIZE) throw new Error(`${flag} must be at most ${MAX_SIZE} (one activation of a base-32 network is 2 GiB there), got ${size}`);
+  if (size % 16 !== 0) {
+    const below = Math.max(16, Math.floor(size / 16) * 16);
+    throw new Error(`${flag} must be a multiple of 16 (the networks downsample 4 times), got ${size}; nearest: ${below} or ${below + 16}`);
+  }
+  return size;
+}
+
 export function checkNumber(value: unknown, flag: string, min: number, max = Infinity, minInclusive = false): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || (minInclusive ? value < min : value <= min) || value > max) {
     throw new Error(`${flag} must be a number ${minInclusive ? '>=' : '>'} ${min}${max < Infinity ? ` and <= ${max}` : ''}, got ${JSON.stringify(value)}`);
@@ -71,8 +89,7 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
   if (!isPresetName(preset)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(preset)}`);
   const base = PRESETS[preset];
   const backend = checkBackend(raw.backend);
-  const size = checkInteger(raw.size ?? base.size, '--size', 16);
-  if (size % 16 !== 0) throw new Error(`--size must be a multiple of 16 (the networks downsample 4 times), got ${size}; nearest: ${Math.max(16, Math.floor(size / 16) * 16)} or ${Math.floor(size / 16) * 16 + 16}`);
+  const size = checkSize(raw.size ?? base.size);
   return {
     preset,
     size,

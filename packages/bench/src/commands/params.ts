@@ -2,11 +2,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { paramTable } from '@sa-unet/unet-zoo';
 import '@tensorflow/tfjs-backend-wasm';
-import { checkInteger } from './options.js';
+import { checkSize } from './options.js';
 
 export async function runParams(opts: { size?: number }): Promise<string> {
-  const size = checkInteger(opts.size ?? 256, '--size', 16);
-  if (size % 16 !== 0) throw new Error(`--size must be a multiple of 16, got ${size}`);
+  const size = checkSize(opts.size ?? 256);
   // Building the models creates their weights: the best registered backend (wasm here) must finish
   // its asynchronous start first; a backend the caller already set stays.
   await tf.ready();

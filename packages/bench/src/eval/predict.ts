@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { averageDeepSupervision, foregroundProbability } from '@sa-unet/unet-zoo';
+import { explainBackendFailure } from '../backend-failure.js';
 import type { Sample } from '../data/dataset.js';
 import { stackImages } from '../train/batches.js';
 import { timeCalls, type Latency } from './timing.js';
@@ -14,9 +15,15 @@ export async function predictSamples(model: tfl.LayersModel, samples: readonly S
   for (let i = 0; i < samples.length; i += batchSize) {
     const batch = samples.slice(i, i + batchSize);
     const x = stackImages(batch, size);
-    const y = tf.tidy(() => foregroundProbability(net.predict(x) as tf.Tensor4D));
-    const data = (await y.data()) as Float32Array;
-    tf.dispose([x, y]);
+    let data: Float32Array;
+    try {
+      const y = tf.tidy(() => foregroundProbability(net.predict(x) as tf.Tensor4D));
+      data = (await y.data().finally(() => y.dispose())) as Float32Array;
+    } catch (err) {
+      throw explainBackendFailure(err, { activity: 'inference', model: model.name, size, batchSize: batch.length });
+    } finally {
+      x.dispose();
+    }
     for (let k = 0; k < batch.length; k++) maps.push(data.slice(k * size * size, (k + 1) * size * size));
     onProgress?.(Math.min(samples.length, i + batchSize));
     await new Promise((resolve) => setImmediate(resolve)); // let timers (progress bars) run
@@ -30,9 +37,12 @@ export async function inferenceLatency(model: tfl.LayersModel, size: number, cha
   const x = tf.randomUniform([1, size, size, channels], 0, 1, 'float32', 7);
   const once = async () => {
     const t0 = performance.now();
-    const y = net.predict(x) as tf.Tensor;
-    await y.data();
-    y.dispose();
+    try {
+      const y = net.predict(x) as tf.Tensor;
+      await y.data().finally(() => y.dispose());
+    } catch (err) {
+      throw explainBackendFailure(err, { activity: 'inference', model: model.name, size, batchSize: 1 });
+    }
     return performance.now() - t0;
   };
   try {

@@ -10,6 +10,7 @@ import type { Sample } from '../data/dataset.js';
 import { mulberry32, shuffle } from '../random.js';
 import { drawShears, shearBatch } from './augment.js';
 import { stackImages, stackMasks } from './batches.js';
+import { explainBackendFailure } from '../backend-failure.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -72,7 +73,7 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
       const masks = stackMasks(batch, size);
       const augmented = shearDegrees > 0 ? shearBatch(images, masks, drawShears(batch.length, shearDegrees, rand)) : { images, masks };
       const result = await model.trainOnBatch(augmented.images, trainingTargets(model, augmented.masks)).catch((err: unknown) => {
-        throw explainBackendFailure(err, model.name, size, batch.length);
+        throw explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: batch.length });
       });
       const loss = Array.isArray(result) ? result[0] / model.outputs.length : result;
       tf.dispose([images, masks, augmented.images, augmented.masks]);
@@ -95,29 +96,3 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
   return { epochLosses, epochSeconds, imagesPerSecond: seen / ((performance.now() - start) / 1000), peakRssMB: peakRss / 2 ** 20 };
 }
 
-/** The wasm backend's heap, in bytes (0 on other backends). */
-function wasmHeapBytes(): number {
-  if (tf.getBackend() !== 'wasm') return 0;
-  return (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.length ?? 0;
-}
-
-/** The wasm heap's limit: 4 GB (a 32-bit address space). */
-const WASM_HEAP_LIMIT = 2 ** 32;
-
-/**
- * The wasm backend has a 32-bit heap (4 GB): a step that needs more fails deep inside with
- * "memory access out of bounds" or "Aborted()", or with whatever trap a failed allocation leads to
- * ("divide by zero" was seen) once the heap has grown to its limit. Say what happened and what to
- * change. `heapBytes`: the wasm heap's size at the failure (measured unless given).
- */
-export function explainBackendFailure(err: unknown, model: string, size: number, batchSize: number, heapBytes = wasmHeapBytes()): Error {
-  const message = err instanceof Error ? err.message : String(err);
-  const trapAtFullHeap = err instanceof WebAssembly.RuntimeError && heapBytes >= WASM_HEAP_LIMIT - 2 ** 26;
-  if (trapAtFullHeap || /memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(message)) {
-    return new Error(
-      `training ${model} at ${size}x${size}, batch ${batchSize}, ran out of the backend's memory (${message}); ` +
-        'the wasm backend is limited to 4 GB: use a smaller --size or --batch-size, or --backend webgpu or tensorflow',
-    );
-  }
-  return err instanceof Error ? err : new Error(message);
-}

@@ -1,0 +1,45 @@
+/**
+ * What to tell a user when a backend fails under the size of the work: the wasm backend's heap is
+ * 32-bit (4 GB), and running out of it surfaces deep inside tfjs as a bare wasm trap.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** What was running when the backend failed, for the message. */
+export interface BackendWork {
+  /** 'training' (Adam steps) or 'inference' (predictions). */
+  activity: 'training' | 'inference';
+  /** The model's name. */
+  model: string;
+  /** Input side in pixels. */
+  size: number;
+  batchSize: number;
+}
+
+/** The wasm heap's limit: 4 GB (a 32-bit address space). */
+const WASM_HEAP_LIMIT = 2 ** 32;
+
+/** The wasm backend's heap, in bytes (0 on other backends). */
+function wasmHeapBytes(): number {
+  if (tf.getBackend() !== 'wasm') return 0;
+  return (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.length ?? 0;
+}
+
+/**
+ * A step that needs more than the wasm heap fails with "memory access out of bounds" or
+ * "Aborted()", or with whatever trap a failed allocation leads to ("divide by zero" was seen) once
+ * the heap has grown to its limit. Say what happened and what to change; pass other errors on.
+ * `heapBytes`: the wasm heap's size at the failure (measured unless given).
+ */
+export function explainBackendFailure(err: unknown, work: BackendWork, heapBytes = wasmHeapBytes()): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const trapAtFullHeap = err instanceof WebAssembly.RuntimeError && heapBytes >= WASM_HEAP_LIMIT - 2 ** 26;
+  if (trapAtFullHeap || /memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(message)) {
+    const { activity, model, size, batchSize } = work;
+    const smaller = activity === 'training' ? 'a smaller --size or --batch-size' : 'a smaller input size (--size)';
+    return new Error(
+      `${activity} of ${model} at ${size}x${size}, batch ${batchSize}, ran out of the backend's memory (${message}); ` +
+        `the wasm backend is limited to 4 GB: use ${smaller}, or --backend webgpu or tensorflow`,
+    );
+  }
+  return err instanceof Error ? err : new Error(message);
+}

@@ -16,8 +16,8 @@ import {
   type RegularizerIdentifier,
   type SerializedObject,
 } from './keras-objects.js';
-import { checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
-import { singleShape, singleTensor, type LayerArgs } from './layer-utils.js';
+import { checkFloatInput, checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
+import { checkArgs, singleShape, singleTensor, type LayerArgs } from './layer-utils.js';
 
 /**
  * ECA's adaptive kernel size for `channels` channels: t = floor(|(log2(C) + b) / gamma|), then the
@@ -80,6 +80,11 @@ export interface EfficientChannelAttentionArgs extends LayerArgs {
   kernelConstraint?: ConstraintIdentifier | Constraint | SerializedObject | null;
 }
 
+/** The layer's own argument names (checked by the compiler against {@link EfficientChannelAttentionArgs}). */
+const ECA_ARGS = Object.keys({
+  kernelSize: true, gamma: true, b: true, kernelInitializer: true, kernelRegularizer: true, kernelConstraint: true,
+} satisfies Record<Exclude<keyof EfficientChannelAttentionArgs, keyof LayerArgs>, true>);
+
 /**
  * Efficient channel attention as a layer: multiplies each channel of a [batch, h, w, C] input by
  * a gate in (0, 1) computed from the global average of all channels by a 1-D convolution.
@@ -97,12 +102,17 @@ export class EfficientChannelAttention extends layers.Layer {
   private kernel: LayerVariable | null = null;
 
   constructor(args: EfficientChannelAttentionArgs = {}) {
-    super(args);
     const who = 'EfficientChannelAttention';
+    checkArgs(args, ECA_ARGS, who);
+    super(args);
     this.kernelSize = args.kernelSize ?? 'auto';
     if (this.kernelSize !== 'auto') checkOddInteger(this.kernelSize, 'kernelSize', who);
     this.gamma = args.gamma ?? 2;
+    if (typeof this.gamma !== 'number' || !(this.gamma > 0) || !Number.isFinite(this.gamma)) {
+      throw new Error(`${who}: 'gamma' must be a finite number > 0, got ${JSON.stringify(args.gamma)}`);
+    }
     this.b = args.b ?? 1;
+    if (typeof this.b !== 'number' || !Number.isFinite(this.b)) throw new Error(`${who}: 'b' must be a finite number, got ${JSON.stringify(args.b)}`);
     this.kernelInitializer = deserializeObject<Initializer>(args.kernelInitializer ?? 'glorotUniform', 'initializer', 'kernelInitializer');
     this.kernelRegularizer = deserializeOptional<Regularizer>(args.kernelRegularizer, 'regularizer', 'kernelRegularizer');
     this.kernelConstraint = deserializeOptional<Constraint>(args.kernelConstraint, 'constraint', 'kernelConstraint');
@@ -131,6 +141,7 @@ export class EfficientChannelAttention extends layers.Layer {
   override call(inputs: Tensor | Tensor[]): Tensor {
     return tidy(() => {
       const x = singleTensor(inputs, 'EfficientChannelAttention');
+      checkFloatInput(x, 'EfficientChannelAttention');
       checkImageShape(x.shape, 'EfficientChannelAttention');
       return applyChannelAttention(x, this.kernel!.read());
     });

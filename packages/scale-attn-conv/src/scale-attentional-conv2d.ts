@@ -21,8 +21,8 @@ import {
   type RegularizerIdentifier,
   type SerializedObject,
 } from './keras-objects.js';
-import { singleShape, singleTensor, type LayerArgs } from './layer-utils.js';
-import { checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
+import { checkArgs, singleShape, singleTensor, type FixedArg, type LayerArgs } from './layer-utils.js';
+import { checkFloatInput, checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
 
 const LAYER = 'ScaleAttentionalConv2D';
 
@@ -70,6 +70,21 @@ export interface ScaleAttentionalConv2DArgs extends LayerArgs {
   /** Constraint of the biases. Default none. */
   biasConstraint?: ConstraintIdentifier | Constraint | SerializedObject | null;
 }
+
+/** The layer's own argument names (the compiler checks the list against {@link ScaleAttentionalConv2DArgs}). */
+const OWN_ARGS = Object.keys({
+  filters: true, scales: true, kernelSize: true, stageFilters: true, useAttention: true, attentionKernelSize: true, useBias: true,
+  dilationRate: true, padding: true, kernelInitializer: true, biasInitializer: true, kernelRegularizer: true, biasRegularizer: true,
+  kernelConstraint: true, biasConstraint: true,
+} satisfies Record<Exclude<keyof ScaleAttentionalConv2DArgs, keyof LayerArgs>, true>);
+
+/** conv2d's arguments that this layer does not take: the values it behaves as anyway, and what to do instead. */
+const CONV2D_ARGS: Record<string, FixedArg> = {
+  strides: { accepts: [1, [1, 1]], hint: 'the layer keeps the spatial size, as its stages are concatenated; downsample with a pooling layer after it' },
+  activation: { accepts: [null, 'linear'], hint: 'the layer is linear, as in the paper; add batch normalization and an activation layer after it' },
+  dataFormat: { accepts: ['channelsLast'], hint: 'the layer is channels last only' },
+  depthMultiplier: { accepts: [1], hint: 'each depthwise convolution has one filter per channel' },
+};
 
 /** The pieces of one configuration that decide the weights: what {@link scaleAttentionalParamCount} counts. */
 export interface ScaleAttentionalShapeArgs {
@@ -158,6 +173,7 @@ export class ScaleAttentionalConv2D extends layers.Layer {
     if (args === null || typeof args !== 'object') {
       throw new Error(`${LAYER}: expected an arguments object with at least 'filters', got ${JSON.stringify(args)}`);
     }
+    checkArgs(args, OWN_ARGS, LAYER, CONV2D_ARGS);
     super(args);
     this.filters = checkPositiveInteger(args.filters, 'filters', LAYER);
     this.scales = checkPositiveInteger(args.scales ?? 4, 'scales', LAYER);
@@ -187,6 +203,9 @@ export class ScaleAttentionalConv2D extends layers.Layer {
       }
     }
     this.useBias = args.useBias ?? true;
+    if (typeof this.useBias !== 'boolean') {
+      throw new Error(`${LAYER}: 'useBias' must be true or false, got ${JSON.stringify(args.useBias)}`);
+    }
     this.dilationRate = checkPositiveInteger(args.dilationRate ?? 1, 'dilationRate', LAYER);
     const padding = args.padding ?? 'same';
     if (padding !== 'same') {
@@ -251,6 +270,7 @@ export class ScaleAttentionalConv2D extends layers.Layer {
   override call(inputs: Tensor | Tensor[]): Tensor {
     return tidy(() => {
       const x = singleTensor(inputs, LAYER) as Tensor4D;
+      checkFloatInput(x, LAYER);
       const inChannels = checkImageShape(x.shape, LAYER);
       const expected = this.stages[0].pointwise.shape[2];
       if (inChannels !== expected) {

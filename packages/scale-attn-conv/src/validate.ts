@@ -28,6 +28,13 @@ export function checkImageShape(shape: ReadonlyArray<number | null>, layerName: 
   return channels;
 }
 
+/** A float32 input: the convolutions take no other dtype, and tfjs' own message would not name the layer. */
+export function checkFloatInput(x: { dtype: string }, layerName: string): void {
+  if (x.dtype !== 'float32') {
+    throw new Error(`${layerName}: expected a float32 input, got ${x.dtype}; cast it first (tf.cast(x, 'float32'))`);
+  }
+}
+
 export function formatShape(shape: ReadonlyArray<number | null>): string {
   return `[${shape.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`;
 }

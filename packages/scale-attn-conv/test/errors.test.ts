@@ -19,6 +19,13 @@ describe('bad arguments throw errors that name the argument and the allowed valu
     ['dilation 0', { filters: 8, dilationRate: 0 }, /'dilationRate' must be an integer >= 1/],
     ['stageFilters 0', { filters: 8, stageFilters: 0 }, /'stageFilters' must be an integer >= 1/],
     ['unknown initializer', { filters: 8, kernelInitializer: 'notAnInitializer' }, /kernelInitializer: unknown initializer 'notAnInitializer'/],
+    ['useBias not a boolean', { filters: 8, useBias: 'no' as unknown as boolean }, /'useBias' must be true or false, got "no"/],
+    // conv2d's arguments that the layer does not take: refused with what to do instead, not ignored.
+    ['conv2d strides', { filters: 8, strides: 2 } as object, /^ScaleAttentionalConv2D: 'strides' 2 is not supported: the layer keeps the spatial size, .* downsample with a pooling layer after it$/],
+    ['conv2d activation', { filters: 8, activation: 'relu' } as object, /'activation' "relu" is not supported: the layer is linear, as in the paper; add batch normalization and an activation layer after it/],
+    ['channels first', { filters: 8, dataFormat: 'channelsFirst' } as object, /'dataFormat' "channelsFirst" is not supported: the layer is channels last only/],
+    ['a misspelt argument', { filters: 8, kernelInitialiser: 'heNormal' } as object, /^ScaleAttentionalConv2D: unknown argument 'kernelInitialiser'; did you mean 'kernelInitializer'\?$/],
+    ['a misspelt layer argument', { filters: 8, trainible: false } as object, /unknown argument 'trainible'; did you mean 'trainable'\?/],
   ])('%s', (_, args, message) => {
     expect(() => scaleAttentionalConv2d(args as ScaleAttentionalConv2DArgs)).toThrow(message);
   });
@@ -44,7 +51,32 @@ describe('bad arguments throw errors that name the argument and the allowed valu
     x.dispose();
   });
 
-  it('EfficientChannelAttention: even kernel size', () => {
-    expect(() => efficientChannelAttention({ kernelSize: 2 })).toThrow(/'kernelSize' must be an odd integer >= 1/);
+  it('accepts every tfjs-layers layer argument, conv2d arguments at the values it implements, and keys unlike its own', () => {
+    const layer = scaleAttentionalConv2d({
+      filters: 8, name: 'sa', trainable: false, dtype: 'float32', inputShape: [8, 8, 1], batchSize: 2, inputDType: 'float32',
+      strides: [1, 1], activation: 'linear', dataFormat: 'channelsLast', customObjects: {}, someFutureOption: true, id: 3,
+    } as ScaleAttentionalConv2DArgs);
+    expect(layer.name).toBe('sa');
+    expect(layer.batchInputShape).toEqual([2, 8, 8, 1]);
+  });
+
+  it('a non-float input names the layer and the cast to make', () => {
+    const x = tf.ones([1, 4, 4, 2], 'int32');
+    expect(() => scaleAttentionalConv2d({ filters: 4 }).apply(x)).toThrow("ScaleAttentionalConv2D: expected a float32 input, got int32; cast it first (tf.cast(x, 'float32'))");
+    expect(() => efficientChannelAttention().apply(x)).toThrow('EfficientChannelAttention: expected a float32 input, got int32');
+    x.dispose();
+  });
+
+  it.each<[string, object, RegExp]>([
+    ['even kernel size', { kernelSize: 2 }, /'kernelSize' must be an odd integer >= 1/],
+    ['gamma 0 (a division by zero in the adaptive kernel size)', { gamma: 0 }, /'gamma' must be a finite number > 0, got 0/],
+    ['b not a number', { b: '1' }, /'b' must be a finite number, got "1"/],
+    ['a misspelt argument', { kernel_size: 3 }, /^EfficientChannelAttention: unknown argument 'kernel_size'; did you mean 'kernelSize'\?$/],
+  ])('EfficientChannelAttention: %s', (_, args, message) => {
+    expect(() => efficientChannelAttention(args)).toThrow(message);
+  });
+
+  it('EfficientChannelAttention: a short unknown key is not taken for a misspelt b', () => {
+    expect(efficientChannelAttention({ id: 3, k: 5 } as object).getConfig()).toMatchObject({ b: 1, kernelSize: 'auto' });
   });
 });

@@ -1,4 +1,8 @@
 /** The configuration every model of the zoo shares, with the same names and defaults. */
+import type { AttentionUNetConfig } from './attention-unet.js';
+import type { MultiResUNetConfig } from './multires-unet.js';
+import type { SAUNetConfig } from './sa-unet.js';
+import type { UNetPlusPlusConfig } from './unet-plus-plus.js';
 
 /** How the decoder doubles the resolution. */
 export type Upsampling = 'nearest-conv' | 'transpose';
@@ -50,11 +54,46 @@ function nearestValid(size: number, step: number): string {
   return below >= step ? `${below} or ${above}` : `${above}`;
 }
 
-/** Validates a config and fills in the defaults. */
-export function resolveCommonConfig(config: CommonConfig, model: string): ResolvedCommonConfig {
+/** The options every model takes (the compiler checks the list against {@link CommonConfig}). */
+const COMMON_OPTIONS = Object.keys({
+  inputShape: true, baseFilters: true, depth: true, numClasses: true, batchNorm: true, batchNormMomentum: true, upsampling: true,
+  dropout: true, name: true,
+} satisfies Record<keyof CommonConfig, true>);
+
+/** The options of each model beyond the common ones (checked by the compiler against its config). */
+const MODEL_OPTIONS: Record<string, readonly string[]> = {
+  unet: [],
+  'unet-plus-plus': Object.keys({ deepSupervision: true } satisfies Record<Exclude<keyof UNetPlusPlusConfig, keyof CommonConfig>, true>),
+  'attention-unet': Object.keys({ gateRatio: true, gateResample: true } satisfies Record<Exclude<keyof AttentionUNetConfig, keyof CommonConfig>, true>),
+  'multires-unet': Object.keys({ alpha: true } satisfies Record<Exclude<keyof MultiResUNetConfig, keyof CommonConfig>, true>),
+  'sa-unet': Object.keys({ scales: true, attentionKernelSize: true } satisfies Record<Exclude<keyof SAUNetConfig, keyof CommonConfig>, true>),
+};
+
+/**
+ * Refuses an option that `model` does not take: a plain object passes any key, and an option of
+ * another model (`scales` given to 'unet') or a misspelt one (`baseFilter`) would otherwise be
+ * ignored without a word.
+ */
+function checkOptions(config: object, model: string, own: readonly string[]): void {
+  const known = [...COMMON_OPTIONS, ...own];
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined || known.includes(key)) continue;
+    const owners = Object.keys(MODEL_OPTIONS).filter((m) => MODEL_OPTIONS[m].includes(key));
+    throw new Error(`${model}: unknown option '${key}'${owners.length > 0 ? ` (an option of ${owners.join(', ')})` : ''}; it takes ${known.join(', ')}`);
+  }
+}
+
+/**
+ * Validates a config and fills in the defaults. For the zoo's models (`model` one of its names)
+ * an option the model does not take throws; a model of your own built on this passes the names of
+ * its other options as `extraOptions` to get the same check (without them, other keys pass).
+ */
+export function resolveCommonConfig(config: CommonConfig, model: string, extraOptions?: readonly string[]): ResolvedCommonConfig {
   if (config === null || typeof config !== 'object') {
     throw new Error(`${model}: expected a config object with at least 'inputShape', got ${JSON.stringify(config)}`);
   }
+  const own = extraOptions ?? (Object.hasOwn(MODEL_OPTIONS, model) ? MODEL_OPTIONS[model] : undefined);
+  if (own !== undefined) checkOptions(config, model, own);
   const { inputShape } = config;
   if (!Array.isArray(inputShape) || inputShape.length !== 3) {
     throw new Error(`${model}: 'inputShape' must be [height, width, channels], got ${JSON.stringify(inputShape)}`);

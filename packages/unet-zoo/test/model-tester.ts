@@ -126,6 +126,16 @@ export function describeModel<K extends ModelName>(name: K, extra: Partial<Model
       expect(() => build({ upsampling: 'bicubic' } as unknown as Partial<ModelConfigs[K]>)).toThrow(/'upsampling' must be 'nearest-conv' or 'transpose'/);
     });
 
+    it('an option it does not take throws, naming the model that takes it or the options it takes', () => {
+      expect(() => build({ baseFilter: 8 } as unknown as Partial<ModelConfigs[K]>))
+        .toThrow(new RegExp(`^${name}: unknown option 'baseFilter'; it takes inputShape, baseFilters, depth, numClasses, batchNorm, batchNormMomentum, upsampling, dropout, name`));
+      // An option of another model of the zoo: sa-unet's scales, or (for sa-unet) multires-unet's alpha.
+      const [other, option] = name === 'sa-unet' ? ['multires-unet', 'alpha'] : ['sa-unet', 'scales'];
+      expect(() => build({ [option]: 3 } as Partial<ModelConfigs[K]>)).toThrow(`${name}: unknown option '${option}' (an option of ${other})`);
+      // An option given as undefined is absent, as with every default.
+      expect(build({ baseFilter: undefined } as unknown as Partial<ModelConfigs[K]>).countParams()).toBe(build().countParams());
+    });
+
     it('no tensor leaks across predict and fit loops', async () => {
       const model = build();
       const { x, y } = discBatch(4, 32, 4);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useBackend } from '../../../test-utils/backends.js';
+import { withSeed } from '../../../test-utils/numeric.js';
 import { scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
 import { depthwiseInitializer } from '../src/depthwise-init.js';
 
@@ -12,11 +13,17 @@ function variance(t: tf.Tensor): number {
   return tf.tidy(() => tf.moments(t).variance.dataSync()[0]);
 }
 
-/** Variance of each weight of a freshly built layer, by weight name (without the layer prefix). */
+/**
+ * Variance of each weight of a freshly built layer, by weight name (without the layer prefix).
+ * Seeded: the bounds below are about 2.5 to 4 standard errors wide, so unseeded draws would fail
+ * now and then.
+ */
 function weightVariances(args: ScaleAttentionalConv2DArgs, inChannels: number): Map<string, number> {
-  const layer = scaleAttentionalConv2d(args);
-  layer.build([null, 8, 8, inChannels]);
-  return new Map(layer.weights.map((w) => [w.originalName.split('/').pop()!, variance(w.read())]));
+  return withSeed(11, () => {
+    const layer = scaleAttentionalConv2d(args);
+    layer.build([null, 8, 8, inChannels]);
+    return new Map(layer.weights.map((w) => [w.originalName.split('/').pop()!, variance(w.read())]));
+  });
 }
 
 describe('depthwise kernels count the fans of one channel\'s filter', () => {
@@ -75,15 +82,21 @@ describe('depthwise kernels count the fans of one channel\'s filter', () => {
 describe('at initialization every stage of the cascade keeps its input\'s scale', () => {
   // With tfjs-layers' fans, a 512-wide layer's 7x7 stage started at 1/500 of the 1x1 stage's scale
   // (std 2e-3 against 1.26), below batch norm's epsilon.
-  it.each([16, 128, 512])('filters %i: the std of F(4) is within a factor 2 of F(1)\'s', (filters) => {
-    const layer = scaleAttentionalConv2d({ filters, scales: 4, useAttention: false });
+  // One draw of a 16-wide layer (4 channels a stage) lands outside the factor 2 about once in 20
+  // (ratios 0.46 to 1.79 over 40 seeds), so the median of seven seeded draws is what is checked.
+  it.each([16, 128, 512])('filters %i: the std of F(4) is within a factor 2 of F(1)\'s (median of 7 seeded layers)', (filters) => {
     const x = tf.randomNormal([2, 16, 16, filters], 0, 1, 'float32', 3);
-    const y = layer.apply(x) as tf.Tensor4D;
     const s = filters / 4;
-    const std = (n: number) => Math.sqrt(variance(tf.tidy(() => tf.slice(y, [0, 0, 0, (n - 1) * s], [-1, -1, -1, s]))));
-    const ratio = std(4) / std(1);
-    expect(ratio).toBeGreaterThan(0.5);
-    expect(ratio).toBeLessThan(2);
-    tf.dispose([x, y]);
+    const ratios = [1, 2, 3, 4, 5, 6, 7].map((seed) => withSeed(seed, () => {
+      const y = scaleAttentionalConv2d({ filters, scales: 4, useAttention: false }).apply(x) as tf.Tensor4D;
+      const std = (n: number) => Math.sqrt(variance(tf.tidy(() => tf.slice(y, [0, 0, 0, (n - 1) * s], [-1, -1, -1, s]))));
+      const ratio = std(4) / std(1);
+      y.dispose();
+      return ratio;
+    }));
+    const median = ratios.sort((a, b) => a - b)[3];
+    expect(median).toBeGreaterThan(0.5);
+    expect(median).toBeLessThan(2);
+    x.dispose();
   });
 });

@@ -1,5 +1,7 @@
 /** Cross-sectional area of a segmented structure, the clinical measurement of the median nerve. */
 import { binarizePrediction, countForeground, type MaskInput } from './mask.js';
+import type { ThresholdOptions } from './confusion.js';
+import { checkOptions, THRESHOLD_OPTIONS } from './options.js';
 
 /** Pixel size: `{ spacingMm: [dy, dx] }` in mm per pixel, or `{ dpi }` (dots per inch, square pixels). */
 export type PixelSize = { spacingMm: [number, number] } | { dpi: number };
@@ -29,7 +31,8 @@ export function mmPerPixel(size: PixelSize): [number, number] {
  * Area in mm^2 of the foreground of `mask` (values > `threshold`, default 0.5): the pixel count
  * times dy * dx.
  */
-export function crossSectionalArea(mask: MaskInput, size: PixelSize, opts: { threshold?: number } = {}): number {
+export function crossSectionalArea(mask: MaskInput, size: PixelSize, opts: ThresholdOptions = {}): number {
+  checkOptions(opts, THRESHOLD_OPTIONS, 'crossSectionalArea');
   const [dy, dx] = mmPerPixel(size);
   return countForeground(binarizePrediction(mask, opts.threshold ?? 0.5, 'mask')) * dy * dx;
 }

@@ -3,6 +3,7 @@
  * for a zero denominator.
  */
 import { binarizePrediction, binarizeTruth, checkSameSize, type BinaryMask, type MaskInput } from './mask.js';
+import { checkOptions, RATIO_OPTIONS, THRESHOLD_OPTIONS } from './options.js';
 
 export interface ConfusionCounts {
   tp: number;
@@ -45,10 +46,21 @@ export function confusionOfMasks(pred: BinaryMask, truth: BinaryMask): Confusion
 
 /** Confusion counts of `pred` thresholded at `threshold` (default 0.5) against binary `truth`. */
 export function confusion(pred: MaskInput, truth: MaskInput, opts: ThresholdOptions = {}): ConfusionCounts {
-  const p = binarizePrediction(pred, opts.threshold ?? 0.5);
+  checkOptions(opts, THRESHOLD_OPTIONS, 'confusion');
+  return countsAt(pred, truth, opts.threshold);
+}
+
+function countsAt(pred: MaskInput, truth: MaskInput, threshold = 0.5): ConfusionCounts {
+  const p = binarizePrediction(pred, threshold);
   const t = binarizeTruth(truth);
   checkSameSize(p, t, 'pred', 'truth');
   return confusionOfMasks(p, t);
+}
+
+/** The counts for a ratio function named `fn`, its options checked. */
+function ratioCounts(pred: MaskInput, truth: MaskInput, opts: RatioOptions, fn: string): ConfusionCounts {
+  checkOptions(opts, RATIO_OPTIONS, fn);
+  return countsAt(pred, truth, opts.threshold);
 }
 
 function checkPolicy(empty: unknown): EmptyPolicy {
@@ -91,30 +103,30 @@ export function ratiosOf(c: ConfusionCounts, empty: EmptyPolicy = 'nan'): Confus
 
 /** tp / (tp + fp); the empty policy applies when nothing is predicted. */
 export function precision(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
-  const c = confusion(pred, truth, opts);
+  const c = ratioCounts(pred, truth, opts, 'precision');
   return safeRatio(c.tp, c.tp + c.fp, opts.empty);
 }
 
 /** tp / (tp + fn); the empty policy applies when the truth is empty. */
 export function recall(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
-  const c = confusion(pred, truth, opts);
+  const c = ratioCounts(pred, truth, opts, 'recall');
   return safeRatio(c.tp, c.tp + c.fn, opts.empty);
 }
 
 /** tn / (tn + fp); the empty policy applies when the truth covers the whole image. */
 export function specificity(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
-  const c = confusion(pred, truth, opts);
+  const c = ratioCounts(pred, truth, opts, 'specificity');
   return safeRatio(c.tn, c.tn + c.fp, opts.empty);
 }
 
 /** Dice similarity coefficient 2tp / (2tp + fp + fn); the empty policy applies when both masks are empty. */
 export function dice(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
-  const c = confusion(pred, truth, opts);
+  const c = ratioCounts(pred, truth, opts, 'dice');
   return safeRatio(2 * c.tp, 2 * c.tp + c.fp + c.fn, opts.empty);
 }
 
 /** Intersection over union tp / (tp + fp + fn); the empty policy applies when both masks are empty. */
 export function iou(pred: MaskInput, truth: MaskInput, opts: RatioOptions = {}): number {
-  const c = confusion(pred, truth, opts);
+  const c = ratioCounts(pred, truth, opts, 'iou');
   return safeRatio(c.tp, c.tp + c.fp + c.fn, opts.empty);
 }

@@ -6,6 +6,7 @@
  */
 import { confusionOfMasks, ratiosOf, type ConfusionCounts, type EmptyPolicy } from './confusion.js';
 import { binarizePrediction, binarizeTruth, checkSameSize, countForeground, readScores, type MaskInput } from './mask.js';
+import { checkOptions, EVALUATE_OPTIONS } from './options.js';
 import { zeroOverlapOfMasks } from './overlap.js';
 import { aucOfSorted, rocOfSorted, splitAndSort, type RocCurve, type SortedScores } from './roc.js';
 import { averageSurfaceFromDistances, hausdorffFromDistances, surfaceDistancesOfMasks, type Spacing } from './surface-distance.js';
@@ -71,6 +72,7 @@ export class MetricAccumulator {
   private readonly negatives: Float64Array[] = [];
 
   constructor(opts: EvaluateOptions = {}) {
+    checkOptions(opts, EVALUATE_OPTIONS, 'MetricAccumulator');
     this.options = {
       threshold: opts.threshold ?? 0.5,
       empty: opts.empty ?? 'nan',

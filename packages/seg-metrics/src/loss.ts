@@ -1,5 +1,6 @@
 /** Soft Dice for training: differentiable, on any backend. */
 import { add, cast, div, mean, mul, sub, sum, tidy, type Scalar, type Tensor } from '@tensorflow/tfjs-core';
+import { checkOptions, SOFT_DICE_OPTIONS } from './options.js';
 
 export interface SoftDiceOptions {
   /** Added to numerator and denominator: keeps the value defined (1) when both masks are empty. Default 1. */
@@ -11,6 +12,7 @@ export interface SoftDiceOptions {
  * all its pixels and channels, then averaged over the batch (axis 0). yTrue and yPred share a shape.
  */
 export function softDice(yTrue: Tensor, yPred: Tensor, opts: SoftDiceOptions = {}): Scalar {
+  checkOptions(opts, SOFT_DICE_OPTIONS, 'softDice');
   const smooth = opts.smooth ?? 1;
   if (typeof smooth !== 'number' || !(smooth >= 0)) throw new Error(`smooth: expected a number >= 0, got ${JSON.stringify(smooth)}`);
   if (yTrue.shape.length !== yPred.shape.length || yTrue.shape.some((d, i) => d !== yPred.shape[i])) {

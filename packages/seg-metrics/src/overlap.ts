@@ -1,6 +1,7 @@
 /** Zero-overlap predictions: the nerve is there, and not one predicted pixel touches it. */
 import { binarizePrediction, binarizeTruth, checkSameSize, type BinaryMask, type MaskInput } from './mask.js';
 import type { ThresholdOptions } from './confusion.js';
+import { checkOptions, THRESHOLD_OPTIONS } from './options.js';
 
 export function zeroOverlapOfMasks(pred: BinaryMask, truth: BinaryMask): boolean {
   let truthPixels = 0;
@@ -17,6 +18,7 @@ export function zeroOverlapOfMasks(pred: BinaryMask, truth: BinaryMask): boolean
  * prediction counts as a miss). False when truth is empty: there is nothing to miss.
  */
 export function zeroOverlap(pred: MaskInput, truth: MaskInput, opts: ThresholdOptions = {}): boolean {
+  checkOptions(opts, THRESHOLD_OPTIONS, 'zeroOverlap');
   const p = binarizePrediction(pred, opts.threshold ?? 0.5);
   const t = binarizeTruth(truth);
   checkSameSize(p, t, 'pred', 'truth');
@@ -28,6 +30,7 @@ export function zeroOverlap(pred: MaskInput, truth: MaskInput, opts: ThresholdOp
  * no truth is non-empty).
  */
 export function zeroOverlapRate(preds: readonly MaskInput[], truths: readonly MaskInput[], opts: ThresholdOptions = {}): number {
+  checkOptions(opts, THRESHOLD_OPTIONS, 'zeroOverlapRate');
   if (!Array.isArray(preds) || !Array.isArray(truths) || preds.length !== truths.length) {
     throw new Error(`zeroOverlapRate: preds and truths must be arrays of the same length, got ${preds?.length} and ${truths?.length}`);
   }

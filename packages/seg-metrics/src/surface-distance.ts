@@ -10,6 +10,7 @@
  */
 import { distancesAtQueries } from './distance-transform.js';
 import { binarizePrediction, binarizeTruth, checkSameSize, type BinaryMask, type MaskInput } from './mask.js';
+import { checkOptions, HAUSDORFF_OPTIONS, SURFACE_OPTIONS } from './options.js';
 
 /** Pixel spacing `[dy, dx]`: the distance between pixel centres along rows (y) and columns (x), e.g. in mm. */
 export type Spacing = [number, number];
@@ -155,6 +156,7 @@ function checkPercentile(p: unknown): number {
 
 /** Hausdorff distance (or HDp, or directed) from precomputed surface distances. */
 export function hausdorffFromDistances(distances: SurfaceDistances, opts: HausdorffOptions = {}): number {
+  checkOptions(opts, HAUSDORFF_OPTIONS, 'hausdorffFromDistances');
   const p = checkPercentile(opts.percentile ?? 100);
   const miss = missValue(distances, opts.missPenalty);
   if (miss !== null) return miss;
@@ -165,6 +167,7 @@ export function hausdorffFromDistances(distances: SurfaceDistances, opts: Hausdo
 
 /** Average symmetric surface distance: the mean of both directed distance sets pooled together. */
 export function averageSurfaceFromDistances(distances: SurfaceDistances, opts: SurfaceOptions = {}): number {
+  checkOptions(opts, SURFACE_OPTIONS, 'averageSurfaceFromDistances');
   const miss = missValue(distances, opts.missPenalty);
   if (miss !== null) return miss;
   let sum = 0;
@@ -175,6 +178,11 @@ export function averageSurfaceFromDistances(distances: SurfaceDistances, opts: S
 
 /** Both directed boundary-distance sets of a prediction (thresholded) and a binary truth. */
 export function surfaceDistances(pred: MaskInput, truth: MaskInput, opts: SurfaceOptions = {}): SurfaceDistances {
+  checkOptions(opts, SURFACE_OPTIONS, 'surfaceDistances');
+  return distancesOf(pred, truth, opts);
+}
+
+function distancesOf(pred: MaskInput, truth: MaskInput, opts: SurfaceOptions): SurfaceDistances {
   const p = binarizePrediction(pred, opts.threshold ?? 0.5);
   const t = binarizeTruth(truth);
   checkSameSize(p, t, 'pred', 'truth');
@@ -187,8 +195,9 @@ export function surfaceDistances(pred: MaskInput, truth: MaskInput, opts: Surfac
  * One mask empty: Infinity, or the image diagonal with `missPenalty: 'diagonal'`; both empty: NaN.
  */
 export function hausdorffDistance(pred: MaskInput, truth: MaskInput, opts: HausdorffOptions = {}): number {
+  checkOptions(opts, HAUSDORFF_OPTIONS, 'hausdorffDistance');
   checkPercentile(opts.percentile ?? 100);
-  return hausdorffFromDistances(surfaceDistances(pred, truth, opts), opts);
+  return hausdorffFromDistances(distancesOf(pred, truth, opts), opts);
 }
 
 /**
@@ -196,5 +205,6 @@ export function hausdorffDistance(pred: MaskInput, truth: MaskInput, opts: Hausd
  * distance to the other mask's boundary. Empty masks as in {@link hausdorffDistance}.
  */
 export function averageSurfaceDistance(pred: MaskInput, truth: MaskInput, opts: SurfaceOptions = {}): number {
-  return averageSurfaceFromDistances(surfaceDistances(pred, truth, opts), opts);
+  checkOptions(opts, SURFACE_OPTIONS, 'averageSurfaceDistance');
+  return averageSurfaceFromDistances(distancesOf(pred, truth, opts), opts);
 }

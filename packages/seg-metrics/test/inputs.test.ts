@@ -3,13 +3,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  averageSurfaceDistance,
   confusion,
   crossSectionalArea,
   dice,
   evaluate,
   hausdorffDistance,
+  hausdorffFromDistances,
+  precision,
   rocAuc,
+  softDice,
   spacingAfterResize,
+  surfaceDistances,
+  zeroOverlap,
   zeroOverlapRate,
   type ImageArray,
 } from '@sa-unet/seg-metrics';
@@ -74,6 +80,35 @@ describe('bad input throws an Error naming the argument', () => {
       /truths\[1\]: must be binary/],
   ])('%s', (_, call, message) => {
     expect(call).toThrow(message);
+  });
+});
+
+describe('options a function does not take throw, naming the function and its options', () => {
+  const empty = { data: new Uint8Array(W * H), width: W, height: H };
+  const t = tf.tensor4d(Float32Array.from(truth.data), [1, H, W, 1]);
+  it.each<[string, () => unknown, string]>([
+    ['confusion', () => confusion(scores, truth, { empty: 'one' } as object), "confusion: unknown option 'empty'; it takes threshold"],
+    ['dice', () => dice(scores, truth, { treshold: 0.3 } as object), "dice: unknown option 'treshold'; it takes threshold, empty"],
+    ['precision', () => precision(scores, truth, { spacing: [1, 1] } as object), "precision: unknown option 'spacing'; it takes threshold, empty"],
+    ['hausdorffDistance with the area\'s spacingMm', () => hausdorffDistance(scores, truth, { spacingMm: [0.1, 0.1] } as object),
+      "hausdorffDistance: unknown option 'spacingMm' (distances take 'spacing' [dy, dx], in the unit it is given in: mm per pixel gives mm); " +
+        'it takes threshold, spacing, missPenalty, percentile, directed'],
+    ['averageSurfaceDistance', () => averageSurfaceDistance(scores, truth, { percentile: 95 } as object), "averageSurfaceDistance: unknown option 'percentile'; it takes threshold, spacing, missPenalty"],
+    ['surfaceDistances', () => surfaceDistances(scores, truth, { directed: true } as object), "surfaceDistances: unknown option 'directed'"],
+    ['hausdorffFromDistances', () => hausdorffFromDistances(surfaceDistances(scores, truth), { percentille: 95 } as object), "hausdorffFromDistances: unknown option 'percentille'"],
+    ['zeroOverlapRate', () => zeroOverlapRate([scores], [truth], { empty: 'one' } as object), "zeroOverlapRate: unknown option 'empty'; it takes threshold"],
+    ['zeroOverlap', () => zeroOverlap(empty, truth, { missPenalty: 'diagonal' } as object), "zeroOverlap: unknown option 'missPenalty'"],
+    ['crossSectionalArea', () => crossSectionalArea(truth, { dpi: 96 }, { spacingMm: [0.1, 0.1] } as object), "crossSectionalArea: unknown option 'spacingMm'; it takes threshold"],
+    ['evaluate', () => evaluate([scores], [truth], { hausdorff95: true } as object),
+      "MetricAccumulator: unknown option 'hausdorff95'; it takes threshold, empty, spacing, missPenalty, hausdorffPercentile, auc"],
+    ['softDice', () => softDice(t, t, { epsilon: 1e-6 } as object), "softDice: unknown option 'epsilon'; it takes smooth"],
+    ['an options value that is not an object', () => dice(scores, truth, 0.3 as unknown as object), 'dice: options must be an object, got 0.3'],
+  ])('%s', (_, call, message) => {
+    expect(call).toThrow(message);
+  });
+
+  it('an option given as undefined is absent, as with every default', () => {
+    expect(dice(scores, truth, { threshold: undefined, spacingMm: undefined } as object)).toBe(dice(scores, truth));
   });
 });
 

@@ -99,5 +99,14 @@ export function defaultAdamEpsilon(): number {
  * eleven kernels). A drop-in for `tf.train.adam`.
  */
 export function fusedAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdamOptimizer {
+  // tf.train.adam takes any number: a NaN or negative rate would turn every weight to NaN or
+  // climb the loss, steps later and without a word.
+  const check = (name: string, value: unknown, ok: (v: number) => boolean, expected: string) => {
+    if (typeof value !== 'number' || !ok(value)) throw new Error(`fusedAdam: '${name}' must be ${expected}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
+  };
+  check('learningRate', learningRate, (v) => Number.isFinite(v) && v > 0, 'a finite number > 0');
+  check('beta1', beta1, (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+  check('beta2', beta2, (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+  if (epsilon !== undefined) check('epsilon', epsilon, (v) => Number.isFinite(v) && v > 0, 'a finite number > 0');
   return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon ?? defaultAdamEpsilon());
 }

@@ -59,6 +59,19 @@ function worstRelative(a: Float32Array[], b: Float32Array[]): number {
   return worst;
 }
 
+describe('fusedAdam arguments', () => {
+  it.each<[string, unknown[], string]>([
+    ['a NaN learning rate', [NaN], "fusedAdam: 'learningRate' must be a finite number > 0, got NaN"],
+    ['a negative learning rate', [-5e-4], "fusedAdam: 'learningRate' must be a finite number > 0, got -0.0005"],
+    ['a learning rate given as text', ['5e-4'], "fusedAdam: 'learningRate' must be a finite number > 0, got \"5e-4\""],
+    ['beta1 of 1 (no decay of the first moment)', [1e-3, 1], "fusedAdam: 'beta1' must be a number in [0, 1), got 1"],
+    ['a negative beta2', [1e-3, 0.9, -0.1], "fusedAdam: 'beta2' must be a number in [0, 1), got -0.1"],
+    ['epsilon 0', [1e-3, 0.9, 0.999, 0], "fusedAdam: 'epsilon' must be a finite number > 0, got 0"],
+  ])('%s is refused, naming the argument', (_, args, message) => {
+    expect(() => (fusedAdam as (...a: unknown[]) => unknown)(...args)).toThrow(message);
+  });
+});
+
 describe('fusedAdam on cpu', () => {
   it('is tfjs-core\'s Adam: same values, same moments, same config and class name', async () => {
     await tf.setBackend('cpu');

@@ -88,7 +88,15 @@ async function handle(file: File): Promise<void> {
   const scratch = new OffscreenCanvas(width, height).getContext('2d', { colorSpace: 'srgb', willReadFrequently: true })!;
   scratch.drawImage(bitmap, 0, 0);
   const gray = rgbaToGray(scratch.getImageData(0, 0, width, height).data, width, height);
-  const result = await segmentGray(model, gray, width, height);
+  let result: NerveSegmentation;
+  try {
+    result = await segmentGray(model, gray, width, height);
+  } catch (err) {
+    // A backend can fail at run time (a lost WebGL context, GPU memory): say so instead of
+    // leaving "Segmenting…" on screen.
+    status.textContent = 'Ready.';
+    return fail(`Segmenting ${file.name} failed: ${(err as Error).message}`);
+  }
   current = { bitmap, result, width, height };
   $('pixels').textContent = String(result.maskPixels);
   $('size').textContent = `${result.size}x${result.size}`;

@@ -32,7 +32,8 @@ export interface ImageSegmentation {
 export function modelInputSize(model: tfl.LayersModel): number {
   const [, height, width, channels] = model.inputs[0].shape;
   if (height === null || height !== width || channels !== 1) {
-    throw new Error(`the model takes inputs of shape [${model.inputs[0].shape.join(', ')}]; square gray images [null, n, n, 1] are needed`);
+    const shape = model.inputs[0].shape.map((d) => (d === null ? 'null' : String(d))).join(', ');
+    throw new Error(`the model takes inputs of shape [${shape}]; square gray images [null, n, n, 1] are needed`);
   }
   return height;
 }
@@ -42,7 +43,20 @@ export function modelInputSize(model: tfl.LayersModel): number {
  * its training and test images with this too, so a model sees the same pixels when it segments.
  */
 export function resizeGrayImage(image: GrayImage, size: number): tf.Tensor4D {
+  checkGrayImage(image);
   return tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(image.data, [1, image.height, image.width, 1]), [size, size], false, true));
+}
+
+/** An Error naming what is wrong with `image`, instead of tfjs' shape message deep inside. */
+function checkGrayImage(image: GrayImage): void {
+  const { width, height, data } = (image ?? {}) as { width: number; height: number; data: unknown };
+  if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {
+    throw new Error(`image: width and height must be integers >= 1, got ${JSON.stringify(width)} x ${JSON.stringify(height)}`);
+  }
+  if (!(data instanceof Float32Array) || data.length !== width * height) {
+    const got = data instanceof Float32Array ? `${data.length} values` : ((data as object | null | undefined)?.constructor?.name ?? String(data));
+    throw new Error(`image: data must be a Float32Array of width x height = ${width} x ${height} = ${width * height} gray levels, got ${got}`);
+  }
 }
 
 /** The foreground probability map of a model output: itself with one channel, class 1 with several. */
@@ -55,12 +69,18 @@ export async function segmentGrayImage(model: tfl.LayersModel, image: GrayImage)
   const size = modelInputSize(model);
   const net = averageDeepSupervision(model);
   const x = resizeGrayImage(image, size);
-  const input = (await x.data()) as Float32Array;
-  const t0 = performance.now();
-  const y = tf.tidy(() => foregroundProbability(net.predict(x) as tf.Tensor4D));
-  const probabilities = (await y.data()) as Float32Array;
-  const inferenceMs = performance.now() - t0;
-  tf.dispose([x, y]);
+  let input: Float32Array;
+  let probabilities: Float32Array;
+  let inferenceMs: number;
+  try {
+    input = (await x.data()) as Float32Array;
+    const t0 = performance.now();
+    const y = tf.tidy(() => foregroundProbability(net.predict(x) as tf.Tensor4D));
+    probabilities = (await y.data().finally(() => y.dispose())) as Float32Array;
+    inferenceMs = performance.now() - t0;
+  } finally {
+    x.dispose(); // also when the backend fails (the demo then lets the user try again)
+  }
   const mask = Uint8Array.from(probabilities, (p) => (p > 0.5 ? 1 : 0));
   return { size, input, probabilities, mask, maskPixels: mask.reduce((a, b) => a + b, 0), inferenceMs };
 }

@@ -30,9 +30,22 @@ describe('segmentGrayImage', () => {
     expected.dispose();
   });
 
+  it('names what is wrong with an image, and leaves no tensor behind when the model fails', async () => {
+    const model = withSeed(3, () => createModel('unet', { inputShape: [16, 16, 1], baseFilters: 4, depth: 2 }));
+    await expect(segmentGrayImage(model, { data: new Float32Array(10), width: 4, height: 4 }))
+      .rejects.toThrow('image: data must be a Float32Array of width x height = 4 x 4 = 16 gray levels, got 10 values');
+    await expect(segmentGrayImage(model, { data: new Uint8Array(16) as unknown as Float32Array, width: 4, height: 4 }))
+      .rejects.toThrow('image: data must be a Float32Array of width x height = 4 x 4 = 16 gray levels, got Uint8Array');
+    await expect(segmentGrayImage(model, { data: new Float32Array(0), width: 0, height: 4 })).rejects.toThrow('image: width and height must be integers >= 1, got 0 x 4');
+    const before = tf.memory().numTensors;
+    const failing = Object.assign(Object.create(model) as tfl.LayersModel, { predict: () => { throw new Error('context lost'); } });
+    await expect(segmentGrayImage(failing, image(20, 20))).rejects.toThrow('context lost');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('needs square gray inputs, and says so', () => {
     const rgb = tfl.input({ shape: [8, 8, 3] });
     const model = tfl.model({ inputs: rgb, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(rgb) as tfl.SymbolicTensor });
-    expect(() => modelInputSize(model)).toThrow('the model takes inputs of shape [, 8, 8, 3]; square gray images [null, n, n, 1] are needed');
+    expect(() => modelInputSize(model)).toThrow('the model takes inputs of shape [null, 8, 8, 3]; square gray images [null, n, n, 1] are needed');
   });
 });

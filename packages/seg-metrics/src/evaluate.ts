@@ -165,6 +165,7 @@ export function evaluate(preds: readonly MaskInput[], truths: readonly MaskInput
   if (preds.length !== truths.length) {
     throw new Error(`evaluate: got ${preds.length} preds but ${truths.length} truths; they must pair up one to one`);
   }
+  checkOptions(opts, EVALUATE_OPTIONS, 'evaluate'); // before the accumulator, so that the message names this function
   const accumulator = new MetricAccumulator(opts);
   for (let i = 0; i < preds.length; i++) accumulator.add(preds[i], truths[i]);
   return accumulator.result();

@@ -10,6 +10,7 @@ import {
   evaluate,
   hausdorffDistance,
   hausdorffFromDistances,
+  MetricAccumulator,
   precision,
   rocAuc,
   softDice,
@@ -100,7 +101,8 @@ describe('options a function does not take throw, naming the function and its op
     ['zeroOverlap', () => zeroOverlap(empty, truth, { missPenalty: 'diagonal' } as object), "zeroOverlap: unknown option 'missPenalty'"],
     ['crossSectionalArea', () => crossSectionalArea(truth, { dpi: 96 }, { spacingMm: [0.1, 0.1] } as object), "crossSectionalArea: unknown option 'spacingMm'; it takes threshold"],
     ['evaluate', () => evaluate([scores], [truth], { hausdorff95: true } as object),
-      "MetricAccumulator: unknown option 'hausdorff95'; it takes threshold, empty, spacing, missPenalty, hausdorffPercentile, auc"],
+      "evaluate: unknown option 'hausdorff95'; it takes threshold, empty, spacing, missPenalty, hausdorffPercentile, auc"],
+    ['MetricAccumulator', () => new MetricAccumulator({ spacingMm: [1, 1] } as object), "MetricAccumulator: unknown option 'spacingMm' (distances take 'spacing'"],
     ['softDice', () => softDice(t, t, { epsilon: 1e-6 } as object), "softDice: unknown option 'epsilon'; it takes smooth"],
     ['an options value that is not an object', () => dice(scores, truth, 0.3 as unknown as object), 'dice: options must be an object, got 0.3'],
   ])('%s', (_, call, message) => {

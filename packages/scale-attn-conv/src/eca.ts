@@ -16,8 +16,8 @@ import {
   type RegularizerIdentifier,
   type SerializedObject,
 } from './keras-objects.js';
-import { checkFloatInput, checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
-import { checkArgs, singleShape, singleTensor, type LayerArgs } from './layer-utils.js';
+import { checkArgs, checkFloatInput, checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
+import { singleShape, singleTensor, type LayerArgs } from './layer-utils.js';
 
 /**
  * ECA's adaptive kernel size for `channels` channels: t = floor(|(log2(C) + b) / gamma|), then the

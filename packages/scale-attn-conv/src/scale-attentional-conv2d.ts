@@ -21,8 +21,8 @@ import {
   type RegularizerIdentifier,
   type SerializedObject,
 } from './keras-objects.js';
-import { checkArgs, singleShape, singleTensor, type FixedArg, type LayerArgs } from './layer-utils.js';
-import { checkFloatInput, checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
+import { singleShape, singleTensor, type LayerArgs } from './layer-utils.js';
+import { checkArgs, checkFloatInput, checkImageShape, checkOddInteger, checkPositiveInteger, type FixedArg } from './validate.js';
 
 const LAYER = 'ScaleAttentionalConv2D';
 

@@ -9,7 +9,7 @@ import { binarizePrediction, binarizeTruth, checkSameSize, countForeground, read
 import { checkOptions, EVALUATE_OPTIONS } from './options.js';
 import { zeroOverlapOfMasks } from './overlap.js';
 import { aucOfSorted, rocOfSorted, splitAndSort, type RocCurve, type SortedScores } from './roc.js';
-import { averageSurfaceFromDistances, hausdorffFromDistances, surfaceDistancesOfMasks, type Spacing } from './surface-distance.js';
+import { averageSurfaceOf, hausdorffOf, surfaceDistancesOfMasks, type Spacing } from './surface-distance.js';
 import { summarize, type Summary } from './summary.js';
 
 export interface EvaluateOptions {
@@ -104,9 +104,9 @@ export class MetricAccumulator {
       index,
       ...counts,
       ...ratiosOf(counts, empty),
-      hausdorff: hausdorffFromDistances(distances, { missPenalty }),
-      hausdorffPercentile: hausdorffFromDistances(distances, { missPenalty, percentile: hausdorffPercentile }),
-      assd: averageSurfaceFromDistances(distances, { missPenalty }),
+      hausdorff: hausdorffOf(distances, { missPenalty }),
+      hausdorffPercentile: hausdorffOf(distances, { missPenalty, percentile: hausdorffPercentile }),
+      assd: averageSurfaceOf(distances, { missPenalty }),
       auc,
       zeroOverlap: zeroOverlapOfMasks(p, t),
       predPixels: countForeground(p),

@@ -157,6 +157,11 @@ function checkPercentile(p: unknown): number {
 /** Hausdorff distance (or HDp, or directed) from precomputed surface distances. */
 export function hausdorffFromDistances(distances: SurfaceDistances, opts: HausdorffOptions = {}): number {
   checkOptions(opts, HAUSDORFF_OPTIONS, 'hausdorffFromDistances');
+  return hausdorffOf(distances, opts);
+}
+
+/** {@link hausdorffFromDistances} for options already checked (the per-image path of `evaluate`). */
+export function hausdorffOf(distances: SurfaceDistances, opts: HausdorffOptions): number {
   const p = checkPercentile(opts.percentile ?? 100);
   const miss = missValue(distances, opts.missPenalty);
   if (miss !== null) return miss;
@@ -168,6 +173,11 @@ export function hausdorffFromDistances(distances: SurfaceDistances, opts: Hausdo
 /** Average symmetric surface distance: the mean of both directed distance sets pooled together. */
 export function averageSurfaceFromDistances(distances: SurfaceDistances, opts: SurfaceOptions = {}): number {
   checkOptions(opts, SURFACE_OPTIONS, 'averageSurfaceFromDistances');
+  return averageSurfaceOf(distances, opts);
+}
+
+/** {@link averageSurfaceFromDistances} for options already checked. */
+export function averageSurfaceOf(distances: SurfaceDistances, opts: SurfaceOptions): number {
   const miss = missValue(distances, opts.missPenalty);
   if (miss !== null) return miss;
   let sum = 0;
@@ -197,7 +207,7 @@ function distancesOf(pred: MaskInput, truth: MaskInput, opts: SurfaceOptions): S
 export function hausdorffDistance(pred: MaskInput, truth: MaskInput, opts: HausdorffOptions = {}): number {
   checkOptions(opts, HAUSDORFF_OPTIONS, 'hausdorffDistance');
   checkPercentile(opts.percentile ?? 100);
-  return hausdorffFromDistances(distancesOf(pred, truth, opts), opts);
+  return hausdorffOf(distancesOf(pred, truth, opts), opts);
 }
 
 /**
@@ -206,5 +216,5 @@ export function hausdorffDistance(pred: MaskInput, truth: MaskInput, opts: Hausd
  */
 export function averageSurfaceDistance(pred: MaskInput, truth: MaskInput, opts: SurfaceOptions = {}): number {
   checkOptions(opts, SURFACE_OPTIONS, 'averageSurfaceDistance');
-  return averageSurfaceFromDistances(distancesOf(pred, truth, opts), opts);
+  return averageSurfaceOf(distancesOf(pred, truth, opts), opts);
 }

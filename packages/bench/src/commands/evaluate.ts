@@ -1,6 +1,7 @@
 /** `evaluate`: the metrics of a saved model on any images/masks folder. */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { io } from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@sa-unet/scale-attn-conv';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
@@ -27,10 +28,11 @@ export interface EvaluateCommandOptions {
 
 /** Loads a saved model, checking that it takes square one-channel images. */
 export async function loadSavedModel(dir: string): Promise<{ model: tfl.LayersModel; size: number }> {
-  const model = await tfl.loadLayersModel(fileSystem(dir)).catch((err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    // fileSystem's own errors name the file; tfjs-layers' (a topology it cannot build) do not.
-    throw new Error(message.startsWith('fileSystem:') ? message : `model ${dir}: cannot build the model of its model.json: ${message}`);
+  // Read first (fileSystem's errors name the file), then build: tfjs-layers' errors for a topology
+  // it cannot build name nothing, so the folder is added to those alone.
+  const artifacts = await fileSystem(dir).load!();
+  const model = await tfl.loadLayersModel(io.fromMemory(artifacts)).catch((err: unknown) => {
+    throw new Error(`model ${dir}: cannot build the model of its model.json: ${err instanceof Error ? err.message : String(err)}`);
   });
   try {
     return { model, size: modelInputSize(model) };

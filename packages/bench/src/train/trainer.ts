@@ -6,11 +6,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import { explainBackendFailure } from '../backend-failure.js';
 import type { Sample } from '../data/dataset.js';
 import { mulberry32, shuffle } from '../random.js';
 import { drawShears, shearBatch } from './augment.js';
 import { stackImages, stackMasks } from './batches.js';
-import { explainBackendFailure } from '../backend-failure.js';
 
 export interface TrainOptions {
   epochs: number;

@@ -6,12 +6,14 @@ Usage (Debian: apt-get install python3-scipy python3-sklearn):
 
 Each case has a score map (pred = score > 0.5), a binary truth and a pixel spacing [dy, dx], and
 the expected confusion counts, ratios (NaN when the denominator is 0), Hausdorff distance, HD95,
-average symmetric surface distance (Infinity when one mask is empty, NaN when both are), and the
+average symmetric surface distance (Infinity when one mask is empty, NaN when both are), surface
+Dice at tolerances 0, 1 and 2 spacing units (0 when one mask is empty, NaN when both are), and the
 ROC curve and AUC (NaN when truth has a single class). Definitions:
   boundary = mask & ~binary_erosion(mask, 4-connected cross, border_value=0)
   directed distances = distance_transform_edt(~boundary_other, sampling=spacing) at boundary pixels
   HD = max of both directed maxima; HD95 = max of both directed np.percentile(..., 95) (linear)
   ASSD = mean of both directed distance sets concatenated
+  surface Dice at t = (#(d_pred->truth <= t) + #(d_truth->pred <= t)) / (#boundary pred + #boundary truth)
   AUC = sklearn.metrics.roc_auc_score; ROC = sklearn.metrics.roc_curve(drop_intermediate=False)
 """
 import json
@@ -28,18 +30,23 @@ def boundary(mask):
     return mask & ~ndimage.binary_erosion(mask, structure=CROSS, border_value=0)
 
 
+TOLERANCES = (0.0, 1.0, 2.0)
+
+
 def surface(pred, truth, spacing):
+    """HD, HD95, ASSD and the surface Dice at each of TOLERANCES."""
     bp, bt = boundary(pred), boundary(truth)
     if not bp.any() and not bt.any():
-        return float('nan'), float('nan'), float('nan')
+        return float('nan'), float('nan'), float('nan'), [float('nan')] * len(TOLERANCES)
     if not bp.any() or not bt.any():
-        return float('inf'), float('inf'), float('inf')
+        return float('inf'), float('inf'), float('inf'), [0.0] * len(TOLERANCES)
     d_pt = ndimage.distance_transform_edt(~bt, sampling=spacing)[bp]
     d_tp = ndimage.distance_transform_edt(~bp, sampling=spacing)[bt]
     hd = max(d_pt.max(), d_tp.max())
     hd95 = max(np.percentile(d_pt, 95), np.percentile(d_tp, 95))
     assd = np.concatenate([d_pt, d_tp]).mean()
-    return float(hd), float(hd95), float(assd)
+    nsd = [float(((d_pt <= t).sum() + (d_tp <= t).sum()) / (d_pt.size + d_tp.size)) for t in TOLERANCES]
+    return float(hd), float(hd95), float(assd), nsd
 
 
 def ratio(num, den):
@@ -66,7 +73,7 @@ def make_case(name, scores, truth, spacing):
     fp = int((pred & ~truth).sum())
     fn = int((~pred & truth).sum())
     tn = int((~pred & ~truth).sum())
-    hd, hd95, assd = surface(pred, truth, spacing)
+    hd, hd95, assd, nsd = surface(pred, truth, spacing)
     case = {
         'name': name,
         'height': int(truth.shape[0]),
@@ -84,6 +91,7 @@ def make_case(name, scores, truth, spacing):
             'hausdorff': number(hd),
             'hausdorff95': number(hd95),
             'assd': number(assd),
+            'surfaceDice': {'tolerances': list(TOLERANCES), 'values': [number(v) for v in nsd]},
         },
     }
     y = truth.ravel().astype(int)

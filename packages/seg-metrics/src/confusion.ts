@@ -63,7 +63,8 @@ function ratioCounts(pred: MaskInput, truth: MaskInput, opts: RatioOptions, fn: 
   return countsAt(pred, truth, opts.threshold);
 }
 
-function checkPolicy(empty: unknown): EmptyPolicy {
+/** The empty policy, or an Error naming the bad value (checked on every call, not only at a zero denominator). */
+export function checkPolicy(empty: unknown): EmptyPolicy {
   if (empty !== 'nan' && empty !== 'one' && empty !== 'zero') {
     throw new Error(`empty: expected 'nan', 'one' or 'zero', got ${JSON.stringify(empty)}`);
   }
@@ -72,8 +73,9 @@ function checkPolicy(empty: unknown): EmptyPolicy {
 
 /** numerator / denominator, or the empty policy's value when the denominator is 0. */
 export function safeRatio(numerator: number, denominator: number, empty: EmptyPolicy = 'nan'): number {
-  if (denominator !== 0) return numerator / denominator;
+  // Checked first, so a misspelt policy fails on every image, not only on the first empty one.
   const policy = checkPolicy(empty);
+  if (denominator !== 0) return numerator / denominator;
   return policy === 'nan' ? NaN : policy === 'one' ? 1 : 0;
 }
 

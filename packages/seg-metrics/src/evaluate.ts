@@ -4,12 +4,22 @@
  * NaN-skipping summaries and the pixel AUC pooled over all pixels (micro) and averaged over
  * images (macro).
  */
-import { confusionOfMasks, ratiosOf, type ConfusionCounts, type EmptyPolicy } from './confusion.js';
+import { checkPolicy, confusionOfMasks, ratiosOf, type ConfusionCounts, type EmptyPolicy } from './confusion.js';
 import { binarizePrediction, binarizeTruth, checkSameSize, countForeground, readScores, type MaskInput } from './mask.js';
 import { checkOptions, EVALUATE_OPTIONS } from './options.js';
 import { zeroOverlapOfMasks } from './overlap.js';
 import { aucOfSorted, rocOfSorted, splitAndSort, type RocCurve, type SortedScores } from './roc.js';
-import { averageSurfaceOf, hausdorffOf, surfaceDistancesOfMasks, type Spacing } from './surface-distance.js';
+import {
+  averageSurfaceOf,
+  checkMissPenalty,
+  checkPercentile,
+  checkSpacing,
+  checkTolerance,
+  hausdorffOf,
+  surfaceDiceOf,
+  surfaceDistancesOfMasks,
+  type Spacing,
+} from './surface-distance.js';
 import { summarize, type Summary } from './summary.js';
 
 export interface EvaluateOptions {
@@ -23,6 +33,8 @@ export interface EvaluateOptions {
   missPenalty?: 'infinity' | 'diagonal';
   /** Percentile of the second Hausdorff figure. Default 95. */
   hausdorffPercentile?: number;
+  /** Tolerance of the surface Dice, in spacing units. Default 1 (one pixel with the default spacing). */
+  surfaceDiceTolerance?: number;
   /** Compute the pixel AUC per image and pooled (needs score maps, costs a sort). Default true. */
   auc?: boolean;
 }
@@ -41,6 +53,8 @@ export interface ImageRecord extends ConfusionCounts {
   hausdorffPercentile: number;
   /** Average symmetric surface distance. */
   assd: number;
+  /** Surface Dice at `surfaceDiceTolerance` (0 when one mask is empty; both empty: the empty policy). */
+  surfaceDice: number;
   /** Pixel ROC AUC of this image's scores (NaN if its truth has one class, or with auc: false). */
   auc: number;
   /** Truth non-empty and no predicted pixel inside it. */
@@ -50,7 +64,7 @@ export interface ImageRecord extends ConfusionCounts {
   truthPixels: number;
 }
 
-export const SUMMARIZED_METRICS = ['precision', 'recall', 'specificity', 'dice', 'iou', 'hausdorff', 'hausdorffPercentile', 'assd', 'auc'] as const;
+export const SUMMARIZED_METRICS = ['precision', 'recall', 'specificity', 'dice', 'iou', 'hausdorff', 'hausdorffPercentile', 'assd', 'surfaceDice', 'auc'] as const;
 export type SummarizedMetric = (typeof SUMMARIZED_METRICS)[number];
 
 export interface EvaluationResult {
@@ -73,20 +87,26 @@ export class MetricAccumulator {
 
   constructor(opts: EvaluateOptions = {}) {
     checkOptions(opts, EVALUATE_OPTIONS, 'MetricAccumulator');
+    // Every option checked here: a misspelt policy would otherwise fail only at the first image it applies to.
+    const threshold = opts.threshold ?? 0.5;
+    if (typeof threshold !== 'number' || Number.isNaN(threshold)) throw new Error(`threshold: expected a number, got ${JSON.stringify(threshold)}`);
+    const auc = opts.auc ?? true;
+    if (typeof auc !== 'boolean') throw new Error(`auc: expected true or false, got ${JSON.stringify(auc)}`);
     this.options = {
-      threshold: opts.threshold ?? 0.5,
-      empty: opts.empty ?? 'nan',
-      spacing: opts.spacing ?? [1, 1],
-      missPenalty: opts.missPenalty ?? 'infinity',
-      hausdorffPercentile: opts.hausdorffPercentile ?? 95,
-      auc: opts.auc ?? true,
+      threshold,
+      empty: checkPolicy(opts.empty ?? 'nan'),
+      spacing: checkSpacing(opts.spacing ?? [1, 1]),
+      missPenalty: checkMissPenalty(opts.missPenalty),
+      hausdorffPercentile: checkPercentile(opts.hausdorffPercentile ?? 95),
+      surfaceDiceTolerance: checkTolerance(opts.surfaceDiceTolerance ?? 1, 'surfaceDiceTolerance'),
+      auc,
     };
   }
 
   /** Adds one image: `pred` is a score map (or a binary mask), `truth` a binary mask. */
   add(pred: MaskInput, truth: MaskInput): ImageRecord {
     const index = this.records.length;
-    const { threshold, empty, spacing, missPenalty, hausdorffPercentile } = this.options;
+    const { threshold, empty, spacing, missPenalty, hausdorffPercentile, surfaceDiceTolerance } = this.options;
     const scores = this.options.auc ? readScores(pred, `preds[${index}]`) : null;
     const p = binarizePrediction(scores ?? pred, threshold, `preds[${index}]`);
     const t = binarizeTruth(truth, `truths[${index}]`);
@@ -107,6 +127,7 @@ export class MetricAccumulator {
       hausdorff: hausdorffOf(distances, { missPenalty }),
       hausdorffPercentile: hausdorffOf(distances, { missPenalty, percentile: hausdorffPercentile }),
       assd: averageSurfaceOf(distances, { missPenalty }),
+      surfaceDice: surfaceDiceOf(distances, surfaceDiceTolerance, empty),
       auc,
       zeroOverlap: zeroOverlapOfMasks(p, t),
       predPixels: countForeground(p),

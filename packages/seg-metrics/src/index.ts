@@ -1,7 +1,7 @@
 /**
  * `@sa-unet/seg-metrics`: segmentation metrics with exact definitions and an explicit empty-mask
- * policy: confusion counts and their ratios, Hausdorff and surface distances from one exact
- * distance transform, exact pixel ROC/AUC, zero-overlap rate, cross-sectional area, per-image
+ * policy: confusion counts and their ratios, Hausdorff and surface distances and the surface Dice
+ * from one exact distance transform, exact pixel ROC/AUC, zero-overlap rate, cross-sectional area, per-image
  * evaluation with NaN-skipping summaries, and a soft-Dice training loss.
  *
  * @packageDocumentation
@@ -28,12 +28,15 @@ export {
   surfaceDistances,
   hausdorffFromDistances,
   averageSurfaceFromDistances,
+  surfaceDice,
+  surfaceDiceFromDistances,
   boundaryOf,
   percentile,
   type Spacing,
   type SurfaceDistances,
   type SurfaceOptions,
   type HausdorffOptions,
+  type SurfaceDiceOptions,
 } from './surface-distance.js';
 export { squaredDistanceTransform } from './distance-transform.js';
 export { rocCurve, rocAuc, rocAucDetails, type RocCurve, type RocAucResult } from './roc.js';

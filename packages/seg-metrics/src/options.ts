@@ -6,7 +6,7 @@
 import type { RatioOptions, ThresholdOptions } from './confusion.js';
 import type { EvaluateOptions } from './evaluate.js';
 import type { SoftDiceOptions } from './loss.js';
-import type { HausdorffOptions, SurfaceOptions } from './surface-distance.js';
+import type { HausdorffOptions, SurfaceDiceOptions, SurfaceOptions } from './surface-distance.js';
 
 // Each list is checked by the compiler against its interface: a new option must be listed.
 export const THRESHOLD_OPTIONS = Object.keys({ threshold: true } satisfies Record<keyof ThresholdOptions, true>);
@@ -15,8 +15,11 @@ export const SURFACE_OPTIONS = Object.keys({ threshold: true, spacing: true, mis
 export const HAUSDORFF_OPTIONS = Object.keys({
   threshold: true, spacing: true, missPenalty: true, percentile: true, directed: true,
 } satisfies Record<keyof HausdorffOptions, true>);
+export const SURFACE_DICE_OPTIONS = Object.keys({
+  tolerance: true, threshold: true, spacing: true, empty: true,
+} satisfies Record<keyof SurfaceDiceOptions, true>);
 export const EVALUATE_OPTIONS = Object.keys({
-  threshold: true, empty: true, spacing: true, missPenalty: true, hausdorffPercentile: true, auc: true,
+  threshold: true, empty: true, spacing: true, missPenalty: true, hausdorffPercentile: true, surfaceDiceTolerance: true, auc: true,
 } satisfies Record<keyof EvaluateOptions, true>);
 export const SOFT_DICE_OPTIONS = Object.keys({ smooth: true } satisfies Record<keyof SoftDiceOptions, true>);
 

@@ -1,6 +1,7 @@
 /**
  * Boundary (surface) distances between two masks, computed once; the Hausdorff distance, its
- * percentile variants and the average symmetric surface distance are all derived from them.
+ * percentile variants, the average symmetric surface distance and the surface Dice at a tolerance
+ * are all derived from them.
  *
  * - Boundary: the foreground pixels with a 4-neighbour that is background or outside the image.
  * - Distances between pixel centres, rows `spacing[0]` and columns `spacing[1]` apart.
@@ -8,9 +9,10 @@
  *   comes from an exact Euclidean distance transform over the bounding box of both boundaries,
  *   so the cost is O(pixels of that box), never O(boundary^2).
  */
+import { safeRatio, type EmptyPolicy } from './confusion.js';
 import { distancesAtQueries } from './distance-transform.js';
 import { binarizePrediction, binarizeTruth, checkSameSize, type BinaryMask, type MaskInput } from './mask.js';
-import { checkOptions, HAUSDORFF_OPTIONS, SURFACE_OPTIONS } from './options.js';
+import { checkOptions, HAUSDORFF_OPTIONS, SURFACE_DICE_OPTIONS, SURFACE_OPTIONS } from './options.js';
 
 /** Pixel spacing `[dy, dx]`: the distance between pixel centres along rows (y) and columns (x), e.g. in mm. */
 export type Spacing = [number, number];
@@ -123,6 +125,21 @@ export interface HausdorffOptions extends SurfaceOptions {
   directed?: boolean;
 }
 
+export interface SurfaceDiceOptions {
+  /**
+   * Required: the largest distance from a boundary pixel to the other mask's boundary that still
+   * counts as agreement, in spacing units (pixels by default; mm with a spacing in mm). 0 counts
+   * only boundary pixels the two masks share.
+   */
+  tolerance: number;
+  /** Prediction values > threshold are foreground. Default 0.5. */
+  threshold?: number;
+  /** [dy, dx] pixel spacing (e.g. mm per pixel). Default [1, 1]. */
+  spacing?: Spacing;
+  /** Both masks empty (no boundary at all): 'nan' (default), 'one' or 'zero'. One empty: 0 always. */
+  empty?: EmptyPolicy;
+}
+
 /** The p-th percentile of values, linearly interpolated between closest ranks (numpy's default). */
 export function percentile(values: Float64Array, p: number): number {
   if (values.length === 0) return NaN;
@@ -139,15 +156,23 @@ function maxOf(values: Float64Array): number {
   return m;
 }
 
-function missValue(distances: SurfaceDistances, missPenalty: unknown): number | null {
-  if (distances.empty === 'none') return null;
-  if (distances.empty === 'both') return NaN;
-  if (missPenalty === undefined || missPenalty === 'infinity') return Infinity;
-  if (missPenalty === 'diagonal') return distances.diagonal;
-  throw new Error(`missPenalty: expected 'infinity' or 'diagonal', got ${JSON.stringify(missPenalty)}`);
+export function checkMissPenalty(missPenalty: unknown): 'infinity' | 'diagonal' {
+  if (missPenalty === undefined) return 'infinity';
+  if (missPenalty !== 'infinity' && missPenalty !== 'diagonal') {
+    throw new Error(`missPenalty: expected 'infinity' or 'diagonal', got ${JSON.stringify(missPenalty)}`);
+  }
+  return missPenalty;
 }
 
-function checkPercentile(p: unknown): number {
+function missValue(distances: SurfaceDistances, missPenalty: unknown): number | null {
+  // Checked first, so a misspelt penalty fails on every image, not only on the first missed one.
+  const penalty = checkMissPenalty(missPenalty);
+  if (distances.empty === 'none') return null;
+  if (distances.empty === 'both') return NaN;
+  return penalty === 'infinity' ? Infinity : distances.diagonal;
+}
+
+export function checkPercentile(p: unknown): number {
   if (typeof p !== 'number' || !(p >= 0 && p <= 100)) {
     throw new Error(`percentile: expected a number from 0 to 100, got ${JSON.stringify(p)}`);
   }
@@ -186,6 +211,35 @@ export function averageSurfaceOf(distances: SurfaceDistances, opts: SurfaceOptio
   return sum / (distances.predToTruth.length + distances.truthToPred.length);
 }
 
+/** `label` names the option in messages: 'surfaceDice: tolerance', or evaluate's 'surfaceDiceTolerance'. */
+export function checkTolerance(tolerance: unknown, label: string): number {
+  if (tolerance === undefined) throw new Error(`${label} is required: the largest boundary distance that counts as agreement, in spacing units`);
+  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
+    throw new Error(`${label}: expected a finite number >= 0 (in spacing units), got ${JSON.stringify(tolerance)}`);
+  }
+  return tolerance;
+}
+
+/**
+ * Surface Dice at a tolerance (normalized surface distance, NSD; Nikolov et al. 2021) from
+ * precomputed surface distances: the fraction of both boundaries, pooled, that lies within
+ * `tolerance` of the other boundary.
+ */
+export function surfaceDiceFromDistances(distances: SurfaceDistances, opts: SurfaceDiceOptions): number {
+  checkOptions(opts, SURFACE_DICE_OPTIONS, 'surfaceDiceFromDistances');
+  return surfaceDiceOf(distances, checkTolerance(opts.tolerance, 'surfaceDiceFromDistances: tolerance'), opts.empty ?? 'nan');
+}
+
+/** {@link surfaceDiceFromDistances} for a tolerance already checked (the per-image path of `evaluate`). */
+export function surfaceDiceOf(distances: SurfaceDistances, tolerance: number, empty: EmptyPolicy): number {
+  // One boundary missing: none of the other lies within any tolerance of it.
+  if (distances.empty === 'pred' || distances.empty === 'truth') return 0;
+  let within = 0;
+  for (const d of distances.predToTruth) if (d <= tolerance) within++;
+  for (const d of distances.truthToPred) if (d <= tolerance) within++;
+  return safeRatio(within, distances.predToTruth.length + distances.truthToPred.length, empty);
+}
+
 /** Both directed boundary-distance sets of a prediction (thresholded) and a binary truth. */
 export function surfaceDistances(pred: MaskInput, truth: MaskInput, opts: SurfaceOptions = {}): SurfaceDistances {
   checkOptions(opts, SURFACE_OPTIONS, 'surfaceDistances');
@@ -217,4 +271,16 @@ export function hausdorffDistance(pred: MaskInput, truth: MaskInput, opts: Hausd
 export function averageSurfaceDistance(pred: MaskInput, truth: MaskInput, opts: SurfaceOptions = {}): number {
   checkOptions(opts, SURFACE_OPTIONS, 'averageSurfaceDistance');
   return averageSurfaceOf(distancesOf(pred, truth, opts), opts);
+}
+
+/**
+ * Surface Dice at a tolerance (normalized surface distance, NSD): the boundary pixels of both masks
+ * that lie within `tolerance` (spacing units) of the other mask's boundary, over all boundary pixels
+ * of both. 1 when every boundary pixel has a counterpart that close, 0 when one mask is empty; both
+ * empty: the `empty` policy (NaN by default).
+ */
+export function surfaceDice(pred: MaskInput, truth: MaskInput, opts: SurfaceDiceOptions): number {
+  checkOptions(opts, SURFACE_DICE_OPTIONS, 'surfaceDice');
+  const tolerance = checkTolerance(opts.tolerance, 'surfaceDice: tolerance');
+  return surfaceDiceOf(distancesOf(pred, truth, opts), tolerance, opts.empty ?? 'nan');
 }

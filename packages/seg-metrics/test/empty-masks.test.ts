@@ -11,6 +11,7 @@ import {
   rocAuc,
   rocAucDetails,
   specificity,
+  surfaceDice,
   zeroOverlap,
   zeroOverlapRate,
   type ImageArray,
@@ -95,6 +96,24 @@ describe('surface distances with empty masks', () => {
   });
 });
 
+describe('surface Dice with empty masks', () => {
+  it.each([
+    ['pred empty', none, blob],
+    ['truth empty', blob, none],
+  ])('%s: 0 under every policy and tolerance (no boundary pixel has a counterpart)', (_, pred, truth) => {
+    for (const empty of ['nan', 'one', 'zero'] as const) {
+      for (const tolerance of [0, 1, 100]) expect(surfaceDice(pred, truth, { tolerance, empty })).toBe(0);
+    }
+  });
+
+  it('both empty: the empty policy', () => {
+    expect(surfaceDice(none, none, { tolerance: 1 })).toBeNaN();
+    expect(surfaceDice(none, none, { tolerance: 1, empty: 'nan' })).toBeNaN();
+    expect(surfaceDice(none, none, { tolerance: 1, empty: 'one' })).toBe(1);
+    expect(surfaceDice(none, none, { tolerance: 1, empty: 'zero' })).toBe(0);
+  });
+});
+
 describe('AUC, zero overlap and evaluate with empty masks', () => {
   it('AUC: single-class truth is NaN with a reason', () => {
     expect(rocAuc(blob, none)).toBeNaN();
@@ -119,6 +138,9 @@ describe('AUC, zero overlap and evaluate with empty masks', () => {
     expect(result.summary.hausdorff.nanCount).toBe(1);
     expect(result.summary.hausdorff.mean).toBeCloseTo(diagonal / 2, 12);
     expect(result.summary.auc.nanCount).toBe(1);
+    expect(result.records.map((r) => r.surfaceDice)).toEqual([1, NaN, 0]);
+    expect(result.summary.surfaceDice).toEqual({ mean: 0.5, sd: Math.SQRT1_2, count: 2, nanCount: 1 });
+    expect(evaluate([none], [none], { empty: 'one' }).records[0].surfaceDice).toBe(1);
     expect(result.zeroOverlapRate).toBe(0.5);
   });
 });

@@ -12,6 +12,9 @@ import {
   rocAuc,
   rocCurve,
   specificity,
+  surfaceDice,
+  surfaceDiceFromDistances,
+  surfaceDistances,
   type ImageArray,
 } from '@sa-unet/seg-metrics';
 import { num } from './helpers.js';
@@ -23,7 +26,10 @@ interface FixtureCase {
   spacing: [number, number];
   scores: number[];
   truth: string;
-  expected: Record<string, number | string> & { roc?: { fpr: number[]; tpr: number[]; thresholds: number[] } };
+  expected: Record<string, number | string> & {
+    roc?: { fpr: number[]; tpr: number[]; thresholds: number[] };
+    surfaceDice: { tolerances: number[]; values: Array<number | string> };
+  };
 }
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/reference.json', import.meta.url), 'utf8')) as { cases: FixtureCase[] };
@@ -53,6 +59,12 @@ describe('reference fixture', () => {
     close(hausdorffDistance(scores, truth, { spacing }), num(e.hausdorff), 1e-9, 'hausdorff');
     close(hausdorffDistance(scores, truth, { spacing, percentile: 95 }), num(e.hausdorff95), 1e-9, 'hausdorff95');
     close(averageSurfaceDistance(scores, truth, { spacing }), num(e.assd), 1e-9, 'assd');
+    const distances = surfaceDistances(scores, truth, { spacing });
+    e.surfaceDice.tolerances.forEach((tolerance, i) => {
+      const expected = num(e.surfaceDice.values[i]);
+      close(surfaceDice(scores, truth, { spacing, tolerance }), expected, 1e-12, `surfaceDice at ${tolerance}`);
+      close(surfaceDiceFromDistances(distances, { tolerance }), expected, 1e-12, `surfaceDiceFromDistances at ${tolerance}`);
+    });
     close(rocAuc(scores, truth), num(e.auc), 1e-12, 'auc');
     if (e.roc) {
       const roc = rocCurve(scores, truth);

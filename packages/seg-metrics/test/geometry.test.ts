@@ -1,6 +1,6 @@
 /** Known geometry: distances that can be worked out by hand. */
 import { describe, expect, it } from 'vitest';
-import { averageSurfaceDistance, boundaryOf, hausdorffDistance, percentile, squaredDistanceTransform } from '@sa-unet/seg-metrics';
+import { averageSurfaceDistance, boundaryOf, evaluate, hausdorffDistance, percentile, squaredDistanceTransform, surfaceDice } from '@sa-unet/seg-metrics';
 import { disc, maskFrom, rect } from './helpers.js';
 
 describe('Hausdorff distance, known geometry', () => {
@@ -61,6 +61,44 @@ describe('Hausdorff distance, known geometry', () => {
     expect(assd).toBeLessThan(2);
     // Symmetric.
     expect(averageSurfaceDistance(b, a)).toBeCloseTo(assd, 12);
+  });
+});
+
+describe('surface Dice at a tolerance, known geometry', () => {
+  // Two 10x10 squares, the second shifted k pixels along x; each boundary has 36 pixels. Shifted
+  // by 3, a's boundary lies at distance 0 from b's (14 pixels: the shared parts of the top and
+  // bottom rows), 1 (4), 2 (4) and 3 (14: its left column, the far row ends, the middle of its
+  // right column); b's mirrors it. Surface Dice = pixels within the tolerance over 72.
+  const a = rect(40, 30, 5, 5, 15, 15);
+  it.each<[number, number, number]>([
+    // [shift, tolerance, surface Dice]
+    [0, 0, 1],
+    [1, 0, 36 / 72],
+    [1, 1, 1],
+    [2, 0, 32 / 72],
+    [2, 1, 40 / 72],
+    [2, 2, 1],
+    [3, 0.5, 28 / 72],
+    [3, 1, 36 / 72],
+    [3, 2.5, 44 / 72],
+    [3, 3, 1],
+  ])('squares shifted by %i, tolerance %f: %f', (shift, tolerance, expected) => {
+    const b = rect(40, 30, 5 + shift, 5, 15 + shift, 15);
+    expect(surfaceDice(a, b, { tolerance })).toBeCloseTo(expected, 12);
+    expect(surfaceDice(b, a, { tolerance })).toBeCloseTo(expected, 12);
+  });
+
+  it('the tolerance is in spacing units: spacing [1, 0.5] halves the x shift', () => {
+    const b = rect(40, 30, 7, 5, 17, 15);
+    expect(surfaceDice(a, b, { tolerance: 1, spacing: [1, 0.5] })).toBe(1);
+    expect(surfaceDice(a, b, { tolerance: 1 })).toBeCloseTo(40 / 72, 12);
+  });
+
+  it('evaluate reports it at surfaceDiceTolerance (default 1, in spacing units)', () => {
+    const b = rect(40, 30, 7, 5, 17, 15);
+    expect(evaluate([b], [a]).records[0].surfaceDice).toBeCloseTo(40 / 72, 12);
+    expect(evaluate([b], [a], { surfaceDiceTolerance: 2 }).records[0].surfaceDice).toBe(1);
+    expect(evaluate([b], [a], { spacing: [1, 0.5] }).records[0].surfaceDice).toBe(1);
   });
 });
 

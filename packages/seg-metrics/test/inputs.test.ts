@@ -15,6 +15,8 @@ import {
   rocAuc,
   softDice,
   spacingAfterResize,
+  surfaceDice,
+  surfaceDiceFromDistances,
   surfaceDistances,
   zeroOverlap,
   zeroOverlapRate,
@@ -77,8 +79,34 @@ describe('bad input throws an Error naming the argument', () => {
     ['bad width', () => dice({ data: [1], width: 0, height: 1 }, small), /pred: width and height must be integers >= 1, got width 0 and height 1/],
     ['list lengths', () => zeroOverlapRate([small], []), /preds and truths must be arrays of the same length, got 1 and 0/],
     ['evaluate pairing', () => evaluate([small, small], [small]), /got 2 preds but 1 truths/],
+    ['surface Dice without a tolerance', () => surfaceDice(small, small, {} as never),
+      /surfaceDice: tolerance is required: the largest boundary distance that counts as agreement, in spacing units/],
+    ['negative tolerance', () => surfaceDice(small, small, { tolerance: -1 }), /surfaceDice: tolerance: expected a finite number >= 0 \(in spacing units\), got -1/],
+    ['NaN tolerance', () => surfaceDiceFromDistances(surfaceDistances(small, small), { tolerance: NaN }), /surfaceDiceFromDistances: tolerance: expected a finite number >= 0/],
+    ['evaluate: bad surface-Dice tolerance', () => evaluate([small], [small], { surfaceDiceTolerance: Infinity }), /surfaceDiceTolerance: expected a finite number >= 0 \(in spacing units\), got null/],
     ['evaluate names the image', () => evaluate([small, { data: [0, 0.5, 2, 0], width: 2, height: 2 }], [small, { data: [0, 2, 0, 0], width: 2, height: 2 }]),
       /truths\[1\]: must be binary/],
+  ])('%s', (_, call, message) => {
+    expect(call).toThrow(message);
+  });
+});
+
+describe('a misspelt policy fails on every input, not only where it would apply', () => {
+  // The empty policy applies at a zero denominator, the miss penalty when one mask is empty: a
+  // typo must not pass on the images where neither happens and fail later, or never.
+  it.each<[string, () => unknown, RegExp]>([
+    ['dice of two non-empty masks', () => dice(truth, truth, { empty: 'skip' as 'nan' }), /empty: expected 'nan', 'one' or 'zero', got "skip"/],
+    ['surfaceDice of two non-empty masks', () => surfaceDice(truth, truth, { tolerance: 1, empty: 'skip' as 'nan' }), /empty: expected 'nan', 'one' or 'zero', got "skip"/],
+    ['hausdorffDistance of two non-empty masks', () => hausdorffDistance(truth, truth, { missPenalty: 'diag' as 'diagonal' }),
+      /missPenalty: expected 'infinity' or 'diagonal', got "diag"/],
+    ['averageSurfaceDistance of two non-empty masks', () => averageSurfaceDistance(truth, truth, { missPenalty: 'diag' as 'diagonal' }), /missPenalty: expected/],
+    ['MetricAccumulator before any image: empty', () => new MetricAccumulator({ empty: 'skip' as 'nan' }), /empty: expected 'nan', 'one' or 'zero'/],
+    ['MetricAccumulator before any image: missPenalty', () => new MetricAccumulator({ missPenalty: 'diag' as 'diagonal' }), /missPenalty: expected/],
+    ['MetricAccumulator before any image: hausdorffPercentile', () => new MetricAccumulator({ hausdorffPercentile: 950 }), /percentile: expected a number from 0 to 100, got 950/],
+    ['MetricAccumulator before any image: spacing', () => new MetricAccumulator({ spacing: [1] as never }), /spacing: expected \[dy, dx\]/],
+    ['MetricAccumulator before any image: threshold', () => new MetricAccumulator({ threshold: '0.5' as never }), /threshold: expected a number, got "0.5"/],
+    ['MetricAccumulator before any image: auc', () => new MetricAccumulator({ auc: 'yes' as never }), /auc: expected true or false, got "yes"/],
+    ['evaluate of an empty list', () => evaluate([], [], { empty: 'skip' as 'nan' }), /empty: expected 'nan', 'one' or 'zero'/],
   ])('%s', (_, call, message) => {
     expect(call).toThrow(message);
   });
@@ -101,7 +129,9 @@ describe('options a function does not take throw, naming the function and its op
     ['zeroOverlap', () => zeroOverlap(empty, truth, { missPenalty: 'diagonal' } as object), "zeroOverlap: unknown option 'missPenalty'"],
     ['crossSectionalArea', () => crossSectionalArea(truth, { dpi: 96 }, { spacingMm: [0.1, 0.1] } as object), "crossSectionalArea: unknown option 'spacingMm'; it takes threshold"],
     ['evaluate', () => evaluate([scores], [truth], { hausdorff95: true } as object),
-      "evaluate: unknown option 'hausdorff95'; it takes threshold, empty, spacing, missPenalty, hausdorffPercentile, auc"],
+      "evaluate: unknown option 'hausdorff95'; it takes threshold, empty, spacing, missPenalty, hausdorffPercentile, surfaceDiceTolerance, auc"],
+    ['surfaceDice', () => surfaceDice(scores, truth, { tolerance: 1, missPenalty: 'diagonal' } as never), "surfaceDice: unknown option 'missPenalty'; it takes tolerance, threshold, spacing, empty"],
+    ['surfaceDiceFromDistances', () => surfaceDiceFromDistances(surfaceDistances(scores, truth), { tolerance: 1, tolerence: 2 } as never), "surfaceDiceFromDistances: unknown option 'tolerence'"],
     ['MetricAccumulator', () => new MetricAccumulator({ spacingMm: [1, 1] } as object), "MetricAccumulator: unknown option 'spacingMm' (distances take 'spacing'"],
     ['softDice', () => softDice(t, t, { epsilon: 1e-6 } as object), "softDice: unknown option 'epsilon'; it takes smooth"],
     ['an options value that is not an object', () => dice(scores, truth, 0.3 as unknown as object), 'dice: options must be an object, got 0.3'],

@@ -69,6 +69,6 @@ export function attentionUnetBase(input: S, config: AttentionUNetConfig): S {
 /** Attention U-Net with a segmentation head. */
 export function attentionUnet(config: AttentionUNetConfig): tfl.LayersModel {
   const resolved = resolve(config);
-  const input = modelInput(resolved);
-  return tfl.model({ inputs: input, outputs: segmentationHead(build(input, resolved, config), resolved), name: resolved.name });
+  const { input, checked } = modelInput(resolved);
+  return tfl.model({ inputs: input, outputs: segmentationHead(build(checked, resolved, config), resolved), name: resolved.name });
 }

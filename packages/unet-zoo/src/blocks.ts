@@ -5,6 +5,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { zooBatchNormalization } from './batch-norm.js';
 import type { ResolvedCommonConfig } from './config.js';
+import { InputSizeCheck } from './input-size.js';
 
 export type S = tfl.SymbolicTensor;
 type Activation = 'relu' | 'linear';
@@ -75,7 +76,10 @@ export function levelFilters(config: ResolvedCommonConfig, level: number): numbe
   return config.baseFilters * 2 ** level;
 }
 
-/** A tf.input of the config's shape. */
-export function modelInput(config: ResolvedCommonConfig): S {
-  return tfl.input({ shape: config.inputShape, name: `${config.name}_input` });
+/** A tf.input of the config's shape, and, where its height or width is free, the size check of every input. */
+export function modelInput(config: ResolvedCommonConfig): { input: S; checked: S } {
+  const input = tfl.input({ shape: config.inputShape, name: `${config.name}_input` });
+  if (config.inputShape[0] !== null && config.inputShape[1] !== null) return { input, checked: input };
+  const check = new InputSizeCheck({ multiple: 2 ** config.depth, name: `${config.name}_size_check` });
+  return { input, checked: check.apply(input) as S };
 }

@@ -1,5 +1,6 @@
 /** The configuration every model of the zoo shares, with the same names and defaults. */
 import type { AttentionUNetConfig } from './attention-unet.js';
+import { nearestValid } from './input-size.js';
 import type { MultiResUNetConfig } from './multires-unet.js';
 import type { SAUNetConfig } from './sa-unet.js';
 import type { UNetPlusPlusConfig } from './unet-plus-plus.js';
@@ -9,8 +10,12 @@ export type Upsampling = 'nearest-conv' | 'transpose';
 
 /** Options common to every model. */
 export interface CommonConfig {
-  /** [height, width, channels]; height and width must be divisible by 2^depth. Required. */
-  inputShape: [number, number, number];
+  /**
+   * [height, width, channels]; height and width must be divisible by 2^depth. Required. `null`
+   * for height or width builds a model for any such size (fully convolutional): the model then
+   * checks each input's size when it runs, and loading it needs this package imported.
+   */
+  inputShape: [number | null, number | null, number];
   /** Filters of the first level; level i has baseFilters * 2^i. Default 32. */
   baseFilters?: number;
   /** Number of downsamplings (levels below the first). Default 4. */
@@ -45,13 +50,6 @@ function positiveInteger(value: unknown, arg: string, model: string): number {
     throw new Error(`${model}: '${arg}' must be an integer >= 1, got ${JSON.stringify(value)}`);
   }
   return value;
-}
-
-/** The nearest sizes at or around `size` that are multiples of `step`. */
-function nearestValid(size: number, step: number): string {
-  const below = Math.floor(size / step) * step;
-  const above = below + step;
-  return below >= step ? `${below} or ${above}` : `${above}`;
 }
 
 /** The options every model takes (the compiler checks the list against {@link CommonConfig}). */
@@ -98,16 +96,21 @@ export function resolveCommonConfig(config: CommonConfig, model: string, extraOp
   if (!Array.isArray(inputShape) || inputShape.length !== 3) {
     throw new Error(`${model}: 'inputShape' must be [height, width, channels], got ${JSON.stringify(inputShape)}`);
   }
-  inputShape.forEach((d, i) => positiveInteger(d, `inputShape[${i}]`, model));
+  inputShape.forEach((d, i) => {
+    if (d === null && i < 2) return; // any height or width: checked when the model runs
+    if (d === null) throw new Error(`${model}: 'inputShape[2]' (channels) must be an integer >= 1, got null; only height and width may be null`);
+    positiveInteger(d, `inputShape[${i}]`, model);
+  });
   const depth = positiveInteger(config.depth ?? 4, 'depth', model);
   const baseFilters = positiveInteger(config.baseFilters ?? 32, 'baseFilters', model);
   const numClasses = positiveInteger(config.numClasses ?? 1, 'numClasses', model);
   const step = 2 ** depth;
   for (const [i, axis] of [[0, 'height'], [1, 'width']] as const) {
-    if (inputShape[i] % step !== 0) {
+    const side = inputShape[i];
+    if (side !== null && side % step !== 0) {
       throw new Error(
-        `${model}: inputShape ${axis} ${inputShape[i]} is not divisible by 2^depth = ${step} (depth ${depth}); ` +
-          `nearest valid ${axis}: ${nearestValid(inputShape[i], step)}`,
+        `${model}: inputShape ${axis} ${side} is not divisible by 2^depth = ${step} (depth ${depth}); ` +
+          `nearest valid ${axis}: ${nearestValid(side, step)}`,
       );
     }
   }
@@ -129,5 +132,5 @@ export function resolveCommonConfig(config: CommonConfig, model: string, extraOp
   if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(name)) {
     throw new Error(`${model}: 'name' must start with a letter and contain only letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
   }
-  return { inputShape: [...inputShape] as [number, number, number], baseFilters, depth, numClasses, batchNorm, batchNormMomentum, upsampling, dropout, name };
+  return { inputShape: [...inputShape] as [number | null, number | null, number], baseFilters, depth, numClasses, batchNorm, batchNormMomentum, upsampling, dropout, name };
 }

@@ -87,6 +87,6 @@ export function multiResUnetBase(input: S, config: MultiResUNetConfig): S {
 /** MultiRes U-Net with a segmentation head. */
 export function multiResUnet(config: MultiResUNetConfig): tfl.LayersModel {
   const resolved = resolve(config);
-  const input = modelInput(resolved);
-  return tfl.model({ inputs: input, outputs: segmentationHead(build(input, resolved, config.alpha ?? 1.67), resolved), name: resolved.name });
+  const { input, checked } = modelInput(resolved);
+  return tfl.model({ inputs: input, outputs: segmentationHead(build(checked, resolved, config.alpha ?? 1.67), resolved), name: resolved.name });
 }

@@ -44,7 +44,7 @@ export function saUnetBase(input: S, config: SAUNetConfig): S {
 /** SA-U-Net with a segmentation head (a plain 1x1 convolution). */
 export function saUnet(config: SAUNetConfig): tfl.LayersModel {
   const resolved = resolve(config);
-  const input = modelInput(resolved);
-  const output = segmentationHead(encoderDecoder(input, resolved, saConv(config)), resolved);
+  const { input, checked } = modelInput(resolved);
+  const output = segmentationHead(encoderDecoder(checked, resolved, saConv(config)), resolved);
   return tfl.model({ inputs: input, outputs: output, name: resolved.name });
 }

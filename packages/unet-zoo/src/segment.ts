@@ -31,6 +31,10 @@ export interface ImageSegmentation {
 /** The side n of a model that takes [null, n, n, 1] images; an Error naming its input shape otherwise. */
 export function modelInputSize(model: tfl.LayersModel): number {
   const [, height, width, channels] = model.inputs[0].shape;
+  if ((height === null || width === null) && channels === 1) {
+    throw new Error(`the model takes inputs of any size ([null, ${height ?? 'null'}, ${width ?? 'null'}, 1]); images are resized to a ` +
+      'fixed square input [n, n, 1]: build the model with one (inputShape [n, n, 1]), or run model.predict on images of your own size');
+  }
   if (height === null || height !== width || channels !== 1) {
     const shape = model.inputs[0].shape.map((d) => (d === null ? 'null' : String(d))).join(', ');
     throw new Error(`the model takes inputs of shape [${shape}]; square gray images [null, n, n, 1] are needed`);

@@ -49,8 +49,8 @@ export function unetPlusPlusBase(input: S, config: UNetPlusPlusConfig): S {
 /** U-Net++ with one head, or with deep supervision one head per top node (see {@link UNetPlusPlusConfig}). */
 export function unetPlusPlus(config: UNetPlusPlusConfig): tfl.LayersModel {
   const resolved = resolveCommonConfig(config, 'unet-plus-plus');
-  const input = modelInput(resolved);
-  const nodes = buildNodes(input, resolved);
+  const { input, checked } = modelInput(resolved);
+  const nodes = buildNodes(checked, resolved);
   if (!config.deepSupervision) {
     return tfl.model({ inputs: input, outputs: segmentationHead(nodes[0][resolved.depth], resolved), name: resolved.name });
   }

@@ -35,7 +35,7 @@ export function unetBase(input: S, config: UNetConfig): S {
 /** U-Net with a segmentation head. */
 export function unet(config: UNetConfig): tfl.LayersModel {
   const resolved = resolveCommonConfig(config, 'unet');
-  const input = modelInput(resolved);
-  const output = segmentationHead(encoderDecoder(input, resolved), resolved);
+  const { input, checked } = modelInput(resolved);
+  const output = segmentationHead(encoderDecoder(checked, resolved), resolved);
   return tfl.model({ inputs: input, outputs: output, name: resolved.name });
 }

@@ -151,6 +151,42 @@ export function describeModel<K extends ModelName>(name: K, extra: Partial<Model
       tf.dispose([x, y]);
     });
 
+    it('inputShape [null, null, c]: one model for every size that is a multiple of 2^depth, saved and loaded as such', async () => {
+      const fixed = build();
+      const free = build({ inputShape: [null, null, 1] } as Partial<ModelConfigs[K]>);
+      expect(free.inputs[0].shape).toEqual([null, null, null, 1]);
+      expect(free.countParams()).toBe(fixed.countParams());
+      // The same weights give the same predictions at the fixed model's size...
+      free.setWeights(fixed.getWeights());
+      const x32 = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', 5);
+      const [a, b] = [fixed.predict(x32) as tf.Tensor, free.predict(x32) as tf.Tensor];
+      expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));
+      // ...and it trains and predicts at others.
+      const { x, y } = discBatch(2, 24, 6);
+      free.compile({ optimizer: tf.train.adam(0.001), loss: diceLoss });
+      const loss = await free.trainOnBatch(x, y);
+      expect(Number.isFinite(loss as number)).toBe(true);
+      const x24x40 = tf.randomUniform([1, 24, 40, 1], 0, 1, 'float32', 6);
+      const c = free.predict(x24x40) as tf.Tensor;
+      expect(c.shape).toEqual([1, 24, 40, 1]);
+
+      // A size that is not a multiple of 2^depth = 8: our error, before any computation, nothing leaked.
+      const before = tf.memory().numTensors;
+      const x36 = tf.zeros([1, 36, 40, 1]);
+      expect(() => free.predict(x36)).toThrow(
+        `${name.replace(/-/g, '_')}_size_check: input 36x40 (height x width): height 36 is not a multiple of 8 (nearest: 32 or 40); the model halves the resolution 3 times`);
+      x36.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+
+      await free.save(fileSystem(join(dir, 'free')));
+      const loaded = await tfl.loadLayersModel(fileSystem(join(dir, 'free')));
+      expect(loaded.inputs[0].shape).toEqual([null, null, null, 1]);
+      const d = loaded.predict(x24x40) as tf.Tensor;
+      expect(Array.from(await d.data())).toEqual(Array.from(await c.data()));
+      expect(() => loaded.predict(tf.zeros([1, 32, 30, 1]))).toThrow(`${name.replace(/-/g, '_')}_size_check: input 32x30 (height x width): width 30 is not a multiple of 8 (nearest: 24 or 32)`);
+      tf.dispose([x32, a, b, x, y, x24x40, c, d]);
+    });
+
     it("upsampling: 'transpose' builds and runs too", () => {
       const model = build({ upsampling: 'transpose' } as Partial<ModelConfigs[K]>);
       expect(model.layers.some((l) => l.getClassName() === 'Conv2DTranspose')).toBe(true);

@@ -43,6 +43,9 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
       expect(m.repeats[0].metrics.pixelAucMicro).toBeGreaterThanOrEqual(0);
       expect(m.repeats[0].metrics.pixelAucMicro).toBeLessThanOrEqual(1);
       expect(Number.isFinite(m.repeats[0].metrics.hausdorff)).toBe(true);
+      const { surfaceDice } = m.repeats[0].metrics; // the one test image's (its nerve is never empty)
+      expect(surfaceDice >= 0 && surfaceDice <= 1, `surface Dice ${surfaceDice}`).toBe(true);
+      expect(m.aggregate.surfaceDice.mean).toBe(surfaceDice);
       expect(m.inference.medianMs).toBeGreaterThan(0);
     }
     expect(results.config).toMatchObject({ preset: 'quick', size: 64, epochs: 1, baseFilters: 8, models: ['unet', 'sa-unet'], backend: 'wasm' });
@@ -56,7 +59,7 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     expect(md).toContain('0.923 / 5.158'); // the paper's SA-U-Net, HM70A wrist
     const csv = (await readFile(join(out, 'table.csv'), 'utf8')).trim().split('\n');
     expect(csv).toHaveLength(3);
-    expect(csv[0].split(',')).toContain('dice_mean');
+    expect(csv[0].split(',')).toEqual(expect.arrayContaining(['dice_mean', 'surfaceDice_mean', 'surfaceDice_sd']));
     const svg = await readFile(join(out, 'roc.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('SA-U-Net (proposed) (AUC');

@@ -78,7 +78,8 @@ export async function runCompare(raw: RawRunOptions): Promise<{ out: string; res
     const params = timed.countParams();
     const trainableParams = trainableParamCount(timed);
     timed.dispose();
-    const aggregate = Object.fromEntries(AGGREGATED.map((k) => [k, summarize(repeats.map((rep) => rep.metrics[k]))])) as ModelResult['aggregate'];
+    // `?? NaN`: a run recorded before a metric existed (--resume across versions) counts as skipped for it.
+    const aggregate = Object.fromEntries(AGGREGATED.map((k) => [k, summarize(repeats.map((rep) => rep.metrics[k] ?? NaN))])) as ModelResult['aggregate'];
     models.push({
       model: name, params, trainableParams, inference: { ...latency, backend: backend.name }, repeats, aggregate,
       secondsPerEpoch: percentile(Float64Array.from(repeats.flatMap((rep) => rep.epochSeconds)), 50),

@@ -37,6 +37,7 @@ export function repeatMetrics(scores: TestScores): RepeatMetrics {
     hausdorff: s.hausdorff.mean,
     hausdorff95: s.hausdorffPercentile.mean,
     assd: s.assd.mean,
+    surfaceDice: s.surfaceDice.mean,
     pixelAucMicro: scores.evaluation.pixelAuc.micro,
     pixelAucMacro: scores.evaluation.pixelAuc.macro.mean,
     zeroOverlapRate: scores.evaluation.zeroOverlapRate,

@@ -14,7 +14,7 @@ export interface TestScores {
  * missed (or hallucinated) nerve's Hausdorff distance = the image diagonal, so means stay finite.
  */
 export function scorePredictions(maps: readonly Float32Array[], samples: readonly Sample[], size: number): TestScores {
-  const accumulator = new MetricAccumulator({ missPenalty: 'diagonal', empty: 'nan' });
+  const accumulator = new MetricAccumulator({ missPenalty: 'diagonal', empty: 'nan', surfaceDiceTolerance: 1 });
   maps.forEach((map, i) => accumulator.add({ data: map, width: size, height: size }, { data: samples[i].mask, width: size, height: size }));
   return { evaluation: accumulator.result(), roc: thinCurve(accumulator.pooledRocCurve(), 300) };
 }

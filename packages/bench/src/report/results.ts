@@ -15,6 +15,8 @@ export interface RepeatMetrics {
   hausdorff: number;
   hausdorff95: number;
   assd: number;
+  /** Surface Dice at a tolerance of one pixel (at the run's input size). */
+  surfaceDice: number;
   /** Pixel ROC AUC pooled over all test pixels. */
   pixelAucMicro: number;
   /** Mean of the per-image pixel AUCs. */
@@ -38,7 +40,7 @@ export interface RepeatResult {
   checkpoint: string;
 }
 
-export const AGGREGATED = ['precision', 'recall', 'specificity', 'dice', 'iou', 'hausdorff', 'hausdorff95', 'assd',
+export const AGGREGATED = ['precision', 'recall', 'specificity', 'dice', 'iou', 'hausdorff', 'hausdorff95', 'assd', 'surfaceDice',
   'pixelAucMicro', 'pixelAucMacro', 'zeroOverlapRate'] as const;
 export type AggregatedMetric = (typeof AGGREGATED)[number];
 

@@ -3,7 +3,7 @@
  * additive attention gates driven by the coarser decoder features.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { concat, convBlock, levelFilters, maxPool, modelInput, segmentationHead, upsample, type S } from './blocks.js';
+import { concat, convBlock, levelFilters, maxPool, modelInput, segmentationHead, sizeChecked, upsample, type S } from './blocks.js';
 import { resolveCommonConfig, type CommonConfig, type ResolvedCommonConfig } from './config.js';
 
 export interface AttentionUNetConfig extends CommonConfig {
@@ -63,7 +63,8 @@ function build(input: S, config: ResolvedCommonConfig, options: AttentionUNetCon
 
 /** Headless Attention U-Net: the decoder output (baseFilters channels at full resolution). */
 export function attentionUnetBase(input: S, config: AttentionUNetConfig): S {
-  return build(input, resolve(config), config);
+  const resolved = resolve(config);
+  return build(sizeChecked(input, resolved), resolved, config);
 }
 
 /** Attention U-Net with a segmentation head. */

@@ -76,10 +76,15 @@ export function levelFilters(config: ResolvedCommonConfig, level: number): numbe
   return config.baseFilters * 2 ** level;
 }
 
-/** A tf.input of the config's shape, and, where its height or width is free, the size check of every input. */
+/** A tf.input of the config's shape, and what the network starts from: {@link sizeChecked} of it. */
 export function modelInput(config: ResolvedCommonConfig): { input: S; checked: S } {
   const input = tfl.input({ shape: config.inputShape, name: `${config.name}_input` });
-  if (config.inputShape[0] !== null && config.inputShape[1] !== null) return { input, checked: input };
-  const check = new InputSizeCheck({ multiple: 2 ** config.depth, name: `${config.name}_size_check` });
-  return { input, checked: check.apply(input) as S };
+  return { input, checked: sizeChecked(input, config) };
+}
+
+/** `x` itself where its height and width are fixed, else `x` through an {@link InputSizeCheck} (`${name}_size_check`). */
+export function sizeChecked(x: S, config: ResolvedCommonConfig): S {
+  const [, height, width] = x.shape;
+  if (height !== null && width !== null) return x;
+  return new InputSizeCheck({ multiple: 2 ** config.depth, name: `${config.name}_size_check` }).apply(x) as S;
 }

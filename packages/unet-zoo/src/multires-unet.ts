@@ -5,7 +5,7 @@
  * residual shortcuts; lengths depth, depth-1, ..., 1) in place of the plain skips.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { batchNorm, concat, convUnit, levelFilters, maxPool, maybeDropout, modelInput, segmentationHead, upsample, type S } from './blocks.js';
+import { batchNorm, concat, convUnit, levelFilters, maxPool, maybeDropout, modelInput, segmentationHead, sizeChecked, upsample, type S } from './blocks.js';
 import { resolveCommonConfig, type CommonConfig, type ResolvedCommonConfig } from './config.js';
 
 export interface MultiResUNetConfig extends CommonConfig {
@@ -81,7 +81,8 @@ function build(input: S, config: ResolvedCommonConfig, alpha: number): S {
 
 /** Headless MultiRes U-Net: the decoder output at full resolution. */
 export function multiResUnetBase(input: S, config: MultiResUNetConfig): S {
-  return build(input, resolve(config), config.alpha ?? 1.67);
+  const resolved = resolve(config);
+  return build(sizeChecked(input, resolved), resolved, config.alpha ?? 1.67);
 }
 
 /** MultiRes U-Net with a segmentation head. */

@@ -4,7 +4,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { scaleAttentionalConv2d } from '@sa-unet/scale-attn-conv';
-import { modelInput, segmentationHead, type ConvFactory, type S } from './blocks.js';
+import { modelInput, segmentationHead, sizeChecked, type ConvFactory, type S } from './blocks.js';
 import { resolveCommonConfig, type CommonConfig } from './config.js';
 import { encoderDecoder } from './unet.js';
 
@@ -38,7 +38,8 @@ function resolve(config: SAUNetConfig) {
 
 /** Headless SA-U-Net: the decoder output (baseFilters channels at full resolution) for `input`. */
 export function saUnetBase(input: S, config: SAUNetConfig): S {
-  return encoderDecoder(input, resolve(config), saConv(config));
+  const resolved = resolve(config);
+  return encoderDecoder(sizeChecked(input, resolved), resolved, saConv(config));
 }
 
 /** SA-U-Net with a segmentation head (a plain 1x1 convolution). */

@@ -4,7 +4,7 @@
  * supervision, each top node X(0,1..depth) has its own head.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { concat, convBlock, levelFilters, maxPool, modelInput, segmentationHead, upsample, type S } from './blocks.js';
+import { concat, convBlock, levelFilters, maxPool, modelInput, segmentationHead, sizeChecked, upsample, type S } from './blocks.js';
 import { resolveCommonConfig, type CommonConfig, type ResolvedCommonConfig } from './config.js';
 
 export interface UNetPlusPlusConfig extends CommonConfig {
@@ -18,7 +18,8 @@ export interface UNetPlusPlusConfig extends CommonConfig {
 
 /** The grid of nodes: nodes[i][j] = X(i,j). */
 export function unetPlusPlusNodes(input: S, config: UNetPlusPlusConfig): S[][] {
-  return buildNodes(input, resolveCommonConfig(config, 'unet-plus-plus'));
+  const resolved = resolveCommonConfig(config, 'unet-plus-plus');
+  return buildNodes(sizeChecked(input, resolved), resolved);
 }
 
 function buildNodes(input: S, config: ResolvedCommonConfig): S[][] {

@@ -1,6 +1,6 @@
 /** U-Net (Ronneberger, Fischer & Brox, MICCAI 2015), with batch normalisation and a choice of upsampling. */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { concat, convBlock, levelFilters, maxPool, modelInput, plainConv, segmentationHead, upsample, type ConvFactory, type S } from './blocks.js';
+import { concat, convBlock, levelFilters, maxPool, modelInput, plainConv, segmentationHead, sizeChecked, upsample, type ConvFactory, type S } from './blocks.js';
 import { resolveCommonConfig, type CommonConfig, type ResolvedCommonConfig } from './config.js';
 
 export type UNetConfig = CommonConfig;
@@ -29,7 +29,8 @@ export function encoderDecoder(input: S, config: ResolvedCommonConfig, conv: Con
 
 /** Headless U-Net: the decoder output (baseFilters channels at full resolution) for `input`. */
 export function unetBase(input: S, config: UNetConfig): S {
-  return encoderDecoder(input, resolveCommonConfig(config, 'unet'));
+  const resolved = resolveCommonConfig(config, 'unet');
+  return encoderDecoder(sizeChecked(input, resolved), resolved);
 }
 
 /** U-Net with a segmentation head. */

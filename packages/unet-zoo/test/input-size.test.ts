@@ -1,8 +1,18 @@
 /** Models for inputs of any size: the config's null sides and the size check layer. */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel, InputSizeCheck, modelInputSize, segmentGrayImage } from '@sa-unet/unet-zoo';
+import {
+  attentionUnetBase,
+  createModel,
+  InputSizeCheck,
+  modelInputSize,
+  multiResUnetBase,
+  saUnetBase,
+  segmentGrayImage,
+  unetBase,
+  unetPlusPlusBase,
+} from '@sa-unet/unet-zoo';
 import { useBackend } from '../../../test-utils/backends.js';
 
 beforeAll(() => useBackend('wasm'));
@@ -35,6 +45,25 @@ describe('inputShape with null sides', () => {
     const model = createModel('unet', { inputShape: [null, null, 1], baseFilters: 4, depth: 2 });
     expect(() => modelInputSize(model)).toThrow('the model takes inputs of any size ([null, null, null, 1]); images are resized to a fixed square input [n, n, 1]');
     await expect(segmentGrayImage(model, { data: new Float32Array(16), width: 4, height: 4 })).rejects.toThrow(/takes inputs of any size/);
+  });
+});
+
+describe('headless bases on an input of free size check it too', () => {
+  const bases = { unet: unetBase, 'unet-plus-plus': unetPlusPlusBase, 'attention-unet': attentionUnetBase, 'multires-unet': multiResUnetBase, 'sa-unet': saUnetBase };
+  it.each(Object.entries(bases))('%s', (name, base) => {
+    const prefix = `my_${name.replace(/-/g, '_')}`;
+    const config = { inputShape: [null, null, 1] as [null, null, number], baseFilters: 4, depth: 2, name: prefix };
+    const input = tfl.input({ shape: [null, null, 1] });
+    const model = tfl.model({ inputs: input, outputs: (base as typeof unetBase)(input, config) });
+    expect(model.layers.filter((l) => l instanceof InputSizeCheck).map((l) => l.name)).toEqual([`${prefix}_size_check`]);
+    const y = model.predict(tf.zeros([1, 8, 12, 1])) as tf.Tensor;
+    expect(y.shape.slice(0, 3)).toEqual([1, 8, 12]); // channels: the base's (MultiRes U-Net's are not baseFilters)
+    y.dispose();
+    expect(() => model.predict(tf.zeros([1, 8, 10, 1]))).toThrow(`${prefix}_size_check: input 8x10 (height x width): width 10 is not a multiple of 4 (nearest: 8 or 12)`);
+    // On an input of fixed size, no check.
+    const fixed = tfl.input({ shape: [8, 8, 1] });
+    const fixedModel = tfl.model({ inputs: fixed, outputs: (base as typeof unetBase)(fixed, { ...config, inputShape: [8, 8, 1] }) });
+    expect(fixedModel.layers.some((l) => l instanceof InputSizeCheck)).toBe(false);
   });
 });
 

@@ -32,10 +32,12 @@ function number(flag: string, min: number, max: number) {
 
 const presetNames = Object.keys(PRESETS).join('|');
 
-/** Flag names to option names (--lr is learningRate, --shear is shearDegrees). */
+/** Flag names to option names (--lr is learningRate, --shear is shearDegrees, --recalibrate-bn is recalibrateBatchNorm). */
 function toRunOptions(opts: Record<string, unknown>): RawRunOptions {
-  const { lr, shear, ...rest } = opts;
-  return { ...rest, learningRate: lr as number | undefined, shearDegrees: shear as number | undefined } as RawRunOptions;
+  const { lr, shear, recalibrateBn, ...rest } = opts;
+  return {
+    ...rest, learningRate: lr as number | undefined, shearDegrees: shear as number | undefined, recalibrateBatchNorm: recalibrateBn as boolean | undefined,
+  } as RawRunOptions;
 }
 
 function addRunOptions(cmd: Command): Command {
@@ -52,6 +54,7 @@ function addRunOptions(cmd: Command): Command {
     .option('--shear <degrees>', 'random shear range on x and y (paper: 15)', number('--shear', 0, 45))
     .option('--base-filters <n>', 'filters of the first level (paper networks: 32; quick: 16)', integer('--base-filters', 4))
     .option('--phantom-count <n>', 'phantom images when no --data (quick 80, paper 400)', integer('--phantom-count', 2))
+    .option('--recalibrate-bn', 'before testing, re-estimate batch norm\'s moving statistics from the training images with the final weights (not in the paper)')
     .option('--test-fraction <x>', 'fraction of --data held out for testing', number('--test-fraction', 0.01, 0.9), 0.2)
     .option('--seed <n>', 'seed of the split, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))

@@ -35,7 +35,8 @@ describe('sa-unet-bench flags', () => {
     const program = buildProgram({ forTests: true });
     const help = Object.fromEntries(program.commands.map((c) => [c.name(), c.helpInformation()]));
     expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'params', 'segment', 'train']);
-    expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--resume/);
+    expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--recalibrate-bn[\s\S]*--resume/);
+    expect(help.train).toMatch(/--recalibrate-bn/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);
     expect(help.latency).toMatch(/--backends <list>/);
     expect(help.train).toMatch(/--model <name>[\s\S]*--out <dir>[\s\S]*--init <dir>/);

@@ -3,7 +3,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { decode } from 'fast-png';
+import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCompare, runEvaluate, runLatency, runParams, runSegment, runTrain, phantomDataset, type CompareResults } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
@@ -83,6 +85,9 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     const { cp } = await import('node:fs/promises');
     await cp(join(root, 'first'), partial, { recursive: true });
     await rm(join(partial, 'results.json'));
+    // Written by a version from before --recalibrate-bn (which never recalibrated): resumes as it is.
+    const { recalibrateBatchNorm: _, ...older } = JSON.parse(await readFile(join(partial, 'config.json'), 'utf8'));
+    await writeFile(join(partial, 'config.json'), JSON.stringify(older));
     const started = performance.now();
     const { results: resumed } = await runCompare({
       models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: resumedOut, quiet: true, workers: 1, backend: 'wasm', resume: true,
@@ -94,6 +99,31 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     await cp(join(root, 'first'), `${join(root, 'other')}.partial`, { recursive: true });
     await expect(runCompare({ models: 'unet', size: 64, epochs: 2, baseFilters: 8, phantomCount: 6, out: join(root, 'other'), quiet: true, workers: 1, backend: 'wasm', resume: true }))
       .rejects.toThrow(/--resume: .*config\.json was written with other options/);
+    await cp(join(root, 'first'), `${join(root, 'other-bn')}.partial`, { recursive: true });
+    await expect(runCompare({
+      models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'other-bn'), quiet: true, workers: 1, backend: 'wasm', resume: true,
+      recalibrateBatchNorm: true,
+    })).rejects.toThrow(/--resume: .*config\.json was written with other options/);
+  }, 120_000);
+
+  it('--recalibrate-bn re-estimates batch norm\'s statistics after training: the same weights, other statistics, recorded', async () => {
+    const common = { model: 'unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, backend: 'wasm' } as const;
+    await runTrain({ ...common, out: join(root, 'bn-moving') });
+    await runTrain({ ...common, out: join(root, 'bn-recalibrated'), recalibrateBatchNorm: true });
+    const [moving, recalibrated] = await Promise.all(['bn-moving', 'bn-recalibrated'].map(async (dir) => {
+      const model = await tfl.loadLayersModel(fileSystem(join(root, dir)));
+      const weights = Object.fromEntries(model.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]));
+      model.dispose();
+      return weights;
+    }));
+    const names = Object.keys(moving);
+    const statistics = names.filter((n) => /moving_(mean|variance)$/.test(n));
+    expect(statistics.length).toBeGreaterThan(0);
+    for (const n of names.filter((n) => !statistics.includes(n))) expect(recalibrated[n], n).toEqual(moving[n]);
+    expect(statistics.every((n) => JSON.stringify(recalibrated[n]) !== JSON.stringify(moving[n]))).toBe(true);
+    const log = JSON.parse(await readFile(join(root, 'bn-recalibrated', 'training.json'), 'utf8'));
+    expect(log.options.recalibrateBatchNorm).toBe(true);
+    expect(JSON.parse(await readFile(join(root, 'bn-moving', 'training.json'), 'utf8')).options.recalibrateBatchNorm).toBe(false);
   }, 120_000);
 });
 

@@ -19,10 +19,15 @@ import { resolveRunOptions, type RawRunOptions, type RunOptions } from './option
 import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
 import { buildModel } from './run-model.js';
 
+/** JSON with the keys in sorted order, so that two configs compare whatever order their keys were written in. */
+function canonicalJson(o: object): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
 function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
-  const { preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, models, testFraction, seed } = options;
+  const { preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, models, testFraction, seed } = options;
   return {
-    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, models, testFraction, seed,
+    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, models, testFraction, seed,
     data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, backend,
   };
 }
@@ -42,10 +47,12 @@ export async function runCompare(raw: RawRunOptions): Promise<{ out: string; res
   const config = runConfig(options, 'compare', backend.name);
   const configPath = join(work, 'config.json');
   if (options.resume && (await exists(configPath))) {
-    const previous = await readJson<RunConfig>(configPath);
+    // A run from before --recalibrate-bn existed never recalibrated.
+    const saved = await readJson<Partial<RunConfig>>(configPath);
+    const previous = { ...saved, recalibrateBatchNorm: saved.recalibrateBatchNorm ?? false };
     const { backend: _a, ...now } = config;
     const { backend: _b, ...then } = previous;
-    if (JSON.stringify(now) !== JSON.stringify(then)) {
+    if (canonicalJson(now) !== canonicalJson(then)) {
       throw new Error(`--resume: ${configPath} was written with other options; rerun with the same options, or without --resume to start over`);
     }
   }

@@ -76,6 +76,11 @@ export function checkSize(value: unknown, flag = '--size'): number {
   return size;
 }
 
+export function checkBoolean(value: unknown, flag: string): boolean {
+  if (typeof value !== 'boolean') throw new Error(`${flag} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function checkNumber(value: unknown, flag: string, min: number, max = Infinity, minInclusive = false): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || (minInclusive ? value < min : value <= min) || value > max) {
     throw new Error(`${flag} must be a number ${minInclusive ? '>=' : '>'} ${min}${max < Infinity ? ` and <= ${max}` : ''}, got ${JSON.stringify(value)}`);
@@ -100,6 +105,7 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     shearDegrees: checkNumber(raw.shearDegrees ?? base.shearDegrees, '--shear', 0, 45, true),
     baseFilters: checkInteger(raw.baseFilters ?? base.baseFilters, '--base-filters', 4),
     phantomCount: checkInteger(raw.phantomCount ?? base.phantomCount, '--phantom-count', 2),
+    recalibrateBatchNorm: checkBoolean(raw.recalibrateBatchNorm ?? base.recalibrateBatchNorm, '--recalibrate-bn'),
     models: parseModels(raw.models),
     backend,
     data: raw.data,

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
-import { createModel, type ModelName } from '@sa-unet/unet-zoo';
+import { createModel, recalibrateBatchNorm, type ModelName } from '@sa-unet/unet-zoo';
 import type { Sample } from '../data/dataset.js';
 import type { Split } from '../data/split.js';
 import { predictSamples } from '../eval/predict.js';
@@ -11,6 +11,7 @@ import { scorePredictions, type TestScores } from '../eval/score.js';
 import { progressBar, stepsDone, trainingStatus } from '../progress.js';
 import { withSeededMathRandom } from '../random.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
+import { stackImages } from '../train/batches.js';
 import type { RepeatMetrics, RepeatResult } from '../report/results.js';
 import { copyWeights } from '../train/initial-weights.js';
 import { trainModel, type TrainProgress } from '../train/trainer.js';
@@ -78,6 +79,14 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
       epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
       shearDegrees: options.shearDegrees, seed, onBatch: callbacks.onTrain,
     });
+    if (options.recalibrateBatchNorm) {
+      const images = stackImages(split.train, options.size);
+      try {
+        recalibrateBatchNorm(model, images, { batchSize: options.batchSize });
+      } finally {
+        images.dispose();
+      }
+    }
     await model.save(fileSystem(join(work, checkpoint)));
     const predictions = await predictSamples(model, split.test, options.size, options.batchSize,
       (done) => callbacks.onTest?.(done, split.test.length));

@@ -17,16 +17,21 @@ export interface Protocol {
   baseFilters: number;
   /** Phantom images generated when no --data is given. */
   phantomCount: number;
+  /**
+   * Before testing, re-estimate batch norm's moving statistics from the training images with the
+   * final weights (`recalibrateBatchNorm` of @sa-unet/unet-zoo). Not in the paper: off in both presets.
+   */
+  recalibrateBatchNorm: boolean;
 }
 
 export const PRESETS = {
   /** Kim et al.: Adam 5e-4, batch 4, dice loss, shear +-15 degrees, 20 repeats; 256x256 input. */
-  paper: { size: 256, epochs: 100, repeats: 20, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 32, phantomCount: 400 },
+  paper: { size: 256, epochs: 100, repeats: 20, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 32, phantomCount: 400, recalibrateBatchNorm: false },
   /**
    * The same optimiser, loss, batch and augmentation at 64x64 with half-width networks, for 8
    * epochs and one repeat: about 4 minutes on the phantom and 9 on usgra-nerve with two CPU cores.
    */
-  quick: { size: 64, epochs: 8, repeats: 1, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 16, phantomCount: 80 },
+  quick: { size: 64, epochs: 8, repeats: 1, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 16, phantomCount: 80, recalibrateBatchNorm: false },
 } as const satisfies Record<string, Protocol>;
 
 export type PresetName = keyof typeof PRESETS;

@@ -5,7 +5,7 @@
  * images (macro).
  */
 import { checkPolicy, confusionOfMasks, ratiosOf, type ConfusionCounts, type EmptyPolicy } from './confusion.js';
-import { binarizePrediction, binarizeTruth, checkSameSize, countForeground, readScores, type MaskInput } from './mask.js';
+import { binarizePrediction, binarizeTruth, checkSameSize, checkThreshold, countForeground, readScores, type MaskInput } from './mask.js';
 import { checkOptions, EVALUATE_OPTIONS } from './options.js';
 import { zeroOverlapOfMasks } from './overlap.js';
 import { aucOfSorted, rocOfSorted, splitAndSort, type RocCurve, type SortedScores } from './roc.js';
@@ -88,12 +88,10 @@ export class MetricAccumulator {
   constructor(opts: EvaluateOptions = {}) {
     checkOptions(opts, EVALUATE_OPTIONS, 'MetricAccumulator');
     // Every option checked here: a misspelt policy would otherwise fail only at the first image it applies to.
-    const threshold = opts.threshold ?? 0.5;
-    if (typeof threshold !== 'number' || Number.isNaN(threshold)) throw new Error(`threshold: expected a number, got ${JSON.stringify(threshold)}`);
     const auc = opts.auc ?? true;
     if (typeof auc !== 'boolean') throw new Error(`auc: expected true or false, got ${JSON.stringify(auc)}`);
     this.options = {
-      threshold,
+      threshold: checkThreshold(opts.threshold ?? 0.5),
       empty: checkPolicy(opts.empty ?? 'nan'),
       spacing: checkSpacing(opts.spacing ?? [1, 1]),
       missPenalty: checkMissPenalty(opts.missPenalty),

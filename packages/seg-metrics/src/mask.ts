@@ -58,11 +58,16 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-/** Thresholds a prediction: value > threshold is foreground. NaN is an error. */
-export function binarizePrediction(input: MaskInput, threshold: number, argName = 'pred'): BinaryMask {
+export function checkThreshold(threshold: unknown): number {
   if (typeof threshold !== 'number' || Number.isNaN(threshold)) {
     throw new Error(`threshold: expected a number, got ${JSON.stringify(threshold)}`);
   }
+  return threshold;
+}
+
+/** Thresholds a prediction: value > threshold is foreground. NaN is an error. */
+export function binarizePrediction(input: MaskInput, threshold: number, argName = 'pred'): BinaryMask {
+  checkThreshold(threshold);
   const { data, width, height } = readImage(input, argName);
   const out = new Uint8Array(width * height);
   for (let i = 0; i < out.length; i++) {

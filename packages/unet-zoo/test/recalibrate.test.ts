@@ -2,10 +2,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { createModel, recalibrateBatchNorm } from '@sa-unet/unet-zoo';
 import { useBackend } from '../../../test-utils/backends.js';
-import { withSeed } from '../../../test-utils/numeric.js';
+import { differenceRelativeToLargest, withSeed } from '../../../test-utils/numeric.js';
+import { nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { FUSED_BATCH_NORM_KERNELS } from '../src/batch-norm.js';
 import { discBatch } from './model-tester.js';
+
+const adapter = await nodeWebGPU('the batch-norm recalibration webgpu test');
+if (adapter) registerTrainingKernels(); // the fused moments kernel for webgpu
 
 beforeAll(() => useBackend('wasm'));
 
@@ -73,5 +79,29 @@ describe('recalibrateBatchNorm', () => {
     expect(() => recalibrateBatchNorm(model, tf.zeros([2, 16, 16, 1]) as tf.Tensor4D, { batchSize: 0 })).toThrow('recalibrateBatchNorm: batchSize must be an integer >= 1, got 0');
     expect(batchNorms(model).every((l) => l.momentum === 0.9)).toBe(true);
     x.dispose();
+  });
+});
+
+describe.runIf(adapter)('recalibrateBatchNorm on webgpu', () => {
+  it('through the fused moments kernel, whose momentum changes every batch: the cpu backend\'s statistics within 1e-4', async () => {
+    await useBackend('cpu');
+    const reference = small();
+    const initial = reference.getWeights().map((w) => w.arraySync());
+    const images = discBatch(8, 16, 5).x.arraySync();
+    recalibrateBatchNorm(reference, tf.tensor4d(images), { batchSize: 2 });
+    const expected = await Promise.all(batchNorms(reference).flatMap((l) => [l.movingMean, l.movingVariance]).map((v) => v.read().data()));
+
+    await tf.setBackend('webgpu');
+    const model = small();
+    model.setWeights(initial.map((w) => tf.tensor(w as number[])));
+    const x = tf.tensor4d(images);
+    const profile = await tf.profile(() => {
+      recalibrateBatchNorm(model, x, { batchSize: 2 });
+    });
+    expect(profile.kernels.some((k) => k.name === FUSED_BATCH_NORM_KERNELS.moments)).toBe(true);
+    const actual = await Promise.all(batchNorms(model).flatMap((l) => [l.movingMean, l.movingVariance]).map((v) => v.read().data()));
+    actual.forEach((a, i) => expect(differenceRelativeToLargest(a as Float32Array, expected[i] as Float32Array), `statistic ${i}`).toBeLessThan(1e-4));
+    x.dispose();
+    await useBackend('wasm');
   });
 });

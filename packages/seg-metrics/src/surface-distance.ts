@@ -9,7 +9,7 @@
  *   comes from an exact Euclidean distance transform over the bounding box of both boundaries,
  *   so the cost is O(pixels of that box), never O(boundary^2).
  */
-import { safeRatio, type EmptyPolicy } from './confusion.js';
+import { checkPolicy, safeRatio, type EmptyPolicy } from './confusion.js';
 import { distancesAtQueries } from './distance-transform.js';
 import { binarizePrediction, binarizeTruth, checkSameSize, type BinaryMask, type MaskInput } from './mask.js';
 import { checkOptions, HAUSDORFF_OPTIONS, SURFACE_DICE_OPTIONS, SURFACE_OPTIONS } from './options.js';
@@ -227,7 +227,7 @@ export function checkTolerance(tolerance: unknown, label: string): number {
  */
 export function surfaceDiceFromDistances(distances: SurfaceDistances, opts: SurfaceDiceOptions): number {
   checkOptions(opts, SURFACE_DICE_OPTIONS, 'surfaceDiceFromDistances');
-  return surfaceDiceOf(distances, checkTolerance(opts.tolerance, 'surfaceDiceFromDistances: tolerance'), opts.empty ?? 'nan');
+  return surfaceDiceOf(distances, checkTolerance(opts.tolerance, 'surfaceDiceFromDistances: tolerance'), checkPolicy(opts.empty ?? 'nan'));
 }
 
 /** {@link surfaceDiceFromDistances} for a tolerance already checked (the per-image path of `evaluate`). */
@@ -282,5 +282,6 @@ export function averageSurfaceDistance(pred: MaskInput, truth: MaskInput, opts: 
 export function surfaceDice(pred: MaskInput, truth: MaskInput, opts: SurfaceDiceOptions): number {
   checkOptions(opts, SURFACE_DICE_OPTIONS, 'surfaceDice');
   const tolerance = checkTolerance(opts.tolerance, 'surfaceDice: tolerance');
-  return surfaceDiceOf(distancesOf(pred, truth, opts), tolerance, opts.empty ?? 'nan');
+  const empty = checkPolicy(opts.empty ?? 'nan'); // also where one mask is empty, which never reaches the policy
+  return surfaceDiceOf(distancesOf(pred, truth, opts), tolerance, empty);
 }

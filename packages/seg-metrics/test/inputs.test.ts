@@ -97,6 +97,9 @@ describe('a misspelt policy fails on every input, not only where it would apply'
   it.each<[string, () => unknown, RegExp]>([
     ['dice of two non-empty masks', () => dice(truth, truth, { empty: 'skip' as 'nan' }), /empty: expected 'nan', 'one' or 'zero', got "skip"/],
     ['surfaceDice of two non-empty masks', () => surfaceDice(truth, truth, { tolerance: 1, empty: 'skip' as 'nan' }), /empty: expected 'nan', 'one' or 'zero', got "skip"/],
+    ['surfaceDice with an empty prediction', () => surfaceDice({ ...truth, data: new Uint8Array(W * H) }, truth, { tolerance: 1, empty: 'skip' as 'nan' }), /empty: expected 'nan', 'one' or 'zero'/],
+    ['surfaceDiceFromDistances with an empty prediction', () => surfaceDiceFromDistances(surfaceDistances({ ...truth, data: new Uint8Array(W * H) }, truth), { tolerance: 1, empty: 'skip' as 'nan' }),
+      /empty: expected 'nan', 'one' or 'zero'/],
     ['hausdorffDistance of two non-empty masks', () => hausdorffDistance(truth, truth, { missPenalty: 'diag' as 'diagonal' }),
       /missPenalty: expected 'infinity' or 'diagonal', got "diag"/],
     ['averageSurfaceDistance of two non-empty masks', () => averageSurfaceDistance(truth, truth, { missPenalty: 'diag' as 'diagonal' }), /missPenalty: expected/],

@@ -8,6 +8,7 @@ import type { RawRunOptions } from './commands/options.js';
 import { runEvaluate } from './commands/evaluate.js';
 import { runLatency } from './commands/latency.js';
 import { runParams } from './commands/params.js';
+import { runRecalibrate } from './commands/recalibrate.js';
 import { runSegment } from './commands/segment.js';
 import { runTrain } from './commands/train.js';
 import { PRESETS } from './train/presets.js';
@@ -109,6 +110,17 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .action(async (opts) => {
       if (opts.backend !== undefined && opts.backends !== undefined) throw new Error('give --backend or --backends, not both');
       await runLatency({ ...opts, backends: opts.backends ?? opts.backend });
+    });
+
+  program.command('recalibrate').description('re-estimate a saved model\'s batch-norm statistics from a folder of images (no masks) and save it anew')
+    .requiredOption('--model <dir>', 'folder of a saved model (model.json + weights.bin)')
+    .requiredOption('--images <dir>', 'folder of PNG/JPEG images, or a dataset folder (its images/): the training images, or those of another scanner')
+    .requiredOption('--out <dir>', 'folder for the recalibrated model')
+    .option('--batch-size <n>', 'images per batch (the training batch: paper 4)', integer('--batch-size', 1), 4)
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .option('--quiet', 'no progress bars or logs', false)
+    .action(async (opts) => {
+      await runRecalibrate(opts);
     });
 
   program.command('segment').description('one image through a saved model: nerve mask and cross-sectional area')

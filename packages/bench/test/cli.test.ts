@@ -23,6 +23,8 @@ describe('sa-unet-bench flags', () => {
     ['negative label', ['evaluate', '--model', 'm', '--data', 'd', '--label', '-1'], /--label must be an integer >= 0, got '-1'/],
     ['evaluate without --model', ['evaluate', '--data', 'd'], /required option '--model <dir>' not specified/],
     ['train without --out', ['train', '--model', 'unet'], /required option '--out <dir>' not specified/],
+    ['recalibrate without --images', ['recalibrate', '--model', 'm', '--out', 'o'], /required option '--images <dir>' not specified/],
+    ['recalibrate with batch size 0', ['recalibrate', '--model', 'm', '--images', 'i', '--out', 'o', '--batch-size', '0'], /--batch-size must be an integer >= 1, got '0'/],
     ['latency with an unknown backend', ['latency', '--backends', 'wasm,metal', '--quiet'], /--backends: unknown backend "metal"/],
     ['unknown command', ['benchmark'], /unknown command 'benchmark'/],
     ['latency with --backend and --backends', ['latency', '--backend', 'wasm', '--backends', 'wasm'], /give --backend or --backends, not both/],
@@ -34,7 +36,8 @@ describe('sa-unet-bench flags', () => {
   it('--help of each command lists its options', () => {
     const program = buildProgram({ forTests: true });
     const help = Object.fromEntries(program.commands.map((c) => [c.name(), c.helpInformation()]));
-    expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'params', 'segment', 'train']);
+    expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'params', 'recalibrate', 'segment', 'train']);
+    expect(help.recalibrate).toMatch(/--model <dir>[\s\S]*--images <dir>[\s\S]*--out <dir>[\s\S]*--batch-size <n>/);
     expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--recalibrate-bn[\s\S]*--resume/);
     expect(help.train).toMatch(/--recalibrate-bn/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);

@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { decode } from 'fast-png';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCompare, runEvaluate, runLatency, runParams, runSegment, runTrain, phantomDataset, type CompareResults } from '@sa-unet/bench';
+import { runCompare, runEvaluate, runLatency, runParams, runRecalibrate, runSegment, runTrain, phantomDataset, type CompareResults } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
 import { gray8, writeDataset } from './helpers.js';
 
@@ -149,6 +149,41 @@ describe('train, evaluate, latency, params', () => {
     // An existing --out is refused before any work (here, before the missing model is even read).
     await expect(runEvaluate({ model: join(root, 'no-model'), data: dataDir, out: evalOut, quiet: true, backend: 'wasm' }))
       .rejects.toThrow(/^results folder .*eval-out already exists; choose another --out/);
+  });
+
+  it('recalibrate re-estimates a saved model\'s batch-norm statistics from a folder of images, and saves it anew', async () => {
+    const imagesDir = join(root, 'recalibration-images');
+    await mkdir(imagesDir);
+    const samples = phantomDataset(6, 40, 21).samples; // another size than the model's: resized to it
+    for (const s of samples) await writeFile(join(imagesDir, `${s.name}.png`), gray8(40, 40, (x, y) => Math.round(s.image[y * 40 + x] * 255)));
+    const checkpoint = join(out, 'checkpoints', 'sa-unet', 'repeat-1');
+    const target = join(root, 'recalibrated');
+    const result = await runRecalibrate({ model: checkpoint, images: imagesDir, out: target, quiet: true, backend: 'wasm' });
+    expect(result).toMatchObject({ count: 6, size: 64, batches: 1 }); // 6 images, batches of 4: one
+    expect(result.layers).toBeGreaterThan(10);
+    expect((await readdir(target)).sort()).toEqual(['model.json', 'recalibration.json', 'weights.bin']);
+    expect(JSON.parse(await readFile(join(target, 'recalibration.json'), 'utf8'))).toMatchObject({ count: 6, size: 64, batchSize: 4, layers: result.layers });
+    const [before, after] = await Promise.all([checkpoint, target].map(async (dir) => {
+      const model = await tfl.loadLayersModel(fileSystem(dir));
+      const weights = Object.fromEntries(model.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]));
+      model.dispose();
+      return weights;
+    }));
+    const statistics = Object.keys(before).filter((n) => /moving_(mean|variance)$/.test(n));
+    expect(statistics).toHaveLength(2 * result.layers);
+    for (const n of Object.keys(before).filter((k) => !statistics.includes(k))) expect(after[n], n).toEqual(before[n]);
+    expect(statistics.every((n) => JSON.stringify(after[n]) !== JSON.stringify(before[n]))).toBe(true);
+
+    // A dataset folder works too (its images/); nothing is written on failure.
+    const fromDataset = await runRecalibrate({ model: checkpoint, images: join(root, 'eval-data'), out: join(root, 'recalibrated-2'), quiet: true, backend: 'wasm' });
+    expect(fromDataset.count).toBe(3);
+    const empty = join(root, 'no-images');
+    await mkdir(empty);
+    await expect(runRecalibrate({ model: checkpoint, images: empty, out: join(root, 'recalibrated-3'), quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/^image folder .*no-images holds no PNG or JPEG file$/);
+    await expect(runRecalibrate({ model: checkpoint, images: imagesDir, out: target, quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/^results folder .*recalibrated already exists; choose another --out/);
+    expect((await readdir(root)).filter((f) => f.startsWith('recalibrated')).sort()).toEqual(['recalibrated', 'recalibrated-2']);
   });
 
   it('segment measures the cross-sectional area of one image', async () => {

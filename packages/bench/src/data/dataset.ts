@@ -57,6 +57,15 @@ async function listFiles(dir: string, what: string): Promise<Map<string, string>
   return byName;
 }
 
+/** The PNG and JPEG files of `dir`, or of its images/ folder when it has one (a dataset folder), sorted by name. */
+export async function listImages(dir: string): Promise<string[]> {
+  if (!(await isFolder(dir))) throw new Error(`image folder ${dir} does not exist or is not a folder`);
+  const folder = (await isFolder(join(dir, 'images'))) ? join(dir, 'images') : dir;
+  const files = [...(await listFiles(folder, 'image')).values()];
+  if (files.length === 0) throw new Error(`image folder ${folder} holds no PNG or JPEG file`);
+  return files.map((f) => join(folder, f));
+}
+
 /** Lists image/mask pairs by shared base name; an unpaired file is an error that lists them all. */
 export async function pairFiles(dir: string): Promise<Array<{ name: string; image: string; mask: string }>> {
   if (!(await isFolder(dir))) throw new Error(`dataset folder ${dir} does not exist or is not a folder`);

@@ -1,0 +1,82 @@
+/**
+ * `recalibrate`: a saved model's batch-norm statistics re-estimated from a folder of images, no
+ * masks needed (unet-zoo's recalibrateBatchNorm), saved as a new model. On the training images it
+ * removes the lag of the moving statistics behind the final weights; on images of another scanner
+ * it adapts the statistics to them (AdaBN, Li et al. 2016), the weights unchanged.
+ */
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { fileSystem } from '@sa-unet/scale-attn-conv/node';
+import { recalibrateBatchNorm, type Recalibration } from '@sa-unet/unet-zoo';
+import { selectBackend } from '../backend.js';
+import { listImages } from '../data/dataset.js';
+import { readGrayImage } from '../data/decode.js';
+import { resizeBilinear } from '../data/resize.js';
+import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
+import { log, progressBar } from '../progress.js';
+import { loadSavedModel } from './evaluate.js';
+import { checkBackend, checkInteger } from './options.js';
+
+export interface RecalibrateCommandOptions {
+  /** Folder of the saved model. */
+  model: string;
+  /** Folder of PNG/JPEG images (or a dataset folder: its images/). */
+  images: string;
+  /** Folder for the recalibrated model. */
+  out: string;
+  /** Images per batch (default 4: the paper's training batch). */
+  batchSize?: number;
+  backend?: string;
+  quiet?: boolean;
+}
+
+export interface RecalibrateResult extends Recalibration {
+  out: string;
+  /** Images read. */
+  count: number;
+  size: number;
+}
+
+export async function runRecalibrate(opts: RecalibrateCommandOptions): Promise<RecalibrateResult> {
+  const show = !opts.quiet;
+  const batchSize = checkInteger(opts.batchSize ?? 4, '--batch-size', 1);
+  const choice = checkBackend(opts.backend);
+  if (typeof opts.out !== 'string' || opts.out === '') throw new Error('--out: give the folder to save the recalibrated model in');
+  await checkOutFree(opts.out);
+  const files = await listImages(opts.images);
+  const backend = await selectBackend(choice);
+  const { model, size } = await loadSavedModel(opts.model);
+  try {
+    const bar = progressBar(`reading |{bar}| {value}/{total} images`, show);
+    bar.start(files.length);
+    const pixels = new Float32Array(files.length * size * size);
+    try {
+      for (const [i, file] of files.entries()) {
+        const image = await readGrayImage(file);
+        pixels.set(await resizeBilinear(image.data, image.width, image.height, size), i * size * size);
+        bar.update(i + 1);
+      }
+    } finally {
+      bar.stop();
+    }
+    const images = tf.tensor4d(pixels, [files.length, size, size, 1]);
+    let recalibration: Recalibration;
+    try {
+      recalibration = recalibrateBatchNorm(model, images, { batchSize });
+    } finally {
+      images.dispose();
+    }
+    if (recalibration.layers === 0) throw new Error(`model ${opts.model} has no batch-normalization layer: there is nothing to recalibrate`);
+    await writeResultFolder(opts.out, async (work) => {
+      await model.save(fileSystem(work));
+      await writeJson(join(work, 'recalibration.json'), {
+        model: opts.model, images: opts.images, count: files.length, size, batchSize, backend: backend.description, ...recalibration,
+      });
+    });
+    log(show, `recalibrated the ${recalibration.layers} batch-norm layers of ${opts.model} over ${recalibration.batches} batch(es) of ` +
+      `${Math.min(batchSize, files.length)} of the ${files.length} images of ${opts.images} at ${size}x${size}; saved to ${opts.out}/`);
+    return { out: opts.out, count: files.length, size, ...recalibration };
+  } finally {
+    model.dispose();
+  }
+}

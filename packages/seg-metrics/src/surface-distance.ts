@@ -226,8 +226,14 @@ export function checkTolerance(tolerance: unknown, label: string): number {
  * `tolerance` of the other boundary.
  */
 export function surfaceDiceFromDistances(distances: SurfaceDistances, opts: SurfaceDiceOptions): number {
-  checkOptions(opts, SURFACE_DICE_OPTIONS, 'surfaceDiceFromDistances');
-  return surfaceDiceOf(distances, checkTolerance(opts.tolerance, 'surfaceDiceFromDistances: tolerance'), checkPolicy(opts.empty ?? 'nan'));
+  const { tolerance, empty } = surfaceDiceSettings(opts, 'surfaceDiceFromDistances');
+  return surfaceDiceOf(distances, tolerance, empty);
+}
+
+/** The options of `fn` checked, tolerance and policy included (the policy also where one mask is empty, which never reaches it). */
+function surfaceDiceSettings(opts: SurfaceDiceOptions, fn: string): { tolerance: number; empty: EmptyPolicy } {
+  checkOptions(opts, SURFACE_DICE_OPTIONS, fn);
+  return { tolerance: checkTolerance(opts.tolerance, `${fn}: tolerance`), empty: checkPolicy(opts.empty ?? 'nan') };
 }
 
 /** {@link surfaceDiceFromDistances} for a tolerance already checked (the per-image path of `evaluate`). */
@@ -280,8 +286,6 @@ export function averageSurfaceDistance(pred: MaskInput, truth: MaskInput, opts: 
  * empty: the `empty` policy (NaN by default).
  */
 export function surfaceDice(pred: MaskInput, truth: MaskInput, opts: SurfaceDiceOptions): number {
-  checkOptions(opts, SURFACE_DICE_OPTIONS, 'surfaceDice');
-  const tolerance = checkTolerance(opts.tolerance, 'surfaceDice: tolerance');
-  const empty = checkPolicy(opts.empty ?? 'nan'); // also where one mask is empty, which never reaches the policy
+  const { tolerance, empty } = surfaceDiceSettings(opts, 'surfaceDice');
   return surfaceDiceOf(distancesOf(pred, truth, opts), tolerance, empty);
 }

@@ -58,6 +58,7 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** The threshold, or an Error naming the bad value (not a number, or NaN). */
 export function checkThreshold(threshold: unknown): number {
   if (typeof threshold !== 'number' || Number.isNaN(threshold)) {
     throw new Error(`threshold: expected a number, got ${JSON.stringify(threshold)}`);

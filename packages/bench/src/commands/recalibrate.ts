@@ -5,13 +5,13 @@
  * it adapts the statistics to them (AdaBN, Li et al. 2016), the weights unchanged.
  */
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { recalibrateBatchNorm, type Recalibration } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../backend.js';
 import { listImages } from '../data/dataset.js';
 import { readGrayImage } from '../data/decode.js';
 import { resizeBilinear } from '../data/resize.js';
+import { stackImages } from '../train/batches.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log, progressBar } from '../progress.js';
 import { loadSavedModel } from './evaluate.js';
@@ -49,17 +49,17 @@ export async function runRecalibrate(opts: RecalibrateCommandOptions): Promise<R
   try {
     const bar = progressBar(`reading |{bar}| {value}/{total} images`, show);
     bar.start(files.length);
-    const pixels = new Float32Array(files.length * size * size);
+    const resized: Array<{ image: Float32Array }> = [];
     try {
-      for (const [i, file] of files.entries()) {
+      for (const file of files) {
         const image = await readGrayImage(file);
-        pixels.set(await resizeBilinear(image.data, image.width, image.height, size), i * size * size);
-        bar.update(i + 1);
+        resized.push({ image: await resizeBilinear(image.data, image.width, image.height, size) });
+        bar.update(resized.length);
       }
     } finally {
       bar.stop();
     }
-    const images = tf.tensor4d(pixels, [files.length, size, size, 1]);
+    const images = stackImages(resized, size);
     let recalibration: Recalibration;
     try {
       recalibration = recalibrateBatchNorm(model, images, { batchSize });

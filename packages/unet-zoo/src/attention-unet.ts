@@ -45,7 +45,7 @@ function build(input: S, config: ResolvedCommonConfig, options: AttentionUNetCon
   const p = config.name;
   const ratio = options.gateRatio ?? 0.5;
   const skips: S[] = [];
-  let x = input;
+  let x = sizeChecked(input, config);
   for (let level = 0; level < config.depth; level++) {
     x = convBlock(x, levelFilters(config, level), `${p}_enc${level}`, config);
     skips.push(x);
@@ -63,13 +63,12 @@ function build(input: S, config: ResolvedCommonConfig, options: AttentionUNetCon
 
 /** Headless Attention U-Net: the decoder output (baseFilters channels at full resolution). */
 export function attentionUnetBase(input: S, config: AttentionUNetConfig): S {
-  const resolved = resolve(config);
-  return build(sizeChecked(input, resolved), resolved, config);
+  return build(input, resolve(config), config);
 }
 
 /** Attention U-Net with a segmentation head. */
 export function attentionUnet(config: AttentionUNetConfig): tfl.LayersModel {
   const resolved = resolve(config);
-  const { input, checked } = modelInput(resolved);
-  return tfl.model({ inputs: input, outputs: segmentationHead(build(checked, resolved, config), resolved), name: resolved.name });
+  const input = modelInput(resolved);
+  return tfl.model({ inputs: input, outputs: segmentationHead(build(input, resolved, config), resolved), name: resolved.name });
 }

@@ -76,13 +76,16 @@ export function levelFilters(config: ResolvedCommonConfig, level: number): numbe
   return config.baseFilters * 2 ** level;
 }
 
-/** A tf.input of the config's shape, and what the network starts from: {@link sizeChecked} of it. */
-export function modelInput(config: ResolvedCommonConfig): { input: S; checked: S } {
-  const input = tfl.input({ shape: config.inputShape, name: `${config.name}_input` });
-  return { input, checked: sizeChecked(input, config) };
+/** A tf.input of the config's shape. */
+export function modelInput(config: ResolvedCommonConfig): S {
+  return tfl.input({ shape: config.inputShape, name: `${config.name}_input` });
 }
 
-/** `x` itself where its height and width are fixed, else `x` through an {@link InputSizeCheck} (`${name}_size_check`). */
+/**
+ * `x` itself where its height and width are fixed, else `x` through an {@link InputSizeCheck}
+ * (`${name}_size_check`). Every network's builder starts with it, so full models and headless
+ * bases check alike.
+ */
 export function sizeChecked(x: S, config: ResolvedCommonConfig): S {
   const [, height, width] = x.shape;
   if (height !== null && width !== null) return x;

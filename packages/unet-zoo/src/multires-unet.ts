@@ -63,7 +63,7 @@ function resolve(config: MultiResUNetConfig): ResolvedCommonConfig {
 function build(input: S, config: ResolvedCommonConfig, alpha: number): S {
   const p = config.name;
   const skips: S[] = [];
-  let x = input;
+  let x = sizeChecked(input, config);
   for (let level = 0; level < config.depth; level++) {
     const u = levelFilters(config, level);
     x = multiResBlock(x, u, alpha, `${p}_mres${level}`, config);
@@ -81,13 +81,12 @@ function build(input: S, config: ResolvedCommonConfig, alpha: number): S {
 
 /** Headless MultiRes U-Net: the decoder output at full resolution. */
 export function multiResUnetBase(input: S, config: MultiResUNetConfig): S {
-  const resolved = resolve(config);
-  return build(sizeChecked(input, resolved), resolved, config.alpha ?? 1.67);
+  return build(input, resolve(config), config.alpha ?? 1.67);
 }
 
 /** MultiRes U-Net with a segmentation head. */
 export function multiResUnet(config: MultiResUNetConfig): tfl.LayersModel {
   const resolved = resolve(config);
-  const { input, checked } = modelInput(resolved);
-  return tfl.model({ inputs: input, outputs: segmentationHead(build(checked, resolved, config.alpha ?? 1.67), resolved), name: resolved.name });
+  const input = modelInput(resolved);
+  return tfl.model({ inputs: input, outputs: segmentationHead(build(input, resolved, config.alpha ?? 1.67), resolved), name: resolved.name });
 }

@@ -4,7 +4,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { scaleAttentionalConv2d } from '@sa-unet/scale-attn-conv';
-import { modelInput, segmentationHead, sizeChecked, type ConvFactory, type S } from './blocks.js';
+import { modelInput, segmentationHead, type ConvFactory, type S } from './blocks.js';
 import { resolveCommonConfig, type CommonConfig } from './config.js';
 import { encoderDecoder } from './unet.js';
 
@@ -38,14 +38,13 @@ function resolve(config: SAUNetConfig) {
 
 /** Headless SA-U-Net: the decoder output (baseFilters channels at full resolution) for `input`. */
 export function saUnetBase(input: S, config: SAUNetConfig): S {
-  const resolved = resolve(config);
-  return encoderDecoder(sizeChecked(input, resolved), resolved, saConv(config));
+  return encoderDecoder(input, resolve(config), saConv(config));
 }
 
 /** SA-U-Net with a segmentation head (a plain 1x1 convolution). */
 export function saUnet(config: SAUNetConfig): tfl.LayersModel {
   const resolved = resolve(config);
-  const { input, checked } = modelInput(resolved);
-  const output = segmentationHead(encoderDecoder(checked, resolved, saConv(config)), resolved);
+  const input = modelInput(resolved);
+  const output = segmentationHead(encoderDecoder(input, resolved, saConv(config)), resolved);
   return tfl.model({ inputs: input, outputs: output, name: resolved.name });
 }

@@ -18,14 +18,13 @@ export interface UNetPlusPlusConfig extends CommonConfig {
 
 /** The grid of nodes: nodes[i][j] = X(i,j). */
 export function unetPlusPlusNodes(input: S, config: UNetPlusPlusConfig): S[][] {
-  const resolved = resolveCommonConfig(config, 'unet-plus-plus');
-  return buildNodes(sizeChecked(input, resolved), resolved);
+  return buildNodes(input, resolveCommonConfig(config, 'unet-plus-plus'));
 }
 
 function buildNodes(input: S, config: ResolvedCommonConfig): S[][] {
   const p = config.name;
   const nodes: S[][] = Array.from({ length: config.depth + 1 }, () => []);
-  let x = input;
+  let x = sizeChecked(input, config);
   for (let i = 0; i <= config.depth; i++) {
     if (i > 0) x = maxPool(nodes[i - 1][0], `${p}_pool${i - 1}`);
     nodes[i][0] = convBlock(x, levelFilters(config, i), `${p}_x${i}_0`, config);
@@ -50,8 +49,8 @@ export function unetPlusPlusBase(input: S, config: UNetPlusPlusConfig): S {
 /** U-Net++ with one head, or with deep supervision one head per top node (see {@link UNetPlusPlusConfig}). */
 export function unetPlusPlus(config: UNetPlusPlusConfig): tfl.LayersModel {
   const resolved = resolveCommonConfig(config, 'unet-plus-plus');
-  const { input, checked } = modelInput(resolved);
-  const nodes = buildNodes(checked, resolved);
+  const input = modelInput(resolved);
+  const nodes = buildNodes(input, resolved);
   if (!config.deepSupervision) {
     return tfl.model({ inputs: input, outputs: segmentationHead(nodes[0][resolved.depth], resolved), name: resolved.name });
   }

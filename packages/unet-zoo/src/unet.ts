@@ -12,7 +12,7 @@ export type UNetConfig = CommonConfig;
 export function encoderDecoder(input: S, config: ResolvedCommonConfig, conv: ConvFactory = plainConv): S {
   const p = config.name;
   const skips: S[] = [];
-  let x = input;
+  let x = sizeChecked(input, config);
   for (let level = 0; level < config.depth; level++) {
     x = convBlock(x, levelFilters(config, level), `${p}_enc${level}`, config, conv);
     skips.push(x);
@@ -29,14 +29,13 @@ export function encoderDecoder(input: S, config: ResolvedCommonConfig, conv: Con
 
 /** Headless U-Net: the decoder output (baseFilters channels at full resolution) for `input`. */
 export function unetBase(input: S, config: UNetConfig): S {
-  const resolved = resolveCommonConfig(config, 'unet');
-  return encoderDecoder(sizeChecked(input, resolved), resolved);
+  return encoderDecoder(input, resolveCommonConfig(config, 'unet'));
 }
 
 /** U-Net with a segmentation head. */
 export function unet(config: UNetConfig): tfl.LayersModel {
   const resolved = resolveCommonConfig(config, 'unet');
-  const { input, checked } = modelInput(resolved);
-  const output = segmentationHead(encoderDecoder(checked, resolved), resolved);
+  const input = modelInput(resolved);
+  const output = segmentationHead(encoderDecoder(input, resolved), resolved);
   return tfl.model({ inputs: input, outputs: output, name: resolved.name });
 }

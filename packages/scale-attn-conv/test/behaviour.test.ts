@@ -105,15 +105,16 @@ describe.each(TRAINING_BACKENDS)('gradients on %s', (backend) => {
     const x = seededUniform([2, 5, 4, 2], 3);
     const r = seededUniform([2, 5, 4, 6], 4);
     // A non-linear loss of the output, so every weight (attention included) matters.
-    const loss = () => tf.sum(tf.mul(tf.tanh(layer.apply(x) as tf.Tensor), r)) as tf.Scalar;
+    const activations = () => tf.tanh(layer.apply(x) as tf.Tensor);
+    const loss = () => tf.sum(tf.mul(activations(), r)) as tf.Scalar;
     loss().dispose(); // builds the layer
     // The same loss summed in float64: a float32 sum of 240 terms loses the small differences
     // that the attention kernel's finite differences are made of.
     const rData = await r.data();
     const lossInFloat64 = async (): Promise<number> => {
-      const activations = tf.tidy(() => tf.tanh(layer.apply(x) as tf.Tensor));
-      const a = await activations.data();
-      activations.dispose();
+      const values = tf.tidy(activations);
+      const a = await values.data();
+      values.dispose();
       let sum = 0;
       for (let k = 0; k < a.length; k++) sum += a[k] * rData[k];
       return sum;

@@ -40,6 +40,12 @@ const SHORT_ROW = 12;
  */
 const LONG_ROW = 32;
 
+/** Where t's values start in the wasm heap, counted in values of their width. */
+function heapStart(backend: WasmBackendInternals, t: TensorInfo): number {
+  const values = backend.typedArrayFromHeap(t);
+  return values.byteOffset / values.BYTES_PER_ELEMENT;
+}
+
 /**
  * The whole wasm heap as integers of the width of t's values, and where t's values start in it:
  * float32 is copied as its bits, so every NaN payload survives as it does through the stock
@@ -79,7 +85,7 @@ function concat(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] 
   const out = backend.makeOutput(backend_util.computeOutShape(inputs.map((t) => t.shape), axis), dtype);
   const outer = util.sizeFromShape(nonEmpty[0]!.shape.slice(0, axis));
   const inner = nonEmpty.map((t) => util.sizeFromShape(t.shape.slice(axis)));
-  const starts = nonEmpty.map((t) => heapBits(backend, t).start);
+  const starts = nonEmpty.map((t) => heapStart(backend, t));
   const { heap, start } = heapBits(backend, out);
   let o = start; // the output is written in order, as the stock kernel writes it
   for (let row = 0; row < outer; row++) {
@@ -105,7 +111,7 @@ function sliceInto(backend: WasmBackendInternals, x: TensorInfo, begin: number[]
   const strides = [...util.computeStrides(x.shape), 1];
   const rowLength = size[last]! * strides[last]!;
   const rows = util.sizeFromShape(size.slice(0, last));
-  const src = heapBits(backend, x).start;
+  const src = heapStart(backend, x);
   const { heap, start: dst } = heapBits(backend, out);
   if (begin.slice(0, last).every((b, a) => b === 0 && size[a] === x.shape[a]) && rowLength < LONG_ROW) {
     // Rows evenly spaced (a block of channels of every pixel): one tight loop.

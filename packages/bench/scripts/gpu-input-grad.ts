@@ -1,0 +1,158 @@
+/**
+ * Conv2D's input gradient on webgpu, two ways, in one run: the stock kernel (a matrix-product
+ * shader that reads the filter one value at a time and tests every tap for the stride with a float
+ * division; 22 ms of the 86 ms of GPU time of a U-Net step on the H100, against 8.7 ms for the
+ * forward convolutions of the same sizes) and @sa-unet/tfjs-kernels' composition (the filter
+ * rotated by 180 degrees with its channel axes swapped, then the stock forward convolution, whose
+ * shader reads vec4s; for 1x1 filters a transpose and a matrix product). Which is faster on a real
+ * GPU decides which one the package registers there; lavapipe (a CPU) cannot tell.
+ *
+ * Per input-gradient shape of a U-Net step (batch 4): ms per call of each (GPU time where the
+ * adapter has timestamp queries, and wall time to a read-back) and their largest difference; then
+ * the Adam step of U-Net and SA-U-Net with the stock kernel, with the composition for filters
+ * larger than 1x1 only, and with the composition for all, alternating in rounds. Tested on
+ * lavapipe; on the GPU machine (gpu-session.sh):
+ *   bash .gpu/run.sh .gpu/gpu-input-grad.mjs --size 256 --out $OUT/input-grad.json
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+// Not part of the package's API: the composed kernel that the package registers on cpu and wasm.
+import { conv2dBackpropInputKernel } from '../../tfjs-kernels/src/conv2d-backprop.js';
+import { diceLoss, percentile } from '@sa-unet/seg-metrics';
+import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import { selectBackend } from '../src/backend.js';
+import { stepTimes } from '../src/commands/latency.js';
+import { buildModel } from '../src/commands/run-model.js';
+import { kernelTotals } from './kernel-totals.js';
+
+const { values } = parseArgs({ options: {
+  size: { type: 'string', default: '256' },
+  'base-filters': { type: 'string', default: '32' },
+  runs: { type: 'string', default: '10' },
+  steps: { type: 'string', default: '5' },
+  rounds: { type: 'string', default: '2' },
+  models: { type: 'string', default: 'unet,sa-unet' },
+  out: { type: 'string' },
+} });
+const size = Number(values.size);
+const baseFilters = Number(values['base-filters']);
+const runs = Number(values.runs);
+
+const { description: adapter } = await selectBackend('webgpu'); // our kernels; a clear error without an adapter
+const KERNEL = 'Conv2DBackpropInput';
+const registered = tf.getKernel(KERNEL, 'webgpu')!; // ours: the stock kernel unless the convolution is dilated
+const composed = conv2dBackpropInputKernel('webgpu') as tf.KernelFunc;
+const isPointwise = (args: Parameters<tf.KernelFunc>[0]) => {
+  const [fh, fw] = (args.inputs as { filter: tf.TensorInfo }).filter.shape;
+  return fh === 1 && fw === 1;
+};
+const VARIANTS: Record<string, tf.KernelFunc> = {
+  stock: registered.kernelFunc,
+  'composed, 1x1 stock': (args) => (isPointwise(args) ? registered.kernelFunc(args) : composed(args)),
+  composed,
+};
+function use(variant: string): void {
+  tf.unregisterKernel(KERNEL, 'webgpu');
+  tf.registerKernel({ ...registered, kernelFunc: VARIANTS[variant]! });
+}
+
+/** The distinct (dy, filter, attrs) of the input gradients of one U-Net step, with their counts. */
+async function inputGradCalls(): Promise<Array<{ dy: number[]; filter: number[]; attrs: tf.NamedAttrMap; calls: number }>> {
+  const seen = new Map<string, { dy: number[]; filter: number[]; attrs: tf.NamedAttrMap; calls: number }>();
+  tf.unregisterKernel(KERNEL, 'webgpu');
+  tf.registerKernel({ ...registered, kernelFunc: (args) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const key = JSON.stringify([dy.shape, filter.shape, args.attrs]);
+    const entry = seen.get(key) ?? { dy: [...dy.shape], filter: [...filter.shape], attrs: { ...args.attrs }, calls: 0 };
+    entry.calls++;
+    seen.set(key, entry);
+    return registered.kernelFunc(args);
+  } });
+  const model = buildModel('unet', { size, baseFilters }, 1);
+  model.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
+  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
+  const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
+  await model.trainOnBatch(x, y);
+  tf.dispose([x, y]);
+  model.optimizer.dispose();
+  model.dispose();
+  use('stock');
+  return [...seen.values()];
+}
+
+/** ms per call of the current kernel: median GPU time (NaN without timestamp queries) and median wall time to a read-back. */
+async function timeKernel(dy: tf.Tensor, filter: tf.Tensor, attrs: tf.NamedAttrMap): Promise<{ gpuMs: number; wallMs: number }> {
+  const call = () => tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor;
+  const warm = call();
+  await warm.data();
+  warm.dispose();
+  const gpu: number[] = [];
+  const wall: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const info = await tf.profile(async () => {
+      const r = call();
+      await r.data();
+      r.dispose();
+    });
+    wall.push(performance.now() - t0);
+    const ms = info.kernels.find((k) => k.name === KERNEL)?.kernelTimeMs;
+    gpu.push(typeof ms === 'number' ? ms : Number.NaN);
+  }
+  const median = (v: number[]) => percentile(Float64Array.from(v), 50);
+  return { gpuMs: median(gpu), wallMs: median(wall) };
+}
+
+const shapes: Array<Record<string, unknown>> = [];
+const steps: Array<Record<string, unknown>> = [];
+const save = () => {
+  if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, shapes, steps }, null, 2));
+};
+
+for (const { dy: dyShape, filter: filterShape, attrs, calls } of await inputGradCalls()) {
+  const dy = tf.randomUniform(dyShape, -1, 1, 'float32', 1);
+  const filter = tf.randomUniform(filterShape, -0.1, 0.1, 'float32', 2);
+  const row: Record<string, unknown> = { dy: dyShape, filter: filterShape, inputShape: attrs['inputShape'], calls };
+  const outputs: tf.Tensor[] = [];
+  for (const variant of ['stock', 'composed']) {
+    use(variant);
+    row[variant] = await timeKernel(dy, filter, attrs);
+    outputs.push(tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor);
+  }
+  const scale = (await tf.max(tf.abs(outputs[0]!)).data())[0]!;
+  const diff = (await tf.max(tf.abs(tf.sub(outputs[0]!, outputs[1]!))).data())[0]!;
+  row['maxDifferenceOverMaxAbs'] = diff / scale;
+  tf.dispose([dy, filter, ...outputs]);
+  shapes.push(row);
+  const s = row['stock'] as { gpuMs: number; wallMs: number };
+  const c = row['composed'] as { gpuMs: number; wallMs: number };
+  console.log(`dy [${dyShape.join(',')}] filter [${filterShape.join(',')}] x${calls}: stock ${s.gpuMs.toFixed(3)} ms GPU (${s.wallMs.toFixed(2)} wall), ` +
+    `composed ${c.gpuMs.toFixed(3)} ms GPU (${c.wallMs.toFixed(2)} wall); max difference ${(diff / scale).toExponential(1)} of max |dx|`);
+  save();
+}
+use('stock');
+
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const variant of Object.keys(VARIANTS)) {
+    use(variant);
+    for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
+      const model = buildModel(name, { size, baseFilters }, 1);
+      const step = await stepTimes(model, size, Number(values.steps));
+      const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
+      const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
+      const info = await tf.profile(async () => { await model.trainOnBatch(x, y); });
+      const totals = kernelTotals(info);
+      const inputGrad = totals.find((k) => k.kernel === KERNEL);
+      const gpuMs = totals.reduce((sum, k) => sum + k.ms, 0);
+      steps.push({ round, variant, model: name, step, gpuMs, inputGradGpuMs: inputGrad?.ms ?? 0, inputGradCalls: inputGrad?.calls ?? 0 });
+      console.log(`round ${round} ${variant} ${name}: Adam step ${step.medianMs.toFixed(1)} ms (p90 ${step.p90Ms.toFixed(1)}); ` +
+        `GPU ${gpuMs.toFixed(1)} ms, of it ${KERNEL} ${(inputGrad?.ms ?? 0).toFixed(1)} ms x${inputGrad?.calls ?? 0}`);
+      tf.dispose([x, y]);
+      model.optimizer?.dispose();
+      model.dispose();
+      save();
+    }
+  }
+}
+use('stock');

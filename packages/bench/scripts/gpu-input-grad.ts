@@ -24,7 +24,8 @@ import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { stepTimes } from '../src/commands/latency.js';
 import { buildModel } from '../src/commands/run-model.js';
-import { kernelTotals } from './kernel-totals.js';
+import { timeCalls } from '../src/eval/timing.js';
+import { profileStep, trainOneBatch } from './kernel-totals.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -52,56 +53,54 @@ const VARIANTS: Record<string, tf.KernelFunc> = {
   'composed, 1x1 stock': (args) => (isPointwise(args) ? registered.kernelFunc(args) : composed(args)),
   composed,
 };
-function use(variant: string): void {
+function use(kernelFunc: tf.KernelFunc): void {
   tf.unregisterKernel(KERNEL, 'webgpu');
-  tf.registerKernel({ ...registered, kernelFunc: VARIANTS[variant]! });
+  tf.registerKernel({ ...registered, kernelFunc });
 }
 
 /** The distinct (dy, filter, attrs) of the input gradients of one U-Net step, with their counts. */
 async function inputGradCalls(): Promise<Array<{ dy: number[]; filter: number[]; attrs: tf.NamedAttrMap; calls: number }>> {
   const seen = new Map<string, { dy: number[]; filter: number[]; attrs: tf.NamedAttrMap; calls: number }>();
-  tf.unregisterKernel(KERNEL, 'webgpu');
-  tf.registerKernel({ ...registered, kernelFunc: (args) => {
+  use((args) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const key = JSON.stringify([dy.shape, filter.shape, args.attrs]);
     const entry = seen.get(key) ?? { dy: [...dy.shape], filter: [...filter.shape], attrs: { ...args.attrs }, calls: 0 };
     entry.calls++;
     seen.set(key, entry);
     return registered.kernelFunc(args);
-  } });
+  });
   const model = buildModel('unet', { size, baseFilters }, 1);
   model.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
-  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
-  const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
-  await model.trainOnBatch(x, y);
-  tf.dispose([x, y]);
+  await trainOneBatch(model, size);
   model.optimizer.dispose();
   model.dispose();
-  use('stock');
+  use(registered.kernelFunc);
   return [...seen.values()];
 }
 
-/** ms per call of the current kernel: median GPU time (NaN without timestamp queries) and median wall time to a read-back. */
-async function timeKernel(dy: tf.Tensor, filter: tf.Tensor, attrs: tf.NamedAttrMap): Promise<{ gpuMs: number; wallMs: number }> {
-  const call = () => tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor;
-  const warm = call();
-  await warm.data();
-  warm.dispose();
-  const gpu: number[] = [];
-  const wall: number[] = [];
-  for (let i = 0; i < runs; i++) {
+interface KernelTime { gpuMs: number; wallMs: number }
+
+/**
+ * ms per call of the current kernel: median wall time to a read-back, then the median GPU time of
+ * `runs` calls under one tf.profile (NaN without timestamp queries), apart so that the profiler's
+ * own work stays out of the wall times.
+ */
+async function timeKernel(dy: tf.Tensor, filter: tf.Tensor, attrs: tf.NamedAttrMap): Promise<KernelTime> {
+  const callAndRead = async () => {
+    const r = tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor;
+    await r.data();
+    r.dispose();
+  };
+  const wall = await timeCalls(async () => {
     const t0 = performance.now();
-    const info = await tf.profile(async () => {
-      const r = call();
-      await r.data();
-      r.dispose();
-    });
-    wall.push(performance.now() - t0);
-    const ms = info.kernels.find((k) => k.name === KERNEL)?.kernelTimeMs;
-    gpu.push(typeof ms === 'number' ? ms : Number.NaN);
-  }
-  const median = (v: number[]) => percentile(Float64Array.from(v), 50);
-  return { gpuMs: median(gpu), wallMs: median(wall) };
+    await callAndRead();
+    return performance.now() - t0;
+  }, 1, runs);
+  const info = await tf.profile(async () => {
+    for (let i = 0; i < runs; i++) await callAndRead();
+  });
+  const gpu = info.kernels.filter((k) => k.name === KERNEL).map((k) => (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN));
+  return { gpuMs: percentile(Float64Array.from(gpu), 50), wallMs: wall.medianMs };
 }
 
 const shapes: Array<Record<string, unknown>> = [];
@@ -113,46 +112,38 @@ const save = () => {
 for (const { dy: dyShape, filter: filterShape, attrs, calls } of await inputGradCalls()) {
   const dy = tf.randomUniform(dyShape, -1, 1, 'float32', 1);
   const filter = tf.randomUniform(filterShape, -0.1, 0.1, 'float32', 2);
-  const row: Record<string, unknown> = { dy: dyShape, filter: filterShape, inputShape: attrs['inputShape'], calls };
-  const outputs: tf.Tensor[] = [];
-  for (const variant of ['stock', 'composed']) {
-    use(variant);
-    row[variant] = await timeKernel(dy, filter, attrs);
-    outputs.push(tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor);
-  }
-  const scale = (await tf.max(tf.abs(outputs[0]!)).data())[0]!;
-  const diff = (await tf.max(tf.abs(tf.sub(outputs[0]!, outputs[1]!))).data())[0]!;
-  row['maxDifferenceOverMaxAbs'] = diff / scale;
-  tf.dispose([dy, filter, ...outputs]);
-  shapes.push(row);
-  const s = row['stock'] as { gpuMs: number; wallMs: number };
-  const c = row['composed'] as { gpuMs: number; wallMs: number };
-  console.log(`dy [${dyShape.join(',')}] filter [${filterShape.join(',')}] x${calls}: stock ${s.gpuMs.toFixed(3)} ms GPU (${s.wallMs.toFixed(2)} wall), ` +
-    `composed ${c.gpuMs.toFixed(3)} ms GPU (${c.wallMs.toFixed(2)} wall); max difference ${(diff / scale).toExponential(1)} of max |dx|`);
+  use(registered.kernelFunc);
+  const stock = await timeKernel(dy, filter, attrs);
+  const stockDx = tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor;
+  use(composed);
+  const composedTime = await timeKernel(dy, filter, attrs);
+  const composedDx = tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor;
+  const scale = (await tf.max(tf.abs(stockDx)).data())[0]!;
+  const diff = (await tf.max(tf.abs(tf.sub(stockDx, composedDx))).data())[0]!;
+  tf.dispose([dy, filter, stockDx, composedDx]);
+  shapes.push({ dy: dyShape, filter: filterShape, inputShape: attrs['inputShape'], calls, stock, composed: composedTime, maxDifferenceOverMaxAbs: diff / scale });
+  console.log(`dy [${dyShape.join(',')}] filter [${filterShape.join(',')}] x${calls}: stock ${stock.gpuMs.toFixed(3)} ms GPU (${stock.wallMs.toFixed(2)} wall), ` +
+    `composed ${composedTime.gpuMs.toFixed(3)} ms GPU (${composedTime.wallMs.toFixed(2)} wall); max difference ${(diff / scale).toExponential(1)} of max |dx|`);
   save();
 }
-use('stock');
+use(registered.kernelFunc);
 
 for (let round = 0; round < Number(values.rounds); round++) {
   for (const variant of Object.keys(VARIANTS)) {
-    use(variant);
+    use(VARIANTS[variant]!);
     for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
       const model = buildModel(name, { size, baseFilters }, 1);
       const step = await stepTimes(model, size, Number(values.steps));
-      const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
-      const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
-      const info = await tf.profile(async () => { await model.trainOnBatch(x, y); });
-      const totals = kernelTotals(info);
+      const totals = await profileStep(model, size);
       const inputGrad = totals.find((k) => k.kernel === KERNEL);
       const gpuMs = totals.reduce((sum, k) => sum + k.ms, 0);
       steps.push({ round, variant, model: name, step, gpuMs, inputGradGpuMs: inputGrad?.ms ?? 0, inputGradCalls: inputGrad?.calls ?? 0 });
       console.log(`round ${round} ${variant} ${name}: Adam step ${step.medianMs.toFixed(1)} ms (p90 ${step.p90Ms.toFixed(1)}); ` +
         `GPU ${gpuMs.toFixed(1)} ms, of it ${KERNEL} ${(inputGrad?.ms ?? 0).toFixed(1)} ms x${inputGrad?.calls ?? 0}`);
-      tf.dispose([x, y]);
       model.optimizer?.dispose();
       model.dispose();
       save();
     }
   }
 }
-use('stock');
+use(registered.kernelFunc);

@@ -11,13 +11,12 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import { stepTimes } from '../src/commands/latency.js';
 import { inferenceLatency } from '../src/eval/predict.js';
-import { kernelTotals, type KernelTotal } from './kernel-totals.js';
+import { profileStep } from './kernel-totals.js';
 import { withStockLayers } from './stock-layers.js';
 
 const { values } = parseArgs({ options: {
@@ -34,16 +33,6 @@ const runs = Number(values.runs);
 
 const { description: adapter } = await selectBackend('webgpu'); // Dawn, our kernels; a clear error without an adapter
 
-async function profileStep(model: tfl.LayersModel): Promise<KernelTotal[]> {
-  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
-  const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
-  const info = await tf.profile(async () => {
-    await model.trainOnBatch(x, y);
-  });
-  tf.dispose([x, y]);
-  return kernelTotals(info).slice(0, 12);
-}
-
 const rows: Array<Record<string, unknown>> = [];
 for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
   if (kernels === 'ours') registerTrainingKernels();
@@ -55,7 +44,7 @@ for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
     const model = kernels === 'stock' ? await withStockLayers(built) : built;
     const inference = await inferenceLatency(model, size, 1, 5, runs);
     const step = await stepTimes(model, size, steps, kernels === 'stock' ? tf.train.adam(5e-4) : undefined);
-    const profile = await profileStep(model);
+    const profile = (await profileStep(model, size)).slice(0, 12);
     rows.push({ kernels, model: name, params: model.countParams(), inference, step, profile });
     console.log(`${kernels} ${name}: forward ${inference.medianMs.toFixed(2)} ms (p90 ${inference.p90Ms.toFixed(2)}, first ${inference.firstMs.toFixed(0)}), ` +
       `Adam step ${step.medianMs.toFixed(1)} ms (p90 ${step.p90Ms.toFixed(1)}, first ${step.firstMs.toFixed(0)})`);

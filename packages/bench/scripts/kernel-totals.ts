@@ -1,5 +1,6 @@
-/** GPU time and calls per kernel name from a `tf.profile`, most expensive first (for the GPU scripts). */
-import type * as tf from '@tensorflow/tfjs-core';
+/** GPU time and calls per kernel name from a `tf.profile`, most expensive first, and a profiled training step (for the GPU scripts). */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 
 export interface KernelTotal { kernel: string; ms: number; calls: number }
 
@@ -13,4 +14,20 @@ export function kernelTotals(info: Awaited<ReturnType<typeof tf.profile>>): Kern
     byKernel.set(k.name, e);
   }
   return [...byKernel].map(([kernel, v]) => ({ kernel, ...v })).sort((a, b) => b.ms - a.ms);
+}
+
+/** One training step of a compiled model on a seeded batch of 4 images (targets: the pixels above 0.8). */
+export async function trainOneBatch(model: tfl.LayersModel, size: number): Promise<void> {
+  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
+  const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
+  try {
+    await model.trainOnBatch(x, y);
+  } finally {
+    tf.dispose([x, y]);
+  }
+}
+
+/** The kernels of one {@link trainOneBatch} step, most expensive first. */
+export async function profileStep(model: tfl.LayersModel, size: number): Promise<KernelTotal[]> {
+  return kernelTotals(await tf.profile(() => trainOneBatch(model, size)));
 }

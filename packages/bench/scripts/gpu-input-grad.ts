@@ -118,9 +118,10 @@ for (const { dy: dyShape, filter: filterShape, attrs, calls } of await inputGrad
   use(composed);
   const composedTime = await timeKernel(dy, filter, attrs);
   const composedDx = tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor;
-  const scale = (await tf.max(tf.abs(stockDx)).data())[0]!;
-  const diff = (await tf.max(tf.abs(tf.sub(stockDx, composedDx))).data())[0]!;
-  tf.dispose([dy, filter, stockDx, composedDx]);
+  // Both maxima in one tidy: the |dx| and difference tensors are as large as dx itself.
+  const maxima = tf.tidy(() => tf.stack([tf.max(tf.abs(stockDx)), tf.max(tf.abs(tf.sub(stockDx, composedDx)))]));
+  const [scale, diff] = (await maxima.data()) as Float32Array;
+  tf.dispose([dy, filter, stockDx, composedDx, maxima]);
   shapes.push({ dy: dyShape, filter: filterShape, inputShape: attrs['inputShape'], calls, stock, composed: composedTime, maxDifferenceOverMaxAbs: diff / scale });
   console.log(`dy [${dyShape.join(',')}] filter [${filterShape.join(',')}] x${calls}: stock ${stock.gpuMs.toFixed(3)} ms GPU (${stock.wallMs.toFixed(2)} wall), ` +
     `composed ${composedTime.gpuMs.toFixed(3)} ms GPU (${composedTime.wallMs.toFixed(2)} wall); max difference ${(diff / scale).toExponential(1)} of max |dx|`);

@@ -10,9 +10,12 @@ import { describeWebGPUAdapter, registerTrainingKernels, setupNodeWebGPU } from 
 
 /** The backends by name; `--backend` also takes 'auto' (see {@link BACKEND_CHOICES}). */
 export const BACKEND_NAMES = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
+/** What `--backend` takes: 'auto' or one of {@link BACKEND_NAMES}. */
 export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+/** One of {@link BACKEND_CHOICES}. */
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
+/** The backend a command runs on, as {@link selectBackend} set it up. */
 export interface ActiveBackend {
   /** tfjs backend name. */
   name: string;

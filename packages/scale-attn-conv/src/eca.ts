@@ -91,10 +91,14 @@ const ECA_ARGS = Object.keys({
  * Output shape = input shape. Weights: one kernel of shape [k, 1, 1] named `kernel`.
  */
 export class EfficientChannelAttention extends layers.Layer {
+  /** The name under which the class is registered for (de)serialization: 'EfficientChannelAttention'. */
   static className = 'EfficientChannelAttention';
 
+  /** Size of the 1-D kernel as given ('auto': {@link ecaKernelSize} of the input's channels, resolved in build()). */
   readonly kernelSize: 'auto' | number;
+  /** gamma of ECA's kernel-size formula. */
   readonly gamma: number;
+  /** b of ECA's kernel-size formula. */
   readonly b: number;
   private readonly kernelInitializer: Initializer;
   private readonly kernelRegularizer: Regularizer | null;

@@ -8,8 +8,11 @@
 import { serialization } from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+/** A tfjs-layers initializer instance (tfjs-layers does not export its class by name). */
 export type Initializer = ReturnType<typeof tfl.initializers.ones>;
+/** A tfjs-layers regularizer instance. */
 export type Regularizer = ReturnType<typeof tfl.regularizers.l2>;
+/** A tfjs-layers constraint instance. */
 export type Constraint = ReturnType<typeof tfl.constraints.nonNeg>;
 
 /** Names of the stock tfjs initializers (any registered class name is accepted too). */
@@ -17,12 +20,16 @@ export type InitializerIdentifier =
   | 'constant' | 'glorotNormal' | 'glorotUniform' | 'heNormal' | 'heUniform' | 'identity'
   | 'leCunNormal' | 'leCunUniform' | 'ones' | 'orthogonal' | 'randomNormal' | 'randomUniform'
   | 'truncatedNormal' | 'varianceScaling' | 'zeros' | (string & {});
+/** Names of the stock tfjs regularizers (any registered class name is accepted too). */
 export type RegularizerIdentifier = 'l1l2' | (string & {});
+/** Names of the stock tfjs constraints (any registered class name is accepted too). */
 export type ConstraintIdentifier = 'maxNorm' | 'minMaxNorm' | 'nonNeg' | 'unitNorm' | (string & {});
 
 /** A serialized object as it appears in a layer config: `{ className, config }`. */
 export interface SerializedObject {
+  /** The registered class name, e.g. 'GlorotUniform' or 'L1L2'. */
   className: string;
+  /** The arguments of its constructor, e.g. `{ seed: 1 }`. */
   config: serialization.ConfigDict;
 }
 

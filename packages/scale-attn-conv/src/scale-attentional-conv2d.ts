@@ -88,13 +88,21 @@ const CONV2D_ARGS: Record<string, FixedArg> = {
 
 /** The pieces of one configuration that decide the weights: what {@link scaleAttentionalParamCount} counts. */
 export interface ScaleAttentionalShapeArgs {
+  /** Channels of the layer's input. */
   inputChannels: number;
+  /** As {@link ScaleAttentionalConv2DArgs.filters}. */
   filters: number;
+  /** As {@link ScaleAttentionalConv2DArgs.scales}. Default 4. */
   scales?: number;
+  /** As {@link ScaleAttentionalConv2DArgs.kernelSize}. Default 3. */
   kernelSize?: number;
+  /** As {@link ScaleAttentionalConv2DArgs.stageFilters}. Default `filters / scales`. */
   stageFilters?: number;
+  /** As {@link ScaleAttentionalConv2DArgs.useAttention}. Default true. */
   useAttention?: boolean;
+  /** As {@link ScaleAttentionalConv2DArgs.attentionKernelSize}. Default 'auto'. */
   attentionKernelSize?: 'auto' | number;
+  /** As {@link ScaleAttentionalConv2DArgs.useBias}. Default true. */
   useBias?: boolean;
 }
 
@@ -147,15 +155,24 @@ interface Stage {
  * `projection_kernel` [1,1,N*s,F] and `projection_bias` [F] when N*s != F.
  */
 export class ScaleAttentionalConv2D extends layers.Layer {
+  /** The name under which the class is registered for (de)serialization: 'ScaleAttentionalConv2D'. */
   static className = LAYER;
 
+  /** Output channels. */
   readonly filters: number;
+  /** Number N of cascaded stages. */
   readonly scales: number;
+  /** Kernel size of the depthwise convolutions of stages 2..N. */
   readonly kernelSize: number;
+  /** Width of each stage F(n) (the default `filters / scales` resolved). */
   readonly stageFilters: number;
+  /** Whether the concatenated scales are weighted by efficient channel attention. */
   readonly useAttention: boolean;
+  /** Kernel size of the attention's 1-D convolution as given ('auto' is resolved in build()). */
   readonly attentionKernelSize: 'auto' | number;
+  /** Whether the 1x1 convolutions (and the projection) add a bias. */
   readonly useBias: boolean;
+  /** Dilation of the depthwise convolutions. */
   readonly dilationRate: number;
   private readonly kernelInitializer: Initializer;
   private readonly biasInitializer: Initializer;

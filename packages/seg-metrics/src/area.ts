@@ -4,8 +4,17 @@ import type { ThresholdOptions } from './confusion.js';
 import { checkOptions, THRESHOLD_OPTIONS } from './options.js';
 
 /** Pixel size: `{ spacingMm: [dy, dx] }` in mm per pixel, or `{ dpi }` (dots per inch, square pixels). */
-export type PixelSize = { spacingMm: [number, number] } | { dpi: number };
+export type PixelSize =
+  | {
+    /** mm per pixel, [dy, dx]: along rows (y) and along columns (x). */
+    spacingMm: [number, number];
+  }
+  | {
+    /** Dots (pixels) per inch, the same along both axes. */
+    dpi: number;
+  };
 
+/** Millimetres per inch: a pixel of an image at `dpi` dots per inch is 25.4 / dpi mm wide. */
 export const MM_PER_INCH = 25.4;
 
 /** mm per pixel [dy, dx] of a pixel size, validated. */

@@ -5,10 +5,15 @@
 import { binarizePrediction, binarizeTruth, checkSameSize, type BinaryMask, type MaskInput } from './mask.js';
 import { checkOptions, RATIO_OPTIONS, THRESHOLD_OPTIONS } from './options.js';
 
+/** Pixel counts of a prediction against a truth: every ratio of the package is computed from them. */
 export interface ConfusionCounts {
+  /** True positives: foreground in both. */
   tp: number;
+  /** False positives: predicted foreground, truth background. */
   fp: number;
+  /** False negatives: predicted background, truth foreground. */
   fn: number;
+  /** True negatives: background in both. */
   tn: number;
 }
 
@@ -18,11 +23,13 @@ export interface ConfusionCounts {
  */
 export type EmptyPolicy = 'nan' | 'one' | 'zero';
 
+/** The threshold that turns a score map into a binary prediction. */
 export interface ThresholdOptions {
   /** Prediction values > threshold are foreground. Default 0.5. */
   threshold?: number;
 }
 
+/** Options of the ratio metrics ({@link precision}, {@link recall}, {@link dice}, ...). */
 export interface RatioOptions extends ThresholdOptions {
   /** Result when the denominator is 0. Default 'nan'. */
   empty?: EmptyPolicy;
@@ -93,6 +100,7 @@ export interface ConfusionRatios {
   iou: number;
 }
 
+/** Every ratio of one set of counts, a zero denominator giving what `empty` says. */
 export function ratiosOf(c: ConfusionCounts, empty: EmptyPolicy = 'nan'): ConfusionRatios {
   return {
     precision: safeRatio(c.tp, c.tp + c.fp, empty),

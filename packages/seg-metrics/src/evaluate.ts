@@ -22,6 +22,7 @@ import {
 } from './surface-distance.js';
 import { summarize, type Summary } from './summary.js';
 
+/** Options of {@link evaluate} and {@link MetricAccumulator}. */
 export interface EvaluateOptions {
   /** Prediction values > threshold are foreground. Default 0.5. */
   threshold?: number;
@@ -41,11 +42,17 @@ export interface EvaluateOptions {
 
 /** The metrics of one image. */
 export interface ImageRecord extends ConfusionCounts {
+  /** Position of the image in the order it was added (0-based). */
   index: number;
+  /** tp / (tp + fp); a zero denominator gives the empty policy's value. */
   precision: number;
+  /** tp / (tp + fn) (sensitivity). */
   recall: number;
+  /** tn / (tn + fp). */
   specificity: number;
+  /** 2tp / (2tp + fp + fn) (DSC). */
   dice: number;
+  /** tp / (tp + fp + fn) (Jaccard). */
   iou: number;
   /** Hausdorff distance (max of both directions), in spacing units. */
   hausdorff: number;
@@ -59,28 +66,44 @@ export interface ImageRecord extends ConfusionCounts {
   auc: number;
   /** Truth non-empty and no predicted pixel inside it. */
   zeroOverlap: boolean;
-  /** Foreground pixels of the prediction and of the truth. */
+  /** Foreground pixels of the prediction. */
   predPixels: number;
+  /** Foreground pixels of the truth. */
   truthPixels: number;
 }
 
+/** The per-image metrics that {@link EvaluationResult.summary} summarizes over images. */
 export const SUMMARIZED_METRICS = ['precision', 'recall', 'specificity', 'dice', 'iou', 'hausdorff', 'hausdorffPercentile', 'assd', 'surfaceDice', 'auc'] as const;
+/** One of {@link SUMMARIZED_METRICS}. */
 export type SummarizedMetric = (typeof SUMMARIZED_METRICS)[number];
 
+/** The metrics of a set of images: per image, and summarized over them. */
 export interface EvaluationResult {
+  /** The metrics of each image, in the order they were added. */
   records: ImageRecord[];
   /** Mean, sample SD, count and skipped NaNs of each metric over images. */
   summary: Record<SummarizedMetric, Summary>;
   /** Zero-overlap rate over images with a non-empty truth (NaN if none). */
   zeroOverlapRate: number;
   /** Pixel AUC pooled over all pixels of all images (micro) and the mean of per-image AUCs (macro). */
-  pixelAuc: { micro: number; macro: Summary };
-  options: Required<Omit<EvaluateOptions, 'spacing'>> & { spacing: Spacing };
+  pixelAuc: {
+    /** The AUC of every pixel of every image pooled (NaN when they are all of one class, or with `auc: false`). */
+    micro: number;
+    /** The per-image AUCs summarized (images whose truth has one class skipped and counted). */
+    macro: Summary;
+  };
+  /** The options in effect, defaults filled in. */
+  options: Required<Omit<EvaluateOptions, 'spacing'>> & {
+    /** Pixel spacing [dy, dx] of the surface distances. */
+    spacing: Spacing;
+  };
 }
 
 /** Accumulates images one at a time (constant work per image; pooled AUC keeps the scores). */
 export class MetricAccumulator {
+  /** The metrics of each image added so far. */
   readonly records: ImageRecord[] = [];
+  /** The options in effect, defaults filled in. */
   readonly options: EvaluationResult['options'];
   private readonly positives: Float64Array[] = [];
   private readonly negatives: Float64Array[] = [];

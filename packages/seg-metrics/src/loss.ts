@@ -2,6 +2,7 @@
 import { add, cast, div, mean, mul, sub, sum, tidy, type Scalar, type Tensor } from '@tensorflow/tfjs-core';
 import { checkOptions, SOFT_DICE_OPTIONS } from './options.js';
 
+/** Options of {@link softDice} and {@link diceLoss}. */
 export interface SoftDiceOptions {
   /** Added to numerator and denominator: keeps the value defined (1) when both masks are empty. Default 1. */
   smooth?: number;

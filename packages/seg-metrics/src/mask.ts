@@ -3,8 +3,11 @@ import { Tensor } from '@tensorflow/tfjs-core';
 
 /** A row-major image: `data[y * width + x]`. */
 export interface ImageArray {
+  /** width x height values, row by row (any array-like: number[], Float32Array, Uint8Array, ...). */
   data: ArrayLike<number>;
+  /** Pixels per row. */
   width: number;
+  /** Rows. */
   height: number;
 }
 
@@ -13,8 +16,11 @@ export type MaskInput = ImageArray | Tensor;
 
 /** A binary mask after thresholding: 1 = foreground. */
 export interface BinaryMask {
+  /** width x height values, 0 or 1, row by row. */
   data: Uint8Array;
+  /** Pixels per row. */
   width: number;
+  /** Rows. */
   height: number;
 }
 

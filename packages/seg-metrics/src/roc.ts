@@ -5,6 +5,7 @@
  */
 import { binarizeTruth, checkSameSize, readScores, type MaskInput } from './mask.js';
 
+/** A pixel ROC curve: one point per distinct score, from (0, 0) to (1, 1). */
 export interface RocCurve {
   /** False-positive rate at each threshold (starts at 0). */
   fpr: Float64Array;
@@ -14,10 +15,13 @@ export interface RocCurve {
   thresholds: Float64Array;
 }
 
+/** The area under a pixel ROC curve, with the class counts it rests on. */
 export interface RocAucResult {
   /** The AUC, or NaN when truth has a single class. */
   auc: number;
+  /** Foreground pixels of the truth. */
   positives: number;
+  /** Background pixels of the truth. */
   negatives: number;
   /** Why the AUC is NaN, when it is. */
   reason?: string;

@@ -11,6 +11,7 @@ export interface Summary {
   nanCount: number;
 }
 
+/** The mean, sample SD, count and skipped NaNs of `values` (NaN-skipping, as MONAI's reductions). */
 export function summarize(values: Iterable<number>): Summary {
   let count = 0;
   let nanCount = 0;

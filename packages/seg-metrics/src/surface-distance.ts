@@ -17,6 +17,10 @@ import { checkOptions, HAUSDORFF_OPTIONS, SURFACE_DICE_OPTIONS, SURFACE_OPTIONS 
 /** Pixel spacing `[dy, dx]`: the distance between pixel centres along rows (y) and columns (x), e.g. in mm. */
 export type Spacing = [number, number];
 
+/**
+ * The boundary distances of a prediction and a truth, computed once per pair: every surface metric
+ * (Hausdorff, HDp, ASSD, surface Dice) is derived from them.
+ */
 export interface SurfaceDistances {
   /** Distance from each boundary pixel of pred to the nearest boundary pixel of truth. */
   predToTruth: Float64Array;
@@ -106,6 +110,7 @@ export function surfaceDistancesOfMasks(pred: BinaryMask, truth: BinaryMask, spa
   };
 }
 
+/** Options of the surface-distance metrics. */
 export interface SurfaceOptions {
   /** Prediction values > threshold are foreground. Default 0.5. */
   threshold?: number;
@@ -118,6 +123,7 @@ export interface SurfaceOptions {
   missPenalty?: 'infinity' | 'diagonal';
 }
 
+/** Options of {@link hausdorffDistance}. */
 export interface HausdorffOptions extends SurfaceOptions {
   /** Percentile of the boundary distances: 100 (default) = the maximum; 95 = HD95. */
   percentile?: number;
@@ -125,6 +131,7 @@ export interface HausdorffOptions extends SurfaceOptions {
   directed?: boolean;
 }
 
+/** Options of {@link surfaceDice}. */
 export interface SurfaceDiceOptions {
   /**
    * Required: the largest distance from a boundary pixel to the other mask's boundary that still

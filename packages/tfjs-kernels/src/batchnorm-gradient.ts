@@ -16,6 +16,7 @@ function sumTo(t: Tensor, shape: number[]): Tensor {
   return reshape(axes.length > 0 ? sum(t, axes) : t, shape);
 }
 
+/** The gradient of FusedBatchNorm: its two full-size reductions computed once, the per-channel factors broadcast instead of tiled. */
 export const fusedBatchNormGradConfig: GradConfig = {
   kernelName: 'FusedBatchNorm',
   inputsToSave: ['x', 'mean', 'variance', 'scale'],

@@ -47,6 +47,11 @@ const FUSED_UPDATES: Record<string, FusedUpdate> = { webgpu: applyAdamOnWebGPU, 
 
 /** Adam with a fused update on webgpu and wasm; elsewhere exactly tfjs-core's `AdamOptimizer` ([tf.train.adam](https://js.tensorflow.org/api/latest/#train.adam)). */
 export class FusedAdamOptimizer extends AdamOptimizer {
+  /**
+   * Applies one Adam update to the variables named in `variableGradients`: in place in a few
+   * dispatches on webgpu, by one loop over each variable on wasm, and as tfjs-core's Adam elsewhere
+   * (and for variables that are not float32).
+   */
   override applyGradients(variableGradients: Parameters<AdamOptimizer['applyGradients']>[0]): void {
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const values = names.map((name) => engine().registeredVariables[name]);

@@ -31,6 +31,10 @@ function requireDilationSupport(kernelNames: string[], dilations: Pair, op: stri
   }
 }
 
+/**
+ * The gradient of Conv2D through the Conv2DBackpropInput and Conv2DBackpropFilter kernels (with
+ * dilations, which tfjs-core's gradient rejects, where this package's kernels are registered).
+ */
 export const conv2dGradConfig: GradConfig = {
   kernelName: 'Conv2D',
   inputsToSave: ['x', 'filter'],
@@ -47,6 +51,10 @@ export const conv2dGradConfig: GradConfig = {
   },
 };
 
+/**
+ * The gradient of DepthwiseConv2dNative through its two backprop kernels (with dilations where
+ * this package's kernels are registered).
+ */
 export const depthwiseConv2dGradConfig: GradConfig = {
   kernelName: 'DepthwiseConv2dNative',
   inputsToSave: ['x', 'filter'],

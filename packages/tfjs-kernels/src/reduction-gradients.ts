@@ -27,6 +27,7 @@ function spreadTo(small: Tensor, x: Tensor): Tensor {
   return getBackend() === 'webgpu' ? broadcastTo(small, x.shape) : mul(small, onesLike(x));
 }
 
+/** The gradient of Sum: dy spread over the reduced axes on the backend. */
 export const sumGradConfig: GradConfig = {
   kernelName: 'Sum',
   inputsToSave: ['x'],
@@ -36,6 +37,7 @@ export const sumGradConfig: GradConfig = {
   },
 };
 
+/** The gradient of Mean: dy divided by the count of reduced elements, spread over the reduced axes on the backend. */
 export const meanGradConfig: GradConfig = {
   kernelName: 'Mean',
   inputsToSave: ['x'],

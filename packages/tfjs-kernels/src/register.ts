@@ -39,6 +39,7 @@ import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
+/** One of {@link SUPPORTED_BACKENDS}: 'cpu', 'wasm' or 'webgpu'. */
 export type SupportedBackend = (typeof SUPPORTED_BACKENDS)[number];
 
 /** The kernels registered for each backend (kernel name -> factory of the kernel function). */

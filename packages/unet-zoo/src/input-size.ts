@@ -23,7 +23,9 @@ export function nearestValid(size: number, step: number): string {
 
 /** Passes the input through; throws for a height or width that is not a multiple of `multiple`. */
 export class InputSizeCheck extends tfl.layers.Layer {
+  /** The name under which the class is registered for (de)serialization: 'SaUnetInputSizeCheck'. */
   static readonly className = 'SaUnetInputSizeCheck';
+  /** Height and width must be multiples of this. */
   readonly multiple: number;
 
   constructor(args: InputSizeCheckArgs) {

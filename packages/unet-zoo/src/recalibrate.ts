@@ -8,11 +8,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+/** Options of {@link recalibrateBatchNorm}. */
 export interface RecalibrateOptions {
   /** Images per batch: the statistics are those of batches this size (use the training batch size). Default 4. */
   batchSize?: number;
 }
 
+/** What {@link recalibrateBatchNorm} did. */
 export interface Recalibration {
   /** Batch-normalization layers whose moving statistics were replaced. */
   layers: number;

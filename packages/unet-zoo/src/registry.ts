@@ -8,14 +8,20 @@ import { unet, type UNetConfig } from './unet.js';
 
 /** The models of the zoo, in the order of the paper's Table 3. */
 export const MODEL_NAMES = ['unet', 'unet-plus-plus', 'attention-unet', 'multires-unet', 'sa-unet'] as const;
+/** The name of one model of the zoo: 'unet', 'unet-plus-plus', 'attention-unet', 'multires-unet' or 'sa-unet'. */
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** The config each model takes. */
 export interface ModelConfigs {
+  /** {@link unet}'s. */
   unet: UNetConfig;
+  /** {@link unetPlusPlus}'s. */
   'unet-plus-plus': UNetPlusPlusConfig;
+  /** {@link attentionUnet}'s. */
   'attention-unet': AttentionUNetConfig;
+  /** {@link multiResUnet}'s. */
   'multires-unet': MultiResUNetConfig;
+  /** {@link saUnet}'s. */
   'sa-unet': SAUNetConfig;
 }
 
@@ -27,6 +33,7 @@ const BUILDERS: { [K in ModelName]: (config: ModelConfigs[K]) => tfl.LayersModel
   'sa-unet': saUnet,
 };
 
+/** Whether `name` is one of {@link MODEL_NAMES} (a type guard for command-line and JSON input). */
 export function isModelName(name: unknown): name is ModelName {
   return typeof name === 'string' && (MODEL_NAMES as readonly string[]).includes(name);
 }

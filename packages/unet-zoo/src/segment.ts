@@ -9,11 +9,15 @@ import { averageDeepSupervision } from './unet-plus-plus.js';
 
 /** A row-major gray image, levels in [0, 1]. */
 export interface GrayImage {
+  /** width x height levels, row by row. */
   data: Float32Array;
+  /** Pixels per row. */
   width: number;
+  /** Rows. */
   height: number;
 }
 
+/** One image through a segmentation model: what the model saw, its probabilities and the thresholded mask. */
 export interface ImageSegmentation {
   /** Side of the model's square input. */
   size: number;
@@ -23,6 +27,7 @@ export interface ImageSegmentation {
   probabilities: Float32Array;
   /** 1 where the probability is > 0.5. */
   mask: Uint8Array;
+  /** Foreground pixels of `mask` (times the area of one pixel: the segmented area). */
   maskPixels: number;
   /** Milliseconds of the forward pass, output read back. */
   inferenceMs: number;

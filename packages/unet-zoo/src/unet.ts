@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { concat, convBlock, levelFilters, maxPool, modelInput, plainConv, segmentationHead, sizeChecked, upsample, type ConvFactory, type S } from './blocks.js';
 import { resolveCommonConfig, type CommonConfig, type ResolvedCommonConfig } from './config.js';
 
+/** The config of {@link unet}: the options every model of the zoo takes, nothing more. */
 export type UNetConfig = CommonConfig;
 
 /**

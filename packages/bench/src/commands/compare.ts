@@ -33,7 +33,12 @@ function runConfig(options: RunOptions, command: string, backend: string): RunCo
 }
 
 /** Runs the comparison; returns the published results folder and the results. */
-export async function runCompare(raw: RawRunOptions): Promise<{ out: string; results: CompareResults }> {
+export async function runCompare(raw: RawRunOptions): Promise<{
+  /** The results folder. */
+  out: string;
+  /** What results.json holds. */
+  results: CompareResults;
+}> {
   const started = performance.now();
   const options = resolveRunOptions(raw);
   const show = !options.quiet;

@@ -17,17 +17,29 @@ import { meanSd } from '../report/tables.js';
 import { checkBackend, checkInteger } from './options.js';
 import { writeOverlays } from './run-model.js';
 
+/** Options of {@link runEvaluate} (`sa-unet-bench evaluate`). */
 export interface EvaluateCommandOptions {
+  /** Folder of the saved model (model.json + weights). */
   model: string;
+  /** Folder with images/ and masks/ sharing file names. */
   data: string;
+  /** The masks' foreground value (default: any non-zero value). */
   label?: number;
+  /** Also write results.json, table.md and overlays/ there (a folder that does not exist yet). */
   out?: string;
+  /** tfjs backend, one of {@link BACKEND_CHOICES} (default 'auto'). */
   backend?: string;
+  /** No progress bar or report on stdout. */
   quiet?: boolean;
 }
 
 /** Loads a saved model, checking that it takes square one-channel images. */
-export async function loadSavedModel(dir: string): Promise<{ model: tfl.LayersModel; size: number }> {
+export async function loadSavedModel(dir: string): Promise<{
+  /** The model, with its weights. */
+  model: tfl.LayersModel;
+  /** Side n of the [n, n, 1] images it takes. */
+  size: number;
+}> {
   // Read first (fileSystem's errors name the file), then build: tfjs-layers' errors for a topology
   // it cannot build name nothing, so the folder is added to those alone.
   const artifacts = await fileSystem(dir).load!();
@@ -42,6 +54,7 @@ export async function loadSavedModel(dir: string): Promise<{ model: tfl.LayersMo
   }
 }
 
+/** The Markdown report of an evaluation: every summarized metric, the pixel AUCs and the zero-overlap rate. */
 export function renderEvaluation(result: EvaluationResult, title: string): string {
   const s = result.summary;
   const rows = SUMMARIZED_METRICS.map((k) => `| ${k} | ${meanSd(s[k], 4)} | ${s[k].count} | ${s[k].nanCount} |`);
@@ -54,6 +67,7 @@ export function renderEvaluation(result: EvaluationResult, title: string): strin
   ].join('\n');
 }
 
+/** The metrics of a saved model on an images/masks folder (resized to the model's input size). */
 export async function runEvaluate(opts: EvaluateCommandOptions): Promise<EvaluationResult> {
   const show = !opts.quiet;
   const choice = checkBackend(opts.backend);

@@ -15,24 +15,41 @@ import { explainBackendFailure } from '../backend-failure.js';
 import { trainingTargets } from '../train/trainer.js';
 import { buildModel, disposeModel } from './run-model.js';
 
+/** Options of {@link runLatency} (`sa-unet-bench latency`). */
 export interface LatencyOptions {
+  /** Models, as a list or comma-separated (default: all five). */
   models?: string | string[];
+  /** Input side (default 256). */
   size?: number;
+  /** Filters of the first level (default 32: the paper's networks). */
   baseFilters?: number;
+  /** Backends of {@link BACKEND_NAMES} to measure (default: every one available, a software WebGPU adapter left out). */
   backends?: string | string[];
+  /** Timed inference calls per model (default 20). */
   runs?: number;
+  /** Timed Adam steps per model (default 5). */
   steps?: number;
+  /** Also write the measurements to this JSON file. */
   out?: string;
+  /** No logs (the table is still printed). */
   quiet?: boolean;
 }
 
+/** The measurements of one model on one backend. */
 export interface LatencyRow {
+  /** The backend measured. */
   backend: string;
+  /** The model measured. */
   model: string;
+  /** Its parameter count. */
   params: number;
+  /** Inference of one image at batch 1. */
   inference: Latency;
+  /** Median ms of an Adam step at batch 4 (after two warm-up steps). */
   stepMedianMs: number;
+  /** 90th percentile ms of those steps. */
   stepP90Ms: number;
+  /** Ms of the first step (graph set-up, shader compilation, optimizer state). */
   stepFirstMs: number;
 }
 
@@ -60,6 +77,7 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
   }
 }
 
+/** Measures every model on every backend asked for (or available), prints the table and returns its rows. */
 export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
   const show = !opts.quiet;
   const models = parseModels(opts.models);

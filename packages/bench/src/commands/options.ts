@@ -3,6 +3,7 @@ import { MODEL_NAMES, isModelName, type ModelName } from '@sa-unet/unet-zoo';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend.js';
 import { PRESETS, isPresetName, type PresetName, type Protocol } from '../train/presets.js';
 
+/** Where a run's images come from and how they are split. */
 export interface DataOptions {
   /** Folder with images/ and masks/ (default: the phantom). */
   data?: string;
@@ -12,15 +13,22 @@ export interface DataOptions {
   label?: number;
   /** Fraction of --data held out for testing. */
   testFraction: number;
+  /** Seed of the split and the phantom (and, plus the repeat, of each run). */
   seed: number;
 }
 
 export interface RunOptions extends Protocol, DataOptions {
+  /** The preset the protocol starts from. */
   preset: PresetName;
+  /** The models to train, in order. */
   models: ModelName[];
+  /** The tfjs backend ('auto': tfjs-node if installed, else hardware WebGPU, else wasm). */
   backend: BackendChoice;
+  /** Results folder (compare: default bench-results/<timestamp>; train: required). */
   out?: string;
+  /** Continue an interrupted run in `out` with the same options. */
   resume: boolean;
+  /** No progress bars or logs. */
   quiet: boolean;
   /** Worker threads for the training runs (default: one per core on wasm/cpu, else one). */
   workers?: number;
@@ -28,11 +36,15 @@ export interface RunOptions extends Protocol, DataOptions {
 
 /** Raw flag values as the CLI parses them (every field optional). */
 export type RawRunOptions = Partial<Omit<RunOptions, 'models' | 'preset' | 'backend'>> & {
+  /** 'quick' (default) or 'paper'. */
   preset?: string;
+  /** Model names, as a list or comma-separated (default: all five). */
   models?: string | string[];
+  /** One of {@link BACKEND_CHOICES} (default 'auto'). */
   backend?: string;
 };
 
+/** The models of a `--models` value (a list or comma-separated; default all five), checked and without repeats. */
 export function parseModels(value: string | string[] | undefined): ModelName[] {
   const names = value === undefined ? [...MODEL_NAMES] : (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new Error(`--models: give at least one of ${MODEL_NAMES.join(', ')}`);

@@ -4,7 +4,11 @@ import { paramTable } from '@sa-unet/unet-zoo';
 import '@tensorflow/tfjs-backend-wasm';
 import { checkSize } from './options.js';
 
-export async function runParams(opts: { size?: number }): Promise<string> {
+/** The parameter table of the zoo at `size` x `size` x 1 (default 256), as Markdown. */
+export async function runParams(opts: {
+  /** Input side (default 256). */
+  size?: number;
+}): Promise<string> {
   const size = checkSize(opts.size ?? 256);
   // Building the models creates their weights: the best registered backend (wasm here) must finish
   // its asynchronous start first; a backend the caller already set stays.

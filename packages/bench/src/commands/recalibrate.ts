@@ -17,6 +17,7 @@ import { log, progressBar } from '../progress.js';
 import { loadSavedModel } from './evaluate.js';
 import { checkBackend, checkInteger } from './options.js';
 
+/** Options of {@link runRecalibrate} (`sa-unet-bench recalibrate`). */
 export interface RecalibrateCommandOptions {
   /** Folder of the saved model. */
   model: string;
@@ -26,17 +27,23 @@ export interface RecalibrateCommandOptions {
   out: string;
   /** Images per batch (default 4: the paper's training batch). */
   batchSize?: number;
+  /** tfjs backend, one of {@link BACKEND_CHOICES} (default 'auto'). */
   backend?: string;
+  /** No progress bar or logs. */
   quiet?: boolean;
 }
 
+/** What {@link runRecalibrate} did. */
 export interface RecalibrateResult extends Recalibration {
+  /** The folder of the recalibrated model. */
   out: string;
   /** Images read. */
   count: number;
+  /** Side the images were resized to (the model's input). */
   size: number;
 }
 
+/** Saves a copy of a model whose batch-norm statistics are re-estimated from a folder of images. */
 export async function runRecalibrate(opts: RecalibrateCommandOptions): Promise<RecalibrateResult> {
   const show = !opts.quiet;
   const batchSize = checkInteger(opts.batchSize ?? 4, '--batch-size', 1);

@@ -15,9 +15,11 @@ import { isFolder, writeFileAtomic } from '../output.js';
 import { loadSavedModel } from './evaluate.js';
 import { checkBackend, checkNumber } from './options.js';
 
+/** One image through a saved model, with the mask's area in the original image's mm². */
 export interface Segmentation extends ImageSegmentation {
-  /** The original image size. */
+  /** The original image's width. */
   width: number;
+  /** The original image's height. */
   height: number;
   /** Cross-sectional area in mm^2, when a pixel size was given. */
   csaMm2: number | null;
@@ -32,13 +34,21 @@ export async function segmentImage(model: tfl.LayersModel, image: GrayImage, pix
   return { ...result, width: image.width, height: image.height, csaMm2 };
 }
 
+/** Options of {@link runSegment} (`sa-unet-bench segment`). */
 export interface SegmentCommandOptions {
+  /** Folder of the saved model. */
   model: string;
+  /** The image file (PNG or JPEG). */
   image: string;
+  /** Dots per inch of the image, for the area (or give `mmPerPixel`). */
   dpi?: number;
+  /** mm per pixel of the image, square pixels, for the area (or give `dpi`). */
   mmPerPixel?: number;
+  /** Write the model's input with the predicted contour in red to this .png file. */
   overlay?: string;
+  /** tfjs backend, one of {@link BACKEND_CHOICES} (default 'auto'). */
   backend?: string;
+  /** Print nothing. */
   quiet?: boolean;
 }
 
@@ -49,6 +59,7 @@ async function checkOverlayPath(path: string): Promise<void> {
   if (!(await isFolder(folder))) throw new Error(`--overlay ${path}: folder ${folder} does not exist`);
 }
 
+/** Segments one image with a saved model: its mask, and its cross-sectional area when a pixel size is given. */
 export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentation> {
   if (opts.dpi !== undefined && opts.mmPerPixel !== undefined) throw new Error('give --dpi or --mm-per-pixel, not both');
   const pixelSize: PixelSize | undefined = opts.dpi !== undefined ? { dpi: checkNumber(opts.dpi, '--dpi', 0) }

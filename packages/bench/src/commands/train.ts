@@ -9,14 +9,24 @@ import { loadSavedModel } from './evaluate.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { disposeModel, runRepeatWithBars, writeOverlays } from './run-model.js';
 
+/** Options of {@link runTrain} (`sa-unet-bench train`). */
 export interface TrainCommandOptions extends RawRunOptions {
+  /** The model to train: one of the zoo's names. */
   model: string;
+  /** Folder to save the trained model in (must not exist yet). */
   out: string;
   /** Folder of a saved model of the same architecture and base width to start from (fine-tuning); its input size is the default --size. */
   init?: string;
 }
 
-export async function runTrain(raw: TrainCommandOptions): Promise<{ out: string }> {
+/**
+ * Trains one model with the preset's protocol (one repeat), scores it on the held-out images and
+ * saves it as model.json + weights.bin with training.json and overlays; a failed run leaves no folder.
+ */
+export async function runTrain(raw: TrainCommandOptions): Promise<{
+  /** The folder the model was saved in. */
+  out: string;
+}> {
   if (!isModelName(raw.model)) throw new Error(`unknown model ${JSON.stringify(raw.model)}; expected one of: ${MODEL_NAMES.join(', ')}`);
   const name: ModelName = raw.model;
   if (typeof raw.out !== 'string' || raw.out === '') throw new Error('--out: give the folder to save the trained model in');

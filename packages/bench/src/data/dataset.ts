@@ -8,6 +8,7 @@ import { readGrayImage, readLabelImage } from './decode.js';
 import { resizeBilinear, resizeNearest } from './resize.js';
 import { isFolder } from '../output.js';
 
+/** One image and its mask, at the dataset's size. */
 export interface Sample {
   /** File name without extension (or a generated id). */
   name: string;
@@ -15,19 +16,23 @@ export interface Sample {
   image: Float32Array;
   /** size x size, 1 = foreground. */
   mask: Uint8Array;
-  /** Size of the original image, before resizing. */
+  /** Width of the original image, before resizing. */
   originalWidth: number;
+  /** Height of the original image, before resizing. */
   originalHeight: number;
 }
 
+/** Samples of one square size, and where they came from. */
 export interface Dataset {
-  /** Where it came from: a folder path or 'phantom(seed=...)'. */
+  /** Where it came from: a folder path or 'phantom(count=..., seed=...)'. */
   source: string;
   /** Side of every (square) sample. */
   size: number;
+  /** The samples, in file-name order (or generation order for the phantom). */
   samples: Sample[];
 }
 
+/** Options of {@link loadFolder}. */
 export interface FolderOptions {
   /** Side the samples are resized to. */
   size: number;
@@ -67,7 +72,14 @@ export async function listImages(dir: string): Promise<string[]> {
 }
 
 /** Lists image/mask pairs by shared base name; an unpaired file is an error that lists them all. */
-export async function pairFiles(dir: string): Promise<Array<{ name: string; image: string; mask: string }>> {
+export async function pairFiles(dir: string): Promise<Array<{
+  /** The shared file name, without extension. */
+  name: string;
+  /** Path of the image file. */
+  image: string;
+  /** Path of the mask file. */
+  mask: string;
+}>> {
   if (!(await isFolder(dir))) throw new Error(`dataset folder ${dir} does not exist or is not a folder`);
   const images = await listFiles(join(dir, 'images'), 'images');
   const masks = await listFiles(join(dir, 'masks'), 'masks');

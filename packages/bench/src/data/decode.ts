@@ -6,15 +6,21 @@ import { readFile } from 'node:fs/promises';
 import { decode as decodePng, type DecodedPng } from 'fast-png';
 import jpeg from 'jpeg-js';
 
+/** A decoded image, gray. */
 export interface GrayImage {
+  /** Pixels per row. */
   width: number;
+  /** Rows. */
   height: number;
   /** Row-major gray levels in [0, 1]. */
   data: Float32Array;
 }
 
+/** A decoded mask, its label values as stored. */
 export interface LabelImage {
+  /** Pixels per row. */
   width: number;
+  /** Rows. */
   height: number;
   /** Row-major label values: palette indices, or gray levels (0-255 / 0-65535). */
   data: Uint16Array;

@@ -34,7 +34,12 @@ function cellHash(i: number, j: number, seed: number): number {
 }
 
 /** One phantom image (size x size, gray in [0, 1]) and its nerve mask. */
-export function phantomSample(size: number, seed: number): { image: Float32Array; mask: Uint8Array } {
+export function phantomSample(size: number, seed: number): {
+  /** size x size gray levels in [0, 1], row by row. */
+  image: Float32Array;
+  /** size x size, 1 = nerve. */
+  mask: Uint8Array;
+} {
   const rand = mulberry32(seed);
   const S = size;
   const image = new Float32Array(S * S);

@@ -2,8 +2,11 @@
 import { mulberry32, shuffle } from '../random.js';
 import type { Dataset, Sample } from './dataset.js';
 
+/** A dataset split in two, each part in the dataset's order. */
 export interface Split {
+  /** The samples to train on. */
   train: Sample[];
+  /** The held-out samples to test on. */
   test: Sample[];
 }
 

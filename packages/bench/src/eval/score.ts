@@ -4,9 +4,15 @@ import type { Sample } from '../data/dataset.js';
 
 /** The metrics of one model on one test set (one repeat). */
 export interface TestScores {
+  /** Every metric per image and summarized over the test set. */
   evaluation: EvaluationResult;
   /** Pixel ROC pooled over the test set, thinned for plotting. */
-  roc: { fpr: number[]; tpr: number[] };
+  roc: {
+    /** False-positive rates, increasing. */
+    fpr: number[];
+    /** True-positive rates at the same thresholds. */
+    tpr: number[];
+  };
 }
 
 /**

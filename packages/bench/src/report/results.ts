@@ -6,14 +6,21 @@ import type { Protocol } from '../train/presets.js';
 
 /** Per-image metrics averaged over the test set (NaN-skipping), for one repeat. */
 export interface RepeatMetrics {
+  /** tp / (tp + fp), at threshold 0.5. */
   precision: number;
+  /** tp / (tp + fn) (sensitivity). */
   recall: number;
+  /** tn / (tn + fp). */
   specificity: number;
+  /** 2tp / (2tp + fp + fn) (DSC). */
   dice: number;
+  /** tp / (tp + fp + fn) (Jaccard). */
   iou: number;
   /** Hausdorff distance, pixels at the run's input size. */
   hausdorff: number;
+  /** 95th-percentile Hausdorff distance, pixels at the run's input size. */
   hausdorff95: number;
+  /** Average symmetric surface distance, pixels at the run's input size. */
   assd: number;
   /** Surface Dice at a tolerance of one pixel (at the run's input size). */
   surfaceDice: number;
@@ -21,34 +28,59 @@ export interface RepeatMetrics {
   pixelAucMicro: number;
   /** Mean of the per-image pixel AUCs. */
   pixelAucMacro: number;
+  /** Fraction of the test images with a nerve whose prediction misses it entirely. */
   zeroOverlapRate: number;
   /** Test images whose metric was undefined (NaN) and skipped, per metric. */
   skipped: Record<string, number>;
 }
 
+/** One training run of one model (one repeat) and its test scores. */
 export interface RepeatResult {
+  /** 1-based repeat number. */
   repeat: number;
+  /** Seed of its initial weights, batch order and shears (`--seed` + repeat). */
   seed: number;
+  /** Mean training loss of each epoch. */
   epochLosses: number[];
+  /** Wall-clock seconds of each epoch. */
   epochSeconds: number[];
+  /** Training images per second over the whole run. */
   trainImagesPerSecond: number;
   /** Peak resident memory of the process during training, MiB (all threads together). */
   peakRssMB: number;
+  /** The test-set metrics. */
   metrics: RepeatMetrics;
-  roc: { fpr: number[]; tpr: number[] };
+  /** Pixel ROC curve pooled over the test set, thinned to about 300 points for plotting. */
+  roc: {
+    /** False-positive rates, increasing. */
+    fpr: number[];
+    /** True-positive rates at the same thresholds. */
+    tpr: number[];
+  };
   /** Checkpoint folder, relative to the results folder. */
   checkpoint: string;
 }
 
+/** The metrics of {@link RepeatMetrics} that {@link ModelResult.aggregate} summarizes over repeats. */
 export const AGGREGATED = ['precision', 'recall', 'specificity', 'dice', 'iou', 'hausdorff', 'hausdorff95', 'assd', 'surfaceDice',
   'pixelAucMicro', 'pixelAucMacro', 'zeroOverlapRate'] as const;
+/** One of {@link AGGREGATED}. */
 export type AggregatedMetric = (typeof AGGREGATED)[number];
 
+/** One model of a comparison: its size, its latency and its runs. */
 export interface ModelResult {
+  /** Which model. */
   model: ModelName;
+  /** Every weight, batch-norm statistics included. */
   params: number;
+  /** Weights that training updates. */
   trainableParams: number;
-  inference: Latency & { backend: string };
+  /** Inference time per image at batch 1. */
+  inference: Latency & {
+    /** The backend it was measured on. */
+    backend: string;
+  };
+  /** Each repeat's run, in order. */
   repeats: RepeatResult[];
   /** Mean and SD over repeats of each metric. */
   aggregate: Record<AggregatedMetric, Summary>;
@@ -58,24 +90,57 @@ export interface ModelResult {
 
 /** The options of a run as recorded in config.json: the protocol, the data and the rest. */
 export interface RunConfig extends Protocol {
+  /** The command that ran: 'compare' or 'train'. */
   command: string;
+  /** The preset the protocol started from ('quick' or 'paper'). */
   preset: string;
+  /** The models trained, in order. */
   models: ModelName[];
+  /** The `--data` folder; null for the phantom. */
   data: string | null;
+  /** The `--test-data` folder; null for a split of the data. */
   testData: string | null;
+  /** The `--label` of the masks' foreground; null for any non-zero value. */
   label: number | null;
+  /** Fraction of the data held out for testing (without `--test-data`). */
   testFraction: number;
+  /** The `--seed`: the split, the phantom, and (plus the repeat) each run. */
   seed: number;
+  /** The backend that ran (what `auto` chose). */
   backend: string;
 }
 
+/** Everything a comparison run found: what results.json holds. */
 export interface CompareResults {
+  /** What wrote it: '@sa-unet/bench compare'. */
   tool: string;
+  /** When the run ended (ISO 8601). */
   date: string;
+  /** Node's version (`process.version`). */
   node: string;
-  backend: { name: string; description: string };
+  /** The backend the run used. */
+  backend: {
+    /** Its tfjs name, e.g. 'wasm'. */
+    name: string;
+    /** In words, e.g. 'wasm (XNNPACK, SIMD, one thread) with @sa-unet/tfjs-kernels training kernels'. */
+    description: string;
+  };
+  /** The run's options. */
   config: RunConfig;
-  dataset: { source: string; size: number; train: number; test: number; testNames: string[] };
+  /** The data the models were trained and tested on. */
+  dataset: {
+    /** The folder, or 'phantom(count=..., seed=...)'. */
+    source: string;
+    /** Side of the square images the networks saw. */
+    size: number;
+    /** Training images. */
+    train: number;
+    /** Test images. */
+    test: number;
+    /** Names of the test images (file names without extension), in test-set order. */
+    testNames: string[];
+  };
+  /** Each model's results, in the order of `config.models`. */
   models: ModelResult[];
   /** Wall-clock seconds of the whole run (resumed runs: of the last session). */
   wallSeconds: number;

@@ -3,6 +3,7 @@ import * as vega from 'vega';
 import { MODEL_TITLES } from './paper.js';
 import type { CompareResults } from './results.js';
 
+/** roc.svg: the pooled pixel ROC curve of each model's first repeat, its AUC in the legend. */
 export async function renderRocSvg(r: CompareResults): Promise<string> {
   const values = r.models.flatMap((m) => {
     const curve = m.repeats[0]?.roc ?? { fpr: [], tpr: [] };

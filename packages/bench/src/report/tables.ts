@@ -20,6 +20,7 @@ function percent(s: Summary): string {
   return s.count > 1 ? `${(100 * s.mean).toFixed(2)}% ± ${(100 * s.sd).toFixed(2)}` : `${(100 * s.mean).toFixed(2)}%`;
 }
 
+/** table.md: the run's data and protocol, then Tables 2 and 3 in the paper's shapes with its numbers beside ours. */
 export function renderMarkdown(r: CompareResults): string {
   const c = r.config;
   const lines: string[] = [];
@@ -80,6 +81,7 @@ const csvCell = (v: unknown) => {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
+/** table.csv: one row per model, the mean and SD over repeats of every aggregated metric, the parameters and the latency. */
 export function renderCsv(r: CompareResults): string {
   const header = ['model', 'params', 'trainable_params', 'repeats',
     ...AGGREGATED.flatMap((k) => [`${k}_mean`, `${k}_sd`]), 'inference_median_ms', 'inference_p90_ms', 'inference_first_ms', 'train_seconds_per_epoch', 'backend'];

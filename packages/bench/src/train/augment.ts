@@ -24,7 +24,12 @@ export function drawShears(count: number, maxDegrees: number, rand: () => number
 }
 
 /** Shears a batch of images [b, s, s, 1] (bilinear) and masks (nearest) with the same transforms. */
-export function shearBatch(images: tf.Tensor4D, masks: tf.Tensor4D, shears: Array<[number, number]>): { images: tf.Tensor4D; masks: tf.Tensor4D } {
+export function shearBatch(images: tf.Tensor4D, masks: tf.Tensor4D, shears: Array<[number, number]>): {
+  /** The sheared images (bilinear). */
+  images: tf.Tensor4D;
+  /** The sheared masks (nearest neighbour, still 0 or 1). */
+  masks: tf.Tensor4D;
+} {
   const size = images.shape[1];
   if (shears.length !== images.shape[0]) throw new Error(`shearBatch: ${shears.length} shears for a batch of ${images.shape[0]}`);
   return tf.tidy(() => {

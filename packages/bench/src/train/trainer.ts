@@ -12,9 +12,13 @@ import { mulberry32, shuffle } from '../random.js';
 import { drawShears, shearBatch } from './augment.js';
 import { stackImages, stackMasks } from './batches.js';
 
+/** Options of {@link trainModel}: the paper's protocol, and a progress callback. */
 export interface TrainOptions {
+  /** Passes over the training images. */
   epochs: number;
+  /** Images per Adam step (the last batch of an epoch may be smaller). */
   batchSize: number;
+  /** Adam's learning rate. */
   learningRate: number;
   /** Shear range in degrees (0: no augmentation). */
   shearDegrees: number;
@@ -24,10 +28,15 @@ export interface TrainOptions {
   onBatch?: (progress: TrainProgress) => void;
 }
 
+/** Where a training run stands, after a batch. */
 export interface TrainProgress {
+  /** The current epoch, 1-based. */
   epoch: number;
+  /** Epochs in all. */
   epochs: number;
+  /** Batches of this epoch done. */
   batch: number;
+  /** Batches per epoch. */
   batches: number;
   /** Mean loss of the epoch so far. */
   loss: number;
@@ -35,11 +44,13 @@ export interface TrainProgress {
   imagesPerSecond: number;
 }
 
+/** The record of a finished training run. */
 export interface TrainResult {
   /** Mean training loss (1 - soft Dice) of each epoch. */
   epochLosses: number[];
   /** Wall-clock seconds of each epoch. */
   epochSeconds: number[];
+  /** Training images per second over the whole run. */
   imagesPerSecond: number;
   /** Highest resident memory of the process seen after a batch, MiB (all threads together). */
   peakRssMB: number;

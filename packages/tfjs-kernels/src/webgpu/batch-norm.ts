@@ -30,7 +30,12 @@ import type { WebGPUBackendInternals } from './backend-internals.js';
  *   dScale, dOffset]: the gradient of batchNorm(x, mean, variance, offset, scale) when mean and
  *   variance are x's own batch moments (their dependence on x included).
  */
-export const BATCH_NORM_KERNELS = { moments: 'SaUnetBatchMoments', gradient: 'SaUnetBatchNormGrad' } as const;
+export const BATCH_NORM_KERNELS = {
+  /** The batch's moments and the updated moving averages. */
+  moments: 'SaUnetBatchMoments',
+  /** The gradient of training-mode batch normalization. */
+  gradient: 'SaUnetBatchNormGrad',
+} as const;
 
 /** The partial sums of `kind` over x's rows, and a runner of the per-channel programs on them. */
 function partialSums(backend: WebGPUBackendInternals, kind: PartialSumKind, x: TensorInfo, inputs: TensorInfo[], rate: number, epsilon: number) {

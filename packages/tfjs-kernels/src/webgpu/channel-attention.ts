@@ -39,9 +39,13 @@ import type { WebGPUBackendInternals } from './backend-internals.js';
  *   depthwise convolution, as the scale-attentional cascade's stages do.
  */
 export const CHANNEL_ATTENTION_KERNELS = {
+  /** Pooled channels and the attended z. */
   forward: 'SaUnetChannelAttention',
+  /** The gradient of the gate's logits and of the 1-D kernel. */
   gradient: 'SaUnetChannelAttentionGrad',
+  /** One channel block of dz. */
   inputGrad: 'SaUnetChannelAttentionInputGrad',
+  /** One channel block of dz plus the input gradient of the depthwise convolution it feeds. */
   inputGradDepthwise: 'SaUnetChannelAttentionInputGradDepthwise',
 } as const;
 

@@ -23,7 +23,7 @@ import { diceLoss, percentile } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { stepTimes } from '../src/commands/latency.js';
-import { buildModel } from '../src/commands/run-model.js';
+import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { timeCalls } from '../src/eval/timing.js';
 import { profileStep, trainOneBatch } from './kernel-totals.js';
 
@@ -72,8 +72,7 @@ async function inputGradCalls(): Promise<Array<{ dy: number[]; filter: number[];
   const model = buildModel('unet', { size, baseFilters }, 1);
   model.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
   await trainOneBatch(model, size);
-  model.optimizer.dispose();
-  model.dispose();
+  disposeModel(model);
   use(registered.kernelFunc);
   return [...seen.values()];
 }
@@ -136,13 +135,12 @@ for (let round = 0; round < Number(values.rounds); round++) {
       const model = buildModel(name, { size, baseFilters }, 1);
       const step = await stepTimes(model, size, Number(values.steps));
       const totals = await profileStep(model, size);
-      const inputGrad = totals.find((k) => k.kernel === KERNEL);
+      const { ms: inputGradGpuMs, calls: inputGradCalls } = totals.find((k) => k.kernel === KERNEL) ?? { ms: 0, calls: 0 };
       const gpuMs = totals.reduce((sum, k) => sum + k.ms, 0);
-      steps.push({ round, variant, model: name, step, gpuMs, inputGradGpuMs: inputGrad?.ms ?? 0, inputGradCalls: inputGrad?.calls ?? 0 });
+      steps.push({ round, variant, model: name, step, gpuMs, inputGradGpuMs, inputGradCalls });
       console.log(`round ${round} ${variant} ${name}: Adam step ${step.medianMs.toFixed(1)} ms (p90 ${step.p90Ms.toFixed(1)}); ` +
-        `GPU ${gpuMs.toFixed(1)} ms, of it ${KERNEL} ${(inputGrad?.ms ?? 0).toFixed(1)} ms x${inputGrad?.calls ?? 0}`);
-      model.optimizer?.dispose();
-      model.dispose();
+        `GPU ${gpuMs.toFixed(1)} ms, of it ${KERNEL} ${inputGradGpuMs.toFixed(1)} ms x${inputGradCalls}`);
+      disposeModel(model);
       save();
     }
   }

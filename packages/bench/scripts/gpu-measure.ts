@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
-import { buildModel } from '../src/commands/run-model.js';
+import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { stepTimes } from '../src/commands/latency.js';
 import { inferenceLatency } from '../src/eval/predict.js';
 import { profileStep } from './kernel-totals.js';
@@ -49,8 +49,7 @@ for (const kernels of values.stock ? ['ours', 'stock'] : ['ours']) {
     console.log(`${kernels} ${name}: forward ${inference.medianMs.toFixed(2)} ms (p90 ${inference.p90Ms.toFixed(2)}, first ${inference.firstMs.toFixed(0)}), ` +
       `Adam step ${step.medianMs.toFixed(1)} ms (p90 ${step.p90Ms.toFixed(1)}, first ${step.firstMs.toFixed(0)})`);
     console.log('  top kernels: ' + profile.slice(0, 6).map((p) => `${p.kernel} ${p.ms.toFixed(1)} ms x${p.calls}`).join(', '));
-    model.optimizer?.dispose();
-    model.dispose();
+    disposeModel(model);
     save(); // after every row, so a run cut short by the machine's time limit still reports
   }
 }

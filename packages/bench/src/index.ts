@@ -23,7 +23,7 @@ export { copyWeights } from './train/initial-weights.js';
 export { PRESETS, type Protocol, type PresetName } from './train/presets.js';
 export { predictSamples, inferenceLatency } from './eval/predict.js';
 export type { Latency } from './eval/timing.js';
-export { scorePredictions, type TestScores } from './eval/score.js';
+export { scorePredictions, type TestScores, type PlotCurve } from './eval/score.js';
 export { renderMarkdown, renderCsv } from './report/tables.js';
 export { renderRocSvg } from './report/roc-svg.js';
 export { renderOverlay } from './report/overlay.js';

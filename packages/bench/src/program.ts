@@ -33,6 +33,11 @@ function number(flag: string, min: number, max: number) {
 
 const presetNames = Object.keys(PRESETS).join('|');
 
+/** Each preset's value of `key` for --help, the default preset first: 'quick 64, paper 256'. */
+function presetValues(key: 'size' | 'epochs' | 'repeats' | 'baseFilters' | 'phantomCount'): string {
+  return (['quick', 'paper'] as const).map((name) => `${name} ${PRESETS[name][key]}`).join(', ');
+}
+
 /** Flag names to option names (--lr is learningRate, --shear is shearDegrees, --recalibrate-bn is recalibrateBatchNorm). */
 function toRunOptions(opts: Record<string, unknown>): RawRunOptions {
   const { lr, shear, recalibrateBn, ...rest } = opts;
@@ -47,14 +52,14 @@ function addRunOptions(cmd: Command): Command {
     .option('--test-data <dir>', 'separate test folder (default: a seeded split of --data)')
     .option('--label <n>', 'mask value that is foreground (default: any non-zero); 1 = nerve in usgra-nerve', integer('--label', 0))
     .addOption(new Option('--preset <name>', `protocol preset (${presetNames})`).choices(Object.keys(PRESETS)).default('quick'))
-    .option('--size <n>', 'input side, a multiple of 16 (preset: quick 64, paper 256)', integer('--size', 16))
-    .option('--epochs <n>', 'epochs per repeat (preset: quick 8, paper 100)', integer('--epochs', 1))
-    .option('--repeats <n>', 'repeats with different seeds (preset: quick 1, paper 20)', integer('--repeats', 1))
-    .option('--batch-size <n>', 'mini-batch size (paper: 4)', integer('--batch-size', 1))
-    .option('--lr <x>', 'Adam learning rate (paper: 5e-4)', number('--lr', 1e-7, 1))
-    .option('--shear <degrees>', 'random shear range on x and y (paper: 15)', number('--shear', 0, 45))
-    .option('--base-filters <n>', 'filters of the first level (paper networks: 32; quick: 16)', integer('--base-filters', 4))
-    .option('--phantom-count <n>', 'phantom images when no --data (quick 80, paper 400)', integer('--phantom-count', 2))
+    .option('--size <n>', `input side, a multiple of 16 (preset: ${presetValues('size')})`, integer('--size', 16))
+    .option('--epochs <n>', `epochs per repeat (preset: ${presetValues('epochs')})`, integer('--epochs', 1))
+    .option('--repeats <n>', `repeats with different seeds (preset: ${presetValues('repeats')})`, integer('--repeats', 1))
+    .option('--batch-size <n>', `mini-batch size (paper: ${PRESETS.paper.batchSize})`, integer('--batch-size', 1))
+    .option('--lr <x>', `Adam learning rate (paper: ${PRESETS.paper.learningRate.toExponential()})`, number('--lr', 1e-7, 1))
+    .option('--shear <degrees>', `random shear range on x and y (paper: ${PRESETS.paper.shearDegrees})`, number('--shear', 0, 45))
+    .option('--base-filters <n>', `filters of the first level (preset: ${presetValues('baseFilters')})`, integer('--base-filters', 4))
+    .option('--phantom-count <n>', `phantom images when no --data (preset: ${presetValues('phantomCount')})`, integer('--phantom-count', 2))
     .option('--recalibrate-bn', 'before testing, re-estimate batch norm\'s moving statistics from the training images with the final weights (not in the paper)')
     .option('--test-fraction <x>', 'fraction of --data held out for testing', number('--test-fraction', 0.01, 0.9), 0.2)
     .option('--seed <n>', 'seed of the split, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)

@@ -2,17 +2,20 @@
 import { MetricAccumulator, type EvaluationResult, type RocCurve } from '@sa-unet/seg-metrics';
 import type { Sample } from '../data/dataset.js';
 
+/** A ROC curve thinned for plotting, as plain arrays (results.json keeps it). */
+export interface PlotCurve {
+  /** False-positive rates, increasing. */
+  fpr: number[];
+  /** True-positive rates at the same thresholds. */
+  tpr: number[];
+}
+
 /** The metrics of one model on one test set (one repeat). */
 export interface TestScores {
   /** Every metric per image and summarized over the test set. */
   evaluation: EvaluationResult;
   /** Pixel ROC pooled over the test set, thinned for plotting. */
-  roc: {
-    /** False-positive rates, increasing. */
-    fpr: number[];
-    /** True-positive rates at the same thresholds. */
-    tpr: number[];
-  };
+  roc: PlotCurve;
 }
 
 /**
@@ -26,7 +29,7 @@ export function scorePredictions(maps: readonly Float32Array[], samples: readonl
 }
 
 /** At most about `points` points of a ROC curve, evenly spaced along it, ends kept. */
-export function thinCurve(curve: RocCurve, points: number): { fpr: number[]; tpr: number[] } {
+export function thinCurve(curve: RocCurve, points: number): PlotCurve {
   const n = curve.fpr.length;
   const step = Math.max(1, Math.floor(n / points));
   const fpr: number[] = [];

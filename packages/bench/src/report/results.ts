@@ -1,6 +1,7 @@
 /** The results of a comparison run, as written to results.json and rendered into the tables. */
 import type { Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
+import type { PlotCurve } from '../eval/score.js';
 import type { Latency } from '../eval/timing.js';
 import type { Protocol } from '../train/presets.js';
 
@@ -51,12 +52,7 @@ export interface RepeatResult {
   /** The test-set metrics. */
   metrics: RepeatMetrics;
   /** Pixel ROC curve pooled over the test set, thinned to about 300 points for plotting. */
-  roc: {
-    /** False-positive rates, increasing. */
-    fpr: number[];
-    /** True-positive rates at the same thresholds. */
-    tpr: number[];
-  };
+  roc: PlotCurve;
   /** Checkpoint folder, relative to the results folder. */
   checkpoint: string;
 }

@@ -5,7 +5,8 @@
  * outside the workspace with the tfjs packages from the registry (from pnpm's store where it can).
  * There the repository's examples (the README and guide snippets) typecheck against the published
  * declarations under `moduleResolution: nodenext` and run; CommonJS `require` gets every package;
- * and the `sa-unet-bench` binary runs.
+ * and the `sa-unet-bench` binary runs. A second project installs the libraries with npm beside the
+ * `@tensorflow/tfjs` bundle, as most apps have tfjs, and checks that they share its class registry.
  *
  *   pnpm build && pnpm check:packages [--keep]
  */
@@ -127,6 +128,56 @@ try {
 }
 `;
 
+// An app on the @tensorflow/tfjs bundle: our layer must be found by the bundle's loadLayersModel
+// (one class registry), and the zoo must train with our kernels, on cpu and wasm, without leaks.
+const BUNDLE_CHECK = `import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { ScaleAttentionalConv2D, scaleAttentionalConv2d } from '@sa-unet/scale-attn-conv';
+import { createModel } from '@sa-unet/unet-zoo';
+import { fusedAdam, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { diceLoss } from '@sa-unet/seg-metrics';
+
+const fail = (message) => { throw new Error('@tensorflow/tfjs bundle: ' + message); };
+for (const backend of ['cpu', 'wasm']) {
+  await tf.setBackend(backend);
+  registerTrainingKernels();
+  const input = tf.input({ shape: [32, 32, 1] });
+  const features = tf.layers.reLU().apply(tf.layers.batchNormalization().apply(scaleAttentionalConv2d({ filters: 8 }).apply(input)));
+  const model = tf.model({ inputs: input, outputs: tf.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid' }).apply(features) });
+  let artifacts;
+  await model.save(tf.io.withSaveHandler(async (a) => { artifacts = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  if (!loaded.layers.some((l) => l instanceof ScaleAttentionalConv2D)) fail(backend + ': the loaded model has no ScaleAttentionalConv2D (two class registries?)');
+  const images = tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', 1);
+  const difference = (await tf.max(tf.abs(tf.sub(model.predict(images), loaded.predict(images)))).data())[0];
+  if (difference > 1e-6) fail(backend + ': the saved and loaded models differ by ' + difference);
+  const saUnet = createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 8, depth: 2 });
+  saUnet.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
+  const masks = tf.cast(tf.greater(images, 0.7), 'float32');
+  const first = await saUnet.trainOnBatch(images, masks); // creates Adam's moments
+  const tensors = tf.memory().numTensors;
+  let last = first;
+  for (let step = 0; step < 3; step++) last = await saUnet.trainOnBatch(images, masks);
+  if (tf.memory().numTensors !== tensors) fail(backend + ': training steps leaked ' + (tf.memory().numTensors - tensors) + ' tensors');
+  if (!(last < first)) fail(backend + ': the dice loss did not fall (' + first + ' then ' + last + ')');
+  console.log('@tensorflow/tfjs bundle, ' + backend + ': the layer saves and loads; SA-U-Net trains, loss ' + first.toFixed(4) + ' -> ' + last.toFixed(4));
+}
+`;
+
+/** An npm project with the @tensorflow/tfjs bundle (same tfjs version) and the libraries' tarballs. */
+function bundleProject(tarballs: Map<string, string>): string {
+  const project = join(work, 'bundle-consumer');
+  mkdirSync(project);
+  const dependencies: Record<string, string> = { '@tensorflow/tfjs': TFJS, '@tensorflow/tfjs-backend-wasm': TFJS };
+  for (const [name, tarball] of tarballs) if (name !== '@sa-unet/bench') dependencies[name] = `file:${tarball}`;
+  // npm, unlike pnpm, cannot redirect one tarball's dependency on another; the libraries depend on
+  // each other by version, which the tarballs installed at the top satisfy.
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'bundle-consumer', private: true, type: 'module', dependencies }, null, 2));
+  writeFileSync(join(project, 'check.mjs'), BUNDLE_CHECK);
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], project);
+  return project;
+}
+
 function consumerProject(tarballs: Map<string, string>): string {
   const project = join(work, 'consumer');
   mkdirSync(project);
@@ -164,6 +215,7 @@ try {
     const params = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['params', '--size', '64'], project);
     if (!/\| sa-unet \| [\d,]+ \|/.test(params)) problems.push(`sa-unet-bench params printed no SA-U-Net row:\n${params}`);
     else console.log('bin: sa-unet-bench params ran');
+    process.stdout.write(run('node', ['check.mjs'], bundleProject(tarballs)));
   }
 } finally {
   if (keep) console.log(`kept ${work}`);

@@ -4,7 +4,8 @@
  * LICENSE in, no `workspace:` ranges left), and the tarballs are installed into a new project
  * outside the workspace with the tfjs packages from the registry (from pnpm's store where it can).
  * There the repository's examples (the README and guide snippets) typecheck against the published
- * declarations under `moduleResolution: nodenext` and run; CommonJS `require` gets every package;
+ * declarations under `moduleResolution: nodenext` and run (every entry point's types resolve under
+ * node10 too); CommonJS `require` gets every package;
  * and the `sa-unet-bench` binary runs. A second project installs the libraries with npm beside the
  * `@tensorflow/tfjs` bundle, as most apps have tfjs, and checks that they share its class registry.
  *
@@ -178,6 +179,18 @@ function bundleProject(tarballs: Map<string, string>): string {
   return project;
 }
 
+// TypeScript projects still on `moduleResolution: node` (node10, the default of `module: commonjs`)
+// ignore package.json exports: every entry point needs types it can find without them.
+const NODE10_CHECK = `import * as tf from '@tensorflow/tfjs-core';
+import { scaleAttentionalConv2d } from '@sa-unet/scale-attn-conv';
+import { fileSystem } from '@sa-unet/scale-attn-conv/node';
+import { createModel } from '@sa-unet/unet-zoo';
+import { dice } from '@sa-unet/seg-metrics';
+import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { PRESETS } from '@sa-unet/bench';
+export const used = [tf.tensor, scaleAttentionalConv2d, fileSystem, createModel, dice, registerTrainingKernels, PRESETS];
+`;
+
 function consumerProject(tarballs: Map<string, string>): string {
   const project = join(work, 'consumer');
   mkdirSync(project);
@@ -192,6 +205,11 @@ function consumerProject(tarballs: Map<string, string>): string {
   }, null, 2));
   cpSync(join(root, 'examples'), join(project, 'examples'), { recursive: true });
   writeFileSync(join(project, 'check.ts'), ESM_CHECK);
+  writeFileSync(join(project, 'node10.cts'), NODE10_CHECK);
+  writeFileSync(join(project, 'tsconfig.node10.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'commonjs', moduleResolution: 'node', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], lib: ['ES2022', 'DOM'] },
+    files: ['node10.cts'],
+  }, null, 2));
   writeFileSync(join(project, 'check.cjs'), CJS_CHECK);
   // The bench's optional Dawn binding has an install script, which pnpm 12 runs only if allowed;
   // the libraries' dependencies on each other resolve to the tarballs, as if published.
@@ -210,6 +228,8 @@ try {
     const bin = (name: string) => join(root, 'node_modules', '.bin', name);
     run(bin('tsc'), ['-p', 'tsconfig.json'], project);
     console.log('types: the examples typecheck against the published declarations (nodenext, strict)');
+    run(bin('tsc'), ['-p', 'tsconfig.node10.json'], project);
+    console.log('types: every entry point resolves under moduleResolution node10 too');
     process.stdout.write(run(bin('tsx'), ['check.ts'], project));
     process.stdout.write(run('node', ['check.cjs'], project));
     const params = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['params', '--size', '64'], project);

@@ -1,21 +1,23 @@
 /**
  * What we would publish, checked as a user gets it: every library is packed (`pnpm pack`, after
  * `pnpm build`), its tarball is checked (every entry point of package.json present, README and
- * LICENSE in, no `workspace:` ranges left), and the tarballs are installed into a new project
- * outside the workspace with the tfjs packages from the registry (from pnpm's store where it can).
- * There the repository's examples (the README and guide snippets) typecheck against the published
- * declarations under `moduleResolution: nodenext` and run (every entry point's types resolve under
- * node10 too); CommonJS `require` gets every package;
+ * LICENSE in, no `workspace:` ranges left, every import of its src declared), and the tarballs are
+ * installed into a new project outside the workspace with the tfjs packages from the registry
+ * (from pnpm's store where it can). There the repository's examples (the README and guide
+ * snippets) typecheck against the published declarations under `moduleResolution: nodenext` and
+ * run (every entry point's types resolve under node10 too); CommonJS `require` gets every package;
  * and the `sa-unet-bench` binary runs. A second project installs the libraries with npm beside the
  * `@tensorflow/tfjs` bundle, as most apps have tfjs, and checks that they share its class registry.
  *
  *   pnpm build && pnpm check:packages [--keep]
  */
 import { execFileSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sa-unet-packages-'));
@@ -50,6 +52,35 @@ function entryPoints(m: Manifest): string[] {
   return [...new Set(paths.map((p) => p.replace(/^\.\//, '')))];
 }
 
+// Imports a package's src may make without declaring them: the bench's loader of its worker when it
+// runs from source, which only happens under tsx (the built package starts dist/worker.js).
+const SOURCE_ONLY_IMPORTS: Record<string, Record<string, string[]>> = { '@sa-unet/bench': { 'src/worker-source.mjs': ['tsx'] } };
+
+/**
+ * Bare imports of a package's src that its manifest does not declare: tsup bundles such a module
+ * into dist (a devDependency, say) where users get neither its updates nor its license notice.
+ */
+function undeclaredImports(dir: string, m: Manifest): string[] {
+  const declared = new Set([m.name, ...Object.keys({ ...m.dependencies, ...m.peerDependencies, ...m.optionalDependencies })]);
+  const found: string[] = [];
+  const walk = (rel: string): void => {
+    for (const entry of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const path = `${rel}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (/\.(ts|mts|js|mjs)$/.test(entry.name)) {
+        const { importedFiles } = ts.preProcessFile(readFileSync(join(dir, path), 'utf8'), true, true);
+        for (const { fileName: spec } of importedFiles) {
+          if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+          const name = spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+          if (!declared.has(name) && !SOURCE_ONLY_IMPORTS[m.name]?.[path]?.includes(name)) found.push(`${path} imports ${name}`);
+        }
+      }
+    }
+  };
+  walk('src');
+  return found;
+}
+
 function packAll(): Map<string, string> {
   const tarballs = new Map<string, string>();
   const packs = join(work, 'packs');
@@ -72,6 +103,9 @@ function packAll(): Map<string, string> {
       for (const [dep, range] of Object.entries(packed[field] ?? {})) {
         if (range.startsWith('workspace:')) problems.push(`${manifest.name}: ${field}.${dep} is still ${range}`);
       }
+    }
+    for (const found of undeclaredImports(join(root, 'packages', dir), manifest)) {
+      problems.push(`${manifest.name}: ${found}, which package.json does not declare (tsup would bundle it)`);
     }
     console.log(`packed ${manifest.name}: ${files.size} files`);
   }

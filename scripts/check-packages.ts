@@ -31,6 +31,8 @@ interface Manifest {
   main?: string;
   module?: string;
   types?: string;
+  unpkg?: string;
+  jsdelivr?: string;
   bin?: Record<string, string>;
   exports?: unknown;
   dependencies?: Record<string, string>;
@@ -43,7 +45,7 @@ const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args
 
 /** Every file path an entry-point field of package.json names. */
 function entryPoints(m: Manifest): string[] {
-  const paths: string[] = [m.main, m.module, m.types, ...Object.values(m.bin ?? {})].filter((p): p is string => p !== undefined);
+  const paths: string[] = [m.main, m.module, m.types, m.unpkg, m.jsdelivr, ...Object.values(m.bin ?? {})].filter((p): p is string => p !== undefined);
   const walk = (v: unknown): void => {
     if (typeof v === 'string') paths.push(v);
     else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);

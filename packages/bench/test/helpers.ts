@@ -28,6 +28,22 @@ export function palette8(width: number, height: number, f: Pixels): Uint8Array {
   });
 }
 
+/**
+ * A gray (or, with `palette`, indexed) PNG of 1, 2 or 4 bits per pixel: values from f packed
+ * most significant bits first, each row starting on a byte, as the PNG format stores them.
+ */
+export function packedPng(width: number, height: number, depth: 1 | 2 | 4, f: Pixels, palette?: Array<[number, number, number]>): Uint8Array {
+  const rowBytes = Math.ceil((width * depth) / 8);
+  const data = new Uint8Array(rowBytes * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const bit = x * depth;
+      data[y * rowBytes + (bit >> 3)]! |= f(x, y) << (8 - depth - (bit % 8));
+    }
+  }
+  return encode({ width, height, data, channels: 1, depth, ...(palette ? { palette } : {}) });
+}
+
 export function jpegGray(width: number, height: number, f: Pixels): Uint8Array {
   const data = Buffer.alloc(width * height * 4);
   for (let i = 0; i < width * height; i++) {

@@ -56,7 +56,11 @@ export function fileSystem(path: string): io.IOHandler {
       if (artifacts.userDefinedMetadata !== undefined) modelJSON.userDefinedMetadata = artifacts.userDefinedMetadata;
       if (artifacts.modelInitializer !== undefined) modelJSON.modelInitializer = artifacts.modelInitializer;
 
-      await mkdir(folder, { recursive: true });
+      try {
+        await mkdir(folder, { recursive: true });
+      } catch (err) {
+        throw new Error(`fileSystem: cannot create the folder ${folder}: ${(err as Error).message}`);
+      }
       // Weights first, model.json last: a folder whose model.json exists is complete.
       await writeAtomically(join(folder, weightsName), new Uint8Array(weightData));
       await writeAtomically(modelJsonPath, JSON.stringify(modelJSON));

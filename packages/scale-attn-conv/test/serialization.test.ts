@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -141,6 +141,37 @@ describe('fileSystem IOHandler errors', () => {
     await expect(tfl.loadLayersModel(fileSystem(folder))).rejects.toThrow(
       `fileSystem: weights file ${weightsPath} holds ${full - 8} bytes, but the weights manifest of ${join(folder, 'model.json')} ` +
         `describes ${full}: the file is truncated or belongs to another model`);
+  });
+
+  it.each([
+    ['not JSON', 'not-json', '{ "modelTopology": ', 'is not valid JSON'],
+    ['JSON without a topology', 'no-topology', '{ "weightsManifest": [] }', 'has no \'modelTopology\': not a tfjs model.json'],
+  ])('names a model.json that is %s', async (_, name, text, problem) => {
+    const folder = join(dir, name);
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'model.json'), text);
+    await expect(tfl.loadLayersModel(fileSystem(folder))).rejects.toThrow(`fileSystem: ${join(folder, 'model.json')} ${problem}`);
+  });
+
+  it('names a missing weights file and the model.json that lists it', async () => {
+    await useBackend('cpu');
+    const folder = join(dir, 'no-weights');
+    await smallModel().save(fileSystem(folder));
+    await rm(join(folder, 'weights.bin'));
+    await expect(tfl.loadLayersModel(fileSystem(folder))).rejects.toThrow(
+      `fileSystem: cannot read weights file ${join(folder, 'weights.bin')} named in ${join(folder, 'model.json')}`);
+  });
+
+  it('saving where the folder is a file, or model.json a folder: an error naming it, no temporary file left', async () => {
+    await useBackend('cpu');
+    const model = smallModel();
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'not a folder');
+    await expect(model.save(fileSystem(join(file, 'model')))).rejects.toThrow(`fileSystem: cannot create the folder ${join(file, 'model')}`);
+    const folder = join(dir, 'json-is-a-folder');
+    await mkdir(join(folder, 'model.json'), { recursive: true });
+    await expect(model.save(fileSystem(folder))).rejects.toThrow(`fileSystem: cannot write ${join(folder, 'model.json')}`);
+    expect((await readdir(folder)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('rejects an empty path', () => {

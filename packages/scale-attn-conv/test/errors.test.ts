@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../../test-utils/backends.js';
 import { efficientChannelAttention, scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
@@ -37,6 +38,17 @@ describe('bad arguments throw errors that name the argument and the allowed valu
     const x = tf.ones([8, 8, 3]);
     expect(() => layer2.apply(x)).toThrow(/expected a 4-D input/);
     x.dispose();
+  });
+
+  it.each([
+    ['ScaleAttentionalConv2D', () => scaleAttentionalConv2d({ filters: 4, name: 'sa' }), 'sa'],
+    ['EfficientChannelAttention', () => efficientChannelAttention({ name: 'eca' }), 'eca'],
+  ])('%s applied to two inputs, symbolic or concrete, names itself and the count', (_, make, name) => {
+    const symbolic = [tfl.input({ shape: [8, 8, 2] }), tfl.input({ shape: [8, 8, 2] })];
+    expect(() => make().apply(symbolic)).toThrow(`${name}: expected one input, got 2`);
+    const concrete = [tf.ones([1, 8, 8, 2]), tf.ones([1, 8, 8, 2])];
+    expect(() => make().apply(concrete)).toThrow(`${name}: expected one input, got 2`);
+    tf.dispose(concrete);
   });
 
   it('unknown channel count', () => {

@@ -41,6 +41,19 @@ describe('registry', () => {
     expect(createModel('sa-unet', SMALL).countParams()).toBe(saUnet(SMALL).countParams());
   });
 
+  it.each<[string, unknown, string]>([
+    ['no config', undefined, "unet: expected a config object with at least 'inputShape', got undefined"],
+    ['a config that is not an object', 32, "unet: expected a config object with at least 'inputShape', got 32"],
+    ['dropout 1', { ...SMALL, dropout: 1 }, "unet: 'dropout' must be a number in [0, 1), got 1"],
+    ['dropout as a string', { ...SMALL, dropout: '0.1' }, "unet: 'dropout' must be a number in [0, 1), got \"0.1\""],
+    ['batch-norm momentum 1', { ...SMALL, batchNormMomentum: 1 }, "unet: 'batchNormMomentum' must be a number in [0, 1), got 1"],
+    ['batchNorm not a boolean', { ...SMALL, batchNorm: 'yes' }, "unet: 'batchNorm' must be true or false, got \"yes\""],
+    ['a name with a space', { ...SMALL, name: 'my net' }, "unet: 'name' must start with a letter and contain only letters, digits, '_', '.' or '-', got \"my net\""],
+    ['channels null', { ...SMALL, inputShape: [16, 16, null] }, "unet: 'inputShape[2]' (channels) must be an integer >= 1, got null; only height and width may be null"],
+  ])('%s: an error naming the option and what it takes', (_, config, message) => {
+    expect(() => createModel('unet', config as never)).toThrow(message);
+  });
+
   it('an unknown model name throws, listing the known ones', () => {
     expect(() => createModel('segnet' as 'unet', SMALL)).toThrow(
       'unknown model "segnet"; expected one of: unet, unet-plus-plus, attention-unet, multires-unet, sa-unet',

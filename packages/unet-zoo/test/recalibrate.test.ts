@@ -73,11 +73,33 @@ describe('recalibrateBatchNorm', () => {
 
   it('refuses images that do not fit, and a bad batch size, before touching the model', () => {
     const model = small();
-    const x = tf.zeros([2, 16, 16, 3]) as tf.Tensor4D;
-    expect(() => recalibrateBatchNorm(model, x)).toThrow("recalibrateBatchNorm: images of shape [2, 16, 16, 3] do not fit the model's input [null, 16, 16, 1]");
-    expect(() => recalibrateBatchNorm(model, tf.zeros([16, 16, 1]) as never)).toThrow('recalibrateBatchNorm: images must be a tensor [n, h, w, c], got shape [16, 16, 1]');
-    expect(() => recalibrateBatchNorm(model, tf.zeros([2, 16, 16, 1]) as tf.Tensor4D, { batchSize: 0 })).toThrow('recalibrateBatchNorm: batchSize must be an integer >= 1, got 0');
+    const wrongChannels = tf.zeros([2, 16, 16, 3]) as tf.Tensor4D;
+    const rank3 = tf.zeros([16, 16, 1]);
+    const fits = tf.zeros([2, 16, 16, 1]) as tf.Tensor4D;
+    const none = tf.zeros([0, 16, 16, 1]) as tf.Tensor4D;
+    const disposed = tf.zeros([2, 16, 16, 1]) as tf.Tensor4D;
+    disposed.dispose();
+    expect(() => recalibrateBatchNorm(model, wrongChannels)).toThrow("recalibrateBatchNorm: images of shape [2, 16, 16, 3] do not fit the model's input [null, 16, 16, 1]");
+    expect(() => recalibrateBatchNorm(model, rank3 as never)).toThrow('recalibrateBatchNorm: images must be a tensor [n, h, w, c], got shape [16, 16, 1]');
+    expect(() => recalibrateBatchNorm(model, [[[[0]]]] as never)).toThrow('recalibrateBatchNorm: images must be a tensor [n, h, w, c], got object');
+    expect(() => recalibrateBatchNorm(model, fits, { batchSize: 0 })).toThrow('recalibrateBatchNorm: batchSize must be an integer >= 1, got 0');
+    expect(() => recalibrateBatchNorm(model, none)).toThrow('recalibrateBatchNorm: images holds no image (n = 0)');
+    expect(() => recalibrateBatchNorm(model, disposed)).toThrow('recalibrateBatchNorm: images is disposed');
+    expect(() => recalibrateBatchNorm({} as tfl.LayersModel, fits)).toThrow('recalibrateBatchNorm: model must be a tfjs-layers LayersModel');
     expect(batchNorms(model).every((l) => l.momentum === 0.9)).toBe(true);
+    tf.dispose([wrongChannels, rank3, fits, none]);
+  });
+
+  it('reaches the batch norms of a model nested in another, as a user wraps a zoo model', () => {
+    const inner = small();
+    const input = tfl.input({ shape: [16, 16, 1] });
+    const outer = tfl.model({ inputs: input, outputs: tfl.layers.activation({ activation: 'linear' }).apply(inner.apply(input)) as tfl.SymbolicTensor });
+    const before = batchNorms(inner).map((l) => Array.from(l.movingMean.read().dataSync()));
+    const { x, y } = discBatch(4, 16, 6);
+    y.dispose();
+    expect(recalibrateBatchNorm(outer, x)).toEqual({ layers: batchNorms(inner).length, batches: 1 });
+    const after = batchNorms(inner).map((l) => Array.from(l.movingMean.read().dataSync()));
+    expect(after.every((mean, i) => mean.some((v, c) => v !== before[i]![c]))).toBe(true);
     x.dispose();
   });
 });

@@ -67,5 +67,7 @@ describe('summarize', () => {
     expect(summarize([NaN])).toEqual({ mean: NaN, sd: NaN, count: 0, nanCount: 1 });
     expect(summarize([2])).toEqual({ mean: 2, sd: NaN, count: 1, nanCount: 0 });
     expect(summarize([1, Infinity])).toEqual({ mean: Infinity, sd: NaN, count: 2, nanCount: 0 });
+    expect(summarize([1, -Infinity])).toEqual({ mean: -Infinity, sd: NaN, count: 2, nanCount: 0 });
+    expect(summarize([Infinity, 1, -Infinity])).toEqual({ mean: NaN, sd: NaN, count: 3, nanCount: 0 }); // inf - inf
   });
 });

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import type { Options } from 'tsup';
 
@@ -7,30 +7,47 @@ export function libraryBuild(entry: string[]): Options {
   return { entry, format: ['esm', 'cjs'], dts: true, sourcemap: true, clean: true, target: 'es2022' };
 }
 
-/** Where the script-tag bundle finds the tfjs package it imports, on the page's global `tf`. */
-const TF_GLOBAL_MODULES: Record<string, { has: string; hint: string }> = {
-  '@tensorflow/tfjs-core': { has: 'tf.tidy', hint: 'tf.min.js, or tf-core.min.js' },
-  '@tensorflow/tfjs-layers': { has: 'tf.layers', hint: 'tf.min.js, or tf-layers.min.js after tf-core.min.js' },
+/** How a script-tag bundle reaches a package it imports: a global that an earlier script defines. */
+interface PageGlobal {
+  /** The global that holds the package's exports. */
+  global: string;
+  /** An expression that is truthy once that script has run. */
+  has: string;
+  /** Who must be loaded first, and by which script. */
+  needs: string;
+}
+
+const TFJS = 'TensorFlow.js 4.x';
+/** Every package a script-tag bundle may import, and the global it takes it from. */
+const PAGE_GLOBALS: Record<string, PageGlobal> = {
+  '@tensorflow/tfjs-core': { global: 'tf', has: 'tf.tidy', needs: `${TFJS} loaded first (tf.min.js, or tf-core.min.js)` },
+  '@tensorflow/tfjs-layers': { global: 'tf', has: 'tf.layers', needs: `${TFJS} loaded first (tf.min.js, or tf-layers.min.js after tf-core.min.js)` },
+  '@sa-unet/scale-attn-conv': {
+    global: 'scaleAttnConv', has: 'scaleAttnConv.ScaleAttentionalConv2D',
+    needs: '@sa-unet/scale-attn-conv loaded first (its scale-attn-conv.min.js, after tfjs)',
+  },
 };
+const PAGE_GLOBAL_IMPORT = new RegExp(`^(${Object.keys(PAGE_GLOBALS).map((k) => k.replace(/[/.-]/g, '\\$&')).join('|')})$`);
 
 /**
- * Resolves the tfjs imports of a script-tag bundle to the global `tf` of the page (tf.min.js), so
- * that the bundle holds none of tfjs and registers its classes in the page's one class registry; a
- * page without tfjs, or with tfjs of another major version, gets an error saying which script to add.
+ * Resolves the imports of a script-tag bundle named in PAGE_GLOBALS to the page's globals (tf of
+ * tf.min.js, and our own bundles'), so that the bundle holds none of them and registers its classes
+ * in the page's one class registry; a page without them, or with tfjs of another major version,
+ * gets an error saying which script to add.
  */
-function tfFromGlobal(bundleName: string): Plugin {
+function fromPageGlobals(bundleName: string): Plugin {
   return {
-    name: 'tf-from-global',
+    name: 'from-page-globals',
     setup(b) {
-      b.onResolve({ filter: /^@tensorflow\/tfjs-(core|layers)$/ }, (args) => ({ path: args.path, namespace: 'tf-global' }));
-      b.onLoad({ filter: /.*/, namespace: 'tf-global' }, (args) => {
-        const { has, hint } = TF_GLOBAL_MODULES[args.path]!;
-        const needs = (why: string) => JSON.stringify(`${bundleName} needs TensorFlow.js 4.x loaded first (${hint}): ${why}`);
+      b.onResolve({ filter: PAGE_GLOBAL_IMPORT }, (args) => ({ path: args.path, namespace: 'page-global' }));
+      b.onLoad({ filter: /.*/, namespace: 'page-global' }, (args) => {
+        const { global, has, needs } = PAGE_GLOBALS[args.path]!;
+        const error = (why: string) => JSON.stringify(`${bundleName} needs ${needs}: ${why}`);
+        const tfjsVersion = global === 'tf'
+          ? `if (!/^4\\./.test(tf.version_core || '')) throw new Error(${error('this page has tfjs-core ')} + tf.version_core);\n` : '';
         return {
           loader: 'js',
-          contents: `if (typeof tf === 'undefined' || !${has}) throw new Error(${needs(`no ${has} on this page`)});
-if (!/^4\\./.test(tf.version_core || '')) throw new Error(${needs('this page has tfjs-core ')} + tf.version_core);
-module.exports = tf;`,
+          contents: `if (typeof ${global} === 'undefined' || !${has}) throw new Error(${error(`no ${has} on this page`)});\n${tfjsVersion}module.exports = ${global};`,
         };
       });
     },
@@ -39,7 +56,7 @@ module.exports = tf;`,
 
 /** Options of {@link buildScriptTagBundle}. */
 export interface ScriptTagBundle {
-  /** The module whose exports the global gets, e.g. 'src/index.ts'. */
+  /** The module whose exports the global gets: a file in its package's src/, e.g. 'src/index.ts'. */
   entry: string;
   /** The file to write (a source map is written beside it). */
   outfile: string;
@@ -48,17 +65,18 @@ export interface ScriptTagBundle {
 }
 
 /**
- * Builds a minified IIFE for `<script>` tags: the module's exports on `globalName`, tfjs taken
- * from the page's global `tf`. Fails if anything from node_modules would be bundled. Resolves to
- * the source files it bundled.
+ * Builds a minified IIFE for `<script>` tags: the module's exports on `globalName`, tfjs and our
+ * other packages taken from the page's globals. Fails if anything from node_modules, or another
+ * package of ours, would be bundled. Resolves to the source files it bundled.
  */
 export async function buildScriptTagBundle({ entry, outfile, globalName }: ScriptTagBundle): Promise<string[]> {
   const result = await build({
     entryPoints: [entry], outfile, bundle: true, format: 'iife', globalName, platform: 'browser', target: 'es2017',
-    minify: true, sourcemap: true, metafile: true, logLevel: 'error', plugins: [tfFromGlobal(basename(outfile))],
+    minify: true, sourcemap: true, metafile: true, logLevel: 'error', plugins: [fromPageGlobals(basename(outfile))],
   });
   const inputs = Object.keys(result.metafile.inputs);
-  const foreign = inputs.filter((path) => path.includes('node_modules'));
+  const entryPackage = dirname(dirname(entry));
+  const foreign = inputs.filter((path) => !path.startsWith('page-global:') && (path.includes('node_modules') || !resolve(path).startsWith(resolve(entryPackage))));
   if (foreign.length > 0) throw new Error(`the script-tag bundle ${outfile} would contain ${foreign.join(', ')}: declare how it reaches them on the page`);
-  return inputs.filter((path) => !path.startsWith('tf-global:'));
+  return inputs.filter((path) => !path.startsWith('page-global:'));
 }

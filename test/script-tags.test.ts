@@ -1,8 +1,8 @@
 /**
- * The script-tag bundles (dist/<package>.min.js of the layer, the zoo and the metrics, built here
- * from source as `pnpm build` builds them) in a real browser: a page with tfjs' own script tags and
- * ours loads models saved in Node and predicts what Node predicts, builds the zoo's models, and
- * computes the metrics Node computes. Skipped with a message where /usr/bin/chromium is missing,
+ * The script-tag bundles (dist/<package>.min.js of the layer, the zoo, the metrics and the training
+ * kernels, built here from source as `pnpm build` builds them) in a real browser: a page with tfjs'
+ * own script tags and ours loads models saved in Node and predicts what Node predicts, builds the
+ * zoo's models, computes the metrics Node computes, and trains on wasm. Skipped with a message where /usr/bin/chromium is missing,
  * unless SA_UNET_REQUIRE_BROWSER=1 (CI sets it).
  */
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,6 +25,7 @@ import { crossSectionalArea, dice, hausdorffDistance, rocAuc } from '@sa-unet/se
 import { SCRIPT_TAG_BUNDLE as LAYER_BUNDLE } from '../packages/scale-attn-conv/tsup.config.js';
 import { SCRIPT_TAG_BUNDLE as ZOO_BUNDLE } from '../packages/unet-zoo/tsup.config.js';
 import { SCRIPT_TAG_BUNDLE as METRICS_BUNDLE } from '../packages/seg-metrics/tsup.config.js';
+import { SCRIPT_TAG_BUNDLE as KERNELS_BUNDLE } from '../packages/tfjs-kernels/tsup.config.js';
 
 warnIfNoBrowser('the script-tag bundles\' browser test');
 
@@ -33,7 +34,12 @@ const require = createRequire(import.meta.url);
 /** tfjs' own script-tag builds, in load order (tf.min.js holds all three). */
 const TFJS_SCRIPTS = ['tfjs-core/dist/tf-core.min.js', 'tfjs-layers/dist/tf-layers.min.js', 'tfjs-backend-cpu/dist/tf-backend-cpu.min.js'];
 const TFJS = TFJS_SCRIPTS.map((path) => path.split('/').pop()!);
-const BUNDLES: Record<string, ScriptTagBundle> = { 'scale-attn-conv': LAYER_BUNDLE, 'unet-zoo': ZOO_BUNDLE, 'seg-metrics': METRICS_BUNDLE };
+const BUNDLES: Record<string, ScriptTagBundle> = {
+  'scale-attn-conv': LAYER_BUNDLE, 'unet-zoo': ZOO_BUNDLE, 'seg-metrics': METRICS_BUNDLE, 'tfjs-kernels': KERNELS_BUNDLE,
+};
+/** tfjs' wasm backend as a script (global tf.wasm) and the binaries it fetches. */
+const WASM_SCRIPT = 'tf-backend-wasm.min.js';
+const WASM_FILES = [WASM_SCRIPT, 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 const file = (pkg: string) => `${pkg}.min.js`;
 const SIZE = 16;
 
@@ -42,6 +48,7 @@ type Globals = {
   scaleAttnConv: typeof import('@sa-unet/scale-attn-conv');
   unetZoo: typeof import('@sa-unet/unet-zoo');
   segMetrics: typeof import('@sa-unet/seg-metrics');
+  saUnetKernels: typeof import('@sa-unet/tfjs-kernels');
   scriptErrors: string[];
 };
 
@@ -70,8 +77,11 @@ describe.runIf(browserAvailable)('the script-tag bundles in Chromium', () => {
       const [pkg, ...rest] = path.split('/');
       await copyFile(join(dirname(require.resolve(`@tensorflow/${pkg}/package.json`)), ...rest), join(out, TFJS[i]!));
     }
+    const wasmDist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+    for (const name of WASM_FILES) await copyFile(join(wasmDist, name), join(out, name));
     const ours = Object.keys(BUNDLES).map(file);
     await writeFile(join(out, 'index.html'), page([...TFJS, ...ours]));
+    await writeFile(join(out, 'train.html'), page([...TFJS, WASM_SCRIPT, ...ours]));
     await writeFile(join(out, 'no-tfjs.html'), page([file('scale-attn-conv')]));
     await writeFile(join(out, 'core-only.html'), page([TFJS[0]!, file('scale-attn-conv')]));
     await writeFile(join(out, 'zoo-without-layer.html'), page([...TFJS, file('unet-zoo')]));
@@ -163,6 +173,29 @@ describe.runIf(browserAvailable)('the script-tag bundles in Chromium', () => {
       return [m.dice(p, t), m.hausdorffDistance(p, t, { percentile: 95 }), m.rocAuc(p, t), m.crossSectionalArea(t, { dpi: 150 })];
     }, [pred, mask] as const);
     expect(inPage).toEqual([dice(pred, mask), hausdorffDistance(pred, mask, { percentile: 95 }), rocAuc(pred, mask), crossSectionalArea(mask, { dpi: 150 })]);
+  });
+
+  it('trains the zoo\'s SA-U-Net on wasm in the page with the kernels\' bundle: the loss falls, no tensor leaks', async () => {
+    await tab.goto(`${server.url}train.html`);
+    const run = await tab.evaluate(async () => {
+      const g = globalThis as unknown as Globals & { tf: { wasm: { setWasmPaths(prefix: string): void } } };
+      g.tf.wasm.setWasmPaths(new URL('./', location.href).href);
+      if (!(await g.tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
+      g.saUnetKernels.registerTrainingKernels(); // stock wasm has no convolution gradients
+      const model = g.unetZoo.createModel('sa-unet', { inputShape: [16, 16, 1], baseFilters: 8, depth: 2 });
+      model.compile({ optimizer: g.saUnetKernels.fusedAdam(5e-3), loss: g.segMetrics.diceLoss });
+      const x = g.tf.randomUniform([4, 16, 16, 1], 0, 1, 'float32', 1);
+      const y = g.tf.cast(g.tf.greater(x, 0.6), 'float32');
+      const first = (await model.trainOnBatch(x, y)) as number; // creates Adam's moments
+      const tensors = g.tf.memory().numTensors;
+      let last = first;
+      for (let step = 0; step < 5; step++) last = (await model.trainOnBatch(x, y)) as number;
+      return { errors: g.scriptErrors, backend: g.tf.getBackend(), first, last, leaked: g.tf.memory().numTensors - tensors };
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.backend).toBe('wasm');
+    expect(run.last).toBeLessThan(run.first);
+    expect(run.leaked).toBe(0);
   });
 
   it.each([

@@ -1,4 +1,13 @@
 import { defineConfig } from 'tsup';
-import { libraryBuild } from '../../tsup.shared.js';
+import { buildScriptTagBundle, libraryBuild } from '../../tsup.shared.js';
 
-export default defineConfig(libraryBuild(['src/index.ts']));
+/** The script-tag build: `<script src=".../tfjs-kernels.min.js">` after tfjs and its backends. */
+export const SCRIPT_TAG_BUNDLE = { entry: 'src/index.ts', outfile: 'dist/tfjs-kernels.min.js', globalName: 'saUnetKernels' };
+
+export default defineConfig({
+  ...libraryBuild(['src/index.ts']),
+  // After the ESM and CJS builds (and their clean of dist/).
+  onSuccess: async () => {
+    await buildScriptTagBundle(SCRIPT_TAG_BUNDLE);
+  },
+});

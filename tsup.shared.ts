@@ -2,9 +2,34 @@ import { basename, dirname, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import type { Options } from 'tsup';
 
-/** The build of a library package: ESM + CJS + type declarations of its entry points. */
-export function libraryBuild(entry: string[]): Options {
-  return { entry, format: ['esm', 'cjs'], dts: true, sourcemap: true, clean: true, target: 'es2022' };
+/** The global that each package's script-tag build (dist/<package>.min.js) defines. */
+export const SCRIPT_TAG_GLOBALS = {
+  'scale-attn-conv': 'scaleAttnConv',
+  'unet-zoo': 'unetZoo',
+  'seg-metrics': 'segMetrics',
+  'tfjs-kernels': 'saUnetKernels',
+} as const;
+/** A package folder name with a script-tag build. */
+export type ScriptTagPackage = keyof typeof SCRIPT_TAG_GLOBALS;
+
+/** The script-tag build of `pkg`, relative to its folder: src/index.ts to dist/<pkg>.min.js. */
+export function scriptTagBundle(pkg: ScriptTagPackage): ScriptTagBundle {
+  return { entry: 'src/index.ts', outfile: `dist/${pkg}.min.js`, globalName: SCRIPT_TAG_GLOBALS[pkg] };
+}
+
+/**
+ * The build of a library package: ESM + CJS + type declarations of its entry points, then, for a
+ * package named in SCRIPT_TAG_GLOBALS, its script-tag build (after the clean of dist/).
+ */
+export function libraryBuild(entry: string[], scriptTag?: ScriptTagPackage): Options {
+  return {
+    entry, format: ['esm', 'cjs'], dts: true, sourcemap: true, clean: true, target: 'es2022',
+    ...(scriptTag && {
+      onSuccess: async () => {
+        await buildScriptTagBundle(scriptTagBundle(scriptTag));
+      },
+    }),
+  };
 }
 
 /** How a script-tag bundle reaches a package it imports: a global that an earlier script defines. */
@@ -23,11 +48,10 @@ const PAGE_GLOBALS: Record<string, PageGlobal> = {
   '@tensorflow/tfjs-core': { global: 'tf', has: 'tf.tidy', needs: `${TFJS} loaded first (tf.min.js, or tf-core.min.js)` },
   '@tensorflow/tfjs-layers': { global: 'tf', has: 'tf.layers', needs: `${TFJS} loaded first (tf.min.js, or tf-layers.min.js after tf-core.min.js)` },
   '@sa-unet/scale-attn-conv': {
-    global: 'scaleAttnConv', has: 'scaleAttnConv.ScaleAttentionalConv2D',
+    global: SCRIPT_TAG_GLOBALS['scale-attn-conv'], has: `${SCRIPT_TAG_GLOBALS['scale-attn-conv']}.ScaleAttentionalConv2D`,
     needs: '@sa-unet/scale-attn-conv loaded first (its scale-attn-conv.min.js, after tfjs)',
   },
 };
-const PAGE_GLOBAL_IMPORT = new RegExp(`^(${Object.keys(PAGE_GLOBALS).map((k) => k.replace(/[/.-]/g, '\\$&')).join('|')})$`);
 
 /**
  * Resolves the imports of a script-tag bundle named in PAGE_GLOBALS to the page's globals (tf of
@@ -39,7 +63,7 @@ function fromPageGlobals(bundleName: string): Plugin {
   return {
     name: 'from-page-globals',
     setup(b) {
-      b.onResolve({ filter: PAGE_GLOBAL_IMPORT }, (args) => ({ path: args.path, namespace: 'page-global' }));
+      b.onResolve({ filter: /^@/ }, (args) => (Object.hasOwn(PAGE_GLOBALS, args.path) ? { path: args.path, namespace: 'page-global' } : undefined));
       b.onLoad({ filter: /.*/, namespace: 'page-global' }, (args) => {
         const { global, has, needs } = PAGE_GLOBALS[args.path]!;
         const error = (why: string) => JSON.stringify(`${bundleName} needs ${needs}: ${why}`);

@@ -4,9 +4,10 @@
  * skip with a message, unless SA_UNET_REQUIRE_BROWSER=1 (set by CI, which installs it).
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -58,4 +59,16 @@ export function launchChromium(options: { webgpu?: boolean } = {}): Promise<Brow
     args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', ...(options.webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])],
   });
+}
+
+/** The binaries tfjs' wasm backend fetches at start (it picks one by the browser's features). */
+export const WASM_BINARIES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+const require = createRequire(import.meta.url);
+
+/** Copies `files` of the dist/ folder of the tfjs package `pkg` (e.g. 'tfjs-backend-wasm') into `folder`. */
+export async function copyTfjsDist(pkg: string, files: readonly string[], folder: string): Promise<void> {
+  const dist = join(dirname(require.resolve(`@tensorflow/${pkg}/package.json`)), 'dist');
+  await mkdir(folder, { recursive: true });
+  for (const file of files) await copyFile(join(dist, file), join(folder, file));
 }

@@ -5,42 +5,33 @@
  * zoo's models, computes the metrics Node computes, and trains on wasm. Skipped with a message where /usr/bin/chromium is missing,
  * unless SA_UNET_REQUIRE_BROWSER=1 (CI sets it).
  */
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../test-utils/backends.js';
-import { browserAvailable, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../test-utils/browser.js';
+import { WASM_BINARIES, browserAvailable, copyTfjsDist, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../test-utils/browser.js';
 import { seededUniform, withSeed } from '../test-utils/numeric.js';
-import { buildScriptTagBundle, type ScriptTagBundle } from '../tsup.shared.js';
+import { SCRIPT_TAG_GLOBALS, buildScriptTagBundle, scriptTagBundle, type ScriptTagPackage } from '../tsup.shared.js';
 import { efficientChannelAttention, scaleAttentionalConv2d } from '@sa-unet/scale-attn-conv';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { createModel } from '@sa-unet/unet-zoo';
 import { crossSectionalArea, dice, hausdorffDistance, rocAuc } from '@sa-unet/seg-metrics';
-import { SCRIPT_TAG_BUNDLE as LAYER_BUNDLE } from '../packages/scale-attn-conv/tsup.config.js';
-import { SCRIPT_TAG_BUNDLE as ZOO_BUNDLE } from '../packages/unet-zoo/tsup.config.js';
-import { SCRIPT_TAG_BUNDLE as METRICS_BUNDLE } from '../packages/seg-metrics/tsup.config.js';
-import { SCRIPT_TAG_BUNDLE as KERNELS_BUNDLE } from '../packages/tfjs-kernels/tsup.config.js';
 
 warnIfNoBrowser('the script-tag bundles\' browser test');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const require = createRequire(import.meta.url);
-/** tfjs' own script-tag builds, in load order (tf.min.js holds all three). */
-const TFJS_SCRIPTS = ['tfjs-core/dist/tf-core.min.js', 'tfjs-layers/dist/tf-layers.min.js', 'tfjs-backend-cpu/dist/tf-backend-cpu.min.js'];
-const TFJS = TFJS_SCRIPTS.map((path) => path.split('/').pop()!);
-const BUNDLES: Record<string, ScriptTagBundle> = {
-  'scale-attn-conv': LAYER_BUNDLE, 'unet-zoo': ZOO_BUNDLE, 'seg-metrics': METRICS_BUNDLE, 'tfjs-kernels': KERNELS_BUNDLE,
-};
-/** tfjs' wasm backend as a script (global tf.wasm) and the binaries it fetches. */
+/** tfjs' own script-tag builds by package, in load order (tf.min.js holds all three). */
+const TFJS_SCRIPTS = { 'tfjs-core': 'tf-core.min.js', 'tfjs-layers': 'tf-layers.min.js', 'tfjs-backend-cpu': 'tf-backend-cpu.min.js' };
+const TFJS = Object.values(TFJS_SCRIPTS);
+/** tfjs' wasm backend as a script (global tf.wasm). */
 const WASM_SCRIPT = 'tf-backend-wasm.min.js';
-const WASM_FILES = [WASM_SCRIPT, 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
-const file = (pkg: string) => `${pkg}.min.js`;
+const PACKAGES = Object.keys(SCRIPT_TAG_GLOBALS) as ScriptTagPackage[];
+const file = (pkg: ScriptTagPackage) => basename(scriptTagBundle(pkg).outfile);
 const SIZE = 16;
 
 type Globals = {
@@ -70,20 +61,17 @@ describe.runIf(browserAvailable)('the script-tag bundles in Chromium', () => {
 
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), 'script-tags-'));
-    for (const [pkg, bundle] of Object.entries(BUNDLES)) {
+    for (const pkg of PACKAGES) {
+      const bundle = scriptTagBundle(pkg);
       bundled[pkg] = await buildScriptTagBundle({ ...bundle, entry: join(root, 'packages', pkg, bundle.entry), outfile: join(out, file(pkg)) });
     }
-    for (const [i, path] of TFJS_SCRIPTS.entries()) {
-      const [pkg, ...rest] = path.split('/');
-      await copyFile(join(dirname(require.resolve(`@tensorflow/${pkg}/package.json`)), ...rest), join(out, TFJS[i]!));
-    }
-    const wasmDist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-    for (const name of WASM_FILES) await copyFile(join(wasmDist, name), join(out, name));
-    const ours = Object.keys(BUNDLES).map(file);
+    for (const [pkg, script] of Object.entries(TFJS_SCRIPTS)) await copyTfjsDist(pkg, [script], out);
+    await copyTfjsDist('tfjs-backend-wasm', [WASM_SCRIPT, ...WASM_BINARIES], out);
+    const ours = PACKAGES.map(file);
     await writeFile(join(out, 'index.html'), page([...TFJS, ...ours]));
     await writeFile(join(out, 'train.html'), page([...TFJS, WASM_SCRIPT, ...ours]));
     await writeFile(join(out, 'no-tfjs.html'), page([file('scale-attn-conv')]));
-    await writeFile(join(out, 'core-only.html'), page([TFJS[0]!, file('scale-attn-conv')]));
+    await writeFile(join(out, 'core-only.html'), page([TFJS_SCRIPTS['tfjs-core'], file('scale-attn-conv')]));
     await writeFile(join(out, 'zoo-without-layer.html'), page([...TFJS, file('unet-zoo')]));
 
     // Models a Node user saves: the layer's two classes with non-trivial BN statistics, and an SA-U-Net of the zoo,
@@ -115,7 +103,7 @@ describe.runIf(browserAvailable)('the script-tag bundles in Chromium', () => {
     if (out) await rm(out, { recursive: true, force: true });
   });
 
-  it.each(Object.keys(BUNDLES))('%s.min.js bundles only its own package\'s source: tfjs and our other packages come from the page', (pkg) => {
+  it.each(PACKAGES)('%s.min.js bundles only its own package\'s source: tfjs and our other packages come from the page', (pkg) => {
     expect(bundled[pkg]!.length).toBeGreaterThan(1);
     for (const path of bundled[pkg]!) expect(relative(root, join(process.cwd(), path)), path).toMatch(new RegExp(`^packages/${pkg}/src/`));
   });

@@ -11,7 +11,7 @@ import { runParams } from './commands/params.js';
 import { runRecalibrate } from './commands/recalibrate.js';
 import { runSegment } from './commands/segment.js';
 import { runTrain } from './commands/train.js';
-import { PRESETS } from './train/presets.js';
+import { PRESETS, type PresetName } from './train/presets.js';
 
 function integer(flag: string, min: number) {
   return (value: string): number => {
@@ -32,10 +32,12 @@ function number(flag: string, min: number, max: number) {
 }
 
 const presetNames = Object.keys(PRESETS).join('|');
+const DEFAULT_PRESET: PresetName = 'quick';
 
 /** Each preset's value of `key` for --help, the default preset first: 'quick 64, paper 256'. */
 function presetValues(key: 'size' | 'epochs' | 'repeats' | 'baseFilters' | 'phantomCount'): string {
-  return (['quick', 'paper'] as const).map((name) => `${name} ${PRESETS[name][key]}`).join(', ');
+  const names = [DEFAULT_PRESET, ...(Object.keys(PRESETS) as PresetName[]).filter((name) => name !== DEFAULT_PRESET)];
+  return names.map((name) => `${name} ${PRESETS[name][key]}`).join(', ');
 }
 
 /** Flag names to option names (--lr is learningRate, --shear is shearDegrees, --recalibrate-bn is recalibrateBatchNorm). */
@@ -51,7 +53,7 @@ function addRunOptions(cmd: Command): Command {
     .option('--data <dir>', 'folder with images/ and masks/ sharing file names (default: a synthetic median-nerve phantom)')
     .option('--test-data <dir>', 'separate test folder (default: a seeded split of --data)')
     .option('--label <n>', 'mask value that is foreground (default: any non-zero); 1 = nerve in usgra-nerve', integer('--label', 0))
-    .addOption(new Option('--preset <name>', `protocol preset (${presetNames})`).choices(Object.keys(PRESETS)).default('quick'))
+    .addOption(new Option('--preset <name>', `protocol preset (${presetNames})`).choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
     .option('--size <n>', `input side, a multiple of 16 (preset: ${presetValues('size')})`, integer('--size', 16))
     .option('--epochs <n>', `epochs per repeat (preset: ${presetValues('epochs')})`, integer('--epochs', 1))
     .option('--repeats <n>', `repeats with different seeds (preset: ${presetValues('repeats')})`, integer('--repeats', 1))

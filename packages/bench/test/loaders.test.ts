@@ -48,21 +48,22 @@ describe('image and mask files', () => {
 describe('PNGs of 1, 2 and 4 bits per pixel (rows padded to a byte)', () => {
   // 5 pixels a row: every row ends inside a byte, so a decoder that ignores the padding shifts rows.
   const pattern = (levels: number): Pixels => (x, y) => (x * 3 + y) % levels;
+  /** The 5x3 values of f, row-major, as the decoders return them. */
+  const grid = (f: Pixels) => Array.from({ length: 15 }, (_, i) => f(i % 5, Math.floor(i / 5)));
 
   it.each([1, 2, 4] as const)('reads a %i-bit gray image as value / (2^bits - 1)', async (depth) => {
     const levels = 2 ** depth;
     const dir = await writeDataset(join(root, `gray${depth}`), { images: { 'a.png': packedPng(5, 3, depth, pattern(levels)) } });
     const image = await readGrayImage(join(dir, 'images/a.png'));
     expect(image).toMatchObject({ width: 5, height: 3 });
-    const expected = Array.from({ length: 15 }, (_, i) => pattern(levels)(i % 5, Math.floor(i / 5)) / (levels - 1));
-    expect(Array.from(image.data).map((v) => +v.toFixed(5))).toEqual(expected.map((v) => +v.toFixed(5)));
+    expect(Array.from(image.data).map((v) => +v.toFixed(5))).toEqual(grid(pattern(levels)).map((v) => +(v / (levels - 1)).toFixed(5)));
   });
 
   it.each([1, 2, 4] as const)('reads a %i-bit gray mask as its values (1-bit: 0 and 1, as PIL saves binary masks)', async (depth) => {
     const levels = 2 ** depth;
     const dir = await writeDataset(join(root, `mask${depth}`), { masks: { 'a.png': packedPng(5, 3, depth, pattern(levels)) } });
     const mask = await readLabelImage(join(dir, 'masks/a.png'));
-    expect(Array.from(mask.data)).toEqual(Array.from({ length: 15 }, (_, i) => pattern(levels)(i % 5, Math.floor(i / 5))));
+    expect(Array.from(mask.data)).toEqual(grid(pattern(levels)));
   });
 
   it('reads a 4-bit palette mask as indices and a 2-bit palette image as the gray of its colours', async () => {
@@ -72,12 +73,10 @@ describe('PNGs of 1, 2 and 4 bits per pixel (rows padded to a byte)', () => {
       masks: { 'a.png': packedPng(5, 3, 4, pattern(3), colours) },
     });
     const mask = await readLabelImage(join(dir, 'masks/a.png'));
-    expect(Array.from(mask.data)).toEqual(Array.from({ length: 15 }, (_, i) => pattern(3)(i % 5, Math.floor(i / 5))));
+    expect(Array.from(mask.data)).toEqual(grid(pattern(3)));
     const image = await readGrayImage(join(dir, 'images/a.png'));
     const luma = ([r, g, b]: [number, number, number]) => (0.299 * r + 0.587 * g + 0.114 * b) / 255;
-    expect(Array.from(image.data).map((v) => +v.toFixed(4))).toEqual(
-      Array.from({ length: 15 }, (_, i) => +luma(colours[pattern(4)(i % 5, Math.floor(i / 5))]!).toFixed(4)),
-    );
+    expect(Array.from(image.data).map((v) => +v.toFixed(4))).toEqual(grid(pattern(4)).map((index) => +luma(colours[index]!).toFixed(4)));
   });
 });
 

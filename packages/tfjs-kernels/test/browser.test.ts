@@ -7,15 +7,14 @@
  * wasm only, with a message, where Chromium has no WebGPU adapter, unless SA_UNET_REQUIRE_WEBGPU=1
  * (CI sets both).
  */
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../../../test-utils/browser.js';
+import { WASM_BINARIES, browserAvailable, copyTfjsDist, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../../../test-utils/browser.js';
 import { CASES } from './parity-cases.js';
 import type { KernelChecks, ParityResult, TrainingResult } from './browser/page.js';
 
@@ -23,8 +22,6 @@ warnIfNoBrowser('the kernels\' browser test');
 const webgpuRequired = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
 
 const packages = fileURLToPath(new URL('../../', import.meta.url));
-const require = createRequire(import.meta.url);
-const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
 /** Bundles the page into `out` with the workspace packages from their TypeScript source. */
 async function buildPage(out: string): Promise<void> {
@@ -44,9 +41,7 @@ async function buildPage(out: string): Promise<void> {
     }],
   });
   await writeFile(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>kernels</title><script type="module" src="page.js"></script>');
-  const wasmDist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-  await mkdir(join(out, 'wasm'));
-  for (const file of WASM_FILES) await copyFile(join(wasmDist, file), join(out, 'wasm', file));
+  await copyTfjsDist('tfjs-backend-wasm', WASM_BINARIES, join(out, 'wasm'));
 }
 
 type Checks = { kernelChecks: KernelChecks };

@@ -94,11 +94,13 @@ describe('recalibrateBatchNorm', () => {
     const inner = small();
     const input = tfl.input({ shape: [16, 16, 1] });
     const outer = tfl.model({ inputs: input, outputs: tfl.layers.activation({ activation: 'linear' }).apply(inner.apply(input)) as tfl.SymbolicTensor });
-    const before = batchNorms(inner).map((l) => Array.from(l.movingMean.read().dataSync()));
+    const norms = batchNorms(inner);
+    const means = () => norms.map((l) => Array.from(l.movingMean.read().dataSync()));
+    const before = means();
     const { x, y } = discBatch(4, 16, 6);
     y.dispose();
-    expect(recalibrateBatchNorm(outer, x)).toEqual({ layers: batchNorms(inner).length, batches: 1 });
-    const after = batchNorms(inner).map((l) => Array.from(l.movingMean.read().dataSync()));
+    expect(recalibrateBatchNorm(outer, x)).toEqual({ layers: norms.length, batches: 1 });
+    const after = means();
     expect(after.every((mean, i) => mean.some((v, c) => v !== before[i]![c]))).toBe(true);
     x.dispose();
   });

@@ -53,10 +53,10 @@ export interface ScaleAttentionalConv2DArgs extends LayerArgs {
   padding?: 'same';
   /**
    * Initializer of every convolution kernel (1x1, depthwise, pointwise, attention, projection).
-   * Default 'glorotUniform'. For the depthwise kernels a variance-scaling initializer (glorot*,
-   * he*, leCun*, varianceScaling) counts the fans of one channel's kxk filter (k*k in and out), not
-   * tfjs-layers' k*k*channels fan-in, so that every stage of the cascade starts at its input's
-   * scale; other initializers apply as they are.
+   * Default 'glorotUniform'. For the depthwise kernels a variance-scaling initializer (`glorot*`,
+   * `he*`, `leCun*`, `varianceScaling`) counts the fans of one channel's kxk filter (k·k in and
+   * out), not tfjs-layers' k·k·channels fan-in, so that every stage of the cascade starts at its
+   * input's scale; other initializers apply as they are.
    */
   kernelInitializer?: InitializerIdentifier | Initializer | SerializedObject;
   /** Initializer of the biases. Default 'zeros'. */
@@ -110,11 +110,14 @@ export interface ScaleAttentionalShapeArgs {
  * The number of weights of one layer, in closed form. With C_in input channels, s = stageFilters,
  * N = scales, k = kernelSize, F = filters, k_a = the attention kernel size:
  *
- *   C_in*s                       (H1: 1x1 convolution)
- * + (N-1) * (k*k*s + s*s)        (H2..HN: depthwise kxk, then pointwise 1x1)
- * + N*s                          (biases of the N stages, if useBias)
- * + k_a                          (ECA's 1-D kernel, if useAttention)
- * + N*s*F + F                    (1x1 projection and its bias, only if N*s != F; bias only if useBias)
+ * ```text
+ *   C_in*s                  (H1: 1x1 convolution)
+ * + (N-1) * (k*k*s + s*s)   (H2..HN: depthwise kxk, then 1x1)
+ * + N*s                     (the stages' biases, if useBias)
+ * + k_a                     (ECA's 1-D kernel, if useAttention)
+ * + N*s*F                   (1x1 projection, if N*s != F)
+ * + F                       (its bias, if N*s != F and useBias)
+ * ```
  */
 export function scaleAttentionalParamCount(args: ScaleAttentionalShapeArgs): number {
   const n = args.scales ?? 4;
@@ -152,7 +155,7 @@ interface Stage {
  * Weights, in order (all created in build() with stable names): `stage1_kernel` [1,1,C_in,s],
  * `stage1_bias` [s]; for n = 2..N `stage{n}_depthwise_kernel` [k,k,s,1],
  * `stage{n}_pointwise_kernel` [1,1,s,s], `stage{n}_bias` [s]; `attention_kernel` [k_a,1,1];
- * `projection_kernel` [1,1,N*s,F] and `projection_bias` [F] when N*s != F.
+ * `projection_kernel` [1,1,N·s,F] and `projection_bias` [F] when N·s != F.
  */
 export class ScaleAttentionalConv2D extends layers.Layer {
   /** The name under which the class is registered for (de)serialization: 'ScaleAttentionalConv2D'. */

@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@sa-unet/scale-attn-conv'; // registers the layer, so the model loads
 import { boundaryOf, type PixelSize } from '@sa-unet/seg-metrics';
 import { chooseBackend } from './backend.js';
-import { MACHINE_PRESETS, MAX_SIDE, checkFile, nerveArea, rgbaToGray, segmentGray, type NerveSegmentation } from './segment.js';
+import { MACHINE_PRESETS, MAX_SIDE, checkFile, nerveArea, rgbaToGray, segmentGray, warmUp, type NerveSegmentation } from './segment.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = $('status');
@@ -111,8 +111,11 @@ async function start(): Promise<void> {
   try {
     const backend = await chooseBackend(new URLSearchParams(location.search).get('backend') ?? undefined);
     $('backend').textContent = backend;
-    model = await tfl.loadLayersModel(new URL('./model/model.json', location.href).href);
-    status.textContent = `Ready: the model runs on ${backend}.`;
+    const loaded = await tfl.loadLayersModel(new URL('./model/model.json', location.href).href);
+    status.textContent = `Preparing the model on ${backend}…`;
+    const firstRunMs = await warmUp(loaded);
+    model = loaded;
+    status.textContent = `Ready: the model runs on ${backend} (first run ${(firstRunMs / 1000).toFixed(1)} s).`;
     document.body.dataset.state = 'ready';
   } catch (err) {
     status.textContent = 'Not ready.';

@@ -63,6 +63,8 @@ describe.runIf(available)('the demo in Chromium', () => {
     await page.goto(`${url}?backend=${backend}`);
     await page.waitForSelector('body[data-state="ready"]', { timeout: 120_000 });
     expect(await page.textContent('#backend')).toBe(backend);
+    // Ready only after the model's first run, which compiles the backend's programs.
+    expect(await page.textContent('#status')).toMatch(new RegExp(`^Ready: the model runs on ${backend} \\(first run \\d+\\.\\d s\\)\\.$`));
 
     const image = join(dataset, '0003.png');
     if (!existsSync(image)) {

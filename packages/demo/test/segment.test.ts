@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { describe, expect, it, beforeAll } from 'vitest';
+import { describe, expect, it, beforeAll, vi } from 'vitest';
 import { createModel } from '@sa-unet/unet-zoo';
 import { segmentImage } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
-import { MAX_BYTES, checkFile, nerveArea, rgbaToGray, segmentGray } from '../src/segment.js';
+import { MAX_BYTES, checkFile, nerveArea, rgbaToGray, segmentGray, warmUp } from '../src/segment.js';
 
 beforeAll(() => useBackend('wasm'));
 
@@ -25,6 +25,20 @@ describe('the demo pipeline', () => {
     expect(nerveArea(ours, { width, height }, { dpi: 96 })).toBeCloseTo(bench.csaMm2!, 12);
     expect(ours.contour.length).toBe(32 * 32);
     expect(ours.size).toBe(32);
+  });
+
+  it('warms a model up with one run through the pipeline, leaving no tensors behind', async () => {
+    const model = createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 8, depth: 3 });
+    const predict = vi.spyOn(model, 'predict');
+    const before = tf.memory().numTensors;
+    const ms = await warmUp(model);
+    expect(ms).toBeGreaterThan(0);
+    expect(predict).toHaveBeenCalledTimes(1);
+    expect((predict.mock.calls[0]![0] as tf.Tensor).shape).toEqual([1, 32, 32, 1]);
+    expect(tf.memory().numTensors).toBe(before);
+    const rgb = tfl.input({ shape: [8, 8, 3] });
+    const rgbModel = tfl.model({ inputs: rgb, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(rgb) as tfl.SymbolicTensor });
+    await expect(warmUp(rgbModel)).rejects.toThrow(/\[null, n, n, 1\]/);
   });
 
   it('refuses non-images, huge files and models of other inputs with a message', async () => {

@@ -64,7 +64,10 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     expect(csv[0].split(',')).toEqual(expect.arrayContaining(['dice_mean', 'surfaceDice_mean', 'surfaceDice_sd']));
     const svg = await readFile(join(out, 'roc.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg).toContain('SA-U-Net (proposed) (AUC');
+    // The legend's visible labels, not only its aria-label, name each model with its AUC.
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    const auc = (m: string) => results.models.find((r) => r.model === m)!.repeats[0]!.metrics.pixelAucMicro.toFixed(4);
+    expect(labels).toEqual(expect.arrayContaining([`U-Net (AUC ${auc('unet')})`, `SA-U-Net (proposed) (AUC ${auc('sa-unet')})`]));
     const png = decode(await readFile(join(out, 'overlays', `unet-${results.dataset.testNames[0]}.png`)));
     expect(png).toMatchObject({ width: 256, height: 256, channels: 3 });
     let green = 0;

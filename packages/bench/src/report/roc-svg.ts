@@ -29,7 +29,8 @@ export async function renderRocSvg(r: CompareResults): Promise<string> {
       { orient: 'bottom', scale: 'x', title: 'False-positive rate (1 - specificity)', grid: true, tickCount: 5 },
       { orient: 'left', scale: 'y', title: 'True-positive rate (sensitivity)', grid: true, tickCount: 5 },
     ],
-    legends: [{ stroke: 'color', title: 'model', orient: 'bottom-right', fillColor: 'white', padding: 6, symbolType: 'stroke' }],
+    // labelLimit 0: Vega cuts labels at 160 px by default, which hid the AUC of the longer names.
+    legends: [{ stroke: 'color', title: 'model', orient: 'bottom-right', fillColor: 'white', padding: 6, symbolType: 'stroke', labelLimit: 0 }],
     marks: [
       {
         type: 'line',

@@ -6,7 +6,7 @@
  */
 export { runCompare } from './commands/compare.js';
 export { runTrain, type TrainCommandOptions } from './commands/train.js';
-export { runEvaluate, loadSavedModel, renderEvaluation, type EvaluateCommandOptions } from './commands/evaluate.js';
+export { runEvaluate, loadSavedModel, readSavedModel, renderEvaluation, type EvaluateCommandOptions } from './commands/evaluate.js';
 export { runLatency, type LatencyOptions, type LatencyRow } from './commands/latency.js';
 export { runParams } from './commands/params.js';
 export { runRecalibrate, type RecalibrateCommandOptions, type RecalibrateResult } from './commands/recalibrate.js';

@@ -33,16 +33,28 @@ export interface EvaluateCommandOptions {
   quiet?: boolean;
 }
 
-/** Loads a saved model, checking that it takes square one-channel images. */
-export async function loadSavedModel(dir: string): Promise<{
+/**
+ * Reads a saved model's files (model.json and its weights) without building it. Needs no backend:
+ * the commands read first, so that a missing or corrupt model is reported before a backend starts
+ * (probing for WebGPU takes seconds and may print Dawn's warnings). fileSystem's errors name the file.
+ */
+export function readSavedModel(dir: string): Promise<io.ModelArtifacts> {
+  return fileSystem(dir).load!();
+}
+
+/**
+ * Loads a saved model, checking that it takes square one-channel images; `artifacts`, if given, are
+ * its files as {@link readSavedModel} read them.
+ */
+export async function loadSavedModel(dir: string, artifacts?: io.ModelArtifacts): Promise<{
   /** The model, with its weights. */
   model: tfl.LayersModel;
   /** Side n of the [n, n, 1] images it takes. */
   size: number;
 }> {
-  // Read first (fileSystem's errors name the file), then build: tfjs-layers' errors for a topology
-  // it cannot build name nothing, so the folder is added to those alone.
-  const artifacts = await fileSystem(dir).load!();
+  // Read first, then build: tfjs-layers' errors for a topology it cannot build name nothing, so
+  // the folder is added to those alone.
+  artifacts ??= await readSavedModel(dir);
   const model = await tfl.loadLayersModel(io.fromMemory(artifacts)).catch((err: unknown) => {
     throw new Error(`model ${dir}: cannot build the model of its model.json: ${err instanceof Error ? err.message : String(err)}`);
   });
@@ -73,8 +85,9 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Evaluat
   const choice = checkBackend(opts.backend);
   const label = opts.label === undefined ? undefined : checkInteger(opts.label, '--label', 0);
   if (opts.out !== undefined) await checkOutFree(opts.out);
+  const artifacts = await readSavedModel(opts.model);
   const backend = await selectBackend(choice);
-  const { model, size } = await loadSavedModel(opts.model);
+  const { model, size } = await loadSavedModel(opts.model, artifacts);
   try {
     const dataset = await loadFolder(opts.data, { size, label });
     const bar = progressBar(`evaluating |{bar}| {value}/{total} images`, show);

@@ -12,7 +12,7 @@ import { selectBackend } from '../backend.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
 import { isFolder, writeFileAtomic } from '../output.js';
-import { loadSavedModel } from './evaluate.js';
+import { loadSavedModel, readSavedModel } from './evaluate.js';
 import { checkBackend, checkNumber } from './options.js';
 
 /** One image through a saved model, with the mask's area in the original image's mm². */
@@ -66,9 +66,11 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
     : opts.mmPerPixel !== undefined ? { spacingMm: [checkNumber(opts.mmPerPixel, '--mm-per-pixel', 0), opts.mmPerPixel] } : undefined;
   const choice = checkBackend(opts.backend);
   if (opts.overlay !== undefined) await checkOverlayPath(opts.overlay);
-  await selectBackend(choice);
-  const { model } = await loadSavedModel(opts.model);
+  // The files first (their errors name them), then the backend, which may take seconds to probe.
+  const artifacts = await readSavedModel(opts.model);
   const image = await readGrayImage(opts.image);
+  await selectBackend(choice);
+  const { model } = await loadSavedModel(opts.model, artifacts);
   const result = await segmentImage(model, image, pixelSize);
   model.dispose();
   if (opts.overlay !== undefined) {

@@ -5,6 +5,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { gray8, writeDataset } from './helpers.js';
 
@@ -31,6 +35,15 @@ describe('a missing model is reported before any backend starts', () => {
     ['train --init', (model) => runTrain({ model: 'sa-unet', init: model, out: join(root, 'out'), quiet: true, backend: 'webgpu' })],
   ])('%s', async (_, run) => {
     await expect(run(join(root, 'no-model'))).rejects.toThrow(/cannot read .*no-model\/model\.json/);
+    expect(selectBackend).not.toHaveBeenCalled();
+  });
+
+  it('evaluate: a missing data folder too', async () => {
+    await tf.setBackend('cpu'); // to save a model to read (selectBackend is the mock here)
+    const model = join(root, 'model');
+    const input = tfl.input({ shape: [8, 8, 1] });
+    await tfl.model({ inputs: input, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(input) as tfl.SymbolicTensor }).save(fileSystem(model));
+    await expect(runEvaluate({ model, data: join(root, 'no-data'), quiet: true, backend: 'webgpu' })).rejects.toThrow(/dataset folder .*no-data does not exist/);
     expect(selectBackend).not.toHaveBeenCalled();
   });
 });

@@ -8,7 +8,7 @@ import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { SUMMARIZED_METRICS, type EvaluationResult } from '@sa-unet/seg-metrics';
 import { modelInputSize } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../backend.js';
-import { loadFolder } from '../data/dataset.js';
+import { loadFolder, pairFiles } from '../data/dataset.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions } from '../eval/score.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
@@ -86,6 +86,7 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Evaluat
   const label = opts.label === undefined ? undefined : checkInteger(opts.label, '--label', 0);
   if (opts.out !== undefined) await checkOutFree(opts.out);
   const artifacts = await readSavedModel(opts.model);
+  await pairFiles(opts.data); // its errors too before the backend starts
   const backend = await selectBackend(choice);
   const { model, size } = await loadSavedModel(opts.model, artifacts);
   try {

@@ -12,7 +12,10 @@ export interface BackendWork {
   model: string;
   /** Input side in pixels. */
   size: number;
+  /** Images per batch. */
   batchSize: number;
+  /** The batch size is the command's, not a flag (latency's Adam steps are at batch 4): not advised. */
+  fixedBatch?: boolean;
 }
 
 /** The wasm heap's limit: 4 GB (a 32-bit address space). */
@@ -35,7 +38,7 @@ export function explainBackendFailure(err: unknown, work: BackendWork, heapBytes
   const trapAtFullHeap = err instanceof WebAssembly.RuntimeError && heapBytes >= WASM_HEAP_LIMIT - 2 ** 26;
   if (trapAtFullHeap || /memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(message)) {
     const { activity, model, size, batchSize } = work;
-    const smaller = activity === 'training' ? 'a smaller --size or --batch-size' : 'a smaller input size (--size)';
+    const smaller = activity === 'inference' ? 'a smaller input size (--size)' : work.fixedBatch ? 'a smaller --size' : 'a smaller --size or --batch-size';
     return new Error(
       `${activity} of ${model} at ${size}x${size}, batch ${batchSize}, ran out of the backend's memory (${message}); ` +
         `the wasm backend is limited to 4 GB: use ${smaller}, or --backend webgpu or tensorflow`,

@@ -7,7 +7,7 @@
 export { runCompare } from './commands/compare.js';
 export { runTrain, type TrainCommandOptions } from './commands/train.js';
 export { runEvaluate, loadSavedModel, readSavedModel, renderEvaluation, type EvaluateCommandOptions } from './commands/evaluate.js';
-export { runLatency, type LatencyOptions, type LatencyRow } from './commands/latency.js';
+export { runLatency, measureModel, renderLatencyTable, type LatencyOptions, type LatencyRow, type LatencyJob } from './commands/latency.js';
 export { runParams } from './commands/params.js';
 export { runRecalibrate, type RecalibrateCommandOptions, type RecalibrateResult } from './commands/recalibrate.js';
 export { runSegment, segmentImage, type Segmentation, type SegmentCommandOptions } from './commands/segment.js';

@@ -239,8 +239,10 @@ describe('train, evaluate, latency, params', () => {
     const rows = await runLatency({ models: 'sa-unet', size: 32, baseFilters: 8, backends: 'wasm', runs: 3, steps: 1, quiet: true });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ backend: 'wasm', model: 'sa-unet' });
-    expect(rows[0].inference.medianMs).toBeGreaterThan(0);
+    expect(rows[0].inference!.medianMs).toBeGreaterThan(0);
     expect(rows[0].stepMedianMs).toBeGreaterThan(0);
+    expect(rows[0].params).toBeGreaterThan(0);
+    expect(rows[0].error).toBeUndefined();
     await expect(runLatency({ backends: 'tensorflow', quiet: true })).rejects.toThrow(/^tensorflow backend unavailable: neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed \(npm i @tensorflow\/tfjs-node\)$/);
   });
 

@@ -88,7 +88,7 @@ async function runInThread(jobs: Job[], options: RunOptions, split: Split, work:
  * registers tsx in the worker, then src/worker.ts; built (tsup bundles this module into dist/),
  * dist/worker.js.
  */
-function workerUrl(): URL {
+export function workerUrl(): URL {
   return extname(fileURLToPath(import.meta.url)) === '.ts'
     ? new URL('../worker-source.mjs', import.meta.url)
     : new URL('./worker.js', import.meta.url);

@@ -2,9 +2,11 @@
  * `latency`: per model and backend, the parameter count, the inference time of one image at
  * batch 1 (first call, then median and p90 after warm-up) and the time of one Adam step at batch 4.
  */
+import { Worker, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import type { ModelName } from '@sa-unet/unet-zoo';
 import { BACKEND_NAMES, backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { timeCalls, type Latency } from '../eval/timing.js';
@@ -13,6 +15,7 @@ import { log } from '../progress.js';
 import { checkInteger, checkSize, parseModels } from './options.js';
 import { explainBackendFailure } from '../backend-failure.js';
 import { trainingTargets } from '../train/trainer.js';
+import { workerUrl } from './jobs.js';
 import { buildModel, disposeModel } from './run-model.js';
 
 /** Options of {@link runLatency} (`sa-unet-bench latency`). */
@@ -43,14 +46,32 @@ export interface LatencyRow {
   model: string;
   /** Its parameter count. */
   params: number;
-  /** Inference of one image at batch 1. */
-  inference: Latency;
-  /** Median ms of an Adam step at batch 4 (after two warm-up steps). */
-  stepMedianMs: number;
-  /** 90th percentile ms of those steps. */
-  stepP90Ms: number;
-  /** Ms of the first step (graph set-up, shader compilation, optimizer state). */
-  stepFirstMs: number;
+  /** Inference of one image at batch 1; null where it could not be measured (see `error`). */
+  inference: Latency | null;
+  /** Median ms of an Adam step at batch 4 (after two warm-up steps); null where it could not be measured. */
+  stepMedianMs: number | null;
+  /** 90th percentile ms of those steps; null where they could not be measured. */
+  stepP90Ms: number | null;
+  /** Ms of the first step (graph set-up, shader compilation, optimizer state); null where it could not be measured. */
+  stepFirstMs: number | null;
+  /** Why a measurement is missing (e.g. the backend ran out of memory); absent when both were measured. */
+  error?: string;
+}
+
+/** One model's measurement: what a worker thread needs to make it. */
+export interface LatencyJob {
+  /** Backend to measure on. */
+  backend: BackendChoice;
+  /** Model to measure. */
+  model: ModelName;
+  /** Input side. */
+  size: number;
+  /** Filters of the first level. */
+  baseFilters: number;
+  /** Timed inference calls. */
+  runs: number;
+  /** Timed Adam steps. */
+  steps: number;
 }
 
 /**
@@ -66,7 +87,7 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
   const step = async () => {
     const t0 = performance.now();
     await model.trainOnBatch(x, trainingTargets(model, y)).catch((err: unknown) => { // reads the loss back, so the step is complete
-      throw explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: 4 });
+      throw explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: 4, fixedBatch: true });
     });
     return performance.now() - t0;
   };
@@ -75,6 +96,88 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
   } finally {
     tf.dispose([x, y]);
   }
+}
+
+/**
+ * Measures one model on the active backend: inference, then Adam steps. A failure (typically the
+ * backend running out of memory at a large size) is recorded in the row's `error`, with what was
+ * measured before it, instead of thrown.
+ */
+export async function measureModel(job: LatencyJob, backendName: string, build: typeof buildModel = buildModel): Promise<LatencyRow> {
+  const model = build(job.model, { size: job.size, baseFilters: job.baseFilters }, 1);
+  const row: LatencyRow = { backend: backendName, model: job.model, params: model.countParams(), inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null };
+  try {
+    row.inference = await inferenceLatency(model, job.size, 1, 3, job.runs);
+    const step = await stepTimes(model, job.size, job.steps);
+    Object.assign(row, { stepMedianMs: step.medianMs, stepP90Ms: step.p90Ms, stepFirstMs: step.firstMs });
+  } catch (err) {
+    row.error = err instanceof Error ? err.message : String(err);
+  }
+  try {
+    disposeModel(model);
+  } catch {
+    // After a wasm abort the backend is gone, disposing included; the worker holding it ends anyway.
+  }
+  return row;
+}
+
+/** Messages of a latency worker. */
+type LatencyWorkerMessage = { type: 'latency'; row: LatencyRow } | { type: 'error'; message: string };
+
+/** Input of a worker thread that measures one model ({@link measureInWorker}). */
+export interface LatencyWorkerInput {
+  /** The measurement to make. */
+  latency: LatencyJob;
+}
+
+/** The body of a latency worker thread: one measurement, posted back. */
+export async function latencyWorker(port: MessagePort, input: LatencyWorkerInput): Promise<void> {
+  try {
+    const backend = await selectBackend(input.latency.backend);
+    port.postMessage({ type: 'latency', row: await measureModel(input.latency, backend.name) } satisfies LatencyWorkerMessage);
+  } catch (err) {
+    port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies LatencyWorkerMessage);
+  }
+}
+
+/**
+ * Measures one model in a worker thread of its own. On wasm a model that runs out of the 4 GB heap
+ * aborts the WebAssembly instance for good, and with it every later measurement: in a worker
+ * only that model's row is lost (and each model starts with an empty heap).
+ */
+async function measureInWorker(job: LatencyJob, backendName: string): Promise<LatencyRow> {
+  const worker = new Worker(workerUrl(), { workerData: { latency: job } satisfies LatencyWorkerInput });
+  try {
+    return await new Promise<LatencyRow>((resolve, reject) => {
+      worker.on('message', (msg: LatencyWorkerMessage) => (msg.type === 'latency' ? resolve(msg.row) : reject(new Error(msg.message))));
+      worker.on('error', reject);
+      worker.on('exit', (code) => resolve({
+        backend: backendName, model: job.model, params: NaN, inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null,
+        error: `the worker thread measuring it stopped (exit code ${code})`,
+      }));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+const cell = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
+
+/** The Markdown table of {@link runLatency}, with a line per failed measurement under it. */
+export function renderLatencyTable(rows: LatencyRow[], setup: { size: number; baseFilters: number; runs: number; steps: number }): string {
+  const { size, baseFilters, runs, steps } = setup;
+  const failed = rows.filter((r) => r.error !== undefined);
+  return [
+    `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)`,
+    '',
+    '| backend | model | parameters | inference ms (median / p90) | first call ms | Adam step ms (median / p90) | first step ms |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.backend} | ${r.model} | ${Number.isNaN(r.params) ? '-' : r.params.toLocaleString('en-US')} | ` +
+      `${r.inference === null ? '-' : `${r.inference.medianMs.toFixed(2)} / ${r.inference.p90Ms.toFixed(2)}`} | ${cell(r.inference?.firstMs ?? null, 0)} | ` +
+      `${r.stepMedianMs === null ? '-' : `${r.stepMedianMs.toFixed(1)} / ${cell(r.stepP90Ms, 1)}`} | ${cell(r.stepFirstMs, 0)} |`),
+    '',
+    ...(failed.length > 0 ? [...failed.map((r) => `- ${r.backend}, ${r.model}: ${r.inference === null ? 'not measured' : 'Adam step not measured'}: ${r.error}`), ''] : []),
+  ].join('\n');
 }
 
 /** Measures every model on every backend asked for (or available), prints the table and returns its rows. */
@@ -104,25 +207,19 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
       continue;
     }
     log(show, backendLogLine(backend));
-    for (const name of models) {
-      const model = buildModel(name, { size, baseFilters }, 1);
-      const inference = await inferenceLatency(model, size, 1, 3, runs);
-      const step = await stepTimes(model, size, steps);
-      rows.push({ backend: backend.name, model: name, params: model.countParams(), inference, stepMedianMs: step.medianMs, stepP90Ms: step.p90Ms, stepFirstMs: step.firstMs });
-      log(show, `  ${name}: ${inference.medianMs.toFixed(2)} ms/image, Adam step ${step.medianMs.toFixed(1)} ms`);
-      disposeModel(model);
+    // The CPU backends measure each model in a worker thread (see measureInWorker); GPU backends in
+    // this thread, where a failed model leaves the backend usable.
+    const isolate = backend.name === 'wasm' || backend.name === 'cpu';
+    for (const model of models) {
+      const job: LatencyJob = { backend: backend.name as BackendChoice, model, size, baseFilters, runs, steps };
+      const row = isolate ? await measureInWorker(job, backend.name) : await measureModel(job, backend.name);
+      rows.push(row);
+      const inference = row.inference === null ? 'inference not measured' : `${row.inference.medianMs.toFixed(2)} ms/image`;
+      const step = row.stepMedianMs === null ? 'Adam step not measured' : `Adam step ${row.stepMedianMs.toFixed(1)} ms`;
+      log(show, `  ${model}: ${inference}, ${step}${row.error === undefined ? '' : ` (${row.error})`}`);
     }
   }
-  const table = [
-    `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)`,
-    '',
-    '| backend | model | parameters | inference ms (median / p90) | first call ms | Adam step ms (median / p90) | first step ms |',
-    '|---|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.backend} | ${r.model} | ${r.params.toLocaleString('en-US')} | ${r.inference.medianMs.toFixed(2)} / ${r.inference.p90Ms.toFixed(2)} | ` +
-      `${r.inference.firstMs.toFixed(0)} | ${r.stepMedianMs.toFixed(1)} / ${r.stepP90Ms.toFixed(1)} | ${r.stepFirstMs.toFixed(0)} |`),
-    '',
-  ].join('\n');
-  process.stdout.write(table);
+  process.stdout.write(renderLatencyTable(rows, { size, baseFilters, runs, steps }));
   if (opts.out !== undefined) await writeJson(opts.out, { size, baseFilters, runs, steps, node: process.version, date: new Date().toISOString(), rows });
   return rows;
 }

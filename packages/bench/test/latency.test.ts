@@ -1,0 +1,78 @@
+/** `latency`'s parts: one model's measurement, whose failures are recorded rather than thrown, and the table. */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { measureModel, renderLatencyTable, type LatencyJob, type LatencyRow } from '../src/commands/latency.js';
+import { buildModel } from '../src/commands/run-model.js';
+import { useBackend } from '../../../test-utils/backends.js';
+
+beforeAll(() => useBackend('wasm'));
+
+const job: LatencyJob = { backend: 'wasm', model: 'sa-unet', size: 32, baseFilters: 8, runs: 2, steps: 1 };
+const heapFull = () => new WebAssembly.RuntimeError('memory access out of bounds');
+
+/** buildModel, with `sabotage` applied to the model it builds. */
+const buildWith = (sabotage: (model: tfl.LayersModel) => void): typeof buildModel => (...args) => {
+  const model = buildModel(...args);
+  sabotage(model);
+  return model;
+};
+
+describe('measureModel', () => {
+  it('measures inference and Adam steps, leaving no tensors', async () => {
+    const before = tf.memory().numTensors;
+    const row = await measureModel(job, 'wasm');
+    expect(row).toMatchObject({ backend: 'wasm', model: 'sa-unet' });
+    expect(row.params).toBeGreaterThan(0);
+    expect(row.inference!.medianMs).toBeGreaterThan(0);
+    expect(row.stepMedianMs).toBeGreaterThan(0);
+    expect(row.error).toBeUndefined();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a step that runs out of memory: inference kept, the step missing, the reason recorded', async () => {
+    const before = tf.memory().numTensors;
+    const row = await measureModel(job, 'wasm', buildWith((model) => {
+      vi.spyOn(model, 'trainOnBatch').mockRejectedValue(heapFull());
+    }));
+    expect(row.inference!.medianMs).toBeGreaterThan(0);
+    expect(row).toMatchObject({ stepMedianMs: null, stepP90Ms: null, stepFirstMs: null });
+    expect(row.error).toMatch(/^training of sa_unet.* at 32x32, batch 4, ran out of the backend's memory \(memory access out of bounds\); the wasm backend is limited to 4 GB: use a smaller --size, or --backend webgpu or tensorflow$/);
+    expect(row.params).toBeGreaterThan(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('an inference that fails: neither measured', async () => {
+    const row = await measureModel(job, 'wasm', buildWith((model) => {
+      vi.spyOn(model, 'predict').mockImplementation(() => {
+        throw heapFull();
+      });
+    }));
+    expect(row).toMatchObject({ inference: null, stepMedianMs: null });
+    expect(row.error).toMatch(/^inference of sa_unet.* at 32x32, batch 1, ran out of the backend's memory/);
+  });
+});
+
+describe('renderLatencyTable', () => {
+  it('a row per measurement, dashes and a note for what could not be measured', () => {
+    const rows: LatencyRow[] = [
+      { backend: 'wasm', model: 'unet', params: 8_640_193, inference: { firstMs: 912.4, medianMs: 700.123, p90Ms: 750.5, runs: 3 }, stepMedianMs: 7109.33, stepP90Ms: 7284.31, stepFirstMs: 8001 },
+      { backend: 'wasm', model: 'unet-plus-plus', params: 9_163_329, inference: { firstMs: 3000, medianMs: 2400, p90Ms: 2500, runs: 3 }, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, error: 'ran out of memory' },
+      { backend: 'wasm', model: 'multires-unet', params: NaN, inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, error: 'the worker thread measuring it stopped (exit code 1)' },
+    ];
+    const table = renderLatencyTable(rows, { size: 256, baseFilters: 32, runs: 3, steps: 1 });
+    expect(table.split('\n')).toEqual([
+      'Latency at 256x256x1, base 32: inference at batch 1 (median / p90 of 3 after warm-up; first call), Adam step at batch 4 (median / p90 of 1; first step)',
+      '',
+      '| backend | model | parameters | inference ms (median / p90) | first call ms | Adam step ms (median / p90) | first step ms |',
+      '|---|---|---:|---:|---:|---:|---:|',
+      '| wasm | unet | 8,640,193 | 700.12 / 750.50 | 912 | 7109.3 / 7284.3 | 8001 |',
+      '| wasm | unet-plus-plus | 9,163,329 | 2400.00 / 2500.00 | 3000 | - | - |',
+      '| wasm | multires-unet | - | - | - | - | - |',
+      '',
+      '- wasm, unet-plus-plus: Adam step not measured: ran out of memory',
+      '- wasm, multires-unet: not measured: the worker thread measuring it stopped (exit code 1)',
+      '',
+    ]);
+  });
+});

@@ -15,6 +15,11 @@ export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 /** One of {@link BACKEND_CHOICES}. */
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
+/** Whether a backend computes on the CPU (wasm, cpu): one core per thread, a 4 GB heap on wasm. */
+export function isCpuBackend(name: string): boolean {
+  return name === 'wasm' || name === 'cpu';
+}
+
 /** The backend a command runs on, as {@link selectBackend} set it up. */
 export interface ActiveBackend {
   /** tfjs backend name. */

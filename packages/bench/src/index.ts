@@ -6,14 +6,14 @@
  */
 export { runCompare } from './commands/compare.js';
 export { runTrain, type TrainCommandOptions } from './commands/train.js';
-export { runEvaluate, loadSavedModel, readSavedModel, renderEvaluation, type EvaluateCommandOptions } from './commands/evaluate.js';
+export { runEvaluate, loadSavedModel, readSavedModel, buildSavedModel, renderEvaluation, type EvaluateCommandOptions, type SavedModel, type SavedModelFiles } from './commands/evaluate.js';
 export { runLatency, measureModel, renderLatencyTable, type LatencyOptions, type LatencyRow, type LatencyJob } from './commands/latency.js';
 export { runParams } from './commands/params.js';
 export { runRecalibrate, type RecalibrateCommandOptions, type RecalibrateResult } from './commands/recalibrate.js';
 export { runSegment, segmentImage, type Segmentation, type SegmentCommandOptions } from './commands/segment.js';
 export { resolveRunOptions, parseModels, type RunOptions, type RawRunOptions, type DataOptions } from './commands/options.js';
 export { selectBackend, BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type ActiveBackend } from './backend.js';
-export { listImages, loadFolder, pairFiles, type Dataset, type Sample, type FolderOptions } from './data/dataset.js';
+export { listImages, loadFolder, loadPairs, pairFiles, type Dataset, type Sample, type FolderOptions } from './data/dataset.js';
 export { readGrayImage, readLabelImage, type GrayImage, type LabelImage } from './data/decode.js';
 export { phantomDataset, phantomSample } from './data/phantom.js';
 export { splitDataset, type Split } from './data/split.js';

@@ -21,7 +21,7 @@ const buildWith = (sabotage: (model: tfl.LayersModel) => void): typeof buildMode
 describe('measureModel', () => {
   it('measures inference and Adam steps, leaving no tensors', async () => {
     const before = tf.memory().numTensors;
-    const row = await measureModel(job, 'wasm');
+    const row = await measureModel(job);
     expect(row).toMatchObject({ backend: 'wasm', model: 'sa-unet' });
     expect(row.params).toBeGreaterThan(0);
     expect(row.inference!.medianMs).toBeGreaterThan(0);
@@ -32,7 +32,7 @@ describe('measureModel', () => {
 
   it('a step that runs out of memory: inference kept, the step missing, the reason recorded', async () => {
     const before = tf.memory().numTensors;
-    const row = await measureModel(job, 'wasm', buildWith((model) => {
+    const row = await measureModel(job, buildWith((model) => {
       vi.spyOn(model, 'trainOnBatch').mockRejectedValue(heapFull());
     }));
     expect(row.inference!.medianMs).toBeGreaterThan(0);
@@ -43,7 +43,7 @@ describe('measureModel', () => {
   });
 
   it('an inference that fails: neither measured', async () => {
-    const row = await measureModel(job, 'wasm', buildWith((model) => {
+    const row = await measureModel(job, buildWith((model) => {
       vi.spyOn(model, 'predict').mockImplementation(() => {
         throw heapFull();
       });

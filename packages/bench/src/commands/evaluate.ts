@@ -8,7 +8,7 @@ import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { SUMMARIZED_METRICS, type EvaluationResult } from '@sa-unet/seg-metrics';
 import { modelInputSize } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../backend.js';
-import { loadFolder, pairFiles } from '../data/dataset.js';
+import { loadPairs, pairFiles } from '../data/dataset.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions } from '../eval/score.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
@@ -33,28 +33,40 @@ export interface EvaluateCommandOptions {
   quiet?: boolean;
 }
 
+/** A saved model's files, read by {@link readSavedModel}. */
+export interface SavedModelFiles {
+  /** The folder they were read from. */
+  dir: string;
+  /** model.json and its weights. */
+  artifacts: io.ModelArtifacts;
+}
+
+/** A saved model built by {@link buildSavedModel}. */
+export interface SavedModel {
+  /** The model, with its weights. */
+  model: tfl.LayersModel;
+  /** Side n of the [n, n, 1] images it takes. */
+  size: number;
+}
+
 /**
  * Reads a saved model's files (model.json and its weights) without building it. Needs no backend:
  * the commands read first, so that a missing or corrupt model is reported before a backend starts
  * (probing for WebGPU takes seconds and may print Dawn's warnings). fileSystem's errors name the file.
  */
-export function readSavedModel(dir: string): Promise<io.ModelArtifacts> {
-  return fileSystem(dir).load!();
+export async function readSavedModel(dir: string): Promise<SavedModelFiles> {
+  return { dir, artifacts: await fileSystem(dir).load!() };
 }
 
-/**
- * Loads a saved model, checking that it takes square one-channel images; `artifacts`, if given, are
- * its files as {@link readSavedModel} read them.
- */
-export async function loadSavedModel(dir: string, artifacts?: io.ModelArtifacts): Promise<{
-  /** The model, with its weights. */
-  model: tfl.LayersModel;
-  /** Side n of the [n, n, 1] images it takes. */
-  size: number;
-}> {
-  // Read first, then build: tfjs-layers' errors for a topology it cannot build name nothing, so
-  // the folder is added to those alone.
-  artifacts ??= await readSavedModel(dir);
+/** Loads a saved model ({@link readSavedModel}, then {@link buildSavedModel}). */
+export async function loadSavedModel(dir: string): Promise<SavedModel> {
+  return buildSavedModel(await readSavedModel(dir));
+}
+
+/** Builds a model from its files on the active backend, checking that it takes square one-channel images. */
+export async function buildSavedModel({ dir, artifacts }: SavedModelFiles): Promise<SavedModel> {
+  // tfjs-layers' errors for a topology it cannot build name nothing (fileSystem's name the file),
+  // so the folder is added to those alone.
   const model = await tfl.loadLayersModel(io.fromMemory(artifacts)).catch((err: unknown) => {
     throw new Error(`model ${dir}: cannot build the model of its model.json: ${err instanceof Error ? err.message : String(err)}`);
   });
@@ -85,12 +97,12 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Evaluat
   const choice = checkBackend(opts.backend);
   const label = opts.label === undefined ? undefined : checkInteger(opts.label, '--label', 0);
   if (opts.out !== undefined) await checkOutFree(opts.out);
-  const artifacts = await readSavedModel(opts.model);
-  await pairFiles(opts.data); // its errors too before the backend starts
+  const files = await readSavedModel(opts.model);
+  const pairs = await pairFiles(opts.data); // its errors too before the backend starts
   const backend = await selectBackend(choice);
-  const { model, size } = await loadSavedModel(opts.model, artifacts);
+  const { model, size } = await buildSavedModel(files);
   try {
-    const dataset = await loadFolder(opts.data, { size, label });
+    const dataset = await loadPairs(opts.data, pairs, { size, label });
     const bar = progressBar(`evaluating |{bar}| {value}/{total} images`, show);
     bar.start(dataset.samples.length);
     const predictions = await predictSamples(model, dataset.samples, size, 4, (done) => bar.update(done)).finally(() => bar.stop());

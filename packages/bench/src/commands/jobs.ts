@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import type { ModelName } from '@sa-unet/unet-zoo';
+import { isCpuBackend } from '../backend.js';
 import type { Split } from '../data/split.js';
 import { writeJson } from '../output.js';
 import { log, stepsDone, trainingStatus } from '../progress.js';
@@ -71,7 +72,7 @@ export function longestFirst(jobs: Job[]): Job[] {
 
 /** Worker threads to use by default: one per core for the CPU backends, else one. */
 export function defaultWorkers(backend: string, jobs: number): number {
-  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, Math.min(availableParallelism(), jobs)) : 1;
+  return isCpuBackend(backend) ? Math.max(1, Math.min(availableParallelism(), jobs)) : 1;
 }
 
 async function runInThread(jobs: Job[], options: RunOptions, split: Split, work: string, results: Map<string, RepeatResult>): Promise<void> {

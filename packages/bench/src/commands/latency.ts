@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import type { ModelName } from '@sa-unet/unet-zoo';
-import { BACKEND_NAMES, backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
+import { BACKEND_NAMES, backendLogLine, isCpuBackend, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { timeCalls, type Latency } from '../eval/timing.js';
 import { writeJson } from '../output.js';
@@ -60,7 +60,7 @@ export interface LatencyRow {
 
 /** One model's measurement: what a worker thread needs to make it. */
 export interface LatencyJob {
-  /** Backend to measure on. */
+  /** Backend to measure on (a worker selects it; {@link measureModel} measures on the active one). */
   backend: BackendChoice;
   /** Model to measure. */
   model: ModelName;
@@ -103,9 +103,9 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
  * backend running out of memory at a large size) is recorded in the row's `error`, with what was
  * measured before it, instead of thrown.
  */
-export async function measureModel(job: LatencyJob, backendName: string, build: typeof buildModel = buildModel): Promise<LatencyRow> {
+export async function measureModel(job: LatencyJob, build: typeof buildModel = buildModel): Promise<LatencyRow> {
   const model = build(job.model, { size: job.size, baseFilters: job.baseFilters }, 1);
-  const row: LatencyRow = { backend: backendName, model: job.model, params: model.countParams(), inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null };
+  const row = unmeasured(tf.getBackend(), job.model, model.countParams());
   try {
     row.inference = await inferenceLatency(model, job.size, 1, 3, job.runs);
     const step = await stepTimes(model, job.size, job.steps);
@@ -121,6 +121,11 @@ export async function measureModel(job: LatencyJob, backendName: string, build: 
   return row;
 }
 
+/** A row with nothing measured (yet). */
+function unmeasured(backend: string, model: ModelName, params: number, error?: string): LatencyRow {
+  return { backend, model, params, inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, ...(error !== undefined && { error }) };
+}
+
 /** Messages of a latency worker. */
 type LatencyWorkerMessage = { type: 'latency'; row: LatencyRow } | { type: 'error'; message: string };
 
@@ -133,8 +138,8 @@ export interface LatencyWorkerInput {
 /** The body of a latency worker thread: one measurement, posted back. */
 export async function latencyWorker(port: MessagePort, input: LatencyWorkerInput): Promise<void> {
   try {
-    const backend = await selectBackend(input.latency.backend);
-    port.postMessage({ type: 'latency', row: await measureModel(input.latency, backend.name) } satisfies LatencyWorkerMessage);
+    await selectBackend(input.latency.backend);
+    port.postMessage({ type: 'latency', row: await measureModel(input.latency) } satisfies LatencyWorkerMessage);
   } catch (err) {
     port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies LatencyWorkerMessage);
   }
@@ -145,16 +150,13 @@ export async function latencyWorker(port: MessagePort, input: LatencyWorkerInput
  * aborts the WebAssembly instance for good, and with it every later measurement: in a worker
  * only that model's row is lost (and each model starts with an empty heap).
  */
-async function measureInWorker(job: LatencyJob, backendName: string): Promise<LatencyRow> {
+async function measureInWorker(job: LatencyJob): Promise<LatencyRow> {
   const worker = new Worker(workerUrl(), { workerData: { latency: job } satisfies LatencyWorkerInput });
   try {
     return await new Promise<LatencyRow>((resolve, reject) => {
       worker.on('message', (msg: LatencyWorkerMessage) => (msg.type === 'latency' ? resolve(msg.row) : reject(new Error(msg.message))));
       worker.on('error', reject);
-      worker.on('exit', (code) => resolve({
-        backend: backendName, model: job.model, params: NaN, inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null,
-        error: `the worker thread measuring it stopped (exit code ${code})`,
-      }));
+      worker.on('exit', (code) => resolve(unmeasured(job.backend, job.model, NaN, `the worker thread measuring it stopped (exit code ${code})`)));
     });
   } finally {
     await worker.terminate();
@@ -209,10 +211,9 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
     log(show, backendLogLine(backend));
     // The CPU backends measure each model in a worker thread (see measureInWorker); GPU backends in
     // this thread, where a failed model leaves the backend usable.
-    const isolate = backend.name === 'wasm' || backend.name === 'cpu';
     for (const model of models) {
       const job: LatencyJob = { backend: backend.name as BackendChoice, model, size, baseFilters, runs, steps };
-      const row = isolate ? await measureInWorker(job, backend.name) : await measureModel(job, backend.name);
+      const row = isCpuBackend(backend.name) ? await measureInWorker(job) : await measureModel(job);
       rows.push(row);
       const inference = row.inference === null ? 'inference not measured' : `${row.inference.medianMs.toFixed(2)} ms/image`;
       const step = row.stepMedianMs === null ? 'Adam step not measured' : `Adam step ${row.stepMedianMs.toFixed(1)} ms`;

@@ -14,7 +14,7 @@ import { resizeBilinear } from '../data/resize.js';
 import { stackImages } from '../train/batches.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log, progressBar } from '../progress.js';
-import { loadSavedModel, readSavedModel } from './evaluate.js';
+import { buildSavedModel, readSavedModel } from './evaluate.js';
 import { checkBackend, checkInteger } from './options.js';
 
 /** Options of {@link runRecalibrate} (`sa-unet-bench recalibrate`). */
@@ -51,9 +51,9 @@ export async function runRecalibrate(opts: RecalibrateCommandOptions): Promise<R
   if (typeof opts.out !== 'string' || opts.out === '') throw new Error('--out: give the folder to save the recalibrated model in');
   await checkOutFree(opts.out);
   const files = await listImages(opts.images);
-  const artifacts = await readSavedModel(opts.model);
+  const saved = await readSavedModel(opts.model);
   const backend = await selectBackend(choice);
-  const { model, size } = await loadSavedModel(opts.model, artifacts);
+  const { model, size } = await buildSavedModel(saved);
   try {
     const bar = progressBar(`reading |{bar}| {value}/{total} images`, show);
     bar.start(files.length);

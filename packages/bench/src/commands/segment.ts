@@ -12,7 +12,7 @@ import { selectBackend } from '../backend.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
 import { isFolder, writeFileAtomic } from '../output.js';
-import { loadSavedModel, readSavedModel } from './evaluate.js';
+import { buildSavedModel, readSavedModel } from './evaluate.js';
 import { checkBackend, checkNumber } from './options.js';
 
 /** One image through a saved model, with the mask's area in the original image's mm². */
@@ -67,10 +67,10 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
   const choice = checkBackend(opts.backend);
   if (opts.overlay !== undefined) await checkOverlayPath(opts.overlay);
   // The files first (their errors name them), then the backend, which may take seconds to probe.
-  const artifacts = await readSavedModel(opts.model);
+  const files = await readSavedModel(opts.model);
   const image = await readGrayImage(opts.image);
   await selectBackend(choice);
-  const { model } = await loadSavedModel(opts.model, artifacts);
+  const { model } = await buildSavedModel(files);
   const result = await segmentImage(model, image, pixelSize);
   model.dispose();
   if (opts.overlay !== undefined) {

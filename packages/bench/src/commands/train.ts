@@ -5,7 +5,7 @@ import { backendLogLine, selectBackend } from '../backend.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log } from '../progress.js';
 import { loadRunData } from './data.js';
-import { loadSavedModel, readSavedModel } from './evaluate.js';
+import { buildSavedModel, readSavedModel } from './evaluate.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { disposeModel, runRepeatWithBars, writeOverlays } from './run-model.js';
 
@@ -36,10 +36,10 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
   const checked = resolveRunOptions({ ...raw, models: [name], repeats: 1 });
   await checkOutFree(raw.out);
   const show = !checked.quiet;
-  const initArtifacts = raw.init === undefined ? undefined : await readSavedModel(raw.init);
+  const initFiles = raw.init === undefined ? undefined : await readSavedModel(raw.init);
   const backend = await selectBackend(checked.backend);
   log(show, backendLogLine(backend));
-  const init = raw.init === undefined ? undefined : { dir: raw.init, ...await loadSavedModel(raw.init, initArtifacts) };
+  const init = initFiles && { dir: initFiles.dir, ...await buildSavedModel(initFiles) };
   try {
     const options = init !== undefined && raw.size === undefined ? { ...checked, size: init.size } : checked;
     const data = await loadRunData(options);

@@ -99,8 +99,12 @@ export async function pairFiles(dir: string): Promise<Array<{
 
 /** Loads every pair of a dataset folder, resized to `size` (images bilinear, masks nearest). */
 export async function loadFolder(dir: string, options: FolderOptions): Promise<Dataset> {
+  return loadPairs(dir, await pairFiles(dir), options);
+}
+
+/** Loads the pairs {@link pairFiles} listed in the dataset folder `dir`, as {@link loadFolder} does. */
+export async function loadPairs(dir: string, pairs: Awaited<ReturnType<typeof pairFiles>>, options: FolderOptions): Promise<Dataset> {
   const { size, label } = options;
-  const pairs = await pairFiles(dir);
   const samples: Sample[] = [];
   const seen = new Uint8Array(65536); // which mask values occur: a `label` must be one of them
   for (const [i, pair] of pairs.entries()) {

@@ -79,7 +79,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
   addRunOptions(program.command('compare').description('train and test every model, R repeats each; write tables and figures'))
     .option('--models <list>', 'comma-separated models (default: all five)')
     .option('--out <dir>', 'results folder (default: bench-results/<timestamp>)')
-    .option('--resume', 'continue an interrupted run with the same --out and options', false)
+    .option('--resume', 'continue an interrupted or failed run with the same --out and options (--models and --repeats may differ)', false)
     .option('--workers <n>', 'worker threads for the training runs (default: one per core on wasm and cpu)', integer('--workers', 1))
     .action(async (opts) => {
       await runCompare(toRunOptions(opts));

@@ -25,7 +25,7 @@ if ('latency' in (workerData as object)) {
       })
         .then((outcome) => finishJob(work, split, options, job, outcome))
         .then((result) => send({ type: 'done', job, result }))
-        .catch((err: unknown) => send({ type: 'error', job, message: (err as Error).stack ?? String(err) }));
+        .catch((err: unknown) => send({ type: 'error', job, message: err instanceof Error ? err.message : String(err) }));
     });
     send({ type: 'ready' });
   } catch (err) {

@@ -262,6 +262,34 @@ describe('train, evaluate, latency, params', () => {
     }
   }, 300_000);
 
+  it('a failed run stops the schedule, the run in progress is kept, and --resume continues with other --models or --repeats', async () => {
+    const { cp } = await import('node:fs/promises');
+    const common = { size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, backend: 'wasm' } as const;
+    const failing = join(root, 'failing');
+    // A file stands where sa-unet's checkpoint folder goes, so its run fails when it saves.
+    await mkdir(join(`${failing}.partial`, 'checkpoints'), { recursive: true });
+    await writeFile(join(`${failing}.partial`, 'checkpoints', 'sa-unet'), 'not a folder');
+    await expect(runCompare({ ...common, models: 'unet,sa-unet', out: failing, workers: 2, resume: true }))
+      .rejects.toThrow(/^sa-unet repeat 1: .*\n1 finished \(model, repeat\) run\(s\) are kept in .*failing\.partial: the same command with --resume continues/);
+    expect(await readdir(join(`${failing}.partial`, 'runs'))).toEqual(['unet-repeat-1.json']);
+    const kept = JSON.parse(await readFile(join(`${failing}.partial`, 'runs', 'unet-repeat-1.json'), 'utf8'));
+    expect(kept.epochLosses).toEqual(results.models[0].repeats[0].epochLosses);
+
+    // Fewer models: the kept run is taken as it is (its own timings), nothing is trained.
+    await cp(`${failing}.partial`, `${join(root, 'subset')}.partial`, { recursive: true });
+    const subset = await runCompare({ ...common, models: 'unet', out: join(root, 'subset'), workers: 1, resume: true });
+    expect(subset.results.models.map((m) => m.model)).toEqual(['unet']);
+    expect(subset.results.models[0].repeats[0].epochSeconds).toEqual(kept.epochSeconds);
+
+    // The failed model again, and a second repeat of both: trained, the kept run reused.
+    await rm(join(`${failing}.partial`, 'checkpoints', 'sa-unet'));
+    const resumed = await runCompare({ ...common, models: 'unet,sa-unet', repeats: 2, out: failing, workers: 1, resume: true });
+    expect(resumed.results.models.map((m) => m.repeats.map((r) => r.repeat))).toEqual([[1, 2], [1, 2]]);
+    expect(resumed.results.models[0].repeats[0].epochSeconds).toEqual(kept.epochSeconds);
+    expect(resumed.results.models[1].repeats[0].metrics).toEqual(results.models[1].repeats[0].metrics);
+    expect(resumed.results.config).toMatchObject({ models: ['unet', 'sa-unet'], repeats: 2 });
+  }, 300_000);
+
   it('a whole comparison leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;
     await runCompare({ models: 'unet,sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: join(root, 'leaks'), quiet: true, workers: 1, backend: 'wasm' });

@@ -2,7 +2,7 @@
  * `compare`: every model, R repeats each, on one dataset with the paper's protocol; writes
  * results.json, table.md, table.csv, roc.svg, overlays/*.png, config.json and the checkpoints.
  */
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize } from '@sa-unet/seg-metrics';
@@ -32,6 +32,16 @@ function runConfig(options: RunOptions, command: string, backend: string): RunCo
   };
 }
 
+/**
+ * The options that decide what a (model, repeat) run gives, which a resumed run must share with the
+ * interrupted one: all but the models and the number of repeats (a run's seed is `--seed` + its
+ * repeat, whatever else runs) and the backend (which changes results by float rounding only).
+ */
+function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
+  const { backend: _b, models: _m, repeats: _r, ...defining } = config;
+  return defining;
+}
+
 /** Runs the comparison; returns the published results folder and the results. */
 export async function runCompare(raw: RawRunOptions): Promise<{
   /** The results folder. */
@@ -55,10 +65,8 @@ export async function runCompare(raw: RawRunOptions): Promise<{
     // A run from before --recalibrate-bn existed never recalibrated.
     const saved = await readJson<Partial<RunConfig>>(configPath);
     const previous = { ...saved, recalibrateBatchNorm: saved.recalibrateBatchNorm ?? false };
-    const { backend: _a, ...now } = config;
-    const { backend: _b, ...then } = previous;
-    if (canonicalJson(now) !== canonicalJson(then)) {
-      throw new Error(`--resume: ${configPath} was written with other options; rerun with the same options, or without --resume to start over`);
+    if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
+      throw new Error(`--resume: ${configPath} was written with other options; rerun with the same options (--models and --repeats may differ), or without --resume to start over`);
     }
   }
   await writeJson(configPath, config);
@@ -76,7 +84,13 @@ export async function runCompare(raw: RawRunOptions): Promise<{
   const workers = options.workers ?? defaultWorkers(backend.name, jobs.length);
   log(show, `${jobs.length} training run(s) on ${workers} thread(s)`);
   // Workers use the backend chosen here rather than probing again ('auto' would redo the search).
-  const finished = await runJobs(jobs, { ...options, backend: backend.name as BackendChoice }, data.split, work, workers);
+  let finished: Map<string, RepeatResult>;
+  try {
+    finished = await runJobs(jobs, { ...options, backend: backend.name as BackendChoice }, data.split, work, workers);
+  } catch (err) {
+    const kept = (await readdir(join(work, 'runs')).catch(() => [])).filter((f) => f.endsWith('.json')).length;
+    throw new Error(`${(err as Error).message}\n${kept} finished (model, repeat) run(s) are kept in ${work}: the same command with --resume continues from them (--models and --repeats may differ)`);
+  }
 
   // Latency afterwards, one model at a time, with nothing else running.
   const models: ModelResult[] = [];

@@ -95,6 +95,12 @@ export function workerUrl(): URL {
     : new URL('./worker.js', import.meta.url);
 }
 
+/**
+ * Runs the jobs on `workers` threads. A job that fails stops the schedule: no new job starts, the
+ * jobs in progress finish and are recorded (a paper-preset run can be hours along), and then the
+ * failures are thrown together. A failed thread is ended, since an aborted wasm instance (out of
+ * memory) runs nothing afterwards.
+ */
 async function runInWorkers(jobs: Job[], options: RunOptions, split: Split, work: string, workers: number, results: Map<string, RepeatResult>): Promise<void> {
   const show = !options.quiet;
   const bars = show ? new cliProgress.MultiBar({
@@ -104,21 +110,40 @@ async function runInWorkers(jobs: Job[], options: RunOptions, split: Split, work
   const steps = options.epochs * Math.ceil(split.train.length / options.batchSize);
   const input: WorkerInput = { options, split, work };
   const pool: Worker[] = [];
+  const failures: string[] = [];
+  const inProgress = new Set<string>();
+  let running = 0;
+  const fail = (what: string) => {
+    failures.push(what);
+    const waiting = inProgress.size > 0 ? `; no new runs start, the ${inProgress.size} in progress finish first (Ctrl-C stops them)` : '';
+    const line = `failed: ${what}${waiting}`;
+    if (bars) bars.log(`${line}\n`);
+    else log(show, line);
+  };
   try {
-    await new Promise<void>((resolve, reject) => {
-      let running = 0;
+    await new Promise<void>((resolve) => {
       const startWorker = (slot: number) => {
         const worker = new Worker(workerUrl(), { workerData: input });
         pool.push(worker);
         running++;
         const bar = bars?.create(steps, 0, { label: `worker ${slot + 1}`.padEnd(24), status: 'starting' });
         let current: Job | null = null;
+        let failed = false;
+        const stop = (what: string) => {
+          if (failed) return;
+          failed = true;
+          if (current !== null) inProgress.delete(jobKey(current));
+          fail(what);
+          bar?.update({ status: 'failed' });
+          void worker.terminate();
+        };
         const next = () => {
-          current = queue.shift() ?? null;
+          current = failures.length > 0 ? null : queue.shift() ?? null;
           if (current === null) {
             void worker.terminate();
             return;
           }
+          inProgress.add(jobKey(current));
           bar?.update(0, { label: repeatLabel(current.model, current.repeat, options.repeats).padEnd(24), status: 'training' });
           worker.postMessage(current);
         };
@@ -130,28 +155,31 @@ async function runInWorkers(jobs: Job[], options: RunOptions, split: Split, work
           } else if (msg.type === 'test') bar?.update(steps, { status: `testing ${msg.done}/${msg.total}` });
           else if (msg.type === 'done') {
             results.set(jobKey(msg.job), msg.result);
+            inProgress.delete(jobKey(msg.job));
+            bar?.update(steps, { status: 'done' });
             if (bars) bars.log(`${summaryLine(msg.job, msg.result)}\n`);
             next();
           } else if (msg.type === 'error') {
-            reject(new Error(msg.job ? `${msg.job.model} repeat ${msg.job.repeat}: ${msg.message}` : msg.message));
+            stop(msg.job ? `${msg.job.model} repeat ${msg.job.repeat}: ${msg.message}` : `worker ${slot + 1}: ${msg.message}`);
           }
         });
-        worker.on('error', reject);
+        worker.on('error', (err) => stop(`${current ? `${current.model} repeat ${current.repeat}` : `worker ${slot + 1}`}: ${err.message}`));
         worker.on('exit', (code) => {
-          running--;
           const job = current as Job | null;
-          if (job !== null && !results.has(jobKey(job))) {
-            reject(new Error(`worker ${slot + 1} stopped (exit code ${code}) during ${job.model} repeat ${job.repeat}`));
-          }
+          if (job !== null && !results.has(jobKey(job))) stop(`worker ${slot + 1} stopped (exit code ${code}) during ${job.model} repeat ${job.repeat}`);
+          running--;
           if (running === 0) resolve();
         });
       };
       for (let slot = 0; slot < Math.min(workers, jobs.length); slot++) startWorker(slot);
     });
   } finally {
+    // One last redraw writes the lines logged since the previous one (stop() would drop them).
+    bars?.update();
     bars?.stop();
     await Promise.all(pool.map((w) => w.terminate()));
   }
+  if (failures.length > 0) throw new Error(failures.join('\n'));
 }
 
 /** Runs every job; returns results keyed by {@link jobKey} (the records are also written to work/runs/). */

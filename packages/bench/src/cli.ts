@@ -4,6 +4,7 @@
  *   sa-unet-bench compare [--data DIR] [--preset quick|paper] ...
  *   sa-unet-bench train --model NAME [--data DIR] --out DIR
  *   sa-unet-bench evaluate --model DIR --data DIR [--label N]
+ *   sa-unet-bench recalibrate --model DIR --images DIR --out DIR
  *   sa-unet-bench latency [--models ...] [--size N] [--backends ...]
  *   sa-unet-bench segment --model DIR --image FILE [--dpi N]
  *   sa-unet-bench params [--size N]

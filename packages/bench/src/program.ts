@@ -63,6 +63,7 @@ function addRunOptions(cmd: Command): Command {
     .option('--base-filters <n>', `filters of the first level (preset: ${presetValues('baseFilters')})`, integer('--base-filters', 4))
     .option('--phantom-count <n>', `phantom images when no --data (preset: ${presetValues('phantomCount')})`, integer('--phantom-count', 2))
     .option('--recalibrate-bn', 'before testing, re-estimate batch norm\'s moving statistics from the training images with the final weights (not in the paper)')
+    .option('--no-channel-attention', 'SA-U-Net without its layers\' ECA channel attention (an ablation; not in the paper)')
     .option('--test-fraction <x>', 'fraction of --data held out for testing', number('--test-fraction', 0.01, 0.9), 0.2)
     .option('--seed <n>', 'seed of the split, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))

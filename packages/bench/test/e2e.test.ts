@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { decode } from 'fast-png';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCompare, runEvaluate, runLatency, runParams, runRecalibrate, runSegment, runTrain, phantomDataset, type CompareResults } from '@sa-unet/bench';
+import { renderMarkdown, runCompare, runEvaluate, runLatency, runParams, runRecalibrate, runSegment, runTrain, phantomDataset, type CompareResults } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
 import { gray8, writeDataset } from './helpers.js';
 
@@ -88,8 +88,9 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     const { cp } = await import('node:fs/promises');
     await cp(join(root, 'first'), partial, { recursive: true });
     await rm(join(partial, 'results.json'));
-    // Written by a version from before --recalibrate-bn (which never recalibrated): resumes as it is.
-    const { recalibrateBatchNorm: _, ...older } = JSON.parse(await readFile(join(partial, 'config.json'), 'utf8'));
+    // Written by a version from before --recalibrate-bn and --no-channel-attention (which never
+    // recalibrated and always had the attention): resumes as it is.
+    const { recalibrateBatchNorm: _, channelAttention: __, ...older } = JSON.parse(await readFile(join(partial, 'config.json'), 'utf8'));
     await writeFile(join(partial, 'config.json'), JSON.stringify(older));
     const started = performance.now();
     const { results: resumed } = await runCompare({
@@ -106,6 +107,11 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     await expect(runCompare({
       models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'other-bn'), quiet: true, workers: 1, backend: 'wasm', resume: true,
       recalibrateBatchNorm: true,
+    })).rejects.toThrow(/--resume: .*config\.json was written with other options/);
+    await cp(join(root, 'first'), `${join(root, 'other-attention')}.partial`, { recursive: true });
+    await expect(runCompare({
+      models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'other-attention'), quiet: true, workers: 1, backend: 'wasm', resume: true,
+      channelAttention: false,
     })).rejects.toThrow(/--resume: .*config\.json was written with other options/);
   }, 120_000);
 
@@ -127,6 +133,19 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     const log = JSON.parse(await readFile(join(root, 'bn-recalibrated', 'training.json'), 'utf8'));
     expect(log.options.recalibrateBatchNorm).toBe(true);
     expect(JSON.parse(await readFile(join(root, 'bn-moving', 'training.json'), 'utf8')).options.recalibrateBatchNorm).toBe(false);
+  }, 120_000);
+  it('--no-channel-attention trains SA-U-Net without its layers\' channel attention, recorded and stated in the table', async () => {
+    const dir = join(root, 'no-attention');
+    await runTrain({ model: 'sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, backend: 'wasm', out: dir, channelAttention: false });
+    const model = await tfl.loadLayersModel(fileSystem(dir));
+    const layers = model.layers.filter((l) => l.getClassName() === 'ScaleAttentionalConv2D');
+    expect(layers.length).toBeGreaterThan(0);
+    expect(layers.every((l) => l.getConfig().useAttention === false)).toBe(true);
+    model.dispose();
+    expect(JSON.parse(await readFile(join(dir, 'training.json'), 'utf8')).options.channelAttention).toBe(false);
+    const note = /SA-U-Net's layers had no channel attention \(--no-channel-attention; an ablation, not in the paper\)/;
+    expect(renderMarkdown(results)).not.toMatch(note);
+    expect(renderMarkdown({ ...results, config: { ...results.config, channelAttention: false } })).toMatch(note);
   }, 120_000);
 });
 

@@ -64,7 +64,7 @@ const MODEL_OPTIONS: Record<string, readonly string[]> = {
   'unet-plus-plus': Object.keys({ deepSupervision: true } satisfies Record<Exclude<keyof UNetPlusPlusConfig, keyof CommonConfig>, true>),
   'attention-unet': Object.keys({ gateRatio: true, gateResample: true } satisfies Record<Exclude<keyof AttentionUNetConfig, keyof CommonConfig>, true>),
   'multires-unet': Object.keys({ alpha: true } satisfies Record<Exclude<keyof MultiResUNetConfig, keyof CommonConfig>, true>),
-  'sa-unet': Object.keys({ scales: true, attentionKernelSize: true } satisfies Record<Exclude<keyof SAUNetConfig, keyof CommonConfig>, true>),
+  'sa-unet': Object.keys({ scales: true, attentionKernelSize: true, useAttention: true } satisfies Record<Exclude<keyof SAUNetConfig, keyof CommonConfig>, true>),
 };
 
 /**

@@ -13,23 +13,32 @@ export interface SAUNetConfig extends CommonConfig {
   scales?: number;
   /** ECA kernel size of every layer: 'auto' or an odd integer. Default 'auto'. */
   attentionKernelSize?: 'auto' | number;
+  /**
+   * Weight every layer's concatenated scales by ECA channel attention, as in the paper. Default
+   * true; false is the ablation without it (the layers' `useAttention: false`).
+   */
+  useAttention?: boolean;
 }
 
 function saConv(config: SAUNetConfig): ConvFactory {
   const scales = config.scales ?? 4;
   const attentionKernelSize = config.attentionKernelSize ?? 'auto';
+  const useAttention = config.useAttention ?? true;
   // The kernel size argument is the U-Net's 3x3: the layer's own receptive field replaces it. The
   // layer's default glorotUniform starts every stage of its linear cascade at its input's scale;
   // He's x2 per conv would compound over the stages (quick preset, with tfjs' depthwise fans:
   // test DSC 0.32 against 0.09).
   return (x, filters, _kernelSize, name, useBias) =>
-    scaleAttentionalConv2d({ filters, scales, attentionKernelSize, useBias, name }).apply(x) as S;
+    scaleAttentionalConv2d({ filters, scales, attentionKernelSize, useAttention, useBias, name }).apply(x) as S;
 }
 
 function resolve(config: SAUNetConfig) {
   const resolved = resolveCommonConfig(config, 'sa-unet');
   const scales = config.scales ?? 4;
   if (!Number.isInteger(scales) || scales < 1) throw new Error(`sa-unet: 'scales' must be an integer >= 1, got ${JSON.stringify(config.scales)}`);
+  if (config.useAttention !== undefined && typeof config.useAttention !== 'boolean') {
+    throw new Error(`sa-unet: 'useAttention' must be true or false, got ${JSON.stringify(config.useAttention)}`);
+  }
   if (resolved.baseFilters % scales !== 0) {
     throw new Error(`sa-unet: 'baseFilters' (${resolved.baseFilters}) must be divisible by 'scales' (${scales}), so that every layer's stages are equally wide`);
   }

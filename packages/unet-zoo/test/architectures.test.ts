@@ -87,6 +87,20 @@ describe('SA-U-Net', () => {
     expect(config).toMatchObject({ scales: 2, attentionKernelSize: 5, filters: 8, useBias: false });
     expect(() => saUnet({ ...SMALL, baseFilters: 6 })).toThrow(/'baseFilters' \(6\) must be divisible by 'scales' \(4\)/);
   });
+
+  it('useAttention: false builds every layer without its channel attention (the ablation), one 1-D kernel fewer each', () => {
+    const sa = (m: tfl.LayersModel) => m.layers.filter((l) => l.getClassName() === 'ScaleAttentionalConv2D');
+    const withAttention = saUnet(SMALL);
+    const without = saUnet({ ...SMALL, useAttention: false });
+    expect(sa(without).length).toBe(sa(withAttention).length);
+    expect(sa(without).every((l) => l.getConfig().useAttention === false)).toBe(true);
+    expect(sa(withAttention).every((l) => l.getConfig().useAttention === true)).toBe(true);
+    const attention = withAttention.weights.filter((w) => w.originalName.endsWith('/attention_kernel'));
+    expect(attention.length).toBe(sa(withAttention).length);
+    expect(without.weights.some((w) => w.originalName.includes('attention'))).toBe(false);
+    expect(withAttention.countParams() - without.countParams()).toBe(attention.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0));
+    expect(() => saUnet({ ...SMALL, useAttention: 'no' as unknown as boolean })).toThrow(/sa-unet: 'useAttention' must be true or false, got "no"/);
+  });
 });
 
 describe('U-Net++', () => {

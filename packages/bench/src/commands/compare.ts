@@ -25,9 +25,11 @@ function canonicalJson(o: object): string {
 }
 
 function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
-  const { preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, models, testFraction, seed } = options;
+  const {
+    preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, models, testFraction, seed,
+  } = options;
   return {
-    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, models, testFraction, seed,
+    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, models, testFraction, seed,
     data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, backend,
   };
 }
@@ -62,9 +64,9 @@ export async function runCompare(raw: RawRunOptions): Promise<{
   const config = runConfig(options, 'compare', backend.name);
   const configPath = join(work, 'config.json');
   if (options.resume && (await exists(configPath))) {
-    // A run from before --recalibrate-bn existed never recalibrated.
+    // A run from before --recalibrate-bn or --no-channel-attention existed never recalibrated and had the attention.
     const saved = await readJson<Partial<RunConfig>>(configPath);
-    const previous = { ...saved, recalibrateBatchNorm: saved.recalibrateBatchNorm ?? false };
+    const previous = { ...saved, recalibrateBatchNorm: saved.recalibrateBatchNorm ?? false, channelAttention: saved.channelAttention ?? true };
     if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
       throw new Error(`--resume: ${configPath} was written with other options; rerun with the same options (--models and --repeats may differ), or without --resume to start over`);
     }

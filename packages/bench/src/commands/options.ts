@@ -118,6 +118,7 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     baseFilters: checkInteger(raw.baseFilters ?? base.baseFilters, '--base-filters', 4),
     phantomCount: checkInteger(raw.phantomCount ?? base.phantomCount, '--phantom-count', 2),
     recalibrateBatchNorm: checkBoolean(raw.recalibrateBatchNorm ?? base.recalibrateBatchNorm, '--recalibrate-bn'),
+    channelAttention: checkBoolean(raw.channelAttention ?? base.channelAttention, '--no-channel-attention'),
     models: parseModels(raw.models),
     backend,
     data: raw.data,

@@ -22,9 +22,16 @@ export function repeatSeed(options: RunOptions, repeat: number): number {
   return options.seed + repeat;
 }
 
-/** Builds a model of the run's architecture with its initial weights drawn from `seed`. */
-export function buildModel(name: ModelName, options: Pick<RunOptions, 'size' | 'baseFilters'>, seed: number): tfl.LayersModel {
-  return withSeededMathRandom(seed, () => createModel(name, { inputShape: [options.size, options.size, 1], baseFilters: options.baseFilters }));
+/**
+ * Builds a model of the run's architecture with its initial weights drawn from `seed`
+ * (`channelAttention`, default true, applies to SA-U-Net only).
+ */
+export function buildModel(name: ModelName, options: Pick<RunOptions, 'size' | 'baseFilters'> & Partial<Pick<RunOptions, 'channelAttention'>>,
+  seed: number): tfl.LayersModel {
+  const config = { inputShape: [options.size, options.size, 1] as [number, number, number], baseFilters: options.baseFilters };
+  return withSeededMathRandom(seed, () => (name === 'sa-unet'
+    ? createModel(name, { ...config, useAttention: options.channelAttention ?? true })
+    : createModel(name, config)));
 }
 
 export function repeatMetrics(scores: TestScores): RepeatMetrics {

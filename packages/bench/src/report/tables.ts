@@ -30,7 +30,8 @@ export function renderMarkdown(r: CompareResults): string {
     `${c.label !== null ? `, foreground label ${c.label}` : ''}.`);
   lines.push(`- Protocol: Adam (learning rate ${c.learningRate}), batch ${c.batchSize}, dice loss, random shear ±${c.shearDegrees}° on x and y, ` +
     `${c.epochs} epoch(s), ${c.repeats} repeat(s) with seeds ${c.seed + 1}..${c.seed + c.repeats}; networks of base width ${c.baseFilters}.` +
-    (c.recalibrateBatchNorm ? ' Before testing, batch norm\'s moving statistics were re-estimated from the training images with the final weights (--recalibrate-bn; not in the paper).' : ''));
+    (c.recalibrateBatchNorm ? ' Before testing, batch norm\'s moving statistics were re-estimated from the training images with the final weights (--recalibrate-bn; not in the paper).' : '') +
+    (c.channelAttention === false ? ' SA-U-Net\'s layers had no channel attention (--no-channel-attention; an ablation, not in the paper).' : ''));
   lines.push(`- Backend: ${r.backend.description}. Node ${r.node}. ${r.date}. Run time ${(r.wallSeconds / 60).toFixed(1)} min.`);
   lines.push(`- Metrics per test image at threshold 0.5, averaged over the test set, then mean ± SD over repeats. HD in pixels at ${r.dataset.size}x${r.dataset.size} ` +
     '(a missed nerve counts as the image diagonal). Pixel AUC pooled over all test pixels.');

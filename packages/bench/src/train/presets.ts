@@ -22,6 +22,11 @@ export interface Protocol {
    * final weights (`recalibrateBatchNorm` of @sa-unet/unet-zoo). Not in the paper: off in both presets.
    */
   recalibrateBatchNorm: boolean;
+  /**
+   * SA-U-Net's layers weight their concatenated scales by ECA channel attention, as in the paper:
+   * true in both presets; false (`--no-channel-attention`) is the ablation without it.
+   */
+  channelAttention: boolean;
 }
 
 /**
@@ -31,19 +36,21 @@ export interface Protocol {
 export const PRESETS: {
   /**
    * Kim et al.'s protocol: size 256, epochs 100, repeats 20, batchSize 4, learningRate 5e-4,
-   * shearDegrees 15, baseFilters 32, phantomCount 400, recalibrateBatchNorm false.
+   * shearDegrees 15, baseFilters 32, phantomCount 400, recalibrateBatchNorm false,
+   * channelAttention true.
    */
   readonly paper: Readonly<Protocol>;
   /**
    * The same at a smaller scale: size 64, epochs 8, repeats 1, batchSize 4, learningRate 5e-4,
-   * shearDegrees 15, baseFilters 16, phantomCount 80, recalibrateBatchNorm false.
+   * shearDegrees 15, baseFilters 16, phantomCount 80, recalibrateBatchNorm false,
+   * channelAttention true.
    */
   readonly quick: Readonly<Protocol>;
 } = {
-  paper: { size: 256, epochs: 100, repeats: 20, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 32, phantomCount: 400, recalibrateBatchNorm: false },
+  paper: { size: 256, epochs: 100, repeats: 20, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 32, phantomCount: 400, recalibrateBatchNorm: false, channelAttention: true },
   // The paper's optimiser, loss, batch and augmentation at 64x64 with half-width networks:
   // about 4 minutes on the phantom and 9 on usgra-nerve with two CPU cores.
-  quick: { size: 64, epochs: 8, repeats: 1, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 16, phantomCount: 80, recalibrateBatchNorm: false },
+  quick: { size: 64, epochs: 8, repeats: 1, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 16, phantomCount: 80, recalibrateBatchNorm: false, channelAttention: true },
 };
 
 /** 'paper' or 'quick'. */

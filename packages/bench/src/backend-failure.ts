@@ -3,6 +3,7 @@
  * 32-bit (4 GB), and running out of it surfaces deep inside tfjs as a bare wasm trap.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { errorMessage } from './errors.js';
 
 /** What was running when the backend failed, for the message. */
 export interface BackendWork {
@@ -34,7 +35,7 @@ function wasmHeapBytes(): number {
  * `heapBytes`: the wasm heap's size at the failure (measured unless given).
  */
 export function explainBackendFailure(err: unknown, work: BackendWork, heapBytes = wasmHeapBytes()): Error {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const trapAtFullHeap = err instanceof WebAssembly.RuntimeError && heapBytes >= WASM_HEAP_LIMIT - 2 ** 26;
   if (trapAtFullHeap || /memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(message)) {
     const { activity, model, size, batchSize } = work;

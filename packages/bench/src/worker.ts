@@ -7,6 +7,7 @@ import { selectBackend } from './backend.js';
 import { finishJob, type Job, type WorkerInput, type WorkerMessage } from './commands/jobs.js';
 import { latencyWorker, type LatencyWorkerInput } from './commands/latency.js';
 import { runRepeat } from './commands/run-model.js';
+import { errorMessage } from './errors.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker.ts runs as a worker thread of sa-unet-bench compare or latency');
@@ -25,10 +26,10 @@ if ('latency' in (workerData as object)) {
       })
         .then((outcome) => finishJob(work, split, options, job, outcome))
         .then((result) => send({ type: 'done', job, result }))
-        .catch((err: unknown) => send({ type: 'error', job, message: err instanceof Error ? err.message : String(err) }));
+        .catch((err: unknown) => send({ type: 'error', job, message: errorMessage(err) }));
     });
     send({ type: 'ready' });
   } catch (err) {
-    send({ type: 'error', job: null, message: (err as Error).message });
+    send({ type: 'error', job: null, message: errorMessage(err) });
   }
 }

@@ -18,6 +18,8 @@ import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions, type RunOptions } from './options.js';
 import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
 import { buildModel } from './run-model.js';
+import { errorMessage } from '../errors.js';
+import { PRESETS, isPresetName } from '../train/presets.js';
 
 /** JSON with the keys in sorted order, so that two configs compare whatever order their keys were written in. */
 function canonicalJson(o: object): string {
@@ -64,9 +66,10 @@ export async function runCompare(raw: RawRunOptions): Promise<{
   const config = runConfig(options, 'compare', backend.name);
   const configPath = join(work, 'config.json');
   if (options.resume && (await exists(configPath))) {
-    // A run from before --recalibrate-bn or --no-channel-attention existed never recalibrated and had the attention.
+    // An option added since the run was written (e.g. --recalibrate-bn) ran as its preset's value,
+    // which is what the bench did before the option existed.
     const saved = await readJson<Partial<RunConfig>>(configPath);
-    const previous = { ...saved, recalibrateBatchNorm: saved.recalibrateBatchNorm ?? false, channelAttention: saved.channelAttention ?? true };
+    const previous = { ...PRESETS[isPresetName(saved.preset) ? saved.preset : options.preset], ...saved };
     if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
       throw new Error(`--resume: ${configPath} was written with other options; rerun with the same options (--models and --repeats may differ), or without --resume to start over`);
     }
@@ -91,7 +94,7 @@ export async function runCompare(raw: RawRunOptions): Promise<{
     finished = await runJobs(jobs, { ...options, backend: backend.name as BackendChoice }, data.split, work, workers);
   } catch (err) {
     const kept = (await readdir(join(work, 'runs')).catch(() => [])).filter((f) => f.endsWith('.json')).length;
-    throw new Error(`${(err as Error).message}\n${kept} finished (model, repeat) run(s) are kept in ${work}: the same command with --resume continues from them (--models and --repeats may differ)`);
+    throw new Error(`${errorMessage(err)}\n${kept} finished (model, repeat) run(s) are kept in ${work}: the same command with --resume continues from them (--models and --repeats may differ)`);
   }
 
   // Latency afterwards, one model at a time, with nothing else running.

@@ -16,6 +16,7 @@ import { log, progressBar } from '../progress.js';
 import { meanSd } from '../report/tables.js';
 import { checkBackend, checkInteger } from './options.js';
 import { writeOverlays } from './run-model.js';
+import { errorMessage } from '../errors.js';
 
 /** Options of {@link runEvaluate} (`sa-unet-bench evaluate`). */
 export interface EvaluateCommandOptions {
@@ -68,7 +69,7 @@ export async function buildSavedModel({ dir, artifacts }: SavedModelFiles): Prom
   // tfjs-layers' errors for a topology it cannot build name nothing (fileSystem's name the file),
   // so the folder is added to those alone.
   const model = await tfl.loadLayersModel(io.fromMemory(artifacts)).catch((err: unknown) => {
-    throw new Error(`model ${dir}: cannot build the model of its model.json: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`model ${dir}: cannot build the model of its model.json: ${errorMessage(err)}`);
   });
   try {
     return { model, size: modelInputSize(model) };

@@ -17,6 +17,7 @@ import { explainBackendFailure } from '../backend-failure.js';
 import { trainingTargets } from '../train/trainer.js';
 import { workerUrl } from './jobs.js';
 import { buildModel, disposeModel } from './run-model.js';
+import { errorMessage } from '../errors.js';
 
 /** Options of {@link runLatency} (`sa-unet-bench latency`). */
 export interface LatencyOptions {
@@ -111,7 +112,7 @@ export async function measureModel(job: LatencyJob, build: typeof buildModel = b
     const step = await stepTimes(model, job.size, job.steps);
     Object.assign(row, { stepMedianMs: step.medianMs, stepP90Ms: step.p90Ms, stepFirstMs: step.firstMs });
   } catch (err) {
-    row.error = err instanceof Error ? err.message : String(err);
+    row.error = errorMessage(err);
   }
   try {
     disposeModel(model);
@@ -141,7 +142,7 @@ export async function latencyWorker(port: MessagePort, input: LatencyWorkerInput
     await selectBackend(input.latency.backend);
     port.postMessage({ type: 'latency', row: await measureModel(input.latency) } satisfies LatencyWorkerMessage);
   } catch (err) {
-    port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies LatencyWorkerMessage);
+    port.postMessage({ type: 'error', message: errorMessage(err) } satisfies LatencyWorkerMessage);
   }
 }
 

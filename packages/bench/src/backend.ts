@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { describeWebGPUAdapter, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { errorMessage } from './errors.js';
 
 /** The backends by name; `--backend` also takes 'auto' (see {@link BACKEND_CHOICES}). */
 export const BACKEND_NAMES = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
@@ -114,7 +115,7 @@ export async function selectBackend(choice: BackendChoice, options: { softwareWe
       const passedOver: string[] = [];
       const attempts: [string, () => Promise<ActiveBackend | Unavailable>][] = [['tensorflow', useTensorflow], ['webgpu', () => useWebGPU(true)]];
       for (const [name, attempt] of attempts) {
-        const active = await attempt().catch((err: unknown): Unavailable => ({ reason: (err as Error).message }));
+        const active = await attempt().catch((err: unknown): Unavailable => ({ reason: errorMessage(err) }));
         if (!('reason' in active)) return { ...active, passedOver };
         passedOver.push(`${name}: ${active.reason}`);
       }

@@ -10,8 +10,9 @@
  *   sa-unet-bench params [--size N]
  */
 import { buildProgram } from './program.js';
+import { errorMessage } from './errors.js';
 
 buildProgram().parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`sa-unet-bench: ${(err as Error).message}\n`);
+  process.stderr.write(`sa-unet-bench: ${errorMessage(err)}\n`);
   process.exitCode = 1;
 });

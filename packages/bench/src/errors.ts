@@ -2,3 +2,9 @@
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Why a file operation failed, briefly: its system error code (ENOENT, EACCES...) where it has one. */
+export function fileErrorReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : errorMessage(err);
+}

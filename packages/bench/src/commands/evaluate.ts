@@ -75,7 +75,7 @@ export async function buildSavedModel({ dir, artifacts }: SavedModelFiles): Prom
     return { model, size: modelInputSize(model) };
   } catch (err) {
     model.dispose();
-    throw new Error(`model ${dir}: ${(err as Error).message}`);
+    throw new Error(`model ${dir}: ${errorMessage(err)}`);
   }
 }
 

@@ -206,7 +206,7 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
       backend = await selectBackend(choice, { softwareWebGPU: requested !== null });
     } catch (err) {
       if (requested !== null) throw err;
-      log(show, `skipping ${choice}: ${(err as Error).message}`);
+      log(show, `skipping ${choice}: ${errorMessage(err)}`);
       continue;
     }
     log(show, backendLogLine(backend));

@@ -7,6 +7,7 @@ import { extname, join, parse } from 'node:path';
 import { readGrayImage, readLabelImage } from './decode.js';
 import { resizeBilinear, resizeNearest } from './resize.js';
 import { isFolder } from '../output.js';
+import { fileErrorReason } from '../errors.js';
 
 /** One image and its mask, at the dataset's size. */
 export interface Sample {
@@ -49,7 +50,7 @@ async function listFiles(dir: string, what: string): Promise<Map<string, string>
   try {
     entries = await readdir(dir);
   } catch (err) {
-    throw new Error(`${what} folder ${dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ` +
+    throw new Error(`${what} folder ${dir} cannot be read (${fileErrorReason(err)}); ` +
       `a dataset folder holds images/ and masks/ whose files share names`);
   }
   const byName = new Map<string, string>();

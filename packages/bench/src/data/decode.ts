@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { decode as decodePng, type DecodedPng } from 'fast-png';
 import jpeg from 'jpeg-js';
+import { errorMessage, fileErrorReason } from '../errors.js';
 
 /** A decoded image, gray. */
 export interface GrayImage {
@@ -37,7 +38,7 @@ async function readBytes(path: string, what: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
   } catch (err) {
-    throw new Error(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`cannot read ${what} ${path}: ${fileErrorReason(err)}`);
   }
 }
 
@@ -47,7 +48,7 @@ function png(bytes: Uint8Array, path: string, what: string): DecodedPng {
   try {
     img = decodePng(bytes);
   } catch (err) {
-    throw new Error(`cannot decode ${what} ${path} as PNG (corrupt or truncated?): ${(err as Error).message}`);
+    throw new Error(`cannot decode ${what} ${path} as PNG (corrupt or truncated?): ${errorMessage(err)}`);
   }
   if (img.depth >= 8) return img;
   const { width, height, channels, depth } = img;
@@ -95,7 +96,7 @@ export async function readGrayImage(path: string): Promise<GrayImage> {
     try {
       decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
     } catch (err) {
-      throw new Error(`cannot decode image ${path} as JPEG (corrupt or truncated?): ${(err as Error).message}`);
+      throw new Error(`cannot decode image ${path} as JPEG (corrupt or truncated?): ${errorMessage(err)}`);
     }
     const { width, height, data } = decoded;
     const out = new Float32Array(width * height);

@@ -271,6 +271,10 @@ try {
     const params = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['params', '--size', '64'], project);
     if (!/\| sa-unet \| [\d,]+ \|/.test(params)) problems.push(`sa-unet-bench params printed no SA-U-Net row:\n${params}`);
     else console.log('bin: sa-unet-bench params ran');
+    const benchVersion = JSON.parse(readFileSync(join(root, 'packages', 'bench', 'package.json'), 'utf8')).version as string;
+    const version = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['--version'], project).trim();
+    if (version !== benchVersion) problems.push(`sa-unet-bench --version printed '${version}', expected '${benchVersion}' (its package.json)`);
+    else console.log(`bin: sa-unet-bench --version printed ${version}`);
     process.stdout.write(run('node', ['check.mjs'], bundleProject(tarballs)));
   }
 } finally {

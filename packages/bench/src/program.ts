@@ -1,6 +1,7 @@
 /**
  * The command-line program of sa-unet-bench (commander): every command, flag and check.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_CHOICES, BACKEND_NAMES } from './backend.js';
 import { runCompare } from './commands/compare.js';
@@ -70,10 +71,17 @@ function addRunOptions(cmd: Command): Command {
     .option('--quiet', 'no progress bars or logs', false);
 }
 
+/** This package's version: package.json lies one folder above src/ and above the bundled dist/ alike. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return String(pkg.version);
+}
+
 /** The program; `forTests` makes commander throw instead of exiting and keeps its output quiet. */
 export function buildProgram(options: { forTests?: boolean } = {}): Command {
   const program = new Command('sa-unet-bench')
     .description('Reproduce the SA-U-Net paper\'s comparison (Kim et al., Ultrasonography 2022) with TensorFlow.js')
+    .version(packageVersion(), '-V, --version', 'print the version of sa-unet-bench')
     .showHelpAfterError();
   if (options.forTests) program.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +54,12 @@ describe('sa-unet-bench flags', () => {
     const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
     return promisify(execFile)(tsx, ['--tsconfig', tsconfig, cli, ...args]);
   };
+
+  it('the binary prints its package.json version with --version and -V', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-V']) expect((await binary(flag)).stdout).toBe(`${pkg.version}\n`);
+  });
 
   it('the binary reports a bad flag on stderr with exit code 1', async () => {
     await expect(binary('compare', '--size', '40', '--quiet'))

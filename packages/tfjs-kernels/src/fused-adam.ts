@@ -12,7 +12,7 @@
  * State, weights and config are tfjs-core's Adam's (`name/m`, `name/v`, iterations; className
  * 'Adam'), so models saved with it load with the stock optimizer and the other way round.
  */
-import { AdamOptimizer, engine, env, mul, tidy, zerosLike, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+import { AdamOptimizer, engine, env, mul, scalar, tidy, zerosLike, type NamedTensor, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import { applyAdamOnWasm } from './wasm/fused-adam.js';
 import { applyAdamOnWebGPU } from './webgpu/fused-adam.js';
 
@@ -79,6 +79,35 @@ export class FusedAdamOptimizer extends AdamOptimizer {
     });
     self.incrementIterations();
   }
+
+  /**
+   * tfjs-core's setWeights, except that beta1^t and beta2^t (the bias corrections' running
+   * products) are restored as training computes them, one float32 product per step, instead of
+   * tfjs-core's `pow(beta, t + 1)`, which can differ in the last bits: so an optimizer restored
+   * from `getWeights()` continues bit for bit as the saved one would have (an interrupted training
+   * run resumed from its saved state gives the uninterrupted run's weights).
+   */
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    await super.setWeights(weightValues);
+    const self = this as unknown as AdamState;
+    const steps = this.iterations;
+    tidy(() => {
+      self.accBeta1.assign(scalar(float32RunningPower(self.beta1, steps + 1)));
+      self.accBeta2.assign(scalar(float32RunningPower(self.beta2, steps + 1)));
+    });
+  }
+}
+
+/**
+ * beta^n as Adam keeps it: float32(beta), multiplied by float32(beta) n - 1 times, each product
+ * rounded to float32 (the product of two float32 values is exact in a double, so rounding it once
+ * gives the float32 product).
+ */
+export function float32RunningPower(beta: number, n: number): number {
+  const b = Math.fround(beta);
+  let power = b;
+  for (let i = 1; i < n; i++) power = Math.fround(power * b);
+  return power;
 }
 
 /** tfjs' epsilon for float32 arithmetic (its backends' `epsilon()` where they compute in float32). */

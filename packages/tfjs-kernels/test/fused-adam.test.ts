@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FusedAdamOptimizer, defaultAdamEpsilon, fusedAdam, registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { float32RunningPower } from '../src/fused-adam.js';
 import { LOOP_MAX_SIZE } from '../src/wasm/fused-adam.js';
 import { withSeed } from '../../../test-utils/numeric.js';
 
@@ -72,6 +73,51 @@ describe('fusedAdam arguments', () => {
   });
 });
 
+/**
+ * Adam steps on small seeded variables, `total` in all: once straight through, and once with the
+ * optimizer's weights saved after `savedAt` steps and restored into a new optimizer (the variables
+ * restored too) that takes the remaining steps. Returns both runs' final values and bias-correction
+ * products.
+ */
+async function resumedAgainstStraight(make: () => tf.Optimizer, savedAt: number, total: number, prefix: string) {
+  const shapes = [[3, 3, 2, 4], [4], [20_000]];
+  const vars = shapes.map((s, i) => tf.variable(tf.randomUniform(s, -1, 1, 'float32', 30 + i), true, `${prefix}_${i}`));
+  const initial = vars.map((v) => tf.clone(v));
+  const step = (optimizer: tf.Optimizer, t: number) => {
+    const grads = Object.fromEntries(vars.map((v, i) => [v.name, tf.randomUniform(v.shape, -1, 1, 'float32', 1000 * t + i)]));
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  };
+  const products = (optimizer: tf.Optimizer) => {
+    const state = optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+    return [state.accBeta1.dataSync()[0], state.accBeta2.dataSync()[0]];
+  };
+  const straight = make();
+  let savedWeights: tf.NamedTensor[] = [];
+  let savedValues: tf.Tensor[] = [];
+  for (let t = 0; t < total; t++) {
+    if (t === savedAt) {
+      savedWeights = (await straight.getWeights()).map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
+      savedValues = vars.map((v) => tf.clone(v));
+    }
+    step(straight, t);
+  }
+  const straightValues = vars.map((v) => v.dataSync().slice());
+  const straightProducts = products(straight);
+  straight.dispose();
+
+  const resumed = make();
+  vars.forEach((v, i) => v.assign(savedValues[i]!));
+  await resumed.setWeights(savedWeights);
+  for (let t = savedAt; t < total; t++) step(resumed, t);
+  const resumedValues = vars.map((v) => v.dataSync().slice());
+  const resumedProducts = products(resumed);
+  const moved = vars.some((v, i) => tf.max(tf.abs(tf.sub(v, initial[i]!))).dataSync()[0]! > 1e-3);
+  resumed.dispose();
+  tf.dispose([...vars, ...initial, ...savedValues, ...savedWeights.map((w) => w.tensor)]);
+  return { straightValues, resumedValues, straightProducts, resumedProducts, moved };
+}
+
 describe('fusedAdam on cpu', () => {
   it('is tfjs-core\'s Adam: same values, same moments, same config and class name', async () => {
     await tf.setBackend('cpu');
@@ -86,6 +132,14 @@ describe('fusedAdam on cpu', () => {
     expect(b.weights).toEqual(a.weights);
     stock.dispose();
     ours.dispose();
+  });
+
+  it('restored from getWeights() after 41 steps, continues bit for bit as the saved optimizer (cpu)', async () => {
+    await tf.setBackend('cpu');
+    const r = await resumedAgainstStraight(() => fusedAdam(0.01), 41, 45, 'cpuResume');
+    expect(r.moved).toBe(true);
+    expect(r.resumedProducts).toEqual(r.straightProducts);
+    expect(r.resumedValues).toEqual(r.straightValues);
   });
 
   it('takes the backend\'s float32 epsilon unless given one (WebGL\'s, which tfjs misreports, in the browser test)', async () => {
@@ -110,6 +164,14 @@ describe('fusedAdam on wasm', () => {
     expect(b.leaked).toBe(0);
     stock.dispose();
     ours.dispose();
+  });
+
+  it('restored from getWeights() after 41 steps, continues bit for bit as the saved optimizer (wasm)', async () => {
+    await tf.setBackend('wasm');
+    const r = await resumedAgainstStraight(() => fusedAdam(0.01), 41, 45, 'wasmResume');
+    expect(r.moved).toBe(true);
+    expect(r.resumedProducts).toEqual(r.straightProducts);
+    expect(r.resumedValues).toEqual(r.straightValues);
   });
 
   it('updates small variables without kernels of its own', async () => {
@@ -281,5 +343,21 @@ describe.runIf(adapter)('fusedAdam on webgpu', () => {
     model.optimizer.dispose();
     model.dispose();
     tf.dispose([x, target]);
+  });
+});
+
+describe('float32RunningPower', () => {
+  it('is the float32 product chain Adam keeps, which tfjs-core\'s pow(beta, t) does not always equal', () => {
+    expect(float32RunningPower(0.9, 1)).toBe(Math.fround(0.9));
+    expect(float32RunningPower(0.9, 2)).toBe(Math.fround(Math.fround(0.9) * Math.fround(0.9)));
+    const chain = [0.9, 0.999].map((beta) => {
+      const b = tf.scalar(beta);
+      let p = tf.scalar(beta);
+      for (let i = 1; i < 200; i++) p = tf.tidy(() => tf.mul(p, b));
+      return p;
+    });
+    const differs = Array.from({ length: 200 }, (_, t) => t + 1).some((n) => Math.fround(0.999 ** n) !== float32RunningPower(0.999, n));
+    expect(differs).toBe(true); // a power computed directly is not the running product
+    expect(chain.map((t) => t.dataSync()[0])).toEqual([float32RunningPower(0.9, 200), float32RunningPower(0.999, 200)]);
   });
 });

@@ -12,7 +12,7 @@
  * State, weights and config are tfjs-core's Adam's (`name/m`, `name/v`, iterations; className
  * 'Adam'), so models saved with it load with the stock optimizer and the other way round.
  */
-import { AdamOptimizer, engine, env, mul, scalar, tidy, zerosLike, type NamedTensor, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+import { AdamOptimizer, engine, env, mul, scalar, tidy, zerosLike, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import { applyAdamOnWasm } from './wasm/fused-adam.js';
 import { applyAdamOnWebGPU } from './webgpu/fused-adam.js';
 
@@ -87,7 +87,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
    * from `getWeights()` continues bit for bit as the saved one would have (an interrupted training
    * run resumed from its saved state gives the uninterrupted run's weights).
    */
-  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+  override async setWeights(weightValues: Parameters<AdamOptimizer['setWeights']>[0]): Promise<void> {
     await super.setWeights(weightValues);
     const self = this as unknown as AdamState;
     const steps = this.iterations;

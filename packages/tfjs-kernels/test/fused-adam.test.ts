@@ -93,7 +93,7 @@ async function resumedAgainstStraight(make: () => tf.Optimizer, savedAt: number,
     return [state.accBeta1.dataSync()[0], state.accBeta2.dataSync()[0]];
   };
   const straight = make();
-  let savedWeights: tf.NamedTensor[] = [];
+  let savedWeights: Awaited<ReturnType<tf.Optimizer['getWeights']>> = [];
   let savedValues: tf.Tensor[] = [];
   for (let t = 0; t < total; t++) {
     if (t === savedAt) {

@@ -309,6 +309,29 @@ describe('train, evaluate, latency, params', () => {
     expect(resumed.results.config).toMatchObject({ models: ['unet', 'sa-unet'], repeats: 2 });
   }, 300_000);
 
+  it('--resume continues an unfinished run from its last saved epoch, as the uninterrupted run', async () => {
+    const common = {
+      models: 'sa-unet', size: 32, epochs: 2, baseFilters: 8, phantomCount: 4, quiet: true, workers: 1, backend: 'wasm', stateEverySeconds: 0,
+    } as const;
+    const reference = (await runCompare({ ...common, out: join(root, 'uninterrupted') })).results.models[0].repeats[0];
+    const interrupted = join(root, 'interrupted');
+    // Its checkpoint cannot be written, so the run fails once trained, its state kept after epoch 1.
+    await mkdir(join(`${interrupted}.partial`, 'checkpoints'), { recursive: true });
+    await writeFile(join(`${interrupted}.partial`, 'checkpoints', 'sa-unet'), 'not a folder');
+    await expect(runCompare({ ...common, out: interrupted, resume: true }))
+      .rejects.toThrow(/\n0 finished \(model, repeat\) run\(s\) are kept in .*, and the training state of 1 unfinished one\(s\) as of its last saved epoch: the same command with --resume/);
+    const state = join(`${interrupted}.partial`, 'training', 'sa-unet-repeat-1');
+    const saved = JSON.parse(await readFile(join(state, 'progress.json'), 'utf8')) as { epochLosses: number[]; epochSeconds: number[] };
+    expect(saved.epochLosses).toEqual(reference.epochLosses.slice(0, 1));
+
+    await rm(join(`${interrupted}.partial`, 'checkpoints', 'sa-unet'));
+    const resumed = (await runCompare({ ...common, out: interrupted, resume: true })).results.models[0].repeats[0];
+    expect(resumed.epochLosses).toEqual(reference.epochLosses);
+    expect(resumed.metrics).toEqual(reference.metrics);
+    expect(resumed.epochSeconds[0]).toBe(saved.epochSeconds[0]); // epoch 1 was not trained again
+    expect(await readdir(interrupted)).not.toContain('training');
+  }, 300_000);
+
   it('a whole comparison leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;
     await runCompare({ models: 'unet,sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: join(root, 'leaks'), quiet: true, workers: 1, backend: 'wasm' });

@@ -2,7 +2,7 @@
  * `compare`: every model, R repeats each, on one dataset with the paper's protocol; writes
  * results.json, table.md, table.csv, roc.svg, overlays/*.png, config.json and the checkpoints.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize } from '@sa-unet/seg-metrics';
@@ -94,8 +94,15 @@ export async function runCompare(raw: RawRunOptions): Promise<{
     finished = await runJobs(jobs, { ...options, backend: backend.name as BackendChoice }, data.split, work, workers);
   } catch (err) {
     const kept = (await readdir(join(work, 'runs')).catch(() => [])).filter((f) => f.endsWith('.json')).length;
-    throw new Error(`${errorMessage(err)}\n${kept} finished (model, repeat) run(s) are kept in ${work}: the same command with --resume continues from them (--models and --repeats may differ)`);
+    // A state's folder is named after its run; a save in progress or the one it replaces has a suffix.
+    const states = (await readdir(join(work, 'training')).catch(() => [])).filter((f) => !f.includes('.')).length;
+    const unfinished = states > 0 ? `, and the training state of ${states} unfinished one(s) as of its last saved epoch` : '';
+    throw new Error(`${errorMessage(err)}\n${kept} finished (model, repeat) run(s) are kept in ${work}${unfinished}: `
+      + 'the same command with --resume continues from them (--models and --repeats may differ)');
   }
+
+  // Every run is finished: the folder of their training states (each removed at its end) goes too.
+  await rm(join(work, 'training'), { recursive: true, force: true });
 
   // Latency afterwards, one model at a time, with nothing else running.
   const models: ModelResult[] = [];

@@ -32,6 +32,11 @@ export interface RunOptions extends Protocol, DataOptions {
   quiet: boolean;
   /** Worker threads for the training runs (default: one per core on wasm/cpu, else one). */
   workers?: number;
+  /**
+   * Least seconds between two saves of a run's training state, which `resume` continues from
+   * (default 60: a save after the first epoch that ends a minute or more after the last).
+   */
+  stateEverySeconds?: number;
 }
 
 /** Raw flag values as the CLI parses them (every field optional). */
@@ -130,5 +135,6 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     resume: raw.resume ?? false,
     quiet: raw.quiet ?? false,
     workers: raw.workers === undefined ? undefined : checkInteger(raw.workers, '--workers', 1),
+    stateEverySeconds: raw.stateEverySeconds === undefined ? undefined : checkNumber(raw.stateEverySeconds, 'stateEverySeconds', 0, 86_400, true),
   };
 }

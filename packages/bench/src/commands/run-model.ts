@@ -15,6 +15,7 @@ import type { RepeatMetrics, RepeatResult } from '../report/results.js';
 import { stackImages } from '../train/batches.js';
 import { copyWeights } from '../train/initial-weights.js';
 import { trainModel, type TrainProgress } from '../train/trainer.js';
+import { removeTrainingState } from '../train/training-state.js';
 import type { RunOptions } from './options.js';
 
 /** The seed of repeat r (1-based): the same for every model, so repeats are paired across models. */
@@ -72,6 +73,17 @@ export interface RepeatPlacement {
   checkpoint?: string;
   /** A saved model whose weights replace the seeded initialisation (`train --init`), and its folder. */
   init?: { model: tfl.LayersModel; dir: string };
+  /**
+   * Keep the training state between epochs in the work folder (training/<model>-repeat-<r>), for
+   * `--resume`; removed once the run is finished. Default true (`compare`); `train`, whose work
+   * folder does not outlive a failure, passes false.
+   */
+  keepState?: boolean;
+}
+
+/** The folder of a run's training state inside the work folder (see {@link RepeatPlacement.keepState}). */
+export function trainingStateDir(work: string, name: ModelName, repeat: number): string {
+  return join(work, 'training', `${name}-repeat-${repeat}`);
 }
 
 /** Trains model `name` on the split's training set, saves its checkpoint, and scores it on the test set. */
@@ -82,9 +94,11 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
   const model = buildModel(name, options, seed);
   try {
     if (placement.init !== undefined) copyWeights(placement.init.model, model, `--init ${placement.init.dir}`);
+    const stateDir = placement.keepState === false ? undefined : trainingStateDir(work, name, repeat);
     const training = await trainModel(model, split.train, options.size, {
       epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
       shearDegrees: options.shearDegrees, seed, onBatch: callbacks.onTrain,
+      stateDir, resume: options.resume, stateEverySeconds: options.stateEverySeconds,
     });
     if (options.recalibrateBatchNorm) {
       const images = stackImages(split.train, options.size);
@@ -95,6 +109,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
       }
     }
     await model.save(fileSystem(join(work, checkpoint)));
+    if (stateDir !== undefined) await removeTrainingState(stateDir);
     const predictions = await predictSamples(model, split.test, options.size, options.batchSize,
       (done) => callbacks.onTest?.(done, split.test.length));
     const scores = scorePredictions(predictions, split.test, options.size);

@@ -44,7 +44,7 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
     const options = init !== undefined && raw.size === undefined ? { ...checked, size: init.size } : checked;
     const data = await loadRunData(options);
     const metrics = await writeResultFolder(raw.out, async (work) => {
-      const outcome = await runRepeatWithBars(name, options, data.split, 1, work, { checkpoint: '.', init });
+      const outcome = await runRepeatWithBars(name, options, data.split, 1, work, { checkpoint: '.', init, keepState: false });
       try {
         await writeOverlays(work, name, data.split.test, outcome.predictions, options.size);
         await writeJson(join(work, 'training.json'), {

@@ -11,6 +11,7 @@ import type { Sample } from '../data/dataset.js';
 import { mulberry32, shuffle } from '../random.js';
 import { drawShears, shearBatch } from './augment.js';
 import { stackImages, stackMasks } from './batches.js';
+import { loadTrainingState, saveTrainingState } from './training-state.js';
 
 /** Options of {@link trainModel}: the paper's protocol, and a progress callback. */
 export interface TrainOptions {
@@ -26,6 +27,15 @@ export interface TrainOptions {
   seed: number;
   /** Called after every batch. */
   onBatch?: (progress: TrainProgress) => void;
+  /**
+   * Where the run keeps its state between epochs (weights, Adam's state, the epochs' record), so
+   * that an interrupted run can continue; none: nothing is kept.
+   */
+  stateDir?: string;
+  /** Continue from the state in `stateDir`, where one was saved. Default false. */
+  resume?: boolean;
+  /** Least seconds between two saves of the state, each after an epoch (the last epoch's is never saved). Default 60. */
+  stateEverySeconds?: number;
 }
 
 /** Where a training run stands, after a batch. */
@@ -61,28 +71,62 @@ export function trainingTargets(model: tfl.LayersModel, masks: tf.Tensor): tf.Te
   return model.outputs.length > 1 ? model.outputs.map(() => masks) : masks;
 }
 
-/** Trains `model` in place on `samples` (all of size `size`). */
+/** One batch of an epoch: the indices of its samples and their shears (null: no augmentation). */
+interface PlannedBatch {
+  indices: number[];
+  shears: Array<[number, number]> | null;
+}
+
+/**
+ * An epoch's batches: the samples shuffled, cut into batches, and each batch's shears, drawn from
+ * `rand` in the order training always drew them (the order, then the shears batch by batch), so
+ * that a resumed run replays the epochs it has done without training them.
+ */
+function planEpoch(sampleCount: number, batchSize: number, shearDegrees: number, rand: () => number): PlannedBatch[] {
+  const order = shuffle(Array.from({ length: sampleCount }, (_, i) => i), rand);
+  const plan: PlannedBatch[] = [];
+  for (let begin = 0; begin < sampleCount; begin += batchSize) {
+    const indices = order.slice(begin, begin + batchSize);
+    plan.push({ indices, shears: shearDegrees > 0 ? drawShears(indices.length, shearDegrees, rand) : null });
+  }
+  return plan;
+}
+
+/**
+ * Trains `model` in place on `samples` (all of size `size`). With `stateDir` it saves its state
+ * between epochs, and with `resume` it continues from the state saved there: the same weights, as
+ * bit for bit as the uninterrupted run.
+ */
 export async function trainModel(model: tfl.LayersModel, samples: readonly Sample[], size: number, options: TrainOptions): Promise<TrainResult> {
-  const { epochs, batchSize, learningRate, shearDegrees, seed } = options;
+  const { epochs, batchSize, learningRate, shearDegrees, seed, stateDir } = options;
   if (samples.length === 0) throw new Error('training set is empty');
   model.compile({ optimizer: fusedAdam(learningRate), loss: diceLoss }); // tfjs-core's Adam; fused on webgpu and wasm
   const rand = mulberry32(seed);
   const batches = Math.ceil(samples.length / batchSize);
-  const epochLosses: number[] = [];
-  const epochSeconds: number[] = [];
+  const restored = stateDir !== undefined && options.resume === true ? await loadTrainingState(stateDir, model) : null;
+  if (restored !== null && restored.epochLosses.length >= epochs) {
+    throw new Error(`the training state in ${stateDir} has ${restored.epochLosses.length} epochs done, not fewer than the run's ${epochs}`);
+  }
+  const epochLosses: number[] = restored?.epochLosses ?? [];
+  const epochSeconds: number[] = restored?.epochSeconds ?? [];
+  for (let epoch = 0; epoch < epochLosses.length; epoch++) planEpoch(samples.length, batchSize, shearDegrees, rand);
   const start = performance.now();
+  const secondsBefore = epochSeconds.reduce((a, b) => a + b, 0);
+  const seenBefore = epochLosses.length * samples.length;
   let seen = 0;
-  let peakRss = process.memoryUsage.rss();
-  for (let epoch = 0; epoch < epochs; epoch++) {
+  let peakRss = Math.max(process.memoryUsage.rss(), (restored?.peakRssMB ?? 0) * 2 ** 20);
+  let lastSave = performance.now();
+  for (let epoch = epochLosses.length; epoch < epochs; epoch++) {
     const epochStart = performance.now();
-    const order = shuffle(samples.map((_, i) => i), rand);
+    const plan = planEpoch(samples.length, batchSize, shearDegrees, rand);
     let lossSum = 0;
     let count = 0;
     for (let b = 0; b < batches; b++) {
-      const batch = order.slice(b * batchSize, (b + 1) * batchSize).map((i) => samples[i]);
+      const batch = plan[b].indices.map((i) => samples[i]);
+      const shears = plan[b].shears;
       const images = stackImages(batch, size);
       const masks = stackMasks(batch, size);
-      const augmented = shearDegrees > 0 ? shearBatch(images, masks, drawShears(batch.length, shearDegrees, rand)) : { images, masks };
+      const augmented = shears !== null ? shearBatch(images, masks, shears) : { images, masks };
       const result = await model.trainOnBatch(augmented.images, trainingTargets(model, augmented.masks)).catch((err: unknown) => {
         throw explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: batch.length });
       });
@@ -103,7 +147,12 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
     }
     epochLosses.push(lossSum / count);
     epochSeconds.push((performance.now() - epochStart) / 1000);
+    if (stateDir !== undefined && epoch + 1 < epochs && performance.now() - lastSave >= (options.stateEverySeconds ?? 60) * 1000) {
+      await saveTrainingState(stateDir, model, { epochLosses, epochSeconds, peakRssMB: peakRss / 2 ** 20 });
+      lastSave = performance.now();
+    }
   }
-  return { epochLosses, epochSeconds, imagesPerSecond: seen / ((performance.now() - start) / 1000), peakRssMB: peakRss / 2 ** 20 };
+  const seconds = secondsBefore + (performance.now() - start) / 1000;
+  return { epochLosses, epochSeconds, imagesPerSecond: (seenBefore + seen) / seconds, peakRssMB: peakRss / 2 ** 20 };
 }
 

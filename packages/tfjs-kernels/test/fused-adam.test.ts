@@ -248,6 +248,31 @@ describe.runIf(adapter)('fusedAdam on webgpu', () => {
     ours.dispose();
   });
 
+  it('values read between steps (as a model\'s save reads them) are not served stale after an update in place', async () => {
+    await tf.setBackend('webgpu');
+    const run = async (optimizer: tf.Optimizer, readBetween: boolean, name: string) => {
+      const v = tf.variable(tf.randomUniform([300], -1, 1, 'float32', 50), true, name);
+      const g = tf.randomUniform([300], -1, 1, 'float32', 51);
+      const reads: number[][] = [];
+      for (let step = 0; step < 3; step++) {
+        optimizer.applyGradients({ [name]: g } as unknown as Gradients);
+        if (readBetween || step === 2) {
+          reads.push(Array.from((await v.data()) as Float32Array));
+          const moments = await optimizer.getWeights();
+          reads.push(Array.from((await moments[1]!.tensor.data()) as Float32Array)); // first moment
+          tf.dispose(moments[0]!.tensor); // the step count, a new tensor
+        }
+      }
+      tf.dispose([v, g]);
+      optimizer.dispose();
+      return reads;
+    };
+    const oncePerStep = await run(fusedAdam(0.05), true, 'staleRead_a');
+    const atTheEnd = await run(fusedAdam(0.05), false, 'staleRead_b');
+    expect(oncePerStep[2]).not.toEqual(oncePerStep[0]); // the value moved between reads
+    expect(oncePerStep.slice(4)).toEqual(atTheEnd);
+  });
+
   /** Dispatches recorded while `f` runs (Dawn's compute passes, whoever records them). */
   async function countDispatches(f: () => void): Promise<number> {
     const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder.prototype;

@@ -143,11 +143,19 @@ export function inPlaceGroupSize(device: GPUDevice): number {
   return Math.max(1, Math.min(MAX_GROUP, Math.floor(device.limits.maxStorageBuffersPerShaderStage / 4)));
 }
 
-/** Storage used by the given tensor alone, on the GPU as a buffer: safe to overwrite. */
+/**
+ * Storage used by the given tensor alone, on the GPU as a buffer: safe to overwrite. Its values
+ * cached on the CPU are dropped: tfjs-backend-webgpu keeps what a read (`data()`, a model's save)
+ * returned and serves it to every later read, so after an update in place that copy would be
+ * stale (a second save would write the weights of the first).
+ */
 function ownsStorage(gpu: RecordingBackend, t: TensorInfo): boolean {
   if (gpu.refCount(t.dataId) !== 1) return false;
   gpu.uploadToGPU(t.dataId);
-  return gpu.tensorMap.get(t.dataId)?.resource instanceof GPUBuffer;
+  const data = gpu.tensorMap.get(t.dataId);
+  if (!(data?.resource instanceof GPUBuffer)) return false;
+  data.values = null;
+  return true;
 }
 
 /**

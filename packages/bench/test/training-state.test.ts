@@ -14,7 +14,9 @@ import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { phantomDataset } from '../src/data/phantom.js';
 import { trainModel, type TrainOptions } from '../src/train/trainer.js';
 import { loadTrainingState, saveTrainingState } from '../src/train/training-state.js';
+import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
+const adapter = await nodeWebGPU('resuming a training run on webgpu');
 const SIZE = 32;
 const samples = phantomDataset(6, SIZE, 3).samples;
 // 6 samples in batches of 4: two batches per epoch, the second one short.
@@ -49,14 +51,16 @@ async function interruptedRun(stateDir: string, stopAfter: number): Promise<void
   }
 }
 
-describe('training state', () => {
-  it('a run interrupted after epoch 2 and resumed equals the uninterrupted run, bit for bit', async () => {
+/** Trains straight through, then interrupted after epoch 2 and resumed, on `backend`; checks both end alike. */
+async function resumedEqualsStraight(backend: 'wasm' | 'webgpu'): Promise<void> {
+  await selectBackend(backend);
+  try {
     const straight = model();
     const expected = await trainModel(straight, samples, SIZE, PROTOCOL);
     const expectedWeights = await weightsOf(straight);
     disposeModel(straight);
 
-    const stateDir = join(root, 'run');
+    const stateDir = join(root, `run-${backend}`);
     await interruptedRun(stateDir, 2);
     expect((await readdir(stateDir)).sort()).toEqual(['model', 'optimizer.bin', 'optimizer.json', 'progress.json']);
 
@@ -68,7 +72,20 @@ describe('training state', () => {
     expect(await weightsOf(resumed)).toEqual(expectedWeights);
     disposeModel(resumed);
     expect(tf.memory().numTensors).toBe(before);
+  } finally {
+    await selectBackend('wasm');
+  }
+}
+
+describe('training state', () => {
+  it('a run interrupted after epoch 2 and resumed equals the uninterrupted run, bit for bit', async () => {
+    await resumedEqualsStraight('wasm');
   });
+
+  // The paper preset's path; it caught fusedAdam's stale reads after an update in place.
+  it.runIf(adapter)('on webgpu too', async () => {
+    await resumedEqualsStraight('webgpu');
+  }, 120_000);
 
   it('without resume, or with no state saved, a run starts from its first epoch', async () => {
     const stateDir = join(root, 'fresh');

@@ -13,7 +13,7 @@ import { selectBackend } from '../src/backend.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { phantomDataset } from '../src/data/phantom.js';
 import { trainModel, type TrainOptions } from '../src/train/trainer.js';
-import { loadTrainingState, saveTrainingState } from '../src/train/training-state.js';
+import { loadTrainingState, saveTrainingState, savedEpochs } from '../src/train/training-state.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('resuming a training run on webgpu');
@@ -63,6 +63,8 @@ async function resumedEqualsStraight(backend: 'wasm' | 'webgpu'): Promise<void> 
     const stateDir = join(root, `run-${backend}`);
     await interruptedRun(stateDir, 2);
     expect((await readdir(stateDir)).sort()).toEqual(['model', 'optimizer.bin', 'optimizer.json', 'progress.json']);
+    expect(await savedEpochs(stateDir)).toBe(2);
+    expect(await savedEpochs(join(root, 'no-state'))).toBe(0);
 
     const before = tf.memory().numTensors;
     const resumed = model();

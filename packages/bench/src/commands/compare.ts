@@ -17,9 +17,10 @@ import { renderCsv, renderMarkdown } from '../report/tables.js';
 import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions, type RunOptions } from './options.js';
 import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
-import { buildModel } from './run-model.js';
+import { buildModel, trainingStateDir } from './run-model.js';
 import { errorMessage } from '../errors.js';
 import { PRESETS, isPresetName } from '../train/presets.js';
+import { savedEpochs } from '../train/training-state.js';
 
 /** JSON with the keys in sorted order, so that two configs compare whatever order their keys were written in. */
 function canonicalJson(o: object): string {
@@ -86,6 +87,12 @@ export async function runCompare(raw: RawRunOptions): Promise<{
     }
   }
   if (resumed.size > 0) log(show, `resuming: ${resumed.size} (model, repeat) run(s) done in an earlier session`);
+  if (options.resume) {
+    for (const job of jobs) {
+      const saved = await savedEpochs(trainingStateDir(work, job.model, job.repeat));
+      if (saved > 0) log(show, `resuming: ${job.model} repeat ${job.repeat} continues after epoch ${saved} of ${options.epochs}`);
+    }
+  }
   const workers = options.workers ?? defaultWorkers(backend.name, jobs.length);
   log(show, `${jobs.length} training run(s) on ${workers} thread(s)`);
   // Workers use the backend chosen here rather than probing again ('auto' would redo the search).

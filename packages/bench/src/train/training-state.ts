@@ -73,13 +73,7 @@ export async function saveTrainingState(dir: string, model: tfl.LayersModel, don
  */
 export async function loadTrainingState(dir: string, model: tfl.LayersModel): Promise<EpochsDone | null> {
   const optimizer = optimizerOf(model);
-  let found: string | null = null;
-  for (const candidate of [dir, `${dir}.old`]) {
-    if (await exists(join(candidate, PROGRESS))) {
-      found = candidate;
-      break;
-    }
-  }
+  const found = await stateFolder(dir);
   if (found === null) return null;
   try {
     const saved = await tfl.loadLayersModel(fileSystem(join(found, MODEL)));
@@ -102,6 +96,21 @@ export async function loadTrainingState(dir: string, model: tfl.LayersModel): Pr
   } catch (err) {
     throw new Error(`cannot continue from the training state in ${found}: ${errorMessage(err)}; remove that folder to start the run over`);
   }
+}
+
+/** The folder holding the state saved for `dir`: itself, or `dir`.old where a save was cut short between its two renames. */
+async function stateFolder(dir: string): Promise<string | null> {
+  for (const candidate of [dir, `${dir}.old`]) {
+    if (await exists(join(candidate, PROGRESS))) return candidate;
+  }
+  return null;
+}
+
+/** How many epochs the state saved in `dir` has done (0: no state, or one that cannot be read). */
+export async function savedEpochs(dir: string): Promise<number> {
+  const found = await stateFolder(dir);
+  const done = found === null ? null : await readJson<Partial<EpochsDone>>(join(found, PROGRESS)).catch(() => null);
+  return Array.isArray(done?.epochLosses) ? done.epochLosses.length : 0;
 }
 
 /** Removes a run's saved state (once the run is finished). */

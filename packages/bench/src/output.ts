@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { errorMessage } from './errors.js';
 
 export async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => null)) !== null;
@@ -35,18 +36,34 @@ export async function publish(work: string, out: string): Promise<void> {
   await rename(work, out);
 }
 
+/** Options of {@link writeResultFolder}. */
+export interface ResultFolderOptions {
+  /** Continue in the partial folder an earlier call left (default false: start it afresh). */
+  resume?: boolean;
+  /**
+   * After a failure, whether to keep the partial folder for `resume`: a line for the error saying
+   * what is kept, or null to remove it (the default).
+   */
+  keep?: (work: string) => Promise<string | null>;
+}
+
 /**
- * For commands without --resume: `write` fills a fresh partial folder of `out`, which is then moved
- * into place; if `write` fails, the partial folder is removed, so nothing half-written stays behind.
+ * `write` fills the partial folder of `out`, which is then moved into place; if `write` fails, the
+ * partial folder is removed (unless `keep` keeps it for a resumed run), so nothing half-written
+ * stays behind.
  */
-export async function writeResultFolder<T>(out: string, write: (work: string) => Promise<T>): Promise<T> {
-  const work = await prepareWorkFolder(out, false);
+export async function writeResultFolder<T>(out: string, write: (work: string) => Promise<T>, options: ResultFolderOptions = {}): Promise<T> {
+  const work = await prepareWorkFolder(out, options.resume ?? false);
   let result: T;
   try {
     result = await write(work);
   } catch (err) {
-    await rm(work, { recursive: true, force: true });
-    throw err;
+    const kept = await options.keep?.(work).catch(() => null) ?? null;
+    if (kept === null) {
+      await rm(work, { recursive: true, force: true });
+      throw err;
+    }
+    throw new Error(`${errorMessage(err)}\n${kept}`);
   }
   await publish(work, out);
   return result;

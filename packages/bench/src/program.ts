@@ -98,6 +98,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .requiredOption('--model <name>', 'model to train: unet, unet-plus-plus, attention-unet, multires-unet or sa-unet')
     .requiredOption('--out <dir>', 'folder for the trained model')
     .option('--init <dir>', 'start from the weights of a saved model of the same --model and --base-filters (fine-tuning; default --size: its input size)')
+    .option('--resume', 'continue an interrupted run with the same --out and options from its last saved epoch', false)
     .action(async (opts) => {
       await runTrain({ ...toRunOptions(opts), model: opts.model, out: opts.out, init: opts.init });
     });

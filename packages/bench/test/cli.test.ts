@@ -44,7 +44,7 @@ describe('sa-unet-bench flags', () => {
     expect(help.compare).toMatch(/--no-channel-attention +SA-U-Net without its layers' ECA channel attention/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);
     expect(help.latency).toMatch(/--backends <list>/);
-    expect(help.train).toMatch(/--model <name>[\s\S]*--out <dir>[\s\S]*--init <dir>/);
+    expect(help.train).toMatch(/--model <name>[\s\S]*--out <dir>[\s\S]*--init <dir>[\s\S]*--resume/);
   });
 
   // The binary in a fresh process: no backend set up by a test before it.

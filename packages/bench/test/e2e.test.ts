@@ -332,6 +332,26 @@ describe('train, evaluate, latency, params', () => {
     expect(await readdir(interrupted)).not.toContain('training');
   }, 300_000);
 
+  it('train --resume continues an interrupted run from its last saved epoch; other options are refused', async () => {
+    const common = { model: 'sa-unet', size: 32, epochs: 2, baseFilters: 8, phantomCount: 4, quiet: true, backend: 'wasm', stateEverySeconds: 0 } as const;
+    await runTrain({ ...common, out: join(root, 'train-straight') });
+    const reference = JSON.parse(await readFile(join(root, 'train-straight', 'training.json'), 'utf8')) as { epochLosses: number[]; metrics: object };
+    const out = join(root, 'train-resumed');
+    // A folder stands where model.json goes, so the run fails once trained, its state kept after epoch 1.
+    await mkdir(join(`${out}.partial`, 'model.json'), { recursive: true });
+    await expect(runTrain({ ...common, out, resume: true }))
+      .rejects.toThrow(/model\.json.*\nthe training state after epoch 1 is kept in .*train-resumed\.partial: the same command with --resume continues from it$/s);
+    await rm(join(`${out}.partial`, 'model.json'), { recursive: true });
+    await expect(runTrain({ ...common, epochs: 3, out, resume: true }))
+      .rejects.toThrow(/^--resume: .*resume-config\.json was written with other options; rerun with the same options, or without --resume to start over\n/);
+    await runTrain({ ...common, out, resume: true });
+    const resumed = JSON.parse(await readFile(join(out, 'training.json'), 'utf8')) as { epochLosses: number[]; metrics: object };
+    expect(resumed.epochLosses).toEqual(reference.epochLosses);
+    expect(resumed.metrics).toEqual(reference.metrics);
+    expect((await readdir(out)).sort()).toEqual(['model.json', 'overlays', 'training.json', 'weights.bin']);
+    expect((await readdir(root)).filter((f) => f.startsWith('train-resumed'))).toEqual(['train-resumed']);
+  }, 300_000);
+
   it('a whole comparison leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;
     await runCompare({ models: 'unet,sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: join(root, 'leaks'), quiet: true, workers: 1, backend: 'wasm' });

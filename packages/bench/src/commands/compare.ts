@@ -11,41 +11,16 @@ import { backendLogLine, selectBackend, type BackendChoice } from '../backend.js
 import { inferenceLatency } from '../eval/predict.js';
 import { defaultOut, exists, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
 import { log } from '../progress.js';
-import { AGGREGATED, type CompareResults, type ModelResult, type RepeatResult, type RunConfig } from '../report/results.js';
+import { AGGREGATED, type CompareResults, type ModelResult, type RepeatResult } from '../report/results.js';
 import { renderRocSvg } from '../report/roc-svg.js';
 import { renderCsv, renderMarkdown } from '../report/tables.js';
 import { loadRunData } from './data.js';
-import { resolveRunOptions, type RawRunOptions, type RunOptions } from './options.js';
+import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
+import { checkResumable, runConfig } from './resume.js';
 import { buildModel, trainingStateDir } from './run-model.js';
 import { errorMessage } from '../errors.js';
-import { PRESETS, isPresetName } from '../train/presets.js';
 import { savedEpochs } from '../train/training-state.js';
-
-/** JSON with the keys in sorted order, so that two configs compare whatever order their keys were written in. */
-function canonicalJson(o: object): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
-}
-
-function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
-  const {
-    preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, models, testFraction, seed,
-  } = options;
-  return {
-    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, models, testFraction, seed,
-    data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, backend,
-  };
-}
-
-/**
- * The options that decide what a (model, repeat) run gives, which a resumed run must share with the
- * interrupted one: all but the models and the number of repeats (a run's seed is `--seed` + its
- * repeat, whatever else runs) and the backend (which changes results by float rounding only).
- */
-function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
-  const { backend: _b, models: _m, repeats: _r, ...defining } = config;
-  return defining;
-}
 
 /** Runs the comparison; returns the published results folder and the results. */
 export async function runCompare(raw: RawRunOptions): Promise<{
@@ -65,17 +40,7 @@ export async function runCompare(raw: RawRunOptions): Promise<{
 
   const work = await prepareWorkFolder(out, options.resume);
   const config = runConfig(options, 'compare', backend.name);
-  const configPath = join(work, 'config.json');
-  if (options.resume && (await exists(configPath))) {
-    // An option added since the run was written (e.g. --recalibrate-bn) ran as its preset's value,
-    // which is what the bench did before the option existed.
-    const saved = await readJson<Partial<RunConfig>>(configPath);
-    const previous = { ...PRESETS[isPresetName(saved.preset) ? saved.preset : options.preset], ...saved };
-    if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
-      throw new Error(`--resume: ${configPath} was written with other options; rerun with the same options (--models and --repeats may differ), or without --resume to start over`);
-    }
-  }
-  await writeJson(configPath, config);
+  await checkResumable(work, config, options.resume, 'config.json', ' (--models and --repeats may differ)');
 
   const jobs: Job[] = [];
   const resumed = new Map<string, RepeatResult>();

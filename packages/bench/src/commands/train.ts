@@ -1,4 +1,5 @@
 /** `train`: one model on one dataset, saved as model.json + weights.bin with its training log. */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isModelName, MODEL_NAMES, type ModelName } from '@sa-unet/unet-zoo';
 import { backendLogLine, selectBackend } from '../backend.js';
@@ -7,7 +8,9 @@ import { log } from '../progress.js';
 import { loadRunData } from './data.js';
 import { buildSavedModel, readSavedModel } from './evaluate.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
-import { disposeModel, runRepeatWithBars, writeOverlays } from './run-model.js';
+import { checkResumable, RESUME_CONFIG, runConfig } from './resume.js';
+import { disposeModel, runRepeatWithBars, trainingStateDir, writeOverlays } from './run-model.js';
+import { savedEpochs } from '../train/training-state.js';
 
 /** Options of {@link runTrain} (`sa-unet-bench train`). */
 export interface TrainCommandOptions extends RawRunOptions {
@@ -20,8 +23,22 @@ export interface TrainCommandOptions extends RawRunOptions {
 }
 
 /**
+ * What a failed `train` keeps of its partial folder: the folder, where the run saved a training
+ * state (an error raised after some epochs; an interrupted process keeps it anyway), and a line
+ * for the error saying how to continue.
+ */
+function keepForResume(name: ModelName) {
+  return async (work: string): Promise<string | null> => {
+    const epochs = await savedEpochs(trainingStateDir(work, name, 1));
+    return epochs > 0 ? `the training state after epoch ${epochs} is kept in ${work}: the same command with --resume continues from it` : null;
+  };
+}
+
+/**
  * Trains one model with the preset's protocol (one repeat), scores it on the held-out images and
- * saves it as model.json + weights.bin with training.json and overlays; a failed run leaves no folder.
+ * saves it as model.json + weights.bin with training.json and overlays. A failed run leaves no
+ * folder, except the partial one of a run that saved a training state, which `resume` continues
+ * from its last saved epoch.
  */
 export async function runTrain(raw: TrainCommandOptions): Promise<{
   /** The folder the model was saved in. */
@@ -44,7 +61,10 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
     const options = init !== undefined && raw.size === undefined ? { ...checked, size: init.size } : checked;
     const data = await loadRunData(options);
     const metrics = await writeResultFolder(raw.out, async (work) => {
-      const outcome = await runRepeatWithBars(name, options, data.split, 1, work, { checkpoint: '.', init, keepState: false });
+      await checkResumable(work, { ...runConfig(options, 'train', backend.name), model: name, init: raw.init ?? null }, options.resume, RESUME_CONFIG);
+      const outcome = await runRepeatWithBars(name, options, data.split, 1, work, { checkpoint: '.', init });
+      await rm(join(work, 'training'), { recursive: true, force: true });
+      await rm(join(work, RESUME_CONFIG), { force: true });
       try {
         await writeOverlays(work, name, data.split.test, outcome.predictions, options.size);
         await writeJson(join(work, 'training.json'), {
@@ -55,7 +75,7 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
         disposeModel(outcome.model);
       }
       return outcome.result.metrics;
-    });
+    }, { resume: options.resume, keep: keepForResume(name) });
     log(show, `saved ${name} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${metrics.dice.toFixed(3)}, HD ${metrics.hausdorff.toFixed(2)} px`);
     return { out: raw.out };
   } finally {

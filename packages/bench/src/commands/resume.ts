@@ -1,0 +1,56 @@
+/**
+ * What a resumed run must share with the interrupted one: the run's config, written into its work
+ * folder and checked against the options of the run that continues it.
+ */
+import { join } from 'node:path';
+import { exists, readJson, writeJson } from '../output.js';
+import type { RunConfig } from '../report/results.js';
+import { PRESETS, isPresetName } from '../train/presets.js';
+import type { RunOptions } from './options.js';
+
+/** The file `train` keeps its config in while it runs (removed before its folder is published). */
+export const RESUME_CONFIG = 'resume-config.json';
+
+/** JSON with the keys in sorted order, so that two configs compare whatever order their keys were written in. */
+function canonicalJson(o: object): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/** The config of a run, as config.json records it. */
+export function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
+  const {
+    preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, models, testFraction, seed,
+  } = options;
+  return {
+    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, models, testFraction, seed,
+    data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, backend,
+  };
+}
+
+/**
+ * The options that decide what a (model, repeat) run gives, which a resumed run must share with the
+ * interrupted one: all but the models and the number of repeats (a run's seed is `--seed` + its
+ * repeat, whatever else runs) and the backend (which changes results by float rounding only).
+ */
+function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
+  const { backend: _b, models: _m, repeats: _r, ...defining } = config;
+  return defining;
+}
+
+/**
+ * Writes `config` into `work`/`file`; with `resume`, first checks that a config already there was
+ * written with the same run-defining options. An option added since it was written (e.g.
+ * --recalibrate-bn) counts as its preset's value, which is what the bench did before the option
+ * existed. `mayDiffer` names what may change, for the error.
+ */
+export async function checkResumable<C extends RunConfig>(work: string, config: C, resume: boolean, file: string, mayDiffer = ''): Promise<void> {
+  const path = join(work, file);
+  if (resume && (await exists(path))) {
+    const saved = await readJson<Partial<RunConfig>>(path);
+    const previous = { ...PRESETS[isPresetName(saved.preset) ? saved.preset : config.preset as keyof typeof PRESETS], ...saved };
+    if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
+      throw new Error(`--resume: ${path} was written with other options; rerun with the same options${mayDiffer}, or without --resume to start over`);
+    }
+  }
+  await writeJson(path, config);
+}

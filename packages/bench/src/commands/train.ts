@@ -62,6 +62,8 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
     const data = await loadRunData(options);
     const metrics = await writeResultFolder(raw.out, async (work) => {
       await checkResumable(work, { ...runConfig(options, 'train', backend.name), model: name, init: raw.init ?? null }, options.resume, RESUME_CONFIG);
+      const saved = options.resume ? await savedEpochs(trainingStateDir(work, name, 1)) : 0;
+      if (saved > 0) log(show, `resuming: ${name} continues after epoch ${saved} of ${options.epochs}`);
       const outcome = await runRepeatWithBars(name, options, data.split, 1, work, { checkpoint: '.', init });
       await rm(join(work, 'training'), { recursive: true, force: true });
       await rm(join(work, RESUME_CONFIG), { force: true });

@@ -72,7 +72,7 @@ function addRunOptions(cmd: Command): Command {
 }
 
 /** This package's version: package.json lies one folder above src/ and above the bundled dist/ alike. */
-export function packageVersion(): string {
+function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
   return String(pkg.version);
 }

@@ -22,6 +22,12 @@ import { buildModel, trainingStateDir } from './run-model.js';
 import { errorMessage } from '../errors.js';
 import { savedEpochs } from '../train/training-state.js';
 
+/** The jobs that saved a training state in `work`, and the epochs each has done. */
+async function unfinishedWithState(work: string, jobs: readonly Job[]): Promise<Array<{ job: Job; epochs: number }>> {
+  const found = await Promise.all(jobs.map(async (job) => ({ job, epochs: await savedEpochs(trainingStateDir(work, job.model, job.repeat)) })));
+  return found.filter((f) => f.epochs > 0);
+}
+
 /** Runs the comparison; returns the published results folder and the results. */
 export async function runCompare(raw: RawRunOptions): Promise<{
   /** The results folder. */
@@ -53,9 +59,8 @@ export async function runCompare(raw: RawRunOptions): Promise<{
   }
   if (resumed.size > 0) log(show, `resuming: ${resumed.size} (model, repeat) run(s) done in an earlier session`);
   if (options.resume) {
-    for (const job of jobs) {
-      const saved = await savedEpochs(trainingStateDir(work, job.model, job.repeat));
-      if (saved > 0) log(show, `resuming: ${job.model} repeat ${job.repeat} continues after epoch ${saved} of ${options.epochs}`);
+    for (const { job, epochs } of await unfinishedWithState(work, jobs)) {
+      log(show, `resuming: ${job.model} repeat ${job.repeat} continues after epoch ${epochs} of ${options.epochs}`);
     }
   }
   const workers = options.workers ?? defaultWorkers(backend.name, jobs.length);
@@ -66,8 +71,7 @@ export async function runCompare(raw: RawRunOptions): Promise<{
     finished = await runJobs(jobs, { ...options, backend: backend.name as BackendChoice }, data.split, work, workers);
   } catch (err) {
     const kept = (await readdir(join(work, 'runs')).catch(() => [])).filter((f) => f.endsWith('.json')).length;
-    // A state's folder is named after its run; a save in progress or the one it replaces has a suffix.
-    const states = (await readdir(join(work, 'training')).catch(() => [])).filter((f) => !f.includes('.')).length;
+    const states = (await unfinishedWithState(work, jobs)).length;
     const unfinished = states > 0 ? `, and the training state of ${states} unfinished one(s) as of its last saved epoch` : '';
     throw new Error(`${errorMessage(err)}\n${kept} finished (model, repeat) run(s) are kept in ${work}${unfinished}: `
       + 'the same command with --resume continues from them (--models and --repeats may differ)');

@@ -73,15 +73,12 @@ export interface RepeatPlacement {
   checkpoint?: string;
   /** A saved model whose weights replace the seeded initialisation (`train --init`), and its folder. */
   init?: { model: tfl.LayersModel; dir: string };
-  /**
-   * Keep the training state between epochs in the work folder (training/<model>-repeat-<r>), for
-   * `--resume`; removed once the run is finished. Default true (`compare`); `train`, whose work
-   * folder does not outlive a failure, passes false.
-   */
-  keepState?: boolean;
 }
 
-/** The folder of a run's training state inside the work folder (see {@link RepeatPlacement.keepState}). */
+/**
+ * The folder of a run's training state inside the work folder, which `--resume` continues from;
+ * removed once the run is finished.
+ */
 export function trainingStateDir(work: string, name: ModelName, repeat: number): string {
   return join(work, 'training', `${name}-repeat-${repeat}`);
 }
@@ -94,7 +91,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
   const model = buildModel(name, options, seed);
   try {
     if (placement.init !== undefined) copyWeights(placement.init.model, model, `--init ${placement.init.dir}`);
-    const stateDir = placement.keepState === false ? undefined : trainingStateDir(work, name, repeat);
+    const stateDir = trainingStateDir(work, name, repeat);
     const training = await trainModel(model, split.train, options.size, {
       epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
       shearDegrees: options.shearDegrees, seed, onBatch: callbacks.onTrain,
@@ -109,7 +106,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
       }
     }
     await model.save(fileSystem(join(work, checkpoint)));
-    if (stateDir !== undefined) await removeTrainingState(stateDir);
+    await removeTrainingState(stateDir);
     const predictions = await predictSamples(model, split.test, options.size, options.batchSize,
       (done) => callbacks.onTest?.(done, split.test.length));
     const scores = scorePredictions(predictions, split.test, options.size);

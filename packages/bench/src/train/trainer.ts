@@ -102,7 +102,6 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
   if (samples.length === 0) throw new Error('training set is empty');
   model.compile({ optimizer: fusedAdam(learningRate), loss: diceLoss }); // tfjs-core's Adam; fused on webgpu and wasm
   const rand = mulberry32(seed);
-  const batches = Math.ceil(samples.length / batchSize);
   const restored = stateDir !== undefined && options.resume === true ? await loadTrainingState(stateDir, model) : null;
   if (restored !== null && restored.epochLosses.length >= epochs) {
     throw new Error(`the training state in ${stateDir} has ${restored.epochLosses.length} epochs done, not fewer than the run's ${epochs}`);
@@ -121,9 +120,8 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
     const plan = planEpoch(samples.length, batchSize, shearDegrees, rand);
     let lossSum = 0;
     let count = 0;
-    for (let b = 0; b < batches; b++) {
-      const batch = plan[b].indices.map((i) => samples[i]);
-      const shears = plan[b].shears;
+    for (const [b, { indices, shears }] of plan.entries()) {
+      const batch = indices.map((i) => samples[i]);
       const images = stackImages(batch, size);
       const masks = stackMasks(batch, size);
       const augmented = shears !== null ? shearBatch(images, masks, shears) : { images, masks };
@@ -141,7 +139,7 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
       // progress bars' redraws) and signals would wait for the end of training.
       await new Promise((resolve) => setImmediate(resolve));
       options.onBatch?.({
-        epoch: epoch + 1, epochs, batch: b + 1, batches, loss: lossSum / count,
+        epoch: epoch + 1, epochs, batch: b + 1, batches: plan.length, loss: lossSum / count,
         imagesPerSecond: seen / ((performance.now() - start) / 1000),
       });
     }

@@ -61,6 +61,8 @@ export function readImage(input: MaskInput, argName: string): ImageArray {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
+  // A bare typed array is the likeliest slip: say what it was, the caller knows its shape.
+  if (ArrayBuffer.isView(value)) return `a bare ${value.constructor.name}${'length' in value ? ` of length ${String(value.length)}` : ''} (give its shape: { data, width, height })`;
   return typeof value;
 }
 

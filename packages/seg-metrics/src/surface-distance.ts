@@ -147,8 +147,14 @@ export interface SurfaceDiceOptions {
   empty?: EmptyPolicy;
 }
 
-/** The p-th percentile of values, linearly interpolated between closest ranks (numpy's default). */
-export function percentile(values: Float64Array, p: number): number {
+/**
+ * The p-th percentile of values, linearly interpolated between closest ranks (numpy's default);
+ * NaN for no values.
+ *
+ * @param p from 0 to 100 (anything else throws)
+ */
+export function percentile(values: ArrayLike<number>, p: number): number {
+  checkPercentile(p);
   if (values.length === 0) return NaN;
   const sorted = Float64Array.from(values).sort();
   const position = ((sorted.length - 1) * p) / 100;

@@ -59,6 +59,9 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     expect(md).toContain('## Table 3');
     expect(md).toContain('| SA-U-Net (proposed) | 0.');
     expect(md).toContain('0.923 / 5.158'); // the paper's SA-U-Net, HM70A wrist
+    expect(md).toContain(`, 1 epoch, 1 repeat with seed ${results.config.seed + 1};`);
+    const three = renderMarkdown({ ...results, config: { ...results.config, epochs: 8, repeats: 3 } });
+    expect(three).toContain(`, 8 epochs, 3 repeats with seeds ${results.config.seed + 1}..${results.config.seed + 3};`);
     const csv = (await readFile(join(out, 'table.csv'), 'utf8')).trim().split('\n');
     expect(csv).toHaveLength(3);
     expect(csv[0].split(',')).toEqual(expect.arrayContaining(['dice_mean', 'surfaceDice_mean', 'surfaceDice_sd']));
@@ -289,7 +292,7 @@ describe('train, evaluate, latency, params', () => {
     await mkdir(join(`${failing}.partial`, 'checkpoints'), { recursive: true });
     await writeFile(join(`${failing}.partial`, 'checkpoints', 'sa-unet'), 'not a folder');
     await expect(runCompare({ ...common, models: 'unet,sa-unet', out: failing, workers: 2, resume: true }))
-      .rejects.toThrow(/^sa-unet repeat 1: .*\n1 finished \(model, repeat\) run\(s\) are kept in .*failing\.partial: the same command with --resume continues/);
+      .rejects.toThrow(/^sa-unet repeat 1: .*\n1 finished \(model, repeat\) run is kept in .*failing\.partial: the same command with --resume continues/);
     expect(await readdir(join(`${failing}.partial`, 'runs'))).toEqual(['unet-repeat-1.json']);
     const kept = JSON.parse(await readFile(join(`${failing}.partial`, 'runs', 'unet-repeat-1.json'), 'utf8'));
     expect(kept.epochLosses).toEqual(results.models[0].repeats[0].epochLosses);
@@ -319,7 +322,7 @@ describe('train, evaluate, latency, params', () => {
     await mkdir(join(`${interrupted}.partial`, 'checkpoints'), { recursive: true });
     await writeFile(join(`${interrupted}.partial`, 'checkpoints', 'sa-unet'), 'not a folder');
     await expect(runCompare({ ...common, out: interrupted, resume: true }))
-      .rejects.toThrow(/\n0 finished \(model, repeat\) run\(s\) are kept in .*, and the training state of 1 unfinished one\(s\) as of its last saved epoch: the same command with --resume/);
+      .rejects.toThrow(/\n0 finished \(model, repeat\) runs are kept in .*, and the training state of 1 unfinished one as of its last saved epoch: the same command with --resume/);
     const state = join(`${interrupted}.partial`, 'training', 'sa-unet-repeat-1');
     const saved = JSON.parse(await readFile(join(state, 'progress.json'), 'utf8')) as { epochLosses: number[]; epochSeconds: number[] };
     expect(saved.epochLosses).toEqual(reference.epochLosses.slice(0, 1));

@@ -11,6 +11,7 @@ import { backendLogLine, selectBackend, type BackendChoice } from '../backend.js
 import { inferenceLatency } from '../eval/predict.js';
 import { defaultOut, exists, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
 import { log } from '../progress.js';
+import { counted } from '../plural.js';
 import { AGGREGATED, type CompareResults, type ModelResult, type RepeatResult } from '../report/results.js';
 import { renderRocSvg } from '../report/roc-svg.js';
 import { renderCsv, renderMarkdown } from '../report/tables.js';
@@ -57,14 +58,14 @@ export async function runCompare(raw: RawRunOptions): Promise<{
       else jobs.push({ model, repeat });
     }
   }
-  if (resumed.size > 0) log(show, `resuming: ${resumed.size} (model, repeat) run(s) done in an earlier session`);
+  if (resumed.size > 0) log(show, `resuming: ${counted(resumed.size, '(model, repeat) run')} done in an earlier session`);
   if (options.resume) {
     for (const { job, epochs } of await unfinishedWithState(work, jobs)) {
       log(show, `resuming: ${job.model} repeat ${job.repeat} continues after epoch ${epochs} of ${options.epochs}`);
     }
   }
   const workers = options.workers ?? defaultWorkers(backend.name, jobs.length);
-  log(show, `${jobs.length} training run(s) on ${workers} thread(s)`);
+  log(show, `${counted(jobs.length, 'training run')} on ${counted(workers, 'thread')}`);
   // Workers use the backend chosen here rather than probing again ('auto' would redo the search).
   let finished: Map<string, RepeatResult>;
   try {
@@ -72,8 +73,8 @@ export async function runCompare(raw: RawRunOptions): Promise<{
   } catch (err) {
     const kept = (await readdir(join(work, 'runs')).catch(() => [])).filter((f) => f.endsWith('.json')).length;
     const states = (await unfinishedWithState(work, jobs)).length;
-    const unfinished = states > 0 ? `, and the training state of ${states} unfinished one(s) as of its last saved epoch` : '';
-    throw new Error(`${errorMessage(err)}\n${kept} finished (model, repeat) run(s) are kept in ${work}${unfinished}: `
+    const unfinished = states > 0 ? `, and the training state of ${counted(states, 'unfinished one')} as of ${states === 1 ? 'its' : 'their'} last saved epoch` : '';
+    throw new Error(`${errorMessage(err)}\n${counted(kept, 'finished (model, repeat) run')} ${kept === 1 ? 'is' : 'are'} kept in ${work}${unfinished}: `
       + 'the same command with --resume continues from them (--models and --repeats may differ)');
   }
 

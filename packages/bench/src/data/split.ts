@@ -1,5 +1,6 @@
 /** Seeded train/test split. */
 import { mulberry32, shuffle } from '../random.js';
+import { counted } from '../plural.js';
 import type { Dataset, Sample } from './dataset.js';
 
 /** A dataset split in two, each part in the dataset's order. */
@@ -16,7 +17,7 @@ export interface Split {
  */
 export function splitDataset(dataset: Dataset, testFraction: number, seed: number): Split {
   const n = dataset.samples.length;
-  if (n < 2) throw new Error(`dataset ${dataset.source} has ${n} sample(s): a train/test split needs at least 2 (or pass --test-data)`);
+  if (n < 2) throw new Error(`dataset ${dataset.source} has ${counted(n, 'sample')}: a train/test split needs at least 2 (or pass --test-data)`);
   if (!(testFraction > 0 && testFraction < 1)) throw new Error(`--test-fraction must be between 0 and 1 (exclusive), got ${testFraction}`);
   const order = shuffle(dataset.samples.map((_, i) => i), mulberry32(seed));
   const testCount = Math.min(n - 1, Math.max(1, Math.round(testFraction * n)));

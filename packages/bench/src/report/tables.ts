@@ -2,6 +2,7 @@
 import type { Summary } from '@sa-unet/seg-metrics';
 import { MODEL_TITLES, PAPER_DATASETS, PAPER_INFERENCE, PAPER_PARAMS, PAPER_TABLE2, PAPER_TABLE3, PAPER_ZERO_OVERLAP } from './paper.js';
 import { AGGREGATED, type CompareResults } from './results.js';
+import { counted } from '../plural.js';
 
 function fixed(v: number, digits: number): string {
   if (Number.isNaN(v)) return 'n/a';
@@ -29,7 +30,7 @@ export function renderMarkdown(r: CompareResults): string {
   lines.push(`- Data: ${r.dataset.source}; ${r.dataset.train} training and ${r.dataset.test} test images at ${r.dataset.size}x${r.dataset.size}` +
     `${c.label !== null ? `, foreground label ${c.label}` : ''}.`);
   lines.push(`- Protocol: Adam (learning rate ${c.learningRate}), batch ${c.batchSize}, dice loss, random shear ±${c.shearDegrees}° on x and y, ` +
-    `${c.epochs} epoch(s), ${c.repeats} repeat(s) with seeds ${c.seed + 1}..${c.seed + c.repeats}; networks of base width ${c.baseFilters}.` +
+    `${counted(c.epochs, 'epoch')}, ${counted(c.repeats, 'repeat')} with ${c.repeats === 1 ? `seed ${c.seed + 1}` : `seeds ${c.seed + 1}..${c.seed + c.repeats}`}; networks of base width ${c.baseFilters}.` +
     (c.recalibrateBatchNorm ? ' Before testing, batch norm\'s moving statistics were re-estimated from the training images with the final weights (--recalibrate-bn; not in the paper).' : '') +
     (c.channelAttention === false ? ' SA-U-Net\'s layers had no channel attention (--no-channel-attention; an ablation, not in the paper).' : ''));
   lines.push(`- Backend: ${r.backend.description}. Node ${r.node}. ${r.date}. Run time ${(r.wallSeconds / 60).toFixed(1)} min.`);

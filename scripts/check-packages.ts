@@ -6,8 +6,9 @@
  * (from pnpm's store where it can). There the repository's examples (the README and guide
  * snippets) typecheck against the published declarations under `moduleResolution: nodenext` and
  * run (every entry point's types resolve under node10 too); CommonJS `require` gets every package;
- * and the `sa-unet-bench` binary runs. A second project installs the libraries with npm beside the
- * `@tensorflow/tfjs` bundle, as most apps have tfjs, and checks that they share its class registry.
+ * and the `sa-unet-bench` binary runs, a small comparison on two worker threads included. A
+ * second project installs the libraries with npm beside the `@tensorflow/tfjs` bundle, as most
+ * apps have tfjs, and checks that they share its class registry.
  *
  *   pnpm build && pnpm check:packages [--keep]
  */
@@ -275,6 +276,16 @@ try {
     const version = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['--version'], project).trim();
     if (version !== benchVersion) problems.push(`sa-unet-bench --version printed '${version}', expected '${benchVersion}' (its package.json)`);
     else console.log(`bin: sa-unet-bench --version printed ${version}`);
+    // The built CLI trains in worker threads (dist/worker.js) on the wasm binaries of the user's
+    // tfjs: a whole small comparison, two models on two threads, must write its results.
+    const results = join(project, 'compare-results');
+    run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['compare', '--models', 'unet,sa-unet', '--size', '32', '--epochs', '1',
+      '--base-filters', '4', '--phantom-count', '8', '--workers', '2', '--backend', 'wasm', '--quiet', '--out', results], project);
+    const compared = JSON.parse(readFileSync(join(results, 'results.json'), 'utf8')) as { models: Array<{ model: string; repeats: Array<{ metrics: { dice: number } }> }> };
+    const dice = compared.models.map((m) => `${m.model} ${m.repeats[0]?.metrics.dice.toFixed(3)}`);
+    if (compared.models.length !== 2 || !compared.models.every((m) => Number.isFinite(m.repeats[0]?.metrics.dice))) {
+      problems.push(`sa-unet-bench compare wrote no finite DSC for both models: ${dice.join(', ')}`);
+    } else console.log(`bin: sa-unet-bench compare trained two models on two worker threads (DSC ${dice.join(', ')})`);
     process.stdout.write(run('node', ['check.mjs'], bundleProject(tarballs)));
   }
 } finally {

@@ -286,6 +286,13 @@ try {
     if (compared.models.length !== 2 || !compared.models.every((m) => Number.isFinite(m.repeats[0]?.metrics.dice))) {
       problems.push(`sa-unet-bench compare wrote no finite DSC for both models: ${dice.join(', ')}`);
     } else console.log(`bin: sa-unet-bench compare trained two models on two worker threads (DSC ${dice.join(', ')})`);
+    // Where WebGPU must work (CI, on lavapipe), the built kernels must run there too: a latency row.
+    if (process.env.SA_UNET_REQUIRE_WEBGPU === '1') {
+      const latency = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['latency', '--backend', 'webgpu', '--models', 'sa-unet',
+        '--size', '32', '--base-filters', '8', '--runs', '2', '--steps', '1', '--quiet'], project);
+      if (!/\| webgpu \| sa-unet \| [\d,]+ \| [\d.]+ \//.test(latency)) problems.push(`sa-unet-bench latency --backend webgpu printed no measured row:\n${latency}`);
+      else console.log('bin: sa-unet-bench latency ran on webgpu (SA_UNET_REQUIRE_WEBGPU=1)');
+    }
     process.stdout.write(run('node', ['check.mjs'], bundleProject(tarballs)));
   }
 } finally {

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import type { CompareResults } from '../packages/bench/src/report/results.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sa-unet-packages-'));
@@ -269,26 +270,27 @@ try {
     console.log('types: every entry point resolves under moduleResolution node10 too');
     process.stdout.write(run(bin('tsx'), ['check.ts'], project));
     process.stdout.write(run('node', ['check.cjs'], project));
-    const params = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['params', '--size', '64'], project);
+    const bench = join(project, 'node_modules', '.bin', 'sa-unet-bench');
+    const params = run(bench, ['params', '--size', '64'], project);
     if (!/\| sa-unet \| [\d,]+ \|/.test(params)) problems.push(`sa-unet-bench params printed no SA-U-Net row:\n${params}`);
     else console.log('bin: sa-unet-bench params ran');
     const benchVersion = JSON.parse(readFileSync(join(root, 'packages', 'bench', 'package.json'), 'utf8')).version as string;
-    const version = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['--version'], project).trim();
+    const version = run(bench, ['--version'], project).trim();
     if (version !== benchVersion) problems.push(`sa-unet-bench --version printed '${version}', expected '${benchVersion}' (its package.json)`);
     else console.log(`bin: sa-unet-bench --version printed ${version}`);
     // The built CLI trains in worker threads (dist/worker.js) on the wasm binaries of the user's
     // tfjs: a whole small comparison, two models on two threads, must write its results.
     const results = join(project, 'compare-results');
-    run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['compare', '--models', 'unet,sa-unet', '--size', '32', '--epochs', '1',
+    run(bench, ['compare', '--models', 'unet,sa-unet', '--size', '32', '--epochs', '1',
       '--base-filters', '4', '--phantom-count', '8', '--workers', '2', '--backend', 'wasm', '--quiet', '--out', results], project);
-    const compared = JSON.parse(readFileSync(join(results, 'results.json'), 'utf8')) as { models: Array<{ model: string; repeats: Array<{ metrics: { dice: number } }> }> };
+    const compared = JSON.parse(readFileSync(join(results, 'results.json'), 'utf8')) as CompareResults;
     const dice = compared.models.map((m) => `${m.model} ${m.repeats[0]?.metrics.dice.toFixed(3)}`);
     if (compared.models.length !== 2 || !compared.models.every((m) => Number.isFinite(m.repeats[0]?.metrics.dice))) {
       problems.push(`sa-unet-bench compare wrote no finite DSC for both models: ${dice.join(', ')}`);
     } else console.log(`bin: sa-unet-bench compare trained two models on two worker threads (DSC ${dice.join(', ')})`);
     // Where WebGPU must work (CI, on lavapipe), the built kernels must run there too: a latency row.
     if (process.env.SA_UNET_REQUIRE_WEBGPU === '1') {
-      const latency = run(join(project, 'node_modules', '.bin', 'sa-unet-bench'), ['latency', '--backend', 'webgpu', '--models', 'sa-unet',
+      const latency = run(bench, ['latency', '--backend', 'webgpu', '--models', 'sa-unet',
         '--size', '32', '--base-filters', '8', '--runs', '2', '--steps', '1', '--quiet'], project);
       if (!/\| webgpu \| sa-unet \| [\d,]+ \| [\d.]+ \//.test(latency)) problems.push(`sa-unet-bench latency --backend webgpu printed no measured row:\n${latency}`);
       else console.log('bin: sa-unet-bench latency ran on webgpu (SA_UNET_REQUIRE_WEBGPU=1)');

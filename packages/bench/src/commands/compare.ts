@@ -2,7 +2,7 @@
  * `compare`: every model, R repeats each, on one dataset with the paper's protocol; writes
  * results.json, table.md, table.csv, roc.svg, overlays/*.png, config.json and the checkpoints.
  */
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize } from '@sa-unet/seg-metrics';
@@ -19,7 +19,7 @@ import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
 import { checkResumable, runConfig } from './resume.js';
-import { buildModel, trainingStateDir } from './run-model.js';
+import { buildModel, removeTrainingStates, trainingStateDir } from './run-model.js';
 import { errorMessage } from '../errors.js';
 import { savedEpochs } from '../train/training-state.js';
 
@@ -79,7 +79,7 @@ export async function runCompare(raw: RawRunOptions): Promise<{
   }
 
   // Every run is finished: the folder of their training states (each removed at its end) goes too.
-  await rm(join(work, 'training'), { recursive: true, force: true });
+  await removeTrainingStates(work);
 
   // Latency afterwards, one model at a time, with nothing else running.
   const models: ModelResult[] = [];

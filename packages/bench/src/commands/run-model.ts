@@ -1,5 +1,5 @@
 /** Training and testing one model for one repeat: the unit of work of `compare` and `train`. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
@@ -75,12 +75,22 @@ export interface RepeatPlacement {
   init?: { model: tfl.LayersModel; dir: string };
 }
 
+/** The folder of the work folder that holds the runs' training states while they run. */
+function trainingStatesDir(work: string): string {
+  return join(work, 'training');
+}
+
 /**
  * The folder of a run's training state inside the work folder, which `--resume` continues from;
  * removed once the run is finished.
  */
 export function trainingStateDir(work: string, name: ModelName, repeat: number): string {
-  return join(work, 'training', `${name}-repeat-${repeat}`);
+  return join(trainingStatesDir(work), `${name}-repeat-${repeat}`);
+}
+
+/** Removes the folder of the training states, once every run in `work` is finished (before publishing it). */
+export async function removeTrainingStates(work: string): Promise<void> {
+  await rm(trainingStatesDir(work), { recursive: true, force: true });
 }
 
 /** Trains model `name` on the split's training set, saves its checkpoint, and scores it on the test set. */

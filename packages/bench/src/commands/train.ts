@@ -9,7 +9,7 @@ import { loadRunData } from './data.js';
 import { buildSavedModel, readSavedModel } from './evaluate.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { checkResumable, RESUME_CONFIG, runConfig } from './resume.js';
-import { disposeModel, runRepeatWithBars, trainingStateDir, writeOverlays } from './run-model.js';
+import { disposeModel, removeTrainingStates, runRepeatWithBars, trainingStateDir, writeOverlays } from './run-model.js';
 import { savedEpochs } from '../train/training-state.js';
 
 /** Options of {@link runTrain} (`sa-unet-bench train`). */
@@ -65,7 +65,7 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
       const saved = options.resume ? await savedEpochs(trainingStateDir(work, name, 1)) : 0;
       if (saved > 0) log(show, `resuming: ${name} continues after epoch ${saved} of ${options.epochs}`);
       const outcome = await runRepeatWithBars(name, options, data.split, 1, work, { checkpoint: '.', init });
-      await rm(join(work, 'training'), { recursive: true, force: true });
+      await removeTrainingStates(work);
       await rm(join(work, RESUME_CONFIG), { force: true });
       try {
         await writeOverlays(work, name, data.split.test, outcome.predictions, options.size);

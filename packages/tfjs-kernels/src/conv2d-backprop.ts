@@ -6,7 +6,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, NCHW_TO_NHWC, NHWC_TO_NCHW, toNHWCShape, type ConvAttrs } from './conv-geometry.js';
-import { compositeKernel, KernelOps, transposedConvInput, type GradAttrs } from './kernel-ops.js';
+import { compositeKernel, KernelOps, transposedConvInput, zerosIfEmpty, type GradAttrs } from './kernel-ops.js';
 
 
 /** True when a 1x1 convolution is a plain matrix product over pixels (stride 1, no padding). */
@@ -192,6 +192,8 @@ function inputGradByTaps(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inf
 /** Kernel function of Conv2DBackpropFilter for one backend (NHWC and NCHW). */
 export function conv2dBackpropFilterKernel(backendName: string) {
   return compositeKernel(backendName, (ops, { x, dy }, a) => {
+    const empty = zerosIfEmpty(ops, [x, dy], a.filterShape!);
+    if (empty !== null) return empty;
     const nchw = a.dataFormat === 'NCHW';
     return conv2dBackpropFilter(ops, nchw ? ops.transpose(x, NCHW_TO_NHWC) : x, nchw ? ops.transpose(dy, NCHW_TO_NHWC) : dy, a.filterShape!, a);
   });
@@ -199,7 +201,8 @@ export function conv2dBackpropFilterKernel(backendName: string) {
 
 /** Kernel function of Conv2DBackpropInput for one backend (NHWC and NCHW). */
 export function conv2dBackpropInputKernel(backendName: string) {
-  return compositeKernel(backendName, (ops, inputs, a) => conv2dBackpropInputAnyLayout(ops, inputs.dy, inputs.filter, a));
+  return compositeKernel(backendName, (ops, { dy, filter }, a) =>
+    zerosIfEmpty(ops, [dy, filter], a.inputShape!) ?? conv2dBackpropInputAnyLayout(ops, dy, filter, a));
 }
 
 /** conv2dBackpropInput for NHWC or NCHW gradients. */

@@ -6,7 +6,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from './conv-geometry.js';
-import { compositeKernel, KernelOps, transposedConvInput } from './kernel-ops.js';
+import { compositeKernel, KernelOps, transposedConvInput, zerosIfEmpty } from './kernel-ops.js';
 
 
 /**
@@ -48,10 +48,10 @@ export function depthwiseBackpropInput(ops: KernelOps, dy: TensorInfo, filter: T
 
 /** Kernel function of DepthwiseConv2dNativeBackpropFilter for one backend. */
 export function depthwiseBackpropFilterKernel(backendName: string) {
-  return compositeKernel(backendName, (ops, { x, dy }, a) => depthwiseBackpropFilter(ops, x, dy, a.filterShape!, a));
+  return compositeKernel(backendName, (ops, { x, dy }, a) => zerosIfEmpty(ops, [x, dy], a.filterShape!) ?? depthwiseBackpropFilter(ops, x, dy, a.filterShape!, a));
 }
 
 /** Kernel function of DepthwiseConv2dNativeBackpropInput for one backend. */
 export function depthwiseBackpropInputKernel(backendName: string) {
-  return compositeKernel(backendName, (ops, { dy, filter }, a) => depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));
+  return compositeKernel(backendName, (ops, { dy, filter }, a) => zerosIfEmpty(ops, [dy, filter], a.inputShape!) ?? depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));
 }

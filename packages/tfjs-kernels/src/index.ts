@@ -23,6 +23,7 @@ export { sumGradConfig, meanGradConfig } from './reduction-gradients.js';
 export { RESIDENT_INPUT_KERNELS, MAX_CONSTANT_SIZE, MAX_CACHED_CONSTANTS, residentConstantCount } from './webgpu/resident-constants.js';
 export { FusedAdamOptimizer, defaultAdamEpsilon, fusedAdam } from './fused-adam.js';
 export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';
+export { WASM_CONV_FORWARD_KERNELS } from './wasm/conv-forward.js';
 export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
 export { SEPARABLE_CONV_KERNEL } from './webgpu/separable-conv.js';

@@ -109,6 +109,11 @@ export class KernelOps {
     return info;
   }
 
+  /** Float32 zeros of `shape`. */
+  zeros(shape: number[]): TensorInfo {
+    return this.run('Fill', [], { shape, value: 0, dtype: 'float32' });
+  }
+
   /** Rows of x along `axis` in the order of `indices`. */
   gather(x: TensorInfo, indices: number[], axis: number): TensorInfo {
     const idx = this.constant(Int32Array.from(indices), [indices.length]);
@@ -263,6 +268,16 @@ export interface KernelArgs {
 
 /** The attributes of the convolution-gradient kernels. */
 export type GradAttrs = ConvAttrs & { filterShape?: number[]; inputShape?: number[] };
+
+/**
+ * The gradient of a convolution one of whose `operands` has no values (an empty batch, or an
+ * output that a 'valid' filter larger than its input leaves empty): zeros of `shape`, as the stock
+ * cpu kernels give; else null. The composed kernels would otherwise return uninitialized memory
+ * on wasm (their steps produce nothing to sum), and WebGPU refuses to bind an empty buffer.
+ */
+export function zerosIfEmpty(ops: KernelOps, operands: TensorInfo[], shape: number[]): TensorInfo | null {
+  return operands.some((t) => t.shape.includes(0)) ? ops.zeros(shape) : null;
+}
 
 /**
  * A kernel function for `backendName` whose body composes other kernels through `ops`: every

@@ -36,6 +36,7 @@ import { SEPARABLE_CONV_KERNEL, webgpuSeparableConv2D } from './webgpu/separable
 import { RELU_GRAD_KERNEL, webgpuReluGrad } from './webgpu/relu-grad.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
+import { WASM_CONV_FORWARD_KERNELS, wasmConvForwardKernel } from './wasm/conv-forward.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -56,6 +57,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterKernel,
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputKernel,
     ...Object.fromEntries(WASM_COPY_KERNELS.map((name) => [name, () => wasmCopyKernel(name)])),
+    ...Object.fromEntries(WASM_CONV_FORWARD_KERNELS.map((name) => [name, () => wasmConvForwardKernel(name)])),
   },
   webgpu: {
     Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
@@ -75,7 +77,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
 };
 
 /** Kernels of ours that wrap the stock kernel of the same name: registered only where that exists. */
-const WRAPS_STOCK = new Set<string>([...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS]);
+const WRAPS_STOCK = new Set<string>([...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS]);
 
 const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig];
 const stockGradients = new Map<string, GradConfig | undefined>();
@@ -103,7 +105,10 @@ export interface RegisterTrainingKernelsOptions {
  * and Transpose ({@link WASM_COPY_KERNELS}) with kernels that avoid the stock ones' slow copies (same values bit for bit; an
  * SA-U-Net training step is about 1.5x faster), and Identity with one that shares the input's
  * storage instead of copying it (the tensors a training step keeps for its backward pass are then
- * held once, not twice). On webgpu it also wraps the stock kernels that training
+ * held once, not twice); and it wraps Conv2D, DepthwiseConv2dNative and their fused forms
+ * ({@link WASM_CONV_FORWARD_KERNELS}) so that 'same' padding reaches XNNPACK as explicit padding
+ * (the stock kernels compute some strided 'same' convolutions wrongly, often as zeros) and an
+ * empty output is returned without running XNNPACK (which corrupts the stock kernels' heap). On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of
  * through a new staging buffer on every call. And it registers, for webgpu only, kernels of its

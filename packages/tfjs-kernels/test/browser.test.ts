@@ -15,7 +15,7 @@ import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WASM_BINARIES, browserAvailable, copyTfjsDist, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../../../test-utils/browser.js';
-import { CASES } from './parity-cases.js';
+import { CASES, runsOn } from './parity-cases.js';
 import type { KernelChecks, ParityResult, TrainingResult } from './browser/page.js';
 
 warnIfNoBrowser('the kernels\' browser test');
@@ -85,9 +85,9 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
     if (webgpuRequired) expect(webgpu).toBe(true);
   });
 
-  it('gives convolution gradients within 1e-4 of the cpu backend on webgpu and wasm, every parity case', async () => {
+  it('gives convolution gradients within 1e-4 of the cpu backend on webgpu and wasm, every parity case each can run', async () => {
     const results: ParityResult[] = await call('parity', backends());
-    expect(results).toHaveLength(backends().length * CASES.length);
+    expect(results).toHaveLength(backends().reduce((n, b) => n + CASES.filter((k) => runsOn(k, b)).length, 0));
     for (const r of results) {
       expect(r.dx, `${r.backend} ${r.case} dx`).toBeLessThan(1e-4);
       expect(r.dfilter, `${r.backend} ${r.case} dfilter`).toBeLessThan(1e-4);

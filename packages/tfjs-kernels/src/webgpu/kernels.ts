@@ -7,7 +7,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { conv2dBackpropInputAnyLayout } from '../conv2d-backprop.js';
 import { convInfo, NCHW_TO_NHWC, type ConvAttrs, type Conv2DInfo } from '../conv-geometry.js';
 import { depthwiseBackpropInput } from '../depthwise-backprop.js';
-import { compositeKernel, type GradAttrs, type KernelArgs } from '../kernel-ops.js';
+import { compositeKernel, zerosIfEmpty, type GradAttrs, type KernelArgs } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
 import { channelLanes, chooseSplits } from './grid.js';
 import {
@@ -33,6 +33,8 @@ function isDilated(a: ConvAttrs): boolean {
 }
 
 export const webgpuConv2dBackpropFilter = compositeKernel('webgpu', (ops, inputs, a, backend) => {
+  const empty = zerosIfEmpty(ops, [inputs.x, inputs.dy], a.filterShape!);
+  if (empty !== null) return empty;
   const nchw = a.dataFormat === 'NCHW';
   const x = nchw ? ops.transpose(inputs.x, NCHW_TO_NHWC) : inputs.x;
   const dy = nchw ? ops.transpose(inputs.dy, NCHW_TO_NHWC) : inputs.dy;
@@ -47,6 +49,8 @@ export const webgpuConv2dBackpropFilter = compositeKernel('webgpu', (ops, inputs
 });
 
 export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x, dy }, a, backend) => {
+  const empty = zerosIfEmpty(ops, [x, dy], a.filterShape!);
+  if (empty !== null) return empty;
   const g = geometry(convInfo(x.shape, a.filterShape!, a, true));
   const multiplier = a.filterShape![3];
   const channels = g.inChannels * multiplier;
@@ -60,20 +64,21 @@ export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x
 
 /**
  * The stock input gradient `name` of webgpu (for Conv2D a matrix product, for the depthwise
- * convolution one direct program), except with dilation, which the stock kernels ignore: then
- * `composed`, from the backend's forward kernels.
+ * convolution one direct program), except with dilation, which the stock kernels ignore, or with
+ * an empty operand: then `composed`, from the backend's forward kernels (zeros where an operand is empty).
  */
-function stockUnlessDilated(name: string, composed: (args: KernelArgs) => TensorInfo): (args: KernelArgs) => TensorInfo {
+function stockUnlessDilatedOrEmpty(name: string, composed: (args: KernelArgs) => TensorInfo): (args: KernelArgs) => TensorInfo {
   return (args) => {
     const stock = stockKernel(name, 'webgpu');
-    if (!isDilated(args.attrs as unknown as GradAttrs) && stock !== undefined) return stock.kernelFunc(args as never) as TensorInfo;
+    const empty = Object.values(args.inputs).some((t) => t?.shape.includes(0));
+    if (!isDilated(args.attrs as unknown as GradAttrs) && !empty && stock !== undefined) return stock.kernelFunc(args as never) as TensorInfo;
     return composed(args);
   };
 }
 
-export const webgpuConv2dBackpropInput = stockUnlessDilated('Conv2DBackpropInput',
-  compositeKernel('webgpu', (ops, { dy, filter }, a) => conv2dBackpropInputAnyLayout(ops, dy, filter, a)));
+export const webgpuConv2dBackpropInput = stockUnlessDilatedOrEmpty('Conv2DBackpropInput',
+  compositeKernel('webgpu', (ops, { dy, filter }, a) => zerosIfEmpty(ops, [dy, filter], a.inputShape!) ?? conv2dBackpropInputAnyLayout(ops, dy, filter, a)));
 
 /** With dilation: the forward depthwise convolution of dy with the rotated filter. */
-export const webgpuDepthwiseBackpropInput = stockUnlessDilated('DepthwiseConv2dNativeBackpropInput',
-  compositeKernel('webgpu', (ops, { dy, filter }, a) => depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a)));
+export const webgpuDepthwiseBackpropInput = stockUnlessDilatedOrEmpty('DepthwiseConv2dNativeBackpropInput',
+  compositeKernel('webgpu', (ops, { dy, filter }, a) => zerosIfEmpty(ops, [dy, filter], a.inputShape!) ?? depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a)));

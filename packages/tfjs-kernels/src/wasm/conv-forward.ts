@@ -1,0 +1,72 @@
+/**
+ * Conv2D, DepthwiseConv2dNative, FusedConv2D and FusedDepthwiseConv2D for the wasm backend: the
+ * stock kernels, with two of their faults kept from them.
+ *
+ * 'Same' padding: the stock kernels hand it to XNNPACK as its TensorFlow-same-padding flag, which
+ * gives wrong values (often all zeros) for some strides and filter sizes: in a sweep of inputs 4x3
+ * to 16x16, filters 1x1 to 4x4 and strides 1 to 3 on each axis, 186 of 1,152 'same' convolutions
+ * and depthwise convolutions differed from the cpu backend (tfjs 4.22; among them 1xN filters with
+ * stride 2 or 3 along the height, and 2x2 filters with stride 3: tensorflow/tfjs#6629 and #8405),
+ * and every one matched it with the same padding given explicitly. Training composes these kernels
+ * (the input gradients are forward convolutions), so the wrong values reached gradients too. Here
+ * 'same' becomes the explicit padding tfjs-core computes for it.
+ *
+ * Empty outputs (a 'valid' filter taller or wider than its input, after padding): XNNPACK refuses
+ * the operator, and the stock kernel then corrupts the wasm heap, so that a later, unrelated
+ * operation fails with "memory access out of bounds". Here the empty output is returned without
+ * running anything.
+ */
+import { backend_util, util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { stockKernel } from '../registry-state.js';
+import type { KernelArgs } from '../kernel-ops.js';
+import type { WasmBackendInternals } from './backend-internals.js';
+
+/** Whether each kernel's filter is depthwise (its shape [h, w, in, multiplier]). */
+const DEPTHWISE = { Conv2D: false, DepthwiseConv2dNative: true, FusedConv2D: false, FusedDepthwiseConv2D: true } as const;
+
+/**
+ * The wasm kernels that `registerTrainingKernels()` wraps: 'same' padding reaches XNNPACK as
+ * explicit padding, and an empty output is returned without running XNNPACK.
+ */
+export const WASM_CONV_FORWARD_KERNELS = Object.keys(DEPTHWISE) as Array<keyof typeof DEPTHWISE>;
+
+type Shape4D = [number, number, number, number];
+
+/**
+ * attrs with `pad: 'same'` replaced by the explicit [[0, 0], [top, bottom], [left, right], [0, 0]]
+ * it means for x and filter (channels last); other attrs as they are.
+ */
+export function explicitSamePadding(x: TensorInfo, filter: TensorInfo, attrs: NamedAttrMap, depthwise: boolean): NamedAttrMap {
+  // The wasm kernels are channels-last only: anything else goes to them as it came, for their error.
+  if (attrs['pad'] !== 'same' || (attrs['dataFormat'] ?? 'NHWC') !== 'NHWC') return attrs;
+  const dilations = (attrs['dilations'] ?? 1) as number | [number, number];
+  const info = backend_util.computeConv2DInfo(x.shape as Shape4D, filter.shape as Shape4D,
+    attrs['strides'] as number | [number, number], dilations, 'same', undefined, depthwise);
+  const { top, bottom, left, right } = info.padInfo;
+  const pad: backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
+  return { ...attrs, pad };
+}
+
+/** The output shape of the convolution, if it has no values (else null). */
+function emptyOutputShape(x: TensorInfo, filter: TensorInfo, attrs: NamedAttrMap, depthwise: boolean): number[] | null {
+  if ((attrs['dataFormat'] ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
+  const info = backend_util.computeConv2DInfo(x.shape as Shape4D, filter.shape as Shape4D,
+    attrs['strides'] as number | [number, number], (attrs['dilations'] ?? 1) as number | [number, number],
+    attrs['pad'] as 'valid' | 'same' | number | backend_util.ExplicitPadding,
+    attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined, depthwise);
+  return util.sizeFromShape(info.outShape) === 0 ? info.outShape : null;
+}
+
+/** Our wasm kernel `name`: the stock kernel it replaced, given 'same' padding explicitly and kept from empty outputs. */
+export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[number]): KernelFunc {
+  return ((args: KernelArgs) => {
+    const stock = stockKernel(name, 'wasm');
+    if (stock === undefined) throw new Error(`@sa-unet/tfjs-kernels: no stock wasm kernel ${name} to wrap`);
+    const { x, filter } = args.inputs as Record<string, TensorInfo>;
+    if (x === undefined || filter === undefined) return stock.kernelFunc(args as never);
+    const attrs = args.attrs ?? {};
+    const empty = emptyOutputShape(x, filter, attrs, DEPTHWISE[name]);
+    if (empty !== null) return (args.backend as WasmBackendInternals).makeOutput(empty, 'float32');
+    return stock.kernelFunc({ ...args, attrs: explicitSamePadding(x, filter, attrs, DEPTHWISE[name]) } as never);
+  }) as KernelFunc;
+}

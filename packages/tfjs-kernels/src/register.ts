@@ -37,6 +37,9 @@ import { RELU_GRAD_KERNEL, webgpuReluGrad } from './webgpu/relu-grad.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 import { WASM_CONV_FORWARD_KERNELS, wasmConvForwardKernel } from './wasm/conv-forward.js';
+import { cpuResizeBilinearGrad } from './cpu/resize-bilinear-grad.js';
+import { resizeNearestNeighborGradKernel } from './resize-nearest-grad.js';
+import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -50,8 +53,12 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     Conv2DBackpropInput: conv2dBackpropInputKernel,
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterKernel,
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputKernel,
+    ResizeBilinearGrad: cpuResizeBilinearGrad,
+    ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
   },
   wasm: {
+    ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
+    MaxPoolGrad: wasmMaxPoolGrad,
     Conv2DBackpropFilter: conv2dBackpropFilterKernel,
     Conv2DBackpropInput: conv2dBackpropInputKernel,
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterKernel,
@@ -77,7 +84,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
 };
 
 /** Kernels of ours that wrap the stock kernel of the same name: registered only where that exists. */
-const WRAPS_STOCK = new Set<string>([...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS]);
+const WRAPS_STOCK = new Set<string>([...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, 'ResizeBilinearGrad']);
 
 const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig];
 const stockGradients = new Map<string, GradConfig | undefined>();
@@ -108,7 +115,13 @@ export interface RegisterTrainingKernelsOptions {
  * held once, not twice); and it wraps Conv2D, DepthwiseConv2dNative and their fused forms
  * ({@link WASM_CONV_FORWARD_KERNELS}) so that 'same' padding reaches XNNPACK as explicit padding
  * (the stock kernels compute some strided 'same' convolutions wrongly, often as zeros) and an
- * empty output is returned without running XNNPACK (which corrupts the stock kernels' heap). On webgpu it also wraps the stock kernels that training
+ * empty output is returned without running XNNPACK (which corrupts the stock kernels' heap). On
+ * cpu and wasm it replaces ResizeNearestNeighborGrad, the gradient of nearest-neighbour upsampling
+ * (every zoo network's decoder), whose stock cpu kernel mixes up the images of a batch; on wasm,
+ * MaxPoolGrad, whose stock kernel sends the gradient of a window with a negative maximum to the
+ * window's first input; on cpu it
+ * also wraps ResizeBilinearGrad, whose stock result has its height and width swapped in its shape
+ * (so non-square bilinear upsampling, as in Attention U-Net's gates, could not train). On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of
  * through a new staging buffer on every call. And it registers, for webgpu only, kernels of its

@@ -1,0 +1,56 @@
+/**
+ * ResizeNearestNeighborGrad for the cpu and wasm backends: each output pixel's gradient added to
+ * the input pixel the forward pass copied it from, found with the forward kernel's own formula.
+ *
+ * The stock kernels search a window of dy around each input pixel instead, and get it wrong:
+ * tfjs-backend-cpu 4.22 reads the dy of image 0 at the offsets of image b (it steps through dy with
+ * the input's batch stride), so with a batch of two or more every image after the first got
+ * another image's gradient: training a U-Net whose decoder upsamples by nearest neighbour (every
+ * network of the zoo) on cpu followed wrong gradients. It also ignores halfPixelCenters, and with
+ * alignCorners and an input axis of size 1 it never returns (an infinite window); the wasm kernel
+ * returns zeros there. This one is exact in every case and linear in the size of dy.
+ */
+import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelArgs } from './kernel-ops.js';
+
+/**
+ * For each of `outSize` output positions along one axis, the input position the forward resize
+ * copies (tfjs-backend-cpu's ResizeNearestNeighbor, which the wasm and webgpu kernels match).
+ */
+export function nearestSourceIndices(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
+  const aligned = alignCorners && outSize > 1;
+  const ratio = (aligned ? inSize - 1 : inSize) / (aligned ? outSize - 1 : outSize);
+  return Int32Array.from({ length: outSize }, (_, i) => {
+    const fraction = halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
+    const nearest = Math.min(inSize - 1, alignCorners ? Math.round(fraction) : Math.floor(fraction));
+    return halfPixelCenters ? Math.max(0, nearest) : nearest;
+  });
+}
+
+/** Our ResizeNearestNeighborGrad kernel (cpu and wasm): dx of images' shape from dy. */
+export function resizeNearestNeighborGradKernel(): KernelFunc {
+  return (({ inputs, backend, attrs }: KernelArgs) => {
+    const { images, dy } = inputs as Record<string, TensorInfo>;
+    if (images === undefined || dy === undefined) throw new Error('ResizeNearestNeighborGrad: expected inputs images and dy');
+    const alignCorners = Boolean(attrs?.['alignCorners']);
+    const halfPixelCenters = Boolean(attrs?.['halfPixelCenters']);
+    const [batch, inHeight, inWidth, channels] = images.shape as [number, number, number, number];
+    const [, outHeight, outWidth] = dy.shape as [number, number, number, number];
+    const kernelBackend = backend as KernelBackend;
+    const dyValues = kernelBackend.readSync(dy.dataId) as Float32Array;
+    const rows = nearestSourceIndices(inHeight, outHeight, alignCorners, halfPixelCenters);
+    const cols = nearestSourceIndices(inWidth, outWidth, alignCorners, halfPixelCenters);
+    const dx = new Float32Array(batch * inHeight * inWidth * channels);
+    let at = 0; // dy is read in order: batch, row, column, channel
+    for (let b = 0; b < batch; b++) {
+      for (let y = 0; y < outHeight; y++) {
+        const rowStart = (b * inHeight + rows[y]!) * inWidth;
+        for (let x = 0; x < outWidth; x++) {
+          const start = (rowStart + cols[x]!) * channels;
+          for (let c = 0; c < channels; c++) dx[start + c] += dyValues[at++]!;
+        }
+      }
+    }
+    return { dataId: kernelBackend.write(dx, images.shape, 'float32'), shape: [...images.shape], dtype: 'float32' };
+  }) as KernelFunc;
+}

@@ -19,20 +19,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { parseArgs } from 'node:util';
 import { registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { scaleAttentionalConv2d, setGradientMemoryMode, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
-import { differenceRelativeToLargest, seededRandom, seededUniform, withSeed } from '../../../test-utils/numeric.js';
+import { differenceRelativeToLargest, seededUniform, withSeed } from '../../../test-utils/numeric.js';
+import { randomSweep } from '../../../test-utils/random-sweep.js';
 
-const { values: options } = parseArgs({ options: { seed: { type: 'string', default: '1' }, cases: { type: 'string', default: '40' } } });
-const seed = Number(options.seed);
-const count = Number(options.cases);
-if (!Number.isInteger(seed) || !Number.isInteger(count) || count < 1) {
-  throw new Error(`random-parity: --seed must be an integer and --cases a positive integer, got --seed ${options.seed} --cases ${options.cases}`);
-}
-const random = seededRandom(seed);
-const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
-const oneOf = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+const { seed, count, random, int, oneOf } = randomSweep('random-parity', 40);
 
 const webgpu = await setupNodeWebGPU();
 if (webgpu) await import('@tensorflow/tfjs-backend-webgpu');

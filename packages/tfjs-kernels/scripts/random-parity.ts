@@ -15,7 +15,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { parseArgs } from 'node:util';
 import { registerTrainingKernels, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import {
   analyticGrads,
@@ -29,26 +28,17 @@ import {
   type Pad,
   type Pair,
 } from '../test/parity-cases.js';
-import { seededRandom } from '../../../test-utils/numeric.js';
+import { randomSweep } from '../../../test-utils/random-sweep.js';
 
-const { values: args } = parseArgs({ options: { seed: { type: 'string', default: '1' }, cases: { type: 'string', default: '100' } } });
-const seed = Number(args.seed);
-const count = Number(args.cases);
-if (!Number.isInteger(seed) || !Number.isInteger(count) || count < 1) {
-  throw new Error(`random-parity: --seed must be an integer and --cases a positive integer, got --seed ${args.seed} --cases ${args.cases}`);
-}
-
-const random = seededRandom(seed);
-const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+const { seed, count, random, int, oneOf } = randomSweep('random-parity', 100);
 
 function randomCase(): Case {
-  const op = pick(['conv2d', 'conv2d', 'depthwise', 'conv2dTranspose'] as const);
+  const op = oneOf(['conv2d', 'conv2d', 'depthwise', 'conv2dTranspose'] as const);
   const filter: Pair = [int(1, 5), int(1, 5)];
   const x = [int(1, 3), int(3, 24), int(3, 24), int(1, 9)];
   if (op === 'conv2dTranspose') {
     const strides: Pair = [int(1, 3), int(1, 3)];
-    const pad = pick(['same', 'valid'] as const);
+    const pad = oneOf(['same', 'valid'] as const);
     const out = (axis: 0 | 1) => (pad === 'same' ? x[axis + 1]! * strides[axis] : (x[axis + 1]! - 1) * strides[axis] + filter[axis]);
     const outChannels = int(1, 6);
     return { op, x, filter: [...filter, outChannels, x[3]!], strides, pad, dilations: [1, 1], outShape: [x[0]!, out(0), out(1), outChannels] };
@@ -56,7 +46,7 @@ function randomCase(): Case {
   // tfjs allows a stride or a dilation above 1, not both.
   const dilations: Pair = random() < 0.25 ? [int(1, 3), int(1, 3)] : [1, 1];
   const strides: Pair = dilations.some((d) => d > 1) ? [1, 1] : [int(1, 3), int(1, 3)];
-  const kind = pick(['same', 'valid', 'explicit'] as const);
+  const kind = oneOf(['same', 'valid', 'explicit'] as const);
   const pad: Pad = kind === 'explicit' ? [[0, 0], [int(0, 2), int(0, 2)], [int(0, 2), int(0, 2)], [0, 0]] : kind;
   return { op, x, filter: [...filter, x[3]!, op === 'conv2d' ? int(1, 9) : int(1, 3)], strides, pad, dilations };
 }

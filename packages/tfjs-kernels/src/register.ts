@@ -115,13 +115,14 @@ export interface RegisterTrainingKernelsOptions {
  * held once, not twice); and it wraps Conv2D, DepthwiseConv2dNative and their fused forms
  * ({@link WASM_CONV_FORWARD_KERNELS}) so that 'same' padding reaches XNNPACK as explicit padding
  * (the stock kernels compute some strided 'same' convolutions wrongly, often as zeros) and an
- * empty output is returned without running XNNPACK (which corrupts the stock kernels' heap). On
- * cpu and wasm it replaces ResizeNearestNeighborGrad, the gradient of nearest-neighbour upsampling
- * (every zoo network's decoder), whose stock cpu kernel mixes up the images of a batch; on wasm,
- * MaxPoolGrad, whose stock kernel sends the gradient of a window with a negative maximum to the
- * window's first input; on cpu it
- * also wraps ResizeBilinearGrad, whose stock result has its height and width swapped in its shape
- * (so non-square bilinear upsampling, as in Attention U-Net's gates, could not train). On webgpu it also wraps the stock kernels that training
+ * empty output is returned without running XNNPACK (which corrupts the stock kernels' heap).
+ * Gradients of pooling and upsampling that the stock kernels get wrong: on cpu and wasm it replaces
+ * ResizeNearestNeighborGrad (every zoo network's decoder upsamples by nearest neighbour; the stock
+ * cpu kernel mixes up the images of a batch), on wasm MaxPoolGrad (the stock kernel sends the
+ * gradient of a window with a negative maximum to the window's first input), and on cpu it wraps
+ * ResizeBilinearGrad (the stock result has its height and width swapped in its shape, so
+ * non-square bilinear upsampling, as in Attention U-Net's gates, could not train).
+ * On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of
  * through a new staging buffer on every call. And it registers, for webgpu only, kernels of its

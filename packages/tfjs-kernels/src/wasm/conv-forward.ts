@@ -16,7 +16,8 @@
  * operation fails with "memory access out of bounds". Here the empty output is returned without
  * running anything.
  */
-import { backend_util, util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { convInfo, type ConvAttrs } from '../conv-geometry.js';
 import { stockKernel } from '../registry-state.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import type { WasmBackendInternals } from './backend-internals.js';
@@ -30,43 +31,20 @@ const DEPTHWISE = { Conv2D: false, DepthwiseConv2dNative: true, FusedConv2D: fal
  */
 export const WASM_CONV_FORWARD_KERNELS = Object.keys(DEPTHWISE) as Array<keyof typeof DEPTHWISE>;
 
-type Shape4D = [number, number, number, number];
-
-/**
- * attrs with `pad: 'same'` replaced by the explicit [[0, 0], [top, bottom], [left, right], [0, 0]]
- * it means for x and filter (channels last); other attrs as they are.
- */
-export function explicitSamePadding(x: TensorInfo, filter: TensorInfo, attrs: NamedAttrMap, depthwise: boolean): NamedAttrMap {
-  // The wasm kernels are channels-last only: anything else goes to them as it came, for their error.
-  if (attrs['pad'] !== 'same' || (attrs['dataFormat'] ?? 'NHWC') !== 'NHWC') return attrs;
-  const dilations = (attrs['dilations'] ?? 1) as number | [number, number];
-  const info = backend_util.computeConv2DInfo(x.shape as Shape4D, filter.shape as Shape4D,
-    attrs['strides'] as number | [number, number], dilations, 'same', undefined, depthwise);
-  const { top, bottom, left, right } = info.padInfo;
-  const pad: backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
-  return { ...attrs, pad };
-}
-
-/** The output shape of the convolution, if it has no values (else null). */
-function emptyOutputShape(x: TensorInfo, filter: TensorInfo, attrs: NamedAttrMap, depthwise: boolean): number[] | null {
-  if ((attrs['dataFormat'] ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
-  const info = backend_util.computeConv2DInfo(x.shape as Shape4D, filter.shape as Shape4D,
-    attrs['strides'] as number | [number, number], (attrs['dilations'] ?? 1) as number | [number, number],
-    attrs['pad'] as 'valid' | 'same' | number | backend_util.ExplicitPadding,
-    attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined, depthwise);
-  return util.sizeFromShape(info.outShape) === 0 ? info.outShape : null;
-}
-
 /** Our wasm kernel `name`: the stock kernel it replaced, given 'same' padding explicitly and kept from empty outputs. */
 export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[number]): KernelFunc {
   return ((args: KernelArgs) => {
     const stock = stockKernel(name, 'wasm');
     if (stock === undefined) throw new Error(`@sa-unet/tfjs-kernels: no stock wasm kernel ${name} to wrap`);
     const { x, filter } = args.inputs as Record<string, TensorInfo>;
-    if (x === undefined || filter === undefined) return stock.kernelFunc(args as never);
-    const attrs = args.attrs ?? {};
-    const empty = emptyOutputShape(x, filter, attrs, DEPTHWISE[name]);
-    if (empty !== null) return (args.backend as WasmBackendInternals).makeOutput(empty, 'float32');
-    return stock.kernelFunc({ ...args, attrs: explicitSamePadding(x, filter, attrs, DEPTHWISE[name]) } as never);
+    const attrs = (args.attrs ?? {}) as unknown as ConvAttrs;
+    // The wasm kernels are channels-last only: anything else goes to them as it came, for their error.
+    if (x === undefined || filter === undefined || (attrs.dataFormat ?? 'NHWC') !== 'NHWC') return stock.kernelFunc(args as never);
+    const info = convInfo(x.shape, filter.shape, attrs, DEPTHWISE[name]);
+    if (util.sizeFromShape(info.outShape) === 0) return (args.backend as WasmBackendInternals).makeOutput(info.outShape, 'float32');
+    if (attrs.pad !== 'same') return stock.kernelFunc(args as never);
+    const { top, bottom, left, right } = info.padInfo;
+    const pad: backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
+    return stock.kernelFunc({ ...args, attrs: { ...args.attrs, pad } } as never);
   }) as KernelFunc;
 }

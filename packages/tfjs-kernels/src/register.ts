@@ -37,7 +37,8 @@ import { RELU_GRAD_KERNEL, webgpuReluGrad } from './webgpu/relu-grad.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 import { WASM_CONV_FORWARD_KERNELS, wasmConvForwardKernel } from './wasm/conv-forward.js';
-import { cpuResizeBilinearGrad } from './cpu/resize-bilinear-grad.js';
+import { resizeBilinearGradKernel } from './resize-bilinear-grad.js';
+import { webgpuResizeBilinearGrad } from './webgpu/resize-bilinear-grad.js';
 import { resizeNearestNeighborGradKernel } from './resize-nearest-grad.js';
 import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
 
@@ -53,10 +54,11 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     Conv2DBackpropInput: conv2dBackpropInputKernel,
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterKernel,
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputKernel,
-    ResizeBilinearGrad: cpuResizeBilinearGrad,
+    ResizeBilinearGrad: resizeBilinearGradKernel,
     ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
   },
   wasm: {
+    ResizeBilinearGrad: resizeBilinearGradKernel,
     ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
     MaxPoolGrad: wasmMaxPoolGrad,
     Conv2DBackpropFilter: conv2dBackpropFilterKernel,
@@ -79,6 +81,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     [CHANNEL_ATTENTION_KERNELS.inputGradDepthwise]: () => webgpuChannelAttentionInputGradDepthwise,
     [SEPARABLE_CONV_KERNEL]: () => webgpuSeparableConv2D,
     [RELU_GRAD_KERNEL]: () => webgpuReluGrad,
+    ResizeBilinearGrad: webgpuResizeBilinearGrad,
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
   },
 };
@@ -119,9 +122,11 @@ export interface RegisterTrainingKernelsOptions {
  * Gradients of pooling and upsampling that the stock kernels get wrong: on cpu and wasm it replaces
  * ResizeNearestNeighborGrad (every zoo network's decoder upsamples by nearest neighbour; the stock
  * cpu kernel mixes up the images of a batch), on wasm MaxPoolGrad (the stock kernel sends the
- * gradient of a window with a negative maximum to the window's first input), and on cpu it wraps
- * ResizeBilinearGrad (the stock result has its height and width swapped in its shape, so
- * non-square bilinear upsampling, as in Attention U-Net's gates, could not train).
+ * gradient of a window with a negative maximum to the window's first input), and on every backend
+ * it wraps ResizeBilinearGrad, computing it itself where the stock kernel is wrong: with
+ * halfPixelCenters, which every stock kernel ignores, and on webgpu with alignCorners on an input
+ * axis of size 1 (zeros); on cpu it also corrects the stock result's shape (height and width
+ * swapped, so non-square bilinear upsampling, as in Attention U-Net's gates, could not train).
  * On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of

@@ -21,6 +21,13 @@ export function stockKernel(kernelName: string, backendName: string): KernelConf
   return stock.get(key(kernelName, backendName));
 }
 
+/** The stock kernel that ours replaced and wraps; an Error if there was none. */
+export function requireStockKernel(kernelName: string, backendName: string): KernelConfig {
+  const config = stockKernel(kernelName, backendName);
+  if (config === undefined) throw new Error(`@sa-unet/tfjs-kernels: no stock ${backendName} kernel ${kernelName} to wrap`);
+  return config;
+}
+
 export function forget(kernelName: string, backendName: string): void {
   ours.delete(key(kernelName, backendName));
   stock.delete(key(kernelName, backendName));

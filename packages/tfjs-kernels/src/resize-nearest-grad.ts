@@ -12,6 +12,7 @@
  */
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelArgs } from './kernel-ops.js';
+import { resizeAttrs } from './resize-bilinear-grad.js';
 
 /**
  * For each of `outSize` output positions along one axis, the input position the forward resize
@@ -32,8 +33,7 @@ export function resizeNearestNeighborGradKernel(): KernelFunc {
   return (({ inputs, backend, attrs }: KernelArgs) => {
     const { images, dy } = inputs as Record<string, TensorInfo>;
     if (images === undefined || dy === undefined) throw new Error('ResizeNearestNeighborGrad: expected inputs images and dy');
-    const alignCorners = Boolean(attrs?.['alignCorners']);
-    const halfPixelCenters = Boolean(attrs?.['halfPixelCenters']);
+    const { alignCorners, halfPixelCenters } = resizeAttrs(attrs);
     const [batch, inHeight, inWidth, channels] = images.shape as [number, number, number, number];
     const [, outHeight, outWidth] = dy.shape as [number, number, number, number];
     const kernelBackend = backend as KernelBackend;

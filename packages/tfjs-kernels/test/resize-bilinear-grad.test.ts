@@ -1,7 +1,9 @@
 /**
- * The cpu gradient of a bilinear resize of non-square images: stock tfjs-backend-cpu labels its
- * result [batch, width, height, channels] and tfjs-core rejects it; ours has the images' shape and
- * the stock values (equal to wasm's).
+ * The gradient of bilinear resizing on cpu and wasm equals the exact one read off the forward pass
+ * (bilinear-cases.ts), for every alignCorners / halfPixelCenters combination, up- and
+ * downsampling, batches, channels and axes of size 1: ours with halfPixelCenters, which the stock
+ * kernels ignore, the stock values otherwise (bit for bit, on cpu in the shape the stock kernel
+ * mislabels for non-square images).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -9,50 +11,74 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { BILINEAR_CASES, bilinearGradientAndExact, caseLabel, halfPixelRowGradient, type BilinearCase } from './bilinear-cases.js';
+import { relativeError } from './parity-cases.js';
 
 afterAll(() => registerTrainingKernels());
 
-/** d sum(resizeBilinear(x, 2x)) / dx for a [1, 2, 4, 1] image, on the active backend. */
-async function upsampleGradient(alignCorners: boolean): Promise<{ shape: number[]; values: number[] }> {
-  const x = tf.ones([1, 2, 4, 1]);
-  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.image.resizeBilinear(t as tf.Tensor4D, [4, 8], alignCorners)))(x);
-  const result = { shape: g.shape, values: Array.from(await g.data()) };
-  tf.dispose([x, g]);
-  return result;
-}
-
-describe('ResizeBilinearGrad on cpu', () => {
-  it('is wrapped by registerTrainingKernels and put back by unregister', () => {
+describe('ResizeBilinearGrad', () => {
+  it('is registered for cpu and wasm and removed by unregister', () => {
     registerTrainingKernels();
-    expect(hasTrainingKernel('ResizeBilinearGrad', 'cpu')).toBe(true);
+    for (const backend of ['cpu', 'wasm']) expect(hasTrainingKernel('ResizeBilinearGrad', backend), backend).toBe(true);
     unregisterTrainingKernels();
-    expect(hasTrainingKernel('ResizeBilinearGrad', 'cpu')).toBe(false);
+    for (const backend of ['cpu', 'wasm']) {
+      expect(hasTrainingKernel('ResizeBilinearGrad', backend), backend).toBe(false);
+      expect(tf.getKernel('ResizeBilinearGrad', backend), `stock ${backend} back`).toBeDefined();
+    }
     registerTrainingKernels();
   });
 
-  it('the stock kernel\'s gradient of a non-square resize fails tfjs-core\'s shape check (why ours exists)', async () => {
+  it.each(['cpu', 'wasm'])('the stock %s kernel ignores halfPixelCenters (why ours exists)', async (backend) => {
+    await tf.setBackend(backend);
+    unregisterTrainingKernels();
+    try {
+      // Rows 0 and 1 upsampled to 4 with half-pixel centres read rows (0), (0, 1), (0, 1), (1)
+      // with weights (1), (.75, .25), (.25, .75), (1); without them (0), (.5 .5), (1), (1).
+      expect(await halfPixelRowGradient()).toEqual([2, 2, 8, 8]);
+      registerTrainingKernels();
+      expect(await halfPixelRowGradient()).toEqual([3.25, 3.25, 6.75, 6.75]);
+    } finally {
+      registerTrainingKernels();
+      await tf.setBackend('cpu');
+    }
+  });
+
+  it('the stock cpu kernel\'s gradient of a non-square resize fails tfjs-core\'s shape check', async () => {
     await tf.setBackend('cpu');
     unregisterTrainingKernels();
     try {
-      await expect(upsampleGradient(false)).rejects.toThrow(/shape '1,4,2,1', which does not match the shape of the input '1,2,4,1'/);
+      const x = tf.ones([1, 2, 4, 1]);
+      expect(() => tf.grad((t: tf.Tensor) => tf.sum(tf.image.resizeBilinear(t as tf.Tensor4D, [4, 8])))(x)).toThrow(
+        /shape '1,4,2,1', which does not match the shape of the input '1,2,4,1'/,
+      );
+      x.dispose();
     } finally {
       registerTrainingKernels();
     }
   });
 
-  it.each([false, true])('with ours (alignCorners %s), has the images\' shape and the values wasm gives', async (alignCorners) => {
+  it.each(['cpu', 'wasm'])('without halfPixelCenters, keeps the stock %s values bit for bit', async (backend) => {
+    await tf.setBackend(backend);
+    const square: BilinearCase = [[2, 3, 3, 2], [5, 7], false, false]; // square images: the stock cpu kernel's shape is right
+    unregisterTrainingKernels();
+    const stock = await bilinearGradientAndExact(square);
     registerTrainingKernels();
+    const ours = await bilinearGradientAndExact(square);
+    expect(ours.got).toEqual(stock.got);
     await tf.setBackend('cpu');
-    const before = tf.memory().numTensors;
-    const cpu = await upsampleGradient(alignCorners);
-    expect(tf.memory().numTensors).toBe(before);
-    await tf.setBackend('wasm');
-    const wasm = await upsampleGradient(alignCorners);
-    await tf.setBackend('cpu');
-    expect(cpu.shape).toEqual([1, 2, 4, 1]);
-    for (const [i, v] of cpu.values.entries()) expect(v, `value ${i}`).toBeCloseTo(wasm.values[i]!, 5);
-    // 2x upsampling without corner alignment: each row takes weights (1.5, 2.5) in total, each column (1.5, 2, 2, 2.5).
-    if (!alignCorners) expect(cpu.values).toEqual([2.25, 3, 3, 3.75, 3.75, 5, 5, 6.25]);
+  });
+
+  describe.each(['cpu', 'wasm'])('ours on %s', (backend) => {
+    it.each(BILINEAR_CASES.map((c) => [caseLabel(c), c] as const))('%s: the exact gradient', async (_, c) => {
+      registerTrainingKernels();
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const { got, exact } = await bilinearGradientAndExact(c);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(got.length).toBe(exact.length);
+      expect(relativeError(got, exact)).toBeLessThan(1e-6);
+      await tf.setBackend('cpu');
+    });
   });
 
   it('a model with bilinear upsampling trains on non-square images on cpu', async () => {

@@ -16,6 +16,7 @@ import {
   residentConstantCount,
   unregisterTrainingKernels,
 } from '@sa-unet/tfjs-kernels';
+import { BILINEAR_CASES, bilinearGradientAndExact, caseLabel, halfPixelRowGradient } from './bilinear-cases.js';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError, runsOn } from './parity-cases.js';
 import { withSeed } from '../../../test-utils/numeric.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
@@ -108,6 +109,46 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     const losses = history.history.loss as number[];
     expect(losses[losses.length - 1]).toBeLessThan(0.7 * losses[0]);
     tf.dispose([x, target]);
+  });
+
+  describe('ResizeBilinearGrad', () => {
+    it('the stock kernel ignores halfPixelCenters; ours does not', async () => {
+      await tf.setBackend('webgpu');
+      unregisterTrainingKernels();
+      try {
+        expect(await halfPixelRowGradient()).toEqual([2, 2, 8, 8]);
+      } finally {
+        registerTrainingKernels();
+      }
+      expect(hasTrainingKernel('ResizeBilinearGrad', 'webgpu')).toBe(true);
+      expect(await halfPixelRowGradient()).toEqual([3.25, 3.25, 6.75, 6.75]);
+      await tf.setBackend('cpu');
+    });
+
+    it('of empty tensors is empty or zeros', async () => {
+      await tf.setBackend('webgpu');
+      const attrs = { alignCorners: false, halfPixelCenters: false };
+      const before = tf.memory().numTensors;
+      for (const [images, dy] of [[[0, 2, 2, 1], [0, 4, 4, 1]], [[2, 2, 2, 1], [2, 0, 4, 1]]]) {
+        const [x, g] = [tf.ones(images!), tf.ones(dy!)];
+        const dx = tf.engine().runKernel('ResizeBilinearGrad', { images: x, dy: g }, attrs as never) as tf.Tensor;
+        expect(dx.shape).toEqual(images);
+        expect(Array.from(await dx.data()).every((v) => v === 0)).toBe(true);
+        tf.dispose([x, g, dx]);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+      await tf.setBackend('cpu');
+    });
+
+    it.each(BILINEAR_CASES.map((c) => [caseLabel(c), c] as const))('%s: the exact gradient', async (_, c) => {
+      await tf.setBackend('webgpu');
+      const before = tf.memory().numTensors;
+      const { got, exact } = await bilinearGradientAndExact(c);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(got.length).toBe(exact.length);
+      expect(relativeError(got, exact)).toBeLessThan(1e-5);
+      await tf.setBackend('cpu');
+    });
   });
 
   it('Sum and Mean gradients (a broadcast on webgpu) equal tfjs-core\'s exactly', async () => {

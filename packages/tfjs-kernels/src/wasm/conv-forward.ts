@@ -18,7 +18,7 @@
  */
 import { backend_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from '../conv-geometry.js';
-import { stockKernel } from '../registry-state.js';
+import { requireStockKernel } from '../registry-state.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import type { WasmBackendInternals } from './backend-internals.js';
 
@@ -34,8 +34,7 @@ export const WASM_CONV_FORWARD_KERNELS = Object.keys(DEPTHWISE) as Array<keyof t
 /** Our wasm kernel `name`: the stock kernel it replaced, given 'same' padding explicitly and kept from empty outputs. */
 export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[number]): KernelFunc {
   return ((args: KernelArgs) => {
-    const stock = stockKernel(name, 'wasm');
-    if (stock === undefined) throw new Error(`@sa-unet/tfjs-kernels: no stock wasm kernel ${name} to wrap`);
+    const stock = requireStockKernel(name, 'wasm');
     const { x, filter } = args.inputs as Record<string, TensorInfo>;
     const attrs = (args.attrs ?? {}) as unknown as ConvAttrs;
     // The wasm kernels are channels-last only: anything else goes to them as it came, for their error.

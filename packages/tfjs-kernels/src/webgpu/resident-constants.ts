@@ -16,7 +16,7 @@
  * tfjs-core) is uploaded once per step instead of once per variable.
  */
 import { util, type KernelBackend, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { stockKernel } from '../registry-state.js';
+import { requireStockKernel } from '../registry-state.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
 
 /** Kernels whose small CPU inputs are served from the cache: those a training step feeds constants. */
@@ -76,8 +76,7 @@ export function residentConstantCount(backend: KernelBackend): number {
 /** The stock kernel `kernelName` of webgpu, with its small CPU inputs served from the GPU cache. */
 export function withResidentConstants(kernelName: string): KernelFunc {
   return (args) => {
-    const stock = stockKernel(kernelName, 'webgpu');
-    if (stock === undefined) throw new Error(`@sa-unet/tfjs-kernels: no stock webgpu kernel ${kernelName} to wrap`);
+    const stock = requireStockKernel(kernelName, 'webgpu');
     const backend = args.backend as WebGPUBackendInternals;
     const entries = Object.entries(args.inputs) as Array<[string, TensorInfo]>;
     const small = entries.map(([, t]) => smallCpuValues(backend, t));

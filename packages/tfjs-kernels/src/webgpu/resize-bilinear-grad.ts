@@ -1,0 +1,61 @@
+/**
+ * ResizeBilinearGrad for webgpu where the stock kernel is wrong: with halfPixelCenters, which it
+ * ignores (it places the gradient as if the resize had no half-pixel centres), and with
+ * alignCorners on an input axis of size 1 (its search window is then infinite; it returns
+ * zeros); and for empty tensors, which WebGPU cannot bind. Elsewhere, the stock kernel.
+ *
+ * A bilinear resize is separable: out[b] = Rh . x[b] . Rw^T, with Rh [outHeight, inHeight] and
+ * Rw [outWidth, inWidth] holding each output index's two interpolation weights. Its gradient is
+ * then dx[b] = Rh^T . dy[b] . Rw: two batched matrix products with small constant matrices, which
+ * a GPU does quickly for the sizes decoders upsample to.
+ */
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { compositeKernel, zerosIfEmpty, type KernelArgs, type KernelOps } from '../kernel-ops.js';
+import { requireStockKernel } from '../registry-state.js';
+import { bilinearTaps, resizeAttrs } from '../resize-bilinear-grad.js';
+
+type ResizeFlags = { alignCorners: boolean; halfPixelCenters: boolean };
+
+/** [inSize, outSize]: column i holds output index i's weights on the input indices (R transposed). */
+function transposedInterpolation(inSize: number, outSize: number, { alignCorners, halfPixelCenters }: ResizeFlags): Float32Array {
+  const taps = bilinearTaps(inSize, outSize, alignCorners, halfPixelCenters);
+  const m = new Float32Array(inSize * outSize);
+  for (let i = 0; i < outSize; i++) {
+    m[taps.lower[i]! * outSize + i] += 1 - taps.upperWeight[i]!;
+    m[taps.upper[i]! * outSize + i] += taps.upperWeight[i]!;
+  }
+  return m;
+}
+
+function gradientByMatrices(ops: KernelOps, images: TensorInfo, dy: TensorInfo, flags: ResizeFlags): TensorInfo {
+  const [batch, inHeight, inWidth, channels] = images.shape as [number, number, number, number];
+  const [, outHeight, outWidth] = dy.shape as [number, number, number, number];
+  const empty = zerosIfEmpty(ops, [images, dy], [...images.shape]);
+  if (empty !== null) return empty;
+  const rowsT = ops.constant(transposedInterpolation(inHeight, outHeight, flags), [1, inHeight, outHeight]);
+  const colsT = ops.constant(transposedInterpolation(inWidth, outWidth, flags), [1, inWidth, outWidth]);
+  // Rows: [1, inHeight, outHeight] x [batch, outHeight, outWidth * channels].
+  const byRows = ops.matMul(rowsT, ops.reshape(dy, [batch, outHeight, outWidth * channels]));
+  // Columns: [1, inWidth, outWidth] x [batch * inHeight, outWidth, channels].
+  const byCols = ops.matMul(colsT, ops.reshape(byRows, [batch * inHeight, outWidth, channels]));
+  return ops.reshape(byCols, [...images.shape]);
+}
+
+/** Whether the stock kernel computes this gradient right (see the top of this file). */
+function stockIsRight(images: TensorInfo, dy: TensorInfo, { alignCorners, halfPixelCenters }: ResizeFlags): boolean {
+  const [, inHeight, inWidth] = images.shape;
+  const [, outHeight, outWidth] = dy.shape;
+  const alignedOnSizeOne = alignCorners && ((inHeight === 1 && outHeight! > 1) || (inWidth === 1 && outWidth! > 1));
+  return !halfPixelCenters && !alignedOnSizeOne && !images.shape.includes(0) && !dy.shape.includes(0);
+}
+
+/** Our webgpu ResizeBilinearGrad: two matrix products where the stock kernel is wrong, else the stock kernel. */
+export function webgpuResizeBilinearGrad(): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { images, dy } = args.inputs as Record<string, TensorInfo>;
+    if (images === undefined || dy === undefined) throw new Error('ResizeBilinearGrad: expected inputs images and dy');
+    const flags = resizeAttrs(args.attrs);
+    if (!stockIsRight(images, dy, flags)) return compositeKernel('webgpu', (ops) => gradientByMatrices(ops, images, dy, flags))(args);
+    return requireStockKernel('ResizeBilinearGrad', 'webgpu').kernelFunc(args as never);
+  }) as KernelFunc;
+}

@@ -7,7 +7,10 @@
  * A bilinear resize is separable: out[b] = Rh . x[b] . Rw^T, with Rh [outHeight, inHeight] and
  * Rw [outWidth, inWidth] holding each output index's two interpolation weights. Its gradient is
  * then dx[b] = Rh^T . dy[b] . Rw: two batched matrix products with small constant matrices, which
- * a GPU does quickly for the sizes decoders upsample to.
+ * a GPU does quickly for the sizes decoders upsample to. The matrices are dense (each output index
+ * has 2 weights that are not zero), so the work grows with the size: a 2x upsampling of n x n
+ * images costs 6n multiply-adds per input value where a direct scatter needs 16 (24x as many at
+ * n = 64); a windowed program would scale better for large images.
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { compositeKernel, zerosIfEmpty, type KernelArgs, type KernelOps } from '../kernel-ops.js';

@@ -38,7 +38,7 @@ import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 import { WASM_CONV_FORWARD_KERNELS, wasmConvForwardKernel } from './wasm/conv-forward.js';
 import { resizeBilinearGradKernel } from './resize-bilinear-grad.js';
-import { webgpuResizeBilinearGrad } from './webgpu/resize-bilinear-grad.js';
+import { webgpuResizeGrad } from './webgpu/resize-grads.js';
 import { resizeNearestNeighborGradKernel } from './resize-nearest-grad.js';
 import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
 
@@ -81,7 +81,8 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     [CHANNEL_ATTENTION_KERNELS.inputGradDepthwise]: () => webgpuChannelAttentionInputGradDepthwise,
     [SEPARABLE_CONV_KERNEL]: () => webgpuSeparableConv2D,
     [RELU_GRAD_KERNEL]: () => webgpuReluGrad,
-    ResizeBilinearGrad: webgpuResizeBilinearGrad,
+    ResizeBilinearGrad: () => webgpuResizeGrad('ResizeBilinearGrad'),
+    ResizeNearestNeighborGrad: () => webgpuResizeGrad('ResizeNearestNeighborGrad'),
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
   },
 };
@@ -121,7 +122,8 @@ export interface RegisterTrainingKernelsOptions {
  * empty output is returned without running XNNPACK (which corrupts the stock kernels' heap).
  * Gradients of pooling and upsampling that the stock kernels get wrong: on cpu and wasm it replaces
  * ResizeNearestNeighborGrad (every zoo network's decoder upsamples by nearest neighbour; the stock
- * cpu kernel mixes up the images of a batch), on wasm MaxPoolGrad (the stock kernel sends the
+ * cpu kernel mixes up the images of a batch; on webgpu ours wraps the stock kernel, computing the
+ * cases it gets wrong itself), on wasm MaxPoolGrad (the stock kernel sends the
  * gradient of a window with a negative maximum to the window's first input), and on every backend
  * it wraps ResizeBilinearGrad, computing it itself where the stock kernel is wrong: with
  * halfPixelCenters, which every stock kernel ignores, and on webgpu with alignCorners on an input

@@ -18,7 +18,7 @@ import { resizeAttrs } from './resize-bilinear-grad.js';
  * For each of `outSize` output positions along one axis, the input position the forward resize
  * copies (tfjs-backend-cpu's ResizeNearestNeighbor, which the wasm and webgpu kernels match).
  */
-function nearestSourceIndices(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
+export function nearestSourceIndices(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
   const aligned = alignCorners && outSize > 1;
   const ratio = (aligned ? inSize - 1 : inSize) / (aligned ? outSize - 1 : outSize);
   return Int32Array.from({ length: outSize }, (_, i) => {

@@ -1,6 +1,6 @@
 /**
  * The gradient of bilinear resizing on cpu and wasm equals the exact one read off the forward pass
- * (bilinear-cases.ts), for every alignCorners / halfPixelCenters combination, up- and
+ * (resize-cases.ts), for every alignCorners / halfPixelCenters combination, up- and
  * downsampling, batches, channels and axes of size 1: ours with halfPixelCenters, which the stock
  * kernels ignore, the stock values otherwise (bit for bit, on cpu in the shape the stock kernel
  * mislabels for non-square images).
@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
-import { BILINEAR_CASES, bilinearGradientAndExact, caseLabel, halfPixelRowGradient, type BilinearCase } from './bilinear-cases.js';
+import { BILINEAR_CASES, bilinearGradientAndExact, caseLabel, halfPixelRowGradient, type ResizeCase } from './resize-cases.js';
 import { relativeError } from './parity-cases.js';
 
 afterAll(() => registerTrainingKernels());
@@ -59,7 +59,7 @@ describe('ResizeBilinearGrad', () => {
 
   it.each(['cpu', 'wasm'])('without halfPixelCenters, keeps the stock %s values bit for bit', async (backend) => {
     await tf.setBackend(backend);
-    const square: BilinearCase = [[2, 3, 3, 2], [5, 7], false, false]; // square images: the stock cpu kernel's shape is right
+    const square: ResizeCase = [[2, 3, 3, 2], [5, 7], false, false]; // square images: the stock cpu kernel's shape is right
     unregisterTrainingKernels();
     const stock = await bilinearGradientAndExact(square);
     registerTrainingKernels();

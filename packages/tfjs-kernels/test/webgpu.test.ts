@@ -16,7 +16,7 @@ import {
   residentConstantCount,
   unregisterTrainingKernels,
 } from '@sa-unet/tfjs-kernels';
-import { BILINEAR_CASES, bilinearGradientAndExact, caseLabel, halfPixelRowGradient } from './bilinear-cases.js';
+import { BILINEAR_CASES, NEAREST_CASES, bilinearGradientAndExact, caseLabel, halfPixelRowGradient, nearestGradientAndExact } from './resize-cases.js';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError, runsOn } from './parity-cases.js';
 import { withSeed } from '../../../test-utils/numeric.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
@@ -148,6 +148,33 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
       expect(got.length).toBe(exact.length);
       expect(relativeError(got, exact)).toBeLessThan(1e-5);
       await tf.setBackend('cpu');
+    });
+  });
+
+  describe('ResizeNearestNeighborGrad', () => {
+    it.each(NEAREST_CASES.map((c) => [caseLabel(c), c] as const))('%s: the exact gradient', async (_, c) => {
+      await tf.setBackend('webgpu');
+      const before = tf.memory().numTensors;
+      const { got, exact } = await nearestGradientAndExact(c);
+      expect(got).toEqual(exact);
+      expect(tf.memory().numTensors).toBe(before);
+      await tf.setBackend('cpu');
+    });
+
+    it('the stock kernel misplaces gradients with halfPixelCenters and with alignCorners on an axis of size 1 (why ours exists)', async () => {
+      await tf.setBackend('webgpu');
+      // Two of the half-pixel cases and both alignCorners cases with an input axis of size 1.
+      const wrongInStock = [2, 4, 5, 8].map((i) => NEAREST_CASES[i]!);
+      unregisterTrainingKernels();
+      try {
+        for (const c of wrongInStock) {
+          const { got, exact } = await nearestGradientAndExact(c);
+          expect(got, caseLabel(c)).not.toEqual(exact);
+        }
+      } finally {
+        registerTrainingKernels();
+        await tf.setBackend('cpu');
+      }
     });
   });
 

@@ -269,6 +269,11 @@ export interface KernelArgs {
 /** The attributes of the convolution-gradient kernels. */
 export type GradAttrs = ConvAttrs & { filterShape?: number[]; inputShape?: number[] };
 
+/** A float32 result of `shape` holding `values` computed on the CPU (for kernels that loop in JS). */
+export function float32Output(backend: KernelBackend, values: Float32Array, shape: readonly number[]): TensorInfo {
+  return { dataId: backend.write(values, [...shape], 'float32'), shape: [...shape], dtype: 'float32' };
+}
+
 /**
  * The gradient of a convolution one of whose `operands` has no values (an empty batch, or an
  * output that a 'valid' filter larger than its input leaves empty): zeros of `shape`, as the stock

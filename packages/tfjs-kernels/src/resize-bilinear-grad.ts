@@ -11,40 +11,9 @@
  * stock values are right they are kept, so that training runs stay bit for bit what they were.
  */
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { KernelArgs } from './kernel-ops.js';
+import { float32Output, type KernelArgs } from './kernel-ops.js';
 import { requireStockKernel } from './registry-state.js';
-
-/**
- * Where the forward resize reads along one axis: for each output index, the lower and upper input
- * indices it blends and the weight of the upper one (the lower one's is 1 - upperWeight). The
- * formula of tfjs-backend-cpu's ResizeBilinear, which the wasm and webgpu kernels match.
- */
-export interface BilinearTaps {
-  lower: Int32Array;
-  upper: Int32Array;
-  upperWeight: Float64Array;
-}
-
-export function bilinearTaps(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): BilinearTaps {
-  const aligned = alignCorners && outSize > 1;
-  const ratio = (aligned ? inSize - 1 : inSize) / (aligned ? outSize - 1 : outSize);
-  const taps: BilinearTaps = { lower: new Int32Array(outSize), upper: new Int32Array(outSize), upperWeight: new Float64Array(outSize) };
-  for (let i = 0; i < outSize; i++) {
-    const source = halfPixelCenters ? ratio * (i + 0.5) - 0.5 : ratio * i;
-    // Before the first input centre the lower index clamps to 0 and the weight is negative; both
-    // taps are then row 0, so the weights still sum to 1, as in the forward kernel.
-    const lower = Math.max(0, Math.floor(source));
-    taps.lower[i] = lower;
-    taps.upper[i] = Math.min(inSize - 1, Math.ceil(source));
-    taps.upperWeight[i] = source - lower;
-  }
-  return taps;
-}
-
-/** The resize's attributes, read the way tfjs-core passes them. */
-export function resizeAttrs(attrs: KernelArgs['attrs']): { alignCorners: boolean; halfPixelCenters: boolean } {
-  return { alignCorners: Boolean(attrs?.['alignCorners']), halfPixelCenters: Boolean(attrs?.['halfPixelCenters']) };
-}
+import { bilinearTaps, resizeAttrs } from './resize-geometry.js';
 
 /** dx of images' shape from dy by the forward formula's weights, on the CPU (linear in dy's size). */
 function exactGradient(backend: KernelBackend, images: TensorInfo, dy: TensorInfo, alignCorners: boolean, halfPixelCenters: boolean): TensorInfo {
@@ -84,7 +53,7 @@ function exactGradient(backend: KernelBackend, images: TensorInfo, dy: TensorInf
       }
     }
   }
-  return { dataId: backend.write(dx, images.shape, 'float32'), shape: [...images.shape], dtype: 'float32' };
+  return float32Output(backend, dx, images.shape);
 }
 
 /** Our ResizeBilinearGrad kernel for cpu or wasm. */

@@ -11,22 +11,8 @@
  * returns zeros there. This one is exact in every case and linear in the size of dy.
  */
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { KernelArgs } from './kernel-ops.js';
-import { resizeAttrs } from './resize-bilinear-grad.js';
-
-/**
- * For each of `outSize` output positions along one axis, the input position the forward resize
- * copies (tfjs-backend-cpu's ResizeNearestNeighbor, which the wasm and webgpu kernels match).
- */
-export function nearestSourceIndices(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
-  const aligned = alignCorners && outSize > 1;
-  const ratio = (aligned ? inSize - 1 : inSize) / (aligned ? outSize - 1 : outSize);
-  return Int32Array.from({ length: outSize }, (_, i) => {
-    const fraction = halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
-    const nearest = Math.min(inSize - 1, alignCorners ? Math.round(fraction) : Math.floor(fraction));
-    return halfPixelCenters ? Math.max(0, nearest) : nearest;
-  });
-}
+import { float32Output, type KernelArgs } from './kernel-ops.js';
+import { nearestSourceIndices, resizeAttrs } from './resize-geometry.js';
 
 /** Our ResizeNearestNeighborGrad kernel (cpu and wasm): dx of images' shape from dy. */
 export function resizeNearestNeighborGradKernel(): KernelFunc {
@@ -51,6 +37,6 @@ export function resizeNearestNeighborGradKernel(): KernelFunc {
         }
       }
     }
-    return { dataId: kernelBackend.write(dx, images.shape, 'float32'), shape: [...images.shape], dtype: 'float32' };
+    return float32Output(kernelBackend, dx, images.shape);
   }) as KernelFunc;
 }

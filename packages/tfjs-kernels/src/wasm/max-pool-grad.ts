@@ -11,7 +11,7 @@
  * the window.
  */
 import { backend_util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import type { KernelArgs } from '../kernel-ops.js';
+import { float32Output, type KernelArgs } from '../kernel-ops.js';
 
 type Shape4D = [number, number, number, number];
 
@@ -55,6 +55,6 @@ export function wasmMaxPoolGrad(): KernelFunc {
         }
       }
     }
-    return { dataId: kernelBackend.write(dx, input.shape, 'float32'), shape: [...input.shape], dtype: 'float32' };
+    return float32Output(kernelBackend, dx, input.shape);
   }) as KernelFunc;
 }

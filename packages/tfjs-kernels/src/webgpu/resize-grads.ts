@@ -16,10 +16,8 @@
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { compositeKernel, zerosIfEmpty, type KernelArgs, type KernelOps } from '../kernel-ops.js';
 import { requireStockKernel } from '../registry-state.js';
-import { bilinearTaps, resizeAttrs } from '../resize-bilinear-grad.js';
-import { nearestSourceIndices } from '../resize-nearest-grad.js';
+import { bilinearTaps, nearestSourceIndices, resizeAttrs, type ResizeFlags } from '../resize-geometry.js';
 
-type ResizeFlags = { alignCorners: boolean; halfPixelCenters: boolean };
 type ResizeGradKernel = 'ResizeBilinearGrad' | 'ResizeNearestNeighborGrad';
 
 /** [inSize, outSize]: column i holds output index i's weights on the input indices (R transposed). */

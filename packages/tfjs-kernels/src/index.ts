@@ -24,6 +24,7 @@ export { RESIDENT_INPUT_KERNELS, MAX_CONSTANT_SIZE, MAX_CACHED_CONSTANTS, reside
 export { FusedAdamOptimizer, defaultAdamEpsilon, fusedAdam } from './fused-adam.js';
 export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';
 export { WASM_CONV_FORWARD_KERNELS } from './wasm/conv-forward.js';
+export { EMPTY_SAFE_REDUCTIONS } from './empty-reductions.js';
 export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
 export { SEPARABLE_CONV_KERNEL } from './webgpu/separable-conv.js';

@@ -41,6 +41,7 @@ import { resizeBilinearGradKernel } from './resize-bilinear-grad.js';
 import { webgpuResizeGrad } from './webgpu/resize-grads.js';
 import { resizeNearestNeighborGradKernel } from './resize-nearest-grad.js';
 import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
+import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -67,6 +68,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputKernel,
     ...Object.fromEntries(WASM_COPY_KERNELS.map((name) => [name, () => wasmCopyKernel(name)])),
     ...Object.fromEntries(WASM_CONV_FORWARD_KERNELS.map((name) => [name, () => wasmConvForwardKernel(name)])),
+    ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
   },
   webgpu: {
     Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
@@ -84,11 +86,14 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ResizeBilinearGrad: () => webgpuResizeGrad('ResizeBilinearGrad'),
     ResizeNearestNeighborGrad: () => webgpuResizeGrad('ResizeNearestNeighborGrad'),
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
+    ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
   },
 };
 
 /** Kernels of ours that wrap the stock kernel of the same name: registered only where that exists. */
-const WRAPS_STOCK = new Set<string>([...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, 'ResizeBilinearGrad']);
+const WRAPS_STOCK = new Set<string>([
+  ...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_SAFE_REDUCTIONS, 'ResizeBilinearGrad',
+]);
 
 const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig];
 const stockGradients = new Map<string, GradConfig | undefined>();
@@ -129,6 +134,9 @@ export interface RegisterTrainingKernelsOptions {
  * halfPixelCenters, which every stock kernel ignores, and on webgpu with alignCorners on an input
  * axis of size 1 (zeros); on cpu it also corrects the stock result's shape (height and width
  * swapped, so non-square bilinear upsampling, as in Attention U-Net's gates, could not train).
+ * On wasm and webgpu it wraps the reductions ({@link EMPTY_SAFE_REDUCTIONS}: Sum, Mean, Max, ...)
+ * so that reducing an empty tensor gives the cpu backend's values (Sum 0, Prod 1, ...) instead of
+ * stale memory (wasm) or an error from inside Dawn (webgpu).
  * On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of

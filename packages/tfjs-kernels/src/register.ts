@@ -42,6 +42,7 @@ import { webgpuResizeGrad } from './webgpu/resize-grads.js';
 import { resizeNearestNeighborGradKernel } from './resize-nearest-grad.js';
 import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
 import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js';
+import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -69,6 +70,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(WASM_COPY_KERNELS.map((name) => [name, () => wasmCopyKernel(name)])),
     ...Object.fromEntries(WASM_CONV_FORWARD_KERNELS.map((name) => [name, () => wasmConvForwardKernel(name)])),
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
+    ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
   },
   webgpu: {
     Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
@@ -87,12 +89,14 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ResizeNearestNeighborGrad: () => webgpuResizeGrad('ResizeNearestNeighborGrad'),
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
+    ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
   },
 };
 
 /** Kernels of ours that wrap the stock kernel of the same name: registered only where that exists. */
 const WRAPS_STOCK = new Set<string>([
-  ...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_SAFE_REDUCTIONS, 'ResizeBilinearGrad',
+  ...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS,
+  'ResizeBilinearGrad',
 ]);
 
 const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig];
@@ -136,7 +140,9 @@ export interface RegisterTrainingKernelsOptions {
  * swapped, so non-square bilinear upsampling, as in Attention U-Net's gates, could not train).
  * On wasm and webgpu it wraps the reductions ({@link EMPTY_SAFE_REDUCTIONS}: Sum, Mean, Max, ...)
  * so that reducing an empty tensor gives the cpu backend's values (Sum 0, Prod 1, ...) instead of
- * stale memory (wasm) or an error from inside Dawn (webgpu).
+ * stale memory (wasm) or an error from inside Dawn (webgpu); likewise the matrix products
+ * ({@link EMPTY_INNER_MATMUL_KERNELS}) with a shared dimension of 0, and on wasm convolutions
+ * without input channels, give zeros (then bias and activation) as on cpu.
  * On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of

@@ -15,11 +15,15 @@
  * the operator, and the stock kernel then corrupts the wasm heap, so that a later, unrelated
  * operation fails with "memory access out of bounds". Here the empty output is returned without
  * running anything.
+ *
+ * No input channels (Conv2D and FusedConv2D of a [.., 0] input): the output is all zeros (then bias
+ * and activation), but the stock kernels sum nothing into an output they never clear and return
+ * stale heap values. Here input and filter get one zero channel first.
  */
 import { backend_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from '../conv-geometry.js';
 import { requireStockKernel } from '../registry-state.js';
-import type { KernelArgs } from '../kernel-ops.js';
+import { compositeKernel, type KernelArgs } from '../kernel-ops.js';
 import type { WasmBackendInternals } from './backend-internals.js';
 
 /** Whether each kernel's filter is depthwise (its shape [h, w, in, multiplier]). */
@@ -27,12 +31,19 @@ const DEPTHWISE = { Conv2D: false, DepthwiseConv2dNative: true, FusedConv2D: fal
 
 /**
  * The wasm kernels that `registerTrainingKernels()` wraps: 'same' padding reaches XNNPACK as
- * explicit padding, and an empty output is returned without running XNNPACK.
+ * explicit padding, an empty output is returned without running XNNPACK, and an input without
+ * channels gives zeros (then bias and activation).
  */
 export const WASM_CONV_FORWARD_KERNELS = Object.keys(DEPTHWISE) as Array<keyof typeof DEPTHWISE>;
 
 /** Our wasm kernel `name`: the stock kernel it replaced, given 'same' padding explicitly and kept from empty outputs. */
 export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[number]): KernelFunc {
+  const withOneZeroChannel = compositeKernel('wasm', (ops, inputs, attrs, backend) => {
+    const x = ops.pad(inputs['x']!, [[0, 0], [0, 0], [0, 0], [0, 1]]);
+    const filter = ops.pad(inputs['filter']!, [[0, 0], [0, 0], [0, 1], [0, 0]]);
+    const stock = requireStockKernel(name, 'wasm');
+    return ops.adopt(stock.kernelFunc({ inputs: { ...inputs, x, filter }, backend, attrs: attrs as never }) as TensorInfo);
+  });
   return ((args: KernelArgs) => {
     const stock = requireStockKernel(name, 'wasm');
     const { x, filter } = args.inputs as Record<string, TensorInfo>;
@@ -41,9 +52,13 @@ export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[n
     if (x === undefined || filter === undefined || (attrs.dataFormat ?? 'NHWC') !== 'NHWC') return stock.kernelFunc(args as never);
     const info = convInfo(x.shape, filter.shape, attrs, DEPTHWISE[name]);
     if (util.sizeFromShape(info.outShape) === 0) return (args.backend as WasmBackendInternals).makeOutput(info.outShape, 'float32');
-    if (attrs.pad !== 'same') return stock.kernelFunc(args as never);
-    const { top, bottom, left, right } = info.padInfo;
-    const pad: backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
-    return stock.kernelFunc({ ...args, attrs: { ...args.attrs, pad } } as never);
+    let explicit = args;
+    if (attrs.pad === 'same') {
+      const { top, bottom, left, right } = info.padInfo;
+      const pad: backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
+      explicit = { ...args, attrs: { ...args.attrs, pad } };
+    }
+    // A depthwise convolution without channels has an empty output, returned above.
+    return x.shape[3] === 0 ? withOneZeroChannel(explicit) : stock.kernelFunc(explicit as never);
   }) as KernelFunc;
 }

@@ -1,18 +1,18 @@
 /**
- * Reductions of empty tensors on wasm and webgpu give the cpu backend's values, dtypes and shapes
- * (stock wasm returns stale heap values, stock webgpu throws); non-empty reductions are the stock
- * kernels' own. Webgpu cases are skipped with a message where no adapter exists, unless
- * SA_UNET_REQUIRE_WEBGPU=1.
+ * Reductions of empty tensors, and products and convolutions whose shared dimension is 0, give the
+ * cpu backend's values, dtypes and shapes on wasm and webgpu (stock wasm returns stale heap
+ * values, stock webgpu throws or drops a fused bias); other operands go to the stock kernels.
+ * Webgpu cases are skipped with a message where no adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EMPTY_SAFE_REDUCTIONS, hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { EMPTY_INNER_MATMUL_KERNELS, EMPTY_SAFE_REDUCTIONS, hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
-const adapter = await nodeWebGPU('the empty-reduction tests on webgpu');
+const adapter = await nodeWebGPU('the empty-operand tests on webgpu');
 
 afterAll(() => registerTrainingKernels());
 
@@ -42,13 +42,17 @@ const CASES: [string, number[], 'float32' | 'int32' | 'bool', Op][] = [
 
 /** Values (NaN as the string 'NaN', so that equality covers it), shape and dtype of op(x) on the active backend. */
 async function reduce(shape: number[], dtype: 'float32' | 'int32' | 'bool', op: Op) {
+  return result(() => op(tf.zeros(shape, dtype)));
+}
+
+/** Values (NaN as 'NaN'), shape and dtype of f() on the active backend, checking that nothing is left behind. */
+async function result(f: () => tf.Tensor) {
   const before = tf.memory().numTensors;
-  const x = tf.zeros(shape, dtype);
-  const y = tf.tidy(() => op(x));
-  const result = { values: Array.from(await y.data(), (v) => (Number.isNaN(v) ? 'NaN' : v)), shape: y.shape, dtype: y.dtype };
-  tf.dispose([x, y]);
+  const y = tf.tidy(f);
+  const out = { values: Array.from(await y.data(), (v) => (Number.isNaN(v) ? 'NaN' : v)), shape: y.shape, dtype: y.dtype };
+  y.dispose();
   expect(tf.memory().numTensors).toBe(before);
-  return result;
+  return out;
 }
 
 async function onCpu(shape: number[], dtype: 'float32' | 'int32' | 'bool', op: Op) {
@@ -103,5 +107,62 @@ describe('reductions of empty tensors', () => {
     const results = await Promise.all([tf.sum(x, 0), tf.mean(x, 1), tf.max(x), tf.min(x, 0), tf.prod(x, 1), tf.argMax(x, 1)].map((t) => t.array()));
     expect(results).toEqual([[5, 3, -3], [Math.fround(2 / 3), 1], 5, [1, -2, -6], [-6, -120], [2, 1]]);
     x.dispose();
+  });
+});
+
+const z = (shape: number[]) => tf.zeros(shape);
+/** [label, op, runs on webgpu]: products and convolutions whose shared dimension (or input channels) is 0. */
+const SHARED_ZERO: [string, () => tf.Tensor, boolean][] = [
+  ['matMul [2, 0] x [0, 3]', () => tf.matMul(z([2, 0]), z([0, 3])), true],
+  ['matMul, a transposed', () => tf.matMul(z([0, 2]), z([0, 3]), true, false), true],
+  ['matMul, b transposed', () => tf.matMul(z([2, 0]), z([3, 0]), false, true), true],
+  ['matMul, both transposed', () => tf.matMul(z([0, 2]), z([3, 0]), true, true), true],
+  ['matMul with an empty result', () => tf.matMul(z([0, 0]), z([0, 3])), true],
+  ['batched and broadcast', () => tf.matMul(z([2, 3, 0]), z([1, 0, 2])), true],
+  ['fused matMul with bias and relu', () => tf.fused.matMul({ a: z([2, 0]), b: z([0, 3]), bias: tf.tensor1d([1, -2, 3]), activation: 'relu' }), true],
+  ['a dense layer on zero features', () => {
+    const dense = tfl.layers.dense({ units: 2, biasInitializer: 'ones', inputShape: [0] });
+    const y = dense.apply(z([3, 0])) as tf.Tensor;
+    dense.dispose();
+    return y;
+  }, true],
+  ['conv2d without input channels', () => tf.conv2d(z([1, 4, 4, 0]) as tf.Tensor4D, z([3, 3, 0, 2]) as tf.Tensor4D, 1, 'same'), false],
+  ['conv2d without input channels, stride 2', () => tf.conv2d(z([2, 5, 5, 0]) as tf.Tensor4D, z([3, 3, 0, 3]) as tf.Tensor4D, 2, 'same'), false],
+  ['fused conv2d without input channels, bias and relu', () => tf.fused.conv2d({
+    x: z([1, 3, 3, 0]) as tf.Tensor4D, filter: z([2, 2, 0, 2]) as tf.Tensor4D, strides: 1, pad: 'valid', bias: tf.tensor1d([0.5, -1]), activation: 'relu',
+  }), false],
+];
+
+describe('products with a shared dimension of 0', () => {
+  it('are wrapped on wasm and webgpu', () => {
+    registerTrainingKernels();
+    for (const name of EMPTY_INNER_MATMUL_KERNELS) expect(hasTrainingKernel(name, 'wasm'), name).toBe(true);
+  });
+
+  describe.each(SHARED_ZERO)('%s', (_, f, onWebGPU) => {
+    it('on wasm equals the cpu backend', async () => {
+      registerTrainingKernels();
+      await tf.setBackend('cpu');
+      const expected = await result(f);
+      await tf.setBackend('wasm');
+      expect(await result(f)).toEqual(expected);
+    });
+
+    // Stock webgpu convolutions without input channels throw (not wrapped: an error, not wrong values).
+    if (onWebGPU) it.runIf(adapter)('on webgpu equals the cpu backend', async () => {
+      registerTrainingKernels();
+      await tf.setBackend('cpu');
+      const expected = await result(f);
+      await tf.setBackend('webgpu');
+      expect(await result(f)).toEqual(expected);
+    });
+  });
+
+  it('non-empty products are the stock kernels\' results', async () => {
+    registerTrainingKernels();
+    await tf.setBackend('wasm');
+    const product = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]]));
+    expect(await product.array()).toEqual([[17], [39]]);
+    product.dispose();
   });
 });

@@ -43,6 +43,7 @@ import { resizeNearestNeighborGradKernel } from './resize-nearest-grad.js';
 import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
 import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js';
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
+import { wasmGatherKernel } from './wasm/gather-empty.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -71,6 +72,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(WASM_CONV_FORWARD_KERNELS.map((name) => [name, () => wasmConvForwardKernel(name)])),
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
+    GatherV2: wasmGatherKernel,
   },
   webgpu: {
     Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
@@ -96,7 +98,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
 /** Kernels of ours that wrap the stock kernel of the same name: registered only where that exists. */
 const WRAPS_STOCK = new Set<string>([
   ...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS,
-  'ResizeBilinearGrad',
+  'ResizeBilinearGrad', 'GatherV2',
 ]);
 
 const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig];
@@ -142,7 +144,8 @@ export interface RegisterTrainingKernelsOptions {
  * so that reducing an empty tensor gives the cpu backend's values (Sum 0, Prod 1, ...) instead of
  * stale memory (wasm) or an error from inside Dawn (webgpu); likewise the matrix products
  * ({@link EMPTY_INNER_MATMUL_KERNELS}) with a shared dimension of 0, and on wasm convolutions
- * without input channels, give zeros (then bias and activation) as on cpu.
+ * without input channels, give zeros (then bias and activation) as on cpu, and a wasm GatherV2 of
+ * an empty tensor gives the cpu backend's shape.
  * On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of

@@ -1,7 +1,8 @@
 /**
  * Reductions of empty tensors, and products and convolutions whose shared dimension is 0, give the
  * cpu backend's values, dtypes and shapes on wasm and webgpu (stock wasm returns stale heap
- * values, stock webgpu throws or drops a fused bias); other operands go to the stock kernels.
+ * values, stock webgpu throws or drops a fused bias), and so does a gather from an empty tensor on
+ * wasm (stock: a 4-D shape); other operands go to the stock kernels.
  * Webgpu cases are skipped with a message where no adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -40,12 +41,7 @@ const CASES: [string, number[], 'float32' | 'int32' | 'bool', Op][] = [
   ['moments (Mean)', [0, 2], 'float32', (x) => tf.moments(x, 0).variance],
 ];
 
-/** Values (NaN as the string 'NaN', so that equality covers it), shape and dtype of op(x) on the active backend. */
-async function reduce(shape: number[], dtype: 'float32' | 'int32' | 'bool', op: Op) {
-  return result(() => op(tf.zeros(shape, dtype)));
-}
-
-/** Values (NaN as 'NaN'), shape and dtype of f() on the active backend, checking that nothing is left behind. */
+/** Values (NaN as the string 'NaN', so that equality covers it), shape and dtype of f() on the active backend, checking that nothing is left behind. */
 async function result(f: () => tf.Tensor) {
   const before = tf.memory().numTensors;
   const y = tf.tidy(f);
@@ -55,9 +51,13 @@ async function result(f: () => tf.Tensor) {
   return out;
 }
 
-async function onCpu(shape: number[], dtype: 'float32' | 'int32' | 'bool', op: Op) {
+/** With our kernels registered: f() on `backend` gives what it gives on cpu (values, shape, dtype). */
+async function expectAsOnCpu(backend: 'wasm' | 'webgpu', f: () => tf.Tensor) {
+  registerTrainingKernels();
   await tf.setBackend('cpu');
-  return reduce(shape, dtype, op);
+  const expected = await result(f);
+  await tf.setBackend(backend);
+  expect(await result(f)).toEqual(expected);
 }
 
 describe('reductions of empty tensors', () => {
@@ -70,19 +70,9 @@ describe('reductions of empty tensors', () => {
   });
 
   describe.each(CASES)('%s', (_, shape, dtype, op) => {
-    it('on wasm equals the cpu backend', async () => {
-      registerTrainingKernels();
-      const expected = await onCpu(shape, dtype, op);
-      await tf.setBackend('wasm');
-      expect(await reduce(shape, dtype, op)).toEqual(expected);
-    });
+    it('on wasm equals the cpu backend', () => expectAsOnCpu('wasm', () => op(tf.zeros(shape, dtype))));
 
-    it.runIf(adapter)('on webgpu equals the cpu backend', async () => {
-      registerTrainingKernels();
-      const expected = await onCpu(shape, dtype, op);
-      await tf.setBackend('webgpu');
-      expect(await reduce(shape, dtype, op)).toEqual(expected);
-    });
+    it.runIf(adapter)('on webgpu equals the cpu backend', () => expectAsOnCpu('webgpu', () => op(tf.zeros(shape, dtype))));
   });
 
   it('the stock wasm Sum of an empty tensor is not to be trusted (why the wrapper exists)', async () => {
@@ -140,22 +130,10 @@ describe('products with a shared dimension of 0', () => {
   });
 
   describe.each(SHARED_ZERO)('%s', (_, f, onWebGPU) => {
-    it('on wasm equals the cpu backend', async () => {
-      registerTrainingKernels();
-      await tf.setBackend('cpu');
-      const expected = await result(f);
-      await tf.setBackend('wasm');
-      expect(await result(f)).toEqual(expected);
-    });
+    it('on wasm equals the cpu backend', () => expectAsOnCpu('wasm', f));
 
     // Stock webgpu convolutions without input channels throw (not wrapped: an error, not wrong values).
-    if (onWebGPU) it.runIf(adapter)('on webgpu equals the cpu backend', async () => {
-      registerTrainingKernels();
-      await tf.setBackend('cpu');
-      const expected = await result(f);
-      await tf.setBackend('webgpu');
-      expect(await result(f)).toEqual(expected);
-    });
+    if (onWebGPU) it.runIf(adapter)('on webgpu equals the cpu backend', () => expectAsOnCpu('webgpu', f));
   });
 
   it('non-empty products are the stock kernels\' results', async () => {
@@ -164,5 +142,27 @@ describe('products with a shared dimension of 0', () => {
     const product = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]]));
     expect(await product.array()).toEqual([[17], [39]]);
     product.dispose();
+  });
+});
+
+const idx = (values: number[], shape = [values.length]) => tf.tensor(values, shape, 'int32');
+/** [label, op]: gathers from an empty tensor. */
+const GATHERS: [string, () => tf.Tensor][] = [
+  ['rows 0 and 2 of [3, 0]', () => tf.gather(z([3, 0]), idx([0, 2]))],
+  ['nothing from [0, 3]', () => tf.gather(z([0, 3]), idx([]))],
+  ['row 1 of [3, 0, 2]', () => tf.gather(z([3, 0, 2]), idx([1]), 0)],
+  ['2-D indices along axis 1 of [2, 3, 0]', () => tf.gather(z([2, 3, 0]), idx([0, 2], [1, 2]), 1)],
+  ['int32 values, batchDims 1', () => tf.gather(tf.zeros([2, 3, 0], 'int32'), idx([0, 2, 1, 1], [2, 2]), 1, 1)],
+];
+
+describe('gathering from an empty tensor on wasm', () => {
+  it.each(GATHERS)('%s: the cpu backend\'s shape', (_, f) => expectAsOnCpu('wasm', f));
+
+  it('rejects an index outside the axis, as the stock kernel does', async () => {
+    registerTrainingKernels();
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    expect(() => tf.tidy(() => tf.gather(z([0, 3]), idx([0])))).toThrow('GatherV2: the index value 0 is not in [0, -1]');
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

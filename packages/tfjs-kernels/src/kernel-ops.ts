@@ -90,6 +90,11 @@ export class KernelOps {
     return this.run('PadV2', { x }, { paddings, constantValue: 0 });
   }
 
+  /** x with one zero appended along `axis` (a shared dimension of 0 made 1, so that stock kernels compute zeros). */
+  appendZero(x: TensorInfo, axis: number): TensorInfo {
+    return this.pad(x, x.shape.map((_, i) => (i === axis ? [0, 1] : [0, 0]) as Pair));
+  }
+
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
     return this.run('Slice', { x }, { begin, size });
   }

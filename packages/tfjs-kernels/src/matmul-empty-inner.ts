@@ -8,7 +8,7 @@
  * other product goes to the stock kernels unchanged.
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { compositeKernel, type KernelArgs, type Pair } from './kernel-ops.js';
+import { compositeKernel, type KernelArgs } from './kernel-ops.js';
 import { requireStockKernel } from './registry-state.js';
 
 /** The matrix products that `registerTrainingKernels()` wraps on wasm and webgpu for a shared dimension of 0. */
@@ -20,18 +20,13 @@ function sharedAxis(t: TensorInfo, sharedIsRows: boolean): number {
   return t.shape.length - (sharedIsRows ? 2 : 1);
 }
 
-/** Paddings that add one entry at the end of `axis` of `t`. */
-function oneMore(t: TensorInfo, axis: number): Pair[] {
-  return t.shape.map((_, i) => (i === axis ? [0, 1] : [0, 0]) as Pair);
-}
-
 /** Our kernel `name` for `backendName`: the stock kernel, with a shared dimension of 0 made a zero of size 1. */
 export function emptyInnerMatMulKernel(name: MatMulKernel, backendName: string): KernelFunc {
   const padded = compositeKernel(backendName, (ops, inputs, attrs, backend) => {
     const { a, b } = inputs as Record<string, TensorInfo>;
     const { transposeA, transposeB } = attrs as unknown as { transposeA?: boolean; transposeB?: boolean };
-    const a1 = ops.pad(a!, oneMore(a!, sharedAxis(a!, transposeA === true)));
-    const b1 = ops.pad(b!, oneMore(b!, sharedAxis(b!, transposeB !== true)));
+    const a1 = ops.appendZero(a!, sharedAxis(a!, transposeA === true));
+    const b1 = ops.appendZero(b!, sharedAxis(b!, transposeB !== true));
     const stock = requireStockKernel(name, backendName);
     return ops.adopt(stock.kernelFunc({ inputs: { ...inputs, a: a1, b: b1 }, backend, attrs: attrs as never }) as TensorInfo);
   });
@@ -39,8 +34,8 @@ export function emptyInnerMatMulKernel(name: MatMulKernel, backendName: string):
     const { a, b } = args.inputs as Record<string, TensorInfo>;
     const { transposeA } = (args.attrs ?? {}) as { transposeA?: boolean };
     // Malformed operands go to the stock kernel as they came, for its error.
-    if (a === undefined || b === undefined || a.shape.length < 2 || b.shape.length < 2) return requireStockKernel(name, backendName).kernelFunc(args as never);
-    if (a.shape[sharedAxis(a, transposeA === true)] !== 0) return requireStockKernel(name, backendName).kernelFunc(args as never);
-    return padded(args);
+    const wellFormed = a !== undefined && b !== undefined && a.shape.length >= 2 && b.shape.length >= 2;
+    if (wellFormed && a.shape[sharedAxis(a, transposeA === true)] === 0) return padded(args);
+    return requireStockKernel(name, backendName).kernelFunc(args as never);
   }) as KernelFunc;
 }

@@ -39,8 +39,8 @@ export const WASM_CONV_FORWARD_KERNELS = Object.keys(DEPTHWISE) as Array<keyof t
 /** Our wasm kernel `name`: the stock kernel it replaced, given 'same' padding explicitly and kept from empty outputs. */
 export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[number]): KernelFunc {
   const withOneZeroChannel = compositeKernel('wasm', (ops, inputs, attrs, backend) => {
-    const x = ops.pad(inputs['x']!, [[0, 0], [0, 0], [0, 0], [0, 1]]);
-    const filter = ops.pad(inputs['filter']!, [[0, 0], [0, 0], [0, 1], [0, 0]]);
+    const x = ops.appendZero(inputs['x']!, 3);
+    const filter = ops.appendZero(inputs['filter']!, 2);
     const stock = requireStockKernel(name, 'wasm');
     return ops.adopt(stock.kernelFunc({ inputs: { ...inputs, x, filter }, backend, attrs: attrs as never }) as TensorInfo);
   });

@@ -26,6 +26,7 @@ export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';
 export { WASM_CONV_FORWARD_KERNELS } from './wasm/conv-forward.js';
 export { EMPTY_SAFE_REDUCTIONS } from './empty-reductions.js';
 export { EMPTY_INNER_MATMUL_KERNELS } from './matmul-empty-inner.js';
+export { WEBGPU_EMPTY_OPERAND_KERNELS } from './webgpu/empty-operands.js';
 export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
 export { SEPARABLE_CONV_KERNEL } from './webgpu/separable-conv.js';

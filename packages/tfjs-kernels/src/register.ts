@@ -44,6 +44,8 @@ import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
 import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js';
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
+import { wasmTopKKernel } from './wasm/topk-empty.js';
+import { WEBGPU_EMPTY_OPERAND_KERNELS, webgpuEmptyOperandKernel } from './webgpu/empty-operands.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -73,6 +75,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     GatherV2: wasmGatherKernel,
+    TopK: wasmTopKKernel,
   },
   webgpu: {
     Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
@@ -92,13 +95,14 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
+    ...Object.fromEntries(WEBGPU_EMPTY_OPERAND_KERNELS.map((name) => [name, () => webgpuEmptyOperandKernel(name)])),
   },
 };
 
 /** Kernels of ours that wrap the stock kernel of the same name: registered only where that exists. */
 const WRAPS_STOCK = new Set<string>([
   ...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS,
-  'ResizeBilinearGrad', 'GatherV2',
+  ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'GatherV2', 'TopK',
 ]);
 
 const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig];
@@ -143,9 +147,12 @@ export interface RegisterTrainingKernelsOptions {
  * On wasm and webgpu it wraps the reductions ({@link EMPTY_SAFE_REDUCTIONS}: Sum, Mean, Max, ...)
  * so that reducing an empty tensor gives the cpu backend's values (Sum 0, Prod 1, ...) instead of
  * stale memory (wasm) or an error from inside Dawn (webgpu); likewise the matrix products
- * ({@link EMPTY_INNER_MATMUL_KERNELS}) with a shared dimension of 0, and on wasm convolutions
- * without input channels, give zeros (then bias and activation) as on cpu, and a wasm GatherV2 of
- * an empty tensor gives the cpu backend's shape.
+ * ({@link EMPTY_INNER_MATMUL_KERNELS}) with a shared dimension of 0, and convolutions without
+ * input channels, give zeros (then bias and activation) as on cpu, a wasm GatherV2 of an empty
+ * tensor gives the cpu backend's shape and a wasm TopK of an empty axis no trap, and on webgpu
+ * ({@link WEBGPU_EMPTY_OPERAND_KERNELS}) convolutions with an empty output, Softmax of an empty
+ * tensor and UnsortedSegmentSum of an empty or int32 input give the cpu backend's results instead of
+ * errors or float bit patterns.
  * On webgpu it also wraps the stock kernels that training
  * feeds constants ({@link RESIDENT_INPUT_KERNELS}: Add, Multiply, ...) so that small CPU-side
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of

@@ -1,8 +1,10 @@
 /**
  * Reductions of empty tensors, and products and convolutions whose shared dimension is 0, give the
  * cpu backend's values, dtypes and shapes on wasm and webgpu (stock wasm returns stale heap
- * values, stock webgpu throws or drops a fused bias), and so does a gather from an empty tensor on
- * wasm (stock: a 4-D shape); other operands go to the stock kernels.
+ * values, stock webgpu throws or drops a fused bias), and so do a gather from an empty tensor on
+ * wasm (stock: a 4-D shape), a top-k of an empty axis on wasm (stock: a trap) and, on webgpu,
+ * softmax and segment sums of empty tensors and segment sums of int32 (stock: errors, float bits);
+ * other operands go to the stock kernels.
  * Webgpu cases are skipped with a message where no adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,7 +12,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EMPTY_INNER_MATMUL_KERNELS, EMPTY_SAFE_REDUCTIONS, hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { EMPTY_INNER_MATMUL_KERNELS, EMPTY_SAFE_REDUCTIONS, WEBGPU_EMPTY_OPERAND_KERNELS, hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the empty-operand tests on webgpu');
@@ -116,11 +118,11 @@ const SHARED_ZERO: [string, () => tf.Tensor, boolean][] = [
     dense.dispose();
     return y;
   }, true],
-  ['conv2d without input channels', () => tf.conv2d(z([1, 4, 4, 0]) as tf.Tensor4D, z([3, 3, 0, 2]) as tf.Tensor4D, 1, 'same'), false],
-  ['conv2d without input channels, stride 2', () => tf.conv2d(z([2, 5, 5, 0]) as tf.Tensor4D, z([3, 3, 0, 3]) as tf.Tensor4D, 2, 'same'), false],
+  ['conv2d without input channels', () => tf.conv2d(z([1, 4, 4, 0]) as tf.Tensor4D, z([3, 3, 0, 2]) as tf.Tensor4D, 1, 'same'), true],
+  ['conv2d without input channels, stride 2', () => tf.conv2d(z([2, 5, 5, 0]) as tf.Tensor4D, z([3, 3, 0, 3]) as tf.Tensor4D, 2, 'same'), true],
   ['fused conv2d without input channels, bias and relu', () => tf.fused.conv2d({
     x: z([1, 3, 3, 0]) as tf.Tensor4D, filter: z([2, 2, 0, 2]) as tf.Tensor4D, strides: 1, pad: 'valid', bias: tf.tensor1d([0.5, -1]), activation: 'relu',
-  }), false],
+  }), true],
 ];
 
 describe('products with a shared dimension of 0', () => {
@@ -132,7 +134,6 @@ describe('products with a shared dimension of 0', () => {
   describe.each(SHARED_ZERO)('%s', (_, f, onWebGPU) => {
     it('on wasm equals the cpu backend', () => expectAsOnCpu('wasm', f));
 
-    // Stock webgpu convolutions without input channels throw (not wrapped: an error, not wrong values).
     if (onWebGPU) it.runIf(adapter)('on webgpu equals the cpu backend', () => expectAsOnCpu('webgpu', f));
   });
 
@@ -164,5 +165,49 @@ describe('gathering from an empty tensor on wasm', () => {
     const before = tf.memory().numTensors;
     expect(() => tf.tidy(() => tf.gather(z([0, 3]), idx([0])))).toThrow('GatherV2: the index value 0 is not in [0, -1]');
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+const ones = (shape: number[]) => tf.ones(shape);
+/** [label, op, backends whose stock kernels fail on it]: other kernels with empty operands. */
+const OTHER_EMPTY: [string, () => tf.Tensor, ('wasm' | 'webgpu')[]][] = [
+  ['softmax over an empty axis', () => tf.softmax(z([2, 0])), ['webgpu']],
+  ['softmax of [0]', () => tf.softmax(z([0])), ['webgpu']],
+  ['unsortedSegmentSum of nothing', () => tf.unsortedSegmentSum(z([0, 2]), idx([]) as tf.Tensor1D, 3), ['webgpu']],
+  ['unsortedSegmentSum of nothing, int32', () => tf.unsortedSegmentSum(tf.zeros([0], 'int32'), idx([]) as tf.Tensor1D, 3), ['webgpu']],
+  ['unsortedSegmentSum of int32 values (stock: float bits as integers)', () => tf.unsortedSegmentSum(idx([1, 2, 3, -4]), idx([0, 2, 0, 2]) as tf.Tensor1D, 3), ['webgpu']],
+  ['the gradient of a gather of nothing (unsortedSegmentSum)', () => tf.grad((x: tf.Tensor) => tf.sum(tf.gather(x, idx([]) as tf.Tensor1D)))(ones([3, 2])), ['webgpu']],
+  ['conv2d NCHW without input channels', () => tf.conv2d(z([1, 0, 4, 4]) as tf.Tensor4D, z([3, 3, 0, 2]) as tf.Tensor4D, 1, 'same', 'NCHW'), ['webgpu']],
+  ['conv2d without input or output channels', () => tf.conv2d(z([1, 4, 4, 0]) as tf.Tensor4D, z([3, 3, 0, 0]) as tf.Tensor4D, 1, 'same'), ['wasm', 'webgpu']],
+  ['conv2d of an empty batch', () => tf.conv2d(z([0, 4, 4, 3]) as tf.Tensor4D, ones([3, 3, 3, 2]) as tf.Tensor4D, 1, 'same'), ['wasm', 'webgpu']],
+  ['conv2d, valid, filter larger than the input', () => tf.conv2d(ones([1, 2, 2, 3]) as tf.Tensor4D, ones([3, 3, 3, 2]) as tf.Tensor4D, 1, 'valid'), ['wasm', 'webgpu']],
+  ['topk of an empty axis, values', () => tf.topk(ones([2, 0]), 0).values, ['wasm', 'webgpu']],
+  ['topk of an empty axis, indices', () => tf.topk(tf.ones([2, 0], 'int32'), 0).indices, ['wasm', 'webgpu']],
+];
+
+describe('other kernels with empty operands', () => {
+  it.runIf(adapter)('are wrapped on webgpu', () => {
+    registerTrainingKernels();
+    for (const name of WEBGPU_EMPTY_OPERAND_KERNELS) expect(hasTrainingKernel(name, 'webgpu'), name).toBe(true);
+  });
+
+  describe.each(OTHER_EMPTY)('%s', (_, f, backends) => {
+    if (backends.includes('wasm')) it('on wasm equals the cpu backend', () => expectAsOnCpu('wasm', f));
+    if (backends.includes('webgpu')) it.runIf(adapter)('on webgpu equals the cpu backend', () => expectAsOnCpu('webgpu', f));
+  });
+
+  it.runIf(adapter)('non-empty operands are the stock kernels\' results on webgpu', async () => {
+    registerTrainingKernels();
+    await tf.setBackend('webgpu');
+    const results = await Promise.all([
+      tf.softmax(tf.tensor1d([0, 0])),
+      tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3]), idx([0, 2, 0]) as tf.Tensor1D, 3),
+      tf.conv2d(ones([1, 3, 3, 2]) as tf.Tensor4D, ones([2, 2, 2, 1]) as tf.Tensor4D, 1, 'valid'),
+    ].map(async (t) => {
+      const values = Array.from(await t.data());
+      t.dispose();
+      return values;
+    }));
+    expect(results).toEqual([[0.5, 0.5], [4, 0, 2], [8, 8, 8, 8]]);
   });
 });

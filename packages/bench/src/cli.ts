@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * sa-unet-bench: reproduce the SA-U-Net paper's comparison with TensorFlow.js.
- *   sa-unet-bench compare [--data DIR] [--preset quick|paper] ...
+ *   sa-unet-bench compare [--data DIR] [--preset quick|paper] [--resume] [--extend DIR] ...
  *   sa-unet-bench train --model NAME [--data DIR] --out DIR [--init DIR] [--resume]
  *   sa-unet-bench evaluate --model DIR --data DIR [--label N]
  *   sa-unet-bench recalibrate --model DIR --images DIR --out DIR

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { runCompare } from './commands/compare.js';
+export { runCompare, type RawCompareOptions } from './commands/compare.js';
 export { runTrain, type TrainCommandOptions } from './commands/train.js';
 export { runEvaluate, loadSavedModel, readSavedModel, buildSavedModel, renderEvaluation, type EvaluateCommandOptions, type SavedModel, type SavedModelFiles } from './commands/evaluate.js';
 export { runLatency, measureModel, renderLatencyTable, type LatencyOptions, type LatencyRow, type LatencyJob } from './commands/latency.js';

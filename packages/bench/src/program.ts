@@ -89,9 +89,10 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--models <list>', 'comma-separated models (default: all five)')
     .option('--out <dir>', 'results folder (default: bench-results/<timestamp>)')
     .option('--resume', 'continue an interrupted or failed run with the same --out and options (--models and --repeats may differ)', false)
+    .option('--extend <dir>', 'keep the runs of a finished results folder (same options; --models and --repeats may differ) and add the missing ones, writing to a new --out')
     .option('--workers <n>', 'worker threads for the training runs (default: one per core on wasm and cpu)', integer('--workers', 1))
     .action(async (opts) => {
-      await runCompare(toRunOptions(opts));
+      await runCompare({ ...toRunOptions(opts), extend: opts.extend as string | undefined });
     });
 
   addRunOptions(program.command('train').description('train one model on a dataset and save it (model.json + weights.bin)'))

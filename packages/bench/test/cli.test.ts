@@ -39,7 +39,7 @@ describe('sa-unet-bench flags', () => {
     const help = Object.fromEntries(program.commands.map((c) => [c.name(), c.helpInformation()]));
     expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'params', 'recalibrate', 'segment', 'train']);
     expect(help.recalibrate).toMatch(/--model <dir>[\s\S]*--images <dir>[\s\S]*--out <dir>[\s\S]*--batch-size <n>/);
-    expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--recalibrate-bn[\s\S]*--resume/);
+    expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--recalibrate-bn[\s\S]*--resume[\s\S]*--extend <dir>/);
     expect(help.train).toMatch(/--recalibrate-bn[\s\S]*--no-channel-attention/);
     expect(help.compare).toMatch(/--no-channel-attention +SA-U-Net without its layers' ECA channel attention/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);

@@ -118,6 +118,38 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     })).rejects.toThrow(/--resume: .*config\.json was written with other options/);
   }, 120_000);
 
+  it('--extend adds repeats to a finished comparison in a new folder, keeping its runs and leaving it as it was', async () => {
+    const common = { size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, workers: 1, backend: 'wasm' } as const;
+    const listing = async (dir: string) => (await readdir(dir, { recursive: true })).sort();
+    const before = { files: await listing(out), results: await readFile(join(out, 'results.json'), 'utf8') };
+    const extended = join(root, 'extended');
+    const { results: more } = await runCompare({ ...common, models: 'unet,sa-unet', repeats: 2, extend: out, out: extended });
+    expect(more.models.map((m) => m.repeats.map((r) => r.repeat))).toEqual([[1, 2], [1, 2]]);
+    // Repeat 1 is the finished run's record (its own timings: not trained again); repeat 2 is new.
+    for (const [i, model] of more.models.entries()) {
+      const { epochSeconds, epochLosses, metrics } = results.models[i].repeats[0];
+      expect(model.repeats[0]).toMatchObject({ epochSeconds, epochLosses, metrics: { dice: metrics.dice } });
+      expect(model.repeats[1].epochLosses).not.toEqual(model.repeats[0].epochLosses);
+    }
+    expect(more.config).toMatchObject({ models: ['unet', 'sa-unet'], repeats: 2 });
+    expect(await readdir(join(extended, 'checkpoints', 'unet'))).toEqual(['repeat-1', 'repeat-2']);
+    expect({ files: await listing(out), results: await readFile(join(out, 'results.json'), 'utf8') }).toEqual(before);
+    expect((await readdir(root)).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  }, 300_000);
+
+  it('--extend refuses other options, a missing folder and an unfinished one, leaving nothing behind', async () => {
+    const common = { models: 'unet', size: 64, baseFilters: 8, phantomCount: 6, quiet: true, workers: 1, backend: 'wasm' } as const;
+    const refused = join(root, 'refused');
+    await expect(runCompare({ ...common, epochs: 2, extend: out, out: refused })).rejects.toThrow(/^--extend: .*run[/\\]config\.json was written with other options/);
+    await expect(runCompare({ ...common, epochs: 1, extend: join(root, 'nowhere'), out: refused })).rejects.toThrow(/^--extend: .*nowhere is not a folder/);
+    const unfinished = join(root, 'unfinished.partial');
+    await mkdir(unfinished);
+    await writeFile(join(unfinished, 'config.json'), await readFile(join(out, 'config.json')));
+    await expect(runCompare({ ...common, epochs: 1, extend: unfinished, out: refused })).rejects.toThrow(/^--extend: .*unfinished\.partial has no results\.json; .*use --resume/);
+    await rm(unfinished, { recursive: true });
+    expect((await readdir(root)).filter((f) => f.startsWith('refused'))).toEqual([]);
+  });
+
   it('--recalibrate-bn re-estimates batch norm\'s statistics after training: the same weights, other statistics, recorded', async () => {
     const common = { model: 'unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, backend: 'wasm' } as const;
     await runTrain({ ...common, out: join(root, 'bn-moving') });

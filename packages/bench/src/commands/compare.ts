@@ -2,23 +2,23 @@
  * `compare`: every model, R repeats each, on one dataset with the paper's protocol; writes
  * results.json, table.md, table.csv, roc.svg, overlays/*.png, config.json and the checkpoints.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { cp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize } from '@sa-unet/seg-metrics';
 import { trainableParamCount } from '@sa-unet/unet-zoo';
 import { backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
-import { defaultOut, exists, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
+import { checkOutFree, defaultOut, exists, isFolder, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { counted } from '../plural.js';
-import { AGGREGATED, type CompareResults, type ModelResult, type RepeatResult } from '../report/results.js';
+import { AGGREGATED, type CompareResults, type ModelResult, type RepeatResult, type RunConfig } from '../report/results.js';
 import { renderRocSvg } from '../report/roc-svg.js';
 import { renderCsv, renderMarkdown } from '../report/tables.js';
 import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
-import { checkResumable, runConfig } from './resume.js';
+import { checkResumable, checkSameRun, runConfig } from './resume.js';
 import { buildModel, removeTrainingStates, trainingStateDir } from './run-model.js';
 import { errorMessage } from '../errors.js';
 import { savedEpochs } from '../train/training-state.js';
@@ -29,8 +29,33 @@ async function unfinishedWithState(work: string, jobs: readonly Job[]): Promise<
   return found.filter((f) => f.epochs > 0);
 }
 
+/** Options of {@link runCompare}: the run's options, and a finished comparison to extend. */
+export type RawCompareOptions = RawRunOptions & {
+  /**
+   * A finished results folder of `compare` whose (model, repeat) runs this run keeps instead of
+   * training them again, so that more repeats or models can be added to it; written to the new
+   * `out`, the folder itself is left as it is. Its run-defining options must be this run's (all but
+   * the models, the repeats and the backend).
+   */
+  extend?: string;
+};
+
+/** What `compare --extend` takes from the folder it extends (the tables and figures are made anew). */
+const EXTENDED_ENTRIES = ['config.json', 'runs', 'checkpoints', 'overlays'];
+
+/** Checks that `from` is a finished comparison that a run with `config` can extend. */
+async function checkExtendable(from: string, config: RunConfig): Promise<void> {
+  if (!(await isFolder(from))) throw new Error(`--extend: ${from} is not a folder; give a finished results folder of compare`);
+  for (const name of ['config.json', 'results.json']) {
+    if (!(await exists(join(from, name)))) throw new Error(`--extend: ${from} has no ${name}; give a finished results folder of compare (to continue an interrupted one, use --resume with its --out)`);
+  }
+  const { command } = await readJson<{ command?: string }>(join(from, 'config.json'));
+  if (command !== 'compare') throw new Error(`--extend: ${from} holds the results of ${JSON.stringify(command)}, not of compare`);
+  await checkSameRun(join(from, 'config.json'), config, '--extend', ' (--models and --repeats may differ)');
+}
+
 /** Runs the comparison; returns the published results folder and the results. */
-export async function runCompare(raw: RawRunOptions): Promise<{
+export async function runCompare(raw: RawCompareOptions): Promise<{
   /** The results folder. */
   out: string;
   /** What results.json holds. */
@@ -42,24 +67,34 @@ export async function runCompare(raw: RawRunOptions): Promise<{
   const backend = await selectBackend(options.backend);
   log(show, backendLogLine(backend));
   const out = options.out ?? defaultOut();
+  const config = runConfig(options, 'compare', backend.name);
+  // Before the data are read: a wrong --out or --extend fails at once.
+  await checkOutFree(out);
+  if (raw.extend !== undefined) await checkExtendable(raw.extend, config);
   const data = await loadRunData(options);
   log(show, `data: ${data.source}: ${data.split.train.length} training, ${data.split.test.length} test images at ${options.size}x${options.size}`);
 
   const work = await prepareWorkFolder(out, options.resume);
-  const config = runConfig(options, 'compare', backend.name);
-  await checkResumable(work, config, options.resume, 'config.json', ' (--models and --repeats may differ)');
+  if (raw.extend !== undefined) {
+    // Files a resumed extension already has stay as they are.
+    for (const name of EXTENDED_ENTRIES) {
+      if (await exists(join(raw.extend, name))) await cp(join(raw.extend, name), join(work, name), { recursive: true, force: false });
+    }
+  }
+  const resume = options.resume || raw.extend !== undefined;
+  await checkResumable(work, config, resume, 'config.json', ' (--models and --repeats may differ)');
 
   const jobs: Job[] = [];
   const resumed = new Map<string, RepeatResult>();
   for (const model of options.models) {
     for (let repeat = 1; repeat <= options.repeats; repeat++) {
       const path = recordPath(work, { model, repeat });
-      if (options.resume && (await exists(path))) resumed.set(jobKey({ model, repeat }), await readJson<RepeatResult>(path));
+      if (resume && (await exists(path))) resumed.set(jobKey({ model, repeat }), await readJson<RepeatResult>(path));
       else jobs.push({ model, repeat });
     }
   }
-  if (resumed.size > 0) log(show, `resuming: ${counted(resumed.size, '(model, repeat) run')} done in an earlier session`);
-  if (options.resume) {
+  if (resumed.size > 0) log(show, `${raw.extend !== undefined ? 'extending' : 'resuming'}: ${counted(resumed.size, '(model, repeat) run')} done in an earlier session`);
+  if (resume) {
     for (const { job, epochs } of await unfinishedWithState(work, jobs)) {
       log(show, `resuming: ${job.model} repeat ${job.repeat} continues after epoch ${epochs} of ${options.epochs}`);
     }

@@ -38,19 +38,25 @@ function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
 }
 
 /**
+ * Throws unless the config in `path` was written with the same run-defining options as `config`.
+ * An option added since it was written (e.g. --recalibrate-bn) counts as its preset's value, which
+ * is what the bench did before the option existed. `flag` and `mayDiffer` are for the error.
+ */
+export async function checkSameRun(path: string, config: RunConfig, flag: string, mayDiffer = ''): Promise<void> {
+  const saved = await readJson<Partial<RunConfig>>(path);
+  const previous = { ...PRESETS[isPresetName(saved.preset) ? saved.preset : config.preset as keyof typeof PRESETS], ...saved };
+  if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
+    throw new Error(`${flag}: ${path} was written with other options; rerun with the same options${mayDiffer}, or without ${flag} to start over`);
+  }
+}
+
+/**
  * Writes `config` into `work`/`file`; with `resume`, first checks that a config already there was
- * written with the same run-defining options. An option added since it was written (e.g.
- * --recalibrate-bn) counts as its preset's value, which is what the bench did before the option
- * existed. `mayDiffer` names what may change, for the error.
+ * written with the same run-defining options ({@link checkSameRun}). `mayDiffer` names what may
+ * change, for the error.
  */
 export async function checkResumable<C extends RunConfig>(work: string, config: C, resume: boolean, file: string, mayDiffer = ''): Promise<void> {
   const path = join(work, file);
-  if (resume && (await exists(path))) {
-    const saved = await readJson<Partial<RunConfig>>(path);
-    const previous = { ...PRESETS[isPresetName(saved.preset) ? saved.preset : config.preset as keyof typeof PRESETS], ...saved };
-    if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
-      throw new Error(`--resume: ${path} was written with other options; rerun with the same options${mayDiffer}, or without --resume to start over`);
-    }
-  }
+  if (resume && (await exists(path))) await checkSameRun(path, config, '--resume', mayDiffer);
   await writeJson(path, config);
 }

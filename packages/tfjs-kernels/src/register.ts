@@ -45,6 +45,7 @@ import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
 import { wasmTopKKernel } from './wasm/topk-empty.js';
+import { wasmUnsortedSegmentSum } from './wasm/unsorted-segment-sum.js';
 import { WEBGPU_EMPTY_OPERAND_KERNELS, webgpuEmptyOperandKernel } from './webgpu/empty-operands.js';
 
 /** Backends this package has kernels for. */
@@ -76,6 +77,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     GatherV2: wasmGatherKernel,
     TopK: wasmTopKKernel,
+    UnsortedSegmentSum: wasmUnsortedSegmentSum,
   },
   webgpu: {
     Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
@@ -99,11 +101,16 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
   },
 };
 
-/** Kernels of ours that wrap the stock kernel of the same name: registered only where that exists. */
-const WRAPS_STOCK = new Set<string>([
-  ...RESIDENT_INPUT_KERNELS, ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS,
-  ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'GatherV2', 'TopK',
-]);
+/** Kernels of ours that wrap the stock kernel of the same name, per backend: registered only where that exists. */
+const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
+  cpu: new Set(['ResizeBilinearGrad']),
+  wasm: new Set([
+    ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, 'ResizeBilinearGrad', 'GatherV2', 'TopK',
+  ]),
+  webgpu: new Set([
+    ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad',
+  ]),
+};
 
 const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig];
 const stockGradients = new Map<string, GradConfig | undefined>();
@@ -149,7 +156,8 @@ export interface RegisterTrainingKernelsOptions {
  * stale memory (wasm) or an error from inside Dawn (webgpu); likewise the matrix products
  * ({@link EMPTY_INNER_MATMUL_KERNELS}) with a shared dimension of 0, and convolutions without
  * input channels, give zeros (then bias and activation) as on cpu, a wasm GatherV2 of an empty
- * tensor gives the cpu backend's shape and a wasm TopK of an empty axis no trap, and on webgpu
+ * tensor gives the cpu backend's shape and a wasm TopK of an empty axis no trap; it adds the
+ * UnsortedSegmentSum that stock wasm lacks (the gradient of tf.gather); and on webgpu
  * ({@link WEBGPU_EMPTY_OPERAND_KERNELS}) convolutions with an empty output, Softmax of an empty
  * tensor and UnsortedSegmentSum of an empty or int32 input give the cpu backend's results instead of
  * errors or float bit patterns.
@@ -177,7 +185,7 @@ export function registerTrainingKernels(options: RegisterTrainingKernelsOptions 
     for (const [kernelName, factory] of Object.entries(KERNELS[backendName])) {
       if (isOurKernel(kernelName, backendName)) continue;
       const replaced = getKernel(kernelName, backendName);
-      if (replaced === undefined && WRAPS_STOCK.has(kernelName)) continue;
+      if (replaced === undefined && WRAPS_STOCK[backendName].has(kernelName)) continue;
       const config: KernelConfig = { kernelName, backendName, kernelFunc: factory(backendName) as KernelFunc };
       // Keep the replaced kernel's set-up: tfjs runs the set-up of the registered config when the
       // backend starts, and other stock kernels call what it prepares (wasm's Mean calls the

@@ -134,7 +134,7 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     expect(more.config).toMatchObject({ models: ['unet', 'sa-unet'], repeats: 2 });
     expect(await readdir(join(extended, 'checkpoints', 'unet'))).toEqual(['repeat-1', 'repeat-2']);
     expect({ files: await listing(out), results: await readFile(join(out, 'results.json'), 'utf8') }).toEqual(before);
-    expect((await readdir(root)).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect((await readdir(root)).filter((f) => f.startsWith('extended'))).toEqual(['extended']);
   }, 300_000);
 
   it('--extend refuses other options, a missing folder and an unfinished one, leaving nothing behind', async () => {

@@ -5,6 +5,7 @@
  */
 import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { ConvAttrs } from './conv-geometry.js';
+import { requireStockKernel } from './registry-state.js';
 
 export type Pair = [number, number];
 
@@ -31,6 +32,15 @@ export class KernelOps {
     if (!Object.values(inputs).some((t) => t.dataId === info.dataId)) this.owned.add(info.dataId);
     this.temps.push(info);
     return info;
+  }
+
+  /**
+   * Runs the stock kernel `name` of this backend (the one ours replaced, where ours wraps it) on
+   * `inputs`; its output is an intermediate of this kernel, like run()'s.
+   */
+  runStock(name: string, inputs: Record<string, TensorInfo>, attrs: object): TensorInfo {
+    const stock = requireStockKernel(name, this.backendName);
+    return this.adopt(stock.kernelFunc({ inputs: inputs as never, backend: this.backend, attrs: attrs as never }) as TensorInfo);
   }
 
   /** Takes an output made outside run() (e.g. by a WebGPU program) as an intermediate of this kernel. */
@@ -93,6 +103,15 @@ export class KernelOps {
   /** x with one zero appended along `axis` (a shared dimension of 0 made 1, so that stock kernels compute zeros). */
   appendZero(x: TensorInfo, axis: number): TensorInfo {
     return this.pad(x, x.shape.map((_, i) => (i === axis ? [0, 1] : [0, 0]) as Pair));
+  }
+
+  /**
+   * The stock convolution `name` on an input without channels: input and filter get one zero
+   * channel (at `channelAxis` of x, 2 of the filter), so that the stock kernel computes the zeros,
+   * bias and activation that a convolution of nothing gives.
+   */
+  convWithOneZeroChannel(name: string, inputs: Record<string, TensorInfo>, attrs: object, channelAxis: number): TensorInfo {
+    return this.runStock(name, { ...inputs, x: this.appendZero(inputs['x']!, channelAxis), filter: this.appendZero(inputs['filter']!, 2) }, attrs);
   }
 
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {

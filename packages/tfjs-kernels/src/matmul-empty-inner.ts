@@ -22,13 +22,12 @@ function sharedAxis(t: TensorInfo, sharedIsRows: boolean): number {
 
 /** Our kernel `name` for `backendName`: the stock kernel, with a shared dimension of 0 made a zero of size 1. */
 export function emptyInnerMatMulKernel(name: MatMulKernel, backendName: string): KernelFunc {
-  const padded = compositeKernel(backendName, (ops, inputs, attrs, backend) => {
+  const padded = compositeKernel(backendName, (ops, inputs, attrs) => {
     const { a, b } = inputs as Record<string, TensorInfo>;
     const { transposeA, transposeB } = attrs as unknown as { transposeA?: boolean; transposeB?: boolean };
     const a1 = ops.appendZero(a!, sharedAxis(a!, transposeA === true));
     const b1 = ops.appendZero(b!, sharedAxis(b!, transposeB !== true));
-    const stock = requireStockKernel(name, backendName);
-    return ops.adopt(stock.kernelFunc({ inputs: { ...inputs, a: a1, b: b1 }, backend, attrs: attrs as never }) as TensorInfo);
+    return ops.runStock(name, { ...inputs, a: a1, b: b1 }, attrs);
   });
   return ((args: KernelArgs) => {
     const { a, b } = args.inputs as Record<string, TensorInfo>;

@@ -49,9 +49,9 @@ async function checkExtendable(from: string, config: RunConfig): Promise<void> {
   for (const name of ['config.json', 'results.json']) {
     if (!(await exists(join(from, name)))) throw new Error(`--extend: ${from} has no ${name}; give a finished results folder of compare (to continue an interrupted one, use --resume with its --out)`);
   }
-  const { command } = await readJson<{ command?: string }>(join(from, 'config.json'));
-  if (command !== 'compare') throw new Error(`--extend: ${from} holds the results of ${JSON.stringify(command)}, not of compare`);
-  await checkSameRun(join(from, 'config.json'), config, '--extend', ' (--models and --repeats may differ)');
+  const saved = await readJson<Partial<RunConfig>>(join(from, 'config.json'));
+  if (saved.command !== 'compare') throw new Error(`--extend: ${from} holds the results of ${JSON.stringify(saved.command)}, not of compare`);
+  await checkSameRun(join(from, 'config.json'), config, '--extend', ' (--models and --repeats may differ)', saved);
 }
 
 /** Runs the comparison; returns the published results folder and the results. */

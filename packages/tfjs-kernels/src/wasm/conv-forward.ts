@@ -38,12 +38,7 @@ export const WASM_CONV_FORWARD_KERNELS = Object.keys(DEPTHWISE) as Array<keyof t
 
 /** Our wasm kernel `name`: the stock kernel it replaced, given 'same' padding explicitly and kept from empty outputs. */
 export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[number]): KernelFunc {
-  const withOneZeroChannel = compositeKernel('wasm', (ops, inputs, attrs, backend) => {
-    const x = ops.appendZero(inputs['x']!, 3);
-    const filter = ops.appendZero(inputs['filter']!, 2);
-    const stock = requireStockKernel(name, 'wasm');
-    return ops.adopt(stock.kernelFunc({ inputs: { ...inputs, x, filter }, backend, attrs: attrs as never }) as TensorInfo);
-  });
+  const withOneZeroChannel = compositeKernel('wasm', (ops, inputs, attrs) => ops.convWithOneZeroChannel(name, inputs, attrs, 3));
   return ((args: KernelArgs) => {
     const stock = requireStockKernel(name, 'wasm');
     const { x, filter } = args.inputs as Record<string, TensorInfo>;

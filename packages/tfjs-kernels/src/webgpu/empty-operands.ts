@@ -51,11 +51,7 @@ function segmentSumCase({ x, segmentIds }: Inputs, { numSegments }: Attrs) {
   const dtype = x.dtype === 'int32' ? 'float32' : x.dtype;
   if (isEmpty(x)) return (ops: KernelOps) => zeros(ops, [numSegments as number, ...x.shape.slice(segmentIds.shape.length)], dtype);
   if (x.dtype !== 'int32') return undefined;
-  return (ops: KernelOps, args: KernelArgs) => {
-    const asFloat = ops.run('Cast', { x }, { dtype: 'float32' });
-    const stock = requireStockKernel('UnsortedSegmentSum', 'webgpu');
-    return ops.adopt(stock.kernelFunc({ inputs: { x: asFloat, segmentIds }, backend: args.backend as never, attrs: args.attrs as never }) as TensorInfo);
-  };
+  return (ops: KernelOps, args: KernelArgs) => ops.runStock('UnsortedSegmentSum', { x: ops.run('Cast', { x }, { dtype: 'float32' }), segmentIds }, args.attrs ?? {});
 }
 
 /** A convolution with an empty output (zeros of its shape) or without input channels (one zero channel appended). */
@@ -68,11 +64,7 @@ function convCase(inputs: Inputs, attrs: ConvAttrs, name: 'Conv2D' | 'FusedConv2
   if (util.sizeFromShape(outShape) === 0) return (ops: KernelOps) => zeros(ops, outShape, 'float32');
   const channelAxis = attrs.dataFormat === 'NCHW' ? 1 : 3;
   if (x.shape[channelAxis] !== 0) return undefined;
-  return (ops: KernelOps, args: KernelArgs) => {
-    const padded = { ...args.inputs, x: ops.appendZero(x, channelAxis), filter: ops.appendZero(filter, 2) };
-    const stock = requireStockKernel(name, 'webgpu');
-    return ops.adopt(stock.kernelFunc({ inputs: padded as never, backend: args.backend as never, attrs: args.attrs as never }) as TensorInfo);
-  };
+  return (ops: KernelOps, args: KernelArgs) => ops.convWithOneZeroChannel(name, args.inputs as Record<string, TensorInfo>, args.attrs ?? {}, channelAxis);
 }
 
 /** Our kernel `name` on webgpu: the cpu backend's result for the operands above, else the stock kernel. */

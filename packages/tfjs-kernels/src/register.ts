@@ -45,7 +45,7 @@ import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
 import { wasmTopKKernel } from './wasm/topk-empty.js';
-import { wasmUnsortedSegmentSum } from './wasm/unsorted-segment-sum.js';
+import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import { WEBGPU_EMPTY_OPERAND_KERNELS, webgpuEmptyOperandKernel } from './webgpu/empty-operands.js';
 
 /** Backends this package has kernels for. */
@@ -62,6 +62,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputKernel,
     ResizeBilinearGrad: resizeBilinearGradKernel,
     ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
+    UnsortedSegmentSum: unsortedSegmentSumKernel,
   },
   wasm: {
     ResizeBilinearGrad: resizeBilinearGradKernel,
@@ -77,7 +78,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     GatherV2: wasmGatherKernel,
     TopK: wasmTopKKernel,
-    UnsortedSegmentSum: wasmUnsortedSegmentSum,
+    UnsortedSegmentSum: unsortedSegmentSumKernel,
   },
   webgpu: {
     Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
@@ -157,7 +158,8 @@ export interface RegisterTrainingKernelsOptions {
  * ({@link EMPTY_INNER_MATMUL_KERNELS}) with a shared dimension of 0, and convolutions without
  * input channels, give zeros (then bias and activation) as on cpu, a wasm GatherV2 of an empty
  * tensor gives the cpu backend's shape and a wasm TopK of an empty axis no trap; it adds the
- * UnsortedSegmentSum that stock wasm lacks (the gradient of tf.gather); and on webgpu
+ * UnsortedSegmentSum that stock wasm lacks (the gradient of tf.gather) and replaces cpu's, which
+ * runs four kernels per segment; and on webgpu
  * ({@link WEBGPU_EMPTY_OPERAND_KERNELS}) convolutions with an empty output, Softmax of an empty
  * tensor and UnsortedSegmentSum of an empty or int32 input give the cpu backend's results instead of
  * errors or float bit patterns.

@@ -1,7 +1,8 @@
 /**
- * UnsortedSegmentSum on wasm (missing in stock tfjs-backend-wasm): equal to the cpu backend's,
- * bit for bit, on ids out of range, int32 and empty inputs, and on ids of rank 2 (as flattened); so the
- * gradient of tf.gather works on wasm, and a model with an embedding layer trains there.
+ * UnsortedSegmentSum on wasm (missing in stock tfjs-backend-wasm) and cpu (whose stock kernel is
+ * O(numSegments · x.size)): equal to the stock cpu kernel's bit for bit on ids out of range, int32
+ * and empty inputs, and on ids of rank 2 (as flattened); so the gradient of tf.gather works on
+ * wasm, and a model with an embedding layer trains on both.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -26,8 +27,10 @@ const CASES: [string, () => tf.Tensor][] = [
   ['the gradient of tf.gather along axis 1', () => tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.gather(x, ids([1, 1, 0]), 1))))(seededUniform([2, 3, 2], 8))],
 ];
 
+type Backend = 'cpu' | 'wasm';
+
 /** Values, shape and dtype of f() on `backend`, checking that nothing is left behind. */
-async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor) {
+async function on(backend: Backend, f: () => tf.Tensor) {
   await tf.setBackend(backend);
   const before = tf.memory().numTensors;
   const y = tf.tidy(f);
@@ -37,61 +40,83 @@ async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor) {
   return out;
 }
 
-describe('UnsortedSegmentSum on wasm', () => {
-  it('is added by registerTrainingKernels (stock wasm has none) and removed by unregister', async () => {
+/** f() on cpu with the stock kernels: the reference. */
+async function onStockCpu(f: () => tf.Tensor) {
+  unregisterTrainingKernels();
+  try {
+    return await on('cpu', f);
+  } finally {
+    registerTrainingKernels();
+  }
+}
+
+describe('UnsortedSegmentSum', () => {
+  it('is added on wasm (stock wasm has none) and replaces cpu\'s by registerTrainingKernels, and unregister removes both', async () => {
     unregisterTrainingKernels();
     try {
       expect(hasTrainingKernel('UnsortedSegmentSum', 'wasm')).toBe(false);
+      expect(hasTrainingKernel('UnsortedSegmentSum', 'cpu')).toBe(false);
       await tf.setBackend('wasm');
       expect(() => tf.tidy(() => tf.unsortedSegmentSum(tf.ones([2]), ids([0, 1]) as tf.Tensor1D, 2))).toThrow(/not registered for backend 'wasm'/);
     } finally {
       registerTrainingKernels();
     }
     expect(hasTrainingKernel('UnsortedSegmentSum', 'wasm')).toBe(true);
+    expect(hasTrainingKernel('UnsortedSegmentSum', 'cpu')).toBe(true);
   });
 
-  it.each(CASES)('%s: equals the cpu backend\'s bit for bit', async (_, f) => {
-    registerTrainingKernels();
-    expect(await on('wasm', f)).toEqual(await on('cpu', f));
-  });
-
-  it('rank-2 segment ids sum as the same ids and slices flattened do on cpu (whose kernel fails on rank-2 ids)', async () => {
-    registerTrainingKernels();
-    const x = () => seededUniform([2, 3, 2], 4);
-    const segments = [0, 1, 1, 2, 0, 2];
-    const got = await on('wasm', () => tf.unsortedSegmentSum(x(), ids(segments, [2, 3]) as tf.Tensor1D, 3));
-    const flat = await on('cpu', () => tf.unsortedSegmentSum(tf.reshape(x(), [6, 2]), ids(segments) as tf.Tensor1D, 3));
-    expect(got).toEqual(flat);
-  });
-
-  it('refuses segment ids that are not shaped as x\'s leading axes, naming both shapes', async () => {
-    registerTrainingKernels();
-    await tf.setBackend('wasm');
-    expect(() => tf.tidy(() => tf.unsortedSegmentSum(tf.ones([3, 2]), ids([0, 1]) as tf.Tensor1D, 2)))
-      .toThrow('UnsortedSegmentSum: the shape of segmentIds, [2], must be that of x\'s leading axes (x: [3, 2])');
-  });
-
-  it('a model with an embedding layer trains on wasm with model.fit, its loss falling', async () => {
-    registerTrainingKernels();
-    await tf.setBackend('wasm');
-    const before = tf.memory().numTensors;
-    const model = tfl.sequential({
-      layers: [
-        tfl.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 3, embeddingsInitializer: tfl.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 1 }) }),
-        tfl.layers.flatten(),
-        tfl.layers.dense({ units: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
-      ],
+  describe.each<Backend>(['cpu', 'wasm'])('on %s', (backend) => {
+    it.each(CASES)('%s: equals the stock cpu kernel\'s bit for bit', async (_, f) => {
+      registerTrainingKernels();
+      expect(await on(backend, f)).toEqual(await onStockCpu(f));
     });
-    const optimizer = tf.train.adam(0.05);
-    model.compile({ optimizer, loss: 'meanSquaredError' });
-    const xs = tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9], [0, 2, 4]], [4, 3], 'int32');
-    const ys = tf.tensor2d([[1], [-1], [0.5], [0]]);
-    const history = await model.fit(xs, ys, { epochs: 20, batchSize: 4, verbose: 0 });
-    const losses = history.history['loss'] as number[];
-    expect(losses[losses.length - 1]).toBeLessThan(losses[0]! / 10);
-    tf.dispose([xs, ys]);
-    model.dispose();
-    optimizer.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+
+    it('rank-2 segment ids sum as the same ids and slices flattened (the stock cpu kernel fails on rank-2 ids)', async () => {
+      registerTrainingKernels();
+      const x = () => seededUniform([2, 3, 2], 4);
+      const segments = [0, 1, 1, 2, 0, 2];
+      const got = await on(backend, () => tf.unsortedSegmentSum(x(), ids(segments, [2, 3]) as tf.Tensor1D, 3));
+      const flat = await onStockCpu(() => tf.unsortedSegmentSum(tf.reshape(x(), [6, 2]), ids(segments) as tf.Tensor1D, 3));
+      expect(got).toEqual(flat);
+    });
+
+    it('keeps a NaN or infinity in its own segment (the stock cpu kernel\'s mask products spread NaN to every segment)', async () => {
+      registerTrainingKernels();
+      const f = () => tf.unsortedSegmentSum(tf.tensor2d([[NaN, 1], [2, Infinity], [3, 4]]), ids([0, 1, 2]) as tf.Tensor1D, 4);
+      expect((await on(backend, f)).values).toEqual([NaN, 1, 2, Infinity, 3, 4, 0, 0]);
+      // Stock: 0 · NaN and 0 · Infinity are NaN, so each column's NaN or infinity reaches every segment.
+      expect((await onStockCpu(f)).values).toEqual([NaN, NaN, NaN, Infinity, NaN, NaN, NaN, NaN]);
+    });
+
+    it('refuses segment ids that are not shaped as x\'s leading axes, naming both shapes', async () => {
+      registerTrainingKernels();
+      await tf.setBackend(backend);
+      expect(() => tf.tidy(() => tf.unsortedSegmentSum(tf.ones([3, 2]), ids([0, 1]) as tf.Tensor1D, 2)))
+        .toThrow('UnsortedSegmentSum: the shape of segmentIds, [2], must be that of x\'s leading axes (x: [3, 2])');
+    });
+
+    it('a model with an embedding layer trains with model.fit, its loss falling', async () => {
+      registerTrainingKernels();
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const model = tfl.sequential({
+        layers: [
+          tfl.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 3, embeddingsInitializer: tfl.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 1 }) }),
+          tfl.layers.flatten(),
+          tfl.layers.dense({ units: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
+        ],
+      });
+      const optimizer = tf.train.adam(0.05);
+      model.compile({ optimizer, loss: 'meanSquaredError' });
+      const xs = tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9], [0, 2, 4]], [4, 3], 'int32');
+      const ys = tf.tensor2d([[1], [-1], [0.5], [0]]);
+      const history = await model.fit(xs, ys, { epochs: 20, batchSize: 4, verbose: 0 });
+      const losses = history.history['loss'] as number[];
+      expect(losses[losses.length - 1]).toBeLessThan(losses[0]! / 10);
+      tf.dispose([xs, ys]);
+      model.dispose();
+      optimizer.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 });

@@ -1,13 +1,13 @@
 /**
- * Gradients of Conv2D and DepthwiseConv2dNative that accept dilation > 1, and of Relu in one
- * kernel where the backend has ours.
+ * Gradients of Conv2D and DepthwiseConv2dNative that accept dilation > 1, of Relu in one
+ * kernel where the backend has ours, and of Conv3DBackpropInputV2, which tfjs-core lacks.
  *
  * tfjs-core's own gradients assert that the dilation is 1, because the stock backprop kernels
  * ignore it. Ours pass the dilation on to the backprop kernels; with dilation 1 they run exactly
  * what the stock gradients run. With dilation > 1 they need the backprop kernels of this package
  * on the active backend, and say so if they are missing.
  */
-import { cast, engine, getBackend, getKernel, mul, step, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D } from '@tensorflow/tfjs-core';
+import { cast, conv3d, engine, getBackend, getKernel, mul, step, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
 import { isOurKernel } from './registry-state.js';
 import { RELU_GRAD_KERNEL } from './webgpu/relu-grad.js';
 
@@ -86,5 +86,25 @@ export const reluGradConfig: GradConfig = {
     const g = dy as Tensor;
     const oneKernel = x.dtype === 'float32' && g.dtype === 'float32' && x.size > 0 && getKernel(RELU_GRAD_KERNEL, getBackend()) !== undefined;
     return { x: () => (oneKernel ? engine().runKernel(RELU_GRAD_KERNEL, { dy: g, x }) as Tensor : mul(g, cast(step(x), 'float32'))) };
+  },
+};
+
+/**
+ * The gradient of Conv3DBackpropInputV2, the forward pass of tf.conv3dTranspose (and so of
+ * tfjs-layers' conv3dTranspose layer, a 3-D U-Net's up-sampling), which tfjs-core 4.22 does not
+ * have: without it such a layer cannot train on any backend ("gradient function not found for
+ * Conv3DBackpropInputV2"). As for the 2-D transposed convolution: dy's gradient is the forward
+ * convolution of ddx with the filter, the filter's is the filter gradient of that convolution.
+ */
+export const conv3dBackpropInputGradConfig: GradConfig = {
+  kernelName: 'Conv3DBackpropInputV2',
+  inputsToSave: ['dy', 'filter'],
+  gradFunc: (ddx: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const [dy, filter] = saved as [Tensor5D, Tensor5D];
+    const { strides, pad } = attrs as unknown as { strides: [number, number, number]; pad: 'valid' | 'same' };
+    return {
+      dy: () => conv3d(ddx as Tensor5D, filter, strides, pad),
+      filter: () => engine().runKernel('Conv3DBackpropFilterV2', { x: ddx as Tensor, dy }, { strides, pad, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+    };
   },
 };

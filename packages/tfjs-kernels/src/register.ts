@@ -15,7 +15,7 @@ import {
 import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.js';
 import { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
-import { conv2dGradConfig, depthwiseConv2dGradConfig, reluGradConfig } from './gradients.js';
+import { conv2dGradConfig, conv3dBackpropInputGradConfig, depthwiseConv2dGradConfig, reluGradConfig } from './gradients.js';
 import { meanGradConfig, sumGradConfig } from './reduction-gradients.js';
 import { forget, isOurKernel, rememberOurs, stockKernel } from './registry-state.js';
 import {
@@ -46,6 +46,7 @@ import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-emp
 import { wasmGatherKernel } from './wasm/gather-empty.js';
 import { wasmTopKKernel } from './wasm/topk-empty.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
+import { conv3dBackpropFilterKernel, conv3dBackpropInputKernel, maxPool3dGradKernel, maxPool3dKernel } from './volumetric.js';
 import { WEBGPU_EMPTY_OPERAND_KERNELS, webgpuEmptyOperandKernel } from './webgpu/empty-operands.js';
 
 /** Backends this package has kernels for. */
@@ -63,6 +64,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ResizeBilinearGrad: resizeBilinearGradKernel,
     ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
     UnsortedSegmentSum: unsortedSegmentSumKernel,
+    MaxPool3DGrad: maxPool3dGradKernel,
   },
   wasm: {
     ResizeBilinearGrad: resizeBilinearGradKernel,
@@ -79,6 +81,10 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     GatherV2: wasmGatherKernel,
     TopK: wasmTopKKernel,
     UnsortedSegmentSum: unsortedSegmentSumKernel,
+    Conv3DBackpropInputV2: conv3dBackpropInputKernel,
+    Conv3DBackpropFilterV2: conv3dBackpropFilterKernel,
+    MaxPool3D: maxPool3dKernel,
+    MaxPool3DGrad: maxPool3dGradKernel,
   },
   webgpu: {
     Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
@@ -113,7 +119,9 @@ const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
   ]),
 };
 
-const GRADIENTS: GradConfig[] = [conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig];
+const GRADIENTS: GradConfig[] = [
+  conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig, conv3dBackpropInputGradConfig,
+];
 const stockGradients = new Map<string, GradConfig | undefined>();
 
 /** Options of {@link registerTrainingKernels}. */
@@ -159,7 +167,12 @@ export interface RegisterTrainingKernelsOptions {
  * input channels, give zeros (then bias and activation) as on cpu, a wasm GatherV2 of an empty
  * tensor gives the cpu backend's shape and a wasm TopK of an empty axis no trap; it adds the
  * UnsortedSegmentSum that stock wasm lacks (the gradient of tf.gather) and replaces cpu's, which
- * runs four kernels per segment; and on webgpu
+ * runs four kernels per segment. For 3-D conv nets it replaces wasm's Conv3DBackpropInputV2 (the
+ * input gradient of conv3d and the forward pass of conv3dTranspose; wrong for every shape),
+ * Conv3DBackpropFilterV2 (wrong with strides), MaxPool3D (0 for a window of negative values) and
+ * MaxPool3DGrad, and cpu's MaxPool3DGrad (wrong for windows whose height and width differ), and
+ * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
+ * trains). And on webgpu
  * ({@link WEBGPU_EMPTY_OPERAND_KERNELS}) convolutions with an empty output, Softmax of an empty
  * tensor and UnsortedSegmentSum of an empty or int32 input give the cpu backend's results instead of
  * errors or float bit patterns.
@@ -209,7 +222,8 @@ export function registerTrainingKernels(options: RegisterTrainingKernelsOptions 
 
 /**
  * Puts back the stock kernels and gradients that {@link registerTrainingKernels} replaced (for
- * comparisons and tests). Kernels that had no stock version are removed.
+ * comparisons and tests). Kernels that had no stock version are removed; the gradient that tfjs
+ * lacks (of Conv3DBackpropInputV2) stays, since tfjs has no way to remove a gradient.
  */
 export function unregisterTrainingKernels(): void {
   for (const backendName of SUPPORTED_BACKENDS) {

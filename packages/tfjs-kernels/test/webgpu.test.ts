@@ -111,6 +111,23 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     tf.dispose([x, target]);
   });
 
+  it('conv3dTranspose gets the gradient tfjs lacks: on webgpu it equals the cpu backend\'s', async () => {
+    registerTrainingKernels();
+    const grads = async (backend: 'cpu' | 'webgpu') => {
+      await tf.setBackend(backend);
+      const [dy, df] = tf.tidy(() => {
+        const filter = tf.randomUniform([3, 3, 3, 2, 4], -1, 1, 'float32', 2) as tf.Tensor5D;
+        const loss = (t: tf.Tensor, f: tf.Tensor) => tf.sum(tf.square(tf.conv3dTranspose(t as tf.Tensor5D, f as tf.Tensor5D, [1, 6, 5, 7, 2], 2, 'same')));
+        return tf.grads(loss)([tf.randomUniform([1, 3, 3, 4, 4], -1, 1, 'float32', 1), filter]);
+      });
+      const values = [Float32Array.from(await dy!.data()), Float32Array.from(await df!.data())];
+      tf.dispose([dy!, df!]);
+      return values;
+    };
+    const [cpu, webgpu] = [await grads('cpu'), await grads('webgpu')];
+    for (const i of [0, 1]) expect(relativeError(webgpu[i]!, cpu[i]!)).toBeLessThan(1e-4);
+  });
+
   describe('ResizeBilinearGrad', () => {
     it('the stock kernel ignores halfPixelCenters; ours does not', async () => {
       await tf.setBackend('webgpu');

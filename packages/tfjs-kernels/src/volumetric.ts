@@ -17,8 +17,9 @@
  * in double precision and rounds once, so that the results equal the cpu backend's within float32
  * rounding (and bit for bit for the pooling kernels where the cpu kernels are right).
  */
-import { backend_util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { float32Output, type KernelArgs } from './kernel-ops.js';
+import { forEachTap, maxPoolGradient, windowMaxima } from './windows.js';
 
 type Triple = [number, number, number];
 type Pad3D = 'valid' | 'same' | number;
@@ -32,40 +33,6 @@ function inputOf(args: KernelArgs, name: string, kernel: string): TensorInfo {
   const t = (args.inputs as Record<string, TensorInfo | undefined>)[name];
   if (t === undefined) throw new Error(`${kernel}: expected input '${name}'`);
   return t;
-}
-
-/**
- * Calls `visit(o, i, tap)` for every output position o of a window operation, every tap of its
- * window and the input position i that tap reads (taps in the padding are skipped). Positions
- * are flat indices into [batch, depth, height, width] (channels excluded); taps count in
- * depth, height, width order.
- */
-function forEachTap(info: backend_util.Conv3DInfo, visit: (o: number, i: number, tap: number) => void): void {
-  const { batchSize, inDepth, inHeight, inWidth, outDepth, outHeight, outWidth } = info;
-  const { strideDepth, strideHeight, strideWidth, dilationDepth, dilationHeight, dilationWidth } = info;
-  const { filterDepth, filterHeight, filterWidth } = info;
-  const { front, top, left } = info.padInfo;
-  let o = 0;
-  for (let b = 0; b < batchSize; b++) {
-    for (let od = 0; od < outDepth; od++) {
-      for (let oh = 0; oh < outHeight; oh++) {
-        for (let ow = 0; ow < outWidth; ow++, o++) {
-          let tap = 0;
-          for (let fd = 0; fd < filterDepth; fd++) {
-            const id = od * strideDepth - front + fd * dilationDepth;
-            for (let fh = 0; fh < filterHeight; fh++) {
-              const ih = oh * strideHeight - top + fh * dilationHeight;
-              for (let fw = 0; fw < filterWidth; fw++, tap++) {
-                const iw = ow * strideWidth - left + fw * dilationWidth;
-                if (id < 0 || id >= inDepth || ih < 0 || ih >= inHeight || iw < 0 || iw >= inWidth) continue;
-                visit(o, ((b * inDepth + id) * inHeight + ih) * inWidth + iw, tap);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
 }
 
 function convInfo(xShape: number[], filterShape: number[], attrs: KernelArgs['attrs']): backend_util.Conv3DInfo {
@@ -85,7 +52,7 @@ export function conv3dBackpropInputKernel(): KernelFunc {
     const { inChannels, outChannels } = info;
     const dyValues = values(backend, dy);
     const w = values(backend, filter);
-    const dx = new Float64Array(inputShape.reduce((a, b) => a * b, 1));
+    const dx = new Float64Array(util.sizeFromShape(inputShape));
     forEachTap(info, (o, i, tap) => {
       const dyAt = o * outChannels;
       const dxAt = i * inChannels;
@@ -111,7 +78,7 @@ export function conv3dBackpropFilterKernel(): KernelFunc {
     const { inChannels, outChannels } = info;
     const xValues = values(backend, x);
     const dyValues = values(backend, dy);
-    const dw = new Float64Array(filterShape.reduce((a, b) => a * b, 1));
+    const dw = new Float64Array(util.sizeFromShape(filterShape));
     forEachTap(info, (o, i, tap) => {
       const dyAt = o * outChannels;
       const xAt = i * inChannels;
@@ -132,35 +99,13 @@ function poolInfo(xShape: number[], attrs: KernelArgs['attrs']): backend_util.Co
   return backend_util.computePool3DInfo(xShape as [number, number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
 }
 
-/**
- * For each output value of a 3-D max pool ([output position, channel], flat), the flat input index
- * of its window's last maximum, or -1 for a window without a value above -Infinity; and the maxima.
- */
-function windowMaxima(info: backend_util.Conv3DInfo, x: ArrayLike<number>): { at: Int32Array; max: Float32Array } {
-  const channels = info.inChannels;
-  const outPositions = info.batchSize * info.outDepth * info.outHeight * info.outWidth;
-  const at = new Int32Array(outPositions * channels).fill(-1);
-  const max = new Float32Array(outPositions * channels).fill(-Infinity);
-  forEachTap(info, (o, i) => {
-    for (let c = 0; c < channels; c++) {
-      const v = x[i * channels + c]!;
-      // >= so that ties go to the last maximum, as the cpu kernel has it; NaN never compares.
-      if (v >= max[o * channels + c]!) {
-        max[o * channels + c] = v;
-        at[o * channels + c] = i * channels + c;
-      }
-    }
-  });
-  return { at, max };
-}
-
 /** MaxPool3D: the maximum of each window (NaN ignored, as on cpu). */
 export function maxPool3dKernel(): KernelFunc {
   return ((args: KernelArgs) => {
     const x = inputOf(args, 'x', 'MaxPool3D');
     const backend = args.backend as KernelBackend;
     const info = poolInfo(x.shape, args.attrs);
-    const { max } = windowMaxima(info, values(backend, x));
+    const { max } = windowMaxima(info, values(backend, x), 'last'); // the cpu kernel's tie rule
     return float32Output(backend, max, info.outShape);
   }) as KernelFunc;
 }
@@ -171,11 +116,6 @@ export function maxPool3dGradKernel(): KernelFunc {
     const dy = inputOf(args, 'dy', 'MaxPool3DGrad');
     const input = inputOf(args, 'input', 'MaxPool3DGrad');
     const backend = args.backend as KernelBackend;
-    const info = poolInfo(input.shape, args.attrs);
-    const { at } = windowMaxima(info, values(backend, input));
-    const dyValues = values(backend, dy);
-    const dx = new Float64Array(input.shape.reduce((a, b) => a * b, 1));
-    for (let k = 0; k < at.length; k++) if (at[k]! >= 0) dx[at[k]!]! += dyValues[k]!;
-    return float32Output(backend, Float32Array.from(dx), input.shape);
+    return maxPoolGradient(backend, poolInfo(input.shape, args.attrs), input, dy, 'last');
   }) as KernelFunc;
 }

@@ -11,6 +11,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { seededUniform } from '../../../test-utils/numeric.js';
+import { resultOn, stockResultOn } from './backend-results.js';
 
 afterAll(() => registerTrainingKernels());
 
@@ -29,26 +30,8 @@ const CASES: [string, () => tf.Tensor][] = [
 
 type Backend = 'cpu' | 'wasm';
 
-/** Values, shape and dtype of f() on `backend`, checking that nothing is left behind. */
-async function on(backend: Backend, f: () => tf.Tensor) {
-  await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
-  const y = tf.tidy(f);
-  const out = { values: Array.from(await y.data()), shape: y.shape, dtype: y.dtype };
-  y.dispose();
-  expect(tf.memory().numTensors).toBe(before);
-  return out;
-}
-
 /** f() on cpu with the stock kernels: the reference. */
-async function onStockCpu(f: () => tf.Tensor) {
-  unregisterTrainingKernels();
-  try {
-    return await on('cpu', f);
-  } finally {
-    registerTrainingKernels();
-  }
-}
+const onStockCpu = (f: () => tf.Tensor) => stockResultOn('cpu', f);
 
 describe('UnsortedSegmentSum', () => {
   it('is added on wasm (stock wasm has none) and replaces cpu\'s by registerTrainingKernels, and unregister removes both', async () => {
@@ -68,14 +51,14 @@ describe('UnsortedSegmentSum', () => {
   describe.each<Backend>(['cpu', 'wasm'])('on %s', (backend) => {
     it.each(CASES)('%s: equals the stock cpu kernel\'s bit for bit', async (_, f) => {
       registerTrainingKernels();
-      expect(await on(backend, f)).toEqual(await onStockCpu(f));
+      expect(await resultOn(backend, f)).toEqual(await onStockCpu(f));
     });
 
     it('rank-2 segment ids sum as the same ids and slices flattened (the stock cpu kernel fails on rank-2 ids)', async () => {
       registerTrainingKernels();
       const x = () => seededUniform([2, 3, 2], 4);
       const segments = [0, 1, 1, 2, 0, 2];
-      const got = await on(backend, () => tf.unsortedSegmentSum(x(), ids(segments, [2, 3]) as tf.Tensor1D, 3));
+      const got = await resultOn(backend, () => tf.unsortedSegmentSum(x(), ids(segments, [2, 3]) as tf.Tensor1D, 3));
       const flat = await onStockCpu(() => tf.unsortedSegmentSum(tf.reshape(x(), [6, 2]), ids(segments) as tf.Tensor1D, 3));
       expect(got).toEqual(flat);
     });
@@ -83,7 +66,7 @@ describe('UnsortedSegmentSum', () => {
     it('keeps a NaN or infinity in its own segment (the stock cpu kernel\'s mask products spread NaN to every segment)', async () => {
       registerTrainingKernels();
       const f = () => tf.unsortedSegmentSum(tf.tensor2d([[NaN, 1], [2, Infinity], [3, 4]]), ids([0, 1, 2]) as tf.Tensor1D, 4);
-      expect((await on(backend, f)).values).toEqual([NaN, 1, 2, Infinity, 3, 4, 0, 0]);
+      expect((await resultOn(backend, f)).values).toEqual([NaN, 1, 2, Infinity, 3, 4, 0, 0]);
       // Stock: 0 · NaN and 0 · Infinity are NaN, so each column's NaN or infinity reaches every segment.
       expect((await onStockCpu(f)).values).toEqual([NaN, NaN, NaN, Infinity, NaN, NaN, NaN, NaN]);
     });

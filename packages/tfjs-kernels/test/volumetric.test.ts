@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededRandom, seededUniform, withSeed } from '../../../test-utils/numeric.js';
+import { resultOn, stockResultOn } from './backend-results.js';
 
 afterAll(() => registerTrainingKernels());
 
@@ -20,25 +21,9 @@ type Shape5 = [number, number, number, number, number];
 type Triple = [number, number, number];
 
 /** Values of f() on `backend`, checking that nothing is left behind. */
-async function on(backend: Backend, f: () => tf.Tensor): Promise<number[]> {
-  await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
-  const y = tf.tidy(f);
-  const values = Array.from(await y.data());
-  y.dispose();
-  expect(tf.memory().numTensors).toBe(before);
-  return values;
-}
-
+const on = async (backend: Backend, f: () => tf.Tensor): Promise<number[]> => (await resultOn(backend, f)).values;
 /** f() on `backend` with the stock kernels. */
-async function onStock(backend: Backend, f: () => tf.Tensor): Promise<number[]> {
-  unregisterTrainingKernels();
-  try {
-    return await on(backend, f);
-  } finally {
-    registerTrainingKernels();
-  }
-}
+const onStock = async (backend: Backend, f: () => tf.Tensor): Promise<number[]> => (await stockResultOn(backend, f)).values;
 
 /** [label, x shape, filter shape, strides, padding]. */
 type ConvCase = [string, Shape5, Shape5, Triple, 'valid' | 'same'];

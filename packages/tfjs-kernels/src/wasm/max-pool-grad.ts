@@ -7,11 +7,12 @@
  * negative to the window's first input, as if its search for the maximum started from 0: max
  * pooling after a ReLU never sees such a window, but MultiRes U-Net pools the output of its blocks'
  * last batch normalization, so on wasm the gradients of its encoder went to the wrong pixels in
- * every negative window. This kernel reads x and dy once and is linear in the size of dy times
- * the window.
+ * every negative window. This kernel is the 3-D one's ({@link maxPoolGradient}) at depth 1, with
+ * the cpu backend's 2-D tie rule.
  */
 import { backend_util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { float32Output, type KernelArgs } from '../kernel-ops.js';
+import type { KernelArgs } from '../kernel-ops.js';
+import { maxPoolGradient, planeGeometry } from '../windows.js';
 
 type Shape4D = [number, number, number, number];
 
@@ -23,38 +24,6 @@ export function wasmMaxPoolGrad(): KernelFunc {
     const info = backend_util.computePool2DInfo(input.shape as Shape4D, a['filterSize'] as [number, number] | number,
       a['strides'] as [number, number] | number, 1, a['pad'] as 'valid' | 'same' | number,
       a['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined);
-    const kernelBackend = backend as KernelBackend;
-    const x = kernelBackend.readSync(input.dataId) as Float32Array;
-    const dyValues = kernelBackend.readSync(dy.dataId) as Float32Array;
-    const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth, strideHeight, strideWidth } = info;
-    const { effectiveFilterHeight: filterHeight, effectiveFilterWidth: filterWidth } = info;
-    const dx = new Float32Array(x.length);
-    let at = 0; // dy in order: batch, row, column, channel
-    for (let b = 0; b < batchSize; b++) {
-      for (let outRow = 0; outRow < outHeight; outRow++) {
-        const rowStart = outRow * strideHeight - info.padInfo.top;
-        const rowEnd = Math.min(inHeight, rowStart + filterHeight);
-        for (let outCol = 0; outCol < outWidth; outCol++) {
-          const colStart = outCol * strideWidth - info.padInfo.left;
-          const colEnd = Math.min(inWidth, colStart + filterWidth);
-          for (let c = 0; c < channels; c++) {
-            let best = Number.NEGATIVE_INFINITY;
-            let bestAt = -1;
-            for (let r = Math.max(0, rowStart); r < rowEnd; r++) {
-              for (let q = Math.max(0, colStart); q < colEnd; q++) {
-                const i = ((b * inHeight + r) * inWidth + q) * channels + c;
-                if (x[i]! > best) {
-                  best = x[i]!;
-                  bestAt = i;
-                }
-              }
-            }
-            const g = dyValues[at++]!;
-            if (bestAt >= 0) dx[bestAt] += g;
-          }
-        }
-      }
-    }
-    return float32Output(kernelBackend, dx, input.shape);
+    return maxPoolGradient(backend as KernelBackend, planeGeometry(info), input, dy, 'first');
   }) as KernelFunc;
 }

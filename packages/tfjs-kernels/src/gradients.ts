@@ -1,13 +1,14 @@
 /**
  * Gradients of Conv2D and DepthwiseConv2dNative that accept dilation > 1, of Relu in one
- * kernel where the backend has ours, and of Conv3DBackpropInputV2, which tfjs-core lacks.
+ * kernel where the backend has ours, and of Conv3DBackpropInputV2 and DepthToSpace, which
+ * tfjs-core lacks.
  *
  * tfjs-core's own gradients assert that the dilation is 1, because the stock backprop kernels
  * ignore it. Ours pass the dilation on to the backprop kernels; with dilation 1 they run exactly
  * what the stock gradients run. With dilation > 1 they need the backprop kernels of this package
  * on the active backend, and say so if they are missing.
  */
-import { cast, conv3d, engine, getBackend, getKernel, mul, step, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
+import { cast, conv3d, engine, getBackend, getKernel, mul, reshape, step, transpose, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
 import { isOurKernel } from './registry-state.js';
 import { RELU_GRAD_KERNEL } from './webgpu/relu-grad.js';
 
@@ -108,3 +109,35 @@ export const conv3dBackpropInputGradConfig: GradConfig = {
     };
   },
 };
+
+/**
+ * The gradient of DepthToSpace (tf.depthToSpace: sub-pixel convolution, "pixel shuffle", a
+ * decoder's learnt upsampling), which tfjs-core 4.22 does not have ("gradient function not found
+ * for DepthToSpace" on every backend). DepthToSpace only moves values, so its gradient moves dy
+ * back: SpaceToDepth, which tfjs has no op for, as a reshape, a transpose and a reshape.
+ */
+export const depthToSpaceGradConfig: GradConfig = {
+  kernelName: 'DepthToSpace',
+  gradFunc: (dy: Tensor | Tensor[], _saved: Tensor[], attrs: NamedAttrMap) => {
+    const { blockSize, dataFormat } = attrs as unknown as { blockSize: number; dataFormat: 'NHWC' | 'NCHW' };
+    return { x: () => spaceToDepth(dy as Tensor4D, blockSize, dataFormat) };
+  },
+};
+
+/** The inverse of depthToSpace: each blockSize x blockSize block of pixels becomes one pixel's channels. */
+function spaceToDepth(y: Tensor4D, blockSize: number, dataFormat: 'NHWC' | 'NCHW'): Tensor4D {
+  const b = blockSize;
+  if (dataFormat === 'NCHW') {
+    // y[n, c, h*b + i, w*b + j] -> x[n, (i*b + j)*C + c, h, w]
+    const [n, c, height, width] = y.shape;
+    const [h, w] = [height / b, width / b];
+    const blocks = transpose(reshape(y, [n, c, h, b, w, b]), [0, 3, 5, 1, 2, 4]);
+    return reshape(blocks, [n, b * b * c, h, w]);
+  }
+  // y[n, h*b + i, w*b + j, c] -> x[n, h, w, (i*b + j)*C + c]. Rows of y hold (w, j, c) in that
+  // order, so swapping the block-row axis i with w is enough: a rank-4 transpose.
+  const [n, height, width, c] = y.shape;
+  const [h, w] = [height / b, width / b];
+  const rows = transpose(reshape(y, [n * h, b, w, b * c]), [0, 2, 1, 3]);
+  return reshape(rows, [n, h, w, b * b * c]);
+}

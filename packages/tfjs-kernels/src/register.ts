@@ -15,7 +15,7 @@ import {
 import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.js';
 import { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
-import { conv2dGradConfig, conv3dBackpropInputGradConfig, depthwiseConv2dGradConfig, reluGradConfig } from './gradients.js';
+import { conv2dGradConfig, conv3dBackpropInputGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, reluGradConfig } from './gradients.js';
 import { meanGradConfig, sumGradConfig } from './reduction-gradients.js';
 import { forget, isOurKernel, rememberOurs, stockKernel } from './registry-state.js';
 import {
@@ -121,6 +121,7 @@ const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
 
 const GRADIENTS: GradConfig[] = [
   conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig, conv3dBackpropInputGradConfig,
+  depthToSpaceGradConfig,
 ];
 const stockGradients = new Map<string, GradConfig | undefined>();
 
@@ -172,7 +173,7 @@ export interface RegisterTrainingKernelsOptions {
  * Conv3DBackpropFilterV2 (wrong with strides), MaxPool3D (0 for a window of negative values) and
  * MaxPool3DGrad, and cpu's MaxPool3DGrad (wrong for windows whose height and width differ), and
  * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
- * trains). And on webgpu
+ * trains), and that of DepthToSpace (so that a sub-pixel convolution trains). And on webgpu
  * ({@link WEBGPU_EMPTY_OPERAND_KERNELS}) convolutions with an empty output, Softmax of an empty
  * tensor and UnsortedSegmentSum of an empty or int32 input give the cpu backend's results instead of
  * errors or float bit patterns.
@@ -222,8 +223,8 @@ export function registerTrainingKernels(options: RegisterTrainingKernelsOptions 
 
 /**
  * Puts back the stock kernels and gradients that {@link registerTrainingKernels} replaced (for
- * comparisons and tests). Kernels that had no stock version are removed; the gradient that tfjs
- * lacks (of Conv3DBackpropInputV2) stays, since tfjs has no way to remove a gradient.
+ * comparisons and tests). Kernels that had no stock version are removed; the gradients that tfjs
+ * lacks (of Conv3DBackpropInputV2 and DepthToSpace) stay, since tfjs has no way to remove a gradient.
  */
 export function unregisterTrainingKernels(): void {
   for (const backendName of SUPPORTED_BACKENDS) {

@@ -19,6 +19,8 @@ import {
 import { BILINEAR_CASES, NEAREST_CASES, bilinearGradientAndExact, caseLabel, halfPixelRowGradient, nearestGradientAndExact } from './resize-cases.js';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError, runsOn } from './parity-cases.js';
 import { withSeed } from '../../../test-utils/numeric.js';
+import { DEPTH_TO_SPACE_CASES, depthToSpaceGradientOfIndices } from './depth-to-space-cases.js';
+import { resultOn } from './backend-results.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the training kernels\' webgpu tests');
@@ -126,6 +128,13 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     };
     const [cpu, webgpu] = [await grads('cpu'), await grads('webgpu')];
     for (const i of [0, 1]) expect(relativeError(webgpu[i]!, cpu[i]!)).toBeLessThan(1e-4);
+  });
+
+  it.each(DEPTH_TO_SPACE_CASES)('depthToSpace gets the gradient tfjs lacks, exact on webgpu: %s', async (_label, shape, blockSize, format) => {
+    registerTrainingKernels();
+    const { values, shape: gradShape } = await resultOn('webgpu', () => depthToSpaceGradientOfIndices(shape, blockSize, format));
+    expect(gradShape).toEqual(shape);
+    expect(values).toEqual(values.map((_, i) => i));
   });
 
   describe('ResizeBilinearGrad', () => {

@@ -8,7 +8,7 @@
  * what the stock gradients run. With dilation > 1 they need the backprop kernels of this package
  * on the active backend, and say so if they are missing.
  */
-import { cast, conv3d, engine, getBackend, getKernel, mul, reshape, step, transpose, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
+import { cast, conv3d, engine, getBackend, getKernel, mul, reshape, scatterND, step, transpose, zerosLike, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
 import { isOurKernel } from './registry-state.js';
 import { RELU_GRAD_KERNEL } from './webgpu/relu-grad.js';
 
@@ -141,3 +141,17 @@ function spaceToDepth(y: Tensor4D, blockSize: number, dataFormat: 'NHWC' | 'NCHW
   const rows = transpose(reshape(y, [n * h, b, w, b * c]), [0, 2, 1, 3]);
   return reshape(rows, [n, h, w, b * b * c]);
 }
+
+/**
+ * The gradient of GatherNd (tf.gatherND: values picked by coordinates, as a loss over clicked or
+ * sampled pixels does), which tfjs-core 4.22 does not have: dy scattered back to the coordinates
+ * it was gathered from, summed where a coordinate was picked more than once (ScatterNd sums).
+ */
+export const gatherNdGradConfig: GradConfig = {
+  kernelName: 'GatherNd',
+  inputsToSave: ['params', 'indices'],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+    const [params, indices] = saved as [Tensor, Tensor];
+    return { params: () => scatterND(indices, dy as Tensor, params.shape), indices: () => zerosLike(indices) };
+  },
+};

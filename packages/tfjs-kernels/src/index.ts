@@ -16,7 +16,8 @@ export {
   type SupportedBackend,
   type RegisterTrainingKernelsOptions,
 } from './register.js';
-export { conv2dGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, reluGradConfig } from './gradients.js';
+export { conv2dGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig, reluGradConfig } from './gradients.js';
+export { stridedSliceGradConfig } from './strided-slice.js';
 export { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 export { setupNodeWebGPU, describeWebGPUAdapter, type SetupNodeWebGPUOptions, type WebGPUAdapterDescription } from './webgpu/setup.js';
 export { sumGradConfig, meanGradConfig } from './reduction-gradients.js';

@@ -9,7 +9,7 @@
  * because wasm's Tile is ten times slower than its multiply (Mean gradient of 4x64x64x32: 30 ms
  * against 1.7 ms). Both are exact (a copy, or a product with one), so the values are tfjs-core's.
  */
-import { broadcastTo, cast, div, getBackend, mul, onesLike, reshape, util, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
+import { broadcastTo, cast, div, getBackend, mul, onesLike, reshape, util, zeros, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 
 function reducedAxes(x: Tensor, attrs: NamedAttrMap): number[] {
   return util.parseAxisParam(attrs.axis as number | number[], x.shape);
@@ -22,8 +22,12 @@ function expandedDy(dy: Tensor, x: Tensor, axes: number[]): Tensor {
   return expanded.dtype === 'float32' ? expanded : cast(expanded, 'float32');
 }
 
-/** `small` (x's rank, 1 on reduced axes) spread to x's shape. */
+/**
+ * `small` (x's rank, 1 on reduced axes) spread to x's shape. An empty x gets empty zeros: tfjs-core's
+ * broadcastTo returns its input unchanged when the only axes to grow go to size 0 ([1] to [0]).
+ */
 function spreadTo(small: Tensor, x: Tensor): Tensor {
+  if (x.size === 0) return zeros(x.shape);
   return getBackend() === 'webgpu' ? broadcastTo(small, x.shape) : mul(small, onesLike(x));
 }
 

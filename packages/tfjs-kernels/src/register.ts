@@ -15,9 +15,12 @@ import {
 import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.js';
 import { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
-import { conv2dGradConfig, conv3dBackpropInputGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, reluGradConfig } from './gradients.js';
+import {
+  conv2dGradConfig, conv3dBackpropInputGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig, reluGradConfig,
+} from './gradients.js';
 import { meanGradConfig, sumGradConfig } from './reduction-gradients.js';
-import { forget, isOurKernel, rememberOurs, stockKernel } from './registry-state.js';
+import { forget, isOurKernel, rememberOurs, requireStockKernel, stockKernel } from './registry-state.js';
+import { stridedSliceGradConfig, stridedSliceKernel } from './strided-slice.js';
 import {
   webgpuConv2dBackpropFilter,
   webgpuConv2dBackpropInput,
@@ -54,6 +57,9 @@ export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
 /** One of {@link SUPPORTED_BACKENDS}: 'cpu', 'wasm' or 'webgpu'. */
 export type SupportedBackend = (typeof SUPPORTED_BACKENDS)[number];
 
+/** The stock StridedSlice of `backendName`, corrected where it is wrong (wasm's is in its copy kernels). */
+const correctedStridedSlice = (backendName: string) => stridedSliceKernel(backendName, () => requireStockKernel('StridedSlice', backendName).kernelFunc);
+
 /** The kernels registered for each backend (kernel name -> factory of the kernel function). */
 const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => unknown>> = {
   cpu: {
@@ -65,6 +71,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
     UnsortedSegmentSum: unsortedSegmentSumKernel,
     MaxPool3DGrad: maxPool3dGradKernel,
+    StridedSlice: correctedStridedSlice,
   },
   wasm: {
     ResizeBilinearGrad: resizeBilinearGradKernel,
@@ -105,23 +112,24 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     ...Object.fromEntries(WEBGPU_EMPTY_OPERAND_KERNELS.map((name) => [name, () => webgpuEmptyOperandKernel(name)])),
+    StridedSlice: correctedStridedSlice,
   },
 };
 
 /** Kernels of ours that wrap the stock kernel of the same name, per backend: registered only where that exists. */
 const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
-  cpu: new Set(['ResizeBilinearGrad']),
+  cpu: new Set(['ResizeBilinearGrad', 'StridedSlice']),
   wasm: new Set([
     ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, 'ResizeBilinearGrad', 'GatherV2', 'TopK',
   ]),
   webgpu: new Set([
-    ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad',
+    ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'StridedSlice',
   ]),
 };
 
 const GRADIENTS: GradConfig[] = [
   conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig, conv3dBackpropInputGradConfig,
-  depthToSpaceGradConfig,
+  depthToSpaceGradConfig, stridedSliceGradConfig, gatherNdGradConfig,
 ];
 const stockGradients = new Map<string, GradConfig | undefined>();
 
@@ -173,7 +181,9 @@ export interface RegisterTrainingKernelsOptions {
  * Conv3DBackpropFilterV2 (wrong with strides), MaxPool3D (0 for a window of negative values) and
  * MaxPool3DGrad, and cpu's MaxPool3DGrad (wrong for windows whose height and width differ), and
  * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
- * trains), and that of DepthToSpace (so that a sub-pixel convolution trains). And on webgpu
+ * trains), and those of DepthToSpace (so that a sub-pixel convolution trains), StridedSlice and
+ * GatherNd. On cpu and webgpu it wraps StridedSlice (on wasm its copy kernel does the same), whose
+ * stock kernels are wrong when the slice drops an axis and strides another (`x[1, ::2]`). And on webgpu
  * ({@link WEBGPU_EMPTY_OPERAND_KERNELS}) convolutions with an empty output, Softmax of an empty
  * tensor and UnsortedSegmentSum of an empty or int32 input give the cpu backend's results instead of
  * errors or float bit patterns.
@@ -224,7 +234,8 @@ export function registerTrainingKernels(options: RegisterTrainingKernelsOptions 
 /**
  * Puts back the stock kernels and gradients that {@link registerTrainingKernels} replaced (for
  * comparisons and tests). Kernels that had no stock version are removed; the gradients that tfjs
- * lacks (of Conv3DBackpropInputV2 and DepthToSpace) stay, since tfjs has no way to remove a gradient.
+ * lacks (of Conv3DBackpropInputV2, DepthToSpace, StridedSlice and GatherNd) stay, since tfjs has no
+ * way to remove a gradient.
  */
 export function unregisterTrainingKernels(): void {
   for (const backendName of SUPPORTED_BACKENDS) {

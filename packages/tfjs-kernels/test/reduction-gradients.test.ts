@@ -51,3 +51,17 @@ describe.each(['cpu', 'wasm'])('Sum and Mean gradients on %s', (backend) => {
     },
   );
 });
+
+describe.each(['cpu', 'wasm'])('Sum and Mean gradients of empty tensors on %s', (backend) => {
+  it('are empty, in the tensor\'s shape', async () => {
+    await tf.setBackend(backend);
+    registerTrainingKernels();
+    for (const [shape, axis] of [[[0], 0], [[2, 0, 3], 1], [[0, 4], null]] as const) {
+      for (const op of ['sum', 'mean'] as const) {
+        const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf[op](t, axis ?? undefined)))(tf.zeros([...shape])));
+        expect(g.shape, `${op} of [${shape.join(', ')}]`).toEqual(shape);
+        g.dispose();
+      }
+    }
+  });
+});

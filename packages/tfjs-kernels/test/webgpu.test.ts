@@ -20,6 +20,8 @@ import { BILINEAR_CASES, NEAREST_CASES, bilinearGradientAndExact, caseLabel, hal
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError, runsOn } from './parity-cases.js';
 import { withSeed } from '../../../test-utils/numeric.js';
 import { DEPTH_TO_SPACE_CASES, depthToSpaceGradientOfIndices } from './depth-to-space-cases.js';
+import { STRIDED_SLICE_CASES, iota, numpySlice, stridedSliceGradient, stridedSliceOfIota } from './strided-slice-cases.js';
+import { GATHER_ND_CASE, gatherNdGradient } from './gather-nd-case.js';
 import { resultOn } from './backend-results.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
@@ -130,6 +132,39 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     for (const i of [0, 1]) expect(relativeError(webgpu[i]!, cpu[i]!)).toBeLessThan(1e-4);
   });
 
+  it.each(STRIDED_SLICE_CASES)('stridedSlice takes NumPy\'s values and has the exact gradient on webgpu: %s', async (_label, shape, index) => {
+    registerTrainingKernels();
+    const expected = numpySlice(shape, index);
+    const forward = await resultOn('webgpu', () => stridedSliceOfIota(shape, index));
+    expect(forward.shape).toEqual(expected.shape);
+    expect(forward.values).toEqual(expected.sources);
+    const gradient = stridedSliceGradient(shape, index);
+    expect((await resultOn('webgpu', gradient.got)).values).toEqual(gradient.expected);
+  });
+
+  it('stridedSlice of a tensor on the GPU that drops an axis and strides another: the stock shader does not compile (zeros), ours is right', async () => {
+    const shape = [2, 33, 34, 3];
+    const index = [{}, { step: 2 }, { step: 2 }, 1];
+    const onGpu = () => tf.add(iota(shape), 0); // a kernel's output, large enough to stay on the GPU
+    const sliceOf = (x: tf.Tensor) => tf.stridedSlice(x, [0, 0, 0, 1], [0, 0, 0, 2], [1, 2, 2, 1], 0b0111, 0b0111, 0, 0, 0b1000);
+    const expected = numpySlice(shape, index as never);
+    unregisterTrainingKernels();
+    try {
+      const stock = await resultOn('webgpu', () => sliceOf(onGpu()));
+      expect(stock.values.every((v) => v === 0)).toBe(true);
+    } finally {
+      registerTrainingKernels();
+    }
+    const ours = await resultOn('webgpu', () => sliceOf(onGpu()));
+    expect(ours.shape).toEqual(expected.shape);
+    expect(ours.values).toEqual(expected.sources);
+  });
+
+  it('gatherND gets the gradient tfjs lacks: dy scattered back, summed where a coordinate repeats, on webgpu', async () => {
+    registerTrainingKernels();
+    expect((await resultOn('webgpu', gatherNdGradient)).values).toEqual(GATHER_ND_CASE.expected);
+  });
+
   it.each(DEPTH_TO_SPACE_CASES)('depthToSpace gets the gradient tfjs lacks, exact on webgpu: %s', async (_label, shape, blockSize, format) => {
     registerTrainingKernels();
     const { values, shape: gradShape } = await resultOn('webgpu', () => depthToSpaceGradientOfIndices(shape, blockSize, format));
@@ -226,6 +261,16 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
     await tf.setBackend('cpu');
+  });
+
+  it('Sum and Mean gradients of an empty tensor are empty, in its shape (tfjs-core\'s broadcastTo of [1] to [0] gave [1])', async () => {
+    registerTrainingKernels();
+    for (const [shape, axis] of [[[0], 0], [[2, 0, 3], 1], [[0, 4], null]] as const) {
+      for (const op of ['sum', 'mean'] as const) {
+        const g = await resultOn('webgpu', () => tf.grad((t: tf.Tensor) => tf.sum(tf[op](t, axis ?? undefined)))(tf.zeros([...shape])));
+        expect(g.shape, `${op} of [${shape.join(', ')}]`).toEqual(shape);
+      }
+    }
   });
 
   describe('small CPU constants served from the GPU', () => {

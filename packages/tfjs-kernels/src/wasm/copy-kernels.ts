@@ -21,6 +21,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { collapseTranspose } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
+import { stridedSliceThroughStock } from '../strided-slice.js';
 import type { WasmBackendInternals } from './backend-internals.js';
 
 type Values = backend_util.TypedArray;
@@ -145,7 +146,8 @@ function slice(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] {
 /**
  * StridedSlice: a unit-stride one is a Slice, which the stock kernel copies with the stock Slice
  * (not the registered one: 2.5 to 22 ms for the nine 3x3 windows of a [4,32,32,32] filter
- * gradient); here it is {@link sliceInto}. Other strides go to the stock kernel.
+ * gradient); here it is {@link sliceInto}. Other strides go to the stock kernel, corrected where
+ * it is wrong (src/strided-slice.ts).
  */
 function stridedSlice(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] {
   const x = (args.inputs as Record<string, TensorInfo>)['x']!;
@@ -154,7 +156,9 @@ function stridedSlice(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorI
     a['beginMask'] as number, a['endMask'] as number, a['ellipsisMask'] as number, a['newAxisMask'] as number, a['shrinkAxisMask'] as number);
   const size = slice_util.computeOutShape(info.begin, info.end, info.strides);
   // Begin past end: the stock kernel's error.
-  if (x.dtype === 'string' || x.shape.length === 0 || info.isIdentity || !info.isSimpleSlice || size.some((d) => d < 0)) return stock(args as never);
+  if (x.dtype === 'string' || x.shape.length === 0 || info.isIdentity || !info.isSimpleSlice || size.some((d) => d < 0)) {
+    return stridedSliceThroughStock(args, stock, 'wasm');
+  }
   const out = sliceInto(args.backend as WasmBackendInternals, x, info.begin, size);
   out.shape = info.finalShape; // the same values in the same order (shrunk or new axes of size 1)
   return out;

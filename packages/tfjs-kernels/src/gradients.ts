@@ -8,7 +8,7 @@
  * what the stock gradients run. With dilation > 1 they need the backprop kernels of this package
  * on the active backend, and say so if they are missing.
  */
-import { cast, conv3d, engine, getBackend, getKernel, mul, reshape, scatterND, step, transpose, zerosLike, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
+import { cast, conv3d, cumsum, engine, getBackend, getKernel, mul, reshape, scatterND, step, transpose, zerosLike, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
 import { isOurKernel } from './registry-state.js';
 import { RELU_GRAD_KERNEL } from './webgpu/relu-grad.js';
 
@@ -153,5 +153,20 @@ export const gatherNdGradConfig: GradConfig = {
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
     const [params, indices] = saved as [Tensor, Tensor];
     return { params: () => scatterND(indices, dy as Tensor, params.shape), indices: () => zerosLike(indices) };
+  },
+};
+
+/**
+ * The gradient of Cumsum. tfjs-core 4.22's transposes the result as if the op had moved the
+ * summed axis last, so along any other axis it was wrong on every backend: an error ("the gradient
+ * of input 'x' has shape [2, 3, 5]" for x of [2, 5, 3]) or, where the transpose keeps the shape
+ * (x of [2, 3, 3]), wrong values. A running sum's gradient is the running sum of dy the other way
+ * (exclusive if the op was), on the same axis.
+ */
+export const cumsumGradConfig: GradConfig = {
+  kernelName: 'Cumsum',
+  gradFunc: (dy: Tensor | Tensor[], _saved: Tensor[], attrs: NamedAttrMap) => {
+    const { axis, exclusive, reverse } = attrs as unknown as { axis: number; exclusive: boolean; reverse: boolean };
+    return { x: () => cumsum(dy as Tensor, axis, exclusive, !reverse) };
   },
 };

@@ -16,7 +16,9 @@ export {
   type SupportedBackend,
   type RegisterTrainingKernelsOptions,
 } from './register.js';
-export { conv2dGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig, reluGradConfig } from './gradients.js';
+export {
+  conv2dGradConfig, cumsumGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig, reluGradConfig,
+} from './gradients.js';
 export { stridedSliceGradConfig } from './strided-slice.js';
 export { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 export { setupNodeWebGPU, describeWebGPUAdapter, type SetupNodeWebGPUOptions, type WebGPUAdapterDescription } from './webgpu/setup.js';
@@ -28,6 +30,7 @@ export { WASM_CONV_FORWARD_KERNELS } from './wasm/conv-forward.js';
 export { EMPTY_SAFE_REDUCTIONS } from './empty-reductions.js';
 export { EMPTY_INNER_MATMUL_KERNELS } from './matmul-empty-inner.js';
 export { WEBGPU_EMPTY_OPERAND_KERNELS } from './webgpu/empty-operands.js';
+export { WEBGPU_CUMULATIVE_KERNELS } from './webgpu/cumulative.js';
 export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
 export { SEPARABLE_CONV_KERNEL } from './webgpu/separable-conv.js';

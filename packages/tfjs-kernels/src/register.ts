@@ -16,7 +16,8 @@ import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './conv2d-
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.js';
 import { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 import {
-  conv2dGradConfig, conv3dBackpropInputGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig, reluGradConfig,
+  conv2dGradConfig, conv3dBackpropInputGradConfig, cumsumGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig,
+  reluGradConfig,
 } from './gradients.js';
 import { meanGradConfig, sumGradConfig } from './reduction-gradients.js';
 import { forget, isOurKernel, rememberOurs, requireStockKernel, stockKernel } from './registry-state.js';
@@ -51,6 +52,7 @@ import { wasmTopKKernel } from './wasm/topk-empty.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import { conv3dBackpropFilterKernel, conv3dBackpropInputKernel, maxPool3dGradKernel, maxPool3dKernel } from './volumetric.js';
 import { WEBGPU_EMPTY_OPERAND_KERNELS, webgpuEmptyOperandKernel } from './webgpu/empty-operands.js';
+import { WEBGPU_CUMULATIVE_KERNELS, webgpuCumulativeKernel } from './webgpu/cumulative.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -113,6 +115,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     ...Object.fromEntries(WEBGPU_EMPTY_OPERAND_KERNELS.map((name) => [name, () => webgpuEmptyOperandKernel(name)])),
     StridedSlice: correctedStridedSlice,
+    ...Object.fromEntries(WEBGPU_CUMULATIVE_KERNELS.map((name) => [name, () => webgpuCumulativeKernel(name)])),
   },
 };
 
@@ -124,12 +127,13 @@ const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
   ]),
   webgpu: new Set([
     ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'StridedSlice',
+    ...WEBGPU_CUMULATIVE_KERNELS,
   ]),
 };
 
 const GRADIENTS: GradConfig[] = [
   conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig, conv3dBackpropInputGradConfig,
-  depthToSpaceGradConfig, stridedSliceGradConfig, gatherNdGradConfig,
+  depthToSpaceGradConfig, stridedSliceGradConfig, gatherNdGradConfig, cumsumGradConfig,
 ];
 const stockGradients = new Map<string, GradConfig | undefined>();
 
@@ -182,7 +186,10 @@ export interface RegisterTrainingKernelsOptions {
  * MaxPool3DGrad, and cpu's MaxPool3DGrad (wrong for windows whose height and width differ), and
  * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
  * trains), and those of DepthToSpace (so that a sub-pixel convolution trains), StridedSlice and
- * GatherNd. On cpu and webgpu it wraps StridedSlice (on wasm its copy kernel does the same), whose
+ * GatherNd, and one of Cumsum in place of tfjs-core's (wrong along any axis but the last). On webgpu
+ * it runs reverse Cumsum and Cumprod as forward scans between two Reverse kernels
+ * ({@link WEBGPU_CUMULATIVE_KERNELS}: the stock shader of a reverse scan is cached without its axis
+ * length, so a second length got the first one's). On cpu and webgpu it wraps StridedSlice (on wasm its copy kernel does the same), whose
  * stock kernels are wrong when the slice drops an axis and strides another (`x[1, ::2]`). And on webgpu
  * ({@link WEBGPU_EMPTY_OPERAND_KERNELS}) convolutions with an empty output, Softmax of an empty
  * tensor and UnsortedSegmentSum of an empty or int32 input give the cpu backend's results instead of

@@ -22,7 +22,8 @@ import { withSeed } from '../../../test-utils/numeric.js';
 import { DEPTH_TO_SPACE_CASES, depthToSpaceGradientOfIndices } from './depth-to-space-cases.js';
 import { STRIDED_SLICE_CASES, iota, numpySlice, stridedSliceGradient, stridedSliceOfIota } from './strided-slice-cases.js';
 import { GATHER_ND_CASE, gatherNdGradient } from './gather-nd-case.js';
-import { resultOn } from './backend-results.js';
+import { CUMSUM_CASES, cumsumGradient } from './cumsum-cases.js';
+import { resultOn, stockResultOn } from './backend-results.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the training kernels\' webgpu tests');
@@ -158,6 +159,26 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     const ours = await resultOn('webgpu', () => sliceOf(onGpu()));
     expect(ours.shape).toEqual(expected.shape);
     expect(ours.values).toEqual(expected.sources);
+  });
+
+  it.each(CUMSUM_CASES)('cumsum\'s gradient is exact on webgpu: %s', async (...testCase) => {
+    registerTrainingKernels();
+    const { got, expected } = cumsumGradient(testCase);
+    expect((await resultOn('webgpu', got)).values).toEqual(expected);
+  });
+
+  it('reverse cumsum and cumprod: the stock shader, cached without the axis length, is wrong for a second length; ours is right', async () => {
+    /** Reverse running sums or products along the last axis of 1, 2, 3, ... shaped [2, n], in JS. */
+    const expected = (n: number, op: 'cumsum' | 'cumprod') => [0, 1].flatMap((row) => Array.from({ length: n }, (_, k) => {
+      const tail = Array.from({ length: n - k }, (_, j) => row * n + k + j + 1);
+      return op === 'cumsum' ? tail.reduce((a, b) => a + b, 0) : tail.reduce((a, b) => a * b, 1);
+    }));
+    const run = (n: number, op: 'cumsum' | 'cumprod') => () => tf[op](tf.tensor2d(Array.from({ length: 2 * n }, (_, i) => i + 1), [2, n]), 1, false, true);
+    for (const op of ['cumsum', 'cumprod'] as const) {
+      const stock = [(await stockResultOn('webgpu', run(3, op))).values, (await stockResultOn('webgpu', run(5, op))).values];
+      expect(stock[0]!.join() === expected(3, op).join() && stock[1]!.join() === expected(5, op).join(), op).toBe(false);
+      for (const n of [3, 5, 4]) expect((await resultOn('webgpu', run(n, op))).values, `${op}, length ${n}`).toEqual(expected(n, op));
+    }
   });
 
   it('gatherND gets the gradient tfjs lacks: dy scattered back, summed where a coordinate repeats, on webgpu', async () => {

@@ -53,6 +53,7 @@ import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import { conv3dBackpropFilterKernel, conv3dBackpropInputKernel, maxPool3dGradKernel, maxPool3dKernel } from './volumetric.js';
 import { WEBGPU_EMPTY_OPERAND_KERNELS, webgpuEmptyOperandKernel } from './webgpu/empty-operands.js';
 import { WEBGPU_CUMULATIVE_KERNELS, webgpuCumulativeKernel } from './webgpu/cumulative.js';
+import { dilation2dBackpropFilterKernel, dilation2dBackpropInputKernel, dilation2dKernel } from './dilation2d.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -94,6 +95,9 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     Conv3DBackpropFilterV2: conv3dBackpropFilterKernel,
     MaxPool3D: maxPool3dKernel,
     MaxPool3DGrad: maxPool3dGradKernel,
+    Dilation2D: dilation2dKernel,
+    Dilation2DBackpropInput: dilation2dBackpropInputKernel,
+    Dilation2DBackpropFilter: dilation2dBackpropFilterKernel,
   },
   webgpu: {
     Conv2DBackpropFilter: () => webgpuConv2dBackpropFilter,
@@ -183,7 +187,8 @@ export interface RegisterTrainingKernelsOptions {
  * runs four kernels per segment. For 3-D conv nets it replaces wasm's Conv3DBackpropInputV2 (the
  * input gradient of conv3d and the forward pass of conv3dTranspose; wrong for every shape),
  * Conv3DBackpropFilterV2 (wrong with strides), MaxPool3D (0 for a window of negative values) and
- * MaxPool3DGrad, and cpu's MaxPool3DGrad (wrong for windows whose height and width differ), and
+ * MaxPool3DGrad, and cpu's MaxPool3DGrad (wrong for windows whose height and width differ); on
+ * wasm Dilation2D and its two gradient kernels (wrong where a window's x + filter stays below 0); and
  * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
  * trains), and those of DepthToSpace (so that a sub-pixel convolution trains), StridedSlice and
  * GatherNd, and one of Cumsum in place of tfjs-core's (wrong along any axis but the last). On webgpu

@@ -54,6 +54,7 @@ import { conv3dBackpropFilterKernel, conv3dBackpropInputKernel, maxPool3dGradKer
 import { WEBGPU_EMPTY_OPERAND_KERNELS, webgpuEmptyOperandKernel } from './webgpu/empty-operands.js';
 import { WEBGPU_CUMULATIVE_KERNELS, webgpuCumulativeKernel } from './webgpu/cumulative.js';
 import { dilation2dBackpropFilterKernel, dilation2dBackpropInputKernel, dilation2dKernel } from './dilation2d.js';
+import { transformKernel } from './transform.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -75,6 +76,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     UnsortedSegmentSum: unsortedSegmentSumKernel,
     MaxPool3DGrad: maxPool3dGradKernel,
     StridedSlice: correctedStridedSlice,
+    Transform: transformKernel,
   },
   wasm: {
     ResizeBilinearGrad: resizeBilinearGradKernel,
@@ -119,19 +121,20 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     ...Object.fromEntries(WEBGPU_EMPTY_OPERAND_KERNELS.map((name) => [name, () => webgpuEmptyOperandKernel(name)])),
     StridedSlice: correctedStridedSlice,
+    Transform: transformKernel,
     ...Object.fromEntries(WEBGPU_CUMULATIVE_KERNELS.map((name) => [name, () => webgpuCumulativeKernel(name)])),
   },
 };
 
 /** Kernels of ours that wrap the stock kernel of the same name, per backend: registered only where that exists. */
 const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
-  cpu: new Set(['ResizeBilinearGrad', 'StridedSlice']),
+  cpu: new Set(['ResizeBilinearGrad', 'StridedSlice', 'Transform']),
   wasm: new Set([
     ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, 'ResizeBilinearGrad', 'GatherV2', 'TopK',
   ]),
   webgpu: new Set([
     ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'StridedSlice',
-    ...WEBGPU_CUMULATIVE_KERNELS,
+    ...WEBGPU_CUMULATIVE_KERNELS, 'Transform',
   ]),
 };
 
@@ -194,7 +197,9 @@ export interface RegisterTrainingKernelsOptions {
  * GatherNd, and one of Cumsum in place of tfjs-core's (wrong along any axis but the last). On webgpu
  * it runs reverse Cumsum and Cumprod as forward scans between two Reverse kernels
  * ({@link WEBGPU_CUMULATIVE_KERNELS}: the stock shader of a reverse scan is cached without its axis
- * length, so a second length got the first one's). On cpu and webgpu it wraps StridedSlice (on wasm its copy kernel does the same), whose
+ * length, so a second length got the first one's). On cpu and webgpu it wraps Transform
+ * (tf.image.transform), which on cpu warped only the first image of a batch and on webgpu read a
+ * transform row per image even when one was given for all. On cpu and webgpu it wraps StridedSlice (on wasm its copy kernel does the same), whose
  * stock kernels are wrong when the slice drops an axis and strides another (`x[1, ::2]`). And on webgpu
  * ({@link WEBGPU_EMPTY_OPERAND_KERNELS}) convolutions with an empty output, Softmax of an empty
  * tensor and UnsortedSegmentSum of an empty or int32 input give the cpu backend's results instead of

@@ -23,6 +23,7 @@ import { DEPTH_TO_SPACE_CASES, depthToSpaceGradientOfIndices } from './depth-to-
 import { STRIDED_SLICE_CASES, iota, numpySlice, stridedSliceGradient, stridedSliceOfIota } from './strided-slice-cases.js';
 import { GATHER_ND_CASE, gatherNdGradient } from './gather-nd-case.js';
 import { CUMSUM_CASES, cumsumGradient } from './cumsum-cases.js';
+import { IMAGES_SHAPE, TRANSFORM_ROWS, nearestReference, warp } from './transform-cases.js';
 import { resultOn, stockResultOn } from './backend-results.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 
@@ -179,6 +180,15 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
       expect(stock[0]!.join() === expected(3, op).join() && stock[1]!.join() === expected(5, op).join(), op).toBe(false);
       for (const n of [3, 5, 4]) expect((await resultOn('webgpu', run(n, op))).values, `${op}, length ${n}`).toEqual(expected(n, op));
     }
+  });
+
+  it('image.transform of a batch with one transform row for all: the stock kernel samples the later images with a zero row; ours warps them all', async () => {
+    const oneRow = [TRANSFORM_ROWS[0]!];
+    const imageSize = IMAGES_SHAPE.slice(1).reduce((p, d) => p * d, 1);
+    const stock = await stockResultOn('webgpu', warp(oneRow, 'nearest'));
+    expect(stock.values.slice(imageSize)).not.toEqual(nearestReference(oneRow).slice(imageSize));
+    registerTrainingKernels();
+    for (const rows of [oneRow, TRANSFORM_ROWS]) expect((await resultOn('webgpu', warp(rows, 'nearest'))).values).toEqual(nearestReference(rows));
   });
 
   it('gatherND gets the gradient tfjs lacks: dy scattered back, summed where a coordinate repeats, on webgpu', async () => {

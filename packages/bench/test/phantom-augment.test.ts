@@ -82,7 +82,7 @@ describe('shear augmentation', () => {
     // empty it; the stock cpu kernel left every image after the first blank).
     samples.forEach((s, k) => {
       const before = s.mask.reduce((n, v) => n + v, 0);
-      const after = msk.subarray(k * 4096, (k + 1) * 4096).reduce((n, v) => n + v, 0);
+      const after = (msk as Float32Array).subarray(k * 4096, (k + 1) * 4096).reduce((n, v) => n + v, 0);
       expect(after, `image ${k}`).toBeGreaterThan(before * 0.5);
     });
     tf.dispose([images, masks, out.images, out.masks]);

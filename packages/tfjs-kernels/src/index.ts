@@ -22,7 +22,8 @@ export {
 export { stridedSliceGradConfig } from './strided-slice.js';
 export { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 export { setupNodeWebGPU, describeWebGPUAdapter, type SetupNodeWebGPUOptions, type WebGPUAdapterDescription } from './webgpu/setup.js';
-export { sumGradConfig, meanGradConfig } from './reduction-gradients.js';
+export { sumGradConfig, meanGradConfig, prodGradConfig } from './reduction-gradients.js';
+export { ZERO_GRADIENT_KERNELS, zeroGradConfigs } from './zero-gradients.js';
 export { RESIDENT_INPUT_KERNELS, MAX_CONSTANT_SIZE, MAX_CACHED_CONSTANTS, residentConstantCount } from './webgpu/resident-constants.js';
 export { FusedAdamOptimizer, defaultAdamEpsilon, fusedAdam } from './fused-adam.js';
 export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';

@@ -19,7 +19,8 @@ import {
   conv2dGradConfig, conv3dBackpropInputGradConfig, cumsumGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig,
   reluGradConfig,
 } from './gradients.js';
-import { meanGradConfig, sumGradConfig } from './reduction-gradients.js';
+import { meanGradConfig, prodGradConfig, sumGradConfig } from './reduction-gradients.js';
+import { zeroGradConfigs, type ZERO_GRADIENT_KERNELS } from './zero-gradients.js';
 import { forget, isOurKernel, rememberOurs, requireStockKernel, stockKernel } from './registry-state.js';
 import { stridedSliceGradConfig, stridedSliceKernel } from './strided-slice.js';
 import {
@@ -140,7 +141,7 @@ const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
 
 const GRADIENTS: GradConfig[] = [
   conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig, conv3dBackpropInputGradConfig,
-  depthToSpaceGradConfig, stridedSliceGradConfig, gatherNdGradConfig, cumsumGradConfig,
+  depthToSpaceGradConfig, stridedSliceGradConfig, gatherNdGradConfig, cumsumGradConfig, prodGradConfig, ...zeroGradConfigs,
 ];
 const stockGradients = new Map<string, GradConfig | undefined>();
 
@@ -194,7 +195,10 @@ export interface RegisterTrainingKernelsOptions {
  * wasm Dilation2D and its two gradient kernels (wrong where a window's x + filter stays below 0); and
  * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
  * trains), and those of DepthToSpace (so that a sub-pixel convolution trains), StridedSlice and
- * GatherNd, and one of Cumsum in place of tfjs-core's (wrong along any axis but the last). On webgpu
+ * GatherNd, ones of Cumsum and Prod in place of tfjs-core's (wrong along any axis but the last;
+ * failing without the chained tensor methods of @tensorflow/tfjs), and zero gradients for the
+ * comparisons and logical operations ({@link ZERO_GRADIENT_KERNELS}), so that a gradient through a
+ * mask works. On webgpu
  * it runs reverse Cumsum and Cumprod as forward scans between two Reverse kernels
  * ({@link WEBGPU_CUMULATIVE_KERNELS}: the stock shader of a reverse scan is cached without its axis
  * length, so a second length got the first one's). On cpu and webgpu it wraps Transform

@@ -9,6 +9,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { meanGradConfig, registerTrainingKernels, sumGradConfig, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { seededUniform } from '../../../test-utils/numeric.js';
+import { resultOn, stockResultOn } from './backend-results.js';
+import { PROD_CASES, prodGradient } from './prod-cases.js';
 
 afterAll(() => registerTrainingKernels());
 
@@ -64,4 +66,20 @@ describe.each(['cpu', 'wasm'])('Sum and Mean gradients of empty tensors on %s', 
       }
     }
   });
+});
+
+describe('the gradient of Prod', () => {
+  it('tfjs-core\'s fails without the chained tensor methods of the @tensorflow/tfjs package', async () => {
+    await expect(stockResultOn('cpu', prodGradient(PROD_CASES[0]!).got)).rejects.toThrow(/reshape is not a function/);
+  });
+
+  for (const backend of ['cpu', 'wasm']) {
+    it.each(PROD_CASES)(`is exact on ${backend}, zeros included: %s`, async (...testCase) => {
+      registerTrainingKernels();
+      const { got, expected } = prodGradient(testCase);
+      const result = await resultOn(backend, got);
+      expect(result.shape).toEqual(testCase[1]);
+      expect(result.values).toEqual(expected);
+    });
+  }
 });

@@ -23,6 +23,7 @@ import { DEPTH_TO_SPACE_CASES, depthToSpaceGradientOfIndices } from './depth-to-
 import { STRIDED_SLICE_CASES, iota, numpySlice, stridedSliceGradient, stridedSliceOfIota } from './strided-slice-cases.js';
 import { GATHER_ND_CASE, gatherNdGradient } from './gather-nd-case.js';
 import { CUMSUM_CASES, cumsumGradient } from './cumsum-cases.js';
+import { PROD_CASES, prodGradient } from './prod-cases.js';
 import { IMAGES_SHAPE, TRANSFORM_ROWS, nearestReference, warp } from './transform-cases.js';
 import { resultOn, stockResultOn } from './backend-results.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
@@ -189,6 +190,12 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     expect(stock.values.slice(imageSize)).not.toEqual(nearestReference(oneRow).slice(imageSize));
     registerTrainingKernels();
     for (const rows of [oneRow, TRANSFORM_ROWS]) expect((await resultOn('webgpu', warp(rows, 'nearest'))).values).toEqual(nearestReference(rows));
+  });
+
+  it.each(PROD_CASES)('prod\'s gradient (exclusive running products both ways) is exact on webgpu: %s', async (...testCase) => {
+    registerTrainingKernels();
+    const { got, expected } = prodGradient(testCase);
+    expect((await resultOn('webgpu', got)).values).toEqual(expected);
   });
 
   it('gatherND gets the gradient tfjs lacks: dy scattered back, summed where a coordinate repeats, on webgpu', async () => {

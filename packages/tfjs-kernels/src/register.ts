@@ -46,6 +46,7 @@ import { resizeBilinearGradKernel } from './resize-bilinear-grad.js';
 import { webgpuResizeGrad } from './webgpu/resize-grads.js';
 import { resizeNearestNeighborGradKernel } from './resize-nearest-grad.js';
 import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
+import { wasmMaxPoolWithArgmax } from './wasm/max-pool-with-argmax.js';
 import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js';
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
@@ -83,6 +84,8 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ResizeBilinearGrad: resizeBilinearGradKernel,
     ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
     MaxPoolGrad: wasmMaxPoolGrad,
+    MaxPoolWithArgmax: wasmMaxPoolWithArgmax,
+    Transform: transformKernel,
     Conv2DBackpropFilter: conv2dBackpropFilterKernel,
     Conv2DBackpropInput: conv2dBackpropInputKernel,
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterKernel,
@@ -131,7 +134,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
 const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
   cpu: new Set(['ResizeBilinearGrad', 'StridedSlice', 'Transform']),
   wasm: new Set([
-    ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, 'ResizeBilinearGrad', 'GatherV2', 'TopK',
+    ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, 'ResizeBilinearGrad', 'GatherV2', 'TopK', 'Transform',
   ]),
   webgpu: new Set([
     ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'StridedSlice',

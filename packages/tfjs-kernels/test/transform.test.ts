@@ -3,6 +3,7 @@
  * stay zeros); ours warps every image, as wasm's (right) does, with one transform row per image or
  * one for all. The webgpu run is in webgpu.test.ts.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -10,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest } from '../../../test-utils/numeric.js';
 import { resultOn, stockResultOn } from './backend-results.js';
-import { IMAGES_SHAPE, TRANSFORM_ROWS, nearestReference, warp } from './transform-cases.js';
+import { IMAGES_SHAPE, TRANSFORM_ROWS, imageValues, nearestReference, warp } from './transform-cases.js';
 
 afterAll(() => registerTrainingKernels());
 
@@ -40,5 +41,25 @@ describe('tf.image.transform of a batch', () => {
     const [cpu, wasm] = [await resultOn('cpu', warp(rows, 'bilinear')), await resultOn('wasm', warp(rows, 'bilinear'))];
     expect(cpu.values.slice(imageSize).some((v) => v !== 0)).toBe(true);
     expect(differenceRelativeToLargest(cpu.values, wasm.values)).toBeLessThan(1e-6);
+  });
+});
+
+describe('tf.image.transform with fillMode \'reflect\' on wasm', () => {
+  /** Shifts left and up by fractions of a pixel, so that coordinates below 0 are mirrored. */
+  const rows = [[1, 0, -1.5, 0, 1, -0.75, 0, 0], [0.9, 0.2, 2.6, -0.1, 1.1, -2.3, 0, 0], [1, 0.1, -4.2, 0.05, 1, 3.1, 0.01, 0]];
+  const reflectWarp = (interpolation: 'nearest' | 'bilinear', r = rows) => () =>
+    tf.image.transform(tf.tensor4d(imageValues(), [...IMAGES_SHAPE]), tf.tensor2d(r), interpolation, 'reflect');
+
+  it('the stock kernel mirrors coordinates below 0 wrongly', async () => {
+    const [cpu, stock] = [await resultOn('cpu', reflectWarp('nearest')), await stockResultOn('wasm', reflectWarp('nearest'))];
+    expect(stock.values).not.toEqual(cpu.values);
+  });
+
+  it.each(['nearest', 'bilinear'] as const)('ours equals the cpu backend\'s (%s), with a row per image or one for all', async (interpolation) => {
+    registerTrainingKernels();
+    for (const r of [rows, [rows[1]!]]) {
+      const [cpu, wasm] = [await resultOn('cpu', reflectWarp(interpolation, r)), await resultOn('wasm', reflectWarp(interpolation, r))];
+      expect(wasm).toEqual(cpu);
+    }
   });
 });

@@ -47,6 +47,7 @@ import { webgpuResizeGrad } from './webgpu/resize-grads.js';
 import { resizeNearestNeighborGradKernel } from './resize-nearest-grad.js';
 import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
 import { wasmMaxPoolWithArgmax } from './wasm/max-pool-with-argmax.js';
+import { wasmEinsumKernel } from './wasm/einsum.js';
 import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js';
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
@@ -85,6 +86,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
     MaxPoolGrad: wasmMaxPoolGrad,
     MaxPoolWithArgmax: wasmMaxPoolWithArgmax,
+    Einsum: wasmEinsumKernel,
     Transform: transformKernel,
     Conv2DBackpropFilter: conv2dBackpropFilterKernel,
     Conv2DBackpropInput: conv2dBackpropInputKernel,
@@ -195,7 +197,9 @@ export interface RegisterTrainingKernelsOptions {
  * input gradient of conv3d and the forward pass of conv3dTranspose; wrong for every shape),
  * Conv3DBackpropFilterV2 (wrong with strides), MaxPool3D (0 for a window of negative values) and
  * MaxPool3DGrad, and cpu's MaxPool3DGrad (wrong for windows whose height and width differ); on
- * wasm Dilation2D and its two gradient kernels (wrong where a window's x + filter stays below 0); and
+ * wasm Dilation2D and its two gradient kernels (wrong where a window's x + filter stays below 0),
+ * MaxPoolWithArgmax (negative windows gave 1.2e-38 and index 0), and it adds the Einsum kernel wasm
+ * lacks (tf.einsum, tf.image.rgbToGrayscale); and
  * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
  * trains), and those of DepthToSpace (so that a sub-pixel convolution trains), StridedSlice and
  * GatherNd, ones of Cumsum and Prod in place of tfjs-core's (wrong along any axis but the last;

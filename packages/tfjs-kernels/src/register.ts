@@ -58,6 +58,7 @@ import { WEBGPU_EMPTY_OPERAND_KERNELS, webgpuEmptyOperandKernel } from './webgpu
 import { WEBGPU_CUMULATIVE_KERNELS, webgpuCumulativeKernel } from './webgpu/cumulative.js';
 import { dilation2dBackpropFilterKernel, dilation2dBackpropInputKernel, dilation2dKernel } from './dilation2d.js';
 import { transformKernel } from './transform.js';
+import { flatBincountKernel } from './bincount.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -87,6 +88,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     MaxPoolGrad: wasmMaxPoolGrad,
     MaxPoolWithArgmax: wasmMaxPoolWithArgmax,
     Einsum: wasmEinsumKernel,
+    Bincount: flatBincountKernel,
     Transform: transformKernel,
     Conv2DBackpropFilter: conv2dBackpropFilterKernel,
     Conv2DBackpropInput: conv2dBackpropInputKernel,
@@ -128,6 +130,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(WEBGPU_EMPTY_OPERAND_KERNELS.map((name) => [name, () => webgpuEmptyOperandKernel(name)])),
     StridedSlice: correctedStridedSlice,
     Transform: transformKernel,
+    Bincount: flatBincountKernel,
     ...Object.fromEntries(WEBGPU_CUMULATIVE_KERNELS.map((name) => [name, () => webgpuCumulativeKernel(name)])),
   },
 };
@@ -136,11 +139,11 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
 const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
   cpu: new Set(['ResizeBilinearGrad', 'StridedSlice', 'Transform']),
   wasm: new Set([
-    ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, 'ResizeBilinearGrad', 'GatherV2', 'TopK', 'Transform',
+    ...WASM_COPY_KERNELS, ...WASM_CONV_FORWARD_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, 'ResizeBilinearGrad', 'GatherV2', 'TopK', 'Transform', 'Bincount',
   ]),
   webgpu: new Set([
     ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'StridedSlice',
-    ...WEBGPU_CUMULATIVE_KERNELS, 'Transform',
+    ...WEBGPU_CUMULATIVE_KERNELS, 'Transform', 'Bincount',
   ]),
 };
 
@@ -199,7 +202,8 @@ export interface RegisterTrainingKernelsOptions {
  * MaxPool3DGrad, and cpu's MaxPool3DGrad (wrong for windows whose height and width differ); on
  * wasm Dilation2D and its two gradient kernels (wrong where a window's x + filter stays below 0),
  * MaxPoolWithArgmax (negative windows gave 1.2e-38 and index 0), and it adds the Einsum kernel wasm
- * lacks (tf.einsum, tf.image.rgbToGrayscale); and
+ * lacks (tf.einsum, tf.image.rgbToGrayscale); on wasm and webgpu it flattens Bincount's x of rank
+ * above 1 (tf.image.threshold's Otsu method failed on wasm and was wrong on webgpu); and
  * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
  * trains), and those of DepthToSpace (so that a sub-pixel convolution trains), StridedSlice and
  * GatherNd, ones of Cumsum and Prod in place of tfjs-core's (wrong along any axis but the last;

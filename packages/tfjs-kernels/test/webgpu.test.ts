@@ -24,6 +24,7 @@ import { STRIDED_SLICE_CASES, iota, numpySlice, stridedSliceGradient, stridedSli
 import { GATHER_ND_CASE, gatherNdGradient } from './gather-nd-case.js';
 import { CUMSUM_CASES, cumsumGradient } from './cumsum-cases.js';
 import { PROD_CASES, prodGradient } from './prod-cases.js';
+import { BINCOUNT_CASES } from './bincount-cases.js';
 import { IMAGES_SHAPE, TRANSFORM_ROWS, nearestReference, warp } from './transform-cases.js';
 import { resultOn, stockResultOn } from './backend-results.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
@@ -196,6 +197,11 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     registerTrainingKernels();
     const { got, expected } = prodGradient(testCase);
     expect((await resultOn('webgpu', got)).values).toEqual(expected);
+  });
+
+  it.each(BINCOUNT_CASES)('bincount of any rank (the stock shader does not compile above rank 1) equals the cpu backend\'s: %s', async (_label, op) => {
+    registerTrainingKernels();
+    expect(await resultOn('webgpu', op)).toEqual(await resultOn('cpu', op));
   });
 
   it('gatherND gets the gradient tfjs lacks: dy scattered back, summed where a coordinate repeats, on webgpu', async () => {

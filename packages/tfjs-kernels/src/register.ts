@@ -59,6 +59,7 @@ import { WEBGPU_CUMULATIVE_KERNELS, webgpuCumulativeKernel } from './webgpu/cumu
 import { dilation2dBackpropFilterKernel, dilation2dBackpropInputKernel, dilation2dKernel } from './dilation2d.js';
 import { transformKernel } from './transform.js';
 import { flatBincountKernel } from './bincount.js';
+import { webgpuCropAndResize } from './webgpu/crop-and-resize.js';
 
 /** Backends this package has kernels for. */
 export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -131,6 +132,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     StridedSlice: correctedStridedSlice,
     Transform: transformKernel,
     Bincount: flatBincountKernel,
+    CropAndResize: webgpuCropAndResize,
     ...Object.fromEntries(WEBGPU_CUMULATIVE_KERNELS.map((name) => [name, () => webgpuCumulativeKernel(name)])),
   },
 };
@@ -143,7 +145,7 @@ const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
   ]),
   webgpu: new Set([
     ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'StridedSlice',
-    ...WEBGPU_CUMULATIVE_KERNELS, 'Transform', 'Bincount',
+    ...WEBGPU_CUMULATIVE_KERNELS, 'Transform', 'Bincount', 'CropAndResize',
   ]),
 };
 
@@ -203,7 +205,9 @@ export interface RegisterTrainingKernelsOptions {
  * wasm Dilation2D and its two gradient kernels (wrong where a window's x + filter stays below 0),
  * MaxPoolWithArgmax (negative windows gave 1.2e-38 and index 0), and it adds the Einsum kernel wasm
  * lacks (tf.einsum, tf.image.rgbToGrayscale); on wasm and webgpu it flattens Bincount's x of rank
- * above 1 (tf.image.threshold's Otsu method failed on wasm and was wrong on webgpu); and
+ * above 1 (tf.image.threshold's Otsu method failed on wasm and was wrong on webgpu), and on webgpu
+ * it gives CropAndResize as many boxes as images (the stock shader dropped boxes into an image whose
+ * index was not below the number of boxes); and
  * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
  * trains), and those of DepthToSpace (so that a sub-pixel convolution trains), StridedSlice and
  * GatherNd, ones of Cumsum and Prod in place of tfjs-core's (wrong along any axis but the last;

@@ -18,7 +18,7 @@ import {
 } from '@sa-unet/tfjs-kernels';
 import { BILINEAR_CASES, NEAREST_CASES, bilinearGradientAndExact, caseLabel, halfPixelRowGradient, nearestGradientAndExact } from './resize-cases.js';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError, runsOn } from './parity-cases.js';
-import { withSeed } from '../../../test-utils/numeric.js';
+import { differenceRelativeToLargest, withSeed } from '../../../test-utils/numeric.js';
 import { DEPTH_TO_SPACE_CASES, depthToSpaceGradientOfIndices } from './depth-to-space-cases.js';
 import { STRIDED_SLICE_CASES, iota, numpySlice, stridedSliceGradient, stridedSliceOfIota } from './strided-slice-cases.js';
 import { GATHER_ND_CASE, gatherNdGradient } from './gather-nd-case.js';
@@ -202,6 +202,21 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
   it.each(BINCOUNT_CASES)('bincount of any rank (the stock shader does not compile above rank 1) equals the cpu backend\'s: %s', async (_label, op) => {
     registerTrainingKernels();
     expect(await resultOn('webgpu', op)).toEqual(await resultOn('cpu', op));
+  });
+
+  it('image.cropAndResize of boxes into images past the number of boxes: the stock shader leaves them zeros; ours equals the cpu backend\'s', async () => {
+    const images = () => tf.reshape(tf.range(1, 4 * 3 * 4 * 2 + 1), [4, 3, 4, 2]) as tf.Tensor4D;
+    const crop = (boxes: number[][], boxInd: number[]) => () =>
+      tf.image.cropAndResize(images(), tf.tensor2d(boxes), tf.tensor1d(boxInd, 'int32'), [3, 2], 'bilinear', 7);
+    const cases = [crop([[0, 0, 1, 1]], [1]), crop([[0.1, -0.2, 0.9, 0.8], [0, 0, 1, 1]], [3, 0]), crop([[0, 0, 1, 1]], [0])];
+    const stock = await stockResultOn('webgpu', cases[0]!);
+    expect(stock.values.every((v) => v === 0)).toBe(true);
+    registerTrainingKernels();
+    for (const [k, f] of cases.entries()) {
+      const [webgpu, cpu] = [await resultOn('webgpu', f), await resultOn('cpu', f)];
+      expect(webgpu.shape, `case ${k}`).toEqual(cpu.shape);
+      expect(differenceRelativeToLargest(webgpu.values, cpu.values), `case ${k}`).toBeLessThan(1e-6);
+    }
   });
 
   it('gatherND gets the gradient tfjs lacks: dy scattered back, summed where a coordinate repeats, on webgpu', async () => {

@@ -68,18 +68,14 @@ export function dilation2dKernel(): KernelFunc {
   }) as KernelFunc;
 }
 
-export function dilation2dBackpropInputKernel(): KernelFunc {
+/** The gradient of Dilation2D in x ('input') or in the filter: dy where each window's maximum came from. */
+function dilation2dBackpropKernel(target: 'input' | 'filter'): KernelFunc {
   return (({ inputs, backend, attrs }: KernelArgs) => {
     const { x, filter, dy } = inputs as Inputs;
-    const { input } = dilationMaxima(backend as KernelBackend, x!, filter!, attrs as unknown as DilationAttrs);
-    return scatter(backend as KernelBackend, dy!, input, x!.shape);
+    const { input, tapOf } = dilationMaxima(backend as KernelBackend, x!, filter!, attrs as unknown as DilationAttrs);
+    return target === 'input' ? scatter(backend as KernelBackend, dy!, input, x!.shape) : scatter(backend as KernelBackend, dy!, tapOf, filter!.shape);
   }) as KernelFunc;
 }
 
-export function dilation2dBackpropFilterKernel(): KernelFunc {
-  return (({ inputs, backend, attrs }: KernelArgs) => {
-    const { x, filter, dy } = inputs as Inputs;
-    const { tapOf } = dilationMaxima(backend as KernelBackend, x!, filter!, attrs as unknown as DilationAttrs);
-    return scatter(backend as KernelBackend, dy!, tapOf, filter!.shape);
-  }) as KernelFunc;
-}
+export const dilation2dBackpropInputKernel = (): KernelFunc => dilation2dBackpropKernel('input');
+export const dilation2dBackpropFilterKernel = (): KernelFunc => dilation2dBackpropKernel('filter');

@@ -7,7 +7,7 @@
  * small inputs too) walks the output's shape, shrunk axes already dropped, with the begin and
  * stride of every axis of x, so `x[1, ::2]` of a [3, 4] tensor gave x[0, 1:3] ([1, 2] instead of
  * [4, 6]) and `x[2, ::-2]` threw "Requested out of range element"; webgpu's shader for larger
- * inputs fails to compile (too few coordinates) and returns zeros. Ours hands the stock kernel the
+ * inputs fails to compile (too few coordinates), its output unwritten. Ours hands the stock kernel the
  * same slice with no axis shrunk (for which it is right) and reshapes the result.
  *
  * The gradient scatters dy back into zeros shaped like x, axis by axis: a negative stride reverses,

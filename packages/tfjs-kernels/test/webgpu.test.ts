@@ -146,7 +146,7 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     expect((await resultOn('webgpu', gradient.got)).values).toEqual(gradient.expected);
   });
 
-  it('stridedSlice of a tensor on the GPU that drops an axis and strides another: the stock shader does not compile (zeros), ours is right', async () => {
+  it('stridedSlice of a tensor on the GPU that drops an axis and strides another: the stock shader does not compile (its output unwritten), ours is right', async () => {
     const shape = [2, 33, 34, 3];
     const index = [{}, { step: 2 }, { step: 2 }, 1];
     const onGpu = () => tf.add(iota(shape), 0); // a kernel's output, large enough to stay on the GPU
@@ -155,7 +155,7 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     unregisterTrainingKernels();
     try {
       const stock = await resultOn('webgpu', () => sliceOf(onGpu()));
-      expect(stock.values.every((v) => v === 0)).toBe(true);
+      expect(stock.values).not.toEqual(expected.sources); // unwritten: zeros, or a reused buffer's values
     } finally {
       registerTrainingKernels();
     }
@@ -204,13 +204,14 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     expect(await resultOn('webgpu', op)).toEqual(await resultOn('cpu', op));
   });
 
-  it('image.cropAndResize of boxes into images past the number of boxes: the stock shader leaves them zeros; ours equals the cpu backend\'s', async () => {
+  it('image.cropAndResize of boxes into images past the number of boxes: the stock shader leaves them unwritten; ours equals the cpu backend\'s', async () => {
     const images = () => tf.reshape(tf.range(1, 4 * 3 * 4 * 2 + 1), [4, 3, 4, 2]) as tf.Tensor4D;
     const crop = (boxes: number[][], boxInd: number[]) => () =>
       tf.image.cropAndResize(images(), tf.tensor2d(boxes), tf.tensor1d(boxInd, 'int32'), [3, 2], 'bilinear', 7);
     const cases = [crop([[0, 0, 1, 1]], [1]), crop([[0.1, -0.2, 0.9, 0.8], [0, 0, 1, 1]], [3, 0]), crop([[0, 0, 1, 1]], [0])];
+    // Unwritten: zeros in a fresh buffer, whatever a reused one held otherwise.
     const stock = await stockResultOn('webgpu', cases[0]!);
-    expect(stock.values.every((v) => v === 0)).toBe(true);
+    expect(differenceRelativeToLargest(stock.values, (await resultOn('cpu', cases[0]!)).values)).toBeGreaterThan(0.01);
     registerTrainingKernels();
     for (const [k, f] of cases.entries()) {
       const [webgpu, cpu] = [await resultOn('webgpu', f), await resultOn('cpu', f)];

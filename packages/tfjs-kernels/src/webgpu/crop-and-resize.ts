@@ -2,7 +2,7 @@
  * CropAndResize on webgpu (tf.image.cropAndResize: crops of a batch, resized, e.g. regions of
  * interest). The stock shader drops a box whose image index is not below the number of boxes (it
  * compares the index with the output's first dimension instead of the image batch), leaving its
- * crop uninitialized (zeros): one box into image 1 of a batch, or two boxes into image 3. Ours adds
+ * crop unwritten (zeros in a fresh buffer): one box into image 1 of a batch, or two into image 3. Ours adds
  * boxes until there are as many as images (copies of a crop of image 0) and drops their crops.
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';

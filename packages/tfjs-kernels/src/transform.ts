@@ -1,6 +1,7 @@
 /**
  * tf.image.transform (projective warps: the shear, rotation and affine augmentation of image and
- * mask batches) where the stock kernels are wrong for batches of more than one image.
+ * mask batches) where the stock kernels are wrong: for batches of more than one image (cpu,
+ * webgpu) and in 'reflect' fill mode (wasm).
  *
  * tfjs-backend-cpu 4.22 returns from inside its loop over the batch, after the first image: every
  * later image of the batch came out as the fill value (zeros), image and mask alike, so a training
@@ -35,7 +36,7 @@ export function transformKernel(backendName: string): KernelFunc {
       const attrs = args.attrs as unknown as WarpAttrs;
       const { image } = args.inputs as Record<string, TensorInfo>;
       if (attrs.fillMode === 'reflect' && image!.dtype === 'float32') return reflectWarp(args, attrs);
-      return requireStock(args);
+      return runStockTransform(args);
     }
     return composite(args);
   }) as KernelFunc;
@@ -48,7 +49,7 @@ interface WarpAttrs {
   outputShape?: [number, number] | null;
 }
 
-function requireStock(args: KernelArgs): TensorInfo {
+function runStockTransform(args: KernelArgs): TensorInfo {
   return compositeKernel('wasm', (ops, inputs, attrs) => ops.runStock('Transform', inputs as Record<string, TensorInfo>, attrs))(args);
 }
 

@@ -242,3 +242,35 @@ describe('3-D convolution and max pooling kernels', () => {
     expect(differenceRelativeToLargest(wasm, cpu)).toBeLessThan(1e-4);
   });
 });
+
+/** [label, x shape, filter shape, strides, padding, dilations]. */
+type ForwardCase = [string, Shape5, Shape5, Triple, 'valid' | 'same', Triple];
+const FORWARD_CASES: ForwardCase[] = [
+  ['3x3x3, same (a 3-D U-Net\'s convolution)', [1, 12, 14, 13, 8], [3, 3, 3, 8, 8], [1, 1, 1], 'same', [1, 1, 1]],
+  ['3x2x3, valid, batch 2', [2, 12, 14, 13, 6], [3, 2, 3, 6, 8], [1, 1, 1], 'valid', [1, 1, 1]],
+  ['3x3x3, strides [1, 2, 3] in height and width', [1, 16, 24, 24, 8], [3, 3, 3, 8, 8], [1, 2, 3], 'same', [1, 1, 1]],
+  ['3x3x3, dilations [2, 1, 2]', [1, 12, 14, 13, 8], [3, 3, 3, 8, 8], [1, 1, 1], 'same', [2, 1, 2]],
+  ['2x2x2, stride 2 in depth (the stock kernel runs)', [1, 16, 16, 16, 8], [2, 2, 2, 8, 8], [2, 2, 2], 'valid', [1, 1, 1]],
+  ['3x3x3 on a small volume (the stock kernel runs)', [1, 6, 7, 5, 4], [3, 3, 3, 4, 4], [1, 1, 1], 'same', [1, 1, 1]],
+];
+
+/** Whether a case takes the decomposition: 2M multiply-adds or more (src/wasm/conv3d-forward.ts), stride 1 in depth. */
+function decomposed([, xShape, wShape, strides, pad, dilations]: ForwardCase): boolean {
+  const info = tf.backend_util.computeConv3DInfo(xShape, wShape, strides, dilations, pad);
+  return strides[0] === 1 && tf.util.sizeFromShape(info.outShape) * wShape[0] * wShape[1] * wShape[2] * wShape[3] >= 2_000_000;
+}
+
+describe('Conv3D on wasm, as 2-D convolutions of depth slices', () => {
+  it('the cases cover the decomposition and the stock kernel', () => {
+    expect(FORWARD_CASES.map(decomposed)).toEqual([true, true, true, true, false, false]);
+  });
+
+  it.each(FORWARD_CASES)('equals the cpu backend\'s within float32 rounding: %s', async (_label, xShape, wShape, strides, pad, dilations) => {
+    registerTrainingKernels();
+    expect(hasTrainingKernel('Conv3D', 'wasm')).toBe(true);
+    const f = () => tf.conv3d(seededUniform(xShape, 1) as tf.Tensor5D, seededUniform(wShape, 2) as tf.Tensor5D, strides, pad, 'NDHWC', dilations);
+    const [cpu, wasm] = [await resultOn('cpu', f), await resultOn('wasm', f)];
+    expect(wasm.shape).toEqual(cpu.shape);
+    expect(differenceRelativeToLargest(wasm.values, cpu.values)).toBeLessThan(2e-6);
+  });
+});

@@ -48,7 +48,7 @@ import { resizeNearestNeighborGradKernel } from './resize-nearest-grad.js';
 import { wasmMaxPoolGrad } from './wasm/max-pool-grad.js';
 import { wasmMaxPoolWithArgmax } from './wasm/max-pool-with-argmax.js';
 import { wasmEinsumKernel } from './wasm/einsum.js';
-import { wasmConv3dKernel } from './wasm/conv3d-forward.js';
+import { wasmConv3dBackpropFilterKernel, wasmConv3dBackpropInputKernel, wasmConv3dKernel } from './wasm/conv3d-slices.js';
 import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js';
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
@@ -104,8 +104,8 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     GatherV2: wasmGatherKernel,
     TopK: wasmTopKKernel,
     UnsortedSegmentSum: unsortedSegmentSumKernel,
-    Conv3DBackpropInputV2: conv3dBackpropInputKernel,
-    Conv3DBackpropFilterV2: conv3dBackpropFilterKernel,
+    Conv3DBackpropInputV2: () => wasmConv3dBackpropInputKernel(conv3dBackpropInputKernel),
+    Conv3DBackpropFilterV2: () => wasmConv3dBackpropFilterKernel(conv3dBackpropFilterKernel),
     MaxPool3D: maxPool3dKernel,
     MaxPool3DGrad: maxPool3dGradKernel,
     Dilation2D: dilation2dKernel,

@@ -12,6 +12,9 @@
  *   maximum is negative; the cpu kernel sends it to the wrong voxel when the window's height and
  *   width differ (it numbers window positions with the height where the width belongs).
  *
+ * On wasm, convolutions large enough (and of depth stride 1) take the gradients of
+ * src/wasm/conv3d-slices.ts instead: 2-D gradients of depth slices, in XNNPACK, 50x faster there.
+ *
  * Each follows the cpu backend's definitions (geometry from tfjs-core's computeConv3DInfo and
  * computePool3DInfo; a window's gradient goes to its last maximum, NaN is never a maximum), sums
  * in double precision and rounds once, so that the results equal the cpu backend's within float32

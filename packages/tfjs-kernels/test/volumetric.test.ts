@@ -254,13 +254,13 @@ const FORWARD_CASES: ForwardCase[] = [
   ['3x3x3 on a small volume (the stock kernel runs)', [1, 6, 7, 5, 4], [3, 3, 3, 4, 4], [1, 1, 1], 'same', [1, 1, 1]],
 ];
 
-/** Whether a case takes the decomposition: 2M multiply-adds or more (src/wasm/conv3d-forward.ts), stride 1 in depth. */
+/** Whether a case takes the decomposition: 2M multiply-adds or more (src/wasm/conv3d-slices.ts), stride 1 in depth. */
 function decomposed([, xShape, wShape, strides, pad, dilations]: ForwardCase): boolean {
   const info = tf.backend_util.computeConv3DInfo(xShape, wShape, strides, dilations, pad);
   return strides[0] === 1 && tf.util.sizeFromShape(info.outShape) * wShape[0] * wShape[1] * wShape[2] * wShape[3] >= 2_000_000;
 }
 
-describe('Conv3D on wasm, as 2-D convolutions of depth slices', () => {
+describe('Conv3D and its gradients on wasm, as 2-D convolutions of depth slices', () => {
   it('the cases cover the decomposition and the stock kernel', () => {
     expect(FORWARD_CASES.map(decomposed)).toEqual([true, true, true, true, false, false]);
   });
@@ -273,4 +273,23 @@ describe('Conv3D on wasm, as 2-D convolutions of depth slices', () => {
     expect(wasm.shape).toEqual(cpu.shape);
     expect(differenceRelativeToLargest(wasm.values, cpu.values)).toBeLessThan(2e-6);
   });
+
+  // tfjs-core's conv3d gradient takes no dilations, so the dilated case has none.
+  it.each(FORWARD_CASES.filter(([, , , , , dilations]) => dilations.every((d) => d === 1)))(
+    'its input gradient (conv3dTranspose) and filter gradient equal the cpu backend\'s: %s',
+    async (_label, xShape, wShape, strides, pad) => {
+      registerTrainingKernels();
+      const outShape = tf.backend_util.computeConv3DInfo(xShape, wShape, strides, 1, pad).outShape;
+      const w = () => seededUniform(wShape, 2) as tf.Tensor5D;
+      const dy = () => seededUniform(outShape, 3) as tf.Tensor5D;
+      const dx = () => tf.conv3dTranspose(dy(), w(), xShape, strides, pad);
+      const dw = () => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv3d(seededUniform(xShape, 1) as tf.Tensor5D, f as tf.Tensor5D, strides, pad), dy())))(w());
+      for (const [name, f, tolerance] of [['input', dx, 2e-6], ['filter', dw, 1e-5]] as const) {
+        const [cpu, wasm] = [await resultOn('cpu', f), await resultOn('wasm', f)];
+        expect(wasm.shape, name).toEqual(cpu.shape);
+        // The filter gradient sums over every output position: float32 sums in XNNPACK, double ones on cpu.
+        expect(differenceRelativeToLargest(wasm.values, cpu.values), name).toBeLessThan(tolerance);
+      }
+    },
+  );
 });

@@ -6,16 +6,16 @@
  * together" downstream), and the webgpu shader compared a flat index with x's shape and did not
  * compile. Ours flattens x (and weights of the same size) first.
  */
-import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { compositeKernel } from './kernel-ops.js';
+import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { compositeKernel, type KernelOps } from './kernel-ops.js';
+
+/** t as a vector (unchanged if it is one). */
+const flat = (ops: KernelOps, t: TensorInfo) => (t.shape.length === 1 ? t : ops.reshape(t, [util.sizeFromShape(t.shape)]));
 
 export function flatBincountKernel(backendName: string): KernelFunc {
   return compositeKernel(backendName, (ops, inputs, attrs) => {
     const { x, weights } = inputs as Record<string, TensorInfo>;
-    const size = (t: TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
-    if (x!.shape.length === 1) return ops.runStock('Bincount', { x: x!, weights: weights! }, attrs);
-    const flatX = ops.reshape(x!, [size(x!)]);
-    const flatWeights = size(weights!) > 0 && weights!.shape.length !== 1 ? ops.reshape(weights!, [size(weights!)]) : weights!;
-    return ops.runStock('Bincount', { x: flatX, weights: flatWeights }, attrs);
+    // Weights are empty (count each value once) or one per value of x.
+    return ops.runStock('Bincount', { x: flat(ops, x!), weights: util.sizeFromShape(weights!.shape) > 0 ? flat(ops, weights!) : weights! }, attrs);
   }) as KernelFunc;
 }

@@ -21,7 +21,7 @@ import {
 } from './gradients.js';
 import { meanGradConfig, prodGradConfig, sumGradConfig } from './reduction-gradients.js';
 import { zeroGradConfigs, type ZERO_GRADIENT_KERNELS } from './zero-gradients.js';
-import { forget, isOurKernel, rememberOurs, requireStockKernel, stockKernel } from './registry-state.js';
+import { forget, isOurKernel, rememberOurs, stockKernel } from './registry-state.js';
 import { stridedSliceGradConfig, stridedSliceKernel } from './strided-slice.js';
 import {
   webgpuConv2dBackpropFilter,
@@ -67,9 +67,6 @@ export const SUPPORTED_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
 /** One of {@link SUPPORTED_BACKENDS}: 'cpu', 'wasm' or 'webgpu'. */
 export type SupportedBackend = (typeof SUPPORTED_BACKENDS)[number];
 
-/** The stock StridedSlice of `backendName`, corrected where it is wrong (wasm's is in its copy kernels). */
-const correctedStridedSlice = (backendName: string) => stridedSliceKernel(backendName, () => requireStockKernel('StridedSlice', backendName).kernelFunc);
-
 /** The kernels registered for each backend (kernel name -> factory of the kernel function). */
 const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => unknown>> = {
   cpu: {
@@ -81,7 +78,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ResizeNearestNeighborGrad: resizeNearestNeighborGradKernel,
     UnsortedSegmentSum: unsortedSegmentSumKernel,
     MaxPool3DGrad: maxPool3dGradKernel,
-    StridedSlice: correctedStridedSlice,
+    StridedSlice: stridedSliceKernel, // wasm's is corrected in its copy kernel
     Transform: transformKernel,
   },
   wasm: {
@@ -104,8 +101,8 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     GatherV2: wasmGatherKernel,
     TopK: wasmTopKKernel,
     UnsortedSegmentSum: unsortedSegmentSumKernel,
-    Conv3DBackpropInputV2: () => wasmConv3dBackpropInputKernel(conv3dBackpropInputKernel),
-    Conv3DBackpropFilterV2: () => wasmConv3dBackpropFilterKernel(conv3dBackpropFilterKernel),
+    Conv3DBackpropInputV2: () => wasmConv3dBackpropInputKernel(conv3dBackpropInputKernel()),
+    Conv3DBackpropFilterV2: () => wasmConv3dBackpropFilterKernel(conv3dBackpropFilterKernel()),
     MaxPool3D: maxPool3dKernel,
     MaxPool3DGrad: maxPool3dGradKernel,
     Dilation2D: dilation2dKernel,
@@ -131,7 +128,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     ...Object.fromEntries(WEBGPU_EMPTY_OPERAND_KERNELS.map((name) => [name, () => webgpuEmptyOperandKernel(name)])),
-    StridedSlice: correctedStridedSlice,
+    StridedSlice: stridedSliceKernel, // wasm's is corrected in its copy kernel
     Transform: transformKernel,
     Bincount: flatBincountKernel,
     CropAndResize: webgpuCropAndResize,
@@ -200,29 +197,32 @@ export interface RegisterTrainingKernelsOptions {
  * input channels, give zeros (then bias and activation) as on cpu, a wasm GatherV2 of an empty
  * tensor gives the cpu backend's shape and a wasm TopK of an empty axis no trap; it adds the
  * UnsortedSegmentSum that stock wasm lacks (the gradient of tf.gather) and replaces cpu's, which
- * runs four kernels per segment. For 3-D conv nets it replaces wasm's Conv3DBackpropInputV2 (the
- * input gradient of conv3d and the forward pass of conv3dTranspose; wrong for every shape),
- * Conv3DBackpropFilterV2 (wrong with strides), Conv3D (as 2-D convolutions of depth slices in
- * XNNPACK, where large enough: 35x faster), MaxPool3D (0 for a window of negative values) and
- * MaxPool3DGrad, and cpu's MaxPool3DGrad (wrong for windows whose height and width differ); on
- * wasm Dilation2D and its two gradient kernels (wrong where a window's x + filter stays below 0),
- * MaxPoolWithArgmax (negative windows gave 1.2e-38 and index 0), and it adds the Einsum kernel wasm
- * lacks (tf.einsum, tf.image.rgbToGrayscale); on wasm and webgpu it flattens Bincount's x of rank
- * above 1 (tf.image.threshold's Otsu method failed on wasm and was wrong on webgpu), and on webgpu
- * it gives CropAndResize as many boxes as images (the stock shader dropped boxes into an image whose
- * index was not below the number of boxes); and
- * registers the gradient of Conv3DBackpropInputV2 that tfjs-core lacks (so that conv3dTranspose
- * trains), and those of DepthToSpace (so that a sub-pixel convolution trains), StridedSlice and
- * GatherNd, ones of Cumsum and Prod in place of tfjs-core's (wrong along any axis but the last;
- * failing without the chained tensor methods of @tensorflow/tfjs), and zero gradients for the
- * comparisons and logical operations ({@link ZERO_GRADIENT_KERNELS}), so that a gradient through a
- * mask works. On webgpu
- * it runs reverse Cumsum and Cumprod as forward scans between two Reverse kernels
- * ({@link WEBGPU_CUMULATIVE_KERNELS}: the stock shader of a reverse scan is cached without its axis
- * length, so a second length got the first one's). On cpu and webgpu it wraps Transform
- * (tf.image.transform), which on cpu warped only the first image of a batch and on webgpu read a
- * transform row per image even when one was given for all. On cpu and webgpu it wraps StridedSlice (on wasm its copy kernel does the same), whose
- * stock kernels are wrong when the slice drops an axis and strides another (`x[1, ::2]`). And on webgpu
+ * runs four kernels per segment.
+ *
+ * For 3-D conv nets it replaces wasm's Conv3DBackpropInputV2 (the input gradient of conv3d and the
+ * forward pass of conv3dTranspose; wrong for every shape), Conv3DBackpropFilterV2 (wrong with
+ * strides), MaxPool3D (0 for a window of negative values) and MaxPool3DGrad, and cpu's
+ * MaxPool3DGrad (wrong for windows whose height and width differ); on wasm, Conv3D and its two
+ * gradients run as 2-D convolutions of depth slices in XNNPACK where large enough (35x faster).
+ *
+ * Other stock kernels it corrects: on wasm Dilation2D and its two gradient kernels (wrong where a
+ * window's x + filter stays below 0), MaxPoolWithArgmax (negative windows gave 1.2e-38 and index
+ * 0) and Transform in 'reflect' fill mode; on cpu and webgpu Transform of a batch (tf.image.transform:
+ * cpu warped only the first image, webgpu misread one transform row given for all) and StridedSlice
+ * (on wasm in its copy kernel), wrong when the slice drops an axis and strides another
+ * (`x[1, ::2]`); on wasm and webgpu Bincount of an x of rank above 1 (tf.image.threshold's Otsu
+ * method); on webgpu CropAndResize of boxes into an image whose index is not below the number of
+ * boxes, and reverse Cumsum and Cumprod ({@link WEBGPU_CUMULATIVE_KERNELS}: the stock reverse
+ * shader is cached without its axis length). It adds the Einsum kernel wasm lacks (tf.einsum,
+ * tf.image.rgbToGrayscale).
+ *
+ * Gradients tfjs-core lacks: of Conv3DBackpropInputV2 (so that conv3dTranspose trains),
+ * DepthToSpace (sub-pixel convolution), StridedSlice and GatherNd; in place of tfjs-core's, those
+ * of Cumsum (wrong along any axis but the last) and Prod (failing without the chained tensor
+ * methods of @tensorflow/tfjs); and zero gradients for the comparisons and logical operations
+ * ({@link ZERO_GRADIENT_KERNELS}), so that a gradient through a mask works.
+ *
+ * And on webgpu
  * ({@link WEBGPU_EMPTY_OPERAND_KERNELS}) convolutions with an empty output, Softmax of an empty
  * tensor and UnsortedSegmentSum of an empty or int32 input give the cpu backend's results instead of
  * errors or float bit patterns.

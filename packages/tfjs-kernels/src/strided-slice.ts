@@ -30,6 +30,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { compositeKernel, type KernelArgs } from './kernel-ops.js';
+import { requireStockKernel } from './registry-state.js';
 
 /** StridedSlice's attributes. */
 interface StridedSliceAttrs {
@@ -91,8 +92,12 @@ function unshrunkAttrs(slice: DenseSlice): StridedSliceAttrs {
  * wasm copy kernel falls back on it too.
  */
 export function stridedSliceThroughStock(args: { inputs: unknown; backend: unknown; attrs?: unknown }, stock: KernelFunc, backendName: string): TensorInfo | TensorInfo[] {
+  const attrs = args.attrs as unknown as StridedSliceAttrs;
+  // Only a slice that drops an axis can be wrong: the others (our own gradients' included) go
+  // straight to the stock kernel, without working out the slice twice.
+  if (!attrs.shrinkAxisMask) return stock(args as never);
   const x = (args.inputs as Record<string, TensorInfo>)['x']!;
-  const slice = denseSlice(x.shape, args.attrs as unknown as StridedSliceAttrs);
+  const slice = denseSlice(x.shape, attrs);
   if (!slice.stockIsWrong) return stock(args as never);
   const backend = args.backend as KernelBackend;
   if (slice.counts.includes(0)) {
@@ -106,8 +111,8 @@ export function stridedSliceThroughStock(args: { inputs: unknown; backend: unkno
 }
 
 /** Our StridedSlice for `backendName` (cpu, webgpu): the stock kernel, corrected. */
-export function stridedSliceKernel(backendName: string, stock: () => KernelFunc): KernelFunc {
-  return ((args: KernelArgs) => stridedSliceThroughStock(args, stock(), backendName)) as KernelFunc;
+export function stridedSliceKernel(backendName: string): KernelFunc {
+  return ((args: KernelArgs) => stridedSliceThroughStock(args, requireStockKernel('StridedSlice', backendName).kernelFunc, backendName)) as KernelFunc;
 }
 
 /** The gradient of StridedSlice: dy put back where the slice took it from, zeros elsewhere. */

@@ -14,10 +14,12 @@
  */
 import { util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { compositeKernel, float32Output, type KernelArgs } from './kernel-ops.js';
+import { requireStockKernel } from './registry-state.js';
 
 /** Our Transform for cpu (image by image), webgpu (one transform row per image) or wasm ('reflect' in JS). */
 export function transformKernel(backendName: string): KernelFunc {
-  const composite = compositeKernel(backendName, (ops, inputs, attrs) => {
+  if (backendName === 'wasm') return wasmTransform;
+  return compositeKernel(backendName, (ops, inputs, attrs) => {
     const { image, transforms } = inputs as Record<string, TensorInfo>;
     const [batch, height, width, channels] = image!.shape as [number, number, number, number];
     const shared = transforms!.shape[0] === 1;
@@ -30,27 +32,22 @@ export function transformKernel(backendName: string): KernelFunc {
       transforms: ops.slice(transforms!, [shared ? 0 : b, 0], [1, 8]),
     }, attrs));
     return ops.concat(warped, 0);
-  });
-  return ((args: KernelArgs) => {
-    if (backendName === 'wasm') {
-      const attrs = args.attrs as unknown as WarpAttrs;
-      const { image } = args.inputs as Record<string, TensorInfo>;
-      if (attrs.fillMode === 'reflect' && image!.dtype === 'float32') return reflectWarp(args, attrs);
-      return runStockTransform(args);
-    }
-    return composite(args);
   }) as KernelFunc;
 }
+
+/** wasm: 'reflect' fill in JS, every other mode by the stock kernel. */
+const wasmTransform = ((args: KernelArgs) => {
+  const attrs = args.attrs as unknown as WarpAttrs;
+  const { image } = args.inputs as Record<string, TensorInfo>;
+  if (attrs.fillMode === 'reflect' && image!.dtype === 'float32') return reflectWarp(args, attrs);
+  return requireStockKernel('Transform', 'wasm').kernelFunc(args as never);
+}) as KernelFunc;
 
 interface WarpAttrs {
   interpolation: 'nearest' | 'bilinear';
   fillMode: 'constant' | 'reflect' | 'wrap' | 'nearest';
   fillValue: number;
   outputShape?: [number, number] | null;
-}
-
-function runStockTransform(args: KernelArgs): TensorInfo {
-  return compositeKernel('wasm', (ops, inputs, attrs) => ops.runStock('Transform', inputs as Record<string, TensorInfo>, attrs))(args);
 }
 
 /**
@@ -76,8 +73,9 @@ function reflectWarp({ inputs, backend }: KernelArgs, attrs: WarpAttrs): TensorI
   const out = new Float32Array(batch * outHeight * outWidth * channels).fill(attrs.fillValue);
   const read = (n: number, y: number, x: number, c: number) =>
     (y >= 0 && y < height && x >= 0 && x < width ? pixels[((n * height + y) * width + x) * channels + c]! : attrs.fillValue);
+  const rowStride = transforms!.shape[0] === 1 ? 0 : 8; // one row of 8 values for all images, or one per image
   for (let n = 0; n < batch; n++) {
-    const t = rows.subarray(transforms!.shape[0] === 1 ? 0 : n * 8, (transforms!.shape[0] === 1 ? 0 : n * 8) + 8);
+    const t = rows.subarray(n * rowStride, n * rowStride + 8);
     for (let oy = 0; oy < outHeight; oy++) {
       for (let ox = 0; ox < outWidth; ox++) {
         const k = t[6]! * ox + t[7]! * oy + 1;
@@ -85,15 +83,16 @@ function reflectWarp({ inputs, backend }: KernelArgs, attrs: WarpAttrs): TensorI
         const x = reflect((t[0]! * ox + t[1]! * oy + t[2]!) / k, width);
         const y = reflect((t[3]! * ox + t[4]! * oy + t[5]!) / k, height);
         const o = ((n * outHeight + oy) * outWidth + ox) * channels;
+        if (attrs.interpolation === 'nearest') {
+          const [yn, xn] = [Math.round(y), Math.round(x)];
+          for (let c = 0; c < channels; c++) out[o + c] = read(n, yn, xn, c);
+          continue;
+        }
+        const [y0, x0] = [Math.floor(y), Math.floor(x)];
         for (let c = 0; c < channels; c++) {
-          if (attrs.interpolation === 'nearest') {
-            out[o + c] = read(n, Math.round(y), Math.round(x), c);
-          } else {
-            const [y0, x0] = [Math.floor(y), Math.floor(x)];
-            const top = (x0 + 1 - x) * read(n, y0, x0, c) + (x - x0) * read(n, y0, x0 + 1, c);
-            const bottom = (x0 + 1 - x) * read(n, y0 + 1, x0, c) + (x - x0) * read(n, y0 + 1, x0 + 1, c);
-            out[o + c] = (y0 + 1 - y) * top + (y - y0) * bottom;
-          }
+          const top = (x0 + 1 - x) * read(n, y0, x0, c) + (x - x0) * read(n, y0, x0 + 1, c);
+          const bottom = (x0 + 1 - x) * read(n, y0 + 1, x0, c) + (x - x0) * read(n, y0 + 1, x0 + 1, c);
+          out[o + c] = (y0 + 1 - y) * top + (y - y0) * bottom;
         }
       }
     }

@@ -60,35 +60,53 @@ export function forEachTap(info: WindowGeometry, visit: (o: number, i: number, t
  */
 export type TieRule = 'first' | 'last';
 
+/** Options of {@link windowMaxima}. */
+export interface WindowMaximaOptions {
+  /** Added to the value each tap reads before comparing, by [tap, channel] (flat): a dilation's structuring function. */
+  addend?: ArrayLike<number>;
+  /** The maximum of a window without a value (default -Infinity; the cpu backend's dilation starts at MIN_SAFE_INTEGER). */
+  empty?: number;
+}
+
 /**
- * For each output value of a max pool ([output position, channel], flat), the flat input index of
- * its window's maximum, or -1 for a window without a value above -Infinity; and the maxima. NaN is
- * never a maximum, as on the cpu backend.
+ * For each output value of a max pool or a grayscale dilation ([output position, channel], flat):
+ * the window's maximum, the flat input index it was read from and the flat [tap, channel] index
+ * of its tap, each -1 for a window without a value above `empty`. NaN is never a maximum, as on the
+ * cpu backend. Maxima are compared in double precision (x + addend, as the cpu backend adds them)
+ * and rounded to float32 once.
  */
-export function windowMaxima(info: WindowGeometry, x: ArrayLike<number>, ties: TieRule): { at: Int32Array; max: Float32Array } {
+export function windowMaxima(
+  info: WindowGeometry, x: ArrayLike<number>, ties: TieRule, { addend, empty = -Infinity }: WindowMaximaOptions = {},
+): { at: Int32Array; tap: Int32Array; max: Float32Array } {
   const channels = info.inChannels;
   const size = info.batchSize * info.outDepth * info.outHeight * info.outWidth * channels;
   const at = new Int32Array(size).fill(-1);
-  const max = new Float32Array(size).fill(-Infinity);
+  const tapOf = new Int32Array(size).fill(-1);
+  const max = new Float64Array(size).fill(empty);
   const last = ties === 'last';
-  forEachTap(info, (o, i) => {
+  forEachTap(info, (o, i, tap) => {
     for (let c = 0; c < channels; c++) {
-      const v = x[i * channels + c]!;
+      const v = addend === undefined ? x[i * channels + c]! : x[i * channels + c]! + addend[tap * channels + c]!;
       const m = max[o * channels + c]!;
       if (v > m || (last && v === m)) {
         max[o * channels + c] = v;
         at[o * channels + c] = i * channels + c;
+        tapOf[o * channels + c] = tap * channels + c;
       }
     }
   });
-  return { at, max };
+  return { at, tap: tapOf, max: Float32Array.from(max) };
 }
 
-/** The gradient of a max pool: each output's dy added (in double precision) to its window's maximum. */
-export function maxPoolGradient(backend: KernelBackend, info: WindowGeometry, input: TensorInfo, dy: TensorInfo, ties: TieRule): TensorInfo {
-  const { at } = windowMaxima(info, backend.readSync(input.dataId) as Float32Array, ties);
+/** Each of dy's values added (in double precision) at its index in `targets` (none where -1), into a float32 result of `shape`. */
+export function scatterAdd(backend: KernelBackend, dy: TensorInfo, targets: Int32Array, shape: readonly number[]): TensorInfo {
   const dyValues = backend.readSync(dy.dataId) as Float32Array;
-  const dx = new Float64Array(util.sizeFromShape(input.shape));
-  for (let k = 0; k < at.length; k++) if (at[k]! >= 0) dx[at[k]!]! += dyValues[k]!;
-  return float32Output(backend, Float32Array.from(dx), input.shape);
+  const sums = new Float64Array(util.sizeFromShape([...shape]));
+  for (let k = 0; k < targets.length; k++) if (targets[k]! >= 0) sums[targets[k]!] += dyValues[k]!;
+  return float32Output(backend, Float32Array.from(sums), shape);
+}
+
+/** The gradient of a max pool: each output's dy added to its window's maximum. */
+export function maxPoolGradient(backend: KernelBackend, info: WindowGeometry, input: TensorInfo, dy: TensorInfo, ties: TieRule): TensorInfo {
+  return scatterAdd(backend, dy, windowMaxima(info, backend.readSync(input.dataId) as Float32Array, ties).at, input.shape);
 }

@@ -9,10 +9,10 @@
  * backend's Einsum, which does the same.
  */
 import { backend_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { compositeKernel, type KernelArgs } from '../kernel-ops.js';
+import { compositeKernel } from '../kernel-ops.js';
 
 export function wasmEinsumKernel(): KernelFunc {
-  const composite = compositeKernel('wasm', (ops, inputs, attrs) => {
+  return compositeKernel('wasm', (ops, inputs, attrs) => {
     const operands = Object.keys(inputs).sort((a, b) => Number(a) - Number(b)).map((k) => inputs[k]!);
     const { equation } = attrs as unknown as { equation: string };
     const { allDims, summedDims, idDims } = backend_util.decodeEinsumEquation(equation, operands.length);
@@ -37,6 +37,5 @@ export function wasmEinsumKernel(): KernelFunc {
     });
     // An operand returned unchanged ('ij->ij') must be a new tensor, not the input itself.
     return operands.includes(product!) ? ops.copy(product!) : product!;
-  });
-  return ((args: KernelArgs) => composite(args)) as KernelFunc;
+  }) as KernelFunc;
 }

@@ -27,7 +27,7 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe('compare (two models, 64x64, one epoch, synthetic)', () => {
   it('writes every output file, and nothing partial', async () => {
-    expect((await readdir(out)).sort()).toEqual(['checkpoints', 'config.json', 'overlays', 'results.json', 'roc.svg', 'runs', 'table.csv', 'table.md']);
+    expect((await readdir(out)).sort()).toEqual(['checkpoints', 'config.json', 'loss.svg', 'overlays', 'results.json', 'roc.svg', 'runs', 'table.csv', 'table.md']);
     expect((await readdir(root)).sort()).toEqual(['run']);
     expect((await readdir(join(out, 'checkpoints', 'sa-unet', 'repeat-1'))).sort()).toEqual(['model.json', 'weights.bin']);
     const overlays = (await readdir(join(out, 'overlays'))).sort();
@@ -71,6 +71,9 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
     const auc = (m: string) => results.models.find((r) => r.model === m)!.repeats[0]!.metrics.pixelAucMicro.toFixed(4);
     expect(labels).toEqual(expect.arrayContaining([`U-Net (AUC ${auc('unet')})`, `SA-U-Net (proposed) (AUC ${auc('sa-unet')})`]));
+    const loss = await readFile(join(out, 'loss.svg'), 'utf8');
+    expect([...loss.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1])).toEqual(expect.arrayContaining(['U-Net', 'SA-U-Net (proposed)']));
+    expect(md).toMatch(new RegExp(`\\| U-Net \\|.*\\| ${results.models[0].repeats[0].epochLosses[0].toFixed(3)} \\|\n`));
     const png = decode(await readFile(join(out, 'overlays', `unet-${results.dataset.testNames[0]}.png`)));
     expect(png).toMatchObject({ width: 256, height: 256, channels: 3 });
     let green = 0;

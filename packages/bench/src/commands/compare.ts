@@ -1,6 +1,6 @@
 /**
  * `compare`: every model, R repeats each, on one dataset with the paper's protocol; writes
- * results.json, table.md, table.csv, roc.svg, overlays/*.png, config.json and the checkpoints.
+ * results.json, table.md, table.csv, roc.svg, loss.svg, overlays/*.png, config.json and the checkpoints.
  */
 import { cp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { checkOutFree, defaultOut, exists, isFolder, prepareWorkFolder, publish,
 import { log } from '../progress.js';
 import { counted } from '../plural.js';
 import { AGGREGATED, type CompareResults, type ModelResult, type RepeatResult, type RunConfig } from '../report/results.js';
+import { renderLossSvg } from '../report/loss-svg.js';
 import { renderRocSvg } from '../report/roc-svg.js';
 import { renderCsv, renderMarkdown } from '../report/tables.js';
 import { loadRunData } from './data.js';
@@ -150,8 +151,9 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   await writeFile(join(work, 'table.md'), renderMarkdown(results));
   await writeFile(join(work, 'table.csv'), renderCsv(results));
   await writeFile(join(work, 'roc.svg'), await renderRocSvg(results));
+  await writeFile(join(work, 'loss.svg'), await renderLossSvg(results));
   await publish(work, out);
-  log(show, `\n${renderMarkdown(results)}\nresults in ${out}/ (results.json, table.md, table.csv, roc.svg, overlays/, checkpoints/)`);
+  log(show, `\n${renderMarkdown(results)}\nresults in ${out}/ (results.json, table.md, table.csv, roc.svg, loss.svg, overlays/, checkpoints/)`);
   if (tf.memory().numTensors > 1000) log(show, `warning: ${tf.memory().numTensors} tensors still allocated`);
   return { out, results };
 }

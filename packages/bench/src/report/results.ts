@@ -1,5 +1,5 @@
 /** The results of a comparison run, as written to results.json and rendered into the tables. */
-import type { Summary } from '@sa-unet/seg-metrics';
+import { summarize, type Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import type { PlotCurve } from '../eval/score.js';
 import type { Latency } from '../eval/timing.js';
@@ -62,6 +62,14 @@ export const AGGREGATED = ['precision', 'recall', 'specificity', 'dice', 'iou', 
   'pixelAucMicro', 'pixelAucMacro', 'zeroOverlapRate'] as const;
 /** One of {@link AGGREGATED}. */
 export type AggregatedMetric = (typeof AGGREGATED)[number];
+
+/**
+ * The mean training loss of the last epoch, mean and SD over a model's repeats: how far training
+ * got (a run whose loss still falls fast has not converged, and more epochs may change the ranking).
+ */
+export function finalTrainLoss(m: Pick<ModelResult, 'repeats'>): Summary {
+  return summarize(m.repeats.map((rep) => rep.epochLosses.at(-1) ?? NaN));
+}
 
 /** One model of a comparison: its size, its latency and its runs. */
 export interface ModelResult {

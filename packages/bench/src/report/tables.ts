@@ -1,7 +1,7 @@
 /** table.md and table.csv: the shapes of the paper's Tables 2 and 3, with the paper's numbers beside ours. */
 import type { Summary } from '@sa-unet/seg-metrics';
 import { MODEL_TITLES, PAPER_DATASETS, PAPER_INFERENCE, PAPER_PARAMS, PAPER_TABLE2, PAPER_TABLE3, PAPER_ZERO_OVERLAP } from './paper.js';
-import { AGGREGATED, type CompareResults } from './results.js';
+import { AGGREGATED, finalTrainLoss, type CompareResults } from './results.js';
 import { counted } from '../plural.js';
 
 function fixed(v: number, digits: number): string {
@@ -39,17 +39,19 @@ export function renderMarkdown(r: CompareResults): string {
   lines.push('');
   lines.push('## Table 2 (shape of the paper\'s): every model');
   lines.push('');
-  lines.push('| model | parameters | precision | recall | DSC | HD (px) | pixel AUC | zero-overlap | inference ms/image | train s/epoch |');
-  lines.push('|---|---:|---|---|---|---|---|---|---:|---:|');
+  lines.push('| model | parameters | precision | recall | DSC | HD (px) | pixel AUC | zero-overlap | inference ms/image | train s/epoch | final train loss |');
+  lines.push('|---|---:|---|---|---|---|---|---|---:|---:|---|');
   for (const m of r.models) {
     const a = m.aggregate;
     lines.push(`| ${MODEL_TITLES[m.model]} | ${m.params.toLocaleString('en-US')} | ${meanSd(a.precision, 3)} | ${meanSd(a.recall, 3)} | ` +
       `${meanSd(a.dice, 3)} | ${meanSd(a.hausdorff, 3)} | ${meanSd(a.pixelAucMicro, 4)} | ${percent(a.zeroOverlapRate)} | ` +
-      `${fixed(m.inference.medianMs, 1)} | ${fixed(m.secondsPerEpoch, 1)} |`);
+      `${fixed(m.inference.medianMs, 1)} | ${fixed(m.secondsPerEpoch, 1)} | ${meanSd(finalTrainLoss(m), 3)} |`);
   }
   lines.push('');
   lines.push(`Inference: median of ${r.models[0]?.inference.runs ?? 0} calls at batch 1 after warm-up on ${r.backend.name}; ` +
     `first calls: ${r.models.map((m) => `${m.model} ${fixed(m.inference.firstMs, 0)} ms`).join(', ')}.`);
+  lines.push('Final train loss: the mean dice loss over the last epoch\'s training batches, as trained (augmented, batch norm in training mode), ' +
+    'mean ± SD over repeats; loss.svg plots every epoch. A loss still falling fast means training had not converged and more --epochs may change the ranking.');
   const peak = Math.max(...r.models.flatMap((m) => m.repeats.map((rep) => rep.peakRssMB ?? NaN)).filter(Number.isFinite));
   if (Number.isFinite(peak)) lines.push(`Peak memory while training: ${peak.toFixed(0)} MiB resident (the whole process, all threads).`);
   lines.push('');
@@ -86,9 +88,11 @@ const csvCell = (v: unknown) => {
 /** table.csv: one row per model, the mean and SD over repeats of every aggregated metric, the parameters and the latency. */
 export function renderCsv(r: CompareResults): string {
   const header = ['model', 'params', 'trainable_params', 'repeats',
-    ...AGGREGATED.flatMap((k) => [`${k}_mean`, `${k}_sd`]), 'inference_median_ms', 'inference_p90_ms', 'inference_first_ms', 'train_seconds_per_epoch', 'backend'];
+    ...AGGREGATED.flatMap((k) => [`${k}_mean`, `${k}_sd`]), 'inference_median_ms', 'inference_p90_ms', 'inference_first_ms', 'train_seconds_per_epoch',
+    'final_train_loss_mean', 'final_train_loss_sd', 'backend'];
   const rows = r.models.map((m) => [m.model, m.params, m.trainableParams, m.repeats.length,
     ...AGGREGATED.flatMap((k) => [m.aggregate[k].mean, m.aggregate[k].sd]),
-    m.inference.medianMs, m.inference.p90Ms, m.inference.firstMs, m.secondsPerEpoch, m.inference.backend]);
+    m.inference.medianMs, m.inference.p90Ms, m.inference.firstMs, m.secondsPerEpoch,
+    finalTrainLoss(m).mean, finalTrainLoss(m).sd, m.inference.backend]);
   return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
 }

@@ -32,6 +32,16 @@ function number(flag: string, min: number, max: number) {
   };
 }
 
+/** --foreground-prior: 'auto' or a probability strictly between 0 and 1. */
+function foregroundPrior(value: string): number | 'auto' {
+  if (value === 'auto') return value;
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n < 1)) {
+    throw new InvalidArgumentError(`--foreground-prior must be 'auto' (the training masks' foreground fraction) or a probability in (0, 1), got '${value}'`);
+  }
+  return n;
+}
+
 const presetNames = Object.keys(PRESETS).join('|');
 const DEFAULT_PRESET: PresetName = 'quick';
 
@@ -65,6 +75,8 @@ function addRunOptions(cmd: Command): Command {
     .option('--phantom-count <n>', `phantom images when no --data (preset: ${presetValues('phantomCount')})`, integer('--phantom-count', 2))
     .option('--recalibrate-bn', 'before testing, re-estimate batch norm\'s moving statistics from the training images with the final weights (not in the paper)')
     .option('--no-channel-attention', 'SA-U-Net without its layers\' ECA channel attention (an ablation; not in the paper)')
+    .option('--foreground-prior <p>', 'start every output pixel at foreground probability p (the heads\' bias at its logit): a number in (0, 1), ' +
+      'or auto for the training masks\' foreground fraction (default: 0.5, a zero bias, as the paper; not in the paper)', foregroundPrior)
     .option('--test-fraction <x>', 'fraction of --data held out for testing', number('--test-fraction', 0.01, 0.9), 0.2)
     .option('--seed <n>', 'seed of the split, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))

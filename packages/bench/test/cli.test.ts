@@ -18,6 +18,8 @@ describe('sa-unet-bench flags', () => {
     ['latency size not a multiple of 16', ['latency', '--size', '40', '--quiet'], /--size must be a multiple of 16 .*got 40; nearest: 32 or 48/],
     ['latency size too large', ['latency', '--size', '8192', '--quiet'], /--size must be at most 4096 .*got 8192/],
     ['params size too large', ['params', '--size', '8192'], /--size must be at most 4096 .*got 8192/],
+    ['foreground prior 1', ['compare', '--foreground-prior', '1'], /--foreground-prior must be 'auto' \(the training masks' foreground fraction\) or a probability in \(0, 1\), got '1'/],
+    ['foreground prior a word', ['train', '--model', 'unet', '--out', 'o', '--foreground-prior', 'often'], /--foreground-prior must be 'auto' .*got 'often'/],
     ['unknown model', ['compare', '--models', 'unet,segnet', '--quiet'], /unknown model "segnet" in --models; expected any of: unet, unet-plus-plus/],
     ['unknown backend', ['compare', '--backend', 'metal'], /argument 'metal' is invalid. Allowed choices are auto, wasm, cpu, webgpu, tensorflow/],
     ['unknown preset', ['compare', '--preset', 'huge'], /argument 'huge' is invalid. Allowed choices are paper, quick/],
@@ -40,7 +42,8 @@ describe('sa-unet-bench flags', () => {
     expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'params', 'recalibrate', 'segment', 'train']);
     expect(help.recalibrate).toMatch(/--model <dir>[\s\S]*--images <dir>[\s\S]*--out <dir>[\s\S]*--batch-size <n>/);
     expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--recalibrate-bn[\s\S]*--resume[\s\S]*--extend <dir>/);
-    expect(help.train).toMatch(/--recalibrate-bn[\s\S]*--no-channel-attention/);
+    expect(help.train).toMatch(/--recalibrate-bn[\s\S]*--no-channel-attention[\s\S]*--foreground-prior <p>/);
+    expect(help.compare).toMatch(/--foreground-prior <p>/);
     expect(help.compare).toMatch(/--no-channel-attention +SA-U-Net without its layers' ECA channel attention/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);
     expect(help.latency).toMatch(/--backends <list>/);

@@ -1,5 +1,5 @@
 /** A tiny end-to-end comparison, then train, evaluate, latency and params on its outputs. */
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -91,12 +91,12 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     const partial = `${resumedOut}.partial`;
     // An interrupted run: its partial folder has unet's record (copied from the finished run).
     await runCompare({ models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'first'), quiet: true, workers: 1, backend: 'wasm' });
-    const { cp } = await import('node:fs/promises');
     await cp(join(root, 'first'), partial, { recursive: true });
     await rm(join(partial, 'results.json'));
-    // Written by a version from before --recalibrate-bn and --no-channel-attention (which never
-    // recalibrated and always had the attention): resumes as it is.
-    const { recalibrateBatchNorm: _, channelAttention: __, ...older } = JSON.parse(await readFile(join(partial, 'config.json'), 'utf8'));
+    // Written by a version from before --recalibrate-bn, --no-channel-attention and
+    // --foreground-prior (which never recalibrated, always had the attention and started at a zero
+    // bias): resumes as it is.
+    const { recalibrateBatchNorm: _, channelAttention: __, foregroundPrior: ___, ...older } = JSON.parse(await readFile(join(partial, 'config.json'), 'utf8'));
     await writeFile(join(partial, 'config.json'), JSON.stringify(older));
     const started = performance.now();
     const { results: resumed } = await runCompare({
@@ -172,6 +172,18 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     expect(log.options.recalibrateBatchNorm).toBe(true);
     expect(JSON.parse(await readFile(join(root, 'bn-moving', 'training.json'), 'utf8')).options.recalibrateBatchNorm).toBe(false);
   }, 120_000);
+  it('--foreground-prior auto trains from the training masks\' foreground fraction, recorded', async () => {
+    const dir = join(root, 'prior');
+    await runTrain({ model: 'unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, backend: 'wasm', out: dir, foregroundPrior: 'auto' });
+    expect(JSON.parse(await readFile(join(dir, 'training.json'), 'utf8')).options.foregroundPrior).toBe('auto');
+    const other = join(root, 'prior-other.partial');
+    await cp(join(root, 'first'), other, { recursive: true });
+    await expect(runCompare({
+      models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'prior-other'), quiet: true, workers: 1, backend: 'wasm', resume: true,
+      foregroundPrior: 'auto',
+    })).rejects.toThrow(/--resume: .*config\.json was written with other options/);
+  }, 120_000);
+
   it('--no-channel-attention trains SA-U-Net without its layers\' channel attention, recorded and stated in the table', async () => {
     const dir = join(root, 'no-attention');
     await runTrain({ model: 'sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, backend: 'wasm', out: dir, channelAttention: false });
@@ -320,7 +332,6 @@ describe('train, evaluate, latency, params', () => {
   }, 300_000);
 
   it('a failed run stops the schedule, the run in progress is kept, and --resume continues with other --models or --repeats', async () => {
-    const { cp } = await import('node:fs/promises');
     const common = { size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, backend: 'wasm' } as const;
     const failing = join(root, 'failing');
     // A file stands where sa-unet's checkpoint folder goes, so its run fails when it saves.

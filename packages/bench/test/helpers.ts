@@ -3,6 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
 import jpeg from 'jpeg-js';
+import type { CompareResults, ModelResult, RepeatResult } from '@sa-unet/bench';
+import { summarize } from '@sa-unet/seg-metrics';
 
 export type Pixels = (x: number, y: number) => number;
 
@@ -63,4 +65,33 @@ export async function writeDataset(dir: string, files: { images?: Record<string,
   for (const [name, bytes] of Object.entries(files.images ?? {})) await writeFile(join(dir, 'images', name), bytes);
   for (const [name, bytes] of Object.entries(files.masks ?? {})) await writeFile(join(dir, 'masks', name), bytes);
   return dir;
+}
+
+/** Fixed test metrics of the fake results below. */
+const METRICS = { precision: 0.5, recall: 0.5, specificity: 0.9, dice: 0.5, iou: 0.33, hausdorff: 4, hausdorff95: 3, assd: 1, surfaceDice: 0.5,
+  pixelAucMicro: 0.9, pixelAucMacro: 0.9, zeroOverlapRate: 0, skipped: {} };
+
+function repeat(n: number, epochLosses: number[]): RepeatResult {
+  return { repeat: n, seed: n + 1, epochLosses, epochSeconds: epochLosses.map(() => 1), trainImagesPerSecond: 4, peakRssMB: 100,
+    metrics: METRICS, roc: { fpr: [0, 1], tpr: [0, 1] }, checkpoint: `checkpoints/x/repeat-${n}` };
+}
+
+/** A model's results with the given training losses per repeat (other figures fixed). */
+export function model(name: ModelResult['model'], losses: number[][]): ModelResult {
+  const repeats = losses.map((l, i) => repeat(i + 1, l));
+  const aggregate = Object.fromEntries(Object.entries(METRICS).filter(([k]) => k !== 'skipped').map(([k, v]) => [k, summarize(repeats.map(() => v as number))]));
+  return { model: name, params: 1000, trainableParams: 900, inference: { medianMs: 1, p90Ms: 1, firstMs: 2, runs: 20, backend: 'wasm' },
+    repeats, aggregate: aggregate as ModelResult['aggregate'], secondsPerEpoch: 1 };
+}
+
+/** A comparison's results of these models, trained for `epochs`. */
+export function results(models: ModelResult[], epochs: number): CompareResults {
+  return {
+    tool: '@sa-unet/bench compare', date: '2026-12-03T00:00:00.000Z', node: 'v20', backend: { name: 'wasm', description: 'wasm' },
+    config: { command: 'compare', preset: 'quick', size: 64, epochs, repeats: models[0].repeats.length, batchSize: 4, learningRate: 5e-4, shearDegrees: 15,
+      baseFilters: 16, phantomCount: 80, recalibrateBatchNorm: false, channelAttention: true, foregroundPrior: null, models: models.map((m) => m.model), data: null, testData: null,
+      label: null, testFraction: 0.2, seed: 1, backend: 'wasm' },
+    dataset: { source: 'phantom', size: 64, train: 8, test: 2, trainForegroundFraction: 0.03, testNames: ['a', 'b'] },
+    models, wallSeconds: 1,
+  };
 }

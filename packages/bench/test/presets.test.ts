@@ -7,7 +7,7 @@ import { PRESETS, type PresetName } from '../src/train/presets.js';
 const names = Object.keys(PRESETS) as PresetName[];
 
 /** A value as the comments write it: small rates as 5e-4. */
-const written = (value: number | boolean) => (typeof value === 'number' && value !== 0 && Math.abs(value) < 0.01 ? value.toExponential() : String(value));
+const written = (value: number | boolean | string | null) => (typeof value === 'number' && value !== 0 && Math.abs(value) < 0.01 ? value.toExponential() : String(value));
 
 describe('presets', () => {
   it('the comments of PRESETS list every value of each preset, as the code has them', async () => {

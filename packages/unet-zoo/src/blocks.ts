@@ -64,10 +64,15 @@ export function concat(xs: S[], name: string): S {
   return tfl.layers.concatenate({ axis: -1, name }).apply(xs) as S;
 }
 
-/** 1x1 convolution to the classes: sigmoid for one class, softmax over channels for more. */
+/**
+ * 1x1 convolution to the classes: sigmoid for one class, softmax over channels for more; its bias
+ * starts at the logit of `foregroundPrior` (zero, tfjs-layers' default, for 0.5).
+ */
 export function segmentationHead(x: S, config: ResolvedCommonConfig, name = `${config.name}_head`): S {
+  const p = config.foregroundPrior;
   return tfl.layers.conv2d({
     filters: config.numClasses, kernelSize: 1, activation: config.numClasses === 1 ? 'sigmoid' : 'softmax', name,
+    ...(p === 0.5 ? {} : { biasInitializer: tfl.initializers.constant({ value: Math.log(p / (1 - p)) }) }),
   }).apply(x) as S;
 }
 

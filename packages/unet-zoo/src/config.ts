@@ -22,6 +22,15 @@ export interface CommonConfig {
   depth?: number;
   /** 1: one sigmoid channel (binary segmentation); > 1: softmax over numClasses channels. Default 1. */
   numClasses?: number;
+  /**
+   * The probability of foreground that every pixel starts at (one sigmoid channel only): the
+   * head's bias starts at log(p / (1 - p)), as Lin et al. (2017, "Focal loss for dense object
+   * detection") start a detector's classifier at the prior of its rare class. Give the foreground
+   * fraction of the training masks: with dice loss and a small structure, a network that starts at
+   * 0.5 everywhere spends its first epochs lowering every background pixel. Default 0.5 (a zero
+   * bias, as Keras and the paper).
+   */
+  foregroundPrior?: number;
   /** Batch normalisation after every convolution (then the convolutions have no bias). Default true. */
   batchNorm?: boolean;
   /**
@@ -54,7 +63,7 @@ function positiveInteger(value: unknown, arg: string, model: string): number {
 
 /** The options every model takes (the compiler checks the list against {@link CommonConfig}). */
 const COMMON_OPTIONS = Object.keys({
-  inputShape: true, baseFilters: true, depth: true, numClasses: true, batchNorm: true, batchNormMomentum: true, upsampling: true,
+  inputShape: true, baseFilters: true, depth: true, numClasses: true, foregroundPrior: true, batchNorm: true, batchNormMomentum: true, upsampling: true,
   dropout: true, name: true,
 } satisfies Record<keyof CommonConfig, true>);
 
@@ -104,6 +113,13 @@ export function resolveCommonConfig(config: CommonConfig, model: string, extraOp
   const depth = positiveInteger(config.depth ?? 4, 'depth', model);
   const baseFilters = positiveInteger(config.baseFilters ?? 32, 'baseFilters', model);
   const numClasses = positiveInteger(config.numClasses ?? 1, 'numClasses', model);
+  const foregroundPrior = config.foregroundPrior ?? 0.5;
+  if (typeof foregroundPrior !== 'number' || !(foregroundPrior > 0 && foregroundPrior < 1)) {
+    throw new Error(`${model}: 'foregroundPrior' must be a probability in (0, 1), got ${JSON.stringify(config.foregroundPrior)}`);
+  }
+  if (config.foregroundPrior !== undefined && numClasses > 1) {
+    throw new Error(`${model}: 'foregroundPrior' sets the bias of one sigmoid channel; with numClasses ${numClasses} the head is a softmax, so leave it out`);
+  }
   const step = 2 ** depth;
   for (const [i, axis] of [[0, 'height'], [1, 'width']] as const) {
     const side = inputShape[i];
@@ -132,5 +148,5 @@ export function resolveCommonConfig(config: CommonConfig, model: string, extraOp
   if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(name)) {
     throw new Error(`${model}: 'name' must start with a letter and contain only letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
   }
-  return { inputShape: [...inputShape] as [number | null, number | null, number], baseFilters, depth, numClasses, batchNorm, batchNormMomentum, upsampling, dropout, name };
+  return { inputShape: [...inputShape] as [number | null, number | null, number], baseFilters, depth, numClasses, foregroundPrior, batchNorm, batchNormMomentum, upsampling, dropout, name };
 }

@@ -46,6 +46,11 @@ describe('registry', () => {
     ['a config that is not an object', 32, "unet: expected a config object with at least 'inputShape', got 32"],
     ['dropout 1', { ...SMALL, dropout: 1 }, "unet: 'dropout' must be a number in [0, 1), got 1"],
     ['dropout as a string', { ...SMALL, dropout: '0.1' }, "unet: 'dropout' must be a number in [0, 1), got \"0.1\""],
+    ['foreground prior 0', { ...SMALL, foregroundPrior: 0 }, "unet: 'foregroundPrior' must be a probability in (0, 1), got 0"],
+    ['foreground prior 1', { ...SMALL, foregroundPrior: 1 }, "unet: 'foregroundPrior' must be a probability in (0, 1), got 1"],
+    ['foreground prior NaN', { ...SMALL, foregroundPrior: NaN }, "unet: 'foregroundPrior' must be a probability in (0, 1), got null"],
+    ['foreground prior with a softmax head', { ...SMALL, numClasses: 3, foregroundPrior: 0.1 },
+      "unet: 'foregroundPrior' sets the bias of one sigmoid channel; with numClasses 3 the head is a softmax, so leave it out"],
     ['batch-norm momentum 1', { ...SMALL, batchNormMomentum: 1 }, "unet: 'batchNormMomentum' must be a number in [0, 1), got 1"],
     ['batchNorm not a boolean', { ...SMALL, batchNorm: 'yes' }, "unet: 'batchNorm' must be true or false, got \"yes\""],
     ['a name with a space', { ...SMALL, name: 'my net' }, "unet: 'name' must start with a letter and contain only letters, digits, '_', '.' or '-', got \"my net\""],
@@ -131,6 +136,13 @@ describe('U-Net++', () => {
     expect(diff[0]).toBeLessThan(1e-6);
     expect(averageDeepSupervision(unetPlusPlus(SMALL)).outputs).toHaveLength(1);
     tf.dispose([x, ...heads, mean, averaged]);
+  });
+
+  it('deep supervision with a foreground prior: every head\'s bias starts at its logit', async () => {
+    const model = unetPlusPlus({ ...SMALL, deepSupervision: true, foregroundPrior: 0.1 });
+    const biases = model.layers.filter((l) => /_head\d+$/.test(l.name)).map((l) => l.getWeights()[1]);
+    expect(biases).toHaveLength(SMALL.depth);
+    for (const bias of biases) expect((await bias.data())[0]).toBeCloseTo(Math.log(0.1 / 0.9), 6);
   });
 });
 

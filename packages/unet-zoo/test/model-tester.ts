@@ -65,6 +65,24 @@ export function describeModel<K extends ModelName>(name: K, extra: Partial<Model
       tf.dispose([x, y, probabilities]);
     });
 
+    it('foregroundPrior p: every head\'s bias starts at log(p / (1 - p)), and the first predictions near p; default: a zero bias', async () => {
+      const heads = (m: tfl.LayersModel) => m.layers.filter((l) => /_head\d*$/.test(l.name));
+      const headBiases = (m: tfl.LayersModel) => Promise.all(heads(m).map((l) => l.getWeights()[1].data()));
+      const plain = build();
+      expect(heads(plain).length).toBeGreaterThan(0);
+      for (const bias of await headBiases(plain)) expect(Array.from(bias)).toEqual([0]);
+      const primed = build({ foregroundPrior: 0.02 } as Partial<ModelConfigs[K]>);
+      expect(heads(primed).map((l) => l.name)).toEqual(heads(plain).map((l) => l.name));
+      for (const bias of await headBiases(primed)) expect(bias[0]).toBeCloseTo(Math.log(0.02 / 0.98), 6);
+      const x = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', 3);
+      const outputs = [primed.predict(x)].flat() as tf.Tensor[];
+      const values = await outputs[0].data();
+      const median = Float32Array.from(values).sort()[values.length >> 1];
+      expect(median).toBeGreaterThan(0.005);
+      expect(median).toBeLessThan(0.08);
+      tf.dispose([x, ...outputs]);
+    });
+
     it('names every layer deterministically, under the name prefix', () => {
       const a = build().layers.map((l) => l.name);
       const b = build().layers.map((l) => l.name);
@@ -128,7 +146,7 @@ export function describeModel<K extends ModelName>(name: K, extra: Partial<Model
 
     it('an option it does not take throws, naming the model that takes it or the options it takes', () => {
       expect(() => build({ baseFilter: 8 } as unknown as Partial<ModelConfigs[K]>))
-        .toThrow(new RegExp(`^${name}: unknown option 'baseFilter'; it takes inputShape, baseFilters, depth, numClasses, batchNorm, batchNormMomentum, upsampling, dropout, name`));
+        .toThrow(new RegExp(`^${name}: unknown option 'baseFilter'; it takes inputShape, baseFilters, depth, numClasses, foregroundPrior, batchNorm, batchNormMomentum, upsampling, dropout, name`));
       // An option of another model of the zoo: sa-unet's scales, or (for sa-unet) multires-unet's alpha.
       const [other, option] = name === 'sa-unet' ? ['multires-unet', 'alpha'] : ['sa-unet', 'scales'];
       expect(() => build({ [option]: 3 } as Partial<ModelConfigs[K]>)).toThrow(`${name}: unknown option '${option}' (an option of ${other})`);

@@ -20,7 +20,8 @@ import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
 import { checkResumable, checkSameRun, runConfig } from './resume.js';
-import { buildModel, removeTrainingStates, trainingStateDir } from './run-model.js';
+import { buildModel, removeTrainingStates, resolveForegroundPrior, trainingStateDir } from './run-model.js';
+import { foregroundFraction } from '../data/foreground.js';
 import { errorMessage } from '../errors.js';
 import { savedEpochs } from '../train/training-state.js';
 
@@ -74,6 +75,8 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   if (raw.extend !== undefined) await checkExtendable(raw.extend, config);
   const data = await loadRunData(options);
   log(show, `data: ${data.source}: ${data.split.train.length} training, ${data.split.test.length} test images at ${options.size}x${options.size}`);
+  // Resolved here too, so that a prior that cannot be resolved fails before any training.
+  const foregroundPrior = resolveForegroundPrior(options.foregroundPrior, data.split.train);
 
   const work = await prepareWorkFolder(out, options.resume);
   if (raw.extend !== undefined) {
@@ -124,7 +127,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
       const key = jobKey({ model: name, repeat: i + 1 });
       return (finished.get(key) ?? resumed.get(key))!;
     });
-    const timed = buildModel(name, options, options.seed);
+    const timed = buildModel(name, { ...options, foregroundPrior }, options.seed);
     const latency = await inferenceLatency(timed, options.size);
     const params = timed.countParams();
     const trainableParams = trainableParamCount(timed);
@@ -143,7 +146,10 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
     node: process.version,
     backend,
     config,
-    dataset: { source: data.source, size: options.size, train: data.split.train.length, test: data.split.test.length, testNames: data.split.test.map((s) => s.name) },
+    dataset: {
+      source: data.source, size: options.size, train: data.split.train.length, test: data.split.test.length,
+      trainForegroundFraction: foregroundFraction(data.split.train), testNames: data.split.test.map((s) => s.name),
+    },
     models,
     wallSeconds: (performance.now() - started) / 1000,
   };

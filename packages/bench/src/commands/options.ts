@@ -105,6 +105,13 @@ export function checkNumber(value: unknown, flag: string, min: number, max = Inf
   return value;
 }
 
+/** A --foreground-prior value: 'auto', a probability in (0, 1), or null (a zero bias). */
+export function checkForegroundPrior(value: unknown): number | 'auto' | null {
+  if (value === null || value === 'auto') return value;
+  if (typeof value === 'number' && value > 0 && value < 1) return value;
+  throw new Error(`--foreground-prior must be 'auto' (the training masks' foreground fraction) or a probability in (0, 1), got ${JSON.stringify(value)}`);
+}
+
 /** The preset's protocol, overridden by the given flags; every value checked. */
 export function resolveRunOptions(raw: RawRunOptions): RunOptions {
   const preset = raw.preset ?? 'quick';
@@ -124,6 +131,7 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     phantomCount: checkInteger(raw.phantomCount ?? base.phantomCount, '--phantom-count', 2),
     recalibrateBatchNorm: checkBoolean(raw.recalibrateBatchNorm ?? base.recalibrateBatchNorm, '--recalibrate-bn'),
     channelAttention: checkBoolean(raw.channelAttention ?? base.channelAttention, '--no-channel-attention'),
+    foregroundPrior: checkForegroundPrior(raw.foregroundPrior === undefined ? base.foregroundPrior : raw.foregroundPrior),
     models: parseModels(raw.models),
     backend,
     data: raw.data,

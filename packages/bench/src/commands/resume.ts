@@ -19,10 +19,12 @@ function canonicalJson(o: object): string {
 /** The config of a run, as config.json records it. */
 export function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
   const {
-    preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, models, testFraction, seed,
+    preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, foregroundPrior, models, testFraction,
+    seed,
   } = options;
   return {
-    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, models, testFraction, seed,
+    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention,
+    foregroundPrior, models, testFraction, seed,
     data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, backend,
   };
 }

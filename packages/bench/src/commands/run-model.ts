@@ -5,6 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { createModel, recalibrateBatchNorm, type ModelName } from '@sa-unet/unet-zoo';
 import type { Sample } from '../data/dataset.js';
+import { foregroundFraction } from '../data/foreground.js';
 import type { Split } from '../data/split.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions, type TestScores } from '../eval/score.js';
@@ -25,11 +26,16 @@ export function repeatSeed(options: RunOptions, repeat: number): number {
 
 /**
  * Builds a model of the run's architecture with its initial weights drawn from `seed`
- * (`channelAttention`, default true, applies to SA-U-Net only).
+ * (`channelAttention`, default true, applies to SA-U-Net only; `foregroundPrior`, a probability or
+ * null for a zero bias, to every model's head).
  */
-export function buildModel(name: ModelName, options: Pick<RunOptions, 'size' | 'baseFilters'> & Partial<Pick<RunOptions, 'channelAttention'>>,
+export function buildModel(name: ModelName,
+  options: Pick<RunOptions, 'size' | 'baseFilters'> & Partial<Pick<RunOptions, 'channelAttention'>> & { foregroundPrior?: number | null },
   seed: number): tfl.LayersModel {
-  const config = { inputShape: [options.size, options.size, 1] as [number, number, number], baseFilters: options.baseFilters };
+  const config = {
+    inputShape: [options.size, options.size, 1] as [number, number, number], baseFilters: options.baseFilters,
+    foregroundPrior: options.foregroundPrior ?? undefined,
+  };
   return withSeededMathRandom(seed, () => (name === 'sa-unet'
     ? createModel(name, { ...config, useAttention: options.channelAttention ?? true })
     : createModel(name, config)));
@@ -93,12 +99,22 @@ export async function removeTrainingStates(work: string): Promise<void> {
   await rm(trainingStatesDir(work), { recursive: true, force: true });
 }
 
+/** A run's `--foreground-prior` as a probability (or null): 'auto' is the foreground fraction of the training masks. */
+export function resolveForegroundPrior(prior: RunOptions['foregroundPrior'], train: readonly Pick<Sample, 'mask'>[]): number | null {
+  if (prior !== 'auto') return prior;
+  const fraction = foregroundFraction(train);
+  if (!(fraction > 0 && fraction < 1)) {
+    throw new Error(`--foreground-prior auto: the ${train.length} training masks are ${fraction === 0 ? 'all background' : 'all foreground'}; give a probability in (0, 1)`);
+  }
+  return fraction;
+}
+
 /** Trains model `name` on the split's training set, saves its checkpoint, and scores it on the test set. */
 export async function runRepeat(name: ModelName, options: RunOptions, split: Split, repeat: number, work: string,
   callbacks: RepeatCallbacks = {}, placement: RepeatPlacement = {}): Promise<RepeatOutcome> {
   const seed = repeatSeed(options, repeat);
   const checkpoint = placement.checkpoint ?? join('checkpoints', name, `repeat-${repeat}`);
-  const model = buildModel(name, options, seed);
+  const model = buildModel(name, { ...options, foregroundPrior: resolveForegroundPrior(options.foregroundPrior, split.train) }, seed);
   try {
     if (placement.init !== undefined) copyWeights(placement.init.model, model, `--init ${placement.init.dir}`);
     const stateDir = trainingStateDir(work, name, repeat);

@@ -141,6 +141,8 @@ export interface CompareResults {
     train: number;
     /** Test images. */
     test: number;
+    /** Fraction of the training masks' pixels that are foreground (what `--foreground-prior auto` starts at). */
+    trainForegroundFraction: number;
     /** Names of the test images (file names without extension), in test-set order. */
     testNames: string[];
   };

@@ -21,6 +21,13 @@ function percent(s: Summary): string {
   return s.count > 1 ? `${(100 * s.mean).toFixed(2)}% ± ${(100 * s.sd).toFixed(2)}` : `${(100 * s.mean).toFixed(2)}%`;
 }
 
+/** The protocol's words for a --foreground-prior (nothing for none, the paper's zero bias). */
+function priorNote(prior: number | 'auto' | null, trainFraction: number): string {
+  if (prior === null) return '';
+  const p = prior === 'auto' ? `${trainFraction.toPrecision(3)} (--foreground-prior auto: the training masks' foreground fraction)` : `${prior} (--foreground-prior)`;
+  return ` Every output pixel started at foreground probability ${p}, the heads' bias at its logit; not in the paper.`;
+}
+
 /** table.md: the run's data and protocol, then Tables 2 and 3 in the paper's shapes with its numbers beside ours. */
 export function renderMarkdown(r: CompareResults): string {
   const c = r.config;
@@ -28,11 +35,12 @@ export function renderMarkdown(r: CompareResults): string {
   lines.push(`# SA-U-Net bench: ${c.command}, preset ${c.preset}`);
   lines.push('');
   lines.push(`- Data: ${r.dataset.source}; ${r.dataset.train} training and ${r.dataset.test} test images at ${r.dataset.size}x${r.dataset.size}` +
-    `${c.label !== null ? `, foreground label ${c.label}` : ''}.`);
+    `${c.label !== null ? `, foreground label ${c.label}` : ''}; ${(100 * r.dataset.trainForegroundFraction).toFixed(2)}% of the training pixels are foreground.`);
   lines.push(`- Protocol: Adam (learning rate ${c.learningRate}), batch ${c.batchSize}, dice loss, random shear ±${c.shearDegrees}° on x and y, ` +
     `${counted(c.epochs, 'epoch')}, ${counted(c.repeats, 'repeat')} with ${c.repeats === 1 ? `seed ${c.seed + 1}` : `seeds ${c.seed + 1}..${c.seed + c.repeats}`}; networks of base width ${c.baseFilters}.` +
     (c.recalibrateBatchNorm ? ' Before testing, batch norm\'s moving statistics were re-estimated from the training images with the final weights (--recalibrate-bn; not in the paper).' : '') +
-    (c.channelAttention === false ? ' SA-U-Net\'s layers had no channel attention (--no-channel-attention; an ablation, not in the paper).' : ''));
+    (c.channelAttention === false ? ' SA-U-Net\'s layers had no channel attention (--no-channel-attention; an ablation, not in the paper).' : '') +
+    priorNote(c.foregroundPrior ?? null, r.dataset.trainForegroundFraction));
   lines.push(`- Backend: ${r.backend.description}. Node ${r.node}. ${r.date}. Run time ${(r.wallSeconds / 60).toFixed(1)} min.`);
   lines.push(`- Metrics per test image at threshold 0.5, averaged over the test set, then mean ± SD over repeats. HD in pixels at ${r.dataset.size}x${r.dataset.size} ` +
     '(a missed nerve counts as the image diagonal). Pixel AUC pooled over all test pixels.');

@@ -27,6 +27,13 @@ export interface Protocol {
    * true in both presets; false (`--no-channel-attention`) is the ablation without it.
    */
   channelAttention: boolean;
+  /**
+   * The foreground probability every output pixel starts at (unet-zoo's `foregroundPrior`: the
+   * head's bias starts at its logit): a number in (0, 1), 'auto' for the foreground fraction of the
+   * training masks, or null for a zero bias (0.5), as Keras and the paper. Not in the paper: null in
+   * both presets.
+   */
+  foregroundPrior: number | 'auto' | null;
 }
 
 /**
@@ -37,20 +44,22 @@ export const PRESETS: {
   /**
    * Kim et al.'s protocol: size 256, epochs 100, repeats 20, batchSize 4, learningRate 5e-4,
    * shearDegrees 15, baseFilters 32, phantomCount 400, recalibrateBatchNorm false,
-   * channelAttention true.
+   * channelAttention true, foregroundPrior null.
    */
   readonly paper: Readonly<Protocol>;
   /**
    * The same at a smaller scale: size 64, epochs 8, repeats 1, batchSize 4, learningRate 5e-4,
    * shearDegrees 15, baseFilters 16, phantomCount 80, recalibrateBatchNorm false,
-   * channelAttention true.
+   * channelAttention true, foregroundPrior null.
    */
   readonly quick: Readonly<Protocol>;
 } = {
-  paper: { size: 256, epochs: 100, repeats: 20, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 32, phantomCount: 400, recalibrateBatchNorm: false, channelAttention: true },
+  paper: { size: 256, epochs: 100, repeats: 20, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 32, phantomCount: 400, recalibrateBatchNorm: false, channelAttention: true,
+    foregroundPrior: null },
   // The paper's optimiser, loss, batch and augmentation at 64x64 with half-width networks:
   // about 4 minutes on the phantom and 9 on usgra-nerve with two CPU cores.
-  quick: { size: 64, epochs: 8, repeats: 1, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 16, phantomCount: 80, recalibrateBatchNorm: false, channelAttention: true },
+  quick: { size: 64, epochs: 8, repeats: 1, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 16, phantomCount: 80, recalibrateBatchNorm: false, channelAttention: true,
+    foregroundPrior: null },
 };
 
 /** 'paper' or 'quick'. */

@@ -76,7 +76,7 @@ function addRunOptions(cmd: Command): Command {
     .option('--recalibrate-bn', 'before testing, re-estimate batch norm\'s moving statistics from the training images with the final weights (not in the paper)')
     .option('--no-channel-attention', 'SA-U-Net without its layers\' ECA channel attention (an ablation; not in the paper)')
     .option('--foreground-prior <p>', 'start every output pixel at foreground probability p (the heads\' bias at its logit): a number in (0, 1), ' +
-      'or auto for the training masks\' foreground fraction (default: 0.5, a zero bias, as the paper; not in the paper)', foregroundPrior)
+      'or auto for the training masks\' foreground fraction (not in the paper; default: a zero bias, probability 0.5)', foregroundPrior)
     .option('--test-fraction <x>', 'fraction of --data held out for testing', number('--test-fraction', 0.01, 0.9), 0.2)
     .option('--seed <n>', 'seed of the split, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))

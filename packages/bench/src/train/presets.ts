@@ -57,7 +57,7 @@ export const PRESETS: {
   paper: { size: 256, epochs: 100, repeats: 20, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 32, phantomCount: 400, recalibrateBatchNorm: false, channelAttention: true,
     foregroundPrior: null },
   // The paper's optimiser, loss, batch and augmentation at 64x64 with half-width networks:
-  // about 4 minutes on the phantom and 9 on usgra-nerve with two CPU cores.
+  // 3 to 4 minutes on the phantom and 8 on usgra-nerve with two CPU cores (2026-12-03).
   quick: { size: 64, epochs: 8, repeats: 1, batchSize: 4, learningRate: 5e-4, shearDegrees: 15, baseFilters: 16, phantomCount: 80, recalibrateBatchNorm: false, channelAttention: true,
     foregroundPrior: null },
 };

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_CHOICES, BACKEND_NAMES } from './backend.js';
 import { runCompare } from './commands/compare.js';
-import type { RawRunOptions } from './commands/options.js';
+import { FOREGROUND_PRIOR_VALUES, isForegroundPrior, type RawRunOptions } from './commands/options.js';
 import { runEvaluate } from './commands/evaluate.js';
 import { runLatency } from './commands/latency.js';
 import { runParams } from './commands/params.js';
@@ -34,12 +34,9 @@ function number(flag: string, min: number, max: number) {
 
 /** --foreground-prior: 'auto' or a probability strictly between 0 and 1. */
 function foregroundPrior(value: string): number | 'auto' {
-  if (value === 'auto') return value;
-  const n = Number(value);
-  if (value.trim() === '' || !(n > 0 && n < 1)) {
-    throw new InvalidArgumentError(`--foreground-prior must be 'auto' (the training masks' foreground fraction) or a probability in (0, 1), got '${value}'`);
-  }
-  return n;
+  const parsed = value === 'auto' || value.trim() === '' ? value : Number(value);
+  if (!isForegroundPrior(parsed)) throw new InvalidArgumentError(`--foreground-prior must be ${FOREGROUND_PRIOR_VALUES}, got '${value}'`);
+  return parsed;
 }
 
 const presetNames = Object.keys(PRESETS).join('|');

@@ -21,7 +21,6 @@ import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
 import { checkResumable, checkSameRun, runConfig } from './resume.js';
 import { buildModel, removeTrainingStates, resolveForegroundPrior, trainingStateDir } from './run-model.js';
-import { foregroundFraction } from '../data/foreground.js';
 import { errorMessage } from '../errors.js';
 import { savedEpochs } from '../train/training-state.js';
 
@@ -75,7 +74,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   if (raw.extend !== undefined) await checkExtendable(raw.extend, config);
   const data = await loadRunData(options);
   log(show, `data: ${data.source}: ${data.split.train.length} training, ${data.split.test.length} test images at ${options.size}x${options.size}`);
-  // Resolved here too, so that a prior that cannot be resolved fails before any training.
+  // Resolved once, before any training: the runs get the probability ('auto' needs no rescan there).
   const foregroundPrior = resolveForegroundPrior(options.foregroundPrior, data.split.train);
 
   const work = await prepareWorkFolder(out, options.resume);
@@ -108,7 +107,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   // Workers use the backend chosen here rather than probing again ('auto' would redo the search).
   let finished: Map<string, RepeatResult>;
   try {
-    finished = await runJobs(jobs, { ...options, backend: backend.name as BackendChoice }, data.split, work, workers);
+    finished = await runJobs(jobs, { ...options, backend: backend.name as BackendChoice, foregroundPrior }, data.split, work, workers);
   } catch (err) {
     const kept = (await readdir(join(work, 'runs')).catch(() => [])).filter((f) => f.endsWith('.json')).length;
     const states = (await unfinishedWithState(work, jobs)).length;
@@ -148,7 +147,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
     config,
     dataset: {
       source: data.source, size: options.size, train: data.split.train.length, test: data.split.test.length,
-      trainForegroundFraction: foregroundFraction(data.split.train), testNames: data.split.test.map((s) => s.name),
+      trainForegroundFraction: data.trainForegroundFraction, testNames: data.split.test.map((s) => s.name),
     },
     models,
     wallSeconds: (performance.now() - started) / 1000,

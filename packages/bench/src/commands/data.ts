@@ -1,5 +1,6 @@
 /** The data of a run: a folder (or the phantom), split into training and test sets. */
 import { loadFolder, type Dataset } from '../data/dataset.js';
+import { foregroundFraction } from '../data/foreground.js';
 import { phantomDataset } from '../data/phantom.js';
 import { splitDataset, type Split } from '../data/split.js';
 import { progressBar } from '../progress.js';
@@ -8,6 +9,8 @@ import type { DataOptions } from './options.js';
 export interface RunData {
   source: string;
   split: Split;
+  /** Fraction of the training masks' pixels that are foreground (above 0: a run without any is refused). */
+  trainForegroundFraction: number;
 }
 
 async function loadWithProgress(dir: string, size: number, label: number | undefined, show: boolean): Promise<Dataset> {
@@ -40,12 +43,13 @@ export async function loadRunData(options: DataOptions & { size: number; phantom
   return withForeground({ source: dataset.source, split: splitDataset(dataset, options.testFraction, options.seed) }, dataset.source, options);
 }
 
-/** `data` as it is, if one of its training masks has a foreground pixel: otherwise there is nothing to learn. */
-function withForeground(data: RunData, trainSource: string, options: Pick<DataOptions, 'label'> & { size: number }): RunData {
+/** `data` with its training masks' foreground fraction, if they have a foreground pixel: otherwise there is nothing to learn. */
+function withForeground(data: Omit<RunData, 'trainForegroundFraction'>, trainSource: string, options: Pick<DataOptions, 'label'> & { size: number }): RunData {
   const { train } = data.split;
-  if (!train.some((s) => s.mask.includes(1))) {
+  const trainForegroundFraction = foregroundFraction(train);
+  if (trainForegroundFraction === 0) {
     const what = options.label === undefined ? 'a non-zero pixel' : `a pixel of label ${options.label}`;
     throw new Error(`nothing to learn: none of the ${train.length} training masks of ${trainSource} has ${what} at ${options.size}x${options.size}`);
   }
-  return data;
+  return { ...data, trainForegroundFraction };
 }

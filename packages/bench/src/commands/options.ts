@@ -105,11 +105,18 @@ export function checkNumber(value: unknown, flag: string, min: number, max = Inf
   return value;
 }
 
+/** What --foreground-prior takes, for its errors. */
+export const FOREGROUND_PRIOR_VALUES = "'auto' (the training masks' foreground fraction) or a probability in (0, 1)";
+
+/** Whether `value` is a prior to start at: 'auto' or a probability strictly between 0 and 1. */
+export function isForegroundPrior(value: unknown): value is number | 'auto' {
+  return value === 'auto' || (typeof value === 'number' && value > 0 && value < 1);
+}
+
 /** A --foreground-prior value: 'auto', a probability in (0, 1), or null (a zero bias). */
 export function checkForegroundPrior(value: unknown): number | 'auto' | null {
-  if (value === null || value === 'auto') return value;
-  if (typeof value === 'number' && value > 0 && value < 1) return value;
-  throw new Error(`--foreground-prior must be 'auto' (the training masks' foreground fraction) or a probability in (0, 1), got ${JSON.stringify(value)}`);
+  if (value === null || isForegroundPrior(value)) return value;
+  throw new Error(`--foreground-prior must be ${FOREGROUND_PRIOR_VALUES}, got ${JSON.stringify(value)}`);
 }
 
 /** The preset's protocol, overridden by the given flags; every value checked. */

@@ -98,9 +98,10 @@ export function renderCsv(r: CompareResults): string {
   const header = ['model', 'params', 'trainable_params', 'repeats',
     ...AGGREGATED.flatMap((k) => [`${k}_mean`, `${k}_sd`]), 'inference_median_ms', 'inference_p90_ms', 'inference_first_ms', 'train_seconds_per_epoch',
     'final_train_loss_mean', 'final_train_loss_sd', 'backend'];
-  const rows = r.models.map((m) => [m.model, m.params, m.trainableParams, m.repeats.length,
-    ...AGGREGATED.flatMap((k) => [m.aggregate[k].mean, m.aggregate[k].sd]),
-    m.inference.medianMs, m.inference.p90Ms, m.inference.firstMs, m.secondsPerEpoch,
-    finalTrainLoss(m).mean, finalTrainLoss(m).sd, m.inference.backend]);
+  const rows = r.models.map((m) => {
+    const loss = finalTrainLoss(m);
+    return [m.model, m.params, m.trainableParams, m.repeats.length, ...AGGREGATED.flatMap((k) => [m.aggregate[k].mean, m.aggregate[k].sd]),
+      m.inference.medianMs, m.inference.p90Ms, m.inference.firstMs, m.secondsPerEpoch, loss.mean, loss.sd, m.inference.backend];
+  });
   return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
 }

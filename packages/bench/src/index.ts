@@ -16,7 +16,7 @@ export { selectBackend, BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type
 export { listImages, loadFolder, loadPairs, pairFiles, type Dataset, type Sample, type FolderOptions } from './data/dataset.js';
 export { readGrayImage, readLabelImage, type GrayImage, type LabelImage } from './data/decode.js';
 export { phantomDataset, phantomSample } from './data/phantom.js';
-export { splitDataset, type Split } from './data/split.js';
+export { sampleTraining, splitDataset, type Split } from './data/split.js';
 export { shearBatch, shearTransform, drawShears } from './train/augment.js';
 export { trainModel, type TrainOptions, type TrainProgress, type TrainResult } from './train/trainer.js';
 export { copyWeights } from './train/initial-weights.js';

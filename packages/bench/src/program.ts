@@ -75,7 +75,9 @@ function addRunOptions(cmd: Command): Command {
     .option('--foreground-prior <p>', 'start every output pixel at foreground probability p (the heads\' bias at its logit): a number in (0, 1), ' +
       'or auto for the training masks\' foreground fraction (not in the paper; default: a zero bias, probability 0.5)', foregroundPrior)
     .option('--test-fraction <x>', 'fraction of --data held out for testing', number('--test-fraction', 0.01, 0.9), 0.2)
-    .option('--seed <n>', 'seed of the split, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)
+    .option('--train-images <n>', 'train on a seeded subset of n of the training images, nested for one --seed (learning curves; the test set stays as it is; default: all)',
+      integer('--train-images', 1))
+    .option('--seed <n>', 'seed of the split, the training subset, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--quiet', 'no progress bars or logs', false);
 }

@@ -20,6 +20,8 @@ describe('sa-unet-bench flags', () => {
     ['params size too large', ['params', '--size', '8192'], /--size must be at most 4096 .*got 8192/],
     ['foreground prior 1', ['compare', '--foreground-prior', '1'], /--foreground-prior must be 'auto' \(the training masks' foreground fraction\) or a probability in \(0, 1\), got '1'/],
     ['foreground prior a word', ['train', '--model', 'unet', '--out', 'o', '--foreground-prior', 'often'], /--foreground-prior must be 'auto' .*got 'often'/],
+    ['no training images', ['compare', '--train-images', '0'], /--train-images must be an integer >= 1, got '0'/],
+    ['train images not a number', ['train', '--model', 'unet', '--out', 'o', '--train-images', 'half'], /--train-images must be an integer >= 1, got 'half'/],
     ['unknown model', ['compare', '--models', 'unet,segnet', '--quiet'], /unknown model "segnet" in --models; expected any of: unet, unet-plus-plus/],
     ['unknown backend', ['compare', '--backend', 'metal'], /argument 'metal' is invalid. Allowed choices are auto, wasm, cpu, webgpu, tensorflow/],
     ['unknown preset', ['compare', '--preset', 'huge'], /argument 'huge' is invalid. Allowed choices are paper, quick/],
@@ -43,7 +45,8 @@ describe('sa-unet-bench flags', () => {
     expect(help.recalibrate).toMatch(/--model <dir>[\s\S]*--images <dir>[\s\S]*--out <dir>[\s\S]*--batch-size <n>/);
     expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--recalibrate-bn[\s\S]*--resume[\s\S]*--extend <dir>/);
     expect(help.train).toMatch(/--recalibrate-bn[\s\S]*--no-channel-attention[\s\S]*--foreground-prior <p>/);
-    expect(help.compare).toMatch(/--foreground-prior <p>/);
+    expect(help.compare).toMatch(/--foreground-prior <p>[\s\S]*--train-images <n>[\s\S]*--seed <n>/);
+    expect(help.train).toMatch(/--train-images <n> +train on a seeded subset of n of the training images/);
     expect(help.compare).toMatch(/--no-channel-attention +SA-U-Net without its layers' ECA channel attention/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);
     expect(help.latency).toMatch(/--backends <list>/);

@@ -73,7 +73,8 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   await checkOutFree(out);
   if (raw.extend !== undefined) await checkExtendable(raw.extend, config);
   const data = await loadRunData(options);
-  log(show, `data: ${data.source}: ${data.split.train.length} training, ${data.split.test.length} test images at ${options.size}x${options.size}`);
+  const subset = options.trainImages === undefined ? '' : ` (--train-images: a seeded subset of ${data.trainAvailable})`;
+  log(show, `data: ${data.source}: ${data.split.train.length} training${subset}, ${data.split.test.length} test images at ${options.size}x${options.size}`);
   // Resolved once, before any training: the runs get the probability ('auto' needs no rescan there).
   const foregroundPrior = resolveForegroundPrior(options.foregroundPrior, data.split.train);
 
@@ -146,7 +147,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
     backend,
     config,
     dataset: {
-      source: data.source, size: options.size, train: data.split.train.length, test: data.split.test.length,
+      source: data.source, size: options.size, train: data.split.train.length, trainAvailable: data.trainAvailable, test: data.split.test.length,
       trainForegroundFraction: data.trainForegroundFraction, testNames: data.split.test.map((s) => s.name),
     },
     models,

@@ -2,13 +2,15 @@
 import { loadFolder, type Dataset } from '../data/dataset.js';
 import { foregroundFraction } from '../data/foreground.js';
 import { phantomDataset } from '../data/phantom.js';
-import { splitDataset, type Split } from '../data/split.js';
+import { sampleTraining, splitDataset, type Split } from '../data/split.js';
 import { progressBar } from '../progress.js';
 import type { DataOptions } from './options.js';
 
 export interface RunData {
   source: string;
   split: Split;
+  /** Training images before `--train-images` took its subset (all of them: `split.train.length`). */
+  trainAvailable: number;
   /** Fraction of the training masks' pixels that are foreground (above 0: a run without any is refused). */
   trainForegroundFraction: number;
 }
@@ -36,11 +38,18 @@ export async function loadRunData(options: DataOptions & { size: number; phantom
   const dataset = options.data !== undefined
     ? await loadWithProgress(options.data, options.size, options.label, show)
     : phantomDataset(options.phantomCount, options.size, options.seed);
+  let split: Split;
+  let source = dataset.source;
   if (options.testData !== undefined) {
     const test = await loadWithProgress(options.testData, options.size, options.label, show);
-    return withForeground({ source: `${dataset.source} (train), ${test.source} (test)`, split: { train: dataset.samples, test: test.samples } }, dataset.source, options);
+    source = `${dataset.source} (train), ${test.source} (test)`;
+    split = { train: dataset.samples, test: test.samples };
+  } else {
+    split = splitDataset(dataset, options.testFraction, options.seed);
   }
-  return withForeground({ source: dataset.source, split: splitDataset(dataset, options.testFraction, options.seed) }, dataset.source, options);
+  const trainAvailable = split.train.length;
+  if (options.trainImages !== undefined) split = { ...split, train: sampleTraining(split.train, options.trainImages, options.seed, dataset.source) };
+  return withForeground({ source, split, trainAvailable }, dataset.source, options);
 }
 
 /** `data` with its training masks' foreground fraction, if they have a foreground pixel: otherwise there is nothing to learn. */

@@ -13,6 +13,8 @@ export interface DataOptions {
   label?: number;
   /** Fraction of --data held out for testing. */
   testFraction: number;
+  /** Train on a seeded subset of this many of the training images (default: all of them). */
+  trainImages?: number;
   /** Seed of the split and the phantom (and, plus the repeat, of each run). */
   seed: number;
 }
@@ -145,6 +147,7 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     testData: raw.testData,
     label: raw.label === undefined ? undefined : checkInteger(raw.label, '--label', 0),
     testFraction: checkNumber(raw.testFraction ?? 0.2, '--test-fraction', 0, 0.9),
+    trainImages: raw.trainImages === undefined ? undefined : checkInteger(raw.trainImages, '--train-images', 1),
     seed: checkInteger(raw.seed ?? 1, '--seed', 0),
     out: raw.out,
     resume: raw.resume ?? false,

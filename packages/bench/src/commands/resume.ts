@@ -20,11 +20,11 @@ function canonicalJson(o: object): string {
 export function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
   const {
     preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, foregroundPrior, models, testFraction,
-    seed,
+    seed, trainImages,
   } = options;
   return {
     command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention,
-    foregroundPrior, models, testFraction, seed,
+    foregroundPrior, models, testFraction, trainImages: trainImages ?? null, seed,
     data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, backend,
   };
 }
@@ -42,14 +42,14 @@ function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
 /**
  * Throws unless the config in `path` was written with the same run-defining options as `config`.
  * An option added since it was written (e.g. --recalibrate-bn) counts as its preset's value, which
- * is what the bench did before the option existed. `flag` and `mayDiffer` are for the error;
+ * is what the bench did before the option existed (--train-images: all the training images). `flag` and `mayDiffer` are for the error;
  * `saved` is the config in `path`, where the caller has read it already.
  */
 export async function checkSameRun(
   path: string, config: RunConfig, flag: string, mayDiffer = '', saved?: Partial<RunConfig>,
 ): Promise<void> {
   saved ??= await readJson<Partial<RunConfig>>(path);
-  const previous = { ...PRESETS[isPresetName(saved.preset) ? saved.preset : config.preset as keyof typeof PRESETS], ...saved };
+  const previous = { trainImages: null, ...PRESETS[isPresetName(saved.preset) ? saved.preset : config.preset as keyof typeof PRESETS], ...saved };
   if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
     throw new Error(`${flag}: ${path} was written with other options; rerun with the same options${mayDiffer}, or without ${flag} to start over`);
   }

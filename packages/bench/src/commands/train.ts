@@ -70,7 +70,7 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
       try {
         await writeOverlays(work, name, data.split.test, outcome.predictions, options.size);
         await writeJson(join(work, 'training.json'), {
-          model: name, backend: backend.description, data: data.source, train: data.split.train.length, test: data.split.test.length,
+          model: name, backend: backend.description, data: data.source, train: data.split.train.length, trainAvailable: data.trainAvailable, test: data.split.test.length,
           init: raw.init ?? null, options: { ...options, out: undefined }, ...outcome.result,
         });
       } finally {

@@ -25,3 +25,20 @@ export function splitDataset(dataset: Dataset, testFraction: number, seed: numbe
   const train = order.slice(testCount).sort((a, b) => a - b).map((i) => dataset.samples[i]);
   return { train, test };
 }
+
+/** Offsets the seed of {@link sampleTraining}'s draw from that of the split, so the two shuffles are not the same sequence. */
+const SUBSET_SEED_OFFSET = 0x5eed;
+
+/**
+ * `count` of the training samples, drawn with `seed` and kept in their order (`--train-images`, for
+ * learning curves): the draw does not depend on `count`, so the subsets of one seed are nested, each
+ * holding every smaller one, and the test set is left as it is. `source` names the data for the error.
+ */
+export function sampleTraining(train: readonly Sample[], count: number, seed: number, source: string): Sample[] {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`--train-images must be an integer >= 1, got ${JSON.stringify(count)}`);
+  if (count > train.length) {
+    throw new Error(`--train-images ${count}: there ${train.length === 1 ? 'is' : 'are'} only ${counted(train.length, 'training image')} (of ${source}); give at most ${train.length}`);
+  }
+  const order = shuffle(train.map((_, i) => i), mulberry32(seed + SUBSET_SEED_OFFSET));
+  return order.slice(0, count).sort((a, b) => a - b).map((i) => train[i]);
+}

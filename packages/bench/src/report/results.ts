@@ -108,6 +108,8 @@ export interface RunConfig extends Protocol {
   label: number | null;
   /** Fraction of the data held out for testing (without `--test-data`). */
   testFraction: number;
+  /** The `--train-images`: how many of the training images a seeded subset kept; null for all of them. */
+  trainImages: number | null;
   /** The `--seed`: the split, the phantom, and (plus the repeat) each run. */
   seed: number;
   /** The backend that ran (what `auto` chose). */
@@ -137,8 +139,10 @@ export interface CompareResults {
     source: string;
     /** Side of the square images the networks saw. */
     size: number;
-    /** Training images. */
+    /** Training images (with `--train-images`, its subset). */
     train: number;
+    /** Training images the split gave, before `--train-images` took its subset. */
+    trainAvailable: number;
     /** Test images. */
     test: number;
     /** Fraction of the training masks' pixels that are foreground (what `--foreground-prior auto` starts at). */

@@ -34,7 +34,10 @@ export function renderMarkdown(r: CompareResults): string {
   const lines: string[] = [];
   lines.push(`# SA-U-Net bench: ${c.command}, preset ${c.preset}`);
   lines.push('');
-  lines.push(`- Data: ${r.dataset.source}; ${r.dataset.train} training and ${r.dataset.test} test images at ${r.dataset.size}x${r.dataset.size}` +
+  const train = c.trainImages != null
+    ? `${r.dataset.train} of the ${r.dataset.trainAvailable} training images (--train-images: a seeded subset; not the paper's protocol)`
+    : `${r.dataset.train} training images`;
+  lines.push(`- Data: ${r.dataset.source}; ${train} and ${r.dataset.test} test images at ${r.dataset.size}x${r.dataset.size}` +
     `${c.label !== null ? `, foreground label ${c.label}` : ''}; ${(100 * r.dataset.trainForegroundFraction).toFixed(2)}% of the training pixels are foreground.`);
   lines.push(`- Protocol: Adam (learning rate ${c.learningRate}), batch ${c.batchSize}, dice loss, random shear ±${c.shearDegrees}° on x and y, ` +
     `${counted(c.epochs, 'epoch')}, ${counted(c.repeats, 'repeat')} with ${c.repeats === 1 ? `seed ${c.seed + 1}` : `seeds ${c.seed + 1}..${c.seed + c.repeats}`}; networks of base width ${c.baseFilters}.` +

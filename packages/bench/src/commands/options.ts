@@ -15,7 +15,7 @@ export interface DataOptions {
   testFraction: number;
   /** Train on a seeded subset of this many of the training images (default: all of them). */
   trainImages?: number;
-  /** Seed of the split and the phantom (and, plus the repeat, of each run). */
+  /** Seed of the split, the `trainImages` subset and the phantom (and, plus the repeat, of each run). */
   seed: number;
 }
 

@@ -42,8 +42,9 @@ function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
 /**
  * Throws unless the config in `path` was written with the same run-defining options as `config`.
  * An option added since it was written (e.g. --recalibrate-bn) counts as its preset's value, which
- * is what the bench did before the option existed (--train-images: all the training images). `flag` and `mayDiffer` are for the error;
- * `saved` is the config in `path`, where the caller has read it already.
+ * is what the bench did before the option existed (for --train-images: every training image).
+ * `flag` and `mayDiffer` are for the error; `saved` is the config in `path`, where the caller has
+ * read it already.
  */
 export async function checkSameRun(
   path: string, config: RunConfig, flag: string, mayDiffer = '', saved?: Partial<RunConfig>,

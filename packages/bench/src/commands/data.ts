@@ -38,18 +38,11 @@ export async function loadRunData(options: DataOptions & { size: number; phantom
   const dataset = options.data !== undefined
     ? await loadWithProgress(options.data, options.size, options.label, show)
     : phantomDataset(options.phantomCount, options.size, options.seed);
-  let split: Split;
-  let source = dataset.source;
-  if (options.testData !== undefined) {
-    const test = await loadWithProgress(options.testData, options.size, options.label, show);
-    source = `${dataset.source} (train), ${test.source} (test)`;
-    split = { train: dataset.samples, test: test.samples };
-  } else {
-    split = splitDataset(dataset, options.testFraction, options.seed);
-  }
-  const trainAvailable = split.train.length;
-  if (options.trainImages !== undefined) split = { ...split, train: sampleTraining(split.train, options.trainImages, options.seed, dataset.source) };
-  return withForeground({ source, split, trainAvailable }, dataset.source, options);
+  const test = options.testData === undefined ? undefined : await loadWithProgress(options.testData, options.size, options.label, show);
+  const source = test === undefined ? dataset.source : `${dataset.source} (train), ${test.source} (test)`;
+  const split = test === undefined ? splitDataset(dataset, options.testFraction, options.seed) : { train: dataset.samples, test: test.samples };
+  const train = options.trainImages === undefined ? split.train : sampleTraining(split.train, options.trainImages, options.seed, dataset.source);
+  return withForeground({ source, split: { ...split, train }, trainAvailable: split.train.length }, dataset.source, options);
 }
 
 /** `data` with its training masks' foreground fraction, if they have a foreground pixel: otherwise there is nothing to learn. */

@@ -16,6 +16,12 @@ function canonicalJson(o: object): string {
   return JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
+/**
+ * The values that run-defining options outside the presets had before they existed, for configs
+ * written before them: `--train-images` trained on every training image.
+ */
+const BEFORE_ADDED_OPTIONS: Partial<RunConfig> = { trainImages: null };
+
 /** The config of a run, as config.json records it. */
 export function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
   const {
@@ -42,7 +48,7 @@ function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
 /**
  * Throws unless the config in `path` was written with the same run-defining options as `config`.
  * An option added since it was written (e.g. --recalibrate-bn) counts as its preset's value, which
- * is what the bench did before the option existed (for --train-images: every training image).
+ * is what the bench did before the option existed (outside the presets: {@link BEFORE_ADDED_OPTIONS}).
  * `flag` and `mayDiffer` are for the error; `saved` is the config in `path`, where the caller has
  * read it already.
  */
@@ -50,7 +56,7 @@ export async function checkSameRun(
   path: string, config: RunConfig, flag: string, mayDiffer = '', saved?: Partial<RunConfig>,
 ): Promise<void> {
   saved ??= await readJson<Partial<RunConfig>>(path);
-  const previous = { trainImages: null, ...PRESETS[isPresetName(saved.preset) ? saved.preset : config.preset as keyof typeof PRESETS], ...saved };
+  const previous = { ...BEFORE_ADDED_OPTIONS, ...PRESETS[isPresetName(saved.preset) ? saved.preset : config.preset as keyof typeof PRESETS], ...saved };
   if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
     throw new Error(`${flag}: ${path} was written with other options; rerun with the same options${mayDiffer}, or without ${flag} to start over`);
   }

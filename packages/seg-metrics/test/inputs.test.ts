@@ -11,6 +11,7 @@ import {
   hausdorffDistance,
   hausdorffFromDistances,
   MetricAccumulator,
+  mmPerPixel,
   percentile,
   precision,
   rocAuc,
@@ -81,7 +82,13 @@ describe('bad input throws an Error naming the argument', () => {
     ['percentile above 100', () => percentile([1, 2, 3], 101), /percentile: expected a number from 0 to 100, got 101/],
     ['negative percentile', () => percentile([1, 2, 3], -5), /percentile: expected a number from 0 to 100, got -5/],
     ['data not an array', () => dice({ data: 7, width: 1, height: 1 } as never, small), /pred: 'data' must be an array or typed array, got number/],
-    ['neither spacing nor dpi for area', () => crossSectionalArea(small, {} as never), /pixel size: expected \{ spacingMm: \[dy, dx\] \} \(mm per pixel\) or \{ dpi \}, got \{\}/],
+    ['neither spacing nor dpi for area', () => crossSectionalArea(small, {} as never), /pixel size: expected exactly one of spacingMm, spacing \(mm per pixel\) or dpi, got none/],
+    ['spacing and dpi for area', () => crossSectionalArea(small, { dpi: 96, spacingMm: [0.1, 0.1] } as never),
+      /pixel size: expected exactly one of spacingMm, spacing \(mm per pixel\) or dpi, got dpi and spacingMm/],
+    ['unknown pixel-size key', () => crossSectionalArea(small, { spacingUm: [100, 100] } as never),
+      /pixel size: unknown key 'spacingUm'; expected \{ spacingMm: \[dy, dx\] \} \(mm per pixel\) or \{ dpi \}/],
+    ['a bare spacing array for area', () => crossSectionalArea(small, [0.1, 0.1] as never), /pixel size: expected \{ spacingMm: \[dy, dx\] \} \(mm per pixel\) or \{ dpi \}, got \[0.1,0.1\]/],
+    ['bad spacing for area', () => crossSectionalArea(small, { spacing: [0.1] } as never), /spacing: expected \[dy, dx\] in mm per pixel, two finite numbers > 0, got \[0.1\]/],
     ['softDice of different shapes', () => softDice(tf.zeros([1, 2, 2, 1]), tf.zeros([1, 2, 3, 1])), /softDice: yTrue shape \[1, 2, 2, 1\] differs from yPred shape \[1, 2, 3, 1\]/],
     ['negative smooth', () => softDice(tf.zeros([1, 2, 2, 1]), tf.zeros([1, 2, 2, 1]), { smooth: -1 }), /smooth: expected a number >= 0, got -1/],
     ['bad width', () => dice({ data: [1], width: 0, height: 1 }, small), /pred: width and height must be integers >= 1, got width 0 and height 1/],
@@ -162,6 +169,14 @@ describe('cross-sectional area', () => {
     expect(crossSectionalArea(mask, { spacingMm: [0.1, 0.2] })).toBeCloseTo(pixels * 0.02, 12);
     expect(crossSectionalArea(mask, { dpi: 150 })).toBeCloseTo(pixels * (25.4 / 150) ** 2, 12);
     expect(crossSectionalArea(scores, { dpi: 96 }, { threshold: 0.9 })).toBeLessThan(crossSectionalArea(scores, { dpi: 96 }));
+  });
+
+  it('takes { spacing } as mm per pixel too, the name of the first API, and undefined keys as absent', () => {
+    const mask = disc(W, H, 8, 9, 5);
+    const area = crossSectionalArea(mask, { spacingMm: [0.1, 0.2] });
+    expect(crossSectionalArea(mask, { spacing: [0.1, 0.2] })).toBe(area);
+    expect(crossSectionalArea(mask, { spacingMm: [0.1, 0.2], dpi: undefined } as never)).toBe(area);
+    expect(mmPerPixel({ spacing: [0.3, 0.4] })).toEqual([0.3, 0.4]);
   });
 
   it('of a mask predicted on a resized image: spacingAfterResize scales the spacing back', () => {

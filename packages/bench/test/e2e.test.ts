@@ -212,6 +212,10 @@ describe('train, evaluate, latency, params', () => {
     expect(evaluation.records).toHaveLength(3);
     expect((await readdir(evalOut)).sort()).toEqual(['overlays', 'results.json', 'table.md']);
     await expect(runEvaluate({ model: join(root, 'no-model'), data: dataDir, quiet: true, backend: 'wasm' })).rejects.toThrow(/cannot read .*no-model\/model\.json/);
+    // A compare run's results folder, given whole: the error names the checkpoints inside it.
+    const models = ['sa-unet', 'unet'].map((m) => join(out, 'checkpoints', m, 'repeat-1').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    await expect(runEvaluate({ model: out, data: dataDir, quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(new RegExp(`^model .*: no model\\.json there, but saved models below it: ${models.join(', ')}; pass one of those folders$`));
     // A model.json that tfjs-layers cannot build: its folder named, with tfjs' reason.
     const broken = join(root, 'broken-model');
     await mkdir(broken);

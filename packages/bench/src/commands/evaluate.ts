@@ -1,4 +1,5 @@
 /** `evaluate`: the metrics of a saved model on any images/masks folder. */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { io } from '@tensorflow/tfjs-core';
@@ -16,6 +17,7 @@ import { log, progressBar } from '../progress.js';
 import { meanSd } from '../report/tables.js';
 import { checkBackend, checkInteger } from './options.js';
 import { writeOverlays } from './run-model.js';
+import { savedModelsBelow } from './saved-models-below.js';
 import { errorMessage } from '../errors.js';
 
 /** Options of {@link runEvaluate} (`sa-unet-bench evaluate`). */
@@ -56,8 +58,20 @@ export interface SavedModel {
  * (probing for WebGPU takes seconds and may print Dawn's warnings). fileSystem's errors name the file.
  */
 export async function readSavedModel(dir: string): Promise<SavedModelFiles> {
+  // A results folder or its checkpoints/ is what users pass first: name the models inside it.
+  if (!existsSync(join(dir, 'model.json'))) {
+    const below = await savedModelsBelow(dir);
+    if (below.length > 0) {
+      const shown = below.slice(0, MODELS_LISTED).map((m) => join(dir, m)).join(', ');
+      const more = below.length > MODELS_LISTED ? `, ... (${below.length} in all)` : '';
+      throw new Error(`model ${dir}: no model.json there, but saved models below it: ${shown}${more}; pass one of those folders`);
+    }
+  }
   return { dir, artifacts: await fileSystem(dir).load!() };
 }
+
+/** How many saved models the error for a folder above them lists. */
+const MODELS_LISTED = 6;
 
 /** Loads a saved model ({@link readSavedModel}, then {@link buildSavedModel}). */
 export async function loadSavedModel(dir: string): Promise<SavedModel> {

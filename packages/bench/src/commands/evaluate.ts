@@ -58,16 +58,18 @@ export interface SavedModel {
  * (probing for WebGPU takes seconds and may print Dawn's warnings). fileSystem's errors name the file.
  */
 export async function readSavedModel(dir: string): Promise<SavedModelFiles> {
-  // A results folder or its checkpoints/ is what users pass first: name the models inside it.
-  if (!existsSync(join(dir, 'model.json'))) {
+  try {
+    return { dir, artifacts: await fileSystem(dir).load!() };
+  } catch (err) {
+    // A results folder or its checkpoints/ is what users pass first: name the models inside it
+    // (a model.json that is there but unreadable keeps its own error).
+    if (existsSync(join(dir, 'model.json'))) throw err;
     const below = await savedModelsBelow(dir);
-    if (below.length > 0) {
-      const shown = below.slice(0, MODELS_LISTED).map((m) => join(dir, m)).join(', ');
-      const more = below.length > MODELS_LISTED ? `, ... (${below.length} in all)` : '';
-      throw new Error(`model ${dir}: no model.json there, but saved models below it: ${shown}${more}; pass one of those folders`);
-    }
+    if (below.length === 0) throw err;
+    const shown = below.slice(0, MODELS_LISTED).map((m) => join(dir, m)).join(', ');
+    const more = below.length > MODELS_LISTED ? `, ... (${below.length} in all)` : '';
+    throw new Error(`model ${dir}: no model.json there, but saved models below it: ${shown}${more}; pass one of those folders`);
   }
-  return { dir, artifacts: await fileSystem(dir).load!() };
 }
 
 /** How many saved models the error for a folder above them lists. */

@@ -66,7 +66,7 @@ export async function readSavedModel(dir: string): Promise<SavedModelFiles> {
     if (existsSync(join(dir, 'model.json'))) throw err;
     const below = await savedModelsBelow(dir);
     if (below.length === 0) throw err;
-    const shown = below.slice(0, MODELS_LISTED).map((m) => join(dir, m)).join(', ');
+    const shown = below.slice(0, MODELS_LISTED).join(', ');
     const more = below.length > MODELS_LISTED ? `, ... (${below.length} in all)` : '';
     throw new Error(`model ${dir}: no model.json there, but saved models below it: ${shown}${more}; pass one of those folders`);
   }

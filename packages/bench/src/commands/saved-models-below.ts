@@ -1,9 +1,9 @@
 /** Finds saved models (folders with a model.json) below a folder, for an error that says which to pass. */
 import { readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 
 /**
- * Folders at most `depth` levels below `dir` that hold a model.json, relative to `dir`, sorted.
+ * Folders at most `depth` levels below `dir` that hold a model.json (as paths under `dir`), sorted.
  * A compare run's results folder holds its checkpoints three levels down
  * (checkpoints/<model>/repeat-<n>); unreadable folders are skipped.
  */
@@ -16,7 +16,7 @@ export async function savedModelsBelow(dir: string, depth = 3): Promise<string[]
     } catch {
       return;
     }
-    if (folder !== dir && entries.some((e) => e.isFile() && e.name === 'model.json')) found.push(relative(dir, folder));
+    if (folder !== dir && entries.some((e) => e.isFile() && e.name === 'model.json')) found.push(folder);
     if (left === 0) return;
     for (const e of entries) {
       if (e.isDirectory() && !e.name.startsWith('.')) await visit(join(folder, e.name), left - 1);

@@ -3,7 +3,7 @@
 # Here, first (bundles the scripts into .gpu, under the 64 MiB that may travel):
 #   bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-measure.ts packages/bench/scripts/gpu-adam.ts \
 #     packages/bench/scripts/dispatch-counts.ts packages/bench/scripts/gradient-memory.ts packages/bench/scripts/gpu-forward.ts \
-#     packages/bench/scripts/gpu-input-grad.ts
+#     packages/bench/scripts/gpu-input-grad.ts packages/bench/src/cli.ts
 # (a try on lavapipe leaves Dawn unpacked in .gpu/node_modules/webgpu/dist/linux-x64/dawn.node, 21 MB:
 # delete it before carrying; run.sh unpacks it again there), then on the GPU machine (carry ".gpu"),
 # from the repository root:
@@ -28,8 +28,11 @@ step() { # name, seconds, script and arguments
   echo "   exit $? ($(tail -n 1 "$out/$name.log" | cut -c1-160))"
 }
 step measure 270 .gpu/gpu-measure.mjs --size "$size" --out "$out/gpu.json"
+# The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker).
+step latency 120 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --out "$out/latency.json"
 step forward 60 .gpu/gpu-forward.mjs --size "$size" --runs "$runs" --out "$out/forward.json"
-step input-grad 45 .gpu/gpu-input-grad.mjs --size "$size" --rounds 1 --steps "$steps" --out "$out/input-grad.json"
 step dispatches 50 .gpu/dispatch-counts.mjs --size "$size"
-step gradient-memory 90 .gpu/gradient-memory.mjs --backend webgpu --size "$size" --rounds 2 --steps 3
 step adam 60 .gpu/gpu-adam.mjs --out "$out/adam.json"
+step input-grad 45 .gpu/gpu-input-grad.mjs --size "$size" --rounds 1 --steps "$steps" --out "$out/input-grad.json"
+# Last: the least needed, cut first when the machine's time runs out.
+step gradient-memory 90 .gpu/gradient-memory.mjs --backend webgpu --size "$size" --rounds 2 --steps 3

@@ -73,7 +73,13 @@ async function useWebGPU(hardwareOnly: boolean): Promise<ActiveBackend | Unavail
   const adapter = await describeWebGPUAdapter();
   if (adapter === null) return { reason: NO_ADAPTER };
   if (hardwareOnly && adapter.software) return { reason: `a software adapter (${adapter.description}), slower than wasm` };
-  if (!(await tryImport('@tensorflow/tfjs-backend-webgpu'))) return { reason: '@tensorflow/tfjs-backend-webgpu is not installed' };
+  // A literal specifier (a dependency of the bench, unlike tfjs-node) so that bundlers include it:
+  // the GPU machine runs an esbuild bundle with no node_modules beside it.
+  try {
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } catch {
+    return { reason: '@tensorflow/tfjs-backend-webgpu is not installed' };
+  }
   registerTrainingKernels();
   if (!(await tf.setBackend('webgpu'))) return { reason: `the backend failed to initialise on ${adapter.description}` };
   return {

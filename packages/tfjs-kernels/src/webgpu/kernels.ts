@@ -1,7 +1,8 @@
 /**
  * Training kernels for the 'webgpu' backend: the filter gradients as WGSL programs (split-K
- * reductions); the input gradients are the stock ones, except with dilation, which those ignore:
- * then they are composed from the backend's own forward kernels.
+ * reductions); the input gradients composed from the backend's own forward kernels where that is
+ * faster on a GPU (Conv2D with filters larger than 1x1) or where the stock ones are wrong (dilation,
+ * which they ignore), else the stock ones.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { conv2dBackpropInputAnyLayout } from '../conv2d-backprop.js';
@@ -76,8 +77,21 @@ function stockUnlessDilatedOrEmpty(name: string, composed: (args: KernelArgs) =>
   };
 }
 
-export const webgpuConv2dBackpropInput = stockUnlessDilatedOrEmpty('Conv2DBackpropInput',
-  compositeKernel('webgpu', (ops, { dy, filter }, a) => zerosIfEmpty(ops, [dy, filter], a.inputShape!) ?? conv2dBackpropInputAnyLayout(ops, dy, filter, a)));
+const composedConv2dBackpropInput = compositeKernel('webgpu', (ops, { dy, filter }, a) =>
+  zerosIfEmpty(ops, [dy, filter], a.inputShape!) ?? conv2dBackpropInputAnyLayout(ops, dy, filter, a));
+const stockOrComposedConv2dBackpropInput = stockUnlessDilatedOrEmpty('Conv2DBackpropInput', composedConv2dBackpropInput);
+
+/**
+ * Conv2D's input gradient: for filters larger than 1x1 the composition (the filter rotated, then
+ * the stock forward convolution, whose shader reads vec4s), 2.3-4.4x less GPU time than the stock
+ * matrix-product shader per shape of a U-Net step on an H200 (gpu-input-grad.ts, 2026-12-04: the
+ * step's input gradients 22.1 -> 9.4 ms, the Adam step 88.6 -> 69.0 ms); for 1x1 filters the stock
+ * kernel (one dispatch, as fast), except with dilation or an empty operand.
+ */
+export const webgpuConv2dBackpropInput = (args: KernelArgs): TensorInfo => {
+  const [filterHeight, filterWidth] = (args.inputs as { filter: TensorInfo }).filter.shape;
+  return filterHeight === 1 && filterWidth === 1 ? stockOrComposedConv2dBackpropInput(args) : composedConv2dBackpropInput(args);
+};
 
 /** With dilation: the forward depthwise convolution of dy with the rotated filter. */
 export const webgpuDepthwiseBackpropInput = stockUnlessDilatedOrEmpty('DepthwiseConv2dNativeBackpropInput',

@@ -25,8 +25,8 @@ const { values } = parseArgs({ options: {
   runs: { type: 'string', default: '50' },
   out: { type: 'string' },
   models: { type: 'string', default: 'unet,sa-unet' },
-  stock: { type: 'boolean', default: true },
-} });
+  stock: { type: 'boolean', default: true }, // --no-stock: our kernels only
+}, allowNegative: true });
 const size = Number(values.size);
 const steps = Number(values.steps);
 const runs = Number(values.runs);

@@ -13,16 +13,19 @@
 # GPU_SESSION_SIZE (default 256), GPU_SESSION_RUNS (forward passes per timing, default 30) and
 # GPU_SESSION_STEPS (timed Adam steps of the input-gradient comparison, default 5) try it out on
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
-# the input-gradient step may reach its time limit after writing its per-shape table).
+# the input-gradient step may reach its time limit after writing its per-shape table);
+# GPU_SESSION_ONLY="measure latency" runs only the steps named.
 set -u
 out="${1:-gpu-results}"
 size="${GPU_SESSION_SIZE:-256}"
 runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
+only="${GPU_SESSION_ONLY:-}" # a space-separated list of step names, to rerun some; default all
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
   shift 2
+  if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then return; fi
   echo "== $name (limit ${limit}s)"
   timeout "$limit" bash .gpu/run.sh "$@" > "$out/$name.log" 2>&1
   echo "   exit $? ($(tail -n 1 "$out/$name.log" | cut -c1-160))"

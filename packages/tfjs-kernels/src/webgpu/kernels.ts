@@ -83,10 +83,11 @@ const stockOrComposedConv2dBackpropInput = stockUnlessDilatedOrEmpty('Conv2DBack
 
 /**
  * Conv2D's input gradient: for filters larger than 1x1 the composition (the filter rotated, then
- * the stock forward convolution, whose shader reads vec4s), 2.3-4.4x less GPU time than the stock
- * matrix-product shader per shape of a U-Net step on an H200 (gpu-input-grad.ts, 2026-12-04: the
- * step's input gradients 22.1 -> 9.4 ms, the Adam step 88.6 -> 69.0 ms); for 1x1 filters the stock
- * kernel (one dispatch, as fast), except with dilation or an empty operand.
+ * the stock forward convolution, whose shader reads vec4s); on an H200 it took 1.7-4.3x less GPU
+ * time than the stock matrix-product shader for every 3x3 shape of a U-Net step but one (one input
+ * channel: 0.85x), the step's input gradients 22.1 -> 9.4 ms and the Adam step 88.6 -> 69.0 ms
+ * (gpu-input-grad.ts, 2026-12-04). For 1x1 filters the stock kernel (one dispatch, as fast),
+ * except with dilation or an empty operand.
  */
 export const webgpuConv2dBackpropInput = (args: KernelArgs): TensorInfo => {
   const [filterHeight, filterWidth] = (args.inputs as { filter: TensorInfo }).filter.shape;

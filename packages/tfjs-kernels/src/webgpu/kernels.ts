@@ -5,7 +5,7 @@
  * which they ignore), else the stock ones.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { conv2dBackpropInputAnyLayout } from '../conv2d-backprop.js';
+import { conv2dBackpropInputKernel } from '../conv2d-backprop.js';
 import { convInfo, NCHW_TO_NHWC, type ConvAttrs, type Conv2DInfo } from '../conv-geometry.js';
 import { depthwiseBackpropInput } from '../depthwise-backprop.js';
 import { compositeKernel, zerosIfEmpty, type GradAttrs, type KernelArgs } from '../kernel-ops.js';
@@ -65,34 +65,37 @@ export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x
 
 /**
  * The stock input gradient `name` of webgpu (for Conv2D a matrix product, for the depthwise
- * convolution one direct program), except with dilation, which the stock kernels ignore, or with
- * an empty operand: then `composed`, from the backend's forward kernels (zeros where an operand is empty).
+ * convolution one direct program), except where `composedFaster` says the composition is faster,
+ * with dilation, which the stock kernels ignore, or with an empty operand: then `composed`, from
+ * the backend's forward kernels (zeros where an operand is empty).
  */
-function stockUnlessDilatedOrEmpty(name: string, composed: (args: KernelArgs) => TensorInfo): (args: KernelArgs) => TensorInfo {
+function stockUnlessDilatedOrEmpty(name: string, composed: (args: KernelArgs) => TensorInfo,
+  composedFaster: (args: KernelArgs) => boolean = () => false): (args: KernelArgs) => TensorInfo {
   return (args) => {
     const stock = stockKernel(name, 'webgpu');
     const empty = Object.values(args.inputs).some((t) => t?.shape.includes(0));
-    if (!isDilated(args.attrs as unknown as GradAttrs) && !empty && stock !== undefined) return stock.kernelFunc(args as never) as TensorInfo;
+    if (!composedFaster(args) && !isDilated(args.attrs as unknown as GradAttrs) && !empty && stock !== undefined) {
+      return stock.kernelFunc(args as never) as TensorInfo;
+    }
     return composed(args);
   };
 }
 
-const composedConv2dBackpropInput = compositeKernel('webgpu', (ops, { dy, filter }, a) =>
-  zerosIfEmpty(ops, [dy, filter], a.inputShape!) ?? conv2dBackpropInputAnyLayout(ops, dy, filter, a));
-const stockOrComposedConv2dBackpropInput = stockUnlessDilatedOrEmpty('Conv2DBackpropInput', composedConv2dBackpropInput);
-
 /**
- * Conv2D's input gradient: for filters larger than 1x1 the composition (the filter rotated, then
- * the stock forward convolution, whose shader reads vec4s); on an H200 it took 1.7-4.3x less GPU
- * time than the stock matrix-product shader for every 3x3 shape of a U-Net step but one (one input
- * channel: 0.85x), the step's input gradients 22.1 -> 9.4 ms and the Adam step 88.6 -> 69.0 ms
- * (gpu-input-grad.ts, 2026-12-04). For 1x1 filters the stock kernel (one dispatch, as fast),
- * except with dilation or an empty operand.
+ * Whether a Conv2D's filter is larger than 1x1: then the composition (the filter rotated, then the
+ * stock forward convolution, whose shader reads vec4s) beats the stock input gradient. On an H200
+ * it took 1.7-4.3x less GPU time than the stock matrix-product shader for every 3x3 shape of a
+ * U-Net step but one (one input channel: 0.85x), the step's input gradients 22.1 -> 9.4 ms and the
+ * Adam step 88.6 -> 69.0 ms (gpu-input-grad.ts, 2026-12-04). For 1x1 filters the stock kernel is
+ * one dispatch and as fast.
  */
-export const webgpuConv2dBackpropInput = (args: KernelArgs): TensorInfo => {
+function largerThan1x1(args: KernelArgs): boolean {
   const [filterHeight, filterWidth] = (args.inputs as { filter: TensorInfo }).filter.shape;
-  return filterHeight === 1 && filterWidth === 1 ? stockOrComposedConv2dBackpropInput(args) : composedConv2dBackpropInput(args);
-};
+  return filterHeight !== 1 || filterWidth !== 1;
+}
+
+export const webgpuConv2dBackpropInput = stockUnlessDilatedOrEmpty('Conv2DBackpropInput',
+  conv2dBackpropInputKernel('webgpu'), largerThan1x1);
 
 /** With dilation: the forward depthwise convolution of dy with the rotated filter. */
 export const webgpuDepthwiseBackpropInput = stockUnlessDilatedOrEmpty('DepthwiseConv2dNativeBackpropInput',

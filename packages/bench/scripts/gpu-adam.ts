@@ -7,7 +7,7 @@
  * means.
  *   npx tsx scripts/gpu-adam.ts [--backend webgpu|wasm] [--base 32] [--rounds 5] [--calls 5] [--out adam.json]
  * (on a GPU machine: bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-adam.ts, then
- *  bash .gpu/run.sh .gpu/gpu-adam.mjs --out $OUT/adam.json)
+ *  bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-adam --out $OUT/adam.json)
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

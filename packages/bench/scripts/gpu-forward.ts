@@ -5,7 +5,7 @@
  * the order of measurement cannot pass for a difference of kernels; plus the GPU time of one
  * forward pass by kernel, and the round trip of reading one value back. For the GPU machine,
  * tested on lavapipe first:
- *   bash .gpu/run.sh .gpu/gpu-forward.mjs --size 256 --out $OUT/forward.json
+ *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-forward --size 256 --out $OUT/forward.json
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -2,7 +2,7 @@
  * All GPU measurements in one go, for a machine with a GPU (issue: WebGPU latency and training
  * kernels). Tested on lavapipe first; on the GPU machine:
  *   bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-measure.ts
- *   bash .gpu/run.sh .gpu/gpu-measure.mjs --size 256 --out $OUT/gpu.json
+ *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-measure --size 256 --out $OUT/gpu.json
  * Measures, for U-Net and SA-U-Net (base 32): parameters, inference ms at batch 1 (first call,
  * median, p90), Adam step ms at batch 4, with this package's kernels, the zoo's batch norm and
  * fusedAdam, and with stock tfjs-webgpu, tfjs-layers' BatchNormalization and tfjs-core's Adam,

@@ -2,7 +2,7 @@
  * Where the wall time of a WebGPU training step goes outside the GPU kernels (a diagnostic for
  * the GPU machine, tested on lavapipe first). Wraps Dawn's API methods with call counters and
  * timers, and times the phases of one Adam step separately:
- *   bash .gpu/run.sh .gpu/gpu-overhead.mjs --size 256 --out $OUT/overhead.json
+ *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-overhead --size 256 --out $OUT/overhead.json
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
 # Every GPU measurement in one call, for a session with a GPU machine (device time is short).
 # Here, first (bundles the scripts into .gpu, under the 64 MiB that may travel):
-#   bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-measure.ts packages/bench/scripts/gpu-adam.ts \
-#     packages/bench/scripts/dispatch-counts.ts packages/bench/scripts/gradient-memory.ts packages/bench/scripts/gpu-forward.ts \
-#     packages/bench/scripts/gpu-input-grad.ts packages/bench/src/cli.ts
+#   bash ../shared/gpu/pack.sh packages/bench/scripts/gpu-scripts.ts packages/bench/src/cli.ts
+# (gpu-scripts.ts: every GPU script in one bundle; one bundle each would not fit)
 # (a try on lavapipe leaves Dawn unpacked in .gpu/node_modules/webgpu/dist/linux-x64/dawn.node, 21 MB:
 # delete it before carrying; run.sh unpacks it again there), then on the GPU machine (carry ".gpu"),
 # from the repository root:
-#   bash packages/bench/scripts/gpu-session.sh "$OUT"
+#   bash packages/bench/scripts/gpu-session.sh /tmp/gpu-results "$OUT/gpu-results.tgz"
 # Each step has its own time limit, so one that hangs leaves the others' results; everything goes
-# to the folder given (default ./gpu-results): JSON where a script writes it, a log per step.
+# to the folder given (default ./gpu-results): JSON where a script writes it, a log per step. With a
+# second argument, that folder is also packed into that archive after each step (the device tool
+# brings back at most 8 files from $OUT, and only what is there when the call ends).
 # GPU_SESSION_SIZE (default 256), GPU_SESSION_RUNS (forward passes per timing, default 30) and
-# GPU_SESSION_STEPS (timed Adam steps of the input-gradient comparison, default 5) try it out on
+# GPU_SESSION_STEPS (timed Adam steps of the kernel and flag comparisons, default 5) try it out on
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
 # the input-gradient step may reach its time limit after writing its per-shape table);
 # GPU_SESSION_ONLY="measure latency" runs only the steps named.
 set -u
 out="${1:-gpu-results}"
+archive="${2:-}"
 size="${GPU_SESSION_SIZE:-256}"
 runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
+[ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
 only="${GPU_SESSION_ONLY:-}" # a space-separated list of step names, to rerun some; default all
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -29,13 +32,18 @@ step() { # name, seconds, script and arguments
   echo "== $name (limit ${limit}s)"
   timeout "$limit" bash .gpu/run.sh "$@" > "$out/$name.log" 2>&1
   echo "   exit $? ($(tail -n 1 "$out/$name.log" | cut -c1-160))"
+  if [ -n "$archive" ]; then tar -czf "$archive.part" -C "$out" . && mv "$archive.part" "$archive"; fi
 }
-step measure 270 .gpu/gpu-measure.mjs --size "$size" --out "$out/gpu.json"
+step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --out "$out/gpu.json"
+# Which tiling of the filter gradients' matrix product is fastest (the largest kernel of a U-Net step).
+step filter-grad 180 .gpu/gpu-scripts.mjs gpu-filter-grad --size "$size" --steps "$steps" --out "$out/filter-grad.json"
+# tfjs-backend-webgpu's tuning flags (submit batch size, im2col convolutions) against its defaults.
+step flags 120 .gpu/gpu-scripts.mjs gpu-flags --size "$size" --runs "$runs" --steps "$steps" --out "$out/flags.json"
 # The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker).
 step latency 120 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --out "$out/latency.json"
-step forward 60 .gpu/gpu-forward.mjs --size "$size" --runs "$runs" --out "$out/forward.json"
-step dispatches 50 .gpu/dispatch-counts.mjs --size "$size"
-step adam 60 .gpu/gpu-adam.mjs --out "$out/adam.json"
-step input-grad 45 .gpu/gpu-input-grad.mjs --size "$size" --rounds 1 --steps "$steps" --out "$out/input-grad.json"
+step forward 60 .gpu/gpu-scripts.mjs gpu-forward --size "$size" --runs "$runs" --out "$out/forward.json"
+step dispatches 50 .gpu/gpu-scripts.mjs dispatch-counts --size "$size"
+step adam 60 .gpu/gpu-scripts.mjs gpu-adam --out "$out/adam.json"
+step input-grad 45 .gpu/gpu-scripts.mjs gpu-input-grad --size "$size" --rounds 1 --steps "$steps" --out "$out/input-grad.json"
 # Last: the least needed, cut first when the machine's time runs out.
-step gradient-memory 90 .gpu/gradient-memory.mjs --backend webgpu --size "$size" --rounds 2 --steps 3
+step gradient-memory 90 .gpu/gpu-scripts.mjs gradient-memory --backend webgpu --size "$size" --rounds 2 --steps 3

@@ -28,6 +28,8 @@ import { BINCOUNT_CASES } from './bincount-cases.js';
 import { IMAGES_SHAPE, TRANSFORM_ROWS, nearestReference, warp } from './transform-cases.js';
 import { resultOn, stockResultOn } from './backend-results.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { webgpuConv2dBackpropFilterWith } from '../src/webgpu/kernels.js';
+import type { FilterGradTiling } from '../src/webgpu/filter-grad-programs.js';
 
 const adapter = await nodeWebGPU('the training kernels\' webgpu tests');
 
@@ -72,6 +74,56 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
       tf.dispose([xb, fb, rb]);
       await tf.setBackend('cpu');
       tf.dispose([x, f, r]);
+    });
+  });
+
+  describe('Conv2DBackpropFilter with every tiling of its matrix product', () => {
+    // Partial tiles (rows and channels not multiples of 32 or 64), strides, dilations, 'same' and
+    // 'valid' padding, NCHW, and an output 1 pixel wide (the loaders' k steps wrap a row at once).
+    const SHAPES = [
+      { x: [2, 9, 11, 5], filter: [3, 3, 5, 7], strides: [1, 1], pad: 'same', dilations: [1, 1] },
+      { x: [1, 12, 10, 24], filter: [3, 2, 24, 70], strides: [2, 1], pad: 'valid', dilations: [1, 1] },
+      { x: [3, 10, 9, 3], filter: [3, 3, 3, 40], strides: [1, 1], pad: 'same', dilations: [2, 2] },
+      { x: [2, 7, 1, 33], filter: [2, 1, 33, 9], strides: [1, 1], pad: 'valid', dilations: [1, 1] },
+      { x: [2, 6, 8, 10], filter: [1, 1, 10, 65], strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NCHW' },
+    ];
+    const TILINGS: FilterGradTiling[] = ([32, 64] as const).flatMap((tile) => ([4, 8] as const).flatMap((rowsPerThread) =>
+      ([16, 32] as const).map((tileK) => ({ tile, rowsPerThread, tileK }))));
+
+    it.each(TILINGS.map((t) => [JSON.stringify(t), t] as const))('%s equals the cpu backend\'s within 1e-5 of the largest', async (_, tiling) => {
+      registerTrainingKernels(); // the stock cpu kernel ignores dilations
+      const kernel = tf.getKernel('Conv2DBackpropFilter', 'webgpu')!;
+      try {
+        tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu');
+        tf.registerKernel({ ...kernel, kernelFunc: webgpuConv2dBackpropFilterWith(tiling) as tf.KernelFunc });
+        for (const [i, { x: xShape, filter, dataFormat = 'NHWC', ...conv }] of SHAPES.entries()) {
+          await tf.setBackend('cpu');
+          const x = tf.randomUniform(xShape, -1, 1, 'float32', 10 + i);
+          const zeros = tf.zeros<tf.Rank.R4>(filter as [number, number, number, number]);
+          const y = tf.conv2d(x as tf.Tensor4D, zeros, conv.strides as [number, number], conv.pad as 'same', 'NHWC', conv.dilations as [number, number]);
+          const dy = tf.randomUniform(y.shape, -1, 1, 'float32', 20 + i);
+          const [xValues, dyValues] = await Promise.all([x.data(), dy.data()]);
+          const yShape = y.shape;
+          tf.dispose([x, zeros, y, dy]);
+          const attrs = { ...conv, filterShape: filter, dataFormat, dimRoundingMode: undefined };
+          const toFormat = (t: tf.Tensor) => (dataFormat === 'NCHW' ? tf.transpose(t, [0, 3, 1, 2]) : t);
+          const on = (backend: string) => resultOn(backend, () => tf.engine().runKernel('Conv2DBackpropFilter',
+            { x: toFormat(tf.tensor(xValues, xShape)), dy: toFormat(tf.tensor(dyValues, yShape)) }, attrs as never) as tf.Tensor);
+          const expected = await on('cpu');
+          const actual = await on('webgpu');
+          expect(actual.shape, `shape ${i}`).toEqual(filter);
+          expect(differenceRelativeToLargest(actual.values, expected.values), `shape ${i}`).toBeLessThan(1e-5);
+        }
+      } finally {
+        tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu');
+        tf.registerKernel(kernel);
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it('rejects a tiling it has no shader for, naming it', () => {
+      expect(() => webgpuConv2dBackpropFilterWith({ tile: 48, rowsPerThread: 4, tileK: 16 } as never))
+        .toThrow(/tiling \{"tile":48,"rowsPerThread":4,"tileK":16\}: expected tile 32 or 64/);
     });
   });
 

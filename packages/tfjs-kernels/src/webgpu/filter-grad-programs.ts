@@ -43,52 +43,87 @@ export function geometryUniforms(g: ConvGeometry, kPerSplit: number, splits: num
     .map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
-const TILE_M = 32;
-const TILE_N = 32;
-const TILE_K = 16;
+/**
+ * How the Conv2D filter gradient's matrix product is divided among threads. Which one is fastest
+ * depends on the GPU and the shape: `scripts/gpu-filter-grad.ts` of the bench measures them.
+ */
+export interface FilterGradTiling {
+  /** Rows (filter entries) and columns (output channels) of a workgroup's square tile. */
+  tile: 32 | 64;
+  /** Rows of the tile per thread; every thread has 4 columns (one vec4). */
+  rowsPerThread: 4 | 8;
+  /** Output pixels k per tile staged in workgroup memory. */
+  tileK: 16 | 32;
+}
+
+/** The tiling the package uses: 32x32 tiles of 64 threads with 4x4 outputs each, 16 pixels deep. */
+export const DEFAULT_FILTER_GRAD_TILING: FilterGradTiling = { tile: 32, rowsPerThread: 4, tileK: 16 };
+
+/** Threads per workgroup of a tiling, [x (column vec4s), y (row groups)]. */
+export function filterGradThreads({ tile, rowsPerThread }: FilterGradTiling): [number, number] {
+  return [tile / 4, tile / rowsPerThread];
+}
+
+/** Throws unless every thread can load one column of each tile at evenly spaced k (see the shader). */
+export function checkFilterGradTiling(tiling: FilterGradTiling): void {
+  const [tx, ty] = filterGradThreads(tiling);
+  const threads = tx * ty;
+  if (![32, 64].includes(tiling.tile) || ![4, 8].includes(tiling.rowsPerThread) || ![16, 32].includes(tiling.tileK)
+    || threads < tiling.tile || tiling.tileK % (threads / tiling.tile) !== 0) {
+    throw new Error(`filter-gradient tiling ${JSON.stringify(tiling)}: expected tile 32 or 64, rowsPerThread 4 or 8, tileK 16 or 32, ` +
+      'with at least as many threads (tile / 4 * tile / rowsPerThread) as the tile has columns');
+  }
+}
 
 /**
  * Conv2D filter gradient as a tiled, split-K matrix product: dW[m, o] = sum_k A[m, k] B[k, o] with
  * m = (p, q, c) the filter row (c fastest, the [fh, fw, c, o] layout), k = (n, i, j) an output
  * pixel, A[m, k] = x at the input pixel tap (p, q) of output pixel k reads (im2col done on the
- * fly, never stored), B[k, o] = dy. A workgroup of 8x8 threads computes a 32x32 tile of one K
- * chunk, 4x4 outputs per thread, through 16-deep tiles in workgroup memory.
+ * fly, never stored), B[k, o] = dy. A workgroup computes a tile x tile block of one K chunk,
+ * rowsPerThread x 4 outputs per thread, through tileK-deep tiles in workgroup memory (by default
+ * 8x8 threads, 32x32 tiles, 16 deep).
  * Output: partial sums [m, o, split].
  */
-export function conv2dFilterGradProgram(g: ConvGeometry, splits: number): WebGPUProgramSpec {
+export function conv2dFilterGradProgram(g: ConvGeometry, splits: number, tiling: FilterGradTiling = DEFAULT_FILTER_GRAD_TILING): WebGPUProgramSpec {
+  checkFilterGradTiling(tiling);
+  const { tile, rowsPerThread, tileK } = tiling;
+  const [threadsX, threadsY] = filterGradThreads(tiling);
+  // Each thread loads one column of each tile at every kStride-th k of it.
+  const kStride = (threadsX * threadsY) / tile;
+  const vec4sPerThread = rowsPerThread / 4;
   const M = g.filterHeight * g.filterWidth * g.inChannels;
   const N = g.outChannels;
   return {
     outputShape: [M, N, splits],
-    shaderKey: 'saunet_conv2dFilterGrad_splitK',
+    shaderKey: `saunet_conv2dFilterGrad_splitK_${tile}_${rowsPerThread}_${tileK}`,
     dispatchLayout: { x: [1], y: [0], z: [2] },
-    dispatch: [Math.ceil(N / TILE_N), Math.ceil(M / TILE_M), splits],
+    dispatch: [Math.ceil(N / tile), Math.ceil(M / tile), splits],
     variableNames: ['x', 'dy'],
     uniforms: GEOMETRY_UNIFORMS,
-    workgroupSize: [8, 8, 1],
+    workgroupSize: [threadsX, threadsY, 1],
     getUserCode: () => `
-      // Tiles as rows of vec4s, so that each thread reads its 4 rows and 4 columns of a k in two loads.
-      var<workgroup> tileA : array<array<vec4<f32>, ${TILE_M / 4}>, ${TILE_K}>;
-      var<workgroup> tileB : array<array<vec4<f32>, ${TILE_N / 4}>, ${TILE_K}>;
+      // Tiles as rows of vec4s, so that each thread reads its rows and 4 columns of a k in few loads.
+      var<workgroup> tileA : array<array<vec4<f32>, ${tile / 4}>, ${tileK}>;
+      var<workgroup> tileB : array<array<vec4<f32>, ${tile / 4}>, ${tileK}>;
 
       fn main() {
         let rows = uniforms.filterHeight * uniforms.filterWidth * uniforms.inChannels;
         let cols = uniforms.outChannels;
         let tx = i32(localId.x);
         let ty = i32(localId.y);
-        let lane = ty * 8 + tx;
-        let n0 = i32(workgroupId.x) * ${TILE_N};
-        let m0 = i32(workgroupId.y) * ${TILE_M};
+        let lane = ty * ${threadsX} + tx;
+        let n0 = i32(workgroupId.x) * ${tile};
+        let m0 = i32(workgroupId.y) * ${tile};
         let split = i32(workgroupId.z);
         let kBegin = split * uniforms.kPerSplit;
         let kEnd = min(kBegin + uniforms.kPerSplit, uniforms.kTotal);
 
         // Each thread loads one column of each tile (the same filter row m and dy channel n at
-        // every k) at the k of every other tile row: the filter tap and channel of m are found
+        // every k) at every ${kStride}-th k of the tile: the filter tap and channel of m are found
         // once, and the output pixel (b, i, j) of k is walked forward, not divided out per load
         // (integer division by a uniform costs tens of instructions, more than the tile's FMAs).
-        let col = lane % 32;
-        let kOff = lane / 32;
+        let col = lane % ${tile};
+        let kOff = lane / ${tile};
         let m = m0 + col;
         let mValid = m < rows;
         let c = m % uniforms.inChannels;
@@ -102,14 +137,14 @@ export function conv2dFilterGradProgram(g: ConvGeometry, splits: number): WebGPU
         var pi = (k0 / uniforms.outWidth) % uniforms.outHeight;
         var pb = k0 / (uniforms.outWidth * uniforms.outHeight);
 
-        var acc : array<vec4<f32>, 4>;
+        var acc : array<vec4<f32>, ${rowsPerThread}>;
 
         // The trip count comes from uniforms only, so that the barriers stay in uniform control
         // flow (WGSL's uniformity analysis treats workgroupId, kept in a private variable by
         // tfjs's prelude, as non-uniform); reads past kEnd are zeros.
-        for (var step = 0; step < uniforms.kPerSplit; step += ${TILE_K}) {
-          for (var e = 0; e < ${TILE_K / 2}; e++) {
-            let kk = kOff + 2 * e;
+        for (var step = 0; step < uniforms.kPerSplit; step += ${tileK}) {
+          for (var e = 0; e < ${tileK / kStride}; e++) {
+            let kk = kOff + ${kStride} * e;
             let k = kBegin + step + kk;
             var a = 0.0;
             var g = 0.0;
@@ -125,8 +160,8 @@ export function conv2dFilterGradProgram(g: ConvGeometry, splits: number): WebGPU
             }
             tileA[kk][col / 4][col % 4] = a;
             tileB[kk][col / 4][col % 4] = g;
-            // The next load's k is two further on.
-            pj += 2;
+            // The next load's k is ${kStride} further on.
+            pj += ${kStride};
             while (pj >= uniforms.outWidth) {
               pj -= uniforms.outWidth;
               pi += 1;
@@ -137,19 +172,21 @@ export function conv2dFilterGradProgram(g: ConvGeometry, splits: number): WebGPU
             }
           }
           workgroupBarrier();
-          for (var kk = 0; kk < ${TILE_K}; kk++) {
-            let a = tileA[kk][ty];
+          for (var kk = 0; kk < ${tileK}; kk++) {
             let b = tileB[kk][tx];
-            for (var i = 0; i < 4; i++) {
-              acc[i] = fma(vec4<f32>(a[i]), b, acc[i]);
+            for (var v = 0; v < ${vec4sPerThread}; v++) {
+              let a = tileA[kk][ty * ${vec4sPerThread} + v];
+              for (var i = 0; i < 4; i++) {
+                acc[v * 4 + i] = fma(vec4<f32>(a[i]), b, acc[v * 4 + i]);
+              }
             }
           }
           workgroupBarrier();
         }
 
-        for (var i = 0; i < 4; i++) {
+        for (var i = 0; i < ${rowsPerThread}; i++) {
           for (var j = 0; j < 4; j++) {
-            let mi = m0 + ty * 4 + i;
+            let mi = m0 + ty * ${rowsPerThread} + i;
             let nj = n0 + tx * 4 + j;
             if (mi < rows && nj < cols) {
               result[(mi * cols + nj) * uniforms.splits + split] = acc[i][j];

@@ -12,10 +12,13 @@ import { compositeKernel, zerosIfEmpty, type GradAttrs, type KernelArgs } from '
 import { stockKernel } from '../registry-state.js';
 import { channelLanes, chooseSplits } from './grid.js';
 import {
+  checkFilterGradTiling,
   conv2dFilterGradProgram,
+  DEFAULT_FILTER_GRAD_TILING,
   depthwiseFilterGradProgram,
   geometryUniforms,
   type ConvGeometry,
+  type FilterGradTiling,
 } from './filter-grad-programs.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
 
@@ -33,21 +36,31 @@ function isDilated(a: ConvAttrs): boolean {
   return typeof d === 'number' ? d > 1 : d[0] > 1 || d[1] > 1;
 }
 
-export const webgpuConv2dBackpropFilter = compositeKernel('webgpu', (ops, inputs, a, backend) => {
-  const empty = zerosIfEmpty(ops, [inputs.x, inputs.dy], a.filterShape!);
-  if (empty !== null) return empty;
-  const nchw = a.dataFormat === 'NCHW';
-  const x = nchw ? ops.transpose(inputs.x, NCHW_TO_NHWC) : inputs.x;
-  const dy = nchw ? ops.transpose(inputs.dy, NCHW_TO_NHWC) : inputs.dy;
-  const g = geometry(convInfo(x.shape, a.filterShape!, a, false));
-  const rows = g.filterHeight * g.filterWidth * g.inChannels;
-  const tiles = Math.ceil(rows / 32) * Math.ceil(g.outChannels / 32);
-  const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles);
-  const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(conv2dFilterGradProgram(g, splits), [x, dy], 'float32',
-    geometryUniforms(g, kPerSplit, splits)));
-  const summed = splits === 1 ? partial : ops.sum(partial, [2]);
-  return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels]);
-});
+/**
+ * The Conv2D filter gradient with the matrix product tiled as `tiling` says (the bench's
+ * gpu-filter-grad.ts compares tilings through this); the partial sums of the K chunks, enough to
+ * give about 1,024 workgroups, are added by the backend's Sum.
+ */
+export function webgpuConv2dBackpropFilterWith(tiling: FilterGradTiling) {
+  checkFilterGradTiling(tiling);
+  return compositeKernel('webgpu', (ops, inputs, a, backend) => {
+    const empty = zerosIfEmpty(ops, [inputs.x, inputs.dy], a.filterShape!);
+    if (empty !== null) return empty;
+    const nchw = a.dataFormat === 'NCHW';
+    const x = nchw ? ops.transpose(inputs.x, NCHW_TO_NHWC) : inputs.x;
+    const dy = nchw ? ops.transpose(inputs.dy, NCHW_TO_NHWC) : inputs.dy;
+    const g = geometry(convInfo(x.shape, a.filterShape!, a, false));
+    const rows = g.filterHeight * g.filterWidth * g.inChannels;
+    const tiles = Math.ceil(rows / tiling.tile) * Math.ceil(g.outChannels / tiling.tile);
+    const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles, 1024, 256, tiling.tileK);
+    const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(conv2dFilterGradProgram(g, splits, tiling), [x, dy], 'float32',
+      geometryUniforms(g, kPerSplit, splits)));
+    const summed = splits === 1 ? partial : ops.sum(partial, [2]);
+    return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels]);
+  });
+}
+
+export const webgpuConv2dBackpropFilter = webgpuConv2dBackpropFilterWith(DEFAULT_FILTER_GRAD_TILING);
 
 export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x, dy }, a, backend) => {
   const empty = zerosIfEmpty(ops, [x, dy], a.filterShape!);

@@ -1,0 +1,102 @@
+/**
+ * Conv2D's filter gradient on webgpu with every tiling of its split-K matrix product
+ * (`FilterGradTiling` of @sa-unet/tfjs-kernels: 32x32 or 64x64 tiles, 4 or 8 rows per thread,
+ * 16 or 32 pixels deep), in one run. The package uses 32x32, 4 rows, 16 deep: 16.4-17.4 ms of the
+ * ~55 ms of a U-Net step on an H200 (2026-12-04), about 6 TFLOPS of the GPU's ~60; larger tiles
+ * load less per multiply-add but leave fewer workgroups per chunk. Which one is fastest decides
+ * what the package uses there; lavapipe (a CPU) cannot tell, it only runs the script.
+ *
+ * Per filter-gradient shape of each model's step (batch 4): ms per call with each tiling (GPU time
+ * where the adapter has timestamp queries, and wall time to a read-back) and its largest difference
+ * from the package's tiling; per model, the step's filter-gradient GPU time with each tiling and with
+ * the best one per shape; then the Adam step with each tiling, alternating in rounds. On the GPU
+ * machine (gpu-session.sh):
+ *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-filter-grad --size 256 --out $OUT/filter-grad.json
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+// Not part of the package's API: the tilings and the kernel made with one.
+import { DEFAULT_FILTER_GRAD_TILING, type FilterGradTiling } from '../../tfjs-kernels/src/webgpu/filter-grad-programs.js';
+import { webgpuConv2dBackpropFilterWith } from '../../tfjs-kernels/src/webgpu/kernels.js';
+import { diceLoss } from '@sa-unet/seg-metrics';
+import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import type { ModelName } from '@sa-unet/unet-zoo';
+import { selectBackend } from '../src/backend.js';
+import { buildModel, disposeModel } from '../src/commands/run-model.js';
+import { trainOneBatch } from './kernel-totals.js';
+import { differenceRelativeToLargest, recordKernelCalls, stepsPerVariant, timeKernelCall, useKernel, type KernelTime } from './kernel-calls.js';
+
+const { values } = parseArgs({ options: {
+  size: { type: 'string', default: '256' },
+  'base-filters': { type: 'string', default: '32' },
+  runs: { type: 'string', default: '10' },
+  steps: { type: 'string', default: '5' },
+  rounds: { type: 'string', default: '1' },
+  models: { type: 'string', default: 'unet,sa-unet' },
+  out: { type: 'string' },
+} });
+const size = Number(values.size);
+const baseFilters = Number(values['base-filters']);
+const runs = Number(values.runs);
+const models = values.models.split(',') as ModelName[];
+
+const { description: adapter } = await selectBackend('webgpu'); // our kernels; a clear error without an adapter
+const KERNEL = 'Conv2DBackpropFilter';
+const registered = tf.getKernel(KERNEL, 'webgpu')!;
+const name = ({ tile, rowsPerThread, tileK }: FilterGradTiling) => `${tile}x${tile}, ${rowsPerThread} rows, ${tileK} deep`;
+const TILINGS: FilterGradTiling[] = ([32, 64] as const).flatMap((tile) => ([4, 8] as const).flatMap((rowsPerThread) =>
+  ([16, 32] as const).map((tileK) => ({ tile, rowsPerThread, tileK }))));
+const VARIANTS: Record<string, tf.KernelFunc> = Object.fromEntries(TILINGS.map((t) => [name(t), webgpuConv2dBackpropFilterWith(t) as tf.KernelFunc]));
+const DEFAULT = name(DEFAULT_FILTER_GRAD_TILING);
+
+const shapes: Array<Record<string, unknown>> = [];
+const perModel: Array<Record<string, unknown>> = [];
+const steps: Array<Record<string, unknown>> = [];
+const save = () => {
+  if (values.out) {
+    writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, tilings: TILINGS, shapes, perModel, steps }, null, 2));
+  }
+};
+
+for (const model of models) {
+  const built = buildModel(model, { size, baseFilters }, 1);
+  built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
+  const calls = await recordKernelCalls(KERNEL, 'webgpu', () => trainOneBatch(built, size));
+  disposeModel(built);
+  const stepMs: Record<string, number> = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, 0]));
+  let bestMs = 0;
+  for (const { shapes: { x: xShape, dy: dyShape }, attrs, calls: count } of calls) {
+    const x = tf.randomUniform(xShape!, -1, 1, 'float32', 1);
+    const dy = tf.randomUniform(dyShape!, -1, 1, 'float32', 2);
+    useKernel(KERNEL, 'webgpu', VARIANTS[DEFAULT]!);
+    const reference = tf.engine().runKernel(KERNEL, { x, dy }, attrs) as tf.Tensor;
+    const times: Record<string, KernelTime & { difference: number }> = {};
+    for (const [variant, kernelFunc] of Object.entries(VARIANTS)) {
+      useKernel(KERNEL, 'webgpu', kernelFunc);
+      const time = await timeKernelCall(KERNEL, { x, dy }, attrs, runs);
+      const dw = tf.engine().runKernel(KERNEL, { x, dy }, attrs) as tf.Tensor;
+      times[variant] = { ...time, difference: await differenceRelativeToLargest(reference, dw) };
+      dw.dispose();
+      stepMs[variant]! += count * time.gpuMs;
+    }
+    tf.dispose([x, dy, reference]);
+    const [best, bestTime] = Object.entries(times).reduce((a, b) => (b[1].gpuMs < a[1].gpuMs ? b : a));
+    bestMs += count * bestTime.gpuMs;
+    shapes.push({ model, x: xShape, dy: dyShape, filterShape: attrs['filterShape'], strides: attrs['strides'], calls: count, times, best });
+    console.log(`${model} x [${xShape!.join(',')}] filter [${String(attrs['filterShape'])}] x${count}: ${DEFAULT} ${times[DEFAULT]!.gpuMs.toFixed(3)} ms GPU, ` +
+      `best ${best} ${bestTime.gpuMs.toFixed(3)} ms (${bestTime.wallMs.toFixed(2)} wall); largest difference ` +
+      `${Math.max(...Object.values(times).map((t) => t.difference)).toExponential(1)} of max |dW|`);
+    save();
+  }
+  perModel.push({ model, filterGradGpuMsPerStep: stepMs, bestPerShapeGpuMs: bestMs });
+  console.log(`${model}: the step's filter gradients, GPU ms: ${Object.entries(stepMs).map(([v, ms]) => `${v} ${ms.toFixed(2)}`).join('; ')}; ` +
+    `the best tiling per shape ${bestMs.toFixed(2)}`);
+  save();
+}
+useKernel(KERNEL, 'webgpu', registered.kernelFunc);
+
+await stepsPerVariant(KERNEL, VARIANTS, { models, size, baseFilters, steps: Number(values.steps), rounds: Number(values.rounds) }, (row) => {
+  steps.push({ ...row });
+  save();
+});

@@ -1,0 +1,123 @@
+/**
+ * For the GPU scripts that compare versions of one kernel: the distinct calls a training step makes
+ * to it, and the time of one call (GPU time from timestamp queries, wall time to a read-back).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { percentile } from '@sa-unet/seg-metrics';
+import type { ModelName } from '@sa-unet/unet-zoo';
+import { stepTimes } from '../src/commands/latency.js';
+import { buildModel, disposeModel } from '../src/commands/run-model.js';
+import { timeCalls, type Latency } from '../src/eval/timing.js';
+import { profileStep } from './kernel-totals.js';
+
+/** One distinct call of a kernel: its inputs' shapes by name, its attributes, how often it came. */
+export interface KernelCall {
+  shapes: Record<string, number[]>;
+  attrs: tf.NamedAttrMap;
+  calls: number;
+}
+
+/** Registers `kernelFunc` as `name` on `backend` (keeping the registered config's other fields). */
+export function useKernel(name: string, backend: string, kernelFunc: tf.KernelFunc): void {
+  const config = tf.getKernel(name, backend);
+  if (config === undefined) throw new Error(`no kernel ${name} registered for ${backend}`);
+  tf.unregisterKernel(name, backend);
+  tf.registerKernel({ ...config, kernelFunc });
+}
+
+/** The distinct calls to `name` on `backend` while `run` runs (the registered kernel computes them). */
+export async function recordKernelCalls(name: string, backend: string, run: () => Promise<void>): Promise<KernelCall[]> {
+  const registered = tf.getKernel(name, backend)!;
+  const seen = new Map<string, KernelCall>();
+  useKernel(name, backend, (args) => {
+    const shapes = Object.fromEntries(Object.entries(args.inputs).map(([k, t]) => [k, [...(t as tf.TensorInfo).shape]]));
+    const key = JSON.stringify([shapes, args.attrs]);
+    const entry = seen.get(key) ?? { shapes, attrs: { ...args.attrs }, calls: 0 };
+    entry.calls++;
+    seen.set(key, entry);
+    return registered.kernelFunc(args);
+  });
+  try {
+    await run();
+  } finally {
+    useKernel(name, backend, registered.kernelFunc);
+  }
+  return [...seen.values()];
+}
+
+export interface KernelTime { gpuMs: number; wallMs: number }
+
+/**
+ * ms per call of the registered `name`: median wall time to a read-back, then the median GPU time
+ * of `runs` calls under one tf.profile (NaN without timestamp queries), apart so that the
+ * profiler's own work stays out of the wall times.
+ */
+export async function timeKernelCall(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap, runs: number): Promise<KernelTime> {
+  const callAndRead = async () => {
+    const r = tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+    await r.data();
+    r.dispose();
+  };
+  const wall = await timeCalls(async () => {
+    const t0 = performance.now();
+    await callAndRead();
+    return performance.now() - t0;
+  }, 1, runs);
+  const info = await tf.profile(async () => {
+    for (let i = 0; i < runs; i++) await callAndRead();
+  });
+  const gpu = info.kernels.filter((k) => k.name === name).map((k) => (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN));
+  return { gpuMs: percentile(Float64Array.from(gpu), 50), wallMs: wall.medianMs };
+}
+
+/** max |a - b| / max |a|, computed on the backend (the tensors may be large). */
+export async function differenceRelativeToLargest(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const maxima = tf.tidy(() => tf.stack([tf.max(tf.abs(a)), tf.max(tf.abs(tf.sub(a, b)))]));
+  const [scale, diff] = (await maxima.data()) as Float32Array;
+  maxima.dispose();
+  return diff! / scale!;
+}
+
+/** One model's Adam step with one version of a kernel: wall times, the step's GPU time and the kernel's share. */
+export interface VariantStep {
+  round: number;
+  variant: string;
+  model: string;
+  step: Latency;
+  gpuMs: number;
+  kernelGpuMs: number;
+  kernelCalls: number;
+}
+
+/**
+ * The Adam step (batch 4) of each model with each version of kernel `name` on webgpu, in
+ * alternating rounds (wall times drift between calls on a GPU machine); the registered kernel
+ * afterwards. `onRow` gets each row as it is measured.
+ */
+export async function stepsPerVariant(name: string, variants: Record<string, tf.KernelFunc>,
+  options: { models: ModelName[]; size: number; baseFilters: number; steps: number; rounds: number }, onRow: (row: VariantStep) => void): Promise<void> {
+  const registered = tf.getKernel(name, 'webgpu')!;
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      for (const [variant, kernelFunc] of Object.entries(variants)) {
+        useKernel(name, 'webgpu', kernelFunc);
+        for (const model of options.models) {
+          const built = buildModel(model, { size: options.size, baseFilters: options.baseFilters }, 1);
+          try {
+            const step = await stepTimes(built, options.size, options.steps);
+            const totals = await profileStep(built, options.size);
+            const { ms: kernelGpuMs, calls: kernelCalls } = totals.find((k) => k.kernel === name) ?? { ms: 0, calls: 0 };
+            const gpuMs = totals.reduce((sum, k) => sum + k.ms, 0);
+            console.log(`round ${round} ${variant} ${model}: Adam step ${step.medianMs.toFixed(1)} ms (p90 ${step.p90Ms.toFixed(1)}); ` +
+              `GPU ${gpuMs.toFixed(1)} ms, of it ${name} ${kernelGpuMs.toFixed(1)} ms x${kernelCalls}`);
+            onRow({ round, variant, model, step, gpuMs, kernelGpuMs, kernelCalls });
+          } finally {
+            disposeModel(built);
+          }
+        }
+      }
+    }
+  } finally {
+    useKernel(name, 'webgpu', registered.kernelFunc);
+  }
+}

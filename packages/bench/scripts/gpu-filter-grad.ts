@@ -1,6 +1,6 @@
 /**
  * Conv2D's filter gradient on webgpu with every tiling of its split-K matrix product
- * (`FilterGradTiling` of @sa-unet/tfjs-kernels: 32x32 or 64x64 tiles, 4 or 8 rows per thread,
+ * (`ProductTiling` of @sa-unet/tfjs-kernels: 32x32 or 64x64 tiles, 4 or 8 rows per thread,
  * 16 or 32 pixels deep), in one run. The package uses 32x32, 4 rows, 16 deep: 16.4-17.4 ms of the
  * ~55 ms of a U-Net step on an H200 (2026-12-04), about 6 TFLOPS of the GPU's ~60; larger tiles
  * load less per multiply-add but leave fewer workgroups per chunk. Which one is fastest decides
@@ -17,7 +17,8 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 // Not part of the package's API: the tilings and the kernel made with one.
-import { DEFAULT_FILTER_GRAD_TILING, type FilterGradTiling } from '../../tfjs-kernels/src/webgpu/filter-grad-programs.js';
+import { DEFAULT_FILTER_GRAD_TILING } from '../../tfjs-kernels/src/webgpu/filter-grad-programs.js';
+import { PRODUCT_TILINGS, type ProductTiling } from '../../tfjs-kernels/src/webgpu/product-tiling.js';
 import { webgpuConv2dBackpropFilterWith } from '../../tfjs-kernels/src/webgpu/kernels.js';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
@@ -44,10 +45,8 @@ const models = values.models.split(',') as ModelName[];
 const { description: adapter } = await selectBackend('webgpu'); // our kernels; a clear error without an adapter
 const KERNEL = 'Conv2DBackpropFilter';
 const registered = tf.getKernel(KERNEL, 'webgpu')!;
-const name = ({ tile, rowsPerThread, tileK }: FilterGradTiling) => `${tile}x${tile}, ${rowsPerThread} rows, ${tileK} deep`;
-const TILINGS: FilterGradTiling[] = ([32, 64] as const).flatMap((tile) => ([4, 8] as const).flatMap((rowsPerThread) =>
-  ([16, 32] as const).map((tileK) => ({ tile, rowsPerThread, tileK }))));
-const VARIANTS: Record<string, tf.KernelFunc> = Object.fromEntries(TILINGS.map((t) => [name(t), webgpuConv2dBackpropFilterWith(t) as tf.KernelFunc]));
+const name = ({ tile, rowsPerThread, tileK }: ProductTiling) => `${tile}x${tile}, ${rowsPerThread} rows, ${tileK} deep`;
+const VARIANTS: Record<string, tf.KernelFunc> = Object.fromEntries(PRODUCT_TILINGS.map((t) => [name(t), webgpuConv2dBackpropFilterWith(t) as tf.KernelFunc]));
 const DEFAULT = name(DEFAULT_FILTER_GRAD_TILING);
 
 const shapes: Array<Record<string, unknown>> = [];
@@ -55,7 +54,7 @@ const perModel: Array<Record<string, unknown>> = [];
 const steps: Array<Record<string, unknown>> = [];
 const save = () => {
   if (values.out) {
-    writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, tilings: TILINGS, shapes, perModel, steps }, null, 2));
+    writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, tilings: PRODUCT_TILINGS, shapes, perModel, steps }, null, 2));
   }
 };
 

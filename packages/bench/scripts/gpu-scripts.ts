@@ -9,6 +9,7 @@ export {};
 const SCRIPTS: Record<string, () => Promise<unknown>> = {
   'gpu-measure': () => import('./gpu-measure.js'),
   'gpu-filter-grad': () => import('./gpu-filter-grad.js'),
+  'gpu-conv-forward': () => import('./gpu-conv-forward.js'),
   'gpu-flags': () => import('./gpu-flags.js'),
   'gpu-forward': () => import('./gpu-forward.js'),
   'gpu-input-grad': () => import('./gpu-input-grad.js'),

@@ -15,7 +15,12 @@
 # GPU_SESSION_STEPS (timed Adam steps of the kernel and flag comparisons, default 5) try it out on
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
 # the input-gradient step may reach its time limit after writing its per-shape table);
-# GPU_SESSION_ONLY="measure latency" runs only the steps named.
+# GPU_SESSION_ONLY="measure latency" runs only the steps named; by default the steps whose questions
+# are open run (measure, of our kernels only: stock ones were measured on the H200 on 2026-12-04;
+# filter-grad, conv-forward, flags, latency), and GPU_SESSION_ONLY=all runs every one. The new
+# steps' times on a GPU are unknown (on lavapipe at 32x32: 3, 5 and 2 minutes, cut by their limits)
+# and the default steps' limits add up to 15.5 minutes, more than a call's 10: where device time is
+# short, run the comparisons first (GPU_SESSION_ONLY="filter-grad conv-forward").
 set -u
 out="${1:-gpu-results}"
 archive="${2:-}"
@@ -24,7 +29,8 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-}" # a space-separated list of step names, to rerun some; default all
+only="${GPU_SESSION_ONLY:-measure filter-grad conv-forward flags latency}" # step names, or all
+[ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
   shift 2
@@ -34,9 +40,11 @@ step() { # name, seconds, script and arguments
   echo "   exit $? ($(tail -n 1 "$out/$name.log" | cut -c1-160))"
   if [ -n "$archive" ]; then tar -czf "$archive.part" -C "$out" . && mv "$archive.part" "$archive"; fi
 }
-step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --out "$out/gpu.json"
+step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --out "$out/gpu.json"
 # Which tiling of the filter gradients' matrix product is fastest (the largest kernel of a U-Net step).
 step filter-grad 180 .gpu/gpu-scripts.mjs gpu-filter-grad --size "$size" --steps "$steps" --out "$out/filter-grad.json"
+# The forward convolution: the stock shader against our tiled product with each tiling.
+step conv-forward 240 .gpu/gpu-scripts.mjs gpu-conv-forward --size "$size" --latency-runs "$runs" --steps "$steps" --out "$out/conv-forward.json"
 # tfjs-backend-webgpu's tuning flags (submit batch size, im2col convolutions) against its defaults.
 step flags 120 .gpu/gpu-scripts.mjs gpu-flags --size "$size" --runs "$runs" --steps "$steps" --out "$out/flags.json"
 # The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker).

@@ -30,7 +30,9 @@ export async function recordKernelCalls(name: string, backend: string, run: () =
   const registered = tf.getKernel(name, backend)!;
   const seen = new Map<string, KernelCall>();
   useKernel(name, backend, (args) => {
-    const shapes = Object.fromEntries(Object.entries(args.inputs).map(([k, t]) => [k, [...(t as tf.TensorInfo).shape]]));
+    // Optional inputs (a fused convolution's bias, say) come as undefined when absent.
+    const shapes = Object.fromEntries(Object.entries(args.inputs).filter(([, t]) => t !== undefined)
+      .map(([k, t]) => [k, [...(t as tf.TensorInfo).shape]]));
     const key = JSON.stringify([shapes, args.attrs]);
     const entry = seen.get(key) ?? { shapes, attrs: { ...args.attrs }, calls: 0 };
     entry.calls++;

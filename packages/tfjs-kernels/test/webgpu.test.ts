@@ -29,7 +29,8 @@ import { IMAGES_SHAPE, TRANSFORM_ROWS, nearestReference, warp } from './transfor
 import { resultOn, stockResultOn } from './backend-results.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 import { webgpuConv2dBackpropFilterWith } from '../src/webgpu/kernels.js';
-import type { FilterGradTiling } from '../src/webgpu/filter-grad-programs.js';
+import { webgpuConvForwardWith } from '../src/webgpu/conv-forward.js';
+import { PRODUCT_TILINGS, type ProductTiling } from '../src/webgpu/product-tiling.js';
 
 const adapter = await nodeWebGPU('the training kernels\' webgpu tests');
 
@@ -82,15 +83,14 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     // 'valid' padding, NCHW, and an output 1 pixel wide (the loaders' k steps wrap a row at once).
     const SHAPES = [
       { x: [2, 9, 11, 5], filter: [3, 3, 5, 7], strides: [1, 1], pad: 'same', dilations: [1, 1] },
-      { x: [1, 12, 10, 24], filter: [3, 2, 24, 70], strides: [2, 1], pad: 'valid', dilations: [1, 1] },
+      { x: [1, 12, 10, 24], filter: [3, 2, 24, 70], strides: [2, 3], pad: 'valid', dilations: [1, 1] },
       { x: [3, 10, 9, 3], filter: [3, 3, 3, 40], strides: [1, 1], pad: 'same', dilations: [2, 2] },
       { x: [2, 7, 1, 33], filter: [2, 1, 33, 9], strides: [1, 1], pad: 'valid', dilations: [1, 1] },
       { x: [2, 6, 8, 10], filter: [1, 1, 10, 65], strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NCHW' },
     ];
-    const TILINGS: FilterGradTiling[] = ([32, 64] as const).flatMap((tile) => ([4, 8] as const).flatMap((rowsPerThread) =>
-      ([16, 32] as const).map((tileK) => ({ tile, rowsPerThread, tileK }))));
+    it('has a shader for 8 tilings', () => expect(PRODUCT_TILINGS).toHaveLength(8));
 
-    it.each(TILINGS.map((t) => [JSON.stringify(t), t] as const))('%s equals the cpu backend\'s within 1e-5 of the largest', async (_, tiling) => {
+    it.each(PRODUCT_TILINGS.map((t) => [JSON.stringify(t), t] as const))('%s equals the cpu backend\'s within 1e-5 of the largest', async (_, tiling) => {
       registerTrainingKernels(); // the stock cpu kernel ignores dilations
       const kernel = tf.getKernel('Conv2DBackpropFilter', 'webgpu')!;
       try {
@@ -124,6 +124,81 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     it('rejects a tiling it has no shader for, naming it', () => {
       expect(() => webgpuConv2dBackpropFilterWith({ tile: 48, rowsPerThread: 4, tileK: 16 } as never))
         .toThrow(/tiling \{"tile":48,"rowsPerThread":4,"tileK":16\}: expected tile 32 or 64/);
+    });
+  });
+
+  describe('the forward convolution as a tiled product (measured against the stock shader by the bench)', () => {
+    type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+    type Shape = { x: number[]; filter: number[]; strides: [number, number]; pad: Pad; dilations: [number, number] };
+    // Every tiling runs these, which share one shader (tfjs's shader key also has the inputs'
+    // broadcast dimensions against the output, and whether one row of workgroups covers it: each
+    // new key compiles for seconds on lavapipe): partial tiles, strides, dilation, 'same' and 'valid'.
+    const SHAPES: Shape[] = [
+      { x: [2, 9, 11, 5], filter: [3, 3, 5, 7], strides: [1, 1], pad: 'same', dilations: [1, 1] },
+      { x: [2, 20, 25, 24], filter: [3, 2, 24, 70], strides: [2, 3], pad: 'valid', dilations: [1, 1] },
+      { x: [3, 10, 9, 3], filter: [3, 3, 3, 40], strides: [1, 1], pad: 'same', dilations: [2, 2] },
+    ];
+    // One tiling runs these too: an output one pixel wide, one input channel, 1x1, explicit padding,
+    // fewer output pixels than a tile.
+    const MORE_SHAPES: Shape[] = [
+      { x: [2, 7, 1, 33], filter: [2, 1, 33, 9], strides: [1, 1], pad: 'valid', dilations: [1, 1] },
+      { x: [1, 16, 16, 1], filter: [3, 3, 1, 32], strides: [1, 1], pad: 'same', dilations: [1, 1] },
+      { x: [2, 6, 8, 10], filter: [1, 1, 10, 65], strides: [1, 1], pad: 'valid', dilations: [1, 1] },
+      { x: [2, 8, 9, 3], filter: [3, 3, 3, 2], strides: [1, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]], dilations: [1, 1] },
+      { x: [1, 5, 3, 4], filter: [3, 3, 4, 6], strides: [2, 2], pad: 'same', dilations: [1, 1] },
+    ];
+
+    /** FusedConv2D of every shape on webgpu through our program with `tiling` against the cpu backend (largest difference over largest value). */
+    async function differences(tiling: ProductTiling, bias: boolean, activation: string, shapes = SHAPES): Promise<number[]> {
+      const stock = tf.getKernel('FusedConv2D', 'webgpu')!;
+      const out: number[] = [];
+      try {
+        tf.unregisterKernel('FusedConv2D', 'webgpu');
+        tf.registerKernel({ ...stock, kernelFunc: webgpuConvForwardWith(tiling, stock.kernelFunc) as tf.KernelFunc });
+        for (const [i, { x: xShape, filter: filterShape, ...conv }] of shapes.entries()) {
+          await tf.setBackend('cpu');
+          const operands = [tf.randomUniform(xShape, -1, 1, 'float32', 30 + i), tf.randomUniform(filterShape, -1, 1, 'float32', 40 + i),
+            tf.randomUniform([filterShape[3]!], -1, 1, 'float32', 50 + i)];
+          const [xValues, filterValues, biasValues] = await Promise.all(operands.map((t) => t.data()));
+          tf.dispose(operands);
+          const attrs = { ...conv, dataFormat: 'NHWC', dimRoundingMode: undefined, activation, leakyreluAlpha: 0.2 };
+          const on = (backend: string) => resultOn(backend, () => tf.engine().runKernel('FusedConv2D', {
+            x: tf.tensor(xValues!, xShape), filter: tf.tensor(filterValues!, filterShape), ...(bias && { bias: tf.tensor(biasValues!, [filterShape[3]!]) }),
+          }, attrs as never) as tf.Tensor);
+          const expected = await on('cpu');
+          const actual = await on('webgpu');
+          expect(actual.shape, `shape ${i}`).toEqual(expected.shape);
+          out.push(differenceRelativeToLargest(actual.values, expected.values));
+        }
+      } finally {
+        tf.unregisterKernel('FusedConv2D', 'webgpu');
+        tf.registerKernel(stock);
+        await tf.setBackend('cpu');
+      }
+      return out;
+    }
+
+    // Bias and ReLU with every tiling; the epilogue without them is the same for all, tested once.
+    it.each(PRODUCT_TILINGS.map((t) => [JSON.stringify(t), t] as const))('%s, with bias and ReLU, equals the cpu backend\'s within 1e-5 of the largest', async (_, tiling) => {
+      for (const d of await differences(tiling, true, 'relu')) expect(d).toBeLessThan(1e-5);
+    });
+
+    it('with one tiling, on more shapes, equals the cpu backend\'s', async () => {
+      for (const d of await differences(PRODUCT_TILINGS[0]!, true, 'relu', MORE_SHAPES)) expect(d).toBeLessThan(1e-5);
+    });
+
+    it('without bias or activation equals the cpu backend\'s; an activation it does not apply and NCHW go to the stock kernel', async () => {
+      for (const d of await differences(PRODUCT_TILINGS[0]!, false, 'linear')) expect(d).toBeLessThan(1e-5);
+      const ours = webgpuConvForwardWith(PRODUCT_TILINGS[0]!, () => {
+        throw new Error('the stock kernel');
+      });
+      const args = (dataFormat: string, activation?: string) => ({
+        inputs: { x: { shape: [1, 4, 5, 6], dtype: 'float32' }, filter: { shape: [3, 3, 6, 8], dtype: 'float32' } },
+        backend: {}, attrs: { strides: 1, pad: 'same', dataFormat, activation },
+      }) as never;
+      expect(() => ours(args('NCHW'))).toThrow('the stock kernel');
+      expect(() => ours(args('NHWC', 'sigmoid'))).toThrow('the stock kernel');
+      expect(() => ours(args('NHWC'))).toThrow(/runWebGPUProgram/); // ours, on a backend without programs
     });
   });
 

@@ -9,8 +9,10 @@
  * step on an H100). Here K is split into chunks reduced by separate workgroups, each writing a
  * partial sum; the partial sums (innermost axis) are then added by the backend's Sum.
  */
+import type { Conv2DInfo } from '../conv-geometry.js';
 import type { WebGPUProgramSpec } from './backend-internals.js';
 import { channelLanes } from './grid.js';
+import { checkProductTiling, productThreads, tiledProductSteps, type ProductTiling } from './product-tiling.js';
 
 /** Geometry of the forward convolution (NHWC), as uniforms. */
 export interface ConvGeometry {
@@ -31,6 +33,16 @@ export interface ConvGeometry {
   padLeft: number;
 }
 
+/** The geometry of a forward convolution from tfjs's Conv2DInfo (channels last). */
+export function convGeometry(info: Conv2DInfo): ConvGeometry {
+  return {
+    batch: info.batchSize, inHeight: info.inHeight, inWidth: info.inWidth, inChannels: info.inChannels,
+    outHeight: info.outHeight, outWidth: info.outWidth, outChannels: info.outChannels,
+    filterHeight: info.filterHeight, filterWidth: info.filterWidth, strideHeight: info.strideHeight, strideWidth: info.strideWidth,
+    dilationHeight: info.dilationHeight, dilationWidth: info.dilationWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left,
+  };
+}
+
 const GEOMETRY_UNIFORMS = 'batch : i32, inHeight : i32, inWidth : i32, inChannels : i32, outHeight : i32, outWidth : i32, outChannels : i32, ' +
   'filterHeight : i32, filterWidth : i32, strideHeight : i32, strideWidth : i32, dilationHeight : i32, dilationWidth : i32, ' +
   'padTop : i32, padLeft : i32, kTotal : i32, kPerSplit : i32, splits : i32,';
@@ -43,37 +55,8 @@ export function geometryUniforms(g: ConvGeometry, kPerSplit: number, splits: num
     .map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
-/**
- * How the Conv2D filter gradient's matrix product is divided among threads. Which one is fastest
- * depends on the GPU and the shape: `scripts/gpu-filter-grad.ts` of the bench measures them.
- */
-export interface FilterGradTiling {
-  /** Rows (filter entries) and columns (output channels) of a workgroup's square tile. */
-  tile: 32 | 64;
-  /** Rows of the tile per thread; every thread has 4 columns (one vec4). */
-  rowsPerThread: 4 | 8;
-  /** Output pixels k per tile staged in workgroup memory. */
-  tileK: 16 | 32;
-}
-
-/** The tiling the package uses: 32x32 tiles of 64 threads with 4x4 outputs each, 16 pixels deep. */
-export const DEFAULT_FILTER_GRAD_TILING: FilterGradTiling = { tile: 32, rowsPerThread: 4, tileK: 16 };
-
-/** Threads per workgroup of a tiling, [x (column vec4s), y (row groups)]. */
-export function filterGradThreads({ tile, rowsPerThread }: FilterGradTiling): [number, number] {
-  return [tile / 4, tile / rowsPerThread];
-}
-
-/** Throws unless every thread can load one column of each tile at evenly spaced k (see the shader). */
-export function checkFilterGradTiling(tiling: FilterGradTiling): void {
-  const [tx, ty] = filterGradThreads(tiling);
-  const threads = tx * ty;
-  if (![32, 64].includes(tiling.tile) || ![4, 8].includes(tiling.rowsPerThread) || ![16, 32].includes(tiling.tileK)
-    || threads < tiling.tile || tiling.tileK % (threads / tiling.tile) !== 0) {
-    throw new Error(`filter-gradient tiling ${JSON.stringify(tiling)}: expected tile 32 or 64, rowsPerThread 4 or 8, tileK 16 or 32, ` +
-      'with at least as many threads (tile / 4 * tile / rowsPerThread) as the tile has columns');
-  }
-}
+/** The tiling the filter gradient uses: 32x32 tiles of 64 threads with 4x4 outputs each, 16 pixels deep. */
+export const DEFAULT_FILTER_GRAD_TILING: ProductTiling = { tile: 32, rowsPerThread: 4, tileK: 16 };
 
 /**
  * Conv2D filter gradient as a tiled, split-K matrix product: dW[m, o] = sum_k A[m, k] B[k, o] with
@@ -84,13 +67,12 @@ export function checkFilterGradTiling(tiling: FilterGradTiling): void {
  * 8x8 threads, 32x32 tiles, 16 deep).
  * Output: partial sums [m, o, split].
  */
-export function conv2dFilterGradProgram(g: ConvGeometry, splits: number, tiling: FilterGradTiling = DEFAULT_FILTER_GRAD_TILING): WebGPUProgramSpec {
-  checkFilterGradTiling(tiling);
+export function conv2dFilterGradProgram(g: ConvGeometry, splits: number, tiling: ProductTiling = DEFAULT_FILTER_GRAD_TILING): WebGPUProgramSpec {
+  checkProductTiling(tiling);
   const { tile, rowsPerThread, tileK } = tiling;
-  const [threadsX, threadsY] = filterGradThreads(tiling);
+  const [threadsX, threadsY] = productThreads(tiling);
   // Each thread loads one column of each tile at every kStride-th k of it.
   const kStride = (threadsX * threadsY) / tile;
-  const vec4sPerThread = rowsPerThread / 4;
   const M = g.filterHeight * g.filterWidth * g.inChannels;
   const N = g.outChannels;
   return {
@@ -172,15 +154,7 @@ export function conv2dFilterGradProgram(g: ConvGeometry, splits: number, tiling:
             }
           }
           workgroupBarrier();
-          for (var kk = 0; kk < ${tileK}; kk++) {
-            let b = tileB[kk][tx];
-            for (var v = 0; v < ${vec4sPerThread}; v++) {
-              let a = tileA[kk][ty * ${vec4sPerThread} + v];
-              for (var i = 0; i < 4; i++) {
-                acc[v * 4 + i] = fma(vec4<f32>(a[i]), b, acc[v * 4 + i]);
-              }
-            }
-          }
+${tiledProductSteps(tiling)}
           workgroupBarrier();
         }
 

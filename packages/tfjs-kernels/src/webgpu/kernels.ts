@@ -6,30 +6,21 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { conv2dBackpropInputKernel } from '../conv2d-backprop.js';
-import { convInfo, NCHW_TO_NHWC, type ConvAttrs, type Conv2DInfo } from '../conv-geometry.js';
+import { convInfo, NCHW_TO_NHWC, type ConvAttrs } from '../conv-geometry.js';
 import { depthwiseBackpropInput } from '../depthwise-backprop.js';
 import { compositeKernel, zerosIfEmpty, type GradAttrs, type KernelArgs } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
 import { channelLanes, chooseSplits } from './grid.js';
 import {
-  checkFilterGradTiling,
   conv2dFilterGradProgram,
+  convGeometry,
   DEFAULT_FILTER_GRAD_TILING,
   depthwiseFilterGradProgram,
   geometryUniforms,
-  type ConvGeometry,
-  type FilterGradTiling,
 } from './filter-grad-programs.js';
+import { checkProductTiling, type ProductTiling } from './product-tiling.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
 
-function geometry(info: Conv2DInfo): ConvGeometry {
-  return {
-    batch: info.batchSize, inHeight: info.inHeight, inWidth: info.inWidth, inChannels: info.inChannels,
-    outHeight: info.outHeight, outWidth: info.outWidth, outChannels: info.outChannels,
-    filterHeight: info.filterHeight, filterWidth: info.filterWidth, strideHeight: info.strideHeight, strideWidth: info.strideWidth,
-    dilationHeight: info.dilationHeight, dilationWidth: info.dilationWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left,
-  };
-}
 
 function isDilated(a: ConvAttrs): boolean {
   const d = a.dilations ?? 1;
@@ -41,15 +32,15 @@ function isDilated(a: ConvAttrs): boolean {
  * gpu-filter-grad.ts compares tilings through this); the partial sums of the K chunks, enough to
  * give about 1,024 workgroups, are added by the backend's Sum.
  */
-export function webgpuConv2dBackpropFilterWith(tiling: FilterGradTiling) {
-  checkFilterGradTiling(tiling);
+export function webgpuConv2dBackpropFilterWith(tiling: ProductTiling) {
+  checkProductTiling(tiling);
   return compositeKernel('webgpu', (ops, inputs, a, backend) => {
     const empty = zerosIfEmpty(ops, [inputs.x, inputs.dy], a.filterShape!);
     if (empty !== null) return empty;
     const nchw = a.dataFormat === 'NCHW';
     const x = nchw ? ops.transpose(inputs.x, NCHW_TO_NHWC) : inputs.x;
     const dy = nchw ? ops.transpose(inputs.dy, NCHW_TO_NHWC) : inputs.dy;
-    const g = geometry(convInfo(x.shape, a.filterShape!, a, false));
+    const g = convGeometry(convInfo(x.shape, a.filterShape!, a, false));
     const rows = g.filterHeight * g.filterWidth * g.inChannels;
     const tiles = Math.ceil(rows / tiling.tile) * Math.ceil(g.outChannels / tiling.tile);
     const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles, 1024, 256, tiling.tileK);
@@ -65,7 +56,7 @@ export const webgpuConv2dBackpropFilter = webgpuConv2dBackpropFilterWith(DEFAULT
 export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x, dy }, a, backend) => {
   const empty = zerosIfEmpty(ops, [x, dy], a.filterShape!);
   if (empty !== null) return empty;
-  const g = geometry(convInfo(x.shape, a.filterShape!, a, true));
+  const g = convGeometry(convInfo(x.shape, a.filterShape!, a, true));
   const multiplier = a.filterShape![3];
   const channels = g.inChannels * multiplier;
   const lanes = channelLanes(channels);

@@ -1,0 +1,131 @@
+/**
+ * The forward convolution on webgpu: tfjs-backend-webgpu's conv2d_mm shader (a tiled matrix
+ * product with 32x32 tiles and 4x4 outputs per thread) against @sa-unet/tfjs-kernels' tiled
+ * product with each of its tilings (`ProductTiling`: 32x32 or 64x64 tiles, 4 or 8 rows per thread,
+ * 16 or 32 deep; not registered by the package until a GPU says it is faster). The forward
+ * convolutions took 4.9 of the 6.1 ms of GPU time of a U-Net forward pass at batch 1 on an H200
+ * (2026-12-04), 8.4 ms of a U-Net step, and the composed input gradient (9.6 ms) is convolutions too.
+ *
+ * Per distinct Conv2D and FusedConv2D call of each model's forward pass (batch 1) and Adam step
+ * (batch 4): ms per call of the stock kernel and of each tiling (GPU time where the adapter has
+ * timestamp queries, and wall time to a read-back), and the largest difference from the stock
+ * result; per model and pass, the totals; then each model's forward latency and Adam step with the
+ * stock kernels and with each tiling, alternating in rounds. Tested on lavapipe; on the GPU machine
+ * (gpu-session.sh):
+ *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-conv-forward --size 256 --out $OUT/conv-forward.json
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+// Not part of the package's API: the tiled product and its tilings.
+import { webgpuConvForwardWith } from '../../tfjs-kernels/src/webgpu/conv-forward.js';
+import { PRODUCT_TILINGS, type ProductTiling } from '../../tfjs-kernels/src/webgpu/product-tiling.js';
+import { diceLoss } from '@sa-unet/seg-metrics';
+import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import type { ModelName } from '@sa-unet/unet-zoo';
+import { selectBackend } from '../src/backend.js';
+import { measureModel, type LatencyRow } from '../src/commands/latency.js';
+import { buildModel, disposeModel } from '../src/commands/run-model.js';
+import { trainOneBatch } from './kernel-totals.js';
+import { differenceRelativeToLargest, recordKernelCalls, timeKernelCall, useKernel, type KernelCall, type KernelTime } from './kernel-calls.js';
+
+const { values } = parseArgs({ options: {
+  size: { type: 'string', default: '256' },
+  'base-filters': { type: 'string', default: '32' },
+  runs: { type: 'string', default: '10' },
+  'latency-runs': { type: 'string', default: '30' },
+  steps: { type: 'string', default: '5' },
+  rounds: { type: 'string', default: '1' },
+  models: { type: 'string', default: 'unet,sa-unet' },
+  out: { type: 'string' },
+} });
+const size = Number(values.size);
+const baseFilters = Number(values['base-filters']);
+const runs = Number(values.runs);
+const models = values.models.split(',') as ModelName[];
+
+const { description: adapter } = await selectBackend('webgpu'); // our kernels; a clear error without an adapter
+const KERNELS = ['FusedConv2D', 'Conv2D'] as const;
+const stock = Object.fromEntries(KERNELS.map((k) => [k, tf.getKernel(k, 'webgpu')!.kernelFunc])) as Record<(typeof KERNELS)[number], tf.KernelFunc>;
+const name = ({ tile, rowsPerThread, tileK }: ProductTiling) => `${tile}x${tile}, ${rowsPerThread} rows, ${tileK} deep`;
+/** Each version: the kernel functions of both names. */
+const VARIANTS: Record<string, Record<string, tf.KernelFunc>> = {
+  stock,
+  ...Object.fromEntries(PRODUCT_TILINGS.map((t) => [name(t), Object.fromEntries(KERNELS.map((k) => [k, webgpuConvForwardWith(t, stock[k]) as tf.KernelFunc]))])),
+};
+const use = (variant: string) => {
+  for (const k of KERNELS) useKernel(k, 'webgpu', VARIANTS[variant]![k]!);
+};
+
+const shapes: Array<Record<string, unknown>> = [];
+const totals: Array<Record<string, unknown>> = [];
+const latency: Array<LatencyRow & { round: number; variant: string }> = [];
+const save = () => {
+  if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, shapes, totals, latency }, null, 2));
+};
+
+/** The distinct calls of both kernels in one pass of a model (the stock kernels computing them). */
+async function convCalls(model: ModelName, pass: 'forward' | 'step'): Promise<Array<KernelCall & { kernel: string }>> {
+  use('stock');
+  const calls: Array<KernelCall & { kernel: string }> = [];
+  for (const kernel of KERNELS) {
+    const built = buildModel(model, { size, baseFilters }, 1);
+    built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
+    const run = pass === 'step' ? () => trainOneBatch(built, size) : async () => {
+      const x = tf.randomUniform([1, size, size, 1]);
+      const y = built.predict(x) as tf.Tensor;
+      await y.data();
+      tf.dispose([x, y]);
+    };
+    calls.push(...(await recordKernelCalls(kernel, 'webgpu', run)).map((c) => ({ ...c, kernel })));
+    disposeModel(built);
+  }
+  return calls;
+}
+
+for (const model of models) {
+  for (const pass of ['forward', 'step'] as const) {
+    const passMs: Record<string, number> = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, 0]));
+    let bestMs = 0;
+    for (const { kernel, shapes: inputShapes, attrs, calls } of await convCalls(model, pass)) {
+      const inputs = Object.fromEntries(Object.entries(inputShapes).map(([k, shape], i) => [k, tf.randomUniform(shape, -1, 1, 'float32', i + 1)]));
+      use('stock');
+      const reference = tf.engine().runKernel(kernel, inputs, attrs) as tf.Tensor;
+      const times: Record<string, KernelTime & { difference: number }> = {};
+      for (const variant of Object.keys(VARIANTS)) {
+        use(variant);
+        const time = await timeKernelCall(kernel, inputs, attrs, runs);
+        const y = tf.engine().runKernel(kernel, inputs, attrs) as tf.Tensor;
+        times[variant] = { ...time, difference: await differenceRelativeToLargest(reference, y) };
+        y.dispose();
+        passMs[variant]! += calls * time.gpuMs;
+      }
+      tf.dispose([reference, ...Object.values(inputs)]);
+      const [best, bestTime] = Object.entries(times).reduce((a, b) => (b[1].gpuMs < a[1].gpuMs ? b : a));
+      bestMs += calls * bestTime.gpuMs;
+      shapes.push({ model, pass, kernel, inputs: inputShapes, strides: attrs['strides'], activation: attrs['activation'], calls, times, best });
+      console.log(`${model} ${pass} ${kernel} x [${inputShapes['x']!.join(',')}] filter [${inputShapes['filter']!.join(',')}] x${calls}: ` +
+        `stock ${times['stock']!.gpuMs.toFixed(3)} ms GPU, best ${best} ${bestTime.gpuMs.toFixed(3)} ms (${bestTime.wallMs.toFixed(2)} wall); ` +
+        `largest difference ${Math.max(...Object.values(times).map((t) => t.difference)).toExponential(1)} of max |y|`);
+      save();
+    }
+    totals.push({ model, pass, convGpuMs: passMs, bestPerShapeGpuMs: bestMs });
+    console.log(`${model} ${pass}: the convolutions' GPU ms: ${Object.entries(passMs).map(([v, ms]) => `${v} ${ms.toFixed(2)}`).join('; ')}; ` +
+      `the best per shape ${bestMs.toFixed(2)}`);
+    save();
+  }
+}
+
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const variant of Object.keys(VARIANTS)) {
+    use(variant);
+    for (const model of models) {
+      const row = await measureModel({ backend: 'webgpu', model, size, baseFilters, runs: Number(values['latency-runs']), steps: Number(values.steps) });
+      latency.push({ round, variant, ...row });
+      console.log(`round ${round} ${variant} ${model}: forward ${row.inference?.medianMs.toFixed(2)} ms, Adam step ${row.stepMedianMs?.toFixed(1)} ms` +
+        `${row.error === undefined ? '' : `; ${row.error}`}`);
+      save();
+    }
+  }
+}
+use('stock');

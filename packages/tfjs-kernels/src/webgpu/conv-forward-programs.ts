@@ -1,0 +1,138 @@
+/**
+ * The forward Conv2D (NHWC) as a tiled matrix product in WGSL, with the tilings of
+ * product-tiling.ts: y[m, o] = act(sum_r A[m, r] W[r, o] + bias[o]) with m = (n, i, j) an output
+ * pixel, r = (p, q, c) a filter row (c fastest, the [fh, fw, c, o] layout) and A[m, r] = x at the
+ * input pixel that tap (p, q) of output pixel m reads (im2col on the fly, never stored).
+ * tfjs-backend-webgpu's own conv2d_mm shader is this product with one tiling (32x32 tiles, 4x4
+ * outputs per thread); this one lets the bench measure the others on a GPU.
+ */
+import type { WebGPUProgramSpec } from './backend-internals.js';
+import type { ConvGeometry } from './filter-grad-programs.js';
+import { checkProductTiling, productThreads, tiledProductSteps, type ProductTiling } from './product-tiling.js';
+
+/** The activations the program applies itself (others are left to the stock kernel). */
+export type ForwardActivation = 'linear' | 'relu';
+
+const UNIFORMS = 'batch : i32, inHeight : i32, inWidth : i32, inChannels : i32, outHeight : i32, outWidth : i32, outChannels : i32, ' +
+  'filterHeight : i32, filterWidth : i32, strideHeight : i32, strideWidth : i32, dilationHeight : i32, dilationWidth : i32, ' +
+  'padTop : i32, padLeft : i32,';
+
+/** Uniform values in the order of UNIFORMS. */
+export function forwardUniforms(g: ConvGeometry): Array<{ type: 'int32'; data: number[] }> {
+  return [g.batch, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth,
+    g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.padTop, g.padLeft].map((v) => ({ type: 'int32' as const, data: [v] }));
+}
+
+/**
+ * Output y [n, ho, wo, o], computed as [n * ho * wo, o]. A workgroup computes a tile x tile block of
+ * output pixels and channels through tileK-deep steps of r staged in workgroup memory. Loads are
+ * laid out for coalescing: for A, adjacent threads read adjacent filter rows r (adjacent channels of
+ * one input pixel); for W, adjacent output channels. The workgroup finds its output pixels' input
+ * windows once (in workgroup memory), and each thread divides r into tap and channel once per
+ * step rather than once per load.
+ */
+export function conv2dForwardProgram(g: ConvGeometry, tiling: ProductTiling, hasBias: boolean, activation: ForwardActivation): WebGPUProgramSpec {
+  checkProductTiling(tiling);
+  const { tile, rowsPerThread, tileK } = tiling;
+  const [threadsX, threadsY] = productThreads(tiling);
+  const threads = threadsX * threadsY;
+  // A: each thread loads filter row rLocal (lane % tileK) of aLoads output pixels, aStride apart.
+  const aStride = threads / tileK;
+  const aLoads = (tile * tileK) / threads;
+  // W: each thread loads output channel lane % tile of every bStride-th row of the step.
+  const bStride = threads / tile;
+  const bLoads = tileK / bStride;
+  const rows = g.batch * g.outHeight * g.outWidth;
+  return {
+    // 4-D like x, so that tfjs's shader key (which has the input-output broadcast dimensions)
+    // stays the same across layers: one compile per tiling, not one per shape.
+    outputShape: [g.batch, g.outHeight, g.outWidth, g.outChannels],
+    shaderKey: `saunet_conv2dForward_${tile}_${rowsPerThread}_${tileK}_${hasBias}_${activation}`,
+    dispatchLayout: { x: [3], y: [0, 1, 2] },
+    dispatch: [Math.ceil(g.outChannels / tile), Math.ceil(rows / tile), 1],
+    variableNames: hasBias ? ['x', 'w', 'bias'] : ['x', 'w'],
+    uniforms: UNIFORMS,
+    workgroupSize: [threadsX, threadsY, 1],
+    getUserCode: () => `
+      var<workgroup> tileA : array<array<vec4<f32>, ${tile / 4}>, ${tileK}>;
+      var<workgroup> tileB : array<array<vec4<f32>, ${tile / 4}>, ${tileK}>;
+      var<workgroup> pixelRow : array<i32, ${tile}>;
+      var<workgroup> pixelCol : array<i32, ${tile}>;
+      var<workgroup> pixelImageRow : array<i32, ${tile}>;
+
+      fn main() {
+        let rows = uniforms.batch * uniforms.outHeight * uniforms.outWidth;
+        let cols = uniforms.outChannels;
+        let depth = uniforms.filterHeight * uniforms.filterWidth * uniforms.inChannels;
+        let tx = i32(localId.x);
+        let ty = i32(localId.y);
+        let lane = ty * ${threadsX} + tx;
+        let n0 = i32(workgroupId.x) * ${tile};
+        let m0 = i32(workgroupId.y) * ${tile};
+
+        // The input pixels of the tile's output pixels, found once per workgroup: the top-left
+        // corner each window starts from, and its image's first row (pixels past the last read
+        // nothing).
+        if (lane < ${tile}) {
+          let m = m0 + lane;
+          let j = m % uniforms.outWidth;
+          let t = m / uniforms.outWidth;
+          pixelRow[lane] = select(-1073741824, (t % uniforms.outHeight) * uniforms.strideHeight - uniforms.padTop, m < rows);
+          pixelCol[lane] = j * uniforms.strideWidth - uniforms.padLeft;
+          pixelImageRow[lane] = (t / uniforms.outHeight) * uniforms.inHeight;
+        }
+        workgroupBarrier();
+        let rLocal = lane % ${tileK};
+        let bCol = lane % ${tile};
+        let bRow = lane / ${tile};
+        let n = n0 + bCol;
+        let nValid = n < cols;
+
+        var acc : array<vec4<f32>, ${rowsPerThread}>;
+
+        // The trip count comes from uniforms only, so that the barriers stay in uniform control flow.
+        for (var step = 0; step < depth; step += ${tileK}) {
+          let r = step + rLocal;
+          let c = r % uniforms.inChannels;
+          let pq = r / uniforms.inChannels;
+          let rowOff = (pq / uniforms.filterWidth) * uniforms.dilationHeight;
+          let colOff = (pq % uniforms.filterWidth) * uniforms.dilationWidth;
+          for (var e = 0; e < ${aLoads}; e++) {
+            let mLocal = lane / ${tileK} + e * ${aStride};
+            var a = 0.0;
+            let row = pixelRow[mLocal] + rowOff;
+            let col = pixelCol[mLocal] + colOff;
+            if (r < depth && row >= 0 && row < uniforms.inHeight && col >= 0 && col < uniforms.inWidth) {
+              a = x[((pixelImageRow[mLocal] + row) * uniforms.inWidth + col) * uniforms.inChannels + c];
+            }
+            tileA[rLocal][mLocal / 4][mLocal % 4] = a;
+          }
+          for (var e = 0; e < ${bLoads}; e++) {
+            let kk = bRow + e * ${bStride};
+            let rr = step + kk;
+            var b = 0.0;
+            if (rr < depth && nValid) {
+              b = w[rr * cols + n];
+            }
+            tileB[kk][bCol / 4][bCol % 4] = b;
+          }
+          workgroupBarrier();
+${tiledProductSteps(tiling)}
+          workgroupBarrier();
+        }
+
+        for (var i = 0; i < ${rowsPerThread}; i++) {
+          let m = m0 + ty * ${rowsPerThread} + i;
+          for (var j = 0; j < 4; j++) {
+            let o = n0 + tx * 4 + j;
+            if (m < rows && o < cols) {
+              var v = acc[i][j]${hasBias ? ' + bias[o]' : ''};
+              ${activation === 'relu' ? 'v = select(v, 0.0, v < 0.0); // NaN stays NaN, as in the stock kernels' : ''}
+              result[m * cols + o] = v;
+            }
+          }
+        }
+      }
+    `,
+  };
+}

@@ -27,7 +27,7 @@ import { selectBackend } from '../src/backend.js';
 import { measureModel, type LatencyRow } from '../src/commands/latency.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { trainOneBatch } from './kernel-totals.js';
-import { differenceRelativeToLargest, recordKernelCalls, timeKernelCall, useKernel, type KernelCall, type KernelTime } from './kernel-calls.js';
+import { compareVariantsOnCall, comparisonLine, recordKernelCalls, useKernel, type KernelCall } from './kernel-calls.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -87,26 +87,14 @@ for (const model of models) {
   for (const pass of ['forward', 'step'] as const) {
     const passMs: Record<string, number> = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, 0]));
     let bestMs = 0;
-    for (const { kernel, shapes: inputShapes, attrs, calls } of await convCalls(model, pass)) {
-      const inputs = Object.fromEntries(Object.entries(inputShapes).map(([k, shape], i) => [k, tf.randomUniform(shape, -1, 1, 'float32', i + 1)]));
-      use('stock');
-      const reference = tf.engine().runKernel(kernel, inputs, attrs) as tf.Tensor;
-      const times: Record<string, KernelTime & { difference: number }> = {};
-      for (const variant of Object.keys(VARIANTS)) {
-        use(variant);
-        const time = await timeKernelCall(kernel, inputs, attrs, runs);
-        const y = tf.engine().runKernel(kernel, inputs, attrs) as tf.Tensor;
-        times[variant] = { ...time, difference: await differenceRelativeToLargest(reference, y) };
-        y.dispose();
-        passMs[variant]! += calls * time.gpuMs;
-      }
-      tf.dispose([reference, ...Object.values(inputs)]);
-      const [best, bestTime] = Object.entries(times).reduce((a, b) => (b[1].gpuMs < a[1].gpuMs ? b : a));
-      bestMs += calls * bestTime.gpuMs;
-      shapes.push({ model, pass, kernel, inputs: inputShapes, strides: attrs['strides'], activation: attrs['activation'], calls, times, best });
-      console.log(`${model} ${pass} ${kernel} x [${inputShapes['x']!.join(',')}] filter [${inputShapes['filter']!.join(',')}] x${calls}: ` +
-        `stock ${times['stock']!.gpuMs.toFixed(3)} ms GPU, best ${best} ${bestTime.gpuMs.toFixed(3)} ms (${bestTime.wallMs.toFixed(2)} wall); ` +
-        `largest difference ${Math.max(...Object.values(times).map((t) => t.difference)).toExponential(1)} of max |y|`);
+    for (const call of await convCalls(model, pass)) {
+      const comparison = await compareVariantsOnCall(call.kernel, call, Object.keys(VARIANTS), use, 'stock', runs);
+      for (const [variant, time] of Object.entries(comparison.times)) passMs[variant]! += call.calls * time.gpuMs;
+      bestMs += call.calls * comparison.times[comparison.best]!.gpuMs;
+      const { x, filter } = call.shapes;
+      shapes.push({ model, pass, kernel: call.kernel, inputs: call.shapes, strides: call.attrs['strides'], activation: call.attrs['activation'], calls: call.calls,
+        ...comparison });
+      console.log(comparisonLine(`${model} ${pass} ${call.kernel} x [${x!.join(',')}] filter [${filter!.join(',')}] x${call.calls}`, 'stock', comparison));
       save();
     }
     totals.push({ model, pass, convGpuMs: passMs, bestPerShapeGpuMs: bestMs });

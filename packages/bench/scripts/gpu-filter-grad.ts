@@ -26,7 +26,7 @@ import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { trainOneBatch } from './kernel-totals.js';
-import { differenceRelativeToLargest, recordKernelCalls, stepsPerVariant, timeKernelCall, useKernel, type KernelTime } from './kernel-calls.js';
+import { compareVariantsOnCall, comparisonLine, recordKernelCalls, stepsPerVariant, useKernel } from './kernel-calls.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -65,27 +65,13 @@ for (const model of models) {
   disposeModel(built);
   const stepMs: Record<string, number> = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, 0]));
   let bestMs = 0;
-  for (const { shapes: { x: xShape, dy: dyShape }, attrs, calls: count } of calls) {
-    const x = tf.randomUniform(xShape!, -1, 1, 'float32', 1);
-    const dy = tf.randomUniform(dyShape!, -1, 1, 'float32', 2);
-    useKernel(KERNEL, 'webgpu', VARIANTS[DEFAULT]!);
-    const reference = tf.engine().runKernel(KERNEL, { x, dy }, attrs) as tf.Tensor;
-    const times: Record<string, KernelTime & { difference: number }> = {};
-    for (const [variant, kernelFunc] of Object.entries(VARIANTS)) {
-      useKernel(KERNEL, 'webgpu', kernelFunc);
-      const time = await timeKernelCall(KERNEL, { x, dy }, attrs, runs);
-      const dw = tf.engine().runKernel(KERNEL, { x, dy }, attrs) as tf.Tensor;
-      times[variant] = { ...time, difference: await differenceRelativeToLargest(reference, dw) };
-      dw.dispose();
-      stepMs[variant]! += count * time.gpuMs;
-    }
-    tf.dispose([x, dy, reference]);
-    const [best, bestTime] = Object.entries(times).reduce((a, b) => (b[1].gpuMs < a[1].gpuMs ? b : a));
-    bestMs += count * bestTime.gpuMs;
-    shapes.push({ model, x: xShape, dy: dyShape, filterShape: attrs['filterShape'], strides: attrs['strides'], calls: count, times, best });
-    console.log(`${model} x [${xShape!.join(',')}] filter [${String(attrs['filterShape'])}] x${count}: ${DEFAULT} ${times[DEFAULT]!.gpuMs.toFixed(3)} ms GPU, ` +
-      `best ${best} ${bestTime.gpuMs.toFixed(3)} ms (${bestTime.wallMs.toFixed(2)} wall); largest difference ` +
-      `${Math.max(...Object.values(times).map((t) => t.difference)).toExponential(1)} of max |dW|`);
+  for (const call of calls) {
+    const comparison = await compareVariantsOnCall(KERNEL, call, Object.keys(VARIANTS), (v) => useKernel(KERNEL, 'webgpu', VARIANTS[v]!), DEFAULT, runs);
+    for (const [variant, time] of Object.entries(comparison.times)) stepMs[variant]! += call.calls * time.gpuMs;
+    bestMs += call.calls * comparison.times[comparison.best]!.gpuMs;
+    const { x, dy } = call.shapes;
+    shapes.push({ model, x, dy, filterShape: call.attrs['filterShape'], strides: call.attrs['strides'], calls: call.calls, ...comparison });
+    console.log(comparisonLine(`${model} x [${x!.join(',')}] filter [${String(call.attrs['filterShape'])}] x${call.calls}`, DEFAULT, comparison));
     save();
   }
   perModel.push({ model, filterGradGpuMsPerStep: stepMs, bestPerShapeGpuMs: bestMs });

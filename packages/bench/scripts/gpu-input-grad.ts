@@ -29,7 +29,7 @@ import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { trainOneBatch } from './kernel-totals.js';
-import { differenceRelativeToLargest, recordKernelCalls, stepsPerVariant, timeKernelCall, useKernel, type KernelCall } from './kernel-calls.js';
+import { compareVariantsOnCall, comparisonLine, recordKernelCalls, stepsPerVariant, useKernel, type KernelCall } from './kernel-calls.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -81,20 +81,13 @@ const save = () => {
   if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, shapes, steps }, null, 2));
 };
 
-for (const { shapes: { dy: dyShape, filter: filterShape }, attrs, calls } of await inputGradCalls()) {
-  const dy = tf.randomUniform(dyShape!, -1, 1, 'float32', 1);
-  const filter = tf.randomUniform(filterShape!, -0.1, 0.1, 'float32', 2);
-  use(stockKernelFunc);
-  const stock = await timeKernelCall(KERNEL, { dy, filter }, attrs, runs);
-  const stockDx = tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor;
-  use(composed);
-  const composedTime = await timeKernelCall(KERNEL, { dy, filter }, attrs, runs);
-  const composedDx = tf.engine().runKernel(KERNEL, { dy, filter }, attrs) as tf.Tensor;
-  const difference = await differenceRelativeToLargest(stockDx, composedDx);
-  tf.dispose([dy, filter, stockDx, composedDx]);
-  shapes.push({ dy: dyShape, filter: filterShape, inputShape: attrs['inputShape'], calls, stock, composed: composedTime, maxDifferenceOverMaxAbs: difference });
-  console.log(`dy [${dyShape!.join(',')}] filter [${filterShape!.join(',')}] x${calls}: stock ${stock.gpuMs.toFixed(3)} ms GPU (${stock.wallMs.toFixed(2)} wall), ` +
-    `composed ${composedTime.gpuMs.toFixed(3)} ms GPU (${composedTime.wallMs.toFixed(2)} wall); max difference ${difference.toExponential(1)} of max |dx|`);
+const PER_SHAPE: Record<string, tf.KernelFunc> = { stock: stockKernelFunc, composed };
+for (const call of await inputGradCalls()) {
+  const comparison = await compareVariantsOnCall(KERNEL, call, Object.keys(PER_SHAPE), (v) => use(PER_SHAPE[v]!), 'stock', runs);
+  const { dy, filter } = call.shapes;
+  shapes.push({ dy, filter, inputShape: call.attrs['inputShape'], calls: call.calls, ...comparison });
+  console.log(comparisonLine(`dy [${dy!.join(',')}] filter [${filter!.join(',')}] x${call.calls}`, 'stock', comparison) +
+    `; composed ${comparison.times['composed']!.gpuMs.toFixed(3)} ms GPU`);
   save();
 }
 use(registered.kernelFunc);

@@ -123,3 +123,38 @@ export async function stepsPerVariant(name: string, variants: Record<string, tf.
     useKernel(name, 'webgpu', registered.kernelFunc);
   }
 }
+
+/** One version's time on one call, and its largest difference from the reference version's result (over the largest |value|). */
+export interface VariantTime extends KernelTime { difference: number }
+
+/**
+ * One call of `kernel` (random inputs in [-1, 1] of the recorded shapes) with each version of it
+ * (`use(variant)` registers one): its time, its difference from version `reference`, and the
+ * fastest version by GPU time.
+ */
+export async function compareVariantsOnCall(kernel: string, call: KernelCall, variants: string[], use: (variant: string) => void,
+  reference: string, runs: number): Promise<{ times: Record<string, VariantTime>; best: string }> {
+  const inputs = Object.fromEntries(Object.entries(call.shapes).map(([k, shape], i) => [k, tf.randomUniform(shape, -1, 1, 'float32', i + 1)]));
+  use(reference);
+  const expected = tf.engine().runKernel(kernel, inputs, call.attrs) as tf.Tensor;
+  const times: Record<string, VariantTime> = {};
+  try {
+    for (const variant of variants) {
+      use(variant);
+      const time = await timeKernelCall(kernel, inputs, call.attrs, runs);
+      const actual = tf.engine().runKernel(kernel, inputs, call.attrs) as tf.Tensor;
+      times[variant] = { ...time, difference: await differenceRelativeToLargest(expected, actual) };
+      actual.dispose();
+    }
+  } finally {
+    tf.dispose([expected, ...Object.values(inputs)]);
+  }
+  const [best] = Object.entries(times).reduce((a, b) => (b[1].gpuMs < a[1].gpuMs ? b : a));
+  return { times, best };
+}
+
+/** A log line for {@link compareVariantsOnCall}'s result. */
+export function comparisonLine(label: string, reference: string, { times, best }: { times: Record<string, VariantTime>; best: string }): string {
+  return `${label}: ${reference} ${times[reference]!.gpuMs.toFixed(3)} ms GPU, best ${best} ${times[best]!.gpuMs.toFixed(3)} ms ` +
+    `(${times[best]!.wallMs.toFixed(2)} wall); largest difference ${Math.max(...Object.values(times).map((t) => t.difference)).toExponential(1)} of the largest value`;
+}

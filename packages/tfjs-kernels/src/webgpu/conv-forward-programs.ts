@@ -54,7 +54,9 @@ export function conv2dForwardProgram(g: ConvGeometry, tiling: ProductTiling, has
     uniforms: UNIFORMS,
     workgroupSize: [threadsX, threadsY, 1],
     getUserCode: () => `
-      var<workgroup> tileA : array<array<vec4<f32>, ${tile / 4}>, ${tileK}>;
+      // tileA's rows one vec4 longer than the tile: adjacent threads store adjacent r, one row
+      // apart, and rows of 32 or 64 floats would put them all in one bank of workgroup memory.
+      var<workgroup> tileA : array<array<vec4<f32>, ${tile / 4 + 1}>, ${tileK}>;
       var<workgroup> tileB : array<array<vec4<f32>, ${tile / 4}>, ${tileK}>;
       var<workgroup> pixelRow : array<i32, ${tile}>;
       var<workgroup> pixelCol : array<i32, ${tile}>;

@@ -192,12 +192,14 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
       const ours = webgpuConvForwardWith(PRODUCT_TILINGS[0]!, () => {
         throw new Error('the stock kernel');
       });
-      const args = (dataFormat: string, activation?: string) => ({
-        inputs: { x: { shape: [1, 4, 5, 6], dtype: 'float32' }, filter: { shape: [3, 3, 6, 8], dtype: 'float32' } },
+      const args = (dataFormat: string, activation?: string, x = [1, 4, 5, 6]) => ({
+        inputs: { x: { shape: x, dtype: 'float32' }, filter: { shape: [3, 3, 6, 8], dtype: 'float32' } },
         backend: {}, attrs: { strides: 1, pad: 'same', dataFormat, activation },
       }) as never;
       expect(() => ours(args('NCHW'))).toThrow('the stock kernel');
       expect(() => ours(args('NHWC', 'sigmoid'))).toThrow('the stock kernel');
+      // 65,536 tiles of 32 output pixels: more workgroups than one dispatch dimension allows.
+      expect(() => ours(args('NHWC', 'relu', [2, 1024, 1024, 6]))).toThrow('the stock kernel');
       expect(() => ours(args('NHWC'))).toThrow(/runWebGPUProgram/); // ours, on a backend without programs
     });
   });

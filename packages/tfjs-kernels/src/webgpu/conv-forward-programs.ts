@@ -17,6 +17,14 @@ const UNIFORMS = 'batch : i32, inHeight : i32, inWidth : i32, inChannels : i32, 
   'filterHeight : i32, filterWidth : i32, strideHeight : i32, strideWidth : i32, dilationHeight : i32, dilationWidth : i32, ' +
   'padTop : i32, padLeft : i32,';
 
+/** WebGPU's default limit of workgroups along one dimension of a dispatch. */
+export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
+/** Whether {@link conv2dForwardProgram} can cover this convolution's output in one dispatch. */
+export function forwardFitsOneDispatch(g: ConvGeometry, tiling: ProductTiling): boolean {
+  return Math.ceil((g.batch * g.outHeight * g.outWidth) / tiling.tile) <= MAX_WORKGROUPS_PER_DIMENSION;
+}
+
 /** Uniform values in the order of UNIFORMS. */
 export function forwardUniforms(g: ConvGeometry): Array<{ type: 'int32'; data: number[] }> {
   return [g.batch, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth,
@@ -44,8 +52,8 @@ export function conv2dForwardProgram(g: ConvGeometry, tiling: ProductTiling, has
   const bLoads = tileK / bStride;
   const rows = g.batch * g.outHeight * g.outWidth;
   return {
-    // 4-D like x, so that tfjs's shader key (which has the input-output broadcast dimensions)
-    // stays the same across layers: one compile per tiling, not one per shape.
+    // 4-D like x, so that tfjs's shader key, which has each input's broadcast dimensions against
+    // the output, changes between layers less often (each new key is a compile).
     outputShape: [g.batch, g.outHeight, g.outWidth, g.outChannels],
     shaderKey: `saunet_conv2dForward_${tile}_${rowsPerThread}_${tileK}_${hasBias}_${activation}`,
     dispatchLayout: { x: [3], y: [0, 1, 2] },

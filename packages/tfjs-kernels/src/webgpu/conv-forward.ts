@@ -1,7 +1,8 @@
 /**
  * Conv2D and FusedConv2D on webgpu through this package's tiled product (conv-forward-programs.ts)
  * with a given tiling, where it applies: NHWC, float32, no empty operand, no activation but ReLU,
- * a bias of one value per output channel. Anything else goes to `fallback` (the stock kernel).
+ * a bias of one value per output channel, at most 65,535 tiles of output pixels. Anything else goes
+ * to `fallback` (the stock kernel).
  * `registerTrainingKernels()` does not register it: the stock conv2d_mm shader is the same product
  * with one tiling, and only a GPU can tell which is faster (the bench's gpu-conv-forward.ts).
  */
@@ -9,7 +10,7 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from '../conv-geometry.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
-import { conv2dForwardProgram, forwardUniforms, type ForwardActivation } from './conv-forward-programs.js';
+import { conv2dForwardProgram, forwardFitsOneDispatch, forwardUniforms, type ForwardActivation } from './conv-forward-programs.js';
 import { convGeometry } from './filter-grad-programs.js';
 import { withShape } from './kernel-io.js';
 import { checkProductTiling, type ProductTiling } from './product-tiling.js';
@@ -37,7 +38,7 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
       && (bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
     if (!applies) return fallback(args as never) as TensorInfo;
     const g = convGeometry(convInfo(x.shape, filter.shape, attrs, false));
-    if (g.outHeight === 0 || g.outWidth === 0) return fallback(args as never) as TensorInfo;
+    if (g.outHeight === 0 || g.outWidth === 0 || !forwardFitsOneDispatch(g, tiling)) return fallback(args as never) as TensorInfo;
     const out = (args.backend as WebGPUBackendInternals).runWebGPUProgram(conv2dForwardProgram(g, tiling, bias !== undefined, activation),
       bias === undefined ? [x, filter] : [x, filter, bias], 'float32', forwardUniforms(g));
     return withShape(out, [g.batch, g.outHeight, g.outWidth, g.outChannels]);

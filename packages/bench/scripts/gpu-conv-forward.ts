@@ -15,7 +15,6 @@
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-conv-forward --size 256 --out $OUT/conv-forward.json
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 // Not part of the package's API: the tiled product and its tilings.
 import { webgpuConvForwardWith } from '../../tfjs-kernels/src/webgpu/conv-forward.js';
@@ -27,22 +26,9 @@ import { selectBackend } from '../src/backend.js';
 import { measureModel, type LatencyRow } from '../src/commands/latency.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { trainOneBatch } from './kernel-totals.js';
-import { compareVariantsOnCall, comparisonLine, recordKernelCalls, useKernel, type KernelCall } from './kernel-calls.js';
+import { compareVariantsOnCall, comparisonLine, comparisonOptions, recordKernelCalls, useKernel, type KernelCall } from './kernel-calls.js';
 
-const { values } = parseArgs({ options: {
-  size: { type: 'string', default: '256' },
-  'base-filters': { type: 'string', default: '32' },
-  runs: { type: 'string', default: '10' },
-  'latency-runs': { type: 'string', default: '30' },
-  steps: { type: 'string', default: '5' },
-  rounds: { type: 'string', default: '1' },
-  models: { type: 'string', default: 'unet,sa-unet' },
-  out: { type: 'string' },
-} });
-const size = Number(values.size);
-const baseFilters = Number(values['base-filters']);
-const runs = Number(values.runs);
-const models = values.models.split(',') as ModelName[];
+const { size, baseFilters, runs, steps, rounds, models, out, values } = comparisonOptions({ runs: 10, rounds: 1 }, { 'latency-runs': '30' });
 
 const { description: adapter } = await selectBackend('webgpu'); // our kernels; a clear error without an adapter
 const KERNELS = ['FusedConv2D', 'Conv2D'] as const;
@@ -61,7 +47,7 @@ const shapes: Array<Record<string, unknown>> = [];
 const totals: Array<Record<string, unknown>> = [];
 const latency: Array<LatencyRow & { round: number; variant: string }> = [];
 const save = () => {
-  if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, shapes, totals, latency }, null, 2));
+  if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, shapes, totals, latency }, null, 2));
 };
 
 /** The distinct calls of both kernels in one pass of a model (the stock kernels computing them). */
@@ -104,11 +90,11 @@ for (const model of models) {
   }
 }
 
-for (let round = 0; round < Number(values.rounds); round++) {
+for (let round = 0; round < rounds; round++) {
   for (const variant of Object.keys(VARIANTS)) {
     use(variant);
     for (const model of models) {
-      const row = await measureModel({ backend: 'webgpu', model, size, baseFilters, runs: Number(values['latency-runs']), steps: Number(values.steps) });
+      const row = await measureModel({ backend: 'webgpu', model, size, baseFilters, runs: Number(values['latency-runs']), steps });
       latency.push({ round, variant, ...row });
       console.log(`round ${round} ${variant} ${model}: forward ${row.inference?.medianMs.toFixed(2)} ms, Adam step ${row.stepMedianMs?.toFixed(1)} ms` +
         `${row.error === undefined ? '' : `; ${row.error}`}`);

@@ -14,7 +14,6 @@
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-filter-grad --size 256 --out $OUT/filter-grad.json
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 // Not part of the package's API: the tilings and the kernel made with one.
 import { DEFAULT_FILTER_GRAD_TILING } from '../../tfjs-kernels/src/webgpu/filter-grad-programs.js';
@@ -22,25 +21,12 @@ import { PRODUCT_TILINGS, type ProductTiling } from '../../tfjs-kernels/src/webg
 import { webgpuConv2dBackpropFilterWith } from '../../tfjs-kernels/src/webgpu/kernels.js';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
-import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { trainOneBatch } from './kernel-totals.js';
-import { compareVariantsOnCall, comparisonLine, recordKernelCalls, stepsPerVariant, useKernel } from './kernel-calls.js';
+import { compareVariantsOnCall, comparisonLine, comparisonOptions, recordKernelCalls, stepsPerVariant, useKernel } from './kernel-calls.js';
 
-const { values } = parseArgs({ options: {
-  size: { type: 'string', default: '256' },
-  'base-filters': { type: 'string', default: '32' },
-  runs: { type: 'string', default: '10' },
-  steps: { type: 'string', default: '5' },
-  rounds: { type: 'string', default: '1' },
-  models: { type: 'string', default: 'unet,sa-unet' },
-  out: { type: 'string' },
-} });
-const size = Number(values.size);
-const baseFilters = Number(values['base-filters']);
-const runs = Number(values.runs);
-const models = values.models.split(',') as ModelName[];
+const { size, baseFilters, runs, steps: stepCount, rounds, models, out } = comparisonOptions({ runs: 10, rounds: 1 });
 
 const { description: adapter } = await selectBackend('webgpu'); // our kernels; a clear error without an adapter
 const KERNEL = 'Conv2DBackpropFilter';
@@ -53,8 +39,8 @@ const shapes: Array<Record<string, unknown>> = [];
 const perModel: Array<Record<string, unknown>> = [];
 const steps: Array<Record<string, unknown>> = [];
 const save = () => {
-  if (values.out) {
-    writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, tilings: PRODUCT_TILINGS, shapes, perModel, steps }, null, 2));
+  if (out) {
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, tilings: PRODUCT_TILINGS, shapes, perModel, steps }, null, 2));
   }
 };
 
@@ -81,7 +67,7 @@ for (const model of models) {
 }
 useKernel(KERNEL, 'webgpu', registered.kernelFunc);
 
-await stepsPerVariant(KERNEL, VARIANTS, { models, size, baseFilters, steps: Number(values.steps), rounds: Number(values.rounds) }, (row) => {
+await stepsPerVariant(KERNEL, VARIANTS, { models, size, baseFilters, steps: stepCount, rounds }, (row) => {
   steps.push({ ...row });
   save();
 });

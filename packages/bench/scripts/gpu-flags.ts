@@ -16,21 +16,12 @@
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-flags --size 256 --out $OUT/flags.json
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { measureModel, type LatencyRow } from '../src/commands/latency.js';
+import { comparisonOptions } from './kernel-calls.js';
 
-const { values } = parseArgs({ options: {
-  size: { type: 'string', default: '256' },
-  'base-filters': { type: 'string', default: '32' },
-  runs: { type: 'string', default: '30' },
-  steps: { type: 'string', default: '5' },
-  rounds: { type: 'string', default: '2' },
-  models: { type: 'string', default: 'unet,sa-unet' },
-  out: { type: 'string' },
-} });
+const { size, baseFilters, runs, steps, rounds, models, out } = comparisonOptions({ runs: 30, rounds: 2 });
 
 const { description: adapter } = await selectBackend('webgpu'); // our kernels; a clear error without an adapter
 
@@ -45,16 +36,15 @@ const SETTINGS: Record<string, Record<string, number | boolean>> = {
 const defaults = Object.fromEntries(Object.keys(Object.assign({}, ...Object.values(SETTINGS))).map((flag) => [flag, tf.env().get(flag)]));
 
 const rows: Array<LatencyRow & { round: number; setting: string }> = [];
-for (let round = 0; round < Number(values.rounds); round++) {
+for (let round = 0; round < rounds; round++) {
   for (const [setting, flags] of Object.entries(SETTINGS)) {
     for (const [flag, value] of Object.entries({ ...defaults, ...flags })) tf.env().set(flag, value);
-    for (const model of values.models.split(',') as ModelName[]) {
-      const row = await measureModel({ backend: 'webgpu', model, size: Number(values.size), baseFilters: Number(values['base-filters']),
-        runs: Number(values.runs), steps: Number(values.steps) });
+    for (const model of models) {
+      const row = await measureModel({ backend: 'webgpu', model, size, baseFilters, runs, steps });
       rows.push({ round, setting, ...row });
       console.log(`round ${round} ${setting} ${model}: forward ${row.inference?.medianMs.toFixed(2)} ms (p90 ${row.inference?.p90Ms.toFixed(2)}), ` +
         `Adam step ${row.stepMedianMs?.toFixed(1)} ms (p90 ${row.stepP90Ms?.toFixed(1)})${row.error === undefined ? '' : `; ${row.error}`}`);
-      if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, settings: SETTINGS, defaults, rows }, null, 2));
+      if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), adapter, settings: SETTINGS, defaults, rows }, null, 2));
     }
   }
 }

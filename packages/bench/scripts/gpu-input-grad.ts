@@ -18,31 +18,18 @@
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-input-grad --size 256 --out $OUT/input-grad.json
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 // Not part of the package's API: the composed kernel that the package registers on cpu and wasm.
 import { conv2dBackpropInputKernel } from '../../tfjs-kernels/src/conv2d-backprop.js';
 import { requireStockKernel } from '../../tfjs-kernels/src/registry-state.js';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
-import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { trainOneBatch } from './kernel-totals.js';
-import { compareVariantsOnCall, comparisonLine, recordKernelCalls, stepsPerVariant, useKernel, type KernelCall } from './kernel-calls.js';
+import { compareVariantsOnCall, comparisonLine, comparisonOptions, recordKernelCalls, stepsPerVariant, useKernel, type KernelCall } from './kernel-calls.js';
 
-const { values } = parseArgs({ options: {
-  size: { type: 'string', default: '256' },
-  'base-filters': { type: 'string', default: '32' },
-  runs: { type: 'string', default: '10' },
-  steps: { type: 'string', default: '5' },
-  rounds: { type: 'string', default: '2' },
-  models: { type: 'string', default: 'unet,sa-unet' },
-  out: { type: 'string' },
-} });
-const size = Number(values.size);
-const baseFilters = Number(values['base-filters']);
-const runs = Number(values.runs);
+const { size, baseFilters, runs, steps: stepCount, rounds, models, out } = comparisonOptions({ runs: 10, rounds: 2 });
 
 const { description: adapter } = await selectBackend('webgpu'); // our kernels; a clear error without an adapter
 const KERNEL = 'Conv2DBackpropInput';
@@ -78,7 +65,7 @@ async function inputGradCalls(): Promise<KernelCall[]> {
 const shapes: Array<Record<string, unknown>> = [];
 const steps: Array<Record<string, unknown>> = [];
 const save = () => {
-  if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, shapes, steps }, null, 2));
+  if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, runs, shapes, steps }, null, 2));
 };
 
 const PER_SHAPE: Record<string, tf.KernelFunc> = { stock: stockKernelFunc, composed };
@@ -92,8 +79,7 @@ for (const call of await inputGradCalls()) {
 }
 use(registered.kernelFunc);
 
-await stepsPerVariant(KERNEL, VARIANTS, { models: values.models.split(',') as ModelName[], size, baseFilters, steps: Number(values.steps),
-  rounds: Number(values.rounds) }, ({ kernelGpuMs: inputGradGpuMs, kernelCalls: inputGradCalls, ...row }) => {
+await stepsPerVariant(KERNEL, VARIANTS, { models, size, baseFilters, steps: stepCount, rounds }, ({ kernelGpuMs: inputGradGpuMs, kernelCalls: inputGradCalls, ...row }) => {
   steps.push({ ...row, inputGradGpuMs, inputGradCalls });
   save();
 });

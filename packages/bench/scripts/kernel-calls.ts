@@ -2,6 +2,7 @@
  * For the GPU scripts that compare versions of one kernel: the distinct calls a training step makes
  * to it, and the time of one call (GPU time from timestamp queries, wall time to a read-back).
  */
+import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
@@ -157,4 +158,43 @@ export async function compareVariantsOnCall(kernel: string, call: KernelCall, va
 export function comparisonLine(label: string, reference: string, { times, best }: { times: Record<string, VariantTime>; best: string }): string {
   return `${label}: ${reference} ${times[reference]!.gpuMs.toFixed(3)} ms GPU, best ${best} ${times[best]!.gpuMs.toFixed(3)} ms ` +
     `(${times[best]!.wallMs.toFixed(2)} wall); largest difference ${Math.max(...Object.values(times).map((t) => t.difference)).toExponential(1)} of the largest value`;
+}
+
+/** The command-line options of the GPU comparison scripts, parsed. */
+export interface ComparisonOptions {
+  /** --size: input side (default 256). */
+  size: number;
+  /** --base-filters (default 32). */
+  baseFilters: number;
+  /** --runs: timed calls per version and shape, or forward passes per timing (default per script). */
+  runs: number;
+  /** --steps: timed Adam steps (default 5). */
+  steps: number;
+  /** --rounds: alternating rounds of the step comparisons (default per script). */
+  rounds: number;
+  /** --models (default unet,sa-unet). */
+  models: ModelName[];
+  /** --out: a JSON file for the results. */
+  out: string | undefined;
+  /** Every option's raw value, the script's own (`extra`) included. */
+  values: Record<string, string | undefined>;
+}
+
+/** The options every comparison script takes, plus `extra` string options of its own. */
+export function comparisonOptions(defaults: { runs: number; rounds: number }, extra: Record<string, string> = {}): ComparisonOptions {
+  const { values } = parseArgs({ options: {
+    size: { type: 'string', default: '256' },
+    'base-filters': { type: 'string', default: '32' },
+    runs: { type: 'string', default: String(defaults.runs) },
+    steps: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: String(defaults.rounds) },
+    models: { type: 'string', default: 'unet,sa-unet' },
+    out: { type: 'string' },
+    ...Object.fromEntries(Object.entries(extra).map(([name, value]) => [name, { type: 'string' as const, default: value }])),
+  } });
+  const raw = values as Record<string, string | undefined>;
+  return {
+    size: Number(raw['size']), baseFilters: Number(raw['base-filters']), runs: Number(raw['runs']), steps: Number(raw['steps']),
+    rounds: Number(raw['rounds']), models: raw['models']!.split(',') as ModelName[], out: raw['out'], values: raw,
+  };
 }

@@ -2,7 +2,7 @@
  * Conv2D's filter gradient on webgpu with every tiling of its split-K matrix product
  * (`ProductTiling` of @sa-unet/tfjs-kernels: 32x32 or 64x64 tiles, 4 or 8 rows per thread,
  * 16 or 32 pixels deep), in one run. The package uses 32x32, 4 rows, 16 deep: 16.4-17.4 ms of the
- * ~55 ms of a U-Net step on an H200 (2026-12-04), about 6 TFLOPS of the GPU's ~60; larger tiles
+ * ~55 ms of a U-Net step on an H200 (2026-12-04), 131 GFLOP at 7.5 TFLOPS of the GPU's ~67; larger tiles
  * load less per multiply-add but leave fewer workgroups per chunk. Which one is fastest decides
  * what the package uses there; lavapipe (a CPU) cannot tell, it only runs the script.
  *

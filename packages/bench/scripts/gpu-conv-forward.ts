@@ -23,10 +23,10 @@ import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
-import { measureModel, type LatencyRow } from '../src/commands/latency.js';
+import type { LatencyRow } from '../src/commands/latency.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { trainOneBatch } from './kernel-totals.js';
-import { compareVariantsOnCall, comparisonLine, comparisonOptions, recordKernelCalls, useKernel, type KernelCall } from './kernel-calls.js';
+import { compareVariantsOnCalls, comparisonOptions, latencyPerVariant, recordKernelCalls, useKernel, type KernelCall } from './kernel-calls.js';
 
 const { size, baseFilters, runs, steps, rounds, models, out, values } = comparisonOptions({ runs: 10, rounds: 1 }, { 'latency-runs': '30' });
 
@@ -51,55 +51,40 @@ const save = () => {
 };
 
 /** The distinct calls of both kernels in one pass of a model (the stock kernels computing them). */
-async function convCalls(model: ModelName, pass: 'forward' | 'step'): Promise<Array<KernelCall & { kernel: string }>> {
+async function convCalls(model: ModelName, pass: 'forward' | 'step'): Promise<KernelCall[]> {
   use('stock');
-  const calls: Array<KernelCall & { kernel: string }> = [];
-  for (const kernel of KERNELS) {
-    const built = buildModel(model, { size, baseFilters }, 1);
-    built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
-    const run = pass === 'step' ? () => trainOneBatch(built, size) : async () => {
-      const x = tf.randomUniform([1, size, size, 1]);
-      const y = built.predict(x) as tf.Tensor;
-      await y.data();
-      tf.dispose([x, y]);
-    };
-    calls.push(...(await recordKernelCalls(kernel, 'webgpu', run)).map((c) => ({ ...c, kernel })));
+  const built = buildModel(model, { size, baseFilters }, 1);
+  built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
+  const run = pass === 'step' ? () => trainOneBatch(built, size) : async () => {
+    const x = tf.randomUniform([1, size, size, 1]);
+    const y = built.predict(x) as tf.Tensor;
+    await y.data();
+    tf.dispose([x, y]);
+  };
+  try {
+    return await recordKernelCalls(KERNELS, 'webgpu', run);
+  } finally {
     disposeModel(built);
   }
-  return calls;
 }
 
 for (const model of models) {
   for (const pass of ['forward', 'step'] as const) {
-    const passMs: Record<string, number> = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, 0]));
-    let bestMs = 0;
-    for (const call of await convCalls(model, pass)) {
-      const comparison = await compareVariantsOnCall(call.kernel, call, Object.keys(VARIANTS), use, 'stock', runs);
-      for (const [variant, time] of Object.entries(comparison.times)) passMs[variant]! += call.calls * time.gpuMs;
-      bestMs += call.calls * comparison.times[comparison.best]!.gpuMs;
-      const { x, filter } = call.shapes;
-      shapes.push({ model, pass, kernel: call.kernel, inputs: call.shapes, strides: call.attrs['strides'], activation: call.attrs['activation'], calls: call.calls,
-        ...comparison });
-      console.log(comparisonLine(`${model} ${pass} ${call.kernel} x [${x!.join(',')}] filter [${filter!.join(',')}] x${call.calls}`, 'stock', comparison));
+    const label = (call: KernelCall | null) => (call === null ? `${model} ${pass}: the convolutions`
+      : `${model} ${pass} ${call.kernel} x [${call.shapes['x']!.join(',')}] filter [${call.shapes['filter']!.join(',')}] x${call.calls}`);
+    const passTotals = await compareVariantsOnCalls(await convCalls(model, pass), Object.keys(VARIANTS), use, 'stock', runs, label, (call, comparison) => {
+      shapes.push({ model, pass, kernel: call.kernel, inputs: call.shapes, strides: call.attrs['strides'], activation: call.attrs['activation'],
+        calls: call.calls, ...comparison });
       save();
-    }
-    totals.push({ model, pass, convGpuMs: passMs, bestPerShapeGpuMs: bestMs });
-    console.log(`${model} ${pass}: the convolutions' GPU ms: ${Object.entries(passMs).map(([v, ms]) => `${v} ${ms.toFixed(2)}`).join('; ')}; ` +
-      `the best per shape ${bestMs.toFixed(2)}`);
+    });
+    totals.push({ model, pass, convGpuMs: passTotals.gpuMs, bestPerShapeGpuMs: passTotals.bestPerCallGpuMs });
     save();
   }
 }
 
-for (let round = 0; round < rounds; round++) {
-  for (const variant of Object.keys(VARIANTS)) {
-    use(variant);
-    for (const model of models) {
-      const row = await measureModel({ backend: 'webgpu', model, size, baseFilters, runs: Number(values['latency-runs']), steps });
-      latency.push({ round, variant, ...row });
-      console.log(`round ${round} ${variant} ${model}: forward ${row.inference?.medianMs.toFixed(2)} ms, Adam step ${row.stepMedianMs?.toFixed(1)} ms` +
-        `${row.error === undefined ? '' : `; ${row.error}`}`);
-      save();
-    }
-  }
-}
+await latencyPerVariant(Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, () => use(v)])),
+  { models, size, baseFilters, runs: Number(values['latency-runs']), steps, rounds }, (row) => {
+    latency.push(row);
+    save();
+  });
 use('stock');

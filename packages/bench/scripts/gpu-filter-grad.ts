@@ -24,7 +24,7 @@ import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { trainOneBatch } from './kernel-totals.js';
-import { compareVariantsOnCall, comparisonLine, comparisonOptions, recordKernelCalls, stepsPerVariant, useKernel } from './kernel-calls.js';
+import { compareVariantsOnCalls, comparisonOptions, recordKernelCalls, stepsPerVariant, useKernel } from './kernel-calls.js';
 
 const { size, baseFilters, runs, steps: stepCount, rounds, models, out } = comparisonOptions({ runs: 10, rounds: 1 });
 
@@ -47,22 +47,16 @@ const save = () => {
 for (const model of models) {
   const built = buildModel(model, { size, baseFilters }, 1);
   built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
-  const calls = await recordKernelCalls(KERNEL, 'webgpu', () => trainOneBatch(built, size));
+  const calls = await recordKernelCalls([KERNEL], 'webgpu', () => trainOneBatch(built, size));
   disposeModel(built);
-  const stepMs: Record<string, number> = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, 0]));
-  let bestMs = 0;
-  for (const call of calls) {
-    const comparison = await compareVariantsOnCall(KERNEL, call, Object.keys(VARIANTS), (v) => useKernel(KERNEL, 'webgpu', VARIANTS[v]!), DEFAULT, runs);
-    for (const [variant, time] of Object.entries(comparison.times)) stepMs[variant]! += call.calls * time.gpuMs;
-    bestMs += call.calls * comparison.times[comparison.best]!.gpuMs;
-    const { x, dy } = call.shapes;
-    shapes.push({ model, x, dy, filterShape: call.attrs['filterShape'], strides: call.attrs['strides'], calls: call.calls, ...comparison });
-    console.log(comparisonLine(`${model} x [${x!.join(',')}] filter [${String(call.attrs['filterShape'])}] x${call.calls}`, DEFAULT, comparison));
-    save();
-  }
-  perModel.push({ model, filterGradGpuMsPerStep: stepMs, bestPerShapeGpuMs: bestMs });
-  console.log(`${model}: the step's filter gradients, GPU ms: ${Object.entries(stepMs).map(([v, ms]) => `${v} ${ms.toFixed(2)}`).join('; ')}; ` +
-    `the best tiling per shape ${bestMs.toFixed(2)}`);
+  const totals = await compareVariantsOnCalls(calls, Object.keys(VARIANTS), (v) => useKernel(KERNEL, 'webgpu', VARIANTS[v]!), DEFAULT, runs,
+    (call) => (call === null ? `${model}: the step's filter gradients` : `${model} x [${call.shapes['x']!.join(',')}] filter [${String(call.attrs['filterShape'])}] x${call.calls}`),
+    (call, comparison) => {
+      shapes.push({ model, x: call.shapes['x'], dy: call.shapes['dy'], filterShape: call.attrs['filterShape'], strides: call.attrs['strides'], calls: call.calls,
+        ...comparison });
+      save();
+    });
+  perModel.push({ model, filterGradGpuMsPerStep: totals.gpuMs, bestPerShapeGpuMs: totals.bestPerCallGpuMs });
   save();
 }
 useKernel(KERNEL, 'webgpu', registered.kernelFunc);

@@ -18,8 +18,8 @@
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/backend.js';
-import { measureModel, type LatencyRow } from '../src/commands/latency.js';
-import { comparisonOptions } from './kernel-calls.js';
+import type { LatencyRow } from '../src/commands/latency.js';
+import { comparisonOptions, latencyPerVariant } from './kernel-calls.js';
 
 const { size, baseFilters, runs, steps, rounds, models, out } = comparisonOptions({ runs: 30, rounds: 2 });
 
@@ -35,17 +35,13 @@ const SETTINGS: Record<string, Record<string, number | boolean>> = {
 };
 const defaults = Object.fromEntries(Object.keys(Object.assign({}, ...Object.values(SETTINGS))).map((flag) => [flag, tf.env().get(flag)]));
 
-const rows: Array<LatencyRow & { round: number; setting: string }> = [];
-for (let round = 0; round < rounds; round++) {
-  for (const [setting, flags] of Object.entries(SETTINGS)) {
-    for (const [flag, value] of Object.entries({ ...defaults, ...flags })) tf.env().set(flag, value);
-    for (const model of models) {
-      const row = await measureModel({ backend: 'webgpu', model, size, baseFilters, runs, steps });
-      rows.push({ round, setting, ...row });
-      console.log(`round ${round} ${setting} ${model}: forward ${row.inference?.medianMs.toFixed(2)} ms (p90 ${row.inference?.p90Ms.toFixed(2)}), ` +
-        `Adam step ${row.stepMedianMs?.toFixed(1)} ms (p90 ${row.stepP90Ms?.toFixed(1)})${row.error === undefined ? '' : `; ${row.error}`}`);
-      if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), adapter, settings: SETTINGS, defaults, rows }, null, 2));
-    }
-  }
-}
+const rows: Array<LatencyRow & { round: number; variant: string }> = [];
+const apply = (flags: Record<string, number | boolean>) => () => {
+  for (const [flag, value] of Object.entries({ ...defaults, ...flags })) tf.env().set(flag, value);
+};
+await latencyPerVariant(Object.fromEntries(Object.entries(SETTINGS).map(([setting, flags]) => [setting, apply(flags)])),
+  { models, size, baseFilters, runs, steps, rounds }, (row) => {
+    rows.push(row);
+    if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), adapter, settings: SETTINGS, defaults, rows }, null, 2));
+  });
 for (const [flag, value] of Object.entries(defaults)) tf.env().set(flag, value);

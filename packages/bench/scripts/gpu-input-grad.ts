@@ -27,7 +27,7 @@ import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { trainOneBatch } from './kernel-totals.js';
-import { compareVariantsOnCall, comparisonLine, comparisonOptions, recordKernelCalls, stepsPerVariant, useKernel, type KernelCall } from './kernel-calls.js';
+import { compareVariantsOnCalls, comparisonOptions, recordKernelCalls, stepsPerVariant, useKernel, type KernelCall } from './kernel-calls.js';
 
 const { size, baseFilters, runs, steps: stepCount, rounds, models, out } = comparisonOptions({ runs: 10, rounds: 2 });
 
@@ -55,7 +55,7 @@ async function inputGradCalls(): Promise<KernelCall[]> {
   const model = buildModel('unet', { size, baseFilters }, 1);
   model.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
   try {
-    return await recordKernelCalls(KERNEL, 'webgpu', () => trainOneBatch(model, size));
+    return await recordKernelCalls([KERNEL], 'webgpu', () => trainOneBatch(model, size));
   } finally {
     disposeModel(model);
     use(registered.kernelFunc);
@@ -69,14 +69,12 @@ const save = () => {
 };
 
 const PER_SHAPE: Record<string, tf.KernelFunc> = { stock: stockKernelFunc, composed };
-for (const call of await inputGradCalls()) {
-  const comparison = await compareVariantsOnCall(KERNEL, call, Object.keys(PER_SHAPE), (v) => use(PER_SHAPE[v]!), 'stock', runs);
-  const { dy, filter } = call.shapes;
-  shapes.push({ dy, filter, inputShape: call.attrs['inputShape'], calls: call.calls, ...comparison });
-  console.log(comparisonLine(`dy [${dy!.join(',')}] filter [${filter!.join(',')}] x${call.calls}`, 'stock', comparison) +
-    `; composed ${comparison.times['composed']!.gpuMs.toFixed(3)} ms GPU`);
-  save();
-}
+await compareVariantsOnCalls(await inputGradCalls(), Object.keys(PER_SHAPE), (v) => use(PER_SHAPE[v]!), 'stock', runs,
+  (call) => (call === null ? 'the U-Net step\'s input gradients' : `dy [${call.shapes['dy']!.join(',')}] filter [${call.shapes['filter']!.join(',')}] x${call.calls}`),
+  (call, comparison) => {
+    shapes.push({ dy: call.shapes['dy'], filter: call.shapes['filter'], inputShape: call.attrs['inputShape'], calls: call.calls, ...comparison });
+    save();
+  });
 use(registered.kernelFunc);
 
 await stepsPerVariant(KERNEL, VARIANTS, { models, size, baseFilters, steps: stepCount, rounds }, ({ kernelGpuMs: inputGradGpuMs, kernelCalls: inputGradCalls, ...row }) => {

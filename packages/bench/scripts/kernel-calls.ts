@@ -6,13 +6,14 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
-import { stepTimes } from '../src/commands/latency.js';
+import { measureModel, stepTimes, type LatencyRow } from '../src/commands/latency.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { timeCalls, type Latency } from '../src/eval/timing.js';
 import { profileStep } from './kernel-totals.js';
 
-/** One distinct call of a kernel: its inputs' shapes by name, its attributes, how often it came. */
+/** One distinct call of a kernel: which kernel, its inputs' shapes by name, its attributes, how often it came. */
 export interface KernelCall {
+  kernel: string;
   shapes: Record<string, number[]>;
   attrs: tf.NamedAttrMap;
   calls: number;
@@ -26,24 +27,26 @@ export function useKernel(name: string, backend: string, kernelFunc: tf.KernelFu
   tf.registerKernel({ ...config, kernelFunc });
 }
 
-/** The distinct calls to `name` on `backend` while `run` runs (the registered kernel computes them). */
-export async function recordKernelCalls(name: string, backend: string, run: () => Promise<void>): Promise<KernelCall[]> {
-  const registered = tf.getKernel(name, backend)!;
+/** The distinct calls to the kernels `names` on `backend` while `run` runs (the registered kernels compute them). */
+export async function recordKernelCalls(names: readonly string[], backend: string, run: () => Promise<void>): Promise<KernelCall[]> {
+  const registered = names.map((name) => tf.getKernel(name, backend)!);
   const seen = new Map<string, KernelCall>();
-  useKernel(name, backend, (args) => {
-    // Optional inputs (a fused convolution's bias, say) come as undefined when absent.
-    const shapes = Object.fromEntries(Object.entries(args.inputs).filter(([, t]) => t !== undefined)
-      .map(([k, t]) => [k, [...(t as tf.TensorInfo).shape]]));
-    const key = JSON.stringify([shapes, args.attrs]);
-    const entry = seen.get(key) ?? { shapes, attrs: { ...args.attrs }, calls: 0 };
-    entry.calls++;
-    seen.set(key, entry);
-    return registered.kernelFunc(args);
-  });
+  for (const { kernelName: kernel, kernelFunc } of registered) {
+    useKernel(kernel, backend, (args) => {
+      // Optional inputs (a fused convolution's bias, say) come as undefined when absent.
+      const shapes = Object.fromEntries(Object.entries(args.inputs).filter(([, t]) => t !== undefined)
+        .map(([k, t]) => [k, [...(t as tf.TensorInfo).shape]]));
+      const key = JSON.stringify([kernel, shapes, args.attrs]);
+      const entry = seen.get(key) ?? { kernel, shapes, attrs: { ...args.attrs }, calls: 0 };
+      entry.calls++;
+      seen.set(key, entry);
+      return kernelFunc(args);
+    });
+  }
   try {
     await run();
   } finally {
-    useKernel(name, backend, registered.kernelFunc);
+    for (const { kernelName, kernelFunc } of registered) useKernel(kernelName, backend, kernelFunc);
   }
   return [...seen.values()];
 }
@@ -55,7 +58,7 @@ export interface KernelTime { gpuMs: number; wallMs: number }
  * of `runs` calls under one tf.profile (NaN without timestamp queries), apart so that the
  * profiler's own work stays out of the wall times.
  */
-export async function timeKernelCall(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap, runs: number): Promise<KernelTime> {
+async function timeKernelCall(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap, runs: number): Promise<KernelTime> {
   const callAndRead = async () => {
     const r = tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
     await r.data();
@@ -74,7 +77,7 @@ export async function timeKernelCall(name: string, inputs: tf.NamedTensorMap, at
 }
 
 /** max |a - b| / max |a|, computed on the backend (the tensors may be large). */
-export async function differenceRelativeToLargest(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+async function differenceRelativeToLargest(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   const maxima = tf.tidy(() => tf.stack([tf.max(tf.abs(a)), tf.max(tf.abs(tf.sub(a, b)))]));
   const [scale, diff] = (await maxima.data()) as Float32Array;
   maxima.dispose();
@@ -129,12 +132,13 @@ export async function stepsPerVariant(name: string, variants: Record<string, tf.
 export interface VariantTime extends KernelTime { difference: number }
 
 /**
- * One call of `kernel` (random inputs in [-1, 1] of the recorded shapes) with each version of it
+ * One recorded call of a kernel (random inputs in [-1, 1] of its shapes) with each version of it
  * (`use(variant)` registers one): its time, its difference from version `reference`, and the
  * fastest version by GPU time.
  */
-export async function compareVariantsOnCall(kernel: string, call: KernelCall, variants: string[], use: (variant: string) => void,
+async function compareVariantsOnCall(call: KernelCall, variants: string[], use: (variant: string) => void,
   reference: string, runs: number): Promise<{ times: Record<string, VariantTime>; best: string }> {
+  const { kernel } = call;
   const inputs = Object.fromEntries(Object.entries(call.shapes).map(([k, shape], i) => [k, tf.randomUniform(shape, -1, 1, 'float32', i + 1)]));
   use(reference);
   const expected = tf.engine().runKernel(kernel, inputs, call.attrs) as tf.Tensor;
@@ -154,10 +158,52 @@ export async function compareVariantsOnCall(kernel: string, call: KernelCall, va
   return { times, best };
 }
 
-/** A log line for {@link compareVariantsOnCall}'s result. */
-export function comparisonLine(label: string, reference: string, { times, best }: { times: Record<string, VariantTime>; best: string }): string {
-  return `${label}: ${reference} ${times[reference]!.gpuMs.toFixed(3)} ms GPU, best ${best} ${times[best]!.gpuMs.toFixed(3)} ms ` +
-    `(${times[best]!.wallMs.toFixed(2)} wall); largest difference ${Math.max(...Object.values(times).map((t) => t.difference)).toExponential(1)} of the largest value`;
+/** What {@link compareVariantsOnCall} found for one call. */
+export interface CallComparison { times: Record<string, VariantTime>; best: string }
+
+/**
+ * {@link compareVariantsOnCall} for each of `calls`, each logged under `label(call)` and handed to
+ * `onCall`; returns the GPU ms of all of them (each times its count) with each version and with the
+ * fastest version per call, logged under `label(null)`.
+ */
+export async function compareVariantsOnCalls(calls: KernelCall[], variants: string[], use: (variant: string) => void, reference: string,
+  runs: number, label: (call: KernelCall | null) => string, onCall: (call: KernelCall, comparison: CallComparison) => void,
+): Promise<{ gpuMs: Record<string, number>; bestPerCallGpuMs: number }> {
+  const gpuMs: Record<string, number> = Object.fromEntries(variants.map((v) => [v, 0]));
+  let bestPerCallGpuMs = 0;
+  for (const call of calls) {
+    const comparison = await compareVariantsOnCall(call, variants, use, reference, runs);
+    for (const [variant, time] of Object.entries(comparison.times)) gpuMs[variant]! += call.calls * time.gpuMs;
+    bestPerCallGpuMs += call.calls * comparison.times[comparison.best]!.gpuMs;
+    const { times, best } = comparison;
+    console.log(`${label(call)}: ${reference} ${times[reference]!.gpuMs.toFixed(3)} ms GPU, best ${best} ${times[best]!.gpuMs.toFixed(3)} ms ` +
+      `(${times[best]!.wallMs.toFixed(2)} wall); largest difference ${Math.max(...Object.values(times).map((t) => t.difference)).toExponential(1)} of the largest value`);
+    onCall(call, comparison);
+  }
+  console.log(`${label(null)}: GPU ms of all calls: ${Object.entries(gpuMs).map(([v, ms]) => `${v} ${ms.toFixed(2)}`).join('; ')}; ` +
+    `the fastest per call ${bestPerCallGpuMs.toFixed(2)}`);
+  return { gpuMs, bestPerCallGpuMs };
+}
+
+/**
+ * Each model's forward latency (batch 1) and Adam step (batch 4) under each version (`variants[v]()`
+ * puts it in place), alternating in rounds, since wall times drift between calls on a GPU machine.
+ */
+export async function latencyPerVariant(variants: Record<string, () => void>,
+  options: { models: ModelName[]; size: number; baseFilters: number; runs: number; steps: number; rounds: number },
+  onRow: (row: LatencyRow & { round: number; variant: string }) => void): Promise<void> {
+  const { models, size, baseFilters, runs, steps, rounds } = options;
+  for (let round = 0; round < rounds; round++) {
+    for (const [variant, apply] of Object.entries(variants)) {
+      apply();
+      for (const model of models) {
+        const row = await measureModel({ backend: 'webgpu', model, size, baseFilters, runs, steps });
+        console.log(`round ${round} ${variant} ${model}: forward ${row.inference?.medianMs.toFixed(2)} ms (p90 ${row.inference?.p90Ms.toFixed(2)}), ` +
+          `Adam step ${row.stepMedianMs?.toFixed(1)} ms (p90 ${row.stepP90Ms?.toFixed(1)})${row.error === undefined ? '' : `; ${row.error}`}`);
+        onRow({ round, variant, ...row });
+      }
+    }
+  }
 }
 
 /** The command-line options of the GPU comparison scripts, parsed. */

@@ -36,6 +36,20 @@ const adapter = await nodeWebGPU('the training kernels\' webgpu tests');
 
 afterAll(() => registerTrainingKernels());
 
+/** body() with `replace(the registered kernelFunc)` registered as `name` on webgpu; afterwards the kernel before it, and the cpu backend. */
+async function withWebGPUKernel(name: string, replace: (registered: tf.KernelFunc) => tf.KernelFunc, body: () => Promise<void>): Promise<void> {
+  const registered = tf.getKernel(name, 'webgpu')!;
+  try {
+    tf.unregisterKernel(name, 'webgpu');
+    tf.registerKernel({ ...registered, kernelFunc: replace(registered.kernelFunc) });
+    await body();
+  } finally {
+    tf.unregisterKernel(name, 'webgpu');
+    tf.registerKernel(registered);
+    await tf.setBackend('cpu');
+  }
+}
+
 describe.runIf(adapter)('training kernels on webgpu', () => {
   it('the adapter says whether it is software (lavapipe) or a GPU', async () => {
     const adapter = await describeWebGPUAdapter();
@@ -92,10 +106,7 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
 
     it.each(PRODUCT_TILINGS.map((t) => [JSON.stringify(t), t] as const))('%s equals the cpu backend\'s within 1e-5 of the largest', async (_, tiling) => {
       registerTrainingKernels(); // the stock cpu kernel ignores dilations
-      const kernel = tf.getKernel('Conv2DBackpropFilter', 'webgpu')!;
-      try {
-        tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu');
-        tf.registerKernel({ ...kernel, kernelFunc: webgpuConv2dBackpropFilterWith(tiling) as tf.KernelFunc });
+      await withWebGPUKernel('Conv2DBackpropFilter', () => webgpuConv2dBackpropFilterWith(tiling) as tf.KernelFunc, async () => {
         for (const [i, { x: xShape, filter, dataFormat = 'NHWC', ...conv }] of SHAPES.entries()) {
           await tf.setBackend('cpu');
           const x = tf.randomUniform(xShape, -1, 1, 'float32', 10 + i);
@@ -114,11 +125,7 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
           expect(actual.shape, `shape ${i}`).toEqual(filter);
           expect(differenceRelativeToLargest(actual.values, expected.values), `shape ${i}`).toBeLessThan(1e-5);
         }
-      } finally {
-        tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu');
-        tf.registerKernel(kernel);
-        await tf.setBackend('cpu');
-      }
+      });
     });
 
     it('rejects a tiling it has no shader for, naming it', () => {
@@ -150,11 +157,8 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
 
     /** FusedConv2D of every shape on webgpu through our program with `tiling` against the cpu backend (largest difference over largest value). */
     async function differences(tiling: ProductTiling, bias: boolean, activation: string, shapes = SHAPES): Promise<number[]> {
-      const stock = tf.getKernel('FusedConv2D', 'webgpu')!;
       const out: number[] = [];
-      try {
-        tf.unregisterKernel('FusedConv2D', 'webgpu');
-        tf.registerKernel({ ...stock, kernelFunc: webgpuConvForwardWith(tiling, stock.kernelFunc) as tf.KernelFunc });
+      await withWebGPUKernel('FusedConv2D', (stock) => webgpuConvForwardWith(tiling, stock) as tf.KernelFunc, async () => {
         for (const [i, { x: xShape, filter: filterShape, ...conv }] of shapes.entries()) {
           await tf.setBackend('cpu');
           const operands = [tf.randomUniform(xShape, -1, 1, 'float32', 30 + i), tf.randomUniform(filterShape, -1, 1, 'float32', 40 + i),
@@ -170,11 +174,7 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
           expect(actual.shape, `shape ${i}`).toEqual(expected.shape);
           out.push(differenceRelativeToLargest(actual.values, expected.values));
         }
-      } finally {
-        tf.unregisterKernel('FusedConv2D', 'webgpu');
-        tf.registerKernel(stock);
-        await tf.setBackend('cpu');
-      }
+      });
       return out;
     }
 

@@ -2,20 +2,17 @@
  * The forward Conv2D (NHWC) as a tiled matrix product in WGSL, with the tilings of
  * product-tiling.ts: y[m, o] = act(sum_r A[m, r] W[r, o] + bias[o]) with m = (n, i, j) an output
  * pixel, r = (p, q, c) a filter row (c fastest, the [fh, fw, c, o] layout) and A[m, r] = x at the
- * input pixel that tap (p, q) of output pixel m reads (im2col on the fly, never stored).
+ * input pixel that tap (p, q) of output pixel m reads (im2col on the fly, never stored). Its
+ * uniforms are the convolution's geometry (convGeometryUniforms).
  * tfjs-backend-webgpu's own conv2d_mm shader is this product with one tiling (32x32 tiles, 4x4
  * outputs per thread); this one lets the bench measure the others on a GPU.
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
-import type { ConvGeometry } from './filter-grad-programs.js';
-import { checkProductTiling, productThreads, tiledProductSteps, type ProductTiling } from './product-tiling.js';
+import { CONV_GEOMETRY_UNIFORMS, type ConvGeometry } from './conv-program-geometry.js';
+import { productThreads, tiledProductSteps, type ProductTiling } from './product-tiling.js';
 
 /** The activations the program applies itself (others are left to the stock kernel). */
 export type ForwardActivation = 'linear' | 'relu';
-
-const UNIFORMS = 'batch : i32, inHeight : i32, inWidth : i32, inChannels : i32, outHeight : i32, outWidth : i32, outChannels : i32, ' +
-  'filterHeight : i32, filterWidth : i32, strideHeight : i32, strideWidth : i32, dilationHeight : i32, dilationWidth : i32, ' +
-  'padTop : i32, padLeft : i32,';
 
 /** WebGPU's default limit of workgroups along one dimension of a dispatch. */
 export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
@@ -23,12 +20,6 @@ export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 /** Whether {@link conv2dForwardProgram} can cover this convolution's output in one dispatch. */
 export function forwardFitsOneDispatch(g: ConvGeometry, tiling: ProductTiling): boolean {
   return Math.ceil((g.batch * g.outHeight * g.outWidth) / tiling.tile) <= MAX_WORKGROUPS_PER_DIMENSION;
-}
-
-/** Uniform values in the order of UNIFORMS. */
-export function forwardUniforms(g: ConvGeometry): Array<{ type: 'int32'; data: number[] }> {
-  return [g.batch, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth,
-    g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.padTop, g.padLeft].map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
 /**
@@ -40,7 +31,6 @@ export function forwardUniforms(g: ConvGeometry): Array<{ type: 'int32'; data: n
  * step rather than once per load.
  */
 export function conv2dForwardProgram(g: ConvGeometry, tiling: ProductTiling, hasBias: boolean, activation: ForwardActivation): WebGPUProgramSpec {
-  checkProductTiling(tiling);
   const { tile, rowsPerThread, tileK } = tiling;
   const [threadsX, threadsY] = productThreads(tiling);
   const threads = threadsX * threadsY;
@@ -59,7 +49,7 @@ export function conv2dForwardProgram(g: ConvGeometry, tiling: ProductTiling, has
     dispatchLayout: { x: [3], y: [0, 1, 2] },
     dispatch: [Math.ceil(g.outChannels / tile), Math.ceil(rows / tile), 1],
     variableNames: hasBias ? ['x', 'w', 'bias'] : ['x', 'w'],
-    uniforms: UNIFORMS,
+    uniforms: CONV_GEOMETRY_UNIFORMS,
     workgroupSize: [threadsX, threadsY, 1],
     getUserCode: () => `
       // tileA's rows one vec4 longer than the tile: adjacent threads store adjacent r, one row

@@ -10,8 +10,8 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from '../conv-geometry.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
-import { conv2dForwardProgram, forwardFitsOneDispatch, forwardUniforms, type ForwardActivation } from './conv-forward-programs.js';
-import { convGeometry } from './filter-grad-programs.js';
+import { conv2dForwardProgram, forwardFitsOneDispatch, type ForwardActivation } from './conv-forward-programs.js';
+import { convGeometry, convGeometryUniforms } from './conv-program-geometry.js';
 import { withShape } from './kernel-io.js';
 import { checkProductTiling, type ProductTiling } from './product-tiling.js';
 
@@ -40,7 +40,7 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
     const g = convGeometry(convInfo(x.shape, filter.shape, attrs, false));
     if (g.outHeight === 0 || g.outWidth === 0 || !forwardFitsOneDispatch(g, tiling)) return fallback(args as never) as TensorInfo;
     const out = (args.backend as WebGPUBackendInternals).runWebGPUProgram(conv2dForwardProgram(g, tiling, bias !== undefined, activation),
-      bias === undefined ? [x, filter] : [x, filter, bias], 'float32', forwardUniforms(g));
+      bias === undefined ? [x, filter] : [x, filter, bias], 'float32', convGeometryUniforms(g));
     return withShape(out, [g.batch, g.outHeight, g.outWidth, g.outChannels]);
   };
 }

@@ -9,50 +9,16 @@
  * step on an H100). Here K is split into chunks reduced by separate workgroups, each writing a
  * partial sum; the partial sums (innermost axis) are then added by the backend's Sum.
  */
-import type { Conv2DInfo } from '../conv-geometry.js';
 import type { WebGPUProgramSpec } from './backend-internals.js';
+import { CONV_GEOMETRY_UNIFORMS, convGeometryUniforms, type ConvGeometry } from './conv-program-geometry.js';
 import { channelLanes } from './grid.js';
-import { checkProductTiling, productThreads, tiledProductSteps, type ProductTiling } from './product-tiling.js';
+import { productThreads, tiledProductSteps, type ProductTiling } from './product-tiling.js';
 
-/** Geometry of the forward convolution (NHWC), as uniforms. */
-export interface ConvGeometry {
-  batch: number;
-  inHeight: number;
-  inWidth: number;
-  inChannels: number;
-  outHeight: number;
-  outWidth: number;
-  outChannels: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  dilationHeight: number;
-  dilationWidth: number;
-  padTop: number;
-  padLeft: number;
-}
-
-/** The geometry of a forward convolution from tfjs's Conv2DInfo (channels last). */
-export function convGeometry(info: Conv2DInfo): ConvGeometry {
-  return {
-    batch: info.batchSize, inHeight: info.inHeight, inWidth: info.inWidth, inChannels: info.inChannels,
-    outHeight: info.outHeight, outWidth: info.outWidth, outChannels: info.outChannels,
-    filterHeight: info.filterHeight, filterWidth: info.filterWidth, strideHeight: info.strideHeight, strideWidth: info.strideWidth,
-    dilationHeight: info.dilationHeight, dilationWidth: info.dilationWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left,
-  };
-}
-
-const GEOMETRY_UNIFORMS = 'batch : i32, inHeight : i32, inWidth : i32, inChannels : i32, outHeight : i32, outWidth : i32, outChannels : i32, ' +
-  'filterHeight : i32, filterWidth : i32, strideHeight : i32, strideWidth : i32, dilationHeight : i32, dilationWidth : i32, ' +
-  'padTop : i32, padLeft : i32, kTotal : i32, kPerSplit : i32, splits : i32,';
+const GEOMETRY_UNIFORMS = `${CONV_GEOMETRY_UNIFORMS} kTotal : i32, kPerSplit : i32, splits : i32,`;
 
 /** Uniform values in the order of GEOMETRY_UNIFORMS. */
 export function geometryUniforms(g: ConvGeometry, kPerSplit: number, splits: number): Array<{ type: 'int32'; data: number[] }> {
-  const kTotal = g.batch * g.outHeight * g.outWidth;
-  return [g.batch, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth,
-    g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.padTop, g.padLeft, kTotal, kPerSplit, splits]
-    .map((v) => ({ type: 'int32' as const, data: [v] }));
+  return convGeometryUniforms(g, g.batch * g.outHeight * g.outWidth, kPerSplit, splits);
 }
 
 /** The tiling the filter gradient uses: 32x32 tiles of 64 threads with 4x4 outputs each, 16 pixels deep. */
@@ -68,7 +34,6 @@ export const DEFAULT_FILTER_GRAD_TILING: ProductTiling = { tile: 32, rowsPerThre
  * Output: partial sums [m, o, split].
  */
 export function conv2dFilterGradProgram(g: ConvGeometry, splits: number, tiling: ProductTiling = DEFAULT_FILTER_GRAD_TILING): WebGPUProgramSpec {
-  checkProductTiling(tiling);
   const { tile, rowsPerThread, tileK } = tiling;
   const [threadsX, threadsY] = productThreads(tiling);
   // Each thread loads one column of each tile at every kStride-th k of it.

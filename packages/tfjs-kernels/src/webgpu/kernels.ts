@@ -13,14 +13,13 @@ import { stockKernel } from '../registry-state.js';
 import { channelLanes, chooseSplits } from './grid.js';
 import {
   conv2dFilterGradProgram,
-  convGeometry,
   DEFAULT_FILTER_GRAD_TILING,
   depthwiseFilterGradProgram,
   geometryUniforms,
 } from './filter-grad-programs.js';
+import { convGeometry } from './conv-program-geometry.js';
 import { checkProductTiling, type ProductTiling } from './product-tiling.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
-
 
 function isDilated(a: ConvAttrs): boolean {
   const d = a.dilations ?? 1;

@@ -2,12 +2,14 @@
  * The forward convolution on webgpu: tfjs-backend-webgpu's conv2d_mm shader (a tiled matrix
  * product with 32x32 tiles and 4x4 outputs per thread) against @sa-unet/tfjs-kernels' tiled
  * product with each of its tilings (`ProductTiling`: 32x32 or 64x64 tiles, 4 or 8 rows per thread,
- * 16 or 32 deep; not registered by the package until a GPU says it is faster). The forward
- * convolutions took 4.9 of the 6.1 ms of GPU time of a U-Net forward pass at batch 1 on an H200
- * (2026-12-04), 8.4 ms of a U-Net step, and the composed input gradient (9.6 ms) is convolutions too.
+ * 16 or 32 deep) on every shape, and against the package's registered kernel (64x64 tiles on the
+ * shapes where the first run of this script on an H200 found them faster, else stock:
+ * tiling-choice.ts). The forward convolutions took 4.9 of the 6.1 ms of GPU time of a U-Net forward
+ * pass at batch 1 on an H200 (2026-12-04), 8.4 ms of a U-Net step, and the composed input gradient
+ * (9.6 ms) is convolutions too.
  *
  * Per distinct Conv2D and FusedConv2D call of each model's forward pass (batch 1) and Adam step
- * (batch 4): ms per call of the stock kernel and of each tiling (GPU time where the adapter has
+ * (batch 4): ms per call of the stock kernel and of each version (GPU time where the adapter has
  * timestamp queries, and wall time to a read-back), and the largest difference from the stock
  * result; per model and pass, the totals; then each model's forward latency and Adam step with the
  * stock kernels and with each tiling, alternating in rounds. Tested on lavapipe; on the GPU machine
@@ -16,7 +18,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-// Not part of the package's API: the tiled product and its tilings.
+// Not part of the package's API: the tiled product, its tilings, the stock kernels ours replaced.
+import { requireStockKernel } from '../../tfjs-kernels/src/registry-state.js';
 import { webgpuConvForwardWith } from '../../tfjs-kernels/src/webgpu/conv-forward.js';
 import { PRODUCT_TILINGS, type ProductTiling } from '../../tfjs-kernels/src/webgpu/product-tiling.js';
 import { diceLoss } from '@sa-unet/seg-metrics';
@@ -32,11 +35,12 @@ const { size, baseFilters, runs, steps, rounds, models, out, values } = comparis
 
 const { description: adapter } = await selectBackend('webgpu'); // our kernels; a clear error without an adapter
 const KERNELS = ['FusedConv2D', 'Conv2D'] as const;
-const stock = Object.fromEntries(KERNELS.map((k) => [k, tf.getKernel(k, 'webgpu')!.kernelFunc])) as Record<(typeof KERNELS)[number], tf.KernelFunc>;
+const stock = Object.fromEntries(KERNELS.map((k) => [k, requireStockKernel(k, 'webgpu').kernelFunc])) as Record<(typeof KERNELS)[number], tf.KernelFunc>;
 const name = ({ tile, rowsPerThread, tileK }: ProductTiling) => `${tile}x${tile}, ${rowsPerThread} rows, ${tileK} deep`;
 /** Each version: the kernel functions of both names. */
 const VARIANTS: Record<string, Record<string, tf.KernelFunc>> = {
   stock,
+  'per shape (the package\'s)': Object.fromEntries(KERNELS.map((k) => [k, tf.getKernel(k, 'webgpu')!.kernelFunc])),
   ...Object.fromEntries(PRODUCT_TILINGS.map((t) => [name(t), Object.fromEntries(KERNELS.map((k) => [k, webgpuConvForwardWith(t, stock[k]) as tf.KernelFunc]))])),
 };
 const use = (variant: string) => {

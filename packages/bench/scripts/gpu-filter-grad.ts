@@ -1,22 +1,22 @@
 /**
  * Conv2D's filter gradient on webgpu with every tiling of its split-K matrix product
  * (`ProductTiling` of @sa-unet/tfjs-kernels: 32x32 or 64x64 tiles, 4 or 8 rows per thread,
- * 16 or 32 pixels deep), in one run. The package uses 32x32, 4 rows, 16 deep: 16.4-17.4 ms of the
- * ~55 ms of a U-Net step on an H200 (2026-12-04), 131 GFLOP at 7.5 TFLOPS of the GPU's ~67; larger tiles
- * load less per multiply-add but leave fewer workgroups per chunk. Which one is fastest decides
- * what the package uses there; lavapipe (a CPU) cannot tell, it only runs the script.
+ * 16 or 32 pixels deep) and with the package's choice per shape (tiling-choice.ts), in one run.
+ * With 32x32, 4 rows, 16 deep everywhere the filter gradients took 16.4-17.4 ms of the ~55 ms of a
+ * U-Net step on an H200 (2026-12-04), 131 GFLOP at 7.5 TFLOPS of the GPU's ~67; this script's
+ * first run there chose the package's rule (12.8 ms). Lavapipe (a CPU) cannot tell which is
+ * fastest, it only runs the script.
  *
- * Per filter-gradient shape of each model's step (batch 4): ms per call with each tiling (GPU time
+ * Per filter-gradient shape of each model's step (batch 4): ms per call with each version (GPU time
  * where the adapter has timestamp queries, and wall time to a read-back) and its largest difference
- * from the package's tiling; per model, the step's filter-gradient GPU time with each tiling and with
- * the best one per shape; then the Adam step with each tiling, alternating in rounds. On the GPU
+ * from the package's; per model, the step's filter-gradient GPU time with each version and with
+ * the best one per shape; then the Adam step with each version, alternating in rounds. On the GPU
  * machine (gpu-session.sh):
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-filter-grad --size 256 --out $OUT/filter-grad.json
  */
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 // Not part of the package's API: the tilings and the kernel made with one.
-import { DEFAULT_FILTER_GRAD_TILING } from '../../tfjs-kernels/src/webgpu/filter-grad-programs.js';
 import { PRODUCT_TILINGS, type ProductTiling } from '../../tfjs-kernels/src/webgpu/product-tiling.js';
 import { webgpuConv2dBackpropFilterWith } from '../../tfjs-kernels/src/webgpu/kernels.js';
 import { diceLoss } from '@sa-unet/seg-metrics';
@@ -32,8 +32,12 @@ const { description: adapter } = await selectBackend('webgpu'); // our kernels; 
 const KERNEL = 'Conv2DBackpropFilter';
 const registered = tf.getKernel(KERNEL, 'webgpu')!;
 const name = ({ tile, rowsPerThread, tileK }: ProductTiling) => `${tile}x${tile}, ${rowsPerThread} rows, ${tileK} deep`;
-const VARIANTS: Record<string, tf.KernelFunc> = Object.fromEntries(PRODUCT_TILINGS.map((t) => [name(t), webgpuConv2dBackpropFilterWith(t) as tf.KernelFunc]));
-const DEFAULT = name(DEFAULT_FILTER_GRAD_TILING);
+/** The package's kernel (a tiling chosen per shape, tiling-choice.ts), then each tiling on every shape. */
+const DEFAULT = 'per shape (the package\'s)';
+const VARIANTS: Record<string, tf.KernelFunc> = {
+  [DEFAULT]: registered.kernelFunc,
+  ...Object.fromEntries(PRODUCT_TILINGS.map((t) => [name(t), webgpuConv2dBackpropFilterWith(t) as tf.KernelFunc])),
+};
 
 const shapes: Array<Record<string, unknown>> = [];
 const perModel: Array<Record<string, unknown>> = [];

@@ -15,12 +15,11 @@
 # GPU_SESSION_STEPS (timed Adam steps of the kernel and flag comparisons, default 5) try it out on
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
 # the input-gradient step may reach its time limit after writing its per-shape table);
-# GPU_SESSION_ONLY="measure latency" runs only the steps named; by default the steps whose questions
-# are open run (measure, of our kernels only: stock ones were measured on the H200 on 2026-12-04;
-# filter-grad, conv-forward, flags, latency), and GPU_SESSION_ONLY=all runs every one. The new
-# steps' times on a GPU are unknown (on lavapipe at 32x32: 3, 5 and 2 minutes, cut by their limits)
-# and the default steps' limits add up to 15.5 minutes, more than a call's 10: where device time is
-# short, run the comparisons first (GPU_SESSION_ONLY="filter-grad conv-forward").
+# GPU_SESSION_ONLY="measure latency" runs only the steps named; by default measure (our kernels
+# only: stock ones were measured on the H200 on 2026-12-04), filter-grad and conv-forward (the
+# package's tilings per shape against each fixed one, to check tiling-choice.ts on another GPU) and
+# latency run: 159 s on the H200 (2026-12-04). GPU_SESSION_ONLY=all runs every step (the flags and
+# the rest: about a minute and 194 s more there).
 set -u
 out="${1:-gpu-results}"
 archive="${2:-}"
@@ -29,7 +28,7 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-measure filter-grad conv-forward flags latency}" # step names, or all
+only="${GPU_SESSION_ONLY:-measure filter-grad conv-forward latency}" # step names, or all
 [ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -41,11 +40,12 @@ step() { # name, seconds, script and arguments
   if [ -n "$archive" ]; then tar -czf "$archive.part" -C "$out" . && mv "$archive.part" "$archive"; fi
 }
 step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --out "$out/gpu.json"
-# Which tiling of the filter gradients' matrix product is fastest (the largest kernel of a U-Net step).
+# The filter gradients' matrix product: the package's tiling per shape against each fixed tiling.
 step filter-grad 180 .gpu/gpu-scripts.mjs gpu-filter-grad --size "$size" --steps "$steps" --out "$out/filter-grad.json"
-# The forward convolution: the stock shader against our tiled product with each tiling.
+# The forward convolution: the stock shader against the package's choice and our tiled product with each tiling.
 step conv-forward 240 .gpu/gpu-scripts.mjs gpu-conv-forward --size "$size" --latency-runs "$runs" --steps "$steps" --out "$out/conv-forward.json"
-# tfjs-backend-webgpu's tuning flags (submit batch size, im2col convolutions) against its defaults.
+# tfjs-backend-webgpu's tuning flags (submit batch size, im2col convolutions) against its defaults
+# (on the H200, 2026-12-04, none was faster in both rounds).
 step flags 120 .gpu/gpu-scripts.mjs gpu-flags --size "$size" --runs "$runs" --steps "$steps" --out "$out/flags.json"
 # The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker).
 step latency 120 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --out "$out/latency.json"

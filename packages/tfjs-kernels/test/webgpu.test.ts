@@ -204,6 +204,49 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     });
   });
 
+  it('registered, the convolutions pick their program by shape (tiling-choice.ts) and equal the cpu backend\'s', async () => {
+    registerTrainingKernels();
+    await tf.setBackend('webgpu');
+    const backend = tf.backend() as unknown as { runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
+    const run = backend.runWebGPUProgram;
+    const programs: string[] = [];
+    backend.runWebGPUProgram = (program, ...rest) => {
+      programs.push(program.shaderKey);
+      return run.call(backend, program, ...rest);
+    };
+    const attrs = { strides: [1, 1], pad: 'same', dilations: [1, 1], dataFormat: 'NHWC', dimRoundingMode: undefined, activation: 'relu' };
+    // [kernel, x, filter or filter shape, the program ours runs (undefined: the stock kernel)]
+    const CALLS = [
+      ['FusedConv2D', [1, 128, 128, 2], [3, 3, 2, 64], 'saunet_conv2dForward_64_4_16_true_relu'], // 2^20 outputs, 64 channels
+      ['FusedConv2D', [1, 16, 16, 2], [3, 3, 2, 64], undefined], // too few outputs
+      ['FusedConv2D', [1, 256, 256, 2], [3, 3, 2, 16], undefined], // too few channels
+      ['Conv2DBackpropFilter', [1, 8, 8, 4], [3, 3, 4, 32], 'saunet_conv2dFilterGrad_splitK_64_4_16'], // 36 x 32, split
+      ['Conv2DBackpropFilter', [1, 8, 8, 4], [1, 1, 4, 32], 'saunet_conv2dFilterGrad_splitK_32_4_16'], // 4 rows
+    ] as const;
+    try {
+      for (const [i, [kernel, xShape, filterShape, program]] of CALLS.entries()) {
+        const x = tf.randomUniform(xShape as unknown as number[], -1, 1, 'float32', 60 + i);
+        const second = tf.randomUniform(kernel === 'FusedConv2D' ? filterShape as unknown as number[] : [...xShape.slice(0, 3), filterShape[3]], -1, 1, 'float32', 70 + i);
+        const bias = tf.randomUniform([filterShape[3]], -1, 1, 'float32', 80 + i);
+        const [xValues, secondValues, biasValues] = await Promise.all([x.data(), second.data(), bias.data()]);
+        const secondShape = second.shape;
+        tf.dispose([x, second, bias]);
+        const call = () => tf.engine().runKernel(kernel, kernel === 'FusedConv2D'
+          ? { x: tf.tensor(xValues, xShape as unknown as number[]), filter: tf.tensor(secondValues, secondShape), bias: tf.tensor(biasValues, [filterShape[3]]) }
+          : { x: tf.tensor(xValues, xShape as unknown as number[]), dy: tf.tensor(secondValues, secondShape) },
+        { ...attrs, filterShape } as never) as tf.Tensor;
+        const expected = await resultOn('cpu', call);
+        programs.length = 0;
+        const actual = await resultOn('webgpu', call);
+        expect(programs.filter((key) => key.startsWith('saunet_conv2d')), `${kernel} ${i}`).toEqual(program === undefined ? [] : [program]);
+        expect(differenceRelativeToLargest(actual.values, expected.values), `${kernel} ${i}`).toBeLessThan(1e-5);
+      }
+    } finally {
+      backend.runWebGPUProgram = run;
+      await tf.setBackend('cpu');
+    }
+  });
+
   it('the gradients of a convolution with an empty output are zeros', async () => {
     await tf.setBackend('webgpu');
     const x = tf.ones([2, 4, 9, 2]);

@@ -2,9 +2,9 @@
  * Conv2D and FusedConv2D on webgpu through this package's tiled product (conv-forward-programs.ts)
  * with a given tiling, where it applies: NHWC, float32, no empty operand, no activation but ReLU,
  * a bias of one value per output channel, at most 65,535 tiles of output pixels. Anything else goes
- * to `fallback` (the stock kernel).
- * `registerTrainingKernels()` does not register it: the stock conv2d_mm shader is the same product
- * with one tiling, and only a GPU can tell which is faster (the bench's gpu-conv-forward.ts).
+ * to `fallback` (the stock kernel), as do the shapes where the stock conv2d_mm shader (the same
+ * product with one tiling) is as fast: `registerTrainingKernels()` registers it with the tiling and
+ * the shapes that an H200 measured faster (tiling-choice.ts; the bench's gpu-conv-forward.ts).
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from '../conv-geometry.js';
@@ -14,6 +14,8 @@ import { conv2dForwardProgram, forwardFitsOneDispatch, type ForwardActivation } 
 import { convGeometry, convGeometryUniforms } from './conv-program-geometry.js';
 import { withShape } from './kernel-io.js';
 import { checkProductTiling, type ProductTiling } from './product-tiling.js';
+import { forwardTiledProductPays, LARGE_TILES } from './tiling-choice.js';
+import { requireStockKernel } from '../registry-state.js';
 
 interface FusedAttrs extends ConvAttrs {
   activation?: string | null;
@@ -25,8 +27,12 @@ function programActivation(attrs: FusedAttrs): ForwardActivation | null {
   return a === 'linear' || a === 'relu' ? a : null;
 }
 
-/** A kernel function for Conv2D or FusedConv2D on webgpu: the tiled product with `tiling` where it applies, else `fallback`. */
-export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFunc): (args: KernelArgs) => TensorInfo {
+/**
+ * A kernel function for Conv2D or FusedConv2D on webgpu: the tiled product with `tiling` where it
+ * applies and `pays` for the output's pixels (batch x height x width) and channels, else `fallback`.
+ */
+export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFunc,
+  pays: (pixels: number, outChannels: number) => boolean = () => true): (args: KernelArgs) => TensorInfo {
   checkProductTiling(tiling);
   return (args) => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
@@ -38,9 +44,19 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
       && (bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
     if (!applies) return fallback(args as never) as TensorInfo;
     const g = convGeometry(convInfo(x.shape, filter.shape, attrs, false));
-    if (g.outHeight === 0 || g.outWidth === 0 || !forwardFitsOneDispatch(g, tiling)) return fallback(args as never) as TensorInfo;
+    if (g.outHeight === 0 || g.outWidth === 0 || !forwardFitsOneDispatch(g, tiling) || !pays(g.batch * g.outHeight * g.outWidth, g.outChannels)) {
+      return fallback(args as never) as TensorInfo;
+    }
     const out = (args.backend as WebGPUBackendInternals).runWebGPUProgram(conv2dForwardProgram(g, tiling, bias !== undefined, activation),
       bias === undefined ? [x, filter] : [x, filter, bias], 'float32', convGeometryUniforms(g));
     return withShape(out, [g.batch, g.outHeight, g.outWidth, g.outChannels]);
   };
+}
+
+/**
+ * This package's Conv2D or FusedConv2D on webgpu: the tiled product with {@link LARGE_TILES} where
+ * {@link forwardTiledProductPays}, else the stock kernel of that name (which ours replaced).
+ */
+export function webgpuConvForward(name: 'Conv2D' | 'FusedConv2D'): (args: KernelArgs) => TensorInfo {
+  return webgpuConvForwardWith(LARGE_TILES, (args) => requireStockKernel(name, 'webgpu').kernelFunc(args), forwardTiledProductPays);
 }

@@ -21,19 +21,16 @@ export function geometryUniforms(g: ConvGeometry, kPerSplit: number, splits: num
   return convGeometryUniforms(g, g.batch * g.outHeight * g.outWidth, kPerSplit, splits);
 }
 
-/** The tiling the filter gradient uses: 32x32 tiles of 64 threads with 4x4 outputs each, 16 pixels deep. */
-export const DEFAULT_FILTER_GRAD_TILING: ProductTiling = { tile: 32, rowsPerThread: 4, tileK: 16 };
-
 /**
  * Conv2D filter gradient as a tiled, split-K matrix product: dW[m, o] = sum_k A[m, k] B[k, o] with
  * m = (p, q, c) the filter row (c fastest, the [fh, fw, c, o] layout), k = (n, i, j) an output
  * pixel, A[m, k] = x at the input pixel tap (p, q) of output pixel k reads (im2col done on the
  * fly, never stored), B[k, o] = dy. A workgroup computes a tile x tile block of one K chunk,
- * rowsPerThread x 4 outputs per thread, through tileK-deep tiles in workgroup memory (by default
- * 8x8 threads, 32x32 tiles, 16 deep).
+ * rowsPerThread x 4 outputs per thread, through tileK-deep tiles in workgroup memory (which tiling
+ * for which shape: tiling-choice.ts).
  * Output: partial sums [m, o, split].
  */
-export function conv2dFilterGradProgram(g: ConvGeometry, splits: number, tiling: ProductTiling = DEFAULT_FILTER_GRAD_TILING): WebGPUProgramSpec {
+export function conv2dFilterGradProgram(g: ConvGeometry, splits: number, tiling: ProductTiling): WebGPUProgramSpec {
   const { tile, rowsPerThread, tileK } = tiling;
   const [threadsX, threadsY] = productThreads(tiling);
   // Each thread loads one column of each tile at every kStride-th k of it.

@@ -13,12 +13,12 @@ import { stockKernel } from '../registry-state.js';
 import { channelLanes, chooseSplits } from './grid.js';
 import {
   conv2dFilterGradProgram,
-  DEFAULT_FILTER_GRAD_TILING,
   depthwiseFilterGradProgram,
   geometryUniforms,
 } from './filter-grad-programs.js';
 import { convGeometry } from './conv-program-geometry.js';
 import { checkProductTiling, type ProductTiling } from './product-tiling.js';
+import { filterGradTiling } from './tiling-choice.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
 
 function isDilated(a: ConvAttrs): boolean {
@@ -27,12 +27,14 @@ function isDilated(a: ConvAttrs): boolean {
 }
 
 /**
- * The Conv2D filter gradient with the matrix product tiled as `tiling` says (the bench's
- * gpu-filter-grad.ts compares tilings through this); the partial sums of the K chunks, enough to
- * give about 1,024 workgroups, are added by the backend's Sum.
+ * The Conv2D filter gradient with the matrix product tiled as `tiling` says, one tiling for every
+ * shape or one chosen from the product's rows and columns (the package's: {@link filterGradTiling};
+ * the bench's gpu-filter-grad.ts compares fixed tilings through this); the partial sums of the K
+ * chunks, enough to give about 1,024 workgroups, are added by the backend's Sum.
  */
-export function webgpuConv2dBackpropFilterWith(tiling: ProductTiling) {
-  checkProductTiling(tiling);
+export function webgpuConv2dBackpropFilterWith(tiling: ProductTiling | ((rows: number, cols: number) => ProductTiling)) {
+  if (typeof tiling !== 'function') checkProductTiling(tiling);
+  const tilingOf = typeof tiling === 'function' ? tiling : () => tiling;
   return compositeKernel('webgpu', (ops, inputs, a, backend) => {
     const empty = zerosIfEmpty(ops, [inputs.x, inputs.dy], a.filterShape!);
     if (empty !== null) return empty;
@@ -41,16 +43,17 @@ export function webgpuConv2dBackpropFilterWith(tiling: ProductTiling) {
     const dy = nchw ? ops.transpose(inputs.dy, NCHW_TO_NHWC) : inputs.dy;
     const g = convGeometry(convInfo(x.shape, a.filterShape!, a, false));
     const rows = g.filterHeight * g.filterWidth * g.inChannels;
-    const tiles = Math.ceil(rows / tiling.tile) * Math.ceil(g.outChannels / tiling.tile);
-    const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles, 1024, 256, tiling.tileK);
-    const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(conv2dFilterGradProgram(g, splits, tiling), [x, dy], 'float32',
+    const chosen = tilingOf(rows, g.outChannels);
+    const tiles = Math.ceil(rows / chosen.tile) * Math.ceil(g.outChannels / chosen.tile);
+    const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles, 1024, 256, chosen.tileK);
+    const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(conv2dFilterGradProgram(g, splits, chosen), [x, dy], 'float32',
       geometryUniforms(g, kPerSplit, splits)));
     const summed = splits === 1 ? partial : ops.sum(partial, [2]);
     return ops.reshape(summed, [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels]);
   });
 }
 
-export const webgpuConv2dBackpropFilter = webgpuConv2dBackpropFilterWith(DEFAULT_FILTER_GRAD_TILING);
+export const webgpuConv2dBackpropFilter = webgpuConv2dBackpropFilterWith(filterGradTiling);
 
 export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x, dy }, a, backend) => {
   const empty = zerosIfEmpty(ops, [x, dy], a.filterShape!);

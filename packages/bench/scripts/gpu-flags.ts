@@ -12,8 +12,8 @@
  *   below how many 32x32 tiles a matrix product or convolution switches to a program with more,
  *   smaller workgroups (and a convolution to im2col).
  * Whatever wins would be set by the bench (and recommended to users) with tf.env().set. On an H200
- * (2026-12-04, measurements/h200-2026-12-04/6-tilings/flags.json) each was faster in one of two
- * rounds and slower in the other, within the rounds' own spread: none is set. Lavapipe (a CPU)
+ * (2026-12-04, measurements/h200-2026-12-04/6-tilings/flags.json) none was faster than the defaults
+ * in both of two rounds for both networks' steps, within the rounds' own spread: none is set. Lavapipe (a CPU)
  * cannot tell, it only runs the script:
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-flags --size 256 --out $OUT/flags.json
  */

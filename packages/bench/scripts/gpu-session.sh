@@ -45,7 +45,7 @@ step filter-grad 180 .gpu/gpu-scripts.mjs gpu-filter-grad --size "$size" --steps
 # The forward convolution: the stock shader against the package's choice and our tiled product with each tiling.
 step conv-forward 240 .gpu/gpu-scripts.mjs gpu-conv-forward --size "$size" --latency-runs "$runs" --steps "$steps" --out "$out/conv-forward.json"
 # tfjs-backend-webgpu's tuning flags (submit batch size, im2col convolutions) against its defaults
-# (on the H200, 2026-12-04, none was faster in both rounds).
+# (on the H200, 2026-12-04, none made both networks' steps faster in both rounds).
 step flags 120 .gpu/gpu-scripts.mjs gpu-flags --size "$size" --runs "$runs" --steps "$steps" --out "$out/flags.json"
 # The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker).
 step latency 120 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --out "$out/latency.json"

@@ -9,8 +9,11 @@ export const WORKGROUP = 64;
 /** Beyond this many workgroups, threads loop (grid stride): dispatch sizes stay within WebGPU's limits. */
 const MAX_WORKGROUPS = 4096;
 
+/** Workgroups the filter gradients' split reductions aim at (more, 4,096, were slower on an H200). */
+export const FILTER_GRAD_WORKGROUPS = 1024;
+
 /** How many chunks to split a reduction of length K into: enough workgroups to fill a large GPU, chunks of at least `minChunk`. */
-export function chooseSplits(kTotal: number, tiles: number, targetWorkgroups = 1024, minChunk = 256, multiple = 16): { splits: number; kPerSplit: number } {
+export function chooseSplits(kTotal: number, tiles: number, targetWorkgroups = FILTER_GRAD_WORKGROUPS, minChunk = 256, multiple = 16): { splits: number; kPerSplit: number } {
   const wanted = Math.max(1, Math.ceil(targetWorkgroups / Math.max(1, tiles)));
   const maxSplits = Math.max(1, Math.floor(kTotal / minChunk));
   const splits0 = Math.min(wanted, maxSplits);

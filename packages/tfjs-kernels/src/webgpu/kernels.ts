@@ -10,7 +10,7 @@ import { convInfo, NCHW_TO_NHWC, type ConvAttrs } from '../conv-geometry.js';
 import { depthwiseBackpropInput } from '../depthwise-backprop.js';
 import { compositeKernel, zerosIfEmpty, type GradAttrs, type KernelArgs } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
-import { channelLanes, chooseSplits } from './grid.js';
+import { channelLanes, chooseSplits, FILTER_GRAD_WORKGROUPS } from './grid.js';
 import {
   conv2dFilterGradProgram,
   depthwiseFilterGradProgram,
@@ -45,7 +45,7 @@ export function webgpuConv2dBackpropFilterWith(tiling: ProductTiling | ((rows: n
     const rows = g.filterHeight * g.filterWidth * g.inChannels;
     const chosen = tilingOf(rows, g.outChannels);
     const tiles = Math.ceil(rows / chosen.tile) * Math.ceil(g.outChannels / chosen.tile);
-    const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles, 1024, 256, chosen.tileK);
+    const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, tiles, FILTER_GRAD_WORKGROUPS, 256, chosen.tileK);
     const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(conv2dFilterGradProgram(g, splits, chosen), [x, dy], 'float32',
       geometryUniforms(g, kPerSplit, splits)));
     const summed = splits === 1 ? partial : ops.sum(partial, [2]);
@@ -62,7 +62,7 @@ export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x
   const multiplier = a.filterShape![3];
   const channels = g.inChannels * multiplier;
   const lanes = channelLanes(channels);
-  const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, Math.ceil(channels / lanes), 1024, 256, 1);
+  const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, Math.ceil(channels / lanes), FILTER_GRAD_WORKGROUPS, 256, 1);
   const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(depthwiseFilterGradProgram(g, multiplier, splits), [x, dy], 'float32',
     geometryUniforms(g, kPerSplit, splits)));
   const summed = splits === 1 ? partial : ops.sum(partial, [2]);

@@ -8,15 +8,13 @@
  * again with the rules in place (folder 7): a U-Net step's filter gradients 0.78x the GPU time of
  * 32x32 tiles everywhere, its convolutions 0.84x that of the stock shader.
  */
+import { FILTER_GRAD_WORKGROUPS } from './grid.js';
 import type { ProductTiling } from './product-tiling.js';
 
 /** 32x32 tiles, 64 threads of 4x4 outputs, 16 deep. */
 export const SMALL_TILES: ProductTiling = { tile: 32, rowsPerThread: 4, tileK: 16 };
 /** 64x64 tiles, 256 threads of 4x4 outputs, 16 deep. */
 export const LARGE_TILES: ProductTiling = { tile: 64, rowsPerThread: 4, tileK: 16 };
-
-/** The 32x32 tiles of output beyond which the filter gradient needs no split of its pixels (chooseSplits' 1,024 workgroups). */
-const TILES_WITHOUT_SPLIT = 1024;
 
 /**
  * The tiling of the Conv2D filter gradient, a product of `rows` (filter height x width x input
@@ -32,7 +30,7 @@ const TILES_WITHOUT_SPLIT = 1024;
  */
 export function filterGradTiling(rows: number, cols: number): ProductTiling {
   const smallTiles = Math.ceil(rows / SMALL_TILES.tile) * Math.ceil(cols / SMALL_TILES.tile);
-  return rows >= 32 && cols >= 32 && smallTiles < TILES_WITHOUT_SPLIT ? LARGE_TILES : SMALL_TILES;
+  return rows >= 32 && cols >= 32 && smallTiles < FILTER_GRAD_WORKGROUPS ? LARGE_TILES : SMALL_TILES;
 }
 
 /** Output pixels x output channels from which the forward convolution's tiled product beats the stock shader. */

@@ -12,6 +12,7 @@ const SCRIPTS: Record<string, () => Promise<unknown>> = {
   'gpu-conv-forward': () => import('./gpu-conv-forward.js'),
   'gpu-flags': () => import('./gpu-flags.js'),
   'gpu-forward': () => import('./gpu-forward.js'),
+  'gpu-fold': () => import('./gpu-fold.js'),
   'gpu-input-grad': () => import('./gpu-input-grad.js'),
   'gpu-adam': () => import('./gpu-adam.js'),
   'gpu-overhead': () => import('./gpu-overhead.js'),

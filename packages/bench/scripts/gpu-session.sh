@@ -50,6 +50,8 @@ step flags 120 .gpu/gpu-scripts.mjs gpu-flags --size "$size" --runs "$runs" --st
 # The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker).
 step latency 120 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --out "$out/latency.json"
 step forward 60 .gpu/gpu-scripts.mjs gpu-forward --size "$size" --runs "$runs" --out "$out/forward.json"
+# Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built.
+step fold 60 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 step dispatches 50 .gpu/gpu-scripts.mjs dispatch-counts --size "$size"
 step adam 60 .gpu/gpu-scripts.mjs gpu-adam --out "$out/adam.json"
 step input-grad 45 .gpu/gpu-scripts.mjs gpu-input-grad --size "$size" --rounds 1 --steps "$steps" --out "$out/input-grad.json"

@@ -27,5 +27,6 @@ export {
 export { saUnet, saUnetBase, type SAUNetConfig } from './sa-unet.js';
 export { countParams, paramTable, trainableParamCount, REFERENCE_PARAMS, PARAMS_START, PARAMS_END, type ParamCount } from './params.js';
 export { recalibrateBatchNorm, type RecalibrateOptions, type Recalibration } from './recalibrate.js';
+export { foldBatchNorm, type FoldedModel } from './fold-batch-norm.js';
 export { InputSizeCheck, type InputSizeCheckArgs } from './input-size.js';
 export { segmentGrayImage, modelInputSize, resizeGrayImage, foregroundProbability, type GrayImage, type ImageSegmentation } from './segment.js';

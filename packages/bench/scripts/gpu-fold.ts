@@ -1,0 +1,74 @@
+/**
+ * Forward latency at batch 1 of each network as built and with its batch norms folded into the
+ * convolutions before them (`foldBatchNorm` of @sa-unet/unet-zoo: conv -> BN -> ReLU as one
+ * FusedConv2D), in alternating rounds; and per version the kernels of one forward pass and their
+ * GPU time (where the adapter has timestamp queries). Where each kernel costs a dispatch of tens of
+ * microseconds of CPU time (WebGPU), fewer kernels should show; lavapipe (a CPU) only runs the script:
+ *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-fold --size 256 --out $OUT/fold.json
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { foldBatchNorm } from '@sa-unet/unet-zoo';
+import { selectBackend } from '../src/backend.js';
+import { parseModels } from '../src/commands/options.js';
+import { buildModel, disposeModel } from '../src/commands/run-model.js';
+import { inferenceLatency } from '../src/eval/predict.js';
+import { kernelTotals } from './kernel-totals.js';
+
+const { values } = parseArgs({ options: {
+  size: { type: 'string', default: '256' },
+  runs: { type: 'string', default: '30' },
+  rounds: { type: 'string', default: '2' },
+  models: { type: 'string', default: 'unet,unet-plus-plus,attention-unet,multires-unet' },
+  out: { type: 'string' },
+} });
+const size = Number(values.size);
+const runs = Number(values.runs);
+
+const { description: adapter } = await selectBackend('webgpu'); // Dawn, our kernels; a clear error without an adapter
+const versions: Record<string, Record<string, tfl.LayersModel>> = { 'as built': {}, folded: {} };
+const folds: Record<string, { batchNorms: number; activations: number }> = {};
+for (const name of parseModels(values.models)) {
+  const built = buildModel(name, { size, baseFilters: 32 }, 1);
+  const { model, batchNorms, activations } = foldBatchNorm(built);
+  versions['as built']![name] = built;
+  versions.folded![name] = model;
+  folds[name] = { batchNorms, activations };
+}
+
+const latency: Array<Record<string, unknown>> = [];
+const profiles: Array<Record<string, unknown>> = [];
+const save = () => {
+  if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), size, runs, adapter, folds, latency, profiles }, null, 2));
+};
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const [version, models] of Object.entries(versions)) {
+    for (const [name, model] of Object.entries(models)) {
+      const inference = await inferenceLatency(model, size, 1, 5, runs);
+      latency.push({ round, version, model: name, ...inference });
+      console.log(`round ${round} ${version} ${name}: forward ${inference.medianMs.toFixed(2)} ms (p90 ${inference.p90Ms.toFixed(2)})`);
+      save();
+    }
+  }
+}
+
+const x = tf.randomUniform([1, size, size, 1], 0, 1, 'float32', 5);
+for (const [version, models] of Object.entries(versions)) {
+  for (const [name, model] of Object.entries(models)) {
+    const info = await tf.profile(async () => {
+      const y = model.predict(x) as tf.Tensor;
+      await y.data();
+      y.dispose();
+    });
+    const top = kernelTotals(info);
+    const gpuMs = top.reduce((s, k) => s + k.ms, 0);
+    profiles.push({ version, model: name, kernels: info.kernels.length, gpuMs, top: top.slice(0, 6) });
+    console.log(`${version} ${name}: ${info.kernels.length} kernels, ${gpuMs.toFixed(2)} ms of GPU time; ` +
+      top.slice(0, 4).map((k) => `${k.kernel} ${k.ms.toFixed(2)} ms x${k.calls}`).join(', '));
+    save();
+  }
+}
+x.dispose();
+for (const models of Object.values(versions)) for (const model of Object.values(models)) disposeModel(model);

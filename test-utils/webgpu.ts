@@ -4,6 +4,7 @@
  * the skip-or-fail policy: without an adapter a file's webgpu tests skip with a message, unless
  * SA_UNET_REQUIRE_WEBGPU=1 (set by CI), where the file's adapter test fails instead.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 
@@ -23,4 +24,20 @@ export async function nodeWebGPU(what: string): Promise<boolean> {
     });
   });
   return adapter;
+}
+
+/** `run()` on the active backend (webgpu), with the shader key of every program it runs, in order. */
+export async function recordShaderKeys<T>(run: () => Promise<T>): Promise<{ result: T; keys: string[] }> {
+  const backend = tf.backend() as unknown as { runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
+  const original = backend.runWebGPUProgram;
+  const keys: string[] = [];
+  backend.runWebGPUProgram = (program, ...rest) => {
+    keys.push(program.shaderKey);
+    return original.call(backend, program, ...rest);
+  };
+  try {
+    return { result: await run(), keys };
+  } finally {
+    backend.runWebGPUProgram = original;
+  }
 }

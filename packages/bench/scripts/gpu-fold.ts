@@ -8,14 +8,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { foldBatchNorm } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { parseModels } from '../src/commands/options.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { inferenceLatency } from '../src/eval/predict.js';
-import { kernelTotals } from './kernel-totals.js';
+import { profileForward } from './kernel-totals.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -54,21 +53,13 @@ for (let round = 0; round < Number(values.rounds); round++) {
   }
 }
 
-const x = tf.randomUniform([1, size, size, 1], 0, 1, 'float32', 5);
 for (const [version, models] of Object.entries(versions)) {
   for (const [name, model] of Object.entries(models)) {
-    const info = await tf.profile(async () => {
-      const y = model.predict(x) as tf.Tensor;
-      await y.data();
-      y.dispose();
-    });
-    const top = kernelTotals(info);
-    const gpuMs = top.reduce((s, k) => s + k.ms, 0);
-    profiles.push({ version, model: name, kernels: info.kernels.length, gpuMs, top: top.slice(0, 6) });
-    console.log(`${version} ${name}: ${info.kernels.length} kernels, ${gpuMs.toFixed(2)} ms of GPU time; ` +
+    const { kernels, gpuMs, totals: top } = await profileForward(model, size);
+    profiles.push({ version, model: name, kernels, gpuMs, top: top.slice(0, 6) });
+    console.log(`${version} ${name}: ${kernels} kernels, ${gpuMs.toFixed(2)} ms of GPU time; ` +
       top.slice(0, 4).map((k) => `${k.kernel} ${k.ms.toFixed(2)} ms x${k.calls}`).join(', '));
     save();
   }
 }
-x.dispose();
 for (const models of Object.values(versions)) for (const model of Object.values(models)) disposeModel(model);

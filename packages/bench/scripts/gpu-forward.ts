@@ -15,7 +15,7 @@ import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import { inferenceLatency } from '../src/eval/predict.js';
 import { timeCalls } from '../src/eval/timing.js';
-import { kernelTotals } from './kernel-totals.js';
+import { profileForward } from './kernel-totals.js';
 
 const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
@@ -47,17 +47,9 @@ for (let round = 0; round < Number(values.rounds); round++) {
 registerTrainingKernels();
 const profiles: Record<string, unknown> = {};
 for (const [name, model] of Object.entries(models)) {
-  const x = tf.randomUniform([1, size, size, 1], 0, 1, 'float32', 5);
-  const info = await tf.profile(async () => {
-    const y = model.predict(x) as tf.Tensor;
-    await y.data();
-    y.dispose();
-  });
-  x.dispose();
-  const top = kernelTotals(info);
-  const gpuMs = top.reduce((s, k) => s + k.ms, 0);
-  profiles[name] = { kernels: info.kernels.length, gpuMs, top: top.slice(0, 8) };
-  console.log(`${name} forward: ${info.kernels.length} kernels, ${gpuMs.toFixed(2)} ms of GPU time; ` +
+  const { kernels, gpuMs, totals: top } = await profileForward(model, size);
+  profiles[name] = { kernels, gpuMs, top: top.slice(0, 8) };
+  console.log(`${name} forward: ${kernels} kernels, ${gpuMs.toFixed(2)} ms of GPU time; ` +
     top.slice(0, 5).map((k) => `${k.kernel} ${k.ms.toFixed(2)} ms x${k.calls}`).join(', '));
 }
 

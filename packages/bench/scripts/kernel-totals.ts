@@ -1,4 +1,4 @@
-/** GPU time and calls per kernel name from a `tf.profile`, most expensive first, and a profiled training step (for the GPU scripts). */
+/** GPU time and calls per kernel name from a `tf.profile`, most expensive first, and a profiled training step and forward pass (for the GPU scripts). */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
@@ -30,4 +30,20 @@ export async function trainOneBatch(model: tfl.LayersModel, size: number): Promi
 /** The kernels of one {@link trainOneBatch} step, most expensive first. */
 export async function profileStep(model: tfl.LayersModel, size: number): Promise<KernelTotal[]> {
   return kernelTotals(await tf.profile(() => trainOneBatch(model, size)));
+}
+
+/** One forward pass at batch 1 (a seeded image) under tf.profile: its kernels, their GPU time, and the totals per kernel name. */
+export async function profileForward(model: tfl.LayersModel, size: number): Promise<{ kernels: number; gpuMs: number; totals: KernelTotal[] }> {
+  const x = tf.randomUniform([1, size, size, 1], 0, 1, 'float32', 5);
+  try {
+    const info = await tf.profile(async () => {
+      const y = model.predict(x) as tf.Tensor;
+      await y.data();
+      y.dispose();
+    });
+    const totals = kernelTotals(info);
+    return { kernels: info.kernels.length, gpuMs: totals.reduce((s, k) => s + k.ms, 0), totals };
+  } finally {
+    x.dispose();
+  }
 }

@@ -128,8 +128,10 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
-    ...Object.fromEntries(WEBGPU_EMPTY_OPERAND_KERNELS.map((name) => [name, () => webgpuEmptyOperandKernel(name,
-      name === 'Conv2D' || name === 'FusedConv2D' ? webgpuConvForward(name) : undefined)])),
+    ...Object.fromEntries(WEBGPU_EMPTY_OPERAND_KERNELS.map((name) => [name, () => webgpuEmptyOperandKernel(name)])),
+    // Over those two: our tiled product where it is faster, else the empty-operand kernel.
+    Conv2D: () => webgpuConvForward('Conv2D'),
+    FusedConv2D: () => webgpuConvForward('FusedConv2D'),
     StridedSlice: stridedSliceKernel, // wasm's is corrected in its copy kernel
     Transform: transformKernel,
     Bincount: flatBincountKernel,

@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNEL_ATTENTION_KERNELS, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { nodeWebGPU, recordShaderKeys } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the channel-attention kernel tests');
 
@@ -195,22 +195,16 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
     for (const key in limits) narrowed[key] = limits[key as keyof GPUSupportedLimits]; // WebIDL attributes: getters on the prototype
     narrowed.maxStorageBuffersPerShaderStage = 8;
     Object.defineProperty(device, 'limits', { value: narrowed, configurable: true });
-    // The programs run, by shader key.
-    const backend = tf.backend() as unknown as { runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
-    const run = backend.runWebGPUProgram;
-    const programs: string[] = [];
-    backend.runWebGPUProgram = (program, ...rest) => {
-      programs.push(program.shaderKey);
-      return run.call(backend, program, ...rest);
-    };
+    let programs: string[];
     try {
-      const { values } = await kernels(o, shape, 3, 6); // 6 parts + pooled + kernel + output > 8
+      // The programs run, by shader key.
+      const { result: { values }, keys } = await recordShaderKeys(() => kernels(o, shape, 3, 6)); // 6 parts + pooled + kernel + output > 8
+      programs = keys;
       for (const [i, name] of ['pooled', 'y', 'dz', 'dkernel', 'dlogits'].entries()) {
         expect(differenceRelativeToLargest(values[i]!, expected[i]!), name).toBeLessThan(1e-4);
       }
     } finally {
       Object.defineProperty(device, 'limits', { value: limits, configurable: true });
-      backend.runWebGPUProgram = run;
     }
     const attention = programs.filter((key) => key.startsWith('saunet_attentionPixelSums') || key.startsWith('saunet_attentionAttend'));
     // The forward pass's attend would bind 6 parts + pooled + kernel + output: it reads z whole

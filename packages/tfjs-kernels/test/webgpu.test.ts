@@ -27,7 +27,7 @@ import { PROD_CASES, prodGradient } from './prod-cases.js';
 import { BINCOUNT_CASES } from './bincount-cases.js';
 import { IMAGES_SHAPE, TRANSFORM_ROWS, nearestReference, warp } from './transform-cases.js';
 import { resultOn, stockResultOn } from './backend-results.js';
-import { nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { nodeWebGPU, recordShaderKeys } from '../../../test-utils/webgpu.js';
 import { webgpuConv2dBackpropFilterWith } from '../src/webgpu/kernels.js';
 import { webgpuConvForwardWith } from '../src/webgpu/conv-forward.js';
 import { PRODUCT_TILINGS, type ProductTiling } from '../src/webgpu/product-tiling.js';
@@ -206,14 +206,6 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
 
   it('registered, the convolutions pick their program by shape (tiling-choice.ts) and equal the cpu backend\'s', async () => {
     registerTrainingKernels();
-    await tf.setBackend('webgpu');
-    const backend = tf.backend() as unknown as { runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
-    const run = backend.runWebGPUProgram;
-    const programs: string[] = [];
-    backend.runWebGPUProgram = (program, ...rest) => {
-      programs.push(program.shaderKey);
-      return run.call(backend, program, ...rest);
-    };
     const attrs = { strides: [1, 1], pad: 'same', dilations: [1, 1], dataFormat: 'NHWC', dimRoundingMode: undefined, activation: 'relu' };
     // [kernel, x, filter or filter shape, the program ours runs (undefined: the stock kernel)]
     const CALLS = [
@@ -236,13 +228,12 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
           : { x: tf.tensor(xValues, xShape as unknown as number[]), dy: tf.tensor(secondValues, secondShape) },
         { ...attrs, filterShape } as never) as tf.Tensor;
         const expected = await resultOn('cpu', call);
-        programs.length = 0;
-        const actual = await resultOn('webgpu', call);
+        await tf.setBackend('webgpu');
+        const { result: actual, keys: programs } = await recordShaderKeys(() => resultOn('webgpu', call));
         expect(programs.filter((key) => key.startsWith('saunet_conv2d')), `${kernel} ${i}`).toEqual(program === undefined ? [] : [program]);
         expect(differenceRelativeToLargest(actual.values, expected.values), `${kernel} ${i}`).toBeLessThan(1e-5);
       }
     } finally {
-      backend.runWebGPUProgram = run;
       await tf.setBackend('cpu');
     }
   });

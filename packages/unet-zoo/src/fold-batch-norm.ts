@@ -42,13 +42,13 @@ interface Fold {
   relu: string | null;
 }
 
-/** How often each layer's output is used: as another layer's input or as a model output. */
-function useCounts(config: ModelConfig): Map<string, number> {
-  const uses = new Map<string, number>();
-  const use = (name: string) => uses.set(name, (uses.get(name) ?? 0) + 1);
-  for (const layer of config.layers) for (const node of layer.inboundNodes) for (const [name] of node) use(name);
-  for (const [name] of config.outputLayers) use(name);
-  return uses;
+/** Who uses each layer's output: the layers that take it as an input (once per use), and null per model output. */
+function usersOf(config: ModelConfig): Map<string, Array<LayerConfig | null>> {
+  const users = new Map<string, Array<LayerConfig | null>>();
+  const use = (name: string, user: LayerConfig | null) => users.set(name, [...(users.get(name) ?? []), user]);
+  for (const layer of config.layers) for (const node of layer.inboundNodes) for (const [name] of node) use(name, layer);
+  for (const [name] of config.outputLayers) use(name, null);
+  return users;
 }
 
 /** The only input layer of `layer`'s only call, or null if it has more calls or inputs. */
@@ -74,35 +74,35 @@ function isPlainRelu(layer: LayerConfig): boolean {
   return layer.className === 'ReLU' && (c['maxValue'] ?? null) === null;
 }
 
-/** The chains of `config` to fold: a Conv2D used only by a batch norm (used only by a ReLU, if one follows). */
-function findFolds(config: ModelConfig): Fold[] {
+/** The chains of `config` to fold, by convolution: a Conv2D used only by a batch norm (used only by a ReLU, if one follows). */
+function findFolds(config: ModelConfig): Map<string, Fold> {
   const byName = new Map(config.layers.map((l) => [l.name, l]));
-  const uses = useCounts(config);
-  const folds: Fold[] = [];
+  const users = usersOf(config);
+  const folds = new Map<string, Fold>();
   for (const bn of config.layers) {
     if (!isChannelLastBatchNorm(bn)) continue;
     const conv = byName.get(soleInput(bn) ?? '');
-    if (conv === undefined || !isFoldableConv(conv) || uses.get(conv.name) !== 1) continue;
-    const next = uses.get(bn.name) === 1 ? config.layers.find((l) => soleInput(l) === bn.name) : undefined;
-    folds.push({ conv: conv.name, batchNorm: bn.name, relu: next !== undefined && isPlainRelu(next) ? next.name : null });
+    if (conv === undefined || !isFoldableConv(conv) || users.get(conv.name)?.length !== 1) continue;
+    const bnUsers = users.get(bn.name) ?? [];
+    const next = bnUsers.length === 1 ? bnUsers[0] : null;
+    const relu = next != null && soleInput(next) === bn.name && isPlainRelu(next) ? next.name : null;
+    folds.set(conv.name, { conv: conv.name, batchNorm: bn.name, relu });
   }
   return folds;
 }
 
 /** `config` without the folded layers: their users read the convolution instead, which has a bias (and the ReLU). */
-function foldedConfig(config: ModelConfig, folds: Fold[]): ModelConfig {
+function foldedConfig(config: ModelConfig, folds: Map<string, Fold>): ModelConfig {
   const removed = new Map<string, string>(); // folded layer -> the convolution that replaces it
-  const convs = new Map<string, Fold>();
-  for (const f of folds) {
+  for (const f of folds.values()) {
     removed.set(f.batchNorm, f.conv);
     if (f.relu !== null) removed.set(f.relu, f.conv);
-    convs.set(f.conv, f);
   }
   const rename = (name: string) => removed.get(name) ?? name;
   return {
     ...config,
     layers: config.layers.filter((l) => !removed.has(l.name)).map((l) => {
-      const fold = convs.get(l.name);
+      const fold = folds.get(l.name);
       return {
         ...l,
         config: fold === undefined ? l.config : { ...l.config, useBias: true, activation: fold.relu === null ? 'linear' : 'relu' },
@@ -150,12 +150,11 @@ export function foldBatchNorm(model: tfl.LayersModel): FoldedModel {
   }
   const folds = findFolds(config);
   const folded = tfl.LayersModel.fromConfig(tfl.LayersModel, foldedConfig(config, folds) as unknown as tf.serialization.ConfigDict, undefined, true) as tfl.LayersModel;
-  const foldOf = new Map(folds.map((f) => [f.conv, f]));
   for (const layer of folded.layers) {
-    const fold = foldOf.get(layer.name);
+    const fold = folds.get(layer.name);
     const weights = fold === undefined ? model.getLayer(layer.name).getWeights() : foldedWeights(model.getLayer(fold.conv), model.getLayer(fold.batchNorm));
     layer.setWeights(weights);
     if (fold !== undefined) tf.dispose(weights);
   }
-  return { model: folded, batchNorms: folds.length, activations: folds.filter((f) => f.relu !== null).length };
+  return { model: folded, batchNorms: folds.size, activations: [...folds.values()].filter((f) => f.relu !== null).length };
 }

@@ -15,7 +15,7 @@ import { convGeometry, convGeometryUniforms } from './conv-program-geometry.js';
 import { withShape } from './kernel-io.js';
 import { checkProductTiling, type ProductTiling } from './product-tiling.js';
 import { forwardTiledProductPays, LARGE_TILES } from './tiling-choice.js';
-import { requireStockKernel } from '../registry-state.js';
+import { webgpuEmptyOperandKernel } from './empty-operands.js';
 
 interface FusedAttrs extends ConvAttrs {
   activation?: string | null;
@@ -44,7 +44,7 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
       && (bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
     if (!applies) return fallback(args as never) as TensorInfo;
     const g = convGeometry(convInfo(x.shape, filter.shape, attrs, false));
-    if (g.outHeight === 0 || g.outWidth === 0 || !forwardFitsOneDispatch(g, tiling) || !pays(g.batch * g.outHeight * g.outWidth, g.outChannels)) {
+    if (g.outHeight <= 0 || g.outWidth <= 0 || !forwardFitsOneDispatch(g, tiling) || !pays(g.batch * g.outHeight * g.outWidth, g.outChannels)) {
       return fallback(args as never) as TensorInfo;
     }
     const out = (args.backend as WebGPUBackendInternals).runWebGPUProgram(conv2dForwardProgram(g, tiling, bias !== undefined, activation),
@@ -55,8 +55,9 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
 
 /**
  * This package's Conv2D or FusedConv2D on webgpu: the tiled product with {@link LARGE_TILES} where
- * {@link forwardTiledProductPays}, else the stock kernel of that name (which ours replaced).
+ * {@link forwardTiledProductPays}, else its empty-operand kernel (the cpu backend's result for
+ * empty operands, the stock kernel for everything else).
  */
 export function webgpuConvForward(name: 'Conv2D' | 'FusedConv2D'): (args: KernelArgs) => TensorInfo {
-  return webgpuConvForwardWith(LARGE_TILES, (args) => requireStockKernel(name, 'webgpu').kernelFunc(args), forwardTiledProductPays);
+  return webgpuConvForwardWith(LARGE_TILES, webgpuEmptyOperandKernel(name), forwardTiledProductPays);
 }

@@ -6,8 +6,9 @@
  * from 0 elements ("Cannot infer the missing size", "new shape (NaN,0)"). The stock
  * UnsortedSegmentSum also sums int32 inputs as floats into an int32 output, returning float bit
  * patterns (1065353216 for 1): ours sums them as float32 and returns float32, as the cpu backend
- * does. Every other call goes to the stock kernel unchanged, or for the convolutions to this
- * package's forward convolution (conv-forward.ts), which uses the stock kernel where it is as fast.
+ * does. Every other call goes to the stock kernel unchanged. (The convolutions are registered as
+ * this package's forward convolution, conv-forward.ts, which hands every call it does not compute,
+ * empty operands included, to these.)
  */
 import { util, type DataType, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, NHWC_TO_NCHW, toNHWCShape, type ConvAttrs } from '../conv-geometry.js';
@@ -68,11 +69,11 @@ function convCase(inputs: Inputs, attrs: ConvAttrs, name: 'Conv2D' | 'FusedConv2
   return (ops: KernelOps, args: KernelArgs) => ops.convWithOneZeroChannel(name, args.inputs as Record<string, TensorInfo>, args.attrs ?? {}, channelAxis);
 }
 
-/** Our kernel `name` on webgpu: the cpu backend's result for the operands above, else `otherwise` (by default the stock kernel). */
-export function webgpuEmptyOperandKernel(name: EmptyOperandKernel, otherwise?: (args: KernelArgs) => TensorInfo): KernelFunc {
+/** Our kernel `name` on webgpu: the cpu backend's result for the operands above, else the stock kernel. */
+export function webgpuEmptyOperandKernel(name: EmptyOperandKernel): KernelFunc {
   return ((args: KernelArgs) => {
     const body = EMPTY_CASES[name](args.inputs as Inputs, (args.attrs ?? {}) as Attrs);
-    if (body === undefined) return otherwise !== undefined ? otherwise(args) : requireStockKernel(name, 'webgpu').kernelFunc(args as never);
+    if (body === undefined) return requireStockKernel(name, 'webgpu').kernelFunc(args as never);
     return compositeKernel('webgpu', (ops) => body(ops, args))(args);
   }) as KernelFunc;
 }

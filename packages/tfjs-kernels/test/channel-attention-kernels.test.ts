@@ -183,6 +183,48 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
       expect(differenceRelativeToLargest(actual, expected)).toBeLessThan(1e-4);
     });
 
+  /** [name, z's shape, k, parts, with scale and shift, activation]. */
+  const EPILOGUE_CASES: Array<[string, number[], number, number, boolean, 'linear' | 'relu']> = [
+    ['scale and shift, 8 channels', [2, 5, 6, 8], 3, 1, true, 'linear'],
+    ['scale, shift and ReLU, 8 channels in 4 parts', [2, 5, 6, 8], 3, 4, true, 'relu'],
+    ['ReLU alone, 70 channels in 2 parts', [2, 4, 3, 70], 5, 2, false, 'relu'],
+    ['scale, shift and ReLU, 1,024 pixels, 32 channels', [2, 32, 32, 32], 3, 1, true, 'relu'],
+  ];
+
+  it.each(EPILOGUE_CASES)('%s: y with its epilogue equals the cpu backend\'s z * gate * scale + shift (then ReLU) within 1e-4, in the same dispatch',
+    async (_, shape, taps, parts, affine, activation) => {
+      const channels = shape[3]!;
+      await tf.setBackend('cpu');
+      // Scales of both signs, so that the ReLU has negatives to clear.
+      const [scaleValues, shiftValues] = tf.tidy(() => [seededUniform([channels], 31, -2, 2).dataSync(), seededUniform([channels], 32, -1, 1).dataSync()]);
+      const o = operands(shape, taps, 13);
+      const [expectedPooled, attended] = await reference(o, shape, taps);
+      let expected = Float32Array.from(attended!, (v, i) => (affine ? v * scaleValues![i % channels]! + shiftValues![i % channels]! : v));
+      if (activation === 'relu') expected = expected.map((v) => Math.max(v, 0));
+      expect(expected.some((v) => v === 0) || activation === 'linear', 'the case has values the ReLU clears').toBe(true);
+
+      await tf.setBackend('webgpu');
+      const before = tf.memory().numTensors;
+      const z = tf.tensor(o.z, shape);
+      const zInputs: Record<string, tf.Tensor> = parts === 1 ? { z } : Object.fromEntries(tf.split(z, parts, 3).map((t, j) => [`z${j}`, t]));
+      const kernel = tf.tensor3d(o.kernel, [taps, 1, 1]);
+      const scale = tf.tensor1d(scaleValues!);
+      const shift = tf.tensor1d(shiftValues!);
+      const { result: outputs, keys } = await recordShaderKeys(async () => {
+        const out = tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { ...zInputs, kernel, ...(affine ? { scale, shift } : {}) },
+          { activation } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        return { values: await read(out), shapes: out.map((t) => t.shape), dispose: () => tf.dispose(out) };
+      });
+      outputs.dispose();
+      tf.dispose([z, ...(parts === 1 ? [] : Object.values(zInputs)), kernel, scale, shift]);
+      expect(tf.memory().numTensors, 'tensors left').toBe(before);
+      await tf.setBackend('cpu');
+      expect(outputs.shapes).toEqual([[shape[0], channels], shape]);
+      expect(keys.filter((key) => key.startsWith('saunet_attentionAttend'))).toEqual([`saunet_attentionAttend_${parts}${affine ? '_affine' : ''}${activation === 'relu' ? '_relu' : ''}`]);
+      expect(differenceRelativeToLargest(outputs.values[0]!, expectedPooled!), 'pooled').toBeLessThan(1e-4);
+      expect(differenceRelativeToLargest(outputs.values[1]!, expected), 'y').toBeLessThan(1e-4);
+    });
+
   it('concatenate z\'s parts first where a shader may not bind them all (WebGPU\'s default of 8 storage buffers)', async () => {
     await tf.setBackend('cpu');
     const shape = [1, 4, 4, 12];
@@ -227,6 +269,13 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
       .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: missing input 'z' (or its parts 'z0', 'z1', ...)`);
     expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z0: tf.zeros([1, 2, 2, 2]), z1: tf.zeros([1, 2, 2, 3]), kernel }))
       .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: the parts of z must have one shape, got [1, 2, 2, 2] and [1, 2, 2, 3] (z1)`);
+    const z = tf.zeros([1, 2, 2, 4]);
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z, kernel, scale: tf.ones([4]) }))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: give 'scale' and 'shift' together or neither, got only 'scale'`);
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z, kernel, scale: tf.ones([4]), shift: tf.zeros([3]) }))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: shift must be float32 of shape [4] (z's channels), got float32 [3]`);
+    expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.forward, { z, kernel }, { activation: 'sigmoid' } as unknown as tf.NamedAttrMap))
+      .toThrow(`${CHANNEL_ATTENTION_KERNELS.forward}: activation must be 'linear' or 'relu', got "sigmoid"`);
     const dy = tf.zeros([1, 2, 2, 4]);
     const inputs = { dy, pooled: tf.zeros([1, 4]), kernel, logitGrad: tf.zeros([1, 4]) };
     expect(() => tf.engine().runKernel(CHANNEL_ATTENTION_KERNELS.inputGrad, inputs, { channelBegin: 2, channelCount: 3 }))

@@ -198,14 +198,26 @@ export function kernelGradProgram(taps: number): WebGPUProgramSpec {
   };
 }
 
-/** Elementwise over z: y = z * gate. Output: z's shape, flat. */
-export function attendProgram(size: number, parts: number): WebGPUProgramSpec {
+/**
+ * What the attend program applies after z * gate, per channel c: `affine`, times scale[c] plus
+ * shift[c] (a batch normalization after the attention, in inference, folded in); `relu`, then
+ * max(., 0) (NaN kept, as tfjs' Relu keeps it). Both off: y = z * gate.
+ */
+export interface AttendEpilogue {
+  affine: boolean;
+  relu: boolean;
+}
+
+/** Elementwise over z: y = z * gate (then the epilogue). Output: z's shape, flat. */
+export function attendProgram(size: number, parts: number, epilogue: AttendEpilogue = { affine: false, relu: false }): WebGPUProgramSpec {
+  let value = 'zAt(row, c) * gateAt(row / uniforms.pixels, c)';
+  if (epilogue.affine) value = `fma(${value}, scale[c], shift[c])`;
   return {
     outputShape: [size],
-    shaderKey: `saunet_attentionAttend_${parts}`,
+    shaderKey: `saunet_attentionAttend_${parts}${epilogue.affine ? '_affine' : ''}${epilogue.relu ? '_relu' : ''}`,
     dispatchLayout: { x: [0] },
     dispatch: [gridStrideWorkgroups(size), 1, 1],
-    variableNames: [...zNames(parts), 'pooled', 'kernel'],
+    variableNames: [...zNames(parts), 'pooled', 'kernel', ...(epilogue.affine ? ['scale', 'shift'] : [])],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],
     getUserCode: () => `
@@ -217,7 +229,8 @@ export function attendProgram(size: number, parts: number): WebGPUProgramSpec {
         for (var i = index; i < size; i += uniforms.threads) {
           let row = i / uniforms.channels;
           let c = i % uniforms.channels;
-          result[i] = zAt(row, c) * gateAt(row / uniforms.pixels, c);
+          let value = ${value};
+          result[i] = ${epilogue.relu ? 'select(value, 0.0, value < 0.0)' : 'value'};
         }
       }
     `,

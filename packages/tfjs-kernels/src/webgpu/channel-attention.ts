@@ -9,6 +9,7 @@ import { depthwiseFilterSize, dilationAttr, requireInputs, withShape } from './k
 import type { KernelArgs } from '../kernel-ops.js';
 import {
   attendProgram,
+  type AttendEpilogue,
   attentionUniforms,
   inputGradBlockProgram,
   kernelGradProgram,
@@ -23,8 +24,11 @@ import type { WebGPUBackendInternals } from './backend-internals.js';
  * float32, given whole as input `z` or as equal-width parts along the channels, inputs `z0`, `z1`,
  * ... (read where they are, never concatenated); kernel is the 1-D kernel [k, 1, 1] (k odd), the
  * gate sigmoid(conv1d(pooled, kernel, 'same')):
- * - `forward`: inputs { z, kernel } -> [pooled [batch, C] (the mean over pixels), y = z * gate]
- *   (3 dispatches).
+ * - `forward`: inputs { z, kernel, scale?, shift? }, attrs { activation? } -> [pooled [batch, C]
+ *   (the mean over pixels), y = z * gate] (3 dispatches). With `scale` and `shift` ([C] each,
+ *   both or neither), y = z * gate * scale + shift; with activation 'relu' (default 'linear'),
+ *   y = max(that, 0): a batch normalization and a ReLU after the attention, in inference, in the
+ *   same dispatch.
  * - `gradient`: inputs { dy, z, pooled, kernel } -> [logitGrad [batch, C] (the gradient of the
  *   gate's logits), dKernel] (3 dispatches).
  * - `inputGrad`: inputs { dy, pooled, kernel, logitGrad, addend? }, attrs { channelBegin,
@@ -108,18 +112,39 @@ function bindableParts(backend: WebGPUBackendInternals, parts: TensorInfo[], oth
   return { z: [concat], dispose: () => backend.disposeData(concat.dataId) };
 }
 
-export function webgpuChannelAttention({ inputs, backend }: KernelArgs): TensorInfo[] {
+/** The forward kernel's epilogue from its optional scale and shift ([C] float32, both or neither) and activation attribute, checked. */
+function attendEpilogue(name: string, inputs: NamedTensorInfoMap, attrs: KernelArgs['attrs'], channels: number): { epilogue: AttendEpilogue; affine: TensorInfo[] } {
+  const { scale, shift } = inputs;
+  if ((scale === undefined) !== (shift === undefined)) {
+    throw new Error(`${name}: give 'scale' and 'shift' together or neither, got only '${scale === undefined ? 'shift' : 'scale'}'`);
+  }
+  const affine = scale === undefined ? [] : [scale, shift!];
+  for (const [label, t] of [['scale', scale], ['shift', shift]] as const) {
+    if (t === undefined) continue;
+    if (t.shape.length !== 1 || t.shape[0] !== channels || t.dtype !== 'float32') {
+      throw new Error(`${name}: ${label} must be float32 of shape [${channels}] (z's channels), got ${t.dtype} [${t.shape.join(', ')}]`);
+    }
+  }
+  const activation = attrs?.activation ?? 'linear';
+  if (activation !== 'linear' && activation !== 'relu') {
+    throw new Error(`${name}: activation must be 'linear' or 'relu', got ${JSON.stringify(activation)}`);
+  }
+  return { epilogue: { affine: affine.length > 0, relu: activation === 'relu' }, affine };
+}
+
+export function webgpuChannelAttention({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const name = CHANNEL_ATTENTION_KERNELS.forward;
   const b = backend as WebGPUBackendInternals;
   const [kernel] = requireInputs(name, inputs, ['kernel']) as [TensorInfo];
   const given = zParts(name, inputs);
-  const { z, dispose } = bindableParts(b, given, 3); // attend binds pooled, kernel and its output
+  const { epilogue, affine } = attendEpilogue(name, inputs, attrs, zShape(given)[3]!);
+  const { z, dispose } = bindableParts(b, given, 3 + affine.length); // attend binds pooled, kernel, the affine's scale and shift, and its output
   const g = geometry(name, { ...z[0]!, shape: zShape(z) }, kernel, 'z', z.length);
   const uniforms = attentionUniforms(g);
   const sums = b.runWebGPUProgram(pixelSumsProgram('pool', g.batch, g.channels, g.splits, z.length), z, 'float32', uniforms);
   try {
     const pooled = b.runWebGPUProgram(perChannelProgram('pooled', g.batch, g.channels), [sums], 'float32', uniforms);
-    const y = b.runWebGPUProgram(attendProgram(g.batch * g.pixels * g.channels, z.length), [...z, pooled, kernel], 'float32', uniforms);
+    const y = b.runWebGPUProgram(attendProgram(g.batch * g.pixels * g.channels, z.length, epilogue), [...z, pooled, kernel, ...affine], 'float32', uniforms);
     return [withShape(pooled, [g.batch, g.channels]), withShape(y, zShape(z))];
   } finally {
     b.disposeData(sums.dataId);

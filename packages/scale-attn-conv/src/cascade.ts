@@ -22,6 +22,7 @@ import {
   getKernel,
   fused,
   mul,
+  relu,
   reshape,
   split,
   sub,
@@ -54,6 +55,19 @@ export interface CascadeWeights {
   projection: Tensor4D | null;
   projectionBias: Tensor1D | null;
 }
+
+/**
+ * What the layer applies to its output last: y * scale + shift per channel (`affine`; both null
+ * without it), then a ReLU. Autodiff differentiates it (it is outside the custom gradient).
+ */
+export interface Epilogue {
+  scale: Tensor1D | null;
+  shift: Tensor1D | null;
+  relu: boolean;
+}
+
+/** The identity epilogue. */
+export const NO_EPILOGUE: Epilogue = { scale: null, shift: null, relu: false };
 
 /** The intermediates of one forward pass up to the attention gate, which the backward pass needs. */
 interface Trace {
@@ -126,9 +140,10 @@ function separableStage(x: Tensor4D, stage: CascadeStage, dilation: number): Ten
 /**
  * The forward pass up to the attention; `fused`: the attention by the fused kernels (no autodiff
  * through it); `separable`: each depthwise-separable stage by the fused kernel, so the trace has
- * no depthwise outputs (inference only: no autodiff, no backward pass).
+ * no depthwise outputs; `epilogue`: applied by the fused attention kernel to the attended z (both
+ * inference only: no autodiff, no backward pass).
  */
-function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false, separable = false): Trace {
+function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false, separable = false, epilogue = NO_EPILOGUE): Trace {
   const pointwiseInputs: Tensor4D[] = [];
   const features: Tensor4D[] = [];
   let f = x;
@@ -143,7 +158,9 @@ function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false, 
     features.push(f);
   }
   if (w.attention !== null && fused) {
-    const [pooled, attended] = engine().runKernel(FUSED_ATTENTION_KERNELS.forward, { ...zParts(features), kernel: w.attention }) as Tensor[];
+    const affine: NamedTensorMap = epilogue.scale === null ? {} : { scale: epilogue.scale, shift: epilogue.shift! };
+    const [pooled, attended] = engine().runKernel(FUSED_ATTENTION_KERNELS.forward, { ...zParts(features), kernel: w.attention, ...affine },
+      { activation: epilogue.relu ? 'relu' : 'linear' } as unknown as NamedAttrMap) as Tensor[];
     return { pointwiseInputs, features, z: null, attention: { pooled: pooled as Tensor2D, gate: null, attended: attended as Tensor4D } };
   }
   const z = concatenated(features);
@@ -346,20 +363,49 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace, fused:
   return [dx, ...flatten(w).map((weight) => grads.get(weight)!)];
 }
 
+/** `y` through the epilogue, as tf ops. */
+function applyEpilogue(y: Tensor4D, e: Epilogue): Tensor4D {
+  let out = y;
+  if (e.scale !== null) out = add(mul(out, e.scale), e.shift!);
+  return e.relu ? relu(out) : out;
+}
+
 /**
- * The layer's output y for input x. Where no gradient is being recorded (inference), just the
- * forward pass, on the backend's fused attention and separable-convolution kernels where it has
- * them (webgpu with @sa-unet/tfjs-kernels: 1 dispatch per stage instead of 2), nothing kept.
+ * The layer's output, epilogue included, where no gradient is recorded: on the backend's fused
+ * attention and separable-convolution kernels where it has them, the fused attention applying the
+ * epilogue where its output is the layer's (no projection after it), so that a batch norm and ReLU
+ * folded into the layer cost no dispatch of their own (webgpu with @sa-unet/tfjs-kernels);
+ * elsewhere the scale goes into the gate ([batch, C]) rather than over the image, so that the
+ * epilogue costs as many passes over the image as the batch norm and ReLU it replaces.
+ */
+function inference(x: Tensor4D, w: CascadeWeights, dilation: number, e: Epilogue): Tensor4D {
+  const fused = backendHas(Object.values(FUSED_ATTENTION_KERNELS));
+  const last = w.attention !== null && w.projection === null; // the attention's output is the layer's
+  const t = trace(x, w, dilation, fused, backendHas([FUSED_SEPARABLE_KERNEL]), fused && last ? e : NO_EPILOGUE);
+  if (fused && last) return t.attention!.attended!;
+  if (last && e.scale !== null) {
+    const gate = t.attention!.gate!;
+    const scaled = mul(zOf(t), mul(gate, reshape(e.scale, [1, 1, 1, gate.shape[3]])));
+    return applyEpilogue(add(scaled, e.shift!), { ...e, scale: null, shift: null });
+  }
+  return applyEpilogue(output(t, w), e);
+}
+
+/**
+ * The layer's output for input x: the cascade, the attention (and projection), then the
+ * epilogue `e`. Where no gradient is being recorded (inference), just the forward pass, on the
+ * backend's fused kernels where it has them (webgpu with @sa-unet/tfjs-kernels: 1 dispatch per
+ * stage instead of 2, the epilogue in the attention's dispatch), nothing kept.
  * Otherwise, with dilation 1, its gradient keeps x, the weights and, unless
  * `recompute`, the intermediates its backward pass reads; with `recompute` it rebuilds them from x.
  * With dilation > 1, plain autodiff (the stock depthwise backprop kernels ignore dilation, so the
- * gradient must go through the registered gradients that check for it).
+ * gradient must go through the registered gradients that check for it). The epilogue is plain tf
+ * ops after either, for autodiff.
  */
-export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number, recompute: boolean): Tensor4D {
+export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: number, recompute: boolean, e: Epilogue = NO_EPILOGUE): Tensor4D {
+  if (!recordingGradients()) return inference(x, w, dilation, e);
+  if (dilation !== 1) return applyEpilogue(cascadeForward(x, w, dilation), e);
   const fused = backendHas(Object.values(FUSED_ATTENTION_KERNELS));
-  // Inference (no gradient recorded): the backend's fused kernels where it has them, no trace kept.
-  if (!recordingGradients()) return output(trace(x, w, dilation, fused, backendHas([FUSED_SEPARABLE_KERNEL])), w);
-  if (dilation !== 1) return cascadeForward(x, w, dilation);
   const stages = w.stages.length;
   const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const save = args.pop() as GradSaveFunc;
@@ -379,5 +425,5 @@ export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: numbe
       }),
     };
   });
-  return op(x, ...flatten(w)) as Tensor4D;
+  return applyEpilogue(op(x, ...flatten(w)) as Tensor4D, e);
 }

@@ -4,7 +4,7 @@
  * weighted by efficient channel attention.
  */
 import { serialization, tidy, type Tensor, type Tensor1D, type Tensor3D, type Tensor4D } from '@tensorflow/tfjs-core';
-import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
+import { initializers, layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
 import { scaleAttentional, type CascadeWeights } from './cascade.js';
 import { depthwiseInitializer } from './depthwise-init.js';
 import { ecaKernelSize } from './eca.js';
@@ -52,6 +52,20 @@ export interface ScaleAttentionalConv2DArgs extends LayerArgs {
   /** Padding: 'same' only (the stages are concatenated, so they must keep the spatial size). Default 'same'. */
   padding?: 'same';
   /**
+   * Multiply each output channel by a learned scale and add a learned shift, after the attention
+   * (and the projection). Default false: the layer is linear, as in the paper, and a network adds
+   * batch normalization after it. In inference a batch normalization is such a scale and shift;
+   * `foldBatchNorm` of @sa-unet/unet-zoo folds one into the layer this way (weights `affine_scale`,
+   * initialized to ones, and `affine_shift`, zeros).
+   */
+  affine?: boolean;
+  /**
+   * Activation of the output, last: 'linear' (or null) or 'relu'. Default 'linear'. On webgpu with
+   * @sa-unet/tfjs-kernels, inference applies the affine map and the ReLU in the attention's own
+   * dispatch (with no projection after it).
+   */
+  activation?: 'linear' | 'relu' | null;
+  /**
    * Initializer of every convolution kernel (1x1, depthwise, pointwise, attention, projection).
    * Default 'glorotUniform'. For the depthwise kernels a variance-scaling initializer (`glorot*`,
    * `he*`, `leCun*`, `varianceScaling`) counts the fans of one channel's kxk filter (k·k in and
@@ -74,14 +88,13 @@ export interface ScaleAttentionalConv2DArgs extends LayerArgs {
 /** The layer's own argument names (the compiler checks the list against {@link ScaleAttentionalConv2DArgs}). */
 const OWN_ARGS = Object.keys({
   filters: true, scales: true, kernelSize: true, stageFilters: true, useAttention: true, attentionKernelSize: true, useBias: true,
-  dilationRate: true, padding: true, kernelInitializer: true, biasInitializer: true, kernelRegularizer: true, biasRegularizer: true,
+  dilationRate: true, padding: true, affine: true, activation: true, kernelInitializer: true, biasInitializer: true, kernelRegularizer: true, biasRegularizer: true,
   kernelConstraint: true, biasConstraint: true,
 } satisfies Record<Exclude<keyof ScaleAttentionalConv2DArgs, keyof LayerArgs>, true>);
 
 /** conv2d's arguments that this layer does not take: the values it behaves as anyway, and what to do instead. */
 const CONV2D_ARGS: Record<string, FixedArg> = {
   strides: { accepts: [1, [1, 1]], hint: 'the layer keeps the spatial size, as its stages are concatenated; downsample with a pooling layer after it' },
-  activation: { accepts: [null, 'linear'], hint: 'the layer is linear, as in the paper; add batch normalization and an activation layer after it' },
   dataFormat: { accepts: ['channelsLast'], hint: 'the layer is channels last only' },
   depthMultiplier: { accepts: [1], hint: 'each depthwise convolution has one filter per channel' },
 };
@@ -104,6 +117,8 @@ export interface ScaleAttentionalShapeArgs {
   attentionKernelSize?: 'auto' | number;
   /** As {@link ScaleAttentionalConv2DArgs.useBias}. Default true. */
   useBias?: boolean;
+  /** As {@link ScaleAttentionalConv2DArgs.affine}. Default false. */
+  affine?: boolean;
 }
 
 /**
@@ -117,6 +132,7 @@ export interface ScaleAttentionalShapeArgs {
  * + k_a                     (ECA's 1-D kernel, if useAttention)
  * + N*s*F                   (1x1 projection, if N*s != F)
  * + F                       (its bias, if N*s != F and useBias)
+ * + 2*F                     (the output's scale and shift, if affine)
  * ```
  */
 export function scaleAttentionalParamCount(args: ScaleAttentionalShapeArgs): number {
@@ -132,6 +148,7 @@ export function scaleAttentionalParamCount(args: ScaleAttentionalShapeArgs): num
     count += ka === 'auto' ? ecaKernelSize(width) : ka;
   }
   if (width !== args.filters) count += width * args.filters + (useBias ? args.filters : 0);
+  if (args.affine ?? false) count += 2 * args.filters;
   return count;
 }
 
@@ -149,13 +166,15 @@ interface Stage {
  * normalisation or activation between them, so F(n) sees a ((k-1)(n-1)d + 1)-wide window.
  * z = concat(F(1), ..., F(N)); y = z * sigmoid(conv1d(GAP(z))) (ECA), or y = z without attention.
  *
- * The layer has no batch normalisation and no activation: a network adds them after it
- * (the SA-U-Net of `@sa-unet/unet-zoo` uses BN then ReLU).
+ * By default the layer has no batch normalisation and no activation: a network adds them after
+ * it (the SA-U-Net of `@sa-unet/unet-zoo` uses BN then ReLU). With `affine`, y * scale + shift per
+ * channel follows (a batch norm in inference form), then the `activation`.
  *
  * Weights, in order (all created in build() with stable names): `stage1_kernel` [1,1,C_in,s],
  * `stage1_bias` [s]; for n = 2..N `stage{n}_depthwise_kernel` [k,k,s,1],
  * `stage{n}_pointwise_kernel` [1,1,s,s], `stage{n}_bias` [s]; `attention_kernel` [k_a,1,1];
- * `projection_kernel` [1,1,N·s,F] and `projection_bias` [F] when N·s != F.
+ * `projection_kernel` [1,1,N·s,F] and `projection_bias` [F] when N·s != F; `affine_scale` [F]
+ * and `affine_shift` [F] with `affine`.
  */
 export class ScaleAttentionalConv2D extends layers.Layer {
   /** The name under which the class is registered for (de)serialization: 'ScaleAttentionalConv2D'. */
@@ -177,6 +196,10 @@ export class ScaleAttentionalConv2D extends layers.Layer {
   readonly useBias: boolean;
   /** Dilation of the depthwise convolutions. */
   readonly dilationRate: number;
+  /** Whether a learned scale and shift per channel follow the attention (and projection). */
+  readonly affine: boolean;
+  /** Activation of the output: 'linear' or 'relu'. */
+  readonly activation: 'linear' | 'relu';
   private readonly kernelInitializer: Initializer;
   private readonly biasInitializer: Initializer;
   private readonly kernelRegularizer: Regularizer | null;
@@ -188,6 +211,8 @@ export class ScaleAttentionalConv2D extends layers.Layer {
   private attentionKernel: LayerVariable | null = null;
   private projectionKernel: LayerVariable | null = null;
   private projectionBias: LayerVariable | null = null;
+  private affineScale: LayerVariable | null = null;
+  private affineShift: LayerVariable | null = null;
 
   constructor(args: ScaleAttentionalConv2DArgs) {
     if (args === null || typeof args !== 'object') {
@@ -231,6 +256,15 @@ export class ScaleAttentionalConv2D extends layers.Layer {
     if (padding !== 'same') {
       throw new Error(`${LAYER}: 'padding' must be 'same' (the stages are concatenated), got ${JSON.stringify(padding)}`);
     }
+    this.affine = args.affine ?? false;
+    if (typeof this.affine !== 'boolean') {
+      throw new Error(`${LAYER}: 'affine' must be true or false, got ${JSON.stringify(args.affine)}`);
+    }
+    const activation = args.activation ?? 'linear';
+    if (activation !== 'linear' && activation !== 'relu') {
+      throw new Error(`${LAYER}: 'activation' must be 'linear' (or null) or 'relu', got ${JSON.stringify(args.activation)}; for another, add an activation layer after it`);
+    }
+    this.activation = activation;
     this.kernelInitializer = deserializeObject<Initializer>(args.kernelInitializer ?? 'glorotUniform', 'initializer', 'kernelInitializer');
     this.biasInitializer = deserializeObject<Initializer>(args.biasInitializer ?? 'zeros', 'initializer', 'biasInitializer');
     this.kernelRegularizer = deserializeOptional<Regularizer>(args.kernelRegularizer, 'regularizer', 'kernelRegularizer');
@@ -278,6 +312,10 @@ export class ScaleAttentionalConv2D extends layers.Layer {
       this.projectionKernel = kernel('projection_kernel', [1, 1, this.concatFilters, this.filters]);
       this.projectionBias = this.useBias ? bias('projection_bias', this.filters) : null;
     }
+    if (this.affine) {
+      this.affineScale = this.addWeight('affine_scale', [this.filters], 'float32', initializers.ones());
+      this.affineShift = this.addWeight('affine_shift', [this.filters], 'float32', initializers.zeros());
+    }
     this.built = true;
   }
 
@@ -307,7 +345,8 @@ export class ScaleAttentionalConv2D extends layers.Layer {
         projection: read<Tensor4D>(this.projectionKernel),
         projectionBias: read<Tensor1D>(this.projectionBias),
       };
-      return scaleAttentional(x, weights, this.dilationRate, recomputesIntermediates());
+      const epilogue = { scale: read<Tensor1D>(this.affineScale), shift: read<Tensor1D>(this.affineShift), relu: this.activation === 'relu' };
+      return scaleAttentional(x, weights, this.dilationRate, recomputesIntermediates(), epilogue);
     });
   }
 
@@ -322,6 +361,8 @@ export class ScaleAttentionalConv2D extends layers.Layer {
       useBias: this.useBias,
       dilationRate: this.dilationRate,
       padding: 'same',
+      affine: this.affine,
+      activation: this.activation,
       kernelInitializer: serializeObject(this.kernelInitializer),
       biasInitializer: serializeObject(this.biasInitializer),
       kernelRegularizer: serializeObject(this.kernelRegularizer),

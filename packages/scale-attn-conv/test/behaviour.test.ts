@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FORWARD_BACKENDS, TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
 import { maxRelativeError, seededUniform } from '../../../test-utils/numeric.js';
-import { scaleAttentionalConv2d } from '@sa-unet/scale-attn-conv';
+import { scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
 
 afterEach(() => tf.disposeVariables());
 
@@ -90,6 +90,29 @@ describe.each(FORWARD_BACKENDS)('behaviour on %s', (backend) => {
     expect(maxRelativeError(await y.data(), expected)).toBeLessThan(1e-5);
     tf.dispose([x, y, z, ...weights]);
   });
+  // With `affine` and 'relu' the layer is the plain layer followed by a batch norm (in inference)
+  // and a ReLU. Three paths: the scale in the attention's gate, after a projection, without attention.
+  it.each<[string, ScaleAttentionalConv2DArgs]>([
+    ['with attention', { filters: 8, scales: 4 }],
+    ['with a projection', { filters: 6, scales: 3, stageFilters: 4 }],
+    ['without attention', { filters: 8, scales: 2, useAttention: false }],
+  ])('affine and relu, %s: the output is relu(plain output * scale + shift)', async (_, args) => {
+    const x = seededUniform([2, 6, 5, 3], 12);
+    const plain = scaleAttentionalConv2d({ ...args, biasInitializer: 'randomNormal' });
+    const affine = scaleAttentionalConv2d({ ...args, affine: true, activation: 'relu' });
+    tf.dispose([plain.apply(x) as tf.Tensor, affine.apply(x) as tf.Tensor]); // builds both
+    const scale = seededUniform([args.filters], 13, -2, 2);
+    const shift = seededUniform([args.filters], 14, -1, 1);
+    const weights = plain.getWeights();
+    affine.setWeights([...weights, scale, shift]);
+    const y = plain.apply(x) as tf.Tensor;
+    const expected = tf.relu(tf.add(tf.mul(y, scale), shift));
+    const actual = affine.apply(x) as tf.Tensor;
+    const expectedValues = await expected.data();
+    expect(Array.from(expectedValues).filter((v) => v === 0).length, 'the ReLU clears some values').toBeGreaterThan(0);
+    expect(maxRelativeError(await actual.data(), expectedValues)).toBeLessThan(1e-5);
+    tf.dispose([x, y, scale, shift, expected, actual]);
+  });
 });
 
 describe.each(TRAINING_BACKENDS)('gradients on %s', (backend) => {
@@ -147,5 +170,28 @@ describe.each(TRAINING_BACKENDS)('gradients on %s', (backend) => {
       expect(Math.max(...Array.from(analytic, Math.abs)), `gradient of weight ${i} is zero`).toBeGreaterThan(0);
     }
     tf.dispose([x, r, ...Object.values(grads)]);
+  });
+
+  it('with affine and relu, tf.variableGrads equals autodiff of the plain layer followed by the scale, shift and ReLU', async () => {
+    const args = { filters: 6, scales: 3, attentionKernelSize: 3, biasInitializer: tfl.initializers.randomNormal({ seed: 15 }) };
+    const x = seededUniform([2, 5, 4, 2], 16);
+    const r = seededUniform([2, 5, 4, 6], 17);
+    const plain = scaleAttentionalConv2d(args);
+    const affine = scaleAttentionalConv2d({ ...args, affine: true, activation: 'relu' });
+    tf.dispose([plain.apply(x) as tf.Tensor, affine.apply(x) as tf.Tensor]);
+    const scale = tf.variable(seededUniform([6], 18, -2, 2));
+    const shift = tf.variable(seededUniform([6], 19, -1, 1));
+    affine.setWeights([...plain.getWeights(), scale, shift]);
+    const loss = (y: () => tf.Tensor) => () => tf.sum(tf.mul(tf.tanh(y()), r)) as tf.Scalar;
+    const ours = tf.variableGrads(loss(() => affine.apply(x) as tf.Tensor), affine.trainableWeights.map((w) => w.read() as tf.Variable));
+    const plainVariables = plain.trainableWeights.map((w) => w.read() as tf.Variable);
+    const reference = tf.variableGrads(loss(() => tf.relu(tf.add(tf.mul(plain.apply(x) as tf.Tensor, scale), shift))), [...plainVariables, scale, shift]);
+    const names = [...plainVariables, scale, shift].map((v) => v.name);
+    for (const [i, w] of affine.trainableWeights.entries()) {
+      const expected = await reference.grads[names[i]!]!.data();
+      expect(maxRelativeError(await ours.grads[(w.read() as tf.Variable).name]!.data(), expected), w.originalName).toBeLessThan(1e-4);
+      expect(Math.max(...Array.from(expected, Math.abs)), `gradient of ${w.originalName} is zero`).toBeGreaterThan(0);
+    }
+    tf.dispose([x, r, scale, shift, ours.value, reference.value, ...Object.values(ours.grads), ...Object.values(reference.grads)]);
   });
 });

@@ -23,7 +23,8 @@ describe('bad arguments throw errors that name the argument and the allowed valu
     ['useBias not a boolean', { filters: 8, useBias: 'no' as unknown as boolean }, /'useBias' must be true or false, got "no"/],
     // conv2d's arguments that the layer does not take: refused with what to do instead, not ignored.
     ['conv2d strides', { filters: 8, strides: 2 } as object, /^ScaleAttentionalConv2D: 'strides' 2 is not supported: the layer keeps the spatial size, .* downsample with a pooling layer after it$/],
-    ['conv2d activation', { filters: 8, activation: 'relu' } as object, /'activation' "relu" is not supported: the layer is linear, as in the paper; add batch normalization and an activation layer after it/],
+    ['an activation other than relu', { filters: 8, activation: 'sigmoid' } as object, /^ScaleAttentionalConv2D: 'activation' must be 'linear' \(or null\) or 'relu', got "sigmoid"; for another, add an activation layer after it$/],
+    ['affine not a boolean', { filters: 8, affine: 1 } as object, /'affine' must be true or false, got 1/],
     ['channels first', { filters: 8, dataFormat: 'channelsFirst' } as object, /'dataFormat' "channelsFirst" is not supported: the layer is channels last only/],
     ['a misspelt argument', { filters: 8, kernelInitialiser: 'heNormal' } as object, /^ScaleAttentionalConv2D: unknown argument 'kernelInitialiser'; did you mean 'kernelInitializer'\?$/],
     ['a misspelt layer argument', { filters: 8, trainible: false } as object, /unknown argument 'trainible'; did you mean 'trainable'\?/],

@@ -39,6 +39,8 @@ describe('getConfig round trip', () => {
       useBias: true,
       dilationRate: 1,
       padding: 'same',
+      affine: false,
+      activation: 'linear',
       kernelInitializer: { className: 'VarianceScaling', config: { scale: 1, mode: 'fanAvg', distribution: 'uniform', seed: null } },
       biasInitializer: { className: 'Zeros', config: {} },
       kernelRegularizer: null,
@@ -55,13 +57,15 @@ describe('getConfig round trip', () => {
   it('every option set, compared whole', () => {
     const layer = scaleAttentionalConv2d({
       filters: 10, scales: 2, kernelSize: 5, stageFilters: 3, useAttention: false, attentionKernelSize: 7,
-      useBias: false, dilationRate: 2, kernelInitializer: 'heNormal', biasInitializer: tfl.initializers.constant({ value: 0.5 }),
+      useBias: false, dilationRate: 2, affine: true, activation: 'relu', kernelInitializer: 'heNormal', biasInitializer: tfl.initializers.constant({ value: 0.5 }),
       kernelRegularizer: tfl.regularizers.l2({ l2: 0.01 }), biasRegularizer: 'l1l2', kernelConstraint: 'maxNorm',
       biasConstraint: tfl.constraints.nonNeg(), name: 'sa2', trainable: false,
     });
     const config = layer.getConfig();
     const copy = ScaleAttentionalConv2D.fromConfig(ScaleAttentionalConv2D, config) as ScaleAttentionalConv2D;
     expect(copy.getConfig()).toEqual(config);
+    expect(config).toMatchObject({ filters: 10, scales: 2, kernelSize: 5, stageFilters: 3, useAttention: false, attentionKernelSize: 7, useBias: false,
+      dilationRate: 2, affine: true, activation: 'relu', name: 'sa2', trainable: false });
     expect(config.kernelRegularizer).toEqual({ className: 'L1L2', config: { l1: 0, l2: 0.01 } });
     expect(config.biasConstraint).toEqual({ className: 'NonNeg', config: {} });
     expect(config.kernelInitializer).toEqual({ className: 'VarianceScaling', config: { scale: 2, mode: 'fanIn', distribution: 'normal', seed: null } });

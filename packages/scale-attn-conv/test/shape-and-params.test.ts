@@ -70,15 +70,17 @@ describe.each(FORWARD_BACKENDS)('shapes on %s', (backend) => {
 describe('parameter count', () => {
   // Expected counts worked out by hand from the closed form in scaleAttentionalParamCount's docs.
   it.each([
-    // inputChannels, filters, scales, stageFilters, useBias, useAttention, expected
+    // inputChannels, filters, scales, stageFilters, useBias, useAttention, expected (, affine)
     [3, 32, 4, undefined, true, true, 24 + 3 * (72 + 64) + 32 + 3], // 467
+    [3, 32, 4, undefined, true, true, 24 + 3 * (72 + 64) + 32 + 3 + 64, true], // 531: a scale and shift per output channel
     [1, 16, 4, undefined, false, true, 4 + 3 * (36 + 16) + 3], // 163
     [8, 12, 3, undefined, true, false, 32 + 2 * (36 + 16) + 12], // 148
     [5, 7, 1, undefined, true, true, 35 + 7 + 1], // 43
     [4, 10, 2, 3, true, true, 12 + (27 + 9) + 6 + 1 + (60 + 10)], // 125, with projection
     [4, 10, 2, 3, false, false, 12 + (27 + 9) + 60], // 108
-  ])('C_in=%i filters=%i N=%i s=%s bias=%s attention=%s -> %i', (cin, filters, scales, stageFilters, useBias, useAttention, expected) => {
-    const args = { filters, scales, stageFilters, useBias, useAttention };
+    [4, 10, 2, 3, false, false, 12 + (27 + 9) + 60 + 20, true], // 128
+  ])('C_in=%i filters=%i N=%i s=%s bias=%s attention=%s -> %i (affine: %s)', (cin, filters, scales, stageFilters, useBias, useAttention, expected, affine?: boolean) => {
+    const args = { filters, scales, stageFilters, useBias, useAttention, affine };
     const layer = scaleAttentionalConv2d(args);
     layer.build([null, 8, 8, cin]);
     expect(layer.countParams()).toBe(expected);
@@ -96,6 +98,12 @@ describe('parameter count', () => {
     ]);
     expect(layer.weights.map((w) => w.shape)).toEqual([
       [1, 1, 2, 2], [2], [3, 3, 2, 1], [1, 1, 2, 2], [2], [3, 3, 2, 1], [1, 1, 2, 2], [2], [1, 1, 1],
+    ]);
+    // With affine, its scale and shift come last (trainable: a fine-tuned folded model learns them).
+    const affine = scaleAttentionalConv2d({ filters: 6, scales: 3, affine: true, name: 'sa_affine' });
+    affine.apply(tfl.input({ shape: [8, 8, 2] }));
+    expect(affine.weights.slice(-3).map((w) => [w.originalName, w.shape, w.trainable])).toEqual([
+      ['sa_affine/attention_kernel', [1, 1, 1], true], ['sa_affine/affine_scale', [6], true], ['sa_affine/affine_shift', [6], true],
     ]);
   });
 

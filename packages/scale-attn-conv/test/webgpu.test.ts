@@ -51,6 +51,8 @@ describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
     ['keep', 'a projection without bias', { filters: 6, scales: 3, stageFilters: 4, useBias: false, attentionKernelSize: 5 }],
     ['recompute', 'a projection without bias', { filters: 6, scales: 3, stageFilters: 4, useBias: false, attentionKernelSize: 5 }],
     ['keep', 'dilation 2 (autodiff)', { filters: 8, scales: 4, dilationRate: 2 }],
+    ['keep', 'affine and relu', { filters: 8, scales: 4, affine: true, activation: 'relu' }],
+    ['recompute', 'affine and relu', { filters: 8, scales: 4, affine: true, activation: 'relu' }],
   ])('%s, %s: output and gradients equal the cpu backend\'s within 1e-4', async (mode, _, args) => {
     setGradientMemoryMode(mode);
     await useBackend('cpu');
@@ -73,5 +75,42 @@ describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
     expect(kernels.has(FUSED_SEPARABLE_KERNEL)).toBe(true);
     expect(differenceRelativeToLargest(gpu!.y, cpu.y), 'output').toBeLessThan(1e-4);
     for (const [i, g] of gpu!.grads.entries()) expect(differenceRelativeToLargest(g, cpu.grads[i]), `gradient of weight ${i}`).toBeLessThan(1e-4);
+  });
+
+  it.each<[string, ScaleAttentionalConv2DArgs, string[]]>([
+    // The scale, shift and ReLU in the attention's dispatch: no kernel of their own.
+    ['affine and relu', { filters: 8, scales: 4, affine: true, activation: 'relu' }, []],
+    // After a projection they are tf ops.
+    ['affine and relu after a projection', { filters: 6, scales: 3, stageFilters: 4, affine: true, activation: 'relu' }, ['Add', 'Multiply', 'Relu']],
+  ])('%s, inference: equals the cpu backend\'s within 1e-4, and runs %j besides the cascade\'s kernels', async (_, args, elementwise) => {
+    await useBackend('cpu');
+    const x = seededUniform([2, 8, 8, 3], 23);
+    const layer = scaleAttentionalConv2d(args);
+    tf.dispose(layer.apply(x) as tf.Tensor);
+    const scale = seededUniform([args.filters], 24, -2, 2);
+    const shift = seededUniform([args.filters], 25, -1, 1);
+    layer.setWeights([...layer.getWeights().slice(0, -2), scale, shift]);
+    const weights = await Promise.all(layer.getWeights().map(async (w) => ({ values: await w.data(), shape: w.shape })));
+    const xData = await x.data();
+    const yCpu = layer.apply(x) as tf.Tensor;
+    const expected = (await yCpu.data()) as Float32Array;
+    tf.dispose([x, scale, shift, yCpu]);
+    expect(expected.some((v) => v === 0), 'the ReLU clears some values').toBe(true);
+
+    await tf.setBackend('webgpu');
+    layer.setWeights(weights.map((w) => tf.tensor(w.values, w.shape)));
+    const xGpu = tf.tensor4d(xData, [2, 8, 8, 3]);
+    let actual: Float32Array | undefined;
+    const profile = await tf.profile(async () => {
+      const y = layer.apply(xGpu) as tf.Tensor;
+      actual = (await y.data()) as Float32Array;
+      y.dispose();
+    });
+    xGpu.dispose();
+    await useBackend('cpu');
+    const names = profile.kernels.map((k) => k.name);
+    expect(names.filter((n) => ['Add', 'Multiply', 'Relu', 'FusedBatchNorm'].includes(n)).sort()).toEqual(elementwise);
+    expect(names).toContain(FUSED_ATTENTION_KERNELS.forward);
+    expect(differenceRelativeToLargest(actual!, expected), 'output').toBeLessThan(1e-4);
   });
 });

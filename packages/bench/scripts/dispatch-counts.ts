@@ -1,13 +1,15 @@
 /**
- * GPU dispatches of one Adam step (batch 4) and one forward pass (batch 1) on webgpu, in all and
- * per kernel (dispatches / top-level calls; dispatches made outside kernels, such as fusedAdam's,
- * counted apart): the dispatch count that bounds SA-U-Net's step on a fast GPU. Runs on lavapipe.
+ * GPU dispatches of one Adam step (batch 4) and one forward pass (batch 1), as built and with its
+ * batch norms folded (`foldBatchNorm` of @sa-unet/unet-zoo), on webgpu, in all and per kernel
+ * (dispatches / top-level calls; dispatches made outside kernels, such as fusedAdam's, counted
+ * apart): the dispatch count that bounds SA-U-Net's step on a fast GPU. Runs on lavapipe.
  *   npx tsx scripts/dispatch-counts.ts --size 32 --models sa-unet
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import { foldBatchNorm } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import { countDispatches } from './dispatch-counter.js';
@@ -55,10 +57,17 @@ for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
   const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
   await model.trainOnBatch(x, y); // warm-up: optimizer state, pipelines
   const x1 = tf.slice(x, [0, 0, 0, 0], [1, size, size, 1]);
+  const folded = foldBatchNorm(model).model;
+  tf.dispose(folded.predict(x1) as tf.Tensor); // warm-up: pipelines
   const runs = {
     step: async () => { await model.trainOnBatch(x, y); },
     forward: async () => {
       const p = model.predict(x1) as tf.Tensor;
+      await p.data();
+      p.dispose();
+    },
+    'forward, batch norms folded': async () => {
+      const p = folded.predict(x1) as tf.Tensor;
       await p.data();
       p.dispose();
     },
@@ -75,4 +84,5 @@ for (const name of values.models.split(',') as Array<'unet' | 'sa-unet'>) {
   tf.dispose([x, y, x1]);
   model.optimizer?.dispose();
   model.dispose();
+  folded.dispose();
 }

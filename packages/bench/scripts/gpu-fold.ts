@@ -1,7 +1,7 @@
 /**
  * Forward latency at batch 1 of each network as built and with its batch norms folded into the
  * convolutions before them (`foldBatchNorm` of @sa-unet/unet-zoo: conv -> BN -> ReLU as one
- * FusedConv2D), in alternating rounds; and per version the kernels of one forward pass and their
+ * FusedConv2D; for SA-U-Net, BN -> ReLU inside the channel attention's dispatch), in alternating rounds; and per version the kernels of one forward pass and their
  * GPU time (where the adapter has timestamp queries). Where each kernel costs a dispatch of tens of
  * microseconds of CPU time (WebGPU), fewer kernels should show; lavapipe (a CPU) only runs the script:
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-fold --size 256 --out $OUT/fold.json
@@ -20,7 +20,7 @@ const { values } = parseArgs({ options: {
   size: { type: 'string', default: '256' },
   runs: { type: 'string', default: '30' },
   rounds: { type: 'string', default: '2' },
-  models: { type: 'string', default: 'unet,unet-plus-plus,attention-unet,multires-unet' },
+  models: { type: 'string', default: 'unet,unet-plus-plus,attention-unet,multires-unet,sa-unet' },
   out: { type: 'string' },
 } });
 const size = Number(values.size);

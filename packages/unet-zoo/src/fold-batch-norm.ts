@@ -5,9 +5,14 @@
  * tfjs runs in the same kernel (FusedConv2D). A U-Net's conv -> BN -> ReLU unit is then one kernel
  * instead of three: its forward pass 61 kernels instead of 127, which matters where every kernel
  * costs a dispatch (WebGPU, WebGL); on the CPU backends the saving is the two elementwise passes.
+ * A scale-attentional convolution's kernels cannot absorb the scale (its channel attention weights
+ * each channel by a gate computed from the image); it takes the batch norm as its `affine` scale
+ * and shift instead, and the ReLU as its activation, which on webgpu run in its attention's
+ * dispatch (SA-U-Net's forward pass: 169 dispatches instead of 213).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { ScaleAttentionalConv2D } from '@sa-unet/scale-attn-conv';
 
 /** What {@link foldBatchNorm} made. */
 export interface FoldedModel {
@@ -56,10 +61,12 @@ function soleInput(layer: LayerConfig): string | null {
   return layer.inboundNodes.length === 1 && layer.inboundNodes[0]!.length === 1 ? layer.inboundNodes[0]![0]![0] : null;
 }
 
+/** A Conv2D (channels last) or ScaleAttentionalConv2D, called once, with no activation. */
 function isFoldableConv(layer: LayerConfig): boolean {
   const c = layer.config;
-  return layer.className === 'Conv2D' && layer.inboundNodes.length === 1 && (c['activation'] ?? 'linear') === 'linear'
-    && (c['dataFormat'] ?? 'channelsLast') === 'channelsLast';
+  const linear = layer.inboundNodes.length === 1 && (c['activation'] ?? 'linear') === 'linear';
+  if (layer.className === ScaleAttentionalConv2D.className) return linear;
+  return layer.className === 'Conv2D' && linear && (c['dataFormat'] ?? 'channelsLast') === 'channelsLast';
 }
 
 function isChannelLastBatchNorm(layer: LayerConfig): boolean {
@@ -103,9 +110,11 @@ function foldedConfig(config: ModelConfig, folds: Map<string, Fold>): ModelConfi
     ...config,
     layers: config.layers.filter((l) => !removed.has(l.name)).map((l) => {
       const fold = folds.get(l.name);
+      const activation = fold?.relu == null ? 'linear' : 'relu';
+      const absorbing = l.className === ScaleAttentionalConv2D.className ? { affine: true } : { useBias: true };
       return {
         ...l,
-        config: fold === undefined ? l.config : { ...l.config, useBias: true, activation: fold.relu === null ? 'linear' : 'relu' },
+        config: fold === undefined ? l.config : { ...l.config, ...absorbing, activation },
         inboundNodes: l.inboundNodes.map((node) => node.map(([name, nodeIndex, tensorIndex, kwargs]) => [rename(name), nodeIndex, tensorIndex, kwargs])),
       };
     }),
@@ -113,34 +122,47 @@ function foldedConfig(config: ModelConfig, folds: Map<string, Fold>): ModelConfi
   };
 }
 
-/** The kernel and bias of `conv` with batch norm `bn` folded in: k * s and (b - mean) * s + beta, s = gamma / sqrt(variance + epsilon). */
+/**
+ * The weights of `conv` with batch norm `bn` folded in. The convolution's output is m * y + b per
+ * channel, m and b: a Conv2D's kernel and bias, a scale-attentional convolution's affine scale and
+ * shift (1 and 0 without them); the batch norm makes that (m * y + b - mean) * s + beta,
+ * s = gamma / sqrt(variance + epsilon): m * s and (b - mean) * s + beta.
+ */
 function foldedWeights(conv: tfl.layers.Layer, bn: tfl.layers.Layer): tf.Tensor[] {
   return tf.tidy(() => {
-    const [kernel, convBias] = conv.getWeights();
     const c = bn.getConfig();
     const weights = bn.getWeights();
     let i = 0;
     const gamma = c['scale'] === false ? null : weights[i++]!;
     const beta = c['center'] === false ? null : weights[i++]!;
     const [mean, variance] = [weights[i++]!, weights[i]!];
-    let scale = tf.rsqrt(tf.add(variance, c['epsilon'] as number));
-    if (gamma !== null) scale = tf.mul(scale, gamma);
-    let bias = tf.mul(tf.sub(convBias ?? tf.zeros(mean.shape), mean), scale);
-    if (beta !== null) bias = tf.add(bias, beta);
-    return [tf.mul(kernel!, scale), bias];
+    let s = tf.rsqrt(tf.add(variance, c['epsilon'] as number));
+    if (gamma !== null) s = tf.mul(s, gamma);
+    const convWeights = conv.getWeights();
+    // The weights that stay as they are, then m and b.
+    let [kept, m, b]: [tf.Tensor[], tf.Tensor, tf.Tensor | undefined] = [[], convWeights[0]!, convWeights[1]];
+    // By class name, as the config was read: a second copy of the layer's package has its own class.
+    if (conv.getClassName() === ScaleAttentionalConv2D.className) {
+      [kept, m, b] = conv.getConfig()['affine'] === true
+        ? [convWeights.slice(0, -2), convWeights.at(-2)!, convWeights.at(-1)!]
+        : [convWeights, tf.onesLike(mean), undefined];
+    }
+    let shift = tf.mul(tf.sub(b ?? tf.zerosLike(mean), mean), s);
+    if (beta !== null) shift = tf.add(shift, beta);
+    return [...kept.map((w) => tf.clone(w)), tf.mul(m, s), shift];
   });
 }
 
 /**
  * An inference copy of `model` in which every batch-normalization layer that directly follows a
  * Conv2D (channels last, no activation, its output used by nothing else) is folded into that
- * convolution's kernel and bias, and a ReLU that is the batch norm's only user becomes the
- * convolution's activation. Everything else, the layer names included, stays as it was; `model` is
- * not changed. The copy computes what `model.predict` does up to float rounding (batch norm in
+ * convolution's kernel and bias, or, after a ScaleAttentionalConv2D (no activation), into that
+ * layer's affine scale and shift (its `affine` option), and a ReLU that is the batch norm's only
+ * user becomes the convolution's activation. Everything else, the layer names included, stays as
+ * it was; `model` is not changed. The copy computes what `model.predict` does up to float rounding (batch norm in
  * inference mode, with its moving statistics), so it is for inference only: trained, it would have
- * no batch normalization. Convolutions of other kinds (ScaleAttentionalConv2D: its channel
- * attention scales each channel by the image's own weights) and batch norms after anything else
- * stay. Call it after training, or after {@link recalibrateBatchNorm}.
+ * no batch normalization. Batch norms after anything else stay. Call it after training, or after
+ * {@link recalibrateBatchNorm}.
  */
 export function foldBatchNorm(model: tfl.LayersModel): FoldedModel {
   if (!(model instanceof tfl.LayersModel)) throw new Error('foldBatchNorm: model must be a tfjs-layers LayersModel');

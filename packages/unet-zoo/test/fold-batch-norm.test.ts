@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { createModel, foldBatchNorm, MODEL_NAMES, type ModelName } from '@sa-unet/unet-zoo';
 import { useBackend } from '../../../test-utils/backends.js';
@@ -41,15 +42,16 @@ describe('foldBatchNorm', () => {
   // [model, batch norms folded, ReLUs folded, batch norms left] at depth 2: U-Net's 5 conv blocks of
   // 2 units and 2 upsampling units; U-Net++'s 6 nodes and 3 upsamplings; Attention U-Net's as U-Net's
   // (its gates have none); MultiRes U-Net's linear shortcut convs fold without a ReLU, and its batch
-  // norms after a concatenation or a ReLU stay; SA-U-Net's follow scale-attentional convolutions
-  // (their channel attention depends on the image): none folds.
+  // norms after a concatenation or a ReLU stay; SA-U-Net's follow scale-attentional convolutions,
+  // which take them as their affine scale and shift. The last column: weights a folded batch norm
+  // removes per channel (its 4 become a Conv2D's new bias, or a scale-attentional layer's 2).
   it.each([
-    ['unet', 12, 12, 0],
-    ['unet-plus-plus', 15, 15, 0],
-    ['attention-unet', 12, 12, 0],
-    ['multires-unet', 28, 20, 13],
-    ['sa-unet', 0, 0, 12],
-  ] as const)('%s: %i batch norms and %i ReLUs folded, %i left; the same predictions; the original unchanged', async (name, batchNorms, relus, left) => {
+    ['unet', 12, 12, 0, 3],
+    ['unet-plus-plus', 15, 15, 0, 3],
+    ['attention-unet', 12, 12, 0, 3],
+    ['multires-unet', 28, 20, 13, 3],
+    ['sa-unet', 12, 12, 0, 2],
+  ] as const)('%s: %i batch norms and %i ReLUs folded, %i left; the same predictions; the original unchanged', async (name, batchNorms, relus, left, removedPerChannel) => {
     const model = trainedLooking(name);
     const x = tf.randomUniform([2, 16, 16, 1], 0, 1, 'float32', 9);
     const expected = model.predict(x) as tf.Tensor;
@@ -65,10 +67,10 @@ describe('foldBatchNorm', () => {
     // Every layer left keeps its name; each folded conv gained a bias.
     const names = new Set(model.layers.map((l) => l.name));
     expect(folded.model.layers.every((l) => names.has(l.name))).toBe(true);
-    // A folded batch norm's 4 weights per channel (scale, shift, moving mean and variance) become its conv's bias.
+    // A folded batch norm's 4 weights per channel (scale, shift, moving mean and variance) become its conv's bias (or affine scale and shift).
     const foldedChannels = model.layers.filter((l) => l.getClassName() === 'BatchNormalization' && !folded.model.layers.some((f) => f.name === l.name))
       .reduce((n, l) => n + l.getWeights()[0]!.size, 0);
-    expect(folded.model.countParams()).toBe(model.countParams() - 3 * foldedChannels);
+    expect(folded.model.countParams()).toBe(model.countParams() - removedPerChannel * foldedChannels);
     const actual = folded.model.predict(x) as tf.Tensor;
     expect(actual.shape).toEqual(expected.shape);
     expect(differenceRelativeToLargest(Array.from(await actual.data()), Array.from(expectedValues))).toBeLessThan(1e-5);
@@ -78,13 +80,13 @@ describe('foldBatchNorm', () => {
     folded.model.dispose();
   });
 
-  it('the folded model saves and loads as a plain tfjs-layers model, with the same predictions', async () => {
-    const { model } = foldBatchNorm(trainedLooking('unet'));
+  it.each(['unet', 'sa-unet'] as const)('a folded %s saves and loads as a plain tfjs-layers model, with the same predictions', async (name) => {
+    const { model } = foldBatchNorm(trainedLooking(name));
     expect(classes(model)).not.toContain('ReLU');
     const x = tf.randomUniform([1, 16, 16, 1], 0, 1, 'float32', 4);
     const expected = model.predict(x) as tf.Tensor;
-    await model.save(fileSystem(join(dir, 'folded')));
-    const loaded = await tfl.loadLayersModel(fileSystem(join(dir, 'folded')));
+    await model.save(fileSystem(join(dir, `folded-${name}`)));
+    const loaded = await tfl.loadLayersModel(fileSystem(join(dir, `folded-${name}`)));
     expect(loaded.layers.map((l) => l.name)).toEqual(model.layers.map((l) => l.name));
     const actual = loaded.predict(x) as tf.Tensor;
     expect(Array.from(await actual.data())).toEqual(Array.from(await expected.data()));
@@ -111,6 +113,44 @@ describe('foldBatchNorm', () => {
     const [expected, actual] = [model.predict(x) as tf.Tensor, folded.model.predict(x) as tf.Tensor];
     expect(differenceRelativeToLargest(Array.from(await actual.data()), Array.from(await expected.data()))).toBeLessThan(1e-5);
     tf.dispose([x, expected, actual]);
+  });
+
+  it('folds into a scale-attentional convolution with its own affine scale and shift, and one with a projection; leaves one with a ReLU', async () => {
+    const input = tfl.input({ shape: [8, 8, 2] });
+    const unit = (args: ScaleAttentionalConv2DArgs, name: string, x: tfl.SymbolicTensor) => {
+      const conv = scaleAttentionalConv2d({ ...args, name }).apply(x) as tfl.SymbolicTensor;
+      return tfl.layers.reLU({ name: `${name}_relu` }).apply(tfl.layers.batchNormalization({ name: `${name}_bn` }).apply(conv)) as tfl.SymbolicTensor;
+    };
+    const a = unit({ filters: 8, scales: 4, affine: true }, 'own_affine', input);
+    const b = unit({ filters: 6, scales: 3, stageFilters: 4 }, 'projected', a);
+    const c = unit({ filters: 4, scales: 2, activation: 'relu' }, 'activated', b);
+    const model = withSeed(6, () => tfl.model({ inputs: input, outputs: c }));
+    // Batch norms' scales, shifts and statistics far from their initial 1, 0, 0, 1 (scales and
+    // variances > 0, shifts mostly positive, so that some of the output survives the ReLUs).
+    const ranges = [[0.5, 1.5], [-0.5, 1], [-1, 1], [0.2, 1.5]];
+    for (const [j, name] of ['own_affine_bn', 'projected_bn', 'activated_bn'].entries()) {
+      const bn = model.getLayer(name);
+      const values = bn.getWeights().map((w, i) => tf.randomUniform(w.shape, ranges[i]![0], ranges[i]![1], 'float32', 30 + 4 * j + i));
+      bn.setWeights(values);
+      tf.dispose(values);
+    }
+    const own = model.getLayer('own_affine');
+    const weights = own.getWeights();
+    const affine = [tf.randomUniform([8], -1.5, 1.5, 'float32', 50), tf.randomUniform([8], -1, 1, 'float32', 51)];
+    own.setWeights([...weights.slice(0, -2), ...affine]);
+    tf.dispose(affine);
+    const folded = foldBatchNorm(model);
+    expect([folded.batchNorms, folded.activations]).toEqual([2, 2]); // 'activated' has its own ReLU: its batch norm stays
+    const configOf = (name: string) => folded.model.getLayer(name).getConfig();
+    expect([configOf('own_affine'), configOf('projected'), configOf('activated')].map((c) => [c['affine'], c['activation']]))
+      .toEqual([[true, 'relu'], [true, 'relu'], [false, 'relu']]);
+    const x = tf.randomUniform([2, 8, 8, 2], -1, 1, 'float32', 3);
+    const [expected, actual] = [model.predict(x) as tf.Tensor, folded.model.predict(x) as tf.Tensor];
+    const expectedValues = await expected.data();
+    expect(Array.from(expectedValues).some((v) => v !== 0), 'the output is not all cleared by the ReLUs').toBe(true);
+    expect(differenceRelativeToLargest(Array.from(await actual.data()), Array.from(expectedValues))).toBeLessThan(1e-5);
+    tf.dispose([x, expected, actual]);
+    folded.model.dispose();
   });
 
   it('rejects what it cannot fold, naming it', () => {

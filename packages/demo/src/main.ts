@@ -2,6 +2,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@sa-unet/scale-attn-conv'; // registers the layer, so the model loads
 import { boundaryOf, type PixelSize } from '@sa-unet/seg-metrics';
+import { foldBatchNorm } from '@sa-unet/unet-zoo';
 import { chooseBackend } from './backend.js';
 import { MACHINE_PRESETS, MAX_SIDE, checkFile, nerveArea, rgbaToGray, segmentGray, warmUp, type NerveSegmentation } from './segment.js';
 
@@ -111,7 +112,11 @@ async function start(): Promise<void> {
   try {
     const backend = await chooseBackend(new URLSearchParams(location.search).get('backend') ?? undefined);
     $('backend').textContent = backend;
-    const loaded = await tfl.loadLayersModel(new URL('./model/model.json', location.href).href);
+    const trained = await tfl.loadLayersModel(new URL('./model/model.json', location.href).href);
+    // The page only infers: batch norms and ReLUs folded into the layers before them, the same
+    // predictions from fewer kernels.
+    const loaded = foldBatchNorm(trained).model;
+    trained.dispose();
     status.textContent = `Preparing the model on ${backend}…`;
     const firstRunMs = await warmUp(loaded);
     model = loaded;

@@ -16,10 +16,12 @@
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
 # the input-gradient step may reach its time limit after writing its per-shape table);
 # GPU_SESSION_ONLY="measure latency" runs only the steps named; by default measure (our kernels
-# only: stock ones were measured on the H200 on 2026-12-04), filter-grad and conv-forward (the
-# package's tilings per shape against each fixed one, to check tiling-choice.ts on another GPU) and
-# latency run: 159 s on the H200 (2026-12-04). GPU_SESSION_ONLY=all runs every step (the flags and
-# the rest: about a minute and 194 s more there).
+# only: stock ones were measured on the H200 on 2026-12-04), fold (the five networks' forward passes
+# with their batch norms folded: SA-U-Net's, folded into its layers since, not yet timed on a GPU),
+# filter-grad and conv-forward (the package's tilings per shape against each fixed one, to check
+# tiling-choice.ts on another GPU) and latency run: 159 s on the H200 (2026-12-04) without fold
+# (19 s for four networks then). GPU_SESSION_ONLY=all runs every step (the flags and the rest:
+# about a minute and 175 s more there).
 set -u
 out="${1:-gpu-results}"
 archive="${2:-}"
@@ -28,7 +30,7 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-measure filter-grad conv-forward latency}" # step names, or all
+only="${GPU_SESSION_ONLY:-measure fold filter-grad conv-forward latency}" # step names, or all
 [ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -40,6 +42,8 @@ step() { # name, seconds, script and arguments
   if [ -n "$archive" ]; then tar -czf "$archive.part" -C "$out" . && mv "$archive.part" "$archive"; fi
 }
 step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --out "$out/gpu.json"
+# Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built.
+step fold 60 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 # The filter gradients' matrix product: the package's tiling per shape against each fixed tiling.
 step filter-grad 180 .gpu/gpu-scripts.mjs gpu-filter-grad --size "$size" --steps "$steps" --out "$out/filter-grad.json"
 # The forward convolution: the stock shader against the package's choice and our tiled product with each tiling.
@@ -50,8 +54,6 @@ step flags 120 .gpu/gpu-scripts.mjs gpu-flags --size "$size" --runs "$runs" --st
 # The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker).
 step latency 120 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --out "$out/latency.json"
 step forward 60 .gpu/gpu-scripts.mjs gpu-forward --size "$size" --runs "$runs" --out "$out/forward.json"
-# Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built.
-step fold 60 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 step dispatches 50 .gpu/gpu-scripts.mjs dispatch-counts --size "$size"
 step adam 60 .gpu/gpu-scripts.mjs gpu-adam --out "$out/adam.json"
 step input-grad 45 .gpu/gpu-scripts.mjs gpu-input-grad --size "$size" --rounds 1 --steps "$steps" --out "$out/input-grad.json"

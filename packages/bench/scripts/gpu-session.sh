@@ -43,7 +43,7 @@ step() { # name, seconds, script and arguments
 }
 step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --out "$out/gpu.json"
 # Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built.
-step fold 60 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
+step fold 90 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 # The filter gradients' matrix product: the package's tiling per shape against each fixed tiling.
 step filter-grad 180 .gpu/gpu-scripts.mjs gpu-filter-grad --size "$size" --steps "$steps" --out "$out/filter-grad.json"
 # The forward convolution: the stock shader against the package's choice and our tiled product with each tiling.

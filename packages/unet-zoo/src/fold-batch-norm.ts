@@ -61,21 +61,26 @@ function soleInput(layer: LayerConfig): string | null {
   return layer.inboundNodes.length === 1 && layer.inboundNodes[0]!.length === 1 ? layer.inboundNodes[0]![0]![0] : null;
 }
 
-/** A Conv2D (channels last) or ScaleAttentionalConv2D, called once, with no activation. */
-function isFoldableConv(layer: LayerConfig): boolean {
+/** A Conv2D (channels last) or ScaleAttentionalConv2D with no activation. */
+function isLinearConv(layer: Pick<LayerConfig, 'className' | 'config'>): boolean {
   const c = layer.config;
-  const linear = layer.inboundNodes.length === 1 && (c['activation'] ?? 'linear') === 'linear';
-  if (layer.className === ScaleAttentionalConv2D.className) return linear;
-  return layer.className === 'Conv2D' && linear && (c['dataFormat'] ?? 'channelsLast') === 'channelsLast';
+  if ((c['activation'] ?? 'linear') !== 'linear') return false;
+  if (layer.className === ScaleAttentionalConv2D.className) return true;
+  return layer.className === 'Conv2D' && (c['dataFormat'] ?? 'channelsLast') === 'channelsLast';
 }
 
-function isChannelLastBatchNorm(layer: LayerConfig): boolean {
+/** {@link isLinearConv}, called once. */
+function isFoldableConv(layer: LayerConfig): boolean {
+  return layer.inboundNodes.length === 1 && isLinearConv(layer);
+}
+
+function isChannelLastBatchNorm(layer: Pick<LayerConfig, 'className' | 'config'>): boolean {
   const axis = layer.config['axis'] ?? -1;
   return layer.className === 'BatchNormalization' && (axis === -1 || axis === 3);
 }
 
 /** A ReLU layer (or relu Activation) that is exactly max(x, 0). */
-function isPlainRelu(layer: LayerConfig): boolean {
+function isPlainRelu(layer: Pick<LayerConfig, 'className' | 'config'>): boolean {
   const c = layer.config;
   if (layer.className === 'Activation') return c['activation'] === 'relu';
   return layer.className === 'ReLU' && (c['maxValue'] ?? null) === null;
@@ -98,6 +103,43 @@ function findFolds(config: ModelConfig): Map<string, Fold> {
   return folds;
 }
 
+/** The config of a convolution that absorbs `fold`: a bias (Conv2D) or an affine scale and shift (ScaleAttentionalConv2D), and the ReLU. */
+function absorbingConfig(conv: Pick<LayerConfig, 'className' | 'config'>, fold: Fold): Record<string, unknown> {
+  const absorbing = conv.className === ScaleAttentionalConv2D.className ? { affine: true } : { useBias: true };
+  return { ...conv.config, ...absorbing, activation: fold.relu === null ? 'linear' : 'relu' };
+}
+
+/** A Sequential model's config (tfjs-layers' getConfig): its layers in order, each used by the next. */
+interface SequentialConfig {
+  name: string;
+  layers: Array<Pick<LayerConfig, 'className' | 'config'>>;
+}
+
+/** The chains of a Sequential model to fold: a convolution, the batch norm after it (and a ReLU after that). */
+function findSequentialFolds(config: SequentialConfig): Map<string, Fold> {
+  const name = (i: number) => config.layers[i]!.config['name'] as string;
+  const folds = new Map<string, Fold>();
+  for (let i = 0; i + 1 < config.layers.length; i++) {
+    if (!isLinearConv(config.layers[i]!) || !isChannelLastBatchNorm(config.layers[i + 1]!)) continue;
+    const next = config.layers[i + 2];
+    const relu = next !== undefined && isPlainRelu(next) ? name(i + 2) : null;
+    folds.set(name(i), { conv: name(i), batchNorm: name(i + 1), relu });
+  }
+  return folds;
+}
+
+/** A Sequential config without the folded layers. */
+function foldedSequentialConfig(config: SequentialConfig, folds: Map<string, Fold>): SequentialConfig {
+  const removed = new Set([...folds.values()].flatMap((f) => (f.relu === null ? [f.batchNorm] : [f.batchNorm, f.relu])));
+  return {
+    ...config,
+    layers: config.layers.filter((l) => !removed.has(l.config['name'] as string)).map((l) => {
+      const fold = folds.get(l.config['name'] as string);
+      return fold === undefined ? l : { ...l, config: absorbingConfig(l, fold) };
+    }),
+  };
+}
+
 /** `config` without the folded layers: their users read the convolution instead, which has a bias (and the ReLU). */
 function foldedConfig(config: ModelConfig, folds: Map<string, Fold>): ModelConfig {
   const removed = new Map<string, string>(); // folded layer -> the convolution that replaces it
@@ -110,11 +152,9 @@ function foldedConfig(config: ModelConfig, folds: Map<string, Fold>): ModelConfi
     ...config,
     layers: config.layers.filter((l) => !removed.has(l.name)).map((l) => {
       const fold = folds.get(l.name);
-      const activation = fold?.relu == null ? 'linear' : 'relu';
-      const absorbing = l.className === ScaleAttentionalConv2D.className ? { affine: true } : { useBias: true };
       return {
         ...l,
-        config: fold === undefined ? l.config : { ...l.config, ...absorbing, activation },
+        config: fold === undefined ? l.config : absorbingConfig(l, fold),
         inboundNodes: l.inboundNodes.map((node) => node.map(([name, nodeIndex, tensorIndex, kwargs]) => [rename(name), nodeIndex, tensorIndex, kwargs])),
       };
     }),
@@ -158,20 +198,29 @@ function foldedWeights(conv: tfl.layers.Layer, bn: tfl.layers.Layer): tf.Tensor[
  * Conv2D (channels last, no activation, its output used by nothing else) is folded into that
  * convolution's kernel and bias, or, after a ScaleAttentionalConv2D (no activation), into that
  * layer's affine scale and shift (its `affine` option), and a ReLU that is the batch norm's only
- * user becomes the convolution's activation. Everything else, the layer names included, stays as
- * it was; `model` is not changed. The copy computes what `model.predict` does up to float rounding (batch norm in
- * inference mode, with its moving statistics), so it is for inference only: trained, it would have
- * no batch normalization. Batch norms after anything else stay. Call it after training, or after
- * {@link recalibrateBatchNorm}.
+ * user becomes the convolution's activation. Functional models (tf.model) and Sequential ones
+ * (tf.sequential: a convolution, then a batch norm, then maybe a ReLU) alike. Everything else,
+ * the layer names included, stays as it was; `model` is not changed. The copy computes what
+ * `model.predict` does up to float rounding (batch norm in inference mode, with its moving
+ * statistics), so it is for inference only: trained, it would have no batch normalization. Batch
+ * norms after anything else stay. Call it after training, or after {@link recalibrateBatchNorm}.
  */
 export function foldBatchNorm(model: tfl.LayersModel): FoldedModel {
   if (!(model instanceof tfl.LayersModel)) throw new Error('foldBatchNorm: model must be a tfjs-layers LayersModel');
-  const config = model.getConfig() as unknown as ModelConfig;
-  if (!Array.isArray(config.layers) || !Array.isArray(config.outputLayers)) {
-    throw new Error(`foldBatchNorm: model '${model.name}' is not a functional model (tf.model); a Sequential model cannot be folded here`);
+  let folds: Map<string, Fold>;
+  let folded: tfl.LayersModel;
+  if (model instanceof tfl.Sequential) {
+    const config = model.getConfig() as unknown as SequentialConfig;
+    folds = findSequentialFolds(config);
+    folded = tfl.Sequential.fromConfig(tfl.Sequential, foldedSequentialConfig(config, folds) as unknown as tf.serialization.ConfigDict, undefined, true) as tfl.Sequential;
+  } else {
+    const config = model.getConfig() as unknown as ModelConfig;
+    if (!Array.isArray(config.layers) || !Array.isArray(config.outputLayers)) {
+      throw new Error(`foldBatchNorm: model '${model.name}' is neither a functional model (tf.model) nor a Sequential one`);
+    }
+    folds = findFolds(config);
+    folded = tfl.LayersModel.fromConfig(tfl.LayersModel, foldedConfig(config, folds) as unknown as tf.serialization.ConfigDict, undefined, true) as tfl.LayersModel;
   }
-  const folds = findFolds(config);
-  const folded = tfl.LayersModel.fromConfig(tfl.LayersModel, foldedConfig(config, folds) as unknown as tf.serialization.ConfigDict, undefined, true) as tfl.LayersModel;
   for (const layer of folded.layers) {
     const fold = folds.get(layer.name);
     const weights = fold === undefined ? model.getLayer(layer.name).getWeights() : foldedWeights(model.getLayer(fold.conv), model.getLayer(fold.batchNorm));

@@ -52,7 +52,7 @@ step conv-forward 240 .gpu/gpu-scripts.mjs gpu-conv-forward --size "$size" --lat
 # (on the H200, 2026-12-04, none made both networks' steps faster in both rounds).
 step flags 120 .gpu/gpu-scripts.mjs gpu-flags --size "$size" --runs "$runs" --steps "$steps" --out "$out/flags.json"
 # The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker).
-step latency 120 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --out "$out/latency.json"
+step latency 120 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --fold-batch-norm --out "$out/latency.json"
 step forward 60 .gpu/gpu-scripts.mjs gpu-forward --size "$size" --runs "$runs" --out "$out/forward.json"
 step dispatches 50 .gpu/gpu-scripts.mjs dispatch-counts --size "$size"
 step adam 60 .gpu/gpu-scripts.mjs gpu-adam --out "$out/adam.json"

@@ -308,11 +308,12 @@ describe('train, evaluate, latency, params', () => {
     expect((await readdir(root)).filter((f) => f.startsWith('blank-out'))).toEqual([]);
   });
 
-  it('latency measures inference and an Adam step per model', async () => {
-    const rows = await runLatency({ models: 'sa-unet', size: 32, baseFilters: 8, backends: 'wasm', runs: 3, steps: 1, quiet: true });
+  it('latency measures inference (as built and folded) and an Adam step per model', async () => {
+    const rows = await runLatency({ models: 'sa-unet', size: 32, baseFilters: 8, backends: 'wasm', runs: 3, steps: 1, foldBatchNorm: true, quiet: true });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ backend: 'wasm', model: 'sa-unet' });
     expect(rows[0].inference!.medianMs).toBeGreaterThan(0);
+    expect(rows[0].foldedInference!.medianMs).toBeGreaterThan(0); // measured in the worker thread too
     expect(rows[0].stepMedianMs).toBeGreaterThan(0);
     expect(rows[0].params).toBeGreaterThan(0);
     expect(rows[0].error).toBeUndefined();

@@ -30,6 +30,17 @@ describe('measureModel', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('with foldBatchNorm, also times inference of the folded model, leaving no tensors', async () => {
+    const before = tf.memory().numTensors;
+    const row = await measureModel({ ...job, foldBatchNorm: true });
+    expect(row.inference!.medianMs).toBeGreaterThan(0);
+    expect(row.foldedInference!.medianMs).toBeGreaterThan(0);
+    expect(row.foldedInference!.runs).toBe(job.runs);
+    expect(row.error).toBeUndefined();
+    expect(tf.memory().numTensors).toBe(before);
+    expect((await measureModel(job)).foldedInference, 'not asked for').toBeUndefined();
+  });
+
   it('a step that runs out of memory: inference kept, the step missing, the reason recorded', async () => {
     const before = tf.memory().numTensors;
     const row = await measureModel(job, buildWith((model) => {
@@ -72,6 +83,24 @@ describe('renderLatencyTable', () => {
       '',
       '- wasm, unet-plus-plus: Adam step not measured: ran out of memory',
       '- wasm, multires-unet: not measured: the worker thread measuring it stopped (exit code 1)',
+      '',
+    ]);
+  });
+
+  it('with folded inference, a column for it (a dash where it could not be measured)', () => {
+    const rows: LatencyRow[] = [
+      { backend: 'webgpu', model: 'sa-unet', params: 456_459, inference: { firstMs: 376, medianMs: 15.6, p90Ms: 17.25, runs: 30 }, foldedInference: { firstMs: 300, medianMs: 12.345, p90Ms: 13, runs: 30 }, stepMedianMs: 88.7, stepP90Ms: 90.01, stepFirstMs: 1124 },
+      { backend: 'webgpu', model: 'unet', params: 8_640_193, inference: null, foldedInference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, error: 'device lost' },
+    ];
+    expect(renderLatencyTable(rows, { size: 256, baseFilters: 32, runs: 30, steps: 5 }).split('\n')).toEqual([
+      'Latency at 256x256x1, base 32: inference at batch 1 (median / p90 of 30 after warm-up; first call), Adam step at batch 4 (median / p90 of 5; first step); folded: inference with the batch norms folded into the convolutions before them (foldBatchNorm)',
+      '',
+      '| backend | model | parameters | inference ms (median / p90) | first call ms | folded ms (median / p90) | Adam step ms (median / p90) | first step ms |',
+      '|---|---|---:|---:|---:|---:|---:|---:|',
+      '| webgpu | sa-unet | 456,459 | 15.60 / 17.25 | 376 | 12.35 / 13.00 | 88.7 / 90.0 | 1124 |',
+      '| webgpu | unet | 8,640,193 | - | - | - | - | - |',
+      '',
+      '- webgpu, unet: not measured: device lost',
       '',
     ]);
   });

@@ -1,12 +1,13 @@
 /**
  * `latency`: per model and backend, the parameter count, the inference time of one image at
- * batch 1 (first call, then median and p90 after warm-up) and the time of one Adam step at batch 4.
+ * batch 1 (first call, then median and p90 after warm-up; with `--fold-batch-norm` also that of
+ * the model with its batch norms folded, as deployed) and the time of one Adam step at batch 4.
  */
 import { Worker, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
-import type { ModelName } from '@sa-unet/unet-zoo';
+import { foldBatchNorm, type ModelName } from '@sa-unet/unet-zoo';
 import { BACKEND_NAMES, backendLogLine, isCpuBackend, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { timeCalls, type Latency } from '../eval/timing.js';
@@ -33,6 +34,8 @@ export interface LatencyOptions {
   runs?: number;
   /** Timed Adam steps per model (default 5). */
   steps?: number;
+  /** Also time inference with the batch norms folded into the convolutions before them (`foldBatchNorm` of @sa-unet/unet-zoo). Default false. */
+  foldBatchNorm?: boolean;
   /** Also write the measurements to this JSON file. */
   out?: string;
   /** No logs (the table is still printed). */
@@ -49,6 +52,8 @@ export interface LatencyRow {
   params: number;
   /** Inference of one image at batch 1; null where it could not be measured (see `error`). */
   inference: Latency | null;
+  /** The same with the batch norms folded (`foldBatchNorm`), where asked for; null where it could not be measured. */
+  foldedInference?: Latency | null;
   /** Median ms of an Adam step at batch 4 (after two warm-up steps); null where it could not be measured. */
   stepMedianMs: number | null;
   /** 90th percentile ms of those steps; null where they could not be measured. */
@@ -73,6 +78,8 @@ export interface LatencyJob {
   runs: number;
   /** Timed Adam steps. */
   steps: number;
+  /** Also time inference of the model with its batch norms folded. */
+  foldBatchNorm?: boolean;
 }
 
 /**
@@ -107,8 +114,17 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
 export async function measureModel(job: LatencyJob, build: typeof buildModel = buildModel): Promise<LatencyRow> {
   const model = build(job.model, { size: job.size, baseFilters: job.baseFilters }, 1);
   const row = unmeasured(tf.getBackend(), job.model, model.countParams());
+  if (job.foldBatchNorm === true) row.foldedInference = null;
   try {
     row.inference = await inferenceLatency(model, job.size, 1, 3, job.runs);
+    if (job.foldBatchNorm === true) {
+      const folded = foldBatchNorm(model).model;
+      try {
+        row.foldedInference = await inferenceLatency(folded, job.size, 1, 3, job.runs);
+      } finally {
+        disposeModel(folded);
+      }
+    }
     const step = await stepTimes(model, job.size, job.steps);
     Object.assign(row, { stepMedianMs: step.medianMs, stepP90Ms: step.p90Ms, stepFirstMs: step.firstMs });
   } catch (err) {
@@ -166,17 +182,22 @@ async function measureInWorker(job: LatencyJob): Promise<LatencyRow> {
 
 const cell = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
 
-/** The Markdown table of {@link runLatency}, with a line per failed measurement under it. */
+/** "median / p90" of an inference latency, or a dash. */
+const medianAndP90 = (l: Latency | null | undefined) => (l == null ? '-' : `${l.medianMs.toFixed(2)} / ${l.p90Ms.toFixed(2)}`);
+
+/** The Markdown table of {@link runLatency}, with a line per failed measurement under it (and a column of folded inference where measured). */
 export function renderLatencyTable(rows: LatencyRow[], setup: { size: number; baseFilters: number; runs: number; steps: number }): string {
   const { size, baseFilters, runs, steps } = setup;
   const failed = rows.filter((r) => r.error !== undefined);
+  const folded = rows.some((r) => r.foldedInference !== undefined);
   return [
-    `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)`,
+    `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)` +
+      (folded ? '; folded: inference with the batch norms folded into the convolutions before them (foldBatchNorm)' : ''),
     '',
-    '| backend | model | parameters | inference ms (median / p90) | first call ms | Adam step ms (median / p90) | first step ms |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    `| backend | model | parameters | inference ms (median / p90) | first call ms |${folded ? ' folded ms (median / p90) |' : ''} Adam step ms (median / p90) | first step ms |`,
+    `|---|---|---:|---:|---:|${folded ? '---:|' : ''}---:|---:|`,
     ...rows.map((r) => `| ${r.backend} | ${r.model} | ${Number.isNaN(r.params) ? '-' : r.params.toLocaleString('en-US')} | ` +
-      `${r.inference === null ? '-' : `${r.inference.medianMs.toFixed(2)} / ${r.inference.p90Ms.toFixed(2)}`} | ${cell(r.inference?.firstMs ?? null, 0)} | ` +
+      `${medianAndP90(r.inference)} | ${cell(r.inference?.firstMs ?? null, 0)} | ${folded ? `${medianAndP90(r.foldedInference)} | ` : ''}` +
       `${r.stepMedianMs === null ? '-' : `${r.stepMedianMs.toFixed(1)} / ${cell(r.stepP90Ms, 1)}`} | ${cell(r.stepFirstMs, 0)} |`),
     '',
     ...(failed.length > 0 ? [...failed.map((r) => `- ${r.backend}, ${r.model}: ${r.inference === null ? 'not measured' : 'Adam step not measured'}: ${r.error}`), ''] : []),
@@ -213,10 +234,11 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
     // The CPU backends measure each model in a worker thread (see measureInWorker); GPU backends in
     // this thread, where a failed model leaves the backend usable.
     for (const model of models) {
-      const job: LatencyJob = { backend: backend.name as BackendChoice, model, size, baseFilters, runs, steps };
+      const job: LatencyJob = { backend: backend.name as BackendChoice, model, size, baseFilters, runs, steps, foldBatchNorm: opts.foldBatchNorm === true };
       const row = isCpuBackend(backend.name) ? await measureInWorker(job) : await measureModel(job);
       rows.push(row);
-      const inference = row.inference === null ? 'inference not measured' : `${row.inference.medianMs.toFixed(2)} ms/image`;
+      const inference = (row.inference === null ? 'inference not measured' : `${row.inference.medianMs.toFixed(2)} ms/image`) +
+        (row.foldedInference == null ? '' : ` (${row.foldedInference.medianMs.toFixed(2)} folded)`);
       const step = row.stepMedianMs === null ? 'Adam step not measured' : `Adam step ${row.stepMedianMs.toFixed(1)} ms`;
       log(show, `  ${model}: ${inference}, ${step}${row.error === undefined ? '' : ` (${row.error})`}`);
     }

@@ -366,7 +366,8 @@ function backward(dy: Tensor4D, x: Tensor4D, w: CascadeWeights, t: Trace, fused:
 /** `y` through the epilogue, as tf ops. */
 function applyEpilogue(y: Tensor4D, e: Epilogue): Tensor4D {
   let out = y;
-  if (e.scale !== null) out = add(mul(out, e.scale), e.shift!);
+  if (e.scale !== null) out = mul(out, e.scale);
+  if (e.shift !== null) out = add(out, e.shift);
   return e.relu ? relu(out) : out;
 }
 
@@ -381,12 +382,12 @@ function applyEpilogue(y: Tensor4D, e: Epilogue): Tensor4D {
 function inference(x: Tensor4D, w: CascadeWeights, dilation: number, e: Epilogue): Tensor4D {
   const fused = backendHas(Object.values(FUSED_ATTENTION_KERNELS));
   const last = w.attention !== null && w.projection === null; // the attention's output is the layer's
-  const t = trace(x, w, dilation, fused, backendHas([FUSED_SEPARABLE_KERNEL]), fused && last ? e : NO_EPILOGUE);
-  if (fused && last) return t.attention!.attended!;
+  const inKernel = fused && last;
+  const t = trace(x, w, dilation, fused, backendHas([FUSED_SEPARABLE_KERNEL]), inKernel ? e : NO_EPILOGUE);
+  if (inKernel) return t.attention!.attended!;
   if (last && e.scale !== null) {
     const gate = t.attention!.gate!;
-    const scaled = mul(zOf(t), mul(gate, reshape(e.scale, [1, 1, 1, gate.shape[3]])));
-    return applyEpilogue(add(scaled, e.shift!), { ...e, scale: null, shift: null });
+    return applyEpilogue(mul(zOf(t), mul(gate, reshape(e.scale, [1, 1, 1, gate.shape[3]]))), { ...e, scale: null });
   }
   return applyEpilogue(output(t, w), e);
 }

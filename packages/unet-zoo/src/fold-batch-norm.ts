@@ -40,11 +40,22 @@ interface ModelConfig {
   outputLayers: Array<[string, number, number]>;
 }
 
-/** A conv -> BN (-> ReLU) chain to fold: the layers' names. */
+/** A conv -> BN (-> ReLU) chain to fold: the layers' names, and what in the convolution absorbs the batch norm. */
 interface Fold {
   conv: string;
   batchNorm: string;
   relu: string | null;
+  /** A Conv2D's kernel and bias, or a ScaleAttentionalConv2D's affine scale and shift. */
+  into: 'kernel' | 'affine';
+  /** Whether the scale-attentional convolution has an affine scale and shift already (composed with the batch norm's). */
+  ownAffine: boolean;
+}
+
+/** The fold of batch norm `batchNorm` (and ReLU `relu`) into `conv`, from the convolution's config. */
+function foldOf(conv: Pick<LayerConfig, 'className' | 'config'>, batchNorm: string, relu: string | null): Fold {
+  // By class name, as in the config: a second copy of the layer's package would have its own class.
+  const scaleAttentional = conv.className === ScaleAttentionalConv2D.className;
+  return { conv: conv.config['name'] as string, batchNorm, relu, into: scaleAttentional ? 'affine' : 'kernel', ownAffine: scaleAttentional && conv.config['affine'] === true };
 }
 
 /** Who uses each layer's output: the layers that take it as an input (once per use), and null per model output. */
@@ -98,15 +109,29 @@ function findFolds(config: ModelConfig): Map<string, Fold> {
     const bnUsers = users.get(bn.name) ?? [];
     const next = bnUsers.length === 1 ? bnUsers[0] : null;
     const relu = next != null && soleInput(next) === bn.name && isPlainRelu(next) ? next.name : null;
-    folds.set(conv.name, { conv: conv.name, batchNorm: bn.name, relu });
+    folds.set(conv.name, foldOf(conv, bn.name, relu));
   }
   return folds;
 }
 
-/** The config of a convolution that absorbs `fold`: a bias (Conv2D) or an affine scale and shift (ScaleAttentionalConv2D), and the ReLU. */
-function absorbingConfig(conv: Pick<LayerConfig, 'className' | 'config'>, fold: Fold): Record<string, unknown> {
-  const absorbing = conv.className === ScaleAttentionalConv2D.className ? { affine: true } : { useBias: true };
-  return { ...conv.config, ...absorbing, activation: fold.relu === null ? 'linear' : 'relu' };
+/** Each folded batch norm and ReLU, by name, and the convolution that replaces it. */
+function replacements(folds: Map<string, Fold>): Map<string, string> {
+  const replaced = new Map<string, string>();
+  for (const f of folds.values()) {
+    replaced.set(f.batchNorm, f.conv);
+    if (f.relu !== null) replaced.set(f.relu, f.conv);
+  }
+  return replaced;
+}
+
+/** `layers` less the folded ones, each convolution that absorbs a fold with a bias (Conv2D) or an affine scale and shift, and the ReLU. */
+function keptLayers<L extends Pick<LayerConfig, 'className' | 'config'>>(layers: L[], folds: Map<string, Fold>, replaced: Map<string, string>): L[] {
+  return layers.filter((l) => !replaced.has(l.config['name'] as string)).map((l) => {
+    const fold = folds.get(l.config['name'] as string);
+    if (fold === undefined) return l;
+    const absorbing = fold.into === 'affine' ? { affine: true } : { useBias: true };
+    return { ...l, config: { ...l.config, ...absorbing, activation: fold.relu === null ? 'linear' : 'relu' } };
+  });
 }
 
 /** A Sequential model's config (tfjs-layers' getConfig): its layers in order, each used by the next. */
@@ -123,41 +148,26 @@ function findSequentialFolds(config: SequentialConfig): Map<string, Fold> {
     if (!isLinearConv(config.layers[i]!) || !isChannelLastBatchNorm(config.layers[i + 1]!)) continue;
     const next = config.layers[i + 2];
     const relu = next !== undefined && isPlainRelu(next) ? name(i + 2) : null;
-    folds.set(name(i), { conv: name(i), batchNorm: name(i + 1), relu });
+    folds.set(name(i), foldOf(config.layers[i]!, name(i + 1), relu));
   }
   return folds;
 }
 
 /** A Sequential config without the folded layers. */
 function foldedSequentialConfig(config: SequentialConfig, folds: Map<string, Fold>): SequentialConfig {
-  const removed = new Set([...folds.values()].flatMap((f) => (f.relu === null ? [f.batchNorm] : [f.batchNorm, f.relu])));
-  return {
-    ...config,
-    layers: config.layers.filter((l) => !removed.has(l.config['name'] as string)).map((l) => {
-      const fold = folds.get(l.config['name'] as string);
-      return fold === undefined ? l : { ...l, config: absorbingConfig(l, fold) };
-    }),
-  };
+  return { ...config, layers: keptLayers(config.layers, folds, replacements(folds)) };
 }
 
 /** `config` without the folded layers: their users read the convolution instead, which has a bias (and the ReLU). */
 function foldedConfig(config: ModelConfig, folds: Map<string, Fold>): ModelConfig {
-  const removed = new Map<string, string>(); // folded layer -> the convolution that replaces it
-  for (const f of folds.values()) {
-    removed.set(f.batchNorm, f.conv);
-    if (f.relu !== null) removed.set(f.relu, f.conv);
-  }
-  const rename = (name: string) => removed.get(name) ?? name;
+  const replaced = replacements(folds);
+  const rename = (name: string) => replaced.get(name) ?? name;
   return {
     ...config,
-    layers: config.layers.filter((l) => !removed.has(l.name)).map((l) => {
-      const fold = folds.get(l.name);
-      return {
-        ...l,
-        config: fold === undefined ? l.config : absorbingConfig(l, fold),
-        inboundNodes: l.inboundNodes.map((node) => node.map(([name, nodeIndex, tensorIndex, kwargs]) => [rename(name), nodeIndex, tensorIndex, kwargs])),
-      };
-    }),
+    layers: keptLayers(config.layers, folds, replaced).map((l) => ({
+      ...l,
+      inboundNodes: l.inboundNodes.map((node) => node.map(([name, nodeIndex, tensorIndex, kwargs]) => [rename(name), nodeIndex, tensorIndex, kwargs])),
+    })),
     outputLayers: config.outputLayers.map(([name, nodeIndex, tensorIndex]) => [rename(name), nodeIndex, tensorIndex]),
   };
 }
@@ -168,7 +178,7 @@ function foldedConfig(config: ModelConfig, folds: Map<string, Fold>): ModelConfi
  * shift (1 and 0 without them); the batch norm makes that (m * y + b - mean) * s + beta,
  * s = gamma / sqrt(variance + epsilon): m * s and (b - mean) * s + beta.
  */
-function foldedWeights(conv: tfl.layers.Layer, bn: tfl.layers.Layer): tf.Tensor[] {
+function foldedWeights(fold: Fold, conv: tfl.layers.Layer, bn: tfl.layers.Layer): tf.Tensor[] {
   return tf.tidy(() => {
     const c = bn.getConfig();
     const weights = bn.getWeights();
@@ -178,15 +188,10 @@ function foldedWeights(conv: tfl.layers.Layer, bn: tfl.layers.Layer): tf.Tensor[
     const [mean, variance] = [weights[i++]!, weights[i]!];
     let s = tf.rsqrt(tf.add(variance, c['epsilon'] as number));
     if (gamma !== null) s = tf.mul(s, gamma);
-    const convWeights = conv.getWeights();
+    const w = conv.getWeights();
     // The weights that stay as they are, then m and b.
-    let [kept, m, b]: [tf.Tensor[], tf.Tensor, tf.Tensor | undefined] = [[], convWeights[0]!, convWeights[1]];
-    // By class name, as the config was read: a second copy of the layer's package has its own class.
-    if (conv.getClassName() === ScaleAttentionalConv2D.className) {
-      [kept, m, b] = conv.getConfig()['affine'] === true
-        ? [convWeights.slice(0, -2), convWeights.at(-2)!, convWeights.at(-1)!]
-        : [convWeights, tf.onesLike(mean), undefined];
-    }
+    const [kept, m, b]: [tf.Tensor[], tf.Tensor, tf.Tensor | undefined] = fold.into === 'kernel' ? [[], w[0]!, w[1]]
+      : fold.ownAffine ? [w.slice(0, -2), w.at(-2)!, w.at(-1)!] : [w, tf.onesLike(mean), undefined];
     let shift = tf.mul(tf.sub(b ?? tf.zerosLike(mean), mean), s);
     if (beta !== null) shift = tf.add(shift, beta);
     return [...kept.map((w) => tf.clone(w)), tf.mul(m, s), shift];
@@ -223,7 +228,7 @@ export function foldBatchNorm(model: tfl.LayersModel): FoldedModel {
   }
   for (const layer of folded.layers) {
     const fold = folds.get(layer.name);
-    const weights = fold === undefined ? model.getLayer(layer.name).getWeights() : foldedWeights(model.getLayer(fold.conv), model.getLayer(fold.batchNorm));
+    const weights = fold === undefined ? model.getLayer(layer.name).getWeights() : foldedWeights(fold, model.getLayer(fold.conv), model.getLayer(fold.batchNorm));
     layer.setWeights(weights);
     if (fold !== undefined) tf.dispose(weights);
   }

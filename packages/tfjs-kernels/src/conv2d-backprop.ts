@@ -143,13 +143,13 @@ function productPerTap(ops: KernelOps, info: ReturnType<typeof convInfo>, dyMatr
 export function conv2dBackpropInput(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inputShape: number[], attrs: ConvAttrs): TensorInfo {
   const info = convInfo(inputShape, filter.shape, attrs, false);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels: o } = info;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
   if (isPointwise(info)) {
     const filterT = ops.transpose(ops.reshape(filter, [c, o]), [1, 0]);
     const product = ops.matMul(ops.reshape(dy, [1, n * h * w, o]), ops.reshape(filterT, [1, o, c]));
     return ops.reshape(product, [n, h, w, c]);
   }
-  if (sh === 1 && sw === 1 && info.outHeight * info.outWidth * n <= FEW_PIXELS) return inputGradByTaps(ops, dy, filter, info);
+  if (isInputGradByTaps(info)) return inputGradByTaps(ops, dy, filter, info);
   const rotated = ops.transpose(ops.reshape(ops.rotate180(filter), [fh * fw, c, o]), [0, 2, 1]);
   const { input, pad } = transposedConvInput(ops, dy, info);
   return ops.conv2d(input, ops.reshape(rotated, [fh, fw, o, c]), [1, 1], pad, [dh, dw]);
@@ -160,6 +160,14 @@ export function conv2dBackpropInput(ops: KernelOps, dy: TensorInfo, filter: Tens
 // (measured on wasm, 4 x 4x4 pixels, 3x3x512x512 filter: 34 ms against 196 ms). Above it the
 // shifted slices of the products cost more than the repacking.
 const FEW_PIXELS = 64;
+
+/**
+ * Whether conv2dBackpropInput computes this (not pointwise) input gradient by taps: one matrix
+ * product, then a slice and a pad per filter tap, about 2 + 2 taps kernels (20 for 3x3).
+ */
+export function isInputGradByTaps(info: ReturnType<typeof convInfo>): boolean {
+  return info.strideHeight === 1 && info.strideWidth === 1 && info.outHeight * info.outWidth * info.batchSize <= FEW_PIXELS;
+}
 
 /**
  * Stride-1 input gradient for small images: P = W [taps*c, o] times dY^T [o, pixels], then

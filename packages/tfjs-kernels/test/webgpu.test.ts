@@ -238,6 +238,25 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     }
   });
 
+  it('Conv2DBackpropInput of a 3x3 filter: the stock kernel for a few pixels, the composition (a convolution) for more, equal to the cpu backend', async () => {
+    const attrs = { strides: [1, 1], pad: 'same', dilations: [1, 1], dataFormat: 'NHWC', dimRoundingMode: undefined };
+    // 2 x 4x4 = 32 pixels: a few (the composition would take its per-tap form, ~20 dispatches); 2 x 8x8 = 128: more.
+    for (const [inputShape, stockExpected] of [[[2, 4, 4, 5], true], [[2, 8, 8, 5], false]] as const) {
+      const dyShape = [...inputShape.slice(0, 3), 6];
+      const dyValues = Array.from({ length: dyShape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i));
+      const filterValues = Array.from({ length: 3 * 3 * 5 * 6 }, (_, i) => Math.cos(i));
+      const call = () => tf.engine().runKernel('Conv2DBackpropInput',
+        { dy: tf.tensor(dyValues, dyShape), filter: tf.tensor(filterValues, [3, 3, 5, 6]) }, { ...attrs, inputShape } as never) as tf.Tensor;
+      const expected = await stockResultOn('cpu', call);
+      await tf.setBackend('webgpu');
+      const { result: actual, keys } = await recordShaderKeys(() => resultOn('webgpu', call));
+      expect(keys.some((key) => key.startsWith('conv2DDerInput')), `stock for [${inputShape.join(', ')}]`).toBe(stockExpected);
+      expect(keys.length, `programs for [${inputShape.join(', ')}]`).toBeLessThanOrEqual(stockExpected ? 1 : 3);
+      expect(differenceRelativeToLargest(actual.values, expected.values)).toBeLessThan(1e-5);
+      await tf.setBackend('cpu');
+    }
+  });
+
   it('the gradients of a convolution with an empty output are zeros', async () => {
     await tf.setBackend('webgpu');
     const x = tf.ones([2, 4, 9, 2]);

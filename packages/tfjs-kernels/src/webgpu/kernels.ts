@@ -5,8 +5,8 @@
  * which they ignore), else the stock ones.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { conv2dBackpropInputKernel } from '../conv2d-backprop.js';
-import { convInfo, NCHW_TO_NHWC, type ConvAttrs } from '../conv-geometry.js';
+import { conv2dBackpropInputKernel, isInputGradByTaps } from '../conv2d-backprop.js';
+import { convInfo, NCHW_TO_NHWC, toNHWCShape, type ConvAttrs } from '../conv-geometry.js';
 import { depthwiseBackpropInput } from '../depthwise-backprop.js';
 import { compositeKernel, zerosIfEmpty, type GradAttrs, type KernelArgs } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
@@ -88,20 +88,26 @@ function stockUnlessDilatedOrEmpty(name: string, composed: (args: KernelArgs) =>
 }
 
 /**
- * Whether a Conv2D's filter is larger than 1x1: then the composition (the filter rotated, then the
- * stock forward convolution, whose shader reads vec4s) beats the stock input gradient. On an H200
- * it took 1.7-4.3x less GPU time than the stock matrix-product shader for every 3x3 shape of a
- * U-Net step but one (one input channel: 0.85x), the step's input gradients 22.1 -> 9.4 ms and the
- * Adam step 88.6 -> 69.0 ms (gpu-input-grad.ts, 2026-12-04). For 1x1 filters the stock kernel is
- * one dispatch and as fast.
+ * Whether a Conv2D's filter is larger than 1x1 and its gradient has more than a few pixels: then
+ * the composition (the filter rotated, then the stock forward convolution, whose shader reads
+ * vec4s) beats the stock input gradient. On an H200 it took 1.7-4.3x less GPU time than the stock
+ * matrix-product shader for every 3x3 shape of a U-Net step but one (one input channel: 0.85x), the
+ * step's input gradients 22.1 -> 9.4 ms and the Adam step 88.6 -> 69.0 ms (gpu-input-grad.ts,
+ * 2026-12-04). For 1x1 filters the stock kernel is one dispatch and as fast. With a few pixels the
+ * composition takes its CPU form, a product and a slice and a pad per tap (about 20 dispatches for
+ * 3x3), where a GPU's time goes to the dispatches, not the arithmetic: the stock kernel's one
+ * dispatch (a U-Net step at 32x32, batch 4: 619 -> 465 dispatches, on lavapipe).
  */
-function largerThan1x1(args: KernelArgs): boolean {
-  const [filterHeight, filterWidth] = (args.inputs as { filter: TensorInfo }).filter.shape;
-  return filterHeight !== 1 || filterWidth !== 1;
+function composedFaster(args: KernelArgs): boolean {
+  const filter = (args.inputs as { filter: TensorInfo }).filter;
+  const [filterHeight, filterWidth] = filter.shape;
+  if (filterHeight === 1 && filterWidth === 1) return false;
+  const a = args.attrs as unknown as GradAttrs;
+  return !isInputGradByTaps(convInfo(toNHWCShape(a.inputShape!, a.dataFormat), filter.shape, a, false));
 }
 
 export const webgpuConv2dBackpropInput = stockUnlessDilatedOrEmpty('Conv2DBackpropInput',
-  conv2dBackpropInputKernel('webgpu'), largerThan1x1);
+  conv2dBackpropInputKernel('webgpu'), composedFaster);
 
 /** With dilation: the forward depthwise convolution of dy with the rotated filter. */
 export const webgpuDepthwiseBackpropInput = stockUnlessDilatedOrEmpty('DepthwiseConv2dNativeBackpropInput',

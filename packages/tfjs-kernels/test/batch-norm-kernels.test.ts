@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCH_NORM_KERNELS, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the batch-norm kernel tests');
 
@@ -124,6 +124,47 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
     for (const [i, name] of NAMES.entries()) {
       expect(differenceRelativeToLargest(actual[i]!, expected[i]!), name).toBeLessThan(1e-4);
     }
+  });
+
+  it('take two dispatches (the moments) and three (the gradient), timed by tf.time like tfjs\'s own programs', async () => {
+    await tf.setBackend('cpu');
+    const shape = [2, 16, 16, 4];
+    const o = operands({ shape, offset: 0 }, 5);
+    const expected = await reference(o, shape);
+    await tf.setBackend('webgpu');
+    const before = tf.memory().numTensors;
+    const x = tf.tensor(o.x, shape);
+    const dy = tf.tensor(o.dy, shape);
+    const scale = tf.tensor1d(o.scale);
+    const [movingMean, movingVariance] = [tf.tensor1d(o.movingMean), tf.tensor1d(o.movingVariance)];
+    const inputs = [x, dy, scale, movingMean, movingVariance];
+    await read(inputs); // uploaded before counting
+    const kernels = () => {
+      const moments = countDispatches(() =>
+        tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x, movingMean, movingVariance }, { momentum: MOMENTUM }) as tf.Tensor[]);
+      const grads = countDispatches(() => tf.engine().runKernel(BATCH_NORM_KERNELS.gradient,
+        { dy, x, mean: moments.result[0]!, variance: moments.result[1]!, scale }, { varianceEpsilon: EPSILON }) as tf.Tensor[]);
+      return { outputs: [...moments.result, ...grads.result], dispatches: [moments.dispatches, grads.dispatches] };
+    };
+    const untimed = kernels();
+    expect(untimed.dispatches).toEqual([2, 3]);
+    let timed: ReturnType<typeof kernels> | undefined;
+    const timing = await tf.time(() => {
+      timed = kernels();
+    });
+    expect(timed!.dispatches).toEqual([2, 3]);
+    const timers = (timing as unknown as { getExtraProfileInfo(): string }).getExtraProfileInfo();
+    expect(timers).toContain('saunet_batchNormChannelResults_moments');
+    expect(timers).toContain('saunet_batchNormChannelResults_gradient');
+    for (const run of [untimed, timed!]) {
+      const values = await read(run.outputs);
+      for (const [i, name] of NAMES.entries()) {
+        expect(differenceRelativeToLargest(values[i]!, expected[i]!), name).toBeLessThan(1e-4);
+      }
+    }
+    tf.dispose([...inputs, ...untimed.outputs, ...timed!.outputs]);
+    expect(tf.memory().numTensors).toBe(before);
+    await tf.setBackend('cpu');
   });
 
   it('reject inputs they cannot normalize, naming the kernel and the input', async () => {

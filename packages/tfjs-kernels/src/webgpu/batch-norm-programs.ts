@@ -1,17 +1,19 @@
 /**
  * WGSL programs for training-mode batch normalization over the last axis of x seen as
  * [rows, channels] (rows = every leading axis), in tfjs-backend-webgpu's WebGPUProgram
- * conventions (inputs named after `variableNames`, the output `result`, parameters in `uniforms`).
+ * conventions (inputs named after `variableNames`, the output `result`, parameters in `uniforms`),
+ * and a shader of several outputs that tfjs's programs cannot express.
  *
  * Both the batch moments and the closed-form gradient are two channel sums over all rows. The
  * stock Mean and Sum over leading axes transpose first and reduce each channel in one workgroup
  * (two dispatches each, 32 workgroups for 32 channels); composing batch norm from them and the
  * elementwise kernels takes about 30 dispatches per layer and training step. Here a first program
- * adds both sums for row chunks in parallel (partial sums [splits, 2, channels]), small programs
- * finish one per-channel output each, and one elementwise program computes dx.
+ * adds both sums for row chunks in parallel (partial sums [splits, 2, channels]), one shader
+ * finishes every per-channel output, and for the gradient one elementwise program computes dx.
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
 import { channelLanes, gridStrideWorkgroups } from './grid.js';
+import type { RecordedShader } from './recorded-dispatch.js';
 
 /** What the partial sums add up, per channel c: A and B. */
 export type PartialSumKind =
@@ -124,86 +126,60 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
   };
 }
 
-/** A per-channel result finished from the partial sums (A, B: their totals over the splits). */
-export type ChannelResult =
-  /** s + A / rows. Inputs: partial, x. */
-  | 'mean'
-  /** B / rows - (A / rows)^2, at least 0 (the biased variance, as tf.moments). Inputs: partial. */
-  | 'variance'
-  /** A (the offset's gradient, sum(dy)). Inputs: partial. */
-  | 'offsetGrad'
-  /** B / sqrt(variance + epsilon) (the scale's gradient). Inputs: partial, variance. */
-  | 'scaleGrad';
-
-const CHANNEL_INPUTS: Record<ChannelResult, string[]> = {
-  mean: ['partial', 'x'],
-  variance: ['partial'],
-  offsetGrad: ['partial'],
-  scaleGrad: ['partial', 'variance'],
-};
-
-const CHANNEL_VALUE: Record<ChannelResult, string> = {
-  mean: 'x[c] + totalA / f32(uniforms.rows)',
-  variance: 'batchVariance(totalA, totalB)',
-  offsetGrad: 'totalA',
-  scaleGrad: 'totalB * inverseSqrt(variance[c] + uniforms.epsilon)',
-};
-
-/** One thread per channel adds the splits' partial sums and writes `what`. Output [channels]. */
-export function channelResultProgram(what: ChannelResult, channels: number): WebGPUProgramSpec {
+/**
+ * The per-channel results of `kind`, finished from the partial sums in one dispatch, one thread
+ * per channel (A, B: their totals over the splits). A tfjs program has a single output, so this is
+ * a shader of its own (recorded-dispatch.ts), bound in this order:
+ * - 'moments': partial, x, movingMean, movingVariance; then it writes mean = s + A / rows, variance
+ *   = B / rows - (A / rows)^2, at least 0 (biased, as tf.moments), and the moving averages
+ *   moving - (moving - batch value) rate.
+ * - 'gradient': partial, variance; then it writes offsetGrad = A (sum(dy)) and scaleGrad =
+ *   B / sqrt(variance + epsilon).
+ * Two per-channel programs and two moving averages (or two per-channel programs) took a dispatch
+ * each, and a dispatch costs tfjs and Dawn about 0.05 ms of CPU time on a GPU machine whatever
+ * its size: 22 batch norms of a U-Net step made 66 of these.
+ */
+export function channelResultsShader(kind: PartialSumKind): RecordedShader {
+  const reads = kind === 'moments' ? ['partial', 'x', 'movingMean', 'movingVariance'] : ['partial', 'variance'];
+  const writes = kind === 'moments' ? ['mean', 'variance', 'newMovingMean', 'newMovingVariance'] : ['offsetGrad', 'scaleGrad'];
+  const results = kind === 'moments'
+    ? `let m = totalA / f32(uniforms.rows);
+  let batchMean = x[c] + m;
+  let batchVariance = max(totalB / f32(uniforms.rows) - m * m, 0.0);
+  mean[c] = batchMean;
+  variance[c] = batchVariance;
+  newMovingMean[c] = movingMean[c] - (movingMean[c] - batchMean) * uniforms.rate;
+  newMovingVariance[c] = movingVariance[c] - (movingVariance[c] - batchVariance) * uniforms.rate;`
+    : `offsetGrad[c] = totalA;
+  scaleGrad[c] = totalB * inverseSqrt(variance[c] + uniforms.epsilon);`;
   return {
-    outputShape: [channels],
-    shaderKey: `saunet_batchNormChannel_${what}`,
-    dispatchLayout: { x: [0] },
-    dispatch: [Math.ceil(channels / 64), 1, 1],
-    variableNames: CHANNEL_INPUTS[what],
-    uniforms: UNIFORMS,
-    workgroupSize: [64, 1, 1],
-    getUserCode: () => `
-      fn batchVariance(totalA : f32, totalB : f32) -> f32 {
-        let m = totalA / f32(uniforms.rows);
-        return max(totalB / f32(uniforms.rows) - m * m, 0.0);
-      }
+    key: `saunet_batchNormChannelResults_${kind}`,
+    code: () => `
+struct Uniforms { ${UNIFORMS} };
+${[...reads.map((name) => `var<storage, read> ${name} : array<f32>;`), ...writes.map((name) => `var<storage, read_write> ${name} : array<f32>;`)]
+    .map((declaration, binding) => `@group(0) @binding(${binding}) ${declaration}`).join('\n')}
+@group(0) @binding(${reads.length + writes.length}) var<uniform> uniforms : Uniforms;
 
-      // A flat dispatch layout: tfjs passes the global index (one thread per channel).
-      fn main(index : i32) {
-        let c = index;
-        if (c >= uniforms.channels) {
-          return;
-        }
-        var totalA = 0.0;
-        var totalB = 0.0;
-        for (var s = 0; s < uniforms.splits; s++) {
-          totalA += partial[(s * 2) * uniforms.channels + c];
-          totalB += partial[(s * 2 + 1) * uniforms.channels + c];
-        }
-        result[c] = ${CHANNEL_VALUE[what]};
-      }
-    `,
+@compute @workgroup_size(${CHANNEL_THREADS}, 1, 1)
+fn main(@builtin(global_invocation_id) id : vec3<u32>) {
+  let c = i32(id.x);
+  if (c >= uniforms.channels) {
+    return;
+  }
+  var totalA = 0.0;
+  var totalB = 0.0;
+  for (var s = 0; s < uniforms.splits; s++) {
+    totalA += partial[(s * 2) * uniforms.channels + c];
+    totalB += partial[(s * 2 + 1) * uniforms.channels + c];
+  }
+  ${results}
+}
+`,
   };
 }
 
-/** moving - (moving - batch) * rate, per channel: a moving average's update from the batch's mean or variance. Output [channels]. */
-export function movingAverageProgram(channels: number): WebGPUProgramSpec {
-  return {
-    outputShape: [channels],
-    shaderKey: 'saunet_batchNormMovingAverage',
-    dispatchLayout: { x: [0] },
-    dispatch: [Math.ceil(channels / 64), 1, 1],
-    variableNames: ['moving', 'batch'],
-    uniforms: UNIFORMS,
-    workgroupSize: [64, 1, 1],
-    getUserCode: () => `
-      // A flat dispatch layout: tfjs passes the global index (one thread per channel).
-      fn main(index : i32) {
-        if (index < uniforms.channels) {
-          result[index] = moving[index] - (moving[index] - batch[index]) * uniforms.rate;
-        }
-      }
-    `,
-  };
-}
-
+/** Threads per workgroup of the per-channel results (one per channel). */
+export const CHANNEL_THREADS = 64;
 
 /**
  * dx = scale / sigma (dy - offsetGrad / rows - (x - mean) / sigma * scaleGrad / rows), sigma =

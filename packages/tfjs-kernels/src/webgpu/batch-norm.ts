@@ -10,15 +10,14 @@ import { requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import {
   batchNormUniforms,
-  channelResultProgram,
+  CHANNEL_THREADS,
+  channelResultsShader,
   inputGradProgram,
-  movingAverageProgram,
   partialSumsProgram,
   type BatchNormGeometry,
-  type ChannelResult,
   type PartialSumKind,
 } from './batch-norm-programs.js';
-import type { WebGPUBackendInternals } from './backend-internals.js';
+import { newGPUTensor, recordDispatch, type RecordingBackend } from './recorded-dispatch.js';
 
 /**
  * Names of the batch-norm kernels this package registers for webgpu; for x of any rank >= 1,
@@ -29,6 +28,7 @@ import type { WebGPUBackendInternals } from './backend-internals.js';
  * - `gradient`: inputs { dy, x, mean, variance, scale }, attrs { varianceEpsilon } -> [dx,
  *   dScale, dOffset]: the gradient of batchNorm(x, mean, variance, offset, scale) when mean and
  *   variance are x's own batch moments (their dependence on x included).
+ * Each takes two dispatches (the moments) or three (the gradient).
  */
 export const BATCH_NORM_KERNELS = {
   /** The batch's moments and the updated moving averages. */
@@ -37,8 +37,13 @@ export const BATCH_NORM_KERNELS = {
   gradient: 'SaUnetBatchNormGrad',
 } as const;
 
-/** The partial sums of `kind` over x's rows, and a runner of the per-channel programs on them. */
-function partialSums(backend: WebGPUBackendInternals, kind: PartialSumKind, x: TensorInfo, inputs: TensorInfo[], rate: number, epsilon: number) {
+/**
+ * The partial sums of `kind` over x's rows, then the per-channel results finished from them in one
+ * dispatch, reading `reads` after the partial sums (see channelResultsShader): `results` new [C]
+ * tensors, and the uniforms the kernel's other programs take.
+ */
+function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: TensorInfo, inputs: TensorInfo[], reads: TensorInfo[],
+  results: number, rate: number, epsilon: number) {
   const channels = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, b) => a * b, 1);
   const rows = size / channels;
@@ -46,15 +51,13 @@ function partialSums(backend: WebGPUBackendInternals, kind: PartialSumKind, x: T
   const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: gridStrideWorkgroups(size) * WORKGROUP };
   const uniforms = batchNormUniforms(g);
   const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits), inputs, 'float32', uniforms);
-  return {
-    size,
-    uniforms,
-    channel: (what: ChannelResult, rest: TensorInfo[]) =>
-      backend.runWebGPUProgram(channelResultProgram(what, channels), [partial, ...rest], 'float32', uniforms),
-    movingAverage: (moving: TensorInfo, batch: TensorInfo) =>
-      backend.runWebGPUProgram(movingAverageProgram(channels), [moving, batch], 'float32', uniforms),
-    dispose: () => backend.disposeData(partial.dataId),
-  };
+  try {
+    const outputs = Array.from({ length: results }, () => newGPUTensor(backend, [channels]));
+    recordDispatch(backend, channelResultsShader(kind), [partial, ...reads, ...outputs], uniforms, [Math.ceil(channels / CHANNEL_THREADS), 1, 1]);
+    return { size, uniforms, outputs };
+  } finally {
+    backend.disposeData(partial.dataId);
+  }
 }
 
 function checkX(kernel: string, x: TensorInfo): void {
@@ -69,14 +72,8 @@ export function webgpuBatchMoments({ inputs, backend, attrs }: KernelArgs): Tens
   const [x, movingMean, movingVariance] = requireInputs(name, inputs, ['x', 'movingMean', 'movingVariance']) as [TensorInfo, TensorInfo, TensorInfo];
   checkX(name, x);
   const momentum = Number((attrs ?? {}).momentum);
-  const sums = partialSums(backend as WebGPUBackendInternals, 'moments', x, [x], 1 - momentum, 0);
-  try {
-    const mean = sums.channel('mean', [x]);
-    const variance = sums.channel('variance', []);
-    return [mean, variance, sums.movingAverage(movingMean, mean), sums.movingAverage(movingVariance, variance)];
-  } finally {
-    sums.dispose();
-  }
+  // mean, variance, updated movingMean, updated movingVariance
+  return channelResults(backend as RecordingBackend, 'moments', x, [x], [x, movingMean, movingVariance], 4, 1 - momentum, 0).outputs;
 }
 
 export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
@@ -85,14 +82,8 @@ export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): Ten
     [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   checkX(name, x);
   const epsilon = Number((attrs ?? {}).varianceEpsilon);
-  const b = backend as WebGPUBackendInternals;
-  const sums = partialSums(b, 'gradient', x, [dy, x, mean], 0, epsilon);
-  try {
-    const offsetGrad = sums.channel('offsetGrad', []);
-    const scaleGrad = sums.channel('scaleGrad', [variance]);
-    const flat = b.runWebGPUProgram(inputGradProgram(sums.size), [dy, x, mean, variance, scale, offsetGrad, scaleGrad], 'float32', sums.uniforms);
-    return [withShape(flat, x.shape), scaleGrad, offsetGrad];
-  } finally {
-    sums.dispose();
-  }
+  const b = backend as RecordingBackend;
+  const { size, uniforms, outputs: [offsetGrad, scaleGrad] } = channelResults(b, 'gradient', x, [dy, x, mean], [variance], 2, 0, epsilon);
+  const flat = b.runWebGPUProgram(inputGradProgram(size), [dy, x, mean, variance, scale, offsetGrad!, scaleGrad!], 'float32', uniforms);
+  return [withShape(flat, x.shape), scaleGrad!, offsetGrad!];
 }

@@ -21,30 +21,13 @@
 import {
   engine,
   reshape,
-  env,
   type Tensor,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { AdamSlot, AdamState } from '../fused-adam.js';
-import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
+import type { WebGPUProgramSpec } from './backend-internals.js';
 import { gridStride, WORKGROUP } from './grid.js';
-
-/** What the in-place update needs of tfjs-backend-webgpu 4.x beyond running programs: its command recording. */
-interface RecordingBackend extends WebGPUBackendInternals {
-  device: GPUDevice;
-  commandEncoder: GPUCommandEncoder | null;
-  computePassEncoder: GPUComputePassEncoder | null;
-  dispatchCountInPass: number;
-  /** Data that a recorded, not yet submitted command reads: released only after the submit. */
-  commandQueueOwnedIds: WeakSet<object>;
-  ensureCommandEncoderReady(): void;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  /** Writes the uniforms into a pooled uniform buffer, released after the next submit. */
-  makeUniforms(uniforms: Array<{ type: string; data: number[] }>): GPUBufferBinding;
-  tensorToBinding(t: TensorInfo): GPUBindingResource;
-  refCount(dataId: object): number;
-}
+import { recordDispatch, type RecordedShader, type RecordingBackend } from './recorded-dispatch.js';
 
 const asUniforms = (values: number[]) => values.map((u) => ({ type: 'float32', data: [u] }));
 
@@ -122,21 +105,10 @@ fn main(@builtin(global_invocation_id) id : vec3<u32>) {
 }`;
 }
 
-const inPlacePipelines = new WeakMap<GPUDevice, Map<number, GPUComputePipeline>>();
-
-function inPlacePipeline(device: GPUDevice, group: number): GPUComputePipeline {
-  let pipelines = inPlacePipelines.get(device);
-  if (pipelines === undefined) inPlacePipelines.set(device, pipelines = new Map());
-  let pipeline = pipelines.get(group);
-  if (pipeline === undefined) {
-    pipeline = device.createComputePipeline({
-      layout: 'auto',
-      compute: { module: device.createShaderModule({ code: inPlaceShader(group) }), entryPoint: 'main' },
-    });
-    pipelines.set(group, pipeline);
-  }
-  return pipeline;
-}
+const inPlaceShaders = Array.from({ length: MAX_GROUP }, (_, i): RecordedShader => ({
+  key: `saunet_adamInPlace_${i + 1}`,
+  code: () => inPlaceShader(i + 1),
+}));
 
 /** How many variables one in-place dispatch may update on this device (four storage buffers each). */
 export function inPlaceGroupSize(device: GPUDevice): number {
@@ -166,28 +138,10 @@ function ownsStorage(gpu: RecordingBackend, t: TensorInfo): boolean {
 function recordInPlaceUpdate(gpu: RecordingBackend, group: AdamSlot[], uniforms: number[]): void {
   const largest = Math.max(...group.map((slot) => slot.value.size));
   const workgroups = gridStride(largest).workgroups;
-  const pipeline = inPlacePipeline(gpu.device, group.length);
-  const tensors = group.flatMap(({ value, m, v, gradient }) => [value, m, v, gradient]);
-  for (const slot of group) gpu.uploadToGPU(slot.gradient.dataId); // ownsStorage has put the others there
   const counts = group.map((slot) => ({ type: 'int32', data: [slot.value.size] }));
-  const bindGroup = gpu.device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      ...tensors.map((t, binding) => ({ binding, resource: gpu.tensorToBinding(t) })),
-      { binding: tensors.length, resource: gpu.makeUniforms([...counts, { type: 'int32', data: [workgroups * WORKGROUP] },
-        { type: 'int32', data: [largest] }, ...asUniforms(uniforms)]) },
-    ],
-  });
-  for (const t of tensors) gpu.commandQueueOwnedIds.add(t.dataId);
-  gpu.ensureCommandEncoderReady();
-  gpu.computePassEncoder ??= gpu.commandEncoder!.beginComputePass({});
-  gpu.computePassEncoder.setPipeline(pipeline);
-  gpu.computePassEncoder.setBindGroup(0, bindGroup);
-  gpu.computePassEncoder.dispatchWorkgroups(workgroups);
-  if (++gpu.dispatchCountInPass >= env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')) {
-    gpu.endComputePassEncoder();
-    gpu.submitQueue();
-  }
+  recordDispatch(gpu, inPlaceShaders[group.length - 1]!, group.flatMap(({ value, m, v, gradient }) => [value, m, v, gradient]),
+    [...counts, { type: 'int32', data: [workgroups * WORKGROUP] }, { type: 'int32', data: [largest] }, ...asUniforms(uniforms)],
+    [workgroups, 1, 1]);
 }
 
 /** Adam's update of every slot on webgpu: in place where it may, else three dispatches into new tensors. */

@@ -1,0 +1,105 @@
+/**
+ * Dispatches of shaders that tfjs-backend-webgpu's programs cannot express, recorded into tfjs's
+ * own command stream: programs there have one output and read-only inputs, so a shader that writes
+ * several outputs (batch norm's per-channel results) or updates storage in place (fusedAdam) is
+ * compiled and bound here. Each dispatch goes into tfjs's current compute pass and submit batch,
+ * after the programs recorded before it, and counts in tf.profile's and tf.time's GPU time as
+ * tfjs's own do.
+ */
+import { env, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { WebGPUBackendInternals } from './backend-internals.js';
+
+/** What recording needs of tfjs-backend-webgpu 4.x beyond running programs: its command recording. */
+export interface RecordingBackend extends WebGPUBackendInternals {
+  device: GPUDevice;
+  commandEncoder: GPUCommandEncoder | null;
+  computePassEncoder: GPUComputePassEncoder | null;
+  dispatchCountInPass: number;
+  /** Data that a recorded, not yet submitted command reads: released only after the submit. */
+  commandQueueOwnedIds: WeakSet<object>;
+  /** Set while tf.time or tf.profile measures: the GPU timers of the programs recorded since. */
+  activeTimers: Array<{ name: string; query: Promise<number> }> | null;
+  supportTimestampQuery: boolean;
+  querySet: GPUQuerySet | null;
+  querySetCount: number;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  /** Resolves the last timed pass's timestamps: its GPU ms. */
+  getQueryTime(): Promise<number>;
+  /** Writes the uniforms into a pooled uniform buffer, released after the next submit. */
+  makeUniforms(uniforms: Array<{ type: string; data: number[] }>): GPUBufferBinding;
+  makeTensorInfo(shape: number[], dtype: 'float32'): TensorInfo;
+  tensorToBinding(t: TensorInfo): GPUBindingResource;
+  refCount(dataId: object): number;
+}
+
+/** A WGSL compute shader with entry point `main`, its uniforms bound last; `key` names it in the pipeline cache. */
+export interface RecordedShader {
+  key: string;
+  code(): string;
+}
+
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+function pipelineOf(device: GPUDevice, shader: RecordedShader): GPUComputePipeline {
+  let cache = pipelines.get(device);
+  if (cache === undefined) pipelines.set(device, cache = new Map());
+  let pipeline = cache.get(shader.key);
+  if (pipeline === undefined) {
+    pipeline = device.createComputePipeline({
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ code: shader.code() }), entryPoint: 'main' },
+    });
+    cache.set(shader.key, pipeline);
+  }
+  return pipeline;
+}
+
+/** A new float32 tensor of `shape` with GPU storage, for a recorded shader to write. */
+export function newGPUTensor(gpu: RecordingBackend, shape: number[]): TensorInfo {
+  const t = gpu.makeTensorInfo(shape, 'float32');
+  gpu.uploadToGPU(t.dataId);
+  return t;
+}
+
+/**
+ * Records one dispatch of `shader` with `tensors` bound at bindings 0.. in order (as the shader
+ * declares them, read or read_write) and `uniforms` after them.
+ */
+export function recordDispatch(gpu: RecordingBackend, shader: RecordedShader, tensors: TensorInfo[],
+  uniforms: Array<{ type: string; data: number[] }>, workgroups: [number, number, number]): void {
+  const pipeline = pipelineOf(gpu.device, shader);
+  for (const t of tensors) gpu.uploadToGPU(t.dataId);
+  const bindGroup = gpu.device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      ...tensors.map((t, binding) => ({ binding, resource: gpu.tensorToBinding(t) })),
+      { binding: tensors.length, resource: gpu.makeUniforms(uniforms) },
+    ],
+  });
+  for (const t of tensors) gpu.commandQueueOwnedIds.add(t.dataId);
+  gpu.ensureCommandEncoderReady();
+  // Timed as tfjs times its programs: a pass of its own (with timestamps where the device has
+  // them), its timer resolved right after.
+  const timed = gpu.activeTimers != null;
+  if (timed && gpu.supportTimestampQuery) {
+    gpu.endComputePassEncoder();
+    gpu.querySet ??= gpu.device.createQuerySet({ type: 'timestamp', count: gpu.querySetCount });
+    gpu.computePassEncoder = gpu.commandEncoder!.beginComputePass({
+      timestampWrites: { querySet: gpu.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+  }
+  gpu.computePassEncoder ??= gpu.commandEncoder!.beginComputePass({});
+  gpu.computePassEncoder.setPipeline(pipeline);
+  gpu.computePassEncoder.setBindGroup(0, bindGroup);
+  gpu.computePassEncoder.dispatchWorkgroups(...workgroups);
+  gpu.dispatchCountInPass++;
+  if (timed) {
+    gpu.endComputePassEncoder();
+    gpu.activeTimers!.push({ name: shader.key, query: gpu.getQueryTime() });
+  } else if (gpu.dispatchCountInPass >= env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')) {
+    gpu.endComputePassEncoder();
+    gpu.submitQueue();
+  }
+}

@@ -143,16 +143,15 @@ function productPerTap(ops: KernelOps, info: ReturnType<typeof convInfo>, dyMatr
 export function conv2dBackpropInput(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inputShape: number[], attrs: ConvAttrs): TensorInfo {
   const info = convInfo(inputShape, filter.shape, attrs, false);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels: o } = info;
-  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
   if (isPointwise(info)) {
     const filterT = ops.transpose(ops.reshape(filter, [c, o]), [1, 0]);
     const product = ops.matMul(ops.reshape(dy, [1, n * h * w, o]), ops.reshape(filterT, [1, o, c]));
     return ops.reshape(product, [n, h, w, c]);
   }
   if (isInputGradByTaps(info)) return inputGradByTaps(ops, dy, filter, info);
-  const rotated = ops.transpose(ops.reshape(ops.rotate180(filter), [fh * fw, c, o]), [0, 2, 1]);
   const { input, pad } = transposedConvInput(ops, dy, info);
-  return ops.conv2d(input, ops.reshape(rotated, [fh, fw, o, c]), [1, 1], pad, [dh, dw]);
+  return ops.conv2d(input, ops.flippedFilter(filter), [1, 1], pad, [dh, dw]);
 }
 
 // Up to this many output pixels (batch included), the input gradient is cheaper as one matrix

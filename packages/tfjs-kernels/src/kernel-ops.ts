@@ -6,6 +6,7 @@
 import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { ConvAttrs } from './conv-geometry.js';
 import { requireStockKernel } from './registry-state.js';
+import { webgpuFlippedFilter } from './webgpu/flipped-filter.js';
 
 export type Pair = [number, number];
 
@@ -159,6 +160,17 @@ export class KernelOps {
     const reversed = this.backendName === 'webgpu' ? this.gather(flat, order, 0)
       : this.concat(order.map((t) => this.slice(flat, [t, 0], [1, a * b])), 0);
     return this.reshape(reversed, [fh, fw, a, b]);
+  }
+
+  /**
+   * A Conv2D filter [fh, fw, c, o] rotated 180 degrees with its channel axes swapped, [fh, fw, o,
+   * c]: the filter of the input gradient's convolution. One program on webgpu (one dispatch
+   * instead of two), rotate180 and a transpose elsewhere.
+   */
+  flippedFilter(filter: TensorInfo): TensorInfo {
+    const [fh, fw, c, o] = filter.shape as [number, number, number, number];
+    if (this.backendName === 'webgpu') return this.adopt(webgpuFlippedFilter(this.backend, filter));
+    return this.reshape(this.transpose(this.reshape(this.rotate180(filter), [fh * fw, c, o]), [0, 2, 1]), [fh, fw, o, c]);
   }
 
   /**

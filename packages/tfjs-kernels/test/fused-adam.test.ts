@@ -12,6 +12,7 @@ import { FusedAdamOptimizer, defaultAdamEpsilon, fusedAdam, registerTrainingKern
 import { float32RunningPower } from '../src/fused-adam.js';
 import { LOOP_MAX_SIZE } from '../src/wasm/fused-adam.js';
 import { withSeed } from '../../../test-utils/numeric.js';
+import { countDispatches } from '../../../test-utils/webgpu.js';
 
 const adapter = await setupNodeWebGPU();
 if (adapter) await import('@tensorflow/tfjs-backend-webgpu');
@@ -273,23 +274,6 @@ describe.runIf(adapter)('fusedAdam on webgpu', () => {
     expect(oncePerStep.slice(4)).toEqual(atTheEnd);
   });
 
-  /** Dispatches recorded while `f` runs (Dawn's compute passes, whoever records them). */
-  async function countDispatches(f: () => void): Promise<number> {
-    const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder.prototype;
-    const original = proto.dispatchWorkgroups;
-    let count = 0;
-    proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
-      count++;
-      return original.apply(this, a);
-    };
-    try {
-      f();
-    } finally {
-      proto.dispatchWorkgroups = original;
-    }
-    return count;
-  }
-
   it('updates variables whose storage nothing else shares in place: one dispatch per group of variables', async () => {
     await tf.setBackend('webgpu');
     const vars = SHAPES.map((s, i) => tf.variable(tf.randomUniform(s, -1, 1, 'float32', 20 + i), true, `inPlace_${i}`));
@@ -299,7 +283,7 @@ describe.runIf(adapter)('fusedAdam on webgpu', () => {
     optimizer.applyGradients(grads); // creates the moments
     const dataIds = vars.map((v) => v.dataId);
     const before = tf.memory().numTensors;
-    const dispatches = await countDispatches(() => optimizer.applyGradients(grads));
+    const { dispatches } = countDispatches(() => optimizer.applyGradients(grads));
     // One dispatch per group of as many variables as a shader may bind (four buffers each; pairs
     // with WebGPU's default limit of 8). tfjs-core's bias-correction products run on the CPU.
     const device = (tf.backend() as unknown as { device: GPUDevice }).device;
@@ -320,7 +304,7 @@ describe.runIf(adapter)('fusedAdam on webgpu', () => {
     optimizer.applyGradients({ shared_v: g } as unknown as Gradients);
     const snapshot = tf.clone(v); // shares v's storage until v is assigned
     const old = Array.from((await snapshot.data()) as Float32Array);
-    const dispatches = await countDispatches(() => optimizer.applyGradients({ shared_v: g } as unknown as Gradients));
+    const { dispatches } = countDispatches(() => optimizer.applyGradients({ shared_v: g } as unknown as Gradients));
     expect(dispatches).toBe(3); // new tensors for the two moments and the value
     expect(Array.from((await snapshot.data()) as Float32Array)).toEqual(old);
     expect(worstRelative([(await v.data()) as Float32Array], [Float32Array.from(old)])).toBeGreaterThan(1e-3);

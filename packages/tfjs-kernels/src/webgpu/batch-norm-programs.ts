@@ -141,7 +141,7 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
  */
 export function channelResultsShader(kind: PartialSumKind): RecordedShader {
   const reads = kind === 'moments' ? ['partial', 'x', 'movingMean', 'movingVariance'] : ['partial', 'variance'];
-  const writes = kind === 'moments' ? ['mean', 'variance', 'newMovingMean', 'newMovingVariance'] : ['offsetGrad', 'scaleGrad'];
+  const writes = CHANNEL_RESULTS[kind];
   const results = kind === 'moments'
     ? `let m = totalA / f32(uniforms.rows);
   let batchMean = x[c] + m;
@@ -177,6 +177,12 @@ fn main(@builtin(global_invocation_id) id : vec3<u32>) {
 `,
   };
 }
+
+/** The outputs of channelResultsShader, in the order it binds them. */
+export const CHANNEL_RESULTS: Record<PartialSumKind, readonly string[]> = {
+  moments: ['mean', 'variance', 'newMovingMean', 'newMovingVariance'],
+  gradient: ['offsetGrad', 'scaleGrad'],
+};
 
 /** Threads per workgroup of the per-channel results (one per channel). */
 export const CHANNEL_THREADS = 64;

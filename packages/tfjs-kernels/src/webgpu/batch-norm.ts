@@ -10,6 +10,7 @@ import { requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import {
   batchNormUniforms,
+  CHANNEL_RESULTS,
   CHANNEL_THREADS,
   channelResultsShader,
   inputGradProgram,
@@ -39,11 +40,11 @@ export const BATCH_NORM_KERNELS = {
 
 /**
  * The partial sums of `kind` over x's rows, then the per-channel results finished from them in one
- * dispatch, reading `reads` after the partial sums (see channelResultsShader): `results` new [C]
- * tensors, and the uniforms the kernel's other programs take.
+ * dispatch, reading `reads` after the partial sums: new [C] tensors in CHANNEL_RESULTS' order (see
+ * channelResultsShader), and the uniforms the kernel's other programs take.
  */
 function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: TensorInfo, inputs: TensorInfo[], reads: TensorInfo[],
-  results: number, rate: number, epsilon: number) {
+  rate: number, epsilon: number) {
   const channels = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, b) => a * b, 1);
   const rows = size / channels;
@@ -52,7 +53,7 @@ function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: Tens
   const uniforms = batchNormUniforms(g);
   const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits), inputs, 'float32', uniforms);
   try {
-    const outputs = Array.from({ length: results }, () => newGPUTensor(backend, [channels]));
+    const outputs = CHANNEL_RESULTS[kind].map(() => newGPUTensor(backend, [channels]));
     recordDispatch(backend, channelResultsShader(kind), [partial, ...reads, ...outputs], uniforms, [Math.ceil(channels / CHANNEL_THREADS), 1, 1]);
     return { size, uniforms, outputs };
   } finally {
@@ -73,7 +74,7 @@ export function webgpuBatchMoments({ inputs, backend, attrs }: KernelArgs): Tens
   checkX(name, x);
   const momentum = Number((attrs ?? {}).momentum);
   // mean, variance, updated movingMean, updated movingVariance
-  return channelResults(backend as RecordingBackend, 'moments', x, [x], [x, movingMean, movingVariance], 4, 1 - momentum, 0).outputs;
+  return channelResults(backend as RecordingBackend, 'moments', x, [x], [x, movingMean, movingVariance], 1 - momentum, 0).outputs;
 }
 
 export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
@@ -83,7 +84,7 @@ export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): Ten
   checkX(name, x);
   const epsilon = Number((attrs ?? {}).varianceEpsilon);
   const b = backend as RecordingBackend;
-  const { size, uniforms, outputs: [offsetGrad, scaleGrad] } = channelResults(b, 'gradient', x, [dy, x, mean], [variance], 2, 0, epsilon);
+  const { size, uniforms, outputs: [offsetGrad, scaleGrad] } = channelResults(b, 'gradient', x, [dy, x, mean], [variance], 0, epsilon);
   const flat = b.runWebGPUProgram(inputGradProgram(size), [dy, x, mean, variance, scale, offsetGrad!, scaleGrad!], 'float32', uniforms);
   return [withShape(flat, x.shape), scaleGrad!, offsetGrad!];
 }

@@ -167,6 +167,35 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
     await tf.setBackend('cpu');
   });
 
+  it('record nothing in tfjs\'s compile-only pass (WEBGPU_ENGINE_COMPILE_ONLY), then run as usual', async () => {
+    await tf.setBackend('cpu');
+    const shape = [2, 8, 8, 3];
+    const o = operands({ shape, offset: 0 }, 7);
+    const expected = await reference(o, shape);
+    await tf.setBackend('webgpu');
+    const x = tf.tensor(o.x, shape);
+    const [movingMean, movingVariance] = [tf.tensor1d(o.movingMean), tf.tensor1d(o.movingVariance)];
+    await read([x, movingMean, movingVariance]);
+    const moments = () => tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x, movingMean, movingVariance }, { momentum: MOMENTUM }) as tf.Tensor[];
+    tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', true);
+    let compiled: { result: tf.Tensor[]; dispatches: number };
+    try {
+      compiled = countDispatches(moments);
+      await (tf.backend() as unknown as { checkCompileCompletionAsync(): Promise<void> }).checkCompileCompletionAsync();
+    } finally {
+      tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', false);
+    }
+    expect(compiled.dispatches).toBe(0);
+    const ran = countDispatches(moments);
+    expect(ran.dispatches).toBe(2);
+    const values = await read(ran.result);
+    for (const [i, name] of NAMES.slice(0, 4).entries()) {
+      expect(differenceRelativeToLargest(values[i]!, expected[i]!), name).toBeLessThan(1e-4);
+    }
+    tf.dispose([x, movingMean, movingVariance, ...compiled.result, ...ran.result]);
+    await tf.setBackend('cpu');
+  });
+
   it('reject inputs they cannot normalize, naming the kernel and the input', async () => {
     await tf.setBackend('webgpu');
     const m = tf.zeros([3]);

@@ -70,6 +70,8 @@ export function newGPUTensor(gpu: RecordingBackend, shape: number[]): TensorInfo
 export function recordDispatch(gpu: RecordingBackend, shader: RecordedShader, tensors: TensorInfo[],
   uniforms: Array<{ type: string; data: number[] }>, workgroups: [number, number, number]): void {
   const pipeline = pipelineOf(gpu.device, shader);
+  // tfjs's compile-only pass (parallel pipeline compilation) runs no programs: compiled, not recorded.
+  if (env().getBool('WEBGPU_ENGINE_COMPILE_ONLY')) return;
   for (const t of tensors) gpu.uploadToGPU(t.dataId);
   const bindGroup = gpu.device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),

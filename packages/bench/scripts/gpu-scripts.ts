@@ -17,6 +17,7 @@ const SCRIPTS: Record<string, () => Promise<unknown>> = {
   'gpu-adam': () => import('./gpu-adam.js'),
   'gpu-overhead': () => import('./gpu-overhead.js'),
   'dispatch-counts': () => import('./dispatch-counts.js'),
+  'gpu-dispatch-cost': () => import('./gpu-dispatch-cost.js'),
   'gradient-memory': () => import('./gradient-memory.js'),
 };
 

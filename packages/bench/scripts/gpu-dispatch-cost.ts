@@ -1,0 +1,109 @@
+/**
+ * What one dispatch costs a training step's wall time on a GPU machine, measured in the step: each
+ * model's Adam step as built and with tiny extra dispatches after each batch-norm kernel of
+ * @sa-unet/tfjs-kernels (`--extra`, default 4 and 8 per batch norm: 4 is what finishing batch
+ * norm's per-channel results in one dispatch took away, 2026-12-04), in alternating rounds, since
+ * wall times drift between calls. The extra dispatches are what those were: a stock kernel on a
+ * per-channel vector, one small program each. The slope, (step with extra - step as built) / extra
+ * dispatches per step, is the wall time one dispatch adds where it lands (CPU time not hidden
+ * behind the GPU's, or GPU time between kernels), the figure every count of dispatches saved is
+ * multiplied by (about 0.05 ms estimated from an H100's CPU profile, 2026-11-27). Lavapipe runs it
+ * (there a dispatch's cost is the CPU's, twice over); its figures say nothing of a GPU.
+ *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-dispatch-cost --size 256 --out $OUT/dispatch-cost.json
+ */
+import { writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { diceLoss } from '@sa-unet/seg-metrics';
+import { BATCH_NORM_KERNELS, fusedAdam } from '@sa-unet/tfjs-kernels';
+import { selectBackend } from '../src/backend.js';
+import { buildModel } from '../src/commands/run-model.js';
+import type { LatencyRow } from '../src/commands/latency.js';
+import { countDispatches } from './dispatch-counter.js';
+import { comparisonOptions, latencyPerVariant } from './kernel-calls.js';
+
+const { size, baseFilters, runs, steps, rounds, models, out, values } = comparisonOptions({ runs: 3, rounds: 3 }, { extra: '4,8' });
+const extras = values['extra']!.split(',').map(Number);
+if (extras.some((n) => !Number.isInteger(n) || n < 1 || n % 4 !== 0)) throw new Error(`--extra must be positive multiples of 4 separated by commas, got '${values['extra']}'`);
+
+const { description: adapter } = await selectBackend('webgpu'); // Dawn, our kernels; a clear error without an adapter
+
+// After each batch-norm kernel, stock Neg programs on one of its per-channel outputs: three
+// quarters of `extraPerBatchNorm` after the moments, a quarter after the gradient (4: 3 and 1, as
+// removed).
+let extraPerBatchNorm = 0;
+for (const [kernel, share] of [[BATCH_NORM_KERNELS.moments, 0.75], [BATCH_NORM_KERNELS.gradient, 0.25]] as const) {
+  const config = tf.getKernel(kernel, 'webgpu');
+  if (config === undefined) throw new Error(`${kernel} is not registered for webgpu`);
+  const neg = tf.getKernel('Neg', 'webgpu')!.kernelFunc;
+  tf.unregisterKernel(kernel, 'webgpu');
+  tf.registerKernel({
+    ...config,
+    kernelFunc: (args) => {
+      const outputs = config.kernelFunc(args) as tf.TensorInfo[];
+      const perChannel = kernel === BATCH_NORM_KERNELS.moments ? outputs[0]! : outputs[1]!; // mean; dScale
+      const count = Math.round(extraPerBatchNorm * share);
+      for (let i = 0; i < count; i++) {
+        const t = neg({ inputs: { x: perChannel }, backend: args.backend, attrs: {} }) as tf.TensorInfo;
+        (args.backend as tf.KernelBackend).disposeData(t.dataId);
+      }
+      return outputs;
+    },
+  });
+}
+
+/** Dispatches of one Adam step of `model` (batch 4) with `extra` per batch norm. */
+async function stepDispatches(model: (typeof models)[number], extra: number): Promise<number> {
+  extraPerBatchNorm = extra;
+  const built = buildModel(model, { size, baseFilters }, 1);
+  built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
+  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
+  const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
+  await built.trainOnBatch(x, y); // the moments exist: the next step updates in place
+  const counter = countDispatches();
+  await built.trainOnBatch(x, y);
+  const count = counter.count;
+  tf.dispose([x, y]);
+  built.optimizer?.dispose();
+  built.dispose();
+  return count;
+}
+
+const variants = [0, ...extras];
+const dispatches: Record<string, Record<number, number>> = {};
+for (const model of models) {
+  dispatches[model] = {};
+  for (const extra of variants) dispatches[model]![extra] = await stepDispatches(model, extra);
+  console.log(`${model}: dispatches per step ${variants.map((extra) => `+${extra} per batch norm: ${dispatches[model]![extra]}`).join(', ')}`);
+}
+
+const rows: Array<LatencyRow & { round: number; variant: string }> = [];
+const label = (extra: number) => (extra === 0 ? 'as built' : `+${extra} per batch norm`);
+const save = () => {
+  if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, dispatches, rows, slopes }, null, 2));
+};
+const slopes: Record<string, Record<string, number>> = {};
+await latencyPerVariant(Object.fromEntries(variants.map((extra) => [label(extra), () => { extraPerBatchNorm = extra; }])),
+  { models, size, baseFilters, runs, steps, rounds }, (row) => {
+    rows.push(row);
+    save();
+  });
+extraPerBatchNorm = 0;
+
+// Per model and extra count: the median over rounds of (step with extra - step as built) per extra dispatch.
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+for (const model of models) {
+  slopes[model] = {};
+  for (const extra of extras) {
+    const added = dispatches[model]![extra]! - dispatches[model]![0]!;
+    const perRound = Array.from({ length: rounds }, (_, round) => {
+      const step = (variant: string) => rows.find((r) => r.model === model && r.round === round && r.variant === variant)?.stepMedianMs;
+      const [base, more] = [step(label(0)), step(label(extra))];
+      return base == null || more == null ? NaN : (more - base) / added;
+    }).filter((v) => !Number.isNaN(v));
+    if (perRound.length === 0) continue;
+    slopes[model]![label(extra)] = median(perRound);
+    console.log(`${model}, ${label(extra)} (${added} dispatches more per step): ${median(perRound).toFixed(4)} ms per dispatch ` +
+      `(median of ${perRound.length} rounds: ${perRound.map((v) => v.toFixed(4)).join(', ')})`);
+  }
+}
+save();

@@ -52,10 +52,14 @@ function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: Tens
   const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: gridStrideWorkgroups(size) * WORKGROUP };
   const uniforms = batchNormUniforms(g);
   const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits), inputs, 'float32', uniforms);
+  const outputs: TensorInfo[] = [];
   try {
-    const outputs = CHANNEL_RESULTS[kind].map(() => newGPUTensor(backend, [channels]));
+    for (const _ of CHANNEL_RESULTS[kind]) outputs.push(newGPUTensor(backend, [channels]));
     recordDispatch(backend, channelResultsShader(kind), [partial, ...reads, ...outputs], uniforms, [Math.ceil(channels / CHANNEL_THREADS), 1, 1]);
     return { size, uniforms, outputs };
+  } catch (err) {
+    for (const t of outputs) backend.disposeData(t.dataId);
+    throw err;
   } finally {
     backend.disposeData(partial.dataId);
   }

@@ -13,12 +13,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { diceLoss } from '@sa-unet/seg-metrics';
+import { diceLoss, percentile } from '@sa-unet/seg-metrics';
 import { BATCH_NORM_KERNELS, fusedAdam } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import type { LatencyRow } from '../src/commands/latency.js';
 import { countDispatches } from './dispatch-counter.js';
+import { trainOneBatch } from './kernel-totals.js';
 import { comparisonOptions, latencyPerVariant } from './kernel-calls.js';
 
 const { size, baseFilters, runs, steps, rounds, models, out, values } = comparisonOptions({ runs: 3, rounds: 3 }, { extra: '4,8' });
@@ -31,7 +32,8 @@ const { description: adapter } = await selectBackend('webgpu'); // Dawn, our ker
 // quarters of `extraPerBatchNorm` after the moments, a quarter after the gradient (4: 3 and 1, as
 // removed).
 let extraPerBatchNorm = 0;
-for (const [kernel, share] of [[BATCH_NORM_KERNELS.moments, 0.75], [BATCH_NORM_KERNELS.gradient, 0.25]] as const) {
+// [kernel, the per-channel output the extra programs read (mean; dScale), its share of them]
+for (const [kernel, output, share] of [[BATCH_NORM_KERNELS.moments, 0, 0.75], [BATCH_NORM_KERNELS.gradient, 1, 0.25]] as const) {
   const config = tf.getKernel(kernel, 'webgpu');
   if (config === undefined) throw new Error(`${kernel} is not registered for webgpu`);
   const neg = tf.getKernel('Neg', 'webgpu')!.kernelFunc;
@@ -40,10 +42,8 @@ for (const [kernel, share] of [[BATCH_NORM_KERNELS.moments, 0.75], [BATCH_NORM_K
     ...config,
     kernelFunc: (args) => {
       const outputs = config.kernelFunc(args) as tf.TensorInfo[];
-      const perChannel = kernel === BATCH_NORM_KERNELS.moments ? outputs[0]! : outputs[1]!; // mean; dScale
-      const count = Math.round(extraPerBatchNorm * share);
-      for (let i = 0; i < count; i++) {
-        const t = neg({ inputs: { x: perChannel }, backend: args.backend, attrs: {} }) as tf.TensorInfo;
+      for (let i = 0; i < extraPerBatchNorm * share; i++) {
+        const t = neg({ inputs: { x: outputs[output]! }, backend: args.backend, attrs: {} }) as tf.TensorInfo;
         (args.backend as tf.KernelBackend).disposeData(t.dataId);
       }
       return outputs;
@@ -56,13 +56,10 @@ async function stepDispatches(model: (typeof models)[number], extra: number): Pr
   extraPerBatchNorm = extra;
   const built = buildModel(model, { size, baseFilters }, 1);
   built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
-  const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
-  const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
-  await built.trainOnBatch(x, y); // the moments exist: the next step updates in place
+  await trainOneBatch(built, size); // the moments exist: the next step updates in place
   const counter = countDispatches();
-  await built.trainOnBatch(x, y);
+  await trainOneBatch(built, size); // (its batch made on the GPU too, in every variant)
   const count = counter.count;
-  tf.dispose([x, y]);
   built.optimizer?.dispose();
   built.dispose();
   return count;
@@ -77,11 +74,11 @@ for (const model of models) {
 }
 
 const rows: Array<LatencyRow & { round: number; variant: string }> = [];
+const slopes: Record<string, Record<string, number>> = {};
 const label = (extra: number) => (extra === 0 ? 'as built' : `+${extra} per batch norm`);
 const save = () => {
   if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), adapter, size, baseFilters, dispatches, rows, slopes }, null, 2));
 };
-const slopes: Record<string, Record<string, number>> = {};
 await latencyPerVariant(Object.fromEntries(variants.map((extra) => [label(extra), () => { extraPerBatchNorm = extra; }])),
   { models, size, baseFilters, runs, steps, rounds }, (row) => {
     rows.push(row);
@@ -90,7 +87,7 @@ await latencyPerVariant(Object.fromEntries(variants.map((extra) => [label(extra)
 extraPerBatchNorm = 0;
 
 // Per model and extra count: the median over rounds of (step with extra - step as built) per extra dispatch.
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const median = (v: number[]) => percentile(Float64Array.from(v), 50);
 for (const model of models) {
   slopes[model] = {};
   for (const extra of extras) {

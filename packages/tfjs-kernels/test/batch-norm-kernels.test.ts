@@ -78,21 +78,35 @@ async function reference(o: Operands, shape: number[]): Promise<Float32Array[]> 
   return values;
 }
 
+/** The operands as tensors on the current backend. */
+function inputTensors(o: Operands, shape: number[]) {
+  return {
+    x: tf.tensor(o.x, shape),
+    dy: tf.tensor(o.dy, shape),
+    scale: tf.tensor1d(o.scale),
+    movingMean: tf.tensor1d(o.movingMean),
+    movingVariance: tf.tensor1d(o.movingVariance),
+  };
+}
+type Inputs = ReturnType<typeof inputTensors>;
+
+/** The moments kernel: [mean, variance, movingMean', movingVariance']. */
+const runMoments = ({ x, movingMean, movingVariance }: Inputs) =>
+  tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x, movingMean, movingVariance }, { momentum: MOMENTUM }) as tf.Tensor[];
+
+/** The gradient kernel with the batch's mean and variance: [dx, dScale, dOffset]. */
+const runGradient = ({ dy, x, scale }: Inputs, [mean, variance]: tf.Tensor[]) =>
+  tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { dy, x, mean: mean!, variance: variance!, scale }, { varianceEpsilon: EPSILON }) as tf.Tensor[];
+
 /** The two kernels on the current (webgpu) backend, in the reference's order. */
 async function kernels(o: Operands, shape: number[]): Promise<Float32Array[]> {
   const before = tf.memory().numTensors;
-  const x = tf.tensor(o.x, shape);
-  const dy = tf.tensor(o.dy, shape);
-  const scale = tf.tensor1d(o.scale);
-  const [movingMean, movingVariance] = [tf.tensor1d(o.movingMean), tf.tensor1d(o.movingVariance)];
-  const moments = tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x, movingMean, movingVariance }, { momentum: MOMENTUM }) as tf.Tensor[];
-  const [mean, variance] = moments;
-  const grads = tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { dy, x, mean: mean!, variance: variance!, scale },
-    { varianceEpsilon: EPSILON }) as tf.Tensor[];
+  const t = inputTensors(o, shape);
+  const moments = runMoments(t);
+  const grads = runGradient(t, moments);
   expect(grads.map((g) => g.shape)).toEqual([shape, [shape[shape.length - 1]], [shape[shape.length - 1]]]);
-  const [dx, dScale, dOffset] = grads;
-  const values = await read([...moments, dx!, dScale!, dOffset!]);
-  tf.dispose([x, dy, scale, movingMean, movingVariance, ...moments, ...grads]);
+  const values = await read([...moments, ...grads]);
+  tf.dispose([...Object.values(t), ...moments, ...grads]);
   expect(tf.memory().numTensors, 'tensors left').toBe(before);
   return values;
 }
@@ -133,17 +147,12 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
     const expected = await reference(o, shape);
     await tf.setBackend('webgpu');
     const before = tf.memory().numTensors;
-    const x = tf.tensor(o.x, shape);
-    const dy = tf.tensor(o.dy, shape);
-    const scale = tf.tensor1d(o.scale);
-    const [movingMean, movingVariance] = [tf.tensor1d(o.movingMean), tf.tensor1d(o.movingVariance)];
-    const inputs = [x, dy, scale, movingMean, movingVariance];
+    const t = inputTensors(o, shape);
+    const inputs = Object.values(t);
     await read(inputs); // uploaded before counting
     const kernels = () => {
-      const moments = countDispatches(() =>
-        tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x, movingMean, movingVariance }, { momentum: MOMENTUM }) as tf.Tensor[]);
-      const grads = countDispatches(() => tf.engine().runKernel(BATCH_NORM_KERNELS.gradient,
-        { dy, x, mean: moments.result[0]!, variance: moments.result[1]!, scale }, { varianceEpsilon: EPSILON }) as tf.Tensor[]);
+      const moments = countDispatches(() => runMoments(t));
+      const grads = countDispatches(() => runGradient(t, moments.result));
       return { outputs: [...moments.result, ...grads.result], dispatches: [moments.dispatches, grads.dispatches] };
     };
     const untimed = kernels();
@@ -173,10 +182,9 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
     const o = operands({ shape, offset: 0 }, 7);
     const expected = await reference(o, shape);
     await tf.setBackend('webgpu');
-    const x = tf.tensor(o.x, shape);
-    const [movingMean, movingVariance] = [tf.tensor1d(o.movingMean), tf.tensor1d(o.movingVariance)];
-    await read([x, movingMean, movingVariance]);
-    const moments = () => tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x, movingMean, movingVariance }, { momentum: MOMENTUM }) as tf.Tensor[];
+    const t = inputTensors(o, shape);
+    await read(Object.values(t));
+    const moments = () => runMoments(t);
     tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', true);
     let compiled: { result: tf.Tensor[]; dispatches: number };
     try {
@@ -192,7 +200,7 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
     for (const [i, name] of NAMES.slice(0, 4).entries()) {
       expect(differenceRelativeToLargest(values[i]!, expected[i]!), name).toBeLessThan(1e-4);
     }
-    tf.dispose([x, movingMean, movingVariance, ...compiled.result, ...ran.result]);
+    tf.dispose([...Object.values(t), ...compiled.result, ...ran.result]);
     await tf.setBackend('cpu');
   });
 

@@ -80,7 +80,7 @@ function isLinearConv(layer: Pick<LayerConfig, 'className' | 'config'>): boolean
   return layer.className === 'Conv2D' && (c['dataFormat'] ?? 'channelsLast') === 'channelsLast';
 }
 
-/** {@link isLinearConv}, called once. */
+/** A linear convolution ({@link isLinearConv}) applied once in the model (one inbound node). */
 function isFoldableConv(layer: LayerConfig): boolean {
   return layer.inboundNodes.length === 1 && isLinearConv(layer);
 }

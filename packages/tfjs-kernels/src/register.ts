@@ -29,7 +29,7 @@ import {
   webgpuDepthwiseBackpropFilter,
   webgpuDepthwiseBackpropInput,
 } from './webgpu/kernels.js';
-import { BATCH_NORM_KERNELS, webgpuBatchMoments, webgpuBatchNormGrad } from './webgpu/batch-norm.js';
+import { BATCH_NORM_KERNELS, webgpuBatchMoments, webgpuBatchNormGrad, webgpuBatchNormRelu } from './webgpu/batch-norm.js';
 import {
   CHANNEL_ATTENTION_KERNELS,
   webgpuChannelAttention,
@@ -117,6 +117,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     DepthwiseConv2dNativeBackpropInput: () => webgpuDepthwiseBackpropInput,
     [BATCH_NORM_KERNELS.moments]: () => webgpuBatchMoments,
     [BATCH_NORM_KERNELS.gradient]: () => webgpuBatchNormGrad,
+    [BATCH_NORM_KERNELS.normalizeRelu]: () => webgpuBatchNormRelu,
     [CHANNEL_ATTENTION_KERNELS.forward]: () => webgpuChannelAttention,
     [CHANNEL_ATTENTION_KERNELS.gradient]: () => webgpuChannelAttentionGrad,
     [CHANNEL_ATTENTION_KERNELS.inputGrad]: () => webgpuChannelAttentionInputGrad,
@@ -237,8 +238,8 @@ export interface RegisterTrainingKernelsOptions {
  * inputs such as Adam's scalars are uploaded once and then served from a GPU cache, instead of
  * through a new staging buffer on every call. And it registers, for webgpu only, kernels of its
  * own: for training-mode batch normalization ({@link BATCH_NORM_KERNELS}: the batch moments with
- * the moving averages, and the closed-form gradient, in 5 and 4 dispatches), which a batch-norm
- * layer may use where they are registered (@sa-unet/unet-zoo's does), and for efficient channel
+ * the moving averages in 2 dispatches, the closed-form gradient in 3, and the normalization with a
+ * ReLU after it in 1, whose gradient the same 3 take), which a batch-norm layer may use where they are registered (@sa-unet/unet-zoo's does), and for efficient channel
  * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 dispatches each, and dz by
  * channel blocks, with a depthwise convolution's input gradient added in the same dispatch) and for a depthwise-separable convolution in one dispatch
  * ({@link SEPARABLE_CONV_KERNEL}), which @sa-unet/scale-attn-conv's layer uses where they are

@@ -1,7 +1,7 @@
 /**
  * The webgpu batch-norm kernels (src/webgpu/batch-norm.ts) against the cpu backend: the batch
  * moments and moving averages against tf.moments, the gradient against autodiff of batchNorm with
- * the batch's own moments. On Dawn (in CI on Mesa's lavapipe); skipped with a message where no
+ * the batch's own moments; the rectified forms against the stock webgpu kernels they replace. On Dawn (in CI on Mesa's lavapipe); skipped with a message where no
  * WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCH_NORM_KERNELS, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { channelResultsShader, inputGradProgram, partialSumsProgram, rectifiedNormalizeProgram } from '../src/webgpu/batch-norm-programs.js';
 
 const adapter = await nodeWebGPU('the batch-norm kernel tests');
 
@@ -113,6 +114,26 @@ async function kernels(o: Operands, shape: number[]): Promise<Float32Array[]> {
 
 const NAMES = ['mean', 'variance', 'moving mean', 'moving variance', 'dx', 'dscale', 'doffset'];
 
+it('every batch-norm shader binds at most 8 storage buffers, WebGPU\'s default limit, which browsers keep', () => {
+  const bound: Array<[string, number]> = [];
+  for (const rectified of [false, true]) {
+    for (const kind of ['moments', 'gradient'] as const) {
+      const partial = partialSumsProgram(kind, 32, 4, rectified);
+      bound.push([partial.shaderKey, partial.variableNames.length + 1]);
+    }
+    const dx = inputGradProgram(64, rectified);
+    bound.push([dx.shaderKey, dx.variableNames.length + 1]);
+  }
+  const normalize = rectifiedNormalizeProgram(64);
+  bound.push([normalize.shaderKey, normalize.variableNames.length + 1]);
+  for (const kind of ['moments', 'gradient'] as const) {
+    const shader = channelResultsShader(kind);
+    bound.push([shader.key, shader.code().match(/var<storage/g)?.length ?? 0]);
+  }
+  expect(bound.filter(([, n]) => n > 8)).toEqual([]);
+  expect(Math.max(...bound.map(([, n]) => n))).toBe(8); // the moments' per-channel results: 4 read, 4 written
+});
+
 describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
   beforeAll(() => {
     registerTrainingKernels();
@@ -204,6 +225,58 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
     await tf.setBackend('cpu');
   });
 
+  it.each(CASES)('%s: normalizeRelu gives the stock FusedBatchNorm and Relu bit for bit, in one dispatch', async (_, c) => {
+    await tf.setBackend('cpu');
+    const o = operands(c, 11);
+    await tf.setBackend('webgpu');
+    const t = inputTensors(o, c.shape);
+    const [mean, variance] = runMoments(t);
+    const offset = tf.tidy(() => tf.sub(tf.mul(t.movingMean, 2), 0.5)); // some channels mostly negative
+    await read([...Object.values(t), offset]);
+    const before = tf.memory().numTensors;
+    const ours = countDispatches(() => tf.engine().runKernel(BATCH_NORM_KERNELS.normalizeRelu,
+      { x: t.x, mean: mean!, variance: variance!, offset, scale: t.scale }, { varianceEpsilon: EPSILON }) as tf.Tensor);
+    expect(ours.dispatches).toBe(1);
+    expect(ours.result.shape).toEqual(c.shape);
+    const stock = tf.tidy(() => tf.relu(tf.batchNorm(t.x, mean!, variance!, offset, t.scale, EPSILON)));
+    const [actual, expected] = await read([ours.result, stock]);
+    expect(actual).toEqual(expected);
+    expect(actual!.some((v) => v === 0) && actual!.some((v) => v > 0), 'both sides of the ReLU').toBe(true);
+    tf.dispose([ours.result, stock]);
+    expect(tf.memory().numTensors, 'tensors left').toBe(before);
+    tf.dispose([...Object.values(t), mean!, variance!, offset]);
+    await tf.setBackend('cpu');
+  });
+
+  it.each(CASES)('%s: the gradient with y equals ReLU\'s gradient, then the gradient without, bit for bit, in three dispatches', async (_, c) => {
+    await tf.setBackend('cpu');
+    const o = operands(c, 13);
+    // y with negatives, both zeros and positives; rectified or not, only its sign matters.
+    const yValues = tf.tidy(() => seededUniform(c.shape, 17, -1, 1).dataSync() as Float32Array);
+    yValues[0] = 0;
+    if (yValues.length > 1) yValues[1] = -0;
+    await tf.setBackend('webgpu');
+    const t = inputTensors(o, c.shape);
+    const moments = runMoments(t);
+    const y = tf.tensor(yValues, c.shape);
+    await read([...Object.values(t), ...moments, y]);
+    const before = tf.memory().numTensors;
+    const ours = countDispatches(() => tf.engine().runKernel(BATCH_NORM_KERNELS.gradient,
+      { dy: t.dy, x: t.x, mean: moments[0]!, variance: moments[1]!, scale: t.scale, y }, { varianceEpsilon: EPSILON }) as tf.Tensor[]);
+    expect(ours.dispatches).toBe(3);
+    const composed = tf.tidy(() => {
+      const dy = tf.grad((v: tf.Tensor) => tf.relu(v))(y, t.dy); // ReLU's gradient at y, as tfjs-core gives it
+      return runGradient({ ...t, dy }, moments);
+    });
+    const actual = await read(ours.result);
+    const expected = await read(composed);
+    for (const [i, name] of ['dx', 'dscale', 'doffset'].entries()) expect(actual[i], name).toEqual(expected[i]);
+    tf.dispose([...ours.result, ...composed]);
+    expect(tf.memory().numTensors, 'tensors left').toBe(before);
+    tf.dispose([...Object.values(t), ...moments, y]);
+    await tf.setBackend('cpu');
+  });
+
   it('reject inputs they cannot normalize, naming the kernel and the input', async () => {
     await tf.setBackend('webgpu');
     const m = tf.zeros([3]);
@@ -213,6 +286,13 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
       .toThrow(`${BATCH_NORM_KERNELS.moments}: x must be float32, got int32`);
     expect(() => tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { dy: m, x: m }, { varianceEpsilon: 1e-3 }))
       .toThrow(`${BATCH_NORM_KERNELS.gradient}: missing input 'mean'`);
+    const x = tf.zeros([2, 3]);
+    expect(() => tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { dy: x, x, mean: m, variance: m, scale: m, y: tf.zeros([3, 2]) }, { varianceEpsilon: 1e-3 }))
+      .toThrow(`${BATCH_NORM_KERNELS.gradient}: y must be float32 of x's shape [2, 3], got float32 [3, 2]`);
+    expect(() => tf.engine().runKernel(BATCH_NORM_KERNELS.normalizeRelu, { x, mean: m, variance: m, offset: tf.zeros([2]), scale: m }, { varianceEpsilon: 1e-3 }))
+      .toThrow(`${BATCH_NORM_KERNELS.normalizeRelu}: offset must be float32 of shape [3], got float32 [2]`);
+    expect(() => tf.engine().runKernel(BATCH_NORM_KERNELS.normalizeRelu, { x, mean: m, variance: m, offset: m }, { varianceEpsilon: 1e-3 }))
+      .toThrow(`${BATCH_NORM_KERNELS.normalizeRelu}: missing input 'scale'`);
     tf.disposeVariables();
     await tf.setBackend('cpu');
   });

@@ -3,7 +3,7 @@
  * steps, and the segmentation head. Every layer gets a deterministic name from its caller.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { zooBatchNormalization } from './batch-norm.js';
+import { zooBatchNormalization, zooReLU } from './batch-norm.js';
 import type { ResolvedCommonConfig } from './config.js';
 import { InputSizeCheck } from './input-size.js';
 
@@ -16,14 +16,17 @@ export type ConvFactory = (x: S, filters: number, kernelSize: number, name: stri
 export const plainConv: ConvFactory = (x, filters, kernelSize, name, useBias) =>
   tfl.layers.conv2d({ filters, kernelSize, padding: 'same', useBias, kernelInitializer: 'heNormal', name }).apply(x) as S;
 
-/** conv -> BN (if enabled) -> activation, named `${name}_conv`, `${name}_bn`, `${name}_relu`. */
+/**
+ * conv -> BN (if enabled) -> activation, named `${name}_conv`, `${name}_bn`, `${name}_relu` (the
+ * ReLU a zoo one, which the batch norm before it applies itself in training where it can).
+ */
 export function convUnit(
   x: S, filters: number, kernelSize: number, name: string, config: ResolvedCommonConfig,
   activation: Activation = 'relu', conv: ConvFactory = plainConv,
 ): S {
   let y = conv(x, filters, kernelSize, `${name}_conv`, !config.batchNorm);
   if (config.batchNorm) y = batchNorm(y, `${name}_bn`, config);
-  if (activation === 'relu') y = tfl.layers.reLU({ name: `${name}_relu` }).apply(y) as S;
+  if (activation === 'relu') y = zooReLU({ name: `${name}_relu` }).apply(y) as S;
   return y;
 }
 

@@ -10,9 +10,9 @@ import { BATCH_NORM_KERNELS, registerTrainingKernels } from '@sa-unet/tfjs-kerne
 import { TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
 import { saveToMemory } from '../../../test-utils/models.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
 import { unet } from '@sa-unet/unet-zoo';
-import { FUSED_BATCH_NORM_KERNELS, ZooBatchNormalization, zooBatchNormalization } from '../src/batch-norm.js';
+import { FUSED_BATCH_NORM_KERNELS, ZooBatchNormalization, zooBatchNormalization, ZooReLU, zooReLU } from '../src/batch-norm.js';
 
 const adapter = await nodeWebGPU('the zoo batch-norm webgpu test');
 if (adapter) {
@@ -154,12 +154,17 @@ describe.each(TRAINING_BACKENDS)('zoo batch normalization on %s', (backend) => {
     const bn = model.layers.filter((l) => l instanceof ZooBatchNormalization);
     expect(bn.length).toBeGreaterThan(0);
     expect(bn.every((l) => l.getClassName() === 'BatchNormalization')).toBe(true);
+    const relu = model.layers.filter((l) => l instanceof ZooReLU);
+    expect(relu.length).toBe(bn.length);
+    expect(relu.every((l) => l.getClassName() === 'ReLU')).toBe(true);
+    expect(zooReLU({ name: 'same_config' }).getConfig()).toEqual(tfl.layers.reLU({ name: 'same_config' }).getConfig());
     const config = tfl.layers.batchNormalization({ momentum: 0.5, name: 'same_config' }).getConfig();
     expect(zooBatchNormalization({ momentum: 0.5, name: 'same_config' }).getConfig()).toEqual(config);
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(await saveToMemory(model)));
     const loadedBn = loaded.layers.filter((l) => l.getClassName() === 'BatchNormalization');
     expect(loadedBn.length).toBe(bn.length);
     expect(loadedBn.some((l) => l instanceof ZooBatchNormalization)).toBe(false);
+    expect(loaded.layers.some((l) => l instanceof ZooReLU)).toBe(false);
     const x = seededUniform([1, 16, 16, 1], 10, 0, 1);
     const [a, b] = [model, loaded].map((m) => m.predict(x) as tf.Tensor);
     expect(await b!.data()).toEqual(await a!.data());
@@ -184,7 +189,8 @@ describe.runIf(adapter)('zoo batch normalization on webgpu', () => {
       gpu = await trainingCall(zooBatchNormalization({}), shape);
     });
     const kernels = new Set(profile.kernels.map((k) => k.name));
-    for (const name of Object.values(FUSED_BATCH_NORM_KERNELS)) expect(kernels.has(name), name).toBe(true);
+    for (const name of [FUSED_BATCH_NORM_KERNELS.moments, FUSED_BATCH_NORM_KERNELS.gradient]) expect(kernels.has(name), name).toBe(true);
+    expect(kernels.has(FUSED_BATCH_NORM_KERNELS.normalizeRelu), 'no ReLU follows').toBe(false);
     await useBackend('cpu');
     for (const key of ['y', 'movingMean', 'movingVariance'] as const) {
       expect(differenceRelativeToLargest(gpu![key], cpu[key]), key).toBeLessThan(1e-4);
@@ -192,5 +198,86 @@ describe.runIf(adapter)('zoo batch normalization on webgpu', () => {
     for (const [i, what] of ['x', 'gamma', 'beta'].entries()) {
       expect(differenceRelativeToLargest(gpu!.grads[i]!, cpu.grads[i]!), `gradient of ${what}`).toBeLessThan(1e-4);
     }
+  });
+});
+
+/** x -> conv -> zoo batch norm -> `relu` (-> and, with `tap`, the batch norm's output added to that) -> conv. */
+function unitModel(relu: tfl.layers.Layer, tap = false): tfl.LayersModel {
+  const input = tfl.input({ shape: [6, 5, 2] });
+  const conv = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) });
+  const bn = zooBatchNormalization({}).apply(conv.apply(input)) as tfl.SymbolicTensor;
+  let y = relu.apply(bn) as tfl.SymbolicTensor;
+  if (tap) y = tfl.layers.add().apply([y, bn]) as tfl.SymbolicTensor;
+  const head = tfl.layers.conv2d({ filters: 1, kernelSize: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) });
+  return tfl.model({ inputs: input, outputs: head.apply(y) as tfl.SymbolicTensor });
+}
+
+/** The output, the gradients of sum(output * r) for every trainable weight, and the dispatches of that step. */
+async function unitStep(model: tfl.LayersModel): Promise<{ values: Float32Array[]; dispatches: number }> {
+  const x = seededUniform([2, 6, 5, 2], 21, -1, 1);
+  const r = seededUniform([2, 6, 5, 1], 22);
+  const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  await Promise.all([x, r, ...weights].map((t) => t.data())); // uploaded before counting
+  const before = tf.memory().numTensors;
+  let y: tf.Tensor | null = null;
+  const { result: { value, grads }, dispatches } = countDispatches(() => tf.variableGrads(() => {
+    y = tf.keep(model.apply(x, { training: true }) as tf.Tensor);
+    return tf.sum(tf.mul(y, r)) as tf.Scalar;
+  }, weights));
+  const values = await Promise.all([y!, ...weights.map((w) => grads[w.name]!)].map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([y!, value, ...Object.values(grads)]);
+  expect(tf.memory().numTensors, 'tensors left').toBe(before);
+  tf.dispose([x, r]);
+  return { values, dispatches };
+}
+
+describe.runIf(adapter)('a conv -> batch norm -> ReLU unit on webgpu', () => {
+  it('the batch norm applies the zoo ReLU after it itself: the same output and gradients, two dispatches fewer', async () => {
+    await tf.setBackend('webgpu');
+    const stock = await unitStep(unitModel(tfl.layers.reLU({})));
+    let ours: Awaited<ReturnType<typeof unitStep>> | undefined;
+    const profile = await tf.profile(async () => {
+      ours = await unitStep(unitModel(zooReLU({})));
+    });
+    const kernels = new Set(profile.kernels.map((k) => k.name));
+    expect(kernels.has(FUSED_BATCH_NORM_KERNELS.normalizeRelu)).toBe(true);
+    expect(kernels.has('Relu')).toBe(false);
+    expect(ours!.dispatches).toBe(stock.dispatches - 2);
+    expect(ours!.values.length).toBe(stock.values.length);
+    for (const [i, values] of ours!.values.entries()) expect(values, i === 0 ? 'output' : `gradient ${i}`).toEqual(stock.values[i]);
+    await useBackend('cpu');
+  });
+
+  it('in inference too: the same output, one dispatch fewer', async () => {
+    await tf.setBackend('webgpu');
+    const x = seededUniform([2, 6, 5, 2], 23, -1, 1);
+    const predict = async (model: tfl.LayersModel) => {
+      // Moving statistics other than the initial 0 and 1, so that inference uses them visibly.
+      const bn = model.layers.find((l) => l instanceof ZooBatchNormalization)!;
+      bn.setWeights([seededUniform([4], 24, 0.5, 1.5), seededUniform([4], 25), seededUniform([4], 26), seededUniform([4], 27, 0.5, 2)]);
+      await Promise.all([x, ...model.weights.map((w) => w.read())].map((t) => t.data()));
+      const before = tf.memory().numTensors;
+      const { result, dispatches } = countDispatches(() => model.predict(x) as tf.Tensor);
+      const values = await result.data();
+      result.dispose();
+      expect(tf.memory().numTensors, 'tensors left').toBe(before);
+      return { values, dispatches };
+    };
+    const stock = await predict(unitModel(tfl.layers.reLU({})));
+    const ours = await predict(unitModel(zooReLU({})));
+    expect(ours.dispatches).toBe(stock.dispatches - 1);
+    expect(ours.values).toEqual(stock.values);
+    expect(ours.values.some((v) => v !== 0)).toBe(true);
+    x.dispose();
+    await useBackend('cpu');
+  });
+
+  it('a batch norm whose output also goes elsewhere leaves the ReLU to the ReLU layer', async () => {
+    await tf.setBackend('webgpu');
+    const stock = await unitStep(unitModel(tfl.layers.reLU({}), true));
+    const ours = await unitStep(unitModel(zooReLU({}), true));
+    expect(ours.dispatches).toBe(stock.dispatches);
+    for (const [i, values] of ours.values.entries()) expect(values, i === 0 ? 'output' : `gradient ${i}`).toEqual(stock.values[i]);
+    await useBackend('cpu');
   });
 });

@@ -57,11 +57,31 @@ export function batchNormUniforms(g: BatchNormGeometry): Array<{ type: 'int32' |
 const PARTIAL_SUM_THREADS = 256;
 
 /**
+ * WGSL of dy at flat index i: with `rectified`, dy * step(y) for the rectified output y (ReLU's
+ * gradient, as tfjs-webgpu's Step and Multiply compute it: NaN where y is NaN), so a batch norm
+ * followed by a ReLU takes the ReLU's gradient inside its own; else dy itself.
+ */
+function dyAt(i: string, rectified: boolean): string {
+  return rectified ? `rectifiedDy(${i})` : `dy[${i}]`;
+}
+
+const RECTIFIED_DY = `
+      fn rectifiedDy(i : i32) -> f32 {
+        let v = y[i];
+        var s = select(0.0, 1.0, v > 0.0);
+        if (isnan(v)) {
+          s = v;
+        }
+        return dy[i] * s;
+      }`;
+
+/**
  * Partial sums A and B of one row chunk per workgroup (workgroupId.z) for `lanes` channels
  * (workgroupId.x): 256 threads, 256 / lanes strands of rows added in workgroup memory.
- * Output [splits, 2, channels]. Inputs: x ('moments'); dy, x, mean ('gradient').
+ * Output [splits, 2, channels]. Inputs: x ('moments'); dy, x, mean, and y if `rectified`
+ * ('gradient', see dyAt).
  */
-export function partialSumsProgram(kind: PartialSumKind, channels: number, splits: number): WebGPUProgramSpec {
+export function partialSumsProgram(kind: PartialSumKind, channels: number, splits: number, rectified = false): WebGPUProgramSpec {
   const lanes = channelLanes(channels);
   const strands = PARTIAL_SUM_THREADS / lanes;
   // Two rows per iteration into two pairs of sums: two loads in flight per thread, not one after
@@ -70,18 +90,18 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
     ? `let v${suffix} = x[${row} * uniforms.channels + c] - shift;
             a${suffix} += v${suffix};
             b${suffix} = fma(v${suffix}, v${suffix}, b${suffix});`
-    : `let g${suffix} = dy[${row} * uniforms.channels + c];
+    : `let g${suffix} = ${dyAt(`${row} * uniforms.channels + c`, rectified)};
             a${suffix} += g${suffix};
             b${suffix} = fma(g${suffix}, x[${row} * uniforms.channels + c] - centre, b${suffix});`;
   return {
     outputShape: [splits, 2, channels],
-    shaderKey: `saunet_batchNormPartialSums_${kind}_${lanes}`,
+    shaderKey: `saunet_batchNormPartialSums_${kind}${rectified ? '_rectified' : ''}_${lanes}`,
     dispatchLayout: { x: [2], y: [1], z: [0] },
     dispatch: [Math.ceil(channels / lanes), 1, splits],
-    variableNames: kind === 'moments' ? ['x'] : ['dy', 'x', 'mean'],
+    variableNames: kind === 'moments' ? ['x'] : ['dy', 'x', 'mean', ...(rectified ? ['y'] : [])],
     uniforms: UNIFORMS,
     workgroupSize: [PARTIAL_SUM_THREADS, 1, 1],
-    getUserCode: () => `
+    getUserCode: () => `${rectified ? RECTIFIED_DY : ''}
       var<workgroup> sumsA : array<f32, ${PARTIAL_SUM_THREADS}>;
       var<workgroup> sumsB : array<f32, ${PARTIAL_SUM_THREADS}>;
 
@@ -133,15 +153,18 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
  * - 'moments': partial, x, movingMean, movingVariance; then it writes mean = s + A / rows, variance
  *   = B / rows - (A / rows)^2, at least 0 (biased, as tf.moments), and the moving averages
  *   moving - (moving - batch value) rate.
- * - 'gradient': partial, variance; then it writes offsetGrad = A (sum(dy)) and scaleGrad =
- *   B / sqrt(variance + epsilon).
+ * - 'gradient': partial, variance, mean, scale; then it writes offsetGrad = A (sum(dy)) and
+ *   scaleGrad = B / sqrt(variance + epsilon), and every per-channel value dx needs, copied into
+ *   one buffer (channelTerms: mean, variance, scale, offsetGrad, scaleGrad, each [C]), so that
+ *   dx's program binds 4 or 5 storage buffers, not 8 or 9: WebGPU's default limit, which browsers
+ *   keep, is 8.
  * Two per-channel programs and two moving averages (or two per-channel programs) took a dispatch
  * each, and a dispatch costs tfjs and Dawn about 0.05 ms of CPU time on a GPU machine whatever
  * its size: 22 batch norms of a U-Net step made 66 of these.
  */
 export function channelResultsShader(kind: PartialSumKind): RecordedShader {
-  const reads = kind === 'moments' ? ['partial', 'x', 'movingMean', 'movingVariance'] : ['partial', 'variance'];
-  const writes = CHANNEL_RESULTS[kind];
+  const reads = kind === 'moments' ? ['partial', 'x', 'movingMean', 'movingVariance'] : ['partial', 'variance', 'mean', 'scale'];
+  const writes = CHANNEL_RESULTS[kind].map(([name]) => name);
   const results = kind === 'moments'
     ? `let m = totalA / f32(uniforms.rows);
   let batchMean = x[c] + m;
@@ -150,8 +173,16 @@ export function channelResultsShader(kind: PartialSumKind): RecordedShader {
   variance[c] = batchVariance;
   newMovingMean[c] = movingMean[c] - (movingMean[c] - batchMean) * uniforms.rate;
   newMovingVariance[c] = movingVariance[c] - (movingVariance[c] - batchVariance) * uniforms.rate;`
-    : `offsetGrad[c] = totalA;
-  scaleGrad[c] = totalB * inverseSqrt(variance[c] + uniforms.epsilon);`;
+    : `let dOffset = totalA;
+  let dScale = totalB * inverseSqrt(variance[c] + uniforms.epsilon);
+  offsetGrad[c] = dOffset;
+  scaleGrad[c] = dScale;
+  let channels = uniforms.channels;
+  channelTerms[c] = mean[c];
+  channelTerms[channels + c] = variance[c];
+  channelTerms[2 * channels + c] = scale[c];
+  channelTerms[3 * channels + c] = dOffset;
+  channelTerms[4 * channels + c] = dScale;`;
   return {
     key: `saunet_batchNormChannelResults_${kind}`,
     code: () => `
@@ -178,10 +209,10 @@ fn main(@builtin(global_invocation_id) id : vec3<u32>) {
   };
 }
 
-/** The outputs of channelResultsShader, in the order it binds them. */
-export const CHANNEL_RESULTS: Record<PartialSumKind, readonly string[]> = {
-  moments: ['mean', 'variance', 'newMovingMean', 'newMovingVariance'],
-  gradient: ['offsetGrad', 'scaleGrad'],
+/** The outputs of channelResultsShader, in the order it binds them, and the values of each per channel. */
+export const CHANNEL_RESULTS: Record<PartialSumKind, ReadonlyArray<readonly [name: string, perChannel: number]>> = {
+  moments: [['mean', 1], ['variance', 1], ['newMovingMean', 1], ['newMovingVariance', 1]],
+  gradient: [['offsetGrad', 1], ['scaleGrad', 1], ['channelTerms', 5]],
 };
 
 /** Threads per workgroup of the per-channel results (one per channel). */
@@ -189,28 +220,59 @@ export const CHANNEL_THREADS = 64;
 
 /**
  * dx = scale / sigma (dy - offsetGrad / rows - (x - mean) / sigma * scaleGrad / rows), sigma =
- * sqrt(variance + epsilon): the closed-form input gradient of batch norm with the batch's moments.
- * Output: x's shape, flat.
+ * sqrt(variance + epsilon): the closed-form input gradient of batch norm with the batch's moments
+ * (dy masked by the rectified output y if `rectified`: see dyAt). Output: x's shape, flat.
  */
-export function inputGradProgram(size: number): WebGPUProgramSpec {
+export function inputGradProgram(size: number, rectified = false): WebGPUProgramSpec {
   return {
     outputShape: [size],
-    shaderKey: 'saunet_batchNormInputGrad',
+    shaderKey: `saunet_batchNormInputGrad${rectified ? '_rectified' : ''}`,
     dispatchLayout: { x: [0] },
     dispatch: [gridStrideWorkgroups(size), 1, 1],
-    variableNames: ['dy', 'x', 'mean', 'variance', 'scale', 'offsetGrad', 'scaleGrad'],
+    // channelTerms: mean, variance, scale, offsetGrad, scaleGrad (see channelResultsShader).
+    variableNames: ['dy', 'x', 'channelTerms', ...(rectified ? ['y'] : [])],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],
-    getUserCode: () => `
+    getUserCode: () => `${rectified ? RECTIFIED_DY : ''}
       // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
       fn main(index : i32) {
         let size = uniforms.rows * uniforms.channels;
         let perRow = 1.0 / f32(uniforms.rows);
         for (var i = index; i < size; i += uniforms.threads) {
           let c = i % uniforms.channels;
-          let invSigma = inverseSqrt(variance[c] + uniforms.epsilon);
-          let xhat = (x[i] - mean[c]) * invSigma;
-          result[i] = scale[c] * invSigma * (dy[i] - offsetGrad[c] * perRow - xhat * scaleGrad[c] * perRow);
+          let n = uniforms.channels;
+          let invSigma = inverseSqrt(channelTerms[n + c] + uniforms.epsilon);
+          let xhat = (x[i] - channelTerms[c]) * invSigma;
+          result[i] = channelTerms[2 * n + c] * invSigma * (${dyAt('i', rectified)} - channelTerms[3 * n + c] * perRow - xhat * channelTerms[4 * n + c] * perRow);
+        }
+      }
+    `,
+  };
+}
+
+/**
+ * relu(batchNorm(x, mean, variance, offset, scale)) in one elementwise pass: the normalization as
+ * tfjs-webgpu's BatchNormProgram writes it, then ReLU as its Relu does (NaN and -0 kept), so the
+ * values are those of the two stock kernels bit for bit. Output: x's shape, flat.
+ */
+export function rectifiedNormalizeProgram(size: number): WebGPUProgramSpec {
+  return {
+    outputShape: [size],
+    shaderKey: 'saunet_batchNormRelu',
+    dispatchLayout: { x: [0] },
+    dispatch: [gridStrideWorkgroups(size), 1, 1],
+    variableNames: ['x', 'mean', 'variance', 'offset', 'scale'],
+    uniforms: UNIFORMS,
+    workgroupSize: [64, 1, 1],
+    getUserCode: () => `
+      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
+      fn main(index : i32) {
+        let size = uniforms.rows * uniforms.channels;
+        for (var i = index; i < size; i += uniforms.threads) {
+          let c = i % uniforms.channels;
+          let inv = scale[c] * inverseSqrt(variance[c] + f32(uniforms.epsilon));
+          let v = dot(vec3<f32>(x[i], -mean[c], offset[c]), vec3<f32>(inv, inv, 1.0));
+          result[i] = select(v, 0.0, v < 0.0);
         }
       }
     `,

@@ -15,6 +15,7 @@ import {
   channelResultsShader,
   inputGradProgram,
   partialSumsProgram,
+  rectifiedNormalizeProgram,
   type BatchNormGeometry,
   type PartialSumKind,
 } from './batch-norm-programs.js';
@@ -28,33 +29,40 @@ import { newGPUTensor, recordDispatch, type RecordingBackend } from './recorded-
  *   over every axis but the last, and the moving averages m - (m - batch value) (1 - momentum).
  * - `gradient`: inputs { dy, x, mean, variance, scale }, attrs { varianceEpsilon } -> [dx,
  *   dScale, dOffset]: the gradient of batchNorm(x, mean, variance, offset, scale) when mean and
- *   variance are x's own batch moments (their dependence on x included).
- * Each takes two dispatches (the moments) or three (the gradient).
+ *   variance are x's own batch moments (their dependence on x included). With the optional input
+ *   y, the output of `normalizeRelu`, the gradient of that instead: dy is multiplied by step(y),
+ *   ReLU's gradient, on the way in.
+ * - `normalizeRelu`: inputs { x, mean, variance, offset, scale } (each of the last four [C]), attrs
+ *   { varianceEpsilon } -> relu(batchNorm(x, mean, variance, offset, scale)), x's shape: the
+ *   stock FusedBatchNorm and Relu, bit for bit, in one dispatch instead of two.
+ * Each takes two dispatches (the moments), three (the gradient) or one (`normalizeRelu`).
  */
 export const BATCH_NORM_KERNELS = {
   /** The batch's moments and the updated moving averages. */
   moments: 'SaUnetBatchMoments',
-  /** The gradient of training-mode batch normalization. */
+  /** The gradient of training-mode batch normalization (rectified or not). */
   gradient: 'SaUnetBatchNormGrad',
+  /** Batch normalization and a ReLU after it. */
+  normalizeRelu: 'SaUnetBatchNormRelu',
 } as const;
 
 /**
  * The partial sums of `kind` over x's rows, then the per-channel results finished from them in one
- * dispatch, reading `reads` after the partial sums: new [C] tensors in CHANNEL_RESULTS' order (see
+ * dispatch, reading `reads` after the partial sums: new tensors in CHANNEL_RESULTS' order (see
  * channelResultsShader), and the uniforms the kernel's other programs take.
  */
 function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: TensorInfo, inputs: TensorInfo[], reads: TensorInfo[],
-  rate: number, epsilon: number) {
+  rate: number, epsilon: number, rectified = false) {
   const channels = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, b) => a * b, 1);
   const rows = size / channels;
   const { splits, kPerSplit } = chooseSplits(rows, Math.ceil(channels / channelLanes(channels)), PARTIAL_SUM_WORKGROUPS, 256, 1);
   const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: gridStrideWorkgroups(size) * WORKGROUP };
   const uniforms = batchNormUniforms(g);
-  const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits), inputs, 'float32', uniforms);
+  const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits, rectified), inputs, 'float32', uniforms);
   const outputs: TensorInfo[] = [];
   try {
-    for (const _ of CHANNEL_RESULTS[kind]) outputs.push(newGPUTensor(backend, [channels]));
+    for (const [, perChannel] of CHANNEL_RESULTS[kind]) outputs.push(newGPUTensor(backend, [perChannel * channels]));
     recordDispatch(backend, channelResultsShader(kind), [partial, ...reads, ...outputs], uniforms, [Math.ceil(channels / CHANNEL_THREADS), 1, 1]);
     return { size, uniforms, outputs };
   } catch (err) {
@@ -86,9 +94,46 @@ export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): Ten
   const [dy, x, mean, variance, scale] = requireInputs(name, inputs, ['dy', 'x', 'mean', 'variance', 'scale']) as TensorInfo[] as
     [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   checkX(name, x);
+  const y = inputs['y'];
+  if (y !== undefined) checkSameShape(name, 'y', y, x);
+  const rectified = y === undefined ? [] : [y];
   const epsilon = Number((attrs ?? {}).varianceEpsilon);
   const b = backend as RecordingBackend;
-  const { size, uniforms, outputs: [offsetGrad, scaleGrad] } = channelResults(b, 'gradient', x, [dy, x, mean], [variance], 0, epsilon);
-  const flat = b.runWebGPUProgram(inputGradProgram(size), [dy, x, mean, variance, scale, offsetGrad!, scaleGrad!], 'float32', uniforms);
-  return [withShape(flat, x.shape), scaleGrad!, offsetGrad!];
+  const { size, uniforms, outputs: [offsetGrad, scaleGrad, channelTerms] } =
+    channelResults(b, 'gradient', x, [dy, x, mean, ...rectified], [variance, mean, scale], 0, epsilon, y !== undefined);
+  try {
+    const flat = b.runWebGPUProgram(inputGradProgram(size, y !== undefined), [dy, x, channelTerms!, ...rectified], 'float32', uniforms);
+    return [withShape(flat, x.shape), scaleGrad!, offsetGrad!];
+  } catch (err) {
+    for (const t of [offsetGrad!, scaleGrad!]) b.disposeData(t.dataId);
+    throw err;
+  } finally {
+    b.disposeData(channelTerms!.dataId);
+  }
+}
+
+function checkSameShape(kernel: string, label: string, t: TensorInfo, x: TensorInfo): void {
+  if (t.dtype !== 'float32' || t.shape.join() !== x.shape.join()) {
+    throw new Error(`${kernel}: ${label} must be float32 of x's shape [${x.shape.join(', ')}], got ${t.dtype} [${t.shape.join(', ')}]`);
+  }
+}
+
+export function webgpuBatchNormRelu({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const name = BATCH_NORM_KERNELS.normalizeRelu;
+  const [x, ...perChannel] = requireInputs(name, inputs, ['x', 'mean', 'variance', 'offset', 'scale']) as [TensorInfo, ...TensorInfo[]];
+  checkX(name, x);
+  const channels = x.shape[x.shape.length - 1]!;
+  for (const [i, label] of ['mean', 'variance', 'offset', 'scale'].entries()) {
+    const t = perChannel[i]!;
+    if (t.dtype !== 'float32' || t.shape.length !== 1 || t.shape[0] !== channels) {
+      throw new Error(`${name}: ${label} must be float32 of shape [${channels}], got ${t.dtype} [${t.shape.join(', ')}]`);
+    }
+  }
+  const size = x.shape.reduce((a, b) => a * b, 1);
+  const uniforms = batchNormUniforms({
+    rows: size / channels, channels, rowsPerSplit: 0, splits: 0, rate: 0,
+    epsilon: Number((attrs ?? {}).varianceEpsilon), threads: gridStrideWorkgroups(size) * WORKGROUP,
+  });
+  const flat = (backend as RecordingBackend).runWebGPUProgram(rectifiedNormalizeProgram(size), [x, ...perChannel], 'float32', uniforms);
+  return withShape(flat, x.shape);
 }

@@ -30,6 +30,7 @@ import {
   webgpuDepthwiseBackpropInput,
 } from './webgpu/kernels.js';
 import { BATCH_NORM_KERNELS, webgpuBatchMoments, webgpuBatchNormGrad, webgpuBatchNormRelu } from './webgpu/batch-norm.js';
+import { SOFT_DICE_KERNELS, webgpuSoftDice, webgpuSoftDiceGrad } from './webgpu/soft-dice.js';
 import {
   CHANNEL_ATTENTION_KERNELS,
   webgpuChannelAttention,
@@ -118,6 +119,8 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     [BATCH_NORM_KERNELS.moments]: () => webgpuBatchMoments,
     [BATCH_NORM_KERNELS.gradient]: () => webgpuBatchNormGrad,
     [BATCH_NORM_KERNELS.normalizeRelu]: () => webgpuBatchNormRelu,
+    [SOFT_DICE_KERNELS.forward]: () => webgpuSoftDice,
+    [SOFT_DICE_KERNELS.gradient]: () => webgpuSoftDiceGrad,
     [CHANNEL_ATTENTION_KERNELS.forward]: () => webgpuChannelAttention,
     [CHANNEL_ATTENTION_KERNELS.gradient]: () => webgpuChannelAttentionGrad,
     [CHANNEL_ATTENTION_KERNELS.inputGrad]: () => webgpuChannelAttentionInputGrad,
@@ -243,7 +246,9 @@ export interface RegisterTrainingKernelsOptions {
  * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 dispatches each, and dz by
  * channel blocks, with a depthwise convolution's input gradient added in the same dispatch) and for a depthwise-separable convolution in one dispatch
  * ({@link SEPARABLE_CONV_KERNEL}), which @sa-unet/scale-attn-conv's layer uses where they are
- * registered (the latter in inference), and for ReLU's gradient in one dispatch ({@link RELU_GRAD_KERNEL}).
+ * registered (the latter in inference), for ReLU's gradient in one dispatch ({@link RELU_GRAD_KERNEL}),
+ * and for the soft Dice coefficient and its gradient in 2 and 1 ({@link SOFT_DICE_KERNELS}), which
+ * @sa-unet/seg-metrics' softDice and diceLoss use where they are registered.
  *
  * Call it once, after importing the backends (a backend imported later registers its stock
  * kernels over ours). Calling it again changes nothing. Returns the backends registered for.

@@ -1,0 +1,113 @@
+/**
+ * The soft Dice coefficient and its gradient in three webgpu dispatches (see
+ * soft-dice-programs.ts). tfjs has no such kernels: these are ours, under names of ours
+ * ({@link SOFT_DICE_KERNELS}), and @sa-unet/seg-metrics' softDice (so diceLoss) uses them where
+ * they are registered, composing stock kernels elsewhere.
+ */
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
+import { requireInputs, withShape } from './kernel-io.js';
+import type { KernelArgs } from '../kernel-ops.js';
+import { newGPUTensor, recordDispatch, type RecordingBackend } from './recorded-dispatch.js';
+import {
+  DICE_THREADS,
+  diceFinishShader,
+  diceGradShader,
+  dicePartialSumsProgram,
+  finishUniforms,
+  gradUniforms,
+  partialSumsUniforms,
+  type StorageType,
+} from './soft-dice-programs.js';
+
+/**
+ * Names of the soft-Dice kernels this package registers for webgpu, for yTrue and yPred of one
+ * shape (float32, rank >= 1, not empty), per sample over every axis but the first:
+ * - `forward`: inputs { yTrue, yPred }, attrs { smooth } -> [dice, sums]: dice the mean over the
+ *   batch of (2 I + smooth) / (S + smooth), a scalar; sums [batch, 2]: I = sum(yTrue yPred) and
+ *   S = sum(yTrue) + sum(yPred) per sample. 2 dispatches.
+ * - `gradient`: inputs { dy, yTrue, yPred, sums }, attrs { smooth } -> [dTrue, dPred]: dy times
+ *   the gradients of dice for yTrue and yPred, their shape. 1 dispatch.
+ */
+export const SOFT_DICE_KERNELS = {
+  /** The coefficient, and the per-sample sums its gradient reads. */
+  forward: 'SaUnetSoftDice',
+  /** The gradients for yTrue and yPred. */
+  gradient: 'SaUnetSoftDiceGrad',
+} as const;
+
+/** Workgroups (chunks) per sample of the partial sums: about 256 in all, of at least 1,024 values each. */
+function chunksPerSample(batch: number, perSample: number): number {
+  return Math.max(1, Math.min(Math.ceil(256 / batch), Math.floor(perSample / (4 * DICE_THREADS))));
+}
+
+/** yTrue and yPred checked; the batch and the values per sample. */
+function geometry(kernel: string, yTrue: TensorInfo, yPred: TensorInfo): { batch: number; perSample: number; size: number } {
+  for (const [label, t] of [['yTrue', yTrue], ['yPred', yPred]] as const) {
+    if (t.dtype !== 'float32') throw new Error(`${kernel}: ${label} must be float32, got ${t.dtype}`);
+  }
+  if (yTrue.shape.join() !== yPred.shape.join()) {
+    throw new Error(`${kernel}: yPred must have yTrue's shape [${yTrue.shape.join(', ')}], got [${yPred.shape.join(', ')}]`);
+  }
+  if (yTrue.shape.length === 0 || yTrue.shape.some((d) => d === 0)) {
+    throw new Error(`${kernel}: yTrue must have a batch axis and no empty one, got shape [${yTrue.shape.join(', ')}]`);
+  }
+  const size = yTrue.shape.reduce((a, b) => a * b, 1);
+  const batch = yTrue.shape[0]!;
+  return { batch, perSample: size / batch, size };
+}
+
+function smoothAttr(kernel: string, attrs: KernelArgs['attrs']): number {
+  const smooth = Number((attrs as { smooth?: unknown } | undefined)?.smooth);
+  if (!(smooth >= 0) || !Number.isFinite(smooth)) throw new Error(`${kernel}: smooth must be a finite number >= 0, got ${String(smooth)}`);
+  return smooth;
+}
+
+export function webgpuSoftDice({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const name = SOFT_DICE_KERNELS.forward;
+  const [yTrue, yPred] = requireInputs(name, inputs, ['yTrue', 'yPred']) as [TensorInfo, TensorInfo];
+  const { batch, perSample } = geometry(name, yTrue, yPred);
+  const smooth = smoothAttr(name, attrs);
+  const b = backend as RecordingBackend;
+  const splits = chunksPerSample(batch, perSample);
+  const perSplit = Math.ceil(perSample / splits);
+  const partial = b.runWebGPUProgram(dicePartialSumsProgram(batch, splits), [yTrue, yPred], 'float32',
+    partialSumsUniforms(perSample, perSplit, splits));
+  const outputs: TensorInfo[] = [];
+  try {
+    outputs.push(newGPUTensor(b, []), newGPUTensor(b, [batch, 2]));
+    recordDispatch(b, diceFinishShader, [partial, ...outputs], finishUniforms(batch, splits, smooth), [1, 1, 1]);
+    return outputs;
+  } catch (err) {
+    for (const t of outputs) b.disposeData(t.dataId);
+    throw err;
+  } finally {
+    b.disposeData(partial.dataId);
+  }
+}
+
+export function webgpuSoftDiceGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const name = SOFT_DICE_KERNELS.gradient;
+  const [dy, yTrue, yPred, sums] = requireInputs(name, inputs, ['dy', 'yTrue', 'yPred', 'sums']) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+  const { batch, perSample, size } = geometry(name, yTrue, yPred);
+  if (dy.dtype !== 'float32' || dy.shape.reduce((a, c) => a * c, 1) !== 1) {
+    throw new Error(`${name}: dy must be one float32 value, got ${dy.dtype} [${dy.shape.join(', ')}]`);
+  }
+  if (sums.dtype !== 'float32' || sums.shape.join() !== `${batch},2`) {
+    throw new Error(`${name}: sums must be float32 of shape [${batch}, 2], got ${sums.dtype} [${sums.shape.join(', ')}]`);
+  }
+  const smooth = smoothAttr(name, attrs);
+  const b = backend as RecordingBackend;
+  const storage = (t: TensorInfo): StorageType => (b.tensorMap.get(t.dataId)?.dtype === 'float32' ? 'f32' : 'i32');
+  const workgroups = gridStrideWorkgroups(size);
+  const outputs: TensorInfo[] = [];
+  try {
+    outputs.push(newGPUTensor(b, [size]), newGPUTensor(b, [size]));
+    recordDispatch(b, diceGradShader(storage(yTrue), storage(yPred)), [dy, yTrue, yPred, sums, ...outputs],
+      gradUniforms(size, workgroups * WORKGROUP, perSample, batch, smooth), [workgroups, 1, 1]);
+  } catch (err) {
+    for (const t of outputs) b.disposeData(t.dataId);
+    throw err;
+  }
+  return outputs.map((t) => withShape(t, yTrue.shape));
+}

@@ -120,6 +120,15 @@ function backendHas(names: readonly string[]): boolean {
  */
 export const FUSED_SEPARABLE_KERNEL = 'SaUnetSeparableConv2D';
 
+/**
+ * Its training form (SEPARABLE_CONV_TRAINING_KERNEL there): the same inputs -> [the stage output,
+ * the depthwise output], which the backward pass reads; 1 dispatch instead of 2 per stage.
+ */
+export const FUSED_SEPARABLE_TRAINING_KERNEL = 'SaUnetSeparableConv2DTraining';
+
+/** How a trace runs each depthwise-separable stage: stock kernels, or one fused kernel (for inference, or keeping d for training). */
+type SeparableMode = 'stock' | 'inference' | 'training';
+
 /** Whether a gradient is being recorded (tf.grad, variableGrads, an optimizer's minimize). */
 function recordingGradients(): boolean {
   return engine().state.gradientDepth > 0;
@@ -130,26 +139,38 @@ function pointwiseConv(x: Tensor4D, kernel: Tensor4D, bias: Tensor1D | null): Te
   return bias === null ? conv2d(x, kernel, 1, 'same') : fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias });
 }
 
-/** A depthwise-separable stage (with its depthwise kernel) in one kernel: {@link FUSED_SEPARABLE_KERNEL}. */
-function separableStage(x: Tensor4D, stage: CascadeStage, dilation: number): Tensor4D {
+/**
+ * A depthwise-separable stage (with its depthwise kernel) in one kernel: {@link FUSED_SEPARABLE_KERNEL},
+ * or for training {@link FUSED_SEPARABLE_TRAINING_KERNEL}: [the stage output, the depthwise output].
+ */
+function separableStage(x: Tensor4D, stage: CascadeStage, dilation: number, training: boolean): Tensor4D[] {
   const inputs: NamedTensorMap = { x, depthwise: stage.depthwise!, pointwise: stage.pointwise };
   if (stage.bias !== null) inputs.bias = stage.bias;
-  return engine().runKernel(FUSED_SEPARABLE_KERNEL, inputs, { dilation } as unknown as NamedAttrMap) as Tensor4D;
+  const out = engine().runKernel(training ? FUSED_SEPARABLE_TRAINING_KERNEL : FUSED_SEPARABLE_KERNEL, inputs, { dilation } as unknown as NamedAttrMap);
+  return (Array.isArray(out) ? out : [out]) as Tensor4D[];
+}
+
+/** The separable mode of a training trace on the active backend: the training kernel where it has one. */
+function trainingSeparableMode(): SeparableMode {
+  return backendHas([FUSED_SEPARABLE_TRAINING_KERNEL]) ? 'training' : 'stock';
 }
 
 /**
  * The forward pass up to the attention; `fused`: the attention by the fused kernels (no autodiff
- * through it); `separable`: each depthwise-separable stage by the fused kernel, so the trace has
- * no depthwise outputs; `epilogue`: applied by the fused attention kernel to the attended z (both
- * inference only: no autodiff, no backward pass).
+ * through it); `separable`: each depthwise-separable stage by a fused kernel, in 'inference' mode
+ * without its depthwise output in the trace, in 'training' mode with it (for the backward pass;
+ * no autodiff through either); `epilogue`: applied by the fused attention kernel to the attended z
+ * (inference only: no autodiff, no backward pass).
  */
-function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false, separable = false, epilogue = NO_EPILOGUE): Trace {
+function trace(x: Tensor4D, w: CascadeWeights, dilation: number, fused = false, separable: SeparableMode = 'stock', epilogue = NO_EPILOGUE): Trace {
   const pointwiseInputs: Tensor4D[] = [];
   const features: Tensor4D[] = [];
   let f = x;
   for (const stage of w.stages) {
-    if (stage.depthwise !== null && separable) {
-      f = separableStage(f, stage, dilation);
+    if (stage.depthwise !== null && separable !== 'stock') {
+      const [y, d] = separableStage(f, stage, dilation, separable === 'training');
+      if (d !== undefined) pointwiseInputs.push(d);
+      f = y!;
     } else {
       if (stage.depthwise !== null) f = depthwiseConv2d(f, stage.depthwise, 1, 'same', 'NHWC', dilation);
       pointwiseInputs.push(f);
@@ -383,7 +404,7 @@ function inference(x: Tensor4D, w: CascadeWeights, dilation: number, e: Epilogue
   const fused = backendHas(Object.values(FUSED_ATTENTION_KERNELS));
   const last = w.attention !== null && w.projection === null; // the attention's output is the layer's
   const inKernel = fused && last;
-  const t = trace(x, w, dilation, fused, backendHas([FUSED_SEPARABLE_KERNEL]), inKernel ? e : NO_EPILOGUE);
+  const t = trace(x, w, dilation, fused, backendHas([FUSED_SEPARABLE_KERNEL]) ? 'inference' : 'stock', inKernel ? e : NO_EPILOGUE);
   if (inKernel) return t.attention!.attended!;
   if (last && e.scale !== null) {
     const gate = t.attention!.gate!;
@@ -398,7 +419,9 @@ function inference(x: Tensor4D, w: CascadeWeights, dilation: number, e: Epilogue
  * backend's fused kernels where it has them (webgpu with @sa-unet/tfjs-kernels: 1 dispatch per
  * stage instead of 2, the epilogue in the attention's dispatch), nothing kept.
  * Otherwise, with dilation 1, its gradient keeps x, the weights and, unless
- * `recompute`, the intermediates its backward pass reads; with `recompute` it rebuilds them from x.
+ * `recompute`, the intermediates its backward pass reads; with `recompute` it rebuilds them from x
+ * (each separable stage in one dispatch there too, with its depthwise output, where the backend has
+ * the training kernel).
  * With dilation > 1, plain autodiff (the stock depthwise backprop kernels ignore dilation, so the
  * gradient must go through the registered gradients that check for it). The epilogue is plain tf
  * ops after either, for autodiff.
@@ -407,12 +430,13 @@ export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: numbe
   if (!recordingGradients()) return inference(x, w, dilation, e);
   if (dilation !== 1) return applyEpilogue(cascadeForward(x, w, dilation), e);
   const fused = backendHas(Object.values(FUSED_ATTENTION_KERNELS));
+  const separable = trainingSeparableMode();
   const stages = w.stages.length;
   const op = customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const save = args.pop() as GradSaveFunc;
     const [input, ...weights] = args as Tensor[];
     const current = unflatten(w, weights);
-    const t = trace(input as Tensor4D, current, 1, fused);
+    const t = trace(input as Tensor4D, current, 1, fused, separable);
     save([input, ...weights, ...(recompute ? [] : traceTensors(t))]);
     return {
       value: output(t, current),
@@ -421,7 +445,7 @@ export function scaleAttentional(x: Tensor4D, w: CascadeWeights, dilation: numbe
       gradFunc: (dy: Tensor, saved: Tensor[]) => tidy(() => {
         const savedInput = saved[0] as Tensor4D;
         const savedWeights = unflatten(w, saved.slice(1, 1 + weights.length));
-        const savedTrace = recompute ? trace(savedInput, savedWeights, 1, fused) : traceOf(savedInput, saved.slice(1 + weights.length), stages, w.attention !== null, fused);
+        const savedTrace = recompute ? trace(savedInput, savedWeights, 1, fused, separable) : traceOf(savedInput, saved.slice(1 + weights.length), stages, w.attention !== null, fused);
         return backward(dy as Tensor4D, savedInput, savedWeights, savedTrace, fused);
       }),
     };

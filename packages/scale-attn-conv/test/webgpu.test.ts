@@ -5,12 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHANNEL_ATTENTION_KERNELS, SEPARABLE_CONV_KERNEL, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { CHANNEL_ATTENTION_KERNELS, SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { useBackend } from '../../../test-utils/backends.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { nodeWebGPU } from '../../../test-utils/webgpu.js';
 import { scaleAttentionalConv2d, setGradientMemoryMode, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
-import { FUSED_ATTENTION_KERNELS, FUSED_SEPARABLE_KERNEL } from '../src/cascade.js';
+import { FUSED_ATTENTION_KERNELS, FUSED_SEPARABLE_KERNEL, FUSED_SEPARABLE_TRAINING_KERNEL } from '../src/cascade.js';
 
 const adapter = await nodeWebGPU('the layer\'s webgpu tests');
 if (adapter) registerTrainingKernels(); // for webgpu too (its training kernels and the fused channel attention)
@@ -42,6 +42,7 @@ async function outputAndGrads(args: ScaleAttentionalConv2DArgs, weights: Float32
 it('looks up the fused channel attention and separable convolution by the names @sa-unet/tfjs-kernels registers them under', () => {
   expect(FUSED_ATTENTION_KERNELS).toEqual(CHANNEL_ATTENTION_KERNELS);
   expect(FUSED_SEPARABLE_KERNEL).toBe(SEPARABLE_CONV_KERNEL);
+  expect(FUSED_SEPARABLE_TRAINING_KERNEL).toBe(SEPARABLE_CONV_TRAINING_KERNEL);
 });
 
 describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
@@ -73,6 +74,9 @@ describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
     // The depthwise input gradients came with the attention's (dilation 1), not on their own.
     expect(kernels.has('DepthwiseConv2dNativeBackpropInput'), 'DepthwiseConv2dNativeBackpropInput').toBe(dilated);
     expect(kernels.has(FUSED_SEPARABLE_KERNEL)).toBe(true);
+    // In training (dilation 1) each separable stage ran as one kernel that also gave its depthwise output.
+    expect(kernels.has(FUSED_SEPARABLE_TRAINING_KERNEL), FUSED_SEPARABLE_TRAINING_KERNEL).toBe(!dilated);
+    expect(kernels.has('DepthwiseConv2dNative'), 'DepthwiseConv2dNative').toBe(dilated);
     expect(differenceRelativeToLargest(gpu!.y, cpu.y), 'output').toBeLessThan(1e-4);
     for (const [i, g] of gpu!.grads.entries()) expect(differenceRelativeToLargest(g, cpu.grads[i]), `gradient of weight ${i}`).toBeLessThan(1e-4);
   });

@@ -38,7 +38,7 @@ import {
   webgpuChannelAttentionInputGrad,
   webgpuChannelAttentionInputGradDepthwise,
 } from './webgpu/channel-attention.js';
-import { SEPARABLE_CONV_KERNEL, webgpuSeparableConv2D } from './webgpu/separable-conv.js';
+import { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, webgpuSeparableConv2D, webgpuSeparableConv2DTraining } from './webgpu/separable-conv.js';
 import { RELU_GRAD_KERNEL, webgpuReluGrad } from './webgpu/relu-grad.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
@@ -126,6 +126,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     [CHANNEL_ATTENTION_KERNELS.inputGrad]: () => webgpuChannelAttentionInputGrad,
     [CHANNEL_ATTENTION_KERNELS.inputGradDepthwise]: () => webgpuChannelAttentionInputGradDepthwise,
     [SEPARABLE_CONV_KERNEL]: () => webgpuSeparableConv2D,
+    [SEPARABLE_CONV_TRAINING_KERNEL]: () => webgpuSeparableConv2DTraining,
     [RELU_GRAD_KERNEL]: () => webgpuReluGrad,
     ResizeBilinearGrad: () => webgpuResizeGrad('ResizeBilinearGrad'),
     ResizeNearestNeighborGrad: () => webgpuResizeGrad('ResizeNearestNeighborGrad'),
@@ -245,8 +246,8 @@ export interface RegisterTrainingKernelsOptions {
  * ReLU after it in 1, whose gradient the same 3 take), which a batch-norm layer may use where they are registered (@sa-unet/unet-zoo's does), and for efficient channel
  * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 dispatches each, and dz by
  * channel blocks, with a depthwise convolution's input gradient added in the same dispatch) and for a depthwise-separable convolution in one dispatch
- * ({@link SEPARABLE_CONV_KERNEL}), which @sa-unet/scale-attn-conv's layer uses where they are
- * registered (the latter in inference), for ReLU's gradient in one dispatch ({@link RELU_GRAD_KERNEL}),
+ * ({@link SEPARABLE_CONV_KERNEL}; {@link SEPARABLE_CONV_TRAINING_KERNEL} also writes the depthwise
+ * output, for training), which @sa-unet/scale-attn-conv's layer uses where they are registered, for ReLU's gradient in one dispatch ({@link RELU_GRAD_KERNEL}),
  * and for the soft Dice coefficient and its gradient in 2 and 1 ({@link SOFT_DICE_KERNELS}), which
  * @sa-unet/seg-metrics' softDice and diceLoss use where they are registered.
  *

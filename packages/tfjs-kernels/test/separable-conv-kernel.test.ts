@@ -1,6 +1,6 @@
 /**
- * The webgpu separable-convolution kernel (src/webgpu/separable-conv.ts) against the cpu
- * backend's depthwiseConv2d then conv2d (plus bias), on the shapes the scale-attentional layer
+ * The webgpu separable-convolution kernels (src/webgpu/separable-conv.ts) against the cpu
+ * backend's depthwiseConv2d then conv2d (plus bias), the training form's depthwise output too, on the shapes the scale-attentional layer
  * gives it and around them: output channels not a multiple of four, 5x5 and 3x5 kernels,
  * dilation, borders wider than the image. On Dawn (in CI on Mesa's lavapipe); skipped with a
  * message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEPARABLE_CONV_KERNEL, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the separable-convolution kernel tests');
 
@@ -35,9 +35,11 @@ describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
     await tf.setBackend('cpu');
   });
 
-  it('is registered for webgpu only', () => {
-    expect(hasTrainingKernel(SEPARABLE_CONV_KERNEL, 'webgpu')).toBe(true);
-    expect(tf.getKernel(SEPARABLE_CONV_KERNEL, 'cpu')).toBeUndefined();
+  it('are registered for webgpu only', () => {
+    for (const name of [SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL]) {
+      expect(hasTrainingKernel(name, 'webgpu'), name).toBe(true);
+      expect(tf.getKernel(name, 'cpu'), name).toBeUndefined();
+    }
   });
 
   it.each(CASES)('%s: equals depthwiseConv2d then conv2d on the cpu backend within 1e-5', async (_, shape, [kh, kw], outChannels, dilation, withBias) => {
@@ -52,21 +54,52 @@ describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
     const expected = tf.tidy(() => {
       const d = tf.depthwiseConv2d(operands.x as tf.Tensor4D, operands.depthwise as tf.Tensor4D, 1, 'same', 'NHWC', dilation);
       const y = tf.conv2d(d, operands.pointwise as tf.Tensor4D, 1, 'same');
-      return withBias ? tf.add(y, operands.bias) : y;
+      return [withBias ? tf.add(y, operands.bias) : y, d];
     });
     const values = await Promise.all(Object.values(operands).map((t) => t.data()));
-    const expectedValues = (await expected.data()) as Float32Array;
-    tf.dispose([expected, ...Object.values(operands)]);
+    const [expectedY, expectedD] = await Promise.all(expected.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose([...expected, ...Object.values(operands)]);
 
     await tf.setBackend('webgpu');
-    const before = tf.memory().numTensors;
     const [x, depthwise, pointwise, bias] = Object.values(operands).map((t, i) => tf.tensor(values[i]!, t.shape));
-    const y = tf.engine().runKernel(SEPARABLE_CONV_KERNEL, { x: x!, depthwise: depthwise!, pointwise: pointwise!, ...(withBias ? { bias: bias! } : {}) },
-      { dilation }) as tf.Tensor;
+    await Promise.all([x!, depthwise!, pointwise!, bias!].map((t) => t.data())); // uploaded before counting
+    const before = tf.memory().numTensors;
+    const inputs = { x: x!, depthwise: depthwise!, pointwise: pointwise!, ...(withBias ? { bias: bias! } : {}) };
+    const y = tf.engine().runKernel(SEPARABLE_CONV_KERNEL, inputs, { dilation }) as tf.Tensor;
+    const training = countDispatches(() => tf.engine().runKernel(SEPARABLE_CONV_TRAINING_KERNEL, inputs, { dilation }) as tf.Tensor[]);
+    expect(training.dispatches).toBe(1);
+    const [yTraining, d] = training.result;
     expect(y.shape).toEqual([shape[0], shape[1], shape[2], outChannels]);
-    expect(differenceRelativeToLargest((await y.data()) as Float32Array, expectedValues)).toBeLessThan(1e-5);
-    tf.dispose([y, x!, depthwise!, pointwise!, bias!]);
+    expect(yTraining!.shape).toEqual(y.shape);
+    expect(d!.shape).toEqual(shape);
+    const yValues = (await y.data()) as Float32Array;
+    expect(differenceRelativeToLargest(yValues, expectedY!)).toBeLessThan(1e-5);
+    expect(await yTraining!.data(), 'training output: the inference kernel\'s values').toEqual(yValues);
+    expect(differenceRelativeToLargest((await d!.data()) as Float32Array, expectedD!), 'depthwise output').toBeLessThan(1e-5);
+    tf.dispose([y, ...training.result]);
     expect(tf.memory().numTensors, 'tensors left').toBe(before);
+    tf.dispose([x!, depthwise!, pointwise!, bias!]);
+    await tf.setBackend('cpu');
+  });
+
+  it('take x cast from bool on webgpu (int32 storage under float32) as its float values', async () => {
+    await tf.setBackend('webgpu');
+    const u = seededUniform([1, 5, 5, 3], 7);
+    const cast = tf.cast(tf.greater(u, 0.5), 'float32');
+    const float = tf.tidy(() => tf.mul(tf.where(tf.greater(u, 0.5), 1, 0), 1.0));
+    const storage = (tf.backend() as unknown as { tensorMap: { get(id: object): { dtype: string } } }).tensorMap.get(cast.dataId).dtype;
+    expect(storage, 'the case under test: int32 storage').not.toBe('float32');
+    const depthwise = seededUniform([3, 3, 3, 1], 8, -1, 1);
+    const pointwise = seededUniform([1, 1, 3, 4], 9, -1, 1);
+    const run = (x: tf.Tensor) => [
+      tf.engine().runKernel(SEPARABLE_CONV_KERNEL, { x, depthwise, pointwise }, {}) as tf.Tensor,
+      ...(tf.engine().runKernel(SEPARABLE_CONV_TRAINING_KERNEL, { x, depthwise, pointwise }, {}) as tf.Tensor[]),
+    ];
+    const [fromCast, fromFloat] = [run(cast), run(float)];
+    for (const [i, name] of ['inference', 'training', 'depthwise'].entries()) {
+      expect(await fromCast[i]!.data(), name).toEqual(await fromFloat[i]!.data());
+    }
+    tf.dispose([u, cast, float, depthwise, pointwise, ...fromCast, ...fromFloat]);
     await tf.setBackend('cpu');
   });
 
@@ -88,6 +121,8 @@ describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
     expect(run({ x, depthwise, pointwise, bias: tf.zeros([4]) })).toThrow(`${SEPARABLE_CONV_KERNEL}: bias must be [5], got shape [4]`);
     expect(run({ x: tf.zeros([1, 4, 4, 2], 'int32'), depthwise, pointwise })).toThrow(`${SEPARABLE_CONV_KERNEL}: x must be float32, got int32`);
     expect(run({ x, depthwise, pointwise }, { dilation: 0 })).toThrow(`${SEPARABLE_CONV_KERNEL}: dilation must be a positive integer, got 0`);
+    expect(() => tf.engine().runKernel(SEPARABLE_CONV_TRAINING_KERNEL, { x, depthwise, pointwise: tf.zeros([1, 1, 3, 5]) }, {}))
+      .toThrow(`${SEPARABLE_CONV_TRAINING_KERNEL}: pointwise must be [1, 1, 2, outChannels], got shape [1, 1, 3, 5]`);
     await tf.setBackend('cpu');
   });
 });

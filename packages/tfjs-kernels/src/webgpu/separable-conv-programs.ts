@@ -12,6 +12,7 @@
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
 import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
+import type { RecordedShader } from './recorded-dispatch.js';
 
 const UNIFORMS = 'batch : i32, height : i32, width : i32, inChannels : i32, outChannels : i32, ' +
   'kernelHeight : i32, kernelWidth : i32, dilation : i32, threads : i32,';
@@ -43,35 +44,35 @@ export function separableUniforms(g: SeparableGeometry): Array<{ type: 'int32'; 
     .map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
-/** WGSL: `${name}Quad(i, c)`, the array's values i .. i + 3 for input channels c .. c + 3, zeros past the last. */
+/**
+ * WGSL: `${name}Quad(i, c)`, the array's values i .. i + 3 for input channels c .. c + 3, zeros
+ * past the last; as f32 also where the array is stored as int32 (a tensor cast to float32 from
+ * bool keeps its int32 buffer on webgpu).
+ */
 function channelQuad(name: string): string {
   return `fn ${name}Quad(i : i32, c : i32) -> vec4<f32> {
         if (c + 3 < uniforms.inChannels) {
-          return vec4<f32>(${name}[i], ${name}[i + 1], ${name}[i + 2], ${name}[i + 3]);
+          return vec4<f32>(f32(${name}[i]), f32(${name}[i + 1]), f32(${name}[i + 2]), f32(${name}[i + 3]));
         }
         var v = vec4<f32>(0.0);
         for (var j = 0; j < 3; j++) {
           if (c + j < uniforms.inChannels) {
-            v[j] = ${name}[i + j];
+            v[j] = f32(${name}[i + j]);
           }
         }
         return v;
       }`;
 }
 
-/** Output [batch * height * width * outChannels], flat. */
-export function separableConvProgram(g: SeparableGeometry, withBias: boolean): WebGPUProgramSpec {
-  const vectors = accumulators(g.outChannels);
+/**
+ * WGSL of both forms: the helpers, and the body of main for the thread at `index` (the start of its
+ * grid stride); with `keepDepthwise`, the threads of each pixel's first block of output channels
+ * also write d to `depthwiseOut` (the other blocks compute the same d).
+ */
+function separableCode(outChannels: number, withBias: boolean, keepDepthwise: boolean): { helpers: string; body: string } {
+  const vectors = accumulators(outChannels);
   const block = 4 * vectors;
-  return {
-    outputShape: [g.batch * g.height * g.width * g.outChannels],
-    shaderKey: `saunet_separableConv_${vectors}_${withBias}`,
-    dispatchLayout: { x: [0] },
-    dispatch: [gridStrideWorkgroups(items(g)), 1, 1],
-    variableNames: ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])],
-    uniforms: UNIFORMS,
-    workgroupSize: [WORKGROUP, 1, 1],
-    getUserCode: () => `
+  const helpers = `
       // pointwise[0, 0, c, o .. o + 3] (zeros past the last output channel or input channel).
       fn pointwiseRow(c : i32, o : i32) -> vec4<f32> {
         var w = vec4<f32>(0.0);
@@ -87,10 +88,8 @@ export function separableConvProgram(g: SeparableGeometry, withBias: boolean): W
 
       // x[i .. i + 3] and depthwise[i .. i + 3], i the index of input channel c: zeros past the last channel.
       ${channelQuad('x')}
-      ${channelQuad('depthwise')}
-
-      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
-      fn main(index : i32) {
+      ${channelQuad('depthwise')}`;
+  const body = `
         let blocks = (uniforms.outChannels + ${block - 1}) / ${block};
         let size = uniforms.batch * uniforms.height * uniforms.width * blocks;
         let padTop = (uniforms.kernelHeight - 1) / 2 * uniforms.dilation;
@@ -118,7 +117,14 @@ export function separableConvProgram(g: SeparableGeometry, withBias: boolean): W
                 d = fma(xQuad(((b * uniforms.height + yy) * uniforms.width + xx) * uniforms.inChannels + c, c),
                   depthwiseQuad((ky * uniforms.kernelWidth + kx) * uniforms.inChannels + c, c), d);
               }
-            }
+            }${keepDepthwise ? `
+            if (o == 0) {
+              for (var j = 0; j < 4; j++) {
+                if (c + j < uniforms.inChannels) {
+                  depthwiseOut[pixel * uniforms.inChannels + c + j] = d[j];
+                }
+              }
+            }` : ''}
             for (var v = 0; v < ${vectors}; v++) {
               let ov = o + 4 * v;
               acc[v] = fma(vec4<f32>(d.x), pointwiseRow(c, ov), acc[v]);
@@ -132,8 +138,59 @@ export function separableConvProgram(g: SeparableGeometry, withBias: boolean): W
               result[pixel * uniforms.outChannels + o + j] = acc[j / 4][j % 4]${withBias ? ' + bias[o + j]' : ''};
             }
           }
-        }
+        }`;
+  return { helpers, body };
+}
+
+/** Output [batch * height * width * outChannels], flat. */
+export function separableConvProgram(g: SeparableGeometry, withBias: boolean): WebGPUProgramSpec {
+  const { helpers, body } = separableCode(g.outChannels, withBias, false);
+  return {
+    outputShape: [g.batch * g.height * g.width * g.outChannels],
+    shaderKey: `saunet_separableConv_${accumulators(g.outChannels)}_${withBias}`,
+    dispatchLayout: { x: [0] },
+    dispatch: [gridStrideWorkgroups(items(g)), 1, 1],
+    variableNames: ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])],
+    uniforms: UNIFORMS,
+    workgroupSize: [WORKGROUP, 1, 1],
+    getUserCode: () => `${helpers}
+
+      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
+      fn main(index : i32) {${body}
       }
     `,
+  };
+}
+
+/** Workgroups of {@link separableConvKeepShader}'s dispatch (along x). */
+export function separableWorkgroups(g: SeparableGeometry): number {
+  return gridStrideWorkgroups(items(g));
+}
+
+/**
+ * The same convolution for training: it also writes the depthwise output d, which the backward
+ * pass reads (the pointwise filter's gradient), so a tfjs program, of one output, cannot express
+ * it (recorded-dispatch.ts). Bound: x (stored as `xType`), depthwise, pointwise, bias if
+ * `withBias`, result [batch * height * width * outChannels], depthwiseOut [batch * height * width *
+ * inChannels].
+ */
+export function separableConvKeepShader(outChannels: number, withBias: boolean, xType: 'f32' | 'i32'): RecordedShader {
+  const { helpers, body } = separableCode(outChannels, withBias, true);
+  const reads = ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])];
+  const writes = ['result', 'depthwiseOut'];
+  return {
+    key: `saunet_separableConvKeep_${accumulators(outChannels)}_${withBias}_${xType}`,
+    code: () => `
+struct Uniforms { ${UNIFORMS} };
+${[...reads.map((name) => `var<storage, read> ${name} : array<${name === 'x' ? xType : 'f32'}>;`), ...writes.map((name) => `var<storage, read_write> ${name} : array<f32>;`)]
+    .map((declaration, binding) => `@group(0) @binding(${binding}) ${declaration}`).join('\n')}
+@group(0) @binding(${reads.length + writes.length}) var<uniform> uniforms : Uniforms;
+${helpers}
+
+@compute @workgroup_size(${WORKGROUP}, 1, 1)
+fn main(@builtin(global_invocation_id) id : vec3<u32>) {
+  let index = i32(id.x);${body}
+}
+`,
   };
 }

@@ -1,14 +1,16 @@
 /**
  * A depthwise-separable convolution in one webgpu dispatch (see separable-conv-programs.ts). tfjs
- * has no such kernel: this is ours, under a name of ours ({@link SEPARABLE_CONV_KERNEL}), and
- * @sa-unet/scale-attn-conv's layer uses it where it is registered, for forward passes that no
- * gradient will follow (inference), composing stock kernels elsewhere.
+ * has no such kernel: this is ours, under names of ours ({@link SEPARABLE_CONV_KERNEL} for
+ * inference, {@link SEPARABLE_CONV_TRAINING_KERNEL}, which also writes the depthwise output, for
+ * training), and @sa-unet/scale-attn-conv's layer uses them where they are registered, composing
+ * stock kernels elsewhere.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { depthwiseFilterSize, dilationAttr, requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
-import { separableConvProgram, separableUniforms, type SeparableGeometry } from './separable-conv-programs.js';
+import { separableConvKeepShader, separableConvProgram, separableUniforms, separableWorkgroups, type SeparableGeometry } from './separable-conv-programs.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
+import { newGPUTensor, recordDispatch, type RecordingBackend } from './recorded-dispatch.js';
 
 /**
  * Name of the separable-convolution kernel this package registers for webgpu: inputs { x [batch,
@@ -18,13 +20,19 @@ import type { WebGPUBackendInternals } from './backend-internals.js';
  */
 export const SEPARABLE_CONV_KERNEL = 'SaUnetSeparableConv2D';
 
+/**
+ * Name of its training form, registered for webgpu too: the same inputs and attrs -> [the same
+ * output, the depthwise convolution of x] (1 dispatch instead of 2; the depthwise output is what
+ * the backward pass reads).
+ */
+export const SEPARABLE_CONV_TRAINING_KERNEL = 'SaUnetSeparableConv2DTraining';
+
 function shapeText(t: TensorInfo): string {
   return `[${t.shape.join(', ')}]`;
 }
 
 /** The geometry of the inputs, checked: an Error naming the kernel, the input and what it expected. */
-function geometry(x: TensorInfo, depthwise: TensorInfo, pointwise: TensorInfo, bias: TensorInfo | undefined, dilation: number): SeparableGeometry {
-  const name = SEPARABLE_CONV_KERNEL;
+function geometry(name: string, x: TensorInfo, depthwise: TensorInfo, pointwise: TensorInfo, bias: TensorInfo | undefined, dilation: number): SeparableGeometry {
   for (const [label, t] of [['x', x], ['depthwise', depthwise], ['pointwise', pointwise], ['bias', bias]] as const) {
     if (t !== undefined && t.dtype !== 'float32') throw new Error(`${name}: ${label} must be float32, got ${t.dtype}`);
   }
@@ -46,8 +54,27 @@ function geometry(x: TensorInfo, depthwise: TensorInfo, pointwise: TensorInfo, b
 export function webgpuSeparableConv2D({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const [x, depthwise, pointwise] = requireInputs(SEPARABLE_CONV_KERNEL, inputs, ['x', 'depthwise', 'pointwise']) as [TensorInfo, TensorInfo, TensorInfo];
   const bias = inputs.bias;
-  const g = geometry(x, depthwise, pointwise, bias, dilationAttr(SEPARABLE_CONV_KERNEL, attrs));
+  const g = geometry(SEPARABLE_CONV_KERNEL, x, depthwise, pointwise, bias, dilationAttr(SEPARABLE_CONV_KERNEL, attrs));
   const out = (backend as WebGPUBackendInternals).runWebGPUProgram(separableConvProgram(g, bias !== undefined),
     [x, depthwise, pointwise, ...(bias === undefined ? [] : [bias])], 'float32', separableUniforms(g));
   return withShape(out, [g.batch, g.height, g.width, g.outChannels]);
+}
+
+export function webgpuSeparableConv2DTraining({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const name = SEPARABLE_CONV_TRAINING_KERNEL;
+  const [x, depthwise, pointwise] = requireInputs(name, inputs, ['x', 'depthwise', 'pointwise']) as [TensorInfo, TensorInfo, TensorInfo];
+  const bias = inputs.bias;
+  const g = geometry(name, x, depthwise, pointwise, bias, dilationAttr(name, attrs));
+  const b = backend as RecordingBackend;
+  const xType = b.tensorMap.get(x.dataId)?.dtype === 'float32' ? 'f32' : 'i32';
+  const outputs: TensorInfo[] = [];
+  try {
+    outputs.push(newGPUTensor(b, [g.batch, g.height, g.width, g.outChannels]), newGPUTensor(b, [g.batch, g.height, g.width, g.inChannels]));
+    recordDispatch(b, separableConvKeepShader(g.outChannels, bias !== undefined, xType),
+      [x, depthwise, pointwise, ...(bias === undefined ? [] : [bias]), ...outputs], separableUniforms(g), [separableWorkgroups(g), 1, 1]);
+  } catch (err) {
+    for (const t of outputs) b.disposeData(t.dataId);
+    throw err;
+  }
+  return outputs;
 }

@@ -60,7 +60,10 @@ export function softDice(yTrue: Tensor, yPred: Tensor, opts: SoftDiceOptions = {
   return tidy(() => {
     const axes = yTrue.shape.map((_, i) => i).slice(1);
     const t = yTrue.dtype === 'float32' ? yTrue : cast(yTrue, 'float32');
-    if (yPred.dtype === 'float32' && yPred.rank >= 1 && yPred.size > 0 && hasFusedKernels()) return fusedSoftDice(t, yPred, smooth);
+    // The fused kernels take float32 masks of at most 65,535 samples.
+    if (yPred.dtype === 'float32' && yPred.rank >= 1 && yPred.size > 0 && yPred.shape[0]! <= 65535 && hasFusedKernels()) {
+      return fusedSoftDice(t, yPred, smooth);
+    }
     const intersection = axes.length > 0 ? sum(mul(t, yPred), axes) : mul(t, yPred);
     const total = axes.length > 0 ? add(sum(t, axes), sum(yPred, axes)) : add(t, yPred);
     return mean(div(add(mul(2, intersection), smooth), add(total, smooth))) as Scalar;

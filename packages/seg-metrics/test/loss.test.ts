@@ -103,4 +103,27 @@ describe.runIf(adapter)('soft Dice on webgpu', () => {
     }
     await tf.setBackend('cpu');
   });
+
+  it('more samples than the fused kernels take (65,536) go to the stock kernels, with the same value', async () => {
+    const n = 65536;
+    const t = Float32Array.from({ length: n }, (_, i) => i % 3 === 0 ? 1 : 0);
+    const p = Float32Array.from({ length: n }, (_, i) => (i % 7) / 7);
+    const dice = async () => {
+      const [yTrue, yPred] = [tf.tensor1d(t), tf.tensor1d(p)];
+      const value = softDice(yTrue, yPred);
+      const result = (await value.data())[0]!;
+      tf.dispose([yTrue, yPred, value]);
+      return result;
+    };
+    await tf.setBackend('cpu');
+    const cpu = await dice();
+    await tf.setBackend('webgpu');
+    let gpu = NaN;
+    const profile = await tf.profile(async () => {
+      gpu = await dice();
+    });
+    expect(profile.kernels.map((k) => k.name)).not.toContain(FUSED_SOFT_DICE_KERNELS.forward);
+    expect(gpu).toBeCloseTo(cpu, 5);
+    await tf.setBackend('cpu');
+  });
 });

@@ -139,6 +139,7 @@ describe.runIf(adapter)('soft-Dice kernels on webgpu', () => {
       [() => runForward(tf.zeros([2, 3], 'int32'), t, 1), `${SOFT_DICE_KERNELS.forward}: yTrue must be float32, got int32`],
       [() => runForward(tf.zeros([0, 3]), tf.zeros([0, 3]), 1), `${SOFT_DICE_KERNELS.forward}: yTrue must have a batch axis and no empty one, got shape [0, 3]`],
       [() => runForward(t, t, -1), `${SOFT_DICE_KERNELS.forward}: smooth must be a finite number >= 0, got -1`],
+      [() => runForward(tf.zeros([65536]), tf.zeros([65536]), 1), `${SOFT_DICE_KERNELS.forward}: at most 65535 samples (the batch axis), got 65536`],
       [() => runGradient(tf.zeros([2]), t, t, sums, 1), `${SOFT_DICE_KERNELS.gradient}: dy must be one float32 value, got float32 [2]`],
       [() => runGradient(tf.scalar(1), t, t, tf.zeros([2, 3]), 1), `${SOFT_DICE_KERNELS.gradient}: sums must be float32 of shape [2, 2], got float32 [2, 3]`],
       [() => tf.engine().runKernel(SOFT_DICE_KERNELS.gradient, { dy: tf.scalar(1), yTrue: t, yPred: t }, { smooth: 1 }), `${SOFT_DICE_KERNELS.gradient}: missing input 'sums'`],

@@ -17,8 +17,8 @@
  * The forward pass is the stock one (the same kernels: mean, difference, square, mean,
  * FusedBatchNorm, and the same moving-average updates), so outputs and moving statistics are
  * equal bit for bit; gradients are equal within float32 rounding. Inference (but see the ReLU
- * below), and training with a configuration other than the zoo's (an axis other than the last, no center or no scale), run the
- * stock code.
+ * below), and training with a configuration other than the zoo's (an axis other than the last, no
+ * center or no scale), run the stock code.
  *
  * Where the active backend has the batch-norm kernels of @sa-unet/tfjs-kernels (registered for
  * webgpu by its registerTrainingKernels; names in {@link FUSED_BATCH_NORM_KERNELS}), training uses
@@ -28,8 +28,8 @@
  *
  * A zoo model's conv -> batch norm -> ReLU unit goes one step further there: a batch norm whose
  * output goes only to a {@link ZooReLU} (a plain ReLU, saved as the stock one) applies the ReLU
- * itself, in its normalization's dispatch, and takes the ReLU's gradient inside its
- * own; the ReLU passes that output on. Two dispatches fewer per unit and step (44 in a U-Net step),
+ * itself, in its normalization's dispatch, and takes the ReLU's gradient inside its own; the ReLU
+ * passes that output on. Two dispatches fewer per unit and step (44 in a U-Net step),
  * the same values; likewise in inference, one fewer per unit (FusedBatchNorm and Relu in one
  * dispatch). So such a layer's output is already rectified, also when the layer is called directly
  * rather than through its model.
@@ -89,7 +89,7 @@ type ReLUArgs = NonNullable<Parameters<typeof tfl.layers.reLU>[0]>;
 type StockReLU = ReturnType<typeof tfl.layers.reLU> & { maxValue?: number | null };
 const StockReLUClass = stockLayerClass('ReLU') as new (args?: ReLUArgs) => StockReLU;
 
-/** Outputs of zoo batch norms that applied the ReLU after them themselves (training only). */
+/** Outputs of zoo batch norms that applied the ReLU after them themselves. */
 const rectifiedOutputs = new WeakSet<Tensor>();
 
 /**

@@ -23,7 +23,7 @@ import {
 /**
  * Names of the soft-Dice kernels this package registers for webgpu, for yTrue and yPred of one
  * shape (float32, rank >= 1, not empty), per sample over every axis but the first:
- * - `forward`: inputs { yTrue, yPred }, attrs { smooth } -> [dice, sums]: dice the mean over the
+ * - `forward`: inputs { yTrue, yPred } (at most 65,535 samples), attrs { smooth } -> [dice, sums]: dice the mean over the
  *   batch of (2 I + smooth) / (S + smooth), a scalar; sums [batch, 2]: I = sum(yTrue yPred) and
  *   S = sum(yTrue) + sum(yPred) per sample. 2 dispatches.
  * - `gradient`: inputs { dy, yTrue, yPred, sums }, attrs { smooth } -> [dTrue, dPred]: dy times
@@ -35,6 +35,9 @@ export const SOFT_DICE_KERNELS = {
   /** The gradients for yTrue and yPred. */
   gradient: 'SaUnetSoftDiceGrad',
 } as const;
+
+/** The most samples the kernels take (their partial sums dispatch a row of workgroups per sample). */
+export const MAX_BATCH = 65535;
 
 /** Workgroups (chunks) per sample of the partial sums: about 256 in all, of at least 1,024 values each. */
 function chunksPerSample(batch: number, perSample: number): number {
@@ -54,6 +57,8 @@ function geometry(kernel: string, yTrue: TensorInfo, yPred: TensorInfo): { batch
   }
   const size = yTrue.shape.reduce((a, b) => a * b, 1);
   const batch = yTrue.shape[0]!;
+  // A workgroup row per sample: WebGPU's least limit on workgroups along one dimension.
+  if (batch > MAX_BATCH) throw new Error(`${kernel}: at most ${MAX_BATCH} samples (the batch axis), got ${batch}`);
   return { batch, perSample: size / batch, size };
 }
 

@@ -18,6 +18,7 @@ const SCRIPTS: Record<string, () => Promise<unknown>> = {
   'gpu-overhead': () => import('./gpu-overhead.js'),
   'dispatch-counts': () => import('./dispatch-counts.js'),
   'gpu-dispatch-cost': () => import('./gpu-dispatch-cost.js'),
+  'gpu-fusions': () => import('./gpu-fusions.js'),
   'gradient-memory': () => import('./gradient-memory.js'),
 };
 

@@ -90,7 +90,7 @@ const median = (v: number[]) => percentile(Float64Array.from(v), 50);
 for (const model of models) {
   ratios[model] = {};
   for (const variant of Object.keys(variants).slice(1)) {
-    const ratio = (pick: (r: LatencyRow) => number | undefined) => median(Array.from({ length: rounds }, (_, round) => {
+    const ratio = (pick: (r: LatencyRow) => number | null | undefined) => median(Array.from({ length: rounds }, (_, round) => {
       const at = (v: string) => rows.find((r) => r.model === model && r.round === round && r.variant === v);
       const [base, other] = [at('all fusions'), at(variant)].map((r) => (r === undefined ? undefined : pick(r)));
       return base == null || other == null ? NaN : other / base;

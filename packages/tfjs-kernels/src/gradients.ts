@@ -8,9 +8,9 @@
  * what the stock gradients run. With dilation > 1 they need the backprop kernels of this package
  * on the active backend, and say so if they are missing.
  */
-import { cast, conv3d, cumsum, engine, getBackend, getKernel, mul, reshape, scatterND, step, transpose, zerosLike, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
+import { cast, conv3d, cumsum, engine, getBackend, getKernel, mul, reshape, scalar, scatterND, step, sub, transpose, zerosLike, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
 import { isOurKernel } from './registry-state.js';
-import { RELU_GRAD_KERNEL } from './webgpu/relu-grad.js';
+import { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './webgpu/activation-grads.js';
 
 type Pair = [number, number];
 
@@ -87,6 +87,22 @@ export const reluGradConfig: GradConfig = {
     const g = dy as Tensor;
     const oneKernel = x.dtype === 'float32' && g.dtype === 'float32' && x.size > 0 && getKernel(RELU_GRAD_KERNEL, getBackend()) !== undefined;
     return { x: () => (oneKernel ? engine().runKernel(RELU_GRAD_KERNEL, { dy: g, x }) as Tensor : mul(g, cast(step(x), 'float32'))) };
+  },
+};
+
+/**
+ * Sigmoid's gradient dy * (y (1 - y)) for its output y, as tfjs-core computes it, but in one kernel
+ * ({@link SIGMOID_GRAD_KERNEL}, same values) where the active backend has it (webgpu): a Sub and a
+ * Multiply dispatch fewer per sigmoid and training step (a segmentation head's, an attention gate's).
+ */
+export const sigmoidGradConfig: GradConfig = {
+  kernelName: 'Sigmoid',
+  outputsToSave: [true],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+    const [y] = saved as [Tensor];
+    const g = dy as Tensor;
+    const oneKernel = y.dtype === 'float32' && g.dtype === 'float32' && y.size > 0 && getKernel(SIGMOID_GRAD_KERNEL, getBackend()) !== undefined;
+    return { x: () => (oneKernel ? engine().runKernel(SIGMOID_GRAD_KERNEL, { dy: g, y }) as Tensor : mul(g, mul(y, sub(scalar(1), y)))) };
   },
 };
 

@@ -17,7 +17,7 @@ export {
   type RegisterTrainingKernelsOptions,
 } from './register.js';
 export {
-  conv2dGradConfig, cumsumGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig, reluGradConfig,
+  conv2dGradConfig, cumsumGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig, reluGradConfig, sigmoidGradConfig,
 } from './gradients.js';
 export { stridedSliceGradConfig } from './strided-slice.js';
 export { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
@@ -36,4 +36,4 @@ export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
 export { SOFT_DICE_KERNELS } from './webgpu/soft-dice.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
 export { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL } from './webgpu/separable-conv.js';
-export { RELU_GRAD_KERNEL } from './webgpu/relu-grad.js';
+export { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './webgpu/activation-grads.js';

@@ -17,7 +17,7 @@ import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './d
 import { fusedBatchNormGradConfig } from './batchnorm-gradient.js';
 import {
   conv2dGradConfig, conv3dBackpropInputGradConfig, cumsumGradConfig, depthToSpaceGradConfig, depthwiseConv2dGradConfig, gatherNdGradConfig,
-  reluGradConfig,
+  reluGradConfig, sigmoidGradConfig,
 } from './gradients.js';
 import { meanGradConfig, prodGradConfig, sumGradConfig } from './reduction-gradients.js';
 import { zeroGradConfigs, type ZERO_GRADIENT_KERNELS } from './zero-gradients.js';
@@ -39,7 +39,7 @@ import {
   webgpuChannelAttentionInputGradDepthwise,
 } from './webgpu/channel-attention.js';
 import { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, webgpuSeparableConv2D, webgpuSeparableConv2DTraining } from './webgpu/separable-conv.js';
-import { RELU_GRAD_KERNEL, webgpuReluGrad } from './webgpu/relu-grad.js';
+import { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL, webgpuReluGrad, webgpuSigmoidGrad } from './webgpu/activation-grads.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 import { WASM_CONV_FORWARD_KERNELS, wasmConvForwardKernel } from './wasm/conv-forward.js';
@@ -128,6 +128,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     [SEPARABLE_CONV_KERNEL]: () => webgpuSeparableConv2D,
     [SEPARABLE_CONV_TRAINING_KERNEL]: () => webgpuSeparableConv2DTraining,
     [RELU_GRAD_KERNEL]: () => webgpuReluGrad,
+    [SIGMOID_GRAD_KERNEL]: () => webgpuSigmoidGrad,
     ResizeBilinearGrad: () => webgpuResizeGrad('ResizeBilinearGrad'),
     ResizeNearestNeighborGrad: () => webgpuResizeGrad('ResizeNearestNeighborGrad'),
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
@@ -158,7 +159,7 @@ const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
 };
 
 const GRADIENTS: GradConfig[] = [
-  conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig, conv3dBackpropInputGradConfig,
+  conv2dGradConfig, depthwiseConv2dGradConfig, fusedBatchNormGradConfig, sumGradConfig, meanGradConfig, reluGradConfig, sigmoidGradConfig, conv3dBackpropInputGradConfig,
   depthToSpaceGradConfig, stridedSliceGradConfig, gatherNdGradConfig, cumsumGradConfig, prodGradConfig, ...zeroGradConfigs,
 ];
 const stockGradients = new Map<string, GradConfig | undefined>();
@@ -181,8 +182,9 @@ export interface RegisterTrainingKernelsOptions {
  * are split-K WGSL programs), gradients of Conv2D and
  * DepthwiseConv2dNative that support dilation, a gradient of FusedBatchNorm that broadcasts
  * instead of tiling, gradients of Sum and Mean that spread dy on the backend instead of building a ones
- * tensor on the CPU, and a gradient of Relu that runs one kernel where the backend has
- * {@link RELU_GRAD_KERNEL} (webgpu) and tfjs-core's two elsewhere (for every backend). On wasm it also replaces Concat, Slice, StridedSlice, SplitV
+ * tensor on the CPU, and gradients of Relu and Sigmoid that run one kernel where the backend has
+ * {@link RELU_GRAD_KERNEL} and {@link SIGMOID_GRAD_KERNEL} (webgpu) and tfjs-core's two and three
+ * elsewhere (for every backend). On wasm it also replaces Concat, Slice, StridedSlice, SplitV
  * and Transpose ({@link WASM_COPY_KERNELS}) with kernels that avoid the stock ones' slow copies (same values bit for bit; an
  * SA-U-Net training step is about 1.5x faster), and Identity with one that shares the input's
  * storage instead of copying it (the tensors a training step keeps for its backward pass are then
@@ -247,7 +249,8 @@ export interface RegisterTrainingKernelsOptions {
  * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 dispatches each, and dz by
  * channel blocks, with a depthwise convolution's input gradient added in the same dispatch) and for a depthwise-separable convolution in one dispatch
  * ({@link SEPARABLE_CONV_KERNEL}; {@link SEPARABLE_CONV_TRAINING_KERNEL} also writes the depthwise
- * output, for training), which @sa-unet/scale-attn-conv's layer uses where they are registered, for ReLU's gradient in one dispatch ({@link RELU_GRAD_KERNEL}),
+ * output, for training), which @sa-unet/scale-attn-conv's layer uses where they are registered, for ReLU's and
+ * sigmoid's gradients in one dispatch each ({@link RELU_GRAD_KERNEL}, {@link SIGMOID_GRAD_KERNEL}),
  * and for the soft Dice coefficient and its gradient in 2 and 1 ({@link SOFT_DICE_KERNELS}), which
  * @sa-unet/seg-metrics' softDice and diceLoss use where they are registered.
  *

@@ -1,6 +1,6 @@
 /**
  * The gradient of Relu that registerTrainingKernels registers: on webgpu one kernel
- * (src/webgpu/relu-grad.ts) instead of Step and Multiply, with tfjs-core's values bit for bit (NaN
+ * (src/webgpu/activation-grads.ts) instead of Step and Multiply, with tfjs-core's values bit for bit (NaN
  * where x is NaN, zero at x = 0 and below, dy's infinities and signed zeros passed through); on
  * cpu tfjs-core's own kernels. The webgpu part runs on Dawn (in CI on Mesa's lavapipe); skipped
  * with a message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.

@@ -1,0 +1,81 @@
+/**
+ * Activation gradients in one webgpu dispatch each, with tfjs-core's values bit for bit:
+ * - ReLU's: tfjs-core's is dy * step(x), a Step kernel writing a full-size tensor that a Multiply
+ *   then reads (two dispatches per ReLU of a training step); here one program computes the same
+ *   product, NaN where x is NaN as Step gives.
+ * - Sigmoid's: tfjs-core's is dy * (y * (1 - y)) for the output y, three dispatches (Sub, two
+ *   Multiply); here one, the same operations in the same order.
+ */
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { gridStride, WORKGROUP } from './grid.js';
+import { requireInputs, withShape } from './kernel-io.js';
+import type { KernelArgs } from '../kernel-ops.js';
+import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
+
+/**
+ * Name of the ReLU-gradient kernel this package registers for webgpu: inputs { dy, x } (float32,
+ * one shape) -> dy * step(x), x's shape (1 dispatch instead of 2). tfjs has no such kernel; the
+ * gradient of Relu that {@link registerTrainingKernels} registers uses it where the backend has it.
+ */
+export const RELU_GRAD_KERNEL = 'SaUnetReluGrad';
+
+/**
+ * Name of the sigmoid-gradient kernel this package registers for webgpu: inputs { dy, y } (float32,
+ * one shape; y the sigmoid's output) -> dy * (y * (1 - y)), y's shape (1 dispatch instead of 3).
+ * The gradient of Sigmoid that {@link registerTrainingKernels} registers uses it where the backend
+ * has it.
+ */
+export const SIGMOID_GRAD_KERNEL = 'SaUnetSigmoidGrad';
+
+/** One elementwise program over dy and `input`: `product`, WGSL of dy[i] and v = input[i]. */
+function gradProgram(key: string, input: string, product: string, size: number, workgroups: number): WebGPUProgramSpec {
+  return {
+    outputShape: [size],
+    shaderKey: key,
+    dispatchLayout: { x: [0] },
+    dispatch: [workgroups, 1, 1],
+    variableNames: ['dy', input],
+    uniforms: 'size : i32, threads : i32,',
+    workgroupSize: [WORKGROUP, 1, 1],
+    getUserCode: () => `
+      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
+      fn main(index : i32) {
+        for (var i = index; i < uniforms.size; i += uniforms.threads) {
+          let v = ${input}[i];
+          ${product}
+        }
+      }
+    `,
+  };
+}
+
+// step(x) as tfjs-webgpu's Step computes it (NaN stays NaN), then the product.
+const RELU_PRODUCT = `var s = select(0.0, 1.0, v > 0.0);
+          if (isnan(v)) {
+            s = v;
+          }
+          result[i] = dy[i] * s;`;
+
+// tfjs-core's mul(dy, mul(y, sub(1, y))), rounded after each operation as the three kernels are.
+const SIGMOID_PRODUCT = `let s = v * (1.0 - v);
+          result[i] = dy[i] * s;`;
+
+/** The kernel function of the gradient `kernel`: inputs dy and `input`, checked, one program. */
+function gradKernel(kernel: string, input: string, key: string, product: string) {
+  return ({ inputs, backend }: KernelArgs): TensorInfo => {
+    const [dy, x] = requireInputs(kernel, inputs, ['dy', input]) as [TensorInfo, TensorInfo];
+    for (const [label, t] of [['dy', dy], [input, x]] as const) {
+      if (t.dtype !== 'float32') throw new Error(`${kernel}: ${label} must be float32, got ${t.dtype}`);
+    }
+    if (dy.shape.join() !== x.shape.join()) {
+      throw new Error(`${kernel}: dy must have ${input}'s shape [${x.shape.join(', ')}], got [${dy.shape.join(', ')}]`);
+    }
+    const size = x.shape.reduce((a, b) => a * b, 1);
+    const grid = gridStride(size);
+    const out = (backend as WebGPUBackendInternals).runWebGPUProgram(gradProgram(key, input, product, size, grid.workgroups), [dy, x], 'float32', grid.uniforms);
+    return withShape(out, x.shape);
+  };
+}
+
+export const webgpuReluGrad = gradKernel(RELU_GRAD_KERNEL, 'x', 'saunet_reluGrad', RELU_PRODUCT);
+export const webgpuSigmoidGrad = gradKernel(SIGMOID_GRAD_KERNEL, 'y', 'saunet_sigmoidGrad', SIGMOID_PRODUCT);

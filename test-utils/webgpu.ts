@@ -58,3 +58,17 @@ export function countDispatches<T>(run: () => T): { result: T; dispatches: numbe
     proto.dispatchWorkgroups = original;
   }
 }
+
+/**
+ * A float32 tensor sharing `t`'s int32 storage on webgpu, as the stock Cast makes one (for kernels
+ * that must read such storage right; registerTrainingKernels' Cast writes float32 storage instead).
+ */
+export function intStoredFloat(t: tf.Tensor): tf.Tensor {
+  (tf.backend() as unknown as { incRef(dataId: object): void }).incRef(t.dataId);
+  return tf.engine().makeTensorFromTensorInfo({ dataId: t.dataId, shape: [...t.shape], dtype: 'float32' });
+}
+
+/** The dtype of a tensor's storage on the webgpu backend (int32 for a float32 tensor cast by the stock Cast). */
+export function storageDtype(t: tf.Tensor): string | undefined {
+  return (tf.backend() as unknown as { tensorMap: { get(id: object): { dtype: string } | undefined } }).tensorMap.get(t.dataId)?.dtype;
+}

@@ -31,6 +31,7 @@ import {
 } from './webgpu/kernels.js';
 import { BATCH_NORM_KERNELS, webgpuBatchMoments, webgpuBatchNormGrad, webgpuBatchNormRelu } from './webgpu/batch-norm.js';
 import { SOFT_DICE_KERNELS, webgpuSoftDice, webgpuSoftDiceGrad } from './webgpu/soft-dice.js';
+import { webgpuCast } from './webgpu/cast.js';
 import {
   CHANNEL_ATTENTION_KERNELS,
   webgpuChannelAttention,
@@ -131,6 +132,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     [SIGMOID_GRAD_KERNEL]: () => webgpuSigmoidGrad,
     ResizeBilinearGrad: () => webgpuResizeGrad('ResizeBilinearGrad'),
     ResizeNearestNeighborGrad: () => webgpuResizeGrad('ResizeNearestNeighborGrad'),
+    Cast: () => webgpuCast,
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
@@ -154,7 +156,7 @@ const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
   ]),
   webgpu: new Set([
     ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'StridedSlice',
-    ...WEBGPU_CUMULATIVE_KERNELS, 'Transform', 'Bincount', 'CropAndResize',
+    ...WEBGPU_CUMULATIVE_KERNELS, 'Transform', 'Bincount', 'CropAndResize', 'Cast',
   ]),
 };
 

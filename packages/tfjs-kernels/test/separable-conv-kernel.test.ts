@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { countDispatches, intStoredFloat, nodeWebGPU, storageDtype } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the separable-convolution kernel tests');
 
@@ -82,13 +82,13 @@ describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
     await tf.setBackend('cpu');
   });
 
-  it('take x cast from bool on webgpu (int32 storage under float32) as its float values', async () => {
+  it('take x stored as int32 under float32 (as the stock Cast from bool leaves it) as its float values', async () => {
     await tf.setBackend('webgpu');
     const u = seededUniform([1, 5, 5, 3], 7);
-    const cast = tf.cast(tf.greater(u, 0.5), 'float32');
-    const float = tf.tidy(() => tf.mul(tf.where(tf.greater(u, 0.5), 1, 0), 1.0));
-    const storage = (tf.backend() as unknown as { tensorMap: { get(id: object): { dtype: string } } }).tensorMap.get(cast.dataId).dtype;
-    expect(storage, 'the case under test: int32 storage').not.toBe('float32');
+    const mask = tf.greater(u, 0.5);
+    const cast = intStoredFloat(mask); // as the stock Cast makes it
+    const float = tf.cast(mask, 'float32');
+    expect(storageDtype(cast), 'the case under test: int32 storage').not.toBe('float32');
     const depthwise = seededUniform([3, 3, 3, 1], 8, -1, 1);
     const pointwise = seededUniform([1, 1, 3, 4], 9, -1, 1);
     const run = (x: tf.Tensor) => [
@@ -99,7 +99,7 @@ describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
     for (const [i, name] of ['inference', 'training', 'depthwise'].entries()) {
       expect(await fromCast[i]!.data(), name).toEqual(await fromFloat[i]!.data());
     }
-    tf.dispose([u, cast, float, depthwise, pointwise, ...fromCast, ...fromFloat]);
+    tf.dispose([u, mask, cast, float, depthwise, pointwise, ...fromCast, ...fromFloat]);
     await tf.setBackend('cpu');
   });
 

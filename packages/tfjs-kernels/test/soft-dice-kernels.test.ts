@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, SOFT_DICE_KERNELS } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { countDispatches, intStoredFloat, nodeWebGPU, storageDtype } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the soft-Dice kernel tests');
 
@@ -109,7 +109,7 @@ describe.runIf(adapter)('soft-Dice kernels on webgpu', () => {
     await tf.setBackend('cpu');
   });
 
-  it('take masks cast from bool on webgpu (int32 buffers under float32) as their float values', async () => {
+  it('take masks stored as int32 under float32 (as the stock Cast from bool leaves them) as their float values', async () => {
     await tf.setBackend('webgpu');
     const shape = [2, 6, 6, 1];
     const [x, y] = [seededUniform(shape, 51), seededUniform(shape, 52)];
@@ -117,16 +117,16 @@ describe.runIf(adapter)('soft-Dice kernels on webgpu', () => {
       const [dice, sums] = runForward(t, p, 1);
       return [dice!, sums!, ...runGradient(tf.scalar(0.5), t, p, sums!, 1)];
     });
-    const castMasks = [tf.cast(tf.greater(x, 0.5), 'float32'), tf.cast(tf.greater(y, 0.3), 'float32')];
-    const floatMasks = tf.tidy(() => [tf.where(tf.greater(x, 0.5), 1, 0), tf.where(tf.greater(y, 0.3), 1, 0)].map((m) => tf.mul(m, 1.0)));
-    const storage = (t: tf.Tensor) => (tf.backend() as unknown as { tensorMap: { get(id: object): { dtype: string } } }).tensorMap.get(t.dataId).dtype;
-    expect(castMasks.map(storage), 'the case under test: int32 storage').not.toContain('float32');
+    const bools = [tf.greater(x, 0.5), tf.greater(y, 0.3)];
+    const castMasks = bools.map(intStoredFloat); // as the stock Cast makes them
+    const floatMasks = bools.map((m) => tf.cast(m, 'float32'));
+    expect(castMasks.map(storageDtype), 'the case under test: int32 storage').not.toContain('float32');
     expect(floatMasks.map((m) => m.dtype)).toEqual(['float32', 'float32']);
     const [fromCast, fromFloat] = [run(castMasks[0]!, castMasks[1]!), run(floatMasks[0]!, floatMasks[1]!)];
     for (const [i, name] of ['dice', 'sums', 'dTrue', 'dPred'].entries()) {
       expect(await fromCast[i]!.data(), name).toEqual(await fromFloat[i]!.data());
     }
-    tf.dispose([x, y, ...castMasks, ...floatMasks, ...fromCast, ...fromFloat]);
+    tf.dispose([x, y, ...bools, ...castMasks, ...floatMasks, ...fromCast, ...fromFloat]);
     await tf.setBackend('cpu');
   });
 

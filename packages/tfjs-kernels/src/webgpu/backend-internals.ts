@@ -30,6 +30,8 @@ export interface WebGPUBackendInternals extends KernelBackend {
     uniforms?: Array<{ type: string; data: number[] }>): TensorInfo;
   tensorMap: { get(dataId: object): WebGPUTensorData | undefined };
   uploadToGPU(dataId: object): void;
+  /** A new tensor of `shape`, with `values` on the CPU (uploaded when first used) or else GPU storage to come. */
+  makeTensorInfo(shape: number[], dtype: DataType, values?: ArrayLike<number>): TensorInfo;
   /** Whether the stock kernels compute these inputs on the CPU instead (all on the CPU and small). */
   shouldExecuteOnCPU(inputs: TensorInfo[]): boolean;
 }

@@ -29,7 +29,6 @@ export interface RecordingBackend extends WebGPUBackendInternals {
   getQueryTime(): Promise<number>;
   /** Writes the uniforms into a pooled uniform buffer, released after the next submit. */
   makeUniforms(uniforms: Array<{ type: string; data: number[] }>): GPUBufferBinding;
-  makeTensorInfo(shape: number[], dtype: 'float32'): TensorInfo;
   tensorToBinding(t: TensorInfo): GPUBindingResource;
   refCount(dataId: object): number;
 }

@@ -47,7 +47,7 @@ export function separableUniforms(g: SeparableGeometry): Array<{ type: 'int32'; 
 /**
  * WGSL: `${name}Quad(i, c)`, the array's values i .. i + 3 for input channels c .. c + 3, zeros
  * past the last; as f32 also where the array is stored as int32 (a tensor cast to float32 from
- * bool keeps its int32 buffer on webgpu).
+ * bool or int32 by tfjs-webgpu's stock Cast keeps its int32 buffer).
  */
 function channelQuad(name: string): string {
   return `fn ${name}Quad(i : i32, c : i32) -> vec4<f32> {

@@ -46,7 +46,7 @@ export function dicePartialSumsProgram(batch: number, splits: number): WebGPUPro
         var product = 0.0;
         var total = 0.0;
         for (var i = begin + lane; i < end; i += ${DICE_THREADS}) {
-          // f32(): a mask cast from bool to float32 keeps its int32 buffer, which tfjs binds as such.
+          // f32(): a mask cast to float32 by the stock Cast keeps its int32 buffer, which tfjs binds as such.
           let t = f32(yTrue[offset + i]);
           let p = f32(yPred[offset + i]);
           product = fma(t, p, product);
@@ -125,7 +125,7 @@ export function finishUniforms(batch: number, splits: number, smooth: number): A
 
 const GRAD_UNIFORMS = 'size : i32, threads : i32, perSample : i32, batch : i32, smoothing : f32,';
 
-/** WGSL element type of a buffer: float32 data, or int32 (also bool, and masks cast from bool to float32). */
+/** WGSL element type of a buffer: float32 data, or int32 (also bool, and float32 cast from those by the stock Cast). */
 export type StorageType = 'f32' | 'i32';
 
 /**

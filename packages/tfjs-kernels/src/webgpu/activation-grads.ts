@@ -7,10 +7,10 @@
  *   Multiply); here one, the same operations in the same order.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { gridStride, WORKGROUP } from './grid.js';
+import { gridStride, gridStrideProgram } from './grid.js';
 import { requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
-import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
+import type { WebGPUBackendInternals } from './backend-internals.js';
 
 /**
  * Name of the ReLU-gradient kernel this package registers for webgpu: inputs { dy, x } (float32,
@@ -27,37 +27,17 @@ export const RELU_GRAD_KERNEL = 'SaUnetReluGrad';
  */
 export const SIGMOID_GRAD_KERNEL = 'SaUnetSigmoidGrad';
 
-/** One elementwise program over dy and `input`: `product`, WGSL of dy[i] and v = input[i]. */
-function gradProgram(key: string, input: string, product: string, size: number, workgroups: number): WebGPUProgramSpec {
-  return {
-    outputShape: [size],
-    shaderKey: key,
-    dispatchLayout: { x: [0] },
-    dispatch: [workgroups, 1, 1],
-    variableNames: ['dy', input],
-    uniforms: 'size : i32, threads : i32,',
-    workgroupSize: [WORKGROUP, 1, 1],
-    getUserCode: () => `
-      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
-      fn main(index : i32) {
-        for (var i = index; i < uniforms.size; i += uniforms.threads) {
-          let v = ${input}[i];
-          ${product}
-        }
-      }
-    `,
-  };
-}
-
 // step(x) as tfjs-webgpu's Step computes it (NaN stays NaN), then the product.
-const RELU_PRODUCT = `var s = select(0.0, 1.0, v > 0.0);
+const RELU_PRODUCT = `let v = x[i];
+          var s = select(0.0, 1.0, v > 0.0);
           if (isnan(v)) {
             s = v;
           }
           result[i] = dy[i] * s;`;
 
 // tfjs-core's mul(dy, mul(y, sub(1, y))), rounded after each operation as the three kernels are.
-const SIGMOID_PRODUCT = `let s = v * (1.0 - v);
+const SIGMOID_PRODUCT = `let v = y[i];
+          let s = v * (1.0 - v);
           result[i] = dy[i] * s;`;
 
 /** The kernel function of the gradient `kernel`: inputs dy and `input`, checked, one program. */
@@ -72,7 +52,7 @@ function gradKernel(kernel: string, input: string, key: string, product: string)
     }
     const size = x.shape.reduce((a, b) => a * b, 1);
     const grid = gridStride(size);
-    const out = (backend as WebGPUBackendInternals).runWebGPUProgram(gradProgram(key, input, product, size, grid.workgroups), [dy, x], 'float32', grid.uniforms);
+    const out = (backend as WebGPUBackendInternals).runWebGPUProgram(gridStrideProgram(key, ['dy', input], size, product), [dy, x], 'float32', grid.uniforms);
     return withShape(out, x.shape);
   };
 }

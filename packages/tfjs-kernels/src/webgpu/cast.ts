@@ -10,31 +10,11 @@
  * kernel.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { gridStride, WORKGROUP } from './grid.js';
+import { gridStride, gridStrideProgram } from './grid.js';
 import { withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import { requireStockKernel } from '../registry-state.js';
-import type { WebGPUBackendInternals, WebGPUProgramSpec } from './backend-internals.js';
-
-function toFloatProgram(size: number, workgroups: number): WebGPUProgramSpec {
-  return {
-    outputShape: [size],
-    shaderKey: 'saunet_toFloat',
-    dispatchLayout: { x: [0] },
-    dispatch: [workgroups, 1, 1],
-    variableNames: ['x'],
-    uniforms: 'size : i32, threads : i32,',
-    workgroupSize: [WORKGROUP, 1, 1],
-    getUserCode: () => `
-      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
-      fn main(index : i32) {
-        for (var i = index; i < uniforms.size; i += uniforms.threads) {
-          result[i] = f32(x[i]);
-        }
-      }
-    `,
-  };
-}
+import type { WebGPUBackendInternals } from './backend-internals.js';
 
 export function webgpuCast(args: KernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -48,6 +28,6 @@ export function webgpuCast(args: KernelArgs): TensorInfo {
   const data = b.tensorMap.get(x.dataId);
   if (data?.resource == null && data?.values != null) return b.makeTensorInfo([...x.shape], 'float32', Float32Array.from(data.values));
   const grid = gridStride(size);
-  const out = b.runWebGPUProgram(toFloatProgram(size, grid.workgroups), [x], 'float32', grid.uniforms);
+  const out = b.runWebGPUProgram(gridStrideProgram('saunet_toFloat', ['x'], size, 'result[i] = f32(x[i]);'), [x], 'float32', grid.uniforms);
   return withShape(out, x.shape);
 }

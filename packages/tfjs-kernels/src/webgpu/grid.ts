@@ -2,6 +2,7 @@
  * How this package's WGSL programs divide their work into workgroups: split reductions, channel
  * lanes, grid-stride loops. One place, since every program here uses the same three shapes.
  */
+import type { WebGPUProgramSpec } from './backend-internals.js';
 
 /** Threads per workgroup of the elementwise and reduction programs. */
 export const WORKGROUP = 64;
@@ -42,4 +43,29 @@ export function gridStrideWorkgroups(n: number): number {
 export function gridStride(n: number): { workgroups: number; uniforms: Array<{ type: 'int32'; data: number[] }> } {
   const workgroups = gridStrideWorkgroups(n);
   return { workgroups, uniforms: [{ type: 'int32', data: [n] }, { type: 'int32', data: [workgroups * WORKGROUP] }] };
+}
+
+/**
+ * An elementwise program of tfjs-backend-webgpu over n flat indices: `body` (WGSL) runs for each
+ * index i in a grid-stride loop, reading the inputs `variableNames` and writing result[i]; its
+ * uniforms are gridStride(n)'s (size, threads), then `extraUniforms` (WGSL struct fields).
+ */
+export function gridStrideProgram(shaderKey: string, variableNames: string[], n: number, body: string, extraUniforms = ''): WebGPUProgramSpec {
+  return {
+    outputShape: [n],
+    shaderKey,
+    dispatchLayout: { x: [0] },
+    dispatch: [gridStrideWorkgroups(n), 1, 1],
+    variableNames,
+    uniforms: `size : i32, threads : i32,${extraUniforms === '' ? '' : ` ${extraUniforms}`}`,
+    workgroupSize: [WORKGROUP, 1, 1],
+    getUserCode: () => `
+      // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
+      fn main(index : i32) {
+        for (var i = index; i < uniforms.size; i += uniforms.threads) {
+          ${body}
+        }
+      }
+    `,
+  };
 }

@@ -3,15 +3,16 @@
  * taken away in turn, in alternating rounds (wall times drift between calls): the batch norm that
  * applies the ReLU after it (BATCH_NORM_KERNELS.normalizeRelu; without it the zoo's ReLU layers run
  * Relu and the ReLU gradient of their own), the soft-Dice kernels (SOFT_DICE_KERNELS; without them
- * diceLoss runs on stock kernels) and the separable stages in one dispatch in training
- * (SEPARABLE_CONV_TRAINING_KERNEL; without it a depthwise and a 1x1 convolution each). Lavapipe runs
+ * diceLoss runs on stock kernels), the separable stages in one dispatch in training
+ * (SEPARABLE_CONV_TRAINING_KERNEL; without it a depthwise and a 1x1 convolution each) and sigmoid's
+ * gradient in one (SIGMOID_GRAD_KERNEL; without it tfjs-core's three kernels). Lavapipe runs
  * it (its timings say nothing of a GPU); it prints the dispatches per step of each version.
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-fusions --size 256 --out $OUT/fusions.json
  */
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss, percentile } from '@sa-unet/seg-metrics';
-import { BATCH_NORM_KERNELS, fusedAdam, SEPARABLE_CONV_TRAINING_KERNEL, SOFT_DICE_KERNELS } from '@sa-unet/tfjs-kernels';
+import { BATCH_NORM_KERNELS, fusedAdam, SEPARABLE_CONV_TRAINING_KERNEL, SIGMOID_GRAD_KERNEL, SOFT_DICE_KERNELS } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 import type { LatencyRow } from '../src/commands/latency.js';
@@ -28,6 +29,7 @@ const FUSIONS: Record<string, readonly string[]> = {
   'batch norm + ReLU': [BATCH_NORM_KERNELS.normalizeRelu],
   'soft Dice': Object.values(SOFT_DICE_KERNELS),
   'separable training': [SEPARABLE_CONV_TRAINING_KERNEL],
+  'sigmoid gradient': [SIGMOID_GRAD_KERNEL],
 };
 const configs = new Map(Object.values(FUSIONS).flat().map((name) => {
   const config = tf.getKernel(name, 'webgpu');

@@ -18,7 +18,7 @@
 # GPU_SESSION_ONLY="measure latency" runs only the steps named; by default measure (our kernels
 # only: stock ones were measured on the H200 on 2026-12-04), fusions (the fusions of 2026-12-05
 # each taken away in turn, alternating rounds: batch norm + ReLU, the soft-Dice kernels, separable
-# stages in one dispatch in training; not yet run on a GPU), dispatch-cost (the wall ms one dispatch
+# stages in one dispatch in training, sigmoid's gradient; not yet run on a GPU), dispatch-cost (the wall ms one dispatch
 # adds to a step, from steps with extra ones; not yet run on a GPU), fold (the five networks' forward passes
 # with their batch norms folded: SA-U-Net's, folded into its layers since, not yet timed on a GPU),
 # filter-grad and conv-forward (the package's tilings per shape against each fixed one, to check

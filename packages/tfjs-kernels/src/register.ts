@@ -32,6 +32,7 @@ import {
 import { BATCH_NORM_KERNELS, webgpuBatchMoments, webgpuBatchNormGrad, webgpuBatchNormRelu } from './webgpu/batch-norm.js';
 import { SOFT_DICE_KERNELS, webgpuSoftDice, webgpuSoftDiceGrad } from './webgpu/soft-dice.js';
 import { webgpuCast } from './webgpu/cast.js';
+import { webgpuSplitV } from './webgpu/split.js';
 import {
   CHANNEL_ATTENTION_KERNELS,
   webgpuChannelAttention,
@@ -133,6 +134,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ResizeBilinearGrad: () => webgpuResizeGrad('ResizeBilinearGrad'),
     ResizeNearestNeighborGrad: () => webgpuResizeGrad('ResizeNearestNeighborGrad'),
     Cast: () => webgpuCast,
+    SplitV: () => webgpuSplitV,
     ...Object.fromEntries(RESIDENT_INPUT_KERNELS.map((name) => [name, () => withResidentConstants(name)])),
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
@@ -156,7 +158,7 @@ const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
   ]),
   webgpu: new Set([
     ...RESIDENT_INPUT_KERNELS, ...EMPTY_INNER_MATMUL_KERNELS, ...EMPTY_SAFE_REDUCTIONS, ...WEBGPU_EMPTY_OPERAND_KERNELS, 'ResizeBilinearGrad', 'StridedSlice',
-    ...WEBGPU_CUMULATIVE_KERNELS, 'Transform', 'Bincount', 'CropAndResize', 'Cast',
+    ...WEBGPU_CUMULATIVE_KERNELS, 'Transform', 'Bincount', 'CropAndResize', 'Cast', 'SplitV',
   ]),
 };
 

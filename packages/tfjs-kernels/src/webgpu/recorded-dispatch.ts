@@ -6,7 +6,7 @@
  * after the programs recorded before it, and counts in tf.profile's and tf.time's GPU time as
  * tfjs's own do.
  */
-import { env, type TensorInfo } from '@tensorflow/tfjs-core';
+import { env, type DataType, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackendInternals } from './backend-internals.js';
 
 /** What recording needs of tfjs-backend-webgpu 4.x beyond running programs: its command recording. */
@@ -59,9 +59,9 @@ function pipelineOf(device: GPUDevice, shader: RecordedShader): Compiled {
   return compiled;
 }
 
-/** A new float32 tensor of `shape` with GPU storage, for a recorded shader to write. */
-export function newGPUTensor(gpu: RecordingBackend, shape: number[]): TensorInfo {
-  const t = gpu.makeTensorInfo(shape, 'float32');
+/** A new tensor of `shape` (float32 unless said) with GPU storage, for a recorded shader to write. */
+export function newGPUTensor(gpu: RecordingBackend, shape: number[], dtype: DataType = 'float32'): TensorInfo {
+  const t = gpu.makeTensorInfo(shape, dtype);
   gpu.uploadToGPU(t.dataId);
   return t;
 }

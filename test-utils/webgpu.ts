@@ -72,3 +72,9 @@ export function intStoredFloat(t: tf.Tensor): tf.Tensor {
 export function storageDtype(t: tf.Tensor): string | undefined {
   return (tf.backend() as unknown as { tensorMap: { get(id: object): { dtype: string } | undefined } }).tensorMap.get(t.dataId)?.dtype;
 }
+
+/** Puts the tensors' values in GPU storage now (tfjs uploads CPU-side values only when a program first reads them). */
+export function onGPU(...ts: tf.Tensor[]): void {
+  const backend = tf.backend() as unknown as { uploadToGPU(dataId: object): void };
+  for (const t of ts) backend.uploadToGPU(t.dataId);
+}

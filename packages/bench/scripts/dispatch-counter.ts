@@ -3,10 +3,18 @@
  * them), for the GPU scripts: tf.profile's kernel calls also count reshapes and kernels that
  * dispatch nothing, and miss the programs our kernels and fusedAdam record themselves.
  */
+import { diceLoss } from '@sa-unet/seg-metrics';
+import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import type { ModelName } from '@sa-unet/unet-zoo';
+import { buildModel } from '../src/commands/run-model.js';
+import { trainOneBatch } from './kernel-totals.js';
+
 export interface DispatchCounter {
   /** Dispatches since the last reset (0 where Dawn's classes are not loaded). */
   readonly count: number;
   reset(): void;
+  /** Stops counting: dispatches go straight to Dawn again (nothing wrapped left on the timed path). */
+  stop(): void;
 }
 
 /** Starts counting; call after the webgpu backend is set up (the `webgpu` package defines the class). */
@@ -14,8 +22,8 @@ export function countDispatches(): DispatchCounter {
   let count = 0;
   const proto = (globalThis as unknown as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => unknown } } })
     .GPUComputePassEncoder?.prototype;
-  if (proto !== undefined) {
-    const dispatch = proto.dispatchWorkgroups;
+  const dispatch = proto?.dispatchWorkgroups;
+  if (proto !== undefined && dispatch !== undefined) {
     proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
       count++;
       return dispatch.apply(this, a);
@@ -28,5 +36,27 @@ export function countDispatches(): DispatchCounter {
     reset() {
       count = 0;
     },
+    stop() {
+      if (proto !== undefined && dispatch !== undefined) proto.dispatchWorkgroups = dispatch;
+    },
   };
+}
+
+/**
+ * Dispatches of one Adam step of a freshly built `model` (batch 4; fusedAdam, dice loss), after a
+ * first step that creates the optimizer's moments, so that the counted one updates them in place.
+ */
+export async function stepDispatches(model: ModelName, size: number, baseFilters: number): Promise<number> {
+  const built = buildModel(model, { size, baseFilters }, 1);
+  built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
+  await trainOneBatch(built, size);
+  const counter = countDispatches();
+  try {
+    await trainOneBatch(built, size); // (its batch made on the GPU too)
+    return counter.count;
+  } finally {
+    counter.stop();
+    built.optimizer?.dispose();
+    built.dispose();
+  }
 }

@@ -13,14 +13,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { diceLoss, percentile } from '@sa-unet/seg-metrics';
-import { BATCH_NORM_KERNELS, fusedAdam } from '@sa-unet/tfjs-kernels';
+import { percentile } from '@sa-unet/seg-metrics';
+import { BATCH_NORM_KERNELS } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
-import { buildModel } from '../src/commands/run-model.js';
 import type { LatencyRow } from '../src/commands/latency.js';
-import { countDispatches } from './dispatch-counter.js';
-import { trainOneBatch } from './kernel-totals.js';
-import { comparisonOptions, latencyPerVariant } from './kernel-calls.js';
+import { stepDispatches } from './dispatch-counter.js';
+import { comparisonOptions, latencyPerVariant, perRound } from './kernel-calls.js';
 
 const { size, baseFilters, runs, steps, rounds, models, out, values } = comparisonOptions({ runs: 3, rounds: 3 }, { extra: '4,8' });
 const extras = values['extra']!.split(',').map(Number);
@@ -51,25 +49,14 @@ for (const [kernel, output, share] of [[BATCH_NORM_KERNELS.moments, 0, 0.75], [B
   });
 }
 
-/** Dispatches of one Adam step of `model` (batch 4) with `extra` per batch norm. */
-async function stepDispatches(model: (typeof models)[number], extra: number): Promise<number> {
-  extraPerBatchNorm = extra;
-  const built = buildModel(model, { size, baseFilters }, 1);
-  built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
-  await trainOneBatch(built, size); // the moments exist: the next step updates in place
-  const counter = countDispatches();
-  await trainOneBatch(built, size); // (its batch made on the GPU too, in every variant)
-  const count = counter.count;
-  built.optimizer?.dispose();
-  built.dispose();
-  return count;
-}
-
 const variants = [0, ...extras];
 const dispatches: Record<string, Record<number, number>> = {};
 for (const model of models) {
   dispatches[model] = {};
-  for (const extra of variants) dispatches[model]![extra] = await stepDispatches(model, extra);
+  for (const extra of variants) {
+    extraPerBatchNorm = extra;
+    dispatches[model]![extra] = await stepDispatches(model, size, baseFilters);
+  }
   console.log(`${model}: dispatches per step ${variants.map((extra) => `+${extra} per batch norm: ${dispatches[model]![extra]}`).join(', ')}`);
 }
 
@@ -92,15 +79,11 @@ for (const model of models) {
   slopes[model] = {};
   for (const extra of extras) {
     const added = dispatches[model]![extra]! - dispatches[model]![0]!;
-    const perRound = Array.from({ length: rounds }, (_, round) => {
-      const step = (variant: string) => rows.find((r) => r.model === model && r.round === round && r.variant === variant)?.stepMedianMs;
-      const [base, more] = [step(label(0)), step(label(extra))];
-      return base == null || more == null ? NaN : (more - base) / added;
-    }).filter((v) => !Number.isNaN(v));
-    if (perRound.length === 0) continue;
-    slopes[model]![label(extra)] = median(perRound);
-    console.log(`${model}, ${label(extra)} (${added} dispatches more per step): ${median(perRound).toFixed(4)} ms per dispatch ` +
-      `(median of ${perRound.length} rounds: ${perRound.map((v) => v.toFixed(4)).join(', ')})`);
+    const slopePerRound = perRound(rows, model, rounds, label(0), label(extra), (r) => r.stepMedianMs, (base, more) => (more - base) / added);
+    if (slopePerRound.length === 0) continue;
+    slopes[model]![label(extra)] = median(slopePerRound);
+    console.log(`${model}, ${label(extra)} (${added} dispatches more per step): ${median(slopePerRound).toFixed(4)} ms per dispatch ` +
+      `(median of ${slopePerRound.length} rounds: ${slopePerRound.map((v) => v.toFixed(4)).join(', ')})`);
   }
 }
 save();

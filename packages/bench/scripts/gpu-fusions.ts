@@ -11,14 +11,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { diceLoss, percentile } from '@sa-unet/seg-metrics';
-import { BATCH_NORM_KERNELS, fusedAdam, SEPARABLE_CONV_TRAINING_KERNEL, SIGMOID_GRAD_KERNEL, SOFT_DICE_KERNELS } from '@sa-unet/tfjs-kernels';
+import { percentile } from '@sa-unet/seg-metrics';
+import { BATCH_NORM_KERNELS, SEPARABLE_CONV_TRAINING_KERNEL, SIGMOID_GRAD_KERNEL, SOFT_DICE_KERNELS } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
-import { buildModel } from '../src/commands/run-model.js';
 import type { LatencyRow } from '../src/commands/latency.js';
-import { countDispatches } from './dispatch-counter.js';
-import { trainOneBatch } from './kernel-totals.js';
-import { comparisonOptions, latencyPerVariant } from './kernel-calls.js';
+import { stepDispatches } from './dispatch-counter.js';
+import { comparisonOptions, latencyPerVariant, perRound } from './kernel-calls.js';
 
 const { size, baseFilters, runs, steps, rounds, models, out } = comparisonOptions({ runs: 30, rounds: 3 });
 
@@ -52,25 +50,12 @@ const variants: Record<string, readonly string[]> = {
   'none of them': [...configs.keys()],
 };
 
-/** Dispatches of one Adam step of `model` (batch 4). */
-async function stepDispatches(model: (typeof models)[number]): Promise<number> {
-  const built = buildModel(model, { size, baseFilters }, 1);
-  built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
-  await trainOneBatch(built, size); // the moments exist: the next step updates in place
-  const counter = countDispatches();
-  await trainOneBatch(built, size);
-  const count = counter.count;
-  built.optimizer?.dispose();
-  built.dispose();
-  return count;
-}
-
 const dispatches: Record<string, Record<string, number>> = {};
 for (const model of models) {
   dispatches[model] = {};
   for (const [variant, without] of Object.entries(variants)) {
     use(without);
-    dispatches[model]![variant] = await stepDispatches(model);
+    dispatches[model]![variant] = await stepDispatches(model, size, baseFilters);
   }
   console.log(`${model}: dispatches per step ${Object.entries(dispatches[model]!).map(([v, n]) => `${v} ${n}`).join(', ')}`);
 }
@@ -92,11 +77,8 @@ const median = (v: number[]) => percentile(Float64Array.from(v), 50);
 for (const model of models) {
   ratios[model] = {};
   for (const variant of Object.keys(variants).slice(1)) {
-    const ratio = (pick: (r: LatencyRow) => number | null | undefined) => median(Array.from({ length: rounds }, (_, round) => {
-      const at = (v: string) => rows.find((r) => r.model === model && r.round === round && r.variant === v);
-      const [base, other] = [at('all fusions'), at(variant)].map((r) => (r === undefined ? undefined : pick(r)));
-      return base == null || other == null ? NaN : other / base;
-    }).filter((v) => !Number.isNaN(v)));
+    const ratio = (pick: (r: LatencyRow) => number | null | undefined) =>
+      median(perRound(rows, model, rounds, 'all fusions', variant, pick, (base, other) => other / base));
     ratios[model]![variant] = { step: ratio((r) => r.stepMedianMs), forward: ratio((r) => r.inference?.medianMs) };
     console.log(`${model}, ${variant} / all fusions (median of ${rounds} rounds): step ${ratios[model]![variant]!.step.toFixed(3)}x, ` +
       `forward ${ratios[model]![variant]!.forward.toFixed(3)}x`);

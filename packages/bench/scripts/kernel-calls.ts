@@ -206,6 +206,22 @@ export async function latencyPerVariant(variants: Record<string, () => void>,
   }
 }
 
+/**
+ * For each round of latencyPerVariant's rows that has both: combine(the model's `pick` under
+ * `reference`, the same under `other`); rounds where either is missing are left out.
+ */
+export function perRound(rows: Array<LatencyRow & { round: number; variant: string }>, model: string, rounds: number,
+  reference: string, other: string, pick: (r: LatencyRow) => number | null | undefined, combine: (reference: number, other: number) => number): number[] {
+  return Array.from({ length: rounds }, (_, round) => {
+    const at = (variant: string) => {
+      const row = rows.find((r) => r.model === model && r.round === round && r.variant === variant);
+      return row === undefined ? undefined : pick(row);
+    };
+    const [a, b] = [at(reference), at(other)];
+    return a == null || b == null ? NaN : combine(a, b);
+  }).filter((v) => !Number.isNaN(v));
+}
+
 /** The command-line options of the GPU comparison scripts, parsed. */
 export interface ComparisonOptions {
   /** --size: input side (default 256). */

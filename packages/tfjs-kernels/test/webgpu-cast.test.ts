@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { countDispatches, intStoredFloat, nodeWebGPU, storageDtype } from '../../../test-utils/webgpu.js';
+import { countDispatches, intStoredFloat, nodeWebGPU, onGPU, storageDtype } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the webgpu Cast tests');
 
@@ -29,7 +29,7 @@ describe.runIf(adapter)('Cast on webgpu', () => {
     ['bool', () => tf.greater(seededUniform([3, 50, 7], 4), 0.5)],
   ])('%s to float32: float32 storage, the same values, one dispatch', async (_, make) => {
     const x = make();
-    (tf.backend() as unknown as { uploadToGPU(dataId: object): void }).uploadToGPU(x.dataId); // on the GPU
+    onGPU(x);
     const before = tf.memory().numTensors;
     const { result: y, dispatches } = countDispatches(() => tf.cast(x, 'float32'));
     expect(dispatches).toBe(1);

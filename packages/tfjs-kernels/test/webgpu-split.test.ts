@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { seededUniform } from '../../../test-utils/numeric.js';
-import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { countDispatches, nodeWebGPU, onGPU } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the webgpu SplitV tests');
 
@@ -52,7 +52,7 @@ describe.runIf(adapter)('SplitV on webgpu', () => {
     tf.disposeVariables();
     await tf.setBackend('webgpu');
     const x = tf.tensor(values, shape, dtype);
-    (tf.backend() as unknown as { uploadToGPU(dataId: object): void }).uploadToGPU(x.dataId); // on the GPU
+    onGPU(x);
     const before = tf.memory().numTensors;
     const run = countDispatches(() => tf.split(x, sizes, axis));
     expect(run.dispatches).toBe(dispatches);
@@ -67,7 +67,7 @@ describe.runIf(adapter)('SplitV on webgpu', () => {
   it('the gradient of a concatenation: concat and split one dispatch each, the cpu backend\'s values', async () => {
     const grads = async (upload: boolean) => {
       const [a, b, dy] = [seededUniform([2, 4, 4, 3], 5), seededUniform([2, 4, 4, 5], 6), seededUniform([2, 4, 4, 8], 7)];
-      if (upload) for (const t of [a, b, dy]) (tf.backend() as unknown as { uploadToGPU(dataId: object): void }).uploadToGPU(t.dataId);
+      if (upload) onGPU(a, b, dy);
       const { result: g, dispatches } = countDispatches(() => tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.concat([p, q], 3))([a, b], dy));
       const values = await Promise.all(g.map(async (t) => Array.from(await t.data())));
       tf.dispose([a, b, dy, ...g]);

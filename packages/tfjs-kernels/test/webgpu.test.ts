@@ -27,7 +27,7 @@ import { PROD_CASES, prodGradient } from './prod-cases.js';
 import { BINCOUNT_CASES } from './bincount-cases.js';
 import { IMAGES_SHAPE, TRANSFORM_ROWS, nearestReference, warp } from './transform-cases.js';
 import { resultOn, stockResultOn } from './backend-results.js';
-import { nodeWebGPU, recordShaderKeys } from '../../../test-utils/webgpu.js';
+import { nodeWebGPU, onGPU, recordShaderKeys } from '../../../test-utils/webgpu.js';
 import { webgpuConv2dBackpropFilterWith } from '../src/webgpu/kernels.js';
 import { webgpuConvForwardWith } from '../src/webgpu/conv-forward.js';
 import { PRODUCT_TILINGS, type ProductTiling } from '../src/webgpu/product-tiling.js';
@@ -630,7 +630,7 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
       expect(residentConstantCount(backend)).toBe(start);
       const gpu = tf.tidy(() => tf.relu(tf.randomUniform([4], 0, 1, 'float32', 1)));
       await gpu.data(); // computed on the CPU (small inputs), so put it on the GPU explicitly
-      (tf.backend() as unknown as { uploadToGPU(id: object): void }).uploadToGPU(gpu.dataId);
+      onGPU(gpu);
       const before = tf.memory().numTensors;
       for (let i = 0; i < MAX_CACHED_CONSTANTS + 10; i++) {
         const t = tf.tidy(() => tf.add(gpu, tf.scalar(1000 + i)));

@@ -185,8 +185,7 @@ export class ZooBatchNormalization extends StockBatchNormalizationClass {
       (self.axis === -1 || self.axis === x.rank - 1) && self.center === true && self.scale === true && hasStockFields(self);
     if (!zooConfig) return super.call(inputs, kwargs); // the stock code, its errors included
     if (kwargs.training !== true) {
-      const rectify = x.dtype === 'float32' && x.size > 0 && this.feedsOnlyZooReLU() && hasFusedKernels([FUSED_BATCH_NORM_KERNELS.normalizeRelu]);
-      if (!rectify) return super.call(inputs, kwargs);
+      if (!this.rectifies(x)) return super.call(inputs, kwargs);
       // The stock inference (FusedBatchNorm with the moving statistics), and the ReLU in the same dispatch.
       return tidy(() => {
         const y = engine().runKernel(FUSED_BATCH_NORM_KERNELS.normalizeRelu, {
@@ -199,7 +198,7 @@ export class ZooBatchNormalization extends StockBatchNormalizationClass {
     return tidy(() => {
       const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
       const fused = x.dtype === 'float32' && x.size > 0 && hasFusedKernels([FUSED_BATCH_NORM_KERNELS.moments, FUSED_BATCH_NORM_KERNELS.gradient]);
-      const rectify = fused && this.feedsOnlyZooReLU() && hasFusedKernels([FUSED_BATCH_NORM_KERNELS.normalizeRelu]);
+      const rectify = fused && this.rectifies(x);
       let batchMean: Tensor;
       let batchVariance: Tensor;
       if (fused) {
@@ -225,11 +224,15 @@ export class ZooBatchNormalization extends StockBatchNormalizationClass {
     });
   }
 
-  /** Whether this layer's output goes to a plain {@link ZooReLU} and nowhere else. */
-  private feedsOnlyZooReLU(): boolean {
-    if (this.outboundNodes.length !== 1) return false;
+  /**
+   * Whether this call applies the ReLU after it itself: x float32 and not empty, the backend with
+   * the normalize-and-ReLU kernel, and this layer's output going to a plain {@link ZooReLU} and
+   * nowhere else.
+   */
+  private rectifies(x: Tensor): boolean {
+    if (x.dtype !== 'float32' || x.size === 0 || this.outboundNodes.length !== 1) return false;
     const next = this.outboundNodes[0]!.outboundLayer;
-    return next instanceof ZooReLU && next.maxValue == null;
+    return next instanceof ZooReLU && next.maxValue == null && hasFusedKernels([FUSED_BATCH_NORM_KERNELS.normalizeRelu]);
   }
 }
 

@@ -6,7 +6,7 @@
  * - Sigmoid's: tfjs-core's is dy * (y * (1 - y)) for the output y, three dispatches (Sub, two
  *   Multiply); here one, the same operations in the same order.
  */
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { gridStride, gridStrideProgram } from './grid.js';
 import { requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
@@ -50,7 +50,7 @@ function gradKernel(kernel: string, input: string, key: string, product: string)
     if (dy.shape.join() !== x.shape.join()) {
       throw new Error(`${kernel}: dy must have ${input}'s shape [${x.shape.join(', ')}], got [${dy.shape.join(', ')}]`);
     }
-    const size = x.shape.reduce((a, b) => a * b, 1);
+    const size = util.sizeFromShape(x.shape);
     const grid = gridStride(size);
     const out = (backend as WebGPUBackendInternals).runWebGPUProgram(gridStrideProgram(key, ['dy', input], size, product), [dy, x], 'float32', grid.uniforms);
     return withShape(out, x.shape);

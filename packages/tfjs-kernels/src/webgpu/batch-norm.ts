@@ -19,7 +19,7 @@ import {
   type BatchNormGeometry,
   type PartialSumKind,
 } from './batch-norm-programs.js';
-import { newGPUTensor, recordDispatch, type RecordingBackend } from './recorded-dispatch.js';
+import { recordIntoNew, type RecordingBackend } from './recorded-dispatch.js';
 
 /**
  * Names of the batch-norm kernels this package registers for webgpu; for x of any rank >= 1,
@@ -60,14 +60,10 @@ function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: Tens
   const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: gridStrideWorkgroups(size) * WORKGROUP };
   const uniforms = batchNormUniforms(g);
   const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits, rectified), inputs, 'float32', uniforms);
-  const outputs: TensorInfo[] = [];
   try {
-    for (const [, perChannel] of CHANNEL_RESULTS[kind]) outputs.push(newGPUTensor(backend, [perChannel * channels]));
-    recordDispatch(backend, channelResultsShader(kind), [partial, ...reads, ...outputs], uniforms, [Math.ceil(channels / CHANNEL_THREADS), 1, 1]);
+    const outputs = recordIntoNew(backend, channelResultsShader(kind), [partial, ...reads],
+      CHANNEL_RESULTS[kind].map(([, perChannel]) => [perChannel * channels]), uniforms, [Math.ceil(channels / CHANNEL_THREADS), 1, 1]);
     return { size, uniforms, outputs };
-  } catch (err) {
-    for (const t of outputs) backend.disposeData(t.dataId);
-    throw err;
   } finally {
     backend.disposeData(partial.dataId);
   }

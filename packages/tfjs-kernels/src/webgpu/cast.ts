@@ -9,7 +9,7 @@
  * values (one dispatch; on the CPU for values not yet uploaded); every other cast goes to the stock
  * kernel.
  */
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { gridStride, gridStrideProgram } from './grid.js';
 import { withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
@@ -20,7 +20,7 @@ export function webgpuCast(args: KernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
   const x = inputs['x'];
   const b = backend as WebGPUBackendInternals;
-  const size = x === undefined ? 0 : x.shape.reduce((n, d) => n * d, 1);
+  const size = x === undefined ? 0 : util.sizeFromShape(x.shape);
   if (x === undefined || (attrs as { dtype?: unknown } | undefined)?.dtype !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool') || size === 0) {
     return requireStockKernel('Cast', 'webgpu').kernelFunc(args as never) as TensorInfo;
   }

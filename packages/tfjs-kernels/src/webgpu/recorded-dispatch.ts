@@ -59,11 +59,33 @@ function pipelineOf(device: GPUDevice, shader: RecordedShader): Compiled {
   return compiled;
 }
 
-/** A new tensor of `shape` (float32 unless said) with GPU storage, for a recorded shader to write. */
-export function newGPUTensor(gpu: RecordingBackend, shape: number[], dtype: DataType = 'float32'): TensorInfo {
-  const t = gpu.makeTensorInfo(shape, dtype);
-  gpu.uploadToGPU(t.dataId);
-  return t;
+/**
+ * Records one dispatch of `shader` that reads `inputs` and writes new tensors of `outputShapes`
+ * (bound in that order, then the uniforms), and returns those; released again if recording fails.
+ */
+export function recordIntoNew(gpu: RecordingBackend, shader: RecordedShader, inputs: TensorInfo[], outputShapes: number[][],
+  uniforms: Array<{ type: string; data: number[] }>, workgroups: [number, number, number], dtype: DataType = 'float32'): TensorInfo[] {
+  const outputs: TensorInfo[] = [];
+  try {
+    for (const shape of outputShapes) {
+      const t = gpu.makeTensorInfo(shape, dtype);
+      gpu.uploadToGPU(t.dataId); // GPU storage for the shader to write
+      outputs.push(t);
+    }
+    recordDispatch(gpu, shader, [...inputs, ...outputs], uniforms, workgroups);
+    return outputs;
+  } catch (err) {
+    for (const t of outputs) gpu.disposeData(t.dataId);
+    throw err;
+  }
+}
+
+/** WGSL element type of a tensor's storage: float32, or int32 (also bool, and a float32 tensor cast by the stock Cast). */
+export type StorageType = 'f32' | 'i32';
+
+/** The {@link StorageType} of `t`'s storage. */
+export function storageType(gpu: RecordingBackend, t: TensorInfo): StorageType {
+  return gpu.tensorMap.get(t.dataId)?.dtype === 'float32' ? 'f32' : 'i32';
 }
 
 /**

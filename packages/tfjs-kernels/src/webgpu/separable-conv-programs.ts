@@ -12,7 +12,7 @@
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
 import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
-import type { RecordedShader } from './recorded-dispatch.js';
+import type { RecordedShader, StorageType } from './recorded-dispatch.js';
 
 const UNIFORMS = 'batch : i32, height : i32, width : i32, inChannels : i32, outChannels : i32, ' +
   'kernelHeight : i32, kernelWidth : i32, dilation : i32, threads : i32,';
@@ -174,7 +174,7 @@ export function separableWorkgroups(g: SeparableGeometry): number {
  * `withBias`, result [batch * height * width * outChannels], depthwiseOut [batch * height * width *
  * inChannels].
  */
-export function separableConvKeepShader(outChannels: number, withBias: boolean, xType: 'f32' | 'i32'): RecordedShader {
+export function separableConvKeepShader(outChannels: number, withBias: boolean, xType: StorageType): RecordedShader {
   const { helpers, body } = separableCode(outChannels, withBias, true);
   const reads = ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])];
   const writes = ['result', 'depthwiseOut'];

@@ -10,7 +10,7 @@ import { depthwiseFilterSize, dilationAttr, requireInputs, withShape } from './k
 import type { KernelArgs } from '../kernel-ops.js';
 import { separableConvKeepShader, separableConvProgram, separableUniforms, separableWorkgroups, type SeparableGeometry } from './separable-conv-programs.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
-import { newGPUTensor, recordDispatch, type RecordingBackend } from './recorded-dispatch.js';
+import { recordIntoNew, storageType, type RecordingBackend } from './recorded-dispatch.js';
 
 /**
  * Name of the separable-convolution kernel this package registers for webgpu: inputs { x [batch,
@@ -51,30 +51,23 @@ function geometry(name: string, x: TensorInfo, depthwise: TensorInfo, pointwise:
   return { batch, height, width, inChannels, outChannels, kernelHeight, kernelWidth, dilation };
 }
 
-export function webgpuSeparableConv2D({ inputs, backend, attrs }: KernelArgs): TensorInfo {
-  const [x, depthwise, pointwise] = requireInputs(SEPARABLE_CONV_KERNEL, inputs, ['x', 'depthwise', 'pointwise']) as [TensorInfo, TensorInfo, TensorInfo];
-  const bias = inputs.bias;
-  const g = geometry(SEPARABLE_CONV_KERNEL, x, depthwise, pointwise, bias, dilationAttr(SEPARABLE_CONV_KERNEL, attrs));
-  const out = (backend as WebGPUBackendInternals).runWebGPUProgram(separableConvProgram(g, bias !== undefined),
-    [x, depthwise, pointwise, ...(bias === undefined ? [] : [bias])], 'float32', separableUniforms(g));
-  return withShape(out, [g.batch, g.height, g.width, g.outChannels]);
-}
-
-export function webgpuSeparableConv2DTraining({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
-  const name = SEPARABLE_CONV_TRAINING_KERNEL;
+/** The kernel `name`'s inputs (x, depthwise, pointwise, optional bias, in binding order) and their geometry, checked. */
+function operands(name: string, { inputs, attrs }: KernelArgs): { bound: TensorInfo[]; withBias: boolean; g: SeparableGeometry } {
   const [x, depthwise, pointwise] = requireInputs(name, inputs, ['x', 'depthwise', 'pointwise']) as [TensorInfo, TensorInfo, TensorInfo];
   const bias = inputs.bias;
   const g = geometry(name, x, depthwise, pointwise, bias, dilationAttr(name, attrs));
-  const b = backend as RecordingBackend;
-  const xType = b.tensorMap.get(x.dataId)?.dtype === 'float32' ? 'f32' : 'i32';
-  const outputs: TensorInfo[] = [];
-  try {
-    outputs.push(newGPUTensor(b, [g.batch, g.height, g.width, g.outChannels]), newGPUTensor(b, [g.batch, g.height, g.width, g.inChannels]));
-    recordDispatch(b, separableConvKeepShader(g.outChannels, bias !== undefined, xType),
-      [x, depthwise, pointwise, ...(bias === undefined ? [] : [bias]), ...outputs], separableUniforms(g), [separableWorkgroups(g), 1, 1]);
-  } catch (err) {
-    for (const t of outputs) b.disposeData(t.dataId);
-    throw err;
-  }
-  return outputs;
+  return { bound: [x, depthwise, pointwise, ...(bias === undefined ? [] : [bias])], withBias: bias !== undefined, g };
+}
+
+export function webgpuSeparableConv2D(args: KernelArgs): TensorInfo {
+  const { bound, withBias, g } = operands(SEPARABLE_CONV_KERNEL, args);
+  const out = (args.backend as WebGPUBackendInternals).runWebGPUProgram(separableConvProgram(g, withBias), bound, 'float32', separableUniforms(g));
+  return withShape(out, [g.batch, g.height, g.width, g.outChannels]);
+}
+
+export function webgpuSeparableConv2DTraining(args: KernelArgs): TensorInfo[] {
+  const { bound, withBias, g } = operands(SEPARABLE_CONV_TRAINING_KERNEL, args);
+  const b = args.backend as RecordingBackend;
+  return recordIntoNew(b, separableConvKeepShader(g.outChannels, withBias, storageType(b, bound[0]!)), bound,
+    [[g.batch, g.height, g.width, g.outChannels], [g.batch, g.height, g.width, g.inChannels]], separableUniforms(g), [separableWorkgroups(g), 1, 1]);
 }

@@ -9,7 +9,7 @@
  * outputs), and both gradients in one elementwise pass (one shader, two outputs).
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
-import type { RecordedShader } from './recorded-dispatch.js';
+import type { RecordedShader, StorageType } from './recorded-dispatch.js';
 
 /** Threads per workgroup of the partial sums and the per-sample sums. */
 export const DICE_THREADS = 256;
@@ -124,9 +124,6 @@ export function finishUniforms(batch: number, splits: number, smooth: number): A
 }
 
 const GRAD_UNIFORMS = 'size : i32, threads : i32, perSample : i32, batch : i32, smoothing : f32,';
-
-/** WGSL element type of a buffer: float32 data, or int32 (also bool, and float32 cast from those by the stock Cast). */
-export type StorageType = 'f32' | 'i32';
 
 /**
  * The gradients of dice for yTrue and yPred, scaled by dy, in one grid-stride pass:

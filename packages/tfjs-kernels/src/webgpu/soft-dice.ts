@@ -4,11 +4,11 @@
  * ({@link SOFT_DICE_KERNELS}), and @sa-unet/seg-metrics' softDice (so diceLoss) uses them where
  * they are registered, composing stock kernels elsewhere.
  */
-import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
-import { requireInputs, withShape } from './kernel-io.js';
+import { util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { chooseSplits, gridStrideWorkgroups, WORKGROUP } from './grid.js';
+import { requireInputs } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
-import { newGPUTensor, recordDispatch, type RecordingBackend } from './recorded-dispatch.js';
+import { recordIntoNew, storageType, type RecordingBackend } from './recorded-dispatch.js';
 import {
   DICE_THREADS,
   diceFinishShader,
@@ -17,7 +17,6 @@ import {
   finishUniforms,
   gradUniforms,
   partialSumsUniforms,
-  type StorageType,
 } from './soft-dice-programs.js';
 
 /**
@@ -39,11 +38,6 @@ export const SOFT_DICE_KERNELS = {
 /** The most samples the kernels take (their partial sums dispatch a row of workgroups per sample). */
 export const MAX_BATCH = 65535;
 
-/** Workgroups (chunks) per sample of the partial sums: about 256 in all, of at least 1,024 values each. */
-function chunksPerSample(batch: number, perSample: number): number {
-  return Math.max(1, Math.min(Math.ceil(256 / batch), Math.floor(perSample / (4 * DICE_THREADS))));
-}
-
 /** yTrue and yPred checked; the batch and the values per sample. */
 function geometry(kernel: string, yTrue: TensorInfo, yPred: TensorInfo): { batch: number; perSample: number; size: number } {
   for (const [label, t] of [['yTrue', yTrue], ['yPred', yPred]] as const) {
@@ -55,7 +49,7 @@ function geometry(kernel: string, yTrue: TensorInfo, yPred: TensorInfo): { batch
   if (yTrue.shape.length === 0 || yTrue.shape.some((d) => d === 0)) {
     throw new Error(`${kernel}: yTrue must have a batch axis and no empty one, got shape [${yTrue.shape.join(', ')}]`);
   }
-  const size = yTrue.shape.reduce((a, b) => a * b, 1);
+  const size = util.sizeFromShape(yTrue.shape);
   const batch = yTrue.shape[0]!;
   // A workgroup row per sample: WebGPU's least limit on workgroups along one dimension.
   if (batch > MAX_BATCH) throw new Error(`${kernel}: at most ${MAX_BATCH} samples (the batch axis), got ${batch}`);
@@ -74,18 +68,12 @@ export function webgpuSoftDice({ inputs, backend, attrs }: KernelArgs): TensorIn
   const { batch, perSample } = geometry(name, yTrue, yPred);
   const smooth = smoothAttr(name, attrs);
   const b = backend as RecordingBackend;
-  const splits = chunksPerSample(batch, perSample);
-  const perSplit = Math.ceil(perSample / splits);
+  // Chunks of at least 1,024 values (4 per thread), about 256 workgroups in all.
+  const { splits, kPerSplit: perSplit } = chooseSplits(perSample, batch, 256, 4 * DICE_THREADS, 1);
   const partial = b.runWebGPUProgram(dicePartialSumsProgram(batch, splits), [yTrue, yPred], 'float32',
     partialSumsUniforms(perSample, perSplit, splits));
-  const outputs: TensorInfo[] = [];
   try {
-    outputs.push(newGPUTensor(b, []), newGPUTensor(b, [batch, 2]));
-    recordDispatch(b, diceFinishShader, [partial, ...outputs], finishUniforms(batch, splits, smooth), [1, 1, 1]);
-    return outputs;
-  } catch (err) {
-    for (const t of outputs) b.disposeData(t.dataId);
-    throw err;
+    return recordIntoNew(b, diceFinishShader, [partial], [[], [batch, 2]], finishUniforms(batch, splits, smooth), [1, 1, 1]);
   } finally {
     b.disposeData(partial.dataId);
   }
@@ -95,7 +83,7 @@ export function webgpuSoftDiceGrad({ inputs, backend, attrs }: KernelArgs): Tens
   const name = SOFT_DICE_KERNELS.gradient;
   const [dy, yTrue, yPred, sums] = requireInputs(name, inputs, ['dy', 'yTrue', 'yPred', 'sums']) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   const { batch, perSample, size } = geometry(name, yTrue, yPred);
-  if (dy.dtype !== 'float32' || dy.shape.reduce((a, c) => a * c, 1) !== 1) {
+  if (dy.dtype !== 'float32' || util.sizeFromShape(dy.shape) !== 1) {
     throw new Error(`${name}: dy must be one float32 value, got ${dy.dtype} [${dy.shape.join(', ')}]`);
   }
   if (sums.dtype !== 'float32' || sums.shape.join() !== `${batch},2`) {
@@ -103,16 +91,7 @@ export function webgpuSoftDiceGrad({ inputs, backend, attrs }: KernelArgs): Tens
   }
   const smooth = smoothAttr(name, attrs);
   const b = backend as RecordingBackend;
-  const storage = (t: TensorInfo): StorageType => (b.tensorMap.get(t.dataId)?.dtype === 'float32' ? 'f32' : 'i32');
   const workgroups = gridStrideWorkgroups(size);
-  const outputs: TensorInfo[] = [];
-  try {
-    outputs.push(newGPUTensor(b, [size]), newGPUTensor(b, [size]));
-    recordDispatch(b, diceGradShader(storage(yTrue), storage(yPred)), [dy, yTrue, yPred, sums, ...outputs],
-      gradUniforms(size, workgroups * WORKGROUP, perSample, batch, smooth), [workgroups, 1, 1]);
-  } catch (err) {
-    for (const t of outputs) b.disposeData(t.dataId);
-    throw err;
-  }
-  return outputs.map((t) => withShape(t, yTrue.shape));
+  return recordIntoNew(b, diceGradShader(storageType(b, yTrue), storageType(b, yPred)), [dy, yTrue, yPred, sums], [[...yTrue.shape], [...yTrue.shape]],
+    gradUniforms(size, workgroups * WORKGROUP, perSample, batch, smooth), [workgroups, 1, 1]);
 }

@@ -10,7 +10,7 @@ import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import { requireStockKernel } from '../registry-state.js';
-import { newGPUTensor, recordDispatch, type RecordedShader, type RecordingBackend } from './recorded-dispatch.js';
+import { recordIntoNew, type RecordedShader, type RecordingBackend } from './recorded-dispatch.js';
 
 /** The most parts one dispatch writes: x and the parts within 8 storage buffers. */
 export const MAX_SPLIT_PARTS = 7;
@@ -67,16 +67,9 @@ export function webgpuSplitV(args: KernelArgs): TensorInfo[] {
   const size = util.sizeFromShape(x.shape);
   if (sizes.length < 2 || sizes.length > MAX_SPLIT_PARTS || sizes.some((s) => s <= 0) || size === 0 || b.shouldExecuteOnCPU([x])) return stock();
   const inner = util.sizeFromShape(x.shape.slice($axis + 1));
-  const ends = sizes.map((_, k) => sizes.slice(0, k + 1).reduce((t, s) => t + s, 0));
-  const parts: TensorInfo[] = [];
-  try {
-    for (const s of sizes) parts.push(newGPUTensor(b, x.shape.map((d, i) => (i === $axis ? s : d)), x.dtype));
-    const workgroups = gridStrideWorkgroups(size);
-    recordDispatch(b, splitShader(sizes.length), [x, ...parts],
-      [size, workgroups * WORKGROUP, x.shape[$axis]!, inner, ...ends].map((v) => ({ type: 'int32', data: [v] })), [workgroups, 1, 1]);
-  } catch (err) {
-    for (const t of parts) b.disposeData(t.dataId);
-    throw err;
-  }
-  return parts;
+  let end = 0;
+  const ends = sizes.map((s) => (end += s));
+  const workgroups = gridStrideWorkgroups(size);
+  return recordIntoNew(b, splitShader(sizes.length), [x], sizes.map((s) => x.shape.map((d, i) => (i === $axis ? s : d))),
+    [size, workgroups * WORKGROUP, x.shape[$axis]!, inner, ...ends].map((v) => ({ type: 'int32', data: [v] })), [workgroups, 1, 1], x.dtype);
 }

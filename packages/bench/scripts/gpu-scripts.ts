@@ -19,6 +19,7 @@ const SCRIPTS: Record<string, () => Promise<unknown>> = {
   'dispatch-counts': () => import('./dispatch-counts.js'),
   'gpu-dispatch-cost': () => import('./gpu-dispatch-cost.js'),
   'gpu-fusions': () => import('./gpu-fusions.js'),
+  'bind-group-cache': () => import('./bind-group-cache.js'),
   'gradient-memory': () => import('./gradient-memory.js'),
 };
 

@@ -16,7 +16,8 @@
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
 # the input-gradient step may reach its time limit after writing its per-shape table);
 # GPU_SESSION_ONLY="measure latency" runs only the steps named; by default measure (our kernels
-# only: stock ones were measured on the H200 on 2026-12-04), fusions (the fusions of 2026-12-05
+# only: stock ones were measured on the H200 on 2026-12-04), bind-groups (the bind group cache of
+# 2026-12-05 on and off, alternating rounds; not yet run on a GPU), fusions (the fusions of 2026-12-05
 # each taken away in turn, alternating rounds: batch norm + ReLU, the soft-Dice kernels, separable
 # stages in one dispatch in training, sigmoid's gradient; not yet run on a GPU), dispatch-cost (the wall ms one dispatch
 # adds to a step, from steps with extra ones; not yet run on a GPU), fold (the five networks' forward passes
@@ -33,7 +34,7 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-measure fusions dispatch-cost fold filter-grad conv-forward latency}" # step names, or all
+only="${GPU_SESSION_ONLY:-measure bind-groups fusions dispatch-cost fold filter-grad conv-forward latency}" # step names, or all
 [ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -45,6 +46,8 @@ step() { # name, seconds, script and arguments
   if [ -n "$archive" ]; then tar -czf "$archive.part" -C "$out" . && mv "$archive.part" "$archive"; fi
 }
 step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --out "$out/gpu.json"
+# The bind group cache (tfjs-kernels' cacheBindGroups) on and off, alternating rounds: step and forward ratios per model.
+step bind-groups 120 .gpu/gpu-scripts.mjs bind-group-cache --size "$size" --runs "$runs" --steps "$steps" --out "$out/bind-groups.json"
 # Each fusion of 2026-12-05 taken away in turn against all of them: step and forward ratios per model.
 step fusions 200 .gpu/gpu-scripts.mjs gpu-fusions --size "$size" --runs "$runs" --steps "$steps" --out "$out/fusions.json"
 # What one dispatch adds to a training step's wall time: steps with extra tiny dispatches after each batch norm.

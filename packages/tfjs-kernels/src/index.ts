@@ -37,3 +37,6 @@ export { SOFT_DICE_KERNELS } from './webgpu/soft-dice.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
 export { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL } from './webgpu/separable-conv.js';
 export { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './webgpu/activation-grads.js';
+export {
+  cacheBindGroups, uncacheBindGroups, bindGroupCacheStats, BIND_GROUP_CACHE_FLAG, BIND_GROUP_CACHE_CAPACITY, type BindGroupCacheStats,
+} from './webgpu/bind-group-cache.js';

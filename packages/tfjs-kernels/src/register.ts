@@ -43,6 +43,7 @@ import {
 import { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, webgpuSeparableConv2D, webgpuSeparableConv2DTraining } from './webgpu/separable-conv.js';
 import { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL, webgpuReluGrad, webgpuSigmoidGrad } from './webgpu/activation-grads.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
+import { followBindGroupCacheFlag, registerBindGroupCacheFlag, uncacheBindGroups } from './webgpu/bind-group-cache.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';
 import { WASM_CONV_FORWARD_KERNELS, wasmConvForwardKernel } from './wasm/conv-forward.js';
 import { resizeBilinearGradKernel } from './resize-bilinear-grad.js';
@@ -150,6 +151,14 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
   },
 };
 
+/** A webgpu kernel that first turns the bind group cache on (or off) for its backend, as its flag says. */
+function withBindGroupCache(kernelFunc: KernelFunc): KernelFunc {
+  return (args) => {
+    followBindGroupCacheFlag(args.backend);
+    return kernelFunc(args);
+  };
+}
+
 /** Kernels of ours that wrap the stock kernel of the same name, per backend: registered only where that exists. */
 const WRAPS_STOCK: Record<SupportedBackend, Set<string>> = {
   cpu: new Set(['ResizeBilinearGrad', 'StridedSlice', 'Transform']),
@@ -256,13 +265,17 @@ export interface RegisterTrainingKernelsOptions {
  * output, for training), which @sa-unet/scale-attn-conv's layer uses where they are registered, for ReLU's and
  * sigmoid's gradients in one dispatch each ({@link RELU_GRAD_KERNEL}, {@link SIGMOID_GRAD_KERNEL}),
  * and for the soft Dice coefficient and its gradient in 2 and 1 ({@link SOFT_DICE_KERNELS}), which
- * @sa-unet/seg-metrics' softDice and diceLoss use where they are registered.
+ * @sa-unet/seg-metrics' softDice and diceLoss use where they are registered. Its webgpu kernels
+ * also turn on {@link cacheBindGroups} for their backend (bind groups reused from step to step: a
+ * quarter or more of the CPU's work per dispatch) unless the tfjs flag
+ * {@link BIND_GROUP_CACHE_FLAG} is set to false.
  *
  * Call it once, after importing the backends (a backend imported later registers its stock
  * kernels over ours). Calling it again changes nothing. Returns the backends registered for.
  */
 export function registerTrainingKernels(options: RegisterTrainingKernelsOptions = {}): SupportedBackend[] {
   const requested = options.backends ?? SUPPORTED_BACKENDS.filter((b) => findBackendFactory(b) != null);
+  if (requested.includes('webgpu')) registerBindGroupCacheFlag();
   for (const backendName of requested) {
     if (!SUPPORTED_BACKENDS.includes(backendName)) {
       throw new Error(`registerTrainingKernels: unknown backend '${String(backendName)}'; supported: ${SUPPORTED_BACKENDS.join(', ')}`);
@@ -271,7 +284,8 @@ export function registerTrainingKernels(options: RegisterTrainingKernelsOptions 
       if (isOurKernel(kernelName, backendName)) continue;
       const replaced = getKernel(kernelName, backendName);
       if (replaced === undefined && WRAPS_STOCK[backendName].has(kernelName)) continue;
-      const config: KernelConfig = { kernelName, backendName, kernelFunc: factory(backendName) as KernelFunc };
+      const kernelFunc = factory(backendName) as KernelFunc;
+      const config: KernelConfig = { kernelName, backendName, kernelFunc: backendName === 'webgpu' ? withBindGroupCache(kernelFunc) : kernelFunc };
       // Keep the replaced kernel's set-up: tfjs runs the set-up of the registered config when the
       // backend starts, and other stock kernels call what it prepares (wasm's Mean calls the
       // function that Transpose's set-up binds).
@@ -292,11 +306,13 @@ export function registerTrainingKernels(options: RegisterTrainingKernelsOptions 
 
 /**
  * Puts back the stock kernels and gradients that {@link registerTrainingKernels} replaced (for
- * comparisons and tests). Kernels that had no stock version are removed; the gradients that tfjs
- * lacks (of Conv3DBackpropInputV2, DepthToSpace, StridedSlice and GatherNd) stay, since tfjs has no
- * way to remove a gradient.
+ * comparisons and tests), and turns the webgpu bind group cache off ({@link uncacheBindGroups}).
+ * Kernels that had no stock version are removed; the gradients that tfjs lacks (of
+ * Conv3DBackpropInputV2, DepthToSpace, StridedSlice and GatherNd) stay, since tfjs has no way to
+ * remove a gradient.
  */
 export function unregisterTrainingKernels(): void {
+  uncacheBindGroups();
   for (const backendName of SUPPORTED_BACKENDS) {
     for (const kernelName of Object.keys(KERNELS[backendName])) {
       if (!isOurKernel(kernelName, backendName)) continue;

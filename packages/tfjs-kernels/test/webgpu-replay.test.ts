@@ -1,0 +1,189 @@
+/**
+ * WebGPUReplay and replayPredict (src/webgpu/replay.ts): a function recorded as its WebGPU commands
+ * and replayed gives the function's own results bit for bit, for new inputs, after training in
+ * place (fusedAdam), after new weights (recorded again), with several outputs, for two models in
+ * turn, and with its input disposed at once; it leaks no tensors; where it cannot record, and on
+ * other backends and under tf.profile, the function runs as itself. On Dawn (in CI on Mesa's
+ * lavapipe); skipped with a message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebGPUReplay, fusedAdam, registerTrainingKernels, replayPredict } from '@sa-unet/tfjs-kernels';
+import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+
+const adapter = await nodeWebGPU('the WebGPU replay tests');
+
+/** A small conv net with what the zoo's are made of: batch norm (unless `batchNorm` is false), ReLU, pooling, upsampling, a skip, a sigmoid; two outputs with `twoHeads`. */
+function smallNet(seed: number, options: { twoHeads?: boolean; batchNorm?: boolean } = {}): tfl.LayersModel {
+  const { twoHeads = false, batchNorm = true } = options;
+  const input = tfl.input({ shape: [16, 16, 1] });
+  const init = (s: number) => tfl.initializers.glorotUniform({ seed: seed + s });
+  const conv = (filters: number, x: tfl.SymbolicTensor, s: number) =>
+    tfl.layers.conv2d({ filters, kernelSize: 3, padding: 'same', kernelInitializer: init(s) }).apply(x) as tfl.SymbolicTensor;
+  const normalized = (x: tfl.SymbolicTensor) => (batchNorm ? tfl.layers.batchNormalization().apply(x) as tfl.SymbolicTensor : x);
+  const a = tfl.layers.reLU().apply(normalized(conv(8, input, 1))) as tfl.SymbolicTensor;
+  const down = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(a) as tfl.SymbolicTensor;
+  const up = tfl.layers.upSampling2d({ size: [2, 2] }).apply(conv(8, down, 2)) as tfl.SymbolicTensor;
+  const merged = tfl.layers.concatenate().apply([a, up]) as tfl.SymbolicTensor;
+  const head = (s: number) => tfl.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid', kernelInitializer: init(s) }).apply(merged) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: twoHeads ? [head(3), head(4)] : head(3) });
+}
+
+const image = (seed: number) => tf.randomUniform([1, 16, 16, 1], 0, 1, 'float32', seed);
+
+async function values(t: tf.Tensor | tf.Tensor[]): Promise<number[][]> {
+  const ts = Array.isArray(t) ? t : [t];
+  const out = await Promise.all(ts.map(async (x) => Array.from(await x.data())));
+  tf.dispose(ts);
+  return out;
+}
+
+describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
+  beforeAll(async () => {
+    await tf.setBackend('webgpu');
+    registerTrainingKernels();
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('records at the second call, then replays: the model\'s own predictions bit for bit, in a fraction of the dispatches, without leaking tensors', async () => {
+    const model = smallNet(1);
+    const replay = replayPredict(model);
+    const xs = [1, 2, 3, 4].map(image);
+    const expected = await Promise.all(xs.map((x) => values(model.predict(x))));
+    expect(await values(replay.run(xs[0]!))).toEqual(expected[0]);
+    expect(await values(replay.run(xs[1]!))).toEqual(expected[1]);
+    expect(replay.counts).toEqual({ recordings: 1, replays: 0 });
+    const before = tf.memory().numTensors;
+    for (const [i, x] of xs.entries()) expect(await values(replay.run(x))).toEqual(expected[i]);
+    expect(replay.counts).toEqual({ recordings: 1, replays: 4 });
+    expect(tf.memory().numTensors).toBe(before);
+    // A replay is the same dispatches with none of tfjs's work in between: the count is the same.
+    const predicted = countDispatches(() => model.predict(xs[0]!) as tf.Tensor);
+    const replayed = countDispatches(() => replay.run(xs[0]!) as tf.Tensor);
+    expect(replayed.dispatches).toBe(predicted.dispatches);
+    tf.dispose([predicted.result, replayed.result, ...xs]);
+    replay.dispose();
+    model.dispose();
+  });
+
+  it('follows weights trained in place, and records again when weights get new storage', async () => {
+    const model = smallNet(2, { batchNorm: false }); // (a batch norm's moving averages are assigned anew at each step)
+    model.compile({ optimizer: fusedAdam(0.05), loss: 'meanSquaredError' });
+    const replay = replayPredict(model);
+    const x = image(5);
+    const y = tf.tidy(() => tf.cast(tf.greater(x, 0.5), 'float32'));
+    await model.trainOnBatch(x, y); // the optimizer's moments exist: later steps update in place
+    for (let i = 0; i < 3; i++) await values(replay.run(x));
+    const before = await values(model.predict(x));
+    await model.trainOnBatch(x, y);
+    await model.trainOnBatch(x, y);
+    const trained = await values(model.predict(x));
+    expect(trained).not.toEqual(before);
+    expect(await values(replay.run(x))).toEqual(trained);
+    expect(replay.counts.recordings).toBe(1);
+    model.setWeights(model.getWeights().map((w) => tf.mul(w, 0.5))); // new tensors: new storage
+    const halved = await values(model.predict(x));
+    expect(await values(replay.run(x))).toEqual(halved); // recorded again
+    expect(await values(replay.run(x))).toEqual(halved); // and replayed
+    expect(replay.counts).toEqual({ recordings: 2, replays: 3 });
+    tf.dispose([x, y]);
+    replay.dispose();
+    model.optimizer.dispose();
+    model.dispose();
+  });
+
+  it('replays models with two outputs, two models in turn, and inputs disposed right after', async () => {
+    const [one, two] = [smallNet(3, { twoHeads: true }), smallNet(4)];
+    const [r1, r2] = [replayPredict(one), replayPredict(two)];
+    const xs = [6, 7, 8].map(image);
+    for (let i = 0; i < 2; i++) {
+      await values(r1.run(xs[0]!));
+      await values(r2.run(xs[0]!));
+    }
+    for (const x of xs) {
+      const [e1, e2] = [await values(one.predict(x)), await values(two.predict(x))];
+      const copy = x.clone();
+      const [a1, a2] = [r1.run(copy), r2.run(copy)];
+      copy.dispose(); // released only once the queued replays have read it
+      expect(Array.isArray(a1)).toBe(true);
+      expect(await values(a1)).toEqual(e1);
+      expect(await values(a2)).toEqual(e2);
+    }
+    expect([r1.counts.replays, r2.counts.replays]).toEqual([3, 3]);
+    tf.dispose(xs);
+    r1.dispose();
+    r2.dispose();
+    one.dispose();
+    two.dispose();
+  });
+
+  it('records each input shape apart, and an input that starts on the CPU', async () => {
+    const replay = new WebGPUReplay((x) => tf.tidy(() => tf.sigmoid(tf.mul(tf.add(x, 1), 2))));
+    for (const shape of [[3, 4], [5]]) {
+      const data = Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => i / 7 - 1);
+      const expected = await values(tf.tidy(() => tf.sigmoid(tf.mul(tf.add(tf.tensor(data, shape), 1), 2))));
+      for (let i = 0; i < 3; i++) {
+        const x = tf.tensor(data, shape); // CPU values, uploaded by the call
+        expect(await values(replay.run(x))).toEqual(expected);
+        x.dispose();
+      }
+    }
+    expect(replay.counts).toEqual({ recordings: 2, replays: 2 });
+    replay.dispose();
+  });
+
+  it('reads a tensor from outside that is not a variable as it was when recorded, after its storage has gone to another tensor', async () => {
+    const size = 64 * 64;
+    let c = tf.fill([size], 3);
+    const replay = new WebGPUReplay((x) => tf.add(x, c));
+    const x = tf.randomUniform([size], 0, 1, 'float32', 11);
+    const expected = await values(tf.add(x, 3));
+    for (let i = 0; i < 2; i++) await values(replay.run(x));
+    c.dispose(); // its buffer back in tfjs's pool...
+    c = tf.fill([size], 100); // ...and most likely this one's
+    await c.data();
+    expect(await values(replay.run(x))).toEqual(expected);
+    expect(replay.counts.replays).toBe(1);
+    tf.dispose([c, x]);
+    replay.dispose();
+  });
+
+  it('runs the function as itself where it cannot record (no GPU commands: the output is the input), under tf.profile, and on other backends', async () => {
+    const reshape = new WebGPUReplay((x) => tf.reshape(x, [-1]));
+    const x = image(9);
+    const flat = Array.from(await x.data());
+    for (let i = 0; i < 3; i++) expect(await values(reshape.run(x))).toEqual([flat]);
+    expect(reshape.refusal([1, 16, 16, 1])).toMatch(/output that is the input/);
+    expect(reshape.counts).toEqual({ recordings: 0, replays: 0 });
+
+    const model = smallNet(5);
+    const replay = replayPredict(model);
+    for (let i = 0; i < 3; i++) await values(replay.run(x));
+    const profile = await tf.profile(async () => values(replay.run(x)));
+    expect(profile.kernels.length).toBeGreaterThan(5); // the model's own kernels, timed
+    expect(replay.counts.replays).toBe(1);
+
+    await tf.setBackend('cpu'); // (tensors do not move from webgpu in Node: a model of the cpu backend's own)
+    const cpuModel = smallNet(5);
+    const cpuReplay = replayPredict(cpuModel);
+    const onCpu = tf.tensor(flat, [1, 16, 16, 1]);
+    const cpuExpected = await values(cpuModel.predict(onCpu));
+    for (let i = 0; i < 3; i++) expect(await values(cpuReplay.run(onCpu))).toEqual(cpuExpected);
+    expect(cpuReplay.counts).toEqual({ recordings: 0, replays: 0 });
+    tf.dispose(onCpu);
+    cpuReplay.dispose();
+    cpuModel.dispose();
+    await tf.setBackend('webgpu');
+    expect(await values(replay.run(x))).toEqual(await values(model.predict(x)));
+    expect(replay.counts.replays).toBe(2);
+    replay.dispose();
+    reshape.dispose();
+    expect(() => replay.run(x)).toThrow(/disposed/);
+    x.dispose();
+    model.dispose();
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * Every zoo network's forward pass replayed on webgpu (replayPredict of @sa-unet/tfjs-kernels), as
+ * built and with its batch norms folded: the model's own predictions bit for bit, the same
+ * dispatches, no tensors left. SA-U-Net's layers run the package's own kernels (channel
+ * attention, separable stages), recorded like tfjs's. On Dawn (in CI on Mesa's lavapipe); skipped
+ * with a message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerTrainingKernels, replayPredict } from '@sa-unet/tfjs-kernels';
+import { createModel, foldBatchNorm, MODEL_NAMES } from '@sa-unet/unet-zoo';
+import { withSeed } from '../../../test-utils/numeric.js';
+import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+
+const adapter = await nodeWebGPU('the zoo replay tests');
+
+describe.runIf(adapter)('zoo networks replayed on webgpu', () => {
+  beforeAll(async () => {
+    await tf.setBackend('webgpu');
+    registerTrainingKernels();
+  });
+  afterAll(async () => {
+    tf.disposeVariables();
+    await tf.setBackend('cpu');
+  });
+
+  /** Replays of `model` give its predictions for three images, in the same dispatches, leaving no tensor. */
+  async function expectReplayed(model: tfl.LayersModel): Promise<void> {
+    const replay = replayPredict(model);
+    const xs = [1, 2, 3].map((seed) => tf.randomUniform([1, 16, 16, 1], 0, 1, 'float32', seed));
+    const read = async (t: tf.Tensor | tf.Tensor[]) => {
+      const y = t as tf.Tensor;
+      const v = Array.from(await y.data());
+      y.dispose();
+      return v;
+    };
+    for (let i = 0; i < 2; i++) await read(replay.run(xs[0]!)); // a first call, then the recording
+    const before = tf.memory().numTensors;
+    for (const x of xs) expect(await read(replay.run(x))).toEqual(await read(model.predict(x)));
+    expect(tf.memory().numTensors).toBe(before);
+    const predicted = countDispatches(() => model.predict(xs[0]!) as tf.Tensor);
+    const replayed = countDispatches(() => replay.run(xs[0]!) as tf.Tensor);
+    expect(replayed.dispatches).toBe(predicted.dispatches);
+    expect(replay.counts).toEqual({ recordings: 1, replays: 4 });
+    tf.dispose([predicted.result, replayed.result, ...xs]);
+    replay.dispose();
+  }
+
+  it.each(MODEL_NAMES)('%s, as built and folded', async (name) => {
+    const model = withSeed(3, () => createModel(name, { inputShape: [16, 16, 1], baseFilters: 4, depth: 2 }));
+    await expectReplayed(model);
+    const folded = foldBatchNorm(model).model;
+    await expectReplayed(folded);
+    folded.dispose();
+    model.dispose();
+  });
+});

@@ -21,7 +21,8 @@
 # each taken away in turn, alternating rounds: batch norm + ReLU, the soft-Dice kernels, separable
 # stages in one dispatch in training, sigmoid's gradient; not yet run on a GPU), dispatch-cost (the wall ms one dispatch
 # adds to a step, from steps with extra ones; not yet run on a GPU), fold (the five networks' forward passes
-# with their batch norms folded: SA-U-Net's, folded into its layers since, not yet timed on a GPU),
+# with their batch norms folded: SA-U-Net's, folded into its layers since, not yet timed on a GPU;
+# each also replayed, replayPredict of 2026-12-05, not yet run on a GPU),
 # filter-grad and conv-forward (the package's tilings per shape against each fixed one, to check
 # tiling-choice.ts on another GPU) and latency run: 159 s on the H200 (2026-12-04) without fold
 # (19 s for four networks then). GPU_SESSION_ONLY=all runs every step (the flags and the rest:
@@ -46,14 +47,17 @@ step() { # name, seconds, script and arguments
   if [ -n "$archive" ]; then tar -czf "$archive.part" -C "$out" . && mv "$archive.part" "$archive"; fi
 }
 step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --out "$out/gpu.json"
+# Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built, each also replayed (tfjs-kernels' replayPredict).
+step fold 150 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
+# The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker),
+# inference also folded and replayed. These three first: the forward targets are what is furthest off.
+step latency 150 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --fold-batch-norm --replay --out "$out/latency.json"
 # The bind group cache (tfjs-kernels' cacheBindGroups) on and off, alternating rounds: step and forward ratios per model.
 step bind-groups 120 .gpu/gpu-scripts.mjs bind-group-cache --size "$size" --runs "$runs" --steps "$steps" --out "$out/bind-groups.json"
 # Each fusion of 2026-12-05 taken away in turn against all of them: step and forward ratios per model.
 step fusions 200 .gpu/gpu-scripts.mjs gpu-fusions --size "$size" --runs "$runs" --steps "$steps" --out "$out/fusions.json"
 # What one dispatch adds to a training step's wall time: steps with extra tiny dispatches after each batch norm.
 step dispatch-cost 150 .gpu/gpu-scripts.mjs gpu-dispatch-cost --size "$size" --steps "$steps" --out "$out/dispatch-cost.json"
-# Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built.
-step fold 90 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 # The filter gradients' matrix product: the package's tiling per shape against each fixed tiling.
 step filter-grad 180 .gpu/gpu-scripts.mjs gpu-filter-grad --size "$size" --steps "$steps" --out "$out/filter-grad.json"
 # The forward convolution: the stock shader against the package's choice and our tiled product with each tiling.
@@ -61,8 +65,6 @@ step conv-forward 240 .gpu/gpu-scripts.mjs gpu-conv-forward --size "$size" --lat
 # tfjs-backend-webgpu's tuning flags (submit batch size, im2col convolutions) against its defaults
 # (on the H200, 2026-12-04, none made both networks' steps faster in both rounds).
 step flags 120 .gpu/gpu-scripts.mjs gpu-flags --size "$size" --runs "$runs" --steps "$steps" --out "$out/flags.json"
-# The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker).
-step latency 120 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --fold-batch-norm --out "$out/latency.json"
 step forward 60 .gpu/gpu-scripts.mjs gpu-forward --size "$size" --runs "$runs" --out "$out/forward.json"
 step dispatches 50 .gpu/gpu-scripts.mjs dispatch-counts --size "$size"
 step adam 60 .gpu/gpu-scripts.mjs gpu-adam --out "$out/adam.json"

@@ -41,6 +41,21 @@ describe('measureModel', () => {
     expect((await measureModel(job)).foldedInference, 'not asked for').toBeUndefined();
   });
 
+  it('with replay (and foldBatchNorm), also times inference replayed, of the folded model too, leaving no tensors', async () => {
+    const before = tf.memory().numTensors;
+    const row = await measureModel({ ...job, replay: true, foldBatchNorm: true });
+    for (const l of [row.replayedInference, row.foldedReplayedInference]) {
+      expect(l!.medianMs).toBeGreaterThan(0);
+      expect(l!.runs).toBe(job.runs);
+    }
+    expect(row.error).toBeUndefined();
+    expect(tf.memory().numTensors).toBe(before);
+    const replayedOnly = await measureModel({ ...job, replay: true });
+    expect(replayedOnly.replayedInference!.medianMs).toBeGreaterThan(0);
+    expect(replayedOnly.foldedReplayedInference, 'the folded model not asked for').toBeUndefined();
+    expect((await measureModel(job)).replayedInference, 'not asked for').toBeUndefined();
+  });
+
   it('a step that runs out of memory: inference kept, the step missing, the reason recorded', async () => {
     const before = tf.memory().numTensors;
     const row = await measureModel(job, buildWith((model) => {
@@ -103,5 +118,19 @@ describe('renderLatencyTable', () => {
       '- webgpu, unet: not measured: device lost',
       '',
     ]);
+  });
+
+  it('with replayed inference, its columns after the folded one, each named in the caption', () => {
+    const l = (medianMs: number) => ({ firstMs: 300, medianMs, p90Ms: medianMs + 1, runs: 30 });
+    const rows: LatencyRow[] = [
+      { backend: 'webgpu', model: 'unet', params: 8_640_193, inference: l(8), foldedInference: l(4.5), replayedInference: l(4), foldedReplayedInference: l(3.25), stepMedianMs: 48.8, stepP90Ms: 50, stepFirstMs: 900 },
+      { backend: 'webgpu', model: 'sa-unet', params: 456_459, inference: l(15.6), foldedInference: l(12), replayedInference: null, foldedReplayedInference: null, stepMedianMs: 88.7, stepP90Ms: 90, stepFirstMs: 1124, error: 'device lost' },
+    ];
+    const [caption, , header, , first, second] = renderLatencyTable(rows, { size: 256, baseFilters: 32, runs: 30, steps: 5 }).split('\n');
+    expect(caption).toMatch(/; folded: .*\(foldBatchNorm\); replayed: inference through replayPredict .*; folded \+ replayed: both$/);
+    expect(header).toBe('| backend | model | parameters | inference ms (median / p90) | first call ms | folded ms (median / p90) | replayed ms (median / p90) | ' +
+      'folded + replayed ms (median / p90) | Adam step ms (median / p90) | first step ms |');
+    expect(first).toBe('| webgpu | unet | 8,640,193 | 8.00 / 9.00 | 300 | 4.50 / 5.50 | 4.00 / 5.00 | 3.25 / 4.25 | 48.8 / 50.0 | 900 |');
+    expect(second).toBe('| webgpu | sa-unet | 456,459 | 15.60 / 16.60 | 300 | 12.00 / 13.00 | - | - | 88.7 / 90.0 | 1124 |');
   });
 });

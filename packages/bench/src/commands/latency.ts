@@ -1,7 +1,8 @@
 /**
  * `latency`: per model and backend, the parameter count, the inference time of one image at
  * batch 1 (first call, then median and p90 after warm-up; with `--fold-batch-norm` also that of
- * the model with its batch norms folded, as deployed) and the time of one Adam step at batch 4.
+ * the model with its batch norms folded, as deployed; with `--replay` also replayed, as
+ * `replayPredict` of @sa-unet/tfjs-kernels runs it on webgpu) and the time of one Adam step at batch 4.
  */
 import { Worker, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -36,6 +37,12 @@ export interface LatencyOptions {
   steps?: number;
   /** Also time inference with the batch norms folded into the convolutions before them (`foldBatchNorm` of @sa-unet/unet-zoo). Default false. */
   foldBatchNorm?: boolean;
+  /**
+   * Also time inference replayed (`replayPredict` of @sa-unet/tfjs-kernels: on webgpu the recorded
+   * commands without tfjs's work per layer; elsewhere the model itself), and with `foldBatchNorm`
+   * the folded model replayed. Default false.
+   */
+  replay?: boolean;
   /** Also write the measurements to this JSON file. */
   out?: string;
   /** No logs (the table is still printed). */
@@ -54,6 +61,10 @@ export interface LatencyRow {
   inference: Latency | null;
   /** The same with the batch norms folded (`foldBatchNorm`), where asked for; null where it could not be measured. */
   foldedInference?: Latency | null;
+  /** Inference replayed (`replayPredict`), where asked for; null where it could not be measured. */
+  replayedInference?: Latency | null;
+  /** The folded model's inference replayed, where both were asked for; null where it could not be measured. */
+  foldedReplayedInference?: Latency | null;
   /** Median ms of an Adam step at batch 4 (after two warm-up steps); null where it could not be measured. */
   stepMedianMs: number | null;
   /** 90th percentile ms of those steps; null where they could not be measured. */
@@ -80,6 +91,8 @@ export interface LatencyJob {
   steps: number;
   /** Also time inference of the model with its batch norms folded. */
   foldBatchNorm?: boolean;
+  /** Also time inference replayed (of the folded model too, with `foldBatchNorm`). */
+  replay?: boolean;
 }
 
 /**
@@ -114,13 +127,19 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
 export async function measureModel(job: LatencyJob, build: typeof buildModel = buildModel): Promise<LatencyRow> {
   const model = build(job.model, { size: job.size, baseFilters: job.baseFilters }, 1);
   const row = unmeasured(tf.getBackend(), job.model, model.countParams());
-  if (job.foldBatchNorm === true) row.foldedInference = null;
+  const fold = job.foldBatchNorm === true;
+  const replay = job.replay === true;
+  if (fold) row.foldedInference = null;
+  if (replay) row.replayedInference = null;
+  if (fold && replay) row.foldedReplayedInference = null;
   try {
     row.inference = await inferenceLatency(model, job.size, 1, 3, job.runs);
-    if (job.foldBatchNorm === true) {
+    if (replay) row.replayedInference = await inferenceLatency(model, job.size, 1, 3, job.runs, { replay });
+    if (fold) {
       const folded = foldBatchNorm(model).model;
       try {
         row.foldedInference = await inferenceLatency(folded, job.size, 1, 3, job.runs);
+        if (replay) row.foldedReplayedInference = await inferenceLatency(folded, job.size, 1, 3, job.runs, { replay });
       } finally {
         disposeModel(folded);
       }
@@ -185,19 +204,26 @@ const cell = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed
 /** "median / p90" of an inference latency, or a dash. */
 const medianAndP90 = (l: Latency | null | undefined) => (l == null ? '-' : `${l.medianMs.toFixed(2)} / ${l.p90Ms.toFixed(2)}`);
 
-/** The Markdown table of {@link runLatency}, with a line per failed measurement under it (and a column of folded inference where measured). */
+/** The optional inference columns of the latency table: the row's field, the header, what the caption says of it. */
+const EXTRA_COLUMNS = [
+  { field: 'foldedInference', header: 'folded ms (median / p90)', note: 'folded: inference with the batch norms folded into the convolutions before them (foldBatchNorm)' },
+  { field: 'replayedInference', header: 'replayed ms (median / p90)', note: 'replayed: inference through replayPredict (on webgpu its recorded commands, without tfjs\'s work per layer)' },
+  { field: 'foldedReplayedInference', header: 'folded + replayed ms (median / p90)', note: 'folded + replayed: both' },
+] as const;
+
+/** The Markdown table of {@link runLatency}, with a line per failed measurement under it (and columns of folded and replayed inference where measured). */
 export function renderLatencyTable(rows: LatencyRow[], setup: { size: number; baseFilters: number; runs: number; steps: number }): string {
   const { size, baseFilters, runs, steps } = setup;
   const failed = rows.filter((r) => r.error !== undefined);
-  const folded = rows.some((r) => r.foldedInference !== undefined);
+  const extra = EXTRA_COLUMNS.filter((c) => rows.some((r) => r[c.field] !== undefined));
   return [
     `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)` +
-      (folded ? '; folded: inference with the batch norms folded into the convolutions before them (foldBatchNorm)' : ''),
+      extra.map((c) => `; ${c.note}`).join(''),
     '',
-    `| backend | model | parameters | inference ms (median / p90) | first call ms |${folded ? ' folded ms (median / p90) |' : ''} Adam step ms (median / p90) | first step ms |`,
-    `|---|---|---:|---:|---:|${folded ? '---:|' : ''}---:|---:|`,
+    `| backend | model | parameters | inference ms (median / p90) | first call ms |${extra.map((c) => ` ${c.header} |`).join('')} Adam step ms (median / p90) | first step ms |`,
+    `|---|---|---:|---:|---:|${extra.map(() => '---:|').join('')}---:|---:|`,
     ...rows.map((r) => `| ${r.backend} | ${r.model} | ${Number.isNaN(r.params) ? '-' : r.params.toLocaleString('en-US')} | ` +
-      `${medianAndP90(r.inference)} | ${cell(r.inference?.firstMs ?? null, 0)} | ${folded ? `${medianAndP90(r.foldedInference)} | ` : ''}` +
+      `${medianAndP90(r.inference)} | ${cell(r.inference?.firstMs ?? null, 0)} | ${extra.map((c) => `${medianAndP90(r[c.field])} | `).join('')}` +
       `${r.stepMedianMs === null ? '-' : `${r.stepMedianMs.toFixed(1)} / ${cell(r.stepP90Ms, 1)}`} | ${cell(r.stepFirstMs, 0)} |`),
     '',
     ...(failed.length > 0 ? [...failed.map((r) => `- ${r.backend}, ${r.model}: ${r.inference === null ? 'not measured' : 'Adam step not measured'}: ${r.error}`), ''] : []),
@@ -234,11 +260,13 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
     // The CPU backends measure each model in a worker thread (see measureInWorker); GPU backends in
     // this thread, where a failed model leaves the backend usable.
     for (const model of models) {
-      const job: LatencyJob = { backend: backend.name as BackendChoice, model, size, baseFilters, runs, steps, foldBatchNorm: opts.foldBatchNorm === true };
+      const job: LatencyJob = {
+        backend: backend.name as BackendChoice, model, size, baseFilters, runs, steps, foldBatchNorm: opts.foldBatchNorm === true, replay: opts.replay === true,
+      };
       const row = isCpuBackend(backend.name) ? await measureInWorker(job) : await measureModel(job);
       rows.push(row);
       const inference = (row.inference === null ? 'inference not measured' : `${row.inference.medianMs.toFixed(2)} ms/image`) +
-        (row.foldedInference == null ? '' : ` (${row.foldedInference.medianMs.toFixed(2)} folded)`);
+        EXTRA_COLUMNS.map((c) => (row[c.field] == null ? '' : ` (${row[c.field]!.medianMs.toFixed(2)} ${c.header.replace(' ms (median / p90)', '')})`)).join('');
       const step = row.stepMedianMs === null ? 'Adam step not measured' : `Adam step ${row.stepMedianMs.toFixed(1)} ms`;
       log(show, `  ${model}: ${inference}, ${step}${row.error === undefined ? '' : ` (${row.error})`}`);
     }

@@ -40,4 +40,4 @@ export { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './webgpu/activation-grads
 export {
   cacheBindGroups, uncacheBindGroups, bindGroupCacheStats, BIND_GROUP_CACHE_FLAG, BIND_GROUP_CACHE_CAPACITY, type BindGroupCacheStats,
 } from './webgpu/bind-group-cache.js';
-export { WebGPUReplay, replayPredict, type WebGPUReplayOptions } from './webgpu/replay.js';
+export { WebGPUReplay, replayPredict, type WebGPUReplayOptions, type WebGPUReplayCounts } from './webgpu/replay.js';

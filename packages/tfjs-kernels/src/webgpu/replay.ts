@@ -63,6 +63,14 @@ export interface WebGPUReplayOptions {
   variables?: () => Tensor[];
 }
 
+/** What {@link WebGPUReplay.counts} reports. */
+export interface WebGPUReplayCounts {
+  /** Recordings made (one per input shape, and again after a variable got new storage). */
+  recordings: number;
+  /** Calls replayed. */
+  replays: number;
+}
+
 /** Why a recording was refused (the function then runs as itself for that shape). */
 class Unreplayable extends Error {}
 
@@ -109,7 +117,7 @@ export class WebGPUReplay {
   }
 
   /** Recordings made and replays run so far (for tests and diagnostics). */
-  get counts(): { recordings: number; replays: number } {
+  get counts(): WebGPUReplayCounts {
     return { recordings: this.recordings, replays: this.replays };
   }
 

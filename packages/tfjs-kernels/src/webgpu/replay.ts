@@ -25,6 +25,7 @@
  * uniforms) is refused when recording, and such a function simply runs as itself.
  */
 import { engine, env, type DataType, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
+import { followBindGroupCacheFlag } from './bind-group-cache.js';
 import type { RecordingBackend } from './recorded-dispatch.js';
 
 /** What the replay needs of tfjs-backend-webgpu 4.x beyond command recording: its buffer pool and tensor storage. */
@@ -201,6 +202,7 @@ class Hooks {
 /** Runs `fn(x)` under watch and makes the plan that replays it (or the reason it cannot). */
 function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x: Tensor, variables: Tensor[]): { result: Tensor | Tensor[]; plan: Plan | Unreplayable } {
   const { device } = backend;
+  followBindGroupCacheFlag(backend); // settled first: turned on inside the recording, it would wrap the recording's own hooks
   backend.uploadToGPU(x.dataId);
   for (const v of variables) backend.uploadToGPU(v.dataId);
   // What came before is submitted: buffers that exist now hold their values by the time a copy

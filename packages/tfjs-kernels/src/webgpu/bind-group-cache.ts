@@ -21,7 +21,7 @@ import { env, type KernelBackend } from '@tensorflow/tfjs-core';
 /** tfjs env flag (default true): {@link registerTrainingKernels}' webgpu kernels turn on {@link cacheBindGroups} for their backend; false turns it off again. */
 export const BIND_GROUP_CACHE_FLAG = 'SA_UNET_WEBGPU_CACHE_BIND_GROUPS';
 
-/** Bind groups kept per backend, least recently used out first (an SA-U-Net training step uses about 950, a forward pass 190). */
+/** Bind groups kept per backend; when full it starts over (an SA-U-Net training step uses about 950, a forward pass 190). */
 export const BIND_GROUP_CACHE_CAPACITY = 4096;
 
 /** What a backend's bind group cache has done since it was turned on. */
@@ -208,42 +208,66 @@ function layoutsAskedOnce(backend: PoolingBackend): Restorable {
   return { restore: () => [...replaced, ...memoized].forEach((r) => r.restore()) };
 }
 
-/** The cache key of a bind group of buffer ranges only, else null (textures, samplers: not cached). */
-function bindGroupKey(descriptor: GPUBindGroupDescriptor): string | null {
-  let key = `${descriptor.label ?? ''}#${idOf(descriptor.layout)}`;
-  for (const entry of descriptor.entries) {
+/** A node of the cache's trie: one level per bind group entry, keyed by its buffer (and its range or binding where not the usual). */
+interface TrieNode {
+  group?: GPUBindGroup;
+  next?: Map<unknown, TrieNode>;
+}
+
+function child(node: TrieNode, key: unknown): TrieNode {
+  node.next ??= new Map();
+  let next = node.next.get(key);
+  if (next === undefined) node.next.set(key, (next = {}));
+  return next;
+}
+
+/**
+ * The trie node of a bind group of buffer ranges, else null (textures and samplers, and labelled
+ * groups: not cached). Keyed by objects, not by a string built per call: this runs for every
+ * dispatch.
+ */
+function nodeOf(root: TrieNode, descriptor: GPUBindGroupDescriptor): TrieNode | null {
+  if (descriptor.label) return null;
+  let node = root;
+  const entries = descriptor.entries as GPUBindGroupEntry[];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
     const resource = entry.resource as Partial<GPUBufferBinding> | null;
     if (resource === null || typeof resource !== 'object' || !('buffer' in resource) || resource.buffer === undefined) return null;
-    key += `|${entry.binding}:${idOf(resource.buffer)}:${resource.offset ?? 0}:${resource.size ?? '-'}`;
+    const { buffer } = resource;
+    if (entry.binding !== i) node = child(node, `binding ${entry.binding}`);
+    node = child(node, buffer);
+    const offset = resource.offset ?? 0;
+    // tfjs binds whole buffers: {buffer} or the same with offset 0 and the buffer's size.
+    if (offset !== 0 || (resource.size !== undefined && resource.size !== buffer.size)) node = child(node, `range ${offset}:${resource.size ?? '-'}`);
   }
-  return key;
+  return node;
 }
 
 function reuseBindGroups(device: GPUDevice): Restorable & { stats: BindGroupCacheStats } {
   const create = device.createBindGroup;
-  const cache = new Map<string, GPUBindGroup>();
-  const stats = {
-    hits: 0,
-    misses: 0,
-    get entries() {
-      return cache.size;
-    },
-  };
-  const replaced = replaceMethod(device, 'createBindGroup', (descriptor: GPUBindGroupDescriptor) => {
-    const key = bindGroupKey(descriptor);
-    if (key === null) return create.call(device, descriptor);
-    const hit = cache.get(key);
-    if (hit !== undefined) {
+  let roots = new WeakMap<GPUBindGroupLayout, TrieNode>();
+  const stats = { hits: 0, misses: 0, entries: 0 };
+  const bind = (descriptor: GPUBindGroupDescriptor): GPUBindGroup => {
+    let root = roots.get(descriptor.layout);
+    if (root === undefined) roots.set(descriptor.layout, (root = {}));
+    const node = nodeOf(root, descriptor);
+    if (node === null) return create.call(device, descriptor);
+    if (node.group !== undefined) {
       stats.hits++;
-      cache.delete(key); // re-inserted: Map order is the recency order
-      cache.set(key, hit);
-      return hit;
+      return node.group;
+    }
+    if (stats.entries >= BIND_GROUP_CACHE_CAPACITY) { // full: start over (a working set this large would not fit anyway)
+      roots = new WeakMap();
+      stats.entries = 0;
+      return bind(descriptor);
     }
     const group = create.call(device, descriptor);
     stats.misses++;
-    cache.set(key, group);
-    if (cache.size > BIND_GROUP_CACHE_CAPACITY) cache.delete(cache.keys().next().value as string);
+    stats.entries++;
+    node.group = group;
     return group;
-  });
-  return { stats, restore: () => { replaced.restore(); cache.clear(); } };
+  };
+  const replaced = replaceMethod(device, 'createBindGroup', bind);
+  return { stats, restore: () => { replaced.restore(); roots = new WeakMap(); } };
 }

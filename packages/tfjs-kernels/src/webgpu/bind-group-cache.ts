@@ -17,6 +17,7 @@
  * creates no bind group at all.
  */
 import { env, type KernelBackend } from '@tensorflow/tfjs-core';
+import { replaceMethod, type Restorable } from './own-method.js';
 
 /** tfjs env flag (default true): {@link registerTrainingKernels}' webgpu kernels turn on {@link cacheBindGroups} for their backend; false turns it off again. */
 export const BIND_GROUP_CACHE_FLAG = 'SA_UNET_WEBGPU_CACHE_BIND_GROUPS';
@@ -129,22 +130,6 @@ export function uncacheBindGroups(backend?: KernelBackend): void {
 export function bindGroupCacheStats(backend: KernelBackend): BindGroupCacheStats | null {
   const cache = installed.get(backend);
   return cache === undefined ? null : { ...cache.stats };
-}
-
-interface Restorable {
-  restore(): void;
-}
-
-/** Sets `obj[name]` as an own property; restore() puts back what was there (own or inherited). */
-function replaceMethod<T extends object, K extends keyof T>(obj: T, name: K, method: T[K]): Restorable {
-  const own = Object.getOwnPropertyDescriptor(obj, name);
-  Object.defineProperty(obj, name, { value: method, configurable: true, writable: true });
-  return {
-    restore() {
-      if (own !== undefined) Object.defineProperty(obj, name, own);
-      else delete obj[name];
-    },
-  };
 }
 
 /**

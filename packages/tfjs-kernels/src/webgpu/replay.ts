@@ -26,6 +26,7 @@
  */
 import { engine, env, type DataType, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import { followBindGroupCacheFlag } from './bind-group-cache.js';
+import { replaceMethod, type Restorable } from './own-method.js';
 import type { RecordingBackend } from './recorded-dispatch.js';
 
 /** What the replay needs of tfjs-backend-webgpu 4.x beyond command recording: its buffer pool and tensor storage. */
@@ -179,23 +180,18 @@ function prototypes(): Prototypes {
   return { pass, encoder, buffer } as Prototypes;
 }
 
-/** Replaces methods for the duration of a recording; restore() puts them back. */
+/** Methods replaced for the duration of a recording; restore() puts them back. */
 class Hooks {
-  private readonly restores: Array<() => void> = [];
+  private readonly replaced: Restorable[] = [];
 
+  /** Replaces `target[name]` by what `make` builds around the method in place. */
   set<T extends object>(target: T, name: string, make: (original: (...a: unknown[]) => unknown) => (...a: unknown[]) => unknown): void {
-    const record = target as Record<string, unknown>;
-    const own = Object.getOwnPropertyDescriptor(target, name);
-    const original = record[name] as (...a: unknown[]) => unknown;
-    Object.defineProperty(target, name, { value: make(original), configurable: true, writable: true });
-    this.restores.push(() => {
-      if (own !== undefined) Object.defineProperty(target, name, own);
-      else delete record[name];
-    });
+    const original = (target as Record<string, unknown>)[name] as (...a: unknown[]) => unknown;
+    this.replaced.push(replaceMethod(target as Record<string, unknown>, name, make(original)));
   }
 
   restore(): void {
-    for (const r of this.restores.reverse()) r();
+    for (const r of this.replaced.reverse()) r.restore();
   }
 }
 

@@ -16,7 +16,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WASM_BINARIES, browserAvailable, copyTfjsDist, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../../../test-utils/browser.js';
 import { CASES, runsOn } from './parity-cases.js';
-import type { KernelChecks, ParityResult, TrainingResult } from './browser/page.js';
+import type { KernelChecks, ParityResult, ReplayResult, TrainingResult } from './browser/page.js';
 
 warnIfNoBrowser('the kernels\' browser test');
 const webgpuRequired = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
@@ -109,6 +109,17 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
       expect(r.losses.at(-1)!, r.backend).toBeLessThan(0.85 * r.losses[0]);
       expect(new Set(r.tensors.slice(1)).size, `${r.backend} tensors per step: ${r.tensors}`).toBe(1);
     }
+    expect(errors).toEqual([]);
+  }, 240_000);
+
+  it('replays an SA-U-Net\'s forward pass on WebGPU (replayPredict): its own predictions bit for bit, the same dispatches, no tensors left', async () => {
+    if (!webgpu) return; // (the test above fails where WebGPU is required)
+    const result: ReplayResult = await call('replay');
+    expect(result.equal).toEqual([true, true, true, true]);
+    expect(result.counts).toEqual({ recordings: 1, replays: 5 });
+    expect(result.dispatches[1]).toBe(result.dispatches[0]);
+    expect(result.dispatches[0]).toBeGreaterThan(20);
+    expect(result.tensors[1]).toBe(result.tensors[0]);
     expect(errors).toEqual([]);
   }, 240_000);
 

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { fusedAdam, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { fusedAdam, registerTrainingKernels, replayPredict } from '@sa-unet/tfjs-kernels';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { createModel } from '@sa-unet/unet-zoo';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError, runsOn } from '../parity-cases.js';
@@ -109,6 +109,59 @@ async function example(): Promise<{ backend: string; losses: number[]; params: n
   return { backend, losses, params };
 }
 
+export interface ReplayResult {
+  /** Whether each replayed prediction equals the model's own, bit for bit. */
+  equal: boolean[];
+  counts: { recordings: number; replays: number };
+  /** Dispatches of a prediction and of its replay (GPUComputePassEncoder.dispatchWorkgroups calls). */
+  dispatches: [number, number];
+  /** tf.memory().numTensors before and after the replays. */
+  tensors: [number, number];
+}
+
+/** A small SA-U-Net's predictions on webgpu through replayPredict against model.predict, for four images. */
+async function replay(): Promise<ReplayResult> {
+  await use('webgpu');
+  const model = withSeed(9, () => createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 4, depth: 2 }));
+  const fast = replayPredict(model);
+  const xs = [1, 2, 3, 4].map((seed) => tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', seed));
+  const read = async (t: tf.Tensor | tf.Tensor[]) => {
+    const v = await (t as tf.Tensor).data();
+    (t as tf.Tensor).dispose();
+    return v;
+  };
+  for (let i = 0; i < 2; i++) await read(fast.run(xs[0]!)); // a first call, then the recording
+  const before = tf.memory().numTensors;
+  const equal: boolean[] = [];
+  for (const x of xs) {
+    const [a, b] = [await read(model.predict(x)), await read(fast.run(x))];
+    equal.push(a.length === b.length && a.every((v, i) => Object.is(v, b[i])));
+  }
+  const after = tf.memory().numTensors;
+  const proto = GPUComputePassEncoder.prototype;
+  const dispatch = proto.dispatchWorkgroups;
+  let count = 0;
+  proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...a: Parameters<typeof dispatch>) {
+    count++;
+    return dispatch.apply(this, a);
+  };
+  const dispatches: [number, number] = [0, 0];
+  try {
+    await read(model.predict(xs[0]!));
+    dispatches[0] = count;
+    count = 0;
+    await read(fast.run(xs[0]!));
+    dispatches[1] = count;
+  } finally {
+    proto.dispatchWorkgroups = dispatch;
+  }
+  const counts = fast.counts;
+  fast.dispose();
+  tf.dispose(xs);
+  model.dispose();
+  return { equal, counts, dispatches, tensors: [before, after] };
+}
+
 const checks = {
   /** The backends `registerTrainingKernels()` registered kernels for. */
   registered: () => registered,
@@ -117,6 +170,7 @@ const checks = {
   parity,
   train,
   example,
+  replay,
 };
 export type KernelChecks = typeof checks;
 Object.assign(globalThis, { kernelChecks: checks });

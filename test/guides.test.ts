@@ -8,6 +8,7 @@ import { useBackend } from '../test-utils/backends.js';
 import { measuredReceptiveField } from '../examples/layer-receptive-field.js';
 import { scoreNerve } from '../examples/metrics.js';
 import { nerveAndVesselModel } from '../examples/zoo-headless.js';
+import { createModel } from '@sa-unet/unet-zoo';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -64,5 +65,23 @@ describe('guides', () => {
     const backend = await useGpuIfPresent();
     expect(['webgpu', 'wasm']).toContain(backend);
     expect(tf.getBackend()).toBe(backend);
+  });
+
+  it('fast-inference: the model\'s predictions (within float32 rounding of the folded batch norms), replayed on webgpu', async () => {
+    const { useGpuIfPresent } = await import('../examples/webgpu-setup.js');
+    const { fastSegmenter } = await import('../examples/fast-inference.js');
+    const backend = await useGpuIfPresent();
+    const model = createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 4, depth: 2 });
+    const segmenter = fastSegmenter(model);
+    for (let seed = 1; seed <= 4; seed++) {
+      const image = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', seed) as tf.Tensor4D;
+      const [fast, reference] = [segmenter.segment(image), model.predict(image) as tf.Tensor];
+      const [a, b] = await Promise.all([fast.data(), reference.data()]);
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-4);
+      tf.dispose([image, fast, reference]);
+    }
+    segmenter.dispose();
+    model.dispose();
+    expect(['webgpu', 'wasm']).toContain(backend);
   });
 });

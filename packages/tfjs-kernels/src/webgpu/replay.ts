@@ -239,7 +239,9 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
   const stand = new Map<GPUBuffer, GPUBuffer>(); // tfjs's buffer -> the replay's
   const uniformBytes = new Map<GPUBuffer, Uint8Array>();
   const descriptors = new Map<GPUBindGroup, GPUBindGroupDescriptor>();
-  type Raw = { kind: 'dispatch'; pipeline: GPUComputePipeline; groups: Array<{ descriptor: GPUBindGroupDescriptor; uniforms: Map<GPUBuffer, Uint8Array> }>; workgroups: [number, number, number] }
+  /** A bind group as recorded: its descriptor, and per entry the bytes of its uniforms at the dispatch (undefined for storage). */
+  type RecordedGroup = { descriptor: GPUBindGroupDescriptor; uniforms: Array<Uint8Array | undefined> };
+  type Raw = { kind: 'dispatch'; pipeline: GPUComputePipeline; groups: RecordedGroup[]; workgroups: [number, number, number] }
     | { kind: 'copy'; source: GPUBuffer; sourceOffset: number; destination: GPUBuffer; destinationOffset: number; size: number };
   const raw: Raw[] = [];
   let refusal: string | null = null;
@@ -343,18 +345,20 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
         const descriptor = g === undefined ? undefined : descriptors.get(g);
         if (descriptor === undefined) {
           refuse('a bind group made before the recording');
-          return { descriptor: { layout: null as unknown as GPUBindGroupLayout, entries: [] }, uniforms: new Map() };
+          return { descriptor: { layout: null as unknown as GPUBindGroupLayout, entries: [] }, uniforms: [] };
         }
-        const uniforms = new Map<GPUBuffer, Uint8Array>();
-        for (const entry of descriptor.entries) {
-          const b = (entry.resource as Partial<GPUBufferBinding>).buffer;
+        const uniforms = [...descriptor.entries].map((entry) => {
+          const binding = entry.resource as Partial<GPUBufferBinding>;
+          const b = binding.buffer;
           if (b === undefined) refuse('a texture or sampler');
           else if ((b.usage & GPUBufferUsage.UNIFORM) !== 0) {
             const bytes = uniformBytes.get(b);
             if (bytes === undefined) refuse('uniforms written before the recording');
-            else uniforms.set(b, bytes);
+            if ((binding.offset ?? 0) !== 0) refuse('uniforms bound at an offset');
+            return bytes;
           } else see(b);
-        }
+          return undefined;
+        });
         return { descriptor, uniforms };
       });
       const [wx, wy = 1, wz = 1] = a as number[];
@@ -379,36 +383,37 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
   // Uniforms: each dispatch's bytes at its own aligned offset of one buffer.
   const align = device.limits.minUniformBufferOffsetAlignment;
   let uniformSize = 0;
-  const placed: Array<{ bytes: Uint8Array; offset: number }> = [];
+  const offsets = new Map<RecordedGroup, number[]>(); // per recorded group, each uniform entry's offset
   for (const c of raw) {
     if (c.kind !== 'dispatch') continue;
     for (const g of c.groups) {
-      for (const bytes of g.uniforms.values()) {
-        placed.push({ bytes, offset: uniformSize });
+      offsets.set(g, g.uniforms.map((bytes) => {
+        if (bytes === undefined) return -1;
+        const offset = uniformSize;
         uniformSize += Math.ceil(bytes.length / align) * align;
-      }
+        return offset;
+      }));
     }
   }
   const uniformBuffer = uniformSize > 0 ? own(uniformSize, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST) : null;
   if (uniformBuffer !== null) {
     const all = new Uint8Array(uniformSize);
-    for (const p of placed) all.set(p.bytes, p.offset);
+    for (const [g, at] of offsets) g.uniforms.forEach((bytes, i) => bytes !== undefined && all.set(bytes, at[i]!));
     device.queue.writeBuffer(uniformBuffer, 0, all);
   }
-  let next = 0;
   const commands: Command[] = raw.map((c) => {
     if (c.kind === 'copy') return { ...c, source: standIn(c.source), destination: standIn(c.destination) };
     return {
       kind: 'dispatch',
       pipeline: c.pipeline,
       workgroups: c.workgroups,
-      groups: c.groups.map(({ descriptor, uniforms }) => createBindGroup.call(device, {
-        layout: descriptor.layout,
-        entries: [...descriptor.entries].map((entry) => {
+      groups: c.groups.map((g) => createBindGroup.call(device, {
+        layout: g.descriptor.layout,
+        entries: [...g.descriptor.entries].map((entry, i) => {
           const binding = entry.resource as GPUBufferBinding;
-          const bytes = uniforms.get(binding.buffer);
+          const bytes = g.uniforms[i];
           if (bytes !== undefined) {
-            return { binding: entry.binding, resource: { buffer: uniformBuffer!, offset: placed[next++]!.offset, size: bytes.length } };
+            return { binding: entry.binding, resource: { buffer: uniformBuffer!, offset: offsets.get(g)![i]!, size: bytes.length } };
           }
           return { binding: entry.binding, resource: { buffer: standIn(binding.buffer), offset: binding.offset ?? 0, ...(binding.size !== undefined && { size: binding.size }) } };
         }),

@@ -188,7 +188,7 @@ describe.runIf(adapter)('the bind group cache on webgpu', () => {
   });
 
   /** Predictions of a fresh net after `steps` Adam steps on a fixed batch, and its weights, with the cache on or off. */
-  async function trainAndPredict(cached: boolean, steps: number): Promise<{ prediction: number[]; weights: number[][]; leaked: number }> {
+  async function trainAndPredict(cached: boolean, steps: number, beforeStep?: (step: number) => void): Promise<{ prediction: number[]; weights: number[][]; leaked: number }> {
     tf.env().set(BIND_GROUP_CACHE_FLAG, cached);
     const model = smallNet();
     model.compile({ optimizer: fusedAdam(1e-2), loss: 'meanSquaredError' });
@@ -196,7 +196,10 @@ describe.runIf(adapter)('the bind group cache on webgpu', () => {
     const y = tf.tidy(() => tf.cast(tf.greater(x, 0.6), 'float32'));
     await model.trainOnBatch(x, y);
     const before = tf.memory().numTensors;
-    for (let i = 1; i < steps; i++) await model.trainOnBatch(x, y);
+    for (let i = 1; i < steps; i++) {
+      beforeStep?.(i);
+      await model.trainOnBatch(x, y);
+    }
     const leaked = tf.memory().numTensors - before;
     const p = model.predict(x) as tf.Tensor;
     const result = {
@@ -220,6 +223,22 @@ describe.runIf(adapter)('the bind group cache on webgpu', () => {
     expect(cached.prediction).toEqual(uncached.prediction);
     expect(cached.weights).toEqual(uncached.weights);
     expect([cached.leaked, uncached.leaked]).toEqual([0, 0]);
+  });
+
+  it('turned on and off between training steps, trains as it does off throughout, bit for bit', async () => {
+    await tf.setBackend('webgpu');
+    registerTrainingKernels();
+    const off = await trainAndPredict(false, 6);
+    const flags: boolean[] = [];
+    const toggling = await trainAndPredict(true, 6, (step) => {
+      const on = step % 2 === 0;
+      flags.push(bindGroupCacheStats(tf.backend()) !== null);
+      tf.env().set(BIND_GROUP_CACHE_FLAG, on);
+    });
+    expect(flags).toContain(true);
+    expect(flags).toContain(false);
+    expect(toggling.prediction).toEqual(off.prediction);
+    expect(toggling.weights).toEqual(off.weights);
   });
 
   it('creates no bind group for a repeated forward pass, and no more than a handful for a repeated training step', async () => {

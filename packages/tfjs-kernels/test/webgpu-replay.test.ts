@@ -56,17 +56,20 @@ describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
     const expected = await Promise.all(xs.map((x) => values(model.predict(x))));
     expect(await values(replay.run(xs[0]!))).toEqual(expected[0]);
     expect(await values(replay.run(xs[1]!))).toEqual(expected[1]);
-    expect(replay.counts).toEqual({ recordings: 1, replays: 0 });
+    expect(replay.counts).toMatchObject({ recordings: 1, replays: 0 });
     const before = tf.memory().numTensors;
     for (const [i, x] of xs.entries()) expect(await values(replay.run(x))).toEqual(expected[i]);
-    expect(replay.counts).toEqual({ recordings: 1, replays: 4 });
+    expect(replay.counts).toMatchObject({ recordings: 1, replays: 4 });
     expect(tf.memory().numTensors).toBe(before);
+    // Its own buffers: at least an input, an output and the intermediates of 8 channels at 16x16.
+    expect(replay.counts.bytes).toBeGreaterThan(4 * 16 * 16 * (1 + 1 + 8));
     // A replay is the same dispatches with none of tfjs's work in between: the count is the same.
     const predicted = countDispatches(() => model.predict(xs[0]!) as tf.Tensor);
     const replayed = countDispatches(() => replay.run(xs[0]!) as tf.Tensor);
     expect(replayed.dispatches).toBe(predicted.dispatches);
     tf.dispose([predicted.result, replayed.result, ...xs]);
     replay.dispose();
+    expect(replay.counts.bytes).toBe(0);
     model.dispose();
   });
 
@@ -89,7 +92,7 @@ describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
     const halved = await values(model.predict(x));
     expect(await values(replay.run(x))).toEqual(halved); // recorded again
     expect(await values(replay.run(x))).toEqual(halved); // and replayed
-    expect(replay.counts).toEqual({ recordings: 2, replays: 3 });
+    expect(replay.counts).toMatchObject({ recordings: 2, replays: 3 });
     tf.dispose([x, y]);
     replay.dispose();
     model.optimizer.dispose();
@@ -132,7 +135,7 @@ describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
         x.dispose();
       }
     }
-    expect(replay.counts).toEqual({ recordings: 2, replays: 2 });
+    expect(replay.counts).toMatchObject({ recordings: 2, replays: 2 });
     replay.dispose();
   });
 
@@ -158,7 +161,7 @@ describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
     const flat = Array.from(await x.data());
     for (let i = 0; i < 3; i++) expect(await values(reshape.run(x))).toEqual([flat]);
     expect(reshape.refusal([1, 16, 16, 1])).toMatch(/output that is the input/);
-    expect(reshape.counts).toEqual({ recordings: 0, replays: 0 });
+    expect(reshape.counts).toEqual({ recordings: 0, replays: 0, bytes: 0 });
 
     const model = smallNet(5);
     const replay = replayPredict(model);
@@ -173,7 +176,7 @@ describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
     const onCpu = tf.tensor(flat, [1, 16, 16, 1]);
     const cpuExpected = await values(cpuModel.predict(onCpu));
     for (let i = 0; i < 3; i++) expect(await values(cpuReplay.run(onCpu))).toEqual(cpuExpected);
-    expect(cpuReplay.counts).toEqual({ recordings: 0, replays: 0 });
+    expect(cpuReplay.counts).toMatchObject({ recordings: 0, replays: 0 });
     tf.dispose(onCpu);
     cpuReplay.dispose();
     cpuModel.dispose();

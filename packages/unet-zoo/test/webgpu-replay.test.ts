@@ -43,7 +43,7 @@ describe.runIf(adapter)('zoo networks replayed on webgpu', () => {
     const predicted = countDispatches(() => model.predict(xs[0]!) as tf.Tensor);
     const replayed = countDispatches(() => replay.run(xs[0]!) as tf.Tensor);
     expect(replayed.dispatches).toBe(predicted.dispatches);
-    expect(replay.counts).toEqual({ recordings: 1, replays: 4 });
+    expect(replay.counts).toMatchObject({ recordings: 1, replays: 4 });
     tf.dispose([predicted.result, replayed.result, ...xs]);
     replay.dispose();
   }

@@ -71,6 +71,8 @@ export interface WebGPUReplayCounts {
   recordings: number;
   /** Calls replayed. */
   replays: number;
+  /** Bytes of the GPU buffers the replay holds now (its stand-ins, snapshots and uniforms; 0 once disposed). */
+  bytes: number;
 }
 
 /** Why a recording was refused (the function then runs as itself for that shape). */
@@ -120,7 +122,9 @@ export class WebGPUReplay {
 
   /** Recordings made and replays run so far (for tests and diagnostics). */
   get counts(): WebGPUReplayCounts {
-    return { recordings: this.recordings, replays: this.replays };
+    let bytes = 0;
+    for (const plan of this.plans.values()) if (!(plan instanceof Unreplayable)) for (const b of plan.owned) bytes += b.size;
+    return { recordings: this.recordings, replays: this.replays, bytes };
   }
 
   /** Why the function runs as itself for inputs of `shape` and `dtype`, or null where it is replayed or not yet recorded. */

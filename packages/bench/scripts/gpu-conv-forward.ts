@@ -12,7 +12,10 @@
  * (batch 4): ms per call of the stock kernel and of each version (GPU time where the adapter has
  * timestamp queries, and wall time to a read-back), and the largest difference from the stock
  * result; per model and pass, the totals; then each model's forward latency and Adam step with the
- * stock kernels and with each tiling, alternating in rounds. Tested on lavapipe; on the GPU machine
+ * stock kernels and with each tiling, alternating in rounds. Two more versions split the product's
+ * reduction into partial sums where a convolution has few output tiles (forwardSplit of
+ * tiling-choice.ts, not registered until a GPU has timed it), the package's choice elsewhere.
+ * Tested on lavapipe; on the GPU machine
  * (gpu-session.sh):
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-conv-forward --size 256 --out $OUT/conv-forward.json
  */
@@ -22,6 +25,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { requireStockKernel } from '../../tfjs-kernels/src/registry-state.js';
 import { webgpuConvForwardWith } from '../../tfjs-kernels/src/webgpu/conv-forward.js';
 import { PRODUCT_TILINGS, type ProductTiling } from '../../tfjs-kernels/src/webgpu/product-tiling.js';
+import { forwardSplit, LARGE_TILES, SMALL_TILES } from '../../tfjs-kernels/src/webgpu/tiling-choice.js';
+import { convGeometry } from '../../tfjs-kernels/src/webgpu/conv-program-geometry.js';
+import { convInfo } from '../../tfjs-kernels/src/conv-geometry.js';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import type { ModelName } from '@sa-unet/unet-zoo';
@@ -42,6 +48,17 @@ const VARIANTS: Record<string, Record<string, tf.KernelFunc>> = {
   stock,
   'per shape (the package\'s)': Object.fromEntries(KERNELS.map((k) => [k, tf.getKernel(k, 'webgpu')!.kernelFunc])),
   ...Object.fromEntries(PRODUCT_TILINGS.map((t) => [name(t), Object.fromEntries(KERNELS.map((k) => [k, webgpuConvForwardWith(t, stock[k]) as tf.KernelFunc]))])),
+  // The reduction split where there are few output tiles (tiling-choice.ts's forwardSplit; not registered yet), the rest as the package's choice.
+  ...Object.fromEntries([SMALL_TILES, LARGE_TILES].map((t) => [`${name(t)}, split where few tiles`, Object.fromEntries(KERNELS.map((k) => {
+    const split = webgpuConvForwardWith(t, stock[k], () => true, forwardSplit) as tf.KernelFunc;
+    const chosen = tf.getKernel(k, 'webgpu')!.kernelFunc;
+    const kernel = (args: Parameters<tf.KernelFunc>[0]) => {
+      const { x, filter } = args.inputs as Record<string, tf.TensorInfo>;
+      const g = convGeometry(convInfo(x!.shape, filter!.shape, args.attrs as never, false));
+      return (forwardSplit(g, t) === null ? chosen : split)(args);
+    };
+    return [k, kernel as tf.KernelFunc];
+  }))])),
 };
 const use = (variant: string) => {
   for (const k of KERNELS) useKernel(k, 'webgpu', VARIANTS[variant]![k]!);

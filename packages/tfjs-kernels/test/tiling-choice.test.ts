@@ -3,7 +3,8 @@
  * and an SA-U-Net's Adam step at 256x256, batch 4, with the choice the H200 measurements made.
  */
 import { describe, expect, it } from 'vitest';
-import { filterGradTiling, forwardTiledProductPays, LARGE_TILES, SMALL_TILES } from '../src/webgpu/tiling-choice.js';
+import { filterGradTiling, forwardSplit, forwardTiledProductPays, LARGE_TILES, SMALL_TILES } from '../src/webgpu/tiling-choice.js';
+import type { ConvGeometry } from '../src/webgpu/conv-program-geometry.js';
 
 describe('filterGradTiling', () => {
   // [filter rows (height x width x input channels), output channels, the tile of the fastest tiling measured]
@@ -29,5 +30,32 @@ describe('forwardTiledProductPays', () => {
     [64 * 64, 128, false], [4 * 16 * 16, 512, false], [16 * 16, 512, false], // under 2^20 outputs
   ])('%i pixels, %i channels: %s', (pixels, channels, pays) => {
     expect(forwardTiledProductPays(pixels, channels)).toBe(pays);
+  });
+});
+
+describe('forwardSplit', () => {
+  /** A 3x3 'same' convolution of a [batch, side, side, inChannels] input to outChannels. */
+  const conv = (batch: number, side: number, inChannels: number, outChannels: number): ConvGeometry => ({
+    batch, inHeight: side, inWidth: side, inChannels, outHeight: side, outWidth: side, outChannels, filterHeight: 3, filterWidth: 3,
+    strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1, padTop: 1, padLeft: 1,
+  });
+  // U-Net at batch 1, base 32: [side, in, out, splits with 32x32 tiles (1: none)]
+  it.each([
+    [16, 512, 512, 8], [16, 256, 512, 8], [32, 256, 256, 4], [32, 512, 256, 4], [32, 128, 256, 4], // few tiles, long reductions
+    [64, 128, 128, 1], // 512 tiles: enough
+    [256, 32, 32, 1], [128, 64, 64, 1], // many tiles
+    [16, 64, 64, 1], // a short reduction (576)
+  ])('%ix%i, %i -> %i channels: %i splits', (side, inChannels, outChannels, splits) => {
+    const split = forwardSplit(conv(1, side, inChannels, outChannels), SMALL_TILES);
+    if (splits === 1) {
+      expect(split).toBeNull();
+      return;
+    }
+    expect(split!.splits).toBe(splits);
+    const depth = 9 * inChannels;
+    expect(split!.chunk % SMALL_TILES.tileK).toBe(0);
+    expect(split!.chunk).toBeGreaterThanOrEqual(256);
+    expect(split!.splits * split!.chunk).toBeGreaterThanOrEqual(depth); // every row of r in a chunk
+    expect((split!.splits - 1) * split!.chunk).toBeLessThan(depth); // and no chunk empty
   });
 });

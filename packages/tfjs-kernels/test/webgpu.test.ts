@@ -183,6 +183,51 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
       for (const d of await differences(tiling, true, 'relu')) expect(d).toBeLessThan(1e-5);
     });
 
+    it.each([
+      ['32x32 tiles, 3 splits of 48 (the last partial), bias and ReLU', PRODUCT_TILINGS[0]!, 3, 48, true, 'relu'],
+      ['64x64 tiles, 2 splits of 80, no bias, linear', { tile: 64, rowsPerThread: 4, tileK: 16 } as ProductTiling, 2, 80, false, 'linear'],
+      ['32x32 tiles 32 deep, 5 splits of 32', { tile: 32, rowsPerThread: 8, tileK: 32 } as ProductTiling, 5, 32, true, 'linear'],
+    ] as const)('split along the reduction (partial sums, then their sum): %s, equals the cpu backend\'s', async (_, tiling, splits, chunk, bias, activation) => {
+      const shapes: Shape[] = [
+        { x: [1, 6, 5, 15], filter: [3, 3, 15, 40], strides: [1, 1], pad: 'same', dilations: [1, 1] }, // r = 135
+        { x: [2, 4, 4, 16], filter: [3, 3, 16, 70], strides: [1, 1], pad: 'valid', dilations: [1, 1] }, // r = 144
+      ];
+      const split = () => ({ splits, chunk });
+      const out: number[] = [];
+      await withWebGPUKernel('FusedConv2D', (stock) => webgpuConvForwardWith(tiling, stock, () => true, split) as tf.KernelFunc, async () => {
+        for (const [i, { x: xShape, filter: filterShape, ...conv }] of shapes.entries()) {
+          await tf.setBackend('cpu');
+          const operands = [tf.randomUniform(xShape, -1, 1, 'float32', 90 + i), tf.randomUniform(filterShape, -1, 1, 'float32', 91 + i),
+            tf.randomUniform([filterShape[3]!], -1, 1, 'float32', 92 + i)];
+          const [xValues, filterValues, biasValues] = await Promise.all(operands.map((t) => t.data()));
+          tf.dispose(operands);
+          const attrs = { ...conv, dataFormat: 'NHWC', dimRoundingMode: undefined, activation, leakyreluAlpha: 0.2 };
+          const on = (backend: string) => resultOn(backend, () => tf.engine().runKernel('FusedConv2D', {
+            x: tf.tensor(xValues!, xShape), filter: tf.tensor(filterValues!, filterShape), ...(bias && { bias: tf.tensor(biasValues!, [filterShape[3]!]) }),
+          }, attrs as never) as tf.Tensor);
+          const expected = await on('cpu');
+          await tf.setBackend('webgpu'); // (recordShaderKeys watches the active backend)
+          const { result: actual, keys } = await recordShaderKeys(() => on('webgpu'));
+          expect(keys.filter((k) => k.startsWith('saunet_conv2d')).map((k) => k.replace(/_\d.*$/, '').replace(/_(true|false).*$/, ''))).toEqual(
+            ['saunet_conv2dForwardSplit', 'saunet_conv2dSplitSum']);
+          expect(actual.shape, `shape ${i}`).toEqual(expected.shape);
+          out.push(differenceRelativeToLargest(actual.values, expected.values));
+        }
+      });
+      for (const d of out) expect(d).toBeLessThan(1e-5);
+    });
+
+    it('rejects a split that leaves rows of the reduction out or breaks the tile depth, naming it', () => {
+      const args = { inputs: { x: { shape: [1, 4, 4, 16], dtype: 'float32' }, filter: { shape: [3, 3, 16, 8], dtype: 'float32' } },
+        backend: {}, attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC' } } as never;
+      const stock = () => {
+        throw new Error('the stock kernel');
+      };
+      const withSplit = (splits: number, chunk: number) => webgpuConvForwardWith(PRODUCT_TILINGS[0]!, stock, () => true, () => ({ splits, chunk }));
+      expect(() => withSplit(2, 64)(args)).toThrow(/split \{"splits":2,"chunk":64\} of a reduction of 144 with 16-deep tiles: expected chunks that are a multiple of 16 and cover it/);
+      expect(() => withSplit(3, 50)(args)).toThrow(/split \{"splits":3,"chunk":50\}/);
+    });
+
     it('with one tiling, on more shapes, equals the cpu backend\'s', async () => {
       for (const d of await differences(PRODUCT_TILINGS[0]!, true, 'relu', MORE_SHAPES)) expect(d).toBeLessThan(1e-5);
     });

@@ -10,6 +10,7 @@
 import type { WebGPUProgramSpec } from './backend-internals.js';
 import { CONV_GEOMETRY_UNIFORMS, type ConvGeometry } from './conv-program-geometry.js';
 import { productThreads, tiledProductSteps, type ProductTiling } from './product-tiling.js';
+import { gridStrideProgram } from './grid.js';
 
 /** The activations the program applies itself (others are left to the stock kernel). */
 export type ForwardActivation = 'linear' | 'relu';
@@ -31,7 +32,28 @@ export function forwardFitsOneDispatch(g: ConvGeometry, tiling: ProductTiling): 
  * step rather than once per load.
  */
 export function conv2dForwardProgram(g: ConvGeometry, tiling: ProductTiling, hasBias: boolean, activation: ForwardActivation): WebGPUProgramSpec {
+  return forwardProduct(g, tiling, { hasBias, activation });
+}
+
+/**
+ * The same product split along r into `splits` chunks of `chunk` rows (a multiple of tileK), one
+ * per workgroup layer z: partial sums [splits, n * ho * wo, o], without bias or activation, which
+ * {@link splitSumProgram} adds up. For convolutions with few output tiles and a long reduction
+ * (a U-Net's deepest layers at batch 1: 16x16 pixels, 512 channels, r = 4,608 gives 128 tiles of
+ * 32x32, about one per multiprocessor of a large GPU, each running 288 steps in turn).
+ */
+export function conv2dForwardSplitProgram(g: ConvGeometry, tiling: ProductTiling, splits: number, chunk: number): WebGPUProgramSpec {
+  return forwardProduct(g, tiling, { splits, chunk });
+}
+
+type ProductOptions = { hasBias: boolean; activation: ForwardActivation; splits?: undefined; chunk?: undefined }
+  | { splits: number; chunk: number; hasBias?: undefined; activation?: undefined };
+
+function forwardProduct(g: ConvGeometry, tiling: ProductTiling, options: ProductOptions): WebGPUProgramSpec {
   const { tile, rowsPerThread, tileK } = tiling;
+  const split = options.splits !== undefined;
+  const hasBias = options.hasBias === true;
+  const activation = options.activation ?? 'linear';
   const [threadsX, threadsY] = productThreads(tiling);
   const threads = threadsX * threadsY;
   // A: each thread loads filter row rLocal (lane % tileK) of aLoads output pixels, aStride apart.
@@ -44,12 +66,12 @@ export function conv2dForwardProgram(g: ConvGeometry, tiling: ProductTiling, has
   return {
     // 4-D like x, so that tfjs's shader key, which has each input's broadcast dimensions against
     // the output, changes between layers less often (each new key is a compile).
-    outputShape: [g.batch, g.outHeight, g.outWidth, g.outChannels],
-    shaderKey: `saunet_conv2dForward_${tile}_${rowsPerThread}_${tileK}_${hasBias}_${activation}`,
-    dispatchLayout: { x: [3], y: [0, 1, 2] },
-    dispatch: [Math.ceil(g.outChannels / tile), Math.ceil(rows / tile), 1],
+    outputShape: split ? [options.splits, rows, g.outChannels] : [g.batch, g.outHeight, g.outWidth, g.outChannels],
+    shaderKey: split ? `saunet_conv2dForwardSplit_${tile}_${rowsPerThread}_${tileK}` : `saunet_conv2dForward_${tile}_${rowsPerThread}_${tileK}_${hasBias}_${activation}`,
+    dispatchLayout: split ? { x: [2], y: [1], z: [0] } : { x: [3], y: [0, 1, 2] },
+    dispatch: [Math.ceil(g.outChannels / tile), Math.ceil(rows / tile), split ? options.splits : 1],
     variableNames: hasBias ? ['x', 'w', 'bias'] : ['x', 'w'],
-    uniforms: CONV_GEOMETRY_UNIFORMS,
+    uniforms: split ? `${CONV_GEOMETRY_UNIFORMS} chunk : i32,` : CONV_GEOMETRY_UNIFORMS,
     workgroupSize: [threadsX, threadsY, 1],
     getUserCode: () => `
       // tileA's rows one vec4 longer than the tile: adjacent threads store adjacent r, one row
@@ -91,7 +113,11 @@ export function conv2dForwardProgram(g: ConvGeometry, tiling: ProductTiling, has
         var acc : array<vec4<f32>, ${rowsPerThread}>;
 
         // The trip count comes from uniforms only, so that the barriers stay in uniform control flow.
-        for (var step = 0; step < depth; step += ${tileK}) {
+        // (A split's chunk starts at k0: workgroupId is not uniform to WGSL's analysis, so it offsets
+        // the rows read, not the loop.)
+        ${split ? `let k0 = i32(workgroupId.z) * uniforms.chunk;
+        for (var s = 0; s < uniforms.chunk; s += ${tileK}) {
+          let step = k0 + s;` : `for (var step = 0; step < depth; step += ${tileK}) {`}
           let r = step + rLocal;
           let c = r % uniforms.inChannels;
           let pq = r / uniforms.inChannels;
@@ -126,13 +152,29 @@ ${tiledProductSteps(tiling)}
           for (var j = 0; j < 4; j++) {
             let o = n0 + tx * 4 + j;
             if (m < rows && o < cols) {
-              var v = acc[i][j]${hasBias ? ' + bias[o]' : ''};
+              ${split ? `result[(i32(workgroupId.z) * rows + m) * cols + o] = acc[i][j];` : `var v = acc[i][j]${hasBias ? ' + bias[o]' : ''};
               ${activation === 'relu' ? 'v = select(v, 0.0, v < 0.0); // NaN stays NaN, as in the stock kernels' : ''}
-              result[m * cols + o] = v;
+              result[m * cols + o] = v;`}
             }
           }
         }
       }
     `,
   };
+}
+
+/**
+ * y = act(sum over the splits of the partial sums [splits, n * ho * wo, o] + bias[o]), flat
+ * (n * ho * wo * o values): the end of {@link conv2dForwardSplitProgram}, one thread per output.
+ * Its uniforms are gridStride(size)'s, then the number of splits and of output channels.
+ */
+export function splitSumProgram(size: number, hasBias: boolean, activation: ForwardActivation): WebGPUProgramSpec {
+  return gridStrideProgram(`saunet_conv2dSplitSum_${hasBias}_${activation}`, hasBias ? ['partials', 'bias'] : ['partials'], size, `
+          var v = 0.0;
+          for (var z = 0; z < uniforms.splits; z++) {
+            v += partials[z * uniforms.size + i];
+          }
+          ${hasBias ? 'v += bias[i % uniforms.cols];' : ''}
+          ${activation === 'relu' ? 'v = select(v, 0.0, v < 0.0); // NaN stays NaN, as in the stock kernels' : ''}
+          result[i] = v;`, 'splits : i32, cols : i32,');
 }

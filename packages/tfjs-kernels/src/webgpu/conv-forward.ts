@@ -10,11 +10,12 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from '../conv-geometry.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
-import { conv2dForwardProgram, forwardFitsOneDispatch, type ForwardActivation } from './conv-forward-programs.js';
-import { convGeometry, convGeometryUniforms } from './conv-program-geometry.js';
+import { conv2dForwardProgram, conv2dForwardSplitProgram, forwardFitsOneDispatch, splitSumProgram, type ForwardActivation } from './conv-forward-programs.js';
+import { convGeometry, convGeometryUniforms, type ConvGeometry } from './conv-program-geometry.js';
+import { gridStride } from './grid.js';
 import { withShape } from './kernel-io.js';
 import { checkProductTiling, type ProductTiling } from './product-tiling.js';
-import { forwardTiledProductPays, LARGE_TILES } from './tiling-choice.js';
+import { forwardTiledProductPays, LARGE_TILES, type ForwardSplit } from './tiling-choice.js';
 import { webgpuEmptyOperandKernel } from './empty-operands.js';
 
 interface FusedAttrs extends ConvAttrs {
@@ -29,10 +30,12 @@ function programActivation(attrs: FusedAttrs): ForwardActivation | null {
 
 /**
  * A kernel function for Conv2D or FusedConv2D on webgpu: the tiled product with `tiling` where it
- * applies and `pays` for the output's pixels (batch x height x width) and channels, else `fallback`.
+ * applies and `pays` for the output's pixels (batch x height x width) and channels, else `fallback`;
+ * split along the reduction into partial sums and their sum where `split` says so (default never).
  */
 export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFunc,
-  pays: (pixels: number, outChannels: number) => boolean = () => true): (args: KernelArgs) => TensorInfo {
+  pays: (pixels: number, outChannels: number) => boolean = () => true,
+  split: (g: ConvGeometry, tiling: ProductTiling) => ForwardSplit | null = () => null): (args: KernelArgs) => TensorInfo {
   checkProductTiling(tiling);
   return (args) => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
@@ -47,9 +50,30 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
     if (g.outHeight <= 0 || g.outWidth <= 0 || !forwardFitsOneDispatch(g, tiling) || !pays(g.batch * g.outHeight * g.outWidth, g.outChannels)) {
       return fallback(args as never) as TensorInfo;
     }
-    const out = (args.backend as WebGPUBackendInternals).runWebGPUProgram(conv2dForwardProgram(g, tiling, bias !== undefined, activation),
+    const backend = args.backend as WebGPUBackendInternals;
+    const outShape = [g.batch, g.outHeight, g.outWidth, g.outChannels];
+    const splits = split(g, tiling);
+    if (splits !== null && splits.splits > 1) {
+      const depth = g.filterHeight * g.filterWidth * g.inChannels;
+      if (splits.chunk % tiling.tileK !== 0 || splits.splits * splits.chunk < depth || splits.chunk <= 0) {
+        throw new Error(`convolution forward: split ${JSON.stringify(splits)} of a reduction of ${depth} with ${tiling.tileK}-deep tiles: ` +
+          `expected chunks that are a multiple of ${tiling.tileK} and cover it`);
+      }
+      const partials = backend.runWebGPUProgram(conv2dForwardSplitProgram(g, tiling, splits.splits, splits.chunk), [x, filter], 'float32',
+        convGeometryUniforms(g, splits.chunk));
+      try {
+        const size = outShape.reduce((a, b) => a * b, 1);
+        const grid = gridStride(size);
+        const out = backend.runWebGPUProgram(splitSumProgram(size, bias !== undefined, activation), bias === undefined ? [partials] : [partials, bias],
+          'float32', [...grid.uniforms, { type: 'int32', data: [splits.splits] }, { type: 'int32', data: [g.outChannels] }]);
+        return withShape(out, outShape);
+      } finally {
+        backend.disposeData(partials.dataId);
+      }
+    }
+    const out = backend.runWebGPUProgram(conv2dForwardProgram(g, tiling, bias !== undefined, activation),
       bias === undefined ? [x, filter] : [x, filter, bias], 'float32', convGeometryUniforms(g));
-    return withShape(out, [g.batch, g.outHeight, g.outWidth, g.outChannels]);
+    return withShape(out, outShape);
   };
 }
 

@@ -8,8 +8,9 @@
  * again with the rules in place (folder 7): a U-Net step's filter gradients 0.78x the GPU time of
  * 32x32 tiles everywhere, its convolutions 0.84x that of the stock shader.
  */
-import { FILTER_GRAD_WORKGROUPS } from './grid.js';
+import { chooseSplits, FILTER_GRAD_WORKGROUPS } from './grid.js';
 import type { ProductTiling } from './product-tiling.js';
+import type { ConvGeometry } from './conv-program-geometry.js';
 
 /** 32x32 tiles, 64 threads of 4x4 outputs, 16 deep. */
 export const SMALL_TILES: ProductTiling = { tile: 32, rowsPerThread: 4, tileK: 16 };
@@ -48,4 +49,30 @@ const FORWARD_MIN_OUTPUTS = 2 ** 20;
  */
 export function forwardTiledProductPays(pixels: number, outChannels: number): boolean {
   return outChannels >= 64 && pixels * outChannels >= FORWARD_MIN_OUTPUTS;
+}
+
+/** How a forward convolution's product is split along its reduction: chunks of `chunk` rows of r. */
+export interface ForwardSplit {
+  splits: number;
+  chunk: number;
+}
+
+/** Output tiles below which {@link forwardSplit} splits the reduction. */
+const FORWARD_SPLIT_BELOW_TILES = 512;
+
+/**
+ * A split of the forward product's reduction (filter height x width x input channels) for
+ * convolutions with fewer than 512 output tiles of `tiling` and a reduction of at least 1,024:
+ * chunks of at least 256 (a multiple of the tile depth) to reach about 1,024 workgroups, as the
+ * filter gradients do; else null (no split). Not measured on a GPU yet, so not what
+ * registerTrainingKernels registers: the bench's gpu-conv-forward.ts times it against the rest
+ * (at batch 1 a U-Net's convolutions at 32x32 and 16x16 pixels have 64 to 256 tiles of 32x32 and
+ * reductions of 1,152 to 4,608, and took half of its forward pass's convolution time on an H200).
+ */
+export function forwardSplit(g: ConvGeometry, tiling: ProductTiling): ForwardSplit | null {
+  const tiles = Math.ceil((g.batch * g.outHeight * g.outWidth) / tiling.tile) * Math.ceil(g.outChannels / tiling.tile);
+  const depth = g.filterHeight * g.filterWidth * g.inChannels;
+  if (tiles >= FORWARD_SPLIT_BELOW_TILES || depth < 1024) return null;
+  const { splits, kPerSplit } = chooseSplits(depth, tiles, FILTER_GRAD_WORKGROUPS, 256, tiling.tileK);
+  return splits > 1 ? { splits, chunk: kPerSplit } : null;
 }

@@ -1,8 +1,10 @@
 /** The demo page: load the model, take an image, draw the contour, measure the area. */
+import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@sa-unet/scale-attn-conv'; // registers the layer, so the model loads
 import { boundaryOf, type PixelSize } from '@sa-unet/seg-metrics';
-import { foldBatchNorm } from '@sa-unet/unet-zoo';
+import { replayPredict } from '@sa-unet/tfjs-kernels';
+import { averageDeepSupervision, foldBatchNorm } from '@sa-unet/unet-zoo';
 import { chooseBackend } from './backend.js';
 import { MACHINE_PRESETS, MAX_SIDE, checkFile, nerveArea, rgbaToGray, segmentGray, warmUp, type NerveSegmentation } from './segment.js';
 
@@ -15,6 +17,7 @@ const spacing = $<HTMLInputElement>('spacing');
 const showProbabilities = $<HTMLInputElement>('show-probabilities');
 
 let model: tfl.LayersModel | null = null;
+let predict: ((x: tf.Tensor4D) => tf.Tensor) | undefined;
 let current: { bitmap: ImageBitmap; result: NerveSegmentation; width: number; height: number } | null = null;
 
 function fail(message: string): void {
@@ -91,7 +94,7 @@ async function handle(file: File): Promise<void> {
   const gray = rgbaToGray(scratch.getImageData(0, 0, width, height).data, width, height);
   let result: NerveSegmentation;
   try {
-    result = await segmentGray(model, gray, width, height);
+    result = await segmentGray(model, gray, width, height, predict);
   } catch (err) {
     // A backend can fail at run time (a lost WebGL context, GPU memory): say so instead of
     // leaving "Segmenting…" on screen.
@@ -117,8 +120,12 @@ async function start(): Promise<void> {
     // predictions from fewer kernels.
     const loaded = foldBatchNorm(trained).model;
     trained.dispose();
+    // On WebGPU each image's forward pass is replayed: its recorded GPU commands, without tfjs's
+    // work per layer (elsewhere the model's own predict).
+    const replay = replayPredict(averageDeepSupervision(loaded));
+    predict = (x) => replay.run(x) as tf.Tensor;
     status.textContent = `Preparing the model on ${backend}…`;
-    const firstRunMs = await warmUp(loaded);
+    const firstRunMs = await warmUp(loaded, predict);
     model = loaded;
     status.textContent = `Ready: the model runs on ${backend} (first run ${(firstRunMs / 1000).toFixed(1)} s).`;
     document.body.dataset.state = 'ready';

@@ -5,7 +5,7 @@
  * tests run them in Node too.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { modelInputSize, segmentGrayImage, type ImageSegmentation } from '@sa-unet/unet-zoo';
+import { modelInputSize, segmentGrayImage, type ImageSegmentation, type SegmentGrayImageOptions } from '@sa-unet/unet-zoo';
 import { boundaryOf, crossSectionalArea, spacingAfterResize, type PixelSize } from '@sa-unet/seg-metrics';
 
 /** Gray levels in [0, 1] of RGBA pixels (BT.601 luma, as the bench reads RGB images). */
@@ -20,24 +20,33 @@ export interface NerveSegmentation extends ImageSegmentation {
   contour: Uint8Array;
 }
 
-/** Segments a gray image of any size with the model (unet-zoo's segmentGrayImage, as the bench does) and traces the contour. */
-export async function segmentGray(model: tfl.LayersModel, gray: Float32Array, width: number, height: number): Promise<NerveSegmentation> {
-  const result = await segmentGrayImage(model, { data: gray, width, height });
+/**
+ * Segments a gray image of any size with the model (unet-zoo's segmentGrayImage, as the bench does)
+ * and traces the contour; `predict` runs the model (default its own predict).
+ */
+export async function segmentGray(model: tfl.LayersModel, gray: Float32Array, width: number, height: number,
+  predict?: SegmentGrayImageOptions['predict']): Promise<NerveSegmentation> {
+  const result = await segmentGrayImage(model, { data: gray, width, height }, { predict });
   return { ...result, contour: boundaryOf({ data: result.mask, width: result.size, height: result.size }) };
 }
 
 /**
  * Runs the model once, through {@link segmentGray}, on a blank image twice its input's side (so the
- * resize runs as for a real image), and resolves to the milliseconds it took. The first run on
+ * resize runs as for a real image), and resolves to the milliseconds it took (with `predict`, runs
+ * it a second time, untimed). The first run on
  * WebGL or WebGPU compiles the backend's programs, which takes several times a later run (on
  * SwiftShader's WebGL: 5.2 s, then 0.9 s per image): the page does it while loading, so the first
  * image is as fast as the next and its inference time is a steady one.
  */
-export async function warmUp(model: tfl.LayersModel): Promise<number> {
+export async function warmUp(model: tfl.LayersModel, predict?: SegmentGrayImageOptions['predict']): Promise<number> {
   const side = 2 * modelInputSize(model);
+  const blank = new Float32Array(side * side);
   const t0 = performance.now();
-  await segmentGray(model, new Float32Array(side * side), side, side);
-  return performance.now() - t0;
+  await segmentGray(model, blank, side, side, predict);
+  const firstMs = performance.now() - t0;
+  // A replayed predict (replayPredict) records its GPU commands at its second call: that too before the first image.
+  if (predict !== undefined) await segmentGray(model, blank, side, side, predict);
+  return firstMs;
 }
 
 /** The nerve's cross-sectional area in mm^2, for an image of the given original size and pixel size. */

@@ -56,8 +56,20 @@ describe.runIf(available)('the demo in Chromium', () => {
 
   // WebAssembly, and WebGL (which headless Chromium runs on SwiftShader): the backends a page
   // falls back to without WebGPU, whose kernels tfjs-kernels' browser test covers.
-  it.each(['wasm', 'webgl'])('segments a real ultrasound image on %s: a contour, and the area sa-unet-bench computes for it', async (backend) => {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+  // And WebGPU (SwiftShader's Vulkan there), where the page replays each forward pass (replayPredict).
+  it.each(['wasm', 'webgl', 'webgpu'])('segments a real ultrasound image on %s: a contour, and the area sa-unet-bench computes for it', async (backend) => {
+    const gpuBrowser = backend === 'webgpu' ? await launchChromium({ webgpu: true }) : null;
+    const page = await (gpuBrowser ?? browser).newPage({ viewport: { width: 1100, height: 820 } });
+    if (gpuBrowser !== null) {
+      await page.goto(`${url}?backend=none`); // any page of the origin, to ask for an adapter
+      const adapter = await page.evaluate(async () => (await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()) != null);
+      if (!adapter) {
+        await gpuBrowser.close();
+        if (process.env.SA_UNET_REQUIRE_WEBGPU === '1') throw new Error('this Chromium has no WebGPU adapter (SA_UNET_REQUIRE_WEBGPU=1)');
+        console.warn('the demo\'s webgpu case skipped: this Chromium has no WebGPU adapter');
+        return;
+      }
+    }
     const messages: string[] = [];
     page.on('pageerror', (e) => messages.push(e.message));
     await page.goto(`${url}?backend=${backend}`);
@@ -90,6 +102,7 @@ describe.runIf(available)('the demo in Chromium', () => {
     expect(contourPixels).toBeGreaterThan(20);
     expect(Math.abs(shown - expected.csaMm2!)).toBeLessThanOrEqual(Math.max(0.02 * expected.csaMm2!, 0.01));
     expect(messages).toEqual([]);
+    await gpuBrowser?.close();
   }, 240_000);
 
   it('says so when the file is not an image', async () => {

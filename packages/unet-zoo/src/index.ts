@@ -29,4 +29,6 @@ export { countParams, paramTable, trainableParamCount, REFERENCE_PARAMS, PARAMS_
 export { recalibrateBatchNorm, type RecalibrateOptions, type Recalibration } from './recalibrate.js';
 export { foldBatchNorm, type FoldedModel } from './fold-batch-norm.js';
 export { InputSizeCheck, type InputSizeCheckArgs } from './input-size.js';
-export { segmentGrayImage, modelInputSize, resizeGrayImage, foregroundProbability, type GrayImage, type ImageSegmentation } from './segment.js';
+export {
+  segmentGrayImage, modelInputSize, resizeGrayImage, foregroundProbability, type GrayImage, type ImageSegmentation, type SegmentGrayImageOptions,
+} from './segment.js';

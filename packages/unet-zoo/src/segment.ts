@@ -73,10 +73,22 @@ export function foregroundProbability(output: tf.Tensor4D): tf.Tensor4D {
   return output.shape[3] === 1 ? output : tf.slice(output, [0, 0, 0, 1], [-1, -1, -1, 1]);
 }
 
+/** Options of {@link segmentGrayImage}. */
+export interface SegmentGrayImageOptions {
+  /**
+   * Runs the model on the resized image, a [1, size, size, 1] tensor, and returns a new tensor of
+   * its output. Default: the model's own predict, deep-supervision heads averaged. For repeated
+   * calls on WebGPU, `replayPredict(averageDeepSupervision(model)).run` of @sa-unet/tfjs-kernels
+   * gives the same output without tfjs's CPU work per layer.
+   */
+  predict?: (x: tf.Tensor4D) => tf.Tensor;
+}
+
 /** Segments a gray image with the model (deep-supervision heads averaged; with classes, class 1). */
-export async function segmentGrayImage(model: tfl.LayersModel, image: GrayImage): Promise<ImageSegmentation> {
+export async function segmentGrayImage(model: tfl.LayersModel, image: GrayImage, options: SegmentGrayImageOptions = {}): Promise<ImageSegmentation> {
   const size = modelInputSize(model);
   const net = averageDeepSupervision(model);
+  const predict = options.predict ?? ((input: tf.Tensor4D) => net.predict(input) as tf.Tensor);
   const x = resizeGrayImage(image, size);
   let input: Float32Array;
   let probabilities: Float32Array;
@@ -84,7 +96,7 @@ export async function segmentGrayImage(model: tfl.LayersModel, image: GrayImage)
   try {
     input = (await x.data()) as Float32Array;
     const t0 = performance.now();
-    const y = tf.tidy(() => foregroundProbability(net.predict(x) as tf.Tensor4D));
+    const y = tf.tidy(() => foregroundProbability(predict(x) as tf.Tensor4D));
     probabilities = (await y.data().finally(() => y.dispose())) as Float32Array;
     inferenceMs = performance.now() - t0;
   } finally {

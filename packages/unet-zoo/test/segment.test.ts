@@ -20,6 +20,22 @@ describe('segmentGrayImage', () => {
     expect(result.inferenceMs).toBeGreaterThan(0);
   });
 
+  it('runs the model through `predict` where given: the resized image in, its output used as the model\'s', async () => {
+    const model = withSeed(3, () => createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 8, depth: 3 }));
+    const seen: number[][] = [];
+    const predict = (x: tf.Tensor4D) => {
+      seen.push(x.shape);
+      return tf.tidy(() => tf.sub(1, model.predict(x) as tf.Tensor)); // visibly not the model's own
+    };
+    const own = await segmentGrayImage(model, image(50, 40));
+    const before = tf.memory().numTensors;
+    const through = await segmentGrayImage(model, image(50, 40), { predict });
+    expect(seen).toEqual([[1, 32, 32, 1]]);
+    expect(through.input).toEqual(own.input);
+    through.probabilities.forEach((p, i) => expect(p).toBeCloseTo(1 - own.probabilities[i]!, 6));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('averages deep-supervision heads and takes class 1 of a softmax model', async () => {
     const deep = withSeed(4, () => createModel('unet-plus-plus', { inputShape: [16, 16, 1], baseFilters: 4, depth: 2, deepSupervision: true }));
     expect((await segmentGrayImage(deep, image(16, 16))).probabilities).toHaveLength(256);

@@ -35,7 +35,7 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-measure bind-groups fusions dispatch-cost fold filter-grad conv-forward latency}" # step names, or all
+only="${GPU_SESSION_ONLY:-measure fold latency bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all
 [ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -54,6 +54,8 @@ step fold 150 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out 
 step latency 150 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --fold-batch-norm --replay --out "$out/latency.json"
 # The bind group cache (tfjs-kernels' cacheBindGroups) on and off, alternating rounds: step and forward ratios per model.
 step bind-groups 120 .gpu/gpu-scripts.mjs bind-group-cache --size "$size" --runs "$runs" --steps "$steps" --out "$out/bind-groups.json"
+# The same on Dawn's null backend (no shaders): the CPU's work alone on that machine's CPU, to set against the GPU times above.
+step cpu-cost 120 .gpu/gpu-scripts.mjs bind-group-cache --dawn backend=null --size 64 --runs "$runs" --steps 8 --rounds 2 --out "$out/cpu-cost.json"
 # Each fusion of 2026-12-05 taken away in turn against all of them: step and forward ratios per model.
 step fusions 200 .gpu/gpu-scripts.mjs gpu-fusions --size "$size" --runs "$runs" --steps "$steps" --out "$out/fusions.json"
 # What one dispatch adds to a training step's wall time: steps with extra tiny dispatches after each batch norm.

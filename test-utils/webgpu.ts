@@ -42,22 +42,7 @@ export async function recordShaderKeys<T>(run: () => Promise<T>): Promise<{ resu
   }
 }
 
-/** `run()` on the active backend (webgpu), with the number of compute dispatches it recorded (tfjs's programs and ours alike). */
-export function countDispatches<T>(run: () => T): { result: T; dispatches: number } {
-  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => unknown } } })
-    .GPUComputePassEncoder.prototype;
-  const original = proto.dispatchWorkgroups;
-  let dispatches = 0;
-  proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
-    dispatches++;
-    return original.apply(this, a);
-  };
-  try {
-    return { result: run(), dispatches };
-  } finally {
-    proto.dispatchWorkgroups = original;
-  }
-}
+export { countDispatches } from './dispatches.js';
 
 /**
  * A float32 tensor sharing `t`'s int32 storage on webgpu, as the stock Cast makes one (for kernels

@@ -9,19 +9,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { diceLoss, percentile } from '@sa-unet/seg-metrics';
-import { BIND_GROUP_CACHE_FLAG, bindGroupCacheStats, fusedAdam, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
-import { selectBackend } from '../src/backend.js';
+import { percentile } from '@sa-unet/seg-metrics';
+import { BIND_GROUP_CACHE_FLAG, bindGroupCacheStats } from '@sa-unet/tfjs-kernels';
 import type { LatencyRow } from '../src/commands/latency.js';
-import { buildModel } from '../src/commands/run-model.js';
-import { countDispatches } from './dispatch-counter.js';
-import { trainOneBatch } from './kernel-totals.js';
-import { comparisonOptions, latencyPerVariant, perRound } from './kernel-calls.js';
+import { afterSteps, countDispatches } from './dispatch-counter.js';
+import { comparisonOptions, latencyPerVariant, perRound, selectWebGPU } from './kernel-calls.js';
 
 const { size, baseFilters, runs, steps, rounds, models, out, values } = comparisonOptions({ runs: 30, rounds: 3 }, { dawn: '' });
-const dawnFlags = values['dawn'] === '' || values['dawn'] === undefined ? [] : values['dawn'].split(',');
-await setupNodeWebGPU({ dawnFlags }); // before selectBackend, whose own call then finds this one's navigator.gpu
-const { description: adapter } = await selectBackend('webgpu'); // Dawn, our kernels; a clear error without an adapter
+const { adapter, dawnFlags } = await selectWebGPU(values['dawn']);
 
 const variants = { cached: true, uncached: false };
 const use = (on: boolean) => tf.env().set(BIND_GROUP_CACHE_FLAG, on);
@@ -30,21 +25,15 @@ const use = (on: boolean) => tf.env().set(BIND_GROUP_CACHE_FLAG, on);
 const perStep: Record<string, { dispatches: number; reused: number; created: number }> = {};
 for (const model of models) {
   use(true);
-  const built = buildModel(model, { size, baseFilters }, 1);
-  built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
-  try {
-    for (let i = 0; i < 5; i++) await trainOneBatch(built, size);
+  perStep[model] = await afterSteps(model, size, baseFilters, 5, async (step) => {
     const before = bindGroupCacheStats(tf.backend());
     const counter = countDispatches();
-    await trainOneBatch(built, size);
+    await step();
     counter.stop();
     const after = bindGroupCacheStats(tf.backend());
     if (before === null || after === null) throw new Error('the bind group cache is not on: is @sa-unet/tfjs-kernels registered for webgpu?');
-    perStep[model] = { dispatches: counter.count, reused: after.hits - before.hits, created: after.misses - before.misses };
-  } finally {
-    built.optimizer?.dispose();
-    built.dispose();
-  }
+    return { dispatches: counter.count, reused: after.hits - before.hits, created: after.misses - before.misses };
+  });
   console.log(`${model}: sixth step ${perStep[model]!.dispatches} dispatches, ${perStep[model]!.created} bind groups created, ${perStep[model]!.reused} reused`);
 }
 

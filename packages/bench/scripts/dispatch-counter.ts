@@ -43,20 +43,34 @@ export function countDispatches(): DispatchCounter {
 }
 
 /**
- * Dispatches of one Adam step of a freshly built `model` (batch 4; fusedAdam, dice loss), after a
- * first step that creates the optimizer's moments, so that the counted one updates them in place.
+ * `measure(step)` on a freshly built `model` (batch 4; fusedAdam, dice loss) after `warmupSteps`
+ * Adam steps, `step` running one more (its batch made on the GPU too); the model is disposed after.
  */
-export async function stepDispatches(model: ModelName, size: number, baseFilters: number): Promise<number> {
+export async function afterSteps<T>(model: ModelName, size: number, baseFilters: number, warmupSteps: number,
+  measure: (step: () => Promise<void>) => Promise<T>): Promise<T> {
   const built = buildModel(model, { size, baseFilters }, 1);
   built.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
-  await trainOneBatch(built, size);
-  const counter = countDispatches();
   try {
-    await trainOneBatch(built, size); // (its batch made on the GPU too)
-    return counter.count;
+    for (let i = 0; i < warmupSteps; i++) await trainOneBatch(built, size);
+    return await measure(() => trainOneBatch(built, size));
   } finally {
-    counter.stop();
     built.optimizer?.dispose();
     built.dispose();
   }
+}
+
+/**
+ * Dispatches of one Adam step of a freshly built `model`, after a first step that creates the
+ * optimizer's moments, so that the counted one updates them in place.
+ */
+export async function stepDispatches(model: ModelName, size: number, baseFilters: number): Promise<number> {
+  return afterSteps(model, size, baseFilters, 1, async (step) => {
+    const counter = countDispatches();
+    try {
+      await step();
+      return counter.count;
+    } finally {
+      counter.stop();
+    }
+  });
 }

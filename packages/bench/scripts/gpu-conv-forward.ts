@@ -26,8 +26,6 @@ import { requireStockKernel } from '../../tfjs-kernels/src/registry-state.js';
 import { webgpuConvForwardWith } from '../../tfjs-kernels/src/webgpu/conv-forward.js';
 import { PRODUCT_TILINGS, type ProductTiling } from '../../tfjs-kernels/src/webgpu/product-tiling.js';
 import { forwardSplit, LARGE_TILES, SMALL_TILES } from '../../tfjs-kernels/src/webgpu/tiling-choice.js';
-import { convGeometry } from '../../tfjs-kernels/src/webgpu/conv-program-geometry.js';
-import { convInfo } from '../../tfjs-kernels/src/conv-geometry.js';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam } from '@sa-unet/tfjs-kernels';
 import type { ModelName } from '@sa-unet/unet-zoo';
@@ -49,16 +47,8 @@ const VARIANTS: Record<string, Record<string, tf.KernelFunc>> = {
   'per shape (the package\'s)': Object.fromEntries(KERNELS.map((k) => [k, tf.getKernel(k, 'webgpu')!.kernelFunc])),
   ...Object.fromEntries(PRODUCT_TILINGS.map((t) => [name(t), Object.fromEntries(KERNELS.map((k) => [k, webgpuConvForwardWith(t, stock[k]) as tf.KernelFunc]))])),
   // The reduction split where there are few output tiles (tiling-choice.ts's forwardSplit; not registered yet), the rest as the package's choice.
-  ...Object.fromEntries([SMALL_TILES, LARGE_TILES].map((t) => [`${name(t)}, split where few tiles`, Object.fromEntries(KERNELS.map((k) => {
-    const split = webgpuConvForwardWith(t, stock[k], () => true, forwardSplit) as tf.KernelFunc;
-    const chosen = tf.getKernel(k, 'webgpu')!.kernelFunc;
-    const kernel = (args: Parameters<tf.KernelFunc>[0]) => {
-      const { x, filter } = args.inputs as Record<string, tf.TensorInfo>;
-      const g = convGeometry(convInfo(x!.shape, filter!.shape, args.attrs as never, false));
-      return (forwardSplit(g, t) === null ? chosen : split)(args);
-    };
-    return [k, kernel as tf.KernelFunc];
-  }))])),
+  ...Object.fromEntries([SMALL_TILES, LARGE_TILES].map((t) => [`${name(t)}, split where few tiles`, Object.fromEntries(KERNELS.map((k) => [k,
+    webgpuConvForwardWith(t, tf.getKernel(k, 'webgpu')!.kernelFunc, (g) => forwardSplit(g, t) !== null, forwardSplit) as tf.KernelFunc]))])),
 };
 const use = (variant: string) => {
   for (const k of KERNELS) useKernel(k, 'webgpu', VARIANTS[variant]![k]!);

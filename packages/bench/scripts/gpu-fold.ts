@@ -13,12 +13,11 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import { foldBatchNorm } from '@sa-unet/unet-zoo';
-import { selectBackend } from '../src/backend.js';
 import { parseModels } from '../src/commands/options.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { inferenceLatency } from '../src/eval/predict.js';
+import { selectWebGPU } from './kernel-calls.js';
 import { profileForward } from './kernel-totals.js';
 
 const { values } = parseArgs({ options: {
@@ -31,10 +30,7 @@ const { values } = parseArgs({ options: {
 } });
 const size = Number(values.size);
 const runs = Number(values.runs);
-const dawnFlags = values.dawn === '' ? [] : values.dawn.split(',');
-
-await setupNodeWebGPU({ dawnFlags }); // before selectBackend, whose own call then finds this one's navigator.gpu
-const { description: adapter } = await selectBackend('webgpu'); // Dawn, our kernels; a clear error without an adapter
+const { adapter, dawnFlags } = await selectWebGPU(values.dawn);
 const versions: Record<string, Record<string, tfl.LayersModel>> = { 'as built': {}, folded: {} };
 const folds: Record<string, { batchNorms: number; activations: number }> = {};
 for (const name of parseModels(values.models)) {

@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile } from '@sa-unet/seg-metrics';
+import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 import type { ModelName } from '@sa-unet/unet-zoo';
+import { selectBackend } from '../src/backend.js';
 import { measureModel, stepTimes, type LatencyRow } from '../src/commands/latency.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { timeCalls, type Latency } from '../src/eval/timing.js';
@@ -259,4 +261,17 @@ export function comparisonOptions(defaults: { runs: number; rounds: number }, ex
     size: Number(raw['size']), baseFilters: Number(raw['base-filters']), runs: Number(raw['runs']), steps: Number(raw['steps']),
     rounds: Number(raw['rounds']), models: raw['models']!.split(',') as ModelName[], out: raw['out'], values: raw,
   };
+}
+
+/**
+ * The webgpu backend with our kernels (a clear error without an adapter), on Dawn made with
+ * `dawn`'s comma-separated flags (a script's --dawn; `backend=null`: Dawn's null backend, which
+ * runs no shaders, so that a script times the CPU's work alone). Returns the adapter's description
+ * and the flags.
+ */
+export async function selectWebGPU(dawn = ''): Promise<{ adapter: string; dawnFlags: string[] }> {
+  const dawnFlags = dawn === '' ? [] : dawn.split(',');
+  await setupNodeWebGPU({ dawnFlags }); // before selectBackend, whose own call then finds this one's navigator.gpu
+  const { description: adapter } = await selectBackend('webgpu');
+  return { adapter, dawnFlags };
 }

@@ -204,11 +204,11 @@ const cell = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed
 /** "median / p90" of an inference latency, or a dash. */
 const medianAndP90 = (l: Latency | null | undefined) => (l == null ? '-' : `${l.medianMs.toFixed(2)} / ${l.p90Ms.toFixed(2)}`);
 
-/** The optional inference columns of the latency table: the row's field, the header, what the caption says of it. */
+/** The optional inference columns of the latency table: the row's field, its label (the header is "<label> ms (median / p90)"), what the caption says of it. */
 const EXTRA_COLUMNS = [
-  { field: 'foldedInference', header: 'folded ms (median / p90)', note: 'folded: inference with the batch norms folded into the convolutions before them (foldBatchNorm)' },
-  { field: 'replayedInference', header: 'replayed ms (median / p90)', note: 'replayed: inference through replayPredict (on webgpu its recorded commands, without tfjs\'s work per layer)' },
-  { field: 'foldedReplayedInference', header: 'folded + replayed ms (median / p90)', note: 'folded + replayed: both' },
+  { field: 'foldedInference', label: 'folded', note: 'inference with the batch norms folded into the convolutions before them (foldBatchNorm)' },
+  { field: 'replayedInference', label: 'replayed', note: 'inference through replayPredict (on webgpu its recorded commands, without tfjs\'s work per layer)' },
+  { field: 'foldedReplayedInference', label: 'folded + replayed', note: 'both' },
 ] as const;
 
 /** The Markdown table of {@link runLatency}, with a line per failed measurement under it (and columns of folded and replayed inference where measured). */
@@ -218,9 +218,9 @@ export function renderLatencyTable(rows: LatencyRow[], setup: { size: number; ba
   const extra = EXTRA_COLUMNS.filter((c) => rows.some((r) => r[c.field] !== undefined));
   return [
     `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)` +
-      extra.map((c) => `; ${c.note}`).join(''),
+      extra.map((c) => `; ${c.label}: ${c.note}`).join(''),
     '',
-    `| backend | model | parameters | inference ms (median / p90) | first call ms |${extra.map((c) => ` ${c.header} |`).join('')} Adam step ms (median / p90) | first step ms |`,
+    `| backend | model | parameters | inference ms (median / p90) | first call ms |${extra.map((c) => ` ${c.label} ms (median / p90) |`).join('')} Adam step ms (median / p90) | first step ms |`,
     `|---|---|---:|---:|---:|${extra.map(() => '---:|').join('')}---:|---:|`,
     ...rows.map((r) => `| ${r.backend} | ${r.model} | ${Number.isNaN(r.params) ? '-' : r.params.toLocaleString('en-US')} | ` +
       `${medianAndP90(r.inference)} | ${cell(r.inference?.firstMs ?? null, 0)} | ${extra.map((c) => `${medianAndP90(r[c.field])} | `).join('')}` +
@@ -266,7 +266,7 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
       const row = isCpuBackend(backend.name) ? await measureInWorker(job) : await measureModel(job);
       rows.push(row);
       const inference = (row.inference === null ? 'inference not measured' : `${row.inference.medianMs.toFixed(2)} ms/image`) +
-        EXTRA_COLUMNS.map((c) => (row[c.field] == null ? '' : ` (${row[c.field]!.medianMs.toFixed(2)} ${c.header.replace(' ms (median / p90)', '')})`)).join('');
+        EXTRA_COLUMNS.map((c) => (row[c.field] == null ? '' : ` (${row[c.field]!.medianMs.toFixed(2)} ${c.label})`)).join('');
       const step = row.stepMedianMs === null ? 'Adam step not measured' : `Adam step ${row.stepMedianMs.toFixed(1)} ms`;
       log(show, `  ${model}: ${inference}, ${step}${row.error === undefined ? '' : ` (${row.error})`}`);
     }

@@ -84,7 +84,7 @@ export function followBindGroupCacheFlag(kernelBackend: object): void {
 const ids = new WeakMap<object, number>();
 let nextId = 1;
 
-/** A number per object, in the order first seen (buffers, layouts). */
+/** A number per buffer, in the order first seen (the free lists' order). */
 function idOf(o: object): number {
   let id = ids.get(o);
   if (id === undefined) ids.set(o, (id = nextId++));

@@ -6,7 +6,7 @@
  * product with one tiling) is as fast: `registerTrainingKernels()` registers it with the tiling and
  * the shapes that an H200 measured faster (tiling-choice.ts; the bench's gpu-conv-forward.ts).
  */
-import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from '../conv-geometry.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
@@ -30,11 +30,11 @@ function programActivation(attrs: FusedAttrs): ForwardActivation | null {
 
 /**
  * A kernel function for Conv2D or FusedConv2D on webgpu: the tiled product with `tiling` where it
- * applies and `pays` for the output's pixels (batch x height x width) and channels, else `fallback`;
- * split along the reduction into partial sums and their sum where `split` says so (default never).
+ * applies and `pays` for the convolution's geometry, else `fallback`; split along the reduction
+ * into partial sums and their sum where `split` says so (default never).
  */
 export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFunc,
-  pays: (pixels: number, outChannels: number) => boolean = () => true,
+  pays: (g: ConvGeometry) => boolean = () => true,
   split: (g: ConvGeometry, tiling: ProductTiling) => ForwardSplit | null = () => null): (args: KernelArgs) => TensorInfo {
   checkProductTiling(tiling);
   return (args) => {
@@ -47,7 +47,7 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
       && (bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
     if (!applies) return fallback(args as never) as TensorInfo;
     const g = convGeometry(convInfo(x.shape, filter.shape, attrs, false));
-    if (g.outHeight <= 0 || g.outWidth <= 0 || !forwardFitsOneDispatch(g, tiling) || !pays(g.batch * g.outHeight * g.outWidth, g.outChannels)) {
+    if (g.outHeight <= 0 || g.outWidth <= 0 || !forwardFitsOneDispatch(g, tiling) || !pays(g)) {
       return fallback(args as never) as TensorInfo;
     }
     const backend = args.backend as WebGPUBackendInternals;
@@ -62,7 +62,7 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
       const partials = backend.runWebGPUProgram(conv2dForwardSplitProgram(g, tiling, splits.splits, splits.chunk), [x, filter], 'float32',
         convGeometryUniforms(g, splits.chunk));
       try {
-        const size = outShape.reduce((a, b) => a * b, 1);
+        const size = util.sizeFromShape(outShape);
         const grid = gridStride(size);
         const out = backend.runWebGPUProgram(splitSumProgram(size, bias !== undefined, activation), bias === undefined ? [partials] : [partials, bias],
           'float32', [...grid.uniforms, { type: 'int32', data: [splits.splits] }, { type: 'int32', data: [g.outChannels] }]);
@@ -83,5 +83,5 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
  * empty operands, the stock kernel for everything else).
  */
 export function webgpuConvForward(name: 'Conv2D' | 'FusedConv2D'): (args: KernelArgs) => TensorInfo {
-  return webgpuConvForwardWith(LARGE_TILES, webgpuEmptyOperandKernel(name), forwardTiledProductPays);
+  return webgpuConvForwardWith(LARGE_TILES, webgpuEmptyOperandKernel(name), (g) => forwardTiledProductPays(g.batch * g.outHeight * g.outWidth, g.outChannels));
 }

@@ -213,6 +213,7 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
   }
   const input = bufferOf(backend, x);
   const variableBuffers = variables.map((v) => bufferOf(backend, v));
+  const isVariable = new Set<GPUBuffer | null>(variableBuffers); // looked up for every buffer of every recorded dispatch
   const owned: GPUBuffer[] = [];
   const ownedSet = new Set<GPUBuffer>();
   const own = (size: number, usage = STORAGE_USAGE()): GPUBuffer => {
@@ -265,13 +266,13 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
   const see = (b: GPUBuffer): void => {
     if (seen.has(b)) return;
     seen.add(b);
-    if (b !== input && !variableBuffers.includes(b) && !ownedSet.has(b) && !acquired.has(b)) stand.set(b, snapshot(b));
+    if (b !== input && !isVariable.has(b) && !ownedSet.has(b) && !acquired.has(b)) stand.set(b, snapshot(b));
   };
   /** The replay's stand-in for a buffer the commands touch: its own, one for one, but for the variables'. */
   const standIn = (b: GPUBuffer): GPUBuffer => {
     let s = stand.get(b);
     if (s !== undefined) return s;
-    s = variableBuffers.includes(b) || ownedSet.has(b) ? b : own(b.size);
+    s = isVariable.has(b) || ownedSet.has(b) ? b : own(b.size);
     stand.set(b, s);
     return s;
   };
@@ -375,7 +376,7 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
   }
   const outputs = (Array.isArray(result) ? result : [result]).map((t) => ({ buffer: bufferOf(backend, t), shape: [...t.shape], dtype: t.dtype }));
   if (input === null || variableBuffers.some((b) => b === null) || outputs.some((o) => o.buffer === null)) refuse('a tensor outside GPU buffers');
-  if (outputs.some((o) => o.buffer === input || variableBuffers.includes(o.buffer))) refuse('an output that is the input or a variable');
+  if (outputs.some((o) => o.buffer === input || isVariable.has(o.buffer))) refuse('an output that is the input or a variable');
   if (raw.length === 0) refuse('no GPU commands');
   if (refusal !== null) {
     for (const b of owned) b.destroy();

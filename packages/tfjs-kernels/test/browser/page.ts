@@ -14,6 +14,7 @@ import { diceLoss } from '@sa-unet/seg-metrics';
 import { createModel } from '@sa-unet/unet-zoo';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError, runsOn } from '../parity-cases.js';
 import { withSeed } from '../../../../test-utils/numeric.js';
+import { countDispatches } from '../../../../test-utils/dispatches.js';
 import { trainInBrowser } from '../../../../examples/train-in-browser.js';
 
 const WASM_FOLDER = new URL('./wasm/', location.href).href;
@@ -138,23 +139,11 @@ async function replay(): Promise<ReplayResult> {
     equal.push(a.length === b.length && a.every((v, i) => Object.is(v, b[i])));
   }
   const after = tf.memory().numTensors;
-  const proto = GPUComputePassEncoder.prototype;
-  const dispatch = proto.dispatchWorkgroups;
-  let count = 0;
-  proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...a: Parameters<typeof dispatch>) {
-    count++;
-    return dispatch.apply(this, a);
-  };
-  const dispatches: [number, number] = [0, 0];
-  try {
-    await read(model.predict(xs[0]!));
-    dispatches[0] = count;
-    count = 0;
-    await read(fast.run(xs[0]!));
-    dispatches[1] = count;
-  } finally {
-    proto.dispatchWorkgroups = dispatch;
-  }
+  const predicted = countDispatches(() => model.predict(xs[0]!));
+  const replayed = countDispatches(() => fast.run(xs[0]!));
+  await read(predicted.result);
+  await read(replayed.result);
+  const dispatches: [number, number] = [predicted.dispatches, replayed.dispatches];
   const counts = fast.counts;
   fast.dispose();
   tf.dispose(xs);

@@ -15,6 +15,7 @@
 import { AdamOptimizer, engine, env, mul, scalar, tidy, zerosLike, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import { applyAdamOnWasm } from './wasm/fused-adam.js';
 import { applyAdamOnWebGPU } from './webgpu/fused-adam.js';
+import { replayNotes } from './webgpu/replay-notes.js';
 
 /** tfjs-core Adam's fields (private there) that the fused updates read and keep up to date. */
 export interface AdamState {
@@ -26,6 +27,8 @@ export interface AdamState {
   accBeta2: Variable;
   accumulatedFirstMoment: Array<{ originalName: string; variable: Variable } | undefined>;
   accumulatedSecondMoment: Array<{ originalName: string; variable: Variable } | undefined>;
+  /** Updates applied so far. */
+  readonly iterations: number;
   incrementIterations(): void;
 }
 
@@ -73,11 +76,10 @@ export class FusedAdamOptimizer extends AdamOptimizer {
         slots.push({ value, m: self.accumulatedFirstMoment[i]!.variable, v: self.accumulatedSecondMoment[i]!.variable, gradient });
       });
       fused(self, slots, step);
-      // Kept as tfjs-core keeps them, so that the stock path (another backend) continues exactly.
-      self.accBeta1.assign(mul(self.accBeta1, self.beta1));
-      self.accBeta2.assign(mul(self.accBeta2, self.beta2));
     });
-    self.incrementIterations();
+    advanceStep(self);
+    // A replayed training step (replayTrainStep) replays the update's commands; the step count is the CPU's to advance.
+    replayNotes()?.eachReplay(() => advanceStep(self));
   }
 
   /**
@@ -96,6 +98,15 @@ export class FusedAdamOptimizer extends AdamOptimizer {
       self.accBeta2.assign(scalar(float32RunningPower(self.beta2, steps + 1)));
     });
   }
+}
+
+/** The CPU's part of an update: the step count, and beta1^t and beta2^t kept as tfjs-core keeps them, so that the stock path (another backend) continues exactly. */
+function advanceStep(self: AdamState): void {
+  tidy(() => {
+    self.accBeta1.assign(mul(self.accBeta1, self.beta1));
+    self.accBeta2.assign(mul(self.accBeta2, self.beta2));
+  });
+  self.incrementIterations();
 }
 
 /**

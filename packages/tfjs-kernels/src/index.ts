@@ -41,3 +41,4 @@ export {
   cacheBindGroups, uncacheBindGroups, bindGroupCacheStats, BIND_GROUP_CACHE_FLAG, BIND_GROUP_CACHE_CAPACITY, type BindGroupCacheStats,
 } from './webgpu/bind-group-cache.js';
 export { WebGPUReplay, replayPredict, type WebGPUReplayOptions, type WebGPUReplayCounts } from './webgpu/replay.js';
+export { replayTrainStep, type TrainableModel } from './webgpu/replay-train.js';

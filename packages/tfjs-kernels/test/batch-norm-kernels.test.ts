@@ -197,6 +197,35 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
     await tf.setBackend('cpu');
   });
 
+  it.each(CASES)('%s: the moments with inPlace update the moving averages in their own storage, bit for bit as into new tensors, and leave shared storage alone', async (_, c) => {
+    await tf.setBackend('cpu');
+    const o = operands(c, 19);
+    await tf.setBackend('webgpu');
+    const t = inputTensors(o, c.shape);
+    const expected = await read(runMoments(t));
+    const inPlace = () => tf.engine().runKernel(BATCH_NORM_KERNELS.moments,
+      { x: t.x, movingMean: t.movingMean, movingVariance: t.movingVariance }, { momentum: MOMENTUM, inPlace: true }) as tf.Tensor[];
+    // Shared storage (a clone holds it too): new tensors, the inputs unchanged.
+    const held = [t.movingMean.clone(), t.movingVariance.clone()];
+    const copied = countDispatches(inPlace);
+    expect(copied.dispatches).toBe(2);
+    expect(copied.result.slice(2).map((r, i) => r.dataId === held[i]!.dataId)).toEqual([false, false]);
+    expect(await read(copied.result)).toEqual(expected);
+    expect(await read(held)).toEqual([o.movingMean, o.movingVariance]);
+    tf.dispose([...held, ...copied.result]);
+    // Storage of their own: updated where it is, returned as the inputs' storage; nothing allocated.
+    await read([t.movingMean, t.movingVariance]); // (values cached on the CPU: dropped by the update)
+    const before = tf.memory().numDataBuffers;
+    const updated = countDispatches(inPlace);
+    expect(updated.dispatches).toBe(2);
+    expect(updated.result.slice(2).map((r) => r.dataId)).toEqual([t.movingMean.dataId, t.movingVariance.dataId]);
+    expect(await read(updated.result)).toEqual(expected);
+    expect(await read([t.movingMean, t.movingVariance])).toEqual(expected.slice(2));
+    expect(tf.memory().numDataBuffers).toBe(before + 2); // the batch's mean and variance alone
+    tf.dispose([...Object.values(t), ...updated.result]);
+    await tf.setBackend('cpu');
+  });
+
   it('record nothing in tfjs\'s compile-only pass (WEBGPU_ENGINE_COMPILE_ONLY), then run as usual', async () => {
     await tf.setBackend('cpu');
     const shape = [2, 8, 8, 3];

@@ -3,14 +3,16 @@
  * and replayed gives the function's own results bit for bit, for new inputs, after training in
  * place (fusedAdam), after new weights (recorded again), with several outputs, for two models in
  * turn, and with its input disposed at once; it leaks no tensors; where it cannot record, and on
- * other backends and under tf.profile, the function runs as itself. On Dawn (in CI on Mesa's
+ * other backends and under tf.profile, the function runs as itself. Functions of several inputs;
+ * `verify`, which refuses a function whose two recordings differ; replayTrainStep, a model's
+ * training step replayed: the weights, optimizer state and losses of trainOnBatch bit for bit. On Dawn (in CI on Mesa's
  * lavapipe); skipped with a message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGPUReplay, fusedAdam, registerTrainingKernels, replayPredict } from '@sa-unet/tfjs-kernels';
+import { WebGPUReplay, fusedAdam, registerTrainingKernels, replayPredict, replayTrainStep } from '@sa-unet/tfjs-kernels';
 import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the WebGPU replay tests');
@@ -188,5 +190,153 @@ describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
     expect(() => replay.run(x)).toThrow(/disposed/);
     x.dispose();
     model.dispose();
+  });
+});
+
+/** Two copies of one model, compiled with fusedAdam: one to train with trainOnBatch, one through replayTrainStep. */
+function twins(seed: number, options: { batchNorm?: boolean } = {}): [tfl.LayersModel, tfl.LayersModel] {
+  const [a, b] = [smallNet(seed, options), smallNet(seed, options)];
+  for (const m of [a, b]) m.compile({ optimizer: fusedAdam(0.05), loss: 'meanSquaredError' });
+  return [a, b];
+}
+
+/** Every weight of a model (batch norms' moving averages included) and of its optimizer (step count, moments), read. */
+async function state(model: tfl.LayersModel): Promise<number[][]> {
+  const optimizer = await model.optimizer.getWeights();
+  return Promise.all([...model.getWeights(), ...optimizer.map((w) => w.tensor)].map(async (t) => Array.from(await t.data())));
+}
+
+function disposeModels(...models: tfl.LayersModel[]): void {
+  for (const m of models) {
+    m.optimizer.dispose();
+    m.dispose();
+  }
+}
+
+describe.runIf(adapter)('WebGPUReplay of several inputs, verified, and of training steps, on webgpu', () => {
+  beforeAll(async () => {
+    await tf.setBackend('webgpu');
+    registerTrainingKernels();
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('replays a function of two inputs bit for bit, each input shape pair apart', async () => {
+    const fn = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.add(tf.conv2d(a as tf.Tensor4D, tf.ones([3, 3, 1, 2]), 1, 'same'), tf.sum(b)));
+    const replay = new WebGPUReplay(fn as (...xs: tf.Tensor[]) => tf.Tensor);
+    const bs = [1, 2, 3, 4].map((seed) => tf.randomUniform([5], 0, 1, 'float32', seed));
+    for (let i = 0; i < 2; i++) await values(replay.run(image(1), bs[0]!));
+    const before = tf.memory().numTensors;
+    for (const [i, b] of bs.entries()) {
+      const x = image(10 + i);
+      expect(await values(replay.run(x, b))).toEqual(await values(fn(x, b)));
+      x.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(replay.counts).toMatchObject({ recordings: 1, replays: 4 });
+    const other = tf.zeros([6]);
+    for (let i = 0; i < 3; i++) await values(replay.run(image(1), other)); // another shape of the second input: recorded apart
+    expect(replay.counts).toMatchObject({ recordings: 2, replays: 5 });
+    expect(replay.refusal([[1, 16, 16, 1], [6]])).toBeNull();
+    expect(() => replay.run()).toThrow('WebGPUReplay.run: give at least one input tensor');
+    tf.dispose([...bs, other]);
+    replay.dispose();
+  });
+
+  it('with verify, replays only after two recordings agree, and runs a function with random numbers as itself', async () => {
+    const pure = new WebGPUReplay((x) => tf.tidy(() => tf.relu(tf.mul(x, 3))), { verify: true });
+    const random = new WebGPUReplay((x) => tf.tidy(() => tf.add(x, tf.randomUniform(x.shape))), { verify: true });
+    const x = image(3);
+    const seen: number[][][] = [];
+    for (let i = 0; i < 6; i++) {
+      await values(pure.run(x));
+      seen.push(await values(random.run(x)));
+      if (i < 4) expect(random.refusal([1, 16, 16, 1])).toBeNull(); // (recorded, compared, not yet given up on)
+    }
+    expect(pure.counts).toMatchObject({ recordings: 1, replays: 3 }); // recorded at the second and third calls, replayed from the fourth
+    expect(random.counts).toMatchObject({ recordings: 0, replays: 0 });
+    expect(random.refusal([1, 16, 16, 1])).toMatch(/^3 calls in a row ran GPU commands other than the call before \(the last: command \d+ of \d+: upload\): the function depends on more than its inputs and variables/);
+    for (let i = 1; i < 6; i++) expect(seen[i]).not.toEqual(seen[i - 1]); // fresh random numbers at every call
+    tf.dispose(x);
+    pure.dispose();
+    random.dispose();
+  });
+
+  it('replays a training step: the losses, weights and optimizer state of trainOnBatch bit for bit, without leaking tensors', async () => {
+    const [a, b] = twins(3, { batchNorm: false });
+    const step = replayTrainStep(b);
+    const x = image(4);
+    const y = tf.tidy(() => tf.cast(tf.greater(x, 0.5), 'float32'));
+    let before = 0;
+    for (let i = 0; i < 6; i++) {
+      if (i === 3) before = tf.memory().numTensors;
+      const expected = await a.trainOnBatch(x, y) as number;
+      const losses = step.run(x, y) as tf.Tensor[];
+      expect(losses).toHaveLength(1);
+      expect((await values(losses))[0]).toEqual([expected]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(step.counts).toMatchObject({ recordings: 1, replays: 3 });
+    expect(await state(b)).toEqual(await state(a));
+    expect((b.optimizer as unknown as { iterations: number }).iterations).toBe(6);
+    tf.dispose([x, y]);
+    step.dispose();
+    disposeModels(a, b);
+  });
+
+  it('records a step again where a weight\'s storage is shared (no write into another tensor) or replaced, and reads stay fresh after replays', async () => {
+    const [a, b] = twins(5, { batchNorm: false });
+    const step = replayTrainStep(b);
+    const x = image(6);
+    const y = tf.tidy(() => tf.cast(tf.greater(x, 0.4), 'float32'));
+    const both = async () => {
+      await a.trainOnBatch(x, y);
+      await values(step.run(x, y));
+    };
+    for (let i = 0; i < 5; i++) await both();
+    expect(step.counts).toMatchObject({ recordings: 1, replays: 2 });
+    const kernel = b.weights[0]!.read();
+    const cached = Array.from(await kernel.data()); // tfjs-backend-webgpu caches what it read
+    const shared = kernel.clone(); // the same storage, now held twice
+    await both();
+    expect(Array.from(await shared.data())).toEqual(cached); // fusedAdam gave the weight new storage instead
+    shared.dispose();
+    // Recorded again: the weight moved, and the step after updates it in place again (not as the
+    // step before did, which updated it into new storage); the next agrees with that one.
+    for (let i = 0; i < 3; i++) await both();
+    expect(step.counts).toMatchObject({ recordings: 2, replays: 3 });
+    expect(await state(b)).toEqual(await state(a)); // and reads after replays are the new values, not those cached
+    tf.dispose([x, y]);
+    step.dispose();
+    disposeModels(a, b);
+  });
+
+  it('trains tfjs-layers\' own batch norm correctly, recording at every step (its moving averages get new storage)', async () => {
+    const [a, b] = twins(7);
+    const step = replayTrainStep(b);
+    const x = image(8);
+    const y = tf.tidy(() => tf.cast(tf.greater(x, 0.5), 'float32'));
+    for (let i = 0; i < 5; i++) {
+      const expected = await a.trainOnBatch(x, y) as number;
+      expect((await values(step.run(x, y)))[0]).toEqual([expected]);
+    }
+    expect(step.counts.replays).toBe(0);
+    expect(await state(b)).toEqual(await state(a));
+    tf.dispose([x, y]);
+    step.dispose();
+    disposeModels(a, b);
+  });
+
+  it('names what is wrong: a model not compiled, an optimizer other than fusedAdam, the wrong number of tensors', () => {
+    const model = smallNet(9, { batchNorm: false });
+    expect(() => replayTrainStep(model)).toThrow('replayTrainStep(' + model.name + '): compile the model first');
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+    expect(() => replayTrainStep(model)).toThrow(/the model's optimizer must be fusedAdam from @sa-unet\/tfjs-kernels .*, got Adam/);
+    model.compile({ optimizer: fusedAdam(0.01), loss: 'meanSquaredError' });
+    const x = image(1);
+    expect(() => replayTrainStep(model).run(x)).toThrow(`replayTrainStep(${model.name}): give 1 input(s) and 1 target(s), got 1 tensor(s)`);
+    x.dispose();
+    disposeModels(model);
   });
 });

@@ -115,7 +115,8 @@ export function zooReLU(args: ReLUArgs = {}): ZooReLU {
 /**
  * Kernels that @sa-unet/tfjs-kernels registers (for webgpu), by the names it exports as
  * BATCH_NORM_KERNELS (a test checks they agree):
- * - moments: { x, movingMean, movingVariance }, { momentum } -> [mean, variance, movingMean', movingVariance'];
+ * - moments: { x, movingMean, movingVariance }, { momentum, inPlace } -> [mean, variance, movingMean', movingVariance']
+ *   (with inPlace, movingMean' and movingVariance' may be the inputs' own storage, updated);
  * - gradient: { dy, x, mean, variance, scale, y? }, { varianceEpsilon } -> [dx, dScale, dOffset]
  *   (with y, the output of normalizeRelu, the gradient of that);
  * - normalizeRelu: { x, mean, variance, offset, scale }, { varianceEpsilon } -> relu(batchNorm(...)).
@@ -202,8 +203,9 @@ export class ZooBatchNormalization extends StockBatchNormalizationClass {
       let batchMean: Tensor;
       let batchVariance: Tensor;
       if (fused) {
+        // inPlace: the kernel may update the moving averages in their own storage (they are replaced right after).
         const [m, v, movingMean, movingVariance] = engine().runKernel(FUSED_BATCH_NORM_KERNELS.moments,
-          { x, movingMean: self.movingMean.read(), movingVariance: self.movingVariance.read() }, { momentum: self.momentum }) as Tensor[];
+          { x, movingMean: self.movingMean.read(), movingVariance: self.movingVariance.read() }, { momentum: self.momentum, inPlace: true }) as Tensor[];
         [batchMean, batchVariance] = [m!, v!];
         self.movingMean.write(movingMean!);
         self.movingVariance.write(movingVariance!);

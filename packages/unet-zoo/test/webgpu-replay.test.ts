@@ -1,7 +1,9 @@
 /**
  * Every zoo network's forward pass replayed on webgpu (replayPredict of @sa-unet/tfjs-kernels), as
  * built and with its batch norms folded: the model's own predictions bit for bit, the same
- * dispatches, no tensors left. SA-U-Net's layers run the package's own kernels (channel
+ * dispatches, no tensors left. And every network's training step replayed (replayTrainStep): the
+ * losses, weights, batch-norm statistics and optimizer state of trainOnBatch bit for bit (the zoo's
+ * batch norm keeps its moving averages in their storage, so the step replays). SA-U-Net's layers run the package's own kernels (channel
  * attention, separable stages), recorded like tfjs's. On Dawn (in CI on Mesa's lavapipe); skipped
  * with a message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
  */
@@ -9,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerTrainingKernels, replayPredict } from '@sa-unet/tfjs-kernels';
+import { fusedAdam, registerTrainingKernels, replayPredict, replayTrainStep } from '@sa-unet/tfjs-kernels';
 import { createModel, foldBatchNorm, MODEL_NAMES } from '@sa-unet/unet-zoo';
 import { withSeed } from '../../../test-utils/numeric.js';
 import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
@@ -47,6 +49,33 @@ describe.runIf(adapter)('zoo networks replayed on webgpu', () => {
     tf.dispose([predicted.result, replayed.result, ...xs]);
     replay.dispose();
   }
+
+  it.each(MODEL_NAMES)('%s: a training step replayed gives trainOnBatch\'s losses, weights, statistics and optimizer state bit for bit', async (name) => {
+    const [a, b] = [0, 1].map(() => withSeed(5, () => createModel(name, { inputShape: [16, 16, 1], baseFilters: 4, depth: 2, batchNormMomentum: 0.5 })));
+    for (const m of [a!, b!]) m.compile({ optimizer: fusedAdam(0.01), loss: 'meanSquaredError' });
+    const step = replayTrainStep(b!);
+    const x = tf.randomUniform([2, 16, 16, 1], 0, 1, 'float32', 6);
+    const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([2, 16, 16, 1], 0, 1, 'float32', 7), 0.8), 'float32'));
+    let before = 0;
+    for (let i = 0; i < 6; i++) {
+      if (i === 4) before = tf.memory().numTensors;
+      const expected = await a!.trainOnBatch(x, y) as number;
+      const [loss] = step.run(x, y) as tf.Tensor[];
+      expect(Array.from(await loss!.data())).toEqual([expected]);
+      loss!.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(step.counts).toMatchObject({ recordings: 1, replays: 3 });
+    const state = async (m: tfl.LayersModel) => Promise.all([...m.getWeights(), ...(await m.optimizer.getWeights()).map((w) => w.tensor)]
+      .map(async (t) => Array.from(await t.data())));
+    expect(await state(b!)).toEqual(await state(a!));
+    tf.dispose([x, y]);
+    step.dispose();
+    for (const m of [a!, b!]) {
+      m.optimizer.dispose();
+      m.dispose();
+    }
+  });
 
   it.each(MODEL_NAMES)('%s, as built and folded', async (name) => {
     const model = withSeed(3, () => createModel(name, { inputShape: [16, 16, 1], baseFilters: 4, depth: 2 }));

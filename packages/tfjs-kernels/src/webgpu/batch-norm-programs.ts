@@ -152,7 +152,8 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
  * a shader of its own (recorded-dispatch.ts), bound in this order:
  * - 'moments': partial, x, movingMean, movingVariance; then it writes mean = s + A / rows, variance
  *   = B / rows - (A / rows)^2, at least 0 (biased, as tf.moments), and the moving averages
- *   moving - (moving - batch value) rate.
+ *   moving - (moving - batch value) rate. With `movingInPlace`: partial, x, then movingMean and
+ *   movingVariance, which it overwrites with their new values, then mean and variance.
  * - 'gradient': partial, variance, mean, scale; then it writes offsetGrad = A (sum(dy)) and
  *   scaleGrad = B / sqrt(variance + epsilon), and every per-channel value dx needs, copied into
  *   one buffer (channelTerms: mean, variance, scale, offsetGrad, scaleGrad, each [C]), so that
@@ -162,17 +163,19 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
  * each, and a dispatch costs tfjs and Dawn about 0.05 ms of CPU time on a GPU machine whatever
  * its size: 22 batch norms of a U-Net step made 66 of these.
  */
-export function channelResultsShader(kind: PartialSumKind): RecordedShader {
-  const reads = kind === 'moments' ? ['partial', 'x', 'movingMean', 'movingVariance'] : ['partial', 'variance', 'mean', 'scale'];
-  const writes = CHANNEL_RESULTS[kind].map(([name]) => name);
+export function channelResultsShader(kind: PartialSumKind, movingInPlace = false): RecordedShader {
+  const inPlace = kind === 'moments' && movingInPlace;
+  const reads = kind === 'moments' ? ['partial', 'x', ...(inPlace ? [] : ['movingMean', 'movingVariance'])] : ['partial', 'variance', 'mean', 'scale'];
+  const writes = inPlace ? ['movingMean', 'movingVariance', 'mean', 'variance'] : CHANNEL_RESULTS[kind].map(([name]) => name);
+  const [newMovingMean, newMovingVariance] = inPlace ? ['movingMean', 'movingVariance'] : ['newMovingMean', 'newMovingVariance'];
   const results = kind === 'moments'
     ? `let m = totalA / f32(uniforms.rows);
   let batchMean = x[c] + m;
   let batchVariance = max(totalB / f32(uniforms.rows) - m * m, 0.0);
   mean[c] = batchMean;
   variance[c] = batchVariance;
-  newMovingMean[c] = movingMean[c] - (movingMean[c] - batchMean) * uniforms.rate;
-  newMovingVariance[c] = movingVariance[c] - (movingVariance[c] - batchVariance) * uniforms.rate;`
+  ${newMovingMean}[c] = movingMean[c] - (movingMean[c] - batchMean) * uniforms.rate;
+  ${newMovingVariance}[c] = movingVariance[c] - (movingVariance[c] - batchVariance) * uniforms.rate;`
     : `let dOffset = totalA;
   let dScale = totalB * inverseSqrt(variance[c] + uniforms.epsilon);
   offsetGrad[c] = dOffset;
@@ -184,7 +187,7 @@ export function channelResultsShader(kind: PartialSumKind): RecordedShader {
   channelTerms[3 * channels + c] = dOffset;
   channelTerms[4 * channels + c] = dScale;`;
   return {
-    key: `saunet_batchNormChannelResults_${kind}`,
+    key: `saunet_batchNormChannelResults_${kind}${inPlace ? '_inPlace' : ''}`,
     code: () => `
 struct Uniforms { ${UNIFORMS} };
 ${[...reads.map((name) => `var<storage, read> ${name} : array<f32>;`), ...writes.map((name) => `var<storage, read_write> ${name} : array<f32>;`)]

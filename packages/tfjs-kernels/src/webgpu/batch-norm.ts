@@ -20,13 +20,19 @@ import {
   type PartialSumKind,
 } from './batch-norm-programs.js';
 import { recordIntoNew, type RecordingBackend } from './recorded-dispatch.js';
+import { ownsStorage, replayNotes } from './replay-notes.js';
 
 /**
  * Names of the batch-norm kernels this package registers for webgpu; for x of any rank >= 1,
  * normalized over its last axis (C channels):
- * - `moments`: inputs { x, movingMean, movingVariance }, attrs { momentum } -> [mean, variance,
- *   updated movingMean, updated movingVariance], each [C]: the batch's mean and (biased) variance
- *   over every axis but the last, and the moving averages m - (m - batch value) (1 - momentum).
+ * - `moments`: inputs { x, movingMean, movingVariance }, attrs { momentum, inPlace? } -> [mean,
+ *   variance, updated movingMean, updated movingVariance], each [C]: the batch's mean and (biased)
+ *   variance over every axis but the last, and the moving averages m - (m - batch value)
+ *   (1 - momentum). With `inPlace: true` (the caller replaces the moving averages by the updated
+ *   ones, as a batch-norm layer does) the updated ones are written into the storage of
+ *   movingMean and movingVariance where nothing else shares it, and returned as those tensors'
+ *   storage: no new buffers, so a variable keeps its buffer from step to step (what a replayed
+ *   training step needs: replay.ts). Else, and where the storage is shared, new tensors.
  * - `gradient`: inputs { dy, x, mean, variance, scale }, attrs { varianceEpsilon } -> [dx,
  *   dScale, dOffset]: the gradient of batchNorm(x, mean, variance, offset, scale) when mean and
  *   variance are x's own batch moments (their dependence on x included). With the optional input
@@ -52,7 +58,7 @@ export const BATCH_NORM_KERNELS = {
  * channelResultsShader), and the uniforms the kernel's other programs take.
  */
 function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: TensorInfo, inputs: TensorInfo[], reads: TensorInfo[],
-  rate: number, epsilon: number, rectified = false) {
+  rate: number, epsilon: number, rectified = false, movingInPlace = false) {
   const channels = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, b) => a * b, 1);
   const rows = size / channels;
@@ -61,8 +67,9 @@ function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: Tens
   const uniforms = batchNormUniforms(g);
   const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits, rectified), inputs, 'float32', uniforms);
   try {
-    const outputs = recordIntoNew(backend, channelResultsShader(kind), [partial, ...reads],
-      CHANNEL_RESULTS[kind].map(([, perChannel]) => [perChannel * channels]), uniforms, [Math.ceil(channels / CHANNEL_THREADS), 1, 1]);
+    const outputShapes = movingInPlace ? [[channels], [channels]] : CHANNEL_RESULTS[kind].map(([, perChannel]) => [perChannel * channels]);
+    const outputs = recordIntoNew(backend, channelResultsShader(kind, movingInPlace), [partial, ...reads],
+      outputShapes, uniforms, [Math.ceil(channels / CHANNEL_THREADS), 1, 1]);
     return { size, uniforms, outputs };
   } finally {
     backend.disposeData(partial.dataId);
@@ -81,8 +88,19 @@ export function webgpuBatchMoments({ inputs, backend, attrs }: KernelArgs): Tens
   const [x, movingMean, movingVariance] = requireInputs(name, inputs, ['x', 'movingMean', 'movingVariance']) as [TensorInfo, TensorInfo, TensorInfo];
   checkX(name, x);
   const momentum = Number((attrs ?? {}).momentum);
-  // mean, variance, updated movingMean, updated movingVariance
-  return channelResults(backend as RecordingBackend, 'moments', x, [x], [x, movingMean, movingVariance], 1 - momentum, 0).outputs;
+  const gpu = backend as RecordingBackend;
+  const inPlace = (attrs ?? {}).inPlace === true && movingMean.dataId !== movingVariance.dataId &&
+    ownsStorage(gpu, movingMean) && ownsStorage(gpu, movingVariance);
+  if (!inPlace) {
+    // mean, variance, updated movingMean, updated movingVariance
+    return channelResults(gpu, 'moments', x, [x], [x, movingMean, movingVariance], 1 - momentum, 0).outputs;
+  }
+  const notes = replayNotes();
+  for (const t of [movingMean, movingVariance]) notes?.writesInPlace(t);
+  const [mean, variance] = channelResults(gpu, 'moments', x, [x], [x, movingMean, movingVariance], 1 - momentum, 0, false, true).outputs;
+  // The updated averages are the inputs' own storage, returned as tfjs's Reshape returns its input's.
+  for (const t of [movingMean, movingVariance]) gpu.incRef(t.dataId);
+  return [mean!, variance!, { ...movingMean }, { ...movingVariance }].map((t) => ({ dataId: t.dataId, shape: [...t.shape], dtype: t.dtype }));
 }
 
 export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {

@@ -22,12 +22,12 @@ import {
   engine,
   reshape,
   type Tensor,
-  type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { AdamSlot, AdamState } from '../fused-adam.js';
 import type { WebGPUProgramSpec } from './backend-internals.js';
 import { gridStride, WORKGROUP } from './grid.js';
 import { recordDispatch, type RecordedShader, type RecordingBackend } from './recorded-dispatch.js';
+import { ownsStorage, replayNotes } from './replay-notes.js';
 
 const asUniforms = (values: number[]) => values.map((u) => ({ type: 'float32', data: [u] }));
 
@@ -116,32 +116,22 @@ export function inPlaceGroupSize(device: GPUDevice): number {
 }
 
 /**
- * Storage used by the given tensor alone, on the GPU as a buffer: safe to overwrite. Its values
- * cached on the CPU are dropped: tfjs-backend-webgpu keeps what a read (`data()`, a model's save)
- * returned and serves it to every later read, so after an update in place that copy would be
- * stale (a second save would write the weights of the first).
- */
-function ownsStorage(gpu: RecordingBackend, t: TensorInfo): boolean {
-  if (gpu.refCount(t.dataId) !== 1) return false;
-  gpu.uploadToGPU(t.dataId);
-  const data = gpu.tensorMap.get(t.dataId);
-  if (!(data?.resource instanceof GPUBuffer)) return false;
-  data.values = null;
-  return true;
-}
-
-/**
  * Records the in-place update of a group of slots into tfjs's own command stream, as its programs
  * are recorded (same pass, same submit batching), so it runs after the kernels that computed the
  * gradients.
  */
-function recordInPlaceUpdate(gpu: RecordingBackend, group: AdamSlot[], uniforms: number[]): void {
+function recordInPlaceUpdate(gpu: RecordingBackend, group: AdamSlot[], uniforms: () => number[]): void {
   const largest = Math.max(...group.map((slot) => slot.value.size));
   const workgroups = gridStride(largest).workgroups;
   const counts = group.map((slot) => ({ type: 'int32', data: [slot.value.size] }));
+  const all = () => [...counts, { type: 'int32', data: [workgroups * WORKGROUP] }, { type: 'int32', data: [largest] }, ...asUniforms(uniforms())];
   recordDispatch(gpu, inPlaceShaders[group.length - 1]!, group.flatMap(({ value, m, v, gradient }) => [value, m, v, gradient]),
-    [...counts, { type: 'int32', data: [workgroups * WORKGROUP] }, { type: 'int32', data: [largest] }, ...asUniforms(uniforms)],
-    [workgroups, 1, 1]);
+    all(), [workgroups, 1, 1], all);
+}
+
+/** The in-place update's Adam uniforms for update number `step` (1-based). */
+function inPlaceUniforms(self: AdamState, step: number): number[] {
+  return [self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2, -self.learningRate, self.epsilon, 1 - self.beta1 ** step, 1 - self.beta2 ** step];
 }
 
 /** Adam's update of every slot on webgpu: in place where it may, else three dispatches into new tensors. */
@@ -152,11 +142,12 @@ export function applyAdamOnWebGPU(self: AdamState, slots: AdamSlot[], step: numb
   const run = (program: WebGPUProgramSpec, inputs: Tensor[], uniforms: number[]): Tensor =>
     engine().makeTensorFromTensorInfo(gpu.runWebGPUProgram(program, inputs, 'float32',
       [...gridStride(program.outputShape[0]!).uniforms, ...asUniforms(uniforms)]));
-  const inPlaceUniforms = [self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2, -self.learningRate, self.epsilon, correction1, correction2];
   const inPlace: AdamSlot[] = [];
+  const notes = replayNotes();
   for (const slot of slots) {
     const { value, m, v, gradient } = slot;
     if ([value, m, v].every((t) => ownsStorage(gpu, t))) {
+      for (const t of [value, m, v]) notes?.writesInPlace(t);
       inPlace.push(slot);
       continue;
     }
@@ -171,5 +162,8 @@ export function applyAdamOnWebGPU(self: AdamState, slots: AdamSlot[], step: numb
   // Groups of similar sizes, so that few threads of a dispatch idle past their variable's end.
   inPlace.sort((a, b) => b.value.size - a.value.size);
   const groupSize = inPlaceGroupSize(gpu.device);
-  for (let i = 0; i < inPlace.length; i += groupSize) recordInPlaceUpdate(gpu, inPlace.slice(i, i + groupSize), inPlaceUniforms);
+  // A replay of this update runs at a later step: its bias corrections are computed then, from the
+  // optimizer's step count as it is then (before the replay advances it: FusedAdamOptimizer).
+  const uniforms = notes === null ? () => inPlaceUniforms(self, step) : () => inPlaceUniforms(self, self.iterations + 1);
+  for (let i = 0; i < inPlace.length; i += groupSize) recordInPlaceUpdate(gpu, inPlace.slice(i, i + groupSize), uniforms);
 }

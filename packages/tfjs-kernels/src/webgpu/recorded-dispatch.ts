@@ -8,6 +8,7 @@
  */
 import { env, type DataType, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackendInternals } from './backend-internals.js';
+import { replayNotes, type UniformValues } from './replay-notes.js';
 
 /** What recording needs of tfjs-backend-webgpu 4.x beyond running programs: its command recording. */
 export interface RecordingBackend extends WebGPUBackendInternals {
@@ -90,19 +91,23 @@ export function storageType(gpu: RecordingBackend, t: TensorInfo): StorageType {
 
 /**
  * Records one dispatch of `shader` with `tensors` bound at bindings 0.. in order (as the shader
- * declares them, read or read_write) and `uniforms` after them.
+ * declares them, read or read_write) and `uniforms` after them. `refreshUniforms`, where the
+ * uniforms change from call to call (an optimizer's bias corrections), computes them anew for a
+ * replay of this dispatch (replay-notes.ts).
  */
 export function recordDispatch(gpu: RecordingBackend, shader: RecordedShader, tensors: TensorInfo[],
-  uniforms: Array<{ type: string; data: number[] }>, workgroups: [number, number, number]): void {
+  uniforms: UniformValues, workgroups: [number, number, number], refreshUniforms?: () => UniformValues): void {
   const { pipeline, layout } = pipelineOf(gpu.device, shader);
   // tfjs's compile-only pass (parallel pipeline compilation) runs no programs: compiled, not recorded.
   if (env().getBool('WEBGPU_ENGINE_COMPILE_ONLY')) return;
   for (const t of tensors) gpu.uploadToGPU(t.dataId);
+  const uniformBinding = gpu.makeUniforms(uniforms);
+  if (refreshUniforms !== undefined) replayNotes()?.uniformsFrom(uniformBinding.buffer, refreshUniforms);
   const bindGroup = gpu.device.createBindGroup({
     layout,
     entries: [
       ...tensors.map((t, binding) => ({ binding, resource: gpu.tensorToBinding(t) })),
-      { binding: tensors.length, resource: gpu.makeUniforms(uniforms) },
+      { binding: tensors.length, resource: uniformBinding },
     ],
   });
   for (const t of tensors) gpu.commandQueueOwnedIds.add(t.dataId);

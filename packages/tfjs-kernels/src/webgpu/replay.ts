@@ -28,6 +28,7 @@ import { engine, env, type DataType, type Tensor, type TensorInfo } from '@tenso
 import { followBindGroupCacheFlag } from './bind-group-cache.js';
 import { replaceMethod, type Restorable } from './own-method.js';
 import type { RecordingBackend } from './recorded-dispatch.js';
+import { withReplayNotes, type ReplayNotes, type UniformValues } from './replay-notes.js';
 
 /** What the replay needs of tfjs-backend-webgpu 4.x beyond command recording: its buffer pool and tensor storage. */
 interface ReplayBackend extends RecordingBackend {
@@ -41,15 +42,28 @@ type Command =
   | { kind: 'dispatch'; pipeline: GPUComputePipeline; groups: GPUBindGroup[]; workgroups: [number, number, number] }
   | { kind: 'copy'; source: GPUBuffer; sourceOffset: number; destination: GPUBuffer; destinationOffset: number; size: number };
 
-/** A recording, ready to replay for inputs of one shape and dtype. */
+/** What a replay does besides its commands, in the order the recording noted it (replay-notes.ts). */
+type PlanNote =
+  | { kind: 'uniforms'; values: () => UniformValues; offset: number; size: number }
+  | { kind: 'redo'; redo: () => void };
+
+/** A recording, ready to replay for inputs of one shape and dtype each. */
 interface Plan {
   commands: Command[];
-  input: GPUBuffer;
+  /** The inputs' stand-ins, in argument order. */
+  inputs: GPUBuffer[];
   outputs: Array<{ buffer: GPUBuffer; shape: number[]; dtype: DataType }>;
   /** Whether the function returned an array (so the replay does too). */
   returnsArray: boolean;
   /** The variables' buffers when recorded: a replay needs the same. */
   variableBuffers: GPUBuffer[];
+  /** Indices of the variables that the commands write in place: a replay needs their storage unshared. */
+  writtenInPlace: number[];
+  notes: PlanNote[];
+  /** The buffer of every dispatch's uniforms (null without any). */
+  uniformBuffer: GPUBuffer | null;
+  /** The commands as a comparable text, for {@link WebGPUReplayOptions.verify}. */
+  signature: string[];
   owned: GPUBuffer[];
 }
 
@@ -63,6 +77,13 @@ export interface WebGPUReplayOptions {
    * copied when recording: a later change to it is not seen. Default: none.
    */
   variables?: () => Tensor[];
+  /**
+   * Record twice (the second and third calls per input shape) and replay only where both
+   * recordings ran the same commands with the same uniforms and uploads, so that a function that
+   * depends on anything besides its inputs and variables (random numbers, CPU-side state that is
+   * not noted) runs as itself instead of replaying stale values. Default false.
+   */
+  verify?: boolean;
 }
 
 /** What {@link WebGPUReplay.counts} reports. */
@@ -86,38 +107,64 @@ class Unreplayable extends Error {}
  */
 export class WebGPUReplay {
   private readonly plans = new Map<string, Plan | Unreplayable>();
-  private readonly calls = new Map<string, number>();
+  /**
+   * Per input shape: calls since its last plan was dropped; with `verify`, the signature of the
+   * last recording not yet confirmed, and how many recordings in a row disagreed with the one before.
+   */
+  private readonly calls = new Map<string, { count: number; unconfirmed?: string[]; disagreements: number }>();
   private recordings = 0;
   private replays = 0;
   private disposed = false;
 
-  constructor(private readonly fn: (x: Tensor) => Tensor | Tensor[], private readonly options: WebGPUReplayOptions = {}) {}
+  constructor(private readonly fn: (...inputs: Tensor[]) => Tensor | Tensor[], private readonly options: WebGPUReplayOptions = {}) {}
 
-  /** `fn(x)`, replayed where it can be. The result is a new tensor (or tensors) for the caller to dispose. */
-  run(x: Tensor): Tensor | Tensor[] {
+  /** `fn(...inputs)`, replayed where it can be. The result is a new tensor (or tensors) for the caller to dispose. */
+  run(...inputs: Tensor[]): Tensor | Tensor[] {
     if (this.disposed) throw new Error('WebGPUReplay.run: this replay has been disposed');
+    if (inputs.length === 0) throw new Error('WebGPUReplay.run: give at least one input tensor');
     const backend = engine().backend as ReplayBackend;
-    if (engine().backendName !== 'webgpu' || profiling()) return this.fn(x); // under tf.profile or in debug mode: the kernels, each seen
-    const key = `${x.dtype}|${x.shape.join(',')}`;
+    if (engine().backendName !== 'webgpu' || profiling()) return this.fn(...inputs); // under tf.profile or in debug mode: the kernels, each seen
+    const key = inputKey(inputs.map((t) => t.shape), inputs.map((t) => t.dtype));
     let plan = this.plans.get(key);
-    if (plan instanceof Unreplayable) return this.fn(x);
+    if (plan instanceof Unreplayable) return this.fn(...inputs);
     const variables = this.options.variables?.() ?? [];
-    if (plan !== undefined && !sameBuffers(backend, variables, plan.variableBuffers)) {
-      release(plan);
+    if (plan !== undefined && !replayable(backend, plan, variables)) {
+      release(plan, backend);
       this.plans.delete(key);
       plan = undefined;
     }
-    if (plan === undefined) {
-      const calls = (this.calls.get(key) ?? 0) + 1;
-      this.calls.set(key, calls);
-      if (calls === 1) return this.fn(x); // first call: pipelines compiled, constants made, outside the recording
-      const recorded = record(backend, this.fn, x, variables);
-      this.plans.set(key, recorded.plan);
-      if (!(recorded.plan instanceof Unreplayable)) this.recordings++;
-      return recorded.result;
-    }
+    if (plan === undefined) return this.recordCall(backend, key, inputs, variables);
     this.replays++;
-    return replay(backend, plan, x);
+    return replay(backend, plan, inputs, variables);
+  }
+
+  /** A call without a plan: the function itself, recorded from the second call on (twice with `verify`). */
+  private recordCall(backend: ReplayBackend, key: string, inputs: Tensor[], variables: Tensor[]): Tensor | Tensor[] {
+    const state = this.calls.get(key) ?? { count: 0, disagreements: 0 };
+    this.calls.set(key, state);
+    state.count++;
+    if (state.count === 1) return this.fn(...inputs); // first call: pipelines compiled, constants made, outside the recording
+    const recorded = record(backend, this.fn, inputs, variables);
+    let plan = recorded.plan;
+    if (this.options.verify === true && !(plan instanceof Unreplayable)) {
+      // Replayed only once two recordings in a row agree. One that differs from the one before
+      // may follow a change that lasts (a weight given new storage once): it is compared with the
+      // next; a function that differs at every call (random numbers) is refused after a few.
+      const difference = state.unconfirmed === undefined ? 'first' : firstDifference(state.unconfirmed, plan.signature);
+      if (difference !== null) {
+        if (difference !== 'first') state.disagreements++;
+        state.unconfirmed = plan.signature;
+        release(plan, backend);
+        if (state.disagreements < VERIFY_DISAGREEMENTS) return recorded.result;
+        plan = new Unreplayable(`${VERIFY_DISAGREEMENTS} calls in a row ran GPU commands other than the call before (the last: ${difference}): ` +
+          'the function depends on more than its inputs and variables (random numbers, CPU-side state)');
+      }
+      state.unconfirmed = undefined;
+      state.disagreements = 0;
+    }
+    this.plans.set(key, plan);
+    if (!(plan instanceof Unreplayable)) this.recordings++;
+    return recorded.result;
   }
 
   /** Recordings made and replays run so far (for tests and diagnostics). */
@@ -127,9 +174,14 @@ export class WebGPUReplay {
     return { recordings: this.recordings, replays: this.replays, bytes };
   }
 
-  /** Why the function runs as itself for inputs of `shape` and `dtype`, or null where it is replayed or not yet recorded. */
-  refusal(shape: number[], dtype: DataType = 'float32'): string | null {
-    const plan = this.plans.get(`${dtype}|${shape.join(',')}`);
+  /**
+   * Why the function runs as itself for inputs of `shape` and `dtype` (with several inputs: an
+   * array of shapes, and of dtypes), or null where it is replayed or not yet recorded.
+   */
+  refusal(shape: number[] | number[][], dtype: DataType | DataType[] = 'float32'): string | null {
+    const shapes = shape.length > 0 && Array.isArray(shape[0]) ? shape as number[][] : [shape as number[]];
+    const dtypes = Array.isArray(dtype) ? dtype : shapes.map(() => dtype);
+    const plan = this.plans.get(inputKey(shapes, dtypes));
     return plan instanceof Unreplayable ? plan.message : null;
   }
 
@@ -137,8 +189,23 @@ export class WebGPUReplay {
   dispose(): void {
     for (const plan of this.plans.values()) if (!(plan instanceof Unreplayable)) release(plan);
     this.plans.clear();
+    this.calls.clear();
     this.disposed = true;
   }
+}
+
+/** Recordings in a row that may disagree with the one before before `verify` refuses a function. */
+const VERIFY_DISAGREEMENTS = 3;
+
+function inputKey(shapes: number[][], dtypes: DataType[]): string {
+  return shapes.map((shape, i) => `${dtypes[i]}|${shape.join(',')}`).join(';');
+}
+
+/** Where two recordings' signatures first differ, in words, or null where they agree. */
+function firstDifference(a: string[], b: string[]): string | null {
+  if (a.length !== b.length) return `${a.length} against ${b.length} commands`;
+  const i = a.findIndex((line, j) => line !== b[j]);
+  return i < 0 ? null : `command ${i + 1} of ${a.length}: ${a[i]!.split('|')[0]}`;
 }
 
 /**
@@ -161,12 +228,27 @@ function bufferOf(backend: ReplayBackend, t: TensorInfo): GPUBuffer | null {
   return resource instanceof GPUBuffer ? resource : null;
 }
 
-function sameBuffers(backend: ReplayBackend, variables: Tensor[], recorded: GPUBuffer[]): boolean {
-  return variables.length === recorded.length && variables.every((v, i) => !v.isDisposed && bufferOf(backend, v) === recorded[i]);
+/** Whether the variables are where the plan was recorded, those it writes in place with storage of their own. */
+function replayable(backend: ReplayBackend, plan: Plan, variables: Tensor[]): boolean {
+  const recorded = plan.variableBuffers;
+  return variables.length === recorded.length && variables.every((v, i) => !v.isDisposed && bufferOf(backend, v) === recorded[i]) &&
+    plan.writtenInPlace.every((i) => backend.refCount(variables[i]!.dataId) === 1);
 }
 
-function release(plan: Plan): void {
-  for (const b of plan.owned) b.destroy();
+/**
+ * Destroys the plan's buffers; with `backend`, after submitting what tfjs has recorded and not
+ * submitted yet, which may use them (the recording call's own uploads go through them).
+ */
+function release(plan: Plan, backend?: ReplayBackend): void {
+  destroyAfterSubmit(plan.owned, backend);
+}
+
+function destroyAfterSubmit(buffers: GPUBuffer[], backend?: ReplayBackend): void {
+  if (backend?.commandEncoder != null) {
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+  }
+  for (const b of buffers) b.destroy();
 }
 
 const STORAGE_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -199,11 +281,11 @@ class Hooks {
   }
 }
 
-/** Runs `fn(x)` under watch and makes the plan that replays it (or the reason it cannot). */
-function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x: Tensor, variables: Tensor[]): { result: Tensor | Tensor[]; plan: Plan | Unreplayable } {
+/** Runs `fn(...xs)` under watch and makes the plan that replays it (or the reason it cannot). */
+function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor | Tensor[], xs: Tensor[], variables: Tensor[]): { result: Tensor | Tensor[]; plan: Plan | Unreplayable } {
   const { device } = backend;
   followBindGroupCacheFlag(backend); // settled first: turned on inside the recording, it would wrap the recording's own hooks
-  backend.uploadToGPU(x.dataId);
+  for (const x of xs) backend.uploadToGPU(x.dataId);
   for (const v of variables) backend.uploadToGPU(v.dataId);
   // What came before is submitted: buffers that exist now hold their values by the time a copy
   // submitted during the recording reads them.
@@ -211,7 +293,8 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
     backend.endComputePassEncoder();
     backend.submitQueue();
   }
-  const input = bufferOf(backend, x);
+  const inputBuffers = xs.map((x) => bufferOf(backend, x));
+  const isInput = new Set<GPUBuffer | null>(inputBuffers);
   const variableBuffers = variables.map((v) => bufferOf(backend, v));
   const isVariable = new Set<GPUBuffer | null>(variableBuffers); // looked up for every buffer of every recorded dispatch
   const owned: GPUBuffer[] = [];
@@ -229,7 +312,7 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
   try {
     proto = prototypes();
   } catch (err) {
-    return { result: fn(x), plan: err as Unreplayable };
+    return { result: fn(...xs), plan: err as Unreplayable };
   }
   const copyBuffer = proto.encoder.copyBufferToBuffer;
   const snapshot = (source: GPUBuffer): GPUBuffer => {
@@ -244,14 +327,37 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
   const stand = new Map<GPUBuffer, GPUBuffer>(); // tfjs's buffer -> the replay's
   const uniformBytes = new Map<GPUBuffer, Uint8Array>();
   const descriptors = new Map<GPUBindGroup, GPUBindGroupDescriptor>();
-  /** A bind group as recorded: its descriptor, and per entry the bytes of its uniforms at the dispatch (undefined for storage). */
-  type RecordedGroup = { descriptor: GPUBindGroupDescriptor; uniforms: Array<Uint8Array | undefined> };
+  /**
+   * A bind group as recorded: its descriptor, and per entry the bytes of its uniforms at the
+   * dispatch (undefined for storage) and, where noted, how a replay computes them anew.
+   */
+  type RecordedGroup = { descriptor: GPUBindGroupDescriptor; uniforms: Array<Uint8Array | undefined>; fresh: Array<UniformNote | undefined> };
   type Raw = { kind: 'dispatch'; pipeline: GPUComputePipeline; groups: RecordedGroup[]; workgroups: [number, number, number] }
     | { kind: 'copy'; source: GPUBuffer; sourceOffset: number; destination: GPUBuffer; destinationOffset: number; size: number };
   const raw: Raw[] = [];
+  const signature: string[] = [];
   let refusal: string | null = null;
   const refuse = (why: string) => {
     refusal ??= why;
+  };
+
+  // What the function's own code notes (replay-notes.ts), in order.
+  type UniformNote = { kind: 'uniforms'; values: () => UniformValues; bytes: number; at?: { group: RecordedGroup; entry: number } };
+  const notes: Array<UniformNote | { kind: 'redo'; redo: () => void }> = [];
+  const noted = new Map<GPUBuffer, UniformNote>(); // uniform buffers noted since their last write, until a dispatch binds them
+  const inPlace = new Set<object>();
+  const replayNotes: ReplayNotes = {
+    writesInPlace: (t) => {
+      inPlace.add(t.dataId);
+    },
+    uniformsFrom: (buffer, values) => {
+      const note: UniformNote = { kind: 'uniforms', values, bytes: uniformBytes.get(buffer)?.length ?? -1 };
+      notes.push(note);
+      noted.set(buffer, note);
+    },
+    eachReplay: (redo) => {
+      notes.push({ kind: 'redo', redo });
+    },
   };
   let pipeline: GPUComputePipeline | null = null;
   const groups: Array<GPUBindGroup | undefined> = [];
@@ -266,8 +372,23 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
   const see = (b: GPUBuffer): void => {
     if (seen.has(b)) return;
     seen.add(b);
-    if (b !== input && !isVariable.has(b) && !ownedSet.has(b) && !acquired.has(b)) stand.set(b, snapshot(b));
+    if (!isInput.has(b) && !isVariable.has(b) && !ownedSet.has(b) && !acquired.has(b)) stand.set(b, snapshot(b));
   };
+  /** A buffer's part in the signature: an input, a variable, or the n-th other buffer met (its identity differs between calls). */
+  const roles = new Map<GPUBuffer, string>();
+  const role = (b: GPUBuffer): string => {
+    let r = roles.get(b);
+    if (r === undefined) {
+      const i = inputBuffers.indexOf(b);
+      const v = variableBuffers.indexOf(b);
+      r = i >= 0 ? `x${i}` : v >= 0 ? `v${v}` : `b${roles.size}:${b.size}`;
+      roles.set(b, r);
+    }
+    return r;
+  };
+  /** Bytes the CPU wrote into buffers mapped for writing, as they were when unmapped. */
+  const mappedRanges = new Map<GPUBuffer, ArrayBuffer[]>();
+  const written = new Map<GPUBuffer, Uint8Array>();
   /** The replay's stand-in for a buffer the commands touch: its own, one for one, but for the variables'. */
   const standIn = (b: GPUBuffer): GPUBuffer => {
     let s = stand.get(b);
@@ -293,7 +414,10 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
     hooks.set(backend.queue, 'writeBuffer', (original) => (...a) => {
       const [b, offset, data, dataOffset = 0, size] = a as [GPUBuffer, number, ArrayBuffer | ArrayBufferView, number?, number?];
       if ((b.usage & GPUBufferUsage.UNIFORM) === 0 || offset !== 0) refuse('a buffer write other than uniforms');
-      else uniformBytes.set(b, bytesOf(data, dataOffset, size));
+      else {
+        uniformBytes.set(b, bytesOf(data, dataOffset, size));
+        noted.delete(b); // a buffer written anew is noted anew
+      }
       return original.apply(backend.queue, a);
     });
     hooks.set(proto.encoder, 'beginComputePass', (original) => function (this: GPUCommandEncoder, ...a) {
@@ -311,9 +435,11 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
         const copy = own(Math.ceil(size / 4) * 4);
         original.call(this, source, sourceOffset, copy, 0, size);
         raw.push({ kind: 'copy', source: copy, sourceOffset: 0, destination, destinationOffset, size });
+        signature.push(`upload|${role(destination)}|${destinationOffset}|${size}|${digest(written.get(source)?.subarray(sourceOffset, sourceOffset + size))}`);
       } else {
         see(source);
         raw.push({ kind: 'copy', source, sourceOffset, destination, destinationOffset, size });
+        signature.push(`copy|${role(source)}|${sourceOffset}|${role(destination)}|${destinationOffset}|${size}`);
       }
       return out;
     });
@@ -323,12 +449,24 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
         return original.apply(this, a);
       });
     }
+    hooks.set(proto.buffer, 'getMappedRange', (original) => function (this: GPUBuffer, ...a) {
+      const range = original.apply(this, a) as ArrayBuffer;
+      const offset = (a[0] as number | undefined) ?? 0;
+      if (offset === 0) mappedRanges.set(this, [...(mappedRanges.get(this) ?? []), range]);
+      return range;
+    });
     // An upload into a buffer created mapped: its bytes, as they are when unmapped, copied in at that point of each replay.
     hooks.set(proto.buffer, 'unmap', (original) => function (this: GPUBuffer, ...a) {
+      const ranges = mappedRanges.get(this);
+      if (ranges !== undefined) {
+        mappedRanges.delete(this);
+        written.set(this, new Uint8Array(ranges[0]!.slice(0)));
+      }
       const out = original.apply(this, a);
       if ((this.usage & GPUBufferUsage.STORAGE) !== 0) {
         see(this);
         raw.push({ kind: 'copy', source: snapshot(this), sourceOffset: 0, destination: this, destinationOffset: 0, size: this.size });
+        signature.push(`mapped|${role(this)}|${digest(written.get(this))}`);
       }
       return out;
     });
@@ -346,40 +484,60 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
       return original.apply(this, a);
     });
     hooks.set(proto.pass, 'dispatchWorkgroups', (original) => function (this: GPUComputePassEncoder, ...a) {
+      const [wx, wy = 1, wz = 1] = a as number[];
+      let line = `dispatch|${pipelineId(pipeline!)}|${wx},${wy},${wz}`;
       const bound = groups.map((g) => {
         const descriptor = g === undefined ? undefined : descriptors.get(g);
         if (descriptor === undefined) {
           refuse('a bind group made before the recording');
-          return { descriptor: { layout: null as unknown as GPUBindGroupLayout, entries: [] }, uniforms: [] };
+          return { descriptor: { layout: null as unknown as GPUBindGroupLayout, entries: [] }, uniforms: [], fresh: [] };
         }
-        const uniforms = [...descriptor.entries].map((entry) => {
+        const group: RecordedGroup = { descriptor, uniforms: [], fresh: [] };
+        [...descriptor.entries].forEach((entry, i) => {
           const binding = entry.resource as Partial<GPUBufferBinding>;
           const b = binding.buffer;
-          if (b === undefined) refuse('a texture or sampler');
-          else if ((b.usage & GPUBufferUsage.UNIFORM) !== 0) {
+          if (b === undefined) {
+            refuse('a texture or sampler');
+            return;
+          }
+          if ((b.usage & GPUBufferUsage.UNIFORM) !== 0) {
             const bytes = uniformBytes.get(b);
             if (bytes === undefined) refuse('uniforms written before the recording');
             if ((binding.offset ?? 0) !== 0) refuse('uniforms bound at an offset');
-            return bytes;
-          } else see(b);
-          return undefined;
+            group.uniforms[i] = bytes;
+            const note = noted.get(b);
+            if (note !== undefined) {
+              noted.delete(b);
+              if (note.at !== undefined || note.bytes !== bytes?.length) refuse('uniforms noted for more than one dispatch');
+              note.at = { group, entry: i };
+            }
+            line += `|${entry.binding}:u${note === undefined ? digest(bytes) : '*'}`;
+            return;
+          }
+          see(b);
+          line += `|${entry.binding}:${role(b)}@${binding.offset ?? 0}+${binding.size ?? '*'}`;
         });
-        return { descriptor, uniforms };
+        return group;
       });
-      const [wx, wy = 1, wz = 1] = a as number[];
       raw.push({ kind: 'dispatch', pipeline: pipeline!, groups: bound, workgroups: [wx!, wy, wz] });
+      signature.push(line);
       return original.apply(this, a);
     });
-    result = fn(x);
+    result = withReplayNotes(replayNotes, () => fn(...xs));
   } finally {
     hooks.restore();
   }
   const outputs = (Array.isArray(result) ? result : [result]).map((t) => ({ buffer: bufferOf(backend, t), shape: [...t.shape], dtype: t.dtype }));
-  if (input === null || variableBuffers.some((b) => b === null) || outputs.some((o) => o.buffer === null)) refuse('a tensor outside GPU buffers');
-  if (outputs.some((o) => o.buffer === input || isVariable.has(o.buffer))) refuse('an output that is the input or a variable');
+  if (inputBuffers.some((b) => b === null) || variableBuffers.some((b) => b === null) || outputs.some((o) => o.buffer === null)) refuse('a tensor outside GPU buffers');
+  if (outputs.some((o) => isInput.has(o.buffer) || isVariable.has(o.buffer))) refuse(`an output that is ${xs.length === 1 ? 'the input' : 'an input'} or a variable`);
+  if (inputBuffers.some((b) => isVariable.has(b))) refuse('an input that is a variable');
   if (raw.length === 0) refuse('no GPU commands');
+  if (notes.some((n) => n.kind === 'uniforms' && n.at === undefined)) refuse('uniforms noted for no dispatch');
+  const writtenInPlace = variables.flatMap((v, i) => inPlace.has(v.dataId) ? [i] : []);
+  if (writtenInPlace.length < inPlace.size) refuse('a tensor written in place that is not one of the variables');
+  signature.push(`outputs|${outputs.map((o) => `${role(o.buffer!)}:${o.dtype}[${o.shape.join(',')}]`).join('|')}`);
   if (refusal !== null) {
-    for (const b of owned) b.destroy();
+    destroyAfterSubmit(owned, backend);
     return { result, plan: new Unreplayable(refusal) };
   }
 
@@ -401,6 +559,8 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
     }
   }
   const uniformBuffer = uniformSize > 0 ? own(uniformSize, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST) : null;
+  const planNotes: PlanNote[] = notes.map((n) => n.kind === 'redo' ? n
+    : { kind: 'uniforms', values: n.values, offset: offsets.get(n.at!.group)![n.at!.entry]!, size: n.bytes });
   if (uniformBuffer !== null) {
     const all = new Uint8Array(uniformSize);
     for (const [g, at] of offsets) g.uniforms.forEach((bytes, i) => bytes !== undefined && all.set(bytes, at[i]!));
@@ -427,13 +587,48 @@ function record(backend: ReplayBackend, fn: (x: Tensor) => Tensor | Tensor[], x:
   });
   const plan: Plan = {
     commands,
-    input: standIn(input!),
+    inputs: (inputBuffers as GPUBuffer[]).map(standIn),
     outputs: outputs.map((o) => ({ buffer: standIn(o.buffer!), shape: o.shape, dtype: o.dtype })),
     returnsArray: Array.isArray(result),
     variableBuffers: variableBuffers as GPUBuffer[],
+    writtenInPlace,
+    notes: planNotes,
+    uniformBuffer,
+    signature,
     owned,
   };
   return { result, plan };
+}
+
+/** Pipelines numbered in the order first recorded (tfjs and this package keep one object per shader). */
+const pipelineIds = new WeakMap<GPUComputePipeline, number>();
+let pipelineCount = 0;
+function pipelineId(p: GPUComputePipeline): number {
+  let id = pipelineIds.get(p);
+  if (id === undefined) pipelineIds.set(p, id = ++pipelineCount);
+  return id;
+}
+
+/** A short digest of bytes (FNV-1a and the length) for comparing two recordings; '-' for none. */
+function digest(bytes: Uint8Array | undefined): string {
+  if (bytes === undefined) return '-';
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return `${bytes.length}:${(h >>> 0).toString(16)}`;
+}
+
+/**
+ * tfjs-backend-webgpu's uniform layout for scalars: 4 bytes each, in order (the only values a
+ * replay computes anew; vectors have alignment rules of their own).
+ */
+function packScalars(values: UniformValues): Uint8Array {
+  const out = new ArrayBuffer(values.length * 4);
+  values.forEach((v, i) => {
+    if (v.data.length !== 1) throw new Error(`WebGPUReplay: uniforms computed anew must be scalars, got ${v.data.length} values`);
+    const view = v.type === 'int32' ? new Int32Array(out, i * 4, 1) : v.type === 'uint32' ? new Uint32Array(out, i * 4, 1) : new Float32Array(out, i * 4, 1);
+    view[0] = v.data[0]!;
+  });
+  return new Uint8Array(out);
 }
 
 function bytesOf(data: ArrayBuffer | ArrayBufferView, offset: number, size: number | undefined): Uint8Array {
@@ -444,11 +639,29 @@ function bytesOf(data: ArrayBuffer | ArrayBufferView, offset: number, size: numb
   return new Uint8Array(data.buffer.slice(start, end));
 }
 
-/** Encodes the plan into tfjs's command stream for input `x`; new tensors for its outputs. */
-function replay(backend: ReplayBackend, plan: Plan, x: Tensor): Tensor | Tensor[] {
-  backend.uploadToGPU(x.dataId);
-  const source = bufferOf(backend, x);
-  if (source === null || source.size !== plan.input.size) throw new Error('WebGPUReplay.run: the input is not in a GPU buffer of the recorded size');
+/** Encodes the plan into tfjs's command stream for `inputs`; new tensors for its outputs. */
+function replay(backend: ReplayBackend, plan: Plan, inputs: Tensor[], variables: Tensor[]): Tensor | Tensor[] {
+  const sources = inputs.map((x, i) => {
+    backend.uploadToGPU(x.dataId);
+    const source = bufferOf(backend, x);
+    if (source === null || source.size !== plan.inputs[i]!.size) throw new Error(`WebGPUReplay.run: input ${i} is not in a GPU buffer of the recorded size`);
+    return source;
+  });
+  // Every earlier replay of this plan has been submitted, so these writes land between them and this one.
+  for (const note of plan.notes) {
+    if (note.kind === 'redo') {
+      note.redo();
+      continue;
+    }
+    const bytes = packScalars(note.values());
+    if (bytes.length !== note.size) throw new Error(`WebGPUReplay: uniforms computed anew took ${bytes.length} bytes, recorded ${note.size}`);
+    backend.queue.writeBuffer(plan.uniformBuffer!, note.offset, bytes.buffer as ArrayBuffer);
+  }
+  // Values a read cached on the CPU are stale once the storage is written in place.
+  for (const i of plan.writtenInPlace) {
+    const data = backend.tensorMap.get(variables[i]!.dataId);
+    if (data !== undefined) data.values = null;
+  }
   const outputs = plan.outputs.map((o) => {
     const info = backend.makeTensorInfo(o.shape, o.dtype);
     backend.uploadToGPU(info.dataId);
@@ -457,7 +670,7 @@ function replay(backend: ReplayBackend, plan: Plan, x: Tensor): Tensor | Tensor[
   backend.ensureCommandEncoderReady();
   backend.endComputePassEncoder();
   const encoder = backend.commandEncoder!;
-  encoder.copyBufferToBuffer(source, 0, plan.input, 0, plan.input.size);
+  sources.forEach((source, i) => encoder.copyBufferToBuffer(source, 0, plan.inputs[i]!, 0, plan.inputs[i]!.size));
   let pass: GPUComputePassEncoder | null = null;
   for (const c of plan.commands) {
     if (c.kind === 'copy') {
@@ -476,7 +689,7 @@ function replay(backend: ReplayBackend, plan: Plan, x: Tensor): Tensor | Tensor[
     const out = plan.outputs[i]!;
     encoder.copyBufferToBuffer(out.buffer, 0, bufferOf(backend, info)!, 0, out.buffer.size);
   });
-  backend.commandQueueOwnedIds.add(x.dataId);
+  for (const x of inputs) backend.commandQueueOwnedIds.add(x.dataId);
   for (const info of outputs) backend.commandQueueOwnedIds.add(info.dataId);
   backend.submitQueue();
   const tensors = outputs.map((info) => engine().makeTensorFromTensorInfo(info));

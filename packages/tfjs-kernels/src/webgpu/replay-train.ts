@@ -1,0 +1,68 @@
+/**
+ * A compiled tfjs-layers model's training step (what `trainOnBatch` runs) recorded once as the
+ * WebGPU commands it runs and replayed after: training without tfjs's CPU work per dispatch.
+ *
+ * A step is replayable because, with this package, nothing in it moves from step to step: the
+ * weights and Adam's moments are updated in place (fusedAdam), the zoo's batch norms update their
+ * moving averages in place (BATCH_NORM_KERNELS.moments with inPlace), and what changes per step
+ * on the CPU, Adam's step count and bias corrections, is noted for the replay (replay-notes.ts).
+ * Each replay recomputes the corrections and advances the optimizer's count exactly as a step of
+ * its own would.
+ */
+import type { Optimizer, Tensor } from '@tensorflow/tfjs-core';
+import { FusedAdamOptimizer, type AdamState } from '../fused-adam.js';
+import { WebGPUReplay } from './replay.js';
+
+/** What {@link replayTrainStep} needs of a tfjs-layers LayersModel (compiled). */
+export interface TrainableModel {
+  name?: string;
+  inputs: unknown[];
+  outputs: unknown[];
+  optimizer: Optimizer | null | undefined;
+  weights: Array<{ read(): Tensor }>;
+}
+
+/**
+ * A {@link WebGPUReplay} of one training step of a compiled model: `run(...inputs, ...targets)`
+ * (`run(x, y)` for one input and one output) updates the weights, batch-norm statistics and
+ * optimizer state as `model.trainOnBatch(x, y)` does, and returns the step's loss values (the
+ * total loss first, then each compiled metric) as scalar tensors for the caller to dispose, without
+ * reading them back. On webgpu the first call per input shape runs the step as itself, the second
+ * and third record it and, where both recordings agree (see {@link WebGPUReplayOptions.verify}),
+ * later calls replay it: the same results, bit for bit. Elsewhere every call runs the step.
+ *
+ * The model must be compiled with {@link fusedAdam} (whose state the replay knows; another
+ * optimizer's state would be replayed stale, so it is refused here). The step replays where the
+ * weights and statistics stay in their storage: tfjs-layers' own BatchNormalization gives its
+ * moving averages new storage at every step, so a model with it records again at every call
+ * (correct, not faster); @sa-unet/unet-zoo's batch norm updates them in place. Random layers
+ * (dropout) make the two recordings differ: such a step always runs as itself.
+ */
+export function replayTrainStep(model: TrainableModel): WebGPUReplay {
+  const label = `replayTrainStep(${model.name ?? 'model'})`;
+  const optimizer = model.optimizer;
+  if (optimizer == null) throw new Error(`${label}: compile the model first (model.compile({ optimizer: fusedAdam(...), loss }))`);
+  // (instanceof would not do: tfjs-core's Optimizer answers it for any object with an optimizer's methods)
+  if (!Object.prototype.isPrototypeOf.call(FusedAdamOptimizer.prototype, optimizer)) {
+    const name = (optimizer.constructor as { className?: string }).className ?? optimizer.constructor.name;
+    throw new Error(`${label}: the model's optimizer must be fusedAdam from @sa-unet/tfjs-kernels (its state is updated in place and known to the replay), got ${name}`);
+  }
+  const makeTrainFunction = (model as unknown as { makeTrainFunction?: () => (data: Tensor[]) => Tensor[] }).makeTrainFunction;
+  if (typeof makeTrainFunction !== 'function') throw new Error(`${label}: the model is not a tfjs-layers LayersModel (no makeTrainFunction)`);
+  const trainFunction = makeTrainFunction.call(model);
+  const arity = model.inputs.length + model.outputs.length;
+  const adam = optimizer as unknown as AdamState;
+  const step = (...data: Tensor[]): Tensor[] => {
+    if (data.length !== arity) {
+      throw new Error(`${label}: give ${model.inputs.length} input(s) and ${model.outputs.length} target(s), got ${data.length} tensor(s)`);
+    }
+    return trainFunction(data);
+  };
+  return new WebGPUReplay(step as (...data: Tensor[]) => Tensor[], {
+    verify: true,
+    variables: () => [
+      ...model.weights.map((w) => w.read()),
+      ...[...adam.accumulatedFirstMoment, ...adam.accumulatedSecondMoment].flatMap((slot) => slot === undefined ? [] : [slot.variable]),
+    ],
+  });
+}

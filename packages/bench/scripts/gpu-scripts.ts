@@ -20,6 +20,7 @@ const SCRIPTS: Record<string, () => Promise<unknown>> = {
   'gpu-dispatch-cost': () => import('./gpu-dispatch-cost.js'),
   'gpu-fusions': () => import('./gpu-fusions.js'),
   'bind-group-cache': () => import('./bind-group-cache.js'),
+  'replay-step': () => import('./replay-step.js'),
   'gradient-memory': () => import('./gradient-memory.js'),
 };
 

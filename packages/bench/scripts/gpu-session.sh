@@ -16,7 +16,9 @@
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
 # the input-gradient step may reach its time limit after writing its per-shape table);
 # GPU_SESSION_ONLY="measure latency" runs only the steps named; by default measure (our kernels
-# only: stock ones were measured on the H200 on 2026-12-04), bind-groups (the bind group cache of
+# only: stock ones were measured on the H200 on 2026-12-04), replay-step and cpu-replay (training
+# steps replayed, replayTrainStep of 2026-12-05, on the GPU and on Dawn's null backend; latency
+# times them too), bind-groups (the bind group cache of
 # 2026-12-05 on and off, alternating rounds; not yet run on a GPU), fusions (the fusions of 2026-12-05
 # each taken away in turn, alternating rounds: batch norm + ReLU, the soft-Dice kernels, separable
 # stages in one dispatch in training, sigmoid's gradient; not yet run on a GPU), dispatch-cost (the wall ms one dispatch
@@ -35,7 +37,7 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-measure fold latency bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all
+only="${GPU_SESSION_ONLY:-measure fold latency replay-step cpu-replay bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all
 [ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -50,8 +52,12 @@ step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --ou
 # Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built, each also replayed (tfjs-kernels' replayPredict).
 step fold 150 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 # The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker),
-# inference also folded and replayed. These three first: the forward targets are what is furthest off.
+# inference also folded and replayed, Adam steps also replayed. These three first: the forward targets are what is furthest off.
 step latency 150 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --fold-batch-norm --replay --out "$out/latency.json"
+# Adam steps through trainOnBatch against the same steps replayed (tfjs-kernels' replayTrainStep, 2026-12-05: not yet run on a GPU), alternating rounds.
+step replay-step 150 .gpu/gpu-scripts.mjs replay-step --size "$size" --steps "$steps" --rounds 3 --out "$out/replay-step.json"
+# The same on Dawn's null backend: the CPU's work alone on that machine's CPU (32x32: the null device holds 512 MB).
+step cpu-replay 60 .gpu/gpu-scripts.mjs replay-step --dawn backend=null --size 32 --steps 10 --rounds 3 --out "$out/cpu-replay.json"
 # The bind group cache (tfjs-kernels' cacheBindGroups) on and off, alternating rounds: step and forward ratios per model.
 step bind-groups 120 .gpu/gpu-scripts.mjs bind-group-cache --size "$size" --runs "$runs" --steps "$steps" --out "$out/bind-groups.json"
 # The same on Dawn's null backend (no shaders): the CPU's work alone on that machine's CPU, to set against the GPU times above.

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { formatEta } from '../src/progress.js';
 import { buildProgram } from '../src/program.js';
+import { resolveRunOptions } from '../src/commands/options.js';
 
 const parse = (...args: string[]) => buildProgram({ forTests: true }).parseAsync(['node', 'sa-unet-bench', ...args]);
 
@@ -48,9 +49,16 @@ describe('sa-unet-bench flags', () => {
     expect(help.compare).toMatch(/--foreground-prior <p>[\s\S]*--train-images <n>[\s\S]*--seed <n>/);
     expect(help.train).toMatch(/--train-images <n> +train on a seeded subset of n of the training images/);
     expect(help.compare).toMatch(/--no-channel-attention +SA-U-Net without its layers' ECA channel attention/);
+    for (const command of [help.compare, help.train]) expect(command).toMatch(/--no-replay-steps +on webgpu, train through trainOnBatch instead of\s+replaying/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);
     expect(help.latency).toMatch(/--backends <list>/);
     expect(help.train).toMatch(/--model <name>[\s\S]*--out <dir>[\s\S]*--init <dir>[\s\S]*--resume/);
+  });
+
+  it('steps are replayed on webgpu unless --no-replay-steps', () => {
+    expect(resolveRunOptions({}).replaySteps).toBe(true);
+    expect(resolveRunOptions({ replaySteps: false }).replaySteps).toBe(false);
+    expect(() => resolveRunOptions({ replaySteps: 'no' as unknown as boolean })).toThrow(/--no-replay-steps/);
   });
 
   // The binary in a fresh process: no backend set up by a test before it.

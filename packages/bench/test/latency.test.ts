@@ -41,19 +41,23 @@ describe('measureModel', () => {
     expect((await measureModel(job)).foldedInference, 'not asked for').toBeUndefined();
   });
 
-  it('with replay (and foldBatchNorm), also times inference replayed, of the folded model too, leaving no tensors', async () => {
+  it('with replay (and foldBatchNorm), also times inference replayed, of the folded model too, and Adam steps replayed, leaving no tensors', async () => {
     const before = tf.memory().numTensors;
     const row = await measureModel({ ...job, replay: true, foldBatchNorm: true });
     for (const l of [row.replayedInference, row.foldedReplayedInference]) {
       expect(l!.medianMs).toBeGreaterThan(0);
       expect(l!.runs).toBe(job.runs);
     }
+    expect(row.replayedStep!.medianMs).toBeGreaterThan(0);
+    expect(row.replayedStep!.p90Ms).toBeGreaterThanOrEqual(row.replayedStep!.medianMs);
     expect(row.error).toBeUndefined();
     expect(tf.memory().numTensors).toBe(before);
     const replayedOnly = await measureModel({ ...job, replay: true });
     expect(replayedOnly.replayedInference!.medianMs).toBeGreaterThan(0);
     expect(replayedOnly.foldedReplayedInference, 'the folded model not asked for').toBeUndefined();
-    expect((await measureModel(job)).replayedInference, 'not asked for').toBeUndefined();
+    const plain = await measureModel(job);
+    expect(plain.replayedInference, 'not asked for').toBeUndefined();
+    expect(plain.replayedStep, 'not asked for').toBeUndefined();
   });
 
   it('a step that runs out of memory: inference kept, the step missing, the reason recorded', async () => {
@@ -132,5 +136,20 @@ describe('renderLatencyTable', () => {
       'folded + replayed ms (median / p90) | Adam step ms (median / p90) | first step ms |');
     expect(first).toBe('| webgpu | unet | 8,640,193 | 8.00 / 9.00 | 300 | 4.50 / 5.50 | 4.00 / 5.00 | 3.25 / 4.25 | 48.8 / 50.0 | 900 |');
     expect(second).toBe('| webgpu | sa-unet | 456,459 | 15.60 / 16.60 | 300 | 12.00 / 13.00 | - | - | 88.7 / 90.0 | 1124 |');
+  });
+
+  it('with replayed Adam steps, their column last, named in the caption', () => {
+    const l = (medianMs: number) => ({ firstMs: 300, medianMs, p90Ms: medianMs + 1, runs: 30 });
+    const rows: LatencyRow[] = [
+      { backend: 'webgpu', model: 'unet', params: 8_640_193, inference: l(8), replayedInference: l(4), stepMedianMs: 48.8, stepP90Ms: 50, stepFirstMs: 900, replayedStep: { medianMs: 36.25, p90Ms: 37 } },
+      { backend: 'webgpu', model: 'sa-unet', params: 456_459, inference: l(15.6), replayedInference: l(9), stepMedianMs: 88.7, stepP90Ms: 90, stepFirstMs: 1124, replayedStep: null, error: 'device lost' },
+    ];
+    const [caption, , header, rule, first, second] = renderLatencyTable(rows, { size: 256, baseFilters: 32, runs: 30, steps: 5 }).split('\n');
+    expect(caption).toMatch(/; replayed: inference through replayPredict .*; replayed Adam step: through replayTrainStep \(on webgpu its recorded commands\), after four warm-up steps$/);
+    expect(header).toBe('| backend | model | parameters | inference ms (median / p90) | first call ms | replayed ms (median / p90) | Adam step ms (median / p90) | first step ms | ' +
+      'replayed Adam step ms (median / p90) |');
+    expect(rule).toBe('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    expect(first).toBe('| webgpu | unet | 8,640,193 | 8.00 / 9.00 | 300 | 4.00 / 5.00 | 48.8 / 50.0 | 900 | 36.3 / 37.0 |');
+    expect(second).toBe('| webgpu | sa-unet | 456,459 | 15.60 / 16.60 | 300 | 9.00 / 10.00 | 88.7 / 90.0 | 1124 | - |');
   });
 });

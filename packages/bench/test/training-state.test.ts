@@ -89,6 +89,30 @@ describe('training state', () => {
     await resumedEqualsStraight('webgpu');
   }, 120_000);
 
+  it.runIf(adapter)('on webgpu, steps replayed (replayTrainStep) give the losses and weights of steps through trainOnBatch, bit for bit', async () => {
+    await selectBackend('webgpu');
+    try {
+      const run = async (replaySteps: boolean) => {
+        const m = model();
+        const result = await trainModel(m, samples, SIZE, { ...PROTOCOL, epochs: 6, replaySteps });
+        const weights = await weightsOf(m);
+        disposeModel(m);
+        return { result, weights };
+      };
+      const before = tf.memory().numTensors;
+      const replayed = await run(true);
+      const plain = await run(false);
+      expect(tf.memory().numTensors).toBe(before);
+      // Two batch shapes (4 and 2 images), six steps each: run, recorded twice, replayed from the fourth.
+      expect(replayed.result.replayedSteps).toBe(6);
+      expect(plain.result.replayedSteps).toBe(0);
+      expect(replayed.result.epochLosses).toEqual(plain.result.epochLosses);
+      expect(replayed.weights).toEqual(plain.weights);
+    } finally {
+      await selectBackend('wasm');
+    }
+  }, 120_000);
+
   it('without resume, or with no state saved, a run starts from its first epoch', async () => {
     const stateDir = join(root, 'fresh');
     await interruptedRun(stateDir, 1);

@@ -2,12 +2,13 @@
  * `latency`: per model and backend, the parameter count, the inference time of one image at
  * batch 1 (first call, then median and p90 after warm-up; with `--fold-batch-norm` also that of
  * the model with its batch norms folded, as deployed; with `--replay` also replayed, as
- * `replayPredict` of @sa-unet/tfjs-kernels runs it on webgpu) and the time of one Adam step at batch 4.
+ * `replayPredict` of @sa-unet/tfjs-kernels runs it on webgpu) and the time of one Adam step at
+ * batch 4 (with `--replay` also replayed, as `replayTrainStep` runs it).
  */
 import { Worker, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
-import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import { fusedAdam, replayTrainStep } from '@sa-unet/tfjs-kernels';
 import { foldBatchNorm, type ModelName } from '@sa-unet/unet-zoo';
 import { BACKEND_NAMES, backendLogLine, isCpuBackend, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
@@ -39,8 +40,8 @@ export interface LatencyOptions {
   foldBatchNorm?: boolean;
   /**
    * Also time inference replayed (`replayPredict` of @sa-unet/tfjs-kernels: on webgpu the recorded
-   * commands without tfjs's work per layer; elsewhere the model itself), and with `foldBatchNorm`
-   * the folded model replayed. Default false.
+   * commands without tfjs's work per layer; elsewhere the model itself), with `foldBatchNorm` the
+   * folded model replayed, and Adam steps replayed (`replayTrainStep`). Default false.
    */
   replay?: boolean;
   /** Also write the measurements to this JSON file. */
@@ -71,6 +72,8 @@ export interface LatencyRow {
   stepP90Ms: number | null;
   /** Ms of the first step (graph set-up, shader compilation, optimizer state); null where it could not be measured. */
   stepFirstMs: number | null;
+  /** Median and p90 ms of Adam steps replayed (`replayTrainStep`, after four calls: run, recorded twice, replayed), where asked for; null where they could not be measured. */
+  replayedStep?: { medianMs: number; p90Ms: number } | null;
   /** Why a measurement is missing (e.g. the backend ran out of memory); absent when both were measured. */
   error?: string;
 }
@@ -98,23 +101,36 @@ export interface LatencyJob {
 /**
  * Median and p90 of `steps` Adam steps (batch 4) after two warm-up steps; the first step separately.
  * The optimizer is the bench's (`fusedAdam`, tfjs-core's Adam with a fused update on webgpu) unless
- * `optimizer` says otherwise (e.g. `tf.train.adam` for a stock baseline).
+ * `optimizer` says otherwise (e.g. `tf.train.adam` for a stock baseline). With `replay`, the steps
+ * run through `replayTrainStep` (fusedAdam only) after four warm-up steps: a first call, two
+ * recordings, a first replay.
  */
 export async function stepTimes(model: ReturnType<typeof buildModel>, size: number, steps: number,
-  optimizer: tf.Optimizer = fusedAdam(5e-4)): Promise<Latency> {
+  optimizer: tf.Optimizer = fusedAdam(5e-4), { replay = false } = {}): Promise<Latency> {
   model.compile({ optimizer, loss: diceLoss });
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
   const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));
+  const targets = trainingTargets(model, y);
+  const replayed = replay ? replayTrainStep(model) : null;
+  // Each reads the loss back, so the step is complete.
+  const train = replayed === null
+    ? () => model.trainOnBatch(x, targets)
+    : async () => {
+      const losses = replayed.run(x, ...(Array.isArray(targets) ? targets : [targets])) as tf.Tensor[];
+      await losses[0]!.data();
+      tf.dispose(losses);
+    };
   const step = async () => {
     const t0 = performance.now();
-    await model.trainOnBatch(x, trainingTargets(model, y)).catch((err: unknown) => { // reads the loss back, so the step is complete
+    await train().catch((err: unknown) => {
       throw explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: 4, fixedBatch: true });
     });
     return performance.now() - t0;
   };
   try {
-    return await timeCalls(step, 2, steps);
+    return await timeCalls(step, replay ? 4 : 2, steps);
   } finally {
+    replayed?.dispose();
     tf.dispose([x, y]);
   }
 }
@@ -132,6 +148,7 @@ export async function measureModel(job: LatencyJob, build: typeof buildModel = b
   if (fold) row.foldedInference = null;
   if (replay) row.replayedInference = null;
   if (fold && replay) row.foldedReplayedInference = null;
+  if (replay) row.replayedStep = null;
   try {
     row.inference = await inferenceLatency(model, job.size, 1, 3, job.runs);
     if (replay) row.replayedInference = await inferenceLatency(model, job.size, 1, 3, job.runs, { replay });
@@ -146,6 +163,11 @@ export async function measureModel(job: LatencyJob, build: typeof buildModel = b
     }
     const step = await stepTimes(model, job.size, job.steps);
     Object.assign(row, { stepMedianMs: step.medianMs, stepP90Ms: step.p90Ms, stepFirstMs: step.firstMs });
+    if (replay) {
+      model.optimizer.dispose(); // (compile does not dispose an optimizer it was given: its moments would stay)
+      const replayed = await stepTimes(model, job.size, job.steps, fusedAdam(5e-4), { replay });
+      row.replayedStep = { medianMs: replayed.medianMs, p90Ms: replayed.p90Ms };
+    }
   } catch (err) {
     row.error = errorMessage(err);
   }
@@ -216,15 +238,19 @@ export function renderLatencyTable(rows: LatencyRow[], setup: { size: number; ba
   const { size, baseFilters, runs, steps } = setup;
   const failed = rows.filter((r) => r.error !== undefined);
   const extra = EXTRA_COLUMNS.filter((c) => rows.some((r) => r[c.field] !== undefined));
+  const replayedSteps = rows.some((r) => r.replayedStep !== undefined);
+  const stepCell = (median: number | null | undefined, p90: number | null | undefined) => (median == null ? '-' : `${median.toFixed(1)} / ${cell(p90 ?? null, 1)}`);
   return [
     `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)` +
-      extra.map((c) => `; ${c.label}: ${c.note}`).join(''),
+      extra.map((c) => `; ${c.label}: ${c.note}`).join('') +
+      (replayedSteps ? '; replayed Adam step: through replayTrainStep (on webgpu its recorded commands), after four warm-up steps' : ''),
     '',
-    `| backend | model | parameters | inference ms (median / p90) | first call ms |${extra.map((c) => ` ${c.label} ms (median / p90) |`).join('')} Adam step ms (median / p90) | first step ms |`,
-    `|---|---|---:|---:|---:|${extra.map(() => '---:|').join('')}---:|---:|`,
+    `| backend | model | parameters | inference ms (median / p90) | first call ms |${extra.map((c) => ` ${c.label} ms (median / p90) |`).join('')} Adam step ms (median / p90) | first step ms |` +
+      (replayedSteps ? ' replayed Adam step ms (median / p90) |' : ''),
+    `|---|---|---:|---:|---:|${extra.map(() => '---:|').join('')}---:|---:|${replayedSteps ? '---:|' : ''}`,
     ...rows.map((r) => `| ${r.backend} | ${r.model} | ${Number.isNaN(r.params) ? '-' : r.params.toLocaleString('en-US')} | ` +
       `${medianAndP90(r.inference)} | ${cell(r.inference?.firstMs ?? null, 0)} | ${extra.map((c) => `${medianAndP90(r[c.field])} | `).join('')}` +
-      `${r.stepMedianMs === null ? '-' : `${r.stepMedianMs.toFixed(1)} / ${cell(r.stepP90Ms, 1)}`} | ${cell(r.stepFirstMs, 0)} |`),
+      `${stepCell(r.stepMedianMs, r.stepP90Ms)} | ${cell(r.stepFirstMs, 0)} |${replayedSteps ? ` ${stepCell(r.replayedStep?.medianMs, r.replayedStep?.p90Ms)} |` : ''}`),
     '',
     ...(failed.length > 0 ? [...failed.map((r) => `- ${r.backend}, ${r.model}: ${r.inference === null ? 'not measured' : 'Adam step not measured'}: ${r.error}`), ''] : []),
   ].join('\n');
@@ -267,7 +293,8 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
       rows.push(row);
       const inference = (row.inference === null ? 'inference not measured' : `${row.inference.medianMs.toFixed(2)} ms/image`) +
         EXTRA_COLUMNS.map((c) => (row[c.field] == null ? '' : ` (${row[c.field]!.medianMs.toFixed(2)} ${c.label})`)).join('');
-      const step = row.stepMedianMs === null ? 'Adam step not measured' : `Adam step ${row.stepMedianMs.toFixed(1)} ms`;
+      const step = (row.stepMedianMs === null ? 'Adam step not measured' : `Adam step ${row.stepMedianMs.toFixed(1)} ms`) +
+        (row.replayedStep == null ? '' : ` (${row.replayedStep.medianMs.toFixed(1)} replayed)`);
       log(show, `  ${model}: ${inference}, ${step}${row.error === undefined ? '' : ` (${row.error})`}`);
     }
   }

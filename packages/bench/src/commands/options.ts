@@ -35,6 +35,12 @@ export interface RunOptions extends Protocol, DataOptions {
   /** Worker threads for the training runs (default: one per core on wasm/cpu, else one). */
   workers?: number;
   /**
+   * On webgpu, replay each Adam step's recorded GPU commands (`replayTrainStep` of
+   * @sa-unet/tfjs-kernels): the same results, less CPU time per step, a step's working set twice in
+   * GPU memory. Default true; `--no-replay-steps` trains through trainOnBatch.
+   */
+  replaySteps?: boolean;
+  /**
    * Least seconds between two saves of a run's training state, which `resume` continues from
    * (default 60: a save after the first epoch that ends a minute or more after the last).
    */
@@ -153,6 +159,7 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     resume: raw.resume ?? false,
     quiet: raw.quiet ?? false,
     workers: raw.workers === undefined ? undefined : checkInteger(raw.workers, '--workers', 1),
+    replaySteps: checkBoolean(raw.replaySteps ?? true, '--no-replay-steps'),
     stateEverySeconds: raw.stateEverySeconds === undefined ? undefined : checkNumber(raw.stateEverySeconds, 'stateEverySeconds', 0, 86_400, true),
   };
 }

@@ -121,7 +121,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
     const training = await trainModel(model, split.train, options.size, {
       epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
       shearDegrees: options.shearDegrees, seed, onBatch: callbacks.onTrain,
-      stateDir, resume: options.resume, stateEverySeconds: options.stateEverySeconds,
+      stateDir, resume: options.resume, stateEverySeconds: options.stateEverySeconds, replaySteps: options.replaySteps,
     });
     if (options.recalibrateBatchNorm) {
       const images = stackImages(split.train, options.size);

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { diceLoss } from '@sa-unet/seg-metrics';
-import { fusedAdam } from '@sa-unet/tfjs-kernels';
+import { fusedAdam, replayTrainStep, type WebGPUReplay } from '@sa-unet/tfjs-kernels';
 import { explainBackendFailure } from '../backend-failure.js';
 import type { Sample } from '../data/dataset.js';
 import { mulberry32, shuffle } from '../random.js';
@@ -36,6 +36,13 @@ export interface TrainOptions {
   resume?: boolean;
   /** Least seconds between two saves of the state, each after an epoch (the last epoch's is never saved). Default 60. */
   stateEverySeconds?: number;
+  /**
+   * On webgpu, run the Adam steps through `replayTrainStep` of @sa-unet/tfjs-kernels: from the
+   * fourth step of each batch shape on, the step's recorded GPU commands without tfjs's CPU work
+   * per dispatch; the same weights bit for bit, for GPU memory holding a step's working set twice.
+   * Default true (other backends always train through trainOnBatch).
+   */
+  replaySteps?: boolean;
 }
 
 /** Where a training run stands, after a batch. */
@@ -64,6 +71,8 @@ export interface TrainResult {
   imagesPerSecond: number;
   /** Highest resident memory of the process seen after a batch, MiB (all threads together). */
   peakRssMB: number;
+  /** Adam steps of this run that were replayed (webgpu with `replaySteps`; 0 elsewhere). */
+  replayedSteps: number;
 }
 
 /** The targets of a batch: the masks once per output (U-Net++'s deep-supervision heads each get them). */
@@ -115,42 +124,63 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
   let seen = 0;
   let peakRss = Math.max(process.memoryUsage.rss(), (restored?.peakRssMB ?? 0) * 2 ** 20);
   let lastSave = performance.now();
-  for (let epoch = epochLosses.length; epoch < epochs; epoch++) {
-    const epochStart = performance.now();
-    const plan = planEpoch(samples.length, batchSize, shearDegrees, rand);
-    let lossSum = 0;
-    let count = 0;
-    for (const [b, { indices, shears }] of plan.entries()) {
-      const batch = indices.map((i) => samples[i]);
-      const images = stackImages(batch, size);
-      const masks = stackMasks(batch, size);
-      const augmented = shears !== null ? shearBatch(images, masks, shears) : { images, masks };
-      const result = await model.trainOnBatch(augmented.images, trainingTargets(model, augmented.masks)).catch((err: unknown) => {
-        throw explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: batch.length });
-      });
-      const loss = Array.isArray(result) ? result[0] / model.outputs.length : result;
-      tf.dispose([images, masks, augmented.images, augmented.masks]);
-      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch + 1}, batch ${b + 1}`);
-      peakRss = Math.max(peakRss, process.memoryUsage.rss());
-      lossSum += loss * batch.length;
-      count += batch.length;
-      seen += batch.length;
-      // On wasm every await above resolves as a microtask: without a macrotask turn, timers (the
-      // progress bars' redraws) and signals would wait for the end of training.
-      await new Promise((resolve) => setImmediate(resolve));
-      options.onBatch?.({
-        epoch: epoch + 1, epochs, batch: b + 1, batches: plan.length, loss: lossSum / count,
-        imagesPerSecond: seen / ((performance.now() - start) / 1000),
-      });
+  const replay = options.replaySteps !== false && tf.getBackend() === 'webgpu' ? replayTrainStep(model) : null;
+  try {
+    for (let epoch = epochLosses.length; epoch < epochs; epoch++) {
+      const epochStart = performance.now();
+      const plan = planEpoch(samples.length, batchSize, shearDegrees, rand);
+      let lossSum = 0;
+      let count = 0;
+      for (const [b, { indices, shears }] of plan.entries()) {
+        const batch = indices.map((i) => samples[i]);
+        const images = stackImages(batch, size);
+        const masks = stackMasks(batch, size);
+        const augmented = shears !== null ? shearBatch(images, masks, shears) : { images, masks };
+        const targets = trainingTargets(model, augmented.masks);
+        const result = await (replay === null ? model.trainOnBatch(augmented.images, targets) : replayedStep(replay, augmented.images, targets))
+          .catch((err: unknown) => {
+            throw explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: batch.length });
+          });
+        const loss = Array.isArray(result) ? result[0]! / model.outputs.length : result;
+        tf.dispose([images, masks, augmented.images, augmented.masks]);
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch + 1}, batch ${b + 1}`);
+        peakRss = Math.max(peakRss, process.memoryUsage.rss());
+        lossSum += loss * batch.length;
+        count += batch.length;
+        seen += batch.length;
+        // On wasm every await above resolves as a microtask: without a macrotask turn, timers (the
+        // progress bars' redraws) and signals would wait for the end of training.
+        await new Promise((resolve) => setImmediate(resolve));
+        options.onBatch?.({
+          epoch: epoch + 1, epochs, batch: b + 1, batches: plan.length, loss: lossSum / count,
+          imagesPerSecond: seen / ((performance.now() - start) / 1000),
+        });
+      }
+      epochLosses.push(lossSum / count);
+      epochSeconds.push((performance.now() - epochStart) / 1000);
+      if (stateDir !== undefined && epoch + 1 < epochs && performance.now() - lastSave >= (options.stateEverySeconds ?? 60) * 1000) {
+        await saveTrainingState(stateDir, model, { epochLosses, epochSeconds, peakRssMB: peakRss / 2 ** 20 });
+        lastSave = performance.now();
+      }
     }
-    epochLosses.push(lossSum / count);
-    epochSeconds.push((performance.now() - epochStart) / 1000);
-    if (stateDir !== undefined && epoch + 1 < epochs && performance.now() - lastSave >= (options.stateEverySeconds ?? 60) * 1000) {
-      await saveTrainingState(stateDir, model, { epochLosses, epochSeconds, peakRssMB: peakRss / 2 ** 20 });
-      lastSave = performance.now();
-    }
+  } finally {
+    replay?.dispose();
   }
   const seconds = secondsBefore + (performance.now() - start) / 1000;
-  return { epochLosses, epochSeconds, imagesPerSecond: (seenBefore + seen) / seconds, peakRssMB: peakRss / 2 ** 20 };
+  return {
+    epochLosses, epochSeconds, imagesPerSecond: (seenBefore + seen) / seconds, peakRssMB: peakRss / 2 ** 20,
+    replayedSteps: replay?.counts.replays ?? 0,
+  };
+}
+
+/** One step through the replay, its loss values read back as trainOnBatch returns them (one number, or the total first). */
+async function replayedStep(replay: WebGPUReplay, images: tf.Tensor, targets: tf.Tensor | tf.Tensor[]): Promise<number | number[]> {
+  const losses = replay.run(images, ...(Array.isArray(targets) ? targets : [targets])) as tf.Tensor[];
+  try {
+    const values = await Promise.all(losses.map(async (t) => (await t.data())[0]!));
+    return values.length === 1 ? values[0]! : values;
+  } finally {
+    tf.dispose(losses);
+  }
 }
 

@@ -73,7 +73,12 @@ export interface LatencyRow {
   /** Ms of the first step (graph set-up, shader compilation, optimizer state); null where it could not be measured. */
   stepFirstMs: number | null;
   /** Median and p90 ms of Adam steps replayed (`replayTrainStep`, after four calls: run, recorded twice, replayed), where asked for; null where they could not be measured. */
-  replayedStep?: { medianMs: number; p90Ms: number } | null;
+  replayedStep?: {
+    /** Median ms. */
+    medianMs: number;
+    /** 90th percentile ms. */
+    p90Ms: number;
+  } | null;
   /** Why a measurement is missing (e.g. the backend ran out of memory); absent when both were measured. */
   error?: string;
 }

@@ -15,11 +15,19 @@ import { WebGPUReplay } from './replay.js';
 
 /** What {@link replayTrainStep} needs of a tfjs-layers LayersModel (compiled). */
 export interface TrainableModel {
+  /** The model's name, in error messages. */
   name?: string;
+  /** Its inputs: `run` takes one tensor per input, then one per output (the targets). */
   inputs: unknown[];
+  /** Its outputs. */
   outputs: unknown[];
+  /** The optimizer it was compiled with (fusedAdam). */
   optimizer: Optimizer | null | undefined;
-  weights: Array<{ read(): Tensor }>;
+  /** Every weight, trainable or not (batch norms' moving averages included): the replay's variables. */
+  weights: Array<{
+    /** The weight's current value. */
+    read(): Tensor;
+  }>;
 }
 
 /**

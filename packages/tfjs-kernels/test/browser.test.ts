@@ -16,7 +16,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WASM_BINARIES, browserAvailable, copyTfjsDist, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../../../test-utils/browser.js';
 import { CASES, runsOn } from './parity-cases.js';
-import type { KernelChecks, ParityResult, ReplayResult, TrainingResult } from './browser/page.js';
+import type { KernelChecks, ParityResult, ReplayResult, TrainingReplayResult, TrainingResult } from './browser/page.js';
 
 warnIfNoBrowser('the kernels\' browser test');
 const webgpuRequired = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
@@ -119,6 +119,16 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
     expect(result.counts).toMatchObject({ recordings: 1, replays: 5 });
     expect(result.dispatches[1]).toBe(result.dispatches[0]);
     expect(result.dispatches[0]).toBeGreaterThan(20);
+    expect(result.tensors[1]).toBe(result.tensors[0]);
+    expect(errors).toEqual([]);
+  }, 240_000);
+
+  it('replays an SA-U-Net\'s training step on WebGPU (replayTrainStep): trainOnBatch\'s losses, weights and optimizer state bit for bit, no tensors left', async () => {
+    if (!webgpu) return; // (the test above fails where WebGPU is required)
+    const result: TrainingReplayResult = await call('replayTraining');
+    expect(result.equalLosses).toEqual([true, true, true, true, true, true]);
+    expect(result.equalState).toBe(true);
+    expect(result.counts).toMatchObject({ recordings: 1, replays: 3 });
     expect(result.tensors[1]).toBe(result.tensors[0]);
     expect(errors).toEqual([]);
   }, 240_000);

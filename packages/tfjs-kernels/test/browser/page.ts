@@ -4,12 +4,13 @@
  * test to call. Every number it returns is computed in the browser.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { fusedAdam, registerTrainingKernels, replayPredict } from '@sa-unet/tfjs-kernels';
+import { fusedAdam, registerTrainingKernels, replayPredict, replayTrainStep } from '@sa-unet/tfjs-kernels';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { createModel } from '@sa-unet/unet-zoo';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError, runsOn } from '../parity-cases.js';
@@ -151,6 +152,48 @@ async function replay(): Promise<ReplayResult> {
   return { equal, counts, dispatches, tensors: [before, after] };
 }
 
+export interface TrainingReplayResult {
+  /** Whether each replayed step's loss equals trainOnBatch's, bit for bit. */
+  equalLosses: boolean[];
+  /** Whether every weight and optimizer value after the steps equals trainOnBatch's twin's, bit for bit. */
+  equalState: boolean;
+  counts: { recordings: number; replays: number };
+  /** tf.memory().numTensors after the fourth step and after the last. */
+  tensors: [number, number];
+}
+
+/** Six Adam steps of a small SA-U-Net on webgpu through replayTrainStep against its twin's trainOnBatch. */
+async function replayTraining(): Promise<TrainingReplayResult> {
+  await use('webgpu');
+  const [a, b] = [0, 1].map(() => withSeed(11, () => createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 4, depth: 2 })));
+  for (const m of [a!, b!]) m.compile({ optimizer: fusedAdam(0.01), loss: 'meanSquaredError' });
+  const step = replayTrainStep(b!);
+  const x = tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', 5);
+  const y = tf.tidy(() => tf.cast(tf.greater(x, 0.6), 'float32'));
+  const equalLosses: boolean[] = [];
+  const tensors: [number, number] = [0, 0];
+  for (let i = 0; i < 6; i++) {
+    const expected = await a!.trainOnBatch(x, y) as number;
+    const [loss] = step.run(x, y) as tf.Tensor[];
+    equalLosses.push(Object.is((await loss!.data())[0], Math.fround(expected)));
+    loss!.dispose();
+    if (i === 3) tensors[0] = tf.memory().numTensors;
+  }
+  tensors[1] = tf.memory().numTensors;
+  const state = async (m: tfl.LayersModel) => Promise.all([...m.getWeights(), ...(await m.optimizer.getWeights()).map((w) => w.tensor)]
+    .map(async (t) => Array.from(await t.data())));
+  const [sa, sb] = [await state(a!), await state(b!)];
+  const equalState = sa.length === sb.length && sa.every((v, i) => v.length === sb[i]!.length && v.every((e, j) => Object.is(e, sb[i]![j])));
+  const counts = step.counts;
+  step.dispose();
+  tf.dispose([x, y]);
+  for (const m of [a!, b!]) {
+    m.optimizer.dispose();
+    m.dispose();
+  }
+  return { equalLosses, equalState, counts, tensors };
+}
+
 const checks = {
   /** The backends `registerTrainingKernels()` registered kernels for. */
   registered: () => registered,
@@ -160,6 +203,7 @@ const checks = {
   train,
   example,
   replay,
+  replayTraining,
 };
 export type KernelChecks = typeof checks;
 Object.assign(globalThis, { kernelChecks: checks });

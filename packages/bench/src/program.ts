@@ -80,7 +80,7 @@ function addRunOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed of the split, the training subset, the phantom, the weights, the batches and the shears', integer('--seed', 0), 1)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--no-replay-steps', 'on webgpu, train through trainOnBatch instead of replaying each step\'s recorded GPU commands ' +
-      '(the same results; replaying needs less CPU time per step and a step\'s working set twice in GPU memory)')
+      '(the same results; replaying needs less CPU time per step)')
     .option('--quiet', 'no progress bars or logs', false);
 }
 

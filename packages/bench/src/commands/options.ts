@@ -36,8 +36,8 @@ export interface RunOptions extends Protocol, DataOptions {
   workers?: number;
   /**
    * On webgpu, replay each Adam step's recorded GPU commands (`replayTrainStep` of
-   * @sa-unet/tfjs-kernels): the same results, less CPU time per step, a step's working set twice in
-   * GPU memory. Default true; `--no-replay-steps` trains through trainOnBatch.
+   * @sa-unet/tfjs-kernels): the same results, less CPU time per step. Default true;
+   * `--no-replay-steps` trains through trainOnBatch.
    */
   replaySteps?: boolean;
   /**

@@ -39,7 +39,7 @@ export interface TrainOptions {
   /**
    * On webgpu, run the Adam steps through `replayTrainStep` of @sa-unet/tfjs-kernels: from the
    * fourth step of each batch shape on, the step's recorded GPU commands without tfjs's CPU work
-   * per dispatch; the same weights bit for bit, for GPU memory holding a step's working set twice.
+   * per dispatch; the same weights bit for bit.
    * Default true (other backends always train through trainOnBatch).
    */
   replaySteps?: boolean;

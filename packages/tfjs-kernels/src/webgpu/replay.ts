@@ -163,7 +163,10 @@ export class WebGPUReplay {
       state.disagreements = 0;
     }
     this.plans.set(key, plan);
-    if (!(plan instanceof Unreplayable)) this.recordings++;
+    if (!(plan instanceof Unreplayable)) {
+      this.recordings++;
+      releaseFreeBuffers(backend);
+    }
     return recorded.result;
   }
 
@@ -243,11 +246,32 @@ function release(plan: Plan, backend?: ReplayBackend): void {
   destroyAfterSubmit(plan.owned, backend);
 }
 
-function destroyAfterSubmit(buffers: GPUBuffer[], backend?: ReplayBackend): void {
-  if (backend?.commandEncoder != null) {
+/**
+ * Destroys the buffers tfjs's pool holds free. They are the recorded call's working set, which the
+ * plan now holds buffers of its own for (one for one): kept, the pool and the plan would hold it
+ * twice (a training step of SA-U-Net at 32x32: 40 MB each). tfjs makes new ones when it needs them.
+ */
+function releaseFreeBuffers(backend: ReplayBackend): void {
+  const pool = backend.bufferManager as unknown as { freeBuffers?: unknown; numFreeBuffers: number; numBytesAllocated: number };
+  if (!(pool.freeBuffers instanceof Map)) return;
+  submitPending(backend); // which also releases the buffers of tensors disposed since the last submit into the pool
+  const free = [...(pool.freeBuffers as Map<string, GPUBuffer[]>).values()].flatMap((list) => list.splice(0));
+  pool.numFreeBuffers -= free.length;
+  for (const b of free) {
+    pool.numBytesAllocated -= b.size;
+    b.destroy();
+  }
+}
+
+function submitPending(backend: ReplayBackend): void {
+  if (backend.commandEncoder != null) {
     backend.endComputePassEncoder();
     backend.submitQueue();
   }
+}
+
+function destroyAfterSubmit(buffers: GPUBuffer[], backend?: ReplayBackend): void {
+  if (backend !== undefined) submitPending(backend);
   for (const b of buffers) b.destroy();
 }
 
@@ -374,9 +398,18 @@ function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor | Tensor
     seen.add(b);
     if (!isInput.has(b) && !isVariable.has(b) && !ownedSet.has(b) && !acquired.has(b)) stand.set(b, snapshot(b));
   };
-  /** A buffer's part in the signature: an input, a variable, or the n-th other buffer met (its identity differs between calls). */
+  /**
+   * A buffer's part in the signature: an input, a variable, tensor storage tfjs acquired during
+   * the call (by the number of that acquisition: which buffer tfjs's pool hands out, and so which
+   * tensors share one, depends on what the pool held before, not on the function), or the n-th
+   * other buffer met.
+   */
+  const lifeOf = new Map<GPUBuffer, number>();
+  let acquisitions = 0;
   const roles = new Map<GPUBuffer, string>();
   const role = (b: GPUBuffer): string => {
+    const life = lifeOf.get(b);
+    if (life !== undefined) return `a${life}:${b.size}`;
     let r = roles.get(b);
     if (r === undefined) {
       const i = inputBuffers.indexOf(b);
@@ -404,6 +437,8 @@ function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor | Tensor
     hooks.set(backend.bufferManager, 'acquireBuffer', (original) => (...a) => {
       const b = original.apply(backend.bufferManager, a) as GPUBuffer;
       acquired.add(b);
+      // Tensors' storage only: an upload takes a staging buffer or none, as the pool allows.
+      if ((b.usage & GPUBufferUsage.STORAGE) !== 0) lifeOf.set(b, acquisitions++);
       return b;
     });
     hooks.set(device, 'createBindGroup', (original) => (...a) => {
@@ -435,7 +470,8 @@ function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor | Tensor
         const copy = own(Math.ceil(size / 4) * 4);
         original.call(this, source, sourceOffset, copy, 0, size);
         raw.push({ kind: 'copy', source: copy, sourceOffset: 0, destination, destinationOffset, size });
-        signature.push(`upload|${role(destination)}|${destinationOffset}|${size}|${digest(written.get(source)?.subarray(sourceOffset, sourceOffset + size))}`);
+        // (the same line as an upload into a buffer created mapped, below: which of the two tfjs uses depends on its pool)
+        signature.push(`upload|${role(destination)}@${destinationOffset}|${digest(written.get(source)?.subarray(sourceOffset, sourceOffset + size))}`);
       } else {
         see(source);
         raw.push({ kind: 'copy', source, sourceOffset, destination, destinationOffset, size });
@@ -466,7 +502,7 @@ function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor | Tensor
       if ((this.usage & GPUBufferUsage.STORAGE) !== 0) {
         see(this);
         raw.push({ kind: 'copy', source: snapshot(this), sourceOffset: 0, destination: this, destinationOffset: 0, size: this.size });
-        signature.push(`mapped|${role(this)}|${digest(written.get(this))}`);
+        signature.push(`upload|${role(this)}@0|${digest(written.get(this))}`);
       }
       return out;
     });

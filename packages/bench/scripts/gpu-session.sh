@@ -15,20 +15,23 @@
 # GPU_SESSION_STEPS (timed Adam steps of the kernel and flag comparisons, default 5) try it out on
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
 # the input-gradient step may reach its time limit after writing its per-shape table);
-# GPU_SESSION_ONLY="measure latency" runs only the steps named; by default measure (our kernels
-# only: stock ones were measured on the H200 on 2026-12-04), replay-step and cpu-replay (training
-# steps replayed, replayTrainStep of 2026-12-05, on the GPU and on Dawn's null backend; latency
-# times them too), bind-groups (the bind group cache of
-# 2026-12-05 on and off, alternating rounds; not yet run on a GPU), fusions (the fusions of 2026-12-05
-# each taken away in turn, alternating rounds: batch norm + ReLU, the soft-Dice kernels, separable
-# stages in one dispatch in training, sigmoid's gradient; not yet run on a GPU), dispatch-cost (the wall ms one dispatch
-# adds to a step, from steps with extra ones; not yet run on a GPU), fold (the five networks' forward passes
-# with their batch norms folded: SA-U-Net's, folded into its layers since, not yet timed on a GPU;
-# each also replayed, replayPredict of 2026-12-05, not yet run on a GPU),
-# filter-grad and conv-forward (the package's tilings per shape against each fixed one, to check
-# tiling-choice.ts on another GPU) and latency run: 159 s on the H200 (2026-12-04) without fold
-# (19 s for four networks then). GPU_SESSION_ONLY=all runs every step (the flags and the rest:
-# about a minute and 175 s more there).
+# GPU_SESSION_ONLY="measure latency" runs only the steps named. By default, in this order: latency
+# (the user's command: every network's forward pass as built, folded and replayed, and its Adam
+# step, also replayed), replay-step (trainOnBatch against replayTrainStep of 2026-12-05, alternating
+# rounds; not yet run on a GPU), fold (forward passes as built and folded, each also replayed:
+# replayPredict of 2026-12-05 not yet run on a GPU), measure (our kernels' steps and forward passes
+# profiled; stock ones were measured on the H200 on 2026-12-04), cpu-replay and cpu-cost (the same
+# replay and bind group comparisons on Dawn's null backend: the CPU's work alone on that machine),
+# bind-groups (the bind group cache of 2026-12-05 on and off, alternating rounds; not yet run on a
+# GPU), fusions (the fusions of 2026-12-05 each taken away in turn, alternating rounds: batch norm +
+# ReLU, the soft-Dice kernels, separable stages in one dispatch in training, sigmoid's gradient; not
+# yet run on a GPU), dispatch-cost (the wall ms one dispatch adds to a step, from steps with extra
+# ones; not yet run on a GPU), filter-grad and conv-forward (the package's tilings per shape against
+# each fixed one, to check tiling-choice.ts on another GPU; conv-forward also times the forward
+# product with its reduction split). On the H200 (2026-12-04) measure and latency took 159 s without
+# fold (19 s for four networks then). GPU_SESSION_ONLY=all runs every step (the flags and the rest:
+# about a minute and 175 s more there). The archive is packed after each step: a call cut short
+# brings back what ran before the cut.
 set -u
 out="${1:-gpu-results}"
 archive="${2:-}"
@@ -37,7 +40,7 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-measure fold latency replay-step cpu-replay bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all
+only="${GPU_SESSION_ONLY:-latency replay-step fold measure cpu-replay bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all (they run in the order below)
 [ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -48,15 +51,17 @@ step() { # name, seconds, script and arguments
   echo "   exit $? ($(tail -n 1 "$out/$name.log" | cut -c1-160))"
   if [ -n "$archive" ]; then tar -czf "$archive.part" -C "$out" . && mv "$archive.part" "$archive"; fi
 }
-step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --out "$out/gpu.json"
-# Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built, each also replayed (tfjs-kernels' replayPredict).
-step fold 150 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 # The user's command, all five networks (bundled CLI; webgpu measures in the main thread, no worker),
-# inference also folded and replayed, Adam steps also replayed. These three first: the forward targets are what is furthest off.
+# inference also folded and replayed, Adam steps also replayed. First: every target in one table (the archive is
+# packed after each step, so what ran before a cut comes back).
 step latency 150 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --fold-batch-norm --replay --out "$out/latency.json"
 # Adam steps through trainOnBatch against the same steps replayed (tfjs-kernels' replayTrainStep, 2026-12-05: not yet run on a GPU), alternating rounds.
 step replay-step 150 .gpu/gpu-scripts.mjs replay-step --size "$size" --steps "$steps" --rounds 3 --out "$out/replay-step.json"
-# The same on Dawn's null backend: the CPU's work alone on that machine's CPU (32x32: the null device holds 512 MB).
+# Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built, each also replayed (tfjs-kernels' replayPredict).
+step fold 150 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
+# Our kernels' Adam steps and forward passes, with each one's kernels profiled (tf.profile: the GPU time per kernel).
+step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --out "$out/gpu.json"
+# Replayed Adam steps against trainOnBatch on Dawn's null backend: the CPU's work alone on that machine's CPU (32x32: the null device holds 512 MB).
 step cpu-replay 60 .gpu/gpu-scripts.mjs replay-step --dawn backend=null --size 32 --steps 10 --rounds 3 --out "$out/cpu-replay.json"
 # The bind group cache (tfjs-kernels' cacheBindGroups) on and off, alternating rounds: step and forward ratios per model.
 step bind-groups 120 .gpu/gpu-scripts.mjs bind-group-cache --size "$size" --runs "$runs" --steps "$steps" --out "$out/bind-groups.json"

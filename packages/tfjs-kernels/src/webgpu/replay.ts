@@ -1,6 +1,7 @@
 /**
- * A function of one tensor recorded once as the WebGPU commands it runs, then replayed without
- * running tfjs again: inference without the CPU's work per dispatch.
+ * A function of tensors recorded once as the WebGPU commands it runs, then replayed without
+ * running tfjs again: inference (and training steps: replay-train.ts) without the CPU's work per
+ * dispatch.
  *
  * On webgpu a forward pass at batch 1 is CPU-bound: tfjs-layers, tfjs-core's engine and
  * tfjs-backend-webgpu spend about 80 µs of CPU per dispatch even with bind groups reused (Dawn's
@@ -13,7 +14,7 @@
  * uniforms at that moment) and each buffer copy. Then every buffer the commands touch is given a
  * stand-in that the replay owns, one for one, so that tfjs's reuse of buffers within the function
  * is reproduced and none of tfjs's buffers is ever written by a replay:
- * - the input's buffer: a buffer the input is copied into at each replay;
+ * - the inputs' buffers: buffers the inputs are copied into at each replay;
  * - the variables' buffers (a model's weights): bound as they are, so in-place updates show; a
  *   variable that has since got another buffer (assigned, set) makes the next call record again;
  * - buffers that existed before the call (constants a layer holds, cached scalars): copied once;
@@ -22,7 +23,10 @@
  * - uniforms: each dispatch's bytes in one uniform buffer, at aligned offsets.
  * The replay's outputs are copied into new tfjs tensors at the end. Anything else a function might
  * do on the GPU (textures, timestamp queries, indirect dispatches, buffer writes other than
- * uniforms) is refused when recording, and such a function simply runs as itself.
+ * uniforms) is refused when recording, and such a function simply runs as itself. What the
+ * commands cannot show (storage written in place, uniforms or CPU state that change per call) the
+ * code that records them notes (replay-notes.ts), and a replay acts on it. With `verify`, a plan
+ * is kept only where two recordings in a row ran the same commands with the same bytes.
  */
 import { engine, env, type DataType, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import { followBindGroupCacheFlag } from './bind-group-cache.js';

@@ -343,8 +343,15 @@ describe.runIf(adapter)('WebGPUReplay of several inputs, verified, and of traini
     expect(() => replayTrainStep(model)).toThrow(/the model's optimizer must be fusedAdam from @sa-unet\/tfjs-kernels .*, got Adam/);
     model.compile({ optimizer: fusedAdam(0.01), loss: 'meanSquaredError' });
     const x = image(1);
-    expect(() => replayTrainStep(model).run(x)).toThrow(`replayTrainStep(${model.name}): give 1 input(s) and 1 target(s), got 1 tensor(s)`);
-    x.dispose();
+    const step = replayTrainStep(model);
+    expect(() => step.run(x)).toThrow(`replayTrainStep(${model.name}): give 1 input(s) and 1 target(s), got 1 tensor(s)`);
+    const small = tf.zeros([1, 8, 8, 1]);
+    const pair = tf.zeros([2, 16, 16, 1]);
+    expect(() => step.run(x, small)).toThrow(`replayTrainStep(${model.name}): target 0 must have shape [1, 16, 16, 1], got [1, 8, 8, 1]`);
+    expect(() => step.run(x, pair)).toThrow(`replayTrainStep(${model.name}): target 0 must have shape [1, 16, 16, 1], got [2, 16, 16, 1]`);
+    expect(() => step.run(small, small)).toThrow(`replayTrainStep(${model.name}): input 0 must have shape [1, 16, 16, 1], got [1, 8, 8, 1]`);
+    tf.dispose([x, small, pair]);
+    step.dispose();
     disposeModels(model);
   });
 });

@@ -18,9 +18,15 @@ export interface TrainableModel {
   /** The model's name, in error messages. */
   name?: string;
   /** Its inputs: `run` takes one tensor per input, then one per output (the targets). */
-  inputs: unknown[];
+  inputs: Array<{
+    /** The input's shape, null where any size goes (the batch). */
+    shape: Array<number | null>;
+  }>;
   /** Its outputs. */
-  outputs: unknown[];
+  outputs: Array<{
+    /** The output's shape, null where any size goes (the batch). */
+    shape: Array<number | null>;
+  }>;
   /** The optimizer it was compiled with (fusedAdam). */
   optimizer: Optimizer | null | undefined;
   /** Every weight, trainable or not (batch norms' moving averages included): the replay's variables. */
@@ -60,10 +66,21 @@ export function replayTrainStep(model: TrainableModel): WebGPUReplay {
   const trainFunction = makeTrainFunction.call(model);
   const arity = model.inputs.length + model.outputs.length;
   const adam = optimizer as unknown as AdamState;
+  const expected = [...model.inputs.map((t, i) => ({ what: `input ${i}`, shape: t.shape })),
+    ...model.outputs.map((t, i) => ({ what: `target ${i}`, shape: t.shape }))];
   const step = (...data: Tensor[]): Tensor[] => {
     if (data.length !== arity) {
       throw new Error(`${label}: give ${model.inputs.length} input(s) and ${model.outputs.length} target(s), got ${data.length} tensor(s)`);
     }
+    // trainOnBatch checks these before tfjs runs anything; the step it runs does not.
+    data.forEach((t, i) => {
+      const { what, shape } = expected[i]!;
+      const batch = data[0]!.shape[0];
+      const fits = t.shape.length === shape.length && t.shape.every((d, j) => (j === 0 ? d === batch : shape[j] == null || shape[j] === d));
+      if (!fits) {
+        throw new Error(`${label}: ${what} must have shape [${shape.map((d, j) => (j === 0 ? batch : d ?? 'any')).join(', ')}], got [${t.shape.join(', ')}]`);
+      }
+    });
     return trainFunction(data);
   };
   return new WebGPUReplay(step as (...data: Tensor[]) => Tensor[], {

@@ -355,11 +355,8 @@ function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor | Tensor
   const stand = new Map<GPUBuffer, GPUBuffer>(); // tfjs's buffer -> the replay's
   const uniformBytes = new Map<GPUBuffer, Uint8Array>();
   const descriptors = new Map<GPUBindGroup, GPUBindGroupDescriptor>();
-  /**
-   * A bind group as recorded: its descriptor, and per entry the bytes of its uniforms at the
-   * dispatch (undefined for storage) and, where noted, how a replay computes them anew.
-   */
-  type RecordedGroup = { descriptor: GPUBindGroupDescriptor; uniforms: Array<Uint8Array | undefined>; fresh: Array<UniformNote | undefined> };
+  /** A bind group as recorded: its descriptor, and per entry the bytes of its uniforms at the dispatch (undefined for storage). */
+  type RecordedGroup = { descriptor: GPUBindGroupDescriptor; uniforms: Array<Uint8Array | undefined> };
   type Raw = { kind: 'dispatch'; pipeline: GPUComputePipeline; groups: RecordedGroup[]; workgroups: [number, number, number] }
     | { kind: 'copy'; source: GPUBuffer; sourceOffset: number; destination: GPUBuffer; destinationOffset: number; size: number };
   const raw: Raw[] = [];
@@ -424,7 +421,7 @@ function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor | Tensor
     return r;
   };
   /** Bytes the CPU wrote into buffers mapped for writing, as they were when unmapped. */
-  const mappedRanges = new Map<GPUBuffer, ArrayBuffer[]>();
+  const mappedRanges = new Map<GPUBuffer, ArrayBuffer>(); // (tfjs maps the whole buffer, from offset 0)
   const written = new Map<GPUBuffer, Uint8Array>();
   /** The replay's stand-in for a buffer the commands touch: its own, one for one, but for the variables'. */
   const standIn = (b: GPUBuffer): GPUBuffer => {
@@ -492,15 +489,15 @@ function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor | Tensor
     hooks.set(proto.buffer, 'getMappedRange', (original) => function (this: GPUBuffer, ...a) {
       const range = original.apply(this, a) as ArrayBuffer;
       const offset = (a[0] as number | undefined) ?? 0;
-      if (offset === 0) mappedRanges.set(this, [...(mappedRanges.get(this) ?? []), range]);
+      if (offset === 0) mappedRanges.set(this, range);
       return range;
     });
     // An upload into a buffer created mapped: its bytes, as they are when unmapped, copied in at that point of each replay.
     hooks.set(proto.buffer, 'unmap', (original) => function (this: GPUBuffer, ...a) {
-      const ranges = mappedRanges.get(this);
-      if (ranges !== undefined) {
+      const range = mappedRanges.get(this);
+      if (range !== undefined) {
         mappedRanges.delete(this);
-        written.set(this, new Uint8Array(ranges[0]!.slice(0)));
+        written.set(this, new Uint8Array(range.slice(0)));
       }
       const out = original.apply(this, a);
       if ((this.usage & GPUBufferUsage.STORAGE) !== 0) {
@@ -530,9 +527,9 @@ function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor | Tensor
         const descriptor = g === undefined ? undefined : descriptors.get(g);
         if (descriptor === undefined) {
           refuse('a bind group made before the recording');
-          return { descriptor: { layout: null as unknown as GPUBindGroupLayout, entries: [] }, uniforms: [], fresh: [] };
+          return { descriptor: { layout: null as unknown as GPUBindGroupLayout, entries: [] }, uniforms: [] };
         }
-        const group: RecordedGroup = { descriptor, uniforms: [], fresh: [] };
+        const group: RecordedGroup = { descriptor, uniforms: [] };
         [...descriptor.entries].forEach((entry, i) => {
           const binding = entry.resource as Partial<GPUBufferBinding>;
           const b = binding.buffer;

@@ -131,31 +131,52 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
       const plan = planEpoch(samples.length, batchSize, shearDegrees, rand);
       let lossSum = 0;
       let count = 0;
+      const failure = (err: unknown, images: number) => explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: images });
+      /** A step's loss values as trainOnBatch returns them, then what the epoch counts of it. */
+      const account = async (step: StepInFlight) => {
+        const result = await step.values.catch((err: unknown) => {
+          throw failure(err, step.images);
+        });
+        const loss = Array.isArray(result) ? result[0]! / model.outputs.length : result;
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch + 1}, batch ${step.batch + 1}`);
+        peakRss = Math.max(peakRss, process.memoryUsage.rss());
+        lossSum += loss * step.images;
+        count += step.images;
+        seen += step.images;
+        // On wasm every await above resolves as a microtask: without a macrotask turn, timers (the
+        // progress bars' redraws) and signals would wait for the end of training.
+        await new Promise((resolve) => setImmediate(resolve));
+        options.onBatch?.({
+          epoch: epoch + 1, epochs, batch: step.batch + 1, batches: plan.length, loss: lossSum / count,
+          imagesPerSecond: seen / ((performance.now() - start) / 1000),
+        });
+      };
+      // A replayed step's loss is read back after the next step has been sent to the GPU, so that
+      // the GPU does not wait for the CPU to prepare and encode that one.
+      let inFlight: StepInFlight | null = null;
       for (const [b, { indices, shears }] of plan.entries()) {
         const batch = indices.map((i) => samples[i]);
         const images = stackImages(batch, size);
         const masks = stackMasks(batch, size);
         const augmented = shears !== null ? shearBatch(images, masks, shears) : { images, masks };
         const targets = trainingTargets(model, augmented.masks);
-        const result = await (replay === null ? model.trainOnBatch(augmented.images, targets) : replayedStep(replay, augmented.images, targets))
-          .catch((err: unknown) => {
-            throw explainBackendFailure(err, { activity: 'training', model: model.name, size, batchSize: batch.length });
-          });
-        const loss = Array.isArray(result) ? result[0]! / model.outputs.length : result;
-        tf.dispose([images, masks, augmented.images, augmented.masks]);
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch + 1}, batch ${b + 1}`);
-        peakRss = Math.max(peakRss, process.memoryUsage.rss());
-        lossSum += loss * batch.length;
-        count += batch.length;
-        seen += batch.length;
-        // On wasm every await above resolves as a microtask: without a macrotask turn, timers (the
-        // progress bars' redraws) and signals would wait for the end of training.
-        await new Promise((resolve) => setImmediate(resolve));
-        options.onBatch?.({
-          epoch: epoch + 1, epochs, batch: b + 1, batches: plan.length, loss: lossSum / count,
-          imagesPerSecond: seen / ((performance.now() - start) / 1000),
-        });
+        let step: StepInFlight;
+        try {
+          step = { batch: b, images: batch.length, values: replay === null ? Promise.resolve(await model.trainOnBatch(augmented.images, targets)) : replayedStep(replay, augmented.images, targets) };
+        } catch (err) {
+          throw failure(err, batch.length);
+        } finally {
+          tf.dispose([images, masks, augmented.images, augmented.masks]);
+        }
+        step.values.catch(() => {}); // (a failure is reported where the step is accounted for; meanwhile it is not unhandled)
+        if (inFlight !== null) await account(inFlight);
+        inFlight = step;
+        if (replay === null) {
+          await account(inFlight);
+          inFlight = null;
+        }
       }
+      if (inFlight !== null) await account(inFlight);
       epochLosses.push(lossSum / count);
       epochSeconds.push((performance.now() - epochStart) / 1000);
       if (stateDir !== undefined && epoch + 1 < epochs && performance.now() - lastSave >= (options.stateEverySeconds ?? 60) * 1000) {
@@ -173,14 +194,26 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
   };
 }
 
-/** One step through the replay, its loss values read back as trainOnBatch returns them (one number, or the total first). */
-async function replayedStep(replay: WebGPUReplay, images: tf.Tensor, targets: tf.Tensor | tf.Tensor[]): Promise<number | number[]> {
+/** An Adam step sent to the backend: its batch's index and size, and its loss values to come. */
+interface StepInFlight {
+  batch: number;
+  images: number;
+  values: Promise<number | number[]>;
+}
+
+/**
+ * One step through the replay, sent to the GPU now (its inputs may be disposed on return); its
+ * loss values, read back, as trainOnBatch returns them (one number, or the total first).
+ */
+function replayedStep(replay: WebGPUReplay, images: tf.Tensor, targets: tf.Tensor | tf.Tensor[]): Promise<number | number[]> {
   const losses = replay.run(images, ...(Array.isArray(targets) ? targets : [targets])) as tf.Tensor[];
-  try {
-    const values = await Promise.all(losses.map(async (t) => (await t.data())[0]!));
-    return values.length === 1 ? values[0]! : values;
-  } finally {
-    tf.dispose(losses);
-  }
+  return (async () => {
+    try {
+      const values = await Promise.all(losses.map(async (t) => (await t.data())[0]!));
+      return values.length === 1 ? values[0]! : values;
+    } finally {
+      tf.dispose(losses);
+    }
+  })();
 }
 

@@ -114,7 +114,7 @@ describe('training state', () => {
   }, 120_000);
 
   // A NaN pixel in the fifth sample: on webgpu the loss is NaN from the step that first trains on it
-  // (on wasm it is not: there, for one, max pooling gives -Infinity for a window holding NaN).
+  // (on wasm it is not: there, for one, max pooling gives -Infinity for a window whose first value is NaN).
   // Replayed steps are read back one step late; the report still names that step.
   it.runIf(adapter)('on webgpu, a step whose loss is not finite stops training, naming its epoch and batch', async () => {
     await selectBackend('webgpu');

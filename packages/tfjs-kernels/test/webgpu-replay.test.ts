@@ -350,7 +350,13 @@ describe.runIf(adapter)('WebGPUReplay of several inputs, verified, and of traini
     expect(() => step.run(x, small)).toThrow(`replayTrainStep(${model.name}): target 0 must have shape [1, 16, 16, 1], got [1, 8, 8, 1]`);
     expect(() => step.run(x, pair)).toThrow(`replayTrainStep(${model.name}): target 0 must have shape [1, 16, 16, 1], got [2, 16, 16, 1]`);
     expect(() => step.run(small, small)).toThrow(`replayTrainStep(${model.name}): input 0 must have shape [1, 16, 16, 1], got [1, 8, 8, 1]`);
-    tf.dispose([x, small, pair]);
+    const y = tf.zeros([1, 16, 16, 1]);
+    for (let i = 0; i < 4; i++) tf.dispose(step.run(x, y)); // replayed from the fourth call
+    const first = model.optimizer;
+    model.compile({ optimizer: fusedAdam(0.02), loss: 'meanSquaredError' });
+    first.dispose();
+    expect(() => step.run(x, y)).toThrow(`replayTrainStep(${model.name}): the model was compiled again since this replay was made; make a new one (replayTrainStep(model))`);
+    tf.dispose([x, y, small, pair]);
     step.dispose();
     disposeModels(model);
   });

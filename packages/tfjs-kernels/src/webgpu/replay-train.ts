@@ -68,7 +68,14 @@ export function replayTrainStep(model: TrainableModel): WebGPUReplay {
   const adam = optimizer as unknown as AdamState;
   const expected = [...model.inputs.map((t, i) => ({ what: `input ${i}`, shape: t.shape })),
     ...model.outputs.map((t, i) => ({ what: `target ${i}`, shape: t.shape }))];
+  // The optimizer's moments are variables of the replay: another optimizer's would be read stale.
+  const checkOptimizer = () => {
+    if (model.optimizer !== optimizer) {
+      throw new Error(`${label}: the model was compiled again since this replay was made; make a new one (replayTrainStep(model))`);
+    }
+  };
   const step = (...data: Tensor[]): Tensor[] => {
+    checkOptimizer();
     if (data.length !== arity) {
       throw new Error(`${label}: give ${model.inputs.length} input(s) and ${model.outputs.length} target(s), got ${data.length} tensor(s)`);
     }
@@ -85,9 +92,12 @@ export function replayTrainStep(model: TrainableModel): WebGPUReplay {
   };
   return new WebGPUReplay(step as (...data: Tensor[]) => Tensor[], {
     verify: true,
-    variables: () => [
-      ...model.weights.map((w) => w.read()),
-      ...[...adam.accumulatedFirstMoment, ...adam.accumulatedSecondMoment].flatMap((slot) => slot === undefined ? [] : [slot.variable]),
-    ],
+    variables: () => {
+      checkOptimizer();
+      return [
+        ...model.weights.map((w) => w.read()),
+        ...[...adam.accumulatedFirstMoment, ...adam.accumulatedSecondMoment].flatMap((slot) => slot === undefined ? [] : [slot.variable]),
+      ];
+    },
   });
 }

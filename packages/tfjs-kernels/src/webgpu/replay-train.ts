@@ -46,7 +46,8 @@ export interface TrainableModel {
  * later calls replay it: the same results, bit for bit. Elsewhere every call runs the step.
  *
  * The model must be compiled with {@link fusedAdam} (whose state the replay knows; another
- * optimizer's state would be replayed stale, so it is refused here). The step replays where the
+ * optimizer's state would be replayed stale, so it is refused here); compiled again, it needs a
+ * new replay (the old one throws). The step replays where the
  * weights and statistics stay in their storage: tfjs-layers' own BatchNormalization gives its
  * moving averages new storage at every step, so a model with it records again at every call
  * (correct, not faster); @sa-unet/unet-zoo's batch norm updates them in place. Random layers

@@ -21,6 +21,7 @@ const SCRIPTS: Record<string, () => Promise<unknown>> = {
   'gpu-fusions': () => import('./gpu-fusions.js'),
   'bind-group-cache': () => import('./bind-group-cache.js'),
   'replay-step': () => import('./replay-step.js'),
+  'replay-throughput': () => import('./replay-throughput.js'),
   'gradient-memory': () => import('./gradient-memory.js'),
 };
 

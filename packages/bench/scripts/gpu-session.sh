@@ -59,7 +59,7 @@ step latency 150 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$r
 # Adam steps through trainOnBatch against the same steps replayed (tfjs-kernels' replayTrainStep, 2026-12-05: not yet run on a GPU), alternating rounds.
 step replay-step 150 .gpu/gpu-scripts.mjs replay-step --size "$size" --steps "$steps" --rounds 3 --out "$out/replay-step.json"
 # GPU time per forward pass and per Adam step from replayed calls sent back to back (one read per burst): the targets without the CPU.
-step throughput 120 .gpu/gpu-scripts.mjs replay-throughput --size "$size" --models unet,unet-plus-plus,attention-unet,multires-unet,sa-unet --out "$out/throughput.json"
+step throughput 120 .gpu/gpu-scripts.mjs replay-throughput --size "$size" --runs "$runs" --steps "$steps" --models unet,unet-plus-plus,attention-unet,multires-unet,sa-unet --out "$out/throughput.json"
 # Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built, each also replayed (tfjs-kernels' replayPredict).
 step fold 150 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 # Our kernels' Adam steps and forward passes, with each one's kernels profiled (tf.profile: the GPU time per kernel).

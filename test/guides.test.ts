@@ -3,8 +3,10 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../test-utils/backends.js';
+import { withSeed } from '../test-utils/numeric.js';
 import { measuredReceptiveField } from '../examples/layer-receptive-field.js';
 import { scoreNerve } from '../examples/metrics.js';
 import { nerveAndVesselModel } from '../examples/zoo-headless.js';
@@ -65,6 +67,36 @@ describe('guides', () => {
     const backend = await useGpuIfPresent();
     expect(['webgpu', 'wasm']).toContain(backend);
     expect(tf.getBackend()).toBe(backend);
+  });
+
+  it('fast-training: the losses and weights of trainOnBatch, bit for bit, replayed on webgpu', async () => {
+    const { useGpuIfPresent } = await import('../examples/webgpu-setup.js');
+    const { trainFast } = await import('../examples/fast-training.js');
+    const { fusedAdam } = await import('@sa-unet/tfjs-kernels');
+    const { diceLoss } = await import('@sa-unet/seg-metrics');
+    const backend = await useGpuIfPresent();
+    const [fast, reference] = [0, 1].map(() => withSeed(4, () => createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 4, depth: 2 })));
+    const batches = [1, 2].map((seed) => {
+      const images = tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', seed) as tf.Tensor4D;
+      return [images, tf.tidy(() => tf.cast(tf.greater(images, 0.7), 'float32')) as tf.Tensor4D] as [tf.Tensor4D, tf.Tensor4D];
+    });
+    const losses = await trainFast(fast!, batches, 3); // six steps: the last three replayed on webgpu
+    reference!.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });
+    const expected: number[] = [];
+    for (let epoch = 0; epoch < 3; epoch++) {
+      let sum = 0;
+      for (const [images, masks] of batches) sum += await reference!.trainOnBatch(images, masks) as number;
+      expected.push(sum / batches.length);
+    }
+    expect(losses).toEqual(expected);
+    const weights = (m: tfl.LayersModel) => Promise.all(m.getWeights().map(async (w) => Array.from(await w.data())));
+    expect(await weights(fast!)).toEqual(await weights(reference!));
+    tf.dispose(batches.flat());
+    for (const m of [fast!, reference!]) {
+      m.optimizer.dispose();
+      m.dispose();
+    }
+    expect(['webgpu', 'wasm']).toContain(backend);
   });
 
   it('fast-inference: the model\'s predictions (within float32 rounding of the folded batch norms), replayed on webgpu', async () => {

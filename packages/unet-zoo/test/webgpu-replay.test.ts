@@ -3,7 +3,8 @@
  * built and with its batch norms folded: the model's own predictions bit for bit, the same
  * dispatches, no tensors left. And every network's training step replayed (replayTrainStep): the
  * losses, weights, batch-norm statistics and optimizer state of trainOnBatch bit for bit (the zoo's
- * batch norm keeps its moving averages in their storage, so the step replays). SA-U-Net's layers run the package's own kernels (channel
+ * batch norm keeps its moving averages in their storage, so the step replays), U-Net++ with deep
+ * supervision's several heads and targets too. SA-U-Net's layers run the package's own kernels (channel
  * attention, separable stages), recorded like tfjs's. On Dawn (in CI on Mesa's lavapipe); skipped
  * with a message where no WebGPU adapter exists, unless SA_UNET_REQUIRE_WEBGPU=1.
  */
@@ -69,6 +70,29 @@ describe.runIf(adapter)('zoo networks replayed on webgpu', () => {
     const state = async (m: tfl.LayersModel) => Promise.all([...m.getWeights(), ...(await m.optimizer.getWeights()).map((w) => w.tensor)]
       .map(async (t) => Array.from(await t.data())));
     expect(await state(b!)).toEqual(await state(a!));
+    tf.dispose([x, y]);
+    step.dispose();
+    for (const m of [a!, b!]) {
+      m.optimizer.dispose();
+      m.dispose();
+    }
+  });
+
+  it('U-Net++ with deep supervision (depth 3: three heads): a step of three outputs and targets replayed gives trainOnBatch\'s losses bit for bit', async () => {
+    const [a, b] = [0, 1].map(() => withSeed(6, () => createModel('unet-plus-plus', { inputShape: [16, 16, 1], baseFilters: 4, depth: 3, deepSupervision: true })));
+    for (const m of [a!, b!]) m.compile({ optimizer: fusedAdam(0.01), loss: 'meanSquaredError' });
+    expect(a!.outputs).toHaveLength(3);
+    const step = replayTrainStep(b!);
+    const x = tf.randomUniform([2, 16, 16, 1], 0, 1, 'float32', 8);
+    const y = tf.tidy(() => tf.cast(tf.greater(x, 0.6), 'float32'));
+    const targets = a!.outputs.map(() => y);
+    for (let i = 0; i < 5; i++) {
+      const expected = await a!.trainOnBatch(x, targets) as number[];
+      const losses = step.run(x, ...targets) as tf.Tensor[];
+      expect(await Promise.all(losses.map(async (t) => (await t.data())[0]))).toEqual(expected); // the total, then each output's
+      tf.dispose(losses);
+    }
+    expect(step.counts).toMatchObject({ recordings: 1, replays: 2 });
     tf.dispose([x, y]);
     step.dispose();
     for (const m of [a!, b!]) {

@@ -10,3 +10,9 @@ export async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelA
   }));
   return artifacts!;
 }
+
+/** Every weight of a model (batch norms' moving averages included) and of its optimizer (step count, moments), read. */
+export async function trainingState(model: tfl.LayersModel): Promise<number[][]> {
+  const optimizer = await model.optimizer.getWeights();
+  return Promise.all([...model.getWeights(), ...optimizer.map((w) => w.tensor)].map(async (t) => Array.from(await t.data())));
+}

@@ -14,6 +14,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGPUReplay, fusedAdam, registerTrainingKernels, replayPredict, replayTrainStep } from '@sa-unet/tfjs-kernels';
 import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { trainingState } from '../../../test-utils/models.js';
 
 const adapter = await nodeWebGPU('the WebGPU replay tests');
 
@@ -200,12 +201,6 @@ function twins(seed: number, options: { batchNorm?: boolean } = {}): [tfl.Layers
   return [a, b];
 }
 
-/** Every weight of a model (batch norms' moving averages included) and of its optimizer (step count, moments), read. */
-async function state(model: tfl.LayersModel): Promise<number[][]> {
-  const optimizer = await model.optimizer.getWeights();
-  return Promise.all([...model.getWeights(), ...optimizer.map((w) => w.tensor)].map(async (t) => Array.from(await t.data())));
-}
-
 function disposeModels(...models: tfl.LayersModel[]): void {
   for (const m of models) {
     m.optimizer.dispose();
@@ -286,7 +281,7 @@ describe.runIf(adapter)('WebGPUReplay of several inputs, verified, and of traini
     // Once the plan was made, tfjs's pool let go of the buffers it held free (the step's working
     // set, which the replay holds its own of; the twin's trainOnBatch fills the pool again after).
     expect(freeAfterPlan).toBeLessThan(step.counts.bytes / 4);
-    expect(await state(b)).toEqual(await state(a));
+    expect(await trainingState(b)).toEqual(await trainingState(a));
     expect((b.optimizer as unknown as { iterations: number }).iterations).toBe(6);
     tf.dispose([x, y]);
     step.dispose();
@@ -314,7 +309,7 @@ describe.runIf(adapter)('WebGPUReplay of several inputs, verified, and of traini
     // step before did, which updated it into new storage); the next agrees with that one.
     for (let i = 0; i < 3; i++) await both();
     expect(step.counts).toMatchObject({ recordings: 2, replays: 3 });
-    expect(await state(b)).toEqual(await state(a)); // and reads after replays are the new values, not those cached
+    expect(await trainingState(b)).toEqual(await trainingState(a)); // and reads after replays are the new values, not those cached
     tf.dispose([x, y]);
     step.dispose();
     disposeModels(a, b);
@@ -330,7 +325,7 @@ describe.runIf(adapter)('WebGPUReplay of several inputs, verified, and of traini
       expect((await values(step.run(x, y)))[0]).toEqual([expected]);
     }
     expect(step.counts.replays).toBe(0);
-    expect(await state(b)).toEqual(await state(a));
+    expect(await trainingState(b)).toEqual(await trainingState(a));
     tf.dispose([x, y]);
     step.dispose();
     disposeModels(a, b);

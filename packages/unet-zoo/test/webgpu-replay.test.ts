@@ -16,6 +16,7 @@ import { fusedAdam, registerTrainingKernels, replayPredict, replayTrainStep } fr
 import { createModel, foldBatchNorm, MODEL_NAMES } from '@sa-unet/unet-zoo';
 import { withSeed } from '../../../test-utils/numeric.js';
 import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { trainingState } from '../../../test-utils/models.js';
 
 const adapter = await nodeWebGPU('the zoo replay tests');
 
@@ -67,9 +68,7 @@ describe.runIf(adapter)('zoo networks replayed on webgpu', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     expect(step.counts).toMatchObject({ recordings: 1, replays: 3 });
-    const state = async (m: tfl.LayersModel) => Promise.all([...m.getWeights(), ...(await m.optimizer.getWeights()).map((w) => w.tensor)]
-      .map(async (t) => Array.from(await t.data())));
-    expect(await state(b!)).toEqual(await state(a!));
+    expect(await trainingState(b!)).toEqual(await trainingState(a!));
     tf.dispose([x, y]);
     step.dispose();
     for (const m of [a!, b!]) {

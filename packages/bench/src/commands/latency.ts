@@ -17,7 +17,7 @@ import { writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { checkInteger, checkSize, parseModels } from './options.js';
 import { explainBackendFailure } from '../backend-failure.js';
-import { trainingTargets } from '../train/trainer.js';
+import { replayedStep, trainingTargets } from '../train/trainer.js';
 import { workerUrl } from './jobs.js';
 import { buildModel, disposeModel } from './run-model.js';
 import { errorMessage } from '../errors.js';
@@ -117,14 +117,8 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
   const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 4), 0.8), 'float32'));
   const targets = trainingTargets(model, y);
   const replayed = replay ? replayTrainStep(model) : null;
-  // Each reads the loss back, so the step is complete.
-  const train = replayed === null
-    ? () => model.trainOnBatch(x, targets)
-    : async () => {
-      const losses = replayed.run(x, ...(Array.isArray(targets) ? targets : [targets])) as tf.Tensor[];
-      await losses[0]!.data();
-      tf.dispose(losses);
-    };
+  // Each reads the losses back, so the step is complete.
+  const train = () => (replayed === null ? model.trainOnBatch(x, targets) : replayedStep(replayed, x, targets));
   const step = async () => {
     const t0 = performance.now();
     await train().catch((err: unknown) => {

@@ -205,7 +205,7 @@ interface StepInFlight {
  * One step through the replay, sent to the GPU now (its inputs may be disposed on return); its
  * loss values, read back, as trainOnBatch returns them (one number, or the total first).
  */
-function replayedStep(replay: WebGPUReplay, images: tf.Tensor, targets: tf.Tensor | tf.Tensor[]): Promise<number | number[]> {
+export function replayedStep(replay: WebGPUReplay, images: tf.Tensor, targets: tf.Tensor | tf.Tensor[]): Promise<number | number[]> {
   const losses = replay.run(images, ...(Array.isArray(targets) ? targets : [targets])) as tf.Tensor[];
   return (async () => {
     try {

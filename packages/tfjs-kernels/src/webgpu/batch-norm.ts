@@ -19,8 +19,7 @@ import {
   type BatchNormGeometry,
   type PartialSumKind,
 } from './batch-norm-programs.js';
-import { recordIntoNew, type RecordingBackend } from './recorded-dispatch.js';
-import { ownsStorage, replayNotes } from './replay-notes.js';
+import { recordIntoNew, writableInPlace, type RecordingBackend } from './recorded-dispatch.js';
 
 /**
  * Names of the batch-norm kernels this package registers for webgpu; for x of any rank >= 1,
@@ -89,18 +88,17 @@ export function webgpuBatchMoments({ inputs, backend, attrs }: KernelArgs): Tens
   checkX(name, x);
   const momentum = Number((attrs ?? {}).momentum);
   const gpu = backend as RecordingBackend;
-  const inPlace = (attrs ?? {}).inPlace === true && movingMean.dataId !== movingVariance.dataId &&
-    ownsStorage(gpu, movingMean) && ownsStorage(gpu, movingVariance);
-  if (!inPlace) {
+  if ((attrs ?? {}).inPlace !== true || !writableInPlace(gpu, [movingMean, movingVariance])) {
     // mean, variance, updated movingMean, updated movingVariance
     return channelResults(gpu, 'moments', x, [x], [x, movingMean, movingVariance], 1 - momentum, 0).outputs;
   }
-  const notes = replayNotes();
-  for (const t of [movingMean, movingVariance]) notes?.writesInPlace(t);
   const [mean, variance] = channelResults(gpu, 'moments', x, [x], [x, movingMean, movingVariance], 1 - momentum, 0, false, true).outputs;
   // The updated averages are the inputs' own storage, returned as tfjs's Reshape returns its input's.
-  for (const t of [movingMean, movingVariance]) gpu.incRef(t.dataId);
-  return [mean!, variance!, { ...movingMean }, { ...movingVariance }].map((t) => ({ dataId: t.dataId, shape: [...t.shape], dtype: t.dtype }));
+  const own = (t: TensorInfo): TensorInfo => {
+    gpu.incRef(t.dataId);
+    return { dataId: t.dataId, shape: [...t.shape], dtype: t.dtype };
+  };
+  return [mean!, variance!, own(movingMean), own(movingVariance)];
 }
 
 export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {

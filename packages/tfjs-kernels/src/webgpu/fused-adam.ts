@@ -26,8 +26,7 @@ import {
 import type { AdamSlot, AdamState } from '../fused-adam.js';
 import type { WebGPUProgramSpec } from './backend-internals.js';
 import { gridStride, WORKGROUP } from './grid.js';
-import { recordDispatch, type RecordedShader, type RecordingBackend } from './recorded-dispatch.js';
-import { ownsStorage, replayNotes } from './replay-notes.js';
+import { recordDispatch, writableInPlace, type RecordedShader, type RecordingBackend } from './recorded-dispatch.js';
 
 const asUniforms = (values: number[]) => values.map((u) => ({ type: 'float32', data: [u] }));
 
@@ -143,11 +142,9 @@ export function applyAdamOnWebGPU(self: AdamState, slots: AdamSlot[], step: numb
     engine().makeTensorFromTensorInfo(gpu.runWebGPUProgram(program, inputs, 'float32',
       [...gridStride(program.outputShape[0]!).uniforms, ...asUniforms(uniforms)]));
   const inPlace: AdamSlot[] = [];
-  const notes = replayNotes();
   for (const slot of slots) {
     const { value, m, v, gradient } = slot;
-    if ([value, m, v].every((t) => ownsStorage(gpu, t))) {
-      for (const t of [value, m, v]) notes?.writesInPlace(t);
+    if (writableInPlace(gpu, [value, m, v])) {
       inPlace.push(slot);
       continue;
     }
@@ -162,8 +159,8 @@ export function applyAdamOnWebGPU(self: AdamState, slots: AdamSlot[], step: numb
   // Groups of similar sizes, so that few threads of a dispatch idle past their variable's end.
   inPlace.sort((a, b) => b.value.size - a.value.size);
   const groupSize = inPlaceGroupSize(gpu.device);
-  // A replay of this update runs at a later step: its bias corrections are computed then, from the
-  // optimizer's step count as it is then (before the replay advances it: FusedAdamOptimizer).
-  const uniforms = notes === null ? () => inPlaceUniforms(self, step) : () => inPlaceUniforms(self, self.iterations + 1);
+  // From the optimizer's step count as it is when called (update number `step` now; a replay of
+  // this update computes them again before it advances the count: FusedAdamOptimizer).
+  const uniforms = () => inPlaceUniforms(self, self.iterations + 1);
   for (let i = 0; i < inPlace.length; i += groupSize) recordInPlaceUpdate(gpu, inPlace.slice(i, i + groupSize), uniforms);
 }

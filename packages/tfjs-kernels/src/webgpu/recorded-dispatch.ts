@@ -81,6 +81,36 @@ export function recordIntoNew(gpu: RecordingBackend, shader: RecordedShader, inp
   }
 }
 
+/**
+ * Drops the values tfjs-backend-webgpu keeps of a tensor on the CPU: it serves what a read
+ * (`data()`, a model's save) returned to every later read, so after an update in place that copy
+ * would be stale (a second save would write the weights of the first).
+ */
+export function dropCpuCopy(gpu: RecordingBackend, dataId: object): void {
+  const data = gpu.tensorMap.get(dataId);
+  if (data !== undefined) data.values = null;
+}
+
+/**
+ * Whether `tensors` may be overwritten in place by a dispatch recorded next: each uses its
+ * storage alone (no other tensor shares it, nor one another), on the GPU as a buffer. If so, their
+ * copies on the CPU are dropped, and a recording replay (replay-notes.ts) is told of the writes.
+ */
+export function writableInPlace(gpu: RecordingBackend, tensors: TensorInfo[]): boolean {
+  if (new Set(tensors.map((t) => t.dataId)).size < tensors.length) return false;
+  const owned = tensors.every((t) => {
+    if (gpu.refCount(t.dataId) !== 1) return false;
+    gpu.uploadToGPU(t.dataId);
+    return gpu.tensorMap.get(t.dataId)?.resource instanceof GPUBuffer;
+  });
+  if (!owned) return false;
+  for (const t of tensors) {
+    dropCpuCopy(gpu, t.dataId);
+    replayNotes()?.writesInPlace(t);
+  }
+  return true;
+}
+
 /** WGSL element type of a tensor's storage: float32, or int32 (also bool, and a float32 tensor cast by the stock Cast). */
 export type StorageType = 'f32' | 'i32';
 

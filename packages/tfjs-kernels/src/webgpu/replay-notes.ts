@@ -5,7 +5,6 @@
  * nothing is noted.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import type { RecordingBackend } from './recorded-dispatch.js';
 
 /** Uniform values as tfjs-backend-webgpu's makeUniforms takes them. */
 export type UniformValues = Array<{ type: string; data: number[] }>;
@@ -44,19 +43,4 @@ export function withReplayNotes<T>(notes: ReplayNotes, fn: () => T): T {
   } finally {
     active = before;
   }
-}
-
-/**
- * Whether the given tensor alone uses its storage, on the GPU as a buffer: safe to overwrite in
- * place. Its values cached on the CPU are dropped: tfjs-backend-webgpu keeps what a read (`data()`,
- * a model's save) returned and serves it to every later read, so after an update in place that copy
- * would be stale (a second save would write the weights of the first).
- */
-export function ownsStorage(gpu: RecordingBackend, t: TensorInfo): boolean {
-  if (gpu.refCount(t.dataId) !== 1) return false;
-  gpu.uploadToGPU(t.dataId);
-  const data = gpu.tensorMap.get(t.dataId);
-  if (!(data?.resource instanceof GPUBuffer)) return false;
-  data.values = null;
-  return true;
 }

@@ -124,10 +124,7 @@ export function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor |
   for (const v of variables) backend.uploadToGPU(v.dataId);
   // What came before is submitted: buffers that exist now hold their values by the time a copy
   // submitted during the recording reads them.
-  if (backend.commandEncoder != null) {
-    backend.endComputePassEncoder();
-    backend.submitQueue();
-  }
+  submitPending(backend);
   const inputBuffers = xs.map((x) => bufferOf(backend, x));
   const isInput = new Set<GPUBuffer | null>(inputBuffers);
   const variableBuffers = variables.map((v) => bufferOf(backend, v));
@@ -174,7 +171,7 @@ export function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor |
   };
 
   // What the function's own code notes (replay-notes.ts), in order.
-  type UniformNote = { kind: 'uniforms'; values: () => UniformValues; bytes: number; at?: { group: RecordedGroup; entry: number } };
+  type UniformNote = { kind: 'uniforms'; values: () => UniformValues; at?: { group: RecordedGroup; entry: number } };
   const notes: Array<UniformNote | { kind: 'redo'; redo: () => void }> = [];
   const noted = new Map<GPUBuffer, UniformNote>(); // uniform buffers noted since their last write, until a dispatch binds them
   const inPlace = new Set<object>();
@@ -183,7 +180,7 @@ export function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor |
       inPlace.add(t.dataId);
     },
     uniformsFrom: (buffer, values) => {
-      const note: UniformNote = { kind: 'uniforms', values, bytes: uniformBytes.get(buffer)?.length ?? -1 };
+      const note: UniformNote = { kind: 'uniforms', values };
       notes.push(note);
       noted.set(buffer, note);
     },
@@ -351,8 +348,7 @@ export function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor |
             group.uniforms[i] = bytes;
             const note = noted.get(b);
             if (note !== undefined) {
-              noted.delete(b);
-              if (note.at !== undefined || note.bytes !== bytes?.length) refuse('uniforms noted for more than one dispatch');
+              noted.delete(b); // bound once: a later dispatch with this buffer binds other values
               note.at = { group, entry: i };
             }
             line += `|${entry.binding}:u${note === undefined ? digest(bytes) : '*'}`;
@@ -404,7 +400,7 @@ export function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor |
   }
   const uniformBuffer = uniformSize > 0 ? own(uniformSize, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST) : null;
   const planNotes: PlanNote[] = notes.map((n) => n.kind === 'redo' ? n
-    : { kind: 'uniforms', values: n.values, offset: offsets.get(n.at!.group)![n.at!.entry]!, size: n.bytes });
+    : { kind: 'uniforms', values: n.values, offset: offsets.get(n.at!.group)![n.at!.entry]!, size: n.at!.group.uniforms[n.at!.entry]!.length });
   if (uniformBuffer !== null) {
     const all = new Uint8Array(uniformSize);
     for (const [g, at] of offsets) g.uniforms.forEach((bytes, i) => bytes !== undefined && all.set(bytes, at[i]!));
@@ -443,6 +439,7 @@ export function record(backend: ReplayBackend, fn: (...xs: Tensor[]) => Tensor |
   };
   return { result, plan };
 }
+
 /** Pipelines numbered in the order first recorded (tfjs and this package keep one object per shader). */
 const pipelineIds = new WeakMap<GPUComputePipeline, number>();
 let pipelineCount = 0;
@@ -460,6 +457,7 @@ function digest(bytes: Uint8Array | undefined): string {
   return `${bytes.length}:${(h >>> 0).toString(16)}`;
 }
 
+/** The bytes of a queue.writeBuffer call's data, from its offset and size (in elements for a typed array). */
 function bytesOf(data: ArrayBuffer | ArrayBufferView, offset: number, size: number | undefined): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(offset, size === undefined ? undefined : offset + size));
   const bytesPerElement = (data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;

@@ -15,6 +15,7 @@
 import { engine, env, type DataType, type Tensor } from '@tensorflow/tfjs-core';
 import { bufferOf, destroyAfterSubmit, record, submitPending, Unreplayable, type Plan, type ReplayBackend } from './replay-plan.js';
 import type { UniformValues } from './replay-notes.js';
+import { dropCpuCopy } from './recorded-dispatch.js';
 
 /** Options of {@link WebGPUReplay}. */
 export interface WebGPUReplayOptions {
@@ -44,6 +45,7 @@ export interface WebGPUReplayCounts {
   /** Bytes of the GPU buffers the replay holds now (its stand-ins, snapshots and uniforms; 0 once disposed). */
   bytes: number;
 }
+
 /**
  * `fn` recorded on webgpu at its first calls for each input shape and replayed after (see the
  * module's notes); on other backends, and where recording is refused, `fn` itself. Same results:
@@ -53,8 +55,8 @@ export interface WebGPUReplayCounts {
 export class WebGPUReplay {
   private readonly plans = new Map<string, Plan | Unreplayable>();
   /**
-   * Per input shape: calls since its last plan was dropped; with `verify`, the signature of the
-   * last recording not yet confirmed, and how many recordings in a row disagreed with the one before.
+   * Per input shape: calls made without a plan; with `verify`, the signature of the last recording
+   * not yet confirmed, and how many recordings in a row disagreed with the one before.
    */
   private readonly calls = new Map<string, { count: number; unconfirmed?: string[]; disagreements: number }>();
   private recordings = 0;
@@ -95,9 +97,9 @@ export class WebGPUReplay {
       // Replayed only once two recordings in a row agree. One that differs from the one before
       // may follow a change that lasts (a weight given new storage once): it is compared with the
       // next; a function that differs at every call (random numbers) is refused after a few.
-      const difference = state.unconfirmed === undefined ? 'first' : firstDifference(state.unconfirmed, plan.signature);
-      if (difference !== null) {
-        if (difference !== 'first') state.disagreements++;
+      const difference = state.unconfirmed === undefined ? null : firstDifference(state.unconfirmed, plan.signature);
+      if (state.unconfirmed === undefined || difference !== null) {
+        if (difference !== null) state.disagreements++;
         state.unconfirmed = plan.signature;
         release(plan, backend);
         if (state.disagreements < VERIFY_DISAGREEMENTS) return recorded.result;
@@ -170,6 +172,7 @@ function profiling(): boolean {
   const e = engine() as unknown as { state: { profiling?: boolean }; backend: { activeTimers?: unknown } };
   return e.state.profiling === true || env().getBool('DEBUG') || e.backend.activeTimers != null;
 }
+
 /** Whether the variables are where the plan was recorded, those it writes in place with storage of their own. */
 function replayable(backend: ReplayBackend, plan: Plan, variables: Tensor[]): boolean {
   const recorded = plan.variableBuffers;
@@ -201,6 +204,7 @@ function releaseFreeBuffers(backend: ReplayBackend): void {
     b.destroy();
   }
 }
+
 /**
  * tfjs-backend-webgpu's uniform layout for scalars: 4 bytes each, in order (the only values a
  * replay computes anew; vectors have alignment rules of their own).
@@ -214,6 +218,7 @@ function packScalars(values: UniformValues): Uint8Array {
   });
   return new Uint8Array(out);
 }
+
 /** Encodes the plan into tfjs's command stream for `inputs`; new tensors for its outputs. */
 function replay(backend: ReplayBackend, plan: Plan, inputs: Tensor[], variables: Tensor[]): Tensor | Tensor[] {
   const sources = inputs.map((x, i) => {
@@ -233,10 +238,7 @@ function replay(backend: ReplayBackend, plan: Plan, inputs: Tensor[], variables:
     backend.queue.writeBuffer(plan.uniformBuffer!, note.offset, bytes.buffer as ArrayBuffer);
   }
   // Values a read cached on the CPU are stale once the storage is written in place.
-  for (const i of plan.writtenInPlace) {
-    const data = backend.tensorMap.get(variables[i]!.dataId);
-    if (data !== undefined) data.values = null;
-  }
+  for (const i of plan.writtenInPlace) dropCpuCopy(backend, variables[i]!.dataId);
   const outputs = plan.outputs.map((o) => {
     const info = backend.makeTensorInfo(o.shape, o.dtype);
     backend.uploadToGPU(info.dataId);

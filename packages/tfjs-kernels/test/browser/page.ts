@@ -4,7 +4,6 @@
  * test to call. Every number it returns is computed in the browser.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
@@ -16,6 +15,7 @@ import { createModel } from '@sa-unet/unet-zoo';
 import { CASES, analyticGrads, label, operands, referenceGrads, relativeError, runsOn } from '../parity-cases.js';
 import { withSeed } from '../../../../test-utils/numeric.js';
 import { countDispatches } from '../../../../test-utils/dispatches.js';
+import { trainingState } from '../../../../test-utils/models.js';
 import { trainInBrowser } from '../../../../examples/train-in-browser.js';
 
 const WASM_FOLDER = new URL('./wasm/', location.href).href;
@@ -180,9 +180,7 @@ async function replayTraining(): Promise<TrainingReplayResult> {
     if (i === 3) tensors[0] = tf.memory().numTensors;
   }
   tensors[1] = tf.memory().numTensors;
-  const state = async (m: tfl.LayersModel) => Promise.all([...m.getWeights(), ...(await m.optimizer.getWeights()).map((w) => w.tensor)]
-    .map(async (t) => Array.from(await t.data())));
-  const [sa, sb] = [await state(a!), await state(b!)];
+  const [sa, sb] = [await trainingState(a!), await trainingState(b!)];
   const equalState = sa.length === sb.length && sa.every((v, i) => v.length === sb[i]!.length && v.every((e, j) => Object.is(e, sb[i]![j])));
   const counts = step.counts;
   step.dispose();

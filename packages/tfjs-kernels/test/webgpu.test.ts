@@ -68,6 +68,25 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
     await tf.setBackend('cpu');
   });
 
+  it('in Node, tf.profile\'s kernel times are exact, not multiples of Dawn\'s 65.536 microseconds', async () => {
+    await tf.setBackend('webgpu');
+    const x = tf.randomNormal([1, 32, 32, 8]) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 8, 8]) as tf.Tensor4D;
+    const info = await tf.profile(async () => {
+      const y = tf.relu(tf.add(tf.conv2d(x, w, 1, 'same'), 1));
+      await y.data();
+      return y;
+    });
+    const times = info.kernels.map((k) => k.kernelTimeMs as number);
+    expect(times.length).toBeGreaterThanOrEqual(3);
+    // Rounded, every time is k * 0.065536 ms; exact, none of them is (to 1 ns: chance 1 in 65,536 each).
+    const quantum = 65536;
+    const offGrid = times.filter((ms) => Math.round(ms * 1e6) % quantum !== 0);
+    expect(offGrid.length, `kernel times ${times.join(', ')} ms`).toBeGreaterThan(0);
+    tf.dispose([x, w]);
+    await tf.setBackend('cpu');
+  });
+
   it('are registered for webgpu', () => {
     expect(registerTrainingKernels()).toContain('webgpu');
     for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {

@@ -13,6 +13,34 @@ interface DawnModule {
 export interface SetupNodeWebGPUOptions {
   /** Dawn toggles / flags passed to `create()` (e.g. `['enable-dawn-features=allow_unsafe_apis']`). Default none. */
   dawnFlags?: string[];
+  /**
+   * Exact GPU timestamps for `tf.profile` and `tf.time`. Dawn rounds each timestamp down to a
+   * multiple of 65.536 microseconds unless told otherwise (a browser's defence against timing
+   * attacks), so a kernel's time reads 0 or 0.0655 ms or a multiple, however long it ran; in a Node
+   * process there is no page to defend against. Default true: Dawn's `timestamp_quantization`
+   * toggle is disabled (added to any `disable-dawn-features` flag in `dawnFlags`); false keeps it.
+   */
+  exactTimestamps?: boolean;
+}
+
+/** Dawn's toggle that rounds timestamp queries to 65.536 microseconds. */
+const TIMESTAMP_QUANTIZATION = 'timestamp_quantization';
+const DISABLE_FEATURES = 'disable-dawn-features=';
+
+/**
+ * The flags {@link setupNodeWebGPU} passes to Dawn's `create()`. Dawn keeps the last flag of each
+ * name, so the toggle joins the comma-separated list of a `disable-dawn-features` flag already
+ * there instead of being a second one.
+ */
+export function dawnCreateFlags(options: SetupNodeWebGPUOptions = {}): string[] {
+  const flags = [...(options.dawnFlags ?? [])];
+  if (options.exactTimestamps === false) return flags;
+  const at = flags.map((flag) => flag.startsWith(DISABLE_FEATURES)).lastIndexOf(true);
+  if (at === -1) return [...flags, DISABLE_FEATURES + TIMESTAMP_QUANTIZATION];
+  const disabled = flags[at]!.slice(DISABLE_FEATURES.length).split(',').filter((name) => name !== '');
+  if (!disabled.includes(TIMESTAMP_QUANTIZATION)) disabled.push(TIMESTAMP_QUANTIZATION);
+  flags[at] = DISABLE_FEATURES + disabled.join(',');
+  return flags;
 }
 
 let cached: Promise<boolean> | null = null;
@@ -47,7 +75,7 @@ async function setup(options: SetupNodeWebGPUOptions): Promise<boolean> {
       return false;
     }
     Object.assign(globalThis, dawn.globals);
-    const gpu = withAdapterStorageBufferLimit(dawn.create(options.dawnFlags ?? []));
+    const gpu = withAdapterStorageBufferLimit(dawn.create(dawnCreateFlags(options)));
     if (g.navigator === undefined) {
       Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     } else {

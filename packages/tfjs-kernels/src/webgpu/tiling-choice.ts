@@ -6,7 +6,9 @@
  * tiles with 4 rows per thread, 16 deep (the others won a few shapes, by little); the rules below
  * pick between them (and the stock shader) as those measurements did, shape by shape. Measured
  * again with the rules in place (folder 7): a U-Net step's filter gradients 0.78x the GPU time of
- * 32x32 tiles everywhere, its convolutions 0.84x that of the stock shader.
+ * 32x32 tiles everywhere, its convolutions 0.84x that of the stock shader. (Dawn rounded those
+ * timestamps to 65.536 microseconds, so the times per call compared there are coarse; the totals
+ * hold. setupNodeWebGPU now asks for exact ones.)
  */
 import { chooseSplits, FILTER_GRAD_WORKGROUPS } from './grid.js';
 import type { ProductTiling } from './product-tiling.js';

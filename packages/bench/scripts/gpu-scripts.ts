@@ -19,6 +19,7 @@ const SCRIPTS: Record<string, () => Promise<unknown>> = {
   'dispatch-counts': () => import('./dispatch-counts.js'),
   'gpu-dispatch-cost': () => import('./gpu-dispatch-cost.js'),
   'gpu-fusions': () => import('./gpu-fusions.js'),
+  'gpu-reductions': () => import('./gpu-reductions.js'),
   'bind-group-cache': () => import('./bind-group-cache.js'),
   'replay-step': () => import('./replay-step.js'),
   'replay-throughput': () => import('./replay-throughput.js'),

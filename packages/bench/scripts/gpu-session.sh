@@ -18,7 +18,9 @@
 # GPU_SESSION_ONLY="measure latency" runs only the steps named. By default, in this order: latency
 # (the user's command: every network's forward pass as built, folded and replayed, and its Adam
 # step, also replayed), replay-step (trainOnBatch against replayTrainStep of 2026-12-05, alternating
-# rounds; not yet run on a GPU), throughput (the GPU time per forward pass and per Adam step, from
+# rounds; not yet run on a GPU), reductions (the per-channel reductions' 'parallel' thread layout of
+# 2026-12-05 against the 'serial' one of 2026-12-04: GPU time per kernel, then alternating rounds;
+# not yet run on a GPU), throughput (the GPU time per forward pass and per Adam step, from
 # replayed calls sent back to back), fold (forward passes as built and folded, each also replayed:
 # replayPredict of 2026-12-05 not yet run on a GPU), measure (our kernels' steps and forward passes
 # profiled; stock ones were measured on the H200 on 2026-12-04), cpu-replay and cpu-cost (the same
@@ -41,7 +43,7 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-latency replay-step throughput fold measure cpu-replay bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all (they run in the order below)
+only="${GPU_SESSION_ONLY:-latency replay-step reductions throughput fold measure cpu-replay bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all (they run in the order below)
 [ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -58,6 +60,8 @@ step() { # name, seconds, script and arguments
 step latency 150 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --fold-batch-norm --replay --out "$out/latency.json"
 # Adam steps through trainOnBatch against the same steps replayed (tfjs-kernels' replayTrainStep, 2026-12-05: not yet run on a GPU), alternating rounds.
 step replay-step 150 .gpu/gpu-scripts.mjs replay-step --size "$size" --steps "$steps" --rounds 3 --out "$out/replay-step.json"
+# The reductions' thread layouts (tfjs-kernels' REDUCTION_LAYOUT): GPU time of batch norm's and channel attention's kernels and the depthwise filter gradient per layout (exact timestamps), then step and forward wall times in alternating rounds.
+step reductions 180 .gpu/gpu-scripts.mjs gpu-reductions --size "$size" --runs "$runs" --steps "$steps" --out "$out/reductions.json"
 # GPU time per forward pass and per Adam step from replayed calls sent back to back (one read per burst): the targets without the CPU.
 step throughput 120 .gpu/gpu-scripts.mjs replay-throughput --size "$size" --runs "$runs" --steps "$steps" --models unet,unet-plus-plus,attention-unet,multires-unet,sa-unet --out "$out/throughput.json"
 # Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built, each also replayed (tfjs-kernels' replayPredict).

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_NORM_KERNELS, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { BATCH_NORM_KERNELS, REDUCTION_LAYOUT, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
 import { channelResultsShader, inputGradProgram, partialSumsProgram, rectifiedNormalizeProgram } from '../src/webgpu/batch-norm-programs.js';
@@ -31,6 +31,8 @@ const CASES: Array<[string, Case]> = [
   ['70 channels, 126 rows', { shape: [2, 7, 9, 70], offset: 0 }],
   ['4096 rows of 8 channels (split into row chunks)', { shape: [4, 32, 32, 8], offset: 0 }],
   ['a mean of 1000 (shifted sums)', { shape: [2, 16, 16, 4], offset: 1000 }],
+  // 64 channels per workgroup of the totals, so 4 strands per channel for 16 row chunks.
+  ['4096 rows of 96 channels (two channel blocks, 16 row chunks)', { shape: [4, 32, 32, 96], offset: 0 }],
 ];
 
 /** Values of every tensor, read on its backend. */
@@ -127,7 +129,7 @@ it('every batch-norm shader binds at most 8 storage buffers, WebGPU\'s default l
   const normalize = rectifiedNormalizeProgram(64);
   bound.push([normalize.shaderKey, normalize.variableNames.length + 1]);
   for (const kind of ['moments', 'gradient'] as const) {
-    const shader = channelResultsShader(kind);
+    const shader = channelResultsShader(kind, 32);
     bound.push([shader.key, shader.code().match(/var<storage/g)?.length ?? 0]);
   }
   expect(bound.filter(([, n]) => n > 8)).toEqual([]);
@@ -149,7 +151,7 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
     }
   });
 
-  it.each(CASES)('%s: moments, moving averages and gradients equal the cpu backend\'s within 1e-4', async (_, c) => {
+  async function matchesCpu(c: Case): Promise<void> {
     await tf.setBackend('cpu');
     const o = operands(c, 3);
     const expected = await reference(o, c.shape);
@@ -158,6 +160,19 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
     await tf.setBackend('cpu');
     for (const [i, name] of NAMES.entries()) {
       expect(differenceRelativeToLargest(actual[i]!, expected[i]!), name).toBeLessThan(1e-4);
+    }
+  }
+
+  it.each(CASES)('%s: moments, moving averages and gradients equal the cpu backend\'s within 1e-4', async (_, c) => {
+    await matchesCpu(c);
+  });
+
+  it.each(CASES.filter(([name]) => name.includes('chunks')))('%s, in the \'serial\' reduction layout (the GPU scripts\' comparison): the same', async (_, c) => {
+    REDUCTION_LAYOUT.current = 'serial';
+    try {
+      await matchesCpu(c);
+    } finally {
+      REDUCTION_LAYOUT.current = 'parallel';
     }
   });
 

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNEL_ATTENTION_KERNELS, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { CHANNEL_ATTENTION_KERNELS, REDUCTION_LAYOUT, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { nodeWebGPU, recordShaderKeys } from '../../../test-utils/webgpu.js';
 
@@ -27,6 +27,8 @@ const CASES: Array<[string, number[], number, number]> = [
   ['1,024 pixels (split into chunks), 32 channels, k = 3', [2, 32, 32, 32], 3, 1],
   ['1,024 pixels, 32 channels in 4 parts, k = 3', [2, 32, 32, 32], 3, 4],
   ['12 channels in 6 parts', [1, 4, 4, 12], 3, 6],
+  // 64 channels per workgroup, so 4 strands per channel for 6 chunks; 320 terms per tap of the kernel gradient for its 256 threads.
+  ['1,600 pixels in 6 chunks, 160 channels in 2 parts (three channel blocks), k = 5', [2, 40, 40, 160], 5, 2],
 ];
 
 interface Operands {
@@ -121,7 +123,7 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
     }
   });
 
-  it.each(CASES)('%s: pooled, y and the gradients (dz whole and by blocks) equal the cpu backend\'s within 1e-4', async (_, shape, taps, parts) => {
+  async function matchesCpu(shape: number[], taps: number, parts: number): Promise<void> {
     await tf.setBackend('cpu');
     const o = operands(shape, taps, 7);
     const expected = await reference(o, shape, taps);
@@ -132,6 +134,19 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
       expect(differenceRelativeToLargest(values[i]!, expected[i]!), name).toBeLessThan(1e-4);
     }
     expect(differenceRelativeToLargest(blocks, expected[2]!.map((v) => v + 0.5)), 'dz by blocks, plus the addend').toBeLessThan(1e-4);
+  }
+
+  it.each(CASES)('%s: pooled, y and the gradients (dz whole and by blocks) equal the cpu backend\'s within 1e-4', async (_, shape, taps, parts) => {
+    await matchesCpu(shape, taps, parts);
+  });
+
+  it.each(CASES.filter(([name]) => name.includes('chunks')))('%s, in the \'serial\' reduction layout (the GPU scripts\' comparison): the same', async (_, shape, taps, parts) => {
+    REDUCTION_LAYOUT.current = 'serial';
+    try {
+      await matchesCpu(shape, taps, parts);
+    } finally {
+      REDUCTION_LAYOUT.current = 'parallel';
+    }
   });
 
   /** [name, z's shape, k, the block's first channel and width, the depthwise filter's height and width, dilation]. */
@@ -252,7 +267,7 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
     // The forward pass's attend would bind 6 parts + pooled + kernel + output: it reads z whole
     // (concatenated first; on the CPU here, where these small parts live); the gradient's sums,
     // dy + 6 parts + output = 8, read the parts.
-    expect(attention).toEqual(['saunet_attentionPixelSums_pool_16_1', 'saunet_attentionAttend_1', 'saunet_attentionPixelSums_gateGrad_16_6']);
+    expect(attention).toEqual(['saunet_attentionPixelSums_pool_16_1_256_2', 'saunet_attentionAttend_1', 'saunet_attentionPixelSums_gateGrad_16_6_256_2']);
     await tf.setBackend('cpu');
   });
 

@@ -12,7 +12,7 @@
  * finishes every per-channel output, and for the gradient one elementwise program computes dx.
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
-import { channelLanes, gridStrideWorkgroups } from './grid.js';
+import { channelLanes, gridStrideWorkgroups, reductionThreads } from './grid.js';
 import type { RecordedShader } from './recorded-dispatch.js';
 
 /** What the partial sums add up, per channel c: A and B. */
@@ -54,7 +54,7 @@ export function batchNormUniforms(g: BatchNormGeometry): Array<{ type: 'int32' |
  * 64 threads and one load at a time per thread, batch norm's two kernels took 9.0-9.8 ms of a
  * U-Net step's GPU time on an H200; with 256 and two, 4.8-5.2 ms.
  */
-const PARTIAL_SUM_THREADS = 256;
+export const PARTIAL_SUM_THREADS = 256;
 
 /**
  * WGSL of dy at flat index i: with `rectified`, dy * step(y) for the rectified output y (ReLU's
@@ -147,8 +147,9 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
 }
 
 /**
- * The per-channel results of `kind`, finished from the partial sums in one dispatch, one thread
- * per channel (A, B: their totals over the splits). A tfjs program has a single output, so this is
+ * The per-channel results of `kind`, finished from the partial sums in one dispatch (A, B: their
+ * totals over the splits, added by the threads of a channel's strands, then in workgroup memory:
+ * {@link totalsDispatch}). A tfjs program has a single output, so this is
  * a shader of its own (recorded-dispatch.ts), bound in this order:
  * - 'moments': partial, x, movingMean, movingVariance; then it writes mean = s + A / rows, variance
  *   = B / rows - (A / rows)^2, at least 0 (biased, as tf.moments), and the moving averages
@@ -163,7 +164,8 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
  * each, and a dispatch costs tfjs and Dawn about 0.05 ms of CPU time on a GPU machine whatever
  * its size: 22 batch norms of a U-Net step made 66 of these.
  */
-export function channelResultsShader(kind: PartialSumKind, movingInPlace = false): RecordedShader {
+export function channelResultsShader(kind: PartialSumKind, channels: number, movingInPlace = false): RecordedShader {
+  const { threads, lanes, strands } = reductionThreads(channels, 'totals');
   const inPlace = kind === 'moments' && movingInPlace;
   const reads = kind === 'moments' ? ['partial', 'x', ...(inPlace ? [] : ['movingMean', 'movingVariance'])] : ['partial', 'variance', 'mean', 'scale'];
   const writes = inPlace ? ['movingMean', 'movingVariance', 'mean', 'variance'] : CHANNEL_RESULTS[kind].map(([name]) => name);
@@ -187,24 +189,41 @@ export function channelResultsShader(kind: PartialSumKind, movingInPlace = false
   channelTerms[3 * channels + c] = dOffset;
   channelTerms[4 * channels + c] = dScale;`;
   return {
-    key: `saunet_batchNormChannelResults_${kind}${inPlace ? '_inPlace' : ''}`,
+    key: `saunet_batchNormChannelResults_${kind}${inPlace ? '_inPlace' : ''}_${threads}_${lanes}`,
     code: () => `
 struct Uniforms { ${UNIFORMS} };
 ${[...reads.map((name) => `var<storage, read> ${name} : array<f32>;`), ...writes.map((name) => `var<storage, read_write> ${name} : array<f32>;`)]
     .map((declaration, binding) => `@group(0) @binding(${binding}) ${declaration}`).join('\n')}
 @group(0) @binding(${reads.length + writes.length}) var<uniform> uniforms : Uniforms;
 
-@compute @workgroup_size(${CHANNEL_THREADS}, 1, 1)
-fn main(@builtin(global_invocation_id) id : vec3<u32>) {
-  let c = i32(id.x);
-  if (c >= uniforms.channels) {
+var<workgroup> strandA : array<f32, ${threads}>;
+var<workgroup> strandB : array<f32, ${threads}>;
+
+@compute @workgroup_size(${threads}, 1, 1)
+fn main(@builtin(local_invocation_id) local : vec3<u32>, @builtin(workgroup_id) group : vec3<u32>) {
+  let lane = i32(local.x);
+  let lc = lane % ${lanes};
+  let strand = lane / ${lanes};
+  let c = i32(group.x) * ${lanes} + lc;
+  var partA = 0.0;
+  var partB = 0.0;
+  if (c < uniforms.channels) {
+    for (var s = strand; s < uniforms.splits; s += ${strands}) {
+      partA += partial[(s * 2) * uniforms.channels + c];
+      partB += partial[(s * 2 + 1) * uniforms.channels + c];
+    }
+  }
+  strandA[lane] = partA;
+  strandB[lane] = partB;
+  workgroupBarrier();
+  if (strand != 0 || c >= uniforms.channels) {
     return;
   }
   var totalA = 0.0;
   var totalB = 0.0;
-  for (var s = 0; s < uniforms.splits; s++) {
-    totalA += partial[(s * 2) * uniforms.channels + c];
-    totalB += partial[(s * 2 + 1) * uniforms.channels + c];
+  for (var t = 0; t < ${strands}; t++) {
+    totalA += strandA[t * ${lanes} + lc];
+    totalB += strandB[t * ${lanes} + lc];
   }
   ${results}
 }
@@ -218,8 +237,10 @@ export const CHANNEL_RESULTS: Record<PartialSumKind, ReadonlyArray<readonly [nam
   gradient: [['offsetGrad', 1], ['scaleGrad', 1], ['channelTerms', 5]],
 };
 
-/** Threads per workgroup of the per-channel results (one per channel). */
-export const CHANNEL_THREADS = 64;
+/** The workgroups of {@link channelResultsShader}'s dispatch for `channels` channels. */
+export function totalsDispatch(channels: number): [number, number, number] {
+  return [Math.ceil(channels / reductionThreads(channels, 'totals').lanes), 1, 1];
+}
 
 /**
  * dx = scale / sigma (dy - offsetGrad / rows - (x - mean) / sigma * scaleGrad / rows), sigma =

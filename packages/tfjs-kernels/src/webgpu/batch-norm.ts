@@ -5,17 +5,18 @@
  * (@sa-unet/unet-zoo's does) and composes stock kernels elsewhere.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { channelLanes, chooseSplits, gridStrideWorkgroups, PARTIAL_SUM_WORKGROUPS, WORKGROUP } from './grid.js';
+import { channelLanes, chooseSplits, gridStrideWorkgroups, minChunkRows, PARTIAL_SUM_WORKGROUPS, WORKGROUP } from './grid.js';
 import { requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import {
   batchNormUniforms,
   CHANNEL_RESULTS,
-  CHANNEL_THREADS,
   channelResultsShader,
   inputGradProgram,
+  PARTIAL_SUM_THREADS,
   partialSumsProgram,
   rectifiedNormalizeProgram,
+  totalsDispatch,
   type BatchNormGeometry,
   type PartialSumKind,
 } from './batch-norm-programs.js';
@@ -61,14 +62,15 @@ function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: Tens
   const channels = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, b) => a * b, 1);
   const rows = size / channels;
-  const { splits, kPerSplit } = chooseSplits(rows, Math.ceil(channels / channelLanes(channels)), PARTIAL_SUM_WORKGROUPS, 256, 1);
+  const lanes = channelLanes(channels);
+  const { splits, kPerSplit } = chooseSplits(rows, Math.ceil(channels / lanes), PARTIAL_SUM_WORKGROUPS, minChunkRows(PARTIAL_SUM_THREADS / lanes), 1);
   const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: gridStrideWorkgroups(size) * WORKGROUP };
   const uniforms = batchNormUniforms(g);
   const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits, rectified), inputs, 'float32', uniforms);
   try {
     const outputShapes = movingInPlace ? [[channels], [channels]] : CHANNEL_RESULTS[kind].map(([, perChannel]) => [perChannel * channels]);
-    const outputs = recordIntoNew(backend, channelResultsShader(kind, movingInPlace), [partial, ...reads],
-      outputShapes, uniforms, [Math.ceil(channels / CHANNEL_THREADS), 1, 1]);
+    const outputs = recordIntoNew(backend, channelResultsShader(kind, channels, movingInPlace), [partial, ...reads],
+      outputShapes, uniforms, totalsDispatch(channels));
     return { size, uniforms, outputs };
   } finally {
     backend.disposeData(partial.dataId);

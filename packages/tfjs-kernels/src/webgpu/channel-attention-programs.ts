@@ -12,7 +12,7 @@
  * never stored: the programs that need it recompute it from the k pooled values (k is 3 to 9).
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
-import { channelLanes, gridStrideWorkgroups } from './grid.js';
+import { gridStrideWorkgroups, REDUCTION_LAYOUT, reductionThreads } from './grid.js';
 
 /** Uniforms of every program here, in this order. */
 const UNIFORMS = 'batch : i32, pixels : i32, channels : i32, taps : i32, pixelsPerSplit : i32, splits : i32, threads : i32, ' +
@@ -83,23 +83,34 @@ const GATE = `
 
 /**
  * Per (batch, pixel chunk, channel): the sum over the chunk's pixels of z ('pool') or of dy * z
- * ('gateGrad'). 64 threads per workgroup cover `lanes` channels (workgroupId.x) times 64 / lanes
- * strands of pixels; workgroupId.y is the batch index, workgroupId.z the chunk.
+ * ('gateGrad'). A workgroup's threads (reductionThreads: 256, or 64 in the 'serial' layout) cover
+ * `lanes` channels (workgroupId.x) times threads / lanes strands of pixels, each strand with one
+ * or two loads in flight; workgroupId.y is the batch index, workgroupId.z the chunk.
  * Output [batch, splits, C].
  */
 export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, channels: number, splits: number, parts: number): WebGPUProgramSpec {
-  const lanes = channelLanes(channels);
-  const strands = 64 / lanes;
+  const { threads, lanes, strands, inFlight } = reductionThreads(channels, 'sums');
+  const add = (p: string, total: string) => `{
+            let row = b * uniforms.pixels + ${p};
+            ${kind === 'pool' ? `${total} += zAt(row, c);` : `${total} = fma(dy[row * uniforms.channels + c], zAt(row, c), ${total});`}
+          }`;
+  // Two pixels per iteration into two sums where inFlight is 2: their loads overlap.
+  const loop = inFlight === 1 ? `for (var p = pBegin + strand; p < pEnd; p += ${strands}) ${add('p', 'total0')}` : `var p = pBegin + strand;
+          for (; p + ${strands} < pEnd; p += ${2 * strands}) {
+            ${add('p', 'total0')}
+            ${add(`(p + ${strands})`, 'total1')}
+          }
+          if (p < pEnd) ${add('p', 'total0')}`;
   return {
     outputShape: [batch, splits, channels],
-    shaderKey: `saunet_attentionPixelSums_${kind}_${lanes}_${parts}`,
+    shaderKey: `saunet_attentionPixelSums_${kind}_${lanes}_${parts}_${threads}_${inFlight}`,
     dispatchLayout: { x: [2], y: [0], z: [1] },
     dispatch: [Math.ceil(channels / lanes), batch, splits],
     variableNames: kind === 'pool' ? zNames(parts) : ['dy', ...zNames(parts)],
     uniforms: UNIFORMS,
-    workgroupSize: [64, 1, 1],
+    workgroupSize: [threads, 1, 1],
     getUserCode: () => `
-      var<workgroup> strandSums : array<f32, 64>;
+      var<workgroup> strandSums : array<f32, ${threads}>;
       ${zAtFunction(parts)}
 
       fn main() {
@@ -111,14 +122,12 @@ export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, chann
         let split = i32(workgroupId.z);
         let pBegin = split * uniforms.pixelsPerSplit;
         let pEnd = min(pBegin + uniforms.pixelsPerSplit, uniforms.pixels);
-        var total = 0.0;
+        var total0 = 0.0;
+        var total1 = 0.0;
         if (c < uniforms.channels) {
-          for (var p = pBegin + strand; p < pEnd; p += ${strands}) {
-            let row = b * uniforms.pixels + p;
-            ${kind === 'pool' ? 'total += zAt(row, c);' : 'total = fma(dy[row * uniforms.channels + c], zAt(row, c), total);'}
-          }
+          ${loop}
         }
-        strandSums[lane] = total;
+        strandSums[lane] = total0 + total1;
         workgroupBarrier();
         if (strand == 0 && c < uniforms.channels) {
           var sum = 0.0;
@@ -134,65 +143,93 @@ export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, chann
 
 /**
  * Per (b, c), from the pixel sums [batch, splits, C]: 'pooled' = their total / pixels; 'logitGrad'
- * = their total (d gate) * gate (1 - gate), the gradient of the gate's logit. Output [batch, C].
+ * = their total (d gate) * gate (1 - gate), the gradient of the gate's logit. A workgroup per batch
+ * index (workgroupId.y) and `lanes` channels (workgroupId.x), its strands adding every
+ * strands-th pixel sum, then in workgroup memory (reductionThreads' 'totals'). Output [batch, C].
  */
 export function perChannelProgram(what: 'pooled' | 'logitGrad', batch: number, channels: number): WebGPUProgramSpec {
+  const { threads, lanes, strands } = reductionThreads(channels, 'totals');
   return {
-    outputShape: [batch * channels],
-    shaderKey: `saunet_attentionPerChannel_${what}`,
-    dispatchLayout: { x: [0] },
-    dispatch: [Math.ceil((batch * channels) / 64), 1, 1],
+    // 2-D, so that tfjs calls main() without a flat index (workgroupId and localId place the threads).
+    outputShape: [batch, channels],
+    shaderKey: `saunet_attentionPerChannel_${what}_${threads}_${lanes}`,
+    dispatchLayout: { x: [1], y: [0] },
+    dispatch: [Math.ceil(channels / lanes), batch, 1],
     variableNames: what === 'pooled' ? ['sums'] : ['sums', 'pooled', 'kernel'],
     uniforms: UNIFORMS,
-    workgroupSize: [64, 1, 1],
+    workgroupSize: [threads, 1, 1],
     getUserCode: () => `
       ${what === 'logitGrad' ? GATE : ''}
-      // A flat dispatch layout: tfjs passes the global index, here (b, c).
-      fn main(index : i32) {
-        if (index >= uniforms.batch * uniforms.channels) {
-          return;
+      var<workgroup> strandSums : array<f32, ${threads}>;
+
+      fn main() {
+        let lane = i32(localId.x);
+        let lc = lane % ${lanes};
+        let strand = lane / ${lanes};
+        let c = i32(workgroupId.x) * ${lanes} + lc;
+        let b = i32(workgroupId.y);
+        var part = 0.0;
+        if (c < uniforms.channels) {
+          for (var s = strand; s < uniforms.splits; s += ${strands}) {
+            part += sums[(b * uniforms.splits + s) * uniforms.channels + c];
+          }
         }
-        let b = index / uniforms.channels;
-        let c = index % uniforms.channels;
-        var total = 0.0;
-        for (var s = 0; s < uniforms.splits; s++) {
-          total += sums[(b * uniforms.splits + s) * uniforms.channels + c];
+        strandSums[lane] = part;
+        workgroupBarrier();
+        if (strand == 0 && c < uniforms.channels) {
+          var total = 0.0;
+          for (var t = 0; t < ${strands}; t++) {
+            total += strandSums[t * ${lanes} + lc];
+          }
+          let index = b * uniforms.channels + c;
+          ${what === 'pooled' ? 'result[index] = total / f32(uniforms.pixels);' : `let g = gateAt(b, c);
+          result[index] = total * g * (1.0 - g);`}
         }
-        ${what === 'pooled' ? 'result[index] = total / f32(uniforms.pixels);' : `let g = gateAt(b, c);
-        result[index] = total * g * (1.0 - g);`}
       }
     `,
   };
 }
 
-/** dKernel[t] = sum over b, c of logitGrad[b, c] pooled[b, c + t - (k - 1) / 2]. One thread per tap. Output [k]. */
+/**
+ * dKernel[t] = sum over b, c of logitGrad[b, c] pooled[b, c + t - (k - 1) / 2]. A workgroup per
+ * tap (workgroupId.x), its threads taking every threads-th (b, c), then adding their sums pairwise
+ * in workgroup memory; in the 'serial' layout one thread per tap adds all of them. Output [k].
+ */
 export function kernelGradProgram(taps: number): WebGPUProgramSpec {
+  const threads = REDUCTION_LAYOUT.current === 'serial' ? 1 : 256;
   return {
-    outputShape: [taps],
-    shaderKey: 'saunet_attentionKernelGrad',
-    dispatchLayout: { x: [0] },
-    dispatch: [Math.ceil(taps / 64), 1, 1],
+    outputShape: [taps, 1], // 2-D, as perChannelProgram's
+    shaderKey: `saunet_attentionKernelGrad_${threads}`,
+    dispatchLayout: { x: [0], y: [1] },
+    dispatch: [taps, 1, 1],
     variableNames: ['logitGrad', 'pooled'],
     uniforms: UNIFORMS,
-    workgroupSize: [64, 1, 1],
+    workgroupSize: [threads, 1, 1],
     getUserCode: () => `
-      // A flat dispatch layout: tfjs passes the global index, here the tap.
-      fn main(index : i32) {
-        let t = index;
-        if (t >= uniforms.taps) {
-          return;
-        }
+      var<workgroup> threadSums : array<f32, ${threads}>;
+
+      fn main() {
+        let t = i32(workgroupId.x);
+        let lane = i32(localId.x);
         let half = (uniforms.taps - 1) / 2;
         var total = 0.0;
-        for (var b = 0; b < uniforms.batch; b++) {
-          for (var c = 0; c < uniforms.channels; c++) {
-            let cs = c + t - half;
-            if (cs >= 0 && cs < uniforms.channels) {
-              total = fma(logitGrad[b * uniforms.channels + c], pooled[b * uniforms.channels + cs], total);
-            }
+        for (var i = lane; i < uniforms.batch * uniforms.channels; i += ${threads}) {
+          let c = i % uniforms.channels;
+          let cs = c + t - half;
+          if (cs >= 0 && cs < uniforms.channels) {
+            total = fma(logitGrad[i], pooled[i - c + cs], total);
           }
         }
-        result[t] = total;
+        threadSums[lane] = total;
+        for (var stride = ${Math.floor(threads / 2)}; stride > 0; stride /= 2) {
+          workgroupBarrier();
+          if (lane < stride) {
+            threadSums[lane] += threadSums[lane + stride];
+          }
+        }
+        if (lane == 0) {
+          result[t] = threadSums[0];
+        }
       }
     `,
   };

@@ -29,6 +29,50 @@ export function chooseSplits(kTotal: number, tiles: number, targetWorkgroups = F
  */
 export const PARTIAL_SUM_WORKGROUPS = 256;
 
+/**
+ * How the per-channel reductions (batch norm's moments and gradient sums, channel attention's pixel
+ * sums) lay out their threads. On a GPU they wait on memory latency, not bandwidth: a thread that
+ * adds n values one load after another takes about n load latencies whatever the data's size.
+ * - 'parallel' (the default): the partial sums in workgroups of 256 threads with two loads in
+ *   flight each, and the totals over the partial sums divided among a workgroup's threads as well
+ *   (channel lanes x strands, added in workgroup memory): at most 64 loads in a row per thread
+ *   where the zoo's layers used to have up to 512.
+ * - 'serial': the layout the H200 measured on 2026-12-04 (one thread per channel adds every partial
+ *   sum, up to 256 in a row; channel attention's pixel sums in workgroups of 64 threads with one
+ *   load in flight; its kernel gradient one thread per tap over every batch and channel), kept so
+ *   that the bench's GPU scripts can time one against the other. Programs of both layouts have
+ *   shader keys of their own.
+ */
+export const REDUCTION_LAYOUT: { current: 'parallel' | 'serial' } = { current: 'parallel' };
+
+/** Threads per workgroup, channel lanes and loads in flight per thread of a per-channel reduction in the current {@link REDUCTION_LAYOUT}. */
+export interface ReductionThreads {
+  threads: number;
+  lanes: number;
+  /** threads / lanes: the threads that share a channel. */
+  strands: number;
+  /** Values each thread loads per iteration of its loop (one after another or together). */
+  inFlight: 1 | 2;
+}
+
+/** {@link ReductionThreads} for `channels` channels: of the partial sums (`sums`) or of the program that totals them (`totals`). */
+export function reductionThreads(channels: number, what: 'sums' | 'totals'): ReductionThreads {
+  const serial = REDUCTION_LAYOUT.current === 'serial';
+  const threads = serial ? WORKGROUP : 256;
+  const lanes = serial && what === 'totals' ? WORKGROUP : channelLanes(channels);
+  return { threads, lanes, strands: threads / lanes, inFlight: serial ? 1 : 2 };
+}
+
+/**
+ * The shortest row chunk a split per-channel reduction gives one workgroup whose `strands` threads
+ * share a channel: 32 rows per strand, up to 256 (fewer rows per thread where the chunks would
+ * leave a few workgroups each adding hundreds of rows in a row: a deep layer's 16x16 pixels);
+ * 256 in the 'serial' layout.
+ */
+export function minChunkRows(strands: number): number {
+  return REDUCTION_LAYOUT.current === 'serial' ? 256 : Math.min(256, 32 * strands);
+}
+
 /** Channels per workgroup of a per-channel reduction: a power of two up to 64 (adjacent threads read adjacent channels). */
 export function channelLanes(channels: number): number {
   return Math.min(WORKGROUP, 2 ** Math.ceil(Math.log2(Math.max(1, channels))));

@@ -235,7 +235,7 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
       expect(tf.memory().numTensors, 'tensors left').toBe(before);
       await tf.setBackend('cpu');
       expect(outputs.shapes).toEqual([[shape[0], channels], shape]);
-      expect(keys.filter((key) => key.startsWith('saunet_attentionAttend'))).toEqual([`saunet_attentionAttend_${parts}${affine ? '_affine' : ''}${activation === 'relu' ? '_relu' : ''}`]);
+      expect(keys.filter((key) => key.startsWith('saunet_attentionAttend'))).toEqual([`saunet_attentionAttend_${parts}_k${taps}${affine ? '_affine' : ''}${activation === 'relu' ? '_relu' : ''}`]);
       expect(differenceRelativeToLargest(outputs.values[0]!, expectedPooled!), 'pooled').toBeLessThan(1e-4);
       expect(differenceRelativeToLargest(outputs.values[1]!, expected), 'y').toBeLessThan(1e-4);
     });
@@ -267,7 +267,7 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
     // The forward pass's attend would bind 6 parts + pooled + kernel + output: it reads z whole
     // (concatenated first; on the CPU here, where these small parts live); the gradient's sums,
     // dy + 6 parts + output = 8, read the parts.
-    expect(attention).toEqual(['saunet_attentionPixelSums_pool_16_1_256_2', 'saunet_attentionAttend_1', 'saunet_attentionPixelSums_gateGrad_16_6_256_2']);
+    expect(attention).toEqual(['saunet_attentionPixelSums_pool_16_1_256_2', 'saunet_attentionAttend_1_k3', 'saunet_attentionPixelSums_gateGrad_16_6_256_2']);
     await tf.setBackend('cpu');
   });
 

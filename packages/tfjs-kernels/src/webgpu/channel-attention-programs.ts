@@ -66,13 +66,17 @@ function zAtFunction(parts: number): string {
     }`;
 }
 
-// The gate of (b, c) from pooled [batch, C] and kernel [k].
-const GATE = `
+/**
+ * WGSL: gateAt(b, c), the gate of (b, c) from pooled [batch, C] and kernel [k]. k is written into
+ * the shader (each k a shader of its own): constant bounds let the compiler unroll the loop and
+ * issue its loads together, where the elementwise programs run it once per value of z.
+ */
+function gateCode(taps: number): string {
+  return `
   fn gateAt(b : i32, c : i32) -> f32 {
-    let half = (uniforms.taps - 1) / 2;
     var logit = 0.0;
-    for (var t = 0; t < uniforms.taps; t++) {
-      let cs = c + t - half;
+    for (var t = 0; t < ${taps}; t++) {
+      let cs = c + t - ${(taps - 1) / 2};
       if (cs >= 0 && cs < uniforms.channels) {
         logit = fma(kernel[t], pooled[b * uniforms.channels + cs], logit);
       }
@@ -80,6 +84,7 @@ const GATE = `
     return 1.0 / (1.0 + exp(-logit));
   }
 `;
+}
 
 /**
  * Per (batch, pixel chunk, channel): the sum over the chunk's pixels of z ('pool') or of dy * z
@@ -147,19 +152,19 @@ export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, chann
  * index (workgroupId.y) and `lanes` channels (workgroupId.x), its strands adding every
  * strands-th pixel sum, then in workgroup memory (reductionThreads' 'totals'). Output [batch, C].
  */
-export function perChannelProgram(what: 'pooled' | 'logitGrad', batch: number, channels: number): WebGPUProgramSpec {
+export function perChannelProgram(what: 'pooled' | 'logitGrad', batch: number, channels: number, taps: number): WebGPUProgramSpec {
   const { threads, lanes, strands } = reductionThreads(channels, 'totals');
   return {
     // 2-D, so that tfjs calls main() without a flat index (workgroupId and localId place the threads).
     outputShape: [batch, channels],
-    shaderKey: `saunet_attentionPerChannel_${what}_${threads}_${lanes}`,
+    shaderKey: `saunet_attentionPerChannel_${what}_${threads}_${lanes}${what === 'logitGrad' ? `_k${taps}` : ''}`,
     dispatchLayout: { x: [1], y: [0] },
     dispatch: [Math.ceil(channels / lanes), batch, 1],
     variableNames: what === 'pooled' ? ['sums'] : ['sums', 'pooled', 'kernel'],
     uniforms: UNIFORMS,
     workgroupSize: [threads, 1, 1],
     getUserCode: () => `
-      ${what === 'logitGrad' ? GATE : ''}
+      ${what === 'logitGrad' ? gateCode(taps) : ''}
       var<workgroup> strandSums : array<f32, ${threads}>;
 
       fn main() {
@@ -246,19 +251,19 @@ export interface AttendEpilogue {
 }
 
 /** Elementwise over z: y = z * gate (then the epilogue). Output: z's shape, flat. */
-export function attendProgram(size: number, parts: number, epilogue: AttendEpilogue = { affine: false, relu: false }): WebGPUProgramSpec {
+export function attendProgram(size: number, parts: number, taps: number, epilogue: AttendEpilogue = { affine: false, relu: false }): WebGPUProgramSpec {
   let value = 'zAt(row, c) * gateAt(row / uniforms.pixels, c)';
   if (epilogue.affine) value = `fma(${value}, scale[c], shift[c])`;
   return {
     outputShape: [size],
-    shaderKey: `saunet_attentionAttend_${parts}${epilogue.affine ? '_affine' : ''}${epilogue.relu ? '_relu' : ''}`,
+    shaderKey: `saunet_attentionAttend_${parts}_k${taps}${epilogue.affine ? '_affine' : ''}${epilogue.relu ? '_relu' : ''}`,
     dispatchLayout: { x: [0] },
     dispatch: [gridStrideWorkgroups(size), 1, 1],
     variableNames: [...zNames(parts), 'pooled', 'kernel', ...(epilogue.affine ? ['scale', 'shift'] : [])],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],
     getUserCode: () => `
-      ${GATE}
+      ${gateCode(taps)}
       ${zAtFunction(parts)}
       // A flat dispatch layout: tfjs passes the global index, the start of this thread's grid stride.
       fn main(index : i32) {
@@ -285,37 +290,42 @@ export function attendProgram(size: number, parts: number, epilogue: AttendEpilo
  */
 export type BlockAddend = 'none' | 'addend' | 'depthwise';
 
-/** WGSL: depthwiseGradAt(b, y, x, cb), the 'depthwise' addend at a pixel and channel cb of the block. */
-const DEPTHWISE_GRAD = `
+/**
+ * WGSL: depthwiseGradAt(b, y, x, cb), the 'depthwise' addend at a pixel and channel cb of the
+ * block, for a filter of `filter` [height, width] (in the shader, as gateCode's k).
+ */
+function depthwiseGradCode([filterHeight, filterWidth]: readonly [number, number]): string {
+  return `
   fn depthwiseGradAt(b : i32, y : i32, x : i32, cb : i32) -> f32 {
     let height = uniforms.pixels / uniforms.width;
-    let padTop = (uniforms.filterHeight - 1) / 2 * uniforms.dilation;
-    let padLeft = (uniforms.filterWidth - 1) / 2 * uniforms.dilation;
+    let padTop = ${(filterHeight - 1) / 2} * uniforms.dilation;
+    let padLeft = ${(filterWidth - 1) / 2} * uniforms.dilation;
     var total = 0.0;
-    for (var i = 0; i < uniforms.filterHeight; i++) {
+    for (var i = 0; i < ${filterHeight}; i++) {
       let yy = y - i * uniforms.dilation + padTop;
       if (yy < 0 || yy >= height) {
         continue;
       }
-      for (var j = 0; j < uniforms.filterWidth; j++) {
+      for (var j = 0; j < ${filterWidth}; j++) {
         let xx = x - j * uniforms.dilation + padLeft;
         if (xx < 0 || xx >= uniforms.width) {
           continue;
         }
         total = fma(depthwiseDy[((b * height + yy) * uniforms.width + xx) * uniforms.blockChannels + cb],
-          depthwiseFilter[(i * uniforms.filterWidth + j) * uniforms.blockChannels + cb], total);
+          depthwiseFilter[(i * ${filterWidth} + j) * uniforms.blockChannels + cb], total);
       }
     }
     return total;
   }
 `;
+}
 
 /**
  * The channels [channelBegin, channelBegin + blockChannels) of dz = dy * gate + dPooled / pixels,
  * dPooled[b, c] = sum_t kernel[t] logitGrad[b, c - t + (k - 1) / 2], plus what `add` names
  * ({@link BlockAddend}). Output: the block [batch, h, w, blockChannels], flat.
  */
-export function inputGradBlockProgram(size: number, add: BlockAddend): WebGPUProgramSpec {
+export function inputGradBlockProgram(size: number, add: BlockAddend, taps: number, filter: readonly [number, number] = [1, 1]): WebGPUProgramSpec {
   const extra = { none: [], addend: ['addend'], depthwise: ['depthwiseDy', 'depthwiseFilter'] }[add];
   const plus = {
     none: '',
@@ -324,20 +334,19 @@ export function inputGradBlockProgram(size: number, add: BlockAddend): WebGPUPro
   }[add];
   return {
     outputShape: [size],
-    shaderKey: `saunet_attentionInputGradBlock_${add}`,
+    shaderKey: `saunet_attentionInputGradBlock_${add}_k${taps}${add === 'depthwise' ? `_${filter[0]}x${filter[1]}` : ''}`,
     dispatchLayout: { x: [0] },
     dispatch: [gridStrideWorkgroups(size), 1, 1],
     variableNames: ['dy', 'pooled', 'kernel', 'logitGrad', ...extra],
     uniforms: UNIFORMS,
     workgroupSize: [64, 1, 1],
     getUserCode: () => `
-      ${GATE}
-      ${add === 'depthwise' ? DEPTHWISE_GRAD : ''}
+      ${gateCode(taps)}
+      ${add === 'depthwise' ? depthwiseGradCode(filter) : ''}
       fn pooledGradAt(b : i32, c : i32) -> f32 {
-        let half = (uniforms.taps - 1) / 2;
         var total = 0.0;
-        for (var t = 0; t < uniforms.taps; t++) {
-          let cd = c - t + half;
+        for (var t = 0; t < ${taps}; t++) {
+          let cd = c - t + ${(taps - 1) / 2};
           if (cd >= 0 && cd < uniforms.channels) {
             total = fma(kernel[t], logitGrad[b * uniforms.channels + cd], total);
           }

@@ -144,8 +144,8 @@ export function webgpuChannelAttention({ inputs, backend, attrs }: KernelArgs): 
   const uniforms = attentionUniforms(g);
   const sums = b.runWebGPUProgram(pixelSumsProgram('pool', g.batch, g.channels, g.splits, z.length), z, 'float32', uniforms);
   try {
-    const pooled = b.runWebGPUProgram(perChannelProgram('pooled', g.batch, g.channels), [sums], 'float32', uniforms);
-    const y = b.runWebGPUProgram(attendProgram(g.batch * g.pixels * g.channels, z.length, epilogue), [...z, pooled, kernel, ...affine], 'float32', uniforms);
+    const pooled = b.runWebGPUProgram(perChannelProgram('pooled', g.batch, g.channels, g.taps), [sums], 'float32', uniforms);
+    const y = b.runWebGPUProgram(attendProgram(g.batch * g.pixels * g.channels, z.length, g.taps, epilogue), [...z, pooled, kernel, ...affine], 'float32', uniforms);
     return [withShape(pooled, [g.batch, g.channels]), withShape(y, zShape(z))];
   } finally {
     b.disposeData(sums.dataId);
@@ -163,7 +163,7 @@ export function webgpuChannelAttentionGrad({ inputs, backend }: KernelArgs): Ten
   const uniforms = attentionUniforms(g);
   const sums = b.runWebGPUProgram(pixelSumsProgram('gateGrad', g.batch, g.channels, g.splits, z.length), [dy, ...z], 'float32', uniforms);
   try {
-    const logitGrad = b.runWebGPUProgram(perChannelProgram('logitGrad', g.batch, g.channels), [sums, pooled, kernel], 'float32', uniforms);
+    const logitGrad = b.runWebGPUProgram(perChannelProgram('logitGrad', g.batch, g.channels, g.taps), [sums, pooled, kernel], 'float32', uniforms);
     const kernelGrad = b.runWebGPUProgram(kernelGradProgram(g.taps), [logitGrad, pooled], 'float32', uniforms);
     return [withShape(logitGrad, [g.batch, g.channels]), withShape(kernelGrad, [...kernel.shape])];
   } finally {
@@ -198,7 +198,7 @@ export function webgpuChannelAttentionInputGrad({ inputs, backend, attrs }: Kern
   const { g, size, blockShape } = inputGradBlock(name, operands[0]!, operands[2]!, attrs);
   const addend = inputs.addend;
   if (addend !== undefined) checkBlockShaped(name, 'addend', addend, blockShape);
-  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(size, addend === undefined ? 'none' : 'addend'),
+  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(size, addend === undefined ? 'none' : 'addend', g.taps),
     [...operands, ...(addend === undefined ? [] : [addend])], 'float32', attentionUniforms(g));
   return withShape(block, blockShape);
 }
@@ -214,7 +214,7 @@ export function webgpuChannelAttentionInputGradDepthwise({ inputs, backend, attr
   for (const [label, t] of [['depthwiseDy', depthwiseDy], ['depthwiseFilter', filter]] as const) {
     if (t.dtype !== 'float32') throw new Error(`${name}: ${label} must be float32, got ${t.dtype}`);
   }
-  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(size, 'depthwise'),
+  const block = (backend as WebGPUBackendInternals).runWebGPUProgram(inputGradBlockProgram(size, 'depthwise', g.taps, [filterHeight, filterWidth]),
     operands, 'float32', attentionUniforms({ ...g, filterHeight, filterWidth, dilation }));
   return withShape(block, blockShape);
 }

@@ -28,6 +28,13 @@ export interface SeparableGeometry {
   dilation: number;
 }
 
+/**
+ * The depthwise kernel's height and width (odd), written into the shader: its tap loops then have
+ * constant bounds, so the compiler can unroll them and issue the taps' loads together rather than
+ * one after another (the depthwise filter gradient, likewise, took half the GPU time on an H200).
+ */
+export type KernelSize = readonly [height: number, width: number];
+
 /** vec4 accumulators per thread: up to four, as many as the output channels fill. */
 function accumulators(outChannels: number): number {
   return Math.min(4, Math.ceil(outChannels / 4));
@@ -69,7 +76,8 @@ function channelQuad(name: string): string {
  * grid stride); with `keepDepthwise`, the threads of each pixel's first block of output channels
  * also write d to `depthwiseOut` (the other blocks compute the same d).
  */
-function separableCode(outChannels: number, withBias: boolean, keepDepthwise: boolean): { helpers: string; body: string } {
+function separableCode(outChannels: number, taps: KernelSize, withBias: boolean, keepDepthwise: boolean): { helpers: string; body: string } {
+  const [kernelHeight, kernelWidth] = taps;
   const vectors = accumulators(outChannels);
   const block = 4 * vectors;
   const helpers = `
@@ -92,8 +100,8 @@ function separableCode(outChannels: number, withBias: boolean, keepDepthwise: bo
   const body = `
         let blocks = (uniforms.outChannels + ${block - 1}) / ${block};
         let size = uniforms.batch * uniforms.height * uniforms.width * blocks;
-        let padTop = (uniforms.kernelHeight - 1) / 2 * uniforms.dilation;
-        let padLeft = (uniforms.kernelWidth - 1) / 2 * uniforms.dilation;
+        let padTop = ${(kernelHeight - 1) / 2} * uniforms.dilation;
+        let padLeft = ${(kernelWidth - 1) / 2} * uniforms.dilation;
         for (var i = index; i < size; i += uniforms.threads) {
           let pixel = i / blocks;
           let o = (i % blocks) * ${block};
@@ -104,18 +112,18 @@ function separableCode(outChannels: number, withBias: boolean, keepDepthwise: bo
           // Four input channels at a time: d of channels c .. c + 3, then their pointwise rows.
           for (var c = 0; c < uniforms.inChannels; c += 4) {
             var d = vec4<f32>(0.0);
-            for (var ky = 0; ky < uniforms.kernelHeight; ky++) {
+            for (var ky = 0; ky < ${kernelHeight}; ky++) {
               let yy = row + ky * uniforms.dilation - padTop;
               if (yy < 0 || yy >= uniforms.height) {
                 continue;
               }
-              for (var kx = 0; kx < uniforms.kernelWidth; kx++) {
+              for (var kx = 0; kx < ${kernelWidth}; kx++) {
                 let xx = col + kx * uniforms.dilation - padLeft;
                 if (xx < 0 || xx >= uniforms.width) {
                   continue;
                 }
                 d = fma(xQuad(((b * uniforms.height + yy) * uniforms.width + xx) * uniforms.inChannels + c, c),
-                  depthwiseQuad((ky * uniforms.kernelWidth + kx) * uniforms.inChannels + c, c), d);
+                  depthwiseQuad((ky * ${kernelWidth} + kx) * uniforms.inChannels + c, c), d);
               }
             }${keepDepthwise ? `
             if (o == 0) {
@@ -144,10 +152,10 @@ function separableCode(outChannels: number, withBias: boolean, keepDepthwise: bo
 
 /** Output [batch * height * width * outChannels], flat. */
 export function separableConvProgram(g: SeparableGeometry, withBias: boolean): WebGPUProgramSpec {
-  const { helpers, body } = separableCode(g.outChannels, withBias, false);
+  const { helpers, body } = separableCode(g.outChannels, [g.kernelHeight, g.kernelWidth], withBias, false);
   return {
     outputShape: [g.batch * g.height * g.width * g.outChannels],
-    shaderKey: `saunet_separableConv_${accumulators(g.outChannels)}_${withBias}`,
+    shaderKey: `saunet_separableConv_${accumulators(g.outChannels)}_${g.kernelHeight}x${g.kernelWidth}_${withBias}`,
     dispatchLayout: { x: [0] },
     dispatch: [gridStrideWorkgroups(items(g)), 1, 1],
     variableNames: ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])],
@@ -174,12 +182,12 @@ export function separableWorkgroups(g: SeparableGeometry): number {
  * `withBias`, result [batch * height * width * outChannels], depthwiseOut [batch * height * width *
  * inChannels].
  */
-export function separableConvKeepShader(outChannels: number, withBias: boolean, xType: StorageType): RecordedShader {
-  const { helpers, body } = separableCode(outChannels, withBias, true);
+export function separableConvKeepShader(outChannels: number, taps: KernelSize, withBias: boolean, xType: StorageType): RecordedShader {
+  const { helpers, body } = separableCode(outChannels, taps, withBias, true);
   const reads = ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])];
   const writes = ['result', 'depthwiseOut'];
   return {
-    key: `saunet_separableConvKeep_${accumulators(outChannels)}_${withBias}_${xType}`,
+    key: `saunet_separableConvKeep_${accumulators(outChannels)}_${taps[0]}x${taps[1]}_${withBias}_${xType}`,
     code: () => `
 struct Uniforms { ${UNIFORMS} };
 ${[...reads.map((name) => `var<storage, read> ${name} : array<${name === 'x' ? xType : 'f32'}>;`), ...writes.map((name) => `var<storage, read_write> ${name} : array<f32>;`)]

@@ -1,14 +1,15 @@
 /**
  * The per-channel reductions' thread layouts of @sa-unet/tfjs-kernels (REDUCTION_LAYOUT,
  * 2026-12-05) on a GPU machine: 'parallel', the default, against 'serial', the layout of the H200
- * measurements of 2026-12-04. First the GPU time (tf.profile, exact timestamps) of one Adam step at
+ * measurements of 2026-12-04 (batch norm's and channel attention's sums, the depthwise filter
+ * gradient's chunks, the separable convolution's input channels split among threads or not). First the GPU time (tf.profile, exact timestamps) of one Adam step at
  * batch 4 and one forward pass at batch 1 per layout, in total and for the kernels the layouts
  * serve; then wall times in alternating rounds. Lavapipe runs it (its timings say nothing of a GPU).
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-reductions --size 256 --out $OUT/reductions.json
  */
 import { writeFileSync } from 'node:fs';
 import { diceLoss, percentile } from '@sa-unet/seg-metrics';
-import { BATCH_NORM_KERNELS, CHANNEL_ATTENTION_KERNELS, REDUCTION_LAYOUT, fusedAdam } from '@sa-unet/tfjs-kernels';
+import { BATCH_NORM_KERNELS, CHANNEL_ATTENTION_KERNELS, REDUCTION_LAYOUT, SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, fusedAdam } from '@sa-unet/tfjs-kernels';
 import { selectBackend } from '../src/backend.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import type { LatencyRow } from '../src/commands/latency.js';
@@ -21,7 +22,7 @@ const { description: adapter } = await selectBackend('webgpu'); // Dawn, our ker
 
 /** The kernels whose programs the layouts change. */
 const SERVED = [BATCH_NORM_KERNELS.moments, BATCH_NORM_KERNELS.gradient, CHANNEL_ATTENTION_KERNELS.forward, CHANNEL_ATTENTION_KERNELS.gradient,
-  'DepthwiseConv2dNativeBackpropFilter'];
+  'DepthwiseConv2dNativeBackpropFilter', SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL];
 const LAYOUTS = ['parallel', 'serial'] as const;
 const use = (layout: (typeof LAYOUTS)[number]) => { REDUCTION_LAYOUT.current = layout; };
 

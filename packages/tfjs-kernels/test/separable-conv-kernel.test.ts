@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { REDUCTION_LAYOUT, SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { channelSlices } from '../src/webgpu/separable-conv-programs.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import { countDispatches, intStoredFloat, nodeWebGPU, storageDtype } from '../../../test-utils/webgpu.js';
 
@@ -25,6 +26,8 @@ const CASES: Array<[string, [number, number, number, number], [number, number], 
   ['3x5, dilation 2', [2, 7, 9, 3], [3, 5], 6, 2, true],
   ['a kernel wider than the image (7x7 on 2x3)', [1, 2, 3, 4], [7, 7], 4, 1, false],
   ['1,024 pixels of 32 channels', [1, 32, 32, 32], [3, 3], 32, 1, false],
+  // A deep stage's shape: few pixels, wide input, so that 8 threads share each pixel's channels (channelSlices).
+  ['64 pixels of 128 channels', [1, 8, 8, 128], [3, 3], 128, 1, true],
 ];
 
 describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
@@ -42,7 +45,37 @@ describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
     }
   });
 
-  it.each(CASES)('%s: equals depthwiseConv2d then conv2d on the cpu backend within 1e-5', async (_, shape, [kh, kw], outChannels, dilation, withBias) => {
+  it('split a stage\'s input channels among threads where its pixels are few and its input wide (not in the \'serial\' layout)', () => {
+    const g = (batch: number, side: number, inChannels: number, outChannels: number) =>
+      ({ batch, height: side, width: side, inChannels, outChannels, kernelHeight: 3, kernelWidth: 3, dilation: 1 });
+    // [geometry, slices]: SA-U-Net's stages at 256x256, base 32 (forward at batch 1, training at batch 4), and the cases below.
+    const expected: Array<[ReturnType<typeof g>, number]> = [
+      [g(1, 256, 8, 8), 1], [g(1, 64, 32, 32), 2], [g(1, 32, 64, 64), 4], [g(1, 16, 128, 128), 8], [g(4, 16, 128, 128), 4],
+      [g(1, 32, 32, 32), 2], [g(1, 8, 128, 128), 8], [g(1, 4, 70, 3), 4], [g(1, 8, 8, 4), 1],
+    ];
+    expect(expected.map(([geometry]) => channelSlices(geometry))).toEqual(expected.map(([, slices]) => slices));
+    REDUCTION_LAYOUT.current = 'serial';
+    try {
+      expect(expected.map(([geometry]) => channelSlices(geometry))).toEqual(expected.map(() => 1));
+    } finally {
+      REDUCTION_LAYOUT.current = 'parallel';
+    }
+  });
+
+  it.each(CASES.filter(([name]) => /pixels|70 channels/.test(name)))('%s, in the \'serial\' reduction layout: the same within 1e-5', async (_, shape, kernel, outChannels, dilation, withBias) => {
+    REDUCTION_LAYOUT.current = 'serial';
+    try {
+      await matchesCpu(shape, kernel, outChannels, dilation, withBias);
+    } finally {
+      REDUCTION_LAYOUT.current = 'parallel';
+    }
+  });
+
+  it.each(CASES)('%s: equals depthwiseConv2d then conv2d on the cpu backend within 1e-5', async (_, shape, kernel, outChannels, dilation, withBias) => {
+    await matchesCpu(shape, kernel, outChannels, dilation, withBias);
+  });
+
+  async function matchesCpu(shape: [number, number, number, number], [kh, kw]: [number, number], outChannels: number, dilation: number, withBias: boolean): Promise<void> {
     await tf.setBackend('cpu');
     const channels = shape[3];
     const operands = tf.tidy(() => ({
@@ -80,7 +113,7 @@ describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
     expect(tf.memory().numTensors, 'tensors left').toBe(before);
     tf.dispose([x!, depthwise!, pointwise!, bias!]);
     await tf.setBackend('cpu');
-  });
+  }
 
   it('take x stored as int32 under float32 (as the stock Cast from bool leaves it) as its float values', async () => {
     await tf.setBackend('webgpu');

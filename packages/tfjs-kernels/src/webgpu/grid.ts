@@ -31,8 +31,10 @@ export const PARTIAL_SUM_WORKGROUPS = 256;
 
 /**
  * How the per-channel reductions (batch norm's moments and gradient sums, channel attention's pixel
- * sums) lay out their threads. On a GPU they wait on memory latency, not bandwidth: a thread that
- * adds n values one load after another takes about n load latencies whatever the data's size.
+ * sums; also the depthwise filter gradient's row chunks and the separable convolution's input
+ * channels, see minChunkRows and channelSlices) lay out their threads. On a GPU they wait on
+ * memory latency, not bandwidth: a thread that adds n values one load after another takes about n
+ * load latencies whatever the data's size.
  * - 'parallel' (the default): the partial sums in workgroups of 256 threads with two loads in
  *   flight each, and the totals over the partial sums divided among a workgroup's threads as well
  *   (channel lanes x strands, added in workgroup memory): at most 64 loads in a row per thread

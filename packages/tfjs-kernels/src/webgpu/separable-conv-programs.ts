@@ -11,7 +11,7 @@
  * kernels, at most 1.5 times the multiply-adds of the pair.
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
-import { gridStrideWorkgroups, WORKGROUP } from './grid.js';
+import { gridStrideWorkgroups, REDUCTION_LAYOUT, WORKGROUP } from './grid.js';
 import type { RecordedShader, StorageType } from './recorded-dispatch.js';
 
 const UNIFORMS = 'batch : i32, height : i32, width : i32, inChannels : i32, outChannels : i32, ' +
@@ -40,13 +40,32 @@ function accumulators(outChannels: number): number {
   return Math.min(4, Math.ceil(outChannels / 4));
 }
 
-/** Threads of the program's grid-stride loop: one per pixel and block of output channels. */
+/** The (pixel, block of output channels) pairs of the program: one thread each, times {@link channelSlices}. */
 function items(g: SeparableGeometry): number {
   return g.batch * g.height * g.width * Math.ceil(g.outChannels / (4 * accumulators(g.outChannels)));
 }
 
+/** Threads up to which channelSlices splits the input channels among threads. */
+const SLICED_THREADS = 32768;
+
+/**
+ * How many threads share one pixel and block of output channels, each taking every slices-th group
+ * of four input channels, their sums then added in workgroup memory: 1 (one thread loops over every
+ * input channel) but for stages of few pixels and wide input, whose threads would be few and long
+ * (a deep layer's 128 channels at 16x16: 32 groups of four, each a 3x3 window, one after another);
+ * there 2, 4 or 8, while the threads stay at most 32,768 and each keeps at least 4 groups. Always 1
+ * in REDUCTION_LAYOUT 'serial' (the layout measured on 2026-12-04).
+ */
+export function channelSlices(g: SeparableGeometry): number {
+  if (REDUCTION_LAYOUT.current === 'serial') return 1;
+  const groups = Math.ceil(g.inChannels / 4);
+  let slices = 1;
+  while (slices < 8 && items(g) * slices * 2 <= SLICED_THREADS && groups / (slices * 2) >= 4) slices *= 2;
+  return slices;
+}
+
 export function separableUniforms(g: SeparableGeometry): Array<{ type: 'int32'; data: number[] }> {
-  const threads = gridStrideWorkgroups(items(g)) * WORKGROUP;
+  const threads = separableWorkgroups(g) * WORKGROUP;
   return [g.batch, g.height, g.width, g.inChannels, g.outChannels, g.kernelHeight, g.kernelWidth, g.dilation, threads]
     .map((v) => ({ type: 'int32' as const, data: [v] }));
 }
@@ -72,11 +91,12 @@ function channelQuad(name: string): string {
 }
 
 /**
- * WGSL of both forms: the helpers, and the body of main for the thread at `index` (the start of its
- * grid stride); with `keepDepthwise`, the threads of each pixel's first block of output channels
- * also write d to `depthwiseOut` (the other blocks compute the same d).
+ * WGSL of both forms: the helpers, and the body of main for the thread at `index` (with one slice,
+ * the start of its grid stride; with more, one thread per slice of an item and no stride: at most
+ * SLICED_THREADS); with `keepDepthwise`, the threads of each pixel's first block of output channels
+ * also write d to `depthwiseOut` (the other blocks compute the same d; each slice its channels).
  */
-function separableCode(outChannels: number, taps: KernelSize, withBias: boolean, keepDepthwise: boolean): { helpers: string; body: string } {
+function separableCode(outChannels: number, taps: KernelSize, slices: number, withBias: boolean, keepDepthwise: boolean): { helpers: string; body: string } {
   const [kernelHeight, kernelWidth] = taps;
   const vectors = accumulators(outChannels);
   const block = 4 * vectors;
@@ -96,21 +116,17 @@ function separableCode(outChannels: number, taps: KernelSize, withBias: boolean,
 
       // x[i .. i + 3] and depthwise[i .. i + 3], i the index of input channel c: zeros past the last channel.
       ${channelQuad('x')}
-      ${channelQuad('depthwise')}`;
-  const body = `
-        let blocks = (uniforms.outChannels + ${block - 1}) / ${block};
-        let size = uniforms.batch * uniforms.height * uniforms.width * blocks;
-        let padTop = ${(kernelHeight - 1) / 2} * uniforms.dilation;
-        let padLeft = ${(kernelWidth - 1) / 2} * uniforms.dilation;
-        for (var i = index; i < size; i += uniforms.threads) {
-          let pixel = i / blocks;
-          let o = (i % blocks) * ${block};
+      ${channelQuad('depthwise')}${slices > 1 ? `
+
+      // Each thread's sums, for the first slice of its item to add up.
+      var<workgroup> sliceSums : array<array<vec4<f32>, ${vectors}>, ${WORKGROUP}>;` : ''}`;
+  // acc += the item's sums over its slice's groups of four input channels (every one with one slice).
+  const accumulate = `
           let col = pixel % uniforms.width;
           let row = (pixel / uniforms.width) % uniforms.height;
           let b = pixel / (uniforms.width * uniforms.height);
-          var acc : array<vec4<f32>, ${vectors}>;
           // Four input channels at a time: d of channels c .. c + 3, then their pointwise rows.
-          for (var c = 0; c < uniforms.inChannels; c += 4) {
+          for (var c = ${slices > 1 ? 'slice * 4' : '0'}; c < uniforms.inChannels; c += ${4 * slices}) {
             var d = vec4<f32>(0.0);
             for (var ky = 0; ky < ${kernelHeight}; ky++) {
               let yy = row + ky * uniforms.dilation - padTop;
@@ -140,24 +156,54 @@ function separableCode(outChannels: number, taps: KernelSize, withBias: boolean,
               acc[v] = fma(vec4<f32>(d.z), pointwiseRow(c + 2, ov), acc[v]);
               acc[v] = fma(vec4<f32>(d.w), pointwiseRow(c + 3, ov), acc[v]);
             }
-          }
+          }`;
+  const write = `
           for (var j = 0; j < ${block}; j++) {
             if (o + j < uniforms.outChannels) {
               result[pixel * uniforms.outChannels + o + j] = acc[j / 4][j % 4]${withBias ? ' + bias[o + j]' : ''};
             }
-          }
+          }`;
+  const prologue = `
+        let blocks = (uniforms.outChannels + ${block - 1}) / ${block};
+        let size = uniforms.batch * uniforms.height * uniforms.width * blocks;
+        let padTop = ${(kernelHeight - 1) / 2} * uniforms.dilation;
+        let padLeft = ${(kernelWidth - 1) / 2} * uniforms.dilation;`;
+  const body = slices === 1 ? `${prologue}
+        for (var item = index; item < size; item += uniforms.threads) {
+          let pixel = item / blocks;
+          let o = (item % blocks) * ${block};
+          var acc : array<vec4<f32>, ${vectors}>;${accumulate}${write}
+        }` : `${prologue}
+        // Slices of one item are adjacent threads of one workgroup (${slices} divides ${WORKGROUP}).
+        let slice = index % ${slices};
+        let item = index / ${slices};
+        let pixel = item / blocks;
+        let o = (item % blocks) * ${block};
+        var acc : array<vec4<f32>, ${vectors}>;
+        if (item < size) {${accumulate}
+        }
+        let lane = index % ${WORKGROUP};
+        sliceSums[lane] = acc;
+        workgroupBarrier();
+        if (slice == 0 && item < size) {
+          for (var s = 1; s < ${slices}; s++) {
+            for (var v = 0; v < ${vectors}; v++) {
+              acc[v] += sliceSums[lane + s][v];
+            }
+          }${write}
         }`;
   return { helpers, body };
 }
 
 /** Output [batch * height * width * outChannels], flat. */
 export function separableConvProgram(g: SeparableGeometry, withBias: boolean): WebGPUProgramSpec {
-  const { helpers, body } = separableCode(g.outChannels, [g.kernelHeight, g.kernelWidth], withBias, false);
+  const slices = channelSlices(g);
+  const { helpers, body } = separableCode(g.outChannels, [g.kernelHeight, g.kernelWidth], slices, withBias, false);
   return {
     outputShape: [g.batch * g.height * g.width * g.outChannels],
-    shaderKey: `saunet_separableConv_${accumulators(g.outChannels)}_${g.kernelHeight}x${g.kernelWidth}_${withBias}`,
+    shaderKey: `saunet_separableConv_${accumulators(g.outChannels)}_${g.kernelHeight}x${g.kernelWidth}_${slices}_${withBias}`,
     dispatchLayout: { x: [0] },
-    dispatch: [gridStrideWorkgroups(items(g)), 1, 1],
+    dispatch: [separableWorkgroups(g), 1, 1],
     variableNames: ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])],
     uniforms: UNIFORMS,
     workgroupSize: [WORKGROUP, 1, 1],
@@ -172,7 +218,7 @@ export function separableConvProgram(g: SeparableGeometry, withBias: boolean): W
 
 /** Workgroups of {@link separableConvKeepShader}'s dispatch (along x). */
 export function separableWorkgroups(g: SeparableGeometry): number {
-  return gridStrideWorkgroups(items(g));
+  return gridStrideWorkgroups(items(g) * channelSlices(g));
 }
 
 /**
@@ -182,12 +228,12 @@ export function separableWorkgroups(g: SeparableGeometry): number {
  * `withBias`, result [batch * height * width * outChannels], depthwiseOut [batch * height * width *
  * inChannels].
  */
-export function separableConvKeepShader(outChannels: number, taps: KernelSize, withBias: boolean, xType: StorageType): RecordedShader {
-  const { helpers, body } = separableCode(outChannels, taps, withBias, true);
+export function separableConvKeepShader(outChannels: number, taps: KernelSize, slices: number, withBias: boolean, xType: StorageType): RecordedShader {
+  const { helpers, body } = separableCode(outChannels, taps, slices, withBias, true);
   const reads = ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])];
   const writes = ['result', 'depthwiseOut'];
   return {
-    key: `saunet_separableConvKeep_${accumulators(outChannels)}_${taps[0]}x${taps[1]}_${withBias}_${xType}`,
+    key: `saunet_separableConvKeep_${accumulators(outChannels)}_${taps[0]}x${taps[1]}_${slices}_${withBias}_${xType}`,
     code: () => `
 struct Uniforms { ${UNIFORMS} };
 ${[...reads.map((name) => `var<storage, read> ${name} : array<${name === 'x' ? xType : 'f32'}>;`), ...writes.map((name) => `var<storage, read_write> ${name} : array<f32>;`)]

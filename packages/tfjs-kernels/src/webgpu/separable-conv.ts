@@ -8,7 +8,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { depthwiseFilterSize, dilationAttr, requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
-import { separableConvKeepShader, separableConvProgram, separableUniforms, separableWorkgroups, type SeparableGeometry } from './separable-conv-programs.js';
+import { channelSlices, separableConvKeepShader, separableConvProgram, separableUniforms, separableWorkgroups, type SeparableGeometry } from './separable-conv-programs.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
 import { recordIntoNew, storageType, type RecordingBackend } from './recorded-dispatch.js';
 
@@ -68,6 +68,6 @@ export function webgpuSeparableConv2D(args: KernelArgs): TensorInfo {
 export function webgpuSeparableConv2DTraining(args: KernelArgs): TensorInfo[] {
   const { bound, withBias, g } = operands(SEPARABLE_CONV_TRAINING_KERNEL, args);
   const b = args.backend as RecordingBackend;
-  return recordIntoNew(b, separableConvKeepShader(g.outChannels, [g.kernelHeight, g.kernelWidth], withBias, storageType(b, bound[0]!)), bound,
+  return recordIntoNew(b, separableConvKeepShader(g.outChannels, [g.kernelHeight, g.kernelWidth], channelSlices(g), withBias, storageType(b, bound[0]!)), bound,
     [[g.batch, g.height, g.width, g.outChannels], [g.batch, g.height, g.width, g.inChannels]], separableUniforms(g), [separableWorkgroups(g), 1, 1]);
 }

@@ -14,7 +14,8 @@
  * result; per model and pass, the totals; then each model's forward latency and Adam step with the
  * stock kernels and with each tiling, alternating in rounds. Two more versions split the product's
  * reduction into partial sums where a convolution has few output tiles (forwardSplit of
- * tiling-choice.ts, not registered until a GPU has timed it), the package's choice elsewhere.
+ * tiling-choice.ts, which the package registers with 32x32 tiles since 2026-12-05, before a GPU
+ * has timed it), the package's choice elsewhere.
  * Tested on lavapipe; on the GPU machine
  * (gpu-session.sh):
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-conv-forward --size 256 --out $OUT/conv-forward.json

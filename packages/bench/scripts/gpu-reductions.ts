@@ -2,7 +2,8 @@
  * The per-channel reductions' thread layouts of @sa-unet/tfjs-kernels (REDUCTION_LAYOUT,
  * 2026-12-05) on a GPU machine: 'parallel', the default, against 'serial', the layout of the H200
  * measurements of 2026-12-04 (batch norm's and channel attention's sums, the depthwise filter
- * gradient's chunks, the separable convolution's input channels split among threads or not). First the GPU time (tf.profile, exact timestamps) of one Adam step at
+ * gradient's chunks, the separable convolution's input channels split among threads or not, the
+ * forward convolution's reduction split where its output tiles are few or not). First the GPU time (tf.profile, exact timestamps) of one Adam step at
  * batch 4 and one forward pass at batch 1 per layout, in total and for the kernels the layouts
  * serve; then wall times in alternating rounds. Lavapipe runs it (its timings say nothing of a GPU).
  *   bash .gpu/run.sh .gpu/gpu-scripts.mjs gpu-reductions --size 256 --out $OUT/reductions.json
@@ -22,7 +23,7 @@ const { description: adapter } = await selectBackend('webgpu'); // Dawn, our ker
 
 /** The kernels whose programs the layouts change. */
 const SERVED = [BATCH_NORM_KERNELS.moments, BATCH_NORM_KERNELS.gradient, CHANNEL_ATTENTION_KERNELS.forward, CHANNEL_ATTENTION_KERNELS.gradient,
-  'DepthwiseConv2dNativeBackpropFilter', SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL];
+  'DepthwiseConv2dNativeBackpropFilter', SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, 'Conv2D', 'FusedConv2D'];
 const LAYOUTS = ['parallel', 'serial'] as const;
 const use = (layout: (typeof LAYOUTS)[number]) => { REDUCTION_LAYOUT.current = layout; };
 

@@ -12,10 +12,10 @@ import type { KernelArgs } from '../kernel-ops.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
 import { conv2dForwardProgram, conv2dForwardSplitProgram, forwardFitsOneDispatch, splitSumProgram, type ForwardActivation } from './conv-forward-programs.js';
 import { convGeometry, convGeometryUniforms, type ConvGeometry } from './conv-program-geometry.js';
-import { gridStride } from './grid.js';
+import { gridStride, REDUCTION_LAYOUT } from './grid.js';
 import { withShape } from './kernel-io.js';
 import { checkProductTiling, type ProductTiling } from './product-tiling.js';
-import { forwardTiledProductPays, LARGE_TILES, type ForwardSplit } from './tiling-choice.js';
+import { forwardSplit, forwardTiledProductPays, LARGE_TILES, SMALL_TILES, type ForwardSplit } from './tiling-choice.js';
 import { webgpuEmptyOperandKernel } from './empty-operands.js';
 
 interface FusedAttrs extends ConvAttrs {
@@ -78,10 +78,21 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
 }
 
 /**
- * This package's Conv2D or FusedConv2D on webgpu: the tiled product with {@link LARGE_TILES} where
- * {@link forwardTiledProductPays}, else its empty-operand kernel (the cpu backend's result for
+ * The split of a forward convolution's reduction with {@link SMALL_TILES} (forwardSplit), or null:
+ * none in the 'serial' REDUCTION_LAYOUT (the layout measured on 2026-12-04).
+ */
+export function registeredForwardSplit(g: ConvGeometry): ForwardSplit | null {
+  return REDUCTION_LAYOUT.current === 'serial' ? null : forwardSplit(g, SMALL_TILES);
+}
+
+/**
+ * This package's Conv2D or FusedConv2D on webgpu: where few output tiles meet a long reduction (a
+ * U-Net's deep layers at batch 1, see forwardSplit), the tiled product with {@link SMALL_TILES}
+ * split along the reduction; else the tiled product with {@link LARGE_TILES} where
+ * {@link forwardTiledProductPays}; else its empty-operand kernel (the cpu backend's result for
  * empty operands, the stock kernel for everything else).
  */
 export function webgpuConvForward(name: 'Conv2D' | 'FusedConv2D'): (args: KernelArgs) => TensorInfo {
-  return webgpuConvForwardWith(LARGE_TILES, webgpuEmptyOperandKernel(name), (g) => forwardTiledProductPays(g.batch * g.outHeight * g.outWidth, g.outChannels));
+  const unsplit = webgpuConvForwardWith(LARGE_TILES, webgpuEmptyOperandKernel(name), (g) => forwardTiledProductPays(g.batch * g.outHeight * g.outWidth, g.outChannels));
+  return webgpuConvForwardWith(SMALL_TILES, unsplit as KernelFunc, (g) => registeredForwardSplit(g) !== null, registeredForwardSplit);
 }

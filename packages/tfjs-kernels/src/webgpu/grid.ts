@@ -31,8 +31,9 @@ export const PARTIAL_SUM_WORKGROUPS = 256;
 
 /**
  * How the per-channel reductions (batch norm's moments and gradient sums, channel attention's pixel
- * sums; also the depthwise filter gradient's row chunks and the separable convolution's input
- * channels, see minChunkRows and channelSlices) lay out their threads. On a GPU they wait on
+ * sums; also the depthwise filter gradient's row chunks, the separable convolution's input
+ * channels and the forward convolution's reduction where its output tiles are few: minChunkRows,
+ * channelSlices, registeredForwardSplit) lay out their threads. On a GPU they wait on
  * memory latency, not bandwidth: a thread that adds n values one load after another takes about n
  * load latencies whatever the data's size.
  * - 'parallel' (the default): the partial sums in workgroups of 256 threads with two loads in

@@ -66,10 +66,12 @@ const FORWARD_SPLIT_BELOW_TILES = 512;
  * A split of the forward product's reduction (filter height x width x input channels) for
  * convolutions with fewer than 512 output tiles of `tiling` and a reduction of at least 1,024:
  * chunks of at least 256 (a multiple of the tile depth) to reach about 1,024 workgroups, as the
- * filter gradients do; else null (no split). Not measured on a GPU yet, so not what
- * registerTrainingKernels registers: the bench's gpu-conv-forward.ts times it against the rest
- * (at batch 1 a U-Net's convolutions at 32x32 and 16x16 pixels have 64 to 256 tiles of 32x32 and
- * reductions of 1,152 to 4,608, and took half of its forward pass's convolution time on an H200).
+ * filter gradients do; else null (no split). At batch 1 a U-Net's convolutions at 32x32 and 16x16
+ * pixels have 64 to 256 tiles of 32x32 and reductions of 1,152 to 4,608 (up to 288 tile steps one
+ * after another per workgroup): on an H200 (2026-12-04) those of 16x16 ran at about a quarter of
+ * the arithmetic rate of those of 256x256 (1.2 GFLOP in 0.26 against 0.07 ms). Registered with
+ * {@link SMALL_TILES} since 2026-12-05 (conv-forward.ts, not in REDUCTION_LAYOUT 'serial'), before
+ * a GPU has timed it: the bench's gpu-reductions.ts and gpu-conv-forward.ts do.
  */
 export function forwardSplit(g: ConvGeometry, tiling: ProductTiling): ForwardSplit | null {
   const tiles = Math.ceil((g.batch * g.outHeight * g.outWidth) / tiling.tile) * Math.ceil(g.outChannels / tiling.tile);

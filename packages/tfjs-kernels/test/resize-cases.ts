@@ -69,6 +69,8 @@ export const NEAREST_CASES: ResizeCase[] = [
   [[2, 5, 4, 2], [3, 9], true, false],
   [[1, 2, 2, 1], [4, 4], false, true],
   [[1, 5, 7, 1], [3, 4], false, true], // downsampling with half-pixel centres
+  [[1, 2, 3, 3], [8, 6], false, false], // 4x rows, 2x columns (a block sum on webgpu)
+  [[2, 2, 3, 1], [6, 9], false, false], // 3x
 ];
 
 /** d sum(resize(x) * w) / dx on the active backend, and the exact value from the forward pass's source indices. */

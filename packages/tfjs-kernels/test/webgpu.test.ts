@@ -551,6 +551,31 @@ describe.runIf(adapter)('training kernels on webgpu', () => {
         await tf.setBackend('cpu');
       }
     });
+
+    it.each([
+      ['the zoo\'s 2x upsampling', [2, 8, 8, 16], [16, 16], 'saunet_nearestBlockGrad_2x2'],
+      ['4x rows, 2x columns', [1, 2, 3, 3], [8, 6], 'saunet_nearestBlockGrad_4x2'],
+      ['3x (not a power of two): the stock kernel', [2, 2, 3, 1], [6, 9], undefined],
+      ['downsampling: the stock kernel', [1, 4, 4, 2], [2, 2], undefined],
+    ] as const)('nearest-neighbour resize, %s: a block sum per input pixel, the stock kernel\'s values bit for bit', async (_, shape, size, program) => {
+      await tf.setBackend('webgpu');
+      const images = tf.zeros([...shape]);
+      const dy = tf.randomUniform([shape[0], size[0], size[1], shape[3]], -1, 1, 'float32', 17);
+      const gradient = () => tf.engine().runKernel('ResizeNearestNeighborGrad', { images, dy }, { alignCorners: false, halfPixelCenters: false } as never) as tf.Tensor;
+      const { result: ours, keys } = await recordShaderKeys(async () => gradient());
+      expect(keys.filter((key) => key.startsWith('saunet_')), 'programs').toEqual(program === undefined ? [] : [program]);
+      unregisterTrainingKernels();
+      let stock: tf.Tensor;
+      try {
+        stock = gradient();
+      } finally {
+        registerTrainingKernels();
+      }
+      expect(ours.shape).toEqual([...shape]);
+      expect(await ours.data()).toEqual(await stock.data());
+      tf.dispose([images, dy, ours, stock]);
+      await tf.setBackend('cpu');
+    });
   });
 
   it('Sum and Mean gradients (a broadcast on webgpu) equal tfjs-core\'s exactly', async () => {

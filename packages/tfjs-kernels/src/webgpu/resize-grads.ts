@@ -17,6 +17,9 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { compositeKernel, zerosIfEmpty, type KernelArgs, type KernelOps } from '../kernel-ops.js';
 import { requireStockKernel } from '../registry-state.js';
 import { bilinearTaps, nearestSourceIndices, resizeAttrs, type ResizeFlags } from '../resize-geometry.js';
+import type { WebGPUBackendInternals } from './backend-internals.js';
+import { gridStride, gridStrideProgram } from './grid.js';
+import { withShape } from './kernel-io.js';
 
 type ResizeGradKernel = 'ResizeBilinearGrad' | 'ResizeNearestNeighborGrad';
 
@@ -57,13 +60,69 @@ function stockIsRight(images: TensorInfo, dy: TensorInfo, { alignCorners, halfPi
   return !halfPixelCenters && !alignedOnSizeOne && !images.shape.includes(0) && !dy.shape.includes(0);
 }
 
-/** Our webgpu `kernel`: two matrix products where the stock kernel is wrong, else the stock kernel. */
+/**
+ * The factors [fh, fw] of a nearest-neighbour resize whose output pixel (i, j) copies input pixel
+ * (floor(i / fh), floor(j / fw)), as tf.layers.upSampling2d's does (no aligned corners, no
+ * half-pixel centres, each output side a power-of-two multiple of the input's: then the forward
+ * kernels' float32 ratio in / out is exact, so they copy those pixels too); else null.
+ */
+export function nearestBlockFactors(images: TensorInfo, dy: TensorInfo, { alignCorners, halfPixelCenters }: ResizeFlags): [number, number] | null {
+  if (alignCorners || halfPixelCenters || images.shape.length !== 4 || images.shape.includes(0) || dy.shape.includes(0)) return null;
+  const factor = (inSize: number, outSize: number): number | null => {
+    if (outSize % inSize !== 0) return null;
+    const f = outSize / inSize;
+    if ((f & (f - 1)) !== 0) return null;
+    return nearestSourceIndices(inSize, outSize, false, false).every((source, i) => source === Math.floor(i / f)) ? f : null;
+  };
+  const rows = factor(images.shape[1]!, dy.shape[1]!);
+  const cols = factor(images.shape[2]!, dy.shape[2]!);
+  return rows === null || cols === null ? null : [rows, cols];
+}
+
+/**
+ * dx of a nearest-neighbour resize by integer factors: each input pixel's gradient is the sum of
+ * its fh x fw block of dy, added in the stock kernel's order (rows, then columns, from 0), so the
+ * values are the stock kernel's bit for bit. The stock program searches a window of dy around every
+ * input pixel (36 positions for a 2x upsampling, with float divisions at each) for the ones that
+ * copied it; here fh * fw loads (4), the factors in the shader. Output: images' shape, flat.
+ */
+function nearestBlockGradProgram(size: number, [fh, fw]: [number, number]) {
+  return gridStrideProgram(`saunet_nearestBlockGrad_${fh}x${fw}`, ['dy'], size, `
+          let c = i % uniforms.channels;
+          let pixel = i / uniforms.channels;
+          let col = pixel % uniforms.inWidth;
+          let row = (pixel / uniforms.inWidth) % uniforms.inHeight;
+          let b = pixel / (uniforms.inWidth * uniforms.inHeight);
+          let outWidth = uniforms.inWidth * ${fw};
+          var total = 0.0;
+          for (var r = 0; r < ${fh}; r++) {
+            let dyRow = (b * uniforms.inHeight + row) * ${fh} + r;
+            for (var q = 0; q < ${fw}; q++) {
+              total += dy[(dyRow * outWidth + col * ${fw} + q) * uniforms.channels + c];
+            }
+          }
+          result[i] = total;`, 'inHeight : i32, inWidth : i32, channels : i32,');
+}
+
+/**
+ * Our webgpu `kernel`: two matrix products where the stock kernel is wrong; for a nearest-neighbour
+ * resize by integer factors (the zoo's decoders' upsampling), a block sum per input pixel; else the
+ * stock kernel.
+ */
 export function webgpuResizeGrad(kernel: ResizeGradKernel): KernelFunc {
   return ((args: KernelArgs) => {
     const { images, dy } = args.inputs as Record<string, TensorInfo>;
     if (images === undefined || dy === undefined) throw new Error(`${kernel}: expected inputs images and dy`);
     const flags = resizeAttrs(args.attrs);
     if (!stockIsRight(images, dy, flags)) return compositeKernel('webgpu', (ops) => gradientByMatrices(ops, kernel, images, dy, flags))(args);
+    const factors = kernel === 'ResizeNearestNeighborGrad' && dy.dtype === 'float32' ? nearestBlockFactors(images, dy, flags) : null;
+    if (factors !== null) {
+      const size = images.shape.reduce((a, b) => a * b, 1);
+      const [, inHeight, inWidth, channels] = images.shape as [number, number, number, number];
+      const uniforms = [...gridStride(size).uniforms, ...[inHeight, inWidth, channels].map((v) => ({ type: 'int32' as const, data: [v] }))];
+      const flat = (args.backend as WebGPUBackendInternals).runWebGPUProgram(nearestBlockGradProgram(size, factors), [dy], 'float32', uniforms);
+      return withShape(flat, images.shape);
+    }
     return requireStockKernel(kernel, 'webgpu').kernelFunc(args as never);
   }) as KernelFunc;
 }

@@ -35,7 +35,7 @@ export { WEBGPU_CUMULATIVE_KERNELS } from './webgpu/cumulative.js';
 export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
 export { SOFT_DICE_KERNELS } from './webgpu/soft-dice.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
-export { REDUCTION_LAYOUT } from './webgpu/grid.js';
+export { REDUCTION_LAYOUT, type ReductionLayoutSetting } from './webgpu/grid.js';
 export { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL } from './webgpu/separable-conv.js';
 export { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './webgpu/activation-grads.js';
 export {

@@ -46,7 +46,13 @@ export const PARTIAL_SUM_WORKGROUPS = 256;
  *   that the bench's GPU scripts can time one against the other. Programs of both layouts have
  *   shader keys of their own.
  */
-export const REDUCTION_LAYOUT: { current: 'parallel' | 'serial' } = { current: 'parallel' };
+export const REDUCTION_LAYOUT: ReductionLayoutSetting = { current: 'parallel' };
+
+/** The setting {@link REDUCTION_LAYOUT} holds. */
+export interface ReductionLayoutSetting {
+  /** 'parallel' (the default) or 'serial' (the layout of 2026-12-04, for comparisons on a GPU); read when a kernel runs. */
+  current: 'parallel' | 'serial';
+}
 
 /** Threads per workgroup, channel lanes and loads in flight per thread of a per-channel reduction in the current {@link REDUCTION_LAYOUT}. */
 export interface ReductionThreads {

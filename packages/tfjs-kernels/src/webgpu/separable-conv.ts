@@ -68,6 +68,6 @@ export function webgpuSeparableConv2D(args: KernelArgs): TensorInfo {
 export function webgpuSeparableConv2DTraining(args: KernelArgs): TensorInfo[] {
   const { bound, withBias, g } = operands(SEPARABLE_CONV_TRAINING_KERNEL, args);
   const b = args.backend as RecordingBackend;
-  return recordIntoNew(b, separableConvKeepShader(g.outChannels, [g.kernelHeight, g.kernelWidth], channelSlices(g), withBias, storageType(b, bound[0]!)), bound,
+  return recordIntoNew(b, separableConvKeepShader(g.outChannels, [g.kernelHeight, g.kernelWidth], channelSlices(g), g.inChannels % 4 === 0, withBias, storageType(b, bound[0]!)), bound,
     [[g.batch, g.height, g.width, g.outChannels], [g.batch, g.height, g.width, g.inChannels]], separableUniforms(g), [separableWorkgroups(g), 1, 1]);
 }

@@ -5,7 +5,7 @@
  * (@sa-unet/unet-zoo's does) and composes stock kernels elsewhere.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { channelLanes, chooseSplits, gridStrideWorkgroups, minChunkRows, PARTIAL_SUM_WORKGROUPS, WORKGROUP } from './grid.js';
+import { channelLanes, channelRowSplits, gridStrideWorkgroups, PARTIAL_SUM_WORKGROUPS, WORKGROUP } from './grid.js';
 import { requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import {
@@ -63,7 +63,7 @@ function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: Tens
   const size = x.shape.reduce((a, b) => a * b, 1);
   const rows = size / channels;
   const lanes = channelLanes(channels);
-  const { splits, kPerSplit } = chooseSplits(rows, Math.ceil(channels / lanes), PARTIAL_SUM_WORKGROUPS, minChunkRows(PARTIAL_SUM_THREADS / lanes), 1);
+  const { splits, kPerSplit } = channelRowSplits(rows, Math.ceil(channels / lanes), PARTIAL_SUM_THREADS / lanes, PARTIAL_SUM_WORKGROUPS);
   const g: BatchNormGeometry = { rows, channels, rowsPerSplit: kPerSplit, splits, rate, epsilon, threads: gridStrideWorkgroups(size) * WORKGROUP };
   const uniforms = batchNormUniforms(g);
   const partial = backend.runWebGPUProgram(partialSumsProgram(kind, channels, splits, rectified), inputs, 'float32', uniforms);

@@ -4,7 +4,7 @@
  * registered and composes stock kernels elsewhere.
  */
 import { getKernel, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { chooseSplits, gridStrideWorkgroups, minChunkRows, PARTIAL_SUM_WORKGROUPS, reductionThreads, WORKGROUP } from './grid.js';
+import { channelRowSplits, gridStrideWorkgroups, PARTIAL_SUM_WORKGROUPS, reductionThreads, WORKGROUP } from './grid.js';
 import { depthwiseFilterSize, dilationAttr, requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
 import {
@@ -94,7 +94,7 @@ function geometry(kernelName: string, z: TensorInfo, kernel: TensorInfo, zName =
   const [batch, h, w, channels] = z.shape as [number, number, number, number];
   const pixels = h * w;
   const { lanes, strands } = reductionThreads(channels, 'sums');
-  const { splits, kPerSplit } = chooseSplits(pixels, batch * Math.ceil(channels / lanes), PARTIAL_SUM_WORKGROUPS, minChunkRows(strands), 1);
+  const { splits, kPerSplit } = channelRowSplits(pixels, batch * Math.ceil(channels / lanes), strands, PARTIAL_SUM_WORKGROUPS);
   return {
     batch, pixels, channels, taps, pixelsPerSplit: kPerSplit, splits,
     threads: gridStrideWorkgroups(batch * pixels * channels) * WORKGROUP, channelBegin: 0, blockChannels: channels, partWidth: channels / parts,

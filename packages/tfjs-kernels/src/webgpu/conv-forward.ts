@@ -30,11 +30,12 @@ function programActivation(attrs: FusedAttrs): ForwardActivation | null {
 
 /**
  * A kernel function for Conv2D or FusedConv2D on webgpu: the tiled product with `tiling` where it
- * applies and `pays` for the convolution's geometry, else `fallback`; split along the reduction
- * into partial sums and their sum where `split` says so (default never).
+ * applies and `pays` for the convolution's geometry (and the split it would get), else
+ * `fallback`; split along the reduction into partial sums and their sum where `split` says so
+ * (default never).
  */
 export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFunc,
-  pays: (g: ConvGeometry) => boolean = () => true,
+  pays: (g: ConvGeometry, splits: ForwardSplit | null) => boolean = () => true,
   split: (g: ConvGeometry, tiling: ProductTiling) => ForwardSplit | null = () => null): (args: KernelArgs) => TensorInfo {
   checkProductTiling(tiling);
   return (args) => {
@@ -47,12 +48,11 @@ export function webgpuConvForwardWith(tiling: ProductTiling, fallback: KernelFun
       && (bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
     if (!applies) return fallback(args as never) as TensorInfo;
     const g = convGeometry(convInfo(x.shape, filter.shape, attrs, false));
-    if (g.outHeight <= 0 || g.outWidth <= 0 || !forwardFitsOneDispatch(g, tiling) || !pays(g)) {
-      return fallback(args as never) as TensorInfo;
-    }
+    if (g.outHeight <= 0 || g.outWidth <= 0 || !forwardFitsOneDispatch(g, tiling)) return fallback(args as never) as TensorInfo;
+    const splits = split(g, tiling);
+    if (!pays(g, splits)) return fallback(args as never) as TensorInfo;
     const backend = args.backend as WebGPUBackendInternals;
     const outShape = [g.batch, g.outHeight, g.outWidth, g.outChannels];
-    const splits = split(g, tiling);
     if (splits !== null && splits.splits > 1) {
       const depth = g.filterHeight * g.filterWidth * g.inChannels;
       if (splits.chunk % tiling.tileK !== 0 || splits.splits * splits.chunk < depth || splits.chunk <= 0) {
@@ -94,5 +94,5 @@ export function registeredForwardSplit(g: ConvGeometry): ForwardSplit | null {
  */
 export function webgpuConvForward(name: 'Conv2D' | 'FusedConv2D'): (args: KernelArgs) => TensorInfo {
   const unsplit = webgpuConvForwardWith(LARGE_TILES, webgpuEmptyOperandKernel(name), (g) => forwardTiledProductPays(g.batch * g.outHeight * g.outWidth, g.outChannels));
-  return webgpuConvForwardWith(SMALL_TILES, unsplit as KernelFunc, (g) => registeredForwardSplit(g) !== null, registeredForwardSplit);
+  return webgpuConvForwardWith(SMALL_TILES, unsplit as KernelFunc, (_, splits) => splits !== null, registeredForwardSplit);
 }

@@ -32,7 +32,7 @@ export const PARTIAL_SUM_WORKGROUPS = 256;
 /**
  * How the per-channel reductions (batch norm's moments and gradient sums, channel attention's pixel
  * sums; also the depthwise filter gradient's row chunks, the separable convolution's input
- * channels and the forward convolution's reduction where its output tiles are few: minChunkRows,
+ * channels and the forward convolution's reduction where its output tiles are few: channelRowSplits,
  * channelSlices, registeredForwardSplit) lay out their threads. On a GPU they wait on
  * memory latency, not bandwidth: a thread that adds n values one load after another takes about n
  * load latencies whatever the data's size.
@@ -73,13 +73,15 @@ export function reductionThreads(channels: number, what: 'sums' | 'totals'): Red
 }
 
 /**
- * The shortest row chunk a split per-channel reduction gives one workgroup whose `strands` threads
- * share a channel: 32 rows per strand, up to 256 (fewer rows per thread where the chunks would
- * leave a few workgroups each adding hundreds of rows in a row: a deep layer's 16x16 pixels);
- * 256 in the 'serial' layout.
+ * How a per-channel reduction over `rows` rows splits them among workgroups: `channelBlocks`
+ * blocks of channels (times batch images where each has its own sums), `strands` threads per
+ * channel in a workgroup, about `targetWorkgroups` in all. Chunks of at least 32 rows per strand,
+ * up to 256 (fewer rows per thread where longer chunks would leave a few workgroups each adding
+ * hundreds of rows in a row: a deep layer's 16x16 pixels); 256 in the 'serial' layout.
  */
-export function minChunkRows(strands: number): number {
-  return REDUCTION_LAYOUT.current === 'serial' ? 256 : Math.min(256, 32 * strands);
+export function channelRowSplits(rows: number, channelBlocks: number, strands: number, targetWorkgroups: number): { splits: number; kPerSplit: number } {
+  const minChunk = REDUCTION_LAYOUT.current === 'serial' ? 256 : Math.min(256, 32 * strands);
+  return chooseSplits(rows, channelBlocks, targetWorkgroups, minChunk, 1);
 }
 
 /** Channels per workgroup of a per-channel reduction: a power of two up to 64 (adjacent threads read adjacent channels). */

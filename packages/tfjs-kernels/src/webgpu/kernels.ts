@@ -10,7 +10,7 @@ import { convInfo, NCHW_TO_NHWC, toNHWCShape, type ConvAttrs } from '../conv-geo
 import { depthwiseBackpropInput } from '../depthwise-backprop.js';
 import { compositeKernel, zerosIfEmpty, type GradAttrs, type KernelArgs } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
-import { channelLanes, chooseSplits, FILTER_GRAD_WORKGROUPS, minChunkRows, WORKGROUP } from './grid.js';
+import { channelLanes, channelRowSplits, chooseSplits, FILTER_GRAD_WORKGROUPS, WORKGROUP } from './grid.js';
 import {
   conv2dFilterGradProgram,
   depthwiseFilterGradProgram,
@@ -62,8 +62,7 @@ export const webgpuDepthwiseBackpropFilter = compositeKernel('webgpu', (ops, { x
   const multiplier = a.filterShape![3];
   const channels = g.inChannels * multiplier;
   const lanes = channelLanes(channels);
-  const { splits, kPerSplit } = chooseSplits(g.batch * g.outHeight * g.outWidth, Math.ceil(channels / lanes), FILTER_GRAD_WORKGROUPS,
-    minChunkRows(WORKGROUP / lanes), 1);
+  const { splits, kPerSplit } = channelRowSplits(g.batch * g.outHeight * g.outWidth, Math.ceil(channels / lanes), WORKGROUP / lanes, FILTER_GRAD_WORKGROUPS);
   const partial = ops.adopt((backend as WebGPUBackendInternals).runWebGPUProgram(depthwiseFilterGradProgram(g, multiplier, splits), [x, dy], 'float32',
     geometryUniforms(g, kPerSplit, splits)));
   const summed = splits === 1 ? partial : ops.sum(partial, [2]);

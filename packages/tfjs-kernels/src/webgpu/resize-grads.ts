@@ -61,18 +61,18 @@ function stockIsRight(images: TensorInfo, dy: TensorInfo, { alignCorners, halfPi
 }
 
 /**
- * The factors [fh, fw] of a nearest-neighbour resize whose output pixel (i, j) copies input pixel
- * (floor(i / fh), floor(j / fw)), as tf.layers.upSampling2d's does (no aligned corners, no
- * half-pixel centres, each output side a power-of-two multiple of the input's: then the forward
- * kernels' float32 ratio in / out is exact, so they copy those pixels too); else null.
+ * The factors [fh, fw] of a nearest-neighbour resize of non-empty tensors (as the stock kernel is
+ * left for) whose output pixel (i, j) copies input pixel (floor(i / fh), floor(j / fw)), as
+ * tf.layers.upSampling2d's does (no aligned corners, no half-pixel centres, each output side a
+ * power-of-two multiple of the input's: then the forward kernels' float32 ratio in / out is exact,
+ * so they copy those pixels too); else null.
  */
-export function nearestBlockFactors(images: TensorInfo, dy: TensorInfo, { alignCorners, halfPixelCenters }: ResizeFlags): [number, number] | null {
-  if (alignCorners || halfPixelCenters || images.shape.length !== 4 || images.shape.includes(0) || dy.shape.includes(0)) return null;
+function nearestBlockFactors(images: TensorInfo, dy: TensorInfo, { alignCorners, halfPixelCenters }: ResizeFlags): [number, number] | null {
+  if (alignCorners || halfPixelCenters) return null;
+  // floor(i * in / out) = floor(i / f) exactly where f = out / in is a power of two.
   const factor = (inSize: number, outSize: number): number | null => {
-    if (outSize % inSize !== 0) return null;
     const f = outSize / inSize;
-    if ((f & (f - 1)) !== 0) return null;
-    return nearestSourceIndices(inSize, outSize, false, false).every((source, i) => source === Math.floor(i / f)) ? f : null;
+    return Number.isInteger(f) && (f & (f - 1)) === 0 ? f : null;
   };
   const rows = factor(images.shape[1]!, dy.shape[1]!);
   const cols = factor(images.shape[2]!, dy.shape[2]!);

@@ -64,8 +64,19 @@ export function channelSlices(g: SeparableGeometry): number {
   return slices;
 }
 
-export function separableUniforms(g: SeparableGeometry): Array<{ type: 'int32'; data: number[] }> {
-  const threads = separableWorkgroups(g) * WORKGROUP;
+/** How a call's shader divides its work: {@link channelSlices}, and whether the input channels come in whole groups of four. */
+export interface SeparableLayout {
+  slices: number;
+  wholeQuads: boolean;
+}
+
+/** The layout of a convolution of this geometry, found once per call. */
+export function separableLayout(g: SeparableGeometry): SeparableLayout {
+  return { slices: channelSlices(g), wholeQuads: g.inChannels % 4 === 0 };
+}
+
+export function separableUniforms(g: SeparableGeometry, layout: SeparableLayout): Array<{ type: 'int32'; data: number[] }> {
+  const threads = separableWorkgroups(g, layout) * WORKGROUP;
   return [g.batch, g.height, g.width, g.inChannels, g.outChannels, g.kernelHeight, g.kernelWidth, g.dilation, threads]
     .map((v) => ({ type: 'int32' as const, data: [v] }));
 }
@@ -100,7 +111,7 @@ function channelQuad(name: string, wholeQuads: boolean): string {
  * SLICED_THREADS); with `keepDepthwise`, the threads of each pixel's first block of output channels
  * also write d to `depthwiseOut` (the other blocks compute the same d; each slice its channels).
  */
-function separableCode(outChannels: number, taps: KernelSize, slices: number, wholeQuads: boolean, withBias: boolean, keepDepthwise: boolean): { helpers: string; body: string } {
+function separableCode(outChannels: number, taps: KernelSize, { slices, wholeQuads }: SeparableLayout, withBias: boolean, keepDepthwise: boolean): { helpers: string; body: string } {
   const [kernelHeight, kernelWidth] = taps;
   const vectors = accumulators(outChannels);
   const block = 4 * vectors;
@@ -200,15 +211,14 @@ function separableCode(outChannels: number, taps: KernelSize, slices: number, wh
 }
 
 /** Output [batch * height * width * outChannels], flat. */
-export function separableConvProgram(g: SeparableGeometry, withBias: boolean): WebGPUProgramSpec {
-  const slices = channelSlices(g);
-  const wholeQuads = g.inChannels % 4 === 0;
-  const { helpers, body } = separableCode(g.outChannels, [g.kernelHeight, g.kernelWidth], slices, wholeQuads, withBias, false);
+export function separableConvProgram(g: SeparableGeometry, layout: SeparableLayout, withBias: boolean): WebGPUProgramSpec {
+  const { slices, wholeQuads } = layout;
+  const { helpers, body } = separableCode(g.outChannels, [g.kernelHeight, g.kernelWidth], layout, withBias, false);
   return {
     outputShape: [g.batch * g.height * g.width * g.outChannels],
     shaderKey: `saunet_separableConv_${accumulators(g.outChannels)}_${g.kernelHeight}x${g.kernelWidth}_${slices}_${wholeQuads}_${withBias}`,
     dispatchLayout: { x: [0] },
-    dispatch: [separableWorkgroups(g), 1, 1],
+    dispatch: [separableWorkgroups(g, layout), 1, 1],
     variableNames: ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])],
     uniforms: UNIFORMS,
     workgroupSize: [WORKGROUP, 1, 1],
@@ -222,8 +232,8 @@ export function separableConvProgram(g: SeparableGeometry, withBias: boolean): W
 }
 
 /** Workgroups of {@link separableConvKeepShader}'s dispatch (along x). */
-export function separableWorkgroups(g: SeparableGeometry): number {
-  return gridStrideWorkgroups(items(g) * channelSlices(g));
+export function separableWorkgroups(g: SeparableGeometry, layout: SeparableLayout): number {
+  return gridStrideWorkgroups(items(g) * layout.slices);
 }
 
 /**
@@ -233,8 +243,9 @@ export function separableWorkgroups(g: SeparableGeometry): number {
  * `withBias`, result [batch * height * width * outChannels], depthwiseOut [batch * height * width *
  * inChannels].
  */
-export function separableConvKeepShader(outChannels: number, taps: KernelSize, slices: number, wholeQuads: boolean, withBias: boolean, xType: StorageType): RecordedShader {
-  const { helpers, body } = separableCode(outChannels, taps, slices, wholeQuads, withBias, true);
+export function separableConvKeepShader(outChannels: number, taps: KernelSize, layout: SeparableLayout, withBias: boolean, xType: StorageType): RecordedShader {
+  const { slices, wholeQuads } = layout;
+  const { helpers, body } = separableCode(outChannels, taps, layout, withBias, true);
   const reads = ['x', 'depthwise', 'pointwise', ...(withBias ? ['bias'] : [])];
   const writes = ['result', 'depthwiseOut'];
   return {

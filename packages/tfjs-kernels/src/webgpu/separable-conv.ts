@@ -8,7 +8,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { depthwiseFilterSize, dilationAttr, requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
-import { channelSlices, separableConvKeepShader, separableConvProgram, separableUniforms, separableWorkgroups, type SeparableGeometry } from './separable-conv-programs.js';
+import { separableConvKeepShader, separableConvProgram, separableLayout, separableUniforms, separableWorkgroups, type SeparableGeometry } from './separable-conv-programs.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
 import { recordIntoNew, storageType, type RecordingBackend } from './recorded-dispatch.js';
 
@@ -61,13 +61,15 @@ function operands(name: string, { inputs, attrs }: KernelArgs): { bound: TensorI
 
 export function webgpuSeparableConv2D(args: KernelArgs): TensorInfo {
   const { bound, withBias, g } = operands(SEPARABLE_CONV_KERNEL, args);
-  const out = (args.backend as WebGPUBackendInternals).runWebGPUProgram(separableConvProgram(g, withBias), bound, 'float32', separableUniforms(g));
+  const layout = separableLayout(g);
+  const out = (args.backend as WebGPUBackendInternals).runWebGPUProgram(separableConvProgram(g, layout, withBias), bound, 'float32', separableUniforms(g, layout));
   return withShape(out, [g.batch, g.height, g.width, g.outChannels]);
 }
 
 export function webgpuSeparableConv2DTraining(args: KernelArgs): TensorInfo[] {
   const { bound, withBias, g } = operands(SEPARABLE_CONV_TRAINING_KERNEL, args);
   const b = args.backend as RecordingBackend;
-  return recordIntoNew(b, separableConvKeepShader(g.outChannels, [g.kernelHeight, g.kernelWidth], channelSlices(g), g.inChannels % 4 === 0, withBias, storageType(b, bound[0]!)), bound,
-    [[g.batch, g.height, g.width, g.outChannels], [g.batch, g.height, g.width, g.inChannels]], separableUniforms(g), [separableWorkgroups(g), 1, 1]);
+  const layout = separableLayout(g);
+  return recordIntoNew(b, separableConvKeepShader(g.outChannels, [g.kernelHeight, g.kernelWidth], layout, withBias, storageType(b, bound[0]!)), bound,
+    [[g.batch, g.height, g.width, g.outChannels], [g.batch, g.height, g.width, g.inChannels]], separableUniforms(g, layout), [separableWorkgroups(g, layout), 1, 1]);
 }

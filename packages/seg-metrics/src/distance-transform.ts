@@ -86,11 +86,27 @@ class RowEnvelope {
   }
 }
 
+/** Throws unless `sources` is a Uint8Array of width x height values and the spacings are finite and > 0. */
+function checkGrid(sources: Uint8Array, width: number, height: number, dy: number, dx: number): void {
+  const fn = 'squaredDistanceTransform';
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${fn}: ${name} must be an integer >= 1, got ${JSON.stringify(v)}`);
+  }
+  if (!(sources instanceof Uint8Array) || sources.length !== width * height) {
+    const got = sources instanceof Uint8Array ? `length ${sources.length}` : String((sources as unknown as object | null)?.constructor?.name ?? sources);
+    throw new Error(`${fn}: sources must be a Uint8Array of width x height = ${width} x ${height} = ${width * height} values, got ${got}`);
+  }
+  for (const [name, v] of [['dy', dy], ['dx', dx]] as const) {
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`${fn}: ${name} must be a finite number > 0, got ${JSON.stringify(v)}`);
+  }
+}
+
 /**
  * Squared distance from every pixel of a width x height grid to the nearest source pixel
  * (`sources[i] !== 0`), with rows `dy` and columns `dx` apart; Infinity where there is no source.
  */
 export function squaredDistanceTransform(sources: Uint8Array, width: number, height: number, dy = 1, dx = 1): Float64Array {
+  checkGrid(sources, width, height, dy, dx);
   const out = new Float64Array(width * height).fill(Infinity);
   const g = columnDistances(sources, width, height);
   const envelope = new RowEnvelope(width, dx * dx, dy * dy);

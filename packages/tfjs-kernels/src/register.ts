@@ -274,6 +274,12 @@ export interface RegisterTrainingKernelsOptions {
  * kernels over ours). Calling it again changes nothing. Returns the backends registered for.
  */
 export function registerTrainingKernels(options: RegisterTrainingKernelsOptions = {}): SupportedBackend[] {
+  if (options === null || typeof options !== 'object') {
+    throw new Error(`registerTrainingKernels: options must be an object such as { backends: ['wasm'] }, got ${String(options)}`);
+  }
+  if (options.backends !== undefined && !Array.isArray(options.backends as unknown)) {
+    throw new Error(`registerTrainingKernels: backends must be an array of backend names (${SUPPORTED_BACKENDS.join(', ')}), got ${JSON.stringify(options.backends)}`);
+  }
   const requested = options.backends ?? SUPPORTED_BACKENDS.filter((b) => findBackendFactory(b) != null);
   if (requested.includes('webgpu')) registerBindGroupCacheFlag();
   for (const backendName of requested) {

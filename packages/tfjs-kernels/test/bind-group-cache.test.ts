@@ -66,6 +66,7 @@ describe('the bind group cache, on stand-ins of the backend', () => {
     expect(cacheBindGroups(tf.backend())).toBe(false);
     expect(bindGroupCacheStats(tf.backend())).toBeNull();
     expect(cacheBindGroups({} as tf.KernelBackend)).toBe(false);
+    for (const notABackend of [undefined, null, 3]) expect(cacheBindGroups(notABackend as never)).toBe(false);
   });
 
   it('binds the group made before for the same layout and buffer ranges, and makes a new one for any other range', () => {

@@ -1,6 +1,6 @@
 /** The flags setupNodeWebGPU gives Dawn's create(): exact timestamps unless asked otherwise, merged into the caller's own toggles. */
 import { describe, expect, it } from 'vitest';
-import { dawnCreateFlags } from '../src/webgpu/setup.js';
+import { dawnCreateFlags, setupNodeWebGPU } from '../src/webgpu/setup.js';
 
 describe('dawnCreateFlags', () => {
   const cases: Array<{ name: string; options: Parameters<typeof dawnCreateFlags>[0]; flags: string[] }> = [
@@ -18,6 +18,16 @@ describe('dawnCreateFlags', () => {
   ];
   it.each(cases)('$name', ({ options, flags }) => {
     expect(dawnCreateFlags(options)).toEqual(flags);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['options that are not an object', null, 'options must be an object such as { dawnFlags: [...] }, got null'],
+    ['a string for dawnFlags', { dawnFlags: 'backend=null' },
+      "dawnFlags must be an array of 'name=value' strings (e.g. ['enable-dawn-features=allow_unsafe_apis']), got \"backend=null\""],
+    ['a flag without a value', { dawnFlags: ['backend=null', 'verbose'] }, 'dawnFlags must be an array of \'name=value\' strings'],
+    ['a number for exactTimestamps', { exactTimestamps: 1 }, 'exactTimestamps must be a boolean, got 1'],
+  ])('setupNodeWebGPU rejects %s, before it looks for Dawn', async (_, options, message) => {
+    await expect(setupNodeWebGPU(options as never)).rejects.toThrow(`setupNodeWebGPU: ${message}`);
   });
 
   it('does not change the caller\'s array', () => {

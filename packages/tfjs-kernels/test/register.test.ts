@@ -42,8 +42,12 @@ describe('registerTrainingKernels', () => {
     for (const kernel of KERNELS) expect(hasTrainingKernel(kernel, 'cpu')).toBe(false);
   });
 
-  it('rejects an unknown backend by name', () => {
+  it('rejects an unknown backend by name, and options that are not { backends: [...] }', () => {
     expect(() => registerTrainingKernels({ backends: ['webgl' as 'cpu'] })).toThrow(/unknown backend 'webgl'; supported: cpu, wasm/);
+    expect(() => registerTrainingKernels(3 as never)).toThrow("registerTrainingKernels: options must be an object such as { backends: ['wasm'] }, got 3");
+    expect(() => registerTrainingKernels(null as never)).toThrow(/options must be an object .*, got null$/);
+    expect(() => registerTrainingKernels({ backends: 'wasm' } as never))
+      .toThrow('registerTrainingKernels: backends must be an array of backend names (cpu, wasm, webgpu), got "wasm"');
   });
 
   it('a dilated gradient without our kernels says what to do', async () => {

@@ -43,6 +43,28 @@ async function values(t: tf.Tensor | tf.Tensor[]): Promise<number[][]> {
   return out;
 }
 
+describe('replayPredict\'s argument (any backend)', () => {
+  it.each([
+    ['null', null, /got null$/],
+    ['a number', 3, /got 3$/],
+    ['a plain object', {}, /got an object without predict\(\) and weights/],
+    ['a function without weights', { predict: () => null }, /got an object without predict\(\) and weights/],
+  ])('refuses %s at once, naming what it expects', (_, model, got) => {
+    expect(() => replayPredict(model as never)).toThrow(/^replayPredict: model must be a tfjs-layers model \(predict\(\) and weights\)/);
+    expect(() => replayPredict(model as never)).toThrow(got);
+  });
+
+  it.each<[string, () => unknown, string]>([
+    ['a function that is not one', () => new WebGPUReplay(3 as never), 'WebGPUReplay: fn must be a function of input tensors, got number'],
+    ['options that are not an object', () => new WebGPUReplay((x) => x, null as never), 'WebGPUReplay: options must be an object, got null'],
+    ['variables that are not a function', () => new WebGPUReplay((x) => x, { variables: [] as never }),
+      'WebGPUReplay: options.variables must be a function returning the tensors that may change, got object'],
+    ['verify that is not a boolean', () => new WebGPUReplay((x) => x, { verify: 'yes' as never }), 'WebGPUReplay: options.verify must be a boolean, got string'],
+  ])('WebGPUReplay refuses %s at once', (_, make, message) => {
+    expect(make).toThrow(message);
+  });
+});
+
 describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
   beforeAll(async () => {
     await tf.setBackend('webgpu');

@@ -35,6 +35,8 @@ export interface ImageSegmentation {
 
 /** The side n of a model that takes [null, n, n, 1] images; an Error naming its input shape otherwise. */
 export function modelInputSize(model: tfl.LayersModel): number {
+  const shape = (model as { inputs?: Array<{ shape?: unknown }> } | null)?.inputs?.[0]?.shape;
+  if (!Array.isArray(shape)) throw new Error(`model must be a tfjs-layers LayersModel with an input, got ${model === null || typeof model !== 'object' ? String(model) : 'an object without inputs'}`);
   const [, height, width, channels] = model.inputs[0].shape;
   if ((height === null || width === null) && channels === 1) {
     throw new Error(`the model takes inputs of any size ([null, ${height ?? 'null'}, ${width ?? 'null'}, 1]); images are resized to a ` +

@@ -59,6 +59,11 @@ describe('segmentGrayImage', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('needs a model, and says so', async () => {
+    await expect(segmentGrayImage(null as never, image(4, 4))).rejects.toThrow('model must be a tfjs-layers LayersModel with an input, got null');
+    expect(() => modelInputSize({} as never)).toThrow('model must be a tfjs-layers LayersModel with an input, got an object without inputs');
+  });
+
   it('needs square gray inputs, and says so', () => {
     const rgb = tfl.input({ shape: [8, 8, 3] });
     const model = tfl.model({ inputs: rgb, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(rgb) as tfl.SymbolicTensor });

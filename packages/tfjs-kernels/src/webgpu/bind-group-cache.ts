@@ -91,7 +91,8 @@ function idOf(o: object): number {
   return id;
 }
 
-function isPoolingBackend(b: object): b is PoolingBackend {
+function isPoolingBackend(b: unknown): b is PoolingBackend {
+  if (b === null || typeof b !== 'object') return false;
   const { device, bufferManager, pipelineCache } = b as Partial<PoolingBackend>;
   return typeof device?.createBindGroup === 'function' && typeof device.createComputePipeline === 'function'
     && bufferManager?.freeBuffers instanceof Map && typeof bufferManager.releaseBuffer === 'function'

@@ -63,7 +63,15 @@ export class WebGPUReplay {
   private replays = 0;
   private disposed = false;
 
-  constructor(private readonly fn: (...inputs: Tensor[]) => Tensor | Tensor[], private readonly options: WebGPUReplayOptions = {}) {}
+  constructor(private readonly fn: (...inputs: Tensor[]) => Tensor | Tensor[], private readonly options: WebGPUReplayOptions = {}) {
+    // Checked here: a wrong argument would otherwise fail only at a later run(), inside tfjs.
+    if (typeof fn !== 'function') throw new Error(`WebGPUReplay: fn must be a function of input tensors, got ${typeof fn}`);
+    if (options === null || typeof options !== 'object') throw new Error(`WebGPUReplay: options must be an object, got ${String(options)}`);
+    if (options.variables !== undefined && typeof options.variables !== 'function') {
+      throw new Error(`WebGPUReplay: options.variables must be a function returning the tensors that may change, got ${typeof options.variables}`);
+    }
+    if (options.verify !== undefined && typeof options.verify !== 'boolean') throw new Error(`WebGPUReplay: options.verify must be a boolean, got ${typeof options.verify}`);
+  }
 
   /** `fn(...inputs)`, replayed where it can be. The result is a new tensor (or tensors) for the caller to dispose. */
   run(...inputs: Tensor[]): Tensor | Tensor[] {
@@ -164,6 +172,11 @@ function firstDifference(a: string[], b: string[]): string | null {
  * shape. Retraining in place (fusedAdam) shows at once; weights set anew make it record again.
  */
 export function replayPredict(model: { predict(x: Tensor): Tensor | Tensor[]; weights: Array<{ read(): Tensor }> }): WebGPUReplay {
+  // Checked here: a wrong argument would otherwise fail only at the first run(), inside tfjs.
+  if (typeof model?.predict !== 'function' || !Array.isArray(model.weights)) {
+    const got = model === null || typeof model !== 'object' ? String(model) : 'an object without predict() and weights';
+    throw new Error(`replayPredict: model must be a tfjs-layers model (predict() and weights), got ${got}`);
+  }
   return new WebGPUReplay((x) => model.predict(x), { variables: () => model.weights.map((w) => w.read()) });
 }
 

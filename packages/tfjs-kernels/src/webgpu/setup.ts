@@ -48,7 +48,7 @@ let cached: Promise<boolean> | null = null;
 /**
  * Makes `navigator.gpu` available in Node (from the npm package `webgpu`, which the app installs
  * beside this one) and resolves to whether a GPU adapter exists. In a browser, or when
- * `navigator.gpu` is already set, it only checks for an adapter. Resolves to false (never throws) when the package or an adapter is missing.
+ * `navigator.gpu` is already set, it only checks for an adapter. Resolves to false (never throws) when the package or an adapter is missing; rejects, naming the option, for options it does not take.
  * Call it before importing `@tensorflow/tfjs-backend-webgpu`:
  *
  * ```ts
@@ -60,8 +60,22 @@ let cached: Promise<boolean> | null = null;
  * ```
  */
 export function setupNodeWebGPU(options: SetupNodeWebGPUOptions = {}): Promise<boolean> {
+  // A wrong argument is the caller's to fix, not a missing GPU: it rejects instead of resolving to false.
+  const problem = optionsProblem(options);
+  if (problem !== null) return Promise.reject(new Error(`setupNodeWebGPU: ${problem}`));
   cached ??= setup(options);
   return cached;
+}
+
+/** What is wrong with setupNodeWebGPU's options, in words, or null. */
+function optionsProblem(options: unknown): string | null {
+  if (options === null || typeof options !== 'object') return `options must be an object such as { dawnFlags: [...] }, got ${String(options)}`;
+  const { dawnFlags, exactTimestamps } = options as SetupNodeWebGPUOptions;
+  if (dawnFlags !== undefined && (!Array.isArray(dawnFlags) || dawnFlags.some((flag) => typeof flag !== 'string' || !/^[^=]+=/.test(flag)))) {
+    return `dawnFlags must be an array of 'name=value' strings (e.g. ['enable-dawn-features=allow_unsafe_apis']), got ${JSON.stringify(dawnFlags)}`;
+  }
+  if (exactTimestamps !== undefined && typeof exactTimestamps !== 'boolean') return `exactTimestamps must be a boolean, got ${JSON.stringify(exactTimestamps)}`;
+  return null;
 }
 
 async function setup(options: SetupNodeWebGPUOptions): Promise<boolean> {

@@ -40,6 +40,8 @@ describe('phantom', () => {
     expect(s1.train).toHaveLength(8);
     expect(() => splitDataset(phantomDataset(2, 16, 1), 0.2, 1)).not.toThrow();
     expect(() => phantomDataset(1, 16, 1)).toThrow(/sample count must be an integer >= 2/);
+    expect(() => phantomDataset(2, 8, 1)).toThrow('phantom: the image size must be an integer >= 16, got 8');
+    expect(() => phantomSample(16.5, 1)).toThrow('phantom: the image size must be an integer >= 16, got 16.5');
   });
 });
 
@@ -48,6 +50,15 @@ describe('shear augmentation', () => {
     expect(shearTransform(0, 0, 64)).toEqual([1, 0, 0, 0, 1, 0, 0, 0]);
     // x shear by 45 degrees about the centre (31.5, 31.5): input x = x + (y - 31.5)
     expect(shearTransform(Math.PI / 4, 0, 64).map((v) => +v.toFixed(9))).toEqual([1, 1, -31.5, 0, 1, 0, 0, 0]);
+  });
+
+  it.each<[string, () => unknown, string]>([
+    ['a NaN angle', () => shearTransform(NaN, 0, 64), 'shearTransform: shearX must be an angle in radians strictly between -pi/2 and pi/2, got NaN'],
+    ['a right angle (an infinite tangent)', () => shearTransform(0, -Math.PI / 2, 64), 'shearTransform: shearY must be an angle in radians strictly between -pi/2 and pi/2'],
+    ['a degrees value', () => shearTransform(15, 0, 64), 'shearTransform: shearX must be an angle in radians strictly between -pi/2 and pi/2, got 15'],
+    ['size 0', () => shearTransform(0, 0, 0), 'shearTransform: size must be an integer >= 1, got 0'],
+  ])('refuses %s', (_, call, message) => {
+    expect(call).toThrow(message);
   });
 
   it('draws angles within the range', () => {

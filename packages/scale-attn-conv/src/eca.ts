@@ -16,7 +16,7 @@ import {
   type RegularizerIdentifier,
   type SerializedObject,
 } from './keras-objects.js';
-import { checkArgs, checkFloatInput, checkImageShape, checkOddInteger, checkPositiveInteger } from './validate.js';
+import { checkArgs, checkFloatInput, checkImageShape, checkOddInteger, checkPositiveInteger, formatShape } from './validate.js';
 import { singleShape, singleTensor, type LayerArgs } from './layer-utils.js';
 
 /**
@@ -44,6 +44,12 @@ export function ecaKernelSize(channels: number, gamma = 2, b = 1): number {
  * gate from `globalAveragePool` and `gateOfPooled`, whose pooled channels its backward pass reuses.
  */
 export function applyChannelAttention(z: Tensor, kernel: Tensor): Tensor {
+  const fn = 'applyChannelAttention';
+  checkImageShape(z.shape, fn);
+  checkFloatInput(z, fn);
+  if (kernel.rank !== 3 || kernel.shape[0] % 2 === 0 || kernel.shape[1] !== 1 || kernel.shape[2] !== 1) {
+    throw new Error(`${fn}: kernel must have shape [k, 1, 1] with k odd (a 1-D convolution across channels), got ${formatShape(kernel.shape)}`);
+  }
   return tidy(() => mul(z, channelGate(z, kernel)));
 }
 

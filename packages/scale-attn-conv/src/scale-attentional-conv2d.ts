@@ -136,9 +136,17 @@ export interface ScaleAttentionalShapeArgs {
  * ```
  */
 export function scaleAttentionalParamCount(args: ScaleAttentionalShapeArgs): number {
-  const n = args.scales ?? 4;
-  const k = args.kernelSize ?? 3;
-  const s = args.stageFilters ?? args.filters / n;
+  const fn = 'scaleAttentionalParamCount';
+  if (args === null || typeof args !== 'object') throw new Error(`${fn}: expected { inputChannels, filters, ... }, got ${String(args)}`);
+  checkPositiveInteger(args.inputChannels, 'inputChannels', fn);
+  checkPositiveInteger(args.filters, 'filters', fn);
+  const n = checkPositiveInteger(args.scales ?? 4, 'scales', fn);
+  const k = checkOddInteger(args.kernelSize ?? 3, 'kernelSize', fn);
+  if (args.stageFilters === undefined && args.filters % n !== 0) {
+    throw new Error(`${fn}: 'filters' (${args.filters}) must be divisible by 'scales' (${n}) unless 'stageFilters' is given`);
+  }
+  const s = args.stageFilters === undefined ? args.filters / n : checkPositiveInteger(args.stageFilters, 'stageFilters', fn);
+  if (args.attentionKernelSize !== undefined && args.attentionKernelSize !== 'auto') checkOddInteger(args.attentionKernelSize, 'attentionKernelSize', fn);
   const useBias = args.useBias ?? true;
   const width = n * s;
   let count = args.inputChannels * s + (n - 1) * (k * k * s + s * s);

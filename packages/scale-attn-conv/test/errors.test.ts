@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../../test-utils/backends.js';
-import { efficientChannelAttention, scaleAttentionalConv2d, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
+import { applyChannelAttention, efficientChannelAttention, scaleAttentionalConv2d, scaleAttentionalParamCount, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -87,6 +87,29 @@ describe('bad arguments throw errors that name the argument and the allowed valu
     ['a misspelt argument', { kernel_size: 3 }, /^EfficientChannelAttention: unknown argument 'kernel_size'; did you mean 'kernelSize'\?$/],
   ])('EfficientChannelAttention: %s', (_, args, message) => {
     expect(() => efficientChannelAttention(args)).toThrow(message);
+  });
+
+  it.each<[string, () => unknown, string]>([
+    ['no input channels', () => scaleAttentionalParamCount({ inputChannels: 0, filters: 8 }), "scaleAttentionalParamCount: 'inputChannels' must be an integer >= 1, got 0"],
+    ['filters missing', () => scaleAttentionalParamCount({ inputChannels: 1 } as never), "scaleAttentionalParamCount: 'filters' must be an integer >= 1, got undefined"],
+    ['filters not divisible by scales', () => scaleAttentionalParamCount({ inputChannels: 1, filters: 6 }),
+      "scaleAttentionalParamCount: 'filters' (6) must be divisible by 'scales' (4) unless 'stageFilters' is given"],
+    ['an even kernel size', () => scaleAttentionalParamCount({ inputChannels: 1, filters: 8, kernelSize: 4 }),
+      "scaleAttentionalParamCount: 'kernelSize' must be an odd integer >= 1 (1, 3, 5, ...), got 4"],
+    ['an even attention kernel size', () => scaleAttentionalParamCount({ inputChannels: 1, filters: 8, attentionKernelSize: 2 }),
+      "scaleAttentionalParamCount: 'attentionKernelSize' must be an odd integer >= 1 (1, 3, 5, ...), got 2"],
+    ['a fractional stage width', () => scaleAttentionalParamCount({ inputChannels: 1, filters: 6, stageFilters: 1.5 }),
+      "scaleAttentionalParamCount: 'stageFilters' must be an integer >= 1, got 1.5"],
+    ['channel attention on a 2-D tensor', () => applyChannelAttention(tf.zeros([2, 2]), tf.zeros([3, 1, 1])),
+      'applyChannelAttention: expected a 4-D input [batch, height, width, channels] (channels last), got shape [2, 2]'],
+    ['channel attention with an even kernel', () => applyChannelAttention(tf.zeros([1, 2, 2, 4]), tf.zeros([2, 1, 1])),
+      'applyChannelAttention: kernel must have shape [k, 1, 1] with k odd (a 1-D convolution across channels), got [2, 1, 1]'],
+    ['channel attention with a 2-D kernel', () => applyChannelAttention(tf.zeros([1, 2, 2, 4]), tf.zeros([3, 1])),
+      'applyChannelAttention: kernel must have shape [k, 1, 1] with k odd (a 1-D convolution across channels), got [3, 1]'],
+    ['channel attention on integers', () => applyChannelAttention(tf.zeros([1, 2, 2, 4], 'int32'), tf.zeros([3, 1, 1])),
+      "applyChannelAttention: expected a float32 input, got int32; cast it first (tf.cast(x, 'float32'))"],
+  ])('%s', (_, call, message) => {
+    expect(call).toThrow(message);
   });
 
   it('EfficientChannelAttention: a short unknown key is not taken for a misspelt b', () => {

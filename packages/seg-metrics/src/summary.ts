@@ -20,7 +20,10 @@ export function summarize(values: Iterable<number>): Summary {
   let m2 = 0;
   let positiveInfinite = 0;
   let negativeInfinite = 0;
+  let index = 0;
   for (const v of values) {
+    if (typeof v !== 'number') throw new Error(`summarize: values must be numbers, found ${v === null ? 'null' : typeof v} at index ${index}`);
+    index++;
     if (Number.isNaN(v)) nanCount++;
     else if (v === Infinity) positiveInfinite++;
     else if (v === -Infinity) negativeInfinite++;

@@ -32,8 +32,20 @@ export interface SurfaceDistances {
   empty: 'none' | 'pred' | 'truth' | 'both';
 }
 
+/** Throws unless `mask` is { data: Uint8Array of width x height values, width, height }. */
+function checkBinaryMask(mask: BinaryMask): void {
+  const { data, width, height } = (mask ?? {}) as Partial<BinaryMask>;
+  const sized = Number.isInteger(width) && Number.isInteger(height) && width! >= 1 && height! >= 1;
+  if (!sized || !(data instanceof Uint8Array) || data.length !== width! * height!) {
+    const got = mask === null || typeof mask !== 'object' ? String(mask)
+      : `width ${JSON.stringify(width)}, height ${JSON.stringify(height)} and ${data instanceof Uint8Array ? `${data.length} values` : 'no Uint8Array data'}`;
+    throw new Error(`boundaryOf: expected a binary mask { data: Uint8Array of width x height values, width, height }, got ${got}`);
+  }
+}
+
 /** Boundary pixels of a mask (4-neighbourhood; outside the image counts as background). */
 export function boundaryOf(mask: BinaryMask): Uint8Array {
+  checkBinaryMask(mask);
   const { data, width, height } = mask;
   const out = new Uint8Array(data.length);
   for (let y = 0; y < height; y++) {

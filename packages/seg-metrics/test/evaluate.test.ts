@@ -70,4 +70,9 @@ describe('summarize', () => {
     expect(summarize([1, -Infinity])).toEqual({ mean: -Infinity, sd: NaN, count: 2, nanCount: 0 });
     expect(summarize([Infinity, 1, -Infinity])).toEqual({ mean: NaN, sd: NaN, count: 3, nanCount: 0 }); // inf - inf
   });
+
+  it('refuses what is not a number, naming its index (a string or null would not count as skipped NaN)', () => {
+    expect(() => summarize([1, '2'] as never)).toThrow('summarize: values must be numbers, found string at index 1');
+    expect(() => summarize([null] as never)).toThrow('summarize: values must be numbers, found null at index 0');
+  });
 });

@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   averageSurfaceDistance,
+  boundaryOf,
   confusion,
   crossSectionalArea,
   dice,
@@ -106,6 +107,9 @@ describe('bad input throws an Error naming the argument', () => {
     ['distance transform of width 0', () => squaredDistanceTransform(new Uint8Array(0), 0, 3), /squaredDistanceTransform: width must be an integer >= 1, got 0/],
     ['distance transform with spacing 0', () => squaredDistanceTransform(new Uint8Array(9), 3, 3, 0), /squaredDistanceTransform: dy must be a finite number > 0, got 0/],
     ['distance transform with a NaN spacing', () => squaredDistanceTransform(new Uint8Array(9), 3, 3, 1, NaN), /squaredDistanceTransform: dx must be a finite number > 0, got null/],
+    ['boundary of a number', () => boundaryOf(3 as never), /boundaryOf: expected a binary mask \{ data: Uint8Array of width x height values, width, height \}, got 3/],
+    ['boundary of too few values', () => boundaryOf({ data: new Uint8Array(3), width: 2, height: 2 }), /boundaryOf: .* got width 2, height 2 and 3 values/],
+    ['boundary of a plain array', () => boundaryOf({ data: [1, 0] as never, width: 2, height: 1 }), /boundaryOf: .* got width 2, height 1 and no Uint8Array data/],
     ['evaluate names the image', () => evaluate([small, { data: [0, 0.5, 2, 0], width: 2, height: 2 }], [small, { data: [0, 2, 0, 0], width: 2, height: 2 }]),
       /truths\[1\]: must be binary/],
   ])('%s', (_, call, message) => {

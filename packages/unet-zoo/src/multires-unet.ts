@@ -15,6 +15,8 @@ export interface MultiResUNetConfig extends CommonConfig {
 
 /** The three widths of a MultiRes block of U filters: floor(W * 0.167), floor(W * 0.333), floor(W * 0.5). */
 export function multiResWidths(u: number, alpha = 1.67): [number, number, number] {
+  if (!Number.isInteger(u) || u < 1) throw new Error(`multiResWidths: u must be an integer >= 1, got ${JSON.stringify(u)}`);
+  if (!Number.isFinite(alpha) || alpha <= 0) throw new Error(`multiResWidths: alpha must be a finite number > 0, got ${JSON.stringify(alpha)}`);
   const w = alpha * u;
   return [Math.floor(w * 0.167), Math.floor(w * 0.333), Math.floor(w * 0.5)];
 }

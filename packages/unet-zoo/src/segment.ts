@@ -55,6 +55,7 @@ export function modelInputSize(model: tfl.LayersModel): number {
  */
 export function resizeGrayImage(image: GrayImage, size: number): tf.Tensor4D {
   checkGrayImage(image);
+  if (!Number.isInteger(size) || size < 1) throw new Error(`resizeGrayImage: size must be an integer >= 1, got ${JSON.stringify(size)}`);
   return tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(image.data, [1, image.height, image.width, 1]), [size, size], false, true));
 }
 
@@ -72,6 +73,7 @@ function checkGrayImage(image: GrayImage): void {
 
 /** The foreground probability map of a model output: itself with one channel, class 1 with several. */
 export function foregroundProbability(output: tf.Tensor4D): tf.Tensor4D {
+  if (output.rank !== 4) throw new Error(`foregroundProbability: expected a model output [batch, height, width, classes], got shape [${output.shape.join(', ')}]`);
   return output.shape[3] === 1 ? output : tf.slice(output, [0, 0, 0, 1], [-1, -1, -1, 1]);
 }
 

@@ -66,6 +66,9 @@ const inferenceModels = new WeakMap<tfl.LayersModel, tfl.LayersModel>();
  * mean of all heads (built once per model). A single-output model is returned unchanged.
  */
 export function averageDeepSupervision(model: tfl.LayersModel): tfl.LayersModel {
+  if (!Array.isArray((model as { outputs?: unknown } | null)?.outputs)) {
+    throw new Error(`averageDeepSupervision: model must be a tfjs-layers LayersModel, got ${model === null || typeof model !== 'object' ? String(model) : 'an object without outputs'}`);
+  }
   if (model.outputs.length === 1) return model;
   let inference = inferenceModels.get(model);
   if (inference === undefined) {

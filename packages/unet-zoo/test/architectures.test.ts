@@ -167,6 +167,8 @@ describe('MultiRes U-Net', () => {
   it('block widths are W/6, W/3, W/2 of W = 1.67 U', () => {
     expect(multiResWidths(32)).toEqual([8, 17, 26]);
     expect(multiResWidths(64)).toEqual([17, 35, 53]);
+    expect(() => multiResWidths(0)).toThrow('multiResWidths: u must be an integer >= 1, got 0');
+    expect(() => multiResWidths(32, 0)).toThrow('multiResWidths: alpha must be a finite number > 0, got 0');
     const model = multiResUnet(SMALL);
     expect(model.getLayer('multires_unet_mres0_concat').outputShape).toEqual([null, 32, 32, multiResWidths(8).reduce((a, b) => a + b)]);
   });

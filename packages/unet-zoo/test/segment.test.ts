@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel, modelInputSize, segmentGrayImage } from '@sa-unet/unet-zoo';
+import { averageDeepSupervision, createModel, foregroundProbability, modelInputSize, resizeGrayImage, segmentGrayImage } from '@sa-unet/unet-zoo';
 import { useBackend } from '../../../test-utils/backends.js';
 import { withSeed } from '../../../test-utils/numeric.js';
 
@@ -57,6 +57,12 @@ describe('segmentGrayImage', () => {
     const failing = Object.assign(Object.create(model) as tfl.LayersModel, { predict: () => { throw new Error('context lost'); } });
     await expect(segmentGrayImage(failing, image(20, 20))).rejects.toThrow('context lost');
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('names a bad size, model output or model in its helpers', () => {
+    expect(() => resizeGrayImage(image(4, 4), 0)).toThrow('resizeGrayImage: size must be an integer >= 1, got 0');
+    expect(() => foregroundProbability(tf.zeros([2, 2, 2]) as never)).toThrow('foregroundProbability: expected a model output [batch, height, width, classes], got shape [2, 2, 2]');
+    expect(() => averageDeepSupervision(null as never)).toThrow('averageDeepSupervision: model must be a tfjs-layers LayersModel, got null');
   });
 
   it('needs a model, and says so', async () => {

@@ -40,6 +40,8 @@ export function phantomSample(size: number, seed: number): {
   /** size x size, 1 = nerve. */
   mask: Uint8Array;
 } {
+  // The nerve's honeycomb and the tendons need some pixels; the bench's --size starts at 16.
+  if (!Number.isInteger(size) || size < 16) throw new Error(`phantom: the image size must be an integer >= 16, got ${size}`);
   const rand = mulberry32(seed);
   const S = size;
   const image = new Float32Array(S * S);

@@ -10,6 +10,10 @@ import * as tf from '@tensorflow/tfjs-core';
  * centre of a size x size image.
  */
 export function shearTransform(shearX: number, shearY: number, size: number): number[] {
+  for (const [name, angle] of [['shearX', shearX], ['shearY', shearY]] as const) {
+    if (!Number.isFinite(angle) || Math.abs(angle) >= Math.PI / 2) throw new Error(`shearTransform: ${name} must be an angle in radians strictly between -pi/2 and pi/2, got ${angle}`);
+  }
+  if (!Number.isInteger(size) || size < 1) throw new Error(`shearTransform: size must be an integer >= 1, got ${size}`);
   const kx = Math.tan(shearX);
   const ky = Math.tan(shearY);
   const c = (size - 1) / 2;

@@ -12,7 +12,7 @@
  * finishes every per-channel output, and for the gradient one elementwise program computes dx.
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
-import { channelLanes, gridStrideWorkgroups, reductionThreads } from './grid.js';
+import { channelLanes, gridStrideWorkgroups, reductionThreads, strandTotals } from './grid.js';
 import type { RecordedShader } from './recorded-dispatch.js';
 
 /** What the partial sums add up, per channel c: A and B. */
@@ -93,6 +93,9 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
     : `let g${suffix} = ${dyAt(`${row} * uniforms.channels + c`, rectified)};
             a${suffix} += g${suffix};
             b${suffix} = fma(g${suffix}, x[${row} * uniforms.channels + c] - centre, b${suffix});`;
+  const totals = strandTotals({ threads: PARTIAL_SUM_THREADS, lanes, strands }, { A: 'a0 + a1', B: 'b0 + b1' }, `
+    result[(split * 2) * uniforms.channels + c] = totalA;
+    result[(split * 2 + 1) * uniforms.channels + c] = totalB;`);
   return {
     outputShape: [splits, 2, channels],
     shaderKey: `saunet_batchNormPartialSums_${kind}${rectified ? '_rectified' : ''}_${lanes}`,
@@ -102,8 +105,7 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
     uniforms: UNIFORMS,
     workgroupSize: [PARTIAL_SUM_THREADS, 1, 1],
     getUserCode: () => `${rectified ? RECTIFIED_DY : ''}
-      var<workgroup> sumsA : array<f32, ${PARTIAL_SUM_THREADS}>;
-      var<workgroup> sumsB : array<f32, ${PARTIAL_SUM_THREADS}>;
+      ${totals.declarations}
 
       fn main() {
         let lane = i32(localId.x);
@@ -128,19 +130,7 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
             ${accumulate('r', '0')}
           }
         }
-        sumsA[lane] = a0 + a1;
-        sumsB[lane] = b0 + b1;
-        workgroupBarrier();
-        if (strand == 0 && c < uniforms.channels) {
-          var totalA = 0.0;
-          var totalB = 0.0;
-          for (var s = 0; s < ${strands}; s++) {
-            totalA += sumsA[s * ${lanes} + lc];
-            totalB += sumsB[s * ${lanes} + lc];
-          }
-          result[(split * 2) * uniforms.channels + c] = totalA;
-          result[(split * 2 + 1) * uniforms.channels + c] = totalB;
-        }
+        ${totals.code}
       }
     `,
   };
@@ -165,7 +155,8 @@ export function partialSumsProgram(kind: PartialSumKind, channels: number, split
  * its size: 22 batch norms of a U-Net step made 66 of these.
  */
 export function channelResultsShader(kind: PartialSumKind, channels: number, movingInPlace = false): RecordedShader {
-  const { threads, lanes, strands } = reductionThreads(channels, 'totals');
+  const layout = reductionThreads(channels, 'totals');
+  const { threads, lanes, strands } = layout;
   const inPlace = kind === 'moments' && movingInPlace;
   const reads = kind === 'moments' ? ['partial', 'x', ...(inPlace ? [] : ['movingMean', 'movingVariance'])] : ['partial', 'variance', 'mean', 'scale'];
   const writes = inPlace ? ['movingMean', 'movingVariance', 'mean', 'variance'] : CHANNEL_RESULTS[kind].map(([name]) => name);
@@ -188,6 +179,7 @@ export function channelResultsShader(kind: PartialSumKind, channels: number, mov
   channelTerms[2 * channels + c] = scale[c];
   channelTerms[3 * channels + c] = dOffset;
   channelTerms[4 * channels + c] = dScale;`;
+  const totals = strandTotals(layout, { A: 'partA', B: 'partB' }, results);
   return {
     key: `saunet_batchNormChannelResults_${kind}${inPlace ? '_inPlace' : ''}_${threads}_${lanes}`,
     code: () => `
@@ -196,8 +188,7 @@ ${[...reads.map((name) => `var<storage, read> ${name} : array<f32>;`), ...writes
     .map((declaration, binding) => `@group(0) @binding(${binding}) ${declaration}`).join('\n')}
 @group(0) @binding(${reads.length + writes.length}) var<uniform> uniforms : Uniforms;
 
-var<workgroup> strandA : array<f32, ${threads}>;
-var<workgroup> strandB : array<f32, ${threads}>;
+${totals.declarations}
 
 @compute @workgroup_size(${threads}, 1, 1)
 fn main(@builtin(local_invocation_id) local : vec3<u32>, @builtin(workgroup_id) group : vec3<u32>) {
@@ -213,19 +204,7 @@ fn main(@builtin(local_invocation_id) local : vec3<u32>, @builtin(workgroup_id) 
       partB += partial[(s * 2 + 1) * uniforms.channels + c];
     }
   }
-  strandA[lane] = partA;
-  strandB[lane] = partB;
-  workgroupBarrier();
-  if (strand != 0 || c >= uniforms.channels) {
-    return;
-  }
-  var totalA = 0.0;
-  var totalB = 0.0;
-  for (var t = 0; t < ${strands}; t++) {
-    totalA += strandA[t * ${lanes} + lc];
-    totalB += strandB[t * ${lanes} + lc];
-  }
-  ${results}
+  ${totals.code}
 }
 `,
   };

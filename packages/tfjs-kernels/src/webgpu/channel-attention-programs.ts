@@ -12,7 +12,7 @@
  * never stored: the programs that need it recompute it from the k pooled values (k is 3 to 9).
  */
 import type { WebGPUProgramSpec } from './backend-internals.js';
-import { gridStrideWorkgroups, REDUCTION_LAYOUT, reductionThreads } from './grid.js';
+import { gridStrideWorkgroups, REDUCTION_LAYOUT, reductionThreads, strandTotals } from './grid.js';
 
 /** Uniforms of every program here, in this order. */
 const UNIFORMS = 'batch : i32, pixels : i32, channels : i32, taps : i32, pixelsPerSplit : i32, splits : i32, threads : i32, ' +
@@ -106,6 +106,8 @@ export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, chann
             ${add(`(p + ${strands})`, 'total1')}
           }
           if (p < pEnd) ${add('p', 'total0')}`;
+  const totals = strandTotals({ threads, lanes, strands }, { Sum: 'total0 + total1' }, `
+          result[(b * uniforms.splits + split) * uniforms.channels + c] = totalSum;`);
   return {
     outputShape: [batch, splits, channels],
     shaderKey: `saunet_attentionPixelSums_${kind}_${lanes}_${parts}_${threads}_${inFlight}`,
@@ -115,7 +117,7 @@ export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, chann
     uniforms: UNIFORMS,
     workgroupSize: [threads, 1, 1],
     getUserCode: () => `
-      var<workgroup> strandSums : array<f32, ${threads}>;
+      ${totals.declarations}
       ${zAtFunction(parts)}
 
       fn main() {
@@ -132,15 +134,7 @@ export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, chann
         if (c < uniforms.channels) {
           ${loop}
         }
-        strandSums[lane] = total0 + total1;
-        workgroupBarrier();
-        if (strand == 0 && c < uniforms.channels) {
-          var sum = 0.0;
-          for (var s = 0; s < ${strands}; s++) {
-            sum += strandSums[s * ${lanes} + lc];
-          }
-          result[(b * uniforms.splits + split) * uniforms.channels + c] = sum;
-        }
+        ${totals.code}
       }
     `,
   };
@@ -153,7 +147,12 @@ export function pixelSumsProgram(kind: 'pool' | 'gateGrad', batch: number, chann
  * strands-th pixel sum, then in workgroup memory (reductionThreads' 'totals'). Output [batch, C].
  */
 export function perChannelProgram(what: 'pooled' | 'logitGrad', batch: number, channels: number, taps: number): WebGPUProgramSpec {
-  const { threads, lanes, strands } = reductionThreads(channels, 'totals');
+  const layout = reductionThreads(channels, 'totals');
+  const { threads, lanes, strands } = layout;
+  const totals = strandTotals(layout, { Sum: 'part' }, `
+          let index = b * uniforms.channels + c;
+          ${what === 'pooled' ? 'result[index] = totalSum / f32(uniforms.pixels);' : `let g = gateAt(b, c);
+          result[index] = totalSum * g * (1.0 - g);`}`);
   return {
     // 2-D, so that tfjs calls main() without a flat index (workgroupId and localId place the threads).
     outputShape: [batch, channels],
@@ -165,7 +164,7 @@ export function perChannelProgram(what: 'pooled' | 'logitGrad', batch: number, c
     workgroupSize: [threads, 1, 1],
     getUserCode: () => `
       ${what === 'logitGrad' ? gateCode(taps) : ''}
-      var<workgroup> strandSums : array<f32, ${threads}>;
+      ${totals.declarations}
 
       fn main() {
         let lane = i32(localId.x);
@@ -179,17 +178,7 @@ export function perChannelProgram(what: 'pooled' | 'logitGrad', batch: number, c
             part += sums[(b * uniforms.splits + s) * uniforms.channels + c];
           }
         }
-        strandSums[lane] = part;
-        workgroupBarrier();
-        if (strand == 0 && c < uniforms.channels) {
-          var total = 0.0;
-          for (var t = 0; t < ${strands}; t++) {
-            total += strandSums[t * ${lanes} + lc];
-          }
-          let index = b * uniforms.channels + c;
-          ${what === 'pooled' ? 'result[index] = total / f32(uniforms.pixels);' : `let g = gateAt(b, c);
-          result[index] = total * g * (1.0 - g);`}
-        }
+        ${totals.code}
       }
     `,
   };

@@ -73,6 +73,30 @@ export function reductionThreads(channels: number, what: 'sums' | 'totals'): Red
 }
 
 /**
+ * WGSL that ends a per-channel reduction whose workgroup is `lanes` channels times `strands`
+ * threads each (lane = strand * lanes + lc, channel c): each thread's part of every quantity
+ * (`parts`: name -> WGSL f32 expression) goes into workgroup memory, and the first strand of each
+ * channel adds the strands' parts into `total<name>` and runs `finish` (where c < channels).
+ * `declarations` go at module scope, `code` at the end of main().
+ */
+export function strandTotals({ threads, lanes, strands }: Pick<ReductionThreads, 'threads' | 'lanes' | 'strands'>, parts: Readonly<Record<string, string>>,
+  finish: string): { declarations: string; code: string } {
+  const names = Object.keys(parts);
+  return {
+    declarations: names.map((name) => `var<workgroup> strand${name} : array<f32, ${threads}>;`).join('\n'),
+    code: `${names.map((name) => `strand${name}[lane] = ${parts[name]};`).join('\n')}
+  workgroupBarrier();
+  if (strand == 0 && c < uniforms.channels) {
+    ${names.map((name) => `var total${name} = 0.0;`).join('\n')}
+    for (var t = 0; t < ${strands}; t++) {
+      ${names.map((name) => `total${name} += strand${name}[t * ${lanes} + lc];`).join('\n')}
+    }
+    ${finish}
+  }`,
+  };
+}
+
+/**
  * How a per-channel reduction over `rows` rows splits them among workgroups: `channelBlocks`
  * blocks of channels (times batch images where each has its own sums), `strands` threads per
  * channel in a workgroup, about `targetWorkgroups` in all. Chunks of at least 32 rows per strand,

@@ -68,6 +68,16 @@ describe('options and the table', () => {
     expect(resolveRunOptions({ foregroundPrior: 0.02 }).foregroundPrior).toBe(0.02);
   });
 
+  it('the table says where a run is smaller than the paper\'s protocol, and nothing where it is not', () => {
+    const quick = renderMarkdown(results([model('unet', [[0.5]])], 8));
+    expect(quick).toContain("- Scale: smaller than the paper's protocol: 64x64 (paper 256x256), 8 epochs (paper 100 epochs), 1 repeat (paper 20 repeats), " +
+      'base width 16 (paper base width 32). A check of the pipeline, not a reproduction:');
+    const full = results([model('unet', [[0.5]])], 100);
+    const paperScale = { ...full.config, size: 256, repeats: 20, baseFilters: 32 };
+    expect(renderMarkdown({ ...full, config: paperScale })).not.toContain('- Scale:');
+    expect(renderMarkdown({ ...full, config: { ...paperScale, epochs: 60 } })).toContain("- Scale: smaller than the paper's protocol: 60 epochs (paper 100 epochs). A check");
+  });
+
   it('the table states the training set\'s foreground fraction, and the prior a run started at', () => {
     const plain = results([model('unet', [[0.5]])], 1);
     expect(renderMarkdown(plain)).toContain('; 3.00% of the training pixels are foreground.');

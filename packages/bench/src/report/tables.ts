@@ -1,7 +1,8 @@
 /** table.md and table.csv: the shapes of the paper's Tables 2 and 3, with the paper's numbers beside ours. */
 import type { Summary } from '@sa-unet/seg-metrics';
 import { MODEL_TITLES, PAPER_DATASETS, PAPER_INFERENCE, PAPER_PARAMS, PAPER_TABLE2, PAPER_TABLE3, PAPER_ZERO_OVERLAP } from './paper.js';
-import { AGGREGATED, finalTrainLoss, type CompareResults } from './results.js';
+import { AGGREGATED, finalTrainLoss, type CompareResults, type RunConfig } from './results.js';
+import { PRESETS } from '../train/presets.js';
 import { counted } from '../plural.js';
 
 function fixed(v: number, digits: number): string {
@@ -28,6 +29,24 @@ function priorNote(prior: number | 'auto' | null, trainFraction: number): string
   return ` Every output pixel started at foreground probability ${p}, the heads' bias at its logit; not in the paper.`;
 }
 
+/**
+ * Where a run is smaller than the paper's protocol, what differs and how to read it: a table of 8
+ * epochs at 64x64 is mostly how fast each network leaves the dice loss's first plateau (FINDINGS.md),
+ * and a reader of one run's ranking should know that before comparing it with the paper's.
+ */
+function scaleNote(c: RunConfig): string {
+  const paper = PRESETS.paper;
+  const words: Record<'size' | 'epochs' | 'repeats' | 'baseFilters', (v: number) => string> = {
+    size: (v) => `${v}x${v}`, epochs: (v) => counted(v, 'epoch'), repeats: (v) => counted(v, 'repeat'), baseFilters: (v) => `base width ${v}`,
+  };
+  const smaller = (Object.keys(words) as Array<keyof typeof words>).filter((key) => c[key] < paper[key])
+    .map((key) => `${words[key](c[key])} (paper ${words[key](paper[key])})`);
+  if (smaller.length === 0) return '';
+  return `- Scale: smaller than the paper's protocol: ${smaller.join(', ')}. A check of the pipeline, not a reproduction: networks this short of ` +
+    'their training often have not converged (see the final train loss), and one run\'s ranking can change with the seed or more --epochs ' +
+    '(packages/bench/FINDINGS.md).';
+}
+
 /** table.md: the run's data and protocol, then Tables 2 and 3 in the paper's shapes with its numbers beside ours. */
 export function renderMarkdown(r: CompareResults): string {
   const c = r.config;
@@ -44,6 +63,8 @@ export function renderMarkdown(r: CompareResults): string {
     (c.recalibrateBatchNorm ? ' Before testing, batch norm\'s moving statistics were re-estimated from the training images with the final weights (--recalibrate-bn; not in the paper).' : '') +
     (c.channelAttention === false ? ' SA-U-Net\'s layers had no channel attention (--no-channel-attention; an ablation, not in the paper).' : '') +
     priorNote(c.foregroundPrior ?? null, r.dataset.trainForegroundFraction));
+  const scale = scaleNote(c);
+  if (scale !== '') lines.push(scale);
   lines.push(`- Backend: ${r.backend.description}. Node ${r.node}. ${r.date}. Run time ${(r.wallSeconds / 60).toFixed(1)} min.`);
   lines.push(`- Metrics per test image at threshold 0.5, averaged over the test set, then mean ± SD over repeats. HD in pixels at ${r.dataset.size}x${r.dataset.size} ` +
     '(a missed nerve counts as the image diagonal). Pixel AUC pooled over all test pixels.');

@@ -19,6 +19,9 @@ export interface AttentionUNetConfig extends CommonConfig {
  * resolution; returns x * alpha.
  */
 export function attentionGate(x: S, g: S, interChannels: number, name: string, resample: 'bilinear' | 'nearest' = 'bilinear'): S {
+  if (!Number.isInteger(interChannels) || interChannels < 1) throw new Error(`attentionGate: interChannels must be an integer >= 1, got ${JSON.stringify(interChannels)}`);
+  if (typeof name !== 'string' || name === '') throw new Error(`attentionGate: name must be a non-empty string (its layers' prefix), got ${JSON.stringify(name)}`);
+  if (resample !== 'bilinear' && resample !== 'nearest') throw new Error(`attentionGate: resample must be 'bilinear' or 'nearest', got ${JSON.stringify(resample)}`);
   const theta = tfl.layers.conv2d({ filters: interChannels, kernelSize: 2, strides: 2, padding: 'same', useBias: false, name: `${name}_theta` })
     .apply(x) as S;
   const phi = tfl.layers.conv2d({ filters: interChannels, kernelSize: 1, name: `${name}_phi` }).apply(g) as S;

@@ -44,6 +44,8 @@ export function multiResBlock(x: S, u: number, alpha: number, name: string, conf
 
 /** ResPath: `length` residual units of a 3x3 conv with a 1x1 shortcut. */
 export function resPath(x: S, filters: number, length: number, name: string, config: ResolvedCommonConfig): S {
+  if (!Number.isInteger(filters) || filters < 1) throw new Error(`resPath: filters must be an integer >= 1, got ${JSON.stringify(filters)}`);
+  if (!Number.isInteger(length) || length < 0) throw new Error(`resPath: length must be an integer >= 0 (0 passes x through), got ${JSON.stringify(length)}`);
   let out = x;
   for (let k = 0; k < length; k++) {
     const shortcut = convUnit(out, filters, 1, `${name}_${k}_shortcut`, config, 'linear');

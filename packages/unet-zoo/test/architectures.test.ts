@@ -8,12 +8,15 @@ import {
   PARAMS_END,
   PARAMS_START,
   paramTable,
+  attentionGate,
   attentionUnet,
   averageDeepSupervision,
   countParams,
   createModel,
   multiResUnet,
   multiResWidths,
+  resolveCommonConfig,
+  resPath,
   saUnet,
   saUnetBase,
   unet,
@@ -147,6 +150,15 @@ describe('U-Net++', () => {
 });
 
 describe('Attention U-Net', () => {
+  it('its gate, a building block of its own, names a bad argument', () => {
+    const x = tfl.input({ shape: [8, 8, 4] });
+    const g = tfl.input({ shape: [4, 4, 8] });
+    expect(() => attentionGate(x, g, 0, 'gate')).toThrow('attentionGate: interChannels must be an integer >= 1, got 0');
+    expect(() => attentionGate(x, g, 2, '')).toThrow("attentionGate: name must be a non-empty string (its layers' prefix), got \"\"");
+    expect(() => attentionGate(x, g, 2, 'gate', 'cubic' as never)).toThrow("attentionGate: resample must be 'bilinear' or 'nearest', got \"cubic\"");
+    expect(attentionGate(x, g, 2, 'gate').shape).toEqual([null, 8, 8, 4]);
+  });
+
   it('every skip passes through an additive gate driven by the coarser decoder features', () => {
     const model = attentionUnet(SMALL);
     for (let level = 0; level < SMALL.depth; level++) {
@@ -164,6 +176,14 @@ describe('Attention U-Net', () => {
 });
 
 describe('MultiRes U-Net', () => {
+  it('ResPath, a building block of its own, names a bad argument and passes x through at length 0', () => {
+    const x = tfl.input({ shape: [8, 8, 4] });
+    const config = resolveCommonConfig({ inputShape: [8, 8, 4], depth: 1 }, 'multires-unet');
+    expect(() => resPath(x, 0, 2, 'path', config)).toThrow('resPath: filters must be an integer >= 1, got 0');
+    expect(() => resPath(x, 4, -1, 'path', config)).toThrow('resPath: length must be an integer >= 0 (0 passes x through), got -1');
+    expect(resPath(x, 4, 0, 'path', config)).toBe(x);
+  });
+
   it('block widths are W/6, W/3, W/2 of W = 1.67 U', () => {
     expect(multiResWidths(32)).toEqual([8, 17, 26]);
     expect(multiResWidths(64)).toEqual([17, 35, 53]);

@@ -10,6 +10,7 @@ const SCRIPTS: Record<string, () => Promise<unknown>> = {
   'gpu-measure': () => import('./gpu-measure.js'),
   'gpu-filter-grad': () => import('./gpu-filter-grad.js'),
   'gpu-conv-forward': () => import('./gpu-conv-forward.js'),
+  'gpu-conv-scaling': () => import('./gpu-conv-scaling.js'),
   'gpu-flags': () => import('./gpu-flags.js'),
   'gpu-forward': () => import('./gpu-forward.js'),
   'gpu-fold': () => import('./gpu-fold.js'),

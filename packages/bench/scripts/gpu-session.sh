@@ -17,7 +17,10 @@
 # the input-gradient step may reach its time limit after writing its per-shape table);
 # GPU_SESSION_ONLY="measure latency" runs only the steps named. By default, in this order: latency
 # (the user's command: every network's forward pass as built, folded and replayed, and its Adam
-# step, also replayed), replay-step (trainOnBatch against replayTrainStep of 2026-12-05, alternating
+# step, also replayed), conv-scaling (3x3 convolutions at 256x256, batch 1 to 4, 1 to 64 input
+# channels, each call read back against calls back to back: why the H200's batch-4 256x256
+# convolutions of 32 input channels ran at a sixth of the rate of those of 64; not yet run on a
+# GPU), replay-step (trainOnBatch against replayTrainStep of 2026-12-05, alternating
 # rounds; not yet run on a GPU), reductions (the per-channel reductions' 'parallel' thread layout of
 # 2026-12-05 against the 'serial' one of 2026-12-04: GPU time per kernel, then alternating rounds;
 # not yet run on a GPU), throughput (the GPU time per forward pass and per Adam step, from
@@ -43,7 +46,7 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-latency replay-step reductions throughput fold measure cpu-replay bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all (they run in the order below)
+only="${GPU_SESSION_ONLY:-latency conv-scaling replay-step reductions throughput fold measure cpu-replay bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all (they run in the order below)
 [ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -58,6 +61,8 @@ step() { # name, seconds, script and arguments
 # inference also folded and replayed, Adam steps also replayed. First: every target in one table (the archive is
 # packed after each step, so what ran before a cut comes back).
 step latency 150 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --fold-batch-norm --replay --out "$out/latency.json"
+# Where a step's 256x256 convolutions lose their time: per-call GPU time with a read-back after each call and back to back, stock and ours.
+step conv-scaling 60 .gpu/gpu-scripts.mjs gpu-conv-scaling --size "$size" --runs 10 --out "$out/conv-scaling.json"
 # Adam steps through trainOnBatch against the same steps replayed (tfjs-kernels' replayTrainStep, 2026-12-05: not yet run on a GPU), alternating rounds.
 step replay-step 150 .gpu/gpu-scripts.mjs replay-step --size "$size" --steps "$steps" --rounds 3 --out "$out/replay-step.json"
 # The reductions' thread layouts (tfjs-kernels' REDUCTION_LAYOUT): GPU time of batch norm's and channel attention's kernels and the depthwise filter gradient per layout (exact timestamps), then step and forward wall times in alternating rounds.

@@ -11,7 +11,7 @@
  * This script times one Conv2D call of 3x3 'same' convolutions at `--size` (default 256), batch 1,
  * 2 and 4, input channels 1, 32 and 64, output channels 32 and 64, with the stock kernel and with
  * the package's registered one, two ways: each call followed by a read-back of its output (as
- * gpu-conv-forward.ts timed them), and `--runs` calls back to back with one read-back at the end.
+ * gpu-conv-forward.ts timed them on 2026-12-04), and `--runs` calls back to back with one read-back at the end.
  * If the first is slow and the second is not, the time was the GPU waking from the idle gaps, not
  * the kernel. GPU time per call from exact timestamps (setupNodeWebGPU), median of the calls;
  * TFLOP/s from 2 * outputs * 9 * input channels / time.

@@ -57,22 +57,25 @@ export interface KernelTime { gpuMs: number; wallMs: number }
 
 /**
  * ms per call of the registered `name`: median wall time to a read-back, then the median GPU time
- * of `runs` calls under one tf.profile (NaN without timestamp queries), apart so that the
- * profiler's own work stays out of the wall times.
+ * of `runs` calls sent back to back under one tf.profile, one read-back after the last (NaN without
+ * timestamp queries), apart so that the profiler's own work stays out of the wall times. Back to
+ * back, as a step runs them: on the H200 (2026-12-04) calls timed one by one, each after a
+ * read-back, added up to about twice their time in whole steps (tfjs-kernels README, "Tilings
+ * measured on one H200"; gpu-conv-scaling.ts measures both ways).
  */
 async function timeKernelCall(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap, runs: number): Promise<KernelTime> {
-  const callAndRead = async () => {
-    const r = tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
-    await r.data();
-    r.dispose();
-  };
+  const call = () => tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
   const wall = await timeCalls(async () => {
     const t0 = performance.now();
-    await callAndRead();
+    const r = call();
+    await r.data();
+    r.dispose();
     return performance.now() - t0;
   }, 1, runs);
   const info = await tf.profile(async () => {
-    for (let i = 0; i < runs; i++) await callAndRead();
+    const results = Array.from({ length: runs }, call);
+    await results[results.length - 1]!.data();
+    tf.dispose(results);
   });
   const gpu = info.kernels.filter((k) => k.name === name).map((k) => (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN));
   return { gpuMs: percentile(Float64Array.from(gpu), 50), wallMs: wall.medianMs };

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
+import { REDUCTION_LAYOUT, setupNodeWebGPU } from '@sa-unet/tfjs-kernels';
 
 export const webgpuRequired = process.env.SA_UNET_REQUIRE_WEBGPU === '1';
 
@@ -62,4 +62,17 @@ export function storageDtype(t: tf.Tensor): string | undefined {
 export function onGPU(...ts: tf.Tensor[]): void {
   const backend = tf.backend() as unknown as { uploadToGPU(dataId: object): void };
   for (const t of ts) backend.uploadToGPU(t.dataId);
+}
+
+/**
+ * `fn` with @sa-unet/tfjs-kernels' REDUCTION_LAYOUT set to 'serial' (the layout the H200 measured
+ * on 2026-12-04, kept for the GPU scripts' comparison), and 'parallel' again after, also when it fails.
+ */
+export async function inSerialLayout<T>(fn: () => T | Promise<T>): Promise<T> {
+  REDUCTION_LAYOUT.current = 'serial';
+  try {
+    return await fn();
+  } finally {
+    REDUCTION_LAYOUT.current = 'parallel';
+  }
 }

@@ -47,7 +47,7 @@ const VARIANTS: Record<string, Record<string, tf.KernelFunc>> = {
   stock,
   'per shape (the package\'s)': Object.fromEntries(KERNELS.map((k) => [k, tf.getKernel(k, 'webgpu')!.kernelFunc])),
   ...Object.fromEntries(PRODUCT_TILINGS.map((t) => [name(t), Object.fromEntries(KERNELS.map((k) => [k, webgpuConvForwardWith(t, stock[k]) as tf.KernelFunc]))])),
-  // The reduction split where there are few output tiles (tiling-choice.ts's forwardSplit; not registered yet), the rest as the package's choice.
+  // The reduction split where there are few output tiles (tiling-choice.ts's forwardSplit, with each of the two tilings), the rest as the package's choice.
   ...Object.fromEntries([SMALL_TILES, LARGE_TILES].map((t) => [`${name(t)}, split where few tiles`, Object.fromEntries(KERNELS.map((k) => [k,
     webgpuConvForwardWith(t, tf.getKernel(k, 'webgpu')!.kernelFunc, (_, splits) => splits !== null, forwardSplit) as tf.KernelFunc]))])),
 };

@@ -25,6 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { requireStockKernel } from '../../tfjs-kernels/src/registry-state.js';
 import { percentile } from '@sa-unet/seg-metrics';
 import { comparisonOptions, selectWebGPU, useKernel } from './kernel-calls.js';
+import { callTimes } from './kernel-totals.js';
 
 const { size, runs, out, values } = comparisonOptions({ runs: 10, rounds: 1 }, { dawn: '' });
 const { adapter } = await selectWebGPU(values['dawn']);
@@ -48,11 +49,6 @@ const rows: Row[] = [];
 const save = () => {
   if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), adapter, size, runs, rows }, null, 2));
 };
-
-/** GPU ms of each Conv2D kernel in `info` (NaN where the adapter has no timestamp queries). */
-function convTimes(info: Awaited<ReturnType<typeof tf.profile>>): Float64Array {
-  return Float64Array.from(info.kernels.filter((k) => k.name === KERNEL).map((k) => (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN)));
-}
 
 async function timeShape(batch: number, inChannels: number, outChannels: number): Promise<void> {
   const x = tf.randomUniform([batch, size, size, inChannels], -1, 1, 'float32', 1);
@@ -83,7 +79,7 @@ async function timeShape(batch: number, inChannels: number, outChannels: number)
         const t0 = performance.now();
         await run();
         const wallMsPerCall = (performance.now() - t0) / runs;
-        const gpuMsPerCall = percentile(convTimes(await tf.profile(run)), 50);
+        const gpuMsPerCall = percentile(callTimes(await tf.profile(run), KERNEL), 50);
         const row: Row = { variant, batch, inChannels, outChannels, mode, gpuMsPerCall, wallMsPerCall, tflops: flop / (gpuMsPerCall * 1e9) };
         rows.push(row);
         console.log(`${variant.padEnd(14)} [${batch}, ${size}, ${size}, ${inChannels}] -> ${String(outChannels).padStart(2)}, ${mode.padEnd(12)}: ` +

@@ -15,7 +15,7 @@ import { selectBackend } from '../src/backend.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import type { LatencyRow } from '../src/commands/latency.js';
 import { comparisonOptions, latencyPerVariant, perRound } from './kernel-calls.js';
-import { profileForward, profileStep, trainOneBatch, type KernelTotal } from './kernel-totals.js';
+import { profileForward, profileStep, totalMs, trainOneBatch, type KernelTotal } from './kernel-totals.js';
 
 const { size, baseFilters, runs, steps, rounds, models, out } = comparisonOptions({ runs: 30, rounds: 3 });
 
@@ -27,7 +27,6 @@ const SERVED = [BATCH_NORM_KERNELS.moments, BATCH_NORM_KERNELS.gradient, CHANNEL
 const LAYOUTS = ['parallel', 'serial'] as const;
 const use = (layout: (typeof LAYOUTS)[number]) => { REDUCTION_LAYOUT.current = layout; };
 
-const sum = (totals: KernelTotal[]) => totals.reduce((s, k) => s + k.ms, 0);
 const profiles: Array<{ model: string; layout: string; stepGpuMs: number; forwardGpuMs: number; step: KernelTotal[]; forward: KernelTotal[] }> = [];
 const rows: Array<LatencyRow & { round: number; variant: string }> = [];
 const ratios: Record<string, { step: number; forward: number }> = {};
@@ -45,9 +44,9 @@ for (const model of models) {
       const step = await profileStep(built, size);
       const forward = await profileForward(built, size);
       const served = (totals: KernelTotal[]) => totals.filter((k) => SERVED.includes(k.kernel));
-      profiles.push({ model, layout, stepGpuMs: sum(step), forwardGpuMs: forward.gpuMs, step: served(step), forward: served(forward.totals) });
+      profiles.push({ model, layout, stepGpuMs: totalMs(step), forwardGpuMs: forward.gpuMs, step: served(step), forward: served(forward.totals) });
       const text = (totals: KernelTotal[]) => totals.map((k) => `${k.kernel} ${k.ms.toFixed(2)} x${k.calls}`).join(', ');
-      console.log(`${model} ${layout}: GPU ms per step ${sum(step).toFixed(2)} (${text(served(step))}); per forward pass ${forward.gpuMs.toFixed(2)} (${text(served(forward.totals))})`);
+      console.log(`${model} ${layout}: GPU ms per step ${totalMs(step).toFixed(2)} (${text(served(step))}); per forward pass ${forward.gpuMs.toFixed(2)} (${text(served(forward.totals))})`);
     } finally {
       disposeModel(built);
     }

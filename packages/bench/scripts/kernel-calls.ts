@@ -11,7 +11,7 @@ import { selectBackend } from '../src/backend.js';
 import { measureModel, stepTimes, type LatencyRow } from '../src/commands/latency.js';
 import { buildModel, disposeModel } from '../src/commands/run-model.js';
 import { timeCalls, type Latency } from '../src/eval/timing.js';
-import { profileStep } from './kernel-totals.js';
+import { callTimes, profileStep, totalMs } from './kernel-totals.js';
 
 /** One distinct call of a kernel: which kernel, its inputs' shapes by name, its attributes, how often it came. */
 export interface KernelCall {
@@ -77,8 +77,7 @@ async function timeKernelCall(name: string, inputs: tf.NamedTensorMap, attrs: tf
     await results[results.length - 1]!.data();
     tf.dispose(results);
   });
-  const gpu = info.kernels.filter((k) => k.name === name).map((k) => (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN));
-  return { gpuMs: percentile(Float64Array.from(gpu), 50), wallMs: wall.medianMs };
+  return { gpuMs: percentile(callTimes(info, name), 50), wallMs: wall.medianMs };
 }
 
 /** max |a - b| / max |a|, computed on the backend (the tensors may be large). */
@@ -118,7 +117,7 @@ export async function stepsPerVariant(name: string, variants: Record<string, tf.
             const step = await stepTimes(built, options.size, options.steps);
             const totals = await profileStep(built, options.size);
             const { ms: kernelGpuMs, calls: kernelCalls } = totals.find((k) => k.kernel === name) ?? { ms: 0, calls: 0 };
-            const gpuMs = totals.reduce((sum, k) => sum + k.ms, 0);
+            const gpuMs = totalMs(totals);
             console.log(`round ${round} ${variant} ${model}: Adam step ${step.medianMs.toFixed(1)} ms (p90 ${step.p90Ms.toFixed(1)}); ` +
               `GPU ${gpuMs.toFixed(1)} ms, of it ${name} ${kernelGpuMs.toFixed(1)} ms x${kernelCalls}`);
             onRow({ round, variant, model, step, gpuMs, kernelGpuMs, kernelCalls });

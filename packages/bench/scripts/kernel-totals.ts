@@ -16,6 +16,16 @@ export function kernelTotals(info: Awaited<ReturnType<typeof tf.profile>>): Kern
   return [...byKernel].map(([kernel, v]) => ({ kernel, ...v })).sort((a, b) => b.ms - a.ms);
 }
 
+/** The GPU ms of kernel totals added up. */
+export function totalMs(totals: KernelTotal[]): number {
+  return totals.reduce((sum, k) => sum + k.ms, 0);
+}
+
+/** The GPU ms of each call of kernel `name` in a `tf.profile`, in order (NaN where the adapter has no timestamp queries). */
+export function callTimes(info: Awaited<ReturnType<typeof tf.profile>>, name: string): Float64Array {
+  return Float64Array.from(info.kernels.filter((k) => k.name === name).map((k) => (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN)));
+}
+
 /** One training step of a compiled model on a seeded batch of 4 images (targets: the pixels above 0.8). */
 export async function trainOneBatch(model: tfl.LayersModel, size: number): Promise<void> {
   const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 5);
@@ -42,7 +52,7 @@ export async function profileForward(model: tfl.LayersModel, size: number): Prom
       y.dispose();
     });
     const totals = kernelTotals(info);
-    return { kernels: info.kernels.length, gpuMs: totals.reduce((s, k) => s + k.ms, 0), totals };
+    return { kernels: info.kernels.length, gpuMs: totalMs(totals), totals };
   } finally {
     x.dispose();
   }

@@ -153,7 +153,8 @@ export class EfficientChannelAttention extends layers.Layer {
       const x = singleTensor(inputs, 'EfficientChannelAttention');
       checkFloatInput(x, 'EfficientChannelAttention');
       checkImageShape(x.shape, 'EfficientChannelAttention');
-      return applyChannelAttention(x, this.kernel!.read());
+      // The layer's kernel is [k, 1, 1] by construction: applyChannelAttention's checks are done.
+      return mul(x, channelGate(x, this.kernel!.read()));
     });
   }
 

@@ -139,13 +139,7 @@ export function scaleAttentionalParamCount(args: ScaleAttentionalShapeArgs): num
   const fn = 'scaleAttentionalParamCount';
   if (args === null || typeof args !== 'object') throw new Error(`${fn}: expected { inputChannels, filters, ... }, got ${String(args)}`);
   checkPositiveInteger(args.inputChannels, 'inputChannels', fn);
-  checkPositiveInteger(args.filters, 'filters', fn);
-  const n = checkPositiveInteger(args.scales ?? 4, 'scales', fn);
-  const k = checkOddInteger(args.kernelSize ?? 3, 'kernelSize', fn);
-  if (args.stageFilters === undefined && args.filters % n !== 0) {
-    throw new Error(`${fn}: 'filters' (${args.filters}) must be divisible by 'scales' (${n}) unless 'stageFilters' is given`);
-  }
-  const s = args.stageFilters === undefined ? args.filters / n : checkPositiveInteger(args.stageFilters, 'stageFilters', fn);
+  const { scales: n, kernelSize: k, stageFilters: s } = resolveStages(args, fn);
   if (args.attentionKernelSize !== undefined && args.attentionKernelSize !== 'auto') checkOddInteger(args.attentionKernelSize, 'attentionKernelSize', fn);
   const useBias = args.useBias ?? true;
   const width = n * s;
@@ -158,6 +152,28 @@ export function scaleAttentionalParamCount(args: ScaleAttentionalShapeArgs): num
   if (width !== args.filters) count += width * args.filters + (useBias ? args.filters : 0);
   if (args.affine ?? false) count += 2 * args.filters;
   return count;
+}
+
+/**
+ * The stages of a configuration, checked (errors begin with `who`): filters, the number of scales,
+ * the depthwise kernel size, and each stage's width (default filters / scales, which must then
+ * divide evenly). What both the layer and {@link scaleAttentionalParamCount} take.
+ */
+function resolveStages(args: Pick<ScaleAttentionalShapeArgs, 'filters' | 'scales' | 'kernelSize' | 'stageFilters'>, who: string):
+  { filters: number; scales: number; kernelSize: number; stageFilters: number } {
+  const filters = checkPositiveInteger(args.filters, 'filters', who);
+  const scales = checkPositiveInteger(args.scales ?? 4, 'scales', who);
+  const kernelSize = checkOddInteger(args.kernelSize ?? 3, 'kernelSize', who);
+  if (args.stageFilters !== undefined && args.stageFilters !== null) {
+    return { filters, scales, kernelSize, stageFilters: checkPositiveInteger(args.stageFilters, 'stageFilters', who) };
+  }
+  if (filters % scales !== 0) {
+    throw new Error(
+      `${who}: 'filters' (${filters}) must be divisible by 'scales' (${scales}) unless 'stageFilters' is given, so that each of the ` +
+        `${scales} stages is filters / scales wide; choose filters in {${scales}, ${2 * scales}, ...} or set 'stageFilters'`,
+    );
+  }
+  return { filters, scales, kernelSize, stageFilters: filters / scales };
 }
 
 interface Stage {
@@ -228,20 +244,7 @@ export class ScaleAttentionalConv2D extends layers.Layer {
     }
     checkArgs(args, OWN_ARGS, LAYER, CONV2D_ARGS);
     super(args);
-    this.filters = checkPositiveInteger(args.filters, 'filters', LAYER);
-    this.scales = checkPositiveInteger(args.scales ?? 4, 'scales', LAYER);
-    this.kernelSize = checkOddInteger(args.kernelSize ?? 3, 'kernelSize', LAYER);
-    if (args.stageFilters === undefined || args.stageFilters === null) {
-      if (this.filters % this.scales !== 0) {
-        throw new Error(
-          `${LAYER}: 'filters' (${this.filters}) must be divisible by 'scales' (${this.scales}) so that each of the ` +
-            `${this.scales} stages is filters / scales wide; choose filters in {${this.scales}, ${2 * this.scales}, ...} or set 'stageFilters'`,
-        );
-      }
-      this.stageFilters = this.filters / this.scales;
-    } else {
-      this.stageFilters = checkPositiveInteger(args.stageFilters, 'stageFilters', LAYER);
-    }
+    ({ filters: this.filters, scales: this.scales, kernelSize: this.kernelSize, stageFilters: this.stageFilters } = resolveStages(args, LAYER));
     this.useAttention = args.useAttention ?? true;
     if (typeof this.useAttention !== 'boolean') {
       throw new Error(`${LAYER}: 'useAttention' must be true or false, got ${JSON.stringify(args.useAttention)}`);

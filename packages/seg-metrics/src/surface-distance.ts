@@ -46,7 +46,11 @@ function checkBinaryMask(mask: BinaryMask): void {
 /** Boundary pixels of a mask (4-neighbourhood; outside the image counts as background). */
 export function boundaryOf(mask: BinaryMask): Uint8Array {
   checkBinaryMask(mask);
-  const { data, width, height } = mask;
+  return boundaryPixels(mask);
+}
+
+/** {@link boundaryOf} of a mask already checked (the surface distances' binarized inputs). */
+function boundaryPixels({ data, width, height }: BinaryMask): Uint8Array {
   const out = new Uint8Array(data.length);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -100,8 +104,8 @@ export function surfaceDistancesOfMasks(pred: BinaryMask, truth: BinaryMask, spa
   const [dy, dx] = checkSpacing(spacing);
   const { width, height } = pred;
   const diagonal = Math.hypot(height * dy, width * dx);
-  const predEdge = boundaryOf(pred);
-  const truthEdge = boundaryOf(truth);
+  const predEdge = boundaryPixels(pred);
+  const truthEdge = boundaryPixels(truth);
   const hasPred = predEdge.includes(1);
   const hasTruth = truthEdge.includes(1);
   if (!hasPred || !hasTruth) {

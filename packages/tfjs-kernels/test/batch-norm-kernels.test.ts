@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_NORM_KERNELS, REDUCTION_LAYOUT, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { BATCH_NORM_KERNELS, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { countDispatches, inSerialLayout, nodeWebGPU } from '../../../test-utils/webgpu.js';
 import { channelResultsShader, inputGradProgram, partialSumsProgram, rectifiedNormalizeProgram } from '../src/webgpu/batch-norm-programs.js';
 
 const adapter = await nodeWebGPU('the batch-norm kernel tests');
@@ -168,12 +168,7 @@ describe.runIf(adapter)('batch-norm kernels on webgpu', () => {
   });
 
   it.each(CASES.filter(([name]) => name.includes('chunks')))('%s, in the \'serial\' reduction layout (the GPU scripts\' comparison): the same', async (_, c) => {
-    REDUCTION_LAYOUT.current = 'serial';
-    try {
-      await matchesCpu(c);
-    } finally {
-      REDUCTION_LAYOUT.current = 'parallel';
-    }
+    await inSerialLayout(() => matchesCpu(c));
   });
 
   it('take two dispatches (the moments) and three (the gradient), timed by tf.time like tfjs\'s own programs', async () => {

@@ -10,9 +10,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNEL_ATTENTION_KERNELS, REDUCTION_LAYOUT, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { CHANNEL_ATTENTION_KERNELS, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { nodeWebGPU, recordShaderKeys } from '../../../test-utils/webgpu.js';
+import { inSerialLayout, nodeWebGPU, recordShaderKeys } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the channel-attention kernel tests');
 
@@ -141,12 +141,7 @@ describe.runIf(adapter)('channel-attention kernels on webgpu', () => {
   });
 
   it.each(CASES.filter(([name]) => name.includes('chunks')))('%s, in the \'serial\' reduction layout (the GPU scripts\' comparison): the same', async (_, shape, taps, parts) => {
-    REDUCTION_LAYOUT.current = 'serial';
-    try {
-      await matchesCpu(shape, taps, parts);
-    } finally {
-      REDUCTION_LAYOUT.current = 'parallel';
-    }
+    await inSerialLayout(() => matchesCpu(shape, taps, parts));
   });
 
   /** [name, z's shape, k, the block's first channel and width, the depthwise filter's height and width, dilation]. */

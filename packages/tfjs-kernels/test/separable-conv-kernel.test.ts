@@ -9,10 +9,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDUCTION_LAYOUT, SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { channelSlices } from '../src/webgpu/separable-conv-programs.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
-import { countDispatches, intStoredFloat, nodeWebGPU, storageDtype } from '../../../test-utils/webgpu.js';
+import { countDispatches, inSerialLayout, intStoredFloat, nodeWebGPU, storageDtype } from '../../../test-utils/webgpu.js';
 
 const adapter = await nodeWebGPU('the separable-convolution kernel tests');
 
@@ -45,7 +45,7 @@ describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
     }
   });
 
-  it('split a stage\'s input channels among threads where its pixels are few and its input wide (not in the \'serial\' layout)', () => {
+  it('split a stage\'s input channels among threads where its pixels are few and its input wide (not in the \'serial\' layout)', async () => {
     const g = (batch: number, side: number, inChannels: number, outChannels: number) =>
       ({ batch, height: side, width: side, inChannels, outChannels, kernelHeight: 3, kernelWidth: 3, dilation: 1 });
     // [geometry, slices]: SA-U-Net's stages at 256x256, base 32 (forward at batch 1, training at batch 4), and the cases below.
@@ -54,21 +54,11 @@ describe.runIf(adapter)('the separable-convolution kernel on webgpu', () => {
       [g(1, 32, 32, 32), 2], [g(1, 8, 128, 128), 8], [g(1, 4, 70, 3), 4], [g(1, 8, 8, 4), 1],
     ];
     expect(expected.map(([geometry]) => channelSlices(geometry))).toEqual(expected.map(([, slices]) => slices));
-    REDUCTION_LAYOUT.current = 'serial';
-    try {
-      expect(expected.map(([geometry]) => channelSlices(geometry))).toEqual(expected.map(() => 1));
-    } finally {
-      REDUCTION_LAYOUT.current = 'parallel';
-    }
+    await inSerialLayout(() => expect(expected.map(([geometry]) => channelSlices(geometry))).toEqual(expected.map(() => 1)));
   });
 
   it.each(CASES.filter(([name]) => /pixels|70 channels/.test(name)))('%s, in the \'serial\' reduction layout: the same within 1e-5', async (_, shape, kernel, outChannels, dilation, withBias) => {
-    REDUCTION_LAYOUT.current = 'serial';
-    try {
-      await matchesCpu(shape, kernel, outChannels, dilation, withBias);
-    } finally {
-      REDUCTION_LAYOUT.current = 'parallel';
-    }
+    await inSerialLayout(() => matchesCpu(shape, kernel, outChannels, dilation, withBias));
   });
 
   it.each(CASES)('%s: equals depthwiseConv2d then conv2d on the cpu backend within 1e-5', async (_, shape, kernel, outChannels, dilation, withBias) => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { filterGradTiling, forwardSplit, forwardTiledProductPays, LARGE_TILES, SMALL_TILES } from '../src/webgpu/tiling-choice.js';
 import type { ConvGeometry } from '../src/webgpu/conv-program-geometry.js';
 import { registeredForwardSplit } from '../src/webgpu/conv-forward.js';
-import { REDUCTION_LAYOUT } from '../src/webgpu/grid.js';
+import { inSerialLayout } from '../../../test-utils/webgpu.js';
 
 describe('filterGradTiling', () => {
   // [filter rows (height x width x input channels), output channels, the tile of the fastest tiling measured]
@@ -67,14 +67,9 @@ describe('registeredForwardSplit', () => {
     batch: 1, inHeight: 16, inWidth: 16, inChannels: 512, outHeight: 16, outWidth: 16, outChannels: 512, filterHeight: 3, filterWidth: 3,
     strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1, padTop: 1, padLeft: 1,
   };
-  it('is forwardSplit with 32x32 tiles, and none in the \'serial\' reduction layout (the kernels measured on 2026-12-04)', () => {
+  it('is forwardSplit with 32x32 tiles, and none in the \'serial\' reduction layout (the kernels measured on 2026-12-04)', async () => {
     expect(registeredForwardSplit(deep)).toEqual(forwardSplit(deep, SMALL_TILES));
     expect(registeredForwardSplit(deep)).not.toBeNull();
-    REDUCTION_LAYOUT.current = 'serial';
-    try {
-      expect(registeredForwardSplit(deep)).toBeNull();
-    } finally {
-      REDUCTION_LAYOUT.current = 'parallel';
-    }
+    await inSerialLayout(() => expect(registeredForwardSplit(deep)).toBeNull());
   });
 });

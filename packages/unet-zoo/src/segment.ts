@@ -35,16 +35,15 @@ export interface ImageSegmentation {
 
 /** The side n of a model that takes [null, n, n, 1] images; an Error naming its input shape otherwise. */
 export function modelInputSize(model: tfl.LayersModel): number {
-  const shape = (model as { inputs?: Array<{ shape?: unknown }> } | null)?.inputs?.[0]?.shape;
+  const shape = (model as Partial<tfl.LayersModel> | null)?.inputs?.[0]?.shape;
   if (!Array.isArray(shape)) throw new Error(`model must be a tfjs-layers LayersModel with an input, got ${model === null || typeof model !== 'object' ? String(model) : 'an object without inputs'}`);
-  const [, height, width, channels] = model.inputs[0].shape;
+  const [, height, width, channels] = shape;
   if ((height === null || width === null) && channels === 1) {
     throw new Error(`the model takes inputs of any size ([null, ${height ?? 'null'}, ${width ?? 'null'}, 1]); images are resized to a ` +
       'fixed square input [n, n, 1]: build the model with one (inputShape [n, n, 1]), or run model.predict on images of your own size');
   }
   if (height === null || height !== width || channels !== 1) {
-    const shape = model.inputs[0].shape.map((d) => (d === null ? 'null' : String(d))).join(', ');
-    throw new Error(`the model takes inputs of shape [${shape}]; square gray images [null, n, n, 1] are needed`);
+    throw new Error(`the model takes inputs of shape [${shape.map((d) => (d === null ? 'null' : String(d))).join(', ')}]; square gray images [null, n, n, 1] are needed`);
   }
   return height;
 }

@@ -54,6 +54,7 @@ import { wasmMaxPoolWithArgmax } from './wasm/max-pool-with-argmax.js';
 import { wasmEinsumKernel } from './wasm/einsum.js';
 import { wasmConv3dBackpropFilterKernel, wasmConv3dBackpropInputKernel, wasmConv3dKernel } from './wasm/conv3d-slices.js';
 import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js';
+import { WASM_CHANNEL_REDUCTIONS, wasmChannelReduction } from './wasm/channel-reductions.js';
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
 import { wasmTopKKernel } from './wasm/topk-empty.js';
@@ -102,6 +103,8 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(WASM_COPY_KERNELS.map((name) => [name, () => wasmCopyKernel(name)])),
     ...Object.fromEntries(WASM_CONV_FORWARD_KERNELS.map((name) => [name, () => wasmConvForwardKernel(name)])),
     ...Object.fromEntries(EMPTY_SAFE_REDUCTIONS.map((name) => [name, (backendName: string) => emptySafeReduction(name, backendName)])),
+    // Over those two: sums and means over middle axes without the stock kernels' transpose.
+    ...Object.fromEntries(WASM_CHANNEL_REDUCTIONS.map((name) => [name, (backendName: string) => wasmChannelReduction(name, emptySafeReduction(name, backendName))])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     GatherV2: wasmGatherKernel,
     TopK: wasmTopKKernel,
@@ -201,7 +204,9 @@ export interface RegisterTrainingKernelsOptions {
  * and Transpose ({@link WASM_COPY_KERNELS}) with kernels that avoid the stock ones' slow copies (same values bit for bit; an
  * SA-U-Net training step is about 1.5x faster), and Identity with one that shares the input's
  * storage instead of copying it (the tensors a training step keeps for its backward pass are then
- * held once, not twice); and it wraps Conv2D, DepthwiseConv2dNative and their fused forms
+ * held once, not twice); Sum and Mean of float32 over axes before kept ones (batch norm's
+ * moments, channel attention's pooling) add in place of the stock kernels' transpose and add, with
+ * the same values bit for bit ({@link WASM_CHANNEL_REDUCTIONS}); and it wraps Conv2D, DepthwiseConv2dNative and their fused forms
  * ({@link WASM_CONV_FORWARD_KERNELS}) so that 'same' padding reaches XNNPACK as explicit padding
  * (the stock kernels compute some strided 'same' convolutions wrongly, often as zeros) and an
  * empty output is returned without running XNNPACK (which corrupts the stock kernels' heap).

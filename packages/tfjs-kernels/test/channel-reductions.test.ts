@@ -45,6 +45,7 @@ describe('middleAxisPlan', () => {
     ['one leading axis, several kept', [3, 4, 5], 0, false, { outer: 1, reduced: 3, inner: 20, outShape: [4, 5] }],
     ['innermost axes: the stock kernel transposes nothing', [4, 6, 5, 8], [1, 2, 3], false, null],
     ['every axis', [4, 6], undefined as unknown as number, false, null],
+    ['every axis (null, as tfjs-core passes it)', [4, 6], null as unknown as number, false, null],
     ['axes out of order: the stock kernel adds in that order', [4, 6, 5, 8], [2, 1], false, null],
     ['axes not adjacent', [4, 6, 5, 8], [0, 2], false, null],
   ];
@@ -96,6 +97,8 @@ describe('wasm Sum and Mean over middle axes', () => {
     ['rows in several blocks (40,000 rows of 2)', [40000, 2], 0, false],
     ['rows in several blocks (5,000 rows of 20)', [10, 500, 20], [0, 1], true],
     ['innermost axes (stock path)', [3, 6, 5, 4], [2, 3], false],
+    ['every axis (stock path)', [3, 6, 5, 4], undefined as unknown as number, false],
+    ['a scalar (stock path)', [], undefined as unknown as number, true],
     ['axes out of order (stock path)', [3, 6, 5, 4], [2, 1], false],
   ];
   describe.each(WASM_CHANNEL_REDUCTIONS)('%s', (kernel) => {

@@ -39,8 +39,8 @@ export interface MiddleAxisPlan {
  * take it), or null where the stock kernel needs no transpose (the reduced axes are the last ones)
  * or would add in another order (axes not ascending and adjacent).
  */
-export function middleAxisPlan(shape: readonly number[], axis: number | number[] | undefined, keepDims: boolean): MiddleAxisPlan | null {
-  if (axis === undefined) return null; // every axis: innermost
+export function middleAxisPlan(shape: readonly number[], axis: number | number[] | null | undefined, keepDims: boolean): MiddleAxisPlan | null {
+  if (axis === undefined || axis === null) return null; // every axis: innermost
   const axes = util.parseAxisParam(axis, [...shape]);
   if (axes.length === 0 || backend_util.axesAreInnerMostDims(axes, shape.length)) return null;
   for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[0]! + i) return null;
@@ -112,7 +112,7 @@ export function wasmChannelReduction(kernel: ChannelReduction, fallback: KernelF
     const x = (args.inputs as Record<string, TensorInfo>)['x'];
     const attrs = args.attrs ?? {};
     if (x === undefined || x.dtype !== 'float32' || util.sizeFromShape(x.shape) === 0) return fallback(args as never);
-    const plan = middleAxisPlan(x.shape, attrs['axis'] as number | number[] | undefined, attrs['keepDims'] === true);
+    const plan = middleAxisPlan(x.shape, attrs['axis'] as number | number[] | null | undefined, attrs['keepDims'] === true);
     if (plan === null) return fallback(args as never);
     const backend = args.backend as WasmBackendInternals;
     const out = backend.makeOutput(plan.outShape, 'float32');

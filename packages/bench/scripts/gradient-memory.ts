@@ -1,6 +1,6 @@
 /**
  * SA-U-Net's Adam step (batch 4, fusedAdam, dice loss) with the layer's gradient keeping its
- * intermediates and recomputing them, alternating in one run: median step time and the peak of
+ * intermediates, recomputing them, and 'auto' (on wasm: keeping for small layer calls), alternating in one run: median step time and the peak of
  * tensor bytes above the model's during a step. Runs on wasm, cpu and webgpu (lavapipe or a GPU).
  *   npx tsx scripts/gradient-memory.ts [--backend wasm] [--size 128] [--base-filters 32] [--rounds 3] [--steps 3]
  */
@@ -28,7 +28,7 @@ const x = tf.randomUniform([4, size, size, 1], 0, 1, 'float32', 3);
 const y = tf.tidy(() => tf.cast(tf.greater(x, 0.8), 'float32'));
 await model.trainOnBatch(x, y); // warm-up: optimizer state, pipelines
 
-const modes: GradientMemoryMode[] = ['recompute', 'keep'];
+const modes: GradientMemoryMode[] = ['recompute', 'keep', 'auto'];
 const times = new Map<GradientMemoryMode, number[]>(modes.map((m) => [m, []]));
 const peaks = new Map<GradientMemoryMode, number>();
 for (let round = 0; round < Number(values.rounds); round++) {
@@ -48,10 +48,11 @@ for (let round = 0; round < Number(values.rounds); round++) {
   }
 }
 const median = (v: number[]) => percentile(Float64Array.from(v), 50);
-const [recompute, keep] = modes.map((m) => median(times.get(m)!));
+const [recompute, keep, auto] = modes.map((m) => median(times.get(m)!));
 console.log(`SA-U-Net ${size}x${size}, base ${values['base-filters']}, ${values.backend}, Adam step at batch 4 (median of ${times.get('keep')!.length}):`);
 for (const mode of modes) console.log(`  ${mode}: ${median(times.get(mode)!).toFixed(0)} ms, peak ${(peaks.get(mode)! / 2 ** 20).toFixed(0)} MB above the model`);
 console.log(`  keep is ${(recompute! / keep!).toFixed(2)}x as fast, with ${(peaks.get('keep')! / peaks.get('recompute')!).toFixed(2)}x the peak`);
+console.log(`  auto is ${(recompute! / auto!).toFixed(2)}x as fast, with ${(peaks.get('auto')! / peaks.get('recompute')!).toFixed(2)}x the peak`);
 tf.dispose([x, y]);
 model.optimizer.dispose();
 model.dispose();

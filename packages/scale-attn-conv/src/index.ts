@@ -25,6 +25,7 @@ export {
   setGradientMemoryMode,
   getGradientMemoryMode,
   recomputesIntermediates,
+  AUTO_KEEP_MAX_VALUES,
   type GradientMemoryMode,
 } from './gradient-memory.js';
 export type {

@@ -357,7 +357,8 @@ export class ScaleAttentionalConv2D extends layers.Layer {
         projectionBias: read<Tensor1D>(this.projectionBias),
       };
       const epilogue = { scale: read<Tensor1D>(this.affineScale), shift: read<Tensor1D>(this.affineShift), relu: this.activation === 'relu' };
-      return scaleAttentional(x, weights, this.dilationRate, recomputesIntermediates(), epilogue);
+      const [batch, height, width] = x.shape;
+      return scaleAttentional(x, weights, this.dilationRate, recomputesIntermediates(undefined, batch * height * width * this.filters), epilogue);
     });
   }
 

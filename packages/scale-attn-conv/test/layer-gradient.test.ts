@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
 import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
 import {
+  AUTO_KEEP_MAX_VALUES,
   getGradientMemoryMode,
   recomputesIntermediates,
   scaleAttentionalConv2d,
@@ -123,10 +124,56 @@ describe.each(TRAINING_BACKENDS)('the layer\'s gradient on %s', (backend) => {
 });
 
 describe('setGradientMemoryMode', () => {
-  it('defaults to auto, which recomputes on wasm only', () => {
+  it('defaults to auto, which recomputes on wasm only, there for layer outputs above AUTO_KEEP_MAX_VALUES or of unknown size', () => {
     expect(getGradientMemoryMode()).toBe('auto');
+    expect(AUTO_KEEP_MAX_VALUES).toBe(2 ** 20);
     expect(recomputesIntermediates('wasm')).toBe(true);
-    for (const backend of ['cpu', 'webgpu', 'webgl', 'tensorflow']) expect(recomputesIntermediates(backend), backend).toBe(false);
+    expect(recomputesIntermediates('wasm', AUTO_KEEP_MAX_VALUES + 1)).toBe(true);
+    expect(recomputesIntermediates('wasm', Infinity)).toBe(true);
+    expect(recomputesIntermediates('wasm', AUTO_KEEP_MAX_VALUES)).toBe(false);
+    expect(recomputesIntermediates('wasm', 4 * 64 * 64 * 16)).toBe(false);
+    for (const backend of ['cpu', 'webgpu', 'webgl', 'tensorflow']) {
+      expect(recomputesIntermediates(backend), backend).toBe(false);
+      expect(recomputesIntermediates(backend, AUTO_KEEP_MAX_VALUES + 1), backend).toBe(false);
+    }
+  });
+
+  it.each([-1, Number.NaN, '12' as unknown as number])('rejects outputValues %s, naming the argument', (outputValues) => {
+    expect(() => recomputesIntermediates('wasm', outputValues)).toThrow(
+      `recomputesIntermediates: 'outputValues' must be a number >= 0 (Infinity for unknown), got ${String(outputValues)}`,
+    );
+  });
+
+  it('on wasm, auto keeps for a small layer call and recomputes for a large one, as the layer sizes its output', async () => {
+    await useBackend('wasm');
+    // Peak bytes of a forward and backward pass through three layers, called as users call them
+    // (one layer's own recomputation costs as much memory as it saves; three show the difference).
+    const peakBytes = async (mode: GradientMemoryMode, shape: [number, number, number, number], filters: number) => {
+      setGradientMemoryMode(mode);
+      const layers = [1, 2, 3].map(() => scaleAttentionalConv2d({ filters }));
+      const x = seededUniform(shape, 5) as tf.Tensor4D;
+      const forward = () => layers.reduce<tf.Tensor>((h, layer) => layer.apply(h) as tf.Tensor, x);
+      tf.tidy(forward); // builds the layers
+      const before = tf.memory().numTensors;
+      const info = await tf.profile(() => {
+        const weights = layers.flatMap((layer) => layer.trainableWeights.map((v) => v.read() as tf.Variable));
+        const { value, grads } = tf.variableGrads(() => tf.sum(forward()) as tf.Scalar, weights);
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      const peak = info.peakBytes - tf.memory().numBytes;
+      x.dispose();
+      tf.disposeVariables();
+      return peak;
+    };
+    const small: [[number, number, number, number], number] = [[1, 32, 32, 2], 16]; // 16,384 output values
+    const large: [[number, number, number, number], number] = [[1, 128, 129, 1], 64]; // 1,056,768 > 2^20
+    const [smallAuto, smallKeep, smallRecompute] = [await peakBytes('auto', ...small), await peakBytes('keep', ...small), await peakBytes('recompute', ...small)];
+    expect(smallAuto).toBe(smallKeep);
+    expect(smallRecompute).toBeLessThan(smallKeep);
+    const [largeAuto, largeKeep, largeRecompute] = [await peakBytes('auto', ...large), await peakBytes('keep', ...large), await peakBytes('recompute', ...large)];
+    expect(largeAuto).toBe(largeRecompute);
+    expect(largeRecompute).toBeLessThan(largeKeep);
   });
 
   it('forces either mode on every backend', () => {

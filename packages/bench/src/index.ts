@@ -10,7 +10,7 @@ export { runEvaluate, loadSavedModel, readSavedModel, buildSavedModel, renderEva
 export { runLatency, measureModel, renderLatencyTable, type LatencyOptions, type LatencyRow, type LatencyJob } from './commands/latency.js';
 export { runParams } from './commands/params.js';
 export { runRecalibrate, type RecalibrateCommandOptions, type RecalibrateResult } from './commands/recalibrate.js';
-export { runSegment, segmentImage, type Segmentation, type SegmentCommandOptions } from './commands/segment.js';
+export { runSegment, runSegmentImages, segmentImage, segmentationCsv, type Segmentation, type SegmentedImage, type SegmentCommandOptions } from './commands/segment.js';
 export { resolveRunOptions, parseModels, type RunOptions, type RawRunOptions, type DataOptions } from './commands/options.js';
 export { selectBackend, BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type ActiveBackend } from './backend.js';
 export { listImages, loadFolder, loadPairs, pairFiles, type Dataset, type Sample, type FolderOptions } from './data/dataset.js';

@@ -10,7 +10,7 @@ import { runEvaluate } from './commands/evaluate.js';
 import { runLatency } from './commands/latency.js';
 import { runParams } from './commands/params.js';
 import { runRecalibrate } from './commands/recalibrate.js';
-import { runSegment } from './commands/segment.js';
+import { runSegment, runSegmentImages } from './commands/segment.js';
 import { runTrain } from './commands/train.js';
 import { PRESETS, type PresetName } from './train/presets.js';
 
@@ -156,15 +156,18 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
       await runRecalibrate(opts);
     });
 
-  program.command('segment').description('one image through a saved model: nerve mask and cross-sectional area')
+  program.command('segment').description('an image or a folder of images through a saved model: nerve mask and cross-sectional area')
     .requiredOption('--model <dir>', 'folder of a saved model (model.json + weights.bin)')
-    .requiredOption('--image <file>', 'PNG or JPEG image')
+    .option('--image <file>', 'PNG or JPEG image')
+    .option('--images <dir>', 'folder of PNG/JPEG images (or a dataset folder: its images/), each segmented')
+    .option('--csv <file.csv>', 'also write one row per image: file, size, mask pixels, area in mm²')
     .option('--dpi <n>', 'pixel size as dots per inch (HM70A: 150, miniSONO: 96)', number('--dpi', 1, 100000))
     .option('--mm-per-pixel <x>', 'pixel size in mm', number('--mm-per-pixel', 1e-6, 100))
     .option('--overlay <file.png>', 'also write the model\'s input with the predicted contour (PNG, at least 256x256)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .action(async (opts) => {
-      await runSegment(opts);
+      if (opts.images !== undefined) await runSegmentImages(opts);
+      else await runSegment(opts);
     });
 
   program.command('params').description('parameter counts of the five models')

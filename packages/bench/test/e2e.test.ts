@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { decode } from 'fast-png';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderMarkdown, runCompare, runEvaluate, runLatency, runParams, runRecalibrate, runSegment, runTrain, phantomDataset, type CompareResults } from '@sa-unet/bench';
+import { renderMarkdown, runCompare, runEvaluate, runLatency, runParams, runRecalibrate, runSegment, runSegmentImages, runTrain, phantomDataset, segmentationCsv, type CompareResults } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
 import { gray8, writeDataset } from './helpers.js';
 
@@ -279,6 +279,48 @@ describe('train, evaluate, latency, params', () => {
     await expect(runSegment({ model, image: file, overlay: join(root, 'no-folder', 'segment.png'), quiet: true, backend: 'wasm' }))
       .rejects.toThrow(/^--overlay .*no-folder\/segment\.png: folder .*no-folder does not exist$/);
     expect((await readdir(root)).filter((f) => f.startsWith('segment'))).toEqual(['segment.png']);
+  });
+
+  it('segment measures every image of a folder, as one by one, into a CSV written only when all succeed', async () => {
+    const model = join(out, 'checkpoints', 'sa-unet', 'repeat-1');
+    const dataDir = join(root, 'eval-data'); // a dataset folder: its images/ are segmented
+    const names = (await readdir(join(dataDir, 'images'))).sort();
+    const csv = join(root, 'areas.csv');
+    const tensors = tf.memory().numTensors;
+    const rows = await runSegmentImages({ model, images: dataDir, csv, mmPerPixel: 0.1, quiet: true, backend: 'wasm' });
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(rows.map((r) => r.file)).toEqual(names);
+    for (const [i, name] of names.entries()) {
+      const one = await runSegment({ model, image: join(dataDir, 'images', name), mmPerPixel: 0.1, quiet: true, backend: 'wasm' });
+      expect(rows[i]).toMatchObject({ width: one.width, height: one.height, size: one.size, maskPixels: one.maskPixels, csaMm2: one.csaMm2 });
+    }
+    const lines = (await readFile(csv, 'utf8')).trim().split('\n');
+    expect(lines[0]).toBe('image,width,height,model_size,mask_pixels,csa_mm2');
+    expect(lines.slice(1)).toEqual(rows.map((r) => `${r.file},${r.width},${r.height},${r.size},${r.maskPixels},${r.csaMm2}`));
+    // Without a pixel size the area column is empty.
+    const [noArea] = await runSegmentImages({ model, images: join(dataDir, 'images'), quiet: true, backend: 'wasm' });
+    expect(noArea!.csaMm2).toBeNull();
+    expect(segmentationCsv([noArea!]).split('\n')[1]).toMatch(/,\d+,$/);
+
+    // Refusals name what is wrong; an unreadable image is named and no table is written.
+    const bad = join(root, 'segment-bad');
+    await mkdir(bad);
+    await writeFile(join(bad, 'a.png'), gray8(40, 40, () => 100));
+    await writeFile(join(bad, 'b.png'), 'not a png');
+    const badCsv = join(root, 'bad-areas.csv');
+    await expect(runSegmentImages({ model, images: bad, csv: badCsv, quiet: true, backend: 'wasm' })).rejects.toThrow(/b\.png/);
+    expect(tf.memory().numTensors).toBe(tensors);
+    await expect(runSegmentImages({ model, images: join(root, 'no-such-folder'), quiet: true })).rejects.toThrow(/^image folder .*no-such-folder does not exist or is not a folder$/);
+    await expect(runSegmentImages({ model, images: dataDir, csv: join(root, 'areas.txt'), quiet: true }))
+      .rejects.toThrow(/^--csv .*areas\.txt: the table is written as CSV; give a file name ending in \.csv$/);
+    await expect(runSegmentImages({ model, images: dataDir, csv: join(root, 'no-folder', 'a.csv'), quiet: true })).rejects.toThrow(/^--csv .*no-folder\/a\.csv: folder .*no-folder does not exist$/);
+    await expect(runSegmentImages({ model, images: dataDir, overlay: join(root, 'o.png'), quiet: true }))
+      .rejects.toThrow("--overlay draws one image's contour: give it with --image, not --images");
+    await expect(runSegmentImages({ model, images: dataDir, image: join(dataDir, 'images', names[0]!), quiet: true })).rejects.toThrow('give --image or --images, not both');
+    await expect(runSegment({ model, quiet: true })).rejects.toThrow('give --image FILE (one image) or --images DIR (a folder of them)');
+    await expect(runSegment({ model, images: dataDir, quiet: true })).rejects.toThrow('runSegment segments one --image; runSegmentImages segments a folder of --images');
+    await expect(runSegmentImages({ model, quiet: true })).rejects.toThrow('give --images DIR (a folder of PNG or JPEG images)');
+    expect((await readdir(root)).filter((f) => f.endsWith('.csv')).sort()).toEqual(['areas.csv']);
   });
 
   it('train saves one model with its log', async () => {

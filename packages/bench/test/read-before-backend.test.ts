@@ -17,7 +17,7 @@ const selectBackend = vi.hoisted(() => vi.fn(async () => {
 }));
 vi.mock('../src/backend.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../src/backend.js')>()), selectBackend }));
 
-const { runEvaluate, runRecalibrate, runSegment, runTrain } = await import('../src/index.js');
+const { runEvaluate, runRecalibrate, runSegment, runSegmentImages, runTrain } = await import('../src/index.js');
 
 let root: string;
 let data: string;
@@ -31,6 +31,7 @@ describe('a missing model is reported before any backend starts', () => {
   it.each<[string, (model: string) => Promise<unknown>]>([
     ['evaluate', (model) => runEvaluate({ model, data, quiet: true, backend: 'webgpu' })],
     ['segment', (model) => runSegment({ model, image: join(data, 'images', 'a.png'), quiet: true, backend: 'webgpu' })],
+    ['segment --images', (model) => runSegmentImages({ model, images: data, quiet: true, backend: 'webgpu' })],
     ['recalibrate', (model) => runRecalibrate({ model, images: data, out: join(root, 'out'), quiet: true, backend: 'webgpu' })],
     ['train --init', (model) => runTrain({ model: 'sa-unet', init: model, out: join(root, 'out'), quiet: true, backend: 'webgpu' })],
   ])('%s', async (_, run) => {
@@ -38,12 +39,14 @@ describe('a missing model is reported before any backend starts', () => {
     expect(selectBackend).not.toHaveBeenCalled();
   });
 
-  it('evaluate: a missing data folder too', async () => {
+  it('evaluate and segment --images: a missing data folder too', async () => {
     await tf.setBackend('cpu'); // to save a model to read (selectBackend is the mock here)
     const model = join(root, 'model');
     const input = tfl.input({ shape: [8, 8, 1] });
     await tfl.model({ inputs: input, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(input) as tfl.SymbolicTensor }).save(fileSystem(model));
     await expect(runEvaluate({ model, data: join(root, 'no-data'), quiet: true, backend: 'webgpu' })).rejects.toThrow(/dataset folder .*no-data does not exist/);
+    // segment --images lists its folder first (the images are read one by one as they are segmented).
+    await expect(runSegmentImages({ model, images: join(root, 'no-data'), quiet: true, backend: 'webgpu' })).rejects.toThrow(/image folder .*no-data does not exist/);
     expect(selectBackend).not.toHaveBeenCalled();
   });
 });

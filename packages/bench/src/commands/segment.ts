@@ -1,10 +1,11 @@
 /**
- * `segment`: one image through a saved model: its nerve mask and cross-sectional area (mm^2).
- * The in-browser demo computes the same thing, the same way: gray levels (BT.601), bilinear
- * resize to the model's input, threshold 0.5, area = mask pixels x the spacing scaled back to
- * the original image.
+ * `segment`: an image, or a folder of them, through a saved model: the nerve mask and its
+ * cross-sectional area (mm^2), on the terminal and optionally as CSV (one row per image). The
+ * in-browser demo computes the same thing, the same way: gray levels (BT.601), bilinear resize to
+ * the model's input, threshold 0.5, area = mask pixels x the spacing scaled back to the original
+ * image.
  */
-import { dirname, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { segmentGrayImage, type ImageSegmentation } from '@sa-unet/unet-zoo';
 import { crossSectionalArea, spacingAfterResize, type PixelSize } from '@sa-unet/seg-metrics';
@@ -12,6 +13,9 @@ import { selectBackend } from '../backend.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
 import { isFolder, writeFileAtomic } from '../output.js';
+import { listImages } from '../data/dataset.js';
+import { csvText } from '../report/csv.js';
+import { progressBar } from '../progress.js';
 import { buildSavedModel, readSavedModel } from './evaluate.js';
 import { checkBackend, checkNumber } from './options.js';
 
@@ -34,17 +38,21 @@ export async function segmentImage(model: tfl.LayersModel, image: GrayImage, pix
   return { ...result, width: image.width, height: image.height, csaMm2 };
 }
 
-/** Options of {@link runSegment} (`sa-unet-bench segment`). */
+/** Options of {@link runSegment} and {@link runSegmentImages} (`sa-unet-bench segment`). */
 export interface SegmentCommandOptions {
   /** Folder of the saved model. */
   model: string;
-  /** The image file (PNG or JPEG). */
-  image: string;
+  /** The image file (PNG or JPEG), for {@link runSegment}. */
+  image?: string;
+  /** A folder of PNG and JPEG images (or a dataset folder: its images/), for {@link runSegmentImages}. */
+  images?: string;
+  /** Write one row per image (file, sizes, mask pixels, area) to this .csv file. */
+  csv?: string;
   /** Dots per inch of the image, for the area (or give `mmPerPixel`). */
   dpi?: number;
   /** mm per pixel of the image, square pixels, for the area (or give `dpi`). */
   mmPerPixel?: number;
-  /** Write the model's input with the predicted contour in red to this .png file. */
+  /** Write the model's input with the predicted contour in red to this .png file (one image only). */
   overlay?: string;
   /** tfjs backend, one of {@link BACKEND_CHOICES} (default 'auto'). */
   backend?: string;
@@ -52,34 +60,126 @@ export interface SegmentCommandOptions {
   quiet?: boolean;
 }
 
-/** Checks `--overlay` before any work: a .png name in an existing folder. */
-async function checkOverlayPath(path: string): Promise<void> {
-  if (extname(path).toLowerCase() !== '.png') throw new Error(`--overlay ${path}: the overlay is written as PNG; give a file name ending in .png`);
+/** One image's row of {@link runSegmentImages}: a {@link Segmentation} without its per-pixel arrays. */
+export interface SegmentedImage {
+  /** The image file's name. */
+  file: string;
+  /** The original image's width. */
+  width: number;
+  /** The original image's height. */
+  height: number;
+  /** Side of the model's input, at which the mask was computed. */
+  size: number;
+  /** Foreground pixels of the mask, at the model's input size. */
+  maskPixels: number;
+  /** Cross-sectional area in mm^2, when a pixel size was given. */
+  csaMm2: number | null;
+  /** Milliseconds of the forward pass, output read back. */
+  inferenceMs: number;
+}
+
+/** Checks that `path` names a file of extension `ext` in an existing folder, before any work. */
+async function checkOutputFile(path: string, flag: string, ext: '.png' | '.csv', what: string): Promise<void> {
+  if (extname(path).toLowerCase() !== ext) throw new Error(`${flag} ${path}: ${what}; give a file name ending in ${ext}`);
   const folder = dirname(path);
-  if (!(await isFolder(folder))) throw new Error(`--overlay ${path}: folder ${folder} does not exist`);
+  if (!(await isFolder(folder))) throw new Error(`${flag} ${path}: folder ${folder} does not exist`);
+}
+
+/** The pixel size that --dpi or --mm-per-pixel give, checked; undefined where neither is given. */
+function pixelSizeOf(opts: SegmentCommandOptions): PixelSize | undefined {
+  if (opts.dpi !== undefined && opts.mmPerPixel !== undefined) throw new Error('give --dpi or --mm-per-pixel, not both');
+  return opts.dpi !== undefined ? { dpi: checkNumber(opts.dpi, '--dpi', 0) }
+    : opts.mmPerPixel !== undefined ? { spacingMm: [checkNumber(opts.mmPerPixel, '--mm-per-pixel', 0), opts.mmPerPixel] } : undefined;
+}
+
+/** Checks every option that needs no file read, then the output paths. */
+async function checkSegmentOptions(opts: SegmentCommandOptions): Promise<{ pixelSize: PixelSize | undefined; choice: ReturnType<typeof checkBackend> }> {
+  if (opts.image !== undefined && opts.images !== undefined) throw new Error('give --image or --images, not both');
+  const pixelSize = pixelSizeOf(opts);
+  const choice = checkBackend(opts.backend);
+  if (opts.overlay !== undefined) {
+    if (opts.images !== undefined) throw new Error('--overlay draws one image\'s contour: give it with --image, not --images');
+    await checkOutputFile(opts.overlay, '--overlay', '.png', 'the overlay is written as PNG');
+  }
+  if (opts.csv !== undefined) await checkOutputFile(opts.csv, '--csv', '.csv', 'the table is written as CSV');
+  return { pixelSize, choice };
+}
+
+/** The row of one segmented image. */
+function rowOf(file: string, r: Segmentation): SegmentedImage {
+  return { file, width: r.width, height: r.height, size: r.size, maskPixels: r.maskPixels, csaMm2: r.csaMm2, inferenceMs: r.inferenceMs };
+}
+
+/** The CSV of segmented images: one row each, the area empty where no pixel size was given. */
+export function segmentationCsv(rows: readonly SegmentedImage[]): string {
+  return csvText([
+    ['image', 'width', 'height', 'model_size', 'mask_pixels', 'csa_mm2'],
+    ...rows.map((r) => [r.file, r.width, r.height, r.size, r.maskPixels, r.csaMm2]),
+  ]);
+}
+
+/** "a.png: 442x565, segmented at 64x64: 97 mask pixels, cross-sectional area 10.21 mm²". */
+function describe(file: string, r: SegmentedImage): string {
+  return `${file}: ${r.width}x${r.height}, segmented at ${r.size}x${r.size}: ${r.maskPixels} mask pixels` +
+    `${r.csaMm2 === null ? ' (give --dpi or --mm-per-pixel for the area)' : `, cross-sectional area ${r.csaMm2.toFixed(2)} mm²`}`;
 }
 
 /** Segments one image with a saved model: its mask, and its cross-sectional area when a pixel size is given. */
 export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentation> {
-  if (opts.dpi !== undefined && opts.mmPerPixel !== undefined) throw new Error('give --dpi or --mm-per-pixel, not both');
-  const pixelSize: PixelSize | undefined = opts.dpi !== undefined ? { dpi: checkNumber(opts.dpi, '--dpi', 0) }
-    : opts.mmPerPixel !== undefined ? { spacingMm: [checkNumber(opts.mmPerPixel, '--mm-per-pixel', 0), opts.mmPerPixel] } : undefined;
-  const choice = checkBackend(opts.backend);
-  if (opts.overlay !== undefined) await checkOverlayPath(opts.overlay);
+  if (opts.image === undefined) {
+    throw new Error(opts.images === undefined ? 'give --image FILE (one image) or --images DIR (a folder of them)' : 'runSegment segments one --image; runSegmentImages segments a folder of --images');
+  }
+  const { pixelSize, choice } = await checkSegmentOptions(opts);
   // The files first (their errors name them), then the backend, which may take seconds to probe.
   const files = await readSavedModel(opts.model);
   const image = await readGrayImage(opts.image);
   await selectBackend(choice);
   const { model } = await buildSavedModel(files);
-  const result = await segmentImage(model, image, pixelSize);
-  model.dispose();
+  let result: Segmentation;
+  try {
+    result = await segmentImage(model, image, pixelSize);
+  } finally {
+    model.dispose();
+  }
   if (opts.overlay !== undefined) {
     const { size } = result;
     await writeFileAtomic(opts.overlay, renderOverlay(result.input, new Uint8Array(size * size), result.probabilities, size, overlayScale(size)));
   }
-  if (!opts.quiet) {
-    process.stdout.write(`${opts.image}: ${image.width}x${image.height}, segmented at ${result.size}x${result.size}: ${result.maskPixels} mask pixels` +
-      `${result.csaMm2 === null ? ' (give --dpi or --mm-per-pixel for the area)' : `, cross-sectional area ${result.csaMm2.toFixed(2)} mm²`}\n`);
-  }
+  if (opts.csv !== undefined) await writeFileAtomic(opts.csv, segmentationCsv([rowOf(basename(opts.image), result)]));
+  if (!opts.quiet) process.stdout.write(`${describe(opts.image, rowOf(opts.image, result))}\n`);
   return result;
+}
+
+/**
+ * Segments every PNG and JPEG image of a folder (or of a dataset folder's images/) with a saved
+ * model, in name order: one row per image, and the CSV (`csv`) written once all have been
+ * segmented, so that a failure (an unreadable image, named) leaves no partial table.
+ */
+export async function runSegmentImages(opts: SegmentCommandOptions): Promise<SegmentedImage[]> {
+  if (opts.images === undefined) throw new Error('give --images DIR (a folder of PNG or JPEG images)');
+  const { pixelSize, choice } = await checkSegmentOptions(opts);
+  const files = await readSavedModel(opts.model);
+  const images = await listImages(opts.images);
+  await selectBackend(choice);
+  const { model } = await buildSavedModel(files);
+  const rows: SegmentedImage[] = [];
+  const bar = progressBar('segment |{bar}| {value}/{total} images | ETA {eta_formatted}', !opts.quiet && opts.csv !== undefined);
+  bar.start(images.length);
+  try {
+    for (const path of images) {
+      const row = rowOf(basename(path), await segmentImage(model, await readGrayImage(path), pixelSize));
+      rows.push(row);
+      bar.update(rows.length);
+      // Without a CSV the rows are the output: one line per image as it is done.
+      if (!opts.quiet && opts.csv === undefined) process.stdout.write(`${describe(path, row)}\n`);
+    }
+  } finally {
+    bar.stop();
+    model.dispose();
+  }
+  if (opts.csv !== undefined) {
+    await writeFileAtomic(opts.csv, segmentationCsv(rows));
+    if (!opts.quiet) process.stderr.write(`${rows.length} images segmented; table in ${opts.csv}\n`);
+  }
+  return rows;
 }

@@ -4,6 +4,7 @@ import { MODEL_TITLES, PAPER_DATASETS, PAPER_INFERENCE, PAPER_PARAMS, PAPER_TABL
 import { AGGREGATED, finalTrainLoss, type CompareResults, type RunConfig } from './results.js';
 import { PRESETS } from '../train/presets.js';
 import { counted } from '../plural.js';
+import { csvText } from './csv.js';
 
 function fixed(v: number, digits: number): string {
   if (Number.isNaN(v)) return 'n/a';
@@ -112,11 +113,6 @@ export function renderMarkdown(r: CompareResults): string {
   return lines.join('\n');
 }
 
-const csvCell = (v: unknown) => {
-  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
 /** table.csv: one row per model, the mean and SD over repeats of every aggregated metric, the parameters and the latency. */
 export function renderCsv(r: CompareResults): string {
   const header = ['model', 'params', 'trainable_params', 'repeats',
@@ -127,5 +123,5 @@ export function renderCsv(r: CompareResults): string {
     return [m.model, m.params, m.trainableParams, m.repeats.length, ...AGGREGATED.flatMap((k) => [m.aggregate[k].mean, m.aggregate[k].sd]),
       m.inference.medianMs, m.inference.p90Ms, m.inference.firstMs, m.secondsPerEpoch, loss.mean, loss.sd, m.inference.backend];
   });
-  return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
+  return csvText([header, ...rows]);
 }

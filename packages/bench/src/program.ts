@@ -121,6 +121,8 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .requiredOption('--model <dir>', 'folder of a saved model (model.json + weights.bin)')
     .requiredOption('--data <dir>', 'folder with images/ and masks/ sharing file names')
     .option('--label <n>', 'mask value that is foreground (default: any non-zero)', integer('--label', 0))
+    .option('--dpi <n>', 'pixel size of the original images as dots per inch: also compare predicted and mask areas in mm²', number('--dpi', 1, 100000))
+    .option('--mm-per-pixel <x>', 'pixel size of the original images in mm: also compare the areas', number('--mm-per-pixel', 1e-6, 100))
     .option('--out <dir>', 'also write results.json, table.md and overlays/ there')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--quiet', 'no progress bars or logs', false)

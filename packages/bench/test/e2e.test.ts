@@ -210,7 +210,31 @@ describe('train, evaluate, latency, params', () => {
     const evalOut = join(root, 'eval-out');
     const evaluation = await runEvaluate({ model: join(out, 'checkpoints', 'sa-unet', 'repeat-1'), data: dataDir, out: evalOut, quiet: true, backend: 'wasm' });
     expect(evaluation.records).toHaveLength(3);
+    expect(evaluation.areas).toBeUndefined();
     expect((await readdir(evalOut)).sort()).toEqual(['overlays', 'results.json', 'table.md']);
+    // With a pixel size: the areas of predictions and masks, as segment measures each image.
+    const model = join(out, 'checkpoints', 'sa-unet', 'repeat-1');
+    const areasOut = join(root, 'eval-areas');
+    const withAreas = await runEvaluate({ model, data: dataDir, dpi: 96, out: areasOut, quiet: true, backend: 'wasm' });
+    expect(withAreas.records).toEqual(evaluation.records);
+    const names = (await readdir(join(dataDir, 'images'))).sort();
+    for (const [i, name] of names.entries()) {
+      const one = await runSegment({ model, image: join(dataDir, 'images', name), dpi: 96, quiet: true, backend: 'wasm' });
+      expect(withAreas.areas!.predictedMm2[i]).toBeCloseTo(one.csaMm2!, 9);
+    }
+    // The masks' areas at 64x64 (nearest-neighbour resized) agree with their 48x48 originals' at
+    // 96 dpi, (25.4 / 96)² mm² per pixel, to within the resize's rounding.
+    samples.forEach((s, i) => {
+      const original = s.mask.reduce((a, b) => a + b, 0) * (25.4 / 96) ** 2;
+      expect(original).toBeGreaterThan(0);
+      expect(Math.abs(withAreas.areas!.truthMm2[i]! / original - 1)).toBeLessThan(0.1);
+    });
+    expect(withAreas.areas!.differenceMm2.count).toBe(3);
+    const saved = JSON.parse(await readFile(join(areasOut, 'results.json'), 'utf8'));
+    expect(saved.areas.truthMm2).toEqual(withAreas.areas!.truthMm2);
+    expect(await readFile(join(areasOut, 'table.md'), 'utf8')).toMatch(/Cross-sectional area at 96 dpi of the original images \(3 images\): masks .* mm², predictions .*\n.*95% limits of agreement/);
+    await expect(runEvaluate({ model, data: dataDir, dpi: 96, mmPerPixel: 0.1, quiet: true })).rejects.toThrow('give --dpi or --mm-per-pixel, not both');
+    await expect(runEvaluate({ model, data: dataDir, mmPerPixel: -1, quiet: true })).rejects.toThrow(/--mm-per-pixel/);
     await expect(runEvaluate({ model: join(root, 'no-model'), data: dataDir, quiet: true, backend: 'wasm' })).rejects.toThrow(/cannot read .*no-model\/model\.json/);
     // A compare run's results folder, given whole: the error names the checkpoints inside it.
     const models = ['sa-unet', 'unet'].map((m) => join(out, 'checkpoints', m, 'repeat-1').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));

@@ -1,4 +1,5 @@
 /** Options shared by the commands, resolved from a preset and the flags, and validated. */
+import type { PixelSize } from '@sa-unet/seg-metrics';
 import { MODEL_NAMES, isModelName, type ModelName } from '@sa-unet/unet-zoo';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend.js';
 import { PRESETS, isPresetName, type PresetName, type Protocol } from '../train/presets.js';
@@ -162,4 +163,13 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     replaySteps: checkBoolean(raw.replaySteps ?? true, '--no-replay-steps'),
     stateEverySeconds: raw.stateEverySeconds === undefined ? undefined : checkNumber(raw.stateEverySeconds, 'stateEverySeconds', 0, 86_400, true),
   };
+}
+
+/** The pixel size that --dpi or --mm-per-pixel give (square pixels), checked; undefined where neither is given. */
+export function checkPixelSize(opts: { dpi?: number; mmPerPixel?: number }): PixelSize | undefined {
+  if (opts.dpi !== undefined && opts.mmPerPixel !== undefined) throw new Error('give --dpi or --mm-per-pixel, not both');
+  if (opts.dpi !== undefined) return { dpi: checkNumber(opts.dpi, '--dpi', 0) };
+  if (opts.mmPerPixel === undefined) return undefined;
+  const mm = checkNumber(opts.mmPerPixel, '--mm-per-pixel', 0);
+  return { spacingMm: [mm, mm] };
 }

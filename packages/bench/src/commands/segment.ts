@@ -17,7 +17,7 @@ import { listImages } from '../data/dataset.js';
 import { csvText } from '../report/csv.js';
 import { progressBar } from '../progress.js';
 import { buildSavedModel, readSavedModel } from './evaluate.js';
-import { checkBackend, checkNumber } from './options.js';
+import { checkBackend, checkPixelSize } from './options.js';
 
 /** One image through a saved model, with the mask's area in the original image's mm². */
 export interface Segmentation extends ImageSegmentation {
@@ -85,17 +85,10 @@ async function checkOutputFile(path: string, flag: string, ext: '.png' | '.csv',
   if (!(await isFolder(folder))) throw new Error(`${flag} ${path}: folder ${folder} does not exist`);
 }
 
-/** The pixel size that --dpi or --mm-per-pixel give, checked; undefined where neither is given. */
-function pixelSizeOf(opts: SegmentCommandOptions): PixelSize | undefined {
-  if (opts.dpi !== undefined && opts.mmPerPixel !== undefined) throw new Error('give --dpi or --mm-per-pixel, not both');
-  return opts.dpi !== undefined ? { dpi: checkNumber(opts.dpi, '--dpi', 0) }
-    : opts.mmPerPixel !== undefined ? { spacingMm: [checkNumber(opts.mmPerPixel, '--mm-per-pixel', 0), opts.mmPerPixel] } : undefined;
-}
-
 /** Checks every option that needs no file read, then the output paths. */
 async function checkSegmentOptions(opts: SegmentCommandOptions): Promise<{ pixelSize: PixelSize | undefined; choice: ReturnType<typeof checkBackend> }> {
   if (opts.image !== undefined && opts.images !== undefined) throw new Error('give --image or --images, not both');
-  const pixelSize = pixelSizeOf(opts);
+  const pixelSize = checkPixelSize(opts);
   const choice = checkBackend(opts.backend);
   if (opts.overlay !== undefined) {
     if (opts.images !== undefined) throw new Error('--overlay draws one image\'s contour: give it with --image, not --images');

@@ -1,0 +1,52 @@
+/**
+ * How well predicted cross-sectional areas agree with the masks' (mm²): the measurement the
+ * paper's clinical purpose needs (the median nerve's area screens for carpal tunnel syndrome),
+ * summarized as method-comparison studies report it: the mean difference (bias), its 95% limits of
+ * agreement (Bland and Altman 1986: bias +- 1.96 SD), absolute and relative errors.
+ */
+import { crossSectionalArea, spacingAfterResize, summarize, type PixelSize, type Summary } from '@sa-unet/seg-metrics';
+import type { Sample } from '../data/dataset.js';
+
+/** Areas per image and their agreement; see {@link areaAgreement}. */
+export interface AreaAgreement {
+  /** The original images' pixel size, as given. */
+  pixelSize: PixelSize;
+  /** The mask's area per image, mm², in the samples' order. */
+  truthMm2: number[];
+  /** The prediction's area (probability > 0.5) per image, mm². */
+  predictedMm2: number[];
+  /** Predicted minus mask area, mm²: its mean is the bias. */
+  differenceMm2: Summary;
+  /** The bias -1.96 SD and +1.96 SD, mm² (NaN with fewer than two images). */
+  limitsOfAgreementMm2: [number, number];
+  /** |predicted - mask| area, mm². */
+  absoluteErrorMm2: Summary;
+  /** |predicted - mask| / mask area, over the images whose mask has a nerve (the others are skipped as NaN). */
+  relativeError: Summary;
+}
+
+/**
+ * The areas of probability maps and masks at the model's input size (`size` x `size`), each pixel
+ * counted as the original image's pixel size scaled by the resize, as `segment` measures one image.
+ */
+export function areaAgreement(maps: readonly Float32Array[], samples: readonly Sample[], size: number, pixelSize: PixelSize): AreaAgreement {
+  if (maps.length !== samples.length) throw new Error(`areaAgreement: ${maps.length} maps for ${samples.length} samples`);
+  const truthMm2: number[] = [];
+  const predictedMm2: number[] = [];
+  samples.forEach((sample, i) => {
+    const spacingMm = spacingAfterResize(pixelSize, { width: sample.originalWidth, height: sample.originalHeight }, { width: size, height: size });
+    truthMm2.push(crossSectionalArea({ data: sample.mask, width: size, height: size }, { spacingMm }));
+    predictedMm2.push(crossSectionalArea({ data: maps[i]!, width: size, height: size }, { spacingMm }));
+  });
+  const differences = predictedMm2.map((p, i) => p - truthMm2[i]!);
+  const differenceMm2 = summarize(differences);
+  return {
+    pixelSize,
+    truthMm2,
+    predictedMm2,
+    differenceMm2,
+    limitsOfAgreementMm2: [differenceMm2.mean - 1.96 * differenceMm2.sd, differenceMm2.mean + 1.96 * differenceMm2.sd],
+    absoluteErrorMm2: summarize(differences.map(Math.abs)),
+    relativeError: summarize(differences.map((d, i) => (truthMm2[i]! > 0 ? Math.abs(d) / truthMm2[i]! : Number.NaN))),
+  };
+}

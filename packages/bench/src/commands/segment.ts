@@ -112,7 +112,7 @@ export function segmentationCsv(rows: readonly SegmentedImage[]): string {
 }
 
 /** "a.png: 442x565, segmented at 64x64: 97 mask pixels, cross-sectional area 10.21 mm²". */
-function describe(file: string, r: SegmentedImage): string {
+function segmentationLine(file: string, r: SegmentedImage): string {
   return `${file}: ${r.width}x${r.height}, segmented at ${r.size}x${r.size}: ${r.maskPixels} mask pixels` +
     `${r.csaMm2 === null ? ' (give --dpi or --mm-per-pixel for the area)' : `, cross-sectional area ${r.csaMm2.toFixed(2)} mm²`}`;
 }
@@ -139,7 +139,7 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
     await writeFileAtomic(opts.overlay, renderOverlay(result.input, new Uint8Array(size * size), result.probabilities, size, overlayScale(size)));
   }
   if (opts.csv !== undefined) await writeFileAtomic(opts.csv, segmentationCsv([rowOf(basename(opts.image), result)]));
-  if (!opts.quiet) process.stdout.write(`${describe(opts.image, rowOf(opts.image, result))}\n`);
+  if (!opts.quiet) process.stdout.write(`${segmentationLine(opts.image, rowOf(opts.image, result))}\n`);
   return result;
 }
 
@@ -164,7 +164,7 @@ export async function runSegmentImages(opts: SegmentCommandOptions): Promise<Seg
       rows.push(row);
       bar.update(rows.length);
       // Without a CSV the rows are the output: one line per image as it is done.
-      if (!opts.quiet && opts.csv === undefined) process.stdout.write(`${describe(path, row)}\n`);
+      if (!opts.quiet && opts.csv === undefined) process.stdout.write(`${segmentationLine(path, row)}\n`);
     }
   } finally {
     bar.stop();

@@ -3,7 +3,7 @@
  * empty-prediction cases and the pixel size scaled by the resize.
  */
 import { describe, expect, it } from 'vitest';
-import { areaAgreement, type Sample } from '@sa-unet/bench';
+import { areaAgreement, renderAreaAgreement, type Sample } from '@sa-unet/bench';
 
 /** A 4x4 sample whose mask has `truth` foreground pixels, from an original of `original` x `original` pixels. */
 function sample(truth: number, original = 4): Sample {
@@ -55,5 +55,16 @@ describe('areaAgreement', () => {
     expect(a.differenceMm2.mean).toBe(1);
     expect(a.limitsOfAgreementMm2.every(Number.isNaN)).toBe(true);
     expect(() => areaAgreement([map(3)], [sample(2), sample(1)], 4, { spacingMm: [1, 1] })).toThrow('areaAgreement: 1 maps for 2 samples');
+  });
+
+  it('renders the agreement as the report\'s lines: pixel size as given, signed bias and limits, skipped images', () => {
+    const a = areaAgreement([map(6), map(3), map(0)], [sample(4), sample(4), sample(0)], 4, { spacingMm: [1, 1] });
+    expect(renderAreaAgreement(a)).toEqual([
+      'Cross-sectional area at 1 mm per pixel of the original images (3 images): masks 2.67 ± 2.31 mm², predictions 3.00 ± 3.00 mm²;',
+      `difference (prediction − mask) +0.33 ± 1.53 mm², 95% limits of agreement −2.66 to +3.33 mm²;`,
+      'absolute error 1.00 ± 1.00 mm²; relative error 37.5 ± 17.7% over 2 images with a nerve (1 without, skipped).',
+    ]);
+    expect(renderAreaAgreement(areaAgreement([map(1)], [sample(1)], 4, { dpi: 96 }))[0]).toMatch(/^Cross-sectional area at 96 dpi of /);
+    expect(renderAreaAgreement(areaAgreement([map(1)], [sample(1)], 4, { spacingMm: [0.2, 0.1] }))[0]).toMatch(/^Cross-sectional area at 0\.2 x 0\.1 mm per pixel \(rows x columns\) of /);
   });
 });

@@ -6,7 +6,7 @@ import { io } from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@sa-unet/scale-attn-conv';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
-import { SUMMARIZED_METRICS, summarize, type EvaluationResult, type PixelSize, type Summary } from '@sa-unet/seg-metrics';
+import { SUMMARIZED_METRICS, type EvaluationResult } from '@sa-unet/seg-metrics';
 import { modelInputSize } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../backend.js';
 import { loadPairs, pairFiles } from '../data/dataset.js';
@@ -16,7 +16,7 @@ import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log, progressBar } from '../progress.js';
 import { meanSd } from '../report/tables.js';
 import { checkBackend, checkInteger, checkPixelSize } from './options.js';
-import { areaAgreement, type AreaAgreement } from '../eval/areas.js';
+import { areaAgreement, renderAreaAgreement, type AreaAgreement } from '../eval/areas.js';
 import { writeOverlays } from './run-model.js';
 import { savedModelsBelow } from './saved-models-below.js';
 import { errorMessage } from '../errors.js';
@@ -106,26 +106,6 @@ export interface EvaluateResult extends EvaluationResult {
   areas?: AreaAgreement;
 }
 
-/** "0.1 mm per pixel" or "96 dpi": a pixel size as it was given. */
-function describePixelSize(size: PixelSize): string {
-  if ('dpi' in size) return `${size.dpi} dpi`;
-  const [dy, dx] = 'spacingMm' in size ? size.spacingMm : size.spacing;
-  return dy === dx ? `${dx} mm per pixel` : `${dy} x ${dx} mm per pixel (rows x columns)`;
-}
-
-/** The report's lines on the areas: sizes, bias and limits of agreement, errors. */
-function renderAreas(a: AreaAgreement): string[] {
-  const mm2 = (s: Summary) => `${meanSd(s, 2)} mm²`;
-  const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
-  const [low, high] = a.limitsOfAgreementMm2;
-  const r = a.relativeError;
-  return [
-    `Cross-sectional area at ${describePixelSize(a.pixelSize)} of the original images (${a.truthMm2.length} images): masks ${mm2(summarize(a.truthMm2))}, predictions ${mm2(summarize(a.predictedMm2))};`,
-    `difference (prediction − mask) ${signed(a.differenceMm2.mean)} ± ${a.differenceMm2.sd.toFixed(2)} mm², 95% limits of agreement ${signed(low)} to ${signed(high)} mm²;`,
-    `absolute error ${mm2(a.absoluteErrorMm2)}; relative error ${Number.isNaN(r.mean) ? 'n/a' : `${(100 * r.mean).toFixed(1)} ± ${(100 * r.sd).toFixed(1)}%`} over ${r.count} images with a nerve (${r.nanCount} without, skipped).`,
-  ];
-}
-
 /** The Markdown report of an evaluation: every summarized metric, the pixel AUCs and the zero-overlap rate; the areas where measured. */
 export function renderEvaluation(result: EvaluateResult, title: string): string {
   const s = result.summary;
@@ -136,7 +116,7 @@ export function renderEvaluation(result: EvaluateResult, title: string): string 
     `Pixel AUC: pooled over all pixels (micro) ${result.pixelAuc.micro.toFixed(4)}; mean of per-image AUCs (macro) ${meanSd(result.pixelAuc.macro, 4)}.`,
     `Zero-overlap rate: ${Number.isNaN(result.zeroOverlapRate) ? 'n/a' : `${(100 * result.zeroOverlapRate).toFixed(2)}%`} of images with a nerve.`,
     'Threshold 0.5; distances in pixels at the model\'s input size; a missed nerve counts as the image diagonal.',
-    ...(result.areas === undefined ? [] : ['', ...renderAreas(result.areas)]), '',
+    ...(result.areas === undefined ? [] : ['', ...renderAreaAgreement(result.areas)]), '',
   ].join('\n');
 }
 

@@ -6,6 +6,7 @@
  */
 import { crossSectionalArea, spacingAfterResize, summarize, type PixelSize, type Summary } from '@sa-unet/seg-metrics';
 import type { Sample } from '../data/dataset.js';
+import { meanSd } from '../report/tables.js';
 
 /** Areas per image and their agreement; see {@link areaAgreement}. */
 export interface AreaAgreement {
@@ -49,4 +50,24 @@ export function areaAgreement(maps: readonly Float32Array[], samples: readonly S
     absoluteErrorMm2: summarize(differences.map(Math.abs)),
     relativeError: summarize(differences.map((d, i) => (truthMm2[i]! > 0 ? Math.abs(d) / truthMm2[i]! : Number.NaN))),
   };
+}
+
+/** "0.1 mm per pixel" or "96 dpi": a pixel size as it was given. */
+function describePixelSize(size: PixelSize): string {
+  if ('dpi' in size) return `${size.dpi} dpi`;
+  const [dy, dx] = 'spacingMm' in size ? size.spacingMm : size.spacing;
+  return dy === dx ? `${dx} mm per pixel` : `${dy} x ${dx} mm per pixel (rows x columns)`;
+}
+
+/** The report's lines on the areas (evaluate's table.md): sizes, bias and limits of agreement, errors. */
+export function renderAreaAgreement(a: AreaAgreement): string[] {
+  const mm2 = (s: Summary) => `${meanSd(s, 2)} mm²`;
+  const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
+  const [low, high] = a.limitsOfAgreementMm2;
+  const r = a.relativeError;
+  return [
+    `Cross-sectional area at ${describePixelSize(a.pixelSize)} of the original images (${a.truthMm2.length} images): masks ${mm2(summarize(a.truthMm2))}, predictions ${mm2(summarize(a.predictedMm2))};`,
+    `difference (prediction − mask) ${signed(a.differenceMm2.mean)} ± ${a.differenceMm2.sd.toFixed(2)} mm², 95% limits of agreement ${signed(low)} to ${signed(high)} mm²;`,
+    `absolute error ${mm2(a.absoluteErrorMm2)}; relative error ${Number.isNaN(r.mean) ? 'n/a' : `${(100 * r.mean).toFixed(1)} ± ${(100 * r.sd).toFixed(1)}%`} over ${r.count} images with a nerve (${r.nanCount} without, skipped).`,
+  ];
 }

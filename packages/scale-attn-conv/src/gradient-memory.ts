@@ -57,5 +57,5 @@ export function recomputesIntermediates(backend: string = getBackend(), outputVa
     throw new Error(`recomputesIntermediates: 'outputValues' must be a number >= 0 (Infinity for unknown), got ${String(outputValues)}`);
   }
   if (current !== 'auto') return current === 'recompute';
-  return RECOMPUTING_BACKENDS.has(backend) && !(outputValues <= AUTO_KEEP_MAX_VALUES);
+  return RECOMPUTING_BACKENDS.has(backend) && outputValues > AUTO_KEEP_MAX_VALUES;
 }

@@ -8,7 +8,8 @@
 import { basename, dirname, extname } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { segmentGrayImage, type ImageSegmentation } from '@sa-unet/unet-zoo';
-import { crossSectionalArea, spacingAfterResize, type PixelSize } from '@sa-unet/seg-metrics';
+import type { PixelSize } from '@sa-unet/seg-metrics';
+import { areaAtModelSize } from '../eval/areas.js';
 import { selectBackend } from '../backend.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
@@ -32,9 +33,7 @@ export interface Segmentation extends ImageSegmentation {
 /** Segments a gray image (unet-zoo's segmentGrayImage) and measures the mask's area in the original's mm^2. */
 export async function segmentImage(model: tfl.LayersModel, image: GrayImage, pixelSize?: PixelSize): Promise<Segmentation> {
   const result = await segmentGrayImage(model, image);
-  const { size, mask } = result;
-  const csaMm2 = pixelSize === undefined ? null : crossSectionalArea({ data: mask, width: size, height: size },
-    { spacingMm: spacingAfterResize(pixelSize, image, { width: size, height: size }) });
+  const csaMm2 = pixelSize === undefined ? null : areaAtModelSize(result.mask, result.size, image, pixelSize);
   return { ...result, width: image.width, height: image.height, csaMm2 };
 }
 
@@ -61,21 +60,9 @@ export interface SegmentCommandOptions {
 }
 
 /** One image's row of {@link runSegmentImages}: a {@link Segmentation} without its per-pixel arrays. */
-export interface SegmentedImage {
+export interface SegmentedImage extends Omit<Segmentation, 'input' | 'probabilities' | 'mask'> {
   /** The image file's name. */
   file: string;
-  /** The original image's width. */
-  width: number;
-  /** The original image's height. */
-  height: number;
-  /** Side of the model's input, at which the mask was computed. */
-  size: number;
-  /** Foreground pixels of the mask, at the model's input size. */
-  maskPixels: number;
-  /** Cross-sectional area in mm^2, when a pixel size was given. */
-  csaMm2: number | null;
-  /** Milliseconds of the forward pass, output read back. */
-  inferenceMs: number;
 }
 
 /** Checks that `path` names a file of extension `ext` in an existing folder, before any work. */
@@ -99,8 +86,8 @@ async function checkSegmentOptions(opts: SegmentCommandOptions): Promise<{ pixel
 }
 
 /** The row of one segmented image. */
-function rowOf(file: string, r: Segmentation): SegmentedImage {
-  return { file, width: r.width, height: r.height, size: r.size, maskPixels: r.maskPixels, csaMm2: r.csaMm2, inferenceMs: r.inferenceMs };
+function rowOf(file: string, { input, probabilities, mask, ...row }: Segmentation): SegmentedImage {
+  return { file, ...row };
 }
 
 /** The CSV of segmented images: one row each, the area empty where no pixel size was given. */
@@ -138,8 +125,9 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
     const { size } = result;
     await writeFileAtomic(opts.overlay, renderOverlay(result.input, new Uint8Array(size * size), result.probabilities, size, overlayScale(size)));
   }
-  if (opts.csv !== undefined) await writeFileAtomic(opts.csv, segmentationCsv([rowOf(basename(opts.image), result)]));
-  if (!opts.quiet) process.stdout.write(`${segmentationLine(opts.image, rowOf(opts.image, result))}\n`);
+  const row = rowOf(basename(opts.image), result);
+  if (opts.csv !== undefined) await writeFileAtomic(opts.csv, segmentationCsv([row]));
+  if (!opts.quiet) process.stdout.write(`${segmentationLine(opts.image, row)}\n`);
   return result;
 }
 

@@ -4,7 +4,7 @@
  * summarized as method-comparison studies report it: the mean difference (bias), its 95% limits of
  * agreement (Bland and Altman 1986: bias +- 1.96 SD), absolute and relative errors.
  */
-import { crossSectionalArea, spacingAfterResize, summarize, type PixelSize, type Summary } from '@sa-unet/seg-metrics';
+import { crossSectionalArea, mmPerPixel, spacingAfterResize, summarize, type PixelSize, type Summary } from '@sa-unet/seg-metrics';
 import type { Sample } from '../data/dataset.js';
 import { meanSd } from '../report/tables.js';
 
@@ -27,17 +27,25 @@ export interface AreaAgreement {
 }
 
 /**
- * The areas of probability maps and masks at the model's input size (`size` x `size`), each pixel
- * counted as the original image's pixel size scaled by the resize, as `segment` measures one image.
+ * The area in mm² of a mask or probability map (> 0.5) at the model's input size (`size` x
+ * `size`), each pixel counted as the original image's pixel size scaled by the resize.
+ */
+export function areaAtModelSize(data: Float32Array | Uint8Array, size: number, original: { width: number; height: number }, pixelSize: PixelSize): number {
+  return crossSectionalArea({ data, width: size, height: size }, { spacingMm: spacingAfterResize(pixelSize, original, { width: size, height: size }) });
+}
+
+/**
+ * The areas of probability maps and masks at the model's input size ({@link areaAtModelSize}), as
+ * `segment` measures one image.
  */
 export function areaAgreement(maps: readonly Float32Array[], samples: readonly Sample[], size: number, pixelSize: PixelSize): AreaAgreement {
   if (maps.length !== samples.length) throw new Error(`areaAgreement: ${maps.length} maps for ${samples.length} samples`);
   const truthMm2: number[] = [];
   const predictedMm2: number[] = [];
   samples.forEach((sample, i) => {
-    const spacingMm = spacingAfterResize(pixelSize, { width: sample.originalWidth, height: sample.originalHeight }, { width: size, height: size });
-    truthMm2.push(crossSectionalArea({ data: sample.mask, width: size, height: size }, { spacingMm }));
-    predictedMm2.push(crossSectionalArea({ data: maps[i]!, width: size, height: size }, { spacingMm }));
+    const original = { width: sample.originalWidth, height: sample.originalHeight };
+    truthMm2.push(areaAtModelSize(sample.mask, size, original, pixelSize));
+    predictedMm2.push(areaAtModelSize(maps[i]!, size, original, pixelSize));
   });
   const differences = predictedMm2.map((p, i) => p - truthMm2[i]!);
   const differenceMm2 = summarize(differences);
@@ -55,7 +63,7 @@ export function areaAgreement(maps: readonly Float32Array[], samples: readonly S
 /** "0.1 mm per pixel" or "96 dpi": a pixel size as it was given. */
 function describePixelSize(size: PixelSize): string {
   if ('dpi' in size) return `${size.dpi} dpi`;
-  const [dy, dx] = 'spacingMm' in size ? size.spacingMm : size.spacing;
+  const [dy, dx] = mmPerPixel(size);
   return dy === dx ? `${dx} mm per pixel` : `${dy} x ${dx} mm per pixel (rows x columns)`;
 }
 

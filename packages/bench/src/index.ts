@@ -29,6 +29,6 @@ export { renderMarkdown, renderCsv } from './report/tables.js';
 export { renderRocSvg } from './report/roc-svg.js';
 export { renderLossSvg } from './report/loss-svg.js';
 export { renderOverlay } from './report/overlay.js';
-export { AGGREGATED, finalTrainLoss } from './report/results.js';
-export type { CompareResults, ModelResult, RepeatResult, RepeatMetrics, RunConfig, AggregatedMetric } from './report/results.js';
+export { AGGREGATED, AREA_AGGREGATED, finalTrainLoss } from './report/results.js';
+export type { CompareResults, ModelResult, RepeatResult, RepeatMetrics, RunConfig, AggregatedMetric, AreaMetric } from './report/results.js';
 export { mulberry32, withSeededMathRandom } from './random.js';

@@ -56,11 +56,19 @@ function toRunOptions(opts: Record<string, unknown>): RawRunOptions {
   } as RawRunOptions;
 }
 
-function addRunOptions(cmd: Command): Command {
+/** --dpi and --mm-per-pixel: the original images' pixel size, for areas in mm² (`purpose` says what they are for). */
+function addPixelSizeOptions(cmd: Command, purpose: string): Command {
   return cmd
+    .option('--dpi <n>', `pixel size of the original images as dots per inch (HM70A: 150, miniSONO: 96): ${purpose}`, number('--dpi', 1, 100000))
+    .option('--mm-per-pixel <x>', `pixel size of the original images in mm (square pixels): ${purpose}`, number('--mm-per-pixel', 1e-6, 100));
+}
+
+function addRunOptions(cmd: Command): Command {
+  const data = cmd
     .option('--data <dir>', 'folder with images/ and masks/ sharing file names (default: a synthetic median-nerve phantom)')
     .option('--test-data <dir>', 'separate test folder (default: a seeded split of --data)')
-    .option('--label <n>', 'mask value that is foreground (default: any non-zero); 1 = nerve in usgra-nerve', integer('--label', 0))
+    .option('--label <n>', 'mask value that is foreground (default: any non-zero); 1 = nerve in usgra-nerve', integer('--label', 0));
+  return addPixelSizeOptions(data, 'also compare the test images\' predicted and mask areas in mm²')
     .addOption(new Option('--preset <name>', `protocol preset (${presetNames})`).choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
     .option('--size <n>', `input side, a multiple of 16 (preset: ${presetValues('size')})`, integer('--size', 16))
     .option('--epochs <n>', `epochs per repeat (preset: ${presetValues('epochs')})`, integer('--epochs', 1))
@@ -117,12 +125,10 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
       await runTrain({ ...toRunOptions(opts), model: opts.model, out: opts.out, init: opts.init });
     });
 
-  program.command('evaluate').description('metrics of a saved model on any images/masks folder')
+  addPixelSizeOptions(program.command('evaluate').description('metrics of a saved model on any images/masks folder')
     .requiredOption('--model <dir>', 'folder of a saved model (model.json + weights.bin)')
     .requiredOption('--data <dir>', 'folder with images/ and masks/ sharing file names')
-    .option('--label <n>', 'mask value that is foreground (default: any non-zero)', integer('--label', 0))
-    .option('--dpi <n>', 'pixel size of the original images as dots per inch: also compare predicted and mask areas in mm²', number('--dpi', 1, 100000))
-    .option('--mm-per-pixel <x>', 'pixel size of the original images in mm: also compare the areas', number('--mm-per-pixel', 1e-6, 100))
+    .option('--label <n>', 'mask value that is foreground (default: any non-zero)', integer('--label', 0)), 'also compare predicted and mask areas in mm²')
     .option('--out <dir>', 'also write results.json, table.md and overlays/ there')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--quiet', 'no progress bars or logs', false)
@@ -158,13 +164,11 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
       await runRecalibrate(opts);
     });
 
-  program.command('segment').description('an image or a folder of images through a saved model: nerve mask and cross-sectional area')
+  addPixelSizeOptions(program.command('segment').description('an image or a folder of images through a saved model: nerve mask and cross-sectional area')
     .requiredOption('--model <dir>', 'folder of a saved model (model.json + weights.bin)')
     .option('--image <file>', 'PNG or JPEG image')
     .option('--images <dir>', 'folder of PNG/JPEG images (or a dataset folder: its images/), each segmented')
-    .option('--csv <file.csv>', 'also write one row per image: file, size, mask pixels, area in mm²')
-    .option('--dpi <n>', 'pixel size as dots per inch (HM70A: 150, miniSONO: 96)', number('--dpi', 1, 100000))
-    .option('--mm-per-pixel <x>', 'pixel size in mm', number('--mm-per-pixel', 1e-6, 100))
+    .option('--csv <file.csv>', 'also write one row per image: file, size, mask pixels, area in mm²'), 'for the area in mm²')
     .option('--overlay <file.png>', 'also write the model\'s input with the predicted contour (PNG, at least 256x256)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .action(async (opts) => {

@@ -93,10 +93,10 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     await runCompare({ models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'first'), quiet: true, workers: 1, backend: 'wasm' });
     await cp(join(root, 'first'), partial, { recursive: true });
     await rm(join(partial, 'results.json'));
-    // Written by a version from before --recalibrate-bn, --no-channel-attention and
-    // --foreground-prior (which never recalibrated, always had the attention and started at a zero
-    // bias): resumes as it is.
-    const { recalibrateBatchNorm: _, channelAttention: __, foregroundPrior: ___, ...older } = JSON.parse(await readFile(join(partial, 'config.json'), 'utf8'));
+    // Written by a version from before --recalibrate-bn, --no-channel-attention, --foreground-prior
+    // and compare's --dpi (which never recalibrated, always had the attention, started at a zero
+    // bias and measured no areas): resumes as it is.
+    const { recalibrateBatchNorm: _, channelAttention: __, foregroundPrior: ___, pixelSize: ____, ...older } = JSON.parse(await readFile(join(partial, 'config.json'), 'utf8'));
     await writeFile(join(partial, 'config.json'), JSON.stringify(older));
     const started = performance.now();
     const { results: resumed } = await runCompare({
@@ -118,6 +118,12 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     await expect(runCompare({
       models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'other-attention'), quiet: true, workers: 1, backend: 'wasm', resume: true,
       channelAttention: false,
+    })).rejects.toThrow(/--resume: .*config\.json was written with other options/);
+    // The records hold areas measured at one pixel size: a run without areas is not continued with them.
+    await cp(join(root, 'first'), `${join(root, 'other-pixel-size')}.partial`, { recursive: true });
+    await expect(runCompare({
+      models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'other-pixel-size'), quiet: true, workers: 1, backend: 'wasm', resume: true,
+      mmPerPixel: 0.1,
     })).rejects.toThrow(/--resume: .*config\.json was written with other options/);
   }, 120_000);
 

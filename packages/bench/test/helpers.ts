@@ -90,7 +90,7 @@ export function results(models: ModelResult[], epochs: number): CompareResults {
     tool: '@sa-unet/bench compare', date: '2026-12-03T00:00:00.000Z', node: 'v20', backend: { name: 'wasm', description: 'wasm' },
     config: { command: 'compare', preset: 'quick', size: 64, epochs, repeats: models[0].repeats.length, batchSize: 4, learningRate: 5e-4, shearDegrees: 15,
       baseFilters: 16, phantomCount: 80, recalibrateBatchNorm: false, channelAttention: true, foregroundPrior: null, models: models.map((m) => m.model), data: null, testData: null,
-      label: null, testFraction: 0.2, trainImages: null, seed: 1, backend: 'wasm' },
+      label: null, testFraction: 0.2, trainImages: null, seed: 1, pixelSize: null, backend: 'wasm' },
     dataset: { source: 'phantom', size: 64, train: 8, trainAvailable: 8, test: 2, trainForegroundFraction: 0.03, testNames: ['a', 'b'] },
     models, wallSeconds: 1,
   };

@@ -5,14 +5,14 @@
 import { cp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { percentile, summarize } from '@sa-unet/seg-metrics';
+import { percentile, summarize, type Summary } from '@sa-unet/seg-metrics';
 import { trainableParamCount } from '@sa-unet/unet-zoo';
 import { backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { checkOutFree, defaultOut, exists, isFolder, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { counted } from '../plural.js';
-import { AGGREGATED, type CompareResults, type ModelResult, type RepeatResult, type RunConfig } from '../report/results.js';
+import { AGGREGATED, AREA_AGGREGATED, type AggregatedMetric, type AreaMetric, type CompareResults, type ModelResult, type RepeatResult, type RunConfig } from '../report/results.js';
 import { renderLossSvg } from '../report/loss-svg.js';
 import { renderRocSvg } from '../report/roc-svg.js';
 import { renderCsv, renderMarkdown } from '../report/tables.js';
@@ -133,9 +133,11 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
     const trainableParams = trainableParamCount(timed);
     timed.dispose();
     // `?? NaN`: a run recorded before a metric existed (--resume across versions) counts as skipped for it.
-    const aggregate = Object.fromEntries(AGGREGATED.map((k) => [k, summarize(repeats.map((rep) => rep.metrics[k] ?? NaN))])) as ModelResult['aggregate'];
+    const aggregateOf = <K extends AggregatedMetric | AreaMetric>(keys: readonly K[]) =>
+      Object.fromEntries(keys.map((k) => [k, summarize(repeats.map((rep) => rep.metrics[k] ?? NaN))])) as Record<K, Summary>;
     models.push({
-      model: name, params, trainableParams, inference: { ...latency, backend: backend.name }, repeats, aggregate,
+      model: name, params, trainableParams, inference: { ...latency, backend: backend.name }, repeats, aggregate: aggregateOf(AGGREGATED),
+      ...(options.pixelSize === undefined ? {} : { areaAggregate: aggregateOf(AREA_AGGREGATED) }),
       secondsPerEpoch: percentile(Float64Array.from(repeats.flatMap((rep) => rep.epochSeconds)), 50),
     });
   }

@@ -46,10 +46,19 @@ export interface RunOptions extends Protocol, DataOptions {
    * (default 60: a save after the first epoch that ends a minute or more after the last).
    */
   stateEverySeconds?: number;
+  /**
+   * The original images' pixel size (from `--dpi` or `--mm-per-pixel`): the test scores then
+   * include how the predicted cross-sectional areas agree with the masks' (mm²). Undefined: no areas.
+   */
+  pixelSize?: PixelSize;
 }
 
 /** Raw flag values as the CLI parses them (every field optional). */
-export type RawRunOptions = Partial<Omit<RunOptions, 'models' | 'preset' | 'backend'>> & {
+export type RawRunOptions = Partial<Omit<RunOptions, 'models' | 'preset' | 'backend' | 'pixelSize'>> & {
+  /** Dots per inch of the original images, for the areas (or give `mmPerPixel`). */
+  dpi?: number;
+  /** mm per pixel of the original images, square pixels, for the areas (or give `dpi`). */
+  mmPerPixel?: number;
   /** 'quick' (default) or 'paper'. */
   preset?: string;
   /** Model names, as a list or comma-separated (default: all five). */
@@ -162,6 +171,7 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     workers: raw.workers === undefined ? undefined : checkInteger(raw.workers, '--workers', 1),
     replaySteps: checkBoolean(raw.replaySteps ?? true, '--no-replay-steps'),
     stateEverySeconds: raw.stateEverySeconds === undefined ? undefined : checkNumber(raw.stateEverySeconds, 'stateEverySeconds', 0, 86_400, true),
+    pixelSize: checkPixelSize(raw),
   };
 }
 

@@ -18,9 +18,10 @@ function canonicalJson(o: object): string {
 
 /**
  * The values that run-defining options outside the presets had before they existed, for configs
- * written before them: `--train-images` trained on every training image.
+ * written before them: `--train-images` trained on every training image, and no run measured areas
+ * before `--dpi` and `--mm-per-pixel`.
  */
-const BEFORE_ADDED_OPTIONS: Partial<RunConfig> = { trainImages: null };
+const BEFORE_ADDED_OPTIONS: Partial<RunConfig> = { trainImages: null, pixelSize: null };
 
 /** The config of a run, as config.json records it. */
 export function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
@@ -31,14 +32,15 @@ export function runConfig(options: RunOptions, command: string, backend: string)
   return {
     command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention,
     foregroundPrior, models, testFraction, trainImages: trainImages ?? null, seed,
-    data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, backend,
+    data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, pixelSize: options.pixelSize ?? null, backend,
   };
 }
 
 /**
  * The options that decide what a (model, repeat) run gives, which a resumed run must share with the
  * interrupted one: all but the models and the number of repeats (a run's seed is `--seed` + its
- * repeat, whatever else runs) and the backend (which changes results by float rounding only).
+ * repeat, whatever else runs) and the backend (which changes results by float rounding only). The
+ * pixel size is one: each run's record holds the areas measured with it.
  */
 function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
   const { backend: _b, models: _m, repeats: _r, ...defining } = config;

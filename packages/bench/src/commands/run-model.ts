@@ -7,12 +7,14 @@ import { createModel, recalibrateBatchNorm, type ModelName } from '@sa-unet/unet
 import type { Sample } from '../data/dataset.js';
 import { foregroundFraction } from '../data/foreground.js';
 import type { Split } from '../data/split.js';
+import { summarize } from '@sa-unet/seg-metrics';
+import { areaAgreement, type AreaAgreement } from '../eval/areas.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions, type TestScores } from '../eval/score.js';
 import { progressBar, stepsDone, trainingStatus } from '../progress.js';
 import { withSeededMathRandom } from '../random.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
-import type { RepeatMetrics, RepeatResult } from '../report/results.js';
+import type { AreaMetric, RepeatMetrics, RepeatResult } from '../report/results.js';
 import { stackImages } from '../train/batches.js';
 import { copyWeights } from '../train/initial-weights.js';
 import { trainModel, type TrainProgress } from '../train/trainer.js';
@@ -41,9 +43,11 @@ export function buildModel(name: ModelName,
     : createModel(name, config)));
 }
 
-export function repeatMetrics(scores: TestScores): RepeatMetrics {
+/** A repeat's metrics: the test scores' means, and the areas' agreement where it was measured. */
+export function repeatMetrics(scores: TestScores, areas?: AreaAgreement): RepeatMetrics {
   const s = scores.evaluation.summary;
   return {
+    ...(areas === undefined ? {} : areaMetrics(areas)),
     precision: s.precision.mean,
     recall: s.recall.mean,
     specificity: s.specificity.mean,
@@ -57,6 +61,19 @@ export function repeatMetrics(scores: TestScores): RepeatMetrics {
     pixelAucMacro: scores.evaluation.pixelAuc.macro.mean,
     zeroOverlapRate: scores.evaluation.zeroOverlapRate,
     skipped: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.nanCount])),
+  };
+}
+
+/** The area metrics of {@link RepeatMetrics}: means over the test images. */
+function areaMetrics(a: AreaAgreement): Pick<RepeatMetrics, AreaMetric> {
+  return {
+    areaMaskMm2: summarize(a.truthMm2).mean,
+    areaPredictedMm2: summarize(a.predictedMm2).mean,
+    areaBiasMm2: a.differenceMm2.mean,
+    areaLowerLimitMm2: a.limitsOfAgreementMm2[0],
+    areaUpperLimitMm2: a.limitsOfAgreementMm2[1],
+    areaAbsoluteErrorMm2: a.absoluteErrorMm2.mean,
+    areaRelativeError: a.relativeError.mean,
   };
 }
 
@@ -136,6 +153,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
     const predictions = await predictSamples(model, split.test, options.size, options.batchSize,
       (done) => callbacks.onTest?.(done, split.test.length));
     const scores = scorePredictions(predictions, split.test, options.size);
+    const areas = options.pixelSize === undefined ? undefined : areaAgreement(predictions, split.test, options.size, options.pixelSize);
     return {
       model,
       predictions,
@@ -146,7 +164,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
         epochSeconds: training.epochSeconds,
         trainImagesPerSecond: training.imagesPerSecond,
         peakRssMB: training.peakRssMB,
-        metrics: repeatMetrics(scores),
+        metrics: repeatMetrics(scores, areas),
         roc: scores.roc,
         checkpoint,
       },

@@ -78,7 +78,8 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
       }
       return outcome.result.metrics;
     }, { resume: options.resume, keep: keepForResume(name) });
-    log(show, `saved ${name} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${metrics.dice.toFixed(3)}, HD ${metrics.hausdorff.toFixed(2)} px`);
+    const area = metrics.areaBiasMm2 === undefined ? '' : `, area bias (prediction − mask) ${metrics.areaBiasMm2.toFixed(2)} mm²`;
+    log(show, `saved ${name} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${metrics.dice.toFixed(3)}, HD ${metrics.hausdorff.toFixed(2)} px${area}`);
     return { out: raw.out };
   } finally {
     init?.model.dispose();

@@ -61,7 +61,7 @@ export function areaAgreement(maps: readonly Float32Array[], samples: readonly S
 }
 
 /** "0.1 mm per pixel" or "96 dpi": a pixel size as it was given. */
-function describePixelSize(size: PixelSize): string {
+export function describePixelSize(size: PixelSize): string {
   if ('dpi' in size) return `${size.dpi} dpi`;
   const [dy, dx] = mmPerPixel(size);
   return dy === dx ? `${dx} mm per pixel` : `${dy} x ${dx} mm per pixel (rows x columns)`;

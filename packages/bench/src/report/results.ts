@@ -1,5 +1,5 @@
 /** The results of a comparison run, as written to results.json and rendered into the tables. */
-import { summarize, type Summary } from '@sa-unet/seg-metrics';
+import { summarize, type PixelSize, type Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import type { PlotCurve } from '../eval/score.js';
 import type { Latency } from '../eval/timing.js';
@@ -33,6 +33,20 @@ export interface RepeatMetrics {
   zeroOverlapRate: number;
   /** Test images whose metric was undefined (NaN) and skipped, per metric. */
   skipped: Record<string, number>;
+  /** The test masks' mean cross-sectional area, mm² (runs with a pixel size only, as the other area metrics). */
+  areaMaskMm2?: number;
+  /** The predictions' mean area (probability > 0.5), mm². */
+  areaPredictedMm2?: number;
+  /** Mean difference, prediction − mask, mm² (the bias). */
+  areaBiasMm2?: number;
+  /** The bias − 1.96 SD of the differences, mm² (the lower 95% limit of agreement). */
+  areaLowerLimitMm2?: number;
+  /** The bias + 1.96 SD of the differences, mm² (the upper 95% limit of agreement). */
+  areaUpperLimitMm2?: number;
+  /** Mean |prediction − mask|, mm². */
+  areaAbsoluteErrorMm2?: number;
+  /** Mean |prediction − mask| / mask area over the test images with a nerve. */
+  areaRelativeError?: number;
 }
 
 /** One training run of one model (one repeat) and its test scores. */
@@ -63,6 +77,12 @@ export const AGGREGATED = ['precision', 'recall', 'specificity', 'dice', 'iou', 
 /** One of {@link AGGREGATED}. */
 export type AggregatedMetric = (typeof AGGREGATED)[number];
 
+/** The area metrics of {@link RepeatMetrics} that {@link ModelResult.areaAggregate} summarizes over repeats (runs with a pixel size). */
+export const AREA_AGGREGATED = ['areaMaskMm2', 'areaPredictedMm2', 'areaBiasMm2', 'areaLowerLimitMm2', 'areaUpperLimitMm2',
+  'areaAbsoluteErrorMm2', 'areaRelativeError'] as const;
+/** One of {@link AREA_AGGREGATED}. */
+export type AreaMetric = (typeof AREA_AGGREGATED)[number];
+
 /**
  * The mean training loss of the last epoch, mean and SD over a model's repeats: how far training
  * got (a run whose loss still falls fast has not converged, and more epochs may change the ranking).
@@ -88,6 +108,8 @@ export interface ModelResult {
   repeats: RepeatResult[];
   /** Mean and SD over repeats of each metric. */
   aggregate: Record<AggregatedMetric, Summary>;
+  /** Mean and SD over repeats of each area metric, where the run had a pixel size ({@link RunConfig.pixelSize}). */
+  areaAggregate?: Record<AreaMetric, Summary>;
   /** Median seconds per training epoch over all repeats. */
   secondsPerEpoch: number;
 }
@@ -112,6 +134,8 @@ export interface RunConfig extends Protocol {
   trainImages: number | null;
   /** The `--seed`: the split, the phantom, and (plus the repeat) each run. */
   seed: number;
+  /** The original images' pixel size (`--dpi` or `--mm-per-pixel`), for the areas; null: no areas measured. */
+  pixelSize: PixelSize | null;
   /** The backend that ran (what `auto` chose). */
   backend: string;
 }

@@ -1,7 +1,8 @@
 /** table.md and table.csv: the shapes of the paper's Tables 2 and 3, with the paper's numbers beside ours. */
 import type { Summary } from '@sa-unet/seg-metrics';
 import { MODEL_TITLES, PAPER_DATASETS, PAPER_INFERENCE, PAPER_PARAMS, PAPER_TABLE2, PAPER_TABLE3, PAPER_ZERO_OVERLAP } from './paper.js';
-import { AGGREGATED, finalTrainLoss, type CompareResults, type RunConfig } from './results.js';
+import { AGGREGATED, AREA_AGGREGATED, finalTrainLoss, type CompareResults, type RunConfig } from './results.js';
+import { describePixelSize } from '../eval/areas.js';
 import { PRESETS } from '../train/presets.js';
 import { counted } from '../plural.js';
 import { csvText } from './csv.js';
@@ -110,18 +111,52 @@ export function renderMarkdown(r: CompareResults): string {
     lines.push(`| ${MODEL_TITLES[m.model]} | ${ours} | ${PAPER_TABLE3[m.model].map(([d, h]) => `${d.toFixed(3)} / ${h.toFixed(3)}`).join(' | ')} |`);
   }
   lines.push('');
+  lines.push(...areaSection(r));
   return lines.join('\n');
 }
 
-/** table.csv: one row per model, the mean and SD over repeats of every aggregated metric, the parameters and the latency. */
+/**
+ * The cross-sectional areas' agreement per model (runs with a pixel size; not one of the paper's
+ * tables, but the measurement its clinical purpose needs): nothing for a run without one.
+ */
+function areaSection(r: CompareResults): string[] {
+  const pixelSize = r.config.pixelSize;
+  if (pixelSize == null) return [];
+  const mm2 = (v: number) => (Number.isNaN(v) ? 'n/a' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`);
+  const lines = ['## Cross-sectional area (mm²)', '',
+    '| model | predicted area | bias (prediction − mask) | 95% limits of agreement | absolute error | relative error |', '|---|---|---|---|---|---|'];
+  let maskMm2 = NaN;
+  for (const m of r.models) {
+    const a = m.areaAggregate;
+    if (a === undefined) continue;
+    maskMm2 = a.areaMaskMm2.mean;
+    lines.push(`| ${MODEL_TITLES[m.model]} | ${meanSd(a.areaPredictedMm2, 2)} | ${meanSd(a.areaBiasMm2, 2)} | ` +
+      `${mm2(a.areaLowerLimitMm2.mean)} to ${mm2(a.areaUpperLimitMm2.mean)} | ${meanSd(a.areaAbsoluteErrorMm2, 2)} | ${percent(a.areaRelativeError)} |`);
+  }
+  lines.push('');
+  lines.push(`Areas at ${describePixelSize(pixelSize)} of the original images: each test image's mask and prediction (threshold 0.5) at ` +
+    `${r.dataset.size}x${r.dataset.size}, each pixel counted as the original's pixel size scaled by the resize (as \`segment\` measures); ` +
+    `the test masks' mean area ${Number.isNaN(maskMm2) ? 'n/a' : maskMm2.toFixed(2)} mm². Means over the test images, then mean ± SD over repeats; ` +
+    'the limits of agreement are each repeat\'s bias ± 1.96 SD of its differences (Bland and Altman), averaged over repeats; ' +
+    'the relative error counts the test images with a nerve only.');
+  lines.push('');
+  return lines;
+}
+
+/**
+ * table.csv: one row per model, the mean and SD over repeats of every aggregated metric, the
+ * parameters and the latency; then the area metrics, where the run had a pixel size.
+ */
 export function renderCsv(r: CompareResults): string {
+  const areas = r.config.pixelSize != null ? AREA_AGGREGATED : [];
   const header = ['model', 'params', 'trainable_params', 'repeats',
     ...AGGREGATED.flatMap((k) => [`${k}_mean`, `${k}_sd`]), 'inference_median_ms', 'inference_p90_ms', 'inference_first_ms', 'train_seconds_per_epoch',
-    'final_train_loss_mean', 'final_train_loss_sd', 'backend'];
+    'final_train_loss_mean', 'final_train_loss_sd', 'backend', ...areas.flatMap((k) => [`${k}_mean`, `${k}_sd`])];
   const rows = r.models.map((m) => {
     const loss = finalTrainLoss(m);
     return [m.model, m.params, m.trainableParams, m.repeats.length, ...AGGREGATED.flatMap((k) => [m.aggregate[k].mean, m.aggregate[k].sd]),
-      m.inference.medianMs, m.inference.p90Ms, m.inference.firstMs, m.secondsPerEpoch, loss.mean, loss.sd, m.inference.backend];
+      m.inference.medianMs, m.inference.p90Ms, m.inference.firstMs, m.secondsPerEpoch, loss.mean, loss.sd, m.inference.backend,
+      ...areas.flatMap((k) => [m.areaAggregate?.[k].mean ?? NaN, m.areaAggregate?.[k].sd ?? NaN])];
   });
   return csvText([header, ...rows]);
 }

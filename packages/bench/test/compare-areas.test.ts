@@ -33,9 +33,14 @@ describe('the area table', () => {
   it('gives each model\'s predicted area, bias, limits of agreement and errors, mean ± SD over repeats (known values)', () => {
     const md = renderMarkdown(withPixelSize(results([unet], 8)));
     expect(md).toContain('## Cross-sectional area (mm²)\n\n| model | predicted area | bias (prediction − mask) | 95% limits of agreement | absolute error | relative error |');
-    expect(md).toContain('| U-Net | 11.00 ± 1.41 | 2.00 ± 1.41 | −3.00 to +7.00 | 3.00 ± 1.41 | 30.00% ± 14.14 |\n');
+    expect(md).toContain('| U-Net | 11.00 ± 1.41 | +2.00 ± 1.41 | −3.00 to +7.00 | 3.00 ± 1.41 | 30.00% ± 14.14 |\n');
     expect(md).toContain('Areas at 150 dpi of the original images: ');
     expect(md).toContain('the test masks\' mean area 9.00 mm².');
+    const one = withAreas(model('unet', [[0.5]]), {
+      areaMaskMm2: [9], areaPredictedMm2: [8.5], areaBiasMm2: [-0.5], areaLowerLimitMm2: [-2.25], areaUpperLimitMm2: [1.25],
+      areaAbsoluteErrorMm2: [1], areaRelativeError: [0.125],
+    });
+    expect(renderMarkdown(withPixelSize(results([one], 8)))).toContain('| U-Net | 8.50 | −0.50 | −2.25 to +1.25 | 1.00 | 12.50% |\n');
     const [header, row] = renderCsv(withPixelSize(results([unet], 8))).trim().split('\n').map((line) => line.split(','));
     expect(header.slice(-2 * AREA_AGGREGATED.length)).toEqual(AREA_AGGREGATED.flatMap((k) => [`${k}_mean`, `${k}_sd`]));
     expect(Number(row[header.indexOf('areaBiasMm2_mean')])).toBe(2);

@@ -2,7 +2,7 @@
 import type { Summary } from '@sa-unet/seg-metrics';
 import { MODEL_TITLES, PAPER_DATASETS, PAPER_INFERENCE, PAPER_PARAMS, PAPER_TABLE2, PAPER_TABLE3, PAPER_ZERO_OVERLAP } from './paper.js';
 import { AGGREGATED, AREA_AGGREGATED, finalTrainLoss, type CompareResults, type RunConfig } from './results.js';
-import { describePixelSize } from '../eval/areas.js';
+import { describePixelSize, signedMm2 } from '../eval/areas.js';
 import { PRESETS } from '../train/presets.js';
 import { counted } from '../plural.js';
 import { csvText } from './csv.js';
@@ -115,6 +115,12 @@ export function renderMarkdown(r: CompareResults): string {
   return lines.join('\n');
 }
 
+/** A mean area difference with its sign, ± its SD over repeats where there are several: "+2.00 ± 1.41". */
+function signedMeanSd(s: Summary): string {
+  if (s.count === 0) return 'n/a';
+  return s.count > 1 && Number.isFinite(s.sd) ? `${signedMm2(s.mean)} ± ${s.sd.toFixed(2)}` : signedMm2(s.mean);
+}
+
 /**
  * The cross-sectional areas' agreement per model (runs with a pixel size; not one of the paper's
  * tables, but the measurement its clinical purpose needs): nothing for a run without one.
@@ -122,7 +128,6 @@ export function renderMarkdown(r: CompareResults): string {
 function areaSection(r: CompareResults): string[] {
   const pixelSize = r.config.pixelSize;
   if (pixelSize == null) return [];
-  const mm2 = (v: number) => (Number.isNaN(v) ? 'n/a' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`);
   const lines = ['## Cross-sectional area (mm²)', '',
     '| model | predicted area | bias (prediction − mask) | 95% limits of agreement | absolute error | relative error |', '|---|---|---|---|---|---|'];
   let maskMm2 = NaN;
@@ -130,8 +135,8 @@ function areaSection(r: CompareResults): string[] {
     const a = m.areaAggregate;
     if (a === undefined) continue;
     maskMm2 = a.areaMaskMm2.mean;
-    lines.push(`| ${MODEL_TITLES[m.model]} | ${meanSd(a.areaPredictedMm2, 2)} | ${meanSd(a.areaBiasMm2, 2)} | ` +
-      `${mm2(a.areaLowerLimitMm2.mean)} to ${mm2(a.areaUpperLimitMm2.mean)} | ${meanSd(a.areaAbsoluteErrorMm2, 2)} | ${percent(a.areaRelativeError)} |`);
+    lines.push(`| ${MODEL_TITLES[m.model]} | ${meanSd(a.areaPredictedMm2, 2)} | ${signedMeanSd(a.areaBiasMm2)} | ` +
+      `${signedMm2(a.areaLowerLimitMm2.mean)} to ${signedMm2(a.areaUpperLimitMm2.mean)} | ${meanSd(a.areaAbsoluteErrorMm2, 2)} | ${percent(a.areaRelativeError)} |`);
   }
   lines.push('');
   lines.push(`Areas at ${describePixelSize(pixelSize)} of the original images: each test image's mask and prediction (threshold 0.5) at ` +

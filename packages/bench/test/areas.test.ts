@@ -54,6 +54,7 @@ describe('areaAgreement', () => {
     const a = areaAgreement([map(3)], [sample(2)], 4, { spacingMm: [1, 1] });
     expect(a.differenceMm2.mean).toBe(1);
     expect(a.limitsOfAgreementMm2.every(Number.isNaN)).toBe(true);
+    expect(renderAreaAgreement(a)[1]).toBe('difference (prediction − mask) +1.00 mm², 95% limits of agreement n/a to n/a mm²;');
     expect(() => areaAgreement([map(3)], [sample(2), sample(1)], 4, { spacingMm: [1, 1] })).toThrow('areaAgreement: 1 maps for 2 samples');
   });
 

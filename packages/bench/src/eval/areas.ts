@@ -79,7 +79,7 @@ export function renderAreaAgreement(a: AreaAgreement): string[] {
   const r = a.relativeError;
   return [
     `Cross-sectional area at ${describePixelSize(a.pixelSize)} of the original images (${a.truthMm2.length} images): masks ${mm2(summarize(a.truthMm2))}, predictions ${mm2(summarize(a.predictedMm2))};`,
-    `difference (prediction − mask) ${signedMm2(a.differenceMm2.mean)} ± ${a.differenceMm2.sd.toFixed(2)} mm², 95% limits of agreement ${signedMm2(low)} to ${signedMm2(high)} mm²;`,
+    `difference (prediction − mask) ${signedMm2(a.differenceMm2.mean)}${Number.isFinite(a.differenceMm2.sd) ? ` ± ${a.differenceMm2.sd.toFixed(2)}` : ''} mm², 95% limits of agreement ${signedMm2(low)} to ${signedMm2(high)} mm²;`,
     `absolute error ${mm2(a.absoluteErrorMm2)}; relative error ${Number.isNaN(r.mean) ? 'n/a' : `${(100 * r.mean).toFixed(1)} ± ${(100 * r.sd).toFixed(1)}%`} over ${r.count} images with a nerve (${r.nanCount} without, skipped).`,
   ];
 }

@@ -141,6 +141,12 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
       expect(model.repeats[1].epochLosses).not.toEqual(model.repeats[0].epochLosses);
     }
     expect(more.config).toMatchObject({ models: ['unet', 'sa-unet'], repeats: 2 });
+    // Two repeats of each: SA-U-Net against U-Net, paired by repeat, in results.json and table.md.
+    expect(more.paired?.map((c) => [c.model, c.metric, c.difference.count])).toEqual([['unet', 'dice', 2], ['unet', 'hausdorff', 2]]);
+    const unetDice = more.models[0].repeats.map((rep) => rep.metrics.dice);
+    const saDice = more.models[1].repeats.map((rep) => rep.metrics.dice);
+    expect(more.paired![0].difference.mean).toBeCloseTo((saDice[0] - unetDice[0] + saDice[1] - unetDice[1]) / 2, 12);
+    expect(await readFile(join(extended, 'table.md'), 'utf8')).toContain('## SA-U-Net (proposed) against each model, paired by repeat');
     expect(await readdir(join(extended, 'checkpoints', 'unet'))).toEqual(['repeat-1', 'repeat-2']);
     expect({ files: await listing(out), results: await readFile(join(out, 'results.json'), 'utf8') }).toEqual(before);
     expect((await readdir(root)).filter((f) => f.startsWith('extended'))).toEqual(['extended']);

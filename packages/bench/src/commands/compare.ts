@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize, type Summary } from '@sa-unet/seg-metrics';
 import { trainableParamCount } from '@sa-unet/unet-zoo';
 import { backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
+import { pairedComparisons } from '../eval/paired.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { checkOutFree, defaultOut, exists, isFolder, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
 import { log } from '../progress.js';
@@ -153,6 +154,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
       trainForegroundFraction: data.trainForegroundFraction, testNames: data.split.test.map((s) => s.name),
     },
     models,
+    paired: pairedComparisons(models),
     wallSeconds: (performance.now() - started) / 1000,
   };
   await writeJson(join(work, 'results.json'), results);

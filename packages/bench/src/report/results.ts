@@ -1,6 +1,7 @@
 /** The results of a comparison run, as written to results.json and rendered into the tables. */
 import { summarize, type PixelSize, type Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
+import type { PairedComparison } from '../eval/paired.js';
 import type { PlotCurve } from '../eval/score.js';
 import type { Latency } from '../eval/timing.js';
 import type { Protocol } from '../train/presets.js';
@@ -176,6 +177,11 @@ export interface CompareResults {
   };
   /** Each model's results, in the order of `config.models`. */
   models: ModelResult[];
+  /**
+   * SA-U-Net against each other model on DSC and HD, paired by repeat (`pairedComparisons`): empty
+   * where SA-U-Net did not run (absent in results written before it existed).
+   */
+  paired?: PairedComparison[];
   /** Wall-clock seconds of the whole run (resumed runs: of the last session). */
   wallSeconds: number;
 }

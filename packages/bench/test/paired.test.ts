@@ -116,10 +116,13 @@ describe('pairedComparisons and their table', () => {
     const r = { ...results([unet, sa], 8), paired: pairedComparisons([unet, sa]) };
     const md = renderMarkdown(r);
     const p = (x: number) => x.toFixed(3);
+    const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
     const [dice, hd] = r.paired;
     expect(md).toContain('## SA-U-Net (proposed) against each model, paired by repeat');
-    expect(md).toContain(`| U-Net | ${dice.difference.mean.toFixed(3)} ± ${dice.difference.sd.toFixed(3)} | 5 of 6 | ${p(dice.signedRank.pValue)} | ` +
-      `${hd.difference.mean.toFixed(3)} ± ${hd.difference.sd.toFixed(3)} | 4 of 6 | ${p(hd.signedRank.pValue)} |\n`);
+    expect(dice.difference.mean).toBeGreaterThan(0);
+    expect(hd.difference.mean).toBeLessThan(0);
+    expect(md).toContain(`| U-Net | ${signed(dice.difference.mean)} ± ${dice.difference.sd.toFixed(3)} | 5 of 6 | ${p(dice.signedRank.pValue)} | ` +
+      `${signed(hd.difference.mean)} ± ${hd.difference.sd.toFixed(3)} | 4 of 6 | ${p(hd.signedRank.pValue)} |\n`);
     const one = [scored('unet', [0.7], [6]), scored('sa-unet', [0.6], [7])];
     expect(renderMarkdown({ ...results(one, 8), paired: pairedComparisons(one) })).not.toContain('paired by repeat');
     expect(renderMarkdown(results([unet, sa], 8))).not.toContain('paired by repeat'); // results.json of an older version

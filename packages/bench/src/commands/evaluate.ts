@@ -14,7 +14,7 @@ import { predictSamples } from '../eval/predict.js';
 import { scorePredictions } from '../eval/score.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log, progressBar } from '../progress.js';
-import { meanSd } from '../report/tables.js';
+import { meanSd } from '../report/format.js';
 import { checkBackend, checkInteger, checkPixelSize } from './options.js';
 import { areaAgreement, renderAreaAgreement, type AreaAgreement } from '../eval/areas.js';
 import { writeOverlays } from './run-model.js';

@@ -6,7 +6,7 @@
  */
 import { crossSectionalArea, mmPerPixel, spacingAfterResize, summarize, type PixelSize, type Summary } from '@sa-unet/seg-metrics';
 import type { Sample } from '../data/dataset.js';
-import { meanSd } from '../report/tables.js';
+import { meanSd, signed } from '../report/format.js';
 
 /** Areas per image and their agreement; see {@link areaAgreement}. */
 export interface AreaAgreement {
@@ -67,11 +67,6 @@ export function describePixelSize(size: PixelSize): string {
   return dy === dx ? `${dx} mm per pixel` : `${dy} x ${dx} mm per pixel (rows x columns)`;
 }
 
-/** "+2.05" or "−12.69": a signed area difference, two decimals ("n/a" for NaN). */
-export function signedMm2(v: number): string {
-  return Number.isNaN(v) ? 'n/a' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
-}
-
 /** The report's lines on the areas (evaluate's table.md): sizes, bias and limits of agreement, errors. */
 export function renderAreaAgreement(a: AreaAgreement): string[] {
   const mm2 = (s: Summary) => `${meanSd(s, 2)} mm²`;
@@ -79,7 +74,7 @@ export function renderAreaAgreement(a: AreaAgreement): string[] {
   const r = a.relativeError;
   return [
     `Cross-sectional area at ${describePixelSize(a.pixelSize)} of the original images (${a.truthMm2.length} images): masks ${mm2(summarize(a.truthMm2))}, predictions ${mm2(summarize(a.predictedMm2))};`,
-    `difference (prediction − mask) ${signedMm2(a.differenceMm2.mean)}${Number.isFinite(a.differenceMm2.sd) ? ` ± ${a.differenceMm2.sd.toFixed(2)}` : ''} mm², 95% limits of agreement ${signedMm2(low)} to ${signedMm2(high)} mm²;`,
+    `difference (prediction − mask) ${signed(a.differenceMm2.mean, 2)}${Number.isFinite(a.differenceMm2.sd) ? ` ± ${a.differenceMm2.sd.toFixed(2)}` : ''} mm², 95% limits of agreement ${signed(low, 2)} to ${signed(high, 2)} mm²;`,
     `absolute error ${mm2(a.absoluteErrorMm2)}; relative error ${Number.isNaN(r.mean) ? 'n/a' : `${(100 * r.mean).toFixed(1)} ± ${(100 * r.sd).toFixed(1)}%`} over ${r.count} images with a nerve (${r.nanCount} without, skipped).`,
   ];
 }

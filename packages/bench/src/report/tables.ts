@@ -1,28 +1,12 @@
 /** table.md and table.csv: the shapes of the paper's Tables 2 and 3, with the paper's numbers beside ours. */
-import type { Summary } from '@sa-unet/seg-metrics';
 import { MODEL_TITLES, PAPER_DATASETS, PAPER_INFERENCE, PAPER_PARAMS, PAPER_TABLE2, PAPER_TABLE3, PAPER_ZERO_OVERLAP } from './paper.js';
 import { AGGREGATED, AREA_AGGREGATED, finalTrainLoss, type CompareResults, type RunConfig } from './results.js';
-import { describePixelSize, signedMm2 } from '../eval/areas.js';
+import { areaSection } from './area-table.js';
+import { fixed, meanSd, percent } from './format.js';
+import { pairedSection } from './paired-table.js';
 import { PRESETS } from '../train/presets.js';
 import { counted } from '../plural.js';
 import { csvText } from './csv.js';
-
-function fixed(v: number, digits: number): string {
-  if (Number.isNaN(v)) return 'n/a';
-  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-  return v.toFixed(digits);
-}
-
-/** "mean ± sd" (sd omitted for a single repeat). */
-export function meanSd(s: Summary, digits: number): string {
-  if (s.count === 0) return 'n/a';
-  return s.count > 1 && Number.isFinite(s.sd) ? `${fixed(s.mean, digits)} ± ${fixed(s.sd, digits)}` : fixed(s.mean, digits);
-}
-
-function percent(s: Summary): string {
-  if (s.count === 0 || Number.isNaN(s.mean)) return 'n/a';
-  return s.count > 1 ? `${(100 * s.mean).toFixed(2)}% ± ${(100 * s.sd).toFixed(2)}` : `${(100 * s.mean).toFixed(2)}%`;
-}
 
 /** The protocol's words for a --foreground-prior (nothing for none, the paper's zero bias). */
 function priorNote(prior: number | 'auto' | null, trainFraction: number): string {
@@ -114,72 +98,6 @@ export function renderMarkdown(r: CompareResults): string {
   lines.push(...pairedSection(r));
   lines.push(...areaSection(r));
   return lines.join('\n');
-}
-
-/** A p-value: three decimals, or "< 0.001"; "n/a" for NaN. */
-function pValue(p: number): string {
-  if (Number.isNaN(p)) return 'n/a';
-  return p < 0.001 ? '< 0.001' : p.toFixed(3);
-}
-
-/**
- * SA-U-Net against each model, paired by repeat (DSC and HD: the metrics of Table 3): whether one
- * run's ranking holds over the repeats. Nothing where no pair has two repeats.
- */
-function pairedSection(r: CompareResults): string[] {
-  const paired = r.paired ?? [];
-  if (!paired.some((c) => c.difference.count >= 2)) return [];
-  const ref = MODEL_TITLES['sa-unet'];
-  const lines = [`## ${ref} against each model, paired by repeat`, '',
-    '| model | DSC: SA-U-Net − model | SA-U-Net higher | p | HD (px): SA-U-Net − model | SA-U-Net lower | p |', '|---|---|---|---|---|---|---|'];
-  const models = [...new Set(paired.map((c) => c.model))];
-  for (const model of models) {
-    const cells = ['dice', 'hausdorff'].map((metric) => {
-      const c = paired.find((p) => p.model === model && p.metric === metric);
-      if (c === undefined) return ['n/a', 'n/a', 'n/a'];
-      return [meanSd(c.difference, 3), `${c.referenceBetter} of ${c.difference.count}`, pValue(c.signedRank.pValue)];
-    });
-    lines.push(`| ${MODEL_TITLES[model]} | ${cells.flat().join(' | ')} |`);
-  }
-  lines.push('');
-  lines.push('Repeat r of every model has the same seed, so the same batch order and shears on the same split: each repeat gives one paired ' +
-    'difference: mean ± SD over the repeats; p: the two-sided Wilcoxon signed-rank test of those differences (exact; zero differences dropped). ' +
-    'With n repeats no p falls below 2/2^n (3: 0.25, 5: 0.0625, 6: 0.031): fewer than 6 repeats cannot show a difference at the 5% level. The paper ran 20.');
-  lines.push('');
-  return lines;
-}
-
-/** A mean area difference with its sign, ± its SD over repeats where there are several: "+2.00 ± 1.41". */
-function signedMeanSd(s: Summary): string {
-  if (s.count === 0) return 'n/a';
-  return s.count > 1 && Number.isFinite(s.sd) ? `${signedMm2(s.mean)} ± ${s.sd.toFixed(2)}` : signedMm2(s.mean);
-}
-
-/**
- * The cross-sectional areas' agreement per model (runs with a pixel size; not one of the paper's
- * tables, but the measurement its clinical purpose needs): nothing for a run without one.
- */
-function areaSection(r: CompareResults): string[] {
-  const pixelSize = r.config.pixelSize;
-  if (pixelSize == null) return [];
-  const lines = ['## Cross-sectional area (mm²)', '',
-    '| model | predicted area | bias (prediction − mask) | 95% limits of agreement | absolute error | relative error |', '|---|---|---|---|---|---|'];
-  let maskMm2 = NaN;
-  for (const m of r.models) {
-    const a = m.areaAggregate;
-    if (a === undefined) continue;
-    maskMm2 = a.areaMaskMm2.mean;
-    lines.push(`| ${MODEL_TITLES[m.model]} | ${meanSd(a.areaPredictedMm2, 2)} | ${signedMeanSd(a.areaBiasMm2)} | ` +
-      `${signedMm2(a.areaLowerLimitMm2.mean)} to ${signedMm2(a.areaUpperLimitMm2.mean)} | ${meanSd(a.areaAbsoluteErrorMm2, 2)} | ${percent(a.areaRelativeError)} |`);
-  }
-  lines.push('');
-  lines.push(`Areas at ${describePixelSize(pixelSize)} of the original images: each test image's mask and prediction (threshold 0.5) at ` +
-    `${r.dataset.size}x${r.dataset.size}, each pixel counted as the original's pixel size scaled by the resize (as \`segment\` measures); ` +
-    `the test masks' mean area ${Number.isNaN(maskMm2) ? 'n/a' : maskMm2.toFixed(2)} mm². Means over the test images, then mean ± SD over repeats; ` +
-    'the limits of agreement are each repeat\'s bias ± 1.96 SD of its differences (Bland and Altman), averaged over repeats; ' +
-    'the relative error counts the test images with a nerve only.');
-  lines.push('');
-  return lines;
 }
 
 /**

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { summarize } from '@sa-unet/seg-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AREA_AGGREGATED, areaAgreement, loadSavedModel, phantomDataset, predictSamples, renderCsv, renderMarkdown, resolveRunOptions, runCompare,
+  AREA_AGGREGATED, areaAgreement, loadSavedModel, phantomDataset, predictSamples, renderCsv, renderMarkdown, resolveRunOptions, runCompare, runTrain,
   type AreaMetric, type CompareResults, type ModelResult,
 } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
@@ -87,6 +87,16 @@ describe('compare with a pixel size', () => {
     expect(JSON.parse(await readFile(join(root, 'run', 'config.json'), 'utf8')).pixelSize).toEqual({ spacingMm: [0.1, 0.1] });
     expect(await readFile(join(root, 'run', 'table.md'), 'utf8')).toContain('Areas at 0.1 mm per pixel of the original images');
     expect((await readFile(join(root, 'run', 'table.csv'), 'utf8')).split('\n')[0]).toContain('areaBiasMm2_mean');
+  });
+
+  it('train measures the held-out images\' areas too, in training.json', async () => {
+    const out = join(root, 'trained');
+    await runTrain({ model: 'sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 6, testFraction: 0.5, quiet: true, backend: 'wasm', out, dpi: 254 });
+    const log = JSON.parse(await readFile(join(out, 'training.json'), 'utf8'));
+    expect(log.options.pixelSize).toEqual({ dpi: 254 });
+    // 254 dpi: 0.1 mm pixels, as the compare run's; the same test images, so the same mask area.
+    expect(log.metrics.areaMaskMm2).toBeCloseTo(results.models[0].repeats[0].metrics.areaMaskMm2!, 9);
+    expect(log.metrics.areaBiasMm2).toBeCloseTo(log.metrics.areaPredictedMm2 - log.metrics.areaMaskMm2, 9);
   });
 
   it('refuses both pixel sizes at once and bad values, naming the flag, before any work', async () => {

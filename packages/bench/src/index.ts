@@ -8,6 +8,7 @@ export { runCompare, type RawCompareOptions } from './commands/compare.js';
 export { runTrain, type TrainCommandOptions } from './commands/train.js';
 export { runEvaluate, loadSavedModel, readSavedModel, buildSavedModel, renderEvaluation, type EvaluateCommandOptions, type EvaluateResult, type SavedModel, type SavedModelFiles } from './commands/evaluate.js';
 export { pairedComparisons, signedRankTest, EXACT_MAX_N, PAIRED_METRICS, type PairedComparison, type PairedMetric, type SignedRankTest } from './eval/paired.js';
+export { perImageScores, imagesCsv, type ImageScores } from './eval/per-image.js';
 export { areaAgreement, areaAtModelSize, renderAreaAgreement, type AreaAgreement } from './eval/areas.js';
 export { runLatency, measureModel, renderLatencyTable, type LatencyOptions, type LatencyRow, type LatencyJob } from './commands/latency.js';
 export { runParams } from './commands/params.js';

@@ -129,7 +129,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .requiredOption('--model <dir>', 'folder of a saved model (model.json + weights.bin)')
     .requiredOption('--data <dir>', 'folder with images/ and masks/ sharing file names')
     .option('--label <n>', 'mask value that is foreground (default: any non-zero)', integer('--label', 0)), 'also compare predicted and mask areas in mm²')
-    .option('--out <dir>', 'also write results.json, table.md and overlays/ there')
+    .option('--out <dir>', 'also write results.json, table.md, images.csv (scores per image) and overlays/ there')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--quiet', 'no progress bars or logs', false)
     .action(async (opts) => {

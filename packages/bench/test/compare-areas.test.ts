@@ -87,6 +87,9 @@ describe('compare with a pixel size', () => {
     expect(JSON.parse(await readFile(join(root, 'run', 'config.json'), 'utf8')).pixelSize).toEqual({ spacingMm: [0.1, 0.1] });
     expect(await readFile(join(root, 'run', 'table.md'), 'utf8')).toContain('Areas at 0.1 mm per pixel of the original images');
     expect((await readFile(join(root, 'run', 'table.csv'), 'utf8')).split('\n')[0]).toContain('areaBiasMm2_mean');
+    const rows = (await readFile(join(root, 'run', 'images.csv'), 'utf8')).trim().split('\n').map((line) => line.split(','));
+    expect(rows.map((row) => row[2])).toEqual(['image', ...results.dataset.testNames]);
+    expect(rows.slice(1).map((row) => Number(row[rows[0].indexOf('predicted_mm2')]))).toEqual(expected.predictedMm2);
   });
 
   it('train measures the held-out images\' areas too, in training.json', async () => {

@@ -27,7 +27,7 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe('compare (two models, 64x64, one epoch, synthetic)', () => {
   it('writes every output file, and nothing partial', async () => {
-    expect((await readdir(out)).sort()).toEqual(['checkpoints', 'config.json', 'loss.svg', 'overlays', 'results.json', 'roc.svg', 'runs', 'table.csv', 'table.md']);
+    expect((await readdir(out)).sort()).toEqual(['checkpoints', 'config.json', 'images.csv', 'loss.svg', 'overlays', 'results.json', 'roc.svg', 'runs', 'table.csv', 'table.md']);
     expect((await readdir(root)).sort()).toEqual(['run']);
     expect((await readdir(join(out, 'checkpoints', 'sa-unet', 'repeat-1'))).sort()).toEqual(['model.json', 'weights.bin']);
     const overlays = (await readdir(join(out, 'overlays'))).sort();
@@ -64,6 +64,11 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     expect(three).toContain(`, 8 epochs, 3 repeats with seeds ${results.config.seed + 1}..${results.config.seed + 3};`);
     const csv = (await readFile(join(out, 'table.csv'), 'utf8')).trim().split('\n');
     expect(csv).toHaveLength(3);
+    // images.csv: each model's test image, named, whose DSC is the repeat's (one test image).
+    const images = (await readFile(join(out, 'images.csv'), 'utf8')).trim().split('\n').map((line) => line.split(','));
+    expect(images.map((row) => row.slice(0, 3))).toEqual([['model', 'repeat', 'image'], ['unet', '1', results.dataset.testNames[0]], ['sa-unet', '1', results.dataset.testNames[0]]]);
+    const diceAt = images[0].indexOf('dice');
+    expect(images.slice(1).map((row) => Number(row[diceAt]))).toEqual(results.models.map((m) => m.repeats[0].metrics.dice));
     expect(csv[0].split(',')).toEqual(expect.arrayContaining(['dice_mean', 'surfaceDice_mean', 'surfaceDice_sd']));
     const svg = await readFile(join(out, 'roc.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
@@ -223,7 +228,10 @@ describe('train, evaluate, latency, params', () => {
     const evaluation = await runEvaluate({ model: join(out, 'checkpoints', 'sa-unet', 'repeat-1'), data: dataDir, out: evalOut, quiet: true, backend: 'wasm' });
     expect(evaluation.records).toHaveLength(3);
     expect(evaluation.areas).toBeUndefined();
-    expect((await readdir(evalOut)).sort()).toEqual(['overlays', 'results.json', 'table.md']);
+    expect((await readdir(evalOut)).sort()).toEqual(['images.csv', 'overlays', 'results.json', 'table.md']);
+    const perImage = (await readFile(join(evalOut, 'images.csv'), 'utf8')).trim().split('\n').map((line) => line.split(','));
+    expect(perImage.map((row) => row[0])).toEqual(['image', ...samples.map((sm) => sm.name).sort()]);
+    expect(perImage.slice(1).map((row) => Number(row[perImage[0].indexOf('dice')]))).toEqual(evaluation.records.map((r) => r.dice));
     // With a pixel size: the areas of predictions and masks, as segment measures each image.
     const model = join(out, 'checkpoints', 'sa-unet', 'repeat-1');
     const areasOut = join(root, 'eval-areas');
@@ -244,6 +252,8 @@ describe('train, evaluate, latency, params', () => {
     expect(withAreas.areas!.differenceMm2.count).toBe(3);
     const saved = JSON.parse(await readFile(join(areasOut, 'results.json'), 'utf8'));
     expect(saved.areas.truthMm2).toEqual(withAreas.areas!.truthMm2);
+    const areaRows = (await readFile(join(areasOut, 'images.csv'), 'utf8')).trim().split('\n').map((line) => line.split(','));
+    expect(areaRows.slice(1).map((row) => Number(row[areaRows[0].indexOf('mask_mm2')]))).toEqual(withAreas.areas!.truthMm2);
     expect(await readFile(join(areasOut, 'table.md'), 'utf8')).toMatch(/Cross-sectional area at 96 dpi of the original images \(3 images\): masks .* mm², predictions .*\n.*95% limits of agreement/);
     await expect(runEvaluate({ model, data: dataDir, dpi: 96, mmPerPixel: 0.1, quiet: true })).rejects.toThrow('give --dpi or --mm-per-pixel, not both');
     await expect(runEvaluate({ model, data: dataDir, mmPerPixel: -1, quiet: true })).rejects.toThrow(/--mm-per-pixel/);

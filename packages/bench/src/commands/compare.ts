@@ -1,6 +1,6 @@
 /**
  * `compare`: every model, R repeats each, on one dataset with the paper's protocol; writes
- * results.json, table.md, table.csv, roc.svg, loss.svg, overlays/*.png, config.json and the checkpoints.
+ * results.json, table.md, table.csv, images.csv, roc.svg, loss.svg, overlays/*.png, config.json and the checkpoints.
  */
 import { cp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { percentile, summarize, type Summary } from '@sa-unet/seg-metrics';
 import { trainableParamCount } from '@sa-unet/unet-zoo';
 import { backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
 import { pairedComparisons } from '../eval/paired.js';
+import { imagesCsv } from '../eval/per-image.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { checkOutFree, defaultOut, exists, isFolder, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
 import { log } from '../progress.js';
@@ -160,10 +161,12 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   await writeJson(join(work, 'results.json'), results);
   await writeFile(join(work, 'table.md'), renderMarkdown(results));
   await writeFile(join(work, 'table.csv'), renderCsv(results));
+  await writeFile(join(work, 'images.csv'), imagesCsv(['model', 'repeat'] as const,
+    models.flatMap((m) => m.repeats.flatMap((rep) => (rep.images ?? []).map((scores) => ({ model: m.model, repeat: rep.repeat, ...scores }))))));
   await writeFile(join(work, 'roc.svg'), await renderRocSvg(results));
   await writeFile(join(work, 'loss.svg'), await renderLossSvg(results));
   await publish(work, out);
-  log(show, `\n${renderMarkdown(results)}\nresults in ${out}/ (results.json, table.md, table.csv, roc.svg, loss.svg, overlays/, checkpoints/)`);
+  log(show, `\n${renderMarkdown(results)}\nresults in ${out}/ (results.json, table.md, table.csv, images.csv, roc.svg, loss.svg, overlays/, checkpoints/)`);
   if (tf.memory().numTensors > 1000) log(show, `warning: ${tf.memory().numTensors} tensors still allocated`);
   return { out, results };
 }

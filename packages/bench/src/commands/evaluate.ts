@@ -10,6 +10,7 @@ import { SUMMARIZED_METRICS, type EvaluationResult } from '@sa-unet/seg-metrics'
 import { modelInputSize } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../backend.js';
 import { loadPairs, pairFiles } from '../data/dataset.js';
+import { imagesCsv, perImageScores } from '../eval/per-image.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions } from '../eval/score.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
@@ -33,7 +34,7 @@ export interface EvaluateCommandOptions {
   dpi?: number;
   /** mm per pixel of the original images, square pixels: also compare the areas (or give `dpi`). */
   mmPerPixel?: number;
-  /** Also write results.json, table.md and overlays/ there (a folder that does not exist yet). */
+  /** Also write results.json, table.md, images.csv and overlays/ there (a folder that does not exist yet). */
   out?: string;
   /** tfjs backend, one of {@link BACKEND_CHOICES} (default 'auto'). */
   backend?: string;
@@ -148,6 +149,7 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Evaluat
           images: dataset.samples.map((s) => s.name), ...evaluation,
         });
         await writeFile(join(work, 'table.md'), report);
+        await writeFile(join(work, 'images.csv'), imagesCsv([], perImageScores(evaluation, dataset.samples.map((sample) => sample.name), evaluation.areas)));
         await writeOverlays(work, null, dataset.samples, predictions, size, 8);
       });
       log(show, `results in ${opts.out}/`);

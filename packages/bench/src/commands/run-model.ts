@@ -9,6 +9,7 @@ import { foregroundFraction } from '../data/foreground.js';
 import type { Split } from '../data/split.js';
 import { summarize } from '@sa-unet/seg-metrics';
 import { areaAgreement, type AreaAgreement } from '../eval/areas.js';
+import { perImageScores } from '../eval/per-image.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions, type TestScores } from '../eval/score.js';
 import { progressBar, stepsDone, trainingStatus } from '../progress.js';
@@ -166,6 +167,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
         peakRssMB: training.peakRssMB,
         metrics: repeatMetrics(scores, areas),
         roc: scores.roc,
+        images: perImageScores(scores.evaluation, split.test.map((sample) => sample.name), areas),
         checkpoint,
       },
     };

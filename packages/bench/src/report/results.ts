@@ -2,6 +2,7 @@
 import { summarize, type PixelSize, type Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import type { PairedComparison } from '../eval/paired.js';
+import type { ImageScores } from '../eval/per-image.js';
 import type { PlotCurve } from '../eval/score.js';
 import type { Latency } from '../eval/timing.js';
 import type { Protocol } from '../train/presets.js';
@@ -68,6 +69,8 @@ export interface RepeatResult {
   metrics: RepeatMetrics;
   /** Pixel ROC curve pooled over the test set, thinned to about 300 points for plotting. */
   roc: PlotCurve;
+  /** Each test image's scores, in test-set order (absent in records written before they were kept). */
+  images?: ImageScores[];
   /** Checkpoint folder, relative to the results folder. */
   checkpoint: string;
 }

@@ -24,7 +24,7 @@ describe.runIf(adapter)('compare on webgpu', () => {
     const gpu = await runCompare({ ...options, out: join(root, 'webgpu'), backend: 'webgpu' });
     expect(tf.getBackend()).toBe('webgpu');
     expect(tf.memory().numTensors).toBe(before);
-    expect((await readdir(join(root, 'webgpu'))).sort()).toEqual(['checkpoints', 'config.json', 'loss.svg', 'overlays', 'results.json', 'roc.svg', 'runs', 'table.csv', 'table.md']);
+    expect((await readdir(join(root, 'webgpu'))).sort()).toEqual(['checkpoints', 'config.json', 'images.csv', 'loss.svg', 'overlays', 'results.json', 'roc.svg', 'runs', 'table.csv', 'table.md']);
     expect((await readdir(join(root, 'webgpu', 'checkpoints', 'sa-unet', 'repeat-1'))).sort()).toEqual(['model.json', 'weights.bin']);
     for (const [i, m] of gpu.results.models.entries()) {
       const [loss] = m.repeats[0]!.epochLosses;

@@ -8,7 +8,7 @@ import '@sa-unet/scale-attn-conv';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { SUMMARIZED_METRICS, type EvaluationResult } from '@sa-unet/seg-metrics';
 import { modelInputSize } from '@sa-unet/unet-zoo';
-import { selectBackend } from '../backend.js';
+import { selectBackend, type ActiveBackend, type BackendChoice } from '../backend.js';
 import { loadPairs, pairFiles } from '../data/dataset.js';
 import { imagesCsv, perImageScores } from '../eval/per-image.js';
 import { predictSamples } from '../eval/predict.js';
@@ -17,7 +17,7 @@ import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log, progressBar } from '../progress.js';
 import { meanSd } from '../report/format.js';
 import { checkBackend, checkInteger, checkPixelSize } from './options.js';
-import { areaAgreement, renderAreaAgreement, type AreaAgreement } from '../eval/areas.js';
+import { areaAgreementOfCounts, renderAreaAgreement, type AreaAgreement } from '../eval/areas.js';
 import { writeOverlays } from './run-model.js';
 import { savedModelsBelow } from './saved-models-below.js';
 import { errorMessage } from '../errors.js';
@@ -101,6 +101,21 @@ export async function buildSavedModel({ dir, artifacts }: SavedModelFiles): Prom
   }
 }
 
+/**
+ * Starts the backend `choice`, builds the saved model of `files` on it and runs `use`, freeing the
+ * model whatever happens: what evaluate, recalibrate and segment do with a saved model, once its
+ * files have been read (so that their errors come before the backend's probe).
+ */
+export async function withSavedModel<T>(files: SavedModelFiles, choice: BackendChoice, use: (saved: SavedModel, backend: ActiveBackend) => Promise<T>): Promise<T> {
+  const backend = await selectBackend(choice);
+  const saved = await buildSavedModel(files);
+  try {
+    return await use(saved, backend);
+  } finally {
+    saved.model.dispose();
+  }
+}
+
 /** What {@link runEvaluate} returns: the metrics, and the areas' agreement where a pixel size was given. */
 export interface EvaluateResult extends EvaluationResult {
   /** Predicted against mask cross-sectional areas (with `dpi` or `mmPerPixel` only). */
@@ -130,15 +145,14 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Evaluat
   if (opts.out !== undefined) await checkOutFree(opts.out);
   const files = await readSavedModel(opts.model);
   const pairs = await pairFiles(opts.data); // its errors too before the backend starts
-  const backend = await selectBackend(choice);
-  const { model, size } = await buildSavedModel(files);
-  try {
+  return withSavedModel(files, choice, async ({ model, size }, backend) => {
     const dataset = await loadPairs(opts.data, pairs, { size, label });
     const bar = progressBar(`evaluating |{bar}| {value}/{total} images`, show);
     bar.start(dataset.samples.length);
     const predictions = await predictSamples(model, dataset.samples, size, 4, (done) => bar.update(done)).finally(() => bar.stop());
     const { evaluation: scores } = scorePredictions(predictions, dataset.samples, size);
-    const evaluation: EvaluateResult = pixelSize === undefined ? scores : { ...scores, areas: areaAgreement(predictions, dataset.samples, size, pixelSize) };
+    const evaluation: EvaluateResult = pixelSize === undefined ? scores : { ...scores, areas: areaAgreementOfCounts(scores.records, dataset.samples, size, pixelSize) };
+    const names = dataset.samples.map((sample) => sample.name);
     const title = `${opts.model} on ${opts.data} (${dataset.samples.length} images at ${size}x${size}, ${backend.name})`;
     const report = renderEvaluation(evaluation, title);
     process.stdout.write(report);
@@ -146,16 +160,14 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Evaluat
       await writeResultFolder(opts.out, async (work) => {
         await writeJson(join(work, 'results.json'), {
           model: opts.model, data: opts.data, label: label ?? null, size, backend: backend.description,
-          images: dataset.samples.map((s) => s.name), ...evaluation,
+          images: names, ...evaluation,
         });
         await writeFile(join(work, 'table.md'), report);
-        await writeFile(join(work, 'images.csv'), imagesCsv([], perImageScores(evaluation, dataset.samples.map((sample) => sample.name), evaluation.areas)));
+        await writeFile(join(work, 'images.csv'), imagesCsv([], perImageScores(evaluation, names, evaluation.areas)));
         await writeOverlays(work, null, dataset.samples, predictions, size, 8);
       });
       log(show, `results in ${opts.out}/`);
     }
     return evaluation;
-  } finally {
-    model.dispose();
-  }
+  });
 }

@@ -7,14 +7,13 @@
 import { join } from 'node:path';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { recalibrateBatchNorm, type Recalibration } from '@sa-unet/unet-zoo';
-import { selectBackend } from '../backend.js';
 import { listImages } from '../data/dataset.js';
 import { readGrayImage } from '../data/decode.js';
 import { resizeBilinear } from '../data/resize.js';
 import { stackImages } from '../train/batches.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log, progressBar } from '../progress.js';
-import { buildSavedModel, readSavedModel } from './evaluate.js';
+import { readSavedModel, withSavedModel } from './evaluate.js';
 import { checkBackend, checkInteger } from './options.js';
 
 /** Options of {@link runRecalibrate} (`sa-unet-bench recalibrate`). */
@@ -52,9 +51,7 @@ export async function runRecalibrate(opts: RecalibrateCommandOptions): Promise<R
   await checkOutFree(opts.out);
   const files = await listImages(opts.images);
   const saved = await readSavedModel(opts.model);
-  const backend = await selectBackend(choice);
-  const { model, size } = await buildSavedModel(saved);
-  try {
+  return withSavedModel(saved, choice, async ({ model, size }, backend) => {
     const bar = progressBar(`reading |{bar}| {value}/{total} images`, show);
     bar.start(files.length);
     const resized: Array<{ image: Float32Array }> = [];
@@ -84,7 +81,5 @@ export async function runRecalibrate(opts: RecalibrateCommandOptions): Promise<R
     log(show, `recalibrated the ${recalibration.layers} batch-norm layers of ${opts.model} over ${recalibration.batches} batch(es) of ` +
       `${Math.min(batchSize, files.length)} of the ${files.length} images of ${opts.images} at ${size}x${size}; saved to ${opts.out}/`);
     return { out: opts.out, count: files.length, size, ...recalibration };
-  } finally {
-    model.dispose();
-  }
+  });
 }

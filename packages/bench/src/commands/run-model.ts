@@ -8,7 +8,7 @@ import type { Sample } from '../data/dataset.js';
 import { foregroundFraction } from '../data/foreground.js';
 import type { Split } from '../data/split.js';
 import { summarize } from '@sa-unet/seg-metrics';
-import { areaAgreement, type AreaAgreement } from '../eval/areas.js';
+import { areaAgreementOfCounts, type AreaAgreement } from '../eval/areas.js';
 import { perImageScores } from '../eval/per-image.js';
 import { predictSamples } from '../eval/predict.js';
 import { scorePredictions, type TestScores } from '../eval/score.js';
@@ -154,7 +154,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
     const predictions = await predictSamples(model, split.test, options.size, options.batchSize,
       (done) => callbacks.onTest?.(done, split.test.length));
     const scores = scorePredictions(predictions, split.test, options.size);
-    const areas = options.pixelSize === undefined ? undefined : areaAgreement(predictions, split.test, options.size, options.pixelSize);
+    const areas = options.pixelSize === undefined ? undefined : areaAgreementOfCounts(scores.evaluation.records, split.test, options.size, options.pixelSize);
     return {
       model,
       predictions,

@@ -10,14 +10,13 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { segmentGrayImage, type ImageSegmentation } from '@sa-unet/unet-zoo';
 import type { PixelSize } from '@sa-unet/seg-metrics';
 import { areaAtModelSize } from '../eval/areas.js';
-import { selectBackend } from '../backend.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
 import { isFolder, writeFileAtomic } from '../output.js';
 import { listImages } from '../data/dataset.js';
 import { csvText } from '../report/csv.js';
 import { progressBar } from '../progress.js';
-import { buildSavedModel, readSavedModel } from './evaluate.js';
+import { readSavedModel, withSavedModel } from './evaluate.js';
 import { checkBackend, checkPixelSize } from './options.js';
 
 /** One image through a saved model, with the mask's area in the original image's mm². */
@@ -113,14 +112,7 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
   // The files first (their errors name them), then the backend, which may take seconds to probe.
   const files = await readSavedModel(opts.model);
   const image = await readGrayImage(opts.image);
-  await selectBackend(choice);
-  const { model } = await buildSavedModel(files);
-  let result: Segmentation;
-  try {
-    result = await segmentImage(model, image, pixelSize);
-  } finally {
-    model.dispose();
-  }
+  const result = await withSavedModel(files, choice, ({ model }) => segmentImage(model, image, pixelSize));
   if (opts.overlay !== undefined) {
     const { size } = result;
     await writeFileAtomic(opts.overlay, renderOverlay(result.input, new Uint8Array(size * size), result.probabilities, size, overlayScale(size)));
@@ -141,23 +133,22 @@ export async function runSegmentImages(opts: SegmentCommandOptions): Promise<Seg
   const { pixelSize, choice } = await checkSegmentOptions(opts);
   const files = await readSavedModel(opts.model);
   const images = await listImages(opts.images);
-  await selectBackend(choice);
-  const { model } = await buildSavedModel(files);
   const rows: SegmentedImage[] = [];
-  const bar = progressBar('segment |{bar}| {value}/{total} images | ETA {eta_formatted}', !opts.quiet && opts.csv !== undefined);
-  bar.start(images.length);
-  try {
-    for (const path of images) {
-      const row = rowOf(basename(path), await segmentImage(model, await readGrayImage(path), pixelSize));
-      rows.push(row);
-      bar.update(rows.length);
-      // Without a CSV the rows are the output: one line per image as it is done.
-      if (!opts.quiet && opts.csv === undefined) process.stdout.write(`${segmentationLine(path, row)}\n`);
+  await withSavedModel(files, choice, async ({ model }) => {
+    const bar = progressBar('segment |{bar}| {value}/{total} images | ETA {eta_formatted}', !opts.quiet && opts.csv !== undefined);
+    bar.start(images.length);
+    try {
+      for (const path of images) {
+        const row = rowOf(basename(path), await segmentImage(model, await readGrayImage(path), pixelSize));
+        rows.push(row);
+        bar.update(rows.length);
+        // Without a CSV the rows are the output: one line per image as it is done.
+        if (!opts.quiet && opts.csv === undefined) process.stdout.write(`${segmentationLine(path, row)}\n`);
+      }
+    } finally {
+      bar.stop();
     }
-  } finally {
-    bar.stop();
-    model.dispose();
-  }
+  });
   if (opts.csv !== undefined) {
     await writeFileAtomic(opts.csv, segmentationCsv(rows));
     if (!opts.quiet) process.stderr.write(`${rows.length} images segmented; table in ${opts.csv}\n`);

@@ -34,18 +34,38 @@ export function areaAtModelSize(data: Float32Array | Uint8Array, size: number, o
   return crossSectionalArea({ data, width: size, height: size }, { spacingMm: spacingAfterResize(pixelSize, original, { width: size, height: size }) });
 }
 
+/** Foreground pixels of a mask and of a prediction at the model's input size, as seg-metrics' image records count them. */
+export interface PixelCounts {
+  /** The mask's foreground pixels. */
+  truthPixels: number;
+  /** The prediction's foreground pixels (probability > 0.5). */
+  predPixels: number;
+}
+
 /**
  * The areas of probability maps and masks at the model's input size ({@link areaAtModelSize}), as
  * `segment` measures one image.
  */
 export function areaAgreement(maps: readonly Float32Array[], samples: readonly Sample[], size: number, pixelSize: PixelSize): AreaAgreement {
   if (maps.length !== samples.length) throw new Error(`areaAgreement: ${maps.length} maps for ${samples.length} samples`);
+  // crossSectionalArea at 1 mm per pixel: seg-metrics' own threshold and count.
+  const pixels = (data: Float32Array | Uint8Array) => crossSectionalArea({ data, width: size, height: size }, { spacingMm: [1, 1] });
+  return areaAgreementOfCounts(maps.map((map, i) => ({ truthPixels: pixels(samples[i]!.mask), predPixels: pixels(map) })), samples, size, pixelSize);
+}
+
+/**
+ * {@link areaAgreement} from pixel counts already made, such as the `records` of seg-metrics'
+ * evaluation of the same maps (`truthPixels`, `predPixels`): no map is thresholded again. Each
+ * count is scaled by its image's pixel area at the model's size, as crossSectionalArea scales it.
+ */
+export function areaAgreementOfCounts(counts: readonly PixelCounts[], samples: readonly Sample[], size: number, pixelSize: PixelSize): AreaAgreement {
+  if (counts.length !== samples.length) throw new Error(`areaAgreementOfCounts: ${counts.length} counts for ${samples.length} samples`);
   const truthMm2: number[] = [];
   const predictedMm2: number[] = [];
   samples.forEach((sample, i) => {
-    const original = { width: sample.originalWidth, height: sample.originalHeight };
-    truthMm2.push(areaAtModelSize(sample.mask, size, original, pixelSize));
-    predictedMm2.push(areaAtModelSize(maps[i]!, size, original, pixelSize));
+    const [dy, dx] = spacingAfterResize(pixelSize, { width: sample.originalWidth, height: sample.originalHeight }, { width: size, height: size });
+    truthMm2.push(counts[i]!.truthPixels * dy * dx);
+    predictedMm2.push(counts[i]!.predPixels * dy * dx);
   });
   const differences = predictedMm2.map((p, i) => p - truthMm2[i]!);
   const differenceMm2 = summarize(differences);

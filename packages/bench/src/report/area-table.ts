@@ -13,15 +13,15 @@ export function areaSection(r: CompareResults): string[] {
   if (pixelSize == null) return [];
   const lines = ['## Cross-sectional area (mm²)', '',
     '| model | predicted area | bias (prediction − mask) | 95% limits of agreement | absolute error | relative error |', '|---|---|---|---|---|---|'];
-  let maskMm2 = NaN;
   for (const m of r.models) {
     const a = m.areaAggregate;
     if (a === undefined) continue;
-    maskMm2 = a.areaMaskMm2.mean;
     lines.push(`| ${MODEL_TITLES[m.model]} | ${meanSd(a.areaPredictedMm2, 2)} | ${signedMeanSd(a.areaBiasMm2, 2)} | ` +
       `${signed(a.areaLowerLimitMm2.mean, 2)} to ${signed(a.areaUpperLimitMm2.mean, 2)} | ${meanSd(a.areaAbsoluteErrorMm2, 2)} | ${percent(a.areaRelativeError)} |`);
   }
   lines.push('');
+  // Every model is tested on the same images: the masks' area is any model's.
+  const maskMm2 = r.models.find((m) => m.areaAggregate !== undefined)?.areaAggregate!.areaMaskMm2.mean ?? NaN;
   lines.push(`Areas at ${describePixelSize(pixelSize)} of the original images: each test image's mask and prediction (threshold 0.5) at ` +
     `${r.dataset.size}x${r.dataset.size}, each pixel counted as the original's pixel size scaled by the resize (as \`segment\` measures); ` +
     `the test masks' mean area ${Number.isNaN(maskMm2) ? 'n/a' : maskMm2.toFixed(2)} mm². Means over the test images, then mean ± SD over repeats; ` +

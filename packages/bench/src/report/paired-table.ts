@@ -1,7 +1,11 @@
 /** table.md's section of SA-U-Net against each model, paired by repeat (`paired` of results.json). */
 import { MODEL_TITLES } from './paper.js';
 import { pValue, signedMeanSd } from './format.js';
-import type { CompareResults } from './results.js';
+import type { AggregatedMetric, CompareResults } from './results.js';
+import { PAIRED_METRICS } from '../eval/paired.js';
+
+/** The paired metrics' names in the table, as Table 3 writes them. */
+const METRIC_TITLES: Partial<Record<AggregatedMetric, string>> = { dice: 'DSC', hausdorff: 'HD (px)' };
 
 /**
  * SA-U-Net against each model, paired by repeat (DSC and HD: the metrics of Table 3): whether one
@@ -10,15 +14,13 @@ import type { CompareResults } from './results.js';
 export function pairedSection(r: CompareResults): string[] {
   const paired = r.paired ?? [];
   if (!paired.some((c) => c.difference.count >= 2)) return [];
-  const ref = MODEL_TITLES['sa-unet'];
-  const lines = [`## ${ref} against each model, paired by repeat`, '',
-    '| model | DSC: SA-U-Net − model | SA-U-Net higher | p | HD (px): SA-U-Net − model | SA-U-Net lower | p |', '|---|---|---|---|---|---|---|'];
-  const models = [...new Set(paired.map((c) => c.model))];
-  for (const model of models) {
-    const cells = ['dice', 'hausdorff'].map((metric) => {
+  const header = PAIRED_METRICS.map(({ metric, higherIsBetter }) => `${METRIC_TITLES[metric] ?? metric}: SA-U-Net − model | SA-U-Net ${higherIsBetter ? 'higher' : 'lower'} | p`);
+  const lines = [`## ${MODEL_TITLES['sa-unet']} against each model, paired by repeat`, '',
+    `| model | ${header.join(' | ')} |`, `|---|${PAIRED_METRICS.map(() => '---|---|---|').join('')}`];
+  for (const model of new Set(paired.map((c) => c.model))) {
+    const cells = PAIRED_METRICS.map(({ metric }) => {
       const c = paired.find((p) => p.model === model && p.metric === metric);
-      if (c === undefined) return ['n/a', 'n/a', 'n/a'];
-      return [signedMeanSd(c.difference, 3), `${c.referenceBetter} of ${c.difference.count}`, pValue(c.signedRank.pValue)];
+      return c === undefined ? ['n/a', 'n/a', 'n/a'] : [signedMeanSd(c.difference, 3), `${c.referenceBetter} of ${c.difference.count}`, pValue(c.signedRank.pValue)];
     });
     lines.push(`| ${MODEL_TITLES[model]} | ${cells.flat().join(' | ')} |`);
   }

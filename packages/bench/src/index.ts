@@ -23,7 +23,7 @@ export { sampleTraining, splitDataset, type Split } from './data/split.js';
 export { shearBatch, shearTransform, drawShears } from './train/augment.js';
 export { trainModel, type TrainOptions, type TrainProgress, type TrainResult } from './train/trainer.js';
 export { copyWeights } from './train/initial-weights.js';
-export { PRESETS, type Protocol, type PresetName } from './train/presets.js';
+export { PRESETS, baseFiltersOf, type Protocol, type PresetName } from './train/presets.js';
 export { predictSamples, inferenceLatency } from './eval/predict.js';
 export type { Latency } from './eval/timing.js';
 export { scorePredictions, type TestScores, type PlotCurve } from './eval/score.js';

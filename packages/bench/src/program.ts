@@ -48,11 +48,40 @@ function presetValues(key: 'size' | 'epochs' | 'repeats' | 'baseFilters' | 'phan
   return names.map((name) => `${name} ${PRESETS[name][key]}`).join(', ');
 }
 
-/** Flag names to option names (--lr is learningRate, --shear is shearDegrees, --recalibrate-bn is recalibrateBatchNorm). */
+/** What --base-filters gives: one width for every model, and widths of single models. */
+type BaseFiltersFlag = Pick<RawRunOptions, 'baseFilters' | 'modelBaseFilters'>;
+
+/**
+ * --base-filters: a width ('16'), widths by model ('unet=4,sa-unet=16'), or both ('16,unet=4'). The
+ * model names are checked against --models when the options are resolved.
+ */
+function baseFiltersFlag(value: string): BaseFiltersFlag {
+  const flag: BaseFiltersFlag = {};
+  const modelBaseFilters: Record<string, number> = {};
+  for (const item of value.split(',').map((s) => s.trim())) {
+    const [name, width] = item.includes('=') ? item.split('=', 2).map((s) => s.trim()) : [undefined, item];
+    const n = Number(width);
+    if (width === '' || !Number.isInteger(n) || n < 4) {
+      throw new InvalidArgumentError(`--base-filters takes an integer >= 4 or model=integer pairs (as 16 or unet=4,sa-unet=16), got '${item}' in '${value}'`);
+    }
+    if (name === undefined) {
+      if (flag.baseFilters !== undefined) throw new InvalidArgumentError(`--base-filters takes one width for every model, got ${flag.baseFilters} and ${n} in '${value}'`);
+      flag.baseFilters = n;
+    } else {
+      if (name in modelBaseFilters) throw new InvalidArgumentError(`--base-filters gives ${name} twice in '${value}'`);
+      modelBaseFilters[name] = n;
+    }
+  }
+  if (Object.keys(modelBaseFilters).length > 0) flag.modelBaseFilters = modelBaseFilters;
+  return flag;
+}
+
+/** Flag names to option names (--lr is learningRate, --shear is shearDegrees, --recalibrate-bn is recalibrateBatchNorm; --base-filters gives two). */
 function toRunOptions(opts: Record<string, unknown>): RawRunOptions {
-  const { lr, shear, recalibrateBn, ...rest } = opts;
+  const { lr, shear, recalibrateBn, baseFilters, ...rest } = opts;
   return {
-    ...rest, learningRate: lr as number | undefined, shearDegrees: shear as number | undefined, recalibrateBatchNorm: recalibrateBn as boolean | undefined,
+    ...rest, ...(baseFilters as BaseFiltersFlag | undefined),
+    learningRate: lr as number | undefined, shearDegrees: shear as number | undefined, recalibrateBatchNorm: recalibrateBn as boolean | undefined,
   } as RawRunOptions;
 }
 
@@ -76,7 +105,8 @@ function addRunOptions(cmd: Command): Command {
     .option('--batch-size <n>', `mini-batch size (paper: ${PRESETS.paper.batchSize})`, integer('--batch-size', 1))
     .option('--lr <x>', `Adam learning rate (paper: ${PRESETS.paper.learningRate.toExponential()})`, number('--lr', 1e-7, 1))
     .option('--shear <degrees>', `random shear range on x and y (paper: ${PRESETS.paper.shearDegrees})`, number('--shear', 0, 45))
-    .option('--base-filters <n>', `filters of the first level (preset: ${presetValues('baseFilters')})`, integer('--base-filters', 4))
+    .option('--base-filters <list>', `filters of the first level (preset: ${presetValues('baseFilters')}): n for every model, ` +
+      'model=n pairs for single ones (unet=4,sa-unet=16: about equal parameter counts), or both (16,unet=4)', baseFiltersFlag)
     .option('--phantom-count <n>', `phantom images when no --data (preset: ${presetValues('phantomCount')})`, integer('--phantom-count', 2))
     .option('--recalibrate-bn', 'before testing, re-estimate batch norm\'s moving statistics from the training images with the final weights (not in the paper)')
     .option('--no-channel-attention', 'SA-U-Net without its layers\' ECA channel attention (an ablation; not in the paper)')

@@ -47,6 +47,8 @@ describe('sa-unet-bench flags', () => {
     expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--recalibrate-bn[\s\S]*--resume[\s\S]*--extend <dir>/);
     expect(help.train).toMatch(/--recalibrate-bn[\s\S]*--no-channel-attention[\s\S]*--foreground-prior <p>/);
     expect(help.compare).toMatch(/--foreground-prior <p>[\s\S]*--train-images <n>[\s\S]*--seed <n>/);
+    expect(help.compare.replace(/\s+/g, ' ')).toContain('--base-filters <list> filters of the first level (preset: quick 16, paper 32): n for every model, ' +
+      'model=n pairs for single ones (unet=4,sa-unet=16: about equal parameter counts), or both (16,unet=4)');
     expect(help.train).toMatch(/--train-images <n> +train on a seeded subset of n of the training images/);
     expect(help.compare).toMatch(/--no-channel-attention +SA-U-Net without its layers' ECA channel attention/);
     for (const command of [help.compare, help.train]) expect(command).toMatch(/--no-replay-steps +on webgpu, train through trainOnBatch instead of\s+replaying/);

@@ -98,10 +98,11 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     await runCompare({ models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, out: join(root, 'first'), quiet: true, workers: 1, backend: 'wasm' });
     await cp(join(root, 'first'), partial, { recursive: true });
     await rm(join(partial, 'results.json'));
-    // Written by a version from before --recalibrate-bn, --no-channel-attention, --foreground-prior
-    // and compare's --dpi (which never recalibrated, always had the attention, started at a zero
-    // bias and measured no areas): resumes as it is.
-    const { recalibrateBatchNorm: _, channelAttention: __, foregroundPrior: ___, pixelSize: ____, ...older } = JSON.parse(await readFile(join(partial, 'config.json'), 'utf8'));
+    // Written by a version from before --recalibrate-bn, --no-channel-attention, --foreground-prior,
+    // compare's --dpi and widths per model (which never recalibrated, always had the attention,
+    // started at a zero bias, measured no areas and built every model at one width): resumes as it is.
+    const { recalibrateBatchNorm: _, channelAttention: __, foregroundPrior: ___, pixelSize: ____, modelBaseFilters: _____, ...older } =
+      JSON.parse(await readFile(join(partial, 'config.json'), 'utf8'));
     await writeFile(join(partial, 'config.json'), JSON.stringify(older));
     const started = performance.now();
     const { results: resumed } = await runCompare({

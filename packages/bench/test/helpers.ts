@@ -80,7 +80,7 @@ function repeat(n: number, epochLosses: number[]): RepeatResult {
 export function model(name: ModelResult['model'], losses: number[][]): ModelResult {
   const repeats = losses.map((l, i) => repeat(i + 1, l));
   const aggregate = Object.fromEntries(Object.entries(METRICS).filter(([k]) => k !== 'skipped').map(([k, v]) => [k, summarize(repeats.map(() => v as number))]));
-  return { model: name, params: 1000, trainableParams: 900, inference: { medianMs: 1, p90Ms: 1, firstMs: 2, runs: 20, backend: 'wasm' },
+  return { model: name, baseFilters: 16, params: 1000, trainableParams: 900, inference: { medianMs: 1, p90Ms: 1, firstMs: 2, runs: 20, backend: 'wasm' },
     repeats, aggregate: aggregate as ModelResult['aggregate'], secondsPerEpoch: 1 };
 }
 
@@ -89,7 +89,7 @@ export function results(models: ModelResult[], epochs: number): CompareResults {
   return {
     tool: '@sa-unet/bench compare', date: '2026-12-03T00:00:00.000Z', node: 'v20', backend: { name: 'wasm', description: 'wasm' },
     config: { command: 'compare', preset: 'quick', size: 64, epochs, repeats: models[0].repeats.length, batchSize: 4, learningRate: 5e-4, shearDegrees: 15,
-      baseFilters: 16, phantomCount: 80, recalibrateBatchNorm: false, channelAttention: true, foregroundPrior: null, models: models.map((m) => m.model), data: null, testData: null,
+      baseFilters: 16, modelBaseFilters: {}, phantomCount: 80, recalibrateBatchNorm: false, channelAttention: true, foregroundPrior: null, models: models.map((m) => m.model), data: null, testData: null,
       label: null, testFraction: 0.2, trainImages: null, seed: 1, pixelSize: null, backend: 'wasm' },
     dataset: { source: 'phantom', size: 64, train: 8, trainAvailable: 8, test: 2, trainForegroundFraction: 0.03, testNames: ['a', 'b'] },
     models, wallSeconds: 1,

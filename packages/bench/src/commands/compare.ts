@@ -20,6 +20,7 @@ import { renderRocSvg } from '../report/roc-svg.js';
 import { renderCsv, renderMarkdown } from '../report/tables.js';
 import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
+import { baseFiltersOf } from '../train/presets.js';
 import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
 import { checkResumable, checkSameRun, runConfig } from './resume.js';
 import { buildModel, removeTrainingStates, resolveForegroundPrior, trainingStateDir } from './run-model.js';
@@ -138,7 +139,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
     const aggregateOf = <K extends AggregatedMetric | AreaMetric>(keys: readonly K[]) =>
       Object.fromEntries(keys.map((k) => [k, summarize(repeats.map((rep) => rep.metrics[k] ?? NaN))])) as Record<K, Summary>;
     models.push({
-      model: name, params, trainableParams, inference: { ...latency, backend: backend.name }, repeats, aggregate: aggregateOf(AGGREGATED),
+      model: name, baseFilters: baseFiltersOf(options, name), params, trainableParams, inference: { ...latency, backend: backend.name }, repeats, aggregate: aggregateOf(AGGREGATED),
       ...(options.pixelSize === undefined ? {} : { areaAggregate: aggregateOf(AREA_AGGREGATED) }),
       secondsPerEpoch: percentile(Float64Array.from(repeats.flatMap((rep) => rep.epochSeconds)), 50),
     });

@@ -25,6 +25,12 @@ export interface RunOptions extends Protocol, DataOptions {
   preset: PresetName;
   /** The models to train, in order. */
   models: ModelName[];
+  /**
+   * Base widths of single models that differ from `baseFilters` (`--base-filters unet=4,sa-unet=16`):
+   * only models of the run, only widths other than `baseFilters`, in the zoo's order; {} for none.
+   * See {@link baseFiltersOf}.
+   */
+  modelBaseFilters: Partial<Record<ModelName, number>>;
   /** The tfjs backend ('auto': tfjs-node if installed, else hardware WebGPU, else wasm). */
   backend: BackendChoice;
   /** Results folder (compare: default bench-results/<timestamp>; train: required). */
@@ -54,7 +60,12 @@ export interface RunOptions extends Protocol, DataOptions {
 }
 
 /** Raw flag values as the CLI parses them (every field optional). */
-export type RawRunOptions = Partial<Omit<RunOptions, 'models' | 'preset' | 'backend' | 'pixelSize'>> & {
+export type RawRunOptions = Partial<Omit<RunOptions, 'models' | 'preset' | 'backend' | 'pixelSize' | 'modelBaseFilters'>> & {
+  /**
+   * Base widths of single models, by model name (`--base-filters unet=4,sa-unet=16`), e.g. to compare
+   * networks of about the same parameter count; the others get `baseFilters`.
+   */
+  modelBaseFilters?: Record<string, number>;
   /** Dots per inch of the original images, for the areas (or give `mmPerPixel`). */
   dpi?: number;
   /** mm per pixel of the original images, square pixels, for the areas (or give `dpi`). */
@@ -137,6 +148,24 @@ export function checkForegroundPrior(value: unknown): number | 'auto' | null {
   throw new Error(`--foreground-prior must be ${FOREGROUND_PRIOR_VALUES}, got ${JSON.stringify(value)}`);
 }
 
+/**
+ * Per-model base widths, checked: names of models that the run trains, integer widths of at least 4.
+ * Kept in the zoo's order and only where they differ from `baseFilters`, so that one run's options
+ * have one form (a resumed run compares them).
+ */
+export function checkModelBaseFilters(value: Record<string, number> | undefined, baseFilters: number, models: readonly ModelName[]): Partial<Record<ModelName, number>> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`--base-filters: expected widths by model name, as { unet: 4 }, got ${JSON.stringify(value)}`);
+  }
+  for (const [name, width] of Object.entries(value)) {
+    if (!isModelName(name)) throw new Error(`--base-filters: unknown model ${JSON.stringify(name)}; expected any of: ${MODEL_NAMES.join(', ')}`);
+    if (!models.includes(name)) throw new Error(`--base-filters: ${name}=${String(width)} names a model that this run does not train (models: ${models.join(', ')})`);
+    checkInteger(width, `--base-filters (the width of ${name})`, 4);
+  }
+  return Object.fromEntries(MODEL_NAMES.filter((name) => name in value && value[name] !== baseFilters).map((name) => [name, value[name]]));
+}
+
 /** The preset's protocol, overridden by the given flags; every value checked. */
 export function resolveRunOptions(raw: RawRunOptions): RunOptions {
   const preset = raw.preset ?? 'quick';
@@ -144,6 +173,8 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
   const base = PRESETS[preset];
   const backend = checkBackend(raw.backend);
   const size = checkSize(raw.size ?? base.size);
+  const baseFilters = checkInteger(raw.baseFilters ?? base.baseFilters, '--base-filters', 4);
+  const models = parseModels(raw.models);
   return {
     preset,
     size,
@@ -152,12 +183,13 @@ export function resolveRunOptions(raw: RawRunOptions): RunOptions {
     batchSize: checkInteger(raw.batchSize ?? base.batchSize, '--batch-size', 1),
     learningRate: checkNumber(raw.learningRate ?? base.learningRate, '--lr', 0, 1),
     shearDegrees: checkNumber(raw.shearDegrees ?? base.shearDegrees, '--shear', 0, 45, true),
-    baseFilters: checkInteger(raw.baseFilters ?? base.baseFilters, '--base-filters', 4),
+    baseFilters,
     phantomCount: checkInteger(raw.phantomCount ?? base.phantomCount, '--phantom-count', 2),
     recalibrateBatchNorm: checkBoolean(raw.recalibrateBatchNorm ?? base.recalibrateBatchNorm, '--recalibrate-bn'),
     channelAttention: checkBoolean(raw.channelAttention ?? base.channelAttention, '--no-channel-attention'),
     foregroundPrior: checkForegroundPrior(raw.foregroundPrior === undefined ? base.foregroundPrior : raw.foregroundPrior),
-    models: parseModels(raw.models),
+    models,
+    modelBaseFilters: checkModelBaseFilters(raw.modelBaseFilters, baseFilters, models),
     backend,
     data: raw.data,
     testData: raw.testData,

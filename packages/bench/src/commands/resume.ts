@@ -18,19 +18,20 @@ function canonicalJson(o: object): string {
 
 /**
  * The values that run-defining options outside the presets had before they existed, for configs
- * written before them: `--train-images` trained on every training image, and no run measured areas
- * before `--dpi` and `--mm-per-pixel`.
+ * written before them: `--train-images` trained on every training image, no run measured areas
+ * before `--dpi` and `--mm-per-pixel`, and every model had the run's base width before
+ * `--base-filters model=n`.
  */
-const BEFORE_ADDED_OPTIONS: Partial<RunConfig> = { trainImages: null, pixelSize: null };
+const BEFORE_ADDED_OPTIONS: Partial<RunConfig> = { trainImages: null, pixelSize: null, modelBaseFilters: {} };
 
 /** The config of a run, as config.json records it. */
 export function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
   const {
-    preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention, foregroundPrior, models, testFraction,
-    seed, trainImages,
+    preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, modelBaseFilters, phantomCount, recalibrateBatchNorm, channelAttention,
+    foregroundPrior, models, testFraction, seed, trainImages,
   } = options;
   return {
-    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, phantomCount, recalibrateBatchNorm, channelAttention,
+    command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, modelBaseFilters, phantomCount, recalibrateBatchNorm, channelAttention,
     foregroundPrior, models, testFraction, trainImages: trainImages ?? null, seed,
     data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, pixelSize: options.pixelSize ?? null, backend,
   };

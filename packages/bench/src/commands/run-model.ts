@@ -21,6 +21,7 @@ import { copyWeights } from '../train/initial-weights.js';
 import { trainModel, type TrainProgress } from '../train/trainer.js';
 import { removeTrainingState } from '../train/training-state.js';
 import type { RunOptions } from './options.js';
+import { baseFiltersOf } from '../train/presets.js';
 
 /** The seed of repeat r (1-based): the same for every model, so repeats are paired across models. */
 export function repeatSeed(options: RunOptions, repeat: number): number {
@@ -28,15 +29,15 @@ export function repeatSeed(options: RunOptions, repeat: number): number {
 }
 
 /**
- * Builds a model of the run's architecture with its initial weights drawn from `seed`
- * (`channelAttention`, default true, applies to SA-U-Net only; `foregroundPrior`, a probability or
- * null for a zero bias, to every model's head).
+ * Builds a model of the run's architecture with its initial weights drawn from `seed`, at its base
+ * width ({@link baseFiltersOf}; `channelAttention`, default true, applies to SA-U-Net only;
+ * `foregroundPrior`, a probability or null for a zero bias, to every model's head).
  */
 export function buildModel(name: ModelName,
-  options: Pick<RunOptions, 'size' | 'baseFilters'> & Partial<Pick<RunOptions, 'channelAttention'>> & { foregroundPrior?: number | null },
+  options: Pick<RunOptions, 'size' | 'baseFilters'> & Partial<Pick<RunOptions, 'channelAttention' | 'modelBaseFilters'>> & { foregroundPrior?: number | null },
   seed: number): tfl.LayersModel {
   const config = {
-    inputShape: [options.size, options.size, 1] as [number, number, number], baseFilters: options.baseFilters,
+    inputShape: [options.size, options.size, 1] as [number, number, number], baseFilters: baseFiltersOf(options, name),
     foregroundPrior: options.foregroundPrior ?? undefined,
   };
   return withSeededMathRandom(seed, () => (name === 'sa-unet'

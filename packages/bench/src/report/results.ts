@@ -99,6 +99,8 @@ export function finalTrainLoss(m: Pick<ModelResult, 'repeats'>): Summary {
 export interface ModelResult {
   /** Which model. */
   model: ModelName;
+  /** Filters of its first level (the run's `--base-filters`, or the model's own). */
+  baseFilters: number;
   /** Every weight, batch-norm statistics included. */
   params: number;
   /** Weights that training updates. */
@@ -126,6 +128,8 @@ export interface RunConfig extends Protocol {
   preset: string;
   /** The models trained, in order. */
   models: ModelName[];
+  /** Base widths of single models other than `baseFilters` (`--base-filters unet=4`); {} where every model had `baseFilters`. */
+  modelBaseFilters: Partial<Record<ModelName, number>>;
   /** The `--data` folder; null for the phantom. */
   data: string | null;
   /** The `--test-data` folder; null for a split of the data. */

@@ -4,7 +4,7 @@ import { AGGREGATED, AREA_AGGREGATED, finalTrainLoss, type CompareResults, type 
 import { areaSection } from './area-table.js';
 import { fixed, meanSd, percent } from './format.js';
 import { pairedSection } from './paired-table.js';
-import { PRESETS } from '../train/presets.js';
+import { baseFiltersOf, PRESETS } from '../train/presets.js';
 import { counted } from '../plural.js';
 import { csvText } from './csv.js';
 
@@ -22,15 +22,32 @@ function priorNote(prior: number | 'auto' | null, trainFraction: number): string
  */
 function scaleNote(c: RunConfig): string {
   const paper = PRESETS.paper;
-  const words: Record<'size' | 'epochs' | 'repeats' | 'baseFilters', (v: number) => string> = {
-    size: (v) => `${v}x${v}`, epochs: (v) => counted(v, 'epoch'), repeats: (v) => counted(v, 'repeat'), baseFilters: (v) => `base width ${v}`,
+  const words: Record<'size' | 'epochs' | 'repeats', (v: number) => string> = {
+    size: (v) => `${v}x${v}`, epochs: (v) => counted(v, 'epoch'), repeats: (v) => counted(v, 'repeat'),
   };
   const smaller = (Object.keys(words) as Array<keyof typeof words>).filter((key) => c[key] < paper[key])
     .map((key) => `${words[key](c[key])} (paper ${words[key](paper[key])})`);
+  const narrower = baseWidths(c).filter((w) => w < paper.baseFilters);
+  if (narrower.length > 0) {
+    const range = narrower.length === 1 ? `base width ${narrower[0]}` : `base widths ${narrower[0]} to ${narrower.at(-1)}`;
+    smaller.push(`${range} (paper base width ${paper.baseFilters})`);
+  }
   if (smaller.length === 0) return '';
   return `- Scale: smaller than the paper's protocol: ${smaller.join(', ')}. A check of the pipeline, not a reproduction: networks this short of ` +
     'their training often have not converged (see the final train loss), and one run\'s ranking can change with the seed or more --epochs ' +
     '(packages/bench/FINDINGS.md).';
+}
+
+/** The base widths of a run's models, each once, ascending. */
+function baseWidths(c: RunConfig): number[] {
+  return [...new Set(c.models.map((m) => baseFiltersOf(c, m)))].sort((a, b) => a - b);
+}
+
+/** The networks' base widths in words: 'base width 16', or each model's where they differ (`--base-filters unet=4`). */
+function baseWidthWords(c: RunConfig): string {
+  const widths = baseWidths(c);
+  if (widths.length <= 1) return `base width ${widths[0] ?? c.baseFilters}`;
+  return `base widths ${c.models.map((m) => `${MODEL_TITLES[m]} ${baseFiltersOf(c, m)}`).join(', ')}`;
 }
 
 /** table.md: the run's data and protocol, then Tables 2 and 3 in the paper's shapes with its numbers beside ours. */
@@ -45,7 +62,7 @@ export function renderMarkdown(r: CompareResults): string {
   lines.push(`- Data: ${r.dataset.source}; ${train} and ${r.dataset.test} test images at ${r.dataset.size}x${r.dataset.size}` +
     `${c.label !== null ? `, foreground label ${c.label}` : ''}; ${(100 * r.dataset.trainForegroundFraction).toFixed(2)}% of the training pixels are foreground.`);
   lines.push(`- Protocol: Adam (learning rate ${c.learningRate}), batch ${c.batchSize}, dice loss, random shear ±${c.shearDegrees}° on x and y, ` +
-    `${counted(c.epochs, 'epoch')}, ${counted(c.repeats, 'repeat')} with ${c.repeats === 1 ? `seed ${c.seed + 1}` : `seeds ${c.seed + 1}..${c.seed + c.repeats}`}; networks of base width ${c.baseFilters}.` +
+    `${counted(c.epochs, 'epoch')}, ${counted(c.repeats, 'repeat')} with ${c.repeats === 1 ? `seed ${c.seed + 1}` : `seeds ${c.seed + 1}..${c.seed + c.repeats}`}; networks of ${baseWidthWords(c)}.` +
     (c.recalibrateBatchNorm ? ' Before testing, batch norm\'s moving statistics were re-estimated from the training images with the final weights (--recalibrate-bn; not in the paper).' : '') +
     (c.channelAttention === false ? ' SA-U-Net\'s layers had no channel attention (--no-channel-attention; an ablation, not in the paper).' : '') +
     priorNote(c.foregroundPrior ?? null, r.dataset.trainForegroundFraction));
@@ -106,12 +123,12 @@ export function renderMarkdown(r: CompareResults): string {
  */
 export function renderCsv(r: CompareResults): string {
   const areas = r.config.pixelSize != null ? AREA_AGGREGATED : [];
-  const header = ['model', 'params', 'trainable_params', 'repeats',
+  const header = ['model', 'base_filters', 'params', 'trainable_params', 'repeats',
     ...AGGREGATED.flatMap((k) => [`${k}_mean`, `${k}_sd`]), 'inference_median_ms', 'inference_p90_ms', 'inference_first_ms', 'train_seconds_per_epoch',
     'final_train_loss_mean', 'final_train_loss_sd', 'backend', ...areas.flatMap((k) => [`${k}_mean`, `${k}_sd`])];
   const rows = r.models.map((m) => {
     const loss = finalTrainLoss(m);
-    return [m.model, m.params, m.trainableParams, m.repeats.length, ...AGGREGATED.flatMap((k) => [m.aggregate[k].mean, m.aggregate[k].sd]),
+    return [m.model, m.baseFilters, m.params, m.trainableParams, m.repeats.length, ...AGGREGATED.flatMap((k) => [m.aggregate[k].mean, m.aggregate[k].sd]),
       m.inference.medianMs, m.inference.p90Ms, m.inference.firstMs, m.secondsPerEpoch, loss.mean, loss.sd, m.inference.backend,
       ...areas.flatMap((k) => [m.areaAggregate?.[k].mean ?? NaN, m.areaAggregate?.[k].sd ?? NaN])];
   });

@@ -1,4 +1,5 @@
 /** The training protocol: the paper's, and a quick one with the same protocol at a smaller scale. */
+import type { ModelName } from '@sa-unet/unet-zoo';
 
 export interface Protocol {
   /** Side of the square input. */
@@ -68,4 +69,9 @@ export type PresetName = keyof typeof PRESETS;
 /** Whether `name` is a key of {@link PRESETS} (a type guard for `--preset`). */
 export function isPresetName(name: unknown): name is PresetName {
   return typeof name === 'string' && Object.hasOwn(PRESETS, name);
+}
+
+/** The base width that `model` is built with in a run: its own (`--base-filters model=n`), else the run's. */
+export function baseFiltersOf(options: { baseFilters: number; modelBaseFilters?: Partial<Record<ModelName, number>> }, model: ModelName): number {
+  return options.modelBaseFilters?.[model] ?? options.baseFilters;
 }

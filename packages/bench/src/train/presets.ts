@@ -1,5 +1,6 @@
-/** The training protocol: the paper's, and a quick one with the same protocol at a smaller scale. */
 import type { ModelName } from '@sa-unet/unet-zoo';
+
+/** The training protocol: the paper's, and a quick one with the same protocol at a smaller scale. */
 
 export interface Protocol {
   /** Side of the square input. */

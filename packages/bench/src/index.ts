@@ -11,7 +11,7 @@ export { pairedComparisons, signedRankTest, EXACT_MAX_N, PAIRED_METRICS, type Pa
 export { perImageScores, imagesCsv, type ImageScores } from './eval/per-image.js';
 export { areaAgreement, areaAtModelSize, renderAreaAgreement, type AreaAgreement } from './eval/areas.js';
 export { runLatency, measureModel, renderLatencyTable, type LatencyOptions, type LatencyRow, type LatencyJob } from './commands/latency.js';
-export { runParams } from './commands/params.js';
+export { runParams, paramsByWidth } from './commands/params.js';
 export { runRecalibrate, type RecalibrateCommandOptions, type RecalibrateResult } from './commands/recalibrate.js';
 export { runSegment, runSegmentImages, segmentImage, segmentationCsv, type Segmentation, type SegmentedImage, type SegmentCommandOptions } from './commands/segment.js';
 export { resolveRunOptions, parseModels, type RunOptions, type RawRunOptions, type DataOptions } from './commands/options.js';

@@ -22,6 +22,12 @@ function integer(flag: string, min: number) {
   };
 }
 
+/** A comma-separated list of integers >= min, in the order given, each once. */
+function integers(flag: string, min: number) {
+  const one = integer(flag, min);
+  return (value: string): number[] => [...new Set(value.split(',').map((item) => one(item.trim())))];
+}
+
 function number(flag: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
@@ -208,6 +214,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
 
   program.command('params').description('parameter counts of the five models')
     .option('--size <n>', 'input side, a multiple of 16', integer('--size', 16), 256)
+    .option('--base-filters <list>', 'also count every model at these base widths (comma-separated, as 4,8,16,32)', integers('--base-filters', 4))
     .action(async (opts) => {
       await runParams(opts);
     });

@@ -19,6 +19,7 @@ describe('sa-unet-bench flags', () => {
     ['latency size not a multiple of 16', ['latency', '--size', '40', '--quiet'], /--size must be a multiple of 16 .*got 40; nearest: 32 or 48/],
     ['latency size too large', ['latency', '--size', '8192', '--quiet'], /--size must be at most 4096 .*got 8192/],
     ['params size too large', ['params', '--size', '8192'], /--size must be at most 4096 .*got 8192/],
+    ['params base width below 4', ['params', '--base-filters', '4,2'], /--base-filters must be an integer >= 4, got '2'/],
     ['foreground prior 1', ['compare', '--foreground-prior', '1'], /--foreground-prior must be 'auto' \(the training masks' foreground fraction\) or a probability in \(0, 1\), got '1'/],
     ['foreground prior a word', ['train', '--model', 'unet', '--out', 'o', '--foreground-prior', 'often'], /--foreground-prior must be 'auto' .*got 'often'/],
     ['no training images', ['compare', '--train-images', '0'], /--train-images must be an integer >= 1, got '0'/],

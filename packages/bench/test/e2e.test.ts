@@ -411,6 +411,12 @@ describe('train, evaluate, latency, params', () => {
 
   it('params prints the table', async () => {
     expect(await runParams({ size: 64 })).toContain('| sa-unet |');
+    // By base width: the counts of FINDINGS.md's matched-parameter table.
+    const byWidth = await runParams({ size: 64, baseFilters: [4, 16] });
+    expect(byWidth).toContain('| model | base 4 | base 16 |\n|---|---:|---:|\n');
+    expect(byWidth).toContain('| unet | 136,537 | 2,163,553 |\n');
+    expect(byWidth).toContain('| sa-unet | 11,218 | 123,385 |');
+    await expect(runParams({ size: 64, baseFilters: [2] })).rejects.toThrow(/--base-filters must be an integer >= 4, got 2/);
     await expect(runParams({ size: 50 })).rejects.toThrow(/--size must be a multiple of 16 .*got 50; nearest: 48 or 64/);
   });
 

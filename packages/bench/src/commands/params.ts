@@ -1,19 +1,46 @@
-/** `params`: the parameter table of the five models. */
+/** `params`: the parameter table of the five models, and their counts by base width. */
 import * as tf from '@tensorflow/tfjs-core';
-import { paramTable } from '@sa-unet/unet-zoo';
+import { MODEL_NAMES, createModel, paramTable } from '@sa-unet/unet-zoo';
 import '@tensorflow/tfjs-backend-wasm';
-import { checkSize } from './options.js';
+import { checkInteger, checkSize } from './options.js';
 
-/** The parameter table of the zoo at `size` x `size` x 1 (default 256), as Markdown. */
+/** Every model's parameter count at each base width (rows: models; columns: widths), as Markdown. */
+export function paramsByWidth(inputShape: [number, number, number], widths: readonly number[]): string {
+  const counts = MODEL_NAMES.map((name) => widths.map((baseFilters) => {
+    const model = createModel(name, { inputShape, baseFilters });
+    const params = model.countParams();
+    model.dispose();
+    return params.toLocaleString('en-US');
+  }));
+  return [
+    `| model | ${widths.map((w) => `base ${w}`).join(' | ')} |`,
+    `|---|${widths.map(() => '---:').join('|')}|`,
+    ...MODEL_NAMES.map((name, i) => `| ${name} | ${counts[i].join(' | ')} |`),
+  ].join('\n');
+}
+
+/**
+ * The parameter table of the zoo at `size` x `size` x 1 (default 256), as Markdown; with
+ * `baseFilters`, also every model's count at each of those base widths (to choose the widths of a
+ * comparison at about equal parameter counts: `compare --base-filters unet=4`).
+ */
 export async function runParams(opts: {
   /** Input side (default 256). */
   size?: number;
+  /** Base widths to count every model at, ascending or not (each an integer >= 4). */
+  baseFilters?: number[];
 }): Promise<string> {
   const size = checkSize(opts.size ?? 256);
+  const widths = (opts.baseFilters ?? []).map((w) => checkInteger(w, '--base-filters', 4));
   // Building the models creates their weights: the best registered backend (wasm here) must finish
   // its asynchronous start first; a backend the caller already set stays.
   await tf.ready();
-  const table = paramTable([size, size, 1]);
+  let table = paramTable([size, size, 1]);
   process.stdout.write(`Parameters at ${size}x${size}x1 (every weight, BN statistics included):\n\n${table}\n`);
+  if (widths.length > 0) {
+    const byWidth = paramsByWidth([size, size, 1], widths);
+    process.stdout.write(`\nBy base width (nearest-conv decoders):\n\n${byWidth}\n`);
+    table += `\n\n${byWidth}`;
+  }
   return table;
 }

@@ -113,7 +113,7 @@ describe('pairedComparisons and their table', () => {
   });
 
   it('renders a table of SA-U-Net against each model, or none with one repeat', () => {
-    const r = { ...results([unet, sa], 8), paired: pairedComparisons([unet, sa]) };
+    const r = { ...results([{ ...unet, params: 136_537 }, sa], 8), paired: pairedComparisons([unet, sa]) };
     const md = renderMarkdown(r);
     const p = (x: number) => x.toFixed(3);
     const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
@@ -121,7 +121,9 @@ describe('pairedComparisons and their table', () => {
     expect(md).toContain('## SA-U-Net (proposed) against each model, paired by repeat');
     expect(dice.difference.mean).toBeGreaterThan(0);
     expect(hd.difference.mean).toBeLessThan(0);
-    expect(md).toContain(`| U-Net | ${signed(dice.difference.mean)} ± ${dice.difference.sd.toFixed(3)} | 5 of 6 | ${p(dice.signedRank.pValue)} | ` +
+    expect(md).toContain('| model | parameters (SA-U-Net: 1,000) | DSC: SA-U-Net − model | SA-U-Net higher | p | HD (px): SA-U-Net − model | SA-U-Net lower | p |\n' +
+      '|---|---:|---|---|---|---|---|---|\n');
+    expect(md).toContain(`| U-Net | 136,537 | ${signed(dice.difference.mean)} ± ${dice.difference.sd.toFixed(3)} | 5 of 6 | ${p(dice.signedRank.pValue)} | ` +
       `${signed(hd.difference.mean)} ± ${hd.difference.sd.toFixed(3)} | 4 of 6 | ${p(hd.signedRank.pValue)} |\n`);
     const one = [scored('unet', [0.7], [6]), scored('sa-unet', [0.6], [7])];
     expect(renderMarkdown({ ...results(one, 8), paired: pairedComparisons(one) })).not.toContain('paired by repeat');

@@ -15,14 +15,16 @@ export function pairedSection(r: CompareResults): string[] {
   const paired = r.paired ?? [];
   if (!paired.some((c) => c.difference.count >= 2)) return [];
   const header = PAIRED_METRICS.map(({ metric, higherIsBetter }) => `${METRIC_TITLES[metric] ?? metric}: SA-U-Net − model | SA-U-Net ${higherIsBetter ? 'higher' : 'lower'} | p`);
+  // Parameter counts beside the differences: a comparison at about equal counts (--base-filters unet=4) reads as one.
+  const params = (model: string) => r.models.find((m) => m.model === model)?.params.toLocaleString('en-US') ?? 'n/a';
   const lines = [`## ${MODEL_TITLES['sa-unet']} against each model, paired by repeat`, '',
-    `| model | ${header.join(' | ')} |`, `|---|${PAIRED_METRICS.map(() => '---|---|---|').join('')}`];
+    `| model | parameters (SA-U-Net: ${params('sa-unet')}) | ${header.join(' | ')} |`, `|---|---:|${PAIRED_METRICS.map(() => '---|---|---|').join('')}`];
   for (const model of new Set(paired.map((c) => c.model))) {
     const cells = PAIRED_METRICS.map(({ metric }) => {
       const c = paired.find((p) => p.model === model && p.metric === metric);
       return c === undefined ? ['n/a', 'n/a', 'n/a'] : [signedMeanSd(c.difference, 3), `${c.referenceBetter} of ${c.difference.count}`, pValue(c.signedRank.pValue)];
     });
-    lines.push(`| ${MODEL_TITLES[model]} | ${cells.flat().join(' | ')} |`);
+    lines.push(`| ${MODEL_TITLES[model]} | ${params(model)} | ${cells.flat().join(' | ')} |`);
   }
   lines.push('');
   lines.push('Repeat r of every model has the same seed, so the same batch order and shears on the same split: each repeat gives one paired ' +

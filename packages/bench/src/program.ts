@@ -175,7 +175,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
   program.command('latency').description('parameters, inference ms per image (batch 1) and Adam step ms (batch 4) per model and backend')
     .option('--models <list>', 'comma-separated models (default: all five)')
     .option('--size <n>', 'input side, a multiple of 16', integer('--size', 16), 256)
-    .option('--base-filters <n>', 'filters of the first level', integer('--base-filters', 4), 32)
+    .option('--base-filters <list>', 'filters of the first level (default 32): n for every model, model=n pairs for single ones, or both (32,unet=8)', baseFiltersFlag)
     .option('--backends <list>', `comma-separated backends among ${BACKEND_NAMES.join(', ')} (default: every available one but cpu)`)
     .addOption(new Option('--backend <name>', 'one backend (the same as --backends with one name)').choices([...BACKEND_NAMES]))
     .option('--runs <n>', 'timed calls per measurement', integer('--runs', 1), 20)
@@ -186,7 +186,8 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--quiet', 'no logs', false)
     .action(async (opts) => {
       if (opts.backend !== undefined && opts.backends !== undefined) throw new Error('give --backend or --backends, not both');
-      await runLatency({ ...opts, backends: opts.backends ?? opts.backend });
+      const { baseFilters, ...rest } = opts;
+      await runLatency({ ...rest, ...(baseFilters as BaseFiltersFlag | undefined), backends: opts.backends ?? opts.backend });
     });
 
   program.command('recalibrate').description('re-estimate a saved model\'s batch-norm statistics from a folder of images (no masks) and save it anew')

@@ -409,6 +409,13 @@ describe('train, evaluate, latency, params', () => {
     await expect(runLatency({ backends: 'tensorflow', quiet: true })).rejects.toThrow(/^tensorflow backend unavailable: neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed \(npm i @tensorflow\/tfjs-node\)$/);
   });
 
+  it('latency builds each model at its own base width where --base-filters gives one', async () => {
+    const rows = await runLatency({ models: 'unet,sa-unet', size: 32, baseFilters: 8, modelBaseFilters: { unet: 4 }, backends: 'wasm', runs: 1, steps: 1, quiet: true });
+    expect(rows.map((r) => [r.model, r.params])).toEqual([['unet', 136_537], ['sa-unet', 35_503]]); // params --base-filters 4,8
+    await expect(runLatency({ models: 'sa-unet', modelBaseFilters: { unet: 4 }, backends: 'wasm', quiet: true }))
+      .rejects.toThrow(/^--base-filters: unet=4 names a model that this run does not train \(models: sa-unet\)$/);
+  });
+
   it('params prints the table', async () => {
     expect(await runParams({ size: 64 })).toContain('| sa-unet |');
     // By base width: the counts of FINDINGS.md's matched-parameter table.

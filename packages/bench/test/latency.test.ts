@@ -90,6 +90,8 @@ describe('renderLatencyTable', () => {
       { backend: 'wasm', model: 'unet-plus-plus', params: 9_163_329, inference: { firstMs: 3000, medianMs: 2400, p90Ms: 2500, runs: 3 }, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, error: 'ran out of memory' },
       { backend: 'wasm', model: 'multires-unet', params: NaN, inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, error: 'the worker thread measuring it stopped (exit code 1)' },
     ];
+    expect(renderLatencyTable(rows, { size: 256, baseFilters: 32, modelBaseFilters: { unet: 8, 'sa-unet': 16 }, runs: 3, steps: 1 }).split('\n')[0])
+      .toMatch(/^Latency at 256x256x1, base 32 \(unet 8, sa-unet 16\): inference at batch 1/);
     const table = renderLatencyTable(rows, { size: 256, baseFilters: 32, runs: 3, steps: 1 });
     expect(table.split('\n')).toEqual([
       'Latency at 256x256x1, base 32: inference at batch 1 (median / p90 of 3 after warm-up; first call), Adam step at batch 4 (median / p90 of 1; first step)',

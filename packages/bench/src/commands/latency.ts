@@ -15,7 +15,8 @@ import { inferenceLatency } from '../eval/predict.js';
 import { timeCalls, type Latency } from '../eval/timing.js';
 import { writeJson } from '../output.js';
 import { log } from '../progress.js';
-import { checkInteger, checkSize, parseModels } from './options.js';
+import { checkInteger, checkModelBaseFilters, checkSize, parseModels } from './options.js';
+import { baseFiltersOf } from '../train/presets.js';
 import { explainBackendFailure } from '../backend-failure.js';
 import { replayedStep, trainingTargets } from '../train/trainer.js';
 import { workerUrl } from './jobs.js';
@@ -30,6 +31,8 @@ export interface LatencyOptions {
   size?: number;
   /** Filters of the first level (default 32: the paper's networks). */
   baseFilters?: number;
+  /** Base widths of single models, by model name (`--base-filters unet=4`); the others get `baseFilters`. */
+  modelBaseFilters?: Record<string, number>;
   /** Backends of {@link BACKEND_NAMES} to measure (default: every one available, a software WebGPU adapter left out). */
   backends?: string | string[];
   /** Timed inference calls per model (default 20). */
@@ -233,8 +236,12 @@ const EXTRA_COLUMNS = [
 ] as const;
 
 /** The Markdown table of {@link runLatency}, with a line per failed measurement under it (and columns of folded and replayed inference where measured). */
-export function renderLatencyTable(rows: LatencyRow[], setup: { size: number; baseFilters: number; runs: number; steps: number }): string {
-  const { size, baseFilters, runs, steps } = setup;
+export function renderLatencyTable(rows: LatencyRow[], setup: {
+  size: number; baseFilters: number; modelBaseFilters?: Partial<Record<ModelName, number>>; runs: number; steps: number;
+}): string {
+  const { size, runs, steps } = setup;
+  const own = Object.entries(setup.modelBaseFilters ?? {});
+  const baseFilters = `${setup.baseFilters}${own.length > 0 ? ` (${own.map(([model, width]) => `${model} ${width}`).join(', ')})` : ''}`;
   const failed = rows.filter((r) => r.error !== undefined);
   const extra = EXTRA_COLUMNS.filter((c) => rows.some((r) => r[c.field] !== undefined));
   const replayedSteps = rows.some((r) => r.replayedStep !== undefined);
@@ -261,6 +268,7 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
   const models = parseModels(opts.models);
   const size = checkSize(opts.size ?? 256);
   const baseFilters = checkInteger(opts.baseFilters ?? 32, '--base-filters', 4);
+  const modelBaseFilters = checkModelBaseFilters(opts.modelBaseFilters, baseFilters, models);
   const runs = checkInteger(opts.runs ?? 20, '--runs', 1);
   const steps = checkInteger(opts.steps ?? 5, '--steps', 1);
   const requested = opts.backends === undefined ? null
@@ -286,7 +294,7 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
     // this thread, where a failed model leaves the backend usable.
     for (const model of models) {
       const job: LatencyJob = {
-        backend: backend.name as BackendChoice, model, size, baseFilters, runs, steps, foldBatchNorm: opts.foldBatchNorm === true, replay: opts.replay === true,
+        backend: backend.name as BackendChoice, model, size, baseFilters: baseFiltersOf({ baseFilters, modelBaseFilters }, model), runs, steps, foldBatchNorm: opts.foldBatchNorm === true, replay: opts.replay === true,
       };
       const row = isCpuBackend(backend.name) ? await measureInWorker(job) : await measureModel(job);
       rows.push(row);
@@ -297,7 +305,7 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyRow[]> {
       log(show, `  ${model}: ${inference}, ${step}${row.error === undefined ? '' : ` (${row.error})`}`);
     }
   }
-  process.stdout.write(renderLatencyTable(rows, { size, baseFilters, runs, steps }));
-  if (opts.out !== undefined) await writeJson(opts.out, { size, baseFilters, runs, steps, node: process.version, date: new Date().toISOString(), rows });
+  process.stdout.write(renderLatencyTable(rows, { size, baseFilters, modelBaseFilters, runs, steps }));
+  if (opts.out !== undefined) await writeJson(opts.out, { size, baseFilters, modelBaseFilters, runs, steps, node: process.version, date: new Date().toISOString(), rows });
   return rows;
 }

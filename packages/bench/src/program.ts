@@ -146,10 +146,12 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--models <list>', 'comma-separated models (default: all five)')
     .option('--out <dir>', 'results folder (default: bench-results/<timestamp>)')
     .option('--resume', 'continue an interrupted or failed run with the same --out and options (--models and --repeats may differ)', false)
-    .option('--extend <dir>', 'keep the runs of a finished results folder (same options; --models and --repeats may differ) and add the missing ones, writing to a new --out')
+    .option('--extend <dir>', 'keep the runs of a finished results folder (same options; --models, --repeats and base widths may differ; ' +
+      'a model\'s runs at another base width are trained anew) and add the missing ones, writing to a new --out; repeat it to combine folders',
+    (dir: string, previous: string[] | undefined) => [...(previous ?? []), dir])
     .option('--workers <n>', 'worker threads for the training runs (default: one per core on wasm and cpu)', integer('--workers', 1))
     .action(async (opts) => {
-      await runCompare({ ...toRunOptions(opts), extend: opts.extend as string | undefined });
+      await runCompare({ ...toRunOptions(opts), extend: opts.extend as string[] | undefined });
     });
 
   addRunOptions(program.command('train').description('train one model on a dataset and save it (model.json + weights.bin)'))

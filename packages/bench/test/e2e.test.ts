@@ -158,6 +158,30 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     expect((await readdir(root)).filter((f) => f.startsWith('extended'))).toEqual(['extended']);
   }, 300_000);
 
+  it('--extend keeps the runs of models at this run\'s base width, trains those at another anew, and combines folders', async () => {
+    const common = { models: 'unet,sa-unet', size: 64, epochs: 1, phantomCount: 6, quiet: true, workers: 1, backend: 'wasm' } as const;
+    const losses = (r: CompareResults) => r.models.map((m) => [m.model, m.baseFilters, m.repeats.map((rep) => rep.epochLosses)]);
+    // U-Net at base 4 instead of out's 8: trained anew; SA-U-Net at 8 kept.
+    const widths = join(root, 'widths');
+    const { results: narrower } = await runCompare({ ...common, baseFilters: 8, modelBaseFilters: { unet: 4 }, extend: out, out: widths });
+    const [unet, sa] = narrower.models;
+    expect([unet.baseFilters, sa.baseFilters]).toEqual([4, 8]);
+    expect(unet.params).toBeLessThan(results.models[0].params);
+    expect(unet.repeats[0].epochLosses).not.toEqual(results.models[0].repeats[0].epochLosses);
+    expect(sa.repeats[0]).toMatchObject({ epochLosses: results.models[1].repeats[0].epochLosses, epochSeconds: results.models[1].repeats[0].epochSeconds });
+    expect((await readdir(join(widths, 'overlays'))).sort()).toEqual(results.dataset.testNames.flatMap((n) => [`sa-unet-${n}.png`, `unet-${n}.png`]).sort());
+    // Two folders combined: U-Net at 8 from first (unet only), SA-U-Net from widths (whose U-Net, at 4, is not taken): nothing trained.
+    const combined = join(root, 'combined');
+    const first = JSON.parse(await readFile(join(root, 'first', 'results.json'), 'utf8')) as CompareResults;
+    const { results: both } = await runCompare({ ...common, baseFilters: 8, extend: [join(root, 'first'), widths], out: combined });
+    expect(losses(both)).toEqual([...losses(first), ...losses(narrower).slice(1)]);
+    expect(both.models[0].repeats[0].epochSeconds).toEqual(first.models[0].repeats[0].epochSeconds);
+    // The same model's runs from two folders: refused before anything is read or trained.
+    await expect(runCompare({ ...common, baseFilters: 8, extend: [join(root, 'first'), out], out: join(root, 'ambiguous') }))
+      .rejects.toThrow(/^--extend: .*first and .*run both hold runs of unet; give that model's runs from one folder$/);
+    expect((await readdir(root)).filter((f) => f.startsWith('ambiguous'))).toEqual([]);
+  }, 300_000);
+
   it('--extend refuses other options, a missing folder and an unfinished one, leaving nothing behind', async () => {
     const common = { models: 'unet', size: 64, baseFilters: 8, phantomCount: 6, quiet: true, workers: 1, backend: 'wasm' } as const;
     const refused = join(root, 'refused');

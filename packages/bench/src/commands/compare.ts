@@ -3,10 +3,10 @@
  * results.json, table.md, table.csv, images.csv, roc.svg, loss.svg, overlays/*.png, config.json and the checkpoints.
  */
 import { cp, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize, type Summary } from '@sa-unet/seg-metrics';
-import { trainableParamCount } from '@sa-unet/unet-zoo';
+import { trainableParamCount, type ModelName } from '@sa-unet/unet-zoo';
 import { backendLogLine, selectBackend, type BackendChoice } from '../backend.js';
 import { pairedComparisons } from '../eval/paired.js';
 import { imagesCsv } from '../eval/per-image.js';
@@ -33,29 +33,81 @@ async function unfinishedWithState(work: string, jobs: readonly Job[]): Promise<
   return found.filter((f) => f.epochs > 0);
 }
 
-/** Options of {@link runCompare}: the run's options, and a finished comparison to extend. */
+/** Options of {@link runCompare}: the run's options, and finished comparisons to extend. */
 export type RawCompareOptions = RawRunOptions & {
   /**
-   * A finished results folder of `compare` whose (model, repeat) runs this run keeps instead of
-   * training them again, so that more repeats or models can be added to it; written to the new
-   * `out`, the folder itself is left as it is. Its run-defining options must be this run's (all but
-   * the models, the repeats and the backend).
+   * Finished results folders of `compare` (one, or several: `--extend A --extend B`) whose (model,
+   * repeat) runs this run keeps instead of training them again, so that more repeats or models can
+   * be added; written to the new `out`, the folders themselves are left as they are. Their
+   * run-defining options must be this run's (all but the models, the repeats, the backend and the
+   * base widths); a model's runs are kept where it had this run's base width, and trained anew
+   * where not. Two folders may not both hold runs of one model.
    */
-  extend?: string;
+  extend?: string | string[];
 };
 
-/** What `compare --extend` takes from the folder it extends (the tables and figures are made anew). */
-const EXTENDED_ENTRIES = ['config.json', 'runs', 'checkpoints', 'overlays'];
+/** The runs that a finished comparison lends an extension: per model it holds at this run's base width, its repeats and their checkpoints. */
+interface LentRuns {
+  /** The results folder. */
+  from: string;
+  /** The models taken, each with its recorded runs. */
+  models: Array<{ model: ModelName; repeats: Array<Pick<RepeatResult, 'repeat' | 'checkpoint'>> }>;
+  /** The test images' names, whose overlays come along. */
+  testNames: string[];
+}
 
-/** Checks that `from` is a finished comparison that a run with `config` can extend. */
-async function checkExtendable(from: string, config: RunConfig): Promise<void> {
+/**
+ * Checks that `from` is a finished comparison that a run with `config` can extend, and finds the
+ * runs it lends: those of the models this run trains, where `from` built them at this run's base
+ * width (`skipped` gets a line for each model that it built at another).
+ */
+async function lentRuns(from: string, config: RunConfig, skipped: string[]): Promise<LentRuns> {
   if (!(await isFolder(from))) throw new Error(`--extend: ${from} is not a folder; give a finished results folder of compare`);
   for (const name of ['config.json', 'results.json']) {
     if (!(await exists(join(from, name)))) throw new Error(`--extend: ${from} has no ${name}; give a finished results folder of compare (to continue an interrupted one, use --resume with its --out)`);
   }
   const saved = await readJson<Partial<RunConfig>>(join(from, 'config.json'));
   if (saved.command !== 'compare') throw new Error(`--extend: ${from} holds the results of ${JSON.stringify(saved.command)}, not of compare`);
-  await checkSameRun(join(from, 'config.json'), config, '--extend', ' (--models and --repeats may differ)', saved);
+  await checkSameRun(join(from, 'config.json'), config, '--extend', ' (--models, --repeats and the base widths of models may differ)', saved, { exceptWidths: true });
+  const results = await readJson<Pick<CompareResults, 'models' | 'dataset'>>(join(from, 'results.json'));
+  const models: LentRuns['models'] = [];
+  for (const m of results.models) {
+    if (!config.models.includes(m.model)) continue;
+    // Results written before widths per model: every model had the run's width.
+    const width = m.baseFilters ?? saved.baseFilters;
+    if (width === baseFiltersOf(config, m.model)) models.push({ model: m.model, repeats: m.repeats });
+    else skipped.push(`${m.model}'s runs in ${from} are at base width ${width}, not ${baseFiltersOf(config, m.model)}: not taken`);
+  }
+  return { from, models, testNames: results.dataset.testNames };
+}
+
+/** The runs of several finished comparisons, checked: no model's runs from two of them. */
+async function lentRunsOfAll(folders: readonly string[], config: RunConfig, skipped: string[]): Promise<LentRuns[]> {
+  const lent: LentRuns[] = [];
+  for (const from of folders) lent.push(await lentRuns(from, config, skipped));
+  for (const [i, a] of lent.entries()) {
+    for (const b of lent.slice(i + 1)) {
+      const both = a.models.filter((m) => b.models.some((n) => n.model === m.model)).map((m) => m.model);
+      if (both.length > 0) throw new Error(`--extend: ${a.from} and ${b.from} both hold runs of ${both.join(', ')}; give that model's runs from one folder`);
+    }
+  }
+  return lent;
+}
+
+/** Copies the lent runs' records, checkpoints and overlays into `work` (files a resumed extension already has stay as they are). */
+async function copyLentRuns(lent: readonly LentRuns[], work: string): Promise<void> {
+  const copy = async (from: string, path: string) => {
+    if (await exists(join(from, path))) await cp(join(from, path), join(work, path), { recursive: true, force: false });
+  };
+  for (const { from, models, testNames } of lent) {
+    for (const { model, repeats } of models) {
+      for (const { repeat, checkpoint } of repeats) {
+        await copy(from, relative(work, recordPath(work, { model, repeat })));
+        await copy(from, checkpoint);
+      }
+      for (const name of testNames) await copy(from, join('overlays', `${model}-${name}.png`));
+    }
+  }
 }
 
 /** Runs the comparison; returns the published results folder and the results. */
@@ -74,7 +126,10 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   const config = runConfig(options, 'compare', backend.name);
   // Before the data are read: a wrong --out or --extend fails at once.
   await checkOutFree(out);
-  if (raw.extend !== undefined) await checkExtendable(raw.extend, config);
+  const extendFrom = raw.extend === undefined ? [] : Array.isArray(raw.extend) ? raw.extend : [raw.extend];
+  const skipped: string[] = [];
+  const lent = await lentRunsOfAll(extendFrom, config, skipped);
+  for (const line of skipped) log(show, `extending: ${line}`);
   const data = await loadRunData(options);
   const subset = options.trainImages === undefined ? '' : ` (--train-images: a seeded subset of ${data.trainAvailable})`;
   log(show, `data: ${data.source}: ${data.split.train.length} training${subset}, ${data.split.test.length} test images at ${options.size}x${options.size}`);
@@ -82,13 +137,8 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   const foregroundPrior = resolveForegroundPrior(options.foregroundPrior, data.split.train);
 
   const work = await prepareWorkFolder(out, options.resume);
-  if (raw.extend !== undefined) {
-    // Files a resumed extension already has stay as they are.
-    for (const name of EXTENDED_ENTRIES) {
-      if (await exists(join(raw.extend, name))) await cp(join(raw.extend, name), join(work, name), { recursive: true, force: false });
-    }
-  }
-  const resume = options.resume || raw.extend !== undefined;
+  await copyLentRuns(lent, work);
+  const resume = options.resume || extendFrom.length > 0;
   await checkResumable(work, config, resume, 'config.json', ' (--models and --repeats may differ)');
 
   const jobs: Job[] = [];
@@ -100,7 +150,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
       else jobs.push({ model, repeat });
     }
   }
-  if (resumed.size > 0) log(show, `${raw.extend !== undefined ? 'extending' : 'resuming'}: ${counted(resumed.size, '(model, repeat) run')} done in an earlier session`);
+  if (resumed.size > 0) log(show, `${extendFrom.length > 0 ? 'extending' : 'resuming'}: ${counted(resumed.size, '(model, repeat) run')} done in an earlier session`);
   if (resume) {
     for (const { job, epochs } of await unfinishedWithState(work, jobs)) {
       log(show, `resuming: ${job.model} repeat ${job.repeat} continues after epoch ${epochs} of ${options.epochs}`);

@@ -43,9 +43,11 @@ export function runConfig(options: RunOptions, command: string, backend: string)
  * repeat, whatever else runs) and the backend (which changes results by float rounding only). The
  * pixel size is one: each run's record holds the areas measured with it.
  */
-function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
+function runDefining(config: Partial<RunConfig>, exceptWidths: boolean): Partial<RunConfig> {
   const { backend: _b, models: _m, repeats: _r, ...defining } = config;
-  return defining;
+  if (!exceptWidths) return defining;
+  const { baseFilters: _w, modelBaseFilters: _mw, ...rest } = defining;
+  return rest;
 }
 
 /**
@@ -53,14 +55,15 @@ function runDefining(config: Partial<RunConfig>): Partial<RunConfig> {
  * An option added since it was written (e.g. --recalibrate-bn) counts as its preset's value, which
  * is what the bench did before the option existed (outside the presets: {@link BEFORE_ADDED_OPTIONS}).
  * `flag` and `mayDiffer` are for the error; `saved` is the config in `path`, where the caller has
- * read it already.
+ * read it already; `exceptWidths` leaves the base widths out (`--extend` checks them per model).
  */
 export async function checkSameRun(
-  path: string, config: RunConfig, flag: string, mayDiffer = '', saved?: Partial<RunConfig>,
+  path: string, config: RunConfig, flag: string, mayDiffer = '', saved?: Partial<RunConfig>, options: { exceptWidths?: boolean } = {},
 ): Promise<void> {
   saved ??= await readJson<Partial<RunConfig>>(path);
   const previous = { ...BEFORE_ADDED_OPTIONS, ...PRESETS[isPresetName(saved.preset) ? saved.preset : config.preset as keyof typeof PRESETS], ...saved };
-  if (canonicalJson(runDefining(config)) !== canonicalJson(runDefining(previous))) {
+  const exceptWidths = options.exceptWidths === true;
+  if (canonicalJson(runDefining(config, exceptWidths)) !== canonicalJson(runDefining(previous, exceptWidths))) {
     throw new Error(`${flag}: ${path} was written with other options; rerun with the same options${mayDiffer}, or without ${flag} to start over`);
   }
 }

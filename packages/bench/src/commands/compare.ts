@@ -40,8 +40,8 @@ export type RawCompareOptions = RawRunOptions & {
    * repeat) runs this run keeps instead of training them again, so that more repeats or models can
    * be added; written to the new `out`, the folders themselves are left as they are. Their
    * run-defining options must be this run's (all but the models, the repeats, the backend and the
-   * base widths); a model's runs are kept where it had this run's base width, and trained anew
-   * where not. Two folders may not both hold runs of one model.
+   * base widths); a model's runs are taken from the folder that built it at this run's base width,
+   * and trained anew where none did. Two folders may not both lend runs of one model.
    */
   extend?: string | string[];
 };

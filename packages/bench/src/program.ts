@@ -82,11 +82,17 @@ function baseFiltersFlag(value: string): BaseFiltersFlag {
   return flag;
 }
 
+/** The flags with --base-filters' value spread into its two options (`baseFilters`, `modelBaseFilters`). */
+function spreadBaseFilters<T extends Record<string, unknown>>(opts: T): Omit<T, 'baseFilters'> & BaseFiltersFlag {
+  const { baseFilters, ...rest } = opts;
+  return { ...rest, ...(baseFilters as BaseFiltersFlag | undefined) };
+}
+
 /** Flag names to option names (--lr is learningRate, --shear is shearDegrees, --recalibrate-bn is recalibrateBatchNorm; --base-filters gives two). */
 function toRunOptions(opts: Record<string, unknown>): RawRunOptions {
-  const { lr, shear, recalibrateBn, baseFilters, ...rest } = opts;
+  const { lr, shear, recalibrateBn, ...rest } = spreadBaseFilters(opts);
   return {
-    ...rest, ...(baseFilters as BaseFiltersFlag | undefined),
+    ...rest,
     learningRate: lr as number | undefined, shearDegrees: shear as number | undefined, recalibrateBatchNorm: recalibrateBn as boolean | undefined,
   } as RawRunOptions;
 }
@@ -188,8 +194,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--quiet', 'no logs', false)
     .action(async (opts) => {
       if (opts.backend !== undefined && opts.backends !== undefined) throw new Error('give --backend or --backends, not both');
-      const { baseFilters, ...rest } = opts;
-      await runLatency({ ...rest, ...(baseFilters as BaseFiltersFlag | undefined), backends: opts.backends ?? opts.backend });
+      await runLatency({ ...spreadBaseFilters(opts), backends: opts.backends ?? opts.backend });
     });
 
   program.command('recalibrate').description('re-estimate a saved model\'s batch-norm statistics from a folder of images (no masks) and save it anew')

@@ -19,10 +19,13 @@ export function trainableParamCount(model: { trainableWeights: Array<{ shape: Ar
   return model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
 }
 
-/** Builds each model with its defaults at `inputShape` and counts its weights (then disposes it). */
-export function countParams(inputShape: [number, number, number] = [256, 256, 1], upsampling: Upsampling = 'nearest-conv'): ParamCount[] {
+/**
+ * Builds each model with its defaults at `inputShape` (and `baseFilters`, where given) and counts its
+ * weights (then disposes it).
+ */
+export function countParams(inputShape: [number, number, number] = [256, 256, 1], upsampling: Upsampling = 'nearest-conv', baseFilters?: number): ParamCount[] {
   return MODEL_NAMES.map((model) => {
-    const m = createModel(model, { inputShape, upsampling });
+    const m = createModel(model, { inputShape, upsampling, ...(baseFilters === undefined ? {} : { baseFilters }) });
     const count: ParamCount = { model, upsampling, total: m.countParams(), trainable: trainableParamCount(m) };
     m.dispose();
     return count;

@@ -3,7 +3,7 @@
  * results.json, table.md, table.csv, images.csv, roc.svg, loss.svg, overlays/*.png, config.json and the checkpoints.
  */
 import { cp, readdir, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { percentile, summarize, type Summary } from '@sa-unet/seg-metrics';
 import { trainableParamCount, type ModelName } from '@sa-unet/unet-zoo';
@@ -21,7 +21,7 @@ import { renderCsv, renderMarkdown } from '../report/tables.js';
 import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { baseFiltersOf } from '../train/presets.js';
-import { defaultWorkers, jobKey, recordPath, runJobs, type Job } from './jobs.js';
+import { defaultWorkers, jobKey, recordFile, recordPath, runJobs, type Job } from './jobs.js';
 import { checkResumable, checkSameRun, runConfig } from './resume.js';
 import { buildModel, removeTrainingStates, resolveForegroundPrior, trainingStateDir } from './run-model.js';
 import { errorMessage } from '../errors.js';
@@ -74,9 +74,9 @@ async function lentRuns(from: string, config: RunConfig, skipped: string[]): Pro
   for (const m of results.models) {
     if (!config.models.includes(m.model)) continue;
     // Results written before widths per model: every model had the run's width.
-    const width = m.baseFilters ?? saved.baseFilters;
-    if (width === baseFiltersOf(config, m.model)) models.push({ model: m.model, repeats: m.repeats });
-    else skipped.push(`${m.model}'s runs in ${from} are at base width ${width}, not ${baseFiltersOf(config, m.model)}: not taken`);
+    const [width, wanted] = [m.baseFilters ?? saved.baseFilters, baseFiltersOf(config, m.model)];
+    if (width === wanted) models.push({ model: m.model, repeats: m.repeats });
+    else skipped.push(`${m.model}'s runs in ${from} are at base width ${width}, not ${wanted}: not taken`);
   }
   return { from, models, testNames: results.dataset.testNames };
 }
@@ -102,7 +102,7 @@ async function copyLentRuns(lent: readonly LentRuns[], work: string): Promise<vo
   for (const { from, models, testNames } of lent) {
     for (const { model, repeats } of models) {
       for (const { repeat, checkpoint } of repeats) {
-        await copy(from, relative(work, recordPath(work, { model, repeat })));
+        await copy(from, recordFile({ model, repeat }));
         await copy(from, checkpoint);
       }
       for (const name of testNames) await copy(from, join('overlays', `${model}-${name}.png`));

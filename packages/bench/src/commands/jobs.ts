@@ -42,8 +42,13 @@ export function jobKey(job: Job): string {
   return `${job.model}/${job.repeat}`;
 }
 
+/** A job's record, relative to its results folder. */
+export function recordFile(job: Job): string {
+  return join('runs', `${job.model}-repeat-${job.repeat}.json`);
+}
+
 export function recordPath(work: string, job: Job): string {
-  return join(work, 'runs', `${job.model}-repeat-${job.repeat}.json`);
+  return join(work, recordFile(job));
 }
 
 /** What every job does once trained and tested: overlays (repeat 1), the record, and freeing the model. */

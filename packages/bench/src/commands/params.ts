@@ -1,21 +1,16 @@
 /** `params`: the parameter table of the five models, and their counts by base width. */
 import * as tf from '@tensorflow/tfjs-core';
-import { MODEL_NAMES, createModel, paramTable } from '@sa-unet/unet-zoo';
+import { MODEL_NAMES, countParams, paramTable } from '@sa-unet/unet-zoo';
 import '@tensorflow/tfjs-backend-wasm';
 import { checkInteger, checkSize } from './options.js';
 
 /** Every model's parameter count at each base width (rows: models; columns: widths), as Markdown. */
 export function paramsByWidth(inputShape: [number, number, number], widths: readonly number[]): string {
-  const counts = MODEL_NAMES.map((name) => widths.map((baseFilters) => {
-    const model = createModel(name, { inputShape, baseFilters });
-    const params = model.countParams();
-    model.dispose();
-    return params.toLocaleString('en-US');
-  }));
+  const byWidth = widths.map((w) => countParams(inputShape, 'nearest-conv', w)); // each in MODEL_NAMES' order
   return [
     `| model | ${widths.map((w) => `base ${w}`).join(' | ')} |`,
     `|---|${widths.map(() => '---:').join('|')}|`,
-    ...MODEL_NAMES.map((name, i) => `| ${name} | ${counts[i].join(' | ')} |`),
+    ...MODEL_NAMES.map((name, i) => `| ${name} | ${byWidth.map((counts) => counts[i].total.toLocaleString('en-US')).join(' | ')} |`),
   ].join('\n');
 }
 

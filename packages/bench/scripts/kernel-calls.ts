@@ -60,7 +60,7 @@ export interface KernelTime { gpuMs: number; wallMs: number }
  * of `runs` calls sent back to back under one tf.profile, one read-back after the last (NaN without
  * timestamp queries), apart so that the profiler's own work stays out of the wall times. Back to
  * back, as a step runs them: on the H200 (2026-12-04) calls timed one by one, each after a
- * read-back, added up to about twice their time in whole steps (tfjs-kernels README, "Tilings
+ * read-back, added up to about twice their time in whole steps (tfjs-kernels NOTES.md, "Tilings
  * measured on one H200"; gpu-conv-scaling.ts measures both ways).
  */
 async function timeKernelCall(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap, runs: number): Promise<KernelTime> {

@@ -62,8 +62,8 @@ describe('addMiddleAxis', () => {
     const plan = { outer: 2, reduced: 3, inner: 5 };
     const sums = new Float32Array(12).fill(7);
     const means = new Float32Array(10);
-    addMiddleAxis(x, 0, plan, false, sums, 1);
-    addMiddleAxis(x, 0, plan, true, means, 0);
+    addMiddleAxis(x, plan, false, sums.subarray(1, 11));
+    addMiddleAxis(x, plan, true, means);
     for (let o = 0; o < 2; o++) {
       for (let c = 0; c < 5; c++) {
         let s = 0;

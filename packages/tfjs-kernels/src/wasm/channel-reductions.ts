@@ -63,11 +63,11 @@ export function middleAxisPlan(shape: readonly number[], axis: number | number[]
 const BLOCK_VALUES = 1 << 14;
 
 /**
- * out[o * inner + c] = the float32 sum, in order over r, of x[start + (o * reduced + r) * inner + c];
+ * out[o * inner + c] = the float32 sum, in order over r, of x[(o * reduced + r) * inner + c];
  * divided by `reduced` (as float32) where `mean`. Each sum starts at +0 and rounds after every
  * addition, as the stock kernels' float loop does.
  */
-export function addMiddleAxis(x: Float32Array, start: number, plan: Pick<MiddleAxisPlan, 'outer' | 'reduced' | 'inner'>, mean: boolean, out: Float32Array, outStart: number): void {
+export function addMiddleAxis(x: Float32Array, plan: Pick<MiddleAxisPlan, 'outer' | 'reduced' | 'inner'>, mean: boolean, out: Float32Array): void {
   const { outer, reduced, inner } = plan;
   const f = Math.fround;
   const acc = new Float32Array(inner);
@@ -75,7 +75,7 @@ export function addMiddleAxis(x: Float32Array, start: number, plan: Pick<MiddleA
   const divisor = f(reduced);
   for (let o = 0; o < outer; o++) {
     acc.fill(0);
-    const base = start + o * reduced * inner;
+    const base = o * reduced * inner;
     for (let r0 = 0; r0 < reduced; r0 += rowsPerBlock) {
       const r1 = Math.min(reduced, r0 + rowsPerBlock);
       let c = 0;
@@ -101,7 +101,7 @@ export function addMiddleAxis(x: Float32Array, start: number, plan: Pick<MiddleA
         acc[c] = a;
       }
     }
-    const to = outStart + o * inner;
+    const to = o * inner;
     if (mean) for (let c = 0; c < inner; c++) out[to + c] = acc[c]! / divisor;
     else out.set(acc, to);
   }
@@ -120,7 +120,7 @@ export function wasmChannelReduction(kernel: ChannelReduction, fallback: KernelF
     // Views after the allocation, which may have grown (and so moved) the heap.
     const xs = backend.typedArrayFromHeap(x) as Float32Array;
     const os = backend.typedArrayFromHeap(out) as Float32Array;
-    addMiddleAxis(xs, 0, plan, kernel === 'Mean', os, 0);
+    addMiddleAxis(xs, plan, kernel === 'Mean', os);
     return out;
   }) as KernelFunc;
 }

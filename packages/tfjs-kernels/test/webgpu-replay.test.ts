@@ -60,6 +60,11 @@ describe('replayPredict\'s argument (any backend)', () => {
     ['variables that are not a function', () => new WebGPUReplay((x) => x, { variables: [] as never }),
       'WebGPUReplay: options.variables must be a function returning the tensors that may change, got object'],
     ['verify that is not a boolean', () => new WebGPUReplay((x) => x, { verify: 'yes' as never }), 'WebGPUReplay: options.verify must be a boolean, got string'],
+    ['maxShapes of 0', () => new WebGPUReplay((x) => x, { maxShapes: 0 }), 'WebGPUReplay: options.maxShapes must be a whole number of at least 1, or Infinity, got 0'],
+    ['maxShapes of 2.5', () => replayPredict({ predict: (x: tf.Tensor) => x, weights: [] }, { maxShapes: 2.5 }),
+      'WebGPUReplay: options.maxShapes must be a whole number of at least 1, or Infinity, got 2.5'],
+    ['maxShapes that is not a number', () => new WebGPUReplay((x) => x, { maxShapes: '4' as never }),
+      'WebGPUReplay: options.maxShapes must be a whole number of at least 1, or Infinity, got 4'],
   ])('WebGPUReplay refuses %s at once', (_, make, message) => {
     expect(make).toThrow(message);
   });
@@ -164,6 +169,34 @@ describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
     replay.dispose();
   });
 
+  it('keeps the recordings of at most maxShapes input shapes, releasing the least recently used', async () => {
+    const fn = (x: tf.Tensor) => tf.tidy(() => tf.sigmoid(tf.mul(tf.add(x, 1), 2)));
+    const replay = new WebGPUReplay(fn, { maxShapes: 2 });
+    const before = tf.memory().numTensors;
+    const shapes: Record<string, number[]> = { a: [3, 4], b: [5], c: [2, 2, 2] };
+    const call = async (name: string) => {
+      const x = tf.randomUniform(shapes[name]!, -1, 1, 'float32', 7);
+      const expected = await values(fn(x));
+      expect(await values(replay.run(x)), name).toEqual(expected);
+      x.dispose();
+    };
+    for (const name of ['a', 'b', 'c']) for (let i = 0; i < 3; i++) await call(name); // each: run, record, replay
+    expect(replay.counts).toMatchObject({ recordings: 3, replays: 3, shapes: 2 }); // a's released
+    const twoShapes = replay.counts.bytes;
+    await call('b'); // replayed: now b is the most recently used, c the least
+    await call('a'); // recorded again (its calls are counted already), releasing c
+    expect(replay.counts).toMatchObject({ recordings: 4, replays: 4, shapes: 2 });
+    await call('b');
+    await call('a');
+    expect(replay.counts).toMatchObject({ recordings: 4, replays: 6, shapes: 2 });
+    await call('c'); // recorded again
+    expect(replay.counts).toMatchObject({ recordings: 5, replays: 6, shapes: 2 });
+    expect(replay.counts.bytes).toBeLessThanOrEqual(twoShapes * 2);
+    replay.dispose();
+    expect(replay.counts).toMatchObject({ bytes: 0, shapes: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('reads a tensor from outside that is not a variable as it was when recorded, after its storage has gone to another tensor', async () => {
     const size = 64 * 64;
     let c = tf.fill([size], 3);
@@ -186,7 +219,7 @@ describe.runIf(adapter)('WebGPUReplay on webgpu', () => {
     const flat = Array.from(await x.data());
     for (let i = 0; i < 3; i++) expect(await values(reshape.run(x))).toEqual([flat]);
     expect(reshape.refusal([1, 16, 16, 1])).toMatch(/output that is the input/);
-    expect(reshape.counts).toEqual({ recordings: 0, replays: 0, bytes: 0 });
+    expect(reshape.counts).toEqual({ recordings: 0, replays: 0, bytes: 0, shapes: 0 });
 
     const model = smallNet(5);
     const replay = replayPredict(model);

@@ -11,7 +11,7 @@
  */
 import type { Optimizer, Tensor } from '@tensorflow/tfjs-core';
 import { FusedAdamOptimizer, type AdamState } from '../fused-adam.js';
-import { WebGPUReplay } from './replay.js';
+import { WebGPUReplay, type WebGPUReplayOptions } from './replay.js';
 
 /** What {@link replayTrainStep} needs of a tfjs-layers LayersModel (compiled). */
 export interface TrainableModel {
@@ -51,9 +51,10 @@ export interface TrainableModel {
  * weights and statistics stay in their storage: tfjs-layers' own BatchNormalization gives its
  * moving averages new storage at every step, so a model with it records again at every call
  * (correct, not faster); @sa-unet/unet-zoo's batch norm updates them in place. Random layers
- * (dropout) make the two recordings differ: such a step always runs as itself.
+ * (dropout) make the two recordings differ: such a step always runs as itself. Each batch shape
+ * holds a step's working set on the GPU: `options.maxShapes` (default 4) bounds how many are kept.
  */
-export function replayTrainStep(model: TrainableModel): WebGPUReplay {
+export function replayTrainStep(model: TrainableModel, options: Pick<WebGPUReplayOptions, 'maxShapes'> = {}): WebGPUReplay {
   const label = `replayTrainStep(${model.name ?? 'model'})`;
   const optimizer = model.optimizer;
   if (optimizer == null) throw new Error(`${label}: compile the model first (model.compile({ optimizer: fusedAdam(...), loss }))`);
@@ -92,6 +93,7 @@ export function replayTrainStep(model: TrainableModel): WebGPUReplay {
     return trainFunction(data);
   };
   return new WebGPUReplay(step as (...data: Tensor[]) => Tensor[], {
+    maxShapes: options?.maxShapes,
     verify: true,
     variables: () => {
       checkOptimizer();

@@ -34,7 +34,17 @@ export interface WebGPUReplayOptions {
    * not noted) runs as itself instead of replaying stale values. Default false.
    */
   verify?: boolean;
+  /**
+   * Input shapes whose recordings are kept. Each holds the GPU memory of a whole pass (see
+   * {@link WebGPUReplayCounts.bytes}), so recording one more releases the one used least recently,
+   * which records again at its next call. Default 4 (a training run's full and last batches, a
+   * few image sizes); `Infinity` keeps them all until {@link WebGPUReplay.dispose}.
+   */
+  maxShapes?: number;
 }
+
+/** {@link WebGPUReplayOptions.maxShapes}' default. */
+const DEFAULT_MAX_SHAPES = 4;
 
 /** What {@link WebGPUReplay.counts} reports. */
 export interface WebGPUReplayCounts {
@@ -44,6 +54,8 @@ export interface WebGPUReplayCounts {
   replays: number;
   /** Bytes of the GPU buffers the replay holds now (its stand-ins, snapshots and uniforms; 0 once disposed). */
   bytes: number;
+  /** Input shapes with a recording held now (at most {@link WebGPUReplayOptions.maxShapes}). */
+  shapes: number;
 }
 
 /**
@@ -62,6 +74,7 @@ export class WebGPUReplay {
   private recordings = 0;
   private replays = 0;
   private disposed = false;
+  private readonly maxShapes: number;
 
   constructor(private readonly fn: (...inputs: Tensor[]) => Tensor | Tensor[], private readonly options: WebGPUReplayOptions = {}) {
     // Checked here: a wrong argument would otherwise fail only at a later run(), inside tfjs.
@@ -71,6 +84,11 @@ export class WebGPUReplay {
       throw new Error(`WebGPUReplay: options.variables must be a function returning the tensors that may change, got ${typeof options.variables}`);
     }
     if (options.verify !== undefined && typeof options.verify !== 'boolean') throw new Error(`WebGPUReplay: options.verify must be a boolean, got ${typeof options.verify}`);
+    const { maxShapes } = options;
+    if (maxShapes !== undefined && !(typeof maxShapes === 'number' && maxShapes >= 1 && (Number.isInteger(maxShapes) || maxShapes === Infinity))) {
+      throw new Error(`WebGPUReplay: options.maxShapes must be a whole number of at least 1, or Infinity, got ${String(maxShapes)}`);
+    }
+    this.maxShapes = maxShapes ?? DEFAULT_MAX_SHAPES;
   }
 
   /** `fn(...inputs)`, replayed where it can be. The result is a new tensor (or tensors) for the caller to dispose. */
@@ -89,6 +107,9 @@ export class WebGPUReplay {
       plan = undefined;
     }
     if (plan === undefined) return this.recordCall(backend, key, inputs, variables);
+    // Most recently used last: the Map's order is the order of release when over maxShapes.
+    this.plans.delete(key);
+    this.plans.set(key, plan);
     this.replays++;
     return replay(backend, plan, inputs, variables);
   }
@@ -120,16 +141,31 @@ export class WebGPUReplay {
     this.plans.set(key, plan);
     if (!(plan instanceof Unreplayable)) {
       this.recordings++;
+      this.releaseOverLimit(backend);
       releaseFreeBuffers(backend);
     }
     return recorded.result;
   }
 
+  /** Releases the least recently used recordings beyond maxShapes (refusals hold no GPU memory and stay). */
+  private releaseOverLimit(backend: ReplayBackend): void {
+    const held = [...this.plans].filter((entry): entry is [string, Plan] => !(entry[1] instanceof Unreplayable));
+    for (const [key, plan] of held.slice(0, Math.max(0, held.length - this.maxShapes))) {
+      release(plan, backend);
+      this.plans.delete(key);
+    }
+  }
+
   /** Recordings made and replays run so far (for tests and diagnostics). */
   get counts(): WebGPUReplayCounts {
     let bytes = 0;
-    for (const plan of this.plans.values()) if (!(plan instanceof Unreplayable)) for (const b of plan.owned) bytes += b.size;
-    return { recordings: this.recordings, replays: this.replays, bytes };
+    let shapes = 0;
+    for (const plan of this.plans.values()) {
+      if (plan instanceof Unreplayable) continue;
+      shapes++;
+      for (const b of plan.owned) bytes += b.size;
+    }
+    return { recordings: this.recordings, replays: this.replays, bytes, shapes };
   }
 
   /**
@@ -170,14 +206,15 @@ function firstDifference(a: string[], b: string[]): string | null {
  * A {@link WebGPUReplay} of a model's `predict`, its weights as the variables: the same
  * predictions, on webgpu without tfjs's CPU work per layer after the first two calls per input
  * shape. Retraining in place (fusedAdam) shows at once; weights set anew make it record again.
+ * `options.maxShapes` (default 4) bounds the input shapes whose recordings are kept.
  */
-export function replayPredict(model: { predict(x: Tensor): Tensor | Tensor[]; weights: Array<{ read(): Tensor }> }): WebGPUReplay {
+export function replayPredict(model: { predict(x: Tensor): Tensor | Tensor[]; weights: Array<{ read(): Tensor }> }, options: Pick<WebGPUReplayOptions, 'maxShapes'> = {}): WebGPUReplay {
   // Checked here: a wrong argument would otherwise fail only at the first run(), inside tfjs.
   if (typeof model?.predict !== 'function' || !Array.isArray(model.weights)) {
     const got = model === null || typeof model !== 'object' ? String(model) : 'an object without predict() and weights';
     throw new Error(`replayPredict: model must be a tfjs-layers model (predict() and weights), got ${got}`);
   }
-  return new WebGPUReplay((x) => model.predict(x), { variables: () => model.weights.map((w) => w.read()) });
+  return new WebGPUReplay((x) => model.predict(x), { ...options, variables: () => model.weights.map((w) => w.read()) });
 }
 
 /** Whether tfjs is profiling kernels (tf.profile, tf.time's kernels, debug mode): they must run to be seen. */

@@ -125,6 +125,7 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
   let peakRss = Math.max(process.memoryUsage.rss(), (restored?.peakRssMB ?? 0) * 2 ** 20);
   let lastSave = performance.now();
   const replay = options.replaySteps !== false && tf.getBackend() === 'webgpu' ? replayTrainStep(model) : null;
+  let lastSent: Promise<unknown> | null = null; // the step sent last, whose loss may still be on its way back
   try {
     for (let epoch = epochLosses.length; epoch < epochs; epoch++) {
       const epochStart = performance.now();
@@ -169,6 +170,7 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
           tf.dispose([images, masks, augmented.images, augmented.masks]);
         }
         step.values.catch(() => {}); // (a failure is reported where the step is accounted for; meanwhile it is not unhandled)
+        lastSent = step.values;
         if (inFlight !== null) await account(inFlight);
         inFlight = step;
         if (replay === null) {
@@ -185,6 +187,9 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
       }
     }
   } finally {
+    // Where an error (or onBatch) stops training while a replayed step is still being read back,
+    // that step finishes first, disposing its loss tensors: nothing is left behind on return.
+    await lastSent?.catch(() => {});
     replay?.dispose();
   }
   const seconds = secondsBefore + (performance.now() - start) / 1000;

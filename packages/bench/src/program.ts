@@ -189,7 +189,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--runs <n>', 'timed calls per measurement', integer('--runs', 1), 20)
     .option('--steps <n>', 'timed Adam steps per model', integer('--steps', 1), 5)
     .option('--fold-batch-norm', 'also time inference with the batch norms folded into the convolutions before them, as deployed (unet-zoo\'s foldBatchNorm)', false)
-    .option('--replay', 'also time inference replayed (tfjs-kernels\' replayPredict: on webgpu the recorded commands without tfjs\'s work per layer), folded too with --fold-batch-norm', false)
+    .option('--replay', 'also time inference and Adam steps replayed (tfjs-kernels\' replayPredict and replayTrainStep: on webgpu the recorded commands without tfjs\'s work per layer), inference folded too with --fold-batch-norm', false)
     .option('--out <file>', 'also write the measurements as JSON')
     .option('--quiet', 'no logs', false)
     .action(async (opts) => {

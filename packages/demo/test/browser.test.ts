@@ -105,6 +105,24 @@ describe.runIf(available)('the demo in Chromium', () => {
     await gpuBrowser?.close();
   }, 240_000);
 
+  it('works offline once loaded: segmenting an image requests nothing', async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 120_000 });
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.context().setOffline(true);
+    try {
+      await page.setInputFiles('#file', join(dataset, '0003.png'));
+      await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
+      expect(Number(await page.textContent('#csa'))).toBeGreaterThan(0);
+      expect(requests.filter((r) => !r.startsWith('blob:') && !r.startsWith('data:'))).toEqual([]);
+    } finally {
+      await page.context().setOffline(false);
+      await page.close();
+    }
+  }, 120_000);
+
   it('says so when the file is not an image', async () => {
     const page = await browser.newPage();
     await page.goto(url);

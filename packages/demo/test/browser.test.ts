@@ -105,9 +105,9 @@ describe.runIf(available)('the demo in Chromium', () => {
     await gpuBrowser?.close();
   }, 240_000);
 
-  it('works offline once loaded: segmenting an image requests nothing', async () => {
+  it('works offline once loaded: segmenting an image requests nothing (on wasm, whose binaries are fetched)', async () => {
     const page = await browser.newPage();
-    await page.goto(url);
+    await page.goto(`${url}?backend=wasm`);
     await page.waitForSelector('body[data-state="ready"]', { timeout: 120_000 });
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));

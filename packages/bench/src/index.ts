@@ -6,7 +6,8 @@
  */
 export { runCompare, type RawCompareOptions } from './commands/compare.js';
 export { runTrain, type TrainCommandOptions } from './commands/train.js';
-export { runEvaluate, loadSavedModel, readSavedModel, buildSavedModel, renderEvaluation, type EvaluateCommandOptions, type EvaluateResult, type SavedModel, type SavedModelFiles } from './commands/evaluate.js';
+export { runEvaluate, renderEvaluation, type EvaluateCommandOptions, type EvaluateResult } from './commands/evaluate.js';
+export { loadSavedModel, readSavedModel, buildSavedModel, type SavedModel, type SavedModelFiles } from './commands/saved-model.js';
 export { pairedComparisons, signedRankTest, EXACT_MAX_N, PAIRED_METRICS, type PairedComparison, type PairedMetric, type SignedRankTest } from './eval/paired.js';
 export { perImageScores, imagesCsv, type ImageScores } from './eval/per-image.js';
 export { areaAgreement, areaAtModelSize, renderAreaAgreement, type AreaAgreement } from './eval/areas.js';

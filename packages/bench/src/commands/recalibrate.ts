@@ -13,7 +13,7 @@ import { resizeBilinear } from '../data/resize.js';
 import { stackImages } from '../train/batches.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log, progressBar } from '../progress.js';
-import { readSavedModel, withSavedModel } from './evaluate.js';
+import { readSavedModel, withSavedModel } from './saved-model.js';
 import { checkBackend, checkInteger } from './options.js';
 
 /** Options of {@link runRecalibrate} (`sa-unet-bench recalibrate`). */

@@ -16,7 +16,7 @@ import { isFolder, writeFileAtomic } from '../output.js';
 import { listImages } from '../data/dataset.js';
 import { csvText } from '../report/csv.js';
 import { progressBar } from '../progress.js';
-import { readSavedModel, withSavedModel } from './evaluate.js';
+import { readSavedModel, withSavedModel } from './saved-model.js';
 import { checkBackend, checkPixelSize } from './options.js';
 
 /** One image through a saved model, with the mask's area in the original image's mm². */

@@ -6,7 +6,7 @@ import { backendLogLine, selectBackend } from '../backend.js';
 import { checkOutFree, writeJson, writeResultFolder } from '../output.js';
 import { log } from '../progress.js';
 import { loadRunData } from './data.js';
-import { buildSavedModel, readSavedModel } from './evaluate.js';
+import { buildSavedModel, readSavedModel } from './saved-model.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { checkResumable, RESUME_CONFIG, runConfig } from './resume.js';
 import { disposeModel, removeTrainingStates, runRepeatWithBars, trainingStateDir, writeOverlays } from './run-model.js';

@@ -125,7 +125,10 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
   let peakRss = Math.max(process.memoryUsage.rss(), (restored?.peakRssMB ?? 0) * 2 ** 20);
   let lastSave = performance.now();
   const replay = options.replaySteps !== false && tf.getBackend() === 'webgpu' ? replayTrainStep(model) : null;
-  let lastSent: Promise<unknown> | null = null; // the step sent last, whose loss may still be on its way back
+  // A replayed step's loss is read back after the next step has been sent to the GPU, so that the
+  // GPU does not wait for the CPU to prepare and encode that one: the step sent and not yet
+  // accounted for, whose loss may still be on its way back.
+  let inFlight: StepInFlight | null = null;
   try {
     for (let epoch = epochLosses.length; epoch < epochs; epoch++) {
       const epochStart = performance.now();
@@ -152,9 +155,6 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
           imagesPerSecond: seen / ((performance.now() - start) / 1000),
         });
       };
-      // A replayed step's loss is read back after the next step has been sent to the GPU, so that
-      // the GPU does not wait for the CPU to prepare and encode that one.
-      let inFlight: StepInFlight | null = null;
       for (const [b, { indices, shears }] of plan.entries()) {
         const batch = indices.map((i) => samples[i]);
         const images = stackImages(batch, size);
@@ -170,15 +170,17 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
           tf.dispose([images, masks, augmented.images, augmented.masks]);
         }
         step.values.catch(() => {}); // (a failure is reported where the step is accounted for; meanwhile it is not unhandled)
-        lastSent = step.values;
-        if (inFlight !== null) await account(inFlight);
+        const previous = inFlight;
         inFlight = step;
+        if (previous !== null) await account(previous);
         if (replay === null) {
-          await account(inFlight);
           inFlight = null;
+          await account(step);
         }
       }
-      if (inFlight !== null) await account(inFlight);
+      const last = inFlight;
+      inFlight = null;
+      if (last !== null) await account(last);
       epochLosses.push(lossSum / count);
       epochSeconds.push((performance.now() - epochStart) / 1000);
       if (stateDir !== undefined && epoch + 1 < epochs && performance.now() - lastSave >= (options.stateEverySeconds ?? 60) * 1000) {
@@ -189,7 +191,7 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
   } finally {
     // Where an error (or onBatch) stops training while a replayed step is still being read back,
     // that step finishes first, disposing its loss tensors: nothing is left behind on return.
-    await lastSent?.catch(() => {});
+    await inFlight?.values.catch(() => {});
     replay?.dispose();
   }
   const seconds = secondsBefore + (performance.now() - start) / 1000;

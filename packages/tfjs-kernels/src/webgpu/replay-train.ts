@@ -93,7 +93,7 @@ export function replayTrainStep(model: TrainableModel, options: Pick<WebGPURepla
     return trainFunction(data);
   };
   return new WebGPUReplay(step as (...data: Tensor[]) => Tensor[], {
-    maxShapes: options?.maxShapes,
+    ...options,
     verify: true,
     variables: () => {
       checkOptimizer();

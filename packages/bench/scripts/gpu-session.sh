@@ -15,18 +15,19 @@
 # GPU_SESSION_STEPS (timed Adam steps of the kernel and flag comparisons, default 5) try it out on
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
 # the input-gradient step may reach its time limit after writing its per-shape table);
-# GPU_SESSION_ONLY="measure latency" runs only the steps named. By default, in this order: latency
-# (the user's command: every network's forward pass as built, folded and replayed, and its Adam
-# step, also replayed), conv-scaling (3x3 convolutions at 256x256, batch 1 to 4, 1 to 64 input
-# channels, each call read back against calls back to back: why the H200's batch-4 256x256
-# convolutions of 32 input channels ran at a sixth of the rate of those of 64; not yet run on a
-# GPU), replay-step (trainOnBatch against replayTrainStep of 2026-12-05, alternating
-# rounds; not yet run on a GPU), reductions (the per-channel reductions' 'parallel' thread layout of
-# 2026-12-05 against the 'serial' one of 2026-12-04: GPU time per kernel, then alternating rounds;
-# not yet run on a GPU), throughput (the GPU time per forward pass and per Adam step, from
-# replayed calls sent back to back), fold (forward passes as built and folded, each also replayed:
-# replayPredict of 2026-12-05 not yet run on a GPU), measure (our kernels' steps and forward passes
-# profiled; stock ones were measured on the H200 on 2026-12-04), cpu-replay and cpu-cost (the same
+# GPU_SESSION_ONLY="measure latency" runs only the steps named. By default, in this order, what
+# issue 7's note needs first: latency (the user's command: every network's forward pass as built,
+# folded and replayed, and its Adam step, also replayed: the targets), measure (our kernels' steps
+# and forward passes profiled: the remaining top kernels; stock ones were measured on the H200 on
+# 2026-12-04), throughput (the GPU time per forward pass and per Adam step, from replayed calls
+# sent back to back: what a replay leaves), replay-step (trainOnBatch against replayTrainStep of
+# 2026-12-05, alternating rounds; not yet run on a GPU), conv-scaling (3x3 convolutions at
+# 256x256, batch 1 to 4, 1 to 64 input channels, each call read back against calls back to back:
+# why the H200's batch-4 256x256 convolutions of 32 input channels ran at a sixth of the rate of
+# those of 64; not yet run on a GPU), reductions (the per-channel reductions' 'parallel' thread
+# layout of 2026-12-05 against the 'serial' one of 2026-12-04: GPU time per kernel, then
+# alternating rounds; not yet run on a GPU), fold (forward passes as built and folded, each also
+# replayed, in alternating rounds), cpu-replay and cpu-cost (the same
 # replay and bind group comparisons on Dawn's null backend: the CPU's work alone on that machine),
 # bind-groups (the bind group cache of 2026-12-05 on and off, alternating rounds; not yet run on a
 # GPU), fusions (the fusions of 2026-12-05 each taken away in turn, alternating rounds: batch norm +
@@ -46,7 +47,7 @@ runs="${GPU_SESSION_RUNS:-30}"
 steps="${GPU_SESSION_STEPS:-5}"
 mkdir -p "$out"
 [ -z "$archive" ] || mkdir -p "$(dirname "$archive")"
-only="${GPU_SESSION_ONLY:-latency conv-scaling replay-step reductions throughput fold measure cpu-replay bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all (they run in the order below)
+only="${GPU_SESSION_ONLY:-latency measure throughput replay-step conv-scaling reductions fold cpu-replay bind-groups cpu-cost fusions dispatch-cost filter-grad conv-forward}" # step names, or all (they run in the order below)
 [ "$only" = all ] && only=
 step() { # name, seconds, script and arguments
   local name="$1" limit="$2"
@@ -61,18 +62,18 @@ step() { # name, seconds, script and arguments
 # inference also folded and replayed, Adam steps also replayed. First: every target in one table (the archive is
 # packed after each step, so what ran before a cut comes back).
 step latency 150 .gpu/cli.mjs latency --backend webgpu --size "$size" --runs "$runs" --fold-batch-norm --replay --out "$out/latency.json"
-# Where a step's 256x256 convolutions lose their time: per-call GPU time with a read-back after each call and back to back, stock and ours.
-step conv-scaling 60 .gpu/gpu-scripts.mjs gpu-conv-scaling --size "$size" --runs 10 --out "$out/conv-scaling.json"
-# Adam steps through trainOnBatch against the same steps replayed (tfjs-kernels' replayTrainStep, 2026-12-05: not yet run on a GPU), alternating rounds.
-step replay-step 150 .gpu/gpu-scripts.mjs replay-step --size "$size" --steps "$steps" --rounds 3 --out "$out/replay-step.json"
-# The reductions' thread layouts (tfjs-kernels' REDUCTION_LAYOUT): GPU time of batch norm's and channel attention's kernels and the depthwise filter gradient per layout (exact timestamps), then step and forward wall times in alternating rounds.
-step reductions 180 .gpu/gpu-scripts.mjs gpu-reductions --size "$size" --runs "$runs" --steps "$steps" --out "$out/reductions.json"
-# GPU time per forward pass and per Adam step from replayed calls sent back to back (one read per burst): the targets without the CPU.
-step throughput 120 .gpu/gpu-scripts.mjs replay-throughput --size "$size" --runs "$runs" --steps "$steps" --models unet,unet-plus-plus,attention-unet,multires-unet,sa-unet --out "$out/throughput.json"
-# Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built, each also replayed (tfjs-kernels' replayPredict).
-step fold 150 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 # Our kernels' Adam steps and forward passes, with each one's kernels profiled (tf.profile: the GPU time per kernel).
 step measure 270 .gpu/gpu-scripts.mjs gpu-measure --size "$size" --no-stock --out "$out/gpu.json"
+# GPU time per forward pass and per Adam step from replayed calls sent back to back (one read per burst): the targets without the CPU.
+step throughput 120 .gpu/gpu-scripts.mjs replay-throughput --size "$size" --runs "$runs" --steps "$steps" --models unet,unet-plus-plus,attention-unet,multires-unet,sa-unet --out "$out/throughput.json"
+# Adam steps through trainOnBatch against the same steps replayed (tfjs-kernels' replayTrainStep, 2026-12-05: not yet run on a GPU), alternating rounds.
+step replay-step 150 .gpu/gpu-scripts.mjs replay-step --size "$size" --steps "$steps" --rounds 3 --out "$out/replay-step.json"
+# Where a step's 256x256 convolutions lose their time: per-call GPU time with a read-back after each call and back to back, stock and ours.
+step conv-scaling 60 .gpu/gpu-scripts.mjs gpu-conv-scaling --size "$size" --runs 10 --out "$out/conv-scaling.json"
+# The reductions' thread layouts (tfjs-kernels' REDUCTION_LAYOUT): GPU time of batch norm's and channel attention's kernels and the depthwise filter gradient per layout (exact timestamps), then step and forward wall times in alternating rounds.
+step reductions 180 .gpu/gpu-scripts.mjs gpu-reductions --size "$size" --runs "$runs" --steps "$steps" --out "$out/reductions.json"
+# Forward passes with batch norm folded into the convolutions (unet-zoo's foldBatchNorm) against as built, each also replayed (tfjs-kernels' replayPredict).
+step fold 150 .gpu/gpu-scripts.mjs gpu-fold --size "$size" --runs "$runs" --out "$out/fold.json"
 # Replayed Adam steps against trainOnBatch on Dawn's null backend: the CPU's work alone on that machine's CPU (32x32: the null device holds 512 MB).
 step cpu-replay 60 .gpu/gpu-scripts.mjs replay-step --dawn backend=null --size 32 --steps 10 --rounds 3 --out "$out/cpu-replay.json"
 # The bind group cache (tfjs-kernels' cacheBindGroups) on and off, alternating rounds: step and forward ratios per model.

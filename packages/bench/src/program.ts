@@ -220,7 +220,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
       else await runSegment(opts);
     });
 
-  program.command('params').description('parameter counts of the five models')
+  program.command('params').description('parameter counts and multiply-adds per image of the five models')
     .option('--size <n>', 'input side, a multiple of 16', integer('--size', 16), 256)
     .option('--base-filters <list>', 'also count every model at these base widths (comma-separated, as 4,8,16,32)', integers('--base-filters', 4))
     .action(async (opts) => {

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { measureModel, renderLatencyTable, type LatencyJob, type LatencyRow } from '../src/commands/latency.js';
+import { multiplyAdds } from '@sa-unet/unet-zoo';
 import { buildModel } from '../src/commands/run-model.js';
 import { useBackend } from '../../../test-utils/backends.js';
 
@@ -24,6 +25,9 @@ describe('measureModel', () => {
     const row = await measureModel(job);
     expect(row).toMatchObject({ backend: 'wasm', model: 'sa-unet' });
     expect(row.params).toBeGreaterThan(0);
+    const model = buildModel(job.model, { size: job.size, baseFilters: job.baseFilters }, 1);
+    expect(row.multiplyAdds).toBe(multiplyAdds(model));
+    model.dispose();
     expect(row.inference!.medianMs).toBeGreaterThan(0);
     expect(row.stepMedianMs).toBeGreaterThan(0);
     expect(row.error).toBeUndefined();
@@ -106,6 +110,19 @@ describe('renderLatencyTable', () => {
       '- wasm, multires-unet: not measured: the worker thread measuring it stopped (exit code 1)',
       '',
     ]);
+  });
+
+  it('with multiply-adds, a column of them in billions after the parameters (a dash where the model was not built)', () => {
+    const l = (medianMs: number) => ({ firstMs: 300, medianMs, p90Ms: medianMs + 1, runs: 30 });
+    const rows: LatencyRow[] = [
+      { backend: 'webgpu', model: 'unet', params: 8_640_193, multiplyAdds: 16_331_000_000, inference: l(8), stepMedianMs: 48.8, stepP90Ms: 50, stepFirstMs: 900 },
+      { backend: 'webgpu', model: 'sa-unet', params: NaN, multiplyAdds: NaN, inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, error: 'the worker thread measuring it stopped (exit code 1)' },
+    ];
+    const [, , header, rule, first, second] = renderLatencyTable(rows, { size: 256, baseFilters: 32, runs: 30, steps: 5 }).split('\n');
+    expect(header).toBe('| backend | model | parameters | GMACs per image | inference ms (median / p90) | first call ms | Adam step ms (median / p90) | first step ms |');
+    expect(rule).toBe('|---|---|---:|---:|---:|---:|---:|---:|');
+    expect(first).toBe('| webgpu | unet | 8,640,193 | 16.33 | 8.00 / 9.00 | 300 | 48.8 / 50.0 | 900 |');
+    expect(second).toBe('| webgpu | sa-unet | - | - | - | - | - | - |');
   });
 
   it('with folded inference, a column for it (a dash where it could not be measured)', () => {

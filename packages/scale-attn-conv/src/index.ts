@@ -11,7 +11,9 @@ export {
   ScaleAttentionalConv2D,
   scaleAttentionalConv2d,
   scaleAttentionalParamCount,
+  scaleAttentionalMultiplyAdds,
   type ScaleAttentionalConv2DArgs,
+  type ScaleAttentionalCostArgs,
   type ScaleAttentionalShapeArgs,
 } from './scale-attentional-conv2d.js';
 export {

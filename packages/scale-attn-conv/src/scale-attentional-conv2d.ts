@@ -136,22 +136,61 @@ export interface ScaleAttentionalShapeArgs {
  * ```
  */
 export function scaleAttentionalParamCount(args: ScaleAttentionalShapeArgs): number {
-  const fn = 'scaleAttentionalParamCount';
-  if (args === null || typeof args !== 'object') throw new Error(`${fn}: expected { inputChannels, filters, ... }, got ${String(args)}`);
-  checkPositiveInteger(args.inputChannels, 'inputChannels', fn);
-  const { scales: n, kernelSize: k, stageFilters: s } = resolveStages(args, fn);
-  if (args.attentionKernelSize !== undefined && args.attentionKernelSize !== 'auto') checkOddInteger(args.attentionKernelSize, 'attentionKernelSize', fn);
+  const { inputChannels, scales: n, kernelSize: k, stageFilters: s, filters, attentionTaps } = resolveShape(args, 'scaleAttentionalParamCount');
   const useBias = args.useBias ?? true;
   const width = n * s;
-  let count = args.inputChannels * s + (n - 1) * (k * k * s + s * s);
+  let count = inputChannels * s + (n - 1) * (k * k * s + s * s);
   if (useBias) count += n * s;
-  if (args.useAttention ?? true) {
-    const ka = args.attentionKernelSize ?? 'auto';
-    count += ka === 'auto' ? ecaKernelSize(width) : ka;
-  }
-  if (width !== args.filters) count += width * args.filters + (useBias ? args.filters : 0);
-  if (args.affine ?? false) count += 2 * args.filters;
+  count += attentionTaps;
+  if (width !== filters) count += width * filters + (useBias ? filters : 0);
+  if (args.affine ?? false) count += 2 * filters;
   return count;
+}
+
+/** {@link ScaleAttentionalShapeArgs} and the size of the input: what {@link scaleAttentionalMultiplyAdds} counts. */
+export interface ScaleAttentionalCostArgs extends ScaleAttentionalShapeArgs {
+  /** Input height, pixels (the output's too: the layer keeps the spatial size). */
+  height: number;
+  /** Input width, pixels. */
+  width: number;
+}
+
+/**
+ * The multiply-adds of one layer applied to one image, in closed form: every convolution's sum
+ * over its window per output value. With P = height * width pixels and the names of
+ * {@link scaleAttentionalParamCount}:
+ *
+ * ```text
+ *   P * C_in*s                 (H1)
+ * + P * (N-1) * (k*k*s + s*s)  (H2..HN: depthwise, then 1x1)
+ * + N*s * k_a                  (ECA's 1-D convolution across the channels, if useAttention)
+ * + P * N*s*F                  (1x1 projection, if N*s != F)
+ * ```
+ *
+ * Elementwise work (biases, the attention's pooling and gating, the affine map, the activation)
+ * is not counted, as for every layer in `multiplyAdds` of @sa-unet/unet-zoo. Dilation does not
+ * change the count.
+ */
+export function scaleAttentionalMultiplyAdds(args: ScaleAttentionalCostArgs): number {
+  const fn = 'scaleAttentionalMultiplyAdds';
+  const { inputChannels, scales: n, kernelSize: k, stageFilters: s, filters, attentionTaps } = resolveShape(args, fn);
+  const pixels = checkPositiveInteger(args.height, 'height', fn) * checkPositiveInteger(args.width, 'width', fn);
+  const concatenated = n * s;
+  let perPixel = inputChannels * s + (n - 1) * (k * k * s + s * s);
+  if (concatenated !== filters) perPixel += concatenated * filters;
+  return pixels * perPixel + concatenated * attentionTaps;
+}
+
+/** The checked pieces of {@link ScaleAttentionalShapeArgs} (errors begin with `who`); attentionTaps is 0 without attention. */
+function resolveShape(args: ScaleAttentionalShapeArgs, who: string):
+  { inputChannels: number; filters: number; scales: number; kernelSize: number; stageFilters: number; attentionTaps: number } {
+  if (args === null || typeof args !== 'object') throw new Error(`${who}: expected { inputChannels, filters, ... }, got ${String(args)}`);
+  const inputChannels = checkPositiveInteger(args.inputChannels, 'inputChannels', who);
+  const stages = resolveStages(args, who);
+  if (args.attentionKernelSize !== undefined && args.attentionKernelSize !== 'auto') checkOddInteger(args.attentionKernelSize, 'attentionKernelSize', who);
+  const ka = args.attentionKernelSize ?? 'auto';
+  const attentionTaps = !(args.useAttention ?? true) ? 0 : ka === 'auto' ? ecaKernelSize(stages.scales * stages.stageFilters) : ka;
+  return { inputChannels, ...stages, attentionTaps };
 }
 
 /**

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../../test-utils/backends.js';
-import { applyChannelAttention, efficientChannelAttention, scaleAttentionalConv2d, scaleAttentionalParamCount, type ScaleAttentionalConv2DArgs } from '@sa-unet/scale-attn-conv';
+import {
+  applyChannelAttention, efficientChannelAttention, scaleAttentionalConv2d, scaleAttentionalMultiplyAdds, scaleAttentionalParamCount, type ScaleAttentionalConv2DArgs,
+} from '@sa-unet/scale-attn-conv';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -100,6 +102,14 @@ describe('bad arguments throw errors that name the argument and the allowed valu
       "scaleAttentionalParamCount: 'attentionKernelSize' must be an odd integer >= 1 (1, 3, 5, ...), got 2"],
     ['a fractional stage width', () => scaleAttentionalParamCount({ inputChannels: 1, filters: 6, stageFilters: 1.5 }),
       "scaleAttentionalParamCount: 'stageFilters' must be an integer >= 1, got 1.5"],
+    ['multiply-adds without a height', () => scaleAttentionalMultiplyAdds({ inputChannels: 1, filters: 8, width: 4 } as never),
+      "scaleAttentionalMultiplyAdds: 'height' must be an integer >= 1, got undefined"],
+    ['multiply-adds of an empty image', () => scaleAttentionalMultiplyAdds({ inputChannels: 1, filters: 8, height: 4, width: 0 }),
+      "scaleAttentionalMultiplyAdds: 'width' must be an integer >= 1, got 0"],
+    ['multiply-adds of no arguments', () => scaleAttentionalMultiplyAdds(undefined as never),
+      'scaleAttentionalMultiplyAdds: expected { inputChannels, filters, ... }, got undefined'],
+    ['multiply-adds with filters not divisible by scales', () => scaleAttentionalMultiplyAdds({ inputChannels: 1, filters: 6, height: 4, width: 4 }),
+      "scaleAttentionalMultiplyAdds: 'filters' (6) must be divisible by 'scales' (4) unless 'stageFilters' is given"],
     ['channel attention on a 2-D tensor', () => applyChannelAttention(tf.zeros([2, 2]), tf.zeros([3, 1, 1])),
       'applyChannelAttention: expected a 4-D input [batch, height, width, channels] (channels last), got shape [2, 2]'],
     ['channel attention with an even kernel', () => applyChannelAttention(tf.zeros([1, 2, 2, 4]), tf.zeros([2, 1, 1])),

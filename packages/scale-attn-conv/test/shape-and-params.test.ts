@@ -8,6 +8,7 @@ import {
   ecaKernelSize,
   efficientChannelAttention,
   scaleAttentionalConv2d,
+  scaleAttentionalMultiplyAdds,
   scaleAttentionalParamCount,
 } from '@sa-unet/scale-attn-conv';
 
@@ -111,6 +112,45 @@ describe('parameter count', () => {
     expect(scaleAttentionalConv2d({ filters: 4, scales: 4 }).receptiveField).toBe(7);
     expect(scaleAttentionalConv2d({ filters: 4, scales: 4, dilationRate: 2 }).receptiveField).toBe(13);
     expect(scaleAttentionalConv2d({ filters: 5, scales: 5, kernelSize: 5 }).receptiveField).toBe(17);
+  });
+});
+
+describe('multiply-adds', () => {
+  // Worked out by hand from the closed form in scaleAttentionalMultiplyAdds' docs, and counted from
+  // the convolutions a forward pass runs (each output value times its window: filter height * width
+  // * input channels, or height * width for a depthwise one).
+  it.each([
+    // inputChannels, filters, scales, stageFilters, kernelSize, useAttention, height, width, expected
+    [3, 32, 4, undefined, 3, true, 8, 8, 64 * (3 * 8 + 3 * (9 * 8 + 64)) + 32 * 3], // 27,776
+    [1, 16, 4, undefined, 3, false, 5, 7, 35 * (4 + 3 * (9 * 4 + 16))], // 5,600
+    [4, 10, 2, 3, 5, true, 4, 4, 16 * (12 + (25 * 3 + 9) + 6 * 10) + 6 * 1], // with a projection
+    [5, 7, 1, undefined, 3, true, 3, 3, 9 * 35 + 7 * 1], // one stage: H1 and the attention (ECA on 7 channels: 1 tap)
+  ])('C_in=%i filters=%i N=%i s=%s k=%i attention=%s %ix%i -> %i', async (inputChannels, filters, scales, stageFilters, kernelSize, useAttention, height, width, expected) => {
+    await useBackend('cpu');
+    const args = { filters, scales, stageFilters, kernelSize, useAttention };
+    expect(scaleAttentionalMultiplyAdds({ inputChannels, height, width, ...args })).toBe(expected);
+    const layer = scaleAttentionalConv2d(args);
+    const x = tf.ones([1, height, width, inputChannels]);
+    const before = tf.memory().numTensors;
+    const info = await tf.profile(() => layer.apply(x) as tf.Tensor);
+    tf.dispose(info.result as tf.Tensor);
+    expect(tf.memory().numTensors - before).toBe(layer.weights.length); // the layer's weights, made by its first call
+    let counted = 0;
+    for (const k of info.kernels) {
+      const out = (k.outputShapes[0] as number[]).reduce((a, b) => a * b, 1);
+      const filter = k.inputShapes[1] as number[];
+      if (k.name === 'Conv2D' || k.name === 'FusedConv2D') counted += out * filter[0]! * filter[1]! * filter[2]!;
+      if (k.name === 'DepthwiseConv2dNative') counted += out * filter[0]! * filter[1]!;
+    }
+    expect(counted).toBe(expected);
+    x.dispose();
+  });
+
+  it('does not change with dilation, bias, affine or activation, and grows with the pixels', () => {
+    const base = { inputChannels: 2, filters: 8, height: 6, width: 6 };
+    const plain = scaleAttentionalMultiplyAdds(base);
+    expect(scaleAttentionalMultiplyAdds({ ...base, useBias: false, affine: true })).toBe(plain);
+    expect(scaleAttentionalMultiplyAdds({ ...base, height: 12 }) - 8 * 3).toBe(2 * (plain - 8 * 3)); // the attention's 8 * 3 does not grow
   });
 });
 

@@ -25,6 +25,7 @@ export {
   type MultiResUNetConfig,
 } from './multires-unet.js';
 export { saUnet, saUnetBase, type SAUNetConfig } from './sa-unet.js';
+export { multiplyAdds } from './multiply-adds.js';
 export { countParams, paramTable, trainableParamCount, REFERENCE_PARAMS, PARAMS_START, PARAMS_END, type ParamCount } from './params.js';
 export { recalibrateBatchNorm, type RecalibrateOptions, type Recalibration } from './recalibrate.js';
 export { foldBatchNorm, type FoldedModel } from './fold-batch-norm.js';

@@ -1,6 +1,7 @@
 /** Parameter counts of the zoo's models: the table in the README is generated from this. */
 import { MODEL_NAMES, createModel, type ModelName } from './registry.js';
 import type { Upsampling } from './config.js';
+import { multiplyAdds } from './multiply-adds.js';
 
 /** The parameter count of one model of the zoo, as {@link countParams} gives it. */
 export interface ParamCount {
@@ -12,6 +13,8 @@ export interface ParamCount {
   total: number;
   /** Weights that training updates. */
   trainable: number;
+  /** Multiply-adds of one forward pass of one image at the input shape counted ({@link multiplyAdds}). */
+  multiplyAdds: number;
 }
 
 /** Number of weights training updates (BN moving statistics excluded). */
@@ -26,7 +29,7 @@ export function trainableParamCount(model: { trainableWeights: Array<{ shape: Ar
 export function countParams(inputShape: [number, number, number] = [256, 256, 1], upsampling: Upsampling = 'nearest-conv', baseFilters?: number): ParamCount[] {
   return MODEL_NAMES.map((model) => {
     const m = createModel(model, { inputShape, upsampling, ...(baseFilters === undefined ? {} : { baseFilters }) });
-    const count: ParamCount = { model, upsampling, total: m.countParams(), trainable: trainableParamCount(m) };
+    const count: ParamCount = { model, upsampling, total: m.countParams(), trainable: trainableParamCount(m), multiplyAdds: multiplyAdds(m) };
     m.dispose();
     return count;
   });
@@ -40,16 +43,21 @@ export const REFERENCE_PARAMS: Partial<Record<ModelName, string>> = {
   'sa-unet': '491K (SA-U-Net paper)',
 };
 
-/** The README's table: every model at `inputShape`, both upsampling modes, with the reference counts. */
+/**
+ * The README's table: every model at `inputShape`, both upsampling modes, with the reference
+ * counts, and the multiply-adds of a forward pass per image (billions) with each.
+ */
 export function paramTable(inputShape: [number, number, number] = [256, 256, 1]): string {
   const nearest = countParams(inputShape, 'nearest-conv');
   const transpose = countParams(inputShape, 'transpose');
   const fmt = (n: number) => n.toLocaleString('en-US');
+  const billions = (n: number) => (n / 1e9).toFixed(2);
   return [
-    '| model | params, nearest-conv (default) | trainable | params, transpose | reference |',
-    '|---|---:|---:|---:|---|',
+    '| model | params, nearest-conv (default) | trainable | params, transpose | reference | GMACs per image, nearest-conv | GMACs, transpose |',
+    '|---|---:|---:|---:|---|---:|---:|',
     ...nearest.map((row, i) =>
-      `| ${row.model} | ${fmt(row.total)} | ${fmt(row.trainable)} | ${fmt(transpose[i].total)} | ${REFERENCE_PARAMS[row.model] ?? ''} |`),
+      `| ${row.model} | ${fmt(row.total)} | ${fmt(row.trainable)} | ${fmt(transpose[i].total)} | ${REFERENCE_PARAMS[row.model] ?? ''} | ` +
+      `${billions(row.multiplyAdds)} | ${billions(transpose[i].multiplyAdds)} |`),
   ].join('\n');
 }
 

@@ -9,7 +9,7 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam, replayTrainStep } from '@sa-unet/tfjs-kernels';
-import { foldBatchNorm, type ModelName } from '@sa-unet/unet-zoo';
+import { foldBatchNorm, multiplyAdds, type ModelName } from '@sa-unet/unet-zoo';
 import { BACKEND_NAMES, backendLogLine, isCpuBackend, selectBackend, type BackendChoice } from '../backend.js';
 import { inferenceLatency } from '../eval/predict.js';
 import { timeCalls, type Latency } from '../eval/timing.js';
@@ -61,6 +61,8 @@ export interface LatencyRow {
   model: string;
   /** Its parameter count. */
   params: number;
+  /** Multiply-adds of its forward pass per image (unet-zoo's `multiplyAdds`; absent in rows written before it was counted, NaN where the model was not built). */
+  multiplyAdds?: number;
   /** Inference of one image at batch 1; null where it could not be measured (see `error`). */
   inference: Latency | null;
   /** The same with the batch norms folded (`foldBatchNorm`), where asked for; null where it could not be measured. */
@@ -144,7 +146,7 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
  */
 export async function measureModel(job: LatencyJob, build: typeof buildModel = buildModel): Promise<LatencyRow> {
   const model = build(job.model, { size: job.size, baseFilters: job.baseFilters }, 1);
-  const row = unmeasured(tf.getBackend(), job.model, model.countParams());
+  const row = { ...unmeasured(tf.getBackend(), job.model, model.countParams()), multiplyAdds: multiplyAdds(model) };
   const fold = job.foldBatchNorm === true;
   const replay = job.replay === true;
   if (fold) row.foldedInference = null;
@@ -216,7 +218,7 @@ async function measureInWorker(job: LatencyJob): Promise<LatencyRow> {
     return await new Promise<LatencyRow>((resolve, reject) => {
       worker.on('message', (msg: LatencyWorkerMessage) => (msg.type === 'latency' ? resolve(msg.row) : reject(new Error(msg.message))));
       worker.on('error', reject);
-      worker.on('exit', (code) => resolve(unmeasured(job.backend, job.model, NaN, `the worker thread measuring it stopped (exit code ${code})`)));
+      worker.on('exit', (code) => resolve({ ...unmeasured(job.backend, job.model, NaN, `the worker thread measuring it stopped (exit code ${code})`), multiplyAdds: NaN }));
     });
   } finally {
     await worker.terminate();
@@ -245,16 +247,18 @@ export function renderLatencyTable(rows: LatencyRow[], setup: {
   const failed = rows.filter((r) => r.error !== undefined);
   const extra = EXTRA_COLUMNS.filter((c) => rows.some((r) => r[c.field] !== undefined));
   const replayedSteps = rows.some((r) => r.replayedStep !== undefined);
+  const counted = rows.some((r) => r.multiplyAdds !== undefined);
+  const gmacs = (r: LatencyRow) => (counted ? ` ${r.multiplyAdds === undefined || Number.isNaN(r.multiplyAdds) ? '-' : (r.multiplyAdds / 1e9).toFixed(2)} |` : '');
   const stepCell = (median: number | null | undefined, p90: number | null | undefined) => (median == null ? '-' : `${median.toFixed(1)} / ${cell(p90 ?? null, 1)}`);
   return [
     `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)` +
       extra.map((c) => `; ${c.label}: ${c.note}`).join('') +
       (replayedSteps ? '; replayed Adam step: through replayTrainStep (on webgpu its recorded commands), after four warm-up steps' : ''),
     '',
-    `| backend | model | parameters | inference ms (median / p90) | first call ms |${extra.map((c) => ` ${c.label} ms (median / p90) |`).join('')} Adam step ms (median / p90) | first step ms |` +
+    `| backend | model | parameters |${counted ? ' GMACs per image |' : ''} inference ms (median / p90) | first call ms |${extra.map((c) => ` ${c.label} ms (median / p90) |`).join('')} Adam step ms (median / p90) | first step ms |` +
       (replayedSteps ? ' replayed Adam step ms (median / p90) |' : ''),
-    `|---|---|---:|---:|---:|${extra.map(() => '---:|').join('')}---:|---:|${replayedSteps ? '---:|' : ''}`,
-    ...rows.map((r) => `| ${r.backend} | ${r.model} | ${Number.isNaN(r.params) ? '-' : r.params.toLocaleString('en-US')} | ` +
+    `|---|---|---:|${counted ? '---:|' : ''}---:|---:|${extra.map(() => '---:|').join('')}---:|---:|${replayedSteps ? '---:|' : ''}`,
+    ...rows.map((r) => `| ${r.backend} | ${r.model} | ${Number.isNaN(r.params) ? '-' : r.params.toLocaleString('en-US')} |${gmacs(r)} ` +
       `${medianAndP90(r.inference)} | ${cell(r.inference?.firstMs ?? null, 0)} | ${extra.map((c) => `${medianAndP90(r[c.field])} | `).join('')}` +
       `${stepCell(r.stepMedianMs, r.stepP90Ms)} | ${cell(r.stepFirstMs, 0)} |${replayedSteps ? ` ${stepCell(r.replayedStep?.medianMs, r.replayedStep?.p90Ms)} |` : ''}`),
     '',

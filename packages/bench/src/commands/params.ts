@@ -1,4 +1,4 @@
-/** `params`: the parameter table of the five models, and their counts by base width. */
+/** `params`: the parameter table of the five models (with their multiply-adds per image), and their counts by base width. */
 import * as tf from '@tensorflow/tfjs-core';
 import { MODEL_NAMES, countParams, paramTable } from '@sa-unet/unet-zoo';
 import '@tensorflow/tfjs-backend-wasm';
@@ -31,7 +31,7 @@ export async function runParams(opts: {
   // its asynchronous start first; a backend the caller already set stays.
   await tf.ready();
   let table = paramTable([size, size, 1]);
-  process.stdout.write(`Parameters at ${size}x${size}x1 (every weight, BN statistics included):\n\n${table}\n`);
+  process.stdout.write(`Parameters at ${size}x${size}x1 (every weight, BN statistics included), and multiply-adds of a forward pass per image:\n\n${table}\n`);
   if (widths.length > 0) {
     const byWidth = paramsByWidth([size, size, 1], widths);
     process.stdout.write(`\nBy base width (nearest-conv decoders):\n\n${byWidth}\n`);

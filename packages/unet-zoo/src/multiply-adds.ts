@@ -1,0 +1,145 @@
+/**
+ * The arithmetic of one forward pass, counted from a model's graph: what a GPU or a CPU must at
+ * least do per image, next to the parameter count (a model 18x smaller need not be 18x cheaper:
+ * SA-U-Net's layers run at full resolution). Measured times divided by it give the arithmetic rate
+ * a backend reached.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+import { EfficientChannelAttention, ScaleAttentionalConv2D, scaleAttentionalMultiplyAdds } from '@sa-unet/scale-attn-conv';
+
+type Shape = Array<number | null>;
+
+/** What one call of a layer (a node of the graph) is given and returns. */
+interface Call {
+  layer: tfl.layers.Layer;
+  inputs: Shape[];
+  outputs: Shape[];
+}
+
+/**
+ * Layers with weights whose work is elementwise (a scale and shift per channel): no sums over
+ * windows, so no multiply-adds, as for activations, pooling, resizing and merging.
+ */
+const ELEMENTWISE_WITH_WEIGHTS = new Set(['BatchNormalization', 'LayerNormalization', 'PReLU']);
+
+/**
+ * The multiply-adds of one forward pass of `model` on one image: for every convolution and dense
+ * layer, each output value's sum over its window, padding included (a 3x3 convolution from C_in
+ * to C_out channels: 9 * C_in * C_out per output pixel; a transposed one: per input pixel). Each
+ * call of a layer in the graph counts (a shared layer once per call). Not counted: elementwise
+ * work (biases, batch norm, activations, pooling, resizing, merging, the channel attention's
+ * pooling and gating), a few percent of a U-Net's. Supported: Conv1D, Conv2D, Conv2DTranspose,
+ * DepthwiseConv2D, SeparableConv2D, Dense, ScaleAttentionalConv2D, EfficientChannelAttention,
+ * nested models, and layers without weights; any other layer with weights is an error naming it.
+ *
+ * @param model a built tfjs-layers model (functional or sequential), e.g. from `createModel`
+ * @returns multiply-adds per image (one for each of the input's spatial sizes the model was built at)
+ */
+export function multiplyAdds(model: tfl.LayersModel): number {
+  let total = 0;
+  for (const node of graphNodes(model)) {
+    total += callMultiplyAdds({ layer: node.outboundLayer, inputs: shapeList(node.inputShapes), outputs: shapeList(node.outputShapes) });
+  }
+  return total;
+}
+
+interface GraphNode {
+  outboundLayer: tfl.layers.Layer;
+  inputShapes: Shape | Shape[];
+  outputShapes: Shape | Shape[];
+}
+
+/** Every call of a layer in the model's graph (a Sequential model keeps its graph in a model of its own, made when it is built). */
+function graphNodes(model: tfl.LayersModel): GraphNode[] {
+  if (!isModel(model)) throw new Error(`multiplyAdds: expected a built tfjs-layers model (functional or sequential), got ${describe(model)}`);
+  if (model instanceof tfl.Sequential) {
+    if (model.inputs.length === 0) throw new Error(`multiplyAdds: the sequential model '${model.name}' has no layers, or no input shape yet`);
+    return graphNodes(tfl.model({ inputs: model.inputs, outputs: model.outputs }));
+  }
+  const byDepth = (model as unknown as { nodesByDepth: Record<string, GraphNode[]> }).nodesByDepth;
+  return Object.values(byDepth).flat();
+}
+
+function callMultiplyAdds({ layer, inputs, outputs }: Call): number {
+  const className = layer.getClassName();
+  if (isModel(layer)) return multiplyAdds(layer);
+  if (layer instanceof ScaleAttentionalConv2D) {
+    const [height, width, inputChannels] = known(inputs[0]!, layer, 4) as [number, number, number];
+    const { filters, scales, kernelSize, stageFilters, useAttention, attentionKernelSize } = layer;
+    return scaleAttentionalMultiplyAdds({ inputChannels, filters, scales, kernelSize, stageFilters, useAttention, attentionKernelSize, height, width });
+  }
+  if (layer instanceof EfficientChannelAttention) {
+    const channels = known(inputs[0]!, layer, 4)[2]!;
+    return channels * layer.weights[0]!.shape[0]!; // one 1-D convolution of k taps across the channels
+  }
+  const config = layer.getConfig() as Record<string, unknown>;
+  const channelsFirst = config.dataFormat === 'channelsFirst';
+  /** Channels and spatial sizes of a [batch, ...] shape, per the layer's data format. */
+  const split = (shape: Shape, rank: number) => {
+    const dims = known(shape, layer, rank);
+    return channelsFirst ? { channels: dims[0]!, pixels: product(dims.slice(1)) } : { channels: dims[dims.length - 1]!, pixels: product(dims.slice(0, -1)) };
+  };
+  const window = () => product(config.kernelSize as number[]);
+  switch (className) {
+    case 'Conv1D':
+    case 'Conv2D': {
+      const rank = className === 'Conv1D' ? 3 : 4;
+      const out = split(outputs[0]!, rank);
+      return out.pixels * out.channels * window() * split(inputs[0]!, rank).channels;
+    }
+    case 'Conv2DTranspose': {
+      const input = split(inputs[0]!, 4);
+      return input.pixels * input.channels * window() * split(outputs[0]!, 4).channels;
+    }
+    case 'DepthwiseConv2D': {
+      const out = split(outputs[0]!, 4);
+      return out.pixels * out.channels * window();
+    }
+    case 'SeparableConv2D': {
+      const out = split(outputs[0]!, 4);
+      // tfjs-layers leaves depthMultiplier out of this layer's config: the depthwise kernel [kh, kw, in, multiplier] has it.
+      const depthwiseChannels = split(inputs[0]!, 4).channels * layer.weights.find((w) => w.originalName.endsWith('depthwise_kernel'))!.shape[3]!;
+      return out.pixels * depthwiseChannels * (window() + out.channels);
+    }
+    case 'Dense': {
+      const input = inputs[0]!;
+      return product(known(input, layer, input.length)) * (config.units as number);
+    }
+    default:
+      if (layer.weights.length === 0 || ELEMENTWISE_WITH_WEIGHTS.has(className)) return 0;
+      throw new Error(
+        `multiplyAdds: no rule for layer '${layer.name}' (${className}), which has weights; supported: Conv1D, Conv2D, Conv2DTranspose, ` +
+          'DepthwiseConv2D, SeparableConv2D, Dense, ScaleAttentionalConv2D, EfficientChannelAttention, nested models and layers without weights',
+      );
+  }
+}
+
+/** The node's shapes as a list (tfjs-layers keeps a single shape unwrapped). */
+function shapeList(shapes: Shape | Shape[]): Shape[] {
+  return shapes.length > 0 && Array.isArray(shapes[0]) ? (shapes as Shape[]) : [shapes as Shape];
+}
+
+/** The shape's dimensions after the batch, each known, at the expected rank. */
+function known(shape: Shape, layer: tfl.layers.Layer, rank: number): number[] {
+  const dims = shape.slice(1);
+  if (shape.length !== rank || dims.some((d) => d === null)) {
+    throw new Error(
+      `multiplyAdds: layer '${layer.name}' (${layer.getClassName()}) was called on shape [${shape.map(String).join(', ')}]; ` +
+        'the count needs every dimension but the batch known (build the model with a fixed input size)',
+    );
+  }
+  return dims as number[];
+}
+
+function product(values: number[]): number {
+  return values.reduce((a, b) => a * b, 1);
+}
+
+function isModel(value: unknown): value is tfl.LayersModel {
+  return value instanceof tfl.LayersModel;
+}
+
+function describe(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  return `an object without a graph (${(value as object).constructor?.name ?? 'Object'})`;
+}

@@ -52,7 +52,7 @@ interface GraphNode {
 /** Every call of a layer in the model's graph (a Sequential model keeps its graph in a model of its own, made when it is built). */
 function graphNodes(model: tfl.LayersModel): GraphNode[] {
   if (!isModel(model)) throw new Error(`multiplyAdds: expected a built tfjs-layers model (functional or sequential), got ${describe(model)}`);
-  if (model instanceof tfl.Sequential) {
+  if (model.getClassName() === 'Sequential') {
     if (model.inputs.length === 0) throw new Error(`multiplyAdds: the sequential model '${model.name}' has no layers, or no input shape yet`);
     return graphNodes(tfl.model({ inputs: model.inputs, outputs: model.outputs }));
   }
@@ -135,8 +135,10 @@ function product(values: number[]): number {
   return values.reduce((a, b) => a * b, 1);
 }
 
+/** A tfjs-layers model, by its graph (not instanceof: an app may hold a second copy of tfjs-layers). */
 function isModel(value: unknown): value is tfl.LayersModel {
-  return value instanceof tfl.LayersModel;
+  const v = value as { getClassName?: unknown; nodesByDepth?: unknown } | null;
+  return typeof v === 'object' && v !== null && typeof v.getClassName === 'function' && typeof v.nodesByDepth === 'object' && v.nodesByDepth !== null;
 }
 
 function describe(value: unknown): string {

@@ -292,7 +292,8 @@ try {
     if (process.env.SA_UNET_REQUIRE_WEBGPU === '1') {
       const latency = run(bench, ['latency', '--backend', 'webgpu', '--models', 'sa-unet',
         '--size', '32', '--base-filters', '8', '--runs', '2', '--steps', '1', '--quiet'], project);
-      if (!/\| webgpu \| sa-unet \| [\d,]+ \| [\d.]+ \//.test(latency)) problems.push(`sa-unet-bench latency --backend webgpu printed no measured row:\n${latency}`);
+      // parameters, multiply-adds (billions), then the inference median
+      if (!/\| webgpu \| sa-unet \| [\d,]+ \| [\d.e-]+ \| [\d.]+ \//.test(latency)) problems.push(`sa-unet-bench latency --backend webgpu printed no measured row:\n${latency}`);
       else console.log('bin: sa-unet-bench latency ran on webgpu (SA_UNET_REQUIRE_WEBGPU=1)');
     }
     process.stdout.write(run('node', ['check.mjs'], bundleProject(tarballs)));

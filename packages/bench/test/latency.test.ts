@@ -116,12 +116,14 @@ describe('renderLatencyTable', () => {
     const l = (medianMs: number) => ({ firstMs: 300, medianMs, p90Ms: medianMs + 1, runs: 30 });
     const rows: LatencyRow[] = [
       { backend: 'webgpu', model: 'unet', params: 8_640_193, multiplyAdds: 16_331_000_000, inference: l(8), stepMedianMs: 48.8, stepP90Ms: 50, stepFirstMs: 900 },
+      { backend: 'webgpu', model: 'sa-unet', params: 35_503, multiplyAdds: 4_512_345, inference: l(27), stepMedianMs: 206, stepP90Ms: 207, stepFirstMs: 911 },
       { backend: 'webgpu', model: 'sa-unet', params: NaN, multiplyAdds: NaN, inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, error: 'the worker thread measuring it stopped (exit code 1)' },
     ];
-    const [, , header, rule, first, second] = renderLatencyTable(rows, { size: 256, baseFilters: 32, runs: 30, steps: 5 }).split('\n');
+    const [, , header, rule, first, small, second] = renderLatencyTable(rows, { size: 256, baseFilters: 32, runs: 30, steps: 5 }).split('\n');
     expect(header).toBe('| backend | model | parameters | GMACs per image | inference ms (median / p90) | first call ms | Adam step ms (median / p90) | first step ms |');
     expect(rule).toBe('|---|---|---:|---:|---:|---:|---:|---:|');
-    expect(first).toBe('| webgpu | unet | 8,640,193 | 16.33 | 8.00 / 9.00 | 300 | 48.8 / 50.0 | 900 |');
+    expect(first).toBe('| webgpu | unet | 8,640,193 | 16.3 | 8.00 / 9.00 | 300 | 48.8 / 50.0 | 900 |');
+    expect(small, 'three significant digits').toBe('| webgpu | sa-unet | 35,503 | 0.00451 | 27.00 / 28.00 | 300 | 206.0 / 207.0 | 911 |');
     expect(second).toBe('| webgpu | sa-unet | - | - | - | - | - | - |');
   });
 

@@ -51,7 +51,7 @@ export function paramTable(inputShape: [number, number, number] = [256, 256, 1])
   const nearest = countParams(inputShape, 'nearest-conv');
   const transpose = countParams(inputShape, 'transpose');
   const fmt = (n: number) => n.toLocaleString('en-US');
-  const billions = (n: number) => (n / 1e9).toFixed(2);
+  const billions = (n: number) => (n / 1e9).toPrecision(3); // three significant digits: small inputs too
   return [
     '| model | params, nearest-conv (default) | trainable | params, transpose | reference | GMACs per image, nearest-conv | GMACs, transpose |',
     '|---|---:|---:|---:|---|---:|---:|',

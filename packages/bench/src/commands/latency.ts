@@ -248,7 +248,7 @@ export function renderLatencyTable(rows: LatencyRow[], setup: {
   const extra = EXTRA_COLUMNS.filter((c) => rows.some((r) => r[c.field] !== undefined));
   const replayedSteps = rows.some((r) => r.replayedStep !== undefined);
   const counted = rows.some((r) => r.multiplyAdds !== undefined);
-  const gmacs = (r: LatencyRow) => (counted ? ` ${r.multiplyAdds === undefined || Number.isNaN(r.multiplyAdds) ? '-' : (r.multiplyAdds / 1e9).toFixed(2)} |` : '');
+  const gmacs = (r: LatencyRow) => (counted ? ` ${r.multiplyAdds === undefined || Number.isNaN(r.multiplyAdds) ? '-' : (r.multiplyAdds / 1e9).toPrecision(3)} |` : '');
   const stepCell = (median: number | null | undefined, p90: number | null | undefined) => (median == null ? '-' : `${median.toFixed(1)} / ${cell(p90 ?? null, 1)}`);
   return [
     `Latency at ${size}x${size}x1, base ${baseFilters}: inference at batch 1 (median / p90 of ${runs} after warm-up; first call), Adam step at batch 4 (median / p90 of ${steps}; first step)` +

@@ -1,8 +1,9 @@
 /**
  * The arithmetic of one forward pass, counted from a model's graph: what a GPU or a CPU must at
- * least do per image, next to the parameter count (a model 18x smaller need not be 18x cheaper:
- * SA-U-Net's layers run at full resolution). Measured times divided by it give the arithmetic rate
- * a backend reached.
+ * least do per image, next to the parameter count. Measured times divided by it give the rate a
+ * backend reached, which tells arithmetic-bound passes (U-Net's) from those bound by something
+ * else (SA-U-Net does a nineteenth of U-Net's arithmetic, but takes far more than a nineteenth of
+ * its time).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { EfficientChannelAttention, ScaleAttentionalConv2D, scaleAttentionalMultiplyAdds } from '@sa-unet/scale-attn-conv';
@@ -28,12 +29,13 @@ const ELEMENTWISE_WITH_WEIGHTS = new Set(['BatchNormalization', 'LayerNormalizat
  * to C_out channels: 9 * C_in * C_out per output pixel; a transposed one: per input pixel). Each
  * call of a layer in the graph counts (a shared layer once per call). Not counted: elementwise
  * work (biases, batch norm, activations, pooling, resizing, merging, the channel attention's
- * pooling and gating), a few percent of a U-Net's. Supported: Conv1D, Conv2D, Conv2DTranspose,
- * DepthwiseConv2D, SeparableConv2D, Dense, ScaleAttentionalConv2D, EfficientChannelAttention,
- * nested models, and layers without weights; any other layer with weights is an error naming it.
+ * pooling and gating): about one percent of a U-Net's arithmetic, a larger share in SA-U-Net's
+ * thin layers. Supported: Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D,
+ * Dense, ScaleAttentionalConv2D, EfficientChannelAttention, nested models, and layers without
+ * weights; any other layer with weights is an error naming it.
  *
  * @param model a built tfjs-layers model (functional or sequential), e.g. from `createModel`
- * @returns multiply-adds per image (one for each of the input's spatial sizes the model was built at)
+ * @returns multiply-adds per image, at the input size the model was built for
  */
 export function multiplyAdds(model: tfl.LayersModel): number {
   let total = 0;

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FORWARD_BACKENDS, useBackend } from '../../../test-utils/backends.js';
+import { kernelMultiplyAdds } from '../../../test-utils/kernel-multiply-adds.js';
 import {
   EfficientChannelAttention,
   ScaleAttentionalConv2D,
@@ -135,14 +136,7 @@ describe('multiply-adds', () => {
     const info = await tf.profile(() => layer.apply(x) as tf.Tensor);
     tf.dispose(info.result as tf.Tensor);
     expect(tf.memory().numTensors - before).toBe(layer.weights.length); // the layer's weights, made by its first call
-    let counted = 0;
-    for (const k of info.kernels) {
-      const out = (k.outputShapes[0] as number[]).reduce((a, b) => a * b, 1);
-      const filter = k.inputShapes[1] as number[];
-      if (k.name === 'Conv2D' || k.name === 'FusedConv2D') counted += out * filter[0]! * filter[1]! * filter[2]!;
-      if (k.name === 'DepthwiseConv2dNative') counted += out * filter[0]! * filter[1]!;
-    }
-    expect(counted).toBe(expected);
+    expect(kernelMultiplyAdds(info)).toBe(expected);
     x.dispose();
   });
 

@@ -10,13 +10,6 @@ import { EfficientChannelAttention, ScaleAttentionalConv2D, scaleAttentionalMult
 
 type Shape = Array<number | null>;
 
-/** What one call of a layer (a node of the graph) is given and returns. */
-interface Call {
-  layer: tfl.layers.Layer;
-  inputs: Shape[];
-  outputs: Shape[];
-}
-
 /**
  * Layers with weights whose work is elementwise (a scale and shift per channel): no sums over
  * windows, so no multiply-adds, as for activations, pooling, resizing and merging.
@@ -39,12 +32,11 @@ const ELEMENTWISE_WITH_WEIGHTS = new Set(['BatchNormalization', 'LayerNormalizat
  */
 export function multiplyAdds(model: tfl.LayersModel): number {
   let total = 0;
-  for (const node of graphNodes(model)) {
-    total += callMultiplyAdds({ layer: node.outboundLayer, inputs: shapeList(node.inputShapes), outputs: shapeList(node.outputShapes) });
-  }
+  for (const node of graphNodes(model)) total += callMultiplyAdds(node);
   return total;
 }
 
+/** One call of a layer: a node of the model's graph. */
 interface GraphNode {
   outboundLayer: tfl.layers.Layer;
   inputShapes: Shape | Shape[];
@@ -62,16 +54,19 @@ function graphNodes(model: tfl.LayersModel): GraphNode[] {
   return Object.values(byDepth).flat();
 }
 
-function callMultiplyAdds({ layer, inputs, outputs }: Call): number {
+function callMultiplyAdds(node: GraphNode): number {
+  const layer = node.outboundLayer;
+  // Every layer counted takes one input and gives one output.
+  const [input, output] = [firstShape(node.inputShapes), firstShape(node.outputShapes)];
   const className = layer.getClassName();
   if (isModel(layer)) return multiplyAdds(layer);
   if (layer instanceof ScaleAttentionalConv2D) {
-    const [height, width, inputChannels] = known(inputs[0]!, layer, 4) as [number, number, number];
+    const [height, width, inputChannels] = known(input, layer, 4) as [number, number, number];
     const { filters, scales, kernelSize, stageFilters, useAttention, attentionKernelSize } = layer;
     return scaleAttentionalMultiplyAdds({ inputChannels, filters, scales, kernelSize, stageFilters, useAttention, attentionKernelSize, height, width });
   }
   if (layer instanceof EfficientChannelAttention) {
-    const channels = known(inputs[0]!, layer, 4)[2]!;
+    const channels = known(input, layer, 4)[2]!;
     return channels * layer.weights[0]!.shape[0]!; // one 1-D convolution of k taps across the channels
   }
   const config = layer.getConfig() as Record<string, unknown>;
@@ -86,27 +81,25 @@ function callMultiplyAdds({ layer, inputs, outputs }: Call): number {
     case 'Conv1D':
     case 'Conv2D': {
       const rank = className === 'Conv1D' ? 3 : 4;
-      const out = split(outputs[0]!, rank);
-      return out.pixels * out.channels * window() * split(inputs[0]!, rank).channels;
+      const out = split(output, rank);
+      return out.pixels * out.channels * window() * split(input, rank).channels;
     }
     case 'Conv2DTranspose': {
-      const input = split(inputs[0]!, 4);
-      return input.pixels * input.channels * window() * split(outputs[0]!, 4).channels;
+      const from = split(input, 4);
+      return from.pixels * from.channels * window() * split(output, 4).channels;
     }
     case 'DepthwiseConv2D': {
-      const out = split(outputs[0]!, 4);
+      const out = split(output, 4);
       return out.pixels * out.channels * window();
     }
     case 'SeparableConv2D': {
-      const out = split(outputs[0]!, 4);
+      const out = split(output, 4);
       // tfjs-layers leaves depthMultiplier out of this layer's config: the depthwise kernel [kh, kw, in, multiplier] has it.
-      const depthwiseChannels = split(inputs[0]!, 4).channels * layer.weights.find((w) => w.originalName.endsWith('depthwise_kernel'))!.shape[3]!;
+      const depthwiseChannels = split(input, 4).channels * layer.weights.find((w) => w.originalName.endsWith('depthwise_kernel'))!.shape[3]!;
       return out.pixels * depthwiseChannels * (window() + out.channels);
     }
-    case 'Dense': {
-      const input = inputs[0]!;
+    case 'Dense':
       return product(known(input, layer, input.length)) * (config.units as number);
-    }
     default:
       if (layer.weights.length === 0 || ELEMENTWISE_WITH_WEIGHTS.has(className)) return 0;
       throw new Error(
@@ -116,9 +109,9 @@ function callMultiplyAdds({ layer, inputs, outputs }: Call): number {
   }
 }
 
-/** The node's shapes as a list (tfjs-layers keeps a single shape unwrapped). */
-function shapeList(shapes: Shape | Shape[]): Shape[] {
-  return shapes.length > 0 && Array.isArray(shapes[0]) ? (shapes as Shape[]) : [shapes as Shape];
+/** A node's first shape (tfjs-layers keeps a single shape unwrapped, several in a list). */
+function firstShape(shapes: Shape | Shape[]): Shape {
+  return shapes.length > 0 && Array.isArray(shapes[0]) ? (shapes as Shape[])[0]! : (shapes as Shape);
 }
 
 /** The shape's dimensions after the batch, each known, at the expected rank. */

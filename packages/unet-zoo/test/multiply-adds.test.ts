@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { efficientChannelAttention, scaleAttentionalConv2d } from '@sa-unet/scale-attn-conv';
 import { MODEL_NAMES, countParams, createModel, foldBatchNorm, multiplyAdds, paramTable } from '@sa-unet/unet-zoo';
 import { useBackend } from '../../../test-utils/backends.js';
+import { kernelMultiplyAdds } from '../../../test-utils/kernel-multiply-adds.js';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -16,11 +17,8 @@ function single(shape: number[], layer: tfl.layers.Layer): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
 }
 
-/**
- * The multiply-adds of the convolution and matrix-product kernels a forward pass at batch 1 ran,
- * from their shapes (an independent count: the kernels tfjs ran, not the layers).
- */
-async function kernelMultiplyAdds(model: tfl.LayersModel): Promise<number> {
+/** The multiply-adds of the convolution and matrix-product kernels a forward pass at batch 1 ran. */
+async function forwardMultiplyAdds(model: tfl.LayersModel): Promise<number> {
   const shape = model.inputs[0]!.shape.map((d) => d ?? 1);
   const x = tf.randomNormal(shape, 0, 1, 'float32', 3);
   const before = tf.memory().numTensors;
@@ -28,33 +26,7 @@ async function kernelMultiplyAdds(model: tfl.LayersModel): Promise<number> {
   tf.dispose(info.result as tf.Tensor | tf.Tensor[]);
   x.dispose();
   if (tf.memory().numTensors !== before - 1) throw new Error(`the profiled forward pass left ${tf.memory().numTensors - before + 1} tensors`);
-  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  let total = 0;
-  for (const k of info.kernels) {
-    const [first, filter] = k.inputShapes as number[][];
-    const out = k.outputShapes[0] as number[];
-    switch (k.name) {
-      case 'Conv2D':
-      case 'FusedConv2D': // filter [kh, kw, in, out]
-        total += size(out) * filter![0]! * filter![1]! * filter![2]!;
-        break;
-      case 'DepthwiseConv2dNative':
-      case 'FusedDepthwiseConv2D': // filter [kh, kw, in, multiplier]
-        total += size(out) * filter![0]! * filter![1]!;
-        break;
-      case 'Conv2DBackpropInput': // a transposed convolution: dy is its input, filter [kh, kw, out, in]
-        total += size(first!) * filter![0]! * filter![1]! * filter![2]!;
-        break;
-      case 'MatMul':
-      case 'BatchMatMul':
-      case '_FusedMatMul':
-        total += size(out) * first![first!.length - 1]!;
-        break;
-      default:
-        break;
-    }
-  }
-  return total;
+  return kernelMultiplyAdds(info);
 }
 
 describe('multiplyAdds: one layer, known values', () => {
@@ -90,7 +62,7 @@ describe('multiplyAdds: one layer, known values', () => {
 
   it.each(cases.filter(([name]) => !name.includes('channels first')))('%s: as many as the kernels of a forward pass run', async (_, shape, layer, expected) => {
     const model = single(shape, layer());
-    expect(await kernelMultiplyAdds(model)).toBe(expected);
+    expect(await forwardMultiplyAdds(model)).toBe(expected);
     model.dispose();
   });
 
@@ -113,20 +85,20 @@ describe('multiplyAdds: the zoo', () => {
     const model = createModel(name, { inputShape: [32, 32, 1], baseFilters: 4, depth: 2, upsampling });
     const counted = multiplyAdds(model);
     expect(counted).toBeGreaterThan(0);
-    expect(counted).toBe(await kernelMultiplyAdds(model));
+    expect(counted).toBe(await forwardMultiplyAdds(model));
     model.dispose();
   });
 
   it('U-Net++ with deep supervision, and every model folded: as many as their kernels run', async () => {
     const deep = createModel('unet-plus-plus', { inputShape: [32, 32, 1], baseFilters: 4, depth: 2, deepSupervision: true });
-    expect(multiplyAdds(deep)).toBe(await kernelMultiplyAdds(deep));
+    expect(multiplyAdds(deep)).toBe(await forwardMultiplyAdds(deep));
     deep.dispose();
     for (const name of MODEL_NAMES) {
       const model = createModel(name, { inputShape: [32, 32, 1], baseFilters: 4, depth: 2 });
       const { model: folded } = foldBatchNorm(model);
       // Folding changes kernels, not their arithmetic: the same count.
       expect(multiplyAdds(folded)).toBe(multiplyAdds(model));
-      expect(multiplyAdds(folded)).toBe(await kernelMultiplyAdds(folded));
+      expect(multiplyAdds(folded)).toBe(await forwardMultiplyAdds(folded));
       folded.dispose();
       model.dispose();
     }

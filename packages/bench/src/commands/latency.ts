@@ -146,7 +146,7 @@ export async function stepTimes(model: ReturnType<typeof buildModel>, size: numb
  */
 export async function measureModel(job: LatencyJob, build: typeof buildModel = buildModel): Promise<LatencyRow> {
   const model = build(job.model, { size: job.size, baseFilters: job.baseFilters }, 1);
-  const row = { ...unmeasured(tf.getBackend(), job.model, model.countParams()), multiplyAdds: multiplyAdds(model) };
+  const row = unmeasured(tf.getBackend(), job.model, model.countParams(), multiplyAdds(model));
   const fold = job.foldBatchNorm === true;
   const replay = job.replay === true;
   if (fold) row.foldedInference = null;
@@ -184,8 +184,8 @@ export async function measureModel(job: LatencyJob, build: typeof buildModel = b
 }
 
 /** A row with nothing measured (yet). */
-function unmeasured(backend: string, model: ModelName, params: number, error?: string): LatencyRow {
-  return { backend, model, params, inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, ...(error !== undefined && { error }) };
+function unmeasured(backend: string, model: ModelName, params: number, macs: number, error?: string): LatencyRow {
+  return { backend, model, params, multiplyAdds: macs, inference: null, stepMedianMs: null, stepP90Ms: null, stepFirstMs: null, ...(error !== undefined && { error }) };
 }
 
 /** Messages of a latency worker. */
@@ -218,7 +218,7 @@ async function measureInWorker(job: LatencyJob): Promise<LatencyRow> {
     return await new Promise<LatencyRow>((resolve, reject) => {
       worker.on('message', (msg: LatencyWorkerMessage) => (msg.type === 'latency' ? resolve(msg.row) : reject(new Error(msg.message))));
       worker.on('error', reject);
-      worker.on('exit', (code) => resolve({ ...unmeasured(job.backend, job.model, NaN, `the worker thread measuring it stopped (exit code ${code})`), multiplyAdds: NaN }));
+      worker.on('exit', (code) => resolve(unmeasured(job.backend, job.model, NaN, NaN, `the worker thread measuring it stopped (exit code ${code})`)));
     });
   } finally {
     await worker.terminate();

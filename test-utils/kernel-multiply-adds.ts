@@ -21,6 +21,9 @@ export function kernelMultiplyAdds(info: ProfileInfo): number {
         break;
       case 'DepthwiseConv2dNative':
       case 'FusedDepthwiseConv2D': // filter [kh, kw, in, multiplier]
+        // A fused 1x1 one of multiplier 1 is a per-channel affine map (the scale-attentional layer's
+        // inference epilogue, a batch norm folded in): not counted, as batch norms are not.
+        if (k.name === 'FusedDepthwiseConv2D' && size(filter!) === filter![2]!) break;
         total += size(out) * filter![0]! * filter![1]!;
         break;
       case 'Conv2DBackpropInput': // a transposed convolution: dy is its input, filter [kh, kw, out, in]

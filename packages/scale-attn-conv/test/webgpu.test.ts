@@ -84,8 +84,8 @@ describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
   it.each<[string, ScaleAttentionalConv2DArgs, string[]]>([
     // The scale, shift and ReLU in the attention's dispatch: no kernel of their own.
     ['affine and relu', { filters: 8, scales: 4, affine: true, activation: 'relu' }, []],
-    // After a projection they are tf ops.
-    ['affine and relu after a projection', { filters: 6, scales: 3, stageFilters: 4, affine: true, activation: 'relu' }, ['Add', 'Multiply', 'Relu']],
+    // After a projection they are one 1x1 depthwise convolution with bias and activation.
+    ['affine and relu after a projection', { filters: 6, scales: 3, stageFilters: 4, affine: true, activation: 'relu' }, ['FusedDepthwiseConv2D']],
   ])('%s, inference: equals the cpu backend\'s within 1e-4, and runs %j besides the cascade\'s kernels', async (_, args, elementwise) => {
     await useBackend('cpu');
     const x = seededUniform([2, 8, 8, 3], 23);
@@ -113,7 +113,7 @@ describe.runIf(adapter)('ScaleAttentionalConv2D on webgpu', () => {
     xGpu.dispose();
     await useBackend('cpu');
     const names = profile.kernels.map((k) => k.name);
-    expect(names.filter((n) => ['Add', 'Multiply', 'Relu', 'FusedBatchNorm'].includes(n)).sort()).toEqual(elementwise);
+    expect(names.filter((n) => ['Add', 'Multiply', 'Relu', 'FusedBatchNorm', 'FusedDepthwiseConv2D'].includes(n)).sort()).toEqual(elementwise);
     expect(names).toContain(FUSED_ATTENTION_KERNELS.forward);
     expect(differenceRelativeToLargest(actual!, expected), 'output').toBeLessThan(1e-4);
   });

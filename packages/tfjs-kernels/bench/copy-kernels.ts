@@ -1,12 +1,14 @@
 /**
  * wasm Concat, Slice, SplitV and Transpose as the networks and our gradient kernels use them (NHWC, batch 4, 128x128), stock against
- * ours, alternating in one run; median ms of 15 calls after warm-up, best of 3 rounds.
+ * ours, these copying rows with the WebAssembly row copier (src/wasm/row-copy.ts) and in JavaScript,
+ * alternating in one run; median ms of 15 calls after warm-up, best of 3 rounds.
  *
  *   pnpm --filter @sa-unet/tfjs-kernels bench:copies
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
+import { useRowCopyModule } from '../src/wasm/row-copy.js';
 import { medianMs } from './median-ms.js';
 
 await tf.setBackend('wasm');
@@ -28,16 +30,19 @@ const cases: Array<[string, () => tf.Tensor | tf.Tensor[]]> = [
   ['transpose [4,128,128,32] to [32,128,128,4] (3-D: stock either way)', () => tf.transpose(z, [3, 1, 2, 0])],
 ];
 
-console.log('| case | stock ms | ours ms | stock / ours |\n|---|---:|---:|---:|');
+console.log('| case | stock ms | ours, JavaScript rows, ms | ours ms | stock / ours |\n|---|---:|---:|---:|---:|');
 for (const [name, f] of cases) {
-  const results = { stock: [] as number[], ours: [] as number[] };
+  const results = { stock: [] as number[], javascript: [] as number[], ours: [] as number[] };
   for (let round = 0; round < 3; round++) {
     unregisterTrainingKernels();
     results.stock.push(await medianMs(() => tf.dispose(f()), 3, 15));
     registerTrainingKernels();
+    useRowCopyModule(false);
+    results.javascript.push(await medianMs(() => tf.dispose(f()), 3, 15));
+    useRowCopyModule(true);
     results.ours.push(await medianMs(() => tf.dispose(f()), 3, 15));
   }
-  const [stock, ours] = [Math.min(...results.stock), Math.min(...results.ours)];
-  console.log(`| ${name} | ${stock.toFixed(2)} | ${ours.toFixed(2)} | ${(stock / ours).toFixed(1)}x |`);
+  const [stock, javascript, ours] = [Math.min(...results.stock), Math.min(...results.javascript), Math.min(...results.ours)];
+  console.log(`| ${name} | ${stock.toFixed(2)} | ${javascript.toFixed(2)} | ${ours.toFixed(2)} | ${(stock / ours).toFixed(1)}x |`);
 }
 tf.dispose([...stages, z, skip, narrow, flat]);

@@ -85,6 +85,10 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
     if (webgpuRequired) expect(webgpu).toBe(true);
   });
 
+  it('copies rows on wasm with its WebAssembly row copier, which runs in Chromium, as the JavaScript loops would', async () => {
+    expect(await call('rowCopy')).toEqual({ runs: true, concatEqual: true });
+  });
+
   it('gives convolution gradients within 1e-4 of the cpu backend on webgpu and wasm, every parity case each can run', async () => {
     const results: ParityResult[] = await call('parity', backends());
     expect(results).toHaveLength(backends().reduce((n, b) => n + CASES.filter((k) => runsOn(k, b)).length, 0));

@@ -3,12 +3,14 @@
  * kernels give, for every rank, axis, dtype and the empty and degenerate cases. Our Identity shares
  * the input's storage instead of copying it: same values, no new bytes, independent lifetimes.
  */
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { collapseTranspose } from '../src/kernel-ops.js';
+import { ROW_COPY_MODULE, heapRowCopy, useRowCopyModule } from '../src/wasm/row-copy.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -24,20 +26,32 @@ function tensor(shape: number[], dtype: DType, seed: number): tf.Tensor {
   return tf.tensor(values, shape, dtype);
 }
 
-/** Runs `f` with the stock kernels and with ours; returns both results' shapes and values. */
-async function stockAndOurs(f: () => tf.Tensor | tf.Tensor[]): Promise<Array<Array<{ shape: number[]; dtype: string; values: number[] }>>> {
-  const results = [];
-  for (const ours of [false, true]) {
+type Result = Array<{ shape: number[]; dtype: string; values: number[] }>;
+
+/**
+ * Runs `f` with the stock kernels and with ours, these copying rows with the WebAssembly row copier
+ * and in JavaScript (where it cannot run); checks that ours give the same both ways and returns
+ * the stock kernels' and our results' shapes and values.
+ */
+async function stockAndOurs(f: () => tf.Tensor | tf.Tensor[]): Promise<[Result, Result]> {
+  const results: Result[] = [];
+  for (const [ours, rowCopyModule] of [[false, true], [true, true], [true, false]]) {
     if (ours) registerTrainingKernels();
     else unregisterTrainingKernels();
+    useRowCopyModule(rowCopyModule!);
     const before = tf.memory().numTensors;
-    const out = f();
-    const list = Array.isArray(out) ? out : [out];
-    results.push(await Promise.all(list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(await t.data() as ArrayLike<number>) }))));
-    tf.dispose(list);
+    try {
+      const out = f();
+      const list = Array.isArray(out) ? out : [out];
+      results.push(await Promise.all(list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(await t.data() as ArrayLike<number>) }))));
+      tf.dispose(list);
+    } finally {
+      useRowCopyModule(true);
+    }
     expect(tf.memory().numTensors).toBe(before);
   }
-  return results;
+  expect(results[2], 'our kernels copying in JavaScript').toEqual(results[1]);
+  return [results[0]!, results[1]!];
 }
 
 const DTYPES: DType[] = ['float32', 'int32', 'bool'];
@@ -168,18 +182,50 @@ describe('wasm copy kernels', () => {
     expect(collapseTranspose(shape, perm)).toEqual({ shape: collapsedShape, perm: collapsedPerm });
   });
 
-  it('float32 values are copied as bits: NaN payloads and -0 survive, as through the stock kernels', async () => {
+  // Rows of 4 values go 16 bytes at a time through the row copier, of 2 or 3 values 4 bytes at a time.
+  it.each([true, false])('float32 values are copied as bits: NaN payloads and -0 survive, as through the stock kernels (row copier: %s)', async (rowCopyModule) => {
     registerTrainingKernels();
-    const bits = new Int32Array([0x7fc00001, 0xffc12345 | 0, 0x80000000 | 0, 0x7f800000, 0x3f800000, 0x7fa00000]);
-    const a = tf.tensor(new Float32Array(bits.buffer), [1, 2, 3]);
-    const outs = [tf.concat([a, a], 2), tf.slice(a, [0, 0, 1], [1, 2, 2]), ...tf.split(a, [1, 2], 2)];
-    const read = async (t: tf.Tensor) => Array.from(new Int32Array(((await t.data()) as Float32Array).slice().buffer));
-    const b = Array.from(bits);
-    expect(await read(outs[0]!)).toEqual([...b.slice(0, 3), ...b.slice(0, 3), ...b.slice(3), ...b.slice(3)]);
-    expect(await read(outs[1]!)).toEqual([b[1], b[2], b[4], b[5]]);
-    expect(await read(outs[2]!)).toEqual([b[0], b[3]]);
-    expect(await read(outs[3]!)).toEqual([b[1], b[2], b[4], b[5]]);
-    tf.dispose([a, ...outs]);
+    useRowCopyModule(rowCopyModule);
+    try {
+      const bits = new Int32Array([0x7fc00001, 0xffc12345 | 0, 0x80000000 | 0, 0x7f800000, 0x3f800000, 0x7fa00000, 0xfff00001 | 0, 0x00000001]);
+      const a = tf.tensor(new Float32Array(bits.buffer), [1, 2, 4]);
+      const outs = [tf.concat([a, a], 2), tf.slice(a, [0, 0, 1], [1, 2, 2]), ...tf.split(a, [1, 3], 2)];
+      const read = async (t: tf.Tensor) => Array.from(new Int32Array(((await t.data()) as Float32Array).slice().buffer));
+      const b = Array.from(bits);
+      expect(await read(outs[0]!)).toEqual([...b.slice(0, 4), ...b.slice(0, 4), ...b.slice(4), ...b.slice(4)]);
+      expect(await read(outs[1]!)).toEqual([b[1], b[2], b[5], b[6]]);
+      expect(await read(outs[2]!)).toEqual([b[0], b[4]]);
+      expect(await read(outs[3]!)).toEqual([b[1], b[2], b[3], b[5], b[6], b[7]]);
+      tf.dispose([a, ...outs]);
+    } finally {
+      useRowCopyModule(true);
+    }
+  });
+
+  it('the row copier runs on Node\'s wasm backend (so the tests above cover it), assembled from row-copy.wat', async () => {
+    expect(heapRowCopy(tf.backend())).not.toBeNull();
+    const wabt = await (await import('wabt')).default();
+    const source = readFileSync(new URL('../src/wasm/row-copy.wat', import.meta.url), 'utf8');
+    const assembled = wabt.parseWat('row-copy.wat', source, { simd: true }).toBinary({}).buffer;
+    expect(Array.from(assembled)).toEqual(Array.from(ROW_COPY_MODULE));
+  });
+
+  it('the row copier copies rows between strides in the heap, past the first 16-byte blocks and the 4-byte rest', async () => {
+    const copy = heapRowCopy(tf.backend())!;
+    const heapOf = (t: tf.Tensor) => {
+      const values = (tf.backend() as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array }).typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+      return { heap: new Float32Array(values.buffer), start: values.byteOffset / 4 };
+    };
+    // 3 rows of 7 values (one 16-byte block and three 4-byte values), every 9th value of src into every 11th of dst.
+    const src = tf.range(0, 27, 1, 'float32');
+    const dst = tf.fill([33], -1);
+    const s = heapOf(src);
+    const d = heapOf(dst);
+    copy(s.start + 1, d.start + 2, 3, 7, 9, 11);
+    const expected = new Float32Array(33).fill(-1);
+    for (let r = 0; r < 3; r++) for (let j = 0; j < 7; j++) expected[2 + 11 * r + j] = 1 + 9 * r + j;
+    expect(Array.from(await dst.data())).toEqual(Array.from(expected));
+    tf.dispose([src, dst]);
   });
 
   describe.each(DTYPES)('Identity of %s', (dtype) => {

@@ -17,6 +17,7 @@ import { withSeed } from '../../../../test-utils/numeric.js';
 import { countDispatches } from '../../../../test-utils/dispatches.js';
 import { trainingState } from '../../../../test-utils/models.js';
 import { trainInBrowser } from '../../../../examples/train-in-browser.js';
+import { heapRowCopy } from '../../src/wasm/row-copy.js';
 
 const WASM_FOLDER = new URL('./wasm/', location.href).href;
 setWasmPaths(WASM_FOLDER);
@@ -192,9 +193,28 @@ async function replayTraining(): Promise<TrainingReplayResult> {
   return { equalLosses, equalState, counts, tensors };
 }
 
+/**
+ * Whether the wasm copy kernels' row copier (a WebAssembly module that imports the wasm backend's
+ * memory) runs in this browser, and the layer's concat of four stages through the registered
+ * Concat kernel then equals the values put together in JavaScript.
+ */
+async function rowCopy(): Promise<{ runs: boolean; concatEqual: boolean }> {
+  await use('wasm');
+  const runs = heapRowCopy(tf.backend()) !== null;
+  const stages = tf.tidy(() => [0, 1, 2, 3].map((i) => tf.reshape(tf.add(tf.mul(tf.range(0, 2 * 5 * 5 * 8, 1, 'float32'), 4), i), [2, 5, 5, 8])));
+  const z = tf.concat(stages, 3);
+  const [values, ...parts] = await Promise.all([z, ...stages].map((t) => t.data()));
+  const expected: number[] = [];
+  for (let p = 0; p < 2 * 5 * 5; p++) for (const part of parts) expected.push(...Array.from(part!.subarray(p * 8, p * 8 + 8)));
+  const concatEqual = expected.every((v, i) => values![i] === v) && values!.length === expected.length;
+  tf.dispose([z, ...stages]);
+  return { runs, concatEqual };
+}
+
 const checks = {
   /** The backends `registerTrainingKernels()` registered kernels for. */
   registered: () => registered,
+  rowCopy,
   /** Whether the browser has a WebGPU adapter. */
   adapter: async () => (await navigator.gpu?.requestAdapter()) != null,
   parity,

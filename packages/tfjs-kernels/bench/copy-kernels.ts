@@ -1,6 +1,6 @@
 /**
  * wasm Concat, Slice, SplitV and Transpose as the networks and our gradient kernels use them (NHWC, batch 4, 128x128), stock against
- * ours, these copying rows with the WebAssembly row copier (src/wasm/row-copy.ts) and in JavaScript,
+ * ours, these copying rows with the WebAssembly heap module (src/wasm/heap-module.ts) and in JavaScript,
  * alternating in one run; median ms of 15 calls after warm-up, best of 3 rounds.
  *
  *   pnpm --filter @sa-unet/tfjs-kernels bench:copies
@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
-import { useRowCopyModule } from '../src/wasm/row-copy.js';
+import { useHeapModule } from '../src/wasm/heap-module.js';
 import { medianMs } from './median-ms.js';
 
 await tf.setBackend('wasm');
@@ -37,9 +37,9 @@ for (const [name, f] of cases) {
     unregisterTrainingKernels();
     results.stock.push(await medianMs(() => tf.dispose(f()), 3, 15));
     registerTrainingKernels();
-    useRowCopyModule(false);
+    useHeapModule(false);
     results.javascript.push(await medianMs(() => tf.dispose(f()), 3, 15));
-    useRowCopyModule(true);
+    useHeapModule(true);
     results.ours.push(await medianMs(() => tf.dispose(f()), 3, 15));
   }
   const [stock, javascript, ours] = [Math.min(...results.stock), Math.min(...results.javascript), Math.min(...results.ours)];

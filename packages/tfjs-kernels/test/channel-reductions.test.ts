@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WASM_CHANNEL_REDUCTIONS, hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { addMiddleAxis, middleAxisPlan } from '../src/wasm/channel-reductions.js';
+import { useHeapModule } from '../src/wasm/heap-module.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -21,19 +22,33 @@ function values(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 10 ** ((i * 7 + seed) % 5 - 2)), shape, 'float32');
 }
 
-/** `f` with the stock kernels and with ours: shapes, dtypes and values, no tensor left behind. */
-async function stockAndOurs(f: () => tf.Tensor): Promise<Array<{ shape: number[]; dtype: string; values: Float32Array }>> {
-  const results = [];
-  for (const ours of [false, true]) {
+type Result = { shape: number[]; dtype: string; values: Float32Array };
+
+/**
+ * `f` with the stock kernels and with ours, these adding with the WebAssembly heap module and in
+ * JavaScript (where it cannot run): shapes, dtypes and values, no tensor left behind; checks that
+ * ours give the same both ways (bit for bit) and returns the stock kernels' and our results.
+ */
+async function stockAndOurs(f: () => tf.Tensor): Promise<[Result, Result]> {
+  const results: Result[] = [];
+  for (const [ours, withModule] of [[false, true], [true, true], [true, false]]) {
     if (ours) registerTrainingKernels();
     else unregisterTrainingKernels();
+    useHeapModule(withModule!);
     const before = tf.memory().numTensors;
-    const out = f();
-    results.push({ shape: out.shape, dtype: out.dtype, values: new Float32Array(await out.data()) });
-    out.dispose();
+    try {
+      const out = f();
+      results.push({ shape: out.shape, dtype: out.dtype, values: new Float32Array(await out.data()) });
+      out.dispose();
+    } finally {
+      useHeapModule(true);
+    }
     expect(tf.memory().numTensors).toBe(before);
   }
-  return results;
+  const [module, javascript] = [results[1]!, results[2]!];
+  expect(javascript.shape).toEqual(module.shape);
+  expect(Array.from(new Int32Array(javascript.values.buffer)), 'our kernels adding in JavaScript, as bits').toEqual(Array.from(new Int32Array(module.values.buffer)));
+  return [results[0]!, results[1]!];
 }
 
 describe('middleAxisPlan', () => {

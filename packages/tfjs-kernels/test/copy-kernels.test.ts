@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { collapseTranspose } from '../src/kernel-ops.js';
-import { ROW_COPY_MODULE, heapRowCopy, useRowCopyModule } from '../src/wasm/row-copy.js';
+import { HEAP_MODULE, heapModule, useHeapModule } from '../src/wasm/heap-module.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -29,7 +29,7 @@ function tensor(shape: number[], dtype: DType, seed: number): tf.Tensor {
 type Result = Array<{ shape: number[]; dtype: string; values: number[] }>;
 
 /**
- * Runs `f` with the stock kernels and with ours, these copying rows with the WebAssembly row copier
+ * Runs `f` with the stock kernels and with ours, these copying rows with the WebAssembly heap module
  * and in JavaScript (where it cannot run); checks that ours give the same both ways and returns
  * the stock kernels' and our results' shapes and values.
  */
@@ -38,7 +38,7 @@ async function stockAndOurs(f: () => tf.Tensor | tf.Tensor[]): Promise<[Result, 
   for (const [ours, rowCopyModule] of [[false, true], [true, true], [true, false]]) {
     if (ours) registerTrainingKernels();
     else unregisterTrainingKernels();
-    useRowCopyModule(rowCopyModule!);
+    useHeapModule(rowCopyModule!);
     const before = tf.memory().numTensors;
     try {
       const out = f();
@@ -46,7 +46,7 @@ async function stockAndOurs(f: () => tf.Tensor | tf.Tensor[]): Promise<[Result, 
       results.push(await Promise.all(list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(await t.data() as ArrayLike<number>) }))));
       tf.dispose(list);
     } finally {
-      useRowCopyModule(true);
+      useHeapModule(true);
     }
     expect(tf.memory().numTensors).toBe(before);
   }
@@ -182,10 +182,10 @@ describe('wasm copy kernels', () => {
     expect(collapseTranspose(shape, perm)).toEqual({ shape: collapsedShape, perm: collapsedPerm });
   });
 
-  // Rows of 4 values go 16 bytes at a time through the row copier, of 2 or 3 values 4 bytes at a time.
-  it.each([true, false])('float32 values are copied as bits: NaN payloads and -0 survive, as through the stock kernels (row copier: %s)', async (rowCopyModule) => {
+  // Rows of 4 values go 16 bytes at a time through the heap module, of 2 or 3 values 4 bytes at a time.
+  it.each([true, false])('float32 values are copied as bits: NaN payloads and -0 survive, as through the stock kernels (heap module: %s)', async (rowCopyModule) => {
     registerTrainingKernels();
-    useRowCopyModule(rowCopyModule);
+    useHeapModule(rowCopyModule);
     try {
       const bits = new Int32Array([0x7fc00001, 0xffc12345 | 0, 0x80000000 | 0, 0x7f800000, 0x3f800000, 0x7fa00000, 0xfff00001 | 0, 0x00000001]);
       const a = tf.tensor(new Float32Array(bits.buffer), [1, 2, 4]);
@@ -198,20 +198,20 @@ describe('wasm copy kernels', () => {
       expect(await read(outs[3]!)).toEqual([b[1], b[2], b[3], b[5], b[6], b[7]]);
       tf.dispose([a, ...outs]);
     } finally {
-      useRowCopyModule(true);
+      useHeapModule(true);
     }
   });
 
-  it('the row copier runs on Node\'s wasm backend (so the tests above cover it), assembled from row-copy.wat', async () => {
-    expect(heapRowCopy(tf.backend())).not.toBeNull();
+  it('the heap module runs on Node\'s wasm backend (so the tests above cover it), assembled from heap-module.wat', async () => {
+    expect(heapModule(tf.backend())).not.toBeNull();
     const wabt = await (await import('wabt')).default();
-    const source = readFileSync(new URL('../src/wasm/row-copy.wat', import.meta.url), 'utf8');
-    const assembled = wabt.parseWat('row-copy.wat', source, { simd: true }).toBinary({}).buffer;
-    expect(Array.from(assembled)).toEqual(Array.from(ROW_COPY_MODULE));
+    const source = readFileSync(new URL('../src/wasm/heap-module.wat', import.meta.url), 'utf8');
+    const assembled = wabt.parseWat('heap-module.wat', source, { simd: true }).toBinary({}).buffer;
+    expect(Array.from(assembled)).toEqual(Array.from(HEAP_MODULE));
   });
 
-  it('the row copier copies rows between strides in the heap, past the first 16-byte blocks and the 4-byte rest', async () => {
-    const copy = heapRowCopy(tf.backend())!;
+  it('the heap module copies rows between strides in the heap, past the first 16-byte blocks and the 4-byte rest', async () => {
+    const copy = heapModule(tf.backend())!.copyRows;
     const heapOf = (t: tf.Tensor) => {
       const values = (tf.backend() as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array }).typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
       return { heap: new Float32Array(values.buffer), start: values.byteOffset / 4 };

@@ -7,8 +7,8 @@
  * long: the scale-attentional layer concatenates four stages of 8 channels at base width 32, so one
  * [4, 128, 128, 32] concat builds 262,144 views. In an SA-U-Net Adam step at 128x128 on wasm,
  * Concat and SplitV (the concat's gradient) took 376 of 2,350 ms. Here rows of 4-byte values that
- * are evenly spaced (a concat's inputs, a block of channels) go to the row copier, a WebAssembly
- * module working in the heap itself (src/wasm/row-copy.ts: 2.3-3.1x faster again than the loops
+ * are evenly spaced (a concat's inputs, a block of channels) go to the row copy of a WebAssembly
+ * module working in the heap itself (src/wasm/heap-module.ts: 2.3-3.1x faster than the loops
  * below); elsewhere, and where it cannot run, short rows are copied by a plain loop, long ones by
  * `copyWithin`, as integers of the value's width: the results are the stock kernels' bit for bit.
  * Strings go to the stock kernels.
@@ -26,7 +26,7 @@ import { collapseTranspose } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
 import { stridedSliceThroughStock } from '../strided-slice.js';
 import type { WasmBackendInternals } from './backend-internals.js';
-import { heapRowCopy, type RowCopy } from './row-copy.js';
+import { heapModule, type HeapModule } from './heap-module.js';
 
 type Values = backend_util.TypedArray;
 
@@ -78,9 +78,9 @@ interface KernelArgs {
   attrs?: NamedAttrMap;
 }
 
-/** The heap's row copier where `heap` holds 4-byte values (float32, int32) and the module runs, else null. */
-function rowCopyFor(backend: WasmBackendInternals, heap: Values): RowCopy | null {
-  return heap.BYTES_PER_ELEMENT === 4 ? heapRowCopy(backend) : null;
+/** The heap module's row copy where `heap` holds 4-byte values (float32, int32) and the module runs, else null. */
+function rowCopyFor(backend: WasmBackendInternals, heap: Values): HeapModule['copyRows'] | null {
+  return heap.BYTES_PER_ELEMENT === 4 ? heapModule(backend)?.copyRows ?? null : null;
 }
 
 /** Concat: for each of the rows before `axis`, each input's inner block in turn. */
@@ -130,7 +130,7 @@ function sliceInto(backend: WasmBackendInternals, x: TensorInfo, begin: number[]
   const src = heapStart(backend, x);
   const { heap, start: dst } = heapBits(backend, out);
   if (begin.slice(0, last).every((b, a) => b === 0 && size[a] === x.shape[a]) && rowLength < LONG_ROW) {
-    // Rows evenly spaced (a block of channels of every pixel): one call of the row copier, or one tight loop.
+    // Rows evenly spaced (a block of channels of every pixel): one call of the heap module, or one tight loop.
     const step = strides[last - 1] ?? 0;
     const copyRows = rowCopyFor(backend, heap);
     if (copyRows !== null) {

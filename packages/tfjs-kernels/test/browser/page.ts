@@ -17,7 +17,7 @@ import { withSeed } from '../../../../test-utils/numeric.js';
 import { countDispatches } from '../../../../test-utils/dispatches.js';
 import { trainingState } from '../../../../test-utils/models.js';
 import { trainInBrowser } from '../../../../examples/train-in-browser.js';
-import { heapRowCopy } from '../../src/wasm/row-copy.js';
+import { heapModule } from '../../src/wasm/heap-module.js';
 
 const WASM_FOLDER = new URL('./wasm/', location.href).href;
 setWasmPaths(WASM_FOLDER);
@@ -194,27 +194,32 @@ async function replayTraining(): Promise<TrainingReplayResult> {
 }
 
 /**
- * Whether the wasm copy kernels' row copier (a WebAssembly module that imports the wasm backend's
- * memory) runs in this browser, and the layer's concat of four stages through the registered
- * Concat kernel then equals the values put together in JavaScript.
+ * Whether the wasm kernels' heap module (a WebAssembly module that imports the wasm backend's
+ * memory) runs in this browser, and the registered Concat (the layer's four stages) and Mean (the
+ * channel attention's pooling) then give the values computed in JavaScript here.
  */
-async function rowCopy(): Promise<{ runs: boolean; concatEqual: boolean }> {
+async function heapModuleCheck(): Promise<{ runs: boolean; concatEqual: boolean; meanEqual: boolean }> {
   await use('wasm');
-  const runs = heapRowCopy(tf.backend()) !== null;
+  const runs = heapModule(tf.backend()) !== null;
   const stages = tf.tidy(() => [0, 1, 2, 3].map((i) => tf.reshape(tf.add(tf.mul(tf.range(0, 2 * 5 * 5 * 8, 1, 'float32'), 4), i), [2, 5, 5, 8])));
   const z = tf.concat(stages, 3);
-  const [values, ...parts] = await Promise.all([z, ...stages].map((t) => t.data()));
+  const pooled = tf.mean(z, [1, 2]);
+  const [values, means, ...parts] = await Promise.all([z, pooled, ...stages].map((t) => t.data()));
   const expected: number[] = [];
   for (let p = 0; p < 2 * 5 * 5; p++) for (const part of parts) expected.push(...Array.from(part!.subarray(p * 8, p * 8 + 8)));
   const concatEqual = expected.every((v, i) => values![i] === v) && values!.length === expected.length;
-  tf.dispose([z, ...stages]);
-  return { runs, concatEqual };
+  // Sums of whole numbers below 2^24: exact in any order.
+  const expectedMeans = new Float32Array(2 * 32);
+  for (let n = 0; n < 2; n++) for (let p = 0; p < 25; p++) for (let c = 0; c < 32; c++) expectedMeans[n * 32 + c]! += expected[(n * 25 + p) * 32 + c]!;
+  const meanEqual = Array.from(expectedMeans).every((v, i) => Math.fround(v / 25) === means![i]);
+  tf.dispose([z, pooled, ...stages]);
+  return { runs, concatEqual, meanEqual };
 }
 
 const checks = {
   /** The backends `registerTrainingKernels()` registered kernels for. */
   registered: () => registered,
-  rowCopy,
+  heapModuleCheck,
   /** Whether the browser has a WebGPU adapter. */
   adapter: async () => (await navigator.gpu?.requestAdapter()) != null,
   parity,

@@ -1,19 +1,20 @@
 /**
- * The wasm copy kernels' row copier (@sa-unet/tfjs-kernels' src/wasm/row-copy.ts) against their
- * JavaScript rows in whole passes, alternating in one process: forward passes at batch 1 with the
- * batch norms folded (median of 30 over three rounds) or Adam steps at batch 4 with fusedAdam and
- * dice loss (median of 12). The switch is the kernels' own, internal to the package: this script
- * imports it from the package's source, as its tests do.
+ * The wasm kernels' heap module (@sa-unet/tfjs-kernels' src/wasm/heap-module.ts: the copy kernels'
+ * rows and the channel reductions' sums inside the wasm heap) against their JavaScript loops in
+ * whole passes, alternating in one process: forward passes at batch 1 with the batch norms folded
+ * (median of 30 over three rounds) or Adam steps at batch 4 with fusedAdam and dice loss (median
+ * of 12). The switch is the kernels' own, internal to the package: this script imports it from the
+ * package's source, as its tests do.
  *
- *   npx tsx scripts/wasm-row-copy.ts --pass forward --size 128 --base-filters 16 [--model sa-unet]
- *   npx tsx scripts/wasm-row-copy.ts --pass step --size 64 --base-filters 16
+ *   npx tsx scripts/wasm-heap-module.ts --pass forward --size 128 --base-filters 16 [--model sa-unet]
+ *   npx tsx scripts/wasm-heap-module.ts --pass step --size 64 --base-filters 16
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedAdam, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { foldBatchNorm, type ModelName } from '@sa-unet/unet-zoo';
 import { diceLoss, percentile } from '@sa-unet/seg-metrics';
-import { useRowCopyModule } from '../../tfjs-kernels/src/wasm/row-copy.js';
+import { useHeapModule } from '../../tfjs-kernels/src/wasm/heap-module.js';
 import { selectBackend } from '../src/backend.js';
 import { buildModel } from '../src/commands/run-model.js';
 
@@ -49,7 +50,7 @@ if (values.pass === 'forward') {
   };
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const way of ['javascript', 'module'] as const) {
-      useRowCopyModule(way === 'module');
+      useHeapModule(way === 'module');
       for (let i = 0; i < 2; i++) await predict(); // warm-up
       for (let i = 0; i < 10; i++) times[way].push(await timed(predict));
     }
@@ -64,12 +65,12 @@ if (values.pass === 'forward') {
   await step(); // warm-up
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const way of ['javascript', 'module'] as const) {
-      useRowCopyModule(way === 'module');
+      useHeapModule(way === 'module');
       for (let i = 0; i < 4; i++) times[way].push(await timed(step));
     }
   }
 }
-useRowCopyModule(true);
+useHeapModule(true);
 const median = (v: number[]) => percentile(Float64Array.from(v), 50);
 const [js, module] = [median(times.javascript), median(times.module)];
-console.log(`${values.model} ${values.pass} ${size}x${size}, base ${baseFilters}: JavaScript rows ${js.toFixed(1)} ms, row copier ${module.toFixed(1)} ms (median of ${times.module.length}; ${(js / module).toFixed(3)}x)`);
+console.log(`${values.model} ${values.pass} ${size}x${size}, base ${baseFilters}: JavaScript loops ${js.toFixed(1)} ms, heap module ${module.toFixed(1)} ms (median of ${times.module.length}; ${(js / module).toFixed(3)}x)`);

@@ -1,0 +1,90 @@
+;; The source of HEAP_MODULE in heap-module.ts (a test assembles it with wabt and compares the
+;; bytes). It imports the memory of tfjs-backend-wasm's module, the heap that holds every tensor.
+;; Addresses and strides are in bytes.
+(module
+  (import "tfjs" "memory" (memory 0))
+
+  ;; copyRows(src, dst, rows, rowBytes, srcStride, dstStride), rowBytes a multiple of 4: row r
+  ;; goes from src + r * srcStride to dst + r * dstStride, 16 bytes at a time, then 4. Loads and
+  ;; stores move bits: every NaN payload survives.
+  (func (export "copyRows") (param $src i32) (param $dst i32) (param $rows i32) (param $bytes i32) (param $srcStride i32) (param $dstStride i32)
+    (local $i i32) (local $wide i32)
+    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.eqz (local.get $rows)))
+        (local.set $i (i32.const 0))
+        (block $end16
+          (loop $by16
+            (br_if $end16 (i32.ge_u (local.get $i) (local.get $wide)))
+            (v128.store align=1 (i32.add (local.get $dst) (local.get $i)) (v128.load align=1 (i32.add (local.get $src) (local.get $i))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $by16)))
+        (block $end4
+          (loop $by4
+            (br_if $end4 (i32.ge_u (local.get $i) (local.get $bytes)))
+            (i32.store align=1 (i32.add (local.get $dst) (local.get $i)) (i32.load align=1 (i32.add (local.get $src) (local.get $i))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $by4)))
+        (local.set $src (i32.add (local.get $src) (local.get $srcStride)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $dstStride)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $row))))
+
+  ;; addRows(src, dst, outer, reduced, inner, mean): src is float32 [outer, reduced, inner]; for
+  ;; each o, dst[o * inner + c] = the float32 sum over r, in order, of src[(o * reduced + r) * inner + c],
+  ;; starting at +0 (four channels per SIMD addition, each lane its own channel's sum), then, where
+  ;; mean is non-zero, divided by reduced as a float32.
+  (func (export "addRows") (param $src i32) (param $dst i32) (param $outer i32) (param $reduced i32) (param $inner i32) (param $mean i32)
+    (local $bytes i32) (local $wide i32) (local $r i32) (local $i i32) (local $divisor f32)
+    (local.set $bytes (i32.shl (local.get $inner) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
+    (local.set $divisor (f32.convert_i32_u (local.get $reduced)))
+    (block $done
+      (loop $block
+        (br_if $done (i32.eqz (local.get $outer)))
+        ;; dst's row of sums starts at +0
+        (local.set $i (i32.const 0))
+        (block $zeroed
+          (loop $zero
+            (br_if $zeroed (i32.ge_u (local.get $i) (local.get $bytes)))
+            (f32.store align=1 (i32.add (local.get $dst) (local.get $i)) (f32.const 0))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $zero)))
+        ;; each row of src added in turn
+        (local.set $r (local.get $reduced))
+        (block $added
+          (loop $row
+            (br_if $added (i32.eqz (local.get $r)))
+            (local.set $i (i32.const 0))
+            (block $end16
+              (loop $by16
+                (br_if $end16 (i32.ge_u (local.get $i) (local.get $wide)))
+                (v128.store align=1 (i32.add (local.get $dst) (local.get $i))
+                  (f32x4.add (v128.load align=1 (i32.add (local.get $dst) (local.get $i))) (v128.load align=1 (i32.add (local.get $src) (local.get $i)))))
+                (local.set $i (i32.add (local.get $i) (i32.const 16)))
+                (br $by16)))
+            (block $end4
+              (loop $by4
+                (br_if $end4 (i32.ge_u (local.get $i) (local.get $bytes)))
+                (f32.store align=1 (i32.add (local.get $dst) (local.get $i))
+                  (f32.add (f32.load align=1 (i32.add (local.get $dst) (local.get $i))) (f32.load align=1 (i32.add (local.get $src) (local.get $i)))))
+                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br $by4)))
+            (local.set $src (i32.add (local.get $src) (local.get $bytes)))
+            (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+            (br $row)))
+        ;; the mean: each sum divided by reduced
+        (if (local.get $mean)
+          (then
+            (local.set $i (i32.const 0))
+            (block $divided
+              (loop $divide
+                (br_if $divided (i32.ge_u (local.get $i) (local.get $bytes)))
+                (f32.store align=1 (i32.add (local.get $dst) (local.get $i))
+                  (f32.div (f32.load align=1 (i32.add (local.get $dst) (local.get $i))) (local.get $divisor)))
+                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br $divide)))))
+        (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
+        (local.set $outer (i32.sub (local.get $outer) (i32.const 1)))
+        (br $block)))))

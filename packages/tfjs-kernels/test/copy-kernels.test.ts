@@ -162,6 +162,10 @@ describe('wasm copy kernels', () => {
     ['3-D after collapsing (stock)', [4, 8, 8, 20], [3, 1, 2, 0]],
     ['rank 5', [2, 3, 4, 2, 3], [4, 2, 0, 3, 1]],
     ['identity', [3, 4], [0, 1]],
+    ['[a, b, c] to [b, a, c]: rows of c moved whole (heap module; 16 bytes, then 4)', [4, 16, 7], [1, 0, 2]],
+    ['NHWC to [h, w, n, c], collapsing to [b, a, c] (heap module)', [3, 4, 5, 6], [1, 2, 0, 3]],
+    ['[b, a, c] with a size-1 axis dropped (heap module)', [2, 1, 5, 4], [2, 1, 0, 3]],
+    ['[b, a, c] of an empty tensor', [0, 3, 2], [1, 0, 2]],
   ];
   describe.each(DTYPES)('Transpose of %s', (dtype) => {
     it.each(transposeCases)('%s equals stock', async (_, shape, perm) => {

@@ -7,9 +7,9 @@
  * long: the scale-attentional layer concatenates four stages of 8 channels at base width 32, so one
  * [4, 128, 128, 32] concat builds 262,144 views. In an SA-U-Net Adam step at 128x128 on wasm,
  * Concat and SplitV (the concat's gradient) took 376 of 2,350 ms. Here rows of 4-byte values that
- * are evenly spaced (a concat's inputs, a block of channels) go to the row copy of a WebAssembly
- * module working in the heap itself (src/wasm/heap-module.ts: 2.3-3.1x faster than the loops
- * below); elsewhere, and where it cannot run, short rows are copied by a plain loop, long ones by
+ * are evenly spaced (a concat's inputs, a block of channels, the rows of a transpose of [a, b, c]
+ * to [b, a, c]) go to the row copy of a WebAssembly module working in the heap itself
+ * (src/wasm/heap-module.ts: 2.3-3.1x faster than the loops below); elsewhere, and where it cannot run, short rows are copied by a plain loop, long ones by
  * `copyWithin`, as integers of the value's width: the results are the stock kernels' bit for bit.
  * Strings go to the stock kernels.
  */
@@ -200,7 +200,27 @@ function splitV(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] 
 }
 
 /**
- * Transpose: the stock kernel, except for a 2-D transpose [rows, cols] with at least 256 rows
+ * x seen as [a, b, c] transposed to [b, a, c] (the depthwise filter gradient's [n, h·w, c] to
+ * [h·w, n, c]): rows of c values moved whole, a calls of the heap module's row copy. Null where
+ * the module cannot run or the values are not 4 bytes wide.
+ */
+function swapOuterAxes(backend: WasmBackendInternals, x: TensorInfo, [a, b, c]: [number, number, number], perm: number[]): TensorInfo | null {
+  if (heapModule(backend) === null) return null;
+  const out = backend.makeOutput(perm.map((axis) => x.shape[axis]!), x.dtype);
+  const { heap, start: to } = heapBits(backend, out);
+  const copyRows = rowCopyFor(backend, heap);
+  if (copyRows === null) {
+    backend.disposeData(out.dataId);
+    return null;
+  }
+  const from = heapStart(backend, x);
+  for (let i = 0; i < a; i++) copyRows(from + i * b * c, to + i * c, b, c, c, a * c);
+  return out;
+}
+
+/**
+ * Transpose: [a, b, c] to [b, a, c] (after merging axes that stay together) by the heap module's
+ * row copy; the stock kernel, except for a 2-D transpose [rows, cols] with at least 256 rows
  * (an even number) and 16 columns, which its loops make 5-15x slower than the same transpose
  * seen as [2, rows/2, cols] with perm [2, 0, 1] (measured: [65536, 32] 16.9 vs 2.0 ms, [4096, 105]
  * 4.4 vs 0.3 ms; with fewer rows or columns the 2-D loops win). That is what our filter
@@ -209,7 +229,12 @@ function splitV(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] 
 function transpose(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] {
   const x = (args.inputs as Record<string, TensorInfo>)['x']!;
   const perm = args.attrs!['perm'] as number[];
-  const { shape } = collapseTranspose(x.shape, perm); // two axes left: [rows, cols] to [cols, rows]
+  const collapsed = collapseTranspose(x.shape, perm);
+  if (collapsed.perm.join() === '1,0,2' && x.dtype !== 'string') {
+    const swapped = swapOuterAxes(args.backend as WasmBackendInternals, x, collapsed.shape as [number, number, number], perm);
+    if (swapped !== null) return swapped;
+  }
+  const { shape } = collapsed; // two axes left: [rows, cols] to [cols, rows]
   const [rows, cols] = shape as [number, number];
   if (shape.length !== 2 || rows < 256 || rows % 2 !== 0 || cols < 16 || x.dtype === 'string') return stock(args as never);
   const out = stock({ ...args, inputs: { x: { ...x, shape: [2, rows / 2, cols] } }, attrs: { perm: [2, 0, 1] } } as never) as TensorInfo;

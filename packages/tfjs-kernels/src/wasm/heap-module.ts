@@ -4,8 +4,9 @@
  * over the values one by one:
  * - `copyRows`: evenly spaced rows of 4-byte values in one call, 16 bytes per SIMD load and store
  *   (the copy kernels: concatenating the scale-attentional layer's four stages of 4 to 16
- *   channels, splitting them again in its gradient; four [1,128,128,8] along the channels: 0.36 ms
- *   of copying here, 1.14 ms for the whole JavaScript Concat kernel, on a 2-core machine);
+ *   channels, splitting them again in its gradient, transposing [n, h·w, c] to [h·w, n, c] in
+ *   its depthwise filter gradient; four [1,128,128,8] along the channels: 0.36 ms of copying here,
+ *   1.14 ms for the whole JavaScript Concat kernel, on a 2-core machine);
  * - `addRows`: float32 sums over the middle axis of [outer, reduced, inner], four channels per SIMD
  *   addition, each in the stock kernels' order (the channel reductions: batch norm's moments,
  *   channel attention's pooling).

@@ -166,6 +166,10 @@ describe('wasm copy kernels', () => {
     ['NHWC to [h, w, n, c], collapsing to [b, a, c] (heap module)', [3, 4, 5, 6], [1, 2, 0, 3]],
     ['[b, a, c] with a size-1 axis dropped (heap module)', [2, 1, 5, 4], [2, 1, 0, 3]],
     ['[b, a, c] of an empty tensor', [0, 3, 2], [1, 0, 2]],
+    ['2-D in 4x4 tiles and the rows and columns past them (heap module)', [13, 9], [1, 0]],
+    ['2-D narrower than a tile (heap module)', [3, 2], [1, 0]],
+    ['NHWC to NCHW, collapsing to [a, rows, cols] -> [a, cols, rows] (heap module)', [3, 4, 5, 6], [0, 3, 1, 2]],
+    ['[a, rows, cols] -> [a, cols, rows] of an empty tensor', [2, 0, 3], [0, 2, 1]],
   ];
   describe.each(DTYPES)('Transpose of %s', (dtype) => {
     it.each(transposeCases)('%s equals stock', async (_, shape, perm) => {

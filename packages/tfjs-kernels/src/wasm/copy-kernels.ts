@@ -200,39 +200,47 @@ function splitV(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] 
 }
 
 /**
- * x seen as [a, b, c] transposed to [b, a, c] (the depthwise filter gradient's [n, h·w, c] to
- * [h·w, n, c]): rows of c values moved whole, a calls of the heap module's row copy. Null where
- * the module cannot run or the values are not 4 bytes wide.
+ * x, of 4-byte values, transposed by the heap module where its axes collapse (`collapsed`) to
+ * [a, b, c] -> [b, a, c] (the depthwise filter gradient's [n, h·w, c] to [h·w, n, c]: rows of c
+ * values moved whole, a calls of the row copy), [rows, cols] -> [cols, rows] (the 1x1 filter
+ * gradients' [n·h·w, c] to [c, n·h·w]: 4x4 tiles) or [a, rows, cols] -> [a, cols, rows] (a
+ * transposes of that kind). Null for other permutations, other widths, or where the module cannot run.
  */
-function swapOuterAxes(backend: WasmBackendInternals, x: TensorInfo, [a, b, c]: [number, number, number], perm: number[]): TensorInfo | null {
-  if (heapModule(backend) === null) return null;
+function transposeInHeap(backend: WasmBackendInternals, x: TensorInfo, collapsed: { shape: number[]; perm: number[] }, perm: number[]): TensorInfo | null {
+  const kind = collapsed.perm.join();
+  if ((kind !== '1,0,2' && kind !== '1,0' && kind !== '0,2,1') || (x.dtype !== 'float32' && x.dtype !== 'int32')) return null;
+  const module = heapModule(backend);
+  if (module === null) return null;
   const out = backend.makeOutput(perm.map((axis) => x.shape[axis]!), x.dtype);
-  const { heap, start: to } = heapBits(backend, out);
-  const copyRows = rowCopyFor(backend, heap);
-  if (copyRows === null) {
-    backend.disposeData(out.dataId);
-    return null;
-  }
+  const { start: to } = heapBits(backend, out);
   const from = heapStart(backend, x);
-  for (let i = 0; i < a; i++) copyRows(from + i * b * c, to + i * c, b, c, c, a * c);
+  if (kind === '1,0,2') {
+    const [a, b, c] = collapsed.shape as [number, number, number];
+    for (let i = 0; i < a; i++) module.copyRows(from + i * b * c, to + i * c, b, c, c, a * c);
+  } else {
+    const [a, rows, cols] = (kind === '1,0' ? [1, ...collapsed.shape] : collapsed.shape) as [number, number, number];
+    for (let i = 0; i < a; i++) module.transpose(from + i * rows * cols, to + i * rows * cols, rows, cols);
+  }
   return out;
 }
 
 /**
- * Transpose: [a, b, c] to [b, a, c] (after merging axes that stay together) by the heap module's
- * row copy; the stock kernel, except for a 2-D transpose [rows, cols] with at least 256 rows
+ * Transpose: by the heap module where it can ({@link transposeInHeap}); else the stock kernel,
+ * except for a 2-D transpose [rows, cols] with at least 256 rows
  * (an even number) and 16 columns, which its loops make 5-15x slower than the same transpose
  * seen as [2, rows/2, cols] with perm [2, 0, 1] (measured: [65536, 32] 16.9 vs 2.0 ms, [4096, 105]
  * 4.4 vs 0.3 ms; with fewer rows or columns the 2-D loops win). That is what our filter
- * gradients do to NHWC activations ([n*h*w, c] to [c, n*h*w]). Same kernel, same values.
+ * gradients do to NHWC activations ([n*h*w, c] to [c, n*h*w]). Same kernel, same values. (On
+ * another machine, 2026-12-05, the stock 2-D loops were the faster: [65536, 64] 16.7 against 30.1
+ * ms; the heap module's tiles took 4.2.)
  */
 function transpose(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo[] {
   const x = (args.inputs as Record<string, TensorInfo>)['x']!;
   const perm = args.attrs!['perm'] as number[];
   const collapsed = collapseTranspose(x.shape, perm);
-  if (collapsed.perm.join() === '1,0,2' && x.dtype !== 'string') {
-    const swapped = swapOuterAxes(args.backend as WasmBackendInternals, x, collapsed.shape as [number, number, number], perm);
-    if (swapped !== null) return swapped;
+  if (x.dtype !== 'string') {
+    const moved = transposeInHeap(args.backend as WasmBackendInternals, x, collapsed, perm);
+    if (moved !== null) return moved;
   }
   const { shape } = collapsed; // two axes left: [rows, cols] to [cols, rows]
   const [rows, cols] = shape as [number, number];

@@ -87,4 +87,66 @@
                 (br $divide)))))
         (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
         (local.set $outer (i32.sub (local.get $outer) (i32.const 1)))
-        (br $block)))))
+        (br $block))))
+
+  ;; transpose(src, dst, rows, cols): dst [cols, rows] from src [rows, cols] of 4-byte values, moving
+  ;; bits: tiles of 4x4 by four 16-byte loads, eight shuffles and four 16-byte stores, row band by
+  ;; row band; the rows and columns past the last whole tile one value at a time.
+  (func (export "transpose") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+    (local $srcRow i32) (local $dstRow i32) (local $rows4 i32) (local $cols4 i32) (local $r i32) (local $c i32) (local $p i32) (local $q i32)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $srcRow (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $dstRow (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (local.set $r (i32.const 0))
+    (block $bandsDone
+      (loop $band
+        (br_if $bandsDone (i32.ge_u (local.get $r) (local.get $rows4)))
+        (local.set $c (i32.const 0))
+        (block $tilesDone
+          (loop $tile
+            (br_if $tilesDone (i32.ge_u (local.get $c) (local.get $cols4)))
+            (local.set $p (i32.add (local.get $src) (i32.add (i32.mul (local.get $r) (local.get $srcRow)) (i32.shl (local.get $c) (i32.const 2)))))
+            (local.set $q (i32.add (local.get $dst) (i32.add (i32.mul (local.get $c) (local.get $dstRow)) (i32.shl (local.get $r) (i32.const 2)))))
+            ;; rows a, b (t0: a0 b0 a1 b1, t1: a2 b2 a3 b3) and e, f (t2, t3 likewise)
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23
+              (v128.load align=1 (local.get $p)) (v128.load align=1 (i32.add (local.get $p) (local.get $srcRow)))))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31
+              (v128.load align=1 (local.get $p)) (v128.load align=1 (i32.add (local.get $p) (local.get $srcRow)))))
+            (local.set $p (i32.add (local.get $p) (i32.shl (local.get $srcRow) (i32.const 1))))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23
+              (v128.load align=1 (local.get $p)) (v128.load align=1 (i32.add (local.get $p) (local.get $srcRow)))))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31
+              (v128.load align=1 (local.get $p)) (v128.load align=1 (i32.add (local.get $p) (local.get $srcRow)))))
+            ;; columns 0 to 3 of the tile: a0 b0 e0 f0, a1 b1 e1 f1, ...
+            (v128.store align=1 (local.get $q)
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (v128.store align=1 (i32.add (local.get $q) (local.get $dstRow))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (local.set $q (i32.add (local.get $q) (i32.shl (local.get $dstRow) (i32.const 1))))
+            (v128.store align=1 (local.get $q)
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (v128.store align=1 (i32.add (local.get $q) (local.get $dstRow))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $tile)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $band)))
+    ;; the rest: columns from cols4 in the banded rows, every column in the rows from rows4
+    (local.set $r (i32.const 0))
+    (block $restDone
+      (loop $restRow
+        (br_if $restDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $c (select (local.get $cols4) (i32.const 0) (i32.lt_u (local.get $r) (local.get $rows4))))
+        (block $rowDone
+          (loop $value
+            (br_if $rowDone (i32.ge_u (local.get $c) (local.get $cols)))
+            (i32.store align=1
+              (i32.add (local.get $dst) (i32.add (i32.mul (local.get $c) (local.get $dstRow)) (i32.shl (local.get $r) (i32.const 2))))
+              (i32.load align=1 (i32.add (local.get $src) (i32.add (i32.mul (local.get $r) (local.get $srcRow)) (i32.shl (local.get $c) (i32.const 2))))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $value)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $restRow))))
+)

@@ -195,10 +195,10 @@ async function replayTraining(): Promise<TrainingReplayResult> {
 
 /**
  * Whether the wasm kernels' heap module (a WebAssembly module that imports the wasm backend's
- * memory) runs in this browser, and the registered Concat (the layer's four stages) and Mean (the
- * channel attention's pooling) then give the values computed in JavaScript here.
+ * memory) runs in this browser, and the registered Concat (the layer's four stages), Mean (the
+ * channel attention's pooling) and Transpose then give the values computed in JavaScript here.
  */
-async function heapModuleCheck(): Promise<{ runs: boolean; concatEqual: boolean; meanEqual: boolean }> {
+async function heapModuleCheck(): Promise<{ runs: boolean; concatEqual: boolean; meanEqual: boolean; transposeEqual: boolean }> {
   await use('wasm');
   const runs = heapModule(tf.backend()) !== null;
   const stages = tf.tidy(() => [0, 1, 2, 3].map((i) => tf.reshape(tf.add(tf.mul(tf.range(0, 2 * 5 * 5 * 8, 1, 'float32'), 4), i), [2, 5, 5, 8])));
@@ -212,8 +212,13 @@ async function heapModuleCheck(): Promise<{ runs: boolean; concatEqual: boolean;
   const expectedMeans = new Float32Array(2 * 32);
   for (let n = 0; n < 2; n++) for (let p = 0; p < 25; p++) for (let c = 0; c < 32; c++) expectedMeans[n * 32 + c]! += expected[(n * 25 + p) * 32 + c]!;
   const meanEqual = Array.from(expectedMeans).every((v, i) => Math.fround(v / 25) === means![i]);
-  tf.dispose([z, pooled, ...stages]);
-  return { runs, concatEqual, meanEqual };
+  // A 2-D transpose: 4x4 tiles and the rows and columns past them.
+  const flat = tf.reshape(z, [50, 32]);
+  const transposed = tf.transpose(tf.slice(flat, [0, 0], [50, 30]));
+  const columns = await transposed.data();
+  const transposeEqual = columns.every((v, i) => v === values![(i % 50) * 32 + Math.floor(i / 50)]);
+  tf.dispose([z, pooled, flat, transposed, ...stages]);
+  return { runs, concatEqual, meanEqual, transposeEqual };
 }
 
 const checks = {

@@ -9,7 +9,8 @@
  * Concat and SplitV (the concat's gradient) took 376 of 2,350 ms. Here rows of 4-byte values that
  * are evenly spaced (a concat's inputs, a block of channels, the rows of a transpose of [a, b, c]
  * to [b, a, c]) go to the row copy of a WebAssembly module working in the heap itself
- * (src/wasm/heap-module.ts: 2.3-3.1x faster than the loops below); elsewhere, and where it cannot run, short rows are copied by a plain loop, long ones by
+ * (src/wasm/heap-module.ts: 2.3-3.1x faster than the loops below), which also transposes 2-D;
+ * elsewhere, and where it cannot run, short rows are copied by a plain loop, long ones by
  * `copyWithin`, as integers of the value's width: the results are the stock kernels' bit for bit.
  * Strings go to the stock kernels.
  */
@@ -238,10 +239,8 @@ function transpose(args: KernelArgs, stock: KernelFunc): TensorInfo | TensorInfo
   const x = (args.inputs as Record<string, TensorInfo>)['x']!;
   const perm = args.attrs!['perm'] as number[];
   const collapsed = collapseTranspose(x.shape, perm);
-  if (x.dtype !== 'string') {
-    const moved = transposeInHeap(args.backend as WasmBackendInternals, x, collapsed, perm);
-    if (moved !== null) return moved;
-  }
+  const moved = transposeInHeap(args.backend as WasmBackendInternals, x, collapsed, perm);
+  if (moved !== null) return moved;
   const { shape } = collapsed; // two axes left: [rows, cols] to [cols, rows]
   const [rows, cols] = shape as [number, number];
   if (shape.length !== 2 || rows < 256 || rows % 2 !== 0 || cols < 16 || x.dtype === 'string') return stock(args as never);

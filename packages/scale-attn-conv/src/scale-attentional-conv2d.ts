@@ -136,13 +136,10 @@ export interface ScaleAttentionalShapeArgs {
  * ```
  */
 export function scaleAttentionalParamCount(args: ScaleAttentionalShapeArgs): number {
-  const { inputChannels, scales: n, kernelSize: k, stageFilters: s, filters, attentionTaps } = resolveShape(args, 'scaleAttentionalParamCount');
+  const { scales: n, stageFilters: s, filters, attentionTaps, convolutionWeights } = resolveShape(args, 'scaleAttentionalParamCount');
   const useBias = args.useBias ?? true;
-  const width = n * s;
-  let count = inputChannels * s + (n - 1) * (k * k * s + s * s);
-  if (useBias) count += n * s;
-  count += attentionTaps;
-  if (width !== filters) count += width * filters + (useBias ? filters : 0);
+  let count = convolutionWeights + attentionTaps;
+  if (useBias) count += n * s + (n * s !== filters ? filters : 0);
   if (args.affine ?? false) count += 2 * filters;
   return count;
 }
@@ -173,24 +170,28 @@ export interface ScaleAttentionalCostArgs extends ScaleAttentionalShapeArgs {
  */
 export function scaleAttentionalMultiplyAdds(args: ScaleAttentionalCostArgs): number {
   const fn = 'scaleAttentionalMultiplyAdds';
-  const { inputChannels, scales: n, kernelSize: k, stageFilters: s, filters, attentionTaps } = resolveShape(args, fn);
+  const { scales: n, stageFilters: s, attentionTaps, convolutionWeights } = resolveShape(args, fn);
   const pixels = checkPositiveInteger(args.height, 'height', fn) * checkPositiveInteger(args.width, 'width', fn);
-  const concatenated = n * s;
-  let perPixel = inputChannels * s + (n - 1) * (k * k * s + s * s);
-  if (concatenated !== filters) perPixel += concatenated * filters;
-  return pixels * perPixel + concatenated * attentionTaps;
+  // Each weight of the 1x1 and depthwise kernels is one multiply-add per pixel; ECA's taps, one per channel of z.
+  return pixels * convolutionWeights + n * s * attentionTaps;
 }
 
-/** The checked pieces of {@link ScaleAttentionalShapeArgs} (errors begin with `who`); attentionTaps is 0 without attention. */
+/**
+ * The checked pieces of {@link ScaleAttentionalShapeArgs} (errors begin with `who`): attentionTaps
+ * is 0 without attention; convolutionWeights counts the 2-D kernels, C_in*s + (N-1)*(k*k*s + s*s)
+ * plus N*s*F for a projection (N*s != F), without biases.
+ */
 function resolveShape(args: ScaleAttentionalShapeArgs, who: string):
-  { inputChannels: number; filters: number; scales: number; kernelSize: number; stageFilters: number; attentionTaps: number } {
+  { inputChannels: number; filters: number; scales: number; kernelSize: number; stageFilters: number; attentionTaps: number; convolutionWeights: number } {
   if (args === null || typeof args !== 'object') throw new Error(`${who}: expected { inputChannels, filters, ... }, got ${String(args)}`);
   const inputChannels = checkPositiveInteger(args.inputChannels, 'inputChannels', who);
   const stages = resolveStages(args, who);
   if (args.attentionKernelSize !== undefined && args.attentionKernelSize !== 'auto') checkOddInteger(args.attentionKernelSize, 'attentionKernelSize', who);
+  const { scales: n, kernelSize: k, stageFilters: s, filters } = stages;
   const ka = args.attentionKernelSize ?? 'auto';
-  const attentionTaps = !(args.useAttention ?? true) ? 0 : ka === 'auto' ? ecaKernelSize(stages.scales * stages.stageFilters) : ka;
-  return { inputChannels, ...stages, attentionTaps };
+  const attentionTaps = !(args.useAttention ?? true) ? 0 : ka === 'auto' ? ecaKernelSize(n * s) : ka;
+  const convolutionWeights = inputChannels * s + (n - 1) * (k * k * s + s * s) + (n * s !== filters ? n * s * filters : 0);
+  return { inputChannels, ...stages, attentionTaps, convolutionWeights };
 }
 
 /**

@@ -8,9 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
-import { useHeapModule } from '../src/wasm/heap-module.js';
-import { medianMs } from './median-ms.js';
+import { timedEachWay } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 const cases: Array<[string, number[], number[], 'sum' | 'mean']> = [
@@ -30,17 +28,7 @@ for (const [name, shape, axes, op] of cases) {
     await y.data();
     y.dispose();
   };
-  const results = { stock: [] as number[], javascript: [] as number[], ours: [] as number[] };
-  for (let round = 0; round < 3; round++) {
-    unregisterTrainingKernels();
-    results.stock.push(await medianMs(call, 3, 15));
-    registerTrainingKernels();
-    useHeapModule(false);
-    results.javascript.push(await medianMs(call, 3, 15));
-    useHeapModule(true);
-    results.ours.push(await medianMs(call, 3, 15));
-  }
-  const [stock, javascript, ours] = [Math.min(...results.stock), Math.min(...results.javascript), Math.min(...results.ours)];
+  const { stock, javascript, ours } = await timedEachWay(call);
   console.log(`| ${name} | ${stock.toFixed(3)} | ${javascript.toFixed(3)} | ${ours.toFixed(3)} | ${(stock / ours).toFixed(1)}x |`);
   x.dispose();
 }

@@ -7,9 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
-import { useHeapModule } from '../src/wasm/heap-module.js';
-import { medianMs } from './median-ms.js';
+import { timedEachWay } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 const stages = [0, 1, 2, 3].map((i) => tf.randomUniform([4, 128, 128, 8], 0, 1, 'float32', i));
@@ -32,17 +30,7 @@ const cases: Array<[string, () => tf.Tensor | tf.Tensor[]]> = [
 
 console.log('| case | stock ms | ours, JavaScript rows, ms | ours ms | stock / ours |\n|---|---:|---:|---:|---:|');
 for (const [name, f] of cases) {
-  const results = { stock: [] as number[], javascript: [] as number[], ours: [] as number[] };
-  for (let round = 0; round < 3; round++) {
-    unregisterTrainingKernels();
-    results.stock.push(await medianMs(() => tf.dispose(f()), 3, 15));
-    registerTrainingKernels();
-    useHeapModule(false);
-    results.javascript.push(await medianMs(() => tf.dispose(f()), 3, 15));
-    useHeapModule(true);
-    results.ours.push(await medianMs(() => tf.dispose(f()), 3, 15));
-  }
-  const [stock, javascript, ours] = [Math.min(...results.stock), Math.min(...results.javascript), Math.min(...results.ours)];
+  const { stock, javascript, ours } = await timedEachWay(() => tf.dispose(f()));
   console.log(`| ${name} | ${stock.toFixed(2)} | ${javascript.toFixed(2)} | ${ours.toFixed(2)} | ${(stock / ours).toFixed(1)}x |`);
 }
 tf.dispose([...stages, z, skip, narrow, flat]);

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WASM_CHANNEL_REDUCTIONS, hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { addMiddleAxis, middleAxisPlan } from '../src/wasm/channel-reductions.js';
-import { useHeapModule } from '../src/wasm/heap-module.js';
+import { stockModuleJavaScript } from './wasm-kernel-ways.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -30,25 +30,15 @@ type Result = { shape: number[]; dtype: string; values: Float32Array };
  * ours give the same both ways (bit for bit) and returns the stock kernels' and our results.
  */
 async function stockAndOurs(f: () => tf.Tensor): Promise<[Result, Result]> {
-  const results: Result[] = [];
-  for (const [ours, withModule] of [[false, true], [true, true], [true, false]]) {
-    if (ours) registerTrainingKernels();
-    else unregisterTrainingKernels();
-    useHeapModule(withModule!);
-    const before = tf.memory().numTensors;
-    try {
-      const out = f();
-      results.push({ shape: out.shape, dtype: out.dtype, values: new Float32Array(await out.data()) });
-      out.dispose();
-    } finally {
-      useHeapModule(true);
-    }
-    expect(tf.memory().numTensors).toBe(before);
-  }
-  const [module, javascript] = [results[1]!, results[2]!];
+  const [stock, module, javascript] = await stockModuleJavaScript(async () => {
+    const out = f();
+    const result = { shape: out.shape, dtype: out.dtype, values: new Float32Array(await out.data()) };
+    out.dispose();
+    return result;
+  });
   expect(javascript.shape).toEqual(module.shape);
   expect(Array.from(new Int32Array(javascript.values.buffer)), 'our kernels adding in JavaScript, as bits').toEqual(Array.from(new Int32Array(module.values.buffer)));
-  return [results[0]!, results[1]!];
+  return [stock, module];
 }
 
 describe('middleAxisPlan', () => {

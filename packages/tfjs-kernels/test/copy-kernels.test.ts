@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { collapseTranspose } from '../src/kernel-ops.js';
 import { HEAP_MODULE, heapModule, useHeapModule } from '../src/wasm/heap-module.js';
+import { stockModuleJavaScript } from './wasm-kernel-ways.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -34,24 +35,15 @@ type Result = Array<{ shape: number[]; dtype: string; values: number[] }>;
  * the stock kernels' and our results' shapes and values.
  */
 async function stockAndOurs(f: () => tf.Tensor | tf.Tensor[]): Promise<[Result, Result]> {
-  const results: Result[] = [];
-  for (const [ours, rowCopyModule] of [[false, true], [true, true], [true, false]]) {
-    if (ours) registerTrainingKernels();
-    else unregisterTrainingKernels();
-    useHeapModule(rowCopyModule!);
-    const before = tf.memory().numTensors;
-    try {
-      const out = f();
-      const list = Array.isArray(out) ? out : [out];
-      results.push(await Promise.all(list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(await t.data() as ArrayLike<number>) }))));
-      tf.dispose(list);
-    } finally {
-      useHeapModule(true);
-    }
-    expect(tf.memory().numTensors).toBe(before);
-  }
-  expect(results[2], 'our kernels copying in JavaScript').toEqual(results[1]);
-  return [results[0]!, results[1]!];
+  const [stock, module, javascript] = await stockModuleJavaScript(async () => {
+    const out = f();
+    const list = Array.isArray(out) ? out : [out];
+    const result = await Promise.all(list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(await t.data() as ArrayLike<number>) })));
+    tf.dispose(list);
+    return result;
+  });
+  expect(javascript, 'our kernels copying in JavaScript').toEqual(module);
+  return [stock, module];
 }
 
 const DTYPES: DType[] = ['float32', 'int32', 'bool'];

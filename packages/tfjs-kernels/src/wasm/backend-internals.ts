@@ -1,7 +1,7 @@
 /**
  * The parts of tfjs-backend-wasm 4.x's BackendWasm that this package's wasm code calls: outputs
- * in the wasm heap, views of a tensor's values there, and shared storage. Declared once here,
- * since the backend's class is not part of its typed public API.
+ * in the wasm heap, views of a tensor's values there, shared storage and the heap's memory.
+ * Declared once here, since the backend's class is not part of its typed public API.
  */
 import type { KernelBackend, TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 
@@ -11,4 +11,6 @@ export interface WasmBackendInternals extends KernelBackend {
   /** A view of t's values in the heap: take it after the last allocation. */
   typedArrayFromHeap(t: TensorInfo): backend_util.TypedArray;
   incRef(dataId: object): void;
+  /** The emscripten module; its exports hold the heap's WebAssembly.Memory (not in the threaded build, which imports a shared one). */
+  wasm?: { asm?: { memory?: unknown } };
 }

@@ -213,8 +213,7 @@ function transposeInHeap(backend: WasmBackendInternals, x: TensorInfo, collapsed
   const module = heapModule(backend);
   if (module === null) return null;
   const out = backend.makeOutput(perm.map((axis) => x.shape[axis]!), x.dtype);
-  const { start: to } = heapBits(backend, out);
-  const from = heapStart(backend, x);
+  const [from, to] = [heapStart(backend, x), heapStart(backend, out)];
   if (kind === '1,0,2') {
     const [a, b, c] = collapsed.shape as [number, number, number];
     for (let i = 0; i < a; i++) module.copyRows(from + i * b * c, to + i * c, b, c, c, a * c);

@@ -19,6 +19,7 @@
  * gives null and the kernels work in JavaScript: the same values either way.
  */
 import type { KernelBackend } from '@tensorflow/tfjs-core';
+import type { WasmBackendInternals } from './backend-internals.js';
 
 /** The module's bytes, assembled from heap-module.wat by wabt 1.0.39 (`parseWat(..., { simd: true }).toBinary({})`). */
 export const HEAP_MODULE = new Uint8Array([
@@ -79,11 +80,6 @@ export interface HeapModule {
   transpose(from: number, to: number, rows: number, cols: number): void;
 }
 
-/** What this file reads of tfjs-backend-wasm's emscripten module: its exports, the memory among them. */
-interface WasmModuleExports {
-  wasm?: { asm?: { memory?: unknown } };
-}
-
 /** One instance per heap: a backend registered again gets a module, and a memory, of its own. */
 const instances = new WeakMap<WebAssembly.Memory, HeapModule | null>();
 
@@ -100,7 +96,7 @@ export function useHeapModule(allowed: boolean): void {
 /** The module working in the heap of the wasm backend `backend`, or null where it cannot (or may not) run there. */
 export function heapModule(backend: KernelBackend): HeapModule | null {
   if (!moduleAllowed) return null;
-  const memory = (backend as unknown as WasmModuleExports).wasm?.asm?.memory;
+  const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
   if (typeof WebAssembly === 'undefined' || !(memory instanceof WebAssembly.Memory)) return null;
   let instance = instances.get(memory);
   if (instance === undefined) {

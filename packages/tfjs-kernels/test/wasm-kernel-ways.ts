@@ -1,0 +1,30 @@
+/**
+ * The three ways the wasm copy and reduction tests run a computation: with the stock kernels, with
+ * ours working in the WebAssembly heap module, and with ours in JavaScript (as where the module
+ * cannot run).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { useHeapModule } from '../src/wasm/heap-module.js';
+
+/**
+ * `read` run with the stock kernels, with ours using the heap module and with ours in JavaScript,
+ * in that order, each leaving no tensor behind; our kernels stay registered, the module allowed.
+ */
+export async function stockModuleJavaScript<R>(read: () => Promise<R>): Promise<[stock: R, module: R, javascript: R]> {
+  const results: R[] = [];
+  for (const [ours, heapModule] of [[false, true], [true, true], [true, false]] as const) {
+    if (ours) registerTrainingKernels();
+    else unregisterTrainingKernels();
+    useHeapModule(heapModule);
+    const before = tf.memory().numTensors;
+    try {
+      results.push(await read());
+    } finally {
+      useHeapModule(true);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  }
+  return results as [R, R, R];
+}

@@ -1,10 +1,10 @@
 /**
- * One Adam step on wasm (batch 4, the bench's fusedAdam and dice loss) with @sa-unet/tfjs-kernels'
- * wasm copy kernels (WASM_COPY_KERNELS) against the stock ones, alternating in one run; then the
- * top kernels of one step with ours (tf.profile: wall ms per kernel, nested scopes counted
- * twice).
+ * One Adam step on wasm (batch 4, the bench's fusedAdam and dice loss) with some of
+ * @sa-unet/tfjs-kernels' wasm kernels (by default its copy kernels, WASM_COPY_KERNELS; or those
+ * named by --kernels) against the stock ones, alternating in one run; then the top kernels of one
+ * step with ours (tf.profile: wall ms per kernel, nested scopes counted twice).
  *
- *   pnpm --filter @sa-unet/tfjs-kernels build && npx tsx scripts/wasm-step.ts [--size 128] [--base-filters 32] [--models sa-unet,unet]
+ *   pnpm --filter @sa-unet/tfjs-kernels build && npx tsx scripts/wasm-step.ts [--size 128] [--base-filters 32] [--models sa-unet,unet] [--kernels FusedBatchNorm]
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,15 +21,17 @@ const { values } = parseArgs({ options: {
   models: { type: 'string', default: 'sa-unet,unet' },
   rounds: { type: 'string', default: '3' },
   steps: { type: 'string', default: '3' },
+  kernels: { type: 'string', default: WASM_COPY_KERNELS.join(',') },
 } });
+const kernels = values.kernels.split(',');
 const size = Number(values.size);
 const baseFilters = Number(values['base-filters']);
 
 await selectBackend('wasm');
 unregisterTrainingKernels();
-const stock = WASM_COPY_KERNELS.map((k) => tf.getKernel(k, 'wasm')!);
+const stock = kernels.map((k) => tf.getKernel(k, 'wasm')!);
 registerTrainingKernels();
-const ours = WASM_COPY_KERNELS.map((k) => tf.getKernel(k, 'wasm')!);
+const ours = kernels.map((k) => tf.getKernel(k, 'wasm')!);
 function use(configs: tf.KernelConfig[]): void {
   for (const c of configs) {
     tf.unregisterKernel(c.kernelName, 'wasm');
@@ -57,7 +59,7 @@ for (const name of values.models.split(',') as ModelName[]) {
   }
   use(ours);
   const [a, b] = [median(times.stock!), median(times.ours!)];
-  console.log(`${name} ${size}x${size} base ${baseFilters}: Adam step, stock copy kernels ${a.toFixed(0)} ms, ours ${b.toFixed(0)} ms (median of ${times.ours!.length}; ${(a / b).toFixed(2)}x)`);
+  console.log(`${name} ${size}x${size} base ${baseFilters}: Adam step, stock ${kernels.join(', ')} ${a.toFixed(0)} ms, ours ${b.toFixed(0)} ms (median of ${times.ours!.length}; ${(a / b).toFixed(2)}x)`);
   const info = await tf.profile(async () => { await model.trainOnBatch(x, y); });
   console.log('  top kernels (ours): ' + kernelTotals(info).slice(0, 10).map((k) => `${k.kernel} ${k.ms.toFixed(0)} ms x${k.calls}`).join(', '));
   tf.dispose([x, y]);

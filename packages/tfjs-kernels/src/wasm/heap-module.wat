@@ -149,4 +149,61 @@
             (br $value)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $restRow))))
+
+  ;; batchNorm(src, dst, rows, channels, params): float32 x [rows, channels] at src normalized
+  ;; into dst as tfjs-backend-wasm 4.22's FusedBatchNorm does it, bit for bit: (x - mean) * scale
+  ;; in float32, divided by the channel's divisor and plus its offset in float64, rounded to
+  ;; float32 once. params holds, per channel, mean and scale (float32 [channels] each), then divisor
+  ;; and offset (float64 [channels] each): four channels per pass, two float64 lanes at a time.
+  (func (export "batchNorm") (param $src i32) (param $dst i32) (param $rows i32) (param $channels i32) (param $params i32)
+    (local $bytes i32) (local $wide i32) (local $i i32) (local $i2 i32) (local $scale i32) (local $divisor i32) (local $offset i32)
+    (local $v v128) (local $lo v128) (local $hi v128)
+    (local.set $bytes (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
+    (local.set $scale (i32.add (local.get $params) (local.get $bytes)))
+    (local.set $divisor (i32.add (local.get $scale) (local.get $bytes)))
+    (local.set $offset (i32.add (local.get $divisor) (i32.shl (local.get $bytes) (i32.const 1))))
+    (block $done
+      (loop $row
+        (br_if $done (i32.eqz (local.get $rows)))
+        (local.set $i (i32.const 0))
+        (block $end16
+          (loop $by16
+            (br_if $end16 (i32.ge_u (local.get $i) (local.get $wide)))
+            (local.set $i2 (i32.shl (local.get $i) (i32.const 1)))
+            (local.set $v (f32x4.mul
+              (f32x4.sub (v128.load align=1 (i32.add (local.get $src) (local.get $i))) (v128.load align=1 (i32.add (local.get $params) (local.get $i))))
+              (v128.load align=1 (i32.add (local.get $scale) (local.get $i)))))
+            ;; lanes 0 and 1, then 2 and 3, as float64
+            (local.set $lo (f64x2.add
+              (f64x2.div (f64x2.promote_low_f32x4 (local.get $v)) (v128.load align=1 (i32.add (local.get $divisor) (local.get $i2))))
+              (v128.load align=1 (i32.add (local.get $offset) (local.get $i2)))))
+            (local.set $hi (f64x2.add
+              (f64x2.div
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))
+                (v128.load offset=16 align=1 (i32.add (local.get $divisor) (local.get $i2))))
+              (v128.load offset=16 align=1 (i32.add (local.get $offset) (local.get $i2)))))
+            (v128.store align=1 (i32.add (local.get $dst) (local.get $i))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $by16)))
+        (block $end4
+          (loop $by4
+            (br_if $end4 (i32.ge_u (local.get $i) (local.get $bytes)))
+            (local.set $i2 (i32.shl (local.get $i) (i32.const 1)))
+            (f32.store align=1 (i32.add (local.get $dst) (local.get $i))
+              (f32.demote_f64 (f64.add
+                (f64.div
+                  (f64.promote_f32 (f32.mul
+                    (f32.sub (f32.load align=1 (i32.add (local.get $src) (local.get $i))) (f32.load align=1 (i32.add (local.get $params) (local.get $i))))
+                    (f32.load align=1 (i32.add (local.get $scale) (local.get $i)))))
+                  (f64.load align=1 (i32.add (local.get $divisor) (local.get $i2))))
+                (f64.load align=1 (i32.add (local.get $offset) (local.get $i2))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $by4)))
+        (local.set $src (i32.add (local.get $src) (local.get $bytes)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $row))))
 )

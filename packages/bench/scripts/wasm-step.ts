@@ -29,14 +29,15 @@ const baseFilters = Number(values['base-filters']);
 
 await selectBackend('wasm');
 unregisterTrainingKernels();
-const stock = kernels.map((k) => tf.getKernel(k, 'wasm')!);
+// undefined where wasm has no stock kernel of that name (ours are then simply absent).
+const stock = kernels.map((k) => tf.getKernel(k, 'wasm'));
 registerTrainingKernels();
-const ours = kernels.map((k) => tf.getKernel(k, 'wasm')!);
-function use(configs: tf.KernelConfig[]): void {
-  for (const c of configs) {
-    tf.unregisterKernel(c.kernelName, 'wasm');
-    tf.registerKernel(c);
-  }
+const ours = kernels.map((k) => tf.getKernel(k, 'wasm'));
+function use(configs: Array<tf.KernelConfig | undefined>): void {
+  kernels.forEach((name, i) => {
+    if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
+    if (configs[i] !== undefined) tf.registerKernel(configs[i]!);
+  });
 }
 
 const median = (v: number[]) => percentile(Float64Array.from(v), 50);

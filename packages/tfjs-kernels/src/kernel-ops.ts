@@ -66,6 +66,15 @@ export class KernelOps {
     return result;
   }
 
+  /** Releases every intermediate except `results`, and returns them: {@link finish} for a kernel with several outputs. */
+  finishAll(results: TensorInfo[]): TensorInfo[] {
+    const kept = new Set(results);
+    if (!results.every((t) => this.temps.includes(t))) throw new Error('@sa-unet/tfjs-kernels: internal error, a result is not an intermediate of this kernel');
+    for (const t of this.temps) if (!kept.has(t)) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+    return results;
+  }
+
   /**
    * Releases those of `ts` that are intermediates of this kernel (inputs are left alone) before
    * it returns, for large temporaries that nothing later reads. A reshape shares its input's

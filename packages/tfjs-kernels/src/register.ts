@@ -56,6 +56,7 @@ import { wasmConv3dBackpropFilterKernel, wasmConv3dBackpropInputKernel, wasmConv
 import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js';
 import { WASM_CHANNEL_REDUCTIONS, wasmChannelReduction } from './wasm/channel-reductions.js';
 import { wasmFusedBatchNorm } from './wasm/batch-norm.js';
+import { wasmBatchMoments, wasmBatchNormGrad } from './wasm/batch-norm-training.js';
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
 import { wasmTopKKernel } from './wasm/topk-empty.js';
@@ -108,6 +109,8 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(WASM_CHANNEL_REDUCTIONS.map((name) => [name, (backendName: string) => wasmChannelReduction(name, emptySafeReduction(name, backendName))])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     FusedBatchNorm: wasmFusedBatchNorm,
+    [BATCH_NORM_KERNELS.moments]: () => wasmBatchMoments,
+    [BATCH_NORM_KERNELS.gradient]: () => wasmBatchNormGrad,
     GatherV2: wasmGatherKernel,
     TopK: wasmTopKKernel,
     UnsortedSegmentSum: unsortedSegmentSumKernel,
@@ -266,7 +269,8 @@ export interface RegisterTrainingKernelsOptions {
  * through a new staging buffer on every call. And it registers, for webgpu only, kernels of its
  * own: for training-mode batch normalization ({@link BATCH_NORM_KERNELS}: the batch moments with
  * the moving averages in 2 dispatches, the closed-form gradient in 3, and the normalization with a
- * ReLU after it in 1, whose gradient the same 3 take), which a batch-norm layer may use where they are registered (@sa-unet/unet-zoo's does), and for efficient channel
+ * ReLU after it in 1, whose gradient the same 3 take; the first two for wasm too, three passes
+ * over x instead of about ten, with the composed kernels' values bit for bit), which a batch-norm layer may use where they are registered (@sa-unet/unet-zoo's does), and for efficient channel
  * attention ({@link CHANNEL_ATTENTION_KERNELS}: forward and gradient in 3 dispatches each, and dz by
  * channel blocks, with a depthwise convolution's input gradient added in the same dispatch) and for a depthwise-separable convolution in one dispatch
  * ({@link SEPARABLE_CONV_KERNEL}; {@link SEPARABLE_CONV_TRAINING_KERNEL} also writes the depthwise

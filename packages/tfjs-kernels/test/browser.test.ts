@@ -85,8 +85,8 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
     if (webgpuRequired) expect(webgpu).toBe(true);
   });
 
-  it('copies, sums and transposes on wasm with its WebAssembly heap module, which runs in Chromium, as the JavaScript loops would', async () => {
-    expect(await call('heapModuleCheck')).toEqual({ runs: true, concatEqual: true, meanEqual: true, transposeEqual: true });
+  it('copies, sums, transposes and normalizes on wasm with its WebAssembly heap module, which runs in Chromium, as the JavaScript loops would', async () => {
+    expect(await call('heapModuleCheck')).toEqual({ runs: true, concatEqual: true, meanEqual: true, transposeEqual: true, batchNormEqual: true });
   });
 
   it('gives convolution gradients within 1e-4 of the cpu backend on webgpu and wasm, every parity case each can run', async () => {

@@ -174,6 +174,43 @@ describe.each(TRAINING_BACKENDS)('zoo batch normalization on %s', (backend) => {
   });
 });
 
+it('on wasm, a U-Net trains to the same weights with @sa-unet/tfjs-kernels\' batch-norm kernels as with the stock kernels composed, bit for bit', async () => {
+  await useBackend('wasm');
+  const names = [FUSED_BATCH_NORM_KERNELS.moments, FUSED_BATCH_NORM_KERNELS.gradient];
+  const kernels = names.map((name) => tf.getKernel(name, 'wasm'));
+  expect(kernels.every((k) => k !== undefined), 'registered for wasm').toBe(true);
+  const first = unet({ inputShape: [16, 16, 1], baseFilters: 4, depth: 2 });
+  const initial = first.getWeights().map((w) => tf.clone(w));
+  first.dispose();
+  const trained = async (withKernels: boolean) => {
+    for (const [i, name] of names.entries()) {
+      if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
+      if (withKernels) tf.registerKernel(kernels[i]!);
+    }
+    const model = unet({ inputShape: [16, 16, 1], baseFilters: 4, depth: 2 });
+    model.setWeights(initial);
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'binaryCrossentropy' });
+    const x = seededUniform([2, 16, 16, 1], 11, 0, 1);
+    const y = tf.tidy(() => tf.cast(tf.greater(x, 0.6), 'float32'));
+    for (let step = 0; step < 2; step++) await model.trainOnBatch(x, y);
+    const weights = await Promise.all(model.getWeights().map(async (w) => Array.from(new Int32Array(new Float32Array(await w.data()).buffer))));
+    tf.dispose([x, y]);
+    model.optimizer.dispose();
+    model.dispose();
+    return weights;
+  };
+  try {
+    const before = tf.memory().numTensors;
+    expect(await trained(true)).toEqual(await trained(false));
+    expect(tf.memory().numTensors).toBe(before);
+  } finally {
+    tf.dispose(initial);
+    for (const [i, name] of names.entries()) {
+      if (tf.getKernel(name, 'wasm') === undefined) tf.registerKernel(kernels[i]!);
+    }
+  }
+});
+
 it('looks up the fused kernels by the names @sa-unet/tfjs-kernels registers them under', () => {
   expect(FUSED_BATCH_NORM_KERNELS).toEqual(BATCH_NORM_KERNELS);
 });

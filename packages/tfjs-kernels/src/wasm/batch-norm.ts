@@ -26,6 +26,41 @@ function perChannel(values: Float32Array | undefined, channels: number, absent: 
   return values.length === channels ? values : new Float32Array(channels).fill(values[0]!);
 }
 
+/** FusedBatchNorm's statistics (each of 1 or `channels` values; offset and scale optional) and its epsilon. */
+export interface Normalization {
+  mean: TensorInfo;
+  variance: TensorInfo;
+  offset?: TensorInfo | null;
+  scale?: TensorInfo | null;
+  varianceEpsilon: number;
+}
+
+/**
+ * The heap module's batchNorm parameters in new heap storage (release it with disposeData): mean
+ * and scale as float32, then divisor, sqrt(variance + epsilon) rounded to float32 as the stock
+ * kernel rounds it, and offset as float64, then `after` (float32 [channels] each): 6 float32
+ * slots per channel, 7 with one tensor after.
+ */
+export function normalizationParams(backend: WasmBackendInternals, channels: number, n: Normalization, after: TensorInfo[] = []): TensorInfo {
+  const params = backend.makeOutput([(6 + after.length) * channels], 'float32');
+  // Views after the allocation, which may have grown (and so moved) the heap.
+  const view = (t: TensorInfo | null | undefined) => (t == null ? undefined : backend.typedArrayFromHeap(t) as Float32Array);
+  const epsilon = Math.fround(n.varianceEpsilon); // a C float in the stock kernel
+  const variance = perChannel(view(n.variance), channels, 0);
+  const offset = perChannel(view(n.offset), channels, 0);
+  const doubles = new Float64Array(2 * channels);
+  for (let c = 0; c < channels; c++) {
+    doubles[c] = Math.fround(Math.sqrt(Math.fround(variance[c]! + epsilon)));
+    doubles[channels + c] = offset[c]!;
+  }
+  const p = view(params)!;
+  p.set(perChannel(view(n.mean), channels, 0), 0);
+  p.set(perChannel(view(n.scale), channels, 1), channels);
+  new Uint8Array(p.buffer, p.byteOffset + 8 * channels, 16 * channels).set(new Uint8Array(doubles.buffer));
+  after.forEach((t, i) => p.set(view(t)!, (6 + i) * channels));
+  return params;
+}
+
 /** Our FusedBatchNorm for wasm (over the stock kernel, which it calls where it does not apply). */
 export function wasmFusedBatchNorm(): KernelFunc {
   return ((args: KernelArgs) => {
@@ -41,26 +76,11 @@ export function wasmFusedBatchNorm(): KernelFunc {
     if (x.dtype !== 'float32' || size === 0 || channels === 0 || !statistics.every(fits)) return stock.kernelFunc(args as never);
 
     const out = backend.makeOutput(x.shape, 'float32');
-    // mean and scale as float32, then divisor and offset as float64: 6 float32 slots per channel.
-    const params = backend.makeOutput([6 * channels], 'float32');
+    const varianceEpsilon = (args.attrs?.['varianceEpsilon'] as number | undefined) ?? 0;
+    const params = normalizationParams(backend, channels, { mean, variance, offset, scale, varianceEpsilon });
     try {
-      // Views after the allocations, which may have grown (and so moved) the heap.
-      const view = (t: TensorInfo | undefined) => (t == null ? undefined : backend.typedArrayFromHeap(t) as Float32Array);
-      const epsilon = Math.fround((args.attrs?.['varianceEpsilon'] as number | undefined) ?? 0); // a C float in the stock kernel
-      const varianceValues = perChannel(view(variance), channels, 0);
-      const offsetValues = perChannel(view(offset), channels, 0);
-      const doubles = new Float64Array(2 * channels);
-      for (let c = 0; c < channels; c++) {
-        doubles[c] = Math.fround(Math.sqrt(Math.fround(varianceValues[c]! + epsilon)));
-        doubles[channels + c] = offsetValues[c]!;
-      }
-      const p = view(params)!;
-      p.set(perChannel(view(mean), channels, 0), 0);
-      p.set(perChannel(view(scale), channels, 1), channels);
-      new Uint8Array(p.buffer, p.byteOffset + 8 * channels, 16 * channels).set(new Uint8Array(doubles.buffer));
-      const xs = view(x)!;
-      const os = view(out)!;
-      heap.batchNorm(xs.byteOffset / 4, os.byteOffset / 4, size / channels, channels, p.byteOffset / 4);
+      const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset / 4;
+      heap.batchNorm(at(x), at(out), size / channels, channels, at(params));
     } finally {
       backend.disposeData(params.dataId);
     }

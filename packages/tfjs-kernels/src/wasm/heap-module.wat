@@ -206,4 +206,140 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
         (br $row))))
+
+  ;; momentSums(src, dst, rows, channels, mean): for float32 x [rows, channels] at src, dst[c] = the
+  ;; float32 sum over r, in order from +0, of d * d in float32, d = x[r, c] - mean[c] in float32 (the
+  ;; adds of tfjs-core's mean(square(sub(x, mean))) on our Sum, before its division).
+  (func (export "momentSums") (param $src i32) (param $dst i32) (param $rows i32) (param $channels i32) (param $mean i32)
+    (local $bytes i32) (local $wide i32) (local $i i32) (local $d v128) (local $e f32)
+    (local.set $bytes (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
+    (memory.fill (local.get $dst) (i32.const 0) (local.get $bytes))
+    (block $done
+      (loop $row
+        (br_if $done (i32.eqz (local.get $rows)))
+        (local.set $i (i32.const 0))
+        (block $end16
+          (loop $by16
+            (br_if $end16 (i32.ge_u (local.get $i) (local.get $wide)))
+            (local.set $d (f32x4.sub (v128.load align=1 (i32.add (local.get $src) (local.get $i))) (v128.load align=1 (i32.add (local.get $mean) (local.get $i)))))
+            (v128.store align=1 (i32.add (local.get $dst) (local.get $i))
+              (f32x4.add (v128.load align=1 (i32.add (local.get $dst) (local.get $i))) (f32x4.mul (local.get $d) (local.get $d))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $by16)))
+        (block $end4
+          (loop $by4
+            (br_if $end4 (i32.ge_u (local.get $i) (local.get $bytes)))
+            (local.set $e (f32.sub (f32.load align=1 (i32.add (local.get $src) (local.get $i))) (f32.load align=1 (i32.add (local.get $mean) (local.get $i)))))
+            (f32.store align=1 (i32.add (local.get $dst) (local.get $i))
+              (f32.add (f32.load align=1 (i32.add (local.get $dst) (local.get $i))) (f32.mul (local.get $e) (local.get $e))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $by4)))
+        (local.set $src (i32.add (local.get $src) (local.get $bytes)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $row))))
+
+  ;; gradientSums(dy, x, dst, second, rows, channels, mean): for float32 dy and x [rows, channels],
+  ;; dst[c] = the float32 sum over r, in order from +0, of dy[r, c], and second[c] that of
+  ;; dy[r, c] * (x[r, c] - mean[c]), each operation in float32 (the zoo's batch-norm gradient's
+  ;; sum(dy) and sum(mul(dy, sub(x, mean))) on our Sum).
+  (func (export "gradientSums") (param $dy i32) (param $src i32) (param $dst i32) (param $second i32) (param $rows i32) (param $channels i32) (param $mean i32)
+    (local $bytes i32) (local $wide i32) (local $i i32) (local $g v128) (local $h f32)
+    (local.set $bytes (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
+    (memory.fill (local.get $dst) (i32.const 0) (local.get $bytes))
+    (memory.fill (local.get $second) (i32.const 0) (local.get $bytes))
+    (block $done
+      (loop $row
+        (br_if $done (i32.eqz (local.get $rows)))
+        (local.set $i (i32.const 0))
+        (block $end16
+          (loop $by16
+            (br_if $end16 (i32.ge_u (local.get $i) (local.get $wide)))
+            (local.set $g (v128.load align=1 (i32.add (local.get $dy) (local.get $i))))
+            (v128.store align=1 (i32.add (local.get $dst) (local.get $i))
+              (f32x4.add (v128.load align=1 (i32.add (local.get $dst) (local.get $i))) (local.get $g)))
+            (v128.store align=1 (i32.add (local.get $second) (local.get $i))
+              (f32x4.add (v128.load align=1 (i32.add (local.get $second) (local.get $i)))
+                (f32x4.mul (local.get $g)
+                  (f32x4.sub (v128.load align=1 (i32.add (local.get $src) (local.get $i))) (v128.load align=1 (i32.add (local.get $mean) (local.get $i)))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $by16)))
+        (block $end4
+          (loop $by4
+            (br_if $end4 (i32.ge_u (local.get $i) (local.get $bytes)))
+            (local.set $h (f32.load align=1 (i32.add (local.get $dy) (local.get $i))))
+            (f32.store align=1 (i32.add (local.get $dst) (local.get $i))
+              (f32.add (f32.load align=1 (i32.add (local.get $dst) (local.get $i))) (local.get $h)))
+            (f32.store align=1 (i32.add (local.get $second) (local.get $i))
+              (f32.add (f32.load align=1 (i32.add (local.get $second) (local.get $i)))
+                (f32.mul (local.get $h)
+                  (f32.sub (f32.load align=1 (i32.add (local.get $src) (local.get $i))) (f32.load align=1 (i32.add (local.get $mean) (local.get $i)))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $by4)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $bytes)))
+        (local.set $src (i32.add (local.get $src) (local.get $bytes)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $row))))
+
+  ;; batchNormInputGrad(dy, x, dx, rows, channels, params): dx = dy * a - batchNorm(x) in float32,
+  ;; with batchNorm as in batchNorm above (params: mean and scale float32 [channels], divisor and
+  ;; offset float64 [channels]) and a (float32 [channels]) after them: the zoo's batch-norm
+  ;; gradient's sub(mul(dy, a), correction) in one pass.
+  (func (export "batchNormInputGrad") (param $dy i32) (param $src i32) (param $dst i32) (param $rows i32) (param $channels i32) (param $params i32)
+    (local $bytes i32) (local $wide i32) (local $i i32) (local $i2 i32) (local $scale i32) (local $divisor i32) (local $offset i32) (local $a i32)
+    (local $v v128) (local $lo v128) (local $hi v128)
+    (local.set $bytes (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
+    (local.set $scale (i32.add (local.get $params) (local.get $bytes)))
+    (local.set $divisor (i32.add (local.get $scale) (local.get $bytes)))
+    (local.set $offset (i32.add (local.get $divisor) (i32.shl (local.get $bytes) (i32.const 1))))
+    (local.set $a (i32.add (local.get $offset) (i32.shl (local.get $bytes) (i32.const 1))))
+    (block $done
+      (loop $row
+        (br_if $done (i32.eqz (local.get $rows)))
+        (local.set $i (i32.const 0))
+        (block $end16
+          (loop $by16
+            (br_if $end16 (i32.ge_u (local.get $i) (local.get $wide)))
+            (local.set $i2 (i32.shl (local.get $i) (i32.const 1)))
+            (local.set $v (f32x4.mul
+              (f32x4.sub (v128.load align=1 (i32.add (local.get $src) (local.get $i))) (v128.load align=1 (i32.add (local.get $params) (local.get $i))))
+              (v128.load align=1 (i32.add (local.get $scale) (local.get $i)))))
+            (local.set $lo (f64x2.add
+              (f64x2.div (f64x2.promote_low_f32x4 (local.get $v)) (v128.load align=1 (i32.add (local.get $divisor) (local.get $i2))))
+              (v128.load align=1 (i32.add (local.get $offset) (local.get $i2)))))
+            (local.set $hi (f64x2.add
+              (f64x2.div
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))
+                (v128.load offset=16 align=1 (i32.add (local.get $divisor) (local.get $i2))))
+              (v128.load offset=16 align=1 (i32.add (local.get $offset) (local.get $i2)))))
+            (v128.store align=1 (i32.add (local.get $dst) (local.get $i))
+              (f32x4.sub
+                (f32x4.mul (v128.load align=1 (i32.add (local.get $dy) (local.get $i))) (v128.load align=1 (i32.add (local.get $a) (local.get $i))))
+                (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                  (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $by16)))
+        (block $end4
+          (loop $by4
+            (br_if $end4 (i32.ge_u (local.get $i) (local.get $bytes)))
+            (local.set $i2 (i32.shl (local.get $i) (i32.const 1)))
+            (f32.store align=1 (i32.add (local.get $dst) (local.get $i))
+              (f32.sub
+                (f32.mul (f32.load align=1 (i32.add (local.get $dy) (local.get $i))) (f32.load align=1 (i32.add (local.get $a) (local.get $i))))
+                (f32.demote_f64 (f64.add
+                  (f64.div
+                    (f64.promote_f32 (f32.mul
+                      (f32.sub (f32.load align=1 (i32.add (local.get $src) (local.get $i))) (f32.load align=1 (i32.add (local.get $params) (local.get $i))))
+                      (f32.load align=1 (i32.add (local.get $scale) (local.get $i)))))
+                    (f64.load align=1 (i32.add (local.get $divisor) (local.get $i2))))
+                  (f64.load align=1 (i32.add (local.get $offset) (local.get $i2)))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $by4)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $bytes)))
+        (local.set $src (i32.add (local.get $src) (local.get $bytes)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $row))))
 )

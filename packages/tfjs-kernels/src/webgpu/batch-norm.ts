@@ -23,7 +23,8 @@ import {
 import { recordIntoNew, writableInPlace, type RecordingBackend } from './recorded-dispatch.js';
 
 /**
- * Names of the batch-norm kernels this package registers for webgpu; for x of any rank >= 1,
+ * Names of the batch-norm kernels this package registers for webgpu (`moments` and `gradient` for
+ * wasm too: src/wasm/batch-norm-training.ts); for x of any rank >= 1,
  * normalized over its last axis (C channels):
  * - `moments`: inputs { x, movingMean, movingVariance }, attrs { momentum, inPlace? } -> [mean,
  *   variance, updated movingMean, updated movingVariance], each [C]: the batch's mean and (biased)

@@ -196,9 +196,10 @@ async function replayTraining(): Promise<TrainingReplayResult> {
 /**
  * Whether the wasm kernels' heap module (a WebAssembly module that imports the wasm backend's
  * memory) runs in this browser, and the registered Concat (the layer's four stages), Mean (the
- * channel attention's pooling) and Transpose then give the values computed in JavaScript here.
+ * channel attention's pooling), Transpose and FusedBatchNorm then give the values computed in
+ * JavaScript here (batch norm with the stock kernel's roundings).
  */
-async function heapModuleCheck(): Promise<{ runs: boolean; concatEqual: boolean; meanEqual: boolean; transposeEqual: boolean }> {
+async function heapModuleCheck(): Promise<{ runs: boolean; concatEqual: boolean; meanEqual: boolean; transposeEqual: boolean; batchNormEqual: boolean }> {
   await use('wasm');
   const runs = heapModule(tf.backend()) !== null;
   const stages = tf.tidy(() => [0, 1, 2, 3].map((i) => tf.reshape(tf.add(tf.mul(tf.range(0, 2 * 5 * 5 * 8, 1, 'float32'), 4), i), [2, 5, 5, 8])));
@@ -217,8 +218,20 @@ async function heapModuleCheck(): Promise<{ runs: boolean; concatEqual: boolean;
   const transposed = tf.transpose(tf.slice(flat, [0, 0], [50, 30]));
   const columns = await transposed.data();
   const transposeEqual = columns.every((v, i) => v === values![(i % 50) * 32 + Math.floor(i / 50)]);
-  tf.dispose([z, pooled, flat, transposed, ...stages]);
-  return { runs, concatEqual, meanEqual, transposeEqual };
+  // Batch norm of z over its 32 channels (13 rows of x/7 so the roundings show): 8 SIMD passes per row.
+  const f = Math.fround;
+  const stats = [0.5, 0.25, 3, 2].map((k) => Float32Array.from({ length: 32 }, (_, c) => f(k * (c + 1) / 7)));
+  const [mean, variance, offset, scale] = stats.map((v) => tf.tensor1d(v!));
+  const x = tf.div(tf.slice(flat, [0, 0], [13, 32]), 7);
+  const normalized = tf.batchNorm(x, mean!, variance!, offset, scale, 1e-3);
+  const [xs, ys] = await Promise.all([x.data(), normalized.data()]);
+  const batchNormEqual = Array.from(ys).every((v, i) => {
+    const c = i % 32;
+    const divisor = f(Math.sqrt(f(stats[1]![c]! + f(1e-3))));
+    return v === f(f(f(xs[i]! - stats[0]![c]!) * stats[3]![c]!) / divisor + stats[2]![c]!);
+  });
+  tf.dispose([z, pooled, flat, transposed, mean!, variance!, offset!, scale!, x, normalized, ...stages]);
+  return { runs, concatEqual, meanEqual, transposeEqual, batchNormEqual };
 }
 
 const checks = {

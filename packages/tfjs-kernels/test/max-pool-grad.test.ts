@@ -10,6 +10,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { seededUniform } from '../../../test-utils/numeric.js';
+import { maxPoolGradient, planeGeometry } from '../src/windows.js';
+import { heapModule } from '../src/wasm/heap-module.js';
 
 afterAll(() => registerTrainingKernels());
 
@@ -20,6 +22,8 @@ const CASES: Case[] = [
   [[1, 5, 7, 2], 2, 2, 'same'],
   [[2, 6, 6, 3], 3, 2, 'same'], // overlapping windows
   [[1, 7, 5, 2], 2, 3, 'valid'], // gaps between windows
+  [[2, 7, 8, 5], 3, 3, 'same'], // windows apart, the last ones cut by the image's edge
+  [[1, 5, 7, 6], 2, 2, 'valid'], // windows apart, a row and a column in none
 ];
 
 /** d sum(maxPool(x) * w) / dx on the active backend. */
@@ -66,5 +70,32 @@ describe('MaxPoolGrad on wasm', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(wasm).toEqual(cpu);
     expect(cpu.filter((v) => v !== 0).length).toBeGreaterThan(0);
+  });
+
+  it.each<[string, Case]>([
+    ['2x2, stride 2, valid', [[2, 6, 8, 5], 2, 2, 'valid']],
+    ['2x2, stride 2, same, odd sizes', [[1, 7, 5, 6], 2, 2, 'same']],
+    ['3x3, stride 3, same', [[2, 8, 7, 4], 3, 3, 'same']],
+    ['1x1, stride 1', [[1, 3, 3, 2], 1, 1, 'valid']],
+  ])('windows apart (%s): the heap module gives the general kernel\'s values bit for bit, ties, NaN, infinities and -0 in dy included', async (_, [shape, window, stride, pad]) => {
+    await tf.setBackend('wasm');
+    registerTrainingKernels();
+    expect(heapModule(tf.backend())).not.toBeNull();
+    const n = shape.reduce((a, b) => a * b, 1);
+    // Few distinct values (ties), NaN, -Infinity-only windows and -0.
+    const special = [Number.NaN, -Infinity, -0, 0, Infinity];
+    const x = tf.tensor(Array.from({ length: n }, (_, i) => (i % 11 === 0 ? special[(i / 11) % 5]! : ((i * 7) % 5) - 2)), shape);
+    const y = tf.maxPool(x as tf.Tensor4D, window, stride, pad);
+    const dy = tf.tensor(Array.from({ length: y.size }, (_, i) => (i % 9 === 0 ? -0 : i % 13 === 0 ? Number.NaN : (i % 7) - 3.5)), y.shape);
+    const attrs = { filterSize: window, strides: stride, pad };
+    const before = tf.memory().numTensors;
+    const heap = tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, attrs) as tf.Tensor;
+    const info = tf.backend_util.computePool2DInfo(shape, window, stride, 1, pad);
+    const general = tf.engine().makeTensorFromTensorInfo(maxPoolGradient(tf.backend(), planeGeometry(info), x, dy, 'first'));
+    expect(tf.memory().numTensors).toBe(before + 2);
+    const bits = async (t: tf.Tensor) => Array.from(new Int32Array(new Float32Array(await t.data()).buffer));
+    expect(await bits(heap)).toEqual(await bits(general));
+    expect(Array.from(await heap.data()).filter((v) => v !== 0 && !Number.isNaN(v)).length).toBeGreaterThan(0);
+    tf.dispose([x, y, dy, heap, general]);
   });
 });

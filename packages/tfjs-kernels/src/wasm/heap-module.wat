@@ -342,4 +342,117 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
         (br $row))))
+
+  ;; maxPoolGradApart(x, dy, dx, batch, inHeight, inWidth, channels, outHeight, outWidth, fh, fw):
+  ;; the gradient of max pooling x [batch, inHeight, inWidth, channels] (float32) with fh x fw
+  ;; windows at stride fh x fw from (0, 0), which do not overlap: dx is dy + 0 at each window's
+  ;; first strictly greatest input (from -Infinity, so NaN never is one) and 0 elsewhere. Four
+  ;; channels at a time without branches (comparisons and selects: random data defeats branch
+  ;; prediction), then one at a time.
+  (func (export "maxPoolGradApart") (param $x i32) (param $dy i32) (param $dx i32) (param $batch i32) (param $inHeight i32) (param $inWidth i32)
+    (param $channels i32) (param $outHeight i32) (param $outWidth i32) (param $fh i32) (param $fw i32)
+    (local $pixel i32) (local $wide i32) (local $b i32) (local $oh i32) (local $ow i32) (local $h1 i32) (local $w1 i32)
+    (local $ih i32) (local $iw i32) (local $c i32) (local $image i32) (local $off i32) (local $o i32)
+    (local $best v128) (local $arg v128) (local $v v128) (local $mask v128) (local $g v128)
+    (local $bestOne f32) (local $argOne i32) (local $vOne f32) (local $gOne f32)
+    (local.set $pixel (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $pixel) (i32.const -16)))
+    (memory.fill (local.get $dx) (i32.const 0)
+      (i32.mul (i32.mul (local.get $batch) (i32.mul (local.get $inHeight) (local.get $inWidth))) (local.get $pixel)))
+    (local.set $o (i32.const 0))
+    (local.set $b (i32.const 0))
+    (block $batchesDone
+      (loop $batchLoop
+        (br_if $batchesDone (i32.ge_u (local.get $b) (local.get $batch)))
+        (local.set $image (i32.mul (local.get $b) (local.get $inHeight)))
+        (local.set $oh (i32.const 0))
+        (block $rowsDone
+          (loop $rowLoop
+            (br_if $rowsDone (i32.ge_u (local.get $oh) (local.get $outHeight)))
+            (local.set $h1 (i32.add (i32.mul (local.get $oh) (local.get $fh)) (local.get $fh)))
+            (if (i32.gt_u (local.get $h1) (local.get $inHeight)) (then (local.set $h1 (local.get $inHeight))))
+            (local.set $ow (i32.const 0))
+            (block $colsDone
+              (loop $colLoop
+                (br_if $colsDone (i32.ge_u (local.get $ow) (local.get $outWidth)))
+                (local.set $w1 (i32.add (i32.mul (local.get $ow) (local.get $fw)) (local.get $fw)))
+                (if (i32.gt_u (local.get $w1) (local.get $inWidth)) (then (local.set $w1 (local.get $inWidth))))
+                ;; four channels at a time: the window's maximum and where it is, then dx at each tap
+                (local.set $c (i32.const 0))
+                (block $groupsDone
+                  (loop $groupLoop
+                    (br_if $groupsDone (i32.ge_u (local.get $c) (local.get $wide)))
+                    (local.set $best (f32x4.splat (f32.const -inf)))
+                    (local.set $arg (i32x4.splat (i32.const -1)))
+                    (local.set $ih (i32.mul (local.get $oh) (local.get $fh)))
+                    (block $findRowsDone
+                      (loop $findRow
+                        (br_if $findRowsDone (i32.ge_u (local.get $ih) (local.get $h1)))
+                        (local.set $iw (i32.mul (local.get $ow) (local.get $fw)))
+                        (block $findColsDone
+                          (loop $findCol
+                            (br_if $findColsDone (i32.ge_u (local.get $iw) (local.get $w1)))
+                            (local.set $off (i32.add (i32.mul (i32.add (i32.mul (i32.add (local.get $image) (local.get $ih)) (local.get $inWidth)) (local.get $iw)) (local.get $pixel)) (local.get $c)))
+                            (local.set $v (v128.load align=1 (i32.add (local.get $x) (local.get $off))))
+                            (local.set $mask (f32x4.gt (local.get $v) (local.get $best)))
+                            (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $mask)))
+                            (local.set $arg (v128.bitselect (i32x4.splat (local.get $off)) (local.get $arg) (local.get $mask)))
+                            (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
+                            (br $findCol)))
+                        (local.set $ih (i32.add (local.get $ih) (i32.const 1)))
+                        (br $findRow)))
+                    ;; -0 + 0 is +0, as the sum from 0 of the kernel in JavaScript gives
+                    (local.set $g (f32x4.add (v128.load align=1 (i32.add (local.get $dy) (i32.add (local.get $o) (local.get $c)))) (f32x4.splat (f32.const 0))))
+                    (local.set $ih (i32.mul (local.get $oh) (local.get $fh)))
+                    (block $writeRowsDone
+                      (loop $writeRow
+                        (br_if $writeRowsDone (i32.ge_u (local.get $ih) (local.get $h1)))
+                        (local.set $iw (i32.mul (local.get $ow) (local.get $fw)))
+                        (block $writeColsDone
+                          (loop $writeCol
+                            (br_if $writeColsDone (i32.ge_u (local.get $iw) (local.get $w1)))
+                            (local.set $off (i32.add (i32.mul (i32.add (i32.mul (i32.add (local.get $image) (local.get $ih)) (local.get $inWidth)) (local.get $iw)) (local.get $pixel)) (local.get $c)))
+                            (v128.store align=1 (i32.add (local.get $dx) (local.get $off))
+                              (v128.and (local.get $g) (i32x4.eq (local.get $arg) (i32x4.splat (local.get $off)))))
+                            (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
+                            (br $writeCol)))
+                        (local.set $ih (i32.add (local.get $ih) (i32.const 1)))
+                        (br $writeRow)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                    (br $groupLoop)))
+                ;; the channels past the last four, one at a time
+                (block $onesDone
+                  (loop $oneLoop
+                    (br_if $onesDone (i32.ge_u (local.get $c) (local.get $pixel)))
+                    (local.set $bestOne (f32.const -inf))
+                    (local.set $argOne (i32.const -1))
+                    (local.set $ih (i32.mul (local.get $oh) (local.get $fh)))
+                    (block $findRowsDone1
+                      (loop $findRow1
+                        (br_if $findRowsDone1 (i32.ge_u (local.get $ih) (local.get $h1)))
+                        (local.set $iw (i32.mul (local.get $ow) (local.get $fw)))
+                        (block $findColsDone1
+                          (loop $findCol1
+                            (br_if $findColsDone1 (i32.ge_u (local.get $iw) (local.get $w1)))
+                            (local.set $off (i32.add (i32.mul (i32.add (i32.mul (i32.add (local.get $image) (local.get $ih)) (local.get $inWidth)) (local.get $iw)) (local.get $pixel)) (local.get $c)))
+                            (local.set $vOne (f32.load align=1 (i32.add (local.get $x) (local.get $off))))
+                            (local.set $argOne (select (local.get $off) (local.get $argOne) (f32.gt (local.get $vOne) (local.get $bestOne))))
+                            (local.set $bestOne (select (local.get $vOne) (local.get $bestOne) (f32.gt (local.get $vOne) (local.get $bestOne))))
+                            (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
+                            (br $findCol1)))
+                        (local.set $ih (i32.add (local.get $ih) (i32.const 1)))
+                        (br $findRow1)))
+                    (if (i32.ge_s (local.get $argOne) (i32.const 0))
+                      (then
+                        (f32.store align=1 (i32.add (local.get $dx) (local.get $argOne))
+                          (f32.add (f32.load align=1 (i32.add (local.get $dy) (i32.add (local.get $o) (local.get $c)))) (f32.const 0)))))
+                    (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                    (br $oneLoop)))
+                (local.set $o (i32.add (local.get $o) (local.get $pixel)))
+                (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                (br $colLoop)))
+            (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+            (br $rowLoop)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $batchLoop))))
 )

@@ -7,6 +7,8 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from './conv-geometry.js';
 import { compositeKernel, KernelOps, transposedConvInput, zerosIfEmpty } from './kernel-ops.js';
+import type { WasmBackendInternals } from './wasm/backend-internals.js';
+import { heapModule } from './wasm/heap-module.js';
 
 
 /**
@@ -46,9 +48,30 @@ export function depthwiseBackpropInput(ops: KernelOps, dy: TensorInfo, filter: T
   return m === 1 ? dx : ops.sum(ops.reshape(dx, [n, h, w, c, m]), [4]);
 }
 
+/**
+ * On wasm, where the heap module runs: the filter gradient of a stride-1 depthwise convolution of
+ * multiplier 1 (the scale-attentional layer's), summed straight from x and dy four channels at a
+ * time (src/wasm/heap-module.wat), or null for anything else. XNNPACK runs the composed form's
+ * depthwise convolution, whose filter is the whole of dy, at a fraction of its forward rate.
+ */
+function depthwiseFilterGradInHeap(ops: KernelOps, x: TensorInfo, dy: TensorInfo, filterShape: number[], attrs: ConvAttrs): TensorInfo | null {
+  if (ops.backendName !== 'wasm' || x.dtype !== 'float32' || dy.dtype !== 'float32' || filterShape[3] !== 1) return null;
+  const backend = ops.backend as WasmBackendInternals;
+  const heap = heapModule(backend);
+  if (heap === null) return null;
+  const info = convInfo(x.shape, filterShape, attrs, true);
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dataFormat !== 'channelsLast') return null;
+  const out = ops.adopt(backend.makeOutput([...filterShape], 'float32'));
+  const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset / 4;
+  heap.depthwiseFilterGrad(at(x), at(dy), at(out), x.shape as [number, number, number, number], info.outHeight, info.outWidth,
+    info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left, info.dilationHeight, info.dilationWidth);
+  return out;
+}
+
 /** Kernel function of DepthwiseConv2dNativeBackpropFilter for one backend. */
 export function depthwiseBackpropFilterKernel(backendName: string) {
-  return compositeKernel(backendName, (ops, { x, dy }, a) => zerosIfEmpty(ops, [x, dy], a.filterShape!) ?? depthwiseBackpropFilter(ops, x, dy, a.filterShape!, a));
+  return compositeKernel(backendName, (ops, { x, dy }, a) => zerosIfEmpty(ops, [x, dy], a.filterShape!) ??
+    depthwiseFilterGradInHeap(ops, x, dy, a.filterShape!, a) ?? depthwiseBackpropFilter(ops, x, dy, a.filterShape!, a));
 }
 
 /** Kernel function of DepthwiseConv2dNativeBackpropInput for one backend. */

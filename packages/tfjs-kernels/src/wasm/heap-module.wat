@@ -455,4 +455,95 @@
             (br $rowLoop)))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $batchLoop))))
+
+  ;; depthwiseFilterGrad(x, dy, dst, batch, inHeight, inWidth, channels, outHeight, outWidth, fh, fw,
+  ;; top, left, dilationHeight, dilationWidth): the filter gradient of a stride-1 depthwise
+  ;; convolution (multiplier 1) of float32 x [batch, inHeight, inWidth, channels] with dy [batch,
+  ;; outHeight, outWidth, channels]: dst[p, q, c] = the sum over n, i, j of x[n, i + p dh - top,
+  ;; j + q dw - left, c] dy[n, i, j, c], positions outside x skipped. Each tap's products along one
+  ;; row of dy are added in float32 (four channels per SIMD lane group, the sum in a register), and
+  ;; each such row sum into dst, row after row.
+  (func (export "depthwiseFilterGrad") (param $x i32) (param $dy i32) (param $dst i32) (param $batch i32) (param $inHeight i32) (param $inWidth i32)
+    (param $channels i32) (param $outHeight i32) (param $outWidth i32) (param $fh i32) (param $fw i32) (param $top i32) (param $left i32) (param $dh i32) (param $dw i32)
+    (local $pixel i32) (local $wide i32) (local $n i32) (local $i i32) (local $p i32) (local $q i32) (local $c i32) (local $j i32) (local $j1 i32)
+    (local $xRow i32) (local $dyRow i32) (local $shift i32) (local $tap i32) (local $ii i32) (local $end i32) (local $k i32)
+    (local $acc v128) (local $one f32)
+    (local.set $pixel (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $pixel) (i32.const -16)))
+    (memory.fill (local.get $dst) (i32.const 0) (i32.mul (i32.mul (local.get $fh) (local.get $fw)) (local.get $pixel)))
+    (local.set $n (i32.const 0))
+    (block $imagesDone
+      (loop $image
+        (br_if $imagesDone (i32.ge_u (local.get $n) (local.get $batch)))
+        (local.set $i (i32.const 0))
+        (block $rowsDone
+          (loop $row
+            (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $outHeight)))
+            (local.set $dyRow (i32.add (local.get $dy) (i32.mul (i32.mul (i32.add (i32.mul (local.get $n) (local.get $outHeight)) (local.get $i)) (local.get $outWidth)) (local.get $pixel))))
+            (local.set $p (i32.const 0))
+            (block $tapRowsDone
+              (loop $tapRow
+                (br_if $tapRowsDone (i32.ge_u (local.get $p) (local.get $fh)))
+                ;; the row of x this tap row reads (signed: it may lie above the image)
+                (local.set $ii (i32.sub (i32.add (local.get $i) (i32.mul (local.get $p) (local.get $dh))) (local.get $top)))
+                (if (i32.and (i32.ge_s (local.get $ii) (i32.const 0)) (i32.lt_s (local.get $ii) (local.get $inHeight)))
+                  (then
+                    (local.set $xRow (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inHeight)) (local.get $ii)) (local.get $inWidth)) (local.get $pixel))))
+                    (local.set $q (i32.const 0))
+                    (block $tapColsDone
+                      (loop $tapCol
+                        (br_if $tapColsDone (i32.ge_u (local.get $q) (local.get $fw)))
+                        ;; output columns j whose input column j + shift lies in the image
+                        (local.set $shift (i32.sub (i32.mul (local.get $q) (local.get $dw)) (local.get $left)))
+                        (local.set $j (select (i32.sub (i32.const 0) (local.get $shift)) (i32.const 0) (i32.lt_s (local.get $shift) (i32.const 0))))
+                        (local.set $end (i32.sub (local.get $inWidth) (local.get $shift)))
+                        (local.set $j1 (select (local.get $outWidth) (local.get $end) (i32.lt_s (local.get $outWidth) (local.get $end))))
+                        (local.set $tap (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $p) (local.get $fw)) (local.get $q)) (local.get $pixel))))
+                        (if (i32.lt_s (local.get $j) (local.get $j1))
+                          (then
+                            ;; four channels at a time
+                            (local.set $c (i32.const 0))
+                            (block $groupsDone
+                              (loop $group
+                                (br_if $groupsDone (i32.ge_u (local.get $c) (local.get $wide)))
+                                (local.set $acc (f32x4.splat (f32.const 0)))
+                                (local.set $k (local.get $j))
+                                (block $colsDone
+                                  (loop $col
+                                    (br_if $colsDone (i32.ge_s (local.get $k) (local.get $j1)))
+                                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
+                                      (v128.load align=1 (i32.add (local.get $xRow) (i32.add (i32.mul (i32.add (local.get $k) (local.get $shift)) (local.get $pixel)) (local.get $c))))
+                                      (v128.load align=1 (i32.add (local.get $dyRow) (i32.add (i32.mul (local.get $k) (local.get $pixel)) (local.get $c)))))))
+                                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                                    (br $col)))
+                                (v128.store align=1 (i32.add (local.get $tap) (local.get $c))
+                                  (f32x4.add (v128.load align=1 (i32.add (local.get $tap) (local.get $c))) (local.get $acc)))
+                                (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                                (br $group)))
+                            ;; the channels past the last four
+                            (block $onesDone
+                              (loop $oneChannel
+                                (br_if $onesDone (i32.ge_u (local.get $c) (local.get $pixel)))
+                                (local.set $one (f32.const 0))
+                                (local.set $k (local.get $j))
+                                (block $oneColsDone
+                                  (loop $oneCol
+                                    (br_if $oneColsDone (i32.ge_s (local.get $k) (local.get $j1)))
+                                    (local.set $one (f32.add (local.get $one) (f32.mul
+                                      (f32.load align=1 (i32.add (local.get $xRow) (i32.add (i32.mul (i32.add (local.get $k) (local.get $shift)) (local.get $pixel)) (local.get $c))))
+                                      (f32.load align=1 (i32.add (local.get $dyRow) (i32.add (i32.mul (local.get $k) (local.get $pixel)) (local.get $c)))))))
+                                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                                    (br $oneCol)))
+                                (f32.store align=1 (i32.add (local.get $tap) (local.get $c))
+                                  (f32.add (f32.load align=1 (i32.add (local.get $tap) (local.get $c))) (local.get $one)))
+                                (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                                (br $oneChannel)))))
+                        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                        (br $tapCol)))))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $tapRow)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $row)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $image))))
 )

@@ -1,0 +1,48 @@
+/**
+ * wasm DepthwiseConv2dNativeBackpropFilter at the scale-attentional layer's sizes (3x3, stride 1,
+ * 'same', multiplier 1): the composed form (a depthwise convolution of x by dy in XNNPACK, then
+ * the sum over the batch) against the heap module's sums, alternating in one run; median ms of 15
+ * calls after warm-up, each with a read of its (small) result, best of 3 rounds; and the largest
+ * difference between the two relative to the largest value.
+ *
+ *   pnpm --filter @sa-unet/tfjs-kernels bench:depthwise-filter-grad
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerTrainingKernels } from '../src/index.js';
+import { useHeapModule } from '../src/wasm/heap-module.js';
+import { medianMs } from './median-ms.js';
+
+await tf.setBackend('wasm');
+registerTrainingKernels();
+const shapes: Array<[number, number, number, number]> = [[4, 64, 64, 4], [4, 64, 64, 16], [4, 32, 32, 8], [4, 8, 8, 64], [4, 128, 128, 8], [4, 128, 128, 32], [1, 256, 256, 8]];
+
+console.log('| x (and dy) | composed ms | heap module ms | ratio | largest difference |\n|---|---:|---:|---:|---:|');
+for (const shape of shapes) {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 1);
+  const dy = tf.randomNormal(shape, 0, 1, 'float32', 2);
+  const grad = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy },
+    { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, shape[3], 1] }) as tf.Tensor;
+  const timed = () => medianMs(async () => {
+    const w = grad();
+    await w.data();
+    w.dispose();
+  }, 3, 15);
+  const rounds = { composed: [] as number[], module: [] as number[] };
+  for (let round = 0; round < 3; round++) {
+    useHeapModule(false);
+    rounds.composed.push(await timed());
+    useHeapModule(true);
+    rounds.module.push(await timed());
+  }
+  useHeapModule(false);
+  const composedGrad = grad();
+  useHeapModule(true);
+  const moduleGrad = grad();
+  const [a, b] = [await composedGrad.data(), await moduleGrad.data()];
+  const largest = Math.max(...Array.from(a, Math.abs));
+  const difference = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!))) / largest;
+  const [composed, module] = [Math.min(...rounds.composed), Math.min(...rounds.module)];
+  console.log(`| [${shape.join(',')}] | ${composed.toFixed(3)} | ${module.toFixed(3)} | ${(composed / module).toFixed(1)}x | ${difference.toExponential(1)} |`);
+  tf.dispose([x, dy, composedGrad, moduleGrad]);
+}

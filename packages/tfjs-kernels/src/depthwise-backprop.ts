@@ -1,6 +1,7 @@
 /**
  * DepthwiseConv2dNativeBackpropFilter and -Input from the backend's own forward kernels, with
- * dilation (the stock tfjs kernels ignore it) and any channel multiplier m.
+ * dilation (the stock tfjs kernels ignore it) and any channel multiplier m; on wasm the filter
+ * gradient of stride 1 and multiplier 1 is summed by the heap module instead.
  *
  * Forward: y[n,i,j,c*m+k] = sum_{p,q} x[n, i*sh + p*dh - top, j*sw + q*dw - left, c] * w[p,q,c,k].
  */

@@ -1,7 +1,7 @@
 /**
  * The wasm kernels' heap module (@sa-unet/tfjs-kernels' src/wasm/heap-module.ts: the copy kernels'
- * rows and the channel reductions' sums inside the wasm heap) against their JavaScript loops in
- * whole passes, alternating in one process: forward passes at batch 1 with the batch norms folded
+ * rows, the channel reductions' sums, batch norm, the max-pooling and depthwise filter gradients
+ * inside the wasm heap) against their JavaScript loops and composed kernels in whole passes, alternating in one process: forward passes at batch 1 with the batch norms folded
  * (median of 30 over three rounds) or Adam steps at batch 4 with fusedAdam and dice loss (median
  * of 12). The switch is the kernels' own, internal to the package: this script imports it from the
  * package's source, as its tests do.

@@ -13,6 +13,7 @@
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { float32Output, type KernelArgs } from './kernel-ops.js';
 import { nearestSourceIndices, resizeAttrs } from './resize-geometry.js';
+import type { WasmBackendInternals } from './wasm/backend-internals.js';
 
 /** Our ResizeNearestNeighborGrad kernel (cpu and wasm): dx of images' shape from dy. */
 export function resizeNearestNeighborGradKernel(): KernelFunc {
@@ -23,20 +24,30 @@ export function resizeNearestNeighborGradKernel(): KernelFunc {
     const [batch, inHeight, inWidth, channels] = images.shape as [number, number, number, number];
     const [, outHeight, outWidth] = dy.shape as [number, number, number, number];
     const kernelBackend = backend as KernelBackend;
-    const dyValues = kernelBackend.readSync(dy.dataId) as Float32Array;
     const rows = nearestSourceIndices(inHeight, outHeight, alignCorners, halfPixelCenters);
     const cols = nearestSourceIndices(inWidth, outWidth, alignCorners, halfPixelCenters);
-    const dx = new Float32Array(batch * inHeight * inWidth * channels);
-    let at = 0; // dy is read in order: batch, row, column, channel
-    for (let b = 0; b < batch; b++) {
-      for (let y = 0; y < outHeight; y++) {
-        const rowStart = (b * inHeight + rows[y]!) * inWidth;
-        for (let x = 0; x < outWidth; x++) {
-          const start = (rowStart + cols[x]!) * channels;
-          for (let c = 0; c < channels; c++) dx[start + c] += dyValues[at++]!;
-        }
+    // On wasm dx is written, and dy read, where they lie in the heap (no copy either way).
+    const heap = backend as Partial<WasmBackendInternals>;
+    const inHeap = dy.dtype === 'float32' && typeof heap.makeOutput === 'function' && typeof heap.typedArrayFromHeap === 'function';
+    const out = inHeap ? heap.makeOutput!([...images.shape], 'float32') : null;
+    const dyValues = (inHeap ? heap.typedArrayFromHeap!(dy) : kernelBackend.readSync(dy.dataId)) as Float32Array;
+    const dx = out === null ? new Float32Array(batch * inHeight * inWidth * channels) : (heap.typedArrayFromHeap!(out) as Float32Array).fill(0);
+    addIntoSources(dyValues, dx, rows, cols, batch, inHeight, inWidth, channels);
+    return out ?? float32Output(kernelBackend, dx, images.shape);
+  }) as KernelFunc;
+}
+
+/** dx[b, rows[y], cols[x], c] += dy[b, y, x, c], dy read in order (batch, row, column, channel), each sum rounded to float32. */
+function addIntoSources(dy: Float32Array, dx: Float32Array, rows: Int32Array, cols: Int32Array, batch: number, inHeight: number, inWidth: number, channels: number): void {
+  const [outHeight, outWidth] = [rows.length, cols.length];
+  let at = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let y = 0; y < outHeight; y++) {
+      const rowStart = (b * inHeight + rows[y]!) * inWidth;
+      for (let x = 0; x < outWidth; x++) {
+        const start = (rowStart + cols[x]!) * channels;
+        for (let c = 0; c < channels; c++) dx[start + c] += dy[at++]!;
       }
     }
-    return float32Output(kernelBackend, dx, images.shape);
-  }) as KernelFunc;
+  }
 }

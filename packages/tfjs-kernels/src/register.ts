@@ -57,6 +57,7 @@ import { EMPTY_SAFE_REDUCTIONS, emptySafeReduction } from './empty-reductions.js
 import { WASM_CHANNEL_REDUCTIONS, wasmChannelReduction } from './wasm/channel-reductions.js';
 import { wasmFusedBatchNorm } from './wasm/batch-norm.js';
 import { wasmBatchMoments, wasmBatchNormGrad } from './wasm/batch-norm-training.js';
+import { wasmReluGrad } from './wasm/relu-grad.js';
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
 import { wasmTopKKernel } from './wasm/topk-empty.js';
@@ -111,6 +112,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     FusedBatchNorm: wasmFusedBatchNorm,
     [BATCH_NORM_KERNELS.moments]: () => wasmBatchMoments,
     [BATCH_NORM_KERNELS.gradient]: () => wasmBatchNormGrad,
+    [RELU_GRAD_KERNEL]: () => wasmReluGrad,
     GatherV2: wasmGatherKernel,
     TopK: wasmTopKKernel,
     UnsortedSegmentSum: unsortedSegmentSumKernel,
@@ -204,7 +206,7 @@ export interface RegisterTrainingKernelsOptions {
  * DepthwiseConv2dNative that support dilation, a gradient of FusedBatchNorm that broadcasts
  * instead of tiling, gradients of Sum and Mean that spread dy on the backend instead of building a ones
  * tensor on the CPU, and gradients of Relu and Sigmoid that run one kernel where the backend has
- * {@link RELU_GRAD_KERNEL} and {@link SIGMOID_GRAD_KERNEL} (webgpu) and tfjs-core's two and three
+ * {@link RELU_GRAD_KERNEL} and {@link SIGMOID_GRAD_KERNEL} (webgpu; the first on wasm too) and tfjs-core's two and three
  * elsewhere (for every backend). On wasm it also replaces Concat, Slice, StridedSlice, SplitV
  * and Transpose ({@link WASM_COPY_KERNELS}) with kernels that avoid the stock ones' slow copies (same values bit for bit; an
  * SA-U-Net training step is about 1.5x faster), and Identity with one that shares the input's

@@ -1,7 +1,7 @@
 /**
  * The gradients of Relu and Sigmoid that registerTrainingKernels registers: on webgpu one kernel
- * each (src/webgpu/activation-grads.ts) instead of tfjs-core's Step and Multiply (ReLU) or Sub and
- * two Multiply (sigmoid), with tfjs-core's values bit for bit (NaN, infinities, signed zeros and
+ * each (src/webgpu/activation-grads.ts; ReLU's on wasm too, src/wasm/relu-grad.ts) instead of
+ * tfjs-core's Step and Multiply (ReLU) or Sub and two Multiply (sigmoid), with tfjs-core's values bit for bit (NaN, infinities, signed zeros and
  * subnormals in x and dy; sigmoid at 0, 1/2 and 1); on cpu tfjs-core's own kernels. The webgpu
  * part runs on Dawn (in CI on Mesa's lavapipe); skipped with a message where no WebGPU adapter
  * exists, unless SA_UNET_REQUIRE_WEBGPU=1.
@@ -9,11 +9,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL, hasTrainingKernel, registerTrainingKernels, reluGradConfig, sigmoidGradConfig, unregisterTrainingKernels,
 } from '@sa-unet/tfjs-kernels';
 import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
+import { useHeapModule } from '../src/wasm/heap-module.js';
 
 const adapter = await nodeWebGPU('the activation-gradient kernel tests');
 
@@ -116,6 +118,43 @@ it('the ReLU reference is tfjs-core\'s dy * step(x): step 1 where x > 0, NaN whe
   expectSameBits(await stockGradient(relu), written);
 });
 
+describe('the Relu gradient on wasm', () => {
+  const [, relu] = ACTIVATIONS[0]!;
+  beforeAll(async () => {
+    registerTrainingKernels();
+    await tf.setBackend('wasm');
+  });
+  afterAll(() => useHeapModule(true));
+
+  it('runs one kernel (the heap module\'s one pass), with the stock kernels\' values bit for bit', async () => {
+    expect(hasTrainingKernel(RELU_GRAD_KERNEL, 'wasm')).toBe(true);
+    const { values, kernels } = await gradient(relu);
+    expect(kernels.filter((name) => name !== 'Identity')).toEqual(['Relu', RELU_GRAD_KERNEL]);
+    expectSameBits(values, await stockGradient(relu));
+  });
+
+  it('equals the stock gradient on a larger tensor (SIMD and the values past it), with the module and without', async () => {
+    const x = tf.randomNormal([3, 7, 7, 5], 0, 3, 'float32', 5);
+    const dy = tf.randomNormal([3, 7, 7, 5], 0, 1, 'float32', 6);
+    const stock = tf.tidy(() => tf.mul(dy, tf.step(x)));
+    for (const allowed of [true, false]) {
+      useHeapModule(allowed);
+      const ours = tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, x }) as tf.Tensor;
+      expectSameBits((await ours.data()) as Float32Array, (await stock.data()) as Float32Array);
+      ours.dispose();
+    }
+    useHeapModule(true);
+    tf.dispose([x, dy, stock]);
+  });
+
+  it('refuses int32 inputs and mismatched shapes by name', () => {
+    tf.tidy(() => {
+      expect(() => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: tf.zeros([2], 'int32'), x: tf.zeros([2]) })).toThrow(/SaUnetReluGrad: dy must be float32, got int32/);
+      expect(() => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: tf.zeros([3]), x: tf.zeros([2]) })).toThrow(/dy must have x's shape \[2\], got \[3\]/);
+    });
+  });
+});
+
 describe.runIf(adapter).each(ACTIVATIONS)('the %s gradient on webgpu', (_, a) => {
   beforeAll(() => {
     registerTrainingKernels();
@@ -124,7 +163,7 @@ describe.runIf(adapter).each(ACTIVATIONS)('the %s gradient on webgpu', (_, a) =>
     await tf.setBackend('cpu');
   });
 
-  it('runs one kernel, registered for webgpu only, with the stock kernels\' values bit for bit', async () => {
+  it('runs one kernel, registered for webgpu (not cpu), with the stock kernels\' values bit for bit', async () => {
     expect(hasTrainingKernel(a.kernel, 'webgpu')).toBe(true);
     expect(tf.getKernel(a.kernel, 'cpu')).toBeUndefined();
     await tf.setBackend('webgpu');

@@ -546,4 +546,33 @@
             (br $row)))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $image))))
+
+  ;; reluGrad(dy, x, dst, count): dst = dy * step(x) for float32 [count], step(x) = 1 where x > 0,
+  ;; x itself where x is NaN, else 0, as the stock Step and Multiply give it in two passes.
+  (func (export "reluGrad") (param $dy i32) (param $x i32) (param $dst i32) (param $count i32)
+    (local $i i32) (local $bytes i32) (local $wide i32) (local $v v128) (local $one f32)
+    (local.set $bytes (i32.shl (local.get $count) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
+    (block $end16
+      (loop $by16
+        (br_if $end16 (i32.ge_u (local.get $i) (local.get $wide)))
+        (local.set $v (v128.load align=1 (i32.add (local.get $x) (local.get $i))))
+        (v128.store align=1 (i32.add (local.get $dst) (local.get $i))
+          (f32x4.mul (v128.load align=1 (i32.add (local.get $dy) (local.get $i)))
+            (v128.bitselect (local.get $v)
+              (v128.and (f32x4.gt (local.get $v) (f32x4.splat (f32.const 0))) (f32x4.splat (f32.const 1)))
+              (f32x4.ne (local.get $v) (local.get $v)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $by16)))
+    (block $end4
+      (loop $by4
+        (br_if $end4 (i32.ge_u (local.get $i) (local.get $bytes)))
+        (local.set $one (f32.load align=1 (i32.add (local.get $x) (local.get $i))))
+        (f32.store align=1 (i32.add (local.get $dst) (local.get $i))
+          (f32.mul (f32.load align=1 (i32.add (local.get $dy) (local.get $i)))
+            (select (local.get $one)
+              (select (f32.const 1) (f32.const 0) (f32.gt (local.get $one) (f32.const 0)))
+              (f32.ne (local.get $one) (local.get $one)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $by4))))
 )

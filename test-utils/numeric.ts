@@ -18,6 +18,19 @@ export function seededUniform(shape: number[], seed: number, lo = -1, hi = 1): t
   return tf.tensor(data, shape);
 }
 
+/**
+ * A float32 tensor of the given shape whose values have random signs and magnitudes spread evenly
+ * over `decades` powers of ten around `around`, from a seeded generator: sums and products of
+ * such values show any change in the order of rounding in their last bits.
+ */
+export function seededMagnitudes(shape: number[], seed: number, around = 1, decades = 4): tf.Tensor {
+  const rand = seededRandom(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(size);
+  for (let i = 0; i < size; i++) data[i] = (rand() < 0.5 ? -1 : 1) * around * 10 ** (rand() * decades - decades / 2);
+  return tf.tensor(data, shape);
+}
+
 /** Largest |a - b| / max(1, |b|) over two arrays of equal length. */
 export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
 import { useHeapModule } from '../src/wasm/heap-module.js';
-import { medianMs } from './median-ms.js';
+import { bestOfAlternatingRounds } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -23,18 +23,15 @@ for (const shape of shapes) {
   const dy = tf.randomNormal(shape, 0, 1, 'float32', 2);
   const grad = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy },
     { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, shape[3], 1] }) as tf.Tensor;
-  const timed = () => medianMs(async () => {
+  const read = async () => {
     const w = grad();
     await w.data();
     w.dispose();
-  }, 3, 15);
-  const rounds = { composed: [] as number[], module: [] as number[] };
-  for (let round = 0; round < 3; round++) {
-    useHeapModule(false);
-    rounds.composed.push(await timed());
-    useHeapModule(true);
-    rounds.module.push(await timed());
-  }
+  };
+  const { composed, module } = await bestOfAlternatingRounds({
+    composed: { setUp: () => useHeapModule(false), call: read },
+    module: { setUp: () => useHeapModule(true), call: read },
+  });
   useHeapModule(false);
   const composedGrad = grad();
   useHeapModule(true);
@@ -42,7 +39,6 @@ for (const shape of shapes) {
   const [a, b] = [await composedGrad.data(), await moduleGrad.data()];
   const largest = Math.max(...Array.from(a, Math.abs));
   const difference = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!))) / largest;
-  const [composed, module] = [Math.min(...rounds.composed), Math.min(...rounds.module)];
   console.log(`| [${shape.join(',')}] | ${composed.toFixed(3)} | ${module.toFixed(3)} | ${(composed / module).toFixed(1)}x | ${difference.toExponential(1)} |`);
   tf.dispose([x, dy, composedGrad, moduleGrad]);
 }

@@ -1,23 +1,46 @@
-/** Timing a wasm kernel three ways, for the copy and reduction benches. */
+/** Timing wasm kernels several ways in one run, for the heap module's benches. */
+import * as tf from '@tensorflow/tfjs-core';
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
 import { useHeapModule } from '../src/wasm/heap-module.js';
 import { medianMs } from './median-ms.js';
 
+/** One way of running a computation: `setUp` (if any) run before each of its rounds, then `call` timed. */
+export interface Way {
+  setUp?: () => void;
+  call: () => unknown;
+}
+
 /**
- * `f` timed with the stock kernels, with ours in JavaScript and with ours using the heap module,
- * the three alternating over 3 rounds: the best round's median of 15 calls after 3 warm-up calls,
- * each way. Our kernels stay registered, the module allowed.
+ * Each of `ways` timed in turn, in the order given, over 3 rounds: the best round's median of 15
+ * calls after 3 warm-up calls, each way.
  */
-export async function timedEachWay(f: () => unknown): Promise<{ stock: number; javascript: number; ours: number }> {
-  const rounds = { stock: [] as number[], javascript: [] as number[], ours: [] as number[] };
+export async function bestOfAlternatingRounds<K extends string>(ways: Record<K, Way>): Promise<Record<K, number>> {
+  const best = {} as Record<K, number>;
   for (let round = 0; round < 3; round++) {
-    unregisterTrainingKernels();
-    rounds.stock.push(await medianMs(f, 3, 15));
-    registerTrainingKernels();
-    useHeapModule(false);
-    rounds.javascript.push(await medianMs(f, 3, 15));
-    useHeapModule(true);
-    rounds.ours.push(await medianMs(f, 3, 15));
+    for (const name of Object.keys(ways) as K[]) {
+      ways[name].setUp?.();
+      const ms = await medianMs(ways[name].call, 3, 15);
+      best[name] = Math.min(best[name] ?? Infinity, ms);
+    }
   }
-  return { stock: Math.min(...rounds.stock), javascript: Math.min(...rounds.javascript), ours: Math.min(...rounds.ours) };
+  return best;
+}
+
+/**
+ * `f` timed with the stock kernels, with ours in JavaScript and with ours using the heap module
+ * ({@link bestOfAlternatingRounds}). Our kernels stay registered, the module allowed.
+ */
+export function timedEachWay(f: () => unknown): Promise<{ stock: number; javascript: number; ours: number }> {
+  return bestOfAlternatingRounds({
+    stock: { setUp: unregisterTrainingKernels, call: f },
+    javascript: { setUp: () => { registerTrainingKernels(); useHeapModule(false); }, call: f },
+    ours: { setUp: () => useHeapModule(true), call: f },
+  });
+}
+
+/** Waits for t's values by reading its first one (no copy of the whole tensor timed), then disposes it. */
+export async function awaitAndDispose(t: tf.Tensor): Promise<void> {
+  const first = tf.slice(t, new Array<number>(t.rank).fill(0), new Array<number>(t.rank).fill(1));
+  await first.data();
+  tf.dispose([t, first]);
 }

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
 import { maxPoolGradient, planeGeometry } from '../src/windows.js';
-import { medianMs } from './median-ms.js';
+import { awaitAndDispose, bestOfAlternatingRounds } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -22,18 +22,10 @@ for (const shape of shapes) {
   const y = tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid');
   const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 2);
   const info = tf.backend_util.computePool2DInfo(shape, 2, 2, 1, 'valid');
-  const timed = (f: () => tf.Tensor) => medianMs(async () => {
-    const dx = f();
-    const first = tf.slice(dx, [0, 0, 0, 0], [1, 1, 1, 1]);
-    await first.data();
-    tf.dispose([dx, first]);
-  }, 3, 15);
-  const rounds = { general: [] as number[], module: [] as number[] };
-  for (let round = 0; round < 3; round++) {
-    rounds.general.push(await timed(() => tf.engine().makeTensorFromTensorInfo(maxPoolGradient(tf.backend(), planeGeometry(info), x, dy, 'first'))));
-    rounds.module.push(await timed(() => tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) as tf.Tensor));
-  }
-  const [general, module] = [Math.min(...rounds.general), Math.min(...rounds.module)];
+  const { general, module } = await bestOfAlternatingRounds({
+    general: { call: () => awaitAndDispose(tf.engine().makeTensorFromTensorInfo(maxPoolGradient(tf.backend(), planeGeometry(info), x, dy, 'first'))) },
+    module: { call: () => awaitAndDispose(tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) as tf.Tensor) },
+  });
   console.log(`| [${shape.join(',')}] | ${general.toFixed(3)} | ${module.toFixed(3)} | ${(general / module).toFixed(1)}x |`);
   tf.dispose([x, y, dy]);
 }

@@ -6,12 +6,10 @@
  *   pnpm --filter @sa-unet/tfjs-kernels assemble-heap-module
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import wabtModule from 'wabt';
+import { assembleHeapModule } from './heap-module-wat.js';
 
-const wat = new URL('../src/wasm/heap-module.wat', import.meta.url);
 const ts = new URL('../src/wasm/heap-module.ts', import.meta.url);
-const wabt = await wabtModule();
-const bytes = wabt.parseWat('heap-module.wat', readFileSync(wat, 'utf8'), { simd: true }).toBinary({}).buffer;
+const bytes = await assembleHeapModule();
 const lines: string[] = [];
 for (let i = 0; i < bytes.length; i += 24) {
   lines.push('  ' + Array.from(bytes.subarray(i, i + 24), (b) => `0x${b.toString(16).padStart(2, '0')},`).join(' '));

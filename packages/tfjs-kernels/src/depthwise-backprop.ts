@@ -8,7 +8,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, type ConvAttrs } from './conv-geometry.js';
 import { compositeKernel, KernelOps, transposedConvInput, zerosIfEmpty } from './kernel-ops.js';
-import type { WasmBackendInternals } from './wasm/backend-internals.js';
+import { heapStart, type WasmBackendInternals } from './wasm/backend-internals.js';
 import { heapModule } from './wasm/heap-module.js';
 
 
@@ -63,8 +63,7 @@ function depthwiseFilterGradInHeap(ops: KernelOps, x: TensorInfo, dy: TensorInfo
   const info = convInfo(x.shape, filterShape, attrs, true);
   if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dataFormat !== 'channelsLast') return null;
   const out = ops.adopt(backend.makeOutput([...filterShape], 'float32'));
-  const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset / 4;
-  heap.depthwiseFilterGrad(at(x), at(dy), at(out), x.shape as [number, number, number, number], info.outHeight, info.outWidth,
+  heap.depthwiseFilterGrad(heapStart(backend, x), heapStart(backend, dy), heapStart(backend, out), x.shape as [number, number, number, number], info.outHeight, info.outWidth,
     info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left, info.dilationHeight, info.dilationWidth);
   return out;
 }

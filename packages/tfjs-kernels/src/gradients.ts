@@ -10,7 +10,7 @@
  */
 import { cast, conv3d, cumsum, engine, getBackend, getKernel, mul, reshape, scalar, scatterND, step, sub, transpose, zerosLike, type GradConfig, type NamedAttrMap, type Tensor, type Tensor4D, type Tensor5D } from '@tensorflow/tfjs-core';
 import { isOurKernel } from './registry-state.js';
-import { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './webgpu/activation-grads.js';
+import { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './own-kernels.js';
 
 type Pair = [number, number];
 

@@ -33,12 +33,12 @@ export { EMPTY_SAFE_REDUCTIONS } from './empty-reductions.js';
 export { EMPTY_INNER_MATMUL_KERNELS } from './matmul-empty-inner.js';
 export { WEBGPU_EMPTY_OPERAND_KERNELS } from './webgpu/empty-operands.js';
 export { WEBGPU_CUMULATIVE_KERNELS } from './webgpu/cumulative.js';
-export { BATCH_NORM_KERNELS } from './webgpu/batch-norm.js';
+export { BATCH_NORM_KERNELS } from './own-kernels.js';
 export { SOFT_DICE_KERNELS } from './webgpu/soft-dice.js';
 export { CHANNEL_ATTENTION_KERNELS } from './webgpu/channel-attention.js';
 export { REDUCTION_LAYOUT, type ReductionLayoutSetting } from './webgpu/grid.js';
 export { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL } from './webgpu/separable-conv.js';
-export { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './webgpu/activation-grads.js';
+export { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './own-kernels.js';
 export {
   cacheBindGroups, uncacheBindGroups, bindGroupCacheStats, BIND_GROUP_CACHE_FLAG, BIND_GROUP_CACHE_CAPACITY, type BindGroupCacheStats,
 } from './webgpu/bind-group-cache.js';

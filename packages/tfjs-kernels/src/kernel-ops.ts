@@ -53,24 +53,19 @@ export class KernelOps {
 
   /** Releases every intermediate except `result`, and returns `result`. */
   finish(result: TensorInfo): TensorInfo {
-    let kept = false;
-    for (const t of this.temps) {
-      if (t === result && !kept) {
-        kept = true;
-        continue;
-      }
-      this.backend.disposeData(t.dataId);
-    }
-    this.temps.length = 0;
-    if (!kept) throw new Error('@sa-unet/tfjs-kernels: internal error, the result is not an intermediate of this kernel');
-    return result;
+    return this.finishAll([result])[0]!;
   }
 
-  /** Releases every intermediate except `results`, and returns them: {@link finish} for a kernel with several outputs. */
+  /** Releases every intermediate except `results` (each kept once), and returns them: {@link finish} for a kernel with several outputs. */
   finishAll(results: TensorInfo[]): TensorInfo[] {
-    const kept = new Set(results);
-    if (!results.every((t) => this.temps.includes(t))) throw new Error('@sa-unet/tfjs-kernels: internal error, a result is not an intermediate of this kernel');
-    for (const t of this.temps) if (!kept.has(t)) this.backend.disposeData(t.dataId);
+    const toKeep = new Set(results);
+    if (toKeep.size !== results.length || !results.every((t) => this.temps.includes(t))) {
+      throw new Error('@sa-unet/tfjs-kernels: internal error, a result is not an intermediate of this kernel');
+    }
+    for (const t of this.temps) {
+      if (toKeep.delete(t)) continue; // its first occurrence is the result; any other is a reference to release
+      this.backend.disposeData(t.dataId);
+    }
     this.temps.length = 0;
     return results;
   }

@@ -29,7 +29,8 @@ import {
   webgpuDepthwiseBackpropFilter,
   webgpuDepthwiseBackpropInput,
 } from './webgpu/kernels.js';
-import { BATCH_NORM_KERNELS, webgpuBatchMoments, webgpuBatchNormGrad, webgpuBatchNormRelu } from './webgpu/batch-norm.js';
+import { webgpuBatchMoments, webgpuBatchNormGrad, webgpuBatchNormRelu } from './webgpu/batch-norm.js';
+import { BATCH_NORM_KERNELS, RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from './own-kernels.js';
 import { SOFT_DICE_KERNELS, webgpuSoftDice, webgpuSoftDiceGrad } from './webgpu/soft-dice.js';
 import { webgpuCast } from './webgpu/cast.js';
 import { webgpuSplitV } from './webgpu/split.js';
@@ -41,7 +42,7 @@ import {
   webgpuChannelAttentionInputGradDepthwise,
 } from './webgpu/channel-attention.js';
 import { SEPARABLE_CONV_KERNEL, SEPARABLE_CONV_TRAINING_KERNEL, webgpuSeparableConv2D, webgpuSeparableConv2DTraining } from './webgpu/separable-conv.js';
-import { RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL, webgpuReluGrad, webgpuSigmoidGrad } from './webgpu/activation-grads.js';
+import { webgpuReluGrad, webgpuSigmoidGrad } from './webgpu/activation-grads.js';
 import { RESIDENT_INPUT_KERNELS, withResidentConstants } from './webgpu/resident-constants.js';
 import { followBindGroupCacheFlag, registerBindGroupCacheFlag, uncacheBindGroups } from './webgpu/bind-group-cache.js';
 import { WASM_COPY_KERNELS, wasmCopyKernel } from './wasm/copy-kernels.js';

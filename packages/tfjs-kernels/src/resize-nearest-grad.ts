@@ -15,25 +15,27 @@ import { float32Output, type KernelArgs } from './kernel-ops.js';
 import { nearestSourceIndices, resizeAttrs } from './resize-geometry.js';
 import type { WasmBackendInternals } from './wasm/backend-internals.js';
 
-/** Our ResizeNearestNeighborGrad kernel (cpu and wasm): dx of images' shape from dy. */
-export function resizeNearestNeighborGradKernel(): KernelFunc {
+/** Our ResizeNearestNeighborGrad kernel for `backendName` (cpu or wasm): dx of images' shape from dy. */
+export function resizeNearestNeighborGradKernel(backendName: string): KernelFunc {
   return (({ inputs, backend, attrs }: KernelArgs) => {
     const { images, dy } = inputs as Record<string, TensorInfo>;
     if (images === undefined || dy === undefined) throw new Error('ResizeNearestNeighborGrad: expected inputs images and dy');
     const { alignCorners, halfPixelCenters } = resizeAttrs(attrs);
     const [batch, inHeight, inWidth, channels] = images.shape as [number, number, number, number];
-    const [, outHeight, outWidth] = dy.shape as [number, number, number, number];
+    const rows = nearestSourceIndices(inHeight, dy.shape[1]!, alignCorners, halfPixelCenters);
+    const cols = nearestSourceIndices(inWidth, dy.shape[2]!, alignCorners, halfPixelCenters);
+    if (backendName === 'wasm' && dy.dtype === 'float32') {
+      // dy read, and dx written, where they lie in the heap: no copy either way.
+      const wasm = backend as WasmBackendInternals;
+      const out = wasm.makeOutput([...images.shape], 'float32');
+      const dx = (wasm.typedArrayFromHeap(out) as Float32Array).fill(0);
+      addIntoSources(wasm.typedArrayFromHeap(dy) as Float32Array, dx, rows, cols, batch, inHeight, inWidth, channels);
+      return out;
+    }
     const kernelBackend = backend as KernelBackend;
-    const rows = nearestSourceIndices(inHeight, outHeight, alignCorners, halfPixelCenters);
-    const cols = nearestSourceIndices(inWidth, outWidth, alignCorners, halfPixelCenters);
-    // On wasm dx is written, and dy read, where they lie in the heap (no copy either way).
-    const heap = backend as Partial<WasmBackendInternals>;
-    const inHeap = dy.dtype === 'float32' && typeof heap.makeOutput === 'function' && typeof heap.typedArrayFromHeap === 'function';
-    const out = inHeap ? heap.makeOutput!([...images.shape], 'float32') : null;
-    const dyValues = (inHeap ? heap.typedArrayFromHeap!(dy) : kernelBackend.readSync(dy.dataId)) as Float32Array;
-    const dx = out === null ? new Float32Array(batch * inHeight * inWidth * channels) : (heap.typedArrayFromHeap!(out) as Float32Array).fill(0);
-    addIntoSources(dyValues, dx, rows, cols, batch, inHeight, inWidth, channels);
-    return out ?? float32Output(kernelBackend, dx, images.shape);
+    const dx = new Float32Array(batch * inHeight * inWidth * channels);
+    addIntoSources(kernelBackend.readSync(dy.dataId) as Float32Array, dx, rows, cols, batch, inHeight, inWidth, channels);
+    return float32Output(kernelBackend, dx, images.shape);
   }) as KernelFunc;
 }
 

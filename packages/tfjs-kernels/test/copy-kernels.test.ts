@@ -3,7 +3,6 @@
  * kernels give, for every rank, axis, dtype and the empty and degenerate cases. Our Identity shares
  * the input's storage instead of copying it: same values, no new bytes, independent lifetimes.
  */
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { collapseTranspose } from '../src/kernel-ops.js';
 import { HEAP_MODULE, heapModule, useHeapModule } from '../src/wasm/heap-module.js';
+import { assembleHeapModule } from '../scripts/heap-module-wat.js';
 import { stockModuleJavaScript } from './wasm-kernel-ways.js';
 
 beforeAll(async () => {
@@ -204,10 +204,7 @@ describe('wasm copy kernels', () => {
 
   it('the heap module runs on Node\'s wasm backend (so the tests above cover it), assembled from heap-module.wat', async () => {
     expect(heapModule(tf.backend())).not.toBeNull();
-    const wabt = await (await import('wabt')).default();
-    const source = readFileSync(new URL('../src/wasm/heap-module.wat', import.meta.url), 'utf8');
-    const assembled = wabt.parseWat('heap-module.wat', source, { simd: true }).toBinary({}).buffer;
-    expect(Array.from(assembled)).toEqual(Array.from(HEAP_MODULE));
+    expect(Array.from(await assembleHeapModule())).toEqual(Array.from(HEAP_MODULE));
     // Browsers compile a module synchronously on their main thread only up to 4 KB (Chromium's limit).
     expect(HEAP_MODULE.length).toBeLessThanOrEqual(4096);
   });

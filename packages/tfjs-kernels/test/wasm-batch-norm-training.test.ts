@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededMagnitudes } from '../../../test-utils/numeric.js';
 import { BATCH_NORM_KERNELS, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { useHeapModule } from '../src/wasm/heap-module.js';
 
@@ -17,16 +18,6 @@ beforeAll(async () => {
   registerTrainingKernels();
 });
 afterAll(() => useHeapModule(true));
-
-/** Seeded values of both signs over `decades` powers of ten around `around`. */
-function values(shape: number[], seed: number, around = 1, decades = 4): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Array.from({ length: n }, (_, i) => {
-    const s = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453;
-    const u = s - Math.floor(s);
-    return (u < 0.5 ? -1 : 1) * around * 10 ** ((u * 2 % 1) * decades - decades / 2);
-  }), shape, 'float32');
-}
 
 const bits = async (t: tf.Tensor) => Array.from(new Int32Array(new Float32Array(await t.data()).buffer));
 
@@ -67,8 +58,8 @@ describe.each([['with the heap module', true], ['without it (the stock kernels c
 
   it.each(SHAPES)('%s: moments and moving averages bit for bit', async (_, shape, size) => {
     const channels = shape[shape.length - 1]!;
-    const [x, movingMean] = [values(shape, 1, size, 2), values([channels], 2)];
-    const movingVariance = tf.abs(values([channels], 3));
+    const [x, movingMean] = [seededMagnitudes(shape, 1, size, 2), seededMagnitudes([channels], 2)];
+    const movingVariance = tf.abs(seededMagnitudes([channels], 3));
     const before = tf.memory().numTensors;
     const ours = tf.engine().runKernel(BATCH_NORM_KERNELS.moments, { x, movingMean, movingVariance }, { momentum: 0.99, inPlace: true }) as tf.Tensor[];
     expect(tf.memory().numTensors).toBe(before + 4);
@@ -82,12 +73,12 @@ describe.each([['with the heap module', true], ['without it (the stock kernels c
 
   it.each(SHAPES)('%s: dx, dScale and dOffset bit for bit', async (_, shape, size) => {
     const channels = shape[shape.length - 1]!;
-    const x = values(shape, 4, size, 2);
-    const dy = values(shape, 5, 1, 6);
+    const x = seededMagnitudes(shape, 4, size, 2);
+    const dy = seededMagnitudes(shape, 5, 1, 6);
     const axes = shape.slice(0, -1).map((_, i) => i);
     const mean = tf.mean(x, axes);
     const variance = tf.tidy(() => tf.mean(tf.square(tf.sub(x, mean)), axes));
-    const scale = values([channels], 6);
+    const scale = seededMagnitudes([channels], 6);
     const before = tf.memory().numTensors;
     const ours = tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { dy, x, mean, variance, scale }, { varianceEpsilon: 1e-3 }) as tf.Tensor[];
     expect(tf.memory().numTensors).toBe(before + 3);
@@ -101,10 +92,10 @@ describe.each([['with the heap module', true], ['without it (the stock kernels c
 
   it('with y (a rectifying batch norm\'s output): the gradient of dy times step(y), both zeros in y', async () => {
     const shape = [2, 3, 3, 5];
-    const x = values(shape, 7);
-    const dy = values(shape, 8);
-    const y = tf.tidy(() => tf.relu(tf.concat([tf.fill([1, 3, 3, 5], -0), values([1, 3, 3, 5], 9)])));
-    const [mean, variance, scale] = [tf.mean(x, [0, 1, 2]), tf.abs(values([5], 10)), values([5], 11)];
+    const x = seededMagnitudes(shape, 7);
+    const dy = seededMagnitudes(shape, 8);
+    const y = tf.tidy(() => tf.relu(tf.concat([tf.fill([1, 3, 3, 5], -0), seededMagnitudes([1, 3, 3, 5], 9)])));
+    const [mean, variance, scale] = [tf.mean(x, [0, 1, 2]), tf.abs(seededMagnitudes([5], 10)), seededMagnitudes([5], 11)];
     const inputs = { x, mean, variance, scale };
     const ours = tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { ...inputs, dy, y }, { varianceEpsilon: 1e-3 }) as tf.Tensor[];
     const masked = tf.tidy(() => tf.mul(dy, tf.step(y)));

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededMagnitudes } from '../../../test-utils/numeric.js';
 import { hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { useHeapModule } from '../src/wasm/heap-module.js';
 import { stockModuleJavaScript } from './wasm-kernel-ways.js';
@@ -18,19 +19,9 @@ beforeAll(async () => {
 });
 afterAll(() => registerTrainingKernels());
 
-/** Seeded values of both signs over `decades` powers of ten around `around`. */
-function values(shape: number[], seed: number, around = 1, decades = 4): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Array.from({ length: n }, (_, i) => {
-    const s = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453;
-    const u = s - Math.floor(s);
-    return (u < 0.5 ? -1 : 1) * around * 10 ** ((u * 2 % 1) * decades - decades / 2);
-  }), shape, 'float32');
-}
-
 /** Positive values, as variances are. */
 function variances(shape: number[], seed: number): tf.Tensor {
-  return tf.tidy(() => tf.abs(values(shape, seed)));
+  return tf.tidy(() => tf.abs(seededMagnitudes(shape, seed)));
 }
 
 /** FusedBatchNorm of the tensors `make` gives, as bits, the stock kernel's and ours (checked against the stock one's where the heap module may not run). */
@@ -75,11 +66,11 @@ describe('wasm FusedBatchNorm', () => {
     const channels = shape[shape.length - 1]!;
     const statisticsShape = options.statisticsShape?.(channels) ?? [options.perChannel === false ? 1 : channels];
     const [stock, ours] = await stockAndOurs(() => ({
-      x: values(shape, 1, 3),
-      mean: values(statisticsShape, 2),
+      x: seededMagnitudes(shape, 1, 3),
+      mean: seededMagnitudes(statisticsShape, 2),
       variance: variances(statisticsShape, 3),
-      offset: options.offset === false ? undefined : values(statisticsShape, 4),
-      scale: options.scale === false ? undefined : values(statisticsShape, 5),
+      offset: options.offset === false ? undefined : seededMagnitudes(statisticsShape, 4),
+      scale: options.scale === false ? undefined : seededMagnitudes(statisticsShape, 5),
       epsilon: options.epsilon ?? 1e-3,
     }));
     expect(Array.from(ours)).toEqual(Array.from(stock));
@@ -87,11 +78,11 @@ describe('wasm FusedBatchNorm', () => {
 
   it('100,000 random values of mixed magnitudes: the stock values bit for bit', async () => {
     const [stock, ours] = await stockAndOurs(() => ({
-      x: values([4, 50, 50, 10], 7, 1, 8),
-      mean: values([10], 8, 1, 8),
+      x: seededMagnitudes([4, 50, 50, 10], 7, 1, 8),
+      mean: seededMagnitudes([10], 8, 1, 8),
       variance: variances([10], 9),
-      offset: values([10], 10, 1, 8),
-      scale: values([10], 11, 1, 8),
+      offset: seededMagnitudes([10], 10, 1, 8),
+      scale: seededMagnitudes([10], 11, 1, 8),
       epsilon: 1e-5,
     }));
     expect(Array.from(ours)).toEqual(Array.from(stock));
@@ -133,7 +124,7 @@ describe('wasm FusedBatchNorm', () => {
           tfl.layers.conv2d({ filters: 1, kernelSize: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
         ] });
         model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
-        const [x, y] = [values([3, 6, 6, 2], 12), values([3, 6, 6, 1], 13)];
+        const [x, y] = [seededMagnitudes([3, 6, 6, 2], 12), seededMagnitudes([3, 6, 6, 1], 13)];
         for (let step = 0; step < 3; step++) await model.trainOnBatch(x, y);
         const weights = await Promise.all(model.getWeights().map(async (w) => Array.from(new Int32Array(new Float32Array(await w.data()).buffer))));
         tf.dispose([x, y]);

@@ -14,3 +14,9 @@ export interface WasmBackendInternals extends KernelBackend {
   /** The emscripten module; its exports hold the heap's WebAssembly.Memory (not in the threaded build, which imports a shared one). */
   wasm?: { asm?: { memory?: unknown } };
 }
+
+/** Where t's values start in the wasm heap, counted in values of their width (take it after the last allocation). */
+export function heapStart(backend: WasmBackendInternals, t: TensorInfo): number {
+  const values = backend.typedArrayFromHeap(t);
+  return values.byteOffset / values.BYTES_PER_ELEMENT;
+}

@@ -19,18 +19,15 @@
  */
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelOps, type KernelArgs } from '../kernel-ops.js';
-import { BATCH_NORM_KERNELS } from '../webgpu/batch-norm.js';
+import { BATCH_NORM_KERNELS, checkNormalizedX } from '../own-kernels.js';
 import { requireInputs } from '../webgpu/kernel-io.js';
-import type { WasmBackendInternals } from './backend-internals.js';
+import { heapStart, type WasmBackendInternals } from './backend-internals.js';
 import { normalizationParams } from './batch-norm.js';
 import { heapModule } from './heap-module.js';
 
 /** x's channel count and rows, x checked: float32, at least one axis, none empty. */
 function rowsOf(kernel: string, x: TensorInfo): { channels: number; rows: number; axes: number[] } {
-  if (x.shape.length === 0 || x.shape.some((d) => d === 0)) {
-    throw new Error(`${kernel}: x must have at least one axis and no empty one, got shape [${x.shape.join(', ')}]`);
-  }
-  if (x.dtype !== 'float32') throw new Error(`${kernel}: x must be float32, got ${x.dtype}`);
+  checkNormalizedX(kernel, x);
   const channels = x.shape[x.shape.length - 1]!;
   return { channels, rows: util.sizeFromShape(x.shape) / channels, axes: x.shape.slice(0, -1).map((_, i) => i) };
 }
@@ -42,11 +39,6 @@ function checkSizes(kernel: string, named: Record<string, TensorInfo>, size: num
       throw new Error(`${kernel}: ${label} must be float32 with ${what} (${size} values), got ${t.dtype} [${t.shape.join(', ')}]`);
     }
   }
-}
-
-/** The heap index of t's first value. */
-function heapIndex(backend: WasmBackendInternals, t: TensorInfo): number {
-  return backend.typedArrayFromHeap(t).byteOffset / 4;
 }
 
 /**
@@ -68,7 +60,7 @@ export function wasmBatchMoments({ inputs, backend, attrs }: KernelArgs): Tensor
     let variance: TensorInfo;
     if (heap !== null) {
       const sums = ops.adopt(b.makeOutput([channels], 'float32'));
-      heap.momentSums(heapIndex(b, x), heapIndex(b, sums), rows, channels, heapIndex(b, mean));
+      heap.momentSums(heapStart(b, x), heapStart(b, sums), rows, channels, heapStart(b, mean));
       // Our Mean's division: float32 by the count as float32 (a double division rounded once is the same).
       const values = b.typedArrayFromHeap(sums) as Float32Array;
       const count = Math.fround(rows);
@@ -115,7 +107,7 @@ export function wasmBatchNormGrad({ inputs, backend, attrs }: KernelArgs): Tenso
     if (heap !== null) {
       offsetGrad = ops.adopt(b.makeOutput([channels], 'float32'));
       products = ops.adopt(b.makeOutput([channels], 'float32'));
-      heap.gradientSums(heapIndex(b, dy), heapIndex(b, x), heapIndex(b, offsetGrad), heapIndex(b, products), rows, channels, heapIndex(b, mean));
+      heap.gradientSums(heapStart(b, dy), heapStart(b, x), heapStart(b, offsetGrad), heapStart(b, products), rows, channels, heapStart(b, mean));
     } else {
       offsetGrad = ops.run('Sum', { x: dy }, reduce);
       products = ops.run('Sum', { x: ops.run('Multiply', { a: dy, b: ops.run('Sub', { a: x, b: mean }) }) }, reduce);
@@ -129,7 +121,7 @@ export function wasmBatchNormGrad({ inputs, backend, attrs }: KernelArgs): Tenso
     if (heap !== null) {
       dx = ops.adopt(b.makeOutput([...x.shape], 'float32'));
       const params = ops.adopt(normalizationParams(b, channels, { mean, variance, offset, scale: correctionScale, varianceEpsilon }, [a]));
-      heap.batchNormInputGrad(heapIndex(b, dy), heapIndex(b, x), heapIndex(b, dx), rows, channels, heapIndex(b, params));
+      heap.batchNormInputGrad(heapStart(b, dy), heapStart(b, x), heapStart(b, dx), rows, channels, heapStart(b, params));
     } else {
       const correction = ops.run('FusedBatchNorm', { x, mean, variance, offset, scale: correctionScale }, { varianceEpsilon });
       dx = ops.run('Sub', { a: ops.run('Multiply', { a: dy, b: a }), b: correction });

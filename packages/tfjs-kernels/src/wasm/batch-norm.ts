@@ -17,7 +17,7 @@
 import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelArgs } from '../kernel-ops.js';
 import { requireStockKernel } from '../registry-state.js';
-import type { WasmBackendInternals } from './backend-internals.js';
+import { heapStart, type WasmBackendInternals } from './backend-internals.js';
 import { heapModule } from './heap-module.js';
 
 /** Per-channel values: the statistic's own where it has one per channel, its one value for all where it has one, `absent` where it is not given. */
@@ -79,8 +79,7 @@ export function wasmFusedBatchNorm(): KernelFunc {
     const varianceEpsilon = (args.attrs?.['varianceEpsilon'] as number | undefined) ?? 0;
     const params = normalizationParams(backend, channels, { mean, variance, offset, scale, varianceEpsilon });
     try {
-      const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset / 4;
-      heap.batchNorm(at(x), at(out), size / channels, channels, at(params));
+      heap.batchNorm(heapStart(backend, x), heapStart(backend, out), size / channels, channels, heapStart(backend, params));
     } finally {
       backend.disposeData(params.dataId);
     }

@@ -19,7 +19,7 @@
  */
 import { backend_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelArgs } from '../kernel-ops.js';
-import type { WasmBackendInternals } from './backend-internals.js';
+import { heapStart, type WasmBackendInternals } from './backend-internals.js';
 import { heapModule } from './heap-module.js';
 
 /**
@@ -120,12 +120,10 @@ export function wasmChannelReduction(kernel: ChannelReduction, fallback: KernelF
     if (plan === null) return fallback(args as never);
     const backend = args.backend as WasmBackendInternals;
     const out = backend.makeOutput(plan.outShape, 'float32');
-    // Views after the allocation, which may have grown (and so moved) the heap.
-    const xs = backend.typedArrayFromHeap(x) as Float32Array;
-    const os = backend.typedArrayFromHeap(out) as Float32Array;
+    // After the allocation, which may have grown (and so moved) the heap.
     const heap = heapModule(backend);
-    if (heap !== null) heap.addRows(xs.byteOffset / 4, os.byteOffset / 4, plan.outer, plan.reduced, plan.inner, kernel === 'Mean');
-    else addMiddleAxis(xs, plan, kernel === 'Mean', os);
+    if (heap !== null) heap.addRows(heapStart(backend, x), heapStart(backend, out), plan.outer, plan.reduced, plan.inner, kernel === 'Mean');
+    else addMiddleAxis(backend.typedArrayFromHeap(x) as Float32Array, plan, kernel === 'Mean', backend.typedArrayFromHeap(out) as Float32Array);
     return out;
   }) as KernelFunc;
 }

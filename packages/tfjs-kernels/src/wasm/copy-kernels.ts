@@ -26,7 +26,7 @@ import {
 import { collapseTranspose } from '../kernel-ops.js';
 import { stockKernel } from '../registry-state.js';
 import { stridedSliceThroughStock } from '../strided-slice.js';
-import type { WasmBackendInternals } from './backend-internals.js';
+import { heapStart, type WasmBackendInternals } from './backend-internals.js';
 import { heapModule, type HeapModule } from './heap-module.js';
 
 type Values = backend_util.TypedArray;
@@ -45,12 +45,6 @@ const SHORT_ROW = 12;
  * [4,64,64,16] into 4, 1.1 ms row by row, 0.6 ms in one loop; [4,128,128,32] into 4, 6.0 and 4.3 ms).
  */
 const LONG_ROW = 32;
-
-/** Where t's values start in the wasm heap, counted in values of their width. */
-function heapStart(backend: WasmBackendInternals, t: TensorInfo): number {
-  const values = backend.typedArrayFromHeap(t);
-  return values.byteOffset / values.BYTES_PER_ELEMENT;
-}
 
 /**
  * The whole wasm heap as integers of the width of t's values, and where t's values start in it:

@@ -150,19 +150,22 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $restRow))))
 
-  ;; batchNorm(src, dst, rows, channels, params): float32 x [rows, channels] at src normalized
+  ;; normalize(src, dst, rows, channels, params, dy): float32 x [rows, channels] at src normalized
   ;; into dst as tfjs-backend-wasm 4.22's FusedBatchNorm does it, bit for bit: (x - mean) * scale
   ;; in float32, divided by the channel's divisor and plus its offset in float64, rounded to
   ;; float32 once. params holds, per channel, mean and scale (float32 [channels] each), then divisor
-  ;; and offset (float64 [channels] each): four channels per pass, two float64 lanes at a time.
-  (func (export "batchNorm") (param $src i32) (param $dst i32) (param $rows i32) (param $channels i32) (param $params i32)
-    (local $bytes i32) (local $wide i32) (local $i i32) (local $i2 i32) (local $scale i32) (local $divisor i32) (local $offset i32)
-    (local $v v128) (local $lo v128) (local $hi v128)
+  ;; and offset (float64 [channels] each), then a (float32 [channels]). With dy non-zero (float32
+  ;; [rows, channels]), dst is dy * a - that in float32 instead: the zoo's batch-norm gradient's
+  ;; sub(mul(dy, a), correction) in one pass. Four channels per pass, two float64 lanes at a time.
+  (func (export "normalize") (param $src i32) (param $dst i32) (param $rows i32) (param $channels i32) (param $params i32) (param $dy i32)
+    (local $bytes i32) (local $wide i32) (local $i i32) (local $i2 i32) (local $scale i32) (local $divisor i32) (local $offset i32) (local $a i32)
+    (local $v v128) (local $lo v128) (local $hi v128) (local $one f32)
     (local.set $bytes (i32.shl (local.get $channels) (i32.const 2)))
     (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
     (local.set $scale (i32.add (local.get $params) (local.get $bytes)))
     (local.set $divisor (i32.add (local.get $scale) (local.get $bytes)))
     (local.set $offset (i32.add (local.get $divisor) (i32.shl (local.get $bytes) (i32.const 1))))
+    (local.set $a (i32.add (local.get $offset) (i32.shl (local.get $bytes) (i32.const 1))))
     (block $done
       (loop $row
         (br_if $done (i32.eqz (local.get $rows)))
@@ -183,25 +186,34 @@
                 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))
                 (v128.load offset=16 align=1 (i32.add (local.get $divisor) (local.get $i2))))
               (v128.load offset=16 align=1 (i32.add (local.get $offset) (local.get $i2)))))
-            (v128.store align=1 (i32.add (local.get $dst) (local.get $i))
-              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-                (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+            (local.set $v (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+            (if (local.get $dy)
+              (then (local.set $v (f32x4.sub
+                (f32x4.mul (v128.load align=1 (i32.add (local.get $dy) (local.get $i))) (v128.load align=1 (i32.add (local.get $a) (local.get $i))))
+                (local.get $v)))))
+            (v128.store align=1 (i32.add (local.get $dst) (local.get $i)) (local.get $v))
             (local.set $i (i32.add (local.get $i) (i32.const 16)))
             (br $by16)))
         (block $end4
           (loop $by4
             (br_if $end4 (i32.ge_u (local.get $i) (local.get $bytes)))
             (local.set $i2 (i32.shl (local.get $i) (i32.const 1)))
-            (f32.store align=1 (i32.add (local.get $dst) (local.get $i))
-              (f32.demote_f64 (f64.add
-                (f64.div
-                  (f64.promote_f32 (f32.mul
-                    (f32.sub (f32.load align=1 (i32.add (local.get $src) (local.get $i))) (f32.load align=1 (i32.add (local.get $params) (local.get $i))))
-                    (f32.load align=1 (i32.add (local.get $scale) (local.get $i)))))
-                  (f64.load align=1 (i32.add (local.get $divisor) (local.get $i2))))
-                (f64.load align=1 (i32.add (local.get $offset) (local.get $i2))))))
+            (local.set $one (f32.demote_f64 (f64.add
+              (f64.div
+                (f64.promote_f32 (f32.mul
+                  (f32.sub (f32.load align=1 (i32.add (local.get $src) (local.get $i))) (f32.load align=1 (i32.add (local.get $params) (local.get $i))))
+                  (f32.load align=1 (i32.add (local.get $scale) (local.get $i)))))
+                (f64.load align=1 (i32.add (local.get $divisor) (local.get $i2))))
+              (f64.load align=1 (i32.add (local.get $offset) (local.get $i2))))))
+            (if (local.get $dy)
+              (then (local.set $one (f32.sub
+                (f32.mul (f32.load align=1 (i32.add (local.get $dy) (local.get $i))) (f32.load align=1 (i32.add (local.get $a) (local.get $i))))
+                (local.get $one)))))
+            (f32.store align=1 (i32.add (local.get $dst) (local.get $i)) (local.get $one))
             (local.set $i (i32.add (local.get $i) (i32.const 4)))
             (br $by4)))
+        (if (local.get $dy) (then (local.set $dy (i32.add (local.get $dy) (local.get $bytes)))))
         (local.set $src (i32.add (local.get $src) (local.get $bytes)))
         (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
@@ -279,67 +291,6 @@
             (br $by4)))
         (local.set $dy (i32.add (local.get $dy) (local.get $bytes)))
         (local.set $src (i32.add (local.get $src) (local.get $bytes)))
-        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
-        (br $row))))
-
-  ;; batchNormInputGrad(dy, x, dx, rows, channels, params): dx = dy * a - batchNorm(x) in float32,
-  ;; with batchNorm as in batchNorm above (params: mean and scale float32 [channels], divisor and
-  ;; offset float64 [channels]) and a (float32 [channels]) after them: the zoo's batch-norm
-  ;; gradient's sub(mul(dy, a), correction) in one pass.
-  (func (export "batchNormInputGrad") (param $dy i32) (param $src i32) (param $dst i32) (param $rows i32) (param $channels i32) (param $params i32)
-    (local $bytes i32) (local $wide i32) (local $i i32) (local $i2 i32) (local $scale i32) (local $divisor i32) (local $offset i32) (local $a i32)
-    (local $v v128) (local $lo v128) (local $hi v128)
-    (local.set $bytes (i32.shl (local.get $channels) (i32.const 2)))
-    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
-    (local.set $scale (i32.add (local.get $params) (local.get $bytes)))
-    (local.set $divisor (i32.add (local.get $scale) (local.get $bytes)))
-    (local.set $offset (i32.add (local.get $divisor) (i32.shl (local.get $bytes) (i32.const 1))))
-    (local.set $a (i32.add (local.get $offset) (i32.shl (local.get $bytes) (i32.const 1))))
-    (block $done
-      (loop $row
-        (br_if $done (i32.eqz (local.get $rows)))
-        (local.set $i (i32.const 0))
-        (block $end16
-          (loop $by16
-            (br_if $end16 (i32.ge_u (local.get $i) (local.get $wide)))
-            (local.set $i2 (i32.shl (local.get $i) (i32.const 1)))
-            (local.set $v (f32x4.mul
-              (f32x4.sub (v128.load align=1 (i32.add (local.get $src) (local.get $i))) (v128.load align=1 (i32.add (local.get $params) (local.get $i))))
-              (v128.load align=1 (i32.add (local.get $scale) (local.get $i)))))
-            (local.set $lo (f64x2.add
-              (f64x2.div (f64x2.promote_low_f32x4 (local.get $v)) (v128.load align=1 (i32.add (local.get $divisor) (local.get $i2))))
-              (v128.load align=1 (i32.add (local.get $offset) (local.get $i2)))))
-            (local.set $hi (f64x2.add
-              (f64x2.div
-                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))
-                (v128.load offset=16 align=1 (i32.add (local.get $divisor) (local.get $i2))))
-              (v128.load offset=16 align=1 (i32.add (local.get $offset) (local.get $i2)))))
-            (v128.store align=1 (i32.add (local.get $dst) (local.get $i))
-              (f32x4.sub
-                (f32x4.mul (v128.load align=1 (i32.add (local.get $dy) (local.get $i))) (v128.load align=1 (i32.add (local.get $a) (local.get $i))))
-                (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-                  (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi)))))
-            (local.set $i (i32.add (local.get $i) (i32.const 16)))
-            (br $by16)))
-        (block $end4
-          (loop $by4
-            (br_if $end4 (i32.ge_u (local.get $i) (local.get $bytes)))
-            (local.set $i2 (i32.shl (local.get $i) (i32.const 1)))
-            (f32.store align=1 (i32.add (local.get $dst) (local.get $i))
-              (f32.sub
-                (f32.mul (f32.load align=1 (i32.add (local.get $dy) (local.get $i))) (f32.load align=1 (i32.add (local.get $a) (local.get $i))))
-                (f32.demote_f64 (f64.add
-                  (f64.div
-                    (f64.promote_f32 (f32.mul
-                      (f32.sub (f32.load align=1 (i32.add (local.get $src) (local.get $i))) (f32.load align=1 (i32.add (local.get $params) (local.get $i))))
-                      (f32.load align=1 (i32.add (local.get $scale) (local.get $i)))))
-                    (f64.load align=1 (i32.add (local.get $divisor) (local.get $i2))))
-                  (f64.load align=1 (i32.add (local.get $offset) (local.get $i2)))))))
-            (local.set $i (i32.add (local.get $i) (i32.const 4)))
-            (br $by4)))
-        (local.set $dy (i32.add (local.get $dy) (local.get $bytes)))
-        (local.set $src (i32.add (local.get $src) (local.get $bytes)))
-        (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
         (br $row))))
 

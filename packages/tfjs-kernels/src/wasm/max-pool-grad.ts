@@ -22,7 +22,7 @@
 import { backend_util, util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelArgs } from '../kernel-ops.js';
 import { maxPoolGradient, planeGeometry } from '../windows.js';
-import type { WasmBackendInternals } from './backend-internals.js';
+import { heapStart, type WasmBackendInternals } from './backend-internals.js';
 import { heapModule } from './heap-module.js';
 
 type Shape4D = [number, number, number, number];
@@ -45,8 +45,8 @@ export function wasmMaxPoolGrad(): KernelFunc {
     const heap = heapModule(wasm);
     if (heap !== null && windowsApart(info) && input.dtype === 'float32' && dy.dtype === 'float32' && util.sizeFromShape(input.shape) > 0) {
       const out = wasm.makeOutput([...input.shape], 'float32');
-      const at = (t: TensorInfo) => wasm.typedArrayFromHeap(t).byteOffset / 4;
-      heap.maxPoolGradApart(at(input), at(dy), at(out), input.shape as Shape4D, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth);
+      heap.maxPoolGradApart(heapStart(wasm, input), heapStart(wasm, dy), heapStart(wasm, out), input.shape as Shape4D, info.outHeight, info.outWidth,
+        info.filterHeight, info.filterWidth);
       return out;
     }
     return maxPoolGradient(backend as KernelBackend, planeGeometry(info), input, dy, 'first');

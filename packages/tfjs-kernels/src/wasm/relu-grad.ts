@@ -9,19 +9,14 @@
  */
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelOps, type KernelArgs } from '../kernel-ops.js';
-import { RELU_GRAD_KERNEL } from '../webgpu/activation-grads.js';
+import { checkActivationGradInputs, RELU_GRAD_KERNEL } from '../own-kernels.js';
 import { requireInputs } from '../webgpu/kernel-io.js';
-import type { WasmBackendInternals } from './backend-internals.js';
+import { heapStart, type WasmBackendInternals } from './backend-internals.js';
 import { heapModule } from './heap-module.js';
 
 export function wasmReluGrad({ inputs, backend }: KernelArgs): TensorInfo {
   const [dy, x] = requireInputs(RELU_GRAD_KERNEL, inputs, ['dy', 'x']) as [TensorInfo, TensorInfo];
-  for (const [label, t] of [['dy', dy], ['x', x]] as const) {
-    if (t.dtype !== 'float32') throw new Error(`${RELU_GRAD_KERNEL}: ${label} must be float32, got ${t.dtype}`);
-  }
-  if (dy.shape.join() !== x.shape.join()) {
-    throw new Error(`${RELU_GRAD_KERNEL}: dy must have x's shape [${x.shape.join(', ')}], got [${dy.shape.join(', ')}]`);
-  }
+  checkActivationGradInputs(RELU_GRAD_KERNEL, dy, x, 'x');
   const b = backend as WasmBackendInternals;
   const heap = heapModule(b);
   if (heap === null) {
@@ -34,7 +29,6 @@ export function wasmReluGrad({ inputs, backend }: KernelArgs): TensorInfo {
     }
   }
   const out = b.makeOutput([...x.shape], 'float32');
-  const at = (t: TensorInfo) => b.typedArrayFromHeap(t).byteOffset / 4;
-  heap.reluGrad(at(dy), at(x), at(out), util.sizeFromShape(x.shape));
+  heap.reluGrad(heapStart(b, dy), heapStart(b, x), heapStart(b, out), util.sizeFromShape(x.shape));
   return out;
 }

@@ -10,22 +10,8 @@ import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { gridStride, gridStrideProgram } from './grid.js';
 import { requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
+import { checkActivationGradInputs, RELU_GRAD_KERNEL, SIGMOID_GRAD_KERNEL } from '../own-kernels.js';
 import type { WebGPUBackendInternals } from './backend-internals.js';
-
-/**
- * Name of the ReLU-gradient kernel this package registers for webgpu: inputs { dy, x } (float32,
- * one shape) -> dy * step(x), x's shape (1 dispatch instead of 2). tfjs has no such kernel; the
- * gradient of Relu that {@link registerTrainingKernels} registers uses it where the backend has it.
- */
-export const RELU_GRAD_KERNEL = 'SaUnetReluGrad';
-
-/**
- * Name of the sigmoid-gradient kernel this package registers for webgpu: inputs { dy, y } (float32,
- * one shape; y the sigmoid's output) -> dy * (y * (1 - y)), y's shape (1 dispatch instead of 3).
- * The gradient of Sigmoid that {@link registerTrainingKernels} registers uses it where the backend
- * has it.
- */
-export const SIGMOID_GRAD_KERNEL = 'SaUnetSigmoidGrad';
 
 // step(x) as tfjs-webgpu's Step computes it (NaN stays NaN), then the product.
 const RELU_PRODUCT = `let v = x[i];
@@ -44,12 +30,7 @@ const SIGMOID_PRODUCT = `let v = y[i];
 function gradKernel(kernel: string, input: string, key: string, product: string) {
   return ({ inputs, backend }: KernelArgs): TensorInfo => {
     const [dy, x] = requireInputs(kernel, inputs, ['dy', input]) as [TensorInfo, TensorInfo];
-    for (const [label, t] of [['dy', dy], [input, x]] as const) {
-      if (t.dtype !== 'float32') throw new Error(`${kernel}: ${label} must be float32, got ${t.dtype}`);
-    }
-    if (dy.shape.join() !== x.shape.join()) {
-      throw new Error(`${kernel}: dy must have ${input}'s shape [${x.shape.join(', ')}], got [${dy.shape.join(', ')}]`);
-    }
+    checkActivationGradInputs(kernel, dy, x, input);
     const size = util.sizeFromShape(x.shape);
     const grid = gridStride(size);
     const out = (backend as WebGPUBackendInternals).runWebGPUProgram(gridStrideProgram(key, ['dy', input], size, product), [dy, x], 'float32', grid.uniforms);

@@ -8,6 +8,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { channelLanes, channelRowSplits, gridStrideWorkgroups, PARTIAL_SUM_WORKGROUPS, WORKGROUP } from './grid.js';
 import { requireInputs, withShape } from './kernel-io.js';
 import type { KernelArgs } from '../kernel-ops.js';
+import { BATCH_NORM_KERNELS, checkNormalizedX } from '../own-kernels.js';
 import {
   batchNormUniforms,
   CHANNEL_RESULTS,
@@ -21,37 +22,6 @@ import {
   type PartialSumKind,
 } from './batch-norm-programs.js';
 import { recordIntoNew, writableInPlace, type RecordingBackend } from './recorded-dispatch.js';
-
-/**
- * Names of the batch-norm kernels this package registers for webgpu (`moments` and `gradient` for
- * wasm too: src/wasm/batch-norm-training.ts); for x of any rank >= 1,
- * normalized over its last axis (C channels):
- * - `moments`: inputs { x, movingMean, movingVariance }, attrs { momentum, inPlace? } -> [mean,
- *   variance, updated movingMean, updated movingVariance], each [C]: the batch's mean and (biased)
- *   variance over every axis but the last, and the moving averages m - (m - batch value)
- *   (1 - momentum). With `inPlace: true` (the caller replaces the moving averages by the updated
- *   ones, as a batch-norm layer does) the updated ones are written into the storage of
- *   movingMean and movingVariance where nothing else shares it, and returned as those tensors'
- *   storage: no new buffers, so a variable keeps its buffer from step to step (what a replayed
- *   training step needs: replay.ts). Else, and where the storage is shared, new tensors.
- * - `gradient`: inputs { dy, x, mean, variance, scale }, attrs { varianceEpsilon } -> [dx,
- *   dScale, dOffset]: the gradient of batchNorm(x, mean, variance, offset, scale) when mean and
- *   variance are x's own batch moments (their dependence on x included). With the optional input
- *   y, the output of `normalizeRelu`, the gradient of that instead: dy is multiplied by step(y),
- *   ReLU's gradient, on the way in.
- * - `normalizeRelu`: inputs { x, mean, variance, offset, scale } (each of the last four [C]), attrs
- *   { varianceEpsilon } -> relu(batchNorm(x, mean, variance, offset, scale)), x's shape: the
- *   stock FusedBatchNorm and Relu, bit for bit, in one dispatch instead of two.
- * Each takes two dispatches (the moments), three (the gradient) or one (`normalizeRelu`).
- */
-export const BATCH_NORM_KERNELS = {
-  /** The batch's moments and the updated moving averages. */
-  moments: 'SaUnetBatchMoments',
-  /** The gradient of training-mode batch normalization (rectified or not). */
-  gradient: 'SaUnetBatchNormGrad',
-  /** Batch normalization and a ReLU after it. */
-  normalizeRelu: 'SaUnetBatchNormRelu',
-} as const;
 
 /**
  * The partial sums of `kind` over x's rows, then the per-channel results finished from them in one
@@ -78,17 +48,10 @@ function channelResults(backend: RecordingBackend, kind: PartialSumKind, x: Tens
   }
 }
 
-function checkX(kernel: string, x: TensorInfo): void {
-  if (x.shape.length === 0 || x.shape.some((d) => d === 0)) {
-    throw new Error(`${kernel}: x must have at least one axis and no empty one, got shape [${x.shape.join(', ')}]`);
-  }
-  if (x.dtype !== 'float32') throw new Error(`${kernel}: x must be float32, got ${x.dtype}`);
-}
-
 export function webgpuBatchMoments({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const name = BATCH_NORM_KERNELS.moments;
   const [x, movingMean, movingVariance] = requireInputs(name, inputs, ['x', 'movingMean', 'movingVariance']) as [TensorInfo, TensorInfo, TensorInfo];
-  checkX(name, x);
+  checkNormalizedX(name, x);
   const momentum = Number((attrs ?? {}).momentum);
   const gpu = backend as RecordingBackend;
   if ((attrs ?? {}).inPlace !== true || !writableInPlace(gpu, [movingMean, movingVariance])) {
@@ -108,7 +71,7 @@ export function webgpuBatchNormGrad({ inputs, backend, attrs }: KernelArgs): Ten
   const name = BATCH_NORM_KERNELS.gradient;
   const [dy, x, mean, variance, scale] = requireInputs(name, inputs, ['dy', 'x', 'mean', 'variance', 'scale']) as TensorInfo[] as
     [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
-  checkX(name, x);
+  checkNormalizedX(name, x);
   const y = inputs['y'];
   if (y !== undefined) checkSameShape(name, 'y', y, x);
   const rectified = y === undefined ? [] : [y];
@@ -136,7 +99,7 @@ function checkSameShape(kernel: string, label: string, t: TensorInfo, x: TensorI
 export function webgpuBatchNormRelu({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const name = BATCH_NORM_KERNELS.normalizeRelu;
   const [x, ...perChannel] = requireInputs(name, inputs, ['x', 'mean', 'variance', 'offset', 'scale']) as [TensorInfo, ...TensorInfo[]];
-  checkX(name, x);
+  checkNormalizedX(name, x);
   const channels = x.shape[x.shape.length - 1]!;
   for (const [i, label] of ['mean', 'variance', 'offset', 'scale'].entries()) {
     const t = perChannel[i]!;

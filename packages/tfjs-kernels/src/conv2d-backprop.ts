@@ -7,6 +7,8 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { convInfo, NCHW_TO_NHWC, NHWC_TO_NCHW, toNHWCShape, type ConvAttrs } from './conv-geometry.js';
 import { compositeKernel, KernelOps, transposedConvInput, zerosIfEmpty, type GradAttrs } from './kernel-ops.js';
+import { heapStart, type WasmBackendInternals } from './wasm/backend-internals.js';
+import { heapModule } from './wasm/heap-module.js';
 
 
 /** True when a 1x1 convolution is a plain matrix product over pixels (stride 1, no padding). */
@@ -26,6 +28,8 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TensorInfo, dy: TensorIn
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
   if (isPointwise(info)) {
+    const inHeap = pointwiseFilterGradInHeap(ops, x, dy, c, o);
+    if (inHeap !== null) return inHeap;
     const xT = ops.transpose(ops.reshape(x, [n * h * w, c]), [1, 0]);
     const product = ops.matMul(ops.reshape(xT, [1, c, n * h * w]), ops.reshape(dy, [1, n * h * w, o]));
     return ops.reshape(product, [1, 1, c, o]);
@@ -41,6 +45,22 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TensorInfo, dy: TensorIn
   let g = ops.conv2d(xT, dyT, [dh, dw], [[0, 0], [padInfo.top, bottom], [padInfo.left, right], [0, 0]], [sh, sw]);
   if (g.shape[1] !== fh || g.shape[2] !== fw) g = ops.slice(g, [0, 0, 0, 0], [c, fh, fw, o]);
   return ops.transpose(g, [1, 2, 0, 3]);
+}
+
+/**
+ * On wasm, where the heap module runs: the 1x1 filter gradient X^T dY summed straight from x and dy
+ * (four output channels at a time, so their count a multiple of 4), each sum in the order of the
+ * backend's BatchMatMul and so its values bit for bit, without transposing x, copying dy and
+ * packing it for XNNPACK; or null.
+ */
+function pointwiseFilterGradInHeap(ops: KernelOps, x: TensorInfo, dy: TensorInfo, c: number, o: number): TensorInfo | null {
+  if (ops.backendName !== 'wasm' || x.dtype !== 'float32' || dy.dtype !== 'float32' || o % 4 !== 0) return null;
+  const backend = ops.backend as WasmBackendInternals;
+  const heap = heapModule(backend);
+  if (heap === null) return null;
+  const out = ops.adopt(backend.makeOutput([1, 1, c, o], 'float32'));
+  heap.pointwiseFilterGrad(heapStart(backend, x), heapStart(backend, dy), heapStart(backend, out), x.shape.slice(0, 3).reduce((a, b) => a * b, 1), c, o);
+  return out;
 }
 
 type FilterGradMethod = 'convolution' | 'shifted-rows' | 'per-tap';

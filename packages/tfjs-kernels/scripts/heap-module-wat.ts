@@ -1,10 +1,17 @@
-/** src/wasm/heap-module.wat assembled with wabt: the bytes HEAP_MODULE must hold (the assemble-heap-module script writes them, a test compares). */
+/**
+ * The heap module's .wat sources assembled with wabt: the bytes that the arrays in src/wasm must
+ * hold (the assemble-heap-module script writes them, a test compares).
+ */
 import { readFileSync } from 'node:fs';
 import wabtModule from 'wabt';
 
-export const HEAP_MODULE_WAT = new URL('../src/wasm/heap-module.wat', import.meta.url);
+/** Each WebAssembly module of the heap module: its source, and the TypeScript file and array that hold its bytes. */
+export const HEAP_MODULE_SOURCES = [
+  { array: 'HEAP_MODULE', wat: new URL('../src/wasm/heap-module.wat', import.meta.url), ts: new URL('../src/wasm/heap-module.ts', import.meta.url) },
+  { array: 'CONV_GRAD_MODULE', wat: new URL('../src/wasm/conv-grad-module.wat', import.meta.url), ts: new URL('../src/wasm/conv-grad-module.ts', import.meta.url) },
+] as const;
 
-export async function assembleHeapModule(): Promise<Uint8Array> {
+export async function assembleWat(wat: URL): Promise<Uint8Array> {
   const wabt = await wabtModule();
-  return wabt.parseWat('heap-module.wat', readFileSync(HEAP_MODULE_WAT, 'utf8'), { simd: true }).toBinary({}).buffer;
+  return wabt.parseWat(wat.pathname.split('/').pop()!, readFileSync(wat, 'utf8'), { simd: true }).toBinary({}).buffer;
 }

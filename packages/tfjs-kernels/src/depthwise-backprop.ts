@@ -74,7 +74,32 @@ export function depthwiseBackpropFilterKernel(backendName: string) {
     depthwiseFilterGradInHeap(ops, x, dy, a.filterShape!, a) ?? depthwiseBackpropFilter(ops, x, dy, a.filterShape!, a));
 }
 
+/**
+ * On wasm, where the heap module runs: the input gradient of a stride-1, undilated 3x3 or 5x5
+ * depthwise convolution of multiplier 1 (the scale-attentional layer's),
+ * summed straight from dy and the filter four channels at a time, each sum in the order of XNNPACK's
+ * depthwise convolution of the composed form (its taps column by column, so the values are the
+ * composed form's bit for bit, without rotating the filter or making an XNNPACK operator per call);
+ * or null for anything else (other filter sizes: XNNPACK's order differs, e.g. row by row at 7x7).
+ */
+function depthwiseInputGradInHeap(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inputShape: number[], attrs: ConvAttrs): TensorInfo | null {
+  const [fh, fw, , multiplier] = filter.shape as [number, number, number, number];
+  if (ops.backendName !== 'wasm' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || multiplier !== 1
+    || fh !== fw || (fh !== 3 && fh !== 5)) return null;
+  const backend = ops.backend as WasmBackendInternals;
+  const heap = heapModule(backend);
+  if (heap === null) return null;
+  const info = convInfo(inputShape, filter.shape, attrs, true);
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1
+    || info.dataFormat !== 'channelsLast') return null;
+  const out = ops.adopt(backend.makeOutput([...inputShape], 'float32'));
+  heap.depthwiseInputGrad(heapStart(backend, dy), heapStart(backend, filter), heapStart(backend, out), inputShape as [number, number, number, number],
+    info.outHeight, info.outWidth, fh, fw, info.padInfo.top, info.padInfo.left);
+  return out;
+}
+
 /** Kernel function of DepthwiseConv2dNativeBackpropInput for one backend. */
 export function depthwiseBackpropInputKernel(backendName: string) {
-  return compositeKernel(backendName, (ops, { dy, filter }, a) => zerosIfEmpty(ops, [dy, filter], a.inputShape!) ?? depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));
+  return compositeKernel(backendName, (ops, { dy, filter }, a) => zerosIfEmpty(ops, [dy, filter], a.inputShape!) ??
+    depthwiseInputGradInHeap(ops, dy, filter, a.inputShape!, a) ?? depthwiseBackpropInput(ops, dy, filter, a.inputShape!, a));
 }

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { collapseTranspose } from '../src/kernel-ops.js';
 import { HEAP_MODULE, heapModule, useHeapModule } from '../src/wasm/heap-module.js';
-import { assembleHeapModule } from '../scripts/heap-module-wat.js';
+import { assembleWat, HEAP_MODULE_SOURCES } from '../scripts/heap-module-wat.js';
+import { CONV_GRAD_MODULE } from '../src/wasm/conv-grad-module.js';
 import { stockModuleJavaScript } from './wasm-kernel-ways.js';
 
 beforeAll(async () => {
@@ -202,11 +203,15 @@ describe('wasm copy kernels', () => {
     }
   });
 
-  it('the heap module runs on Node\'s wasm backend (so the tests above cover it), assembled from heap-module.wat', async () => {
+  it('the heap module runs on Node\'s wasm backend (so the tests above cover it), assembled from heap-module.wat and conv-grad-module.wat', async () => {
     expect(heapModule(tf.backend())).not.toBeNull();
-    expect(Array.from(await assembleHeapModule())).toEqual(Array.from(HEAP_MODULE));
-    // Browsers compile a module synchronously on their main thread only up to 4 KB (Chromium's limit).
-    expect(HEAP_MODULE.length).toBeLessThanOrEqual(4096);
+    const arrays = { HEAP_MODULE, CONV_GRAD_MODULE };
+    expect(HEAP_MODULE_SOURCES.map((m) => m.array).sort()).toEqual(Object.keys(arrays).sort());
+    for (const { array, wat } of HEAP_MODULE_SOURCES) {
+      expect(Array.from(await assembleWat(wat)), array).toEqual(Array.from(arrays[array]));
+      // Browsers compile a module synchronously on their main thread only up to 4 KB (Chromium's limit).
+      expect(arrays[array].length, array).toBeLessThanOrEqual(4096);
+    }
   });
 
   it('the heap module copies rows between strides in the heap, past the first 16-byte blocks and the 4-byte rest', async () => {

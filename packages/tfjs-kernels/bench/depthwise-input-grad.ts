@@ -2,8 +2,8 @@
  * wasm DepthwiseConv2dNativeBackpropInput at the scale-attentional layer's sizes (3x3, stride 1,
  * 'same', multiplier 1) and at 5x5: the composed form (the filter rotated, then a depthwise
  * convolution of dy in XNNPACK, whose operator is made anew for each new filter) against the heap
- * module's sums, alternating in one run; median ms of 15 calls after warm-up, each awaited, best of
- * 3 rounds; and whether the two give the same bits.
+ * module's sums, alternating in one run; median ms of 15 calls after warm-up (each finished when it
+ * returns), best of 3 rounds; and whether the two give the same bits.
  *
  *   pnpm --filter @sa-unet/tfjs-kernels bench:depthwise-input-grad
  */
@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
 import { useHeapModule } from '../src/wasm/heap-module.js';
-import { awaitAndDispose, bestOfAlternatingRounds } from './heap-module-ways.js';
+import { dispose, bestOfAlternatingRounds } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -26,7 +26,7 @@ for (const [shape, size] of cases) {
   const filter = tf.randomNormal([size, size, shape[3], 1], 0, 1, 'float32', 2);
   const grad = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter },
     { strides: 1, pad: 'same', dilations: 1, dimRoundingMode: undefined, inputShape: shape } as never) as tf.Tensor;
-  const call = () => awaitAndDispose(grad());
+  const call = () => dispose(grad());
   const { composed, module } = await bestOfAlternatingRounds({
     composed: { setUp: () => useHeapModule(false), call },
     module: { setUp: () => useHeapModule(true), call },

@@ -28,6 +28,7 @@ export { RESIDENT_INPUT_KERNELS, MAX_CONSTANT_SIZE, MAX_CACHED_CONSTANTS, reside
 export { FusedAdamOptimizer, defaultAdamEpsilon, fusedAdam } from './fused-adam.js';
 export { WASM_COPY_KERNELS } from './wasm/copy-kernels.js';
 export { WASM_CHANNEL_REDUCTIONS } from './wasm/channel-reductions.js';
+export { WASM_CHANNEL_OPS } from './wasm/channel-ops.js';
 export { WASM_CONV_FORWARD_KERNELS } from './wasm/conv-forward.js';
 export { EMPTY_SAFE_REDUCTIONS } from './empty-reductions.js';
 export { EMPTY_INNER_MATMUL_KERNELS } from './matmul-empty-inner.js';

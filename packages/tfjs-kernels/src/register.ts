@@ -59,6 +59,7 @@ import { WASM_CHANNEL_REDUCTIONS, wasmChannelReduction } from './wasm/channel-re
 import { wasmFusedBatchNorm } from './wasm/batch-norm.js';
 import { wasmBatchMoments, wasmBatchNormGrad } from './wasm/batch-norm-training.js';
 import { wasmReluGrad } from './wasm/relu-grad.js';
+import { WASM_CHANNEL_OPS, wasmChannelOp } from './wasm/channel-ops.js';
 import { EMPTY_INNER_MATMUL_KERNELS, emptyInnerMatMulKernel } from './matmul-empty-inner.js';
 import { wasmGatherKernel } from './wasm/gather-empty.js';
 import { wasmTopKKernel } from './wasm/topk-empty.js';
@@ -111,6 +112,7 @@ const KERNELS: Record<SupportedBackend, Record<string, (backendName: string) => 
     ...Object.fromEntries(WASM_CHANNEL_REDUCTIONS.map((name) => [name, (backendName: string) => wasmChannelReduction(name, emptySafeReduction(name, backendName))])),
     ...Object.fromEntries(EMPTY_INNER_MATMUL_KERNELS.map((name) => [name, (backendName: string) => emptyInnerMatMulKernel(name, backendName)])),
     FusedBatchNorm: wasmFusedBatchNorm,
+    ...Object.fromEntries(WASM_CHANNEL_OPS.map((name) => [name, () => wasmChannelOp(name)])),
     [BATCH_NORM_KERNELS.moments]: () => wasmBatchMoments,
     [BATCH_NORM_KERNELS.gradient]: () => wasmBatchNormGrad,
     [RELU_GRAD_KERNEL]: () => wasmReluGrad,

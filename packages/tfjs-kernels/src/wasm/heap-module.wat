@@ -435,4 +435,48 @@
               (f32.ne (local.get $one) (local.get $one)))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $by4))))
+
+  ;; channelOp(x, g, dst, outer, pixels, channels, gStride, add): dst[b, p, c] = x[b, p, c] * g[b *
+  ;; gStride + c], or x + g where add, for float32 x [outer, pixels, channels] and g holding a row of
+  ;; channels per b (gStride values apart: 0 for one row for all): a Multiply or Add whose second
+  ;; operand is broadcast over the pixels (channel attention's gate), one float32 operation per value,
+  ;; four channels per SIMD operation, then one at a time.
+  (func (export "channelOp") (param $x i32) (param $g i32) (param $dst i32) (param $outer i32) (param $pixels i32) (param $channels i32)
+    (param $gStride i32) (param $add i32)
+    (local $pixel i32) (local $wide i32) (local $p i32) (local $c i32) (local $v v128) (local $w v128) (local $one f32) (local $other f32)
+    (local.set $pixel (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $pixel) (i32.const -16)))
+    (block $outerDone
+      (loop $image
+        (br_if $outerDone (i32.eqz (local.get $outer)))
+        (local.set $p (local.get $pixels))
+        (block $pixelsDone
+          (loop $pixelLoop
+            (br_if $pixelsDone (i32.eqz (local.get $p)))
+            (local.set $c (i32.const 0))
+            (block $groupsDone
+              (loop $group
+                (br_if $groupsDone (i32.ge_u (local.get $c) (local.get $wide)))
+                (local.set $v (v128.load align=1 (i32.add (local.get $x) (local.get $c))))
+                (local.set $w (v128.load align=1 (i32.add (local.get $g) (local.get $c))))
+                (v128.store align=1 (i32.add (local.get $dst) (local.get $c))
+                  (select (f32x4.add (local.get $v) (local.get $w)) (f32x4.mul (local.get $v) (local.get $w)) (local.get $add)))
+                (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                (br $group)))
+            (block $onesDone
+              (loop $oneChannel
+                (br_if $onesDone (i32.ge_u (local.get $c) (local.get $pixel)))
+                (local.set $one (f32.load align=1 (i32.add (local.get $x) (local.get $c))))
+                (local.set $other (f32.load align=1 (i32.add (local.get $g) (local.get $c))))
+                (f32.store align=1 (i32.add (local.get $dst) (local.get $c))
+                  (select (f32.add (local.get $one) (local.get $other)) (f32.mul (local.get $one) (local.get $other)) (local.get $add)))
+                (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                (br $oneChannel)))
+            (local.set $x (i32.add (local.get $x) (local.get $pixel)))
+            (local.set $dst (i32.add (local.get $dst) (local.get $pixel)))
+            (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+            (br $pixelLoop)))
+        (local.set $g (i32.add (local.get $g) (i32.shl (local.get $gStride) (i32.const 2))))
+        (local.set $outer (i32.sub (local.get $outer) (i32.const 1)))
+        (br $image))))
 )

@@ -79,7 +79,9 @@ export function depthwiseBackpropFilterKernel(backendName: string) {
  * depthwise convolution of multiplier 1 (the scale-attentional layer's),
  * summed straight from dy and the filter four channels at a time, each sum in the order of XNNPACK's
  * depthwise convolution of the composed form (its taps column by column, so the values are the
- * composed form's bit for bit, without rotating the filter or making an XNNPACK operator per call);
+ * composed form's bit for bit, without rotating the filter or making an XNNPACK operator per call;
+ * only an infinite or NaN weight differs: XNNPACK multiplied it by padding's zeros, the taps outside
+ * dy are skipped here, as on the cpu backend);
  * or null for anything else (other filter sizes: XNNPACK's order differs, e.g. row by row at 7x7).
  */
 function depthwiseInputGradInHeap(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inputShape: number[], attrs: ConvAttrs): TensorInfo | null {

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
@@ -113,6 +114,29 @@ describe('wasm depthwise input gradient in the heap module', () => {
       tf.dispose([dy, filter, withModule, without]);
     }
     expect(spy).not.toHaveBeenCalled();
+  });
+
+  it('an infinite weight: the cpu backend\'s values, the taps outside dy skipped (the composed form multiplied it by padding\'s zeros: NaN)', async () => {
+    const weights = new Float32Array(3 * 3 * 4).fill(1);
+    weights[0] = Infinity; // tap (0, 0) of channel 0
+    const read = async () => {
+      const [dy, filter] = [tf.ones([1, 4, 4, 4]), tf.tensor(weights, [3, 3, 4, 1])];
+      const out = gradient(dy, filter, [1, 4, 4, 4], 'same');
+      const values = Array.from(await out.data());
+      tf.dispose([dy, filter, out]);
+      return values;
+    };
+    const wasm = await read();
+    useHeapModule(false);
+    const composed = await read();
+    useHeapModule(true);
+    await tf.setBackend('cpu');
+    registerTrainingKernels();
+    const cpu = await read();
+    await tf.setBackend('wasm');
+    expect(wasm).toEqual(cpu);
+    expect(wasm.some(Number.isNaN)).toBe(false);
+    expect(composed.some(Number.isNaN)).toBe(true);
   });
 
   it('a depthwise convolution\'s input gradient through tf.grad: the documented sums', async () => {

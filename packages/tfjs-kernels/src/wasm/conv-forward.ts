@@ -24,7 +24,8 @@ import { backend_util, util, type KernelFunc, type TensorInfo } from '@tensorflo
 import { convInfo, type ConvAttrs } from '../conv-geometry.js';
 import { requireStockKernel } from '../registry-state.js';
 import { compositeKernel, type KernelArgs } from '../kernel-ops.js';
-import type { WasmBackendInternals } from './backend-internals.js';
+import { heapStart, type WasmBackendInternals } from './backend-internals.js';
+import { heapModule } from './heap-module.js';
 
 /** Whether each kernel's filter is depthwise (its shape [h, w, in, multiplier]). */
 const DEPTHWISE = { Conv2D: false, DepthwiseConv2dNative: true, FusedConv2D: false, FusedDepthwiseConv2D: true } as const;
@@ -53,7 +54,31 @@ export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[n
       const pad: backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
       explicit = { ...args, attrs: { ...args.attrs, pad } };
     }
+    if (name === 'DepthwiseConv2dNative') {
+      const inHeap = depthwiseConvInHeap(args.backend as WasmBackendInternals, x, filter, info);
+      if (inHeap !== null) return inHeap;
+    }
     // A depthwise convolution without channels has an empty output, returned above.
     return x.shape[3] === 0 ? withOneZeroChannel(explicit) : stock.kernelFunc(explicit as never);
   }) as KernelFunc;
+}
+
+/**
+ * A stride-1, undilated 3x3 or 5x5 depthwise convolution of multiplier 1 (the scale-attentional
+ * layer's) in the heap module, four channels at a time, each sum in XNNPACK's order (its taps column
+ * by column), so the stock kernel's values bit for bit, but for an infinite or NaN weight, which
+ * XNNPACK multiplies by padding's zeros and the module skips with the taps outside x, as the cpu
+ * backend does; or null for anything else (other filter sizes: XNNPACK's order differs, e.g. row
+ * by row at 7x7).
+ */
+function depthwiseConvInHeap(backend: WasmBackendInternals, x: TensorInfo, filter: TensorInfo, info: ReturnType<typeof convInfo>): TensorInfo | null {
+  const [fh, fw, , multiplier] = filter.shape as [number, number, number, number];
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || multiplier !== 1 || fh !== fw || (fh !== 3 && fh !== 5)
+    || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  const heap = heapModule(backend);
+  if (heap === null) return null;
+  const out = backend.makeOutput(info.outShape, 'float32');
+  heap.depthwiseConv(heapStart(backend, x), heapStart(backend, filter), heapStart(backend, out), x.shape as [number, number, number, number],
+    info.outHeight, info.outWidth, fh, fw, info.padInfo.top, info.padInfo.left);
+  return out;
 }

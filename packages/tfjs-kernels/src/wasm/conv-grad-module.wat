@@ -158,22 +158,28 @@
         (local.set $r0 (local.get $r1))
         (br $rowBlock))))
 
-  ;; depthwiseInputGrad(dy, w, dx, batch, height, width, channels, outHeight, outWidth, fh, fw, top,
-  ;; left): the input gradient of a stride-1, undilated depthwise convolution (multiplier 1) of x
-  ;; [batch, height, width, channels] by w [fh, fw, channels] giving dy [batch, outHeight, outWidth,
-  ;; channels] with padding top and left: dx[n, i, j, c] = the float32 sum, from +0, of dy[n, i - p
-  ;; + top, j - q + left, c] w[p, q, c] over the taps inside dy, q from fw - 1 down to 0 and, within
-  ;; each, p from fh - 1 down to 0 (the order in which XNNPACK's 3x3 and 5x5 depthwise convolution
-  ;; adds the taps of the rotated filter). Each row of dx is zeroed, then each tap in that order adds
-  ;; its products along the row, four channels per SIMD lane group, then one at a time.
-  (func (export "depthwiseInputGrad") (param $dy i32) (param $w i32) (param $dx i32) (param $batch i32) (param $height i32) (param $width i32)
-    (param $channels i32) (param $outHeight i32) (param $outWidth i32) (param $fh i32) (param $fw i32) (param $top i32) (param $left i32)
+  ;; depthwiseConv(x, w, y, batch, outHeight, outWidth, channels, inHeight, inWidth, fh, fw, top,
+  ;; left, rotated): a stride-1, undilated depthwise convolution (multiplier 1) of x [batch,
+  ;; inHeight, inWidth, channels] by w [fh, fw, channels] (rotated by 180 degrees where rotated),
+  ;; padded by top and left: y[n, i, j, c] = the float32 sum, from +0, of x[n, i + p - top, j + q -
+  ;; left, c] w[p, q, c] over the taps inside x, q from 0 to fw - 1 and, within each, p from 0 to fh
+  ;; - 1 (the order in which XNNPACK's 3x3 and 5x5 depthwise convolutions add their taps). With the
+  ;; rotated filter and padding fh - 1 - top, fw - 1 - left it is the input gradient dx of a
+  ;; convolution of padding top and left, x being its dy. Each row of y, in chunks of about 4 KB, is
+  ;; zeroed, then each tap in that order adds its products along the chunk, four channels per SIMD
+  ;; lane group with the tap's weights held in a register, then one at a time.
+  (func (export "depthwiseConv") (param $x i32) (param $w i32) (param $y i32) (param $batch i32) (param $height i32) (param $width i32)
+    (param $channels i32) (param $inHeight i32) (param $inWidth i32) (param $fh i32) (param $fw i32) (param $top i32) (param $left i32)
+    (param $rotated i32)
     (local $pixel i32) (local $wide i32) (local $n i32) (local $i i32) (local $p i32) (local $q i32) (local $c i32) (local $ii i32)
     (local $shift i32) (local $j0 i32) (local $j1 i32) (local $outRow i32) (local $out i32) (local $from i32) (local $tap i32) (local $end i32)
-    (local $at i32) (local $read i32) (local $weights v128) (local $weight f32)
+    (local $at i32) (local $read i32) (local $weights v128) (local $weight f32) (local $chunk i32) (local $c0 i32) (local $c1 i32)
     (local.set $pixel (i32.shl (local.get $channels) (i32.const 2)))
     (local.set $wide (i32.and (local.get $pixel) (i32.const -16)))
-    (local.set $outRow (local.get $dx))
+    ;; the row in chunks of about 4 KB of y (at least one pixel), which stay in the cache over the taps
+    (local.set $chunk (i32.div_u (i32.const 4096) (local.get $pixel)))
+    (local.set $chunk (select (local.get $chunk) (i32.const 1) (local.get $chunk)))
+    (local.set $outRow (local.get $y))
     (block $imagesDone
       (loop $image
         (br_if $imagesDone (i32.ge_u (local.get $n) (local.get $batch)))
@@ -181,30 +187,36 @@
         (block $rowsDone
           (loop $row
             (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $height)))
-            (memory.fill (local.get $outRow) (i32.const 0) (i32.mul (local.get $width) (local.get $pixel)))
-            (local.set $q (local.get $fw))
+            (local.set $c0 (i32.const 0))
+            (block $chunksDone
+              (loop $chunkLoop
+            (br_if $chunksDone (i32.ge_u (local.get $c0) (local.get $width)))
+            (local.set $c1 (select (local.get $width) (i32.add (local.get $c0) (local.get $chunk)) (i32.lt_u (i32.sub (local.get $width) (local.get $c0)) (local.get $chunk))))
+            (memory.fill (i32.add (local.get $outRow) (i32.mul (local.get $c0) (local.get $pixel))) (i32.const 0) (i32.mul (i32.sub (local.get $c1) (local.get $c0)) (local.get $pixel)))
+            (local.set $q (i32.const 0))
             (block $tapColsDone
               (loop $tapCol
-                (br_if $tapColsDone (i32.eqz (local.get $q)))
-                (local.set $q (i32.sub (local.get $q) (i32.const 1)))
-                ;; pixel j reads dy's column j + shift: j from max(0, -shift) to min(width, outWidth - shift)
-                (local.set $shift (i32.sub (local.get $left) (local.get $q)))
+                (br_if $tapColsDone (i32.ge_u (local.get $q) (local.get $fw)))
+                ;; pixel j reads x's column j + shift: j from max(0, -shift) to min(width, inWidth - shift)
+                (local.set $shift (i32.sub (local.get $q) (local.get $left)))
                 (local.set $j0 (select (i32.sub (i32.const 0) (local.get $shift)) (i32.const 0) (i32.lt_s (local.get $shift) (i32.const 0))))
-                (local.set $j1 (i32.sub (local.get $outWidth) (local.get $shift)))
-                (local.set $j1 (select (local.get $width) (local.get $j1) (i32.lt_s (local.get $width) (local.get $j1))))
-                (local.set $p (local.get $fh))
+                (local.set $j0 (select (local.get $c0) (local.get $j0) (i32.lt_s (local.get $j0) (local.get $c0))))
+                (local.set $j1 (i32.sub (local.get $inWidth) (local.get $shift)))
+                (local.set $j1 (select (local.get $c1) (local.get $j1) (i32.lt_s (local.get $c1) (local.get $j1))))
+                (local.set $p (i32.const 0))
                 (block $tapRowsDone
                   (loop $tapRow
-                    (br_if $tapRowsDone (i32.or (i32.eqz (local.get $p)) (i32.ge_s (local.get $j0) (local.get $j1))))
-                    (local.set $p (i32.sub (local.get $p) (i32.const 1)))
-                    ;; the row of dy this tap row reads (signed; an unsigned compare finds both edges)
-                    (local.set $ii (i32.add (i32.sub (local.get $i) (local.get $p)) (local.get $top)))
-                    (if (i32.lt_u (local.get $ii) (local.get $outHeight))
+                    (br_if $tapRowsDone (i32.or (i32.ge_u (local.get $p) (local.get $fh)) (i32.ge_s (local.get $j0) (local.get $j1))))
+                    ;; the row of x this tap row reads (signed; an unsigned compare finds both edges)
+                    (local.set $ii (i32.sub (i32.add (local.get $i) (local.get $p)) (local.get $top)))
+                    (if (i32.lt_u (local.get $ii) (local.get $inHeight))
                       (then
-                        (local.set $tap (i32.add (local.get $w) (i32.mul (i32.add (i32.mul (local.get $p) (local.get $fw)) (local.get $q)) (local.get $pixel))))
+                        (local.set $tap (i32.add (i32.mul (local.get $p) (local.get $fw)) (local.get $q)))
+                        (local.set $tap (i32.add (local.get $w) (i32.mul (local.get $pixel)
+                          (select (i32.sub (i32.sub (i32.mul (local.get $fh) (local.get $fw)) (i32.const 1)) (local.get $tap)) (local.get $tap) (local.get $rotated)))))
                         (local.set $out (i32.add (local.get $outRow) (i32.mul (local.get $j0) (local.get $pixel))))
-                        (local.set $from (i32.add (local.get $dy) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $outHeight)) (local.get $ii))
-                          (local.get $outWidth)) (i32.add (local.get $j0) (local.get $shift))) (local.get $pixel))))
+                        (local.set $from (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inHeight)) (local.get $ii))
+                          (local.get $inWidth)) (i32.add (local.get $j0) (local.get $shift))) (local.get $pixel))))
                         (local.set $end (i32.add (local.get $outRow) (i32.mul (local.get $j1) (local.get $pixel))))
                         ;; per lane group (then per channel left over), the tap's weights held and the row walked
                         (local.set $c (i32.const 0))
@@ -240,8 +252,12 @@
                                 (br $onePixel)))
                             (local.set $c (i32.add (local.get $c) (i32.const 4)))
                             (br $one)))))
+                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
                     (br $tapRow)))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
                 (br $tapCol)))
+            (local.set $c0 (local.get $c1))
+            (br $chunkLoop)))
             (local.set $outRow (i32.add (local.get $outRow) (i32.mul (local.get $width) (local.get $pixel))))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $row)))

@@ -23,8 +23,9 @@
  * - `maxPoolGradApart`: the gradient of max pooling with windows that do not overlap, without
  *   branches (src/wasm/max-pool-grad.ts);
  * - `reluGrad`: ReLU's gradient dy * step(x) in one pass (src/wasm/relu-grad.ts);
- * - in the second module, `depthwiseFilterGrad` and `depthwiseInputGrad`: the filter and input
- *   gradients of a stride-1 depthwise convolution, four channels per SIMD product
+ * - in the second module, `depthwiseFilterGrad` and `depthwiseConv`: the filter gradient of a
+ *   stride-1 depthwise convolution, and the convolution itself and its input gradient (the
+ *   convolution of dy by the rotated filter), four channels per SIMD product
  *   (src/depthwise-backprop.ts), and `pointwiseFilterGrad`: the filter gradient of a 1x1
  *   convolution straight from x and dy, in the order of the backend's own matrix product
  *   (src/conv2d-backprop.ts).
@@ -228,9 +229,17 @@ export interface HeapModule {
    * convolution (multiplier 1) by the float32 filter w [fh, fw, channels] giving dy [batch,
    * outHeight, outWidth, channels], with padding `top` and `left`: per channel, the float32 sum from
    * +0 of dy times w over the taps inside dy, columns of taps from the last to the first and, within
-   * each, rows from the last to the first.
+   * each, rows from the last to the first (the rotated filter's, in {@link depthwiseConv}'s order).
    */
   depthwiseInputGrad(dy: number, w: number, to: number, shape: readonly [number, number, number, number], outHeight: number, outWidth: number,
+    fh: number, fw: number, top: number, left: number): void;
+  /**
+   * The stride-1, undilated depthwise convolution (multiplier 1) [batch, outHeight, outWidth,
+   * channels] at `to` of float32 x [batch, inHeight, inWidth, channels] by w [fh, fw, channels],
+   * padded by `top` and `left`: per channel, the float32 sum from +0 of x times w over the taps
+   * inside x, column of taps by column, each column's rows in order.
+   */
+  depthwiseConv(x: number, w: number, to: number, shape: readonly [number, number, number, number], outHeight: number, outWidth: number,
     fh: number, fw: number, top: number, left: number): void;
 }
 
@@ -284,7 +293,7 @@ function instantiate(memory: WebAssembly.Memory): HeapModule | null {
     const channelOp = exports['channelOp'] as (...args: number[]) => void;
     const reluGrad = exports['reluGrad'] as (dy: number, x: number, dst: number, count: number) => void;
     const pointwiseFilterGrad = exports['pointwiseFilterGrad'] as Exported;
-    const depthwiseInputGrad = exports['depthwiseInputGrad'] as (...args: number[]) => void;
+    const depthwiseConv = exports['depthwiseConv'] as (...args: number[]) => void;
     return {
       copyRows: (from, to, rows, length, fromStride, toStride) => copyRows(from * 4, to * 4, rows, length * 4, fromStride * 4, toStride * 4),
       addRows: (from, to, outer, reduced, inner, mean) => addRows(from * 4, to * 4, outer, reduced, inner, mean ? 1 : 0),
@@ -304,8 +313,11 @@ function instantiate(memory: WebAssembly.Memory): HeapModule | null {
         if (outChannels % 4 !== 0) throw new Error(`@sa-unet/tfjs-kernels: pointwiseFilterGrad needs a multiple of 4 output channels, got ${outChannels}`);
         pointwiseFilterGrad(x * 4, dy * 4, to * 4, rows, inChannels, outChannels);
       },
+      // the input gradient is the convolution of dy by the rotated filter, padded by what the forward pass left out
       depthwiseInputGrad: (dy, w, to, [batch, height, width, channels], outHeight, outWidth, fh, fw, top, left) =>
-        depthwiseInputGrad(dy * 4, w * 4, to * 4, batch, height, width, channels, outHeight, outWidth, fh, fw, top, left),
+        depthwiseConv(dy * 4, w * 4, to * 4, batch, height, width, channels, outHeight, outWidth, fh, fw, fh - 1 - top, fw - 1 - left, 1),
+      depthwiseConv: (x, w, to, [batch, inHeight, inWidth, channels], outHeight, outWidth, fh, fw, top, left) =>
+        depthwiseConv(x * 4, w * 4, to * 4, batch, outHeight, outWidth, channels, inHeight, inWidth, fh, fw, top, left, 0),
     };
   } catch {
     return null; // e.g. a Content-Security-Policy without 'wasm-unsafe-eval'

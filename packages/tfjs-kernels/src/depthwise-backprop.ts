@@ -10,6 +10,7 @@ import { convInfo, type ConvAttrs } from './conv-geometry.js';
 import { compositeKernel, KernelOps, transposedConvInput, zerosIfEmpty } from './kernel-ops.js';
 import { heapStart, type WasmBackendInternals } from './wasm/backend-internals.js';
 import { heapModule } from './wasm/heap-module.js';
+import { depthwiseInXnnpackOrder } from './wasm/conv-forward.js';
 
 
 /**
@@ -75,28 +76,24 @@ export function depthwiseBackpropFilterKernel(backendName: string) {
 }
 
 /**
- * On wasm, where the heap module runs: the input gradient of a stride-1, undilated 3x3 or 5x5
- * depthwise convolution of multiplier 1 (the scale-attentional layer's),
- * summed straight from dy and the filter four channels at a time, each sum in the order of XNNPACK's
- * depthwise convolution of the composed form (its taps column by column, so the values are the
- * composed form's bit for bit, without rotating the filter or making an XNNPACK operator per call;
- * only an infinite or NaN weight differs: XNNPACK multiplied it by padding's zeros, the taps outside
- * dy are skipped here, as on the cpu backend);
- * or null for anything else (other filter sizes: XNNPACK's order differs, e.g. row by row at 7x7).
+ * On wasm, where the heap module runs and where {@link depthwiseInXnnpackOrder} (a stride-1,
+ * undilated 3x3 or 5x5 filter of multiplier 1: the scale-attentional layer's): the input gradient
+ * summed straight from dy and the filter, four channels at a time, each sum in the order of
+ * XNNPACK's depthwise convolution in the composed form (so its values bit for bit, but for an
+ * infinite or NaN weight, which XNNPACK multiplied by padding's zeros: the taps outside dy are
+ * skipped here, as on the cpu backend), without rotating the filter or making an XNNPACK operator
+ * per call; or null.
  */
 function depthwiseInputGradInHeap(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inputShape: number[], attrs: ConvAttrs): TensorInfo | null {
-  const [fh, fw, , multiplier] = filter.shape as [number, number, number, number];
-  if (ops.backendName !== 'wasm' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || multiplier !== 1
-    || fh !== fw || (fh !== 3 && fh !== 5)) return null;
+  if (ops.backendName !== 'wasm') return null;
+  const info = convInfo(inputShape, filter.shape, attrs, true);
+  if (!depthwiseInXnnpackOrder(dy, filter, info)) return null;
   const backend = ops.backend as WasmBackendInternals;
   const heap = heapModule(backend);
   if (heap === null) return null;
-  const info = convInfo(inputShape, filter.shape, attrs, true);
-  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1
-    || info.dataFormat !== 'channelsLast') return null;
   const out = ops.adopt(backend.makeOutput([...inputShape], 'float32'));
   heap.depthwiseInputGrad(heapStart(backend, dy), heapStart(backend, filter), heapStart(backend, out), inputShape as [number, number, number, number],
-    info.outHeight, info.outWidth, fh, fw, info.padInfo.top, info.padInfo.left);
+    info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left);
   return out;
 }
 

@@ -64,21 +64,31 @@ export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[n
 }
 
 /**
- * A stride-1, undilated 3x3 or 5x5 depthwise convolution of multiplier 1 (the scale-attentional
- * layer's) in the heap module, four channels at a time, each sum in XNNPACK's order (its taps column
- * by column), so the stock kernel's values bit for bit, but for an infinite or NaN weight, which
- * XNNPACK multiplies by padding's zeros and the module skips with the taps outside x, as the cpu
- * backend does; or null for anything else (other filter sizes: XNNPACK's order differs, e.g. row
- * by row at 7x7).
+ * Whether the heap module's `depthwiseConv` adds this depthwise convolution's taps in XNNPACK's
+ * order, and so gives its values: float32, stride 1, undilated, multiplier 1 (the
+ * scale-attentional layer's), and a 3x3 or 5x5 filter, whose taps XNNPACK adds column by column
+ * (at 7x7 it adds them row by row). Its input gradient, a depthwise convolution of dy by the
+ * rotated filter, qualifies on the same terms.
+ */
+export function depthwiseInXnnpackOrder(x: TensorInfo, filter: TensorInfo, info: ReturnType<typeof convInfo>): boolean {
+  const [fh, fw, , multiplier] = filter.shape as [number, number, number, number];
+  return x.dtype === 'float32' && filter.dtype === 'float32' && multiplier === 1 && fh === fw && (fh === 3 || fh === 5)
+    && info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1
+    && info.dataFormat === 'channelsLast';
+}
+
+/**
+ * The depthwise convolution in the heap module, four channels at a time, where
+ * {@link depthwiseInXnnpackOrder}: the stock kernel's values bit for bit, but for an infinite or
+ * NaN weight, which XNNPACK multiplies by padding's zeros and the module skips with the taps
+ * outside x, as the cpu backend does; or null.
  */
 function depthwiseConvInHeap(backend: WasmBackendInternals, x: TensorInfo, filter: TensorInfo, info: ReturnType<typeof convInfo>): TensorInfo | null {
-  const [fh, fw, , multiplier] = filter.shape as [number, number, number, number];
-  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || multiplier !== 1 || fh !== fw || (fh !== 3 && fh !== 5)
-    || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  if (!depthwiseInXnnpackOrder(x, filter, info)) return null;
   const heap = heapModule(backend);
   if (heap === null) return null;
   const out = backend.makeOutput(info.outShape, 'float32');
   heap.depthwiseConv(heapStart(backend, x), heapStart(backend, filter), heapStart(backend, out), x.shape as [number, number, number, number],
-    info.outHeight, info.outWidth, fh, fw, info.padInfo.top, info.padInfo.left);
+    info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left);
   return out;
 }

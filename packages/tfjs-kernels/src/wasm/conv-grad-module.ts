@@ -1,8 +1,9 @@
 /**
- * The bytes of the heap module's convolution gradients (src/wasm/heap-module.ts instantiates them
- * beside HEAP_MODULE), a 1698-byte WebAssembly module of ours assembled from conv-grad-module.wat by
- * wabt 1.0.39 (`parseWat(..., { simd: true }).toBinary({})`): a module of its own, since browsers
- * compile synchronously on their main thread only modules of up to 4 KB.
+ * The bytes of the heap module's convolution kernels, the depthwise convolution and the convolution
+ * gradients (src/wasm/heap-module.ts instantiates them beside HEAP_MODULE), a 1698-byte WebAssembly module
+ * of ours assembled from conv-grad-module.wat by wabt 1.0.39 (`parseWat(..., { simd: true })
+ * .toBinary({})`): a module of its own, since browsers compile synchronously on their main thread
+ * only modules of up to 4 KB.
  */
 export const CONV_GRAD_MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x2d, 0x03, 0x60, 0x0f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f,

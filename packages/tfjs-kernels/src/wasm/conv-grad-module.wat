@@ -1,6 +1,6 @@
 ;; The source of CONV_GRAD_MODULE in conv-grad-module.ts (a test assembles it with wabt and
-;; compares the bytes): the convolution gradients of the heap module (src/wasm/heap-module.ts),
-;; a module of their own so that each stays below the 4 KB browsers compile synchronously. It
+;; compares the bytes): the convolution kernels of the heap module (src/wasm/heap-module.ts), the
+;; depthwise convolution and the convolution gradients, a module of their own so that each stays below the 4 KB browsers compile synchronously. It
 ;; imports the memory of tfjs-backend-wasm's module, the heap that holds every tensor. Addresses and
 ;; strides are in bytes.
 (module

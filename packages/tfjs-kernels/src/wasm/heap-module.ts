@@ -1,9 +1,9 @@
 /**
  * Copies, transposes, sums and normalizes inside the wasm backend's heap by a 3085-byte WebAssembly module of ours
- * (src/wasm/heap-module.wat), and computes convolution gradients by a second (CONV_GRAD_MODULE,
- * src/wasm/conv-grad-module.wat; two, as browsers compile only modules of up to 4 KB synchronously
- * on their main thread), both importing tfjs-backend-wasm's memory, where JavaScript would loop
- * over the values one by one:
+ * (src/wasm/heap-module.wat), and computes depthwise convolutions and convolution gradients by a
+ * second (CONV_GRAD_MODULE, src/wasm/conv-grad-module.wat; two, as browsers compile only modules of
+ * up to 4 KB synchronously on their main thread), both importing tfjs-backend-wasm's memory, where
+ * JavaScript would loop over the values one by one:
  * - `copyRows`: evenly spaced rows of 4-byte values in one call, 16 bytes per SIMD load and store
  *   (the copy kernels: concatenating the scale-attentional layer's four stages of 4 to 16
  *   channels, splitting them again in its gradient, transposing [n, h·w, c] to [h·w, n, c] in
@@ -23,6 +23,7 @@
  * - `maxPoolGradApart`: the gradient of max pooling with windows that do not overlap, without
  *   branches (src/wasm/max-pool-grad.ts);
  * - `reluGrad`: ReLU's gradient dy * step(x) in one pass (src/wasm/relu-grad.ts);
+ * - `channelOp`: Multiply and Add by an operand broadcast over the pixels (src/wasm/channel-ops.ts);
  * - in the second module, `depthwiseFilterGrad` and `depthwiseConv`: the filter gradient of a
  *   stride-1 depthwise convolution, and the convolution itself and its input gradient (the
  *   convolution of dy by the rotated filter), four channels per SIMD product

@@ -111,6 +111,8 @@ function filterGradShiftedRows(ops: KernelOps, x: TensorInfo, dy: TensorInfo, in
   // Each large temporary is released as soon as it is read: this kernel's peak stays near the
   // convolution form's (two copies of x and one of dy beside its inputs).
   const { padded, hp, wp } = padToTapGrid(ops, x, info);
+  const inHeap = filterGradShiftedRowsInHeap(ops, padded, dy, info, hp, wp);
+  if (inHeap !== null) return inHeap;
   const paddedRows = ops.reshape(padded, [n * hp * wp, c]);
   const xT = ops.transpose(paddedRows, [1, 0]);
   ops.release(paddedRows, padded);
@@ -121,6 +123,33 @@ function filterGradShiftedRows(ops: KernelOps, x: TensorInfo, dy: TensorInfo, in
   const dyRows = ops.slice(dyPaddedRows, [0, 0], [rows, o]);
   ops.release(dyPaddedRows, dyPadded);
   return productPerTap(ops, info, ops.reshape(dyRows, [1, rows, o]), (p, q) => ops.slice(xT, [0, p * dh * wp + q * dw], [c, rows]));
+}
+
+/**
+ * On wasm, where the heap module runs: {@link filterGradShiftedRows}' products summed straight from
+ * the padded x and dy, tap by tap, each tap's run of rows read where it lies (`pointwiseFilterGrad`
+ * from the run's first row: the same sums in the same order as the matrix products, so their values
+ * bit for bit), without transposing x, slicing a run per tap or packing dy; output channels a
+ * multiple of 4, else null.
+ */
+function filterGradShiftedRowsInHeap(ops: KernelOps, padded: TensorInfo, dy: TensorInfo, info: ReturnType<typeof convInfo>, hp: number, wp: number): TensorInfo | null {
+  const { batchSize: n, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
+  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  if (ops.backendName !== 'wasm' || padded.dtype !== 'float32' || dy.dtype !== 'float32' || o % 4 !== 0) return null;
+  const backend = ops.backend as WasmBackendInternals;
+  const heap = heapModule(backend);
+  if (heap === null) return null;
+  const rows = n * hp * wp - ((fh - 1) * dh * wp + (fw - 1) * dw);
+  const dyPadded = ops.cropOrPad(dy, 0, hp - ho, 0, wp - wo);
+  const out = ops.adopt(backend.makeOutput([fh, fw, c, o], 'float32'));
+  const [xAt, dyAt, outAt] = [heapStart(backend, padded), heapStart(backend, dyPadded), heapStart(backend, out)];
+  for (let p = 0; p < fh; p++) {
+    for (let q = 0; q < fw; q++) {
+      heap.pointwiseFilterGrad(xAt + (p * dh * wp + q * dw) * c, dyAt, outAt + (p * fw + q) * c * o, rows, c, o);
+    }
+  }
+  ops.release(dyPadded);
+  return out;
 }
 
 /**

@@ -104,6 +104,29 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
     expect(spy).not.toHaveBeenCalled();
   });
 
+  it.each([
+    ['3x3 same, 16 to 16 channels at 20x20 (one run of rows per tap)', [4, 20, 20, 16], [3, 3, 16, 16], 'same', 1],
+    ['3x3 valid, 5 to 12 channels', [2, 20, 18, 5], [3, 3, 5, 12], 'valid', 1],
+    ['5x5 same, dilation 2, 3 to 8 channels', [1, 16, 18, 3], [5, 5, 3, 8], 'same', 2],
+  ] as Array<[string, Shape4, Shape4, 'same' | 'valid', number]>)('larger filters at stride 1 by shifted rows, %s: the composed form\'s values bit for bit, one module call per tap', async (_, xShape, filterShape, pad, dilation) => {
+    const spy = vi.spyOn(heapModule(tf.backend())!, 'pointwiseFilterGrad');
+    const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, 1, dilation, pad);
+    const x = seededMagnitudes(xShape, 10);
+    const dy = seededMagnitudes([xShape[0], info.outHeight, info.outWidth, filterShape[3]], 11);
+    const run = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
+      { strides: 1, pad, dilations: dilation, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape } as never) as tf.Tensor;
+    const before = tf.memory().numTensors;
+    const heap = run();
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(spy).toHaveBeenCalledTimes(filterShape[0] * filterShape[1]);
+    useHeapModule(false);
+    const composed = run();
+    useHeapModule(true);
+    expect(heap.shape).toEqual(filterShape);
+    expect(bits(new Float32Array(await heap.data()))).toEqual(bits(new Float32Array(await composed.data())));
+    tf.dispose([x, dy, heap, composed]);
+  });
+
   it('a 1x1 convolution\'s gradient through tf.grad: the documented sums', async () => {
     const x = seededMagnitudes([2, 7, 9, 6], 7);
     const filter = seededMagnitudes([1, 1, 6, 8], 8);

@@ -101,16 +101,19 @@
   ;; the filter gradient of a 1x1 convolution, dst[c, o] = the float32 sum over r, in order from
   ;; +0, of x[r, c] dy[r, o] for float32 x [rows, inChannels] and dy [rows, outChannels] (what the
   ;; wasm backend's BatchMatMul of x transposed and dy gives, without the transpose and packing).
-  ;; Four outputs per SIMD lane group and four input channels at a time (the last group's repeats
-  ;; of its last channel compute and store the same sums); the rows in blocks of 64, each block's
-  ;; sums carried over in dst, so that a block of x is read from the cache once per group.
+  ;; Four input channels by eight outputs (two SIMD lane groups) at a time, each sum in a register
+  ;; lane of its own (the last channels repeat the last channel, and the last lane group the one
+  ;; before, computing and storing the same sums); the rows in blocks of 64, each block's sums
+  ;; carried over in dst, so that a block of x is read from the cache once per tile.
   (func (export "pointwiseFilterGrad") (param $x i32) (param $dy i32) (param $dst i32) (param $rows i32) (param $cin i32) (param $cout i32)
     (local $xPixel i32) (local $dyPixel i32) (local $r0 i32) (local $r1 i32) (local $c i32) (local $c1 i32) (local $c2 i32) (local $c3 i32)
-    (local $last i32) (local $o i32) (local $xr i32) (local $dyr i32) (local $end i32) (local $at i32)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $d v128)
+    (local $last i32) (local $lastGroup i32) (local $o i32) (local $o1 i32) (local $xr i32) (local $dyr i32) (local $end i32)
+    (local $at i32) (local $at1 i32) (local $s v128) (local $d v128) (local $e v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
     (local.set $xPixel (i32.shl (local.get $cin) (i32.const 2)))
     (local.set $dyPixel (i32.shl (local.get $cout) (i32.const 2)))
     (local.set $last (i32.sub (local.get $xPixel) (i32.const 4)))
+    (local.set $lastGroup (i32.sub (local.get $dyPixel) (i32.const 16)))
     (memory.fill (local.get $dst) (i32.const 0) (i32.mul (local.get $cin) (local.get $dyPixel)))
     (block $blocksDone
       (loop $rowBlock
@@ -127,31 +130,51 @@
             (block $outsDone
               (loop $outs
                 (br_if $outsDone (i32.ge_u (local.get $o) (local.get $dyPixel)))
+                (local.set $o1 (select (local.get $lastGroup) (i32.add (local.get $o) (i32.const 16)) (i32.gt_u (i32.add (local.get $o) (i32.const 16)) (local.get $lastGroup))))
                 ;; dst row c is at dst + c / 4 * dyPixel = dst + c * cout
                 (local.set $at (i32.add (local.get $dst) (local.get $o)))
+                (local.set $at1 (i32.add (local.get $dst) (local.get $o1)))
                 (local.set $a0 (v128.load align=1 (i32.add (local.get $at) (i32.mul (local.get $c) (local.get $cout)))))
                 (local.set $a1 (v128.load align=1 (i32.add (local.get $at) (i32.mul (local.get $c1) (local.get $cout)))))
                 (local.set $a2 (v128.load align=1 (i32.add (local.get $at) (i32.mul (local.get $c2) (local.get $cout)))))
                 (local.set $a3 (v128.load align=1 (i32.add (local.get $at) (i32.mul (local.get $c3) (local.get $cout)))))
+                (local.set $b0 (v128.load align=1 (i32.add (local.get $at1) (i32.mul (local.get $c) (local.get $cout)))))
+                (local.set $b1 (v128.load align=1 (i32.add (local.get $at1) (i32.mul (local.get $c1) (local.get $cout)))))
+                (local.set $b2 (v128.load align=1 (i32.add (local.get $at1) (i32.mul (local.get $c2) (local.get $cout)))))
+                (local.set $b3 (v128.load align=1 (i32.add (local.get $at1) (i32.mul (local.get $c3) (local.get $cout)))))
                 (local.set $xr (i32.add (local.get $x) (i32.mul (local.get $r0) (local.get $xPixel))))
-                (local.set $dyr (i32.add (i32.add (local.get $dy) (i32.mul (local.get $r0) (local.get $dyPixel))) (local.get $o)))
+                (local.set $dyr (i32.add (local.get $dy) (i32.mul (local.get $r0) (local.get $dyPixel))))
                 (local.set $end (i32.add (local.get $dy) (i32.mul (local.get $r1) (local.get $dyPixel))))
                 (block $rowsDone
                   (loop $row
                     (br_if $rowsDone (i32.ge_u (local.get $dyr) (local.get $end)))
-                    (local.set $d (v128.load align=1 (local.get $dyr)))
-                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.splat (f32.load align=1 (i32.add (local.get $xr) (local.get $c)))) (local.get $d))))
-                    (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.splat (f32.load align=1 (i32.add (local.get $xr) (local.get $c1)))) (local.get $d))))
-                    (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.splat (f32.load align=1 (i32.add (local.get $xr) (local.get $c2)))) (local.get $d))))
-                    (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.splat (f32.load align=1 (i32.add (local.get $xr) (local.get $c3)))) (local.get $d))))
+                    (local.set $d (v128.load align=1 (i32.add (local.get $dyr) (local.get $o))))
+                    (local.set $e (v128.load align=1 (i32.add (local.get $dyr) (local.get $o1))))
+                    (local.set $s (f32x4.splat (f32.load align=1 (i32.add (local.get $xr) (local.get $c)))))
+                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (local.get $d))))
+                    (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $s) (local.get $e))))
+                    (local.set $s (f32x4.splat (f32.load align=1 (i32.add (local.get $xr) (local.get $c1)))))
+                    (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (local.get $d))))
+                    (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $s) (local.get $e))))
+                    (local.set $s (f32x4.splat (f32.load align=1 (i32.add (local.get $xr) (local.get $c2)))))
+                    (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (local.get $d))))
+                    (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $s) (local.get $e))))
+                    (local.set $s (f32x4.splat (f32.load align=1 (i32.add (local.get $xr) (local.get $c3)))))
+                    (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (local.get $d))))
+                    (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $s) (local.get $e))))
                     (local.set $xr (i32.add (local.get $xr) (local.get $xPixel)))
                     (local.set $dyr (i32.add (local.get $dyr) (local.get $dyPixel)))
                     (br $row)))
+                ;; b before a: where o1 is o (four outputs), a's sums are the same and stored last
+                (v128.store align=1 (i32.add (local.get $at1) (i32.mul (local.get $c) (local.get $cout))) (local.get $b0))
+                (v128.store align=1 (i32.add (local.get $at1) (i32.mul (local.get $c1) (local.get $cout))) (local.get $b1))
+                (v128.store align=1 (i32.add (local.get $at1) (i32.mul (local.get $c2) (local.get $cout))) (local.get $b2))
+                (v128.store align=1 (i32.add (local.get $at1) (i32.mul (local.get $c3) (local.get $cout))) (local.get $b3))
                 (v128.store align=1 (i32.add (local.get $at) (i32.mul (local.get $c) (local.get $cout))) (local.get $a0))
                 (v128.store align=1 (i32.add (local.get $at) (i32.mul (local.get $c1) (local.get $cout))) (local.get $a1))
                 (v128.store align=1 (i32.add (local.get $at) (i32.mul (local.get $c2) (local.get $cout))) (local.get $a2))
                 (v128.store align=1 (i32.add (local.get $at) (i32.mul (local.get $c3) (local.get $cout))) (local.get $a3))
-                (local.set $o (i32.add (local.get $o) (i32.const 16)))
+                (local.set $o (i32.add (local.get $o) (i32.const 32)))
                 (br $outs)))
             (local.set $c (i32.add (local.get $c) (i32.const 16)))
             (br $channels)))

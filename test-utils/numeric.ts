@@ -63,3 +63,14 @@ export function discMask(h: number, w: number, radius: number, cy = (h - 1) / 2,
   }
   return out;
 }
+
+/** The bit patterns of float32 values as int32s, to compare results bit for bit (signed zeros and NaN payloads included). */
+export function float32Bits(values: ArrayLike<number>): number[] {
+  const f = values instanceof Float32Array ? values : Float32Array.from(values);
+  return Array.from(new Int32Array(f.buffer, f.byteOffset, f.length));
+}
+
+/** A float32 tensor's values as bits ({@link float32Bits}). */
+export async function tensorBits(t: tf.Tensor): Promise<number[]> {
+  return float32Bits((await t.data()) as Float32Array);
+}

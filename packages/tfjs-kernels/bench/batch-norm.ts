@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { dispose, timedEachWay } from './heap-module-ways.js';
+import { timedEachWay } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 const shapes = [[4, 64, 64, 16], [4, 32, 32, 64], [4, 128, 128, 8], [4, 128, 128, 32], [1, 256, 256, 32], [4, 8, 8, 256], [4, 64, 64, 13]];
@@ -19,7 +19,7 @@ for (const shape of shapes) {
   const x = tf.randomNormal(shape, 0, 2, 'float32', 1);
   const [mean, offset] = [2, 3].map((seed) => tf.randomNormal([channels], 0, 1, 'float32', seed));
   const [variance, scale] = [4, 5].map((seed) => tf.randomUniform([channels], 0.1, 3, 'float32', seed));
-  const call = () => dispose(tf.batchNorm(x, mean!, variance!, offset, scale, 1e-3));
+  const call = () => tf.batchNorm(x, mean!, variance!, offset, scale, 1e-3).dispose();
   const { stock, ours } = await timedEachWay(call);
   console.log(`| [${shape.join(',')}] | ${stock.toFixed(3)} | ${ours.toFixed(3)} | ${(stock / ours).toFixed(1)}x |`);
   tf.dispose([x, mean!, offset!, variance!, scale!]);

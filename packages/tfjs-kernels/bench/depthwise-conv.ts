@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
 import { useHeapModule } from '../src/wasm/heap-module.js';
-import { dispose, bestOfAlternatingRounds } from './heap-module-ways.js';
+import { bestOfAlternatingRounds } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -31,7 +31,7 @@ for (const kernel of ['DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInp
     const run = () => forward
       ? tf.depthwiseConv2d(input as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same')
       : tf.engine().runKernel(kernel, { dy: input, filter }, { strides: 1, pad: 'same', dilations: 1, dimRoundingMode: undefined, inputShape: shape } as never) as tf.Tensor;
-    const call = () => dispose(run());
+    const call = () => run().dispose();
     const { without, module } = await bestOfAlternatingRounds({
       without: { setUp: () => useHeapModule(false), call },
       module: { setUp: () => useHeapModule(true), call },

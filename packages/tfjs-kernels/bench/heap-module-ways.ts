@@ -1,5 +1,10 @@
-/** Timing wasm kernels several ways in one run, for the heap module's benches. */
-import * as tf from '@tensorflow/tfjs-core';
+/**
+ * Timing wasm kernels several ways in one run, for the heap module's benches. The wasm backend's
+ * kernels finish before they return, so a call is timed whole without reading its result; a read
+ * through tf.slice, as these benches did until 2026-12-06, timed the Slice kernel of the way being
+ * measured too (the stock one took about 0.55 ms more than ours for a 4-D tensor, which overstated
+ * every stock time by that much).
+ */
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
 import { useHeapModule } from '../src/wasm/heap-module.js';
 import { medianMs } from './median-ms.js';
@@ -36,14 +41,4 @@ export function timedEachWay(f: () => unknown): Promise<{ stock: number; javascr
     javascript: { setUp: () => { registerTrainingKernels(); useHeapModule(false); }, call: f },
     ours: { setUp: () => useHeapModule(true), call: f },
   });
-}
-
-/**
- * Disposes t. The wasm backend's kernels finish before they return, so a call is timed whole
- * without reading its result; a read through tf.slice, as these benches did until 2026-12-06, timed
- * the Slice kernel of the way being measured too (the stock one took about 0.55 ms more than ours
- * for a 4-D tensor, which overstated every stock time by that much).
- */
-export function dispose(t: tf.Tensor): void {
-  t.dispose();
 }

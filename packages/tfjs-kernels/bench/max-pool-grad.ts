@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
 import { maxPoolGradient, planeGeometry } from '../src/windows.js';
-import { dispose, bestOfAlternatingRounds } from './heap-module-ways.js';
+import { bestOfAlternatingRounds } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -23,8 +23,8 @@ for (const shape of shapes) {
   const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 2);
   const info = tf.backend_util.computePool2DInfo(shape, 2, 2, 1, 'valid');
   const { general, module } = await bestOfAlternatingRounds({
-    general: { call: () => dispose(tf.engine().makeTensorFromTensorInfo(maxPoolGradient(tf.backend(), planeGeometry(info), x, dy, 'first'))) },
-    module: { call: () => dispose(tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) as tf.Tensor) },
+    general: { call: () => tf.engine().makeTensorFromTensorInfo(maxPoolGradient(tf.backend(), planeGeometry(info), x, dy, 'first')).dispose() },
+    module: { call: () => (tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) as tf.Tensor).dispose() },
   });
   console.log(`| [${shape.join(',')}] | ${general.toFixed(3)} | ${module.toFixed(3)} | ${(general / module).toFixed(1)}x |`);
   tf.dispose([x, y, dy]);

@@ -28,7 +28,8 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TensorInfo, dy: TensorIn
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
   if (isPointwise(info)) {
-    const inHeap = pointwiseFilterGradInHeap(ops, x, dy, c, o);
+    // x is its own tap grid: one run of rows, every pixel
+    const inHeap = filterGradByRunsInHeap(ops, x, dy, info, h, w);
     if (inHeap !== null) return inHeap;
     const xT = ops.transpose(ops.reshape(x, [n * h * w, c]), [1, 0]);
     const product = ops.matMul(ops.reshape(xT, [1, c, n * h * w]), ops.reshape(dy, [1, n * h * w, o]));
@@ -45,22 +46,6 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TensorInfo, dy: TensorIn
   let g = ops.conv2d(xT, dyT, [dh, dw], [[0, 0], [padInfo.top, bottom], [padInfo.left, right], [0, 0]], [sh, sw]);
   if (g.shape[1] !== fh || g.shape[2] !== fw) g = ops.slice(g, [0, 0, 0, 0], [c, fh, fw, o]);
   return ops.transpose(g, [1, 2, 0, 3]);
-}
-
-/**
- * On wasm, where the heap module runs: the 1x1 filter gradient X^T dY summed straight from x and dy
- * (four output channels at a time, so their count a multiple of 4), each sum in the order of the
- * backend's BatchMatMul and so its values bit for bit, without transposing x, copying dy and
- * packing it for XNNPACK; or null.
- */
-function pointwiseFilterGradInHeap(ops: KernelOps, x: TensorInfo, dy: TensorInfo, c: number, o: number): TensorInfo | null {
-  if (ops.backendName !== 'wasm' || x.dtype !== 'float32' || dy.dtype !== 'float32' || o % 4 !== 0) return null;
-  const backend = ops.backend as WasmBackendInternals;
-  const heap = heapModule(backend);
-  if (heap === null) return null;
-  const out = ops.adopt(backend.makeOutput([1, 1, c, o], 'float32'));
-  heap.pointwiseFilterGrad(heapStart(backend, x), heapStart(backend, dy), heapStart(backend, out), x.shape.slice(0, 3).reduce((a, b) => a * b, 1), c, o);
-  return out;
 }
 
 type FilterGradMethod = 'convolution' | 'shifted-rows' | 'per-tap';
@@ -107,17 +92,16 @@ function padToTapGrid(ops: KernelOps, x: TensorInfo, info: ReturnType<typeof con
  */
 function filterGradShiftedRows(ops: KernelOps, x: TensorInfo, dy: TensorInfo, info: ReturnType<typeof convInfo>): TensorInfo {
   const { batchSize: n, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
-  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
   // Each large temporary is released as soon as it is read: this kernel's peak stays near the
   // convolution form's (two copies of x and one of dy beside its inputs).
   const { padded, hp, wp } = padToTapGrid(ops, x, info);
-  const inHeap = filterGradShiftedRowsInHeap(ops, padded, dy, info, hp, wp);
+  const inHeap = filterGradByRunsInHeap(ops, padded, dy, info, hp, wp);
   if (inHeap !== null) return inHeap;
   const paddedRows = ops.reshape(padded, [n * hp * wp, c]);
   const xT = ops.transpose(paddedRows, [1, 0]);
   ops.release(paddedRows, padded);
-  // The last output pixel sits this many rows before the end of the grid: no run goes past it.
-  const rows = n * hp * wp - ((fh - 1) * dh * wp + (fw - 1) * dw);
+  const rows = runLength(info, hp, wp);
   const dyPadded = ops.cropOrPad(dy, 0, hp - ho, 0, wp - wo);
   const dyPaddedRows = ops.reshape(dyPadded, [n * hp * wp, o]);
   const dyRows = ops.slice(dyPaddedRows, [0, 0], [rows, o]);
@@ -125,24 +109,30 @@ function filterGradShiftedRows(ops: KernelOps, x: TensorInfo, dy: TensorInfo, in
   return productPerTap(ops, info, ops.reshape(dyRows, [1, rows, o]), (p, q) => ops.slice(xT, [0, p * dh * wp + q * dw], [c, rows]));
 }
 
+/** Rows per tap's run in the flattened [n*hp*wp] grid: the last output pixel sits this many rows before its end, so no run goes past it. */
+function runLength(info: ReturnType<typeof convInfo>, hp: number, wp: number): number {
+  const { batchSize: n, filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  return n * hp * wp - ((fh - 1) * dh * wp + (fw - 1) * dw);
+}
+
 /**
- * On wasm, where the heap module runs: {@link filterGradShiftedRows}' products summed straight from
- * the padded x and dy, tap by tap, each tap's run of rows read where it lies (`pointwiseFilterGrad`
- * from the run's first row: the same sums in the same order as the matrix products, so their values
- * bit for bit), without transposing x, slicing a run per tap or packing dy; output channels a
- * multiple of 4, else null.
+ * On wasm, where the heap module runs: the products of {@link filterGradShiftedRows} (and a 1x1
+ * filter's X^T dY, whose grid is x itself) summed straight from x on the tap grid and dy, one
+ * `pointwiseFilterGrad` per tap from its run's first row: the same sums in the same order as the
+ * backend's matrix products, so their values bit for bit, without transposing x, copying a run per
+ * tap or packing dy for XNNPACK. Output channels a multiple of 4, else null.
  */
-function filterGradShiftedRowsInHeap(ops: KernelOps, padded: TensorInfo, dy: TensorInfo, info: ReturnType<typeof convInfo>, hp: number, wp: number): TensorInfo | null {
-  const { batchSize: n, inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
+function filterGradByRunsInHeap(ops: KernelOps, grid: TensorInfo, dy: TensorInfo, info: ReturnType<typeof convInfo>, hp: number, wp: number): TensorInfo | null {
+  const { inChannels: c, outHeight: ho, outWidth: wo, outChannels: o } = info;
   const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
-  if (ops.backendName !== 'wasm' || padded.dtype !== 'float32' || dy.dtype !== 'float32' || o % 4 !== 0) return null;
+  if (ops.backendName !== 'wasm' || grid.dtype !== 'float32' || dy.dtype !== 'float32' || o % 4 !== 0) return null;
   const backend = ops.backend as WasmBackendInternals;
   const heap = heapModule(backend);
   if (heap === null) return null;
-  const rows = n * hp * wp - ((fh - 1) * dh * wp + (fw - 1) * dw);
+  const rows = runLength(info, hp, wp);
   const dyPadded = ops.cropOrPad(dy, 0, hp - ho, 0, wp - wo);
   const out = ops.adopt(backend.makeOutput([fh, fw, c, o], 'float32'));
-  const [xAt, dyAt, outAt] = [heapStart(backend, padded), heapStart(backend, dyPadded), heapStart(backend, out)];
+  const [xAt, dyAt, outAt] = [heapStart(backend, grid), heapStart(backend, dyPadded), heapStart(backend, out)];
   for (let p = 0; p < fh; p++) {
     for (let q = 0; q < fw; q++) {
       heap.pointwiseFilterGrad(xAt + (p * dh * wp + q * dw) * c, dyAt, outAt + (p * fw + q) * c * o, rows, c, o);

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTrainingKernel, registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
-import { seededUniform } from '../../../test-utils/numeric.js';
+import { seededUniform, tensorBits } from '../../../test-utils/numeric.js';
 import { maxPoolGradient, planeGeometry } from '../src/windows.js';
 import { heapModule } from '../src/wasm/heap-module.js';
 
@@ -93,8 +93,7 @@ describe('MaxPoolGrad on wasm', () => {
     const info = tf.backend_util.computePool2DInfo(shape, window, stride, 1, pad);
     const general = tf.engine().makeTensorFromTensorInfo(maxPoolGradient(tf.backend(), planeGeometry(info), x, dy, 'first'));
     expect(tf.memory().numTensors).toBe(before + 2);
-    const bits = async (t: tf.Tensor) => Array.from(new Int32Array(new Float32Array(await t.data()).buffer));
-    expect(await bits(heap)).toEqual(await bits(general));
+    expect(await tensorBits(heap)).toEqual(await tensorBits(general));
     expect(Array.from(await heap.data()).filter((v) => v !== 0 && !Number.isNaN(v)).length).toBeGreaterThan(0);
     tf.dispose([x, y, dy, heap, general]);
   });

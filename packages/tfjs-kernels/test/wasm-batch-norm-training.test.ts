@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededMagnitudes } from '../../../test-utils/numeric.js';
+import { seededMagnitudes, tensorBits } from '../../../test-utils/numeric.js';
 import { BATCH_NORM_KERNELS, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { useHeapModule } from '../src/wasm/heap-module.js';
 
@@ -19,7 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => useHeapModule(true));
 
-const bits = async (t: tf.Tensor) => Array.from(new Int32Array(new Float32Array(await t.data()).buffer));
 
 /** The zoo's composed moments and moving averages (unet-zoo/src/batch-norm.ts, without the kernels). */
 function composedMoments(x: tf.Tensor, movingMean: tf.Tensor, movingVariance: tf.Tensor, momentum: number): tf.Tensor[] {
@@ -66,7 +65,7 @@ describe.each([['with the heap module', true], ['without it (the stock kernels c
     const composed = tf.tidy(() => composedMoments(x, movingMean, movingVariance, 0.99));
     for (const [i, what] of ['mean', 'variance', 'movingMean', 'movingVariance'].entries()) {
       expect(ours[i]!.shape, what).toEqual([channels]);
-      expect(await bits(ours[i]!), what).toEqual(await bits(composed[i]!));
+      expect(await tensorBits(ours[i]!), what).toEqual(await tensorBits(composed[i]!));
     }
     tf.dispose([x, movingMean, movingVariance, ...ours, ...composed]);
   });
@@ -85,7 +84,7 @@ describe.each([['with the heap module', true], ['without it (the stock kernels c
     const composed = tf.tidy(() => composedGradient(dy, x, mean, variance, scale, 1e-3));
     for (const [i, what] of ['dx', 'dScale', 'dOffset'].entries()) {
       expect(ours[i]!.shape, what).toEqual(composed[i]!.shape);
-      expect(await bits(ours[i]!), what).toEqual(await bits(composed[i]!));
+      expect(await tensorBits(ours[i]!), what).toEqual(await tensorBits(composed[i]!));
     }
     tf.dispose([x, dy, mean, variance, scale, ...ours, ...composed]);
   });
@@ -100,7 +99,7 @@ describe.each([['with the heap module', true], ['without it (the stock kernels c
     const ours = tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { ...inputs, dy, y }, { varianceEpsilon: 1e-3 }) as tf.Tensor[];
     const masked = tf.tidy(() => tf.mul(dy, tf.step(y)));
     const expected = tf.engine().runKernel(BATCH_NORM_KERNELS.gradient, { ...inputs, dy: masked }, { varianceEpsilon: 1e-3 }) as tf.Tensor[];
-    for (let i = 0; i < 3; i++) expect(await bits(ours[i]!)).toEqual(await bits(expected[i]!));
+    for (let i = 0; i < 3; i++) expect(await tensorBits(ours[i]!)).toEqual(await tensorBits(expected[i]!));
     tf.dispose([x, dy, y, mean, variance, scale, masked, ...ours, ...expected]);
   });
 });

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededMagnitudes } from '../../../test-utils/numeric.js';
+import { seededMagnitudes, tensorBits } from '../../../test-utils/numeric.js';
 import { hasTrainingKernel, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { useHeapModule } from '../src/wasm/heap-module.js';
 import { stockModuleJavaScript } from './wasm-kernel-ways.js';
@@ -126,7 +126,7 @@ describe('wasm FusedBatchNorm', () => {
         model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
         const [x, y] = [seededMagnitudes([3, 6, 6, 2], 12), seededMagnitudes([3, 6, 6, 1], 13)];
         for (let step = 0; step < 3; step++) await model.trainOnBatch(x, y);
-        const weights = await Promise.all(model.getWeights().map(async (w) => Array.from(new Int32Array(new Float32Array(await w.data()).buffer))));
+        const weights = await Promise.all(model.getWeights().map(tensorBits));
         tf.dispose([x, y]);
         model.optimizer.dispose();
         model.dispose();

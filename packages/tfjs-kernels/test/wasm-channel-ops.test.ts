@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { heapModule } from '../src/wasm/heap-module.js';
 import { channelBroadcastPlan } from '../src/wasm/channel-ops.js';
-import { seededMagnitudes } from '../../../test-utils/numeric.js';
+import { seededMagnitudes, tensorBits } from '../../../test-utils/numeric.js';
 import { stockModuleJavaScript } from './wasm-kernel-ways.js';
 
 beforeAll(async () => {
@@ -42,7 +42,7 @@ function firstDifference(actual: Result, expected: Result): string {
 }
 
 async function readBits(out: tf.Tensor): Promise<Result> {
-  const values = { shape: out.shape, bits: Array.from(new Int32Array((await out.data() as Float32Array).buffer)) };
+  const values = { shape: out.shape, bits: await tensorBits(out) };
   out.dispose();
   return values;
 }

@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { heapModule, useHeapModule } from '../src/wasm/heap-module.js';
-import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+import { differenceRelativeToLargest, float32Bits, seededUniform } from '../../../test-utils/numeric.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -84,7 +84,7 @@ describe('wasm depthwise filter gradient in the heap module', () => {
     const values = new Float32Array(await heap.data());
     const expected = documentedSums(new Float32Array(await x.data()), new Float32Array(await dy.data()), k, info.outHeight, info.outWidth, info.padInfo.top, info.padInfo.left);
     expect(heap.shape).toEqual([...k.filter, k.x[3], 1]);
-    expect(Array.from(new Int32Array(values.buffer))).toEqual(Array.from(new Int32Array(expected.buffer)));
+    expect(float32Bits(values)).toEqual(float32Bits(expected));
     expect(differenceRelativeToLargest(values, await composed.data())).toBeLessThan(1e-5);
     tf.dispose([x, dy, heap, composed]);
   });

@@ -13,7 +13,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { heapModule, useHeapModule } from '../src/wasm/heap-module.js';
-import { seededMagnitudes } from '../../../test-utils/numeric.js';
+import { float32Bits, seededMagnitudes } from '../../../test-utils/numeric.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -62,8 +62,6 @@ function documentedSums(x: Float32Array, w: Float32Array, k: Case, outHeight: nu
   return out;
 }
 
-const bits = (values: Float32Array) => Array.from(new Int32Array(values.buffer));
-
 describe('wasm depthwise convolution in the heap module', () => {
   it.each(CASES)('%s: the documented float32 sums and the stock kernel\'s, bit for bit', async (_, k) => {
     const spy = vi.spyOn(heapModule(tf.backend())!, 'depthwiseConv');
@@ -83,8 +81,8 @@ describe('wasm depthwise convolution in the heap module', () => {
     const expected = documentedSums(new Float32Array(await x.data()), new Float32Array(await filter.data()), k, info.outHeight, info.outWidth,
       info.padInfo.top, info.padInfo.left);
     const mismatch = (a: number[], b: number[]) => a.findIndex((v, i) => v !== b[i]);
-    expect(mismatch(bits(values), bits(expected))).toBe(-1);
-    expect(mismatch(bits(values), bits(new Float32Array(await stock.data())))).toBe(-1);
+    expect(mismatch(float32Bits(values), float32Bits(expected))).toBe(-1);
+    expect(mismatch(float32Bits(values), float32Bits(new Float32Array(await stock.data())))).toBe(-1);
     tf.dispose([x, filter, heap, stock]);
   });
 
@@ -104,7 +102,7 @@ describe('wasm depthwise convolution in the heap module', () => {
       useHeapModule(false);
       const without = tf.tidy(variant);
       useHeapModule(true);
-      expect(bits(new Float32Array(await withModule.data()))).toEqual(bits(new Float32Array(await without.data())));
+      expect(float32Bits(new Float32Array(await withModule.data()))).toEqual(float32Bits(new Float32Array(await without.data())));
       tf.dispose([withModule, without]);
     }
     expect(spy).not.toHaveBeenCalled();

@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { heapModule, useHeapModule } from '../src/wasm/heap-module.js';
-import { seededMagnitudes } from '../../../test-utils/numeric.js';
+import { float32Bits, seededMagnitudes } from '../../../test-utils/numeric.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -63,8 +63,6 @@ function documentedSums(dy: Float32Array, w: Float32Array, k: Case, outHeight: n
   return out;
 }
 
-const bits = (values: Float32Array) => Array.from(new Int32Array(values.buffer));
-
 describe('wasm depthwise input gradient in the heap module', () => {
   it('runs here (the cases below test it, not the composed form)', () => {
     expect(heapModule(tf.backend())).not.toBeNull();
@@ -87,8 +85,8 @@ describe('wasm depthwise input gradient in the heap module', () => {
     expect(heap.shape).toEqual(k.x);
     const expected = documentedSums(new Float32Array(await dy.data()), new Float32Array(await filter.data()), k, info.outHeight, info.outWidth,
       info.padInfo.top, info.padInfo.left);
-    expect(bits(values)).toEqual(bits(expected));
-    expect(bits(values)).toEqual(bits(new Float32Array(await composed.data())));
+    expect(float32Bits(values)).toEqual(float32Bits(expected));
+    expect(float32Bits(values)).toEqual(float32Bits(new Float32Array(await composed.data())));
     tf.dispose([dy, filter, heap, composed]);
   });
 
@@ -110,7 +108,7 @@ describe('wasm depthwise input gradient in the heap module', () => {
       useHeapModule(false);
       const without = gradient(dy, filter, inputShape, 'same', v.strides, v.dilations);
       useHeapModule(true);
-      expect(bits(new Float32Array(await withModule.data()))).toEqual(bits(new Float32Array(await without.data())));
+      expect(float32Bits(new Float32Array(await withModule.data()))).toEqual(float32Bits(new Float32Array(await without.data())));
       tf.dispose([dy, filter, withModule, without]);
     }
     expect(spy).not.toHaveBeenCalled();
@@ -148,7 +146,7 @@ describe('wasm depthwise input gradient in the heap module', () => {
     // d/dx sum(depthwiseConv2d(x, w) * dy) is the input gradient of dy itself
     const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(input as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same'), dy)))(x);
     expect(tf.memory().numTensors).toBe(before + 1);
-    expect(bits(new Float32Array(await dx.data()))).toEqual(bits(documentedSums(new Float32Array(await dy.data()), new Float32Array(await filter.data()), k, 7, 9, 1, 1)));
+    expect(float32Bits(new Float32Array(await dx.data()))).toEqual(float32Bits(documentedSums(new Float32Array(await dy.data()), new Float32Array(await filter.data()), k, 7, 9, 1, 1)));
     tf.dispose([x, filter, dy, dx]);
   });
 });

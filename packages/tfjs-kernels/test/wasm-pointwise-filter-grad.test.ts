@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { heapModule, useHeapModule } from '../src/wasm/heap-module.js';
-import { seededMagnitudes } from '../../../test-utils/numeric.js';
+import { float32Bits, seededMagnitudes } from '../../../test-utils/numeric.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -51,8 +51,6 @@ function documentedSums(x: Float32Array, dy: Float32Array, inChannels: number, o
   return out;
 }
 
-const bits = (values: Float32Array) => Array.from(new Int32Array(values.buffer));
-
 describe('wasm 1x1 filter gradient in the heap module', () => {
   it('runs here (the cases below test it, not the composed form)', () => {
     expect(heapModule(tf.backend())).not.toBeNull();
@@ -71,8 +69,8 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
     useHeapModule(true);
     const values = new Float32Array(await heap.data());
     expect(heap.shape).toEqual([1, 1, k.x[3], k.outChannels]);
-    expect(bits(values)).toEqual(bits(documentedSums(new Float32Array(await x.data()), new Float32Array(await dy.data()), k.x[3], k.outChannels)));
-    expect(bits(values)).toEqual(bits(new Float32Array(await composed.data())));
+    expect(float32Bits(values)).toEqual(float32Bits(documentedSums(new Float32Array(await x.data()), new Float32Array(await dy.data()), k.x[3], k.outChannels)));
+    expect(float32Bits(values)).toEqual(float32Bits(new Float32Array(await composed.data())));
     tf.dispose([x, dy, heap, composed]);
   });
 
@@ -82,7 +80,7 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
     const nhwc = gradient(x, dy);
     const [xT, dyT] = [tf.transpose(x, [0, 3, 1, 2]), tf.transpose(dy, [0, 3, 1, 2])];
     const nchw = gradient(xT, dyT, 'NCHW');
-    expect(bits(new Float32Array(await nchw.data()))).toEqual(bits(new Float32Array(await nhwc.data())));
+    expect(float32Bits(new Float32Array(await nchw.data()))).toEqual(float32Bits(new Float32Array(await nhwc.data())));
     tf.dispose([x, dy, xT, dyT, nhwc, nchw]);
   });
 
@@ -98,7 +96,7 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
       useHeapModule(false);
       const without = run();
       useHeapModule(true);
-      expect(bits(new Float32Array(await withModule.data()))).toEqual(bits(new Float32Array(await without.data())));
+      expect(float32Bits(new Float32Array(await withModule.data()))).toEqual(float32Bits(new Float32Array(await without.data())));
       tf.dispose([x, dy, withModule, without]);
     }
     expect(spy).not.toHaveBeenCalled();
@@ -123,7 +121,7 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
     const composed = run();
     useHeapModule(true);
     expect(heap.shape).toEqual(filterShape);
-    expect(bits(new Float32Array(await heap.data()))).toEqual(bits(new Float32Array(await composed.data())));
+    expect(float32Bits(new Float32Array(await heap.data()))).toEqual(float32Bits(new Float32Array(await composed.data())));
     tf.dispose([x, dy, heap, composed]);
   });
 
@@ -135,7 +133,7 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
     const dFilter = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid'), dy)))(filter);
     expect(tf.memory().numTensors).toBe(before + 1);
     // d/df sum(conv(x, f) * dy) is the filter gradient of dy itself
-    expect(bits(new Float32Array(await dFilter.data()))).toEqual(bits(documentedSums(new Float32Array(await x.data()), new Float32Array(await dy.data()), 6, 8)));
+    expect(float32Bits(new Float32Array(await dFilter.data()))).toEqual(float32Bits(documentedSums(new Float32Array(await x.data()), new Float32Array(await dy.data()), 6, 8)));
     tf.dispose([x, filter, dy, dFilter]);
   });
 });

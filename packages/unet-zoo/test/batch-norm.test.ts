@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BATCH_NORM_KERNELS, registerTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { TRAINING_BACKENDS, useBackend } from '../../../test-utils/backends.js';
 import { saveToMemory } from '../../../test-utils/models.js';
-import { differenceRelativeToLargest, seededUniform } from '../../../test-utils/numeric.js';
+import { differenceRelativeToLargest, seededUniform, tensorBits } from '../../../test-utils/numeric.js';
 import { countDispatches, nodeWebGPU } from '../../../test-utils/webgpu.js';
 import { unet } from '@sa-unet/unet-zoo';
 import { FUSED_BATCH_NORM_KERNELS, ZooBatchNormalization, zooBatchNormalization, ZooReLU, zooReLU } from '../src/batch-norm.js';
@@ -193,7 +193,7 @@ it('on wasm, a U-Net trains to the same weights with @sa-unet/tfjs-kernels\' bat
     const x = seededUniform([2, 16, 16, 1], 11, 0, 1);
     const y = tf.tidy(() => tf.cast(tf.greater(x, 0.6), 'float32'));
     for (let step = 0; step < 2; step++) await model.trainOnBatch(x, y);
-    const weights = await Promise.all(model.getWeights().map(async (w) => Array.from(new Int32Array(new Float32Array(await w.data()).buffer))));
+    const weights = await Promise.all(model.getWeights().map(tensorBits));
     tf.dispose([x, y]);
     model.optimizer.dispose();
     model.dispose();

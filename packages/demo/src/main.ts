@@ -19,6 +19,10 @@ const showProbabilities = $<HTMLInputElement>('show-probabilities');
 let model: tfl.LayersModel | null = null;
 let predict: ((x: tf.Tensor4D) => tf.Tensor) | undefined;
 let current: { bitmap: ImageBitmap; result: NerveSegmentation; width: number; height: number } | null = null;
+// An image chosen while the model loads waits for it (the latest one chosen), instead of an error.
+let waiting: File | null = null;
+// Each image handled gets a number: only the latest one chosen is drawn, whichever finishes last.
+let latest = 0;
 
 function fail(message: string): void {
   error.textContent = message;
@@ -79,13 +83,19 @@ async function handle(file: File): Promise<void> {
   error.textContent = '';
   const problem = checkFile(file);
   if (problem) return fail(problem);
-  if (!model) return fail('The model is not loaded yet.');
+  const ticket = ++latest;
+  if (!model) {
+    waiting = file;
+    status.textContent = `${file.name} will be segmented once the model is ready…`;
+    return;
+  }
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file);
   } catch {
     return fail(`${file.name} could not be decoded: is it a PNG or JPEG image?`);
   }
+  if (ticket !== latest) return;
   const { width, height } = bitmap;
   if (width > MAX_SIDE || height > MAX_SIDE) return fail(`${file.name} is ${width}x${height}; the demo takes images up to ${MAX_SIDE} pixels per side`);
   status.textContent = `Segmenting ${file.name}…`;
@@ -96,11 +106,13 @@ async function handle(file: File): Promise<void> {
   try {
     result = await segmentGray(model, gray, width, height, predict);
   } catch (err) {
+    if (ticket !== latest) return;
     // A backend can fail at run time (a lost WebGL context, GPU memory): say so instead of
     // leaving "Segmenting…" on screen.
     status.textContent = 'Ready.';
     return fail(`Segmenting ${file.name} failed: ${(err as Error).message}`);
   }
+  if (ticket !== latest) return; // another image was chosen meanwhile: it is drawn instead
   current = { bitmap, result, width, height };
   $('pixels').textContent = String(result.maskPixels);
   $('size').textContent = `${result.size}x${result.size}`;
@@ -129,6 +141,11 @@ async function start(): Promise<void> {
     model = loaded;
     status.textContent = `Ready: the model runs on ${backend} (first run ${(firstRunMs / 1000).toFixed(1)} s).`;
     document.body.dataset.state = 'ready';
+    if (waiting) {
+      const file = waiting;
+      waiting = null;
+      void handle(file);
+    }
   } catch (err) {
     status.textContent = 'Not ready.';
     fail((err as Error).message);

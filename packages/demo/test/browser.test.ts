@@ -123,6 +123,27 @@ describe.runIf(available)('the demo in Chromium', () => {
     }
   }, 120_000);
 
+  it('segments the image last chosen while the model was loading, once it is ready', async () => {
+    const page = await browser.newPage();
+    // The model's weights are held back until two images have been chosen, so the page is surely still loading.
+    let chosen!: () => void;
+    const bothChosen = new Promise<void>((ok) => { chosen = ok; });
+    await page.route('**/model/model.json', async (route) => {
+      await bothChosen;
+      await route.continue();
+    });
+    await page.goto(`${url}?backend=wasm`);
+    await page.setInputFiles('#file', join(dataset, '0001.png'));
+    await page.setInputFiles('#file', join(dataset, '0003.png'));
+    expect(await page.textContent('#status')).toBe('0003.png will be segmented once the model is ready…');
+    chosen();
+    await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
+    expect(await page.textContent('#status')).toMatch(/^0003\.png: \d+x\d+/);
+    expect(await page.textContent('#error')).toBe('');
+    expect(Number(await page.textContent('#csa'))).toBeGreaterThan(0);
+    await page.close();
+  }, 120_000);
+
   it('says so when the file is not an image', async () => {
     const page = await browser.newPage();
     await page.goto(url);

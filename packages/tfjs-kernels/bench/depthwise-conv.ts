@@ -12,8 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
-import { useHeapModule } from '../src/wasm/heap-module.js';
-import { bestOfAlternatingRounds } from './heap-module-ways.js';
+import { sameBits, withoutAndWithModule } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -31,18 +30,9 @@ for (const kernel of ['DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInp
     const run = () => forward
       ? tf.depthwiseConv2d(input as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same')
       : tf.engine().runKernel(kernel, { dy: input, filter }, { strides: 1, pad: 'same', dilations: 1, dimRoundingMode: undefined, inputShape: shape } as never) as tf.Tensor;
-    const call = () => run().dispose();
-    const { without, module } = await bestOfAlternatingRounds({
-      without: { setUp: () => useHeapModule(false), call },
-      module: { setUp: () => useHeapModule(true), call },
-    });
-    useHeapModule(false);
-    const withoutResult = run();
-    useHeapModule(true);
-    const moduleResult = run();
-    const [a, b] = [new Int32Array((await withoutResult.data() as Float32Array).buffer), new Int32Array((await moduleResult.data() as Float32Array).buffer)];
-    const same = a.every((v, i) => v === b[i]);
+    const { without, module, withoutValues, moduleValues } = await withoutAndWithModule(run);
+    const same = sameBits(withoutValues, moduleValues);
     console.log(`| [${shape.join(',')}] | ${size}x${size} | ${without.toFixed(3)} | ${module.toFixed(3)} | ${(without / module).toFixed(1)}x | ${same ? 'yes' : 'no'} |`);
-    tf.dispose([input, filter, withoutResult, moduleResult]);
+    tf.dispose([input, filter]);
   }
 }

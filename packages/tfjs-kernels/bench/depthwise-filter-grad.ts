@@ -10,8 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
-import { useHeapModule } from '../src/wasm/heap-module.js';
-import { bestOfAlternatingRounds } from './heap-module-ways.js';
+import { withoutAndWithModule } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -23,22 +22,9 @@ for (const shape of shapes) {
   const dy = tf.randomNormal(shape, 0, 1, 'float32', 2);
   const grad = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy },
     { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, shape[3], 1] }) as tf.Tensor;
-  const read = async () => {
-    const w = grad();
-    await w.data();
-    w.dispose();
-  };
-  const { composed, module } = await bestOfAlternatingRounds({
-    composed: { setUp: () => useHeapModule(false), call: read },
-    module: { setUp: () => useHeapModule(true), call: read },
-  });
-  useHeapModule(false);
-  const composedGrad = grad();
-  useHeapModule(true);
-  const moduleGrad = grad();
-  const [a, b] = [await composedGrad.data(), await moduleGrad.data()];
+  const { without: composed, module, withoutValues: a, moduleValues: b } = await withoutAndWithModule(grad, true);
   const largest = Math.max(...Array.from(a, Math.abs));
   const difference = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!))) / largest;
   console.log(`| [${shape.join(',')}] | ${composed.toFixed(3)} | ${module.toFixed(3)} | ${(composed / module).toFixed(1)}x | ${difference.toExponential(1)} |`);
-  tf.dispose([x, dy, composedGrad, moduleGrad]);
+  tf.dispose([x, dy]);
 }

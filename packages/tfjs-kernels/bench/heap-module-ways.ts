@@ -5,6 +5,7 @@
  * measured too (the stock one took about 0.55 ms more than ours for a 4-D tensor, which overstated
  * every stock time by that much).
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/index.js';
 import { useHeapModule } from '../src/wasm/heap-module.js';
 import { medianMs } from './median-ms.js';
@@ -41,4 +42,37 @@ export function timedEachWay(f: () => unknown): Promise<{ stock: number; javascr
     javascript: { setUp: () => { registerTrainingKernels(); useHeapModule(false); }, call: f },
     ours: { setUp: () => useHeapModule(true), call: f },
   });
+}
+
+/**
+ * `kernel` (a call that returns a new tensor) timed without the heap module and with it
+ * ({@link bestOfAlternatingRounds}; `read` also reads each call's result, for a small one), and its
+ * result each way as float32 values, to compare the two. Leaves the module allowed.
+ */
+export async function withoutAndWithModule(kernel: () => tf.Tensor, read = false): Promise<{ without: number; module: number; withoutValues: Float32Array; moduleValues: Float32Array }> {
+  const call = read
+    ? async () => {
+      const t = kernel();
+      await t.data();
+      t.dispose();
+    }
+    : () => kernel().dispose();
+  const times = await bestOfAlternatingRounds({
+    without: { setUp: () => useHeapModule(false), call },
+    module: { setUp: () => useHeapModule(true), call },
+  });
+  const valuesOf = async (allowed: boolean) => {
+    useHeapModule(allowed);
+    const t = kernel();
+    const values = await t.data() as Float32Array;
+    t.dispose();
+    return values;
+  };
+  return { ...times, withoutValues: await valuesOf(false), moduleValues: await valuesOf(true) };
+}
+
+/** Whether two float32 arrays hold the same bits (NaNs and signed zeros included). */
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  const [x, y] = [new Int32Array(a.buffer, a.byteOffset, a.length), new Int32Array(b.buffer, b.byteOffset, b.length)];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
 }

@@ -10,8 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
-import { useHeapModule } from '../src/wasm/heap-module.js';
-import { bestOfAlternatingRounds } from './heap-module-ways.js';
+import { sameBits, withoutAndWithModule } from './heap-module-ways.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -26,21 +25,8 @@ for (const [shape, outChannels] of cases) {
   const dy = tf.randomNormal([...shape.slice(0, 3), outChannels], 0, 1, 'float32', 2);
   const grad = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
     { strides: 1, pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [1, 1, shape[3], outChannels] } as never) as tf.Tensor;
-  const read = async () => {
-    const w = grad();
-    await w.data();
-    w.dispose();
-  };
-  const { composed, module } = await bestOfAlternatingRounds({
-    composed: { setUp: () => useHeapModule(false), call: read },
-    module: { setUp: () => useHeapModule(true), call: read },
-  });
-  useHeapModule(false);
-  const composedGrad = grad();
-  useHeapModule(true);
-  const moduleGrad = grad();
-  const [a, b] = [new Int32Array((await composedGrad.data() as Float32Array).buffer), new Int32Array((await moduleGrad.data() as Float32Array).buffer)];
-  const same = a.every((v, i) => v === b[i]);
+  const { without: composed, module, withoutValues, moduleValues } = await withoutAndWithModule(grad, true);
+  const same = sameBits(withoutValues, moduleValues);
   console.log(`| [${shape.join(',')}] | ${outChannels} | ${composed.toFixed(3)} | ${module.toFixed(3)} | ${(composed / module).toFixed(1)}x | ${same ? 'yes' : 'no'} |`);
-  tf.dispose([x, dy, composedGrad, moduleGrad]);
+  tf.dispose([x, dy]);
 }

@@ -7,18 +7,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { describe, expect, it } from 'vitest';
+import { onWasmWithOurKernels, type Pad } from './wasm-kernel-ways.js';
 import { heapModule, useHeapModule } from '../src/wasm/heap-module.js';
 import { differenceRelativeToLargest, float32Bits, seededUniform } from '../../../test-utils/numeric.js';
 
-beforeAll(async () => {
-  await tf.setBackend('wasm');
-  registerTrainingKernels();
-});
-afterAll(() => useHeapModule(true));
+onWasmWithOurKernels();
 
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case { x: [number, number, number, number]; filter: [number, number]; pad: Pad; dilations: [number, number] }
 
 const CASES: Array<[string, Case]> = [

@@ -9,20 +9,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { onWasmWithOurKernels, type Pad, type Shape4 } from './wasm-kernel-ways.js';
 import { heapModule, useHeapModule } from '../src/wasm/heap-module.js';
 import { float32Bits, seededMagnitudes } from '../../../test-utils/numeric.js';
 
-beforeAll(async () => {
-  await tf.setBackend('wasm');
-  registerTrainingKernels();
-});
-afterEach(() => vi.restoreAllMocks());
-afterAll(() => useHeapModule(true));
+onWasmWithOurKernels();
 
-type Shape4 = [number, number, number, number];
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case { x: Shape4; size: number; pad: Pad }
 
 const CASES: Array<[string, Case]> = [

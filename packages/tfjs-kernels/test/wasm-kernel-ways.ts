@@ -1,10 +1,10 @@
 /**
  * The three ways the wasm copy and reduction tests run a computation: with the stock kernels, with
  * ours working in the WebAssembly heap module, and with ours in JavaScript (as where the module
- * cannot run).
+ * cannot run); and the set-up the heap module's tests share.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { useHeapModule } from '../src/wasm/heap-module.js';
 
@@ -28,3 +28,21 @@ export async function stockModuleJavaScript<R>(read: () => Promise<R>): Promise<
   }
   return results as [R, R, R];
 }
+
+/**
+ * The hooks of a heap-module test file: wasm with our training kernels before its tests, spies
+ * restored after each, the heap module allowed again after them all.
+ */
+export function onWasmWithOurKernels(): void {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    registerTrainingKernels();
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(() => useHeapModule(true));
+}
+
+export type Shape4 = [number, number, number, number];
+
+/** A 2-D convolution's padding as tfjs takes it (NHWC). */
+export type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];

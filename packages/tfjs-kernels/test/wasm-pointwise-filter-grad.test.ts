@@ -7,19 +7,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerTrainingKernels } from '@sa-unet/tfjs-kernels';
+import { describe, expect, it, vi } from 'vitest';
+import { onWasmWithOurKernels, type Shape4 } from './wasm-kernel-ways.js';
 import { heapModule, useHeapModule } from '../src/wasm/heap-module.js';
 import { float32Bits, seededMagnitudes } from '../../../test-utils/numeric.js';
 
-beforeAll(async () => {
-  await tf.setBackend('wasm');
-  registerTrainingKernels();
-});
-afterEach(() => vi.restoreAllMocks());
-afterAll(() => useHeapModule(true));
+onWasmWithOurKernels();
 
-type Shape4 = [number, number, number, number];
 const CASES: Array<[string, { x: Shape4; outChannels: number }]> = [
   ['4 to 4 channels, 64x64 pixels (the layer\'s first stage)', { x: [4, 64, 64, 4], outChannels: 4 }],
   ['13 to 20 channels (the last group of four repeats channel 12), 3x33x17', { x: [3, 33, 17, 13], outChannels: 20 }],

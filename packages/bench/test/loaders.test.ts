@@ -133,6 +133,16 @@ describe('loadFolder', () => {
     await expect(loadFolder(dir, { size: 16 })).rejects.toThrow(/cannot read image .*images\/a\.png: not a PNG or JPEG file/);
   });
 
+  it('a PNG with a changed byte fails its chunk checksum instead of decoding to other pixels', async () => {
+    const bytes = palette8(4, 4, () => 1);
+    const plte = Buffer.from(bytes).indexOf('PLTE');
+    expect(bytes[plte + 4 + 3]).toBe(128); // the nerve colour's red, in a palette image read as gray
+    const path = join(root, 'changed.png');
+    await writeFile(path, bytes.map((v, i) => (i === plte + 4 + 3 ? 200 : v)));
+    await expect(readGrayImage(path)).rejects.toThrow(/cannot decode image .*changed\.png as PNG \(corrupt or truncated\?\): CRC mismatch for chunk PLTE/);
+    await expect(readLabelImage(path)).rejects.toThrow(/cannot decode mask .*changed\.png as PNG/);
+  });
+
   it('a missing folder is named', async () => {
     await expect(loadFolder(join(root, 'nope'), { size: 16 })).rejects.toThrow(/dataset folder .*nope does not exist or is not a folder/);
     const dir = join(root, 'no-masks');

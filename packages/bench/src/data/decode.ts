@@ -46,7 +46,8 @@ async function readBytes(path: string, what: string): Promise<Uint8Array> {
 function png(bytes: Uint8Array, path: string, what: string): DecodedPng {
   let img: DecodedPng;
   try {
-    img = decodePng(bytes);
+    // Chunk checksums checked: a flipped byte then fails here instead of decoding to other pixels.
+    img = decodePng(bytes, { checkCrc: true });
   } catch (err) {
     throw new Error(`cannot decode ${what} ${path} as PNG (corrupt or truncated?): ${errorMessage(err)}`);
   }

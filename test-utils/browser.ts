@@ -21,6 +21,8 @@ export function warnIfNoBrowser(what: string): void {
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream',
+  // Chromium applies a stylesheet only when it is served as CSS.
+  '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png',
 };
 
 export interface StaticServer {

@@ -30,14 +30,21 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves the files of `folder` on 127.0.0.1 (a secure context: WebGPU needs one); `/` is index.html. */
-export async function serveFolder(folder: string): Promise<StaticServer> {
+/** The headers that make a page cross-origin isolated, which SharedArrayBuffer (and so tfjs-backend-wasm's threaded build) needs. */
+const CROSS_ORIGIN_ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+/**
+ * Serves the files of `folder` on 127.0.0.1 (a secure context: WebGPU needs one); `/` is index.html.
+ * `crossOriginIsolated`: every response also carries the headers of cross-origin isolation.
+ */
+export async function serveFolder(folder: string, options: { crossOriginIsolated?: boolean } = {}): Promise<StaticServer> {
+  const extra = options.crossOriginIsolated === true ? CROSS_ORIGIN_ISOLATION : {};
   const server: Server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const file = path.endsWith('/') ? `${path}index.html` : path;
     try {
       const body = await readFile(join(folder, file));
-      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...extra }).end(body);
     } catch {
       res.writeHead(404).end();
     }

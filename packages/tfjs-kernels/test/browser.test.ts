@@ -89,6 +89,28 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
     expect(await call('heapModuleCheck')).toEqual({ runs: true, concatEqual: true, meanEqual: true, transposeEqual: true, batchNormEqual: true });
   });
 
+  it('on a cross-origin isolated page (tfjs-backend-wasm\'s threaded build, whose heap is shared memory) runs the heap module too, and trains on wasm', async () => {
+    const isolated = await serveFolder(out, { crossOriginIsolated: true });
+    const other = await browser.newPage();
+    const otherErrors: string[] = [];
+    other.on('pageerror', (e) => otherErrors.push(e.message));
+    try {
+      await other.goto(isolated.url);
+      await other.waitForFunction(() => 'kernelChecks' in globalThis, undefined, { timeout: 60_000 });
+      const run = <K extends CheckName>(name: K, ...args: Parameters<KernelChecks[K]>): Promise<Awaited<ReturnType<KernelChecks[K]>>> =>
+        other.evaluate(([n, a]) => ((globalThis as unknown as Checks).kernelChecks[n] as (...v: unknown[]) => unknown)(...a), [name, args] as const) as never;
+      expect(await run('isolation')).toEqual({ crossOriginIsolated: true, sharedHeap: true });
+      expect(await run('heapModuleCheck')).toEqual({ runs: true, concatEqual: true, meanEqual: true, transposeEqual: true, batchNormEqual: true });
+      const trained = await run('train', 'wasm', 4);
+      for (let s = 1; s < trained.losses.length; s++) expect(trained.losses[s], `step ${s}`).toBeLessThan(trained.losses[s - 1]);
+      expect(new Set(trained.tensors.slice(1)).size, `tensors per step: ${trained.tensors}`).toBe(1);
+      expect(otherErrors).toEqual([]);
+    } finally {
+      await other.close();
+      await isolated.close();
+    }
+  }, 240_000);
+
   it('gives convolution gradients within 1e-4 of the cpu backend on webgpu and wasm, every parity case each can run', async () => {
     const results: ParityResult[] = await call('parity', backends());
     expect(results).toHaveLength(backends().reduce((n, b) => n + CASES.filter((k) => runsOn(k, b)).length, 0));

@@ -11,8 +11,11 @@ export interface WasmBackendInternals extends KernelBackend {
   /** A view of t's values in the heap: take it after the last allocation. */
   typedArrayFromHeap(t: TensorInfo): backend_util.TypedArray;
   incRef(dataId: object): void;
-  /** The emscripten module; its exports hold the heap's WebAssembly.Memory (not in the threaded build, which imports a shared one). */
-  wasm?: { asm?: { memory?: unknown } };
+  /**
+   * The emscripten module: its exports hold the heap's WebAssembly.Memory, except in the threaded
+   * build, which imports a shared one (the module's `wasmMemory`).
+   */
+  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
 }
 
 /** Where t's values start in the wasm heap, counted in values of their width (take it after the last allocation). */

@@ -31,13 +31,15 @@
  *   convolution straight from x and dy, in the order of the backend's own matrix product
  *   (src/conv2d-backprop.ts).
  *
- * Where the module cannot run (no WebAssembly SIMD, the threaded build's shared memory, a page that
+ * (The threaded build's memory is shared: there the modules import it as shared, see
+ * shared-memory-import.ts.) Where the module cannot run (no WebAssembly SIMD, a page that
  * forbids compiling WebAssembly, a backend that keeps its memory elsewhere), {@link heapModule}
  * gives null and the kernels work in JavaScript: the same values either way.
  */
 import type { KernelBackend } from '@tensorflow/tfjs-core';
 import type { WasmBackendInternals } from './backend-internals.js';
 import { CONV_GRAD_MODULE } from './conv-grad-module.js';
+import { withSharedMemoryImport } from './shared-memory-import.js';
 
 /** The module's bytes, assembled from heap-module.wat by wabt 1.0.39 (`parseWat(..., { simd: true }).toBinary({})`). */
 export const HEAP_MODULE = new Uint8Array([
@@ -260,7 +262,8 @@ export function useHeapModule(allowed: boolean): void {
 /** The module working in the heap of the wasm backend `backend`, or null where it cannot (or may not) run there. */
 export function heapModule(backend: KernelBackend): HeapModule | null {
   if (!moduleAllowed) return null;
-  const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
+  const wasm = (backend as WasmBackendInternals).wasm;
+  const memory = wasm?.asm?.memory ?? wasm?.wasmMemory;
   if (typeof WebAssembly === 'undefined' || !(memory instanceof WebAssembly.Memory)) return null;
   let instance = instances.get(memory);
   if (instance === undefined) {
@@ -273,15 +276,16 @@ export function heapModule(backend: KernelBackend): HeapModule | null {
 type Exported = (a: number, b: number, c: number, d: number, e: number, f: number) => void;
 
 function instantiate(memory: WebAssembly.Memory): HeapModule | null {
-  // The threaded build's memory is shared, which a module must import as shared: not this one.
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
-  if (!WebAssembly.validate(HEAP_MODULE) || !WebAssembly.validate(CONV_GRAD_MODULE)) return null; // no SIMD
+  // The threaded build's memory is shared, which a module must import as shared.
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const [heap, convGrad] = shared ? [withSharedMemoryImport(HEAP_MODULE), withSharedMemoryImport(CONV_GRAD_MODULE)] : [HEAP_MODULE, CONV_GRAD_MODULE];
+  if (!WebAssembly.validate(heap) || !WebAssembly.validate(convGrad)) return null; // no SIMD (or no threads)
   try {
     // Synchronous: each module is below the 4 KB browsers allow on their main thread.
     const imports = { tfjs: { memory } };
     const exports = {
-      ...new WebAssembly.Instance(new WebAssembly.Module(HEAP_MODULE), imports).exports,
-      ...new WebAssembly.Instance(new WebAssembly.Module(CONV_GRAD_MODULE), imports).exports,
+      ...new WebAssembly.Instance(new WebAssembly.Module(heap), imports).exports,
+      ...new WebAssembly.Instance(new WebAssembly.Module(convGrad), imports).exports,
     };
     const copyRows = exports['copyRows'] as Exported;
     const addRows = exports['addRows'] as Exported;

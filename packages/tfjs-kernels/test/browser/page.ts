@@ -234,9 +234,20 @@ async function heapModuleCheck(): Promise<{ runs: boolean; concatEqual: boolean;
   return { runs, concatEqual, meanEqual, transposeEqual, batchNormEqual };
 }
 
+/**
+ * Whether the page is cross-origin isolated, and whether the wasm backend's heap is then shared
+ * memory (tfjs-backend-wasm's threaded build, which browsers run where SharedArrayBuffer exists).
+ */
+async function isolation(): Promise<{ crossOriginIsolated: boolean; sharedHeap: boolean }> {
+  await use('wasm');
+  const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
+  return { crossOriginIsolated: globalThis.crossOriginIsolated === true, sharedHeap: typeof SharedArrayBuffer !== 'undefined' && heap.buffer instanceof SharedArrayBuffer };
+}
+
 const checks = {
   /** The backends `registerTrainingKernels()` registered kernels for. */
   registered: () => registered,
+  isolation,
   heapModuleCheck,
   /** Whether the browser has a WebGPU adapter. */
   adapter: async () => (await navigator.gpu?.requestAdapter()) != null,

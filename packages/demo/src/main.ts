@@ -136,7 +136,7 @@ async function start(): Promise<void> {
     // work per layer (elsewhere the model's own predict).
     const replay = replayPredict(averageDeepSupervision(loaded));
     predict = (x) => replay.run(x) as tf.Tensor;
-    status.textContent = `Preparing the model on ${backend}…`;
+    status.textContent = `Preparing the model on ${backend}…` + (waiting ? ` (${waiting.name} is segmented once it is ready)` : '');
     const firstRunMs = await warmUp(loaded, predict);
     model = loaded;
     status.textContent = `Ready: the model runs on ${backend} (first run ${(firstRunMs / 1000).toFixed(1)} s).`;

@@ -101,6 +101,9 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
         other.evaluate(([n, a]) => ((globalThis as unknown as Checks).kernelChecks[n] as (...v: unknown[]) => unknown)(...a), [name, args] as const) as never;
       expect(await run('isolation')).toEqual({ crossOriginIsolated: true, sharedHeap: true });
       expect(await run('heapModuleCheck')).toEqual({ runs: true, concatEqual: true, meanEqual: true, transposeEqual: true, batchNormEqual: true });
+      // A shared memory that grows keeps its old buffer and gets a longer one: the module still
+      // sees every tensor.
+      expect(await run('grownHeapCheck')).toEqual({ grew: true, runs: true, concatEqual: true, meanEqual: true, transposeEqual: true, batchNormEqual: true });
       const trained = await run('train', 'wasm', 4);
       for (let s = 1; s < trained.losses.length; s++) expect(trained.losses[s], `step ${s}`).toBeLessThan(trained.losses[s - 1]);
       expect(new Set(trained.tensors.slice(1)).size, `tensors per step: ${trained.tensors}`).toBe(1);

@@ -244,10 +244,24 @@ async function isolation(): Promise<{ crossOriginIsolated: boolean; sharedHeap: 
   return { crossOriginIsolated: globalThis.crossOriginIsolated === true, sharedHeap: typeof SharedArrayBuffer !== 'undefined' && heap.buffer instanceof SharedArrayBuffer };
 }
 
+/** {@link heapModuleCheck} with a 64 MB tensor alive beside it, which grows the wasm heap (its memory) first. */
+async function grownHeapCheck(): Promise<Awaited<ReturnType<typeof heapModuleCheck>> & { grew: boolean }> {
+  await use('wasm');
+  const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+  const before = heapBytes();
+  const big = tf.fill([16 * 1024 * 1024], 1);
+  try {
+    return { grew: heapBytes() > before, ...(await heapModuleCheck()) };
+  } finally {
+    big.dispose();
+  }
+}
+
 const checks = {
   /** The backends `registerTrainingKernels()` registered kernels for. */
   registered: () => registered,
   isolation,
+  grownHeapCheck,
   heapModuleCheck,
   /** Whether the browser has a WebGPU adapter. */
   adapter: async () => (await navigator.gpu?.requestAdapter()) != null,

@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
-import { sameBits, withoutAndWithModule } from './heap-module-ways.js';
+import { withoutAndWithModule } from './heap-module-ways.js';
+import { float32Bits } from '../../../test-utils/numeric.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -31,7 +32,7 @@ for (const kernel of ['DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInp
       ? tf.depthwiseConv2d(input as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same')
       : tf.engine().runKernel(kernel, { dy: input, filter }, { strides: 1, pad: 'same', dilations: 1, dimRoundingMode: undefined, inputShape: shape } as never) as tf.Tensor;
     const { without, module, withoutValues, moduleValues } = await withoutAndWithModule(run);
-    const same = sameBits(withoutValues, moduleValues);
+    const same = tf.util.arraysEqual(float32Bits(withoutValues), float32Bits(moduleValues));
     console.log(`| [${shape.join(',')}] | ${size}x${size} | ${without.toFixed(3)} | ${module.toFixed(3)} | ${(without / module).toFixed(1)}x | ${same ? 'yes' : 'no'} |`);
     tf.dispose([input, filter]);
   }

@@ -70,9 +70,3 @@ export async function withoutAndWithModule(kernel: () => tf.Tensor, read = false
   };
   return { ...times, withoutValues: await valuesOf(false), moduleValues: await valuesOf(true) };
 }
-
-/** Whether two float32 arrays hold the same bits (NaNs and signed zeros included). */
-export function sameBits(a: Float32Array, b: Float32Array): boolean {
-  const [x, y] = [new Int32Array(a.buffer, a.byteOffset, a.length), new Int32Array(b.buffer, b.byteOffset, b.length)];
-  return x.length === y.length && x.every((v, i) => v === y[i]);
-}

@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '../src/index.js';
-import { sameBits, withoutAndWithModule } from './heap-module-ways.js';
+import { withoutAndWithModule } from './heap-module-ways.js';
+import { float32Bits } from '../../../test-utils/numeric.js';
 
 await tf.setBackend('wasm');
 registerTrainingKernels();
@@ -26,7 +27,7 @@ for (const [shape, outChannels] of cases) {
   const grad = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
     { strides: 1, pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [1, 1, shape[3], outChannels] } as never) as tf.Tensor;
   const { without: composed, module, withoutValues, moduleValues } = await withoutAndWithModule(grad, true);
-  const same = sameBits(withoutValues, moduleValues);
+  const same = tf.util.arraysEqual(float32Bits(withoutValues), float32Bits(moduleValues));
   console.log(`| [${shape.join(',')}] | ${outChannels} | ${composed.toFixed(3)} | ${module.toFixed(3)} | ${(composed / module).toFixed(1)}x | ${same ? 'yes' : 'no'} |`);
   tf.dispose([x, dy]);
 }

@@ -10,7 +10,7 @@ import { convInfo, type ConvAttrs } from './conv-geometry.js';
 import { compositeKernel, KernelOps, transposedConvInput, zerosIfEmpty } from './kernel-ops.js';
 import { heapStart, type WasmBackendInternals } from './wasm/backend-internals.js';
 import { heapModule } from './wasm/heap-module.js';
-import { depthwiseInXnnpackOrder } from './wasm/conv-forward.js';
+import { depthwiseInHeap } from './wasm/conv-forward.js';
 
 
 /**
@@ -75,26 +75,11 @@ export function depthwiseBackpropFilterKernel(backendName: string) {
     depthwiseFilterGradInHeap(ops, x, dy, a.filterShape!, a) ?? depthwiseBackpropFilter(ops, x, dy, a.filterShape!, a));
 }
 
-/**
- * On wasm, where the heap module runs and where {@link depthwiseInXnnpackOrder} (a stride-1,
- * undilated 3x3 or 5x5 filter of multiplier 1: the scale-attentional layer's): the input gradient
- * summed straight from dy and the filter, four channels at a time, each sum in the order of
- * XNNPACK's depthwise convolution in the composed form (so its values bit for bit, but for an
- * infinite or NaN weight, which XNNPACK multiplied by padding's zeros: the taps outside dy are
- * skipped here, as on the cpu backend), without rotating the filter or making an XNNPACK operator
- * per call; or null.
- */
+/** On wasm: the input gradient in the heap module ({@link depthwiseInHeap}), or null. */
 function depthwiseInputGradInHeap(ops: KernelOps, dy: TensorInfo, filter: TensorInfo, inputShape: number[], attrs: ConvAttrs): TensorInfo | null {
   if (ops.backendName !== 'wasm') return null;
-  const info = convInfo(inputShape, filter.shape, attrs, true);
-  if (!depthwiseInXnnpackOrder(dy, filter, info)) return null;
-  const backend = ops.backend as WasmBackendInternals;
-  const heap = heapModule(backend);
-  if (heap === null) return null;
-  const out = ops.adopt(backend.makeOutput([...inputShape], 'float32'));
-  heap.depthwiseInputGrad(heapStart(backend, dy), heapStart(backend, filter), heapStart(backend, out), inputShape as [number, number, number, number],
-    info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left);
-  return out;
+  const out = depthwiseInHeap(ops.backend as WasmBackendInternals, dy, filter, convInfo(inputShape, filter.shape, attrs, true), false);
+  return out === null ? null : ops.adopt(out);
 }
 
 /** Kernel function of DepthwiseConv2dNativeBackpropInput for one backend. */

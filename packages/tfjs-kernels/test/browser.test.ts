@@ -53,9 +53,11 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
   let browser: Browser;
   let page: Page;
   const errors: string[] = [];
+  /** Runs kernelChecks[name](...args) in page `p`. */
+  const callIn = <K extends CheckName>(p: Page, name: K, ...args: Parameters<KernelChecks[K]>): Promise<Awaited<ReturnType<KernelChecks[K]>>> =>
+    p.evaluate(([n, a]) => ((globalThis as unknown as Checks).kernelChecks[n] as (...v: unknown[]) => unknown)(...a), [name, args] as const) as never;
   /** Runs kernelChecks[name](...args) in the page. */
-  const call = <K extends CheckName>(name: K, ...args: Parameters<KernelChecks[K]>): Promise<Awaited<ReturnType<KernelChecks[K]>>> =>
-    page.evaluate(([n, a]) => ((globalThis as unknown as Checks).kernelChecks[n] as (...v: unknown[]) => unknown)(...a), [name, args] as const) as never;
+  const call = <K extends CheckName>(name: K, ...args: Parameters<KernelChecks[K]>) => callIn(page, name, ...args);
   /** Whether this Chromium has a WebGPU adapter (SwiftShader where no GPU is at hand). */
   let webgpu = false;
   const backends = () => (webgpu ? ['webgpu', 'wasm'] : ['wasm']);
@@ -97,8 +99,7 @@ describe.runIf(browserAvailable)('@sa-unet/tfjs-kernels in Chromium', () => {
     try {
       await other.goto(isolated.url);
       await other.waitForFunction(() => 'kernelChecks' in globalThis, undefined, { timeout: 60_000 });
-      const run = <K extends CheckName>(name: K, ...args: Parameters<KernelChecks[K]>): Promise<Awaited<ReturnType<KernelChecks[K]>>> =>
-        other.evaluate(([n, a]) => ((globalThis as unknown as Checks).kernelChecks[n] as (...v: unknown[]) => unknown)(...a), [name, args] as const) as never;
+      const run = <K extends CheckName>(name: K, ...args: Parameters<KernelChecks[K]>) => callIn(other, name, ...args);
       expect(await run('isolation')).toEqual({ crossOriginIsolated: true, sharedHeap: true });
       expect(await run('heapModuleCheck')).toEqual({ runs: true, concatEqual: true, meanEqual: true, transposeEqual: true, batchNormEqual: true });
       // A shared memory that grows keeps its old buffer and gets a longer one: the module still

@@ -11,9 +11,9 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it, vi } from 'vitest';
-import { onWasmWithOurKernels, type Pad, type Shape4 } from './wasm-kernel-ways.js';
+import { bitsWithAndWithoutModule, onWasmWithOurKernels, type Pad, type Shape4 } from './wasm-kernel-ways.js';
 import { heapModule, useHeapModule } from '../src/wasm/heap-module.js';
-import { float32Bits, seededMagnitudes } from '../../../test-utils/numeric.js';
+import { float32Bits, seededMagnitudes, tensorBits } from '../../../test-utils/numeric.js';
 
 onWasmWithOurKernels();
 
@@ -75,7 +75,7 @@ describe('wasm depthwise convolution in the heap module', () => {
       info.padInfo.top, info.padInfo.left);
     const mismatch = (a: number[], b: number[]) => a.findIndex((v, i) => v !== b[i]);
     expect(mismatch(float32Bits(values), float32Bits(expected))).toBe(-1);
-    expect(mismatch(float32Bits(values), float32Bits(new Float32Array(await stock.data())))).toBe(-1);
+    expect(mismatch(float32Bits(values), await tensorBits(stock))).toBe(-1);
     tf.dispose([x, filter, heap, stock]);
   });
 
@@ -91,12 +91,8 @@ describe('wasm depthwise convolution in the heap module', () => {
       () => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: seededMagnitudes([3, 3, 4, 1], 4) as tf.Tensor4D, strides: 1, pad: 'same', bias: tf.ones([4]) }),
     ];
     for (const variant of variants) {
-      const withModule = tf.tidy(variant);
-      useHeapModule(false);
-      const without = tf.tidy(variant);
-      useHeapModule(true);
-      expect(float32Bits(new Float32Array(await withModule.data()))).toEqual(float32Bits(new Float32Array(await without.data())));
-      tf.dispose([withModule, without]);
+      const [withModule, without] = await bitsWithAndWithoutModule(() => tf.tidy(variant));
+      expect(withModule).toEqual(without);
     }
     expect(spy).not.toHaveBeenCalled();
     x.dispose();

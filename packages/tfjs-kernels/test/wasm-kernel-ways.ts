@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import { registerTrainingKernels, unregisterTrainingKernels } from '@sa-unet/tfjs-kernels';
 import { useHeapModule } from '../src/wasm/heap-module.js';
+import { tensorBits } from '../../../test-utils/numeric.js';
 
 /**
  * `read` run with the stock kernels, with ours using the heap module and with ours in JavaScript,
@@ -46,3 +47,21 @@ export type Shape4 = [number, number, number, number];
 
 /** A 2-D convolution's padding as tfjs takes it (NHWC). */
 export type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/**
+ * `run` with the heap module allowed, then without it (allowed again after): each result's float32
+ * bits, the results disposed.
+ */
+export async function bitsWithAndWithoutModule(run: () => tf.Tensor): Promise<[withModule: number[], without: number[]]> {
+  const withModule = run();
+  useHeapModule(false);
+  let without: tf.Tensor;
+  try {
+    without = run();
+  } finally {
+    useHeapModule(true);
+  }
+  const bits: [number[], number[]] = [await tensorBits(withModule), await tensorBits(without)];
+  tf.dispose([withModule, without]);
+  return bits;
+}

@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it, vi } from 'vitest';
-import { onWasmWithOurKernels, type Shape4 } from './wasm-kernel-ways.js';
+import { bitsWithAndWithoutModule, onWasmWithOurKernels, type Shape4 } from './wasm-kernel-ways.js';
 import { heapModule, useHeapModule } from '../src/wasm/heap-module.js';
-import { float32Bits, seededMagnitudes } from '../../../test-utils/numeric.js';
+import { float32Bits, seededMagnitudes, tensorBits } from '../../../test-utils/numeric.js';
 
 onWasmWithOurKernels();
 
@@ -64,7 +64,7 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
     const values = new Float32Array(await heap.data());
     expect(heap.shape).toEqual([1, 1, k.x[3], k.outChannels]);
     expect(float32Bits(values)).toEqual(float32Bits(documentedSums(new Float32Array(await x.data()), new Float32Array(await dy.data()), k.x[3], k.outChannels)));
-    expect(float32Bits(values)).toEqual(float32Bits(new Float32Array(await composed.data())));
+    expect(float32Bits(values)).toEqual(await tensorBits(composed));
     tf.dispose([x, dy, heap, composed]);
   });
 
@@ -74,7 +74,7 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
     const nhwc = gradient(x, dy);
     const [xT, dyT] = [tf.transpose(x, [0, 3, 1, 2]), tf.transpose(dy, [0, 3, 1, 2])];
     const nchw = gradient(xT, dyT, 'NCHW');
-    expect(float32Bits(new Float32Array(await nchw.data()))).toEqual(float32Bits(new Float32Array(await nhwc.data())));
+    expect(await tensorBits(nchw)).toEqual(await tensorBits(nhwc));
     tf.dispose([x, dy, xT, dyT, nhwc, nchw]);
   });
 
@@ -86,12 +86,9 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
       const dy = seededMagnitudes([2, side, side, outChannels], 6);
       const run = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
         { strides, pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [1, 1, 5, outChannels] } as never) as tf.Tensor;
-      const withModule = run();
-      useHeapModule(false);
-      const without = run();
-      useHeapModule(true);
-      expect(float32Bits(new Float32Array(await withModule.data()))).toEqual(float32Bits(new Float32Array(await without.data())));
-      tf.dispose([x, dy, withModule, without]);
+      const [withModule, without] = await bitsWithAndWithoutModule(run);
+      expect(withModule).toEqual(without);
+      tf.dispose([x, dy]);
     }
     expect(spy).not.toHaveBeenCalled();
   });
@@ -115,7 +112,7 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
     const composed = run();
     useHeapModule(true);
     expect(heap.shape).toEqual(filterShape);
-    expect(float32Bits(new Float32Array(await heap.data()))).toEqual(float32Bits(new Float32Array(await composed.data())));
+    expect(await tensorBits(heap)).toEqual(await tensorBits(composed));
     tf.dispose([x, dy, heap, composed]);
   });
 
@@ -127,7 +124,7 @@ describe('wasm 1x1 filter gradient in the heap module', () => {
     const dFilter = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid'), dy)))(filter);
     expect(tf.memory().numTensors).toBe(before + 1);
     // d/df sum(conv(x, f) * dy) is the filter gradient of dy itself
-    expect(float32Bits(new Float32Array(await dFilter.data()))).toEqual(float32Bits(documentedSums(new Float32Array(await x.data()), new Float32Array(await dy.data()), 6, 8)));
+    expect(await tensorBits(dFilter)).toEqual(float32Bits(documentedSums(new Float32Array(await x.data()), new Float32Array(await dy.data()), 6, 8)));
     tf.dispose([x, filter, dy, dFilter]);
   });
 });

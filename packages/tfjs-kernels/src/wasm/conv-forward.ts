@@ -55,7 +55,7 @@ export function wasmConvForwardKernel(name: (typeof WASM_CONV_FORWARD_KERNELS)[n
       explicit = { ...args, attrs: { ...args.attrs, pad } };
     }
     if (name === 'DepthwiseConv2dNative') {
-      const inHeap = depthwiseConvInHeap(args.backend as WasmBackendInternals, x, filter, info);
+      const inHeap = depthwiseInHeap(args.backend as WasmBackendInternals, x, filter, info, true);
       if (inHeap !== null) return inHeap;
     }
     // A depthwise convolution without channels has an empty output, returned above.
@@ -78,17 +78,20 @@ export function depthwiseInXnnpackOrder(x: TensorInfo, filter: TensorInfo, info:
 }
 
 /**
- * The depthwise convolution in the heap module, four channels at a time, where
- * {@link depthwiseInXnnpackOrder}: the stock kernel's values bit for bit, but for an infinite or
- * NaN weight, which XNNPACK multiplies by padding's zeros and the module skips with the taps
- * outside x, as the cpu backend does; or null.
+ * A depthwise convolution in the heap module, four channels at a time, where
+ * {@link depthwiseInXnnpackOrder}: `forward`, the convolution of `input` (x) by `filter`, into
+ * `info.outShape`; else its input gradient, `input` being dy, into `info.inShape`. The values of
+ * XNNPACK's depthwise convolution (the stock kernel's, or the composed gradient's) bit for bit, but
+ * for an infinite or NaN weight, which XNNPACK multiplies by padding's zeros and the module skips
+ * with the taps outside its input, as the cpu backend does; or null.
  */
-function depthwiseConvInHeap(backend: WasmBackendInternals, x: TensorInfo, filter: TensorInfo, info: ReturnType<typeof convInfo>): TensorInfo | null {
-  if (!depthwiseInXnnpackOrder(x, filter, info)) return null;
+export function depthwiseInHeap(backend: WasmBackendInternals, input: TensorInfo, filter: TensorInfo, info: ReturnType<typeof convInfo>, forward: boolean): TensorInfo | null {
+  if (!depthwiseInXnnpackOrder(input, filter, info)) return null;
   const heap = heapModule(backend);
   if (heap === null) return null;
-  const out = backend.makeOutput(info.outShape, 'float32');
-  heap.depthwiseConv(heapStart(backend, x), heapStart(backend, filter), heapStart(backend, out), x.shape as [number, number, number, number],
+  const out = backend.makeOutput(forward ? info.outShape : info.inShape, 'float32');
+  const run = forward ? heap.depthwiseConv : heap.depthwiseInputGrad;
+  run(heapStart(backend, input), heapStart(backend, filter), heapStart(backend, out), info.inShape,
     info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left);
   return out;
 }

@@ -61,15 +61,15 @@ export function withSharedMemoryImport(module: Uint8Array<ArrayBuffer>): Uint8Ar
       section.push(...module.subarray(from, p));
       const typeStart = p;
       if (kind === 0) [, p] = readLeb(module, p); // function: a type index
-      else if (kind === 1) { p++; const flags = module[p++]!; [, p] = readLeb(module, p); if (flags & 1) [, p] = readLeb(module, p); } // table
       else if (kind === 3) p += 2; // global: value type and mutability
-      else if (kind === 2) {
+      else if (kind === 1 || kind === 2) {
+        if (kind === 1) p++; // table: its element type, then limits as a memory's
         const flags = module[p++]!;
         let min: number;
         [min, p] = readLeb(module, p);
         if (flags & 1) [, p] = readLeb(module, p);
-        if ((flags & 2) === 0) {
-          section.push(0x03, ...leb(min), ...leb(MAX_PAGES));
+        if (kind === 2 && (flags & 2) === 0) {
+          section.push(0x03, ...leb(min), ...leb(MAX_PAGES)); // shared, with a maximum
           changed = true;
           continue;
         }

@@ -240,18 +240,21 @@ async function heapModuleCheck(): Promise<{ runs: boolean; concatEqual: boolean;
  */
 async function isolation(): Promise<{ crossOriginIsolated: boolean; sharedHeap: boolean }> {
   await use('wasm');
-  const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
-  return { crossOriginIsolated: globalThis.crossOriginIsolated === true, sharedHeap: typeof SharedArrayBuffer !== 'undefined' && heap.buffer instanceof SharedArrayBuffer };
+  return { crossOriginIsolated: globalThis.crossOriginIsolated === true, sharedHeap: typeof SharedArrayBuffer !== 'undefined' && wasmHeap().buffer instanceof SharedArrayBuffer };
+}
+
+/** The wasm backend's heap, as it is now (a heap that grows gets a new view). */
+function wasmHeap(): Uint8Array {
+  return (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
 }
 
 /** {@link heapModuleCheck} with a 64 MB tensor alive beside it, which grows the wasm heap (its memory) first. */
 async function grownHeapCheck(): Promise<Awaited<ReturnType<typeof heapModuleCheck>> & { grew: boolean }> {
   await use('wasm');
-  const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
-  const before = heapBytes();
+  const before = wasmHeap().length;
   const big = tf.fill([16 * 1024 * 1024], 1);
   try {
-    return { grew: heapBytes() > before, ...(await heapModuleCheck()) };
+    return { grew: wasmHeap().length > before, ...(await heapModuleCheck()) };
   } finally {
     big.dispose();
   }

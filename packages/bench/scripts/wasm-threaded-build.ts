@@ -5,14 +5,15 @@
  * one process, median of 9 each; then a hash of the weights after those steps, to compare with
  * the unthreaded build (`--threads 1`).
  *
- *   pnpm --filter @sa-unet/tfjs-kernels bench:threaded-build [--threads 2]
+ *   cd packages/bench && npx tsx scripts/wasm-threaded-build.ts [--threads 2]
  *
  * tfjs 4.22 does not start the threaded build in Node (tensorflow/tfjs#3830: its pthread workers
  * are `blob:` URLs, which worker_threads refuse). This script alone shims it, for tfjs 4.22's
  * internals only: string Blobs become files, the workers get the build's own
  * wasm-out/tfjs-backend-wasm-threaded-simd.js, and os.cpus reports two logical cores per core
- * while the backend starts (the build caps its pool at half the logical cores). Not part of the
- * package: too much reliance on one version's internals to ship.
+ * while the backend starts (the build caps its pool at half the logical cores). Not part of any
+ * package: too much reliance on one version's internals to ship. The heap module's switch is the
+ * kernels' own, internal to @sa-unet/tfjs-kernels (imported from its source, as wasm-heap-module.ts does).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -65,9 +66,9 @@ if (threads > 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
 wasm.setThreadsCount(threads);
 await tf.setBackend('wasm');
 restoreCpus();
-const { fusedAdam, registerTrainingKernels } = await import('../src/index.js');
-const { heapModule, useHeapModule } = await import('../src/wasm/heap-module.js');
-const { buildModel } = await import('../../bench/src/commands/run-model.js');
+const { fusedAdam, registerTrainingKernels } = await import('@sa-unet/tfjs-kernels');
+const { heapModule, useHeapModule } = await import('../../tfjs-kernels/src/wasm/heap-module.js');
+const { buildModel } = await import('../src/commands/run-model.js');
 const { diceLoss } = await import('@sa-unet/seg-metrics');
 registerTrainingKernels();
 const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Browser } from 'playwright-core';
 import { build } from 'vite';
@@ -143,6 +143,15 @@ describe.runIf(available)('the demo in Chromium', () => {
     expect(Number(await page.textContent('#csa'))).toBeGreaterThan(0);
     await page.close();
   }, 120_000);
+
+  it('opened from disk (file://), where browsers load no module script, says how to serve it instead of loading forever', async () => {
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(join(out, 'index.html')).href);
+    await page.waitForSelector('body[data-state="unavailable"]', { timeout: 30_000 });
+    expect(await page.textContent('#status')).toBe('The demo cannot run from a file opened on disk: browsers load its code only over HTTP.');
+    expect(await page.textContent('#error')).toMatch(/^Serve its folder instead, e\.g\. run python3 -m http\.server 8080 in the folder of this page/);
+    await page.close();
+  }, 60_000);
 
   it('says so when the file is not an image', async () => {
     const page = await browser.newPage();

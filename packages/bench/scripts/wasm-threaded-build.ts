@@ -69,12 +69,12 @@ restoreCpus();
 const { fusedAdam, registerTrainingKernels } = await import('@sa-unet/tfjs-kernels');
 const { heapModule, useHeapModule } = await import('../../tfjs-kernels/src/wasm/heap-module.js');
 const { buildModel } = await import('../src/commands/run-model.js');
-const { diceLoss } = await import('@sa-unet/seg-metrics');
+const { diceLoss, percentile } = await import('@sa-unet/seg-metrics');
 registerTrainingKernels();
 const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
 console.log(`wasm: ${wasm.getThreadsCount()} thread(s), heap ${heap.buffer.constructor.name}, heap module ${heapModule(tf.backend()) === null ? 'not running' : 'running'}`);
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const median = (v: number[]) => percentile(Float64Array.from(v), 50);
 for (const name of ['sa-unet', 'unet'] as const) {
   const model = buildModel(name, { size: 64, baseFilters: 16 }, 1);
   model.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });

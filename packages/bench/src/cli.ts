@@ -7,6 +7,7 @@
  *   sa-unet-bench recalibrate --model DIR --images DIR --out DIR
  *   sa-unet-bench latency [--models ...] [--size N] [--backends ...]
  *   sa-unet-bench segment --model DIR --image FILE [--dpi N]
+ *   sa-unet-bench paired DIR_A DIR_B [--models ...]
  *   sa-unet-bench params [--size N]
  */
 import { buildProgram } from './program.js';

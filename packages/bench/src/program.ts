@@ -8,6 +8,7 @@ import { runCompare } from './commands/compare.js';
 import { FOREGROUND_PRIOR_VALUES, isForegroundPrior, type RawRunOptions } from './commands/options.js';
 import { runEvaluate } from './commands/evaluate.js';
 import { runLatency } from './commands/latency.js';
+import { runPaired } from './commands/paired.js';
 import { runParams } from './commands/params.js';
 import { runRecalibrate } from './commands/recalibrate.js';
 import { runSegment, runSegmentImages } from './commands/segment.js';
@@ -218,6 +219,15 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .action(async (opts) => {
       if (opts.images !== undefined) await runSegmentImages(opts);
       else await runSegment(opts);
+    });
+
+  program.command('paired').description('two finished comparisons against each other (an ablation, or another version): each model\'s runs paired by seed, DSC and HD with the signed-rank test')
+    .argument('<a>', 'results folder A of compare (differences are A − B)')
+    .argument('<b>', 'results folder B of compare, scored on the same test images')
+    .option('--models <list>', 'comma-separated models (default: every model both hold)')
+    .option('--out <file>', 'also write the comparison as JSON')
+    .action(async (a: string, b: string, opts) => {
+      await runPaired({ a, b, models: opts.models, out: opts.out });
     });
 
   program.command('params').description('parameter counts and multiply-adds per image of the five models')

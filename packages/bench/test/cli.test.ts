@@ -34,6 +34,7 @@ describe('sa-unet-bench flags', () => {
     ['recalibrate with batch size 0', ['recalibrate', '--model', 'm', '--images', 'i', '--out', 'o', '--batch-size', '0'], /--batch-size must be an integer >= 1, got '0'/],
     ['latency with an unknown backend', ['latency', '--backends', 'wasm,metal', '--quiet'], /--backends: unknown backend "metal"/],
     ['unknown command', ['benchmark'], /unknown command 'benchmark'/],
+    ['paired with one folder', ['paired', 'only-one'], /missing required argument 'b'/],
     ['latency with --backend and --backends', ['latency', '--backend', 'wasm', '--backends', 'wasm'], /give --backend or --backends, not both/],
     ['latency --backend with an unknown backend', ['latency', '--backend', 'metal', '--quiet'], /option '--backend <name>' argument 'metal' is invalid. Allowed choices are wasm, cpu, webgpu, tensorflow/],
   ])('%s', async (_, args, message) => {
@@ -43,7 +44,8 @@ describe('sa-unet-bench flags', () => {
   it('--help of each command lists its options', () => {
     const program = buildProgram({ forTests: true });
     const help = Object.fromEntries(program.commands.map((c) => [c.name(), c.helpInformation()]));
-    expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'params', 'recalibrate', 'segment', 'train']);
+    expect(Object.keys(help).sort()).toEqual(['compare', 'evaluate', 'latency', 'paired', 'params', 'recalibrate', 'segment', 'train']);
+    expect(help.paired).toMatch(/paired \[options\] <a> <b>[\s\S]*--models <list>[\s\S]*--out <file>/);
     expect(help.recalibrate).toMatch(/--model <dir>[\s\S]*--images <dir>[\s\S]*--out <dir>[\s\S]*--batch-size <n>/);
     expect(help.compare).toMatch(/--data <dir>[\s\S]*--preset <name>[\s\S]*--recalibrate-bn[\s\S]*--resume[\s\S]*--extend <dir>/);
     expect(help.train).toMatch(/--recalibrate-bn[\s\S]*--no-channel-attention[\s\S]*--foreground-prior <p>/);

@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { decode } from 'fast-png';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderMarkdown, runCompare, runEvaluate, runLatency, runParams, runRecalibrate, runSegment, runSegmentImages, runTrain, phantomDataset, segmentationCsv, type CompareResults } from '@sa-unet/bench';
+import { renderMarkdown, runCompare, runEvaluate, runPaired, runLatency, runParams, runRecalibrate, runSegment, runSegmentImages, runTrain, phantomDataset, segmentationCsv, type CompareResults } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
 import { gray8, writeDataset } from './helpers.js';
 
@@ -193,6 +193,24 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
     await expect(runCompare({ ...common, epochs: 1, extend: unfinished, out: refused })).rejects.toThrow(/^--extend: .*unfinished\.partial has no results\.json; .*use --resume/);
     await rm(unfinished, { recursive: true });
     expect((await readdir(root)).filter((f) => f.startsWith('refused'))).toEqual([]);
+  });
+
+  it('paired sets a finished comparison against its ablation, seed by seed', async () => {
+    const ablation = join(root, 'no-attention');
+    const { results: without } = await runCompare({
+      models: 'sa-unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, workers: 1, backend: 'wasm', channelAttention: false, out: ablation,
+    });
+    const { paired, markdown } = await runPaired({ a: out, b: ablation, quiet: true });
+    expect(paired.differingOptions).toEqual([{ option: 'channelAttention', a: true, b: false }]);
+    expect(paired.models.map((m) => m.model)).toEqual(['sa-unet']); // U-Net is only in A
+    const [sa] = paired.models;
+    const withRun = results.models[1].repeats[0];
+    expect(sa.seeds).toEqual([withRun.seed]);
+    expect(sa.params.a).toBeGreaterThan(sa.params.b); // the attention's 1-D kernels
+    const [dice, hd] = sa.metrics;
+    expect([dice.a.mean, dice.b.mean]).toEqual([withRun.metrics.dice, without.models[0].repeats[0].metrics.dice]);
+    expect(hd.difference.mean).toBeCloseTo(withRun.metrics.hausdorff - without.models[0].repeats[0].metrics.hausdorff, 12);
+    expect(markdown).toContain('| channelAttention | true | false |');
   });
 
   it('--recalibrate-bn re-estimates batch norm\'s statistics after training: the same weights, other statistics, recorded', async () => {

@@ -11,7 +11,7 @@ import { backendLogLine, selectBackend, type BackendChoice } from '../backend.js
 import { pairedComparisons } from '../eval/paired.js';
 import { imagesCsv } from '../eval/per-image.js';
 import { inferenceLatency } from '../eval/predict.js';
-import { checkOutFree, defaultOut, exists, isFolder, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
+import { checkOutFree, defaultOut, exists, prepareWorkFolder, publish, readJson, writeJson } from '../output.js';
 import { log } from '../progress.js';
 import { counted } from '../plural.js';
 import { AGGREGATED, AREA_AGGREGATED, type AggregatedMetric, type AreaMetric, type CompareResults, type ModelResult, type RepeatResult, type RunConfig } from '../report/results.js';
@@ -23,6 +23,7 @@ import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { baseFiltersOf } from '../train/presets.js';
 import { defaultWorkers, jobKey, recordFile, recordPath, runJobs, type Job } from './jobs.js';
 import { checkResumable, checkSameRun, runConfig } from './resume.js';
+import { readFinishedComparison } from './finished.js';
 import { buildModel, removeTrainingStates, resolveForegroundPrior, trainingStateDir } from './run-model.js';
 import { errorMessage } from '../errors.js';
 import { savedEpochs } from '../train/training-state.js';
@@ -62,14 +63,8 @@ interface LentRuns {
  * width (`skipped` gets a line for each model that it built at another).
  */
 async function lentRuns(from: string, config: RunConfig, skipped: string[]): Promise<LentRuns> {
-  if (!(await isFolder(from))) throw new Error(`--extend: ${from} is not a folder; give a finished results folder of compare`);
-  for (const name of ['config.json', 'results.json']) {
-    if (!(await exists(join(from, name)))) throw new Error(`--extend: ${from} has no ${name}; give a finished results folder of compare (to continue an interrupted one, use --resume with its --out)`);
-  }
-  const saved = await readJson<Partial<RunConfig>>(join(from, 'config.json'));
-  if (saved.command !== 'compare') throw new Error(`--extend: ${from} holds the results of ${JSON.stringify(saved.command)}, not of compare`);
+  const { config: saved, results } = await readFinishedComparison(from, '--extend');
   await checkSameRun(join(from, 'config.json'), config, '--extend', ' (--models, --repeats and the base widths of models may differ)', saved, { exceptWidths: true });
-  const results = await readJson<Pick<CompareResults, 'models' | 'dataset'>>(join(from, 'results.json'));
   const models: LentRuns['models'] = [];
   for (const m of results.models) {
     if (!config.models.includes(m.model)) continue;

@@ -24,6 +24,16 @@ function canonicalJson(o: object): string {
  */
 const BEFORE_ADDED_OPTIONS: Partial<RunConfig> = { trainImages: null, pixelSize: null, modelBaseFilters: {} };
 
+/**
+ * A config.json as read, with the options added since it was written at the values the bench had
+ * before they existed: its preset's (`fallbackPreset`'s where it names none), or those of
+ * {@link BEFORE_ADDED_OPTIONS}.
+ */
+export function completedConfig(saved: Partial<RunConfig>, fallbackPreset: string): Partial<RunConfig> {
+  const preset = isPresetName(saved.preset) ? saved.preset : isPresetName(fallbackPreset) ? fallbackPreset : 'quick';
+  return { ...BEFORE_ADDED_OPTIONS, ...PRESETS[preset], ...saved };
+}
+
 /** The config of a run, as config.json records it. */
 export function runConfig(options: RunOptions, command: string, backend: string): RunConfig {
   const {
@@ -61,7 +71,7 @@ export async function checkSameRun(
   path: string, config: RunConfig, flag: string, mayDiffer = '', saved?: Partial<RunConfig>, options: { exceptWidths?: boolean } = {},
 ): Promise<void> {
   saved ??= await readJson<Partial<RunConfig>>(path);
-  const previous = { ...BEFORE_ADDED_OPTIONS, ...PRESETS[isPresetName(saved.preset) ? saved.preset : config.preset as keyof typeof PRESETS], ...saved };
+  const previous = completedConfig(saved, config.preset);
   const exceptWidths = options.exceptWidths === true;
   if (canonicalJson(runDefining(config, exceptWidths)) !== canonicalJson(runDefining(previous, exceptWidths))) {
     throw new Error(`${flag}: ${path} was written with other options; rerun with the same options${mayDiffer}, or without ${flag} to start over`);

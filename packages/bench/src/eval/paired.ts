@@ -127,30 +127,44 @@ export const PAIRED_METRICS: readonly PairedMetric[] = [
 ];
 
 /**
+ * `metric` of `reference`'s and `other`'s repeats trained with the same seed, as [reference, other]
+ * pairs in `reference`'s order; pairs with a non-finite value are left out.
+ */
+export function seedPairs(reference: Pick<ModelResult, 'repeats'>, other: Pick<ModelResult, 'repeats'>, metric: AggregatedMetric): Array<[number, number]> {
+  const pairs: Array<[number, number]> = [];
+  for (const rep of reference.repeats) {
+    const a = rep.metrics[metric];
+    const b = other.repeats.find((o) => o.seed === rep.seed)?.metrics[metric];
+    if (b !== undefined && Number.isFinite(a) && Number.isFinite(b)) pairs.push([a, b]);
+  }
+  return pairs;
+}
+
+/**
+ * `reference`'s repeats against `other`'s on each of {@link PAIRED_METRICS}, pairing the repeats
+ * trained with the same seed (in one comparison, those of the same number; across two, see
+ * `paired` of sa-unet-bench); a seed only one of them has, or a non-finite value, is left out.
+ */
+export function pairBySeed(reference: Pick<ModelResult, 'repeats'>, other: Pick<ModelResult, 'model' | 'repeats'>): PairedComparison[] {
+  return PAIRED_METRICS.map(({ metric, higherIsBetter }) => {
+    const differences = seedPairs(reference, other, metric).map(([a, b]) => a - b);
+    const better = (d: number) => (higherIsBetter ? d > 0 : d < 0);
+    const referenceBetter = differences.filter(better).length;
+    const ties = differences.filter((d) => d === 0).length;
+    return {
+      model: other.model, metric, difference: summarize(differences), referenceBetter, otherBetter: differences.length - referenceBetter - ties, ties,
+      signedRank: signedRankTest(differences),
+    };
+  });
+}
+
+/**
  * `reference` (the proposed SA-U-Net, by default) against every other model of `models`, on each of
- * {@link PAIRED_METRICS}, pairing their repeats by repeat number: none where `reference` did not run.
+ * {@link PAIRED_METRICS}, pairing their repeats by repeat number (within one comparison, repeat r of
+ * every model has the seed `--seed` + r): none where `reference` did not run.
  */
 export function pairedComparisons(models: readonly ModelResult[], reference: ModelName = 'sa-unet'): PairedComparison[] {
   const ref = models.find((m) => m.model === reference);
   if (ref === undefined) return [];
-  const comparisons: PairedComparison[] = [];
-  for (const other of models) {
-    if (other === ref) continue;
-    for (const { metric, higherIsBetter } of PAIRED_METRICS) {
-      const differences: number[] = [];
-      for (const rep of ref.repeats) {
-        const a = rep.metrics[metric];
-        const b = other.repeats.find((o) => o.repeat === rep.repeat)?.metrics[metric];
-        if (b !== undefined && Number.isFinite(a) && Number.isFinite(b)) differences.push(a - b);
-      }
-      const better = (d: number) => (higherIsBetter ? d > 0 : d < 0);
-      const referenceBetter = differences.filter(better).length;
-      const ties = differences.filter((d) => d === 0).length;
-      comparisons.push({
-        model: other.model, metric, difference: summarize(differences), referenceBetter, otherBetter: differences.length - referenceBetter - ties, ties,
-        signedRank: signedRankTest(differences),
-      });
-    }
-  }
-  return comparisons;
+  return models.filter((other) => other !== ref).flatMap((other) => pairBySeed(ref, other));
 }

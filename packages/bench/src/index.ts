@@ -8,7 +8,7 @@ export { runCompare, type RawCompareOptions } from './commands/compare.js';
 export { runTrain, type TrainCommandOptions } from './commands/train.js';
 export { runEvaluate, renderEvaluation, type EvaluateCommandOptions, type EvaluateResult } from './commands/evaluate.js';
 export { loadSavedModel, readSavedModel, buildSavedModel, type SavedModel, type SavedModelFiles } from './commands/saved-model.js';
-export { pairedComparisons, pairBySeed, seedPairs, signedRankTest, EXACT_MAX_N, PAIRED_METRICS, type PairedComparison, type PairedMetric, type SignedRankTest } from './eval/paired.js';
+export { pairedComparisons, pairBySeed, seedPairs, signedRankTest, EXACT_MAX_N, PAIRED_METRICS, PAIRABLE_METRICS, type PairedComparison, type PairedMetric, type SignedRankTest } from './eval/paired.js';
 export { perImageScores, imagesCsv, type ImageScores } from './eval/per-image.js';
 export { areaAgreement, areaAtModelSize, renderAreaAgreement, type AreaAgreement } from './eval/areas.js';
 export { runLatency, measureModel, renderLatencyTable, type LatencyOptions, type LatencyRow, type LatencyJob } from './commands/latency.js';

@@ -14,6 +14,7 @@ import { runRecalibrate } from './commands/recalibrate.js';
 import { runSegment, runSegmentImages } from './commands/segment.js';
 import { runTrain } from './commands/train.js';
 import { PRESETS, type PresetName } from './train/presets.js';
+import { AGGREGATED } from './report/results.js';
 
 function integer(flag: string, min: number) {
   return (value: string): number => {
@@ -225,9 +226,10 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .argument('<a>', 'results folder A of compare (differences are A − B)')
     .argument('<b>', 'results folder B of compare, scored on the same test images')
     .option('--models <list>', 'comma-separated models (default: every model both hold)')
+    .option('--metrics <list>', `comma-separated metrics among ${AGGREGATED.join(', ')} (default: dice,hausdorff)`)
     .option('--out <file>', 'also write the comparison as JSON')
     .action(async (a: string, b: string, opts) => {
-      await runPaired({ a, b, models: opts.models, out: opts.out });
+      await runPaired({ a, b, models: opts.models, metrics: opts.metrics, out: opts.out });
     });
 
   program.command('params').description('parameter counts and multiply-adds per image of the five models')

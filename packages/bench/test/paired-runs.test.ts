@@ -126,6 +126,25 @@ describe('paired', () => {
     expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(JSON.parse(JSON.stringify(paired)));
   });
 
+  it('compares the metrics asked for with --metrics, each in its direction', async () => {
+    const scoredBy = (name: string, auc: number[], zeroOverlap: number[]) => {
+      const m = runs('sa-unet', [2, 3, 4], [0.5, 0.5, 0.5], [4, 4, 4]);
+      return folder(name, [{ ...m, repeats: m.repeats.map((rep, i) => ({ ...rep, metrics: { ...rep.metrics, pixelAucMicro: auc[i], zeroOverlapRate: zeroOverlap[i] } })) }]);
+    };
+    const a = await scoredBy('metrics-a', [0.80, 0.82, 0.70], [0.1, 0.2, 0.3]);
+    const b = await scoredBy('metrics-b', [0.75, 0.80, 0.72], [0.2, 0.2, 0.4]);
+    const { paired, markdown } = await runPaired({ a, b, metrics: 'pixelAucMicro, zeroOverlapRate', ...quiet });
+    const [auc, zero] = paired.models[0].metrics;
+    expect(auc).toMatchObject({ metric: 'pixelAucMicro', aBetter: 2, bBetter: 1, ties: 0 }); // higher is better
+    expect(auc.difference.mean).toBeCloseTo((0.05 + 0.02 - 0.02) / 3, 12);
+    expect(zero).toMatchObject({ metric: 'zeroOverlapRate', aBetter: 2, bBetter: 0, ties: 1 }); // lower is better
+    expect(markdown).toMatch(/\| pixel AUC \| 0\.773 ± 0\.064 \| 0\.757 ± 0\.040 \| \+0\.017 ± 0\.035 \| 2 of 3 \|/);
+    expect(markdown).toContain('| zero-overlap rate | 0.200 ± 0.100 | 0.267 ± 0.115 | −0.067 ± 0.058 | 2 of 3 (1 equal) |');
+    await expect(runPaired({ a, b, metrics: 'dice,auc', ...quiet })).rejects.toThrow(
+      /^paired: --metrics: unknown metric "auc"; expected any of: precision, recall, specificity, dice, iou, hausdorff, hausdorff95, assd, surfaceDice, pixelAucMicro, pixelAucMacro, zeroOverlapRate$/);
+    await expect(runPaired({ a, b, metrics: ' , ', ...quiet })).rejects.toThrow(/^paired: --metrics: give at least one of precision, /);
+  });
+
   it('refuses what it cannot pair, naming the folder and what was expected', async () => {
     const one = [runs('unet', [2, 3], [0.5, 0.6], [4, 5])];
     const a = await folder('refuse-a', one);

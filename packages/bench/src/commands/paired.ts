@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { summarize, type Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
-import { PAIRED_METRICS, pairBySeed, seedPairs, type PairedComparison } from '../eval/paired.js';
+import { PAIRABLE_METRICS, PAIRED_METRICS, pairBySeed, seedPairs, type PairedComparison, type PairedMetric } from '../eval/paired.js';
 import { writeJson } from '../output.js';
 import { renderPairedRuns } from '../report/paired-runs.js';
 import type { CompareResults, ModelResult, RunConfig } from '../report/results.js';
@@ -23,6 +23,8 @@ export interface PairedCommandOptions {
   b: string;
   /** Comma-separated models to compare (default: every model both folders hold). */
   models?: string;
+  /** Comma-separated metrics of results.json's repeats (`dice`, `hausdorff`, `pixelAucMicro`, ...; default `dice,hausdorff`, those of Table 3). */
+  metrics?: string;
   /** Also write the comparison as JSON to this file. */
   out?: string;
   /** Print nothing (default false: the table goes to stdout). */
@@ -64,7 +66,7 @@ export interface PairedRunsModel {
   };
   /** The seeds both trained it with, ascending. */
   seeds: number[];
-  /** Each of {@link PAIRED_METRICS}. */
+  /** Each metric compared, in the order asked for. */
   metrics: PairedRunsMetric[];
 }
 
@@ -160,11 +162,24 @@ function chooseModels(a: FinishedComparison, b: FinishedComparison, models: stri
   return common;
 }
 
-/** A's runs of one model against B's, on each of {@link PAIRED_METRICS}. */
-function compareModel(a: ModelResult, b: ModelResult): PairedRunsModel {
+/** The metrics asked for with --metrics (each once, in the order given), or those of Table 3. */
+function chooseMetrics(list: string | undefined): PairedMetric[] {
+  if (list === undefined) return [...PAIRED_METRICS];
+  const names = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
+  const known = PAIRABLE_METRICS.map((m) => m.metric);
+  if (names.length === 0) throw new Error(`paired: --metrics: give at least one of ${known.join(', ')}`);
+  return names.map((name) => {
+    const found = PAIRABLE_METRICS.find((m) => m.metric === name);
+    if (found === undefined) throw new Error(`paired: --metrics: unknown metric ${JSON.stringify(name)}; expected any of: ${known.join(', ')}`);
+    return found;
+  });
+}
+
+/** A's runs of one model against B's, on each of `chosen`. */
+function compareModel(a: ModelResult, b: ModelResult, chosen: readonly PairedMetric[]): PairedRunsModel {
   const seeds = a.repeats.map((rep) => rep.seed).filter((seed) => b.repeats.some((rep) => rep.seed === seed)).sort((x, y) => x - y);
-  const metrics = pairBySeed(a, b).map(({ model: _, referenceBetter, otherBetter, ...comparison }, i): PairedRunsMetric => {
-    const pairs = seedPairs(a, b, PAIRED_METRICS[i].metric);
+  const metrics = pairBySeed(a, b, chosen).map(({ model: _, referenceBetter, otherBetter, ...comparison }): PairedRunsMetric => {
+    const pairs = seedPairs(a, b, comparison.metric);
     return { ...comparison, a: summarize(pairs.map(([x]) => x)), b: summarize(pairs.map(([, y]) => y)), aBetter: referenceBetter, bBetter: otherBetter };
   });
   return { model: a.model, params: { a: a.params, b: b.params }, seeds, metrics };
@@ -172,7 +187,8 @@ function compareModel(a: ModelResult, b: ModelResult): PairedRunsModel {
 
 /**
  * Compares two finished results folders of `compare`: for each model both hold, A's runs against
- * B's with the same seed (the same split, and the same test images), on DSC and HD: mean ± SD of
+ * B's with the same seed (the same split, and the same test images), on DSC and HD (or the
+ * metrics asked for): mean ± SD of
  * each and of the differences A − B, in how many seeds each did better, and the two-sided Wilcoxon
  * signed-rank test; with the options in which the two runs differ. Prints the table (Markdown)
  * and returns the comparison; throws, naming the folder, where they cannot be paired.
@@ -183,11 +199,12 @@ export async function runPaired(opts: PairedCommandOptions): Promise<{
   /** Its table, as printed. */
   markdown: string;
 }> {
+  const chosen = chooseMetrics(opts.metrics);
   if (resolve(opts.a) === resolve(opts.b)) throw new Error(`paired: ${opts.a} and ${opts.b} are the same folder; give two results folders of compare`);
   const [a, b] = [await readFinishedComparison(opts.a, 'paired'), await readFinishedComparison(opts.b, 'paired')];
   checkSameTestSet(a, b);
   const models = chooseModels(a, b, opts.models);
-  const compared = models.map((model) => compareModel(modelOf(a, model), modelOf(b, model)));
+  const compared = models.map((model) => compareModel(modelOf(a, model), modelOf(b, model), chosen));
   if (compared.every((m) => m.seeds.length === 0)) {
     const seeds = (run: FinishedComparison) => [...new Set(run.results.models.flatMap((m) => m.repeats.map((rep) => rep.seed)))].sort((x, y) => x - y).join(', ');
     throw new Error(`paired: ${a.dir} (seeds ${seeds(a)}) and ${b.dir} (seeds ${seeds(b)}) have no run of the same model with the same seed; ` +

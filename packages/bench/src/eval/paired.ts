@@ -5,7 +5,7 @@
  */
 import { summarize, type Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
-import type { AggregatedMetric, ModelResult } from '../report/results.js';
+import { AGGREGATED, type AggregatedMetric, type ModelResult } from '../report/results.js';
 
 /** A two-sided Wilcoxon signed-rank test of paired differences; see {@link signedRankTest}. */
 export interface SignedRankTest {
@@ -120,11 +120,13 @@ export interface PairedMetric {
   higherIsBetter: boolean;
 }
 
+/** Every metric of a repeat that can be paired, with its direction: distances and the zero-overlap rate are better lower. */
+export const PAIRABLE_METRICS: readonly PairedMetric[] = AGGREGATED.map((metric) => ({
+  metric, higherIsBetter: !['hausdorff', 'hausdorff95', 'assd', 'zeroOverlapRate'].includes(metric),
+}));
+
 /** The metrics {@link pairedComparisons} compares: those of the paper's Table 3. */
-export const PAIRED_METRICS: readonly PairedMetric[] = [
-  { metric: 'dice', higherIsBetter: true },
-  { metric: 'hausdorff', higherIsBetter: false },
-];
+export const PAIRED_METRICS: readonly PairedMetric[] = PAIRABLE_METRICS.filter(({ metric }) => metric === 'dice' || metric === 'hausdorff');
 
 /**
  * `metric` of `reference`'s and `other`'s repeats trained with the same seed, as [reference, other]
@@ -141,12 +143,15 @@ export function seedPairs(reference: Pick<ModelResult, 'repeats'>, other: Pick<M
 }
 
 /**
- * `reference`'s repeats against `other`'s on each of {@link PAIRED_METRICS}, pairing the repeats
- * trained with the same seed (in one comparison, those of the same number; across two, see
- * `paired` of sa-unet-bench); a seed only one of them has, or a non-finite value, is left out.
+ * `reference`'s repeats against `other`'s on each of `metrics` ({@link PAIRED_METRICS} by default),
+ * pairing the repeats trained with the same seed (in one comparison, those of the same number;
+ * across two, see `paired` of sa-unet-bench); a seed only one of them has, or a non-finite value,
+ * is left out.
  */
-export function pairBySeed(reference: Pick<ModelResult, 'repeats'>, other: Pick<ModelResult, 'model' | 'repeats'>): PairedComparison[] {
-  return PAIRED_METRICS.map(({ metric, higherIsBetter }) => {
+export function pairBySeed(
+  reference: Pick<ModelResult, 'repeats'>, other: Pick<ModelResult, 'model' | 'repeats'>, metrics: readonly PairedMetric[] = PAIRED_METRICS,
+): PairedComparison[] {
+  return metrics.map(({ metric, higherIsBetter }) => {
     const differences = seedPairs(reference, other, metric).map(([a, b]) => a - b);
     const better = (d: number) => (higherIsBetter ? d > 0 : d < 0);
     const referenceBetter = differences.filter(better).length;

@@ -2,9 +2,13 @@
 import type { PairedRuns } from '../commands/paired.js';
 import { meanSd, pValue, signedMeanSd } from './format.js';
 import { MODEL_TITLES } from './paper.js';
+import type { AggregatedMetric } from './results.js';
 
-/** The metrics' names in the table, as Table 3 writes them. */
-const METRIC_TITLES: Record<string, string> = { dice: 'DSC', hausdorff: 'HD (px)' };
+/** The metrics' names in the table (DSC and HD as Table 3 writes them). */
+const METRIC_TITLES: Record<AggregatedMetric, string> = {
+  precision: 'precision', recall: 'recall', specificity: 'specificity', dice: 'DSC', iou: 'IoU', hausdorff: 'HD (px)', hausdorff95: 'HD95 (px)',
+  assd: 'ASSD (px)', surfaceDice: 'surface Dice (1 px)', pixelAucMicro: 'pixel AUC', pixelAucMacro: 'pixel AUC per image', zeroOverlapRate: 'zero-overlap rate',
+};
 
 /** An option's value as a reader expects it: JSON, with null as "none". */
 function optionValue(v: unknown): string {
@@ -39,12 +43,12 @@ export function renderPairedRuns(p: PairedRuns): string {
     for (const [i, c] of m.metrics.entries()) {
       const head = i === 0 ? [MODEL_TITLES[m.model], `${m.params.a.toLocaleString('en-US')} / ${m.params.b.toLocaleString('en-US')}`, seedList(m.seeds)] : ['', '', ''];
       const count = c.difference.count;
-      lines.push(`| ${[...head, METRIC_TITLES[c.metric] ?? c.metric, meanSd(c.a, 3), meanSd(c.b, 3), signedMeanSd(c.difference, 3),
+      lines.push(`| ${[...head, METRIC_TITLES[c.metric], meanSd(c.a, 3), meanSd(c.b, 3), signedMeanSd(c.difference, 3),
         count === 0 ? 'n/a' : `${c.aBetter} of ${count}${c.ties > 0 ? ` (${c.ties} equal)` : ''}`, pValue(c.signedRank.pValue)].join(' | ')} |`);
     }
   }
   lines.push('', 'Each pair: one seed\'s run in A and in B (the same split, batch order and shears where the options that decide them agree). ' +
-    'A better: a higher DSC, a lower HD. Mean ± SD over the paired seeds; p: the two-sided Wilcoxon signed-rank test of the differences ' +
+    'A better: higher, or lower for a distance (HD, HD95, ASSD) and the zero-overlap rate. Mean ± SD over the paired seeds; p: the two-sided Wilcoxon signed-rank test of the differences ' +
     '(exact; zero differences dropped). With n seeds no p falls below 2/2^n (5: 0.0625, 6: 0.031, 8: 0.008).', '');
   return lines.join('\n');
 }

@@ -113,6 +113,19 @@ describe('paired', () => {
     expect((await runPaired({ a: older, b: ablation, ...quiet })).paired.differingOptions).toEqual([{ option: 'channelAttention', a: true, b: false }]);
   });
 
+  it('pairs runs of one data folder given by two paths, listing the paths', async () => {
+    const one = [runs('unet', [2, 3], [0.5, 0.6], [4, 5])];
+    const data = { data: '../shared/datasets/usgra-nerve', label: 1 };
+    const a = await folder('relative', one, data, { source: '../shared/datasets/usgra-nerve' });
+    const b = await folder('absolute', one, { ...data, data: '/work/shared/datasets/usgra-nerve' }, { source: '/work/shared/datasets/usgra-nerve' });
+    const { paired } = await runPaired({ a, b, ...quiet });
+    expect(paired.differingOptions).toEqual([{ option: 'data', a: '../shared/datasets/usgra-nerve', b: '/work/shared/datasets/usgra-nerve' }]);
+    expect(paired.testSet).toEqual({ source: '../shared/datasets/usgra-nerve', size: 64, images: 2, label: 1 });
+    // Other image names are other test sets, whatever the folders.
+    const other = await folder('other-names', one, data, { source: '../shared/datasets/usgra-nerve', testNames: ['a', 'z'] });
+    await expect(runPaired({ a, b: other, ...quiet })).rejects.toThrow(/were scored on different test sets/);
+  });
+
   it('compares only the models asked for, and writes the comparison as JSON with --out', async () => {
     const both = [runs('unet', [2, 3], [0.5, 0.6], [4, 5]), runs('sa-unet', [2, 3], [0.4, 0.7], [3, 6])];
     const a = await folder('models-a', both);
@@ -160,6 +173,8 @@ describe('paired', () => {
       ['a train folder', async () => folder('trained', one, { command: 'train' }), /^paired: .*trained holds the results of "train", not of compare$/],
       ['other test images', async () => folder('other-images', one, {}, { testNames: ['a', 'c'] }),
         /^paired: .*refuse-a and .*other-images were scored on different test sets \(2 images at 64x64 of phantom; 2 images at 64x64 of phantom\); pairing needs the same test images at the same size/],
+      ['another phantom', async () => folder('other-phantom', one, { phantomCount: 40 }, { source: 'phantom(count=40, seed=1)' }),
+        /different test sets \(2 images at 64x64 of phantom; 2 images at 64x64 of phantom\(count=40, seed=1\)\)/],
       ['another size', async () => folder('other-size', one, { size: 128 }, { size: 128 }), /different test sets \(2 images at 64x64 of phantom; 2 images at 128x128 of phantom\)/],
       ['another label', async () => folder('other-label', one, { label: 2 }), /different test sets \(2 images at 64x64 of phantom; 2 images at 64x64 of phantom \(label 2\)\)/],
       ['no model in common', async () => folder('other-model', [runs('sa-unet', [2, 3], [0.5, 0.6], [4, 5])]),

@@ -196,7 +196,7 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
   });
 
   it('paired sets a finished comparison against its ablation, seed by seed', async () => {
-    const ablation = join(root, 'no-attention');
+    const ablation = join(root, 'paired-ablation');
     const { results: without } = await runCompare({
       models: 'sa-unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, workers: 1, backend: 'wasm', channelAttention: false, out: ablation,
     });

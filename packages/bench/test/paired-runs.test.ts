@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { summarize } from '@sa-unet/seg-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPaired, signedRankTest, type CompareResults, type ModelResult, type RunConfig } from '@sa-unet/bench';
+import { buildProgram } from '../src/program.js';
 import { model, results } from './helpers.js';
 
 let root: string;
@@ -156,6 +157,25 @@ describe('paired', () => {
     await expect(runPaired({ a, b, metrics: 'dice,auc', ...quiet })).rejects.toThrow(
       /^paired: --metrics: unknown metric "auc"; expected any of: precision, recall, specificity, dice, iou, hausdorff, hausdorff95, assd, surfaceDice, pixelAucMicro, pixelAucMacro, zeroOverlapRate$/);
     await expect(runPaired({ a, b, metrics: ' , ', ...quiet })).rejects.toThrow(/^paired: --metrics: give at least one of precision, /);
+  });
+
+  it('runs from the command line: sa-unet-bench paired A B --models --metrics --out', async () => {
+    const both = [runs('unet', [2, 3], [0.5, 0.6], [4, 5]), runs('sa-unet', [2, 3], [0.4, 0.7], [3, 6])];
+    const a = await folder('cli-a', both);
+    const b = await folder('cli-b', both, { learningRate: 1e-3 });
+    const out = join(root, 'cli.json');
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => written.push(chunk) > 0) as typeof process.stdout.write;
+    try {
+      await buildProgram({ forTests: true }).parseAsync(['node', 'sa-unet-bench', 'paired', a, b, '--models', 'sa-unet', '--metrics', 'iou', '--out', out]);
+    } finally {
+      process.stdout.write = write;
+    }
+    const saved = JSON.parse(await readFile(out, 'utf8'));
+    expect(saved.models.map((m: { model: string; metrics: Array<{ metric: string }> }) => [m.model, m.metrics.map((c) => c.metric)])).toEqual([['sa-unet', ['iou']]]);
+    expect(saved.differingOptions).toEqual([{ option: 'learningRate', a: 5e-4, b: 1e-3 }]);
+    expect(written.join('')).toContain('| SA-U-Net (proposed) | 1,000 / 1,000 | 2 (2, 3) | IoU | 0.330 ± 0.000 |');
   });
 
   it('refuses what it cannot pair, naming the folder and what was expected', async () => {

@@ -95,7 +95,7 @@ describe('paired', () => {
     expect(widths.paired.differingOptions).toEqual([{ option: 'baseFilters of unet', a: 16, b: 4 }]);
     const same = await runPaired({ a, b: await folder('same-options', one), ...quiet });
     expect(same.paired.differingOptions).toEqual([]);
-    expect(same.markdown).toContain('The same options, both scored on the same 2 test images (64x64, phantom): differences come from the code, the backend or the machine');
+    expect(same.markdown).toContain('The same options, both scored on the same 2 test images (64x64, phantom): differences come from the code or the machine, not the protocol.');
     // Identical runs: every seed a tie, so no test.
     expect(same.paired.models[0].metrics[0]).toMatchObject({ aBetter: 0, bBetter: 0, ties: 2 });
     expect(same.markdown).toContain('| U-Net | 1,000 / 1,000 | 2 (2, 3) | DSC | 0.550 ± 0.071 | 0.550 ± 0.071 | +0.000 ± 0.000 | 0 of 2 (2 equal) | n/a |');

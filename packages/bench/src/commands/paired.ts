@@ -79,7 +79,7 @@ export interface PairedRuns {
     /** Folder B. */
     b: RunSummary;
   };
-  /** The options in which they differ (none: a difference is the code's, the machine's or chance's). */
+  /** The options in which they differ (none: a difference is the code's or the machine's: runs with the same options, code and machine give the same numbers). */
   differingOptions: DifferingOption[];
   /** The test set both were scored on. */
   testSet: {

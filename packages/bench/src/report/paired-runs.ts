@@ -36,7 +36,7 @@ export function renderPairedRuns(p: PairedRuns): string {
   const { source, size, images, label } = p.testSet;
   const tested = `both scored on the same ${images} test images (${size}x${size}, ${source}${label === null ? '' : `, label ${label}`})`;
   lines.push('', p.differingOptions.length === 0
-    ? `The same options, ${tested}: differences come from the code, the backend or the machine, not the protocol.`
+    ? `The same options, ${tested}: differences come from the code or the machine, not the protocol.`
     : `Other options the same; ${tested}.`, '');
   lines.push('| model | parameters (A / B) | seeds | metric | A | B | A − B | A better in | p |', '|---|---:|---|---|---|---|---|---|---|');
   for (const m of p.models) {

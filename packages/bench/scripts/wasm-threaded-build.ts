@@ -74,7 +74,7 @@ registerTrainingKernels();
 const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
 console.log(`wasm: ${wasm.getThreadsCount()} thread(s), heap ${heap.buffer.constructor.name}, heap module ${heapModule(tf.backend()) === null ? 'not running' : 'running'}`);
 
-const median = (v: number[]) => percentile(Float64Array.from(v), 50);
+const median = (v: number[]) => percentile(v, 50);
 for (const name of ['sa-unet', 'unet'] as const) {
   const model = buildModel(name, { size: 64, baseFilters: 16 }, 1);
   model.compile({ optimizer: fusedAdam(5e-4), loss: diceLoss });

@@ -11,19 +11,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { build } from 'vite';
 import { percentile } from '@sa-unet/seg-metrics';
 import { browserAvailable, launchChromium, serveFolder } from '../../../test-utils/browser.js';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i < 0 ? fallback : Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be an integer >= 1, got ${process.argv[i + 1]}`);
-  return value;
-}
-
-const rounds = flag('rounds', 5);
-const runs = flag('runs', 25);
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, runs: { type: 'string', default: '25' } } });
+const count = (name: 'rounds' | 'runs'): number => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be an integer >= 1, got ${values[name]}`);
+  return n;
+};
+const rounds = count('rounds');
+const runs = count('runs');
 if (!browserAvailable) throw new Error('kernel-speedup needs /usr/bin/chromium (apt-get install chromium)');
 const demo = fileURLToPath(new URL('..', import.meta.url));
 const out = await mkdtemp(join(tmpdir(), 'kernel-speedup-'));

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { summarize, type Summary } from '@sa-unet/seg-metrics';
 import type { ModelName } from '@sa-unet/unet-zoo';
-import { PAIRABLE_METRICS, PAIRED_METRICS, pairBySeed, seedPairs, type PairedComparison, type PairedMetric } from '../eval/paired.js';
+import { PAIRABLE_METRICS, PAIRED_METRICS, comparePairs, seedPairs, type PairedComparison, type PairedMetric } from '../eval/paired.js';
 import { writeJson } from '../output.js';
 import { renderPairedRuns } from '../report/paired-runs.js';
 import type { CompareResults, ModelResult, RunConfig } from '../report/results.js';
@@ -187,8 +187,9 @@ function chooseMetrics(list: string | undefined): PairedMetric[] {
 /** A's runs of one model against B's, on each of `chosen`. */
 function compareModel(a: ModelResult, b: ModelResult, chosen: readonly PairedMetric[]): PairedRunsModel {
   const seeds = a.repeats.map((rep) => rep.seed).filter((seed) => b.repeats.some((rep) => rep.seed === seed)).sort((x, y) => x - y);
-  const metrics = pairBySeed(a, b, chosen).map(({ model: _, referenceBetter, otherBetter, ...comparison }): PairedRunsMetric => {
-    const pairs = seedPairs(a, b, comparison.metric);
+  const metrics = chosen.map((metric): PairedRunsMetric => {
+    const pairs = seedPairs(a, b, metric.metric);
+    const { model: _, referenceBetter, otherBetter, ...comparison } = comparePairs(pairs, metric, a.model);
     return { ...comparison, a: summarize(pairs.map(([x]) => x)), b: summarize(pairs.map(([, y]) => y)), aBetter: referenceBetter, bBetter: otherBetter };
   });
   return { model: a.model, params: { a: a.params, b: b.params }, seeds, metrics };

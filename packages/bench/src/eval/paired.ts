@@ -151,16 +151,19 @@ export function seedPairs(reference: Pick<ModelResult, 'repeats'>, other: Pick<M
 export function pairBySeed(
   reference: Pick<ModelResult, 'repeats'>, other: Pick<ModelResult, 'model' | 'repeats'>, metrics: readonly PairedMetric[] = PAIRED_METRICS,
 ): PairedComparison[] {
-  return metrics.map(({ metric, higherIsBetter }) => {
-    const differences = seedPairs(reference, other, metric).map(([a, b]) => a - b);
-    const better = (d: number) => (higherIsBetter ? d > 0 : d < 0);
-    const referenceBetter = differences.filter(better).length;
-    const ties = differences.filter((d) => d === 0).length;
-    return {
-      model: other.model, metric, difference: summarize(differences), referenceBetter, otherBetter: differences.length - referenceBetter - ties, ties,
-      signedRank: signedRankTest(differences),
-    };
-  });
+  return metrics.map((m) => comparePairs(seedPairs(reference, other, m.metric), m, other.model));
+}
+
+/** The comparison of [reference, other] value pairs of one metric (from {@link seedPairs}): differences, who did better, the test. */
+export function comparePairs(pairs: ReadonlyArray<readonly [number, number]>, { metric, higherIsBetter }: PairedMetric, model: ModelName): PairedComparison {
+  const differences = pairs.map(([a, b]) => a - b);
+  const better = (d: number) => (higherIsBetter ? d > 0 : d < 0);
+  const referenceBetter = differences.filter(better).length;
+  const ties = differences.filter((d) => d === 0).length;
+  return {
+    model, metric, difference: summarize(differences), referenceBetter, otherBetter: differences.length - referenceBetter - ties, ties,
+    signedRank: signedRankTest(differences),
+  };
 }
 
 /**

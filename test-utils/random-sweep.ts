@@ -1,6 +1,6 @@
 /**
  * The command line and the draws of a random-configuration sweep (the `random-parity` scripts):
- * `--seed N` (default 1) and `--cases N`, and seeded integer and choice draws.
+ * `--seed N` (default 1), `--cases N` and `--max-channels N`, and seeded integer and choice draws.
  */
 import { parseArgs } from 'node:util';
 import { seededRandom } from './numeric.js';
@@ -9,23 +9,44 @@ export interface RandomSweep {
   seed: number;
   /** How many configurations to draw. */
   count: number;
+  /** The largest channel count to draw (`--max-channels`): wide layers cross the GPU kernels' tile edges. */
+  maxChannels: number;
   random: () => number;
   /** An integer in [lo, hi]. */
   int: (lo: number, hi: number) => number;
   /** One of xs. */
   oneOf: <T>(xs: readonly T[]) => T;
+  /**
+   * A script's bound on a width, written for the default `--max-channels` 9, scaled in proportion
+   * to the one given (at least 1), so that the default draws what it always drew.
+   */
+  widthBound: (atDefault: number) => number;
 }
 
-/** Reads `--seed` and `--cases` (default `defaultCases`); throws naming them if they are not integers. */
-export function randomSweep(script: string, defaultCases: number): RandomSweep {
-  const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, cases: { type: 'string', default: String(defaultCases) } } });
+/**
+ * Reads `--seed`, `--cases` (default `defaultCases`) and `--max-channels` (default 9); throws naming
+ * the option if one is not an integer, or `--cases` or `--max-channels` is below 1.
+ */
+export function randomSweep(script: string, defaultCases: number, args: string[] = process.argv.slice(2)): RandomSweep {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seed: { type: 'string', default: '1' },
+      cases: { type: 'string', default: String(defaultCases) },
+      'max-channels': { type: 'string', default: '9' },
+    },
+  });
   const seed = Number(values.seed);
   const count = Number(values.cases);
-  if (!Number.isInteger(seed) || !Number.isInteger(count) || count < 1) {
-    throw new Error(`${script}: --seed must be an integer and --cases a positive integer, got --seed ${values.seed} --cases ${values.cases}`);
+  const maxChannels = Number(values['max-channels']);
+  if (!Number.isInteger(seed)) throw new Error(`${script}: --seed must be an integer, got ${values.seed}`);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`${script}: --cases must be a positive integer, got ${values.cases}`);
+  if (!Number.isInteger(maxChannels) || maxChannels < 1) {
+    throw new Error(`${script}: --max-channels must be a positive integer, got ${values['max-channels']}`);
   }
   const random = seededRandom(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const oneOf = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  return { seed, count, random, int, oneOf };
+  const widthBound = (atDefault: number) => Math.max(1, Math.round((atDefault * maxChannels) / 9));
+  return { seed, count, maxChannels, random, int, oneOf, widthBound };
 }

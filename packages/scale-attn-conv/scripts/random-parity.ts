@@ -1,11 +1,12 @@
 /**
  * Random ScaleAttentionalConv2D configurations (1 to 5 scales, kernel sizes 1, 3 and 5, dilations 1
  * to 3, stage widths with and without the projection, with and without attention and biases,
- * attention kernels 1 to 7; inputs 1 to 12 pixels a side with 1 to 9 channels): the output, the
+ * attention kernels 1 to 7; inputs 1 to 12 pixels a side with 1 to 9 channels; `--max-channels`
+ * widens the inputs and, in proportion, the layers): the output, the
  * input gradient and every weight's gradient on wasm and (where an adapter exists) webgpu, keeping
  * and recomputing the intermediates, against the cpu backend.
  *
- *   pnpm --filter @sa-unet/scale-attn-conv random-parity [--seed 1] [--cases 40]
+ *   pnpm --filter @sa-unet/scale-attn-conv random-parity [--seed 1] [--cases 40] [--max-channels 9]
  *
  * Prints each configuration that differs by 1e-4 or more or throws, then a count; exits 1 if any
  * did. Differences are relative to the largest value of the output, of the input gradient, and of
@@ -24,7 +25,7 @@ import { scaleAttentionalConv2d, setGradientMemoryMode, type ScaleAttentionalCon
 import { differenceRelativeToLargest, seededUniform, withSeed } from '../../../test-utils/numeric.js';
 import { randomSweep } from '../../../test-utils/random-sweep.js';
 
-const { seed, count, random, int, oneOf } = randomSweep('random-parity', 40);
+const { seed, count, maxChannels, random, int, oneOf, widthBound } = randomSweep('random-parity', 40);
 
 const webgpu = await setupNodeWebGPU();
 if (webgpu) await import('@tensorflow/tfjs-backend-webgpu');
@@ -32,8 +33,8 @@ registerTrainingKernels();
 
 function randomArgs(): ScaleAttentionalConv2DArgs {
   const scales = int(1, 5);
-  const args: ScaleAttentionalConv2DArgs = { filters: scales * int(1, 5), scales, kernelSize: oneOf([1, 3, 5]), dilationRate: random() < 0.3 ? int(2, 3) : 1 };
-  if (random() < 0.3) Object.assign(args, { stageFilters: int(1, 7), filters: int(1, 12) }); // a projection, mostly
+  const args: ScaleAttentionalConv2DArgs = { filters: scales * int(1, widthBound(5)), scales, kernelSize: oneOf([1, 3, 5]), dilationRate: random() < 0.3 ? int(2, 3) : 1 };
+  if (random() < 0.3) Object.assign(args, { stageFilters: int(1, widthBound(7)), filters: int(1, widthBound(12)) }); // a projection, mostly
   if (random() < 0.2) args.useAttention = false;
   if (random() < 0.3) args.attentionKernelSize = oneOf([1, 3, 5, 7]);
   if (random() < 0.3) args.useBias = false;
@@ -74,7 +75,7 @@ const firstLine = (err: unknown) => (err as Error).message.split('\n')[0];
 let failures = 0;
 for (let i = 0; i < count; i++) {
   const args = randomArgs();
-  const xShape = [int(1, 3), int(1, 12), int(1, 12), int(1, 9)];
+  const xShape = [int(1, 3), int(1, 12), int(1, 12), int(1, maxChannels)];
   const name = `${JSON.stringify(args)} on x [${xShape.join(', ')}]`;
   let reference: Result;
   let xData: Float32Array;

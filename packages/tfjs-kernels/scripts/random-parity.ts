@@ -3,9 +3,10 @@
  * gradients on cpu, wasm and (where an adapter exists) webgpu against the cpu backend's stock
  * gradients, or central differences where a dilation exceeds 1 (tfjs has no correct kernel then).
  * Strides 1 to 3 and dilations 1 to 3 per axis, 'same', 'valid' and explicit padding, filters 1x1
- * to 5x5, 1 to 9 channels, conv2d, depthwise and transposed convolutions, drawn from a seed.
+ * to 5x5, 1 to 9 channels (`--max-channels`), conv2d, depthwise and transposed convolutions,
+ * drawn from a seed.
  *
- *   pnpm --filter @sa-unet/tfjs-kernels random-parity [--seed 1] [--cases 100]
+ *   pnpm --filter @sa-unet/tfjs-kernels random-parity [--seed 1] [--cases 100] [--max-channels 9]
  *
  * Prints each configuration whose gradients differ by 1e-4 or more (relative to the largest
  * value) or that throws, then a count; exits 1 if any did. Configurations tfjs itself rejects
@@ -30,17 +31,17 @@ import {
 } from '../test/parity-cases.js';
 import { randomSweep } from '../../../test-utils/random-sweep.js';
 
-const { seed, count, random, int, oneOf } = randomSweep('random-parity', 100);
+const { seed, count, maxChannels, random, int, oneOf, widthBound } = randomSweep('random-parity', 100);
 
 function randomCase(): Case {
   const op = oneOf(['conv2d', 'conv2d', 'depthwise', 'conv2dTranspose'] as const);
   const filter: Pair = [int(1, 5), int(1, 5)];
-  const x = [int(1, 3), int(3, 24), int(3, 24), int(1, 9)];
+  const x = [int(1, 3), int(3, 24), int(3, 24), int(1, maxChannels)];
   if (op === 'conv2dTranspose') {
     const strides: Pair = [int(1, 3), int(1, 3)];
     const pad = oneOf(['same', 'valid'] as const);
     const out = (axis: 0 | 1) => (pad === 'same' ? x[axis + 1]! * strides[axis] : (x[axis + 1]! - 1) * strides[axis] + filter[axis]);
-    const outChannels = int(1, 6);
+    const outChannels = int(1, widthBound(6));
     return { op, x, filter: [...filter, outChannels, x[3]!], strides, pad, dilations: [1, 1], outShape: [x[0]!, out(0), out(1), outChannels] };
   }
   // tfjs allows a stride or a dilation above 1, not both.
@@ -48,7 +49,7 @@ function randomCase(): Case {
   const strides: Pair = dilations.some((d) => d > 1) ? [1, 1] : [int(1, 3), int(1, 3)];
   const kind = oneOf(['same', 'valid', 'explicit'] as const);
   const pad: Pad = kind === 'explicit' ? [[0, 0], [int(0, 2), int(0, 2)], [int(0, 2), int(0, 2)], [0, 0]] : kind;
-  return { op, x, filter: [...filter, x[3]!, op === 'conv2d' ? int(1, 9) : int(1, 3)], strides, pad, dilations };
+  return { op, x, filter: [...filter, x[3]!, op === 'conv2d' ? int(1, maxChannels) : int(1, 3)], strides, pad, dilations };
 }
 
 /** tfjs' own shape check of the case (a dilated filter larger than its input has a negative size). */

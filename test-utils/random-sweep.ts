@@ -36,14 +36,16 @@ export function randomSweep(script: string, defaultCases: number, args: string[]
       'max-channels': { type: 'string', default: '9' },
     },
   });
-  const seed = Number(values.seed);
-  const count = Number(values.cases);
-  const maxChannels = Number(values['max-channels']);
-  if (!Number.isInteger(seed)) throw new Error(`${script}: --seed must be an integer, got ${values.seed}`);
-  if (!Number.isInteger(count) || count < 1) throw new Error(`${script}: --cases must be a positive integer, got ${values.cases}`);
-  if (!Number.isInteger(maxChannels) || maxChannels < 1) {
-    throw new Error(`${script}: --max-channels must be a positive integer, got ${values['max-channels']}`);
-  }
+  const integer = (option: keyof typeof values, least: number | null): number => {
+    const n = Number(values[option]);
+    if (!Number.isInteger(n) || (least !== null && n < least)) {
+      throw new Error(`${script}: --${option} must be ${least === null ? 'an' : 'a positive'} integer, got ${values[option]}`);
+    }
+    return n;
+  };
+  const seed = integer('seed', null);
+  const count = integer('cases', 1);
+  const maxChannels = integer('max-channels', 1);
   const random = seededRandom(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const oneOf = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;

@@ -14,7 +14,8 @@
 # GPU_SESSION_SIZE (default 256), GPU_SESSION_RUNS (forward passes per timing, default 30) and
 # GPU_SESSION_STEPS (timed Adam steps of the kernel and flag comparisons, default 5) try it out on
 # lavapipe at a small size first (GPU_SESSION_SIZE=32 GPU_SESSION_RUNS=3 GPU_SESSION_STEPS=1; there
-# the input-gradient step may reach its time limit after writing its per-shape table);
+# the input-gradient step may reach its time limit after writing its per-shape table, and on a slow
+# 2-core machine latency too, before SA-U-Net, even at GPU_SESSION_SIZE=16: 2026-12-07);
 # GPU_SESSION_ONLY="measure latency" runs only the steps named. By default, in this order, what
 # issue 7's note needs first: latency (the user's command: every network's forward pass as built,
 # folded and replayed, and its Adam step, also replayed: the targets), measure (our kernels' steps

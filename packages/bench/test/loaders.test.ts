@@ -129,6 +129,10 @@ describe('loadFolder', () => {
     const good = gray8(4, 4, () => 1);
     await writeFile(join(dir, 'images', 'a.png'), good.slice(0, 30));
     await expect(loadFolder(dir, { size: 16 })).rejects.toThrow(/cannot decode image .*images\/a\.png as PNG \(corrupt or truncated\?\)/);
+    // Cut inside the compressed pixels: the inflater's error, with no dangling colon.
+    const noisy = gray8(16, 16, (x, y) => (x * 37 + y * 101) % 251);
+    await writeFile(join(dir, 'images', 'a.png'), noisy.slice(0, noisy.length - 20));
+    await expect(loadFolder(dir, { size: 16 })).rejects.toThrow(/as PNG \(corrupt or truncated\?\): Error while decompressing the data$/);
     await writeFile(join(dir, 'images', 'a.png'), 'not an image at all');
     await expect(loadFolder(dir, { size: 16 })).rejects.toThrow(/cannot read image .*images\/a\.png: not a PNG or JPEG file/);
   });

@@ -5,6 +5,9 @@
 import { parseArgs } from 'node:util';
 import { seededRandom } from './numeric.js';
 
+/** `--max-channels` by default: the channel bound the scripts' width bounds were written for. */
+const DEFAULT_MAX_CHANNELS = 9;
+
 export interface RandomSweep {
   seed: number;
   /** How many configurations to draw. */
@@ -33,22 +36,22 @@ export function randomSweep(script: string, defaultCases: number, args: string[]
     options: {
       seed: { type: 'string', default: '1' },
       cases: { type: 'string', default: String(defaultCases) },
-      'max-channels': { type: 'string', default: '9' },
+      'max-channels': { type: 'string', default: String(DEFAULT_MAX_CHANNELS) },
     },
   });
-  const integer = (option: keyof typeof values, least: number | null): number => {
+  const integer = (option: keyof typeof values, positive: boolean): number => {
     const n = Number(values[option]);
-    if (!Number.isInteger(n) || (least !== null && n < least)) {
-      throw new Error(`${script}: --${option} must be ${least === null ? 'an' : 'a positive'} integer, got ${values[option]}`);
+    if (!Number.isInteger(n) || (positive && n < 1)) {
+      throw new Error(`${script}: --${option} must be ${positive ? 'a positive' : 'an'} integer, got ${values[option]}`);
     }
     return n;
   };
-  const seed = integer('seed', null);
-  const count = integer('cases', 1);
-  const maxChannels = integer('max-channels', 1);
+  const seed = integer('seed', false);
+  const count = integer('cases', true);
+  const maxChannels = integer('max-channels', true);
   const random = seededRandom(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const oneOf = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const widthBound = (atDefault: number) => Math.max(1, Math.round((atDefault * maxChannels) / 9));
+  const widthBound = (atDefault: number) => Math.max(1, Math.round((atDefault * maxChannels) / DEFAULT_MAX_CHANNELS));
   return { seed, count, maxChannels, random, int, oneOf, widthBound };
 }

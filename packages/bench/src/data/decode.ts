@@ -42,11 +42,6 @@ async function readBytes(path: string, what: string): Promise<Uint8Array> {
   }
 }
 
-/** A decoder's error message, without the dangling colon fast-png leaves where its inflater gave no reason. */
-function decoderReason(err: unknown): string {
-  return errorMessage(err).replace(/[\s:]+$/, '');
-}
-
 /** A decoded PNG with one sample per pixel and channel (PNGs of 1, 2 or 4 bits pack them in bytes). */
 function png(bytes: Uint8Array, path: string, what: string): DecodedPng {
   let img: DecodedPng;
@@ -54,7 +49,7 @@ function png(bytes: Uint8Array, path: string, what: string): DecodedPng {
     // Chunk checksums checked: a flipped byte then fails here instead of decoding to other pixels.
     img = decodePng(bytes, { checkCrc: true });
   } catch (err) {
-    throw new Error(`cannot decode ${what} ${path} as PNG (corrupt or truncated?): ${decoderReason(err)}`);
+    throw new Error(`cannot decode ${what} ${path} as PNG (corrupt or truncated?): ${errorMessage(err)}`);
   }
   if (img.depth >= 8) return img;
   const { width, height, channels, depth } = img;
@@ -102,7 +97,7 @@ export async function readGrayImage(path: string): Promise<GrayImage> {
     try {
       decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
     } catch (err) {
-      throw new Error(`cannot decode image ${path} as JPEG (corrupt or truncated?): ${decoderReason(err)}`);
+      throw new Error(`cannot decode image ${path} as JPEG (corrupt or truncated?): ${errorMessage(err)}`);
     }
     const { width, height, data } = decoded;
     const out = new Float32Array(width * height);

@@ -28,6 +28,15 @@ const dataset = join(
   'images',
 );
 
+/** A usgra-nerve image's path; where it is missing, an error saying where the tests look for it. */
+function usgraImage(name: string): string {
+  const image = join(dataset, name);
+  if (!existsSync(image)) {
+    throw new Error(`the usgra-nerve image ${image} is missing: clone beside ../shared or set SA_UNET_USGRA_DIR to the dataset folder`);
+  }
+  return image;
+}
+
 let out: string;
 let server: StaticServer;
 let url: string;
@@ -78,10 +87,7 @@ describe.runIf(available)('the demo in Chromium', () => {
     // Ready only after the model's first run, which compiles the backend's programs.
     expect(await page.textContent('#status')).toMatch(new RegExp(`^Ready: the model runs on ${backend} \\(first run \\d+\\.\\d s\\)\\.$`));
 
-    const image = join(dataset, '0003.png');
-    if (!existsSync(image)) {
-      throw new Error(`the usgra-nerve image ${image} is missing: clone beside ../shared or set SA_UNET_USGRA_DIR to the dataset folder`);
-    }
+    const image = usgraImage('0003.png');
     await page.setInputFiles('#file', image);
     await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
     const shown = Number(await page.textContent('#csa'));
@@ -113,7 +119,7 @@ describe.runIf(available)('the demo in Chromium', () => {
     page.on('request', (r) => requests.push(r.url()));
     await page.context().setOffline(true);
     try {
-      await page.setInputFiles('#file', join(dataset, '0003.png'));
+      await page.setInputFiles('#file', usgraImage('0003.png'));
       await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
       expect(Number(await page.textContent('#csa'))).toBeGreaterThan(0);
       expect(requests.filter((r) => !r.startsWith('blob:') && !r.startsWith('data:'))).toEqual([]);
@@ -133,8 +139,8 @@ describe.runIf(available)('the demo in Chromium', () => {
       await route.continue();
     });
     await page.goto(`${url}?backend=wasm`);
-    await page.setInputFiles('#file', join(dataset, '0001.png'));
-    await page.setInputFiles('#file', join(dataset, '0003.png'));
+    await page.setInputFiles('#file', usgraImage('0001.png'));
+    await page.setInputFiles('#file', usgraImage('0003.png'));
     expect(await page.textContent('#status')).toBe('0003.png will be segmented once the model is ready…');
     chosen();
     await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });

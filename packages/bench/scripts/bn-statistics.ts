@@ -23,9 +23,12 @@ import { stackImages } from '../src/train/batches.js';
 
 const run = process.argv[2];
 if (run === undefined) throw new Error('usage: bn-statistics.ts <compare results folder>');
-const config = JSON.parse(await readFile(join(run, 'config.json'), 'utf8'));
+// config.json writes an option left unset as null; loadRunData takes it as absent.
+const config = Object.fromEntries(
+  Object.entries(JSON.parse(await readFile(join(run, 'config.json'), 'utf8')) as Record<string, unknown>).filter(([, value]) => value !== null),
+) as unknown as Parameters<typeof loadRunData>[0];
 await selectBackend('wasm');
-const { split } = await loadRunData({ ...config, data: config.data ?? undefined, testData: config.testData ?? undefined, label: config.label ?? undefined, quiet: true });
+const { split } = await loadRunData({ ...config, quiet: true });
 const { size } = config as { size: number };
 
 async function meanTestDice(net: tfl.LayersModel, training: boolean): Promise<number> {

@@ -9,7 +9,7 @@
  * Run from the repository root, on the results of a phantom or --data run:
  *   pnpm exec tsx --tsconfig tsconfig.json packages/bench/scripts/bn-statistics.ts bench-results/<run>
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -18,18 +18,18 @@ import { dice } from '@sa-unet/seg-metrics';
 import { averageDeepSupervision } from '@sa-unet/unet-zoo';
 import { selectBackend } from '../src/backend.js';
 import { loadRunData } from '../src/commands/data.js';
+import { readFinishedComparison } from '../src/commands/finished.js';
+import { completedConfig, runDataOptions } from '../src/commands/resume.js';
+import type { RunConfig } from '../src/report/results.js';
 import type { Sample } from '../src/data/dataset.js';
 import { stackImages } from '../src/train/batches.js';
 
 const run = process.argv[2];
 if (run === undefined) throw new Error('usage: bn-statistics.ts <compare results folder>');
-// config.json writes an option left unset as null; loadRunData takes it as absent.
-const config = Object.fromEntries(
-  Object.entries(JSON.parse(await readFile(join(run, 'config.json'), 'utf8')) as Record<string, unknown>).filter(([, value]) => value !== null),
-) as unknown as Parameters<typeof loadRunData>[0];
+const config = completedConfig((await readFinishedComparison(run, 'bn-statistics.ts')).config, 'quick') as RunConfig;
+const { size } = config;
 await selectBackend('wasm');
-const { split } = await loadRunData({ ...config, quiet: true });
-const { size } = config as { size: number };
+const { split } = await loadRunData({ ...runDataOptions(config), quiet: true });
 
 async function meanTestDice(net: tfl.LayersModel, training: boolean): Promise<number> {
   let total = 0;

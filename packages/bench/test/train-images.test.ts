@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phantomDataset, renderMarkdown, resolveRunOptions, runTrain, sampleTraining } from '@sa-unet/bench';
 import { loadRunData } from '../src/commands/data.js';
-import { checkSameRun, runConfig } from '../src/commands/resume.js';
+import { checkSameRun, runConfig, runDataOptions } from '../src/commands/resume.js';
 import { writeJson } from '../src/output.js';
 import { useBackend } from '../../../test-utils/backends.js';
 import { model, results } from './helpers.js';
@@ -76,6 +76,15 @@ describe('the run\'s data with --train-images', () => {
     await expect(checkSameRun(path, config, '--resume')).resolves.toBeUndefined();
     const subset = runConfig(resolveRunOptions({ models: 'unet', trainImages: 30 }), 'compare', 'wasm');
     await expect(checkSameRun(path, subset, '--resume')).rejects.toThrow(/--resume: .*older-config\.json was written with other options/);
+  });
+
+  it('a config gives back the data options it was written from, unset ones absent (not null)', () => {
+    for (const flags of [{ models: 'unet' }, { models: 'unet', trainImages: 30, data: 'some/folder', label: 2, seed: 5 }]) {
+      const options = resolveRunOptions(flags);
+      const back = runDataOptions(runConfig(options, 'compare', 'wasm'));
+      const { size, phantomCount, testFraction, seed, data, testData, label, trainImages } = options;
+      expect(back).toEqual({ size, phantomCount, testFraction, seed, data, testData, label, trainImages });
+    }
   });
 
   it('the table says how many of the training images were used', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { exists, readJson, writeJson } from '../output.js';
 import type { RunConfig } from '../report/results.js';
 import { PRESETS, isPresetName } from '../train/presets.js';
-import type { RunOptions } from './options.js';
+import type { DataOptions, RunOptions } from './options.js';
 
 /** The file `train` keeps its config in while it runs (removed before its folder is published). */
 export const RESUME_CONFIG = 'resume-config.json';
@@ -44,6 +44,19 @@ export function runConfig(options: RunOptions, command: string, backend: string)
     command, preset, size, epochs, repeats, batchSize, learningRate, shearDegrees, baseFilters, modelBaseFilters, phantomCount, recalibrateBatchNorm, channelAttention,
     foregroundPrior, models, testFraction, trainImages: trainImages ?? null, seed,
     data: options.data ?? null, testData: options.testData ?? null, label: options.label ?? null, pixelSize: options.pixelSize ?? null, backend,
+  };
+}
+
+/**
+ * The data options a run's config records, as {@link runConfig} took them: its nulls (an option
+ * left unset) absent again. What a script needs to load a finished run's images as it did.
+ */
+export function runDataOptions(config: RunConfig): DataOptions & { size: number; phantomCount: number } {
+  const { size, phantomCount, testFraction, seed } = config;
+  return {
+    size, phantomCount, testFraction, seed,
+    data: config.data ?? undefined, testData: config.testData ?? undefined, label: config.label ?? undefined,
+    trainImages: config.trainImages ?? undefined,
   };
 }
 

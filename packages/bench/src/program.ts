@@ -216,6 +216,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--images <dir>', 'folder of PNG/JPEG images (or a dataset folder: its images/), each segmented')
     .option('--csv <file.csv>', 'also write one row per image: file, size, mask pixels, area in mm²'), 'for the area in mm²')
     .option('--overlay <file.png>', 'also write the model\'s input with the predicted contour (PNG, at least 256x256)')
+    .option('--masks <dir>', 'also write each predicted mask into this new folder: <image name>.png, the image\'s size, 0/255 (beside the images, a dataset\'s masks/)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .action(async (opts) => {
       if (opts.images !== undefined) await runSegmentImages(opts);

@@ -415,6 +415,63 @@ describe('train, evaluate, latency, params', () => {
     expect((await readdir(root)).filter((f) => f.endsWith('.csv')).sort()).toEqual(['areas.csv']);
   });
 
+  it('segment --masks writes each predicted mask at its image\'s size, named after it: with the images, a dataset', async () => {
+    const model = join(out, 'checkpoints', 'sa-unet', 'repeat-1');
+    // The model's own size (64x64: the mask as predicted), and wide and tall images (resized back).
+    const images = join(root, 'mask-images');
+    await mkdir(images);
+    const phantom = phantomDataset(3, 64, 21).samples;
+    const sizes: Array<[string, number, number]> = [['a.png', 64, 64], ['b.png', 80, 48], ['c.png', 40, 72]];
+    for (const [i, [file, w, h]] of sizes.entries()) {
+      const s = phantom[i]!;
+      await writeFile(join(images, file), gray8(w, h, (x, y) => Math.round(s.image[Math.floor((y * 64) / h) * 64 + Math.floor((x * 64) / w)]! * 255)));
+    }
+    const masks = join(root, 'predicted', 'masks'); // its parent is made too, as for --out
+    const tensors = tf.memory().numTensors;
+    const rows = await runSegmentImages({ model, images, masks, quiet: true, backend: 'wasm' });
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect((await readdir(masks)).sort()).toEqual(['a.png', 'b.png', 'c.png']);
+    expect(await readdir(join(root, 'predicted'))).toEqual(['masks']); // no partial folder left
+    for (const [file, w, h] of sizes) {
+      const one = await runSegment({ model, image: join(images, file), quiet: true, backend: 'wasm' });
+      const png = decode(await readFile(join(masks, file)));
+      expect(png).toMatchObject({ width: w, height: h, channels: 1, depth: 8 });
+      // The model's probabilities resized to the image (bilinear, half-pixel centres), then > 0.5.
+      const atImage = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(one.probabilities, [64, 64, 1]), [h, w], false, true));
+      const expected = Uint8Array.from(await atImage.data(), (p) => (p > 0.5 ? 255 : 0));
+      atImage.dispose();
+      expect(Array.from(png.data), file).toEqual(Array.from(expected));
+      if (w === 64 && h === 64) expect(Array.from(png.data)).toEqual(Array.from(one.mask, (m) => m * 255));
+      expect(rows.find((r) => r.file === file)?.maskPixels).toBe(one.maskPixels);
+    }
+    const foreground = decode(await readFile(join(masks, 'a.png'))).data.filter((v) => v === 255).length;
+    expect(foreground, 'the test needs a mask that is neither empty nor full').toBeGreaterThan(0);
+    expect(foreground).toBeLessThan(64 * 64);
+
+    // Beside its image, a mask is a dataset's: the model scores DSC 1 against its own mask.
+    const dataset = join(root, 'predicted');
+    await mkdir(join(dataset, 'images'));
+    await cp(join(images, 'a.png'), join(dataset, 'images', 'a.png'));
+    await rm(join(masks, 'b.png'));
+    await rm(join(masks, 'c.png'));
+    const evaluation = await runEvaluate({ model, data: dataset, quiet: true, backend: 'wasm' });
+    expect(evaluation.records.map((r) => r.dice)).toEqual([1]);
+
+    // One image writes one mask; an existing folder is refused before any work; a failure leaves none.
+    const single = join(root, 'single-mask');
+    await runSegment({ model, image: join(images, 'b.png'), masks: single, quiet: true, backend: 'wasm' });
+    expect(await readdir(single)).toEqual(['b.png']);
+    await expect(runSegment({ model: join(root, 'no-model'), image: join(images, 'b.png'), masks: single, quiet: true }))
+      .rejects.toThrow(/^--masks .*single-mask already exists; give a new folder \(masks are never written over\)$/);
+    const bad = join(root, 'masks-bad');
+    await mkdir(bad);
+    await writeFile(join(bad, 'a.png'), gray8(40, 40, () => 100));
+    await writeFile(join(bad, 'b.png'), 'not a png');
+    await expect(runSegmentImages({ model, images: bad, masks: join(root, 'bad-masks'), quiet: true, backend: 'wasm' })).rejects.toThrow(/b\.png/);
+    expect((await readdir(root)).filter((f) => f.startsWith('bad-masks'))).toEqual([]);
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+
   it('train saves one model with its log', async () => {
     const trainOut = join(root, 'trained');
     await runTrain({ model: 'sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: trainOut, quiet: true, backend: 'wasm' });

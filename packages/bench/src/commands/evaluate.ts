@@ -30,7 +30,7 @@ export interface EvaluateCommandOptions {
   out?: string;
   /** tfjs backend, one of {@link BACKEND_CHOICES} (default 'auto'). */
   backend?: string;
-  /** No progress bar or report on stdout. */
+  /** No progress bar or log; the report, the command's output, is still printed (as `--quiet` does). */
   quiet?: boolean;
 }
 

@@ -1,18 +1,20 @@
 /**
  * `segment`: an image, or a folder of them, through a saved model: the nerve mask and its
- * cross-sectional area (mm^2), on the terminal and optionally as CSV (one row per image). The
- * in-browser demo computes the same thing, the same way: gray levels (BT.601), bilinear resize to
- * the model's input, threshold 0.5, area = mask pixels x the spacing scaled back to the original
- * image.
+ * cross-sectional area (mm^2), on the terminal and optionally as CSV (one row per image) and as
+ * mask files. The in-browser demo computes the same thing, the same way: gray levels (BT.601),
+ * bilinear resize to the model's input, threshold 0.5, area = mask pixels x the spacing scaled back
+ * to the original image.
  */
-import { basename, dirname, extname } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, parse } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { segmentGrayImage, type ImageSegmentation } from '@sa-unet/unet-zoo';
 import type { PixelSize } from '@sa-unet/seg-metrics';
 import { areaAtModelSize } from '../eval/areas.js';
 import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
-import { isFolder, writeFileAtomic } from '../output.js';
+import { maskPng } from '../report/mask-png.js';
+import { exists, isFolder, writeFileAtomic, writeResultFolder } from '../output.js';
 import { listImages } from '../data/dataset.js';
 import { csvText } from '../report/csv.js';
 import { progressBar } from '../progress.js';
@@ -52,6 +54,13 @@ export interface SegmentCommandOptions {
   mmPerPixel?: number;
   /** Write the model's input with the predicted contour in red to this .png file (one image only). */
   overlay?: string;
+  /**
+   * A new folder for the predicted masks: one PNG per image, named after it (`a.jpg` -> `a.png`),
+   * of the image's own size, 0 background and 255 nerve (the model's probabilities resized to the
+   * image, bilinear, then > 0.5). Written only once every image is segmented. Beside the images,
+   * they form a dataset folder's masks/ for `evaluate`.
+   */
+  masks?: string;
   /** tfjs backend, one of {@link BACKEND_CHOICES} (default 'auto'). */
   backend?: string;
   /** Print nothing. */
@@ -81,7 +90,23 @@ async function checkSegmentOptions(opts: SegmentCommandOptions): Promise<{ pixel
     await checkOutputFile(opts.overlay, '--overlay', '.png', 'the overlay is written as PNG');
   }
   if (opts.csv !== undefined) await checkOutputFile(opts.csv, '--csv', '.csv', 'the table is written as CSV');
+  if (opts.masks !== undefined && (await exists(opts.masks))) {
+    throw new Error(`--masks ${opts.masks} already exists; give a new folder (masks are never written over)`);
+  }
   return { pixelSize, choice };
+}
+
+/**
+ * Runs `segment` with the folder its masks go into: the partial folder of `masks`, moved into
+ * place once `segment` has succeeded and removed if it fails (null without --masks).
+ */
+async function withMaskFolder<T>(masks: string | undefined, segment: (folder: string | null) => Promise<T>): Promise<T> {
+  return masks === undefined ? segment(null) : writeResultFolder(masks, segment);
+}
+
+/** Writes the image's predicted mask into `folder` as `<image name>.png` (see {@link SegmentCommandOptions.masks}). */
+async function writeMask(folder: string, imagePath: string, result: Segmentation): Promise<void> {
+  await writeFile(join(folder, `${parse(imagePath).name}.png`), await maskPng(result.probabilities, result.size, result.width, result.height));
 }
 
 /** The row of one segmented image. */
@@ -111,8 +136,13 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
   const { pixelSize, choice } = await checkSegmentOptions(opts);
   // The files first (their errors name them), then the backend, which may take seconds to probe.
   const files = await readSavedModel(opts.model);
-  const image = await readGrayImage(opts.image);
-  const result = await withSavedModel(files, choice, ({ model }) => segmentImage(model, image, pixelSize));
+  const imagePath = opts.image;
+  const image = await readGrayImage(imagePath);
+  const result = await withMaskFolder(opts.masks, (folder) => withSavedModel(files, choice, async ({ model }) => {
+    const segmented = await segmentImage(model, image, pixelSize);
+    if (folder !== null) await writeMask(folder, imagePath, segmented);
+    return segmented;
+  }));
   if (opts.overlay !== undefined) {
     const { size } = result;
     await writeFileAtomic(opts.overlay, renderOverlay(result.input, new Uint8Array(size * size), result.probabilities, size, overlayScale(size)));
@@ -120,13 +150,15 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
   const row = rowOf(basename(opts.image), result);
   if (opts.csv !== undefined) await writeFileAtomic(opts.csv, segmentationCsv([row]));
   if (!opts.quiet) process.stdout.write(`${segmentationLine(opts.image, row)}\n`);
+  if (!opts.quiet && opts.masks !== undefined) process.stderr.write(`mask in ${join(opts.masks, `${parse(opts.image).name}.png`)}\n`);
   return result;
 }
 
 /**
  * Segments every PNG and JPEG image of a folder (or of a dataset folder's images/) with a saved
- * model, in name order: one row per image, and the CSV (`csv`) written once all have been
- * segmented, so that a failure (an unreadable image, named) leaves no partial table.
+ * model, in name order: one row per image, and the CSV (`csv`) and the masks folder (`masks`)
+ * written once all have been segmented, so that a failure (an unreadable image, named) leaves no
+ * partial table and no masks.
  */
 export async function runSegmentImages(opts: SegmentCommandOptions): Promise<SegmentedImage[]> {
   if (opts.images === undefined) throw new Error('give --images DIR (a folder of PNG or JPEG images)');
@@ -134,12 +166,14 @@ export async function runSegmentImages(opts: SegmentCommandOptions): Promise<Seg
   const files = await readSavedModel(opts.model);
   const images = await listImages(opts.images);
   const rows: SegmentedImage[] = [];
-  await withSavedModel(files, choice, async ({ model }) => {
+  await withMaskFolder(opts.masks, (folder) => withSavedModel(files, choice, async ({ model }) => {
     const bar = progressBar('segment |{bar}| {value}/{total} images | ETA {eta_formatted}', !opts.quiet && opts.csv !== undefined);
     bar.start(images.length);
     try {
       for (const path of images) {
-        const row = rowOf(basename(path), await segmentImage(model, await readGrayImage(path), pixelSize));
+        const segmented = await segmentImage(model, await readGrayImage(path), pixelSize);
+        if (folder !== null) await writeMask(folder, path, segmented);
+        const row = rowOf(basename(path), segmented);
         rows.push(row);
         bar.update(rows.length);
         // Without a CSV the rows are the output: one line per image as it is done.
@@ -148,10 +182,11 @@ export async function runSegmentImages(opts: SegmentCommandOptions): Promise<Seg
     } finally {
       bar.stop();
     }
-  });
+  }));
   if (opts.csv !== undefined) {
     await writeFileAtomic(opts.csv, segmentationCsv(rows));
     if (!opts.quiet) process.stderr.write(`${rows.length} images segmented; table in ${opts.csv}\n`);
   }
+  if (!opts.quiet && opts.masks !== undefined) process.stderr.write(`${rows.length} masks in ${opts.masks}\n`);
   return rows;
 }

@@ -6,7 +6,7 @@ import { boundaryOf, type PixelSize } from '@sa-unet/seg-metrics';
 import { replayPredict } from '@sa-unet/tfjs-kernels';
 import { averageDeepSupervision, foldBatchNorm } from '@sa-unet/unet-zoo';
 import { chooseBackend } from './backend.js';
-import { MACHINE_PRESETS, MAX_SIDE, checkFile, nerveArea, rgbaToGray, segmentGray, warmUp, type NerveSegmentation } from './segment.js';
+import { MACHINE_PRESETS, MAX_SIDE, checkFile, maskFileName, maskRgba, nerveArea, rgbaToGray, segmentGray, warmUp, type NerveSegmentation } from './segment.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = $('status');
@@ -15,6 +15,7 @@ const canvas = $<HTMLCanvasElement>('view');
 const preset = $<HTMLSelectElement>('preset');
 const spacing = $<HTMLInputElement>('spacing');
 const showProbabilities = $<HTMLInputElement>('show-probabilities');
+const downloadMask = $<HTMLAnchorElement>('download-mask');
 
 let model: tfl.LayersModel | null = null;
 let predict: ((x: tf.Tensor4D) => tf.Tensor) | undefined;
@@ -79,6 +80,21 @@ function draw(): void {
   ctx.putImageData(overlay, 0, 0);
 }
 
+/** The mask of the image as a PNG file (at the image's size) behind the download link. */
+async function maskPngUrl(result: NerveSegmentation, width: number, height: number): Promise<string> {
+  const canvas = new OffscreenCanvas(width, height);
+  canvas.getContext('2d')!.putImageData(new ImageData(await maskRgba(result, width, height), width, height), 0, 0);
+  return URL.createObjectURL(await canvas.convertToBlob({ type: 'image/png' }));
+}
+
+/** Offers the mask for download, in place of the previous image's. */
+function offerMask(url: string, imageName: string): void {
+  if (downloadMask.href.startsWith('blob:')) URL.revokeObjectURL(downloadMask.href);
+  downloadMask.href = url;
+  downloadMask.download = maskFileName(imageName);
+  downloadMask.hidden = false;
+}
+
 async function handle(file: File): Promise<void> {
   error.textContent = '';
   const problem = checkFile(file);
@@ -103,8 +119,10 @@ async function handle(file: File): Promise<void> {
   scratch.drawImage(bitmap, 0, 0);
   const gray = rgbaToGray(scratch.getImageData(0, 0, width, height).data, width, height);
   let result: NerveSegmentation;
+  let maskUrl: string;
   try {
     result = await segmentGray(model, gray, width, height, predict);
+    maskUrl = await maskPngUrl(result, width, height);
   } catch (err) {
     if (ticket !== latest) return;
     // A backend can fail at run time (a lost WebGL context, GPU memory): say so instead of
@@ -112,8 +130,12 @@ async function handle(file: File): Promise<void> {
     status.textContent = 'Ready.';
     return fail(`Segmenting ${file.name} failed: ${(err as Error).message}`);
   }
-  if (ticket !== latest) return; // another image was chosen meanwhile: it is drawn instead
+  if (ticket !== latest) { // another image was chosen meanwhile: it is drawn instead
+    URL.revokeObjectURL(maskUrl);
+    return;
+  }
   current = { bitmap, result, width, height };
+  offerMask(maskUrl, file.name);
   $('pixels').textContent = String(result.maskPixels);
   $('size').textContent = `${result.size}x${result.size}`;
   $('time').textContent = result.inferenceMs.toFixed(1);

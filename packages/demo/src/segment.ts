@@ -5,7 +5,7 @@
  * tests run them in Node too.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { modelInputSize, segmentGrayImage, type ImageSegmentation, type SegmentGrayImageOptions } from '@sa-unet/unet-zoo';
+import { maskAtImageSize, modelInputSize, segmentGrayImage, type ImageSegmentation, type SegmentGrayImageOptions } from '@sa-unet/unet-zoo';
 import { boundaryOf, crossSectionalArea, spacingAfterResize, type PixelSize } from '@sa-unet/seg-metrics';
 
 /** Gray levels in [0, 1] of RGBA pixels (BT.601 luma, as the bench reads RGB images). */
@@ -53,6 +53,22 @@ export async function warmUp(model: tfl.LayersModel, predict?: SegmentGrayImageO
 export function nerveArea(result: NerveSegmentation, original: { width: number; height: number }, pixelSize: PixelSize): number {
   const spacingMm = spacingAfterResize(pixelSize, original, { width: result.size, height: result.size });
   return crossSectionalArea({ data: result.mask, width: result.size, height: result.size }, { spacingMm });
+}
+
+/**
+ * The mask at the image's own size as RGBA pixels for a canvas (white nerve, black background,
+ * opaque), the mask `sa-unet-bench segment --masks` writes: unet-zoo's maskAtImageSize.
+ */
+export async function maskRgba(result: NerveSegmentation, width: number, height: number): Promise<Uint8ClampedArray<ArrayBuffer>> {
+  const mask = await maskAtImageSize(result, width, height);
+  const rgba = new Uint8ClampedArray(4 * mask.length);
+  for (let i = 0; i < mask.length; i++) rgba.set([255 * mask[i]!, 255 * mask[i]!, 255 * mask[i]!, 255], 4 * i);
+  return rgba;
+}
+
+/** The downloaded mask's file name: the image's without its extension, then -mask.png. */
+export function maskFileName(imageName: string): string {
+  return `${imageName.replace(/\.[^.]*$/, '')}-mask.png`;
 }
 
 /** The paper's two ultrasound machines, as pixel-size presets. */

@@ -16,6 +16,7 @@ import type { Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGrayImage, segmentImage } from '@sa-unet/bench';
+import { maskAtImageSize } from '@sa-unet/unet-zoo';
 import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { useBackend } from '../../../test-utils/backends.js';
 import { browserAvailable as available, browserRequired as required, launchChromium, serveFolder, warnIfNoBrowser, type StaticServer } from '../../../test-utils/browser.js';
@@ -107,6 +108,21 @@ describe.runIf(available)('the demo in Chromium', () => {
     expect(expected.maskPixels).toBeGreaterThan(0);
     expect(contourPixels).toBeGreaterThan(20);
     expect(Math.abs(shown - expected.csaMm2!)).toBeLessThanOrEqual(Math.max(0.02 * expected.csaMm2!, 0.01));
+
+    // The mask offered for download: a PNG of the image's size, the mask the bench's --masks writes.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-mask')]);
+    expect(download.suggestedFilename()).toBe('0003-mask.png');
+    const saved = join(out, `mask-${backend}.png`);
+    await download.saveAs(saved);
+    const [mask, original] = [await readGrayImage(saved), await readGrayImage(image)];
+    expect([mask.width, mask.height]).toEqual([original.width, original.height]);
+    expect(mask.data.every((v) => Math.abs(v) < 1e-6 || Math.abs(v - 1) < 1e-6)).toBe(true); // black or white
+    const inNode = await maskAtImageSize(expected, mask.width, mask.height);
+    const foreground = inNode.reduce((a, b) => a + b, 0);
+    const differing = inNode.reduce((n, m, i) => n + (m !== (mask.data[i]! > 0.5 ? 1 : 0) ? 1 : 0), 0);
+    expect(foreground).toBeGreaterThan(0);
+    // (0, 1 and 1 of 11,345 on wasm, WebGL and WebGPU, 2026-12-07: float rounding at the threshold.)
+    expect(differing, `${differing} of ${foreground} nerve pixels differ`).toBeLessThanOrEqual(0.005 * foreground);
     expect(messages).toEqual([]);
     await gpuBrowser?.close();
   }, 240_000);

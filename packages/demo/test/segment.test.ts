@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it, beforeAll, vi } from 'vitest';
-import { createModel } from '@sa-unet/unet-zoo';
+import { createModel, maskAtImageSize } from '@sa-unet/unet-zoo';
 import { segmentImage } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
-import { MAX_BYTES, checkFile, nerveArea, rgbaToGray, segmentGray, warmUp } from '../src/segment.js';
+import { MAX_BYTES, checkFile, maskFileName, maskRgba, nerveArea, rgbaToGray, segmentGray, warmUp } from '../src/segment.js';
 
 beforeAll(() => useBackend('wasm'));
 
@@ -25,6 +25,18 @@ describe('the demo pipeline', () => {
     expect(nerveArea(ours, { width, height }, { dpi: 96 })).toBeCloseTo(bench.csaMm2!, 12);
     expect(ours.contour.length).toBe(32 * 32);
     expect(ours.size).toBe(32);
+  });
+
+  it('gives the mask at the image\'s size as opaque black and white pixels, named after the image', async () => {
+    const model = createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 8, depth: 3 });
+    const gray = Float32Array.from({ length: 50 * 40 }, (_, i) => ((i * 7919) % 255) / 255);
+    const result = await segmentGray(model, gray, 50, 40);
+    const rgba = await maskRgba(result, 50, 40);
+    const mask = await maskAtImageSize(result, 50, 40);
+    expect(Array.from(rgba)).toEqual(Array.from(mask).flatMap((m) => [255 * m, 255 * m, 255 * m, 255]));
+    expect(maskFileName('0003.png')).toBe('0003-mask.png');
+    expect(maskFileName('wrist.left.jpeg')).toBe('wrist.left-mask.png');
+    expect(maskFileName('scan')).toBe('scan-mask.png');
   });
 
   it('warms a model up with one run through the pipeline, leaving no tensors behind', async () => {

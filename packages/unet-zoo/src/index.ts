@@ -31,5 +31,5 @@ export { recalibrateBatchNorm, type RecalibrateOptions, type Recalibration } fro
 export { foldBatchNorm, type FoldedModel } from './fold-batch-norm.js';
 export { InputSizeCheck, type InputSizeCheckArgs } from './input-size.js';
 export {
-  segmentGrayImage, modelInputSize, resizeGrayImage, foregroundProbability, type GrayImage, type ImageSegmentation, type SegmentGrayImageOptions,
+  segmentGrayImage, maskAtImageSize, modelInputSize, resizeGrayImage, foregroundProbability, type GrayImage, type ImageSegmentation, type SegmentGrayImageOptions,
 } from './segment.js';

@@ -1,7 +1,8 @@
 /**
  * One gray image of any size through a segmentation model of square input: bilinear resize to
- * the model's input (half-pixel centres), the foreground probability, threshold 0.5. What
- * `sa-unet-bench segment` and the in-browser demo both run, so they give the same mask.
+ * the model's input (half-pixel centres), the foreground probability, threshold 0.5; and the mask
+ * back at the image's size. What `sa-unet-bench segment` and the in-browser demo both run, so they
+ * give the same mask.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -107,4 +108,25 @@ export async function segmentGrayImage(model: tfl.LayersModel, image: GrayImage,
   }
   const mask = Uint8Array.from(probabilities, (p) => (p > 0.5 ? 1 : 0));
   return { size, input, probabilities, mask, maskPixels: mask.reduce((a, b) => a + b, 0), inferenceMs };
+}
+
+/**
+ * The mask of a segmentation at the segmented image's own size, to lie over it: the model's
+ * probabilities resized back to width x height (bilinear, half-pixel centres, as
+ * {@link resizeGrayImage} resized the image to the model), then > 0.5; 1 foreground, 0 background,
+ * row-major. Its pixel count times the image's pixel area is close to, not exactly, the area of
+ * the mask at the model's size.
+ */
+export async function maskAtImageSize(segmentation: Pick<ImageSegmentation, 'probabilities' | 'size'>, width: number, height: number): Promise<Uint8Array> {
+  const { probabilities, size }: Partial<ImageSegmentation> = segmentation ?? {};
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || !(probabilities instanceof Float32Array) || probabilities.length !== size * size) {
+    const got = probabilities instanceof Float32Array ? `${probabilities.length} values` : String(probabilities);
+    throw new Error(`maskAtImageSize: expected a segmentation's size and its size x size probabilities (a Float32Array), got size ${JSON.stringify(size)} and ${got}`);
+  }
+  if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {
+    throw new Error(`maskAtImageSize: width and height must be integers >= 1, got ${JSON.stringify(width)} x ${JSON.stringify(height)}`);
+  }
+  const resized = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(probabilities, [size, size, 1]), [height, width], false, true));
+  const values = await resized.data().finally(() => resized.dispose());
+  return Uint8Array.from(values, (p) => (p > 0.5 ? 1 : 0));
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { averageDeepSupervision, createModel, foregroundProbability, modelInputSize, resizeGrayImage, segmentGrayImage } from '@sa-unet/unet-zoo';
+import { averageDeepSupervision, createModel, foregroundProbability, maskAtImageSize, modelInputSize, resizeGrayImage, segmentGrayImage } from '@sa-unet/unet-zoo';
 import { useBackend } from '../../../test-utils/backends.js';
 import { withSeed } from '../../../test-utils/numeric.js';
 
@@ -74,5 +74,38 @@ describe('segmentGrayImage', () => {
     const rgb = tfl.input({ shape: [8, 8, 3] });
     const model = tfl.model({ inputs: rgb, outputs: tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).apply(rgb) as tfl.SymbolicTensor });
     expect(() => modelInputSize(model)).toThrow('the model takes inputs of shape [null, 8, 8, 3]; square gray images [null, n, n, 1] are needed');
+  });
+});
+
+describe('maskAtImageSize', () => {
+  const columns = (size: number, values: number[]) => ({ size, probabilities: Float32Array.from({ length: size * size }, (_, i) => values[i % size]!) });
+
+  it.each([
+    // Two columns 0.2 | 0.9 widened to four: 0.2, 0.375, 0.725, 0.9 (half-pixel centres), three rows of it.
+    ['widened, fewer rows', columns(2, [0.2, 0.9]), 4, 3, [0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1]],
+    // Narrowed to three: 0.2, 0.55, 0.9.
+    ['narrowed, more rows', columns(2, [0.2, 0.9]), 3, 4, [0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1]],
+    // Exactly 0.5 is background, as in segmentGrayImage's mask.
+    ['at the threshold', columns(2, [0.5, 0.5]), 3, 2, [0, 0, 0, 0, 0, 0]],
+    ['one pixel', columns(1, [0.75]), 2, 2, [1, 1, 1, 1]],
+  ])('resizes the probabilities back, bilinear, then > 0.5: %s', async (_, segmentation, width, height, expected) => {
+    const before = tf.memory().numTensors;
+    expect(Array.from(await maskAtImageSize(segmentation, width, height))).toEqual(expected);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('at the model\'s own size, is the segmentation\'s mask', async () => {
+    const model = withSeed(3, () => createModel('sa-unet', { inputShape: [32, 32, 1], baseFilters: 8, depth: 3 }));
+    const result = await segmentGrayImage(model, image(50, 40));
+    expect(Array.from(await maskAtImageSize(result, 32, 32))).toEqual(Array.from(result.mask));
+    expect(await maskAtImageSize(result, 50, 40)).toHaveLength(50 * 40);
+  });
+
+  it('names a bad segmentation or size', async () => {
+    await expect(maskAtImageSize({ size: 2, probabilities: new Float32Array(3) }, 4, 4))
+      .rejects.toThrow("maskAtImageSize: expected a segmentation's size and its size x size probabilities (a Float32Array), got size 2 and 3 values");
+    await expect(maskAtImageSize(null as never, 4, 4)).rejects.toThrow('got size undefined and undefined');
+    await expect(maskAtImageSize(columns(2, [0, 1]), 0, 4)).rejects.toThrow('maskAtImageSize: width and height must be integers >= 1, got 0 x 4');
+    await expect(maskAtImageSize(columns(2, [0, 1]), 4, 2.5)).rejects.toThrow('got 4 x 2.5');
   });
 });

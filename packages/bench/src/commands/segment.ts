@@ -106,7 +106,7 @@ async function withMaskFolder<T>(masks: string | undefined, segment: (folder: st
 
 /** Writes the image's predicted mask into `folder` as `<image name>.png` (see {@link SegmentCommandOptions.masks}). */
 async function writeMask(folder: string, imagePath: string, result: Segmentation): Promise<void> {
-  await writeFile(join(folder, `${parse(imagePath).name}.png`), await maskPng(result.probabilities, result.size, result.width, result.height));
+  await writeFile(join(folder, `${parse(imagePath).name}.png`), await maskPng(result, result.width, result.height));
 }
 
 /** The row of one segmented image. */

@@ -20,15 +20,3 @@ export async function resizeNearest(data: Uint8Array, width: number, height: num
   out.dispose();
   return Uint8Array.from(values, (v) => (v > 0.5 ? 1 : 0));
 }
-
-/**
- * The inverse of {@link resizeBilinear}: a size x size map (a model's probabilities) resized back to
- * an image's width x height, bilinear with half-pixel centres, so that it lies over the image.
- */
-export async function resizeToImage(data: Float32Array, size: number, width: number, height: number): Promise<Float32Array> {
-  if (width === size && height === size) return data;
-  const out = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(data, [size, size, 1]), [height, width], false, true));
-  const values = (await out.data()) as Float32Array;
-  out.dispose();
-  return values;
-}

@@ -87,12 +87,16 @@ async function maskPngUrl(result: NerveSegmentation, width: number, height: numb
   return URL.createObjectURL(await canvas.convertToBlob({ type: 'image/png' }));
 }
 
-/** Offers the mask for download, in place of the previous image's. */
-function offerMask(url: string, imageName: string): void {
+/** Offers the mask for download, in place of the previous image's (none where it could not be made). */
+function offerMask(url: string | Error, imageName: string): void {
   if (downloadMask.href.startsWith('blob:')) URL.revokeObjectURL(downloadMask.href);
+  downloadMask.hidden = url instanceof Error;
+  if (url instanceof Error) {
+    downloadMask.removeAttribute('href');
+    return fail(`The mask of ${imageName} could not be prepared for download: ${url.message}`);
+  }
   downloadMask.href = url;
   downloadMask.download = maskFileName(imageName);
-  downloadMask.hidden = false;
 }
 
 async function handle(file: File): Promise<void> {
@@ -119,10 +123,8 @@ async function handle(file: File): Promise<void> {
   scratch.drawImage(bitmap, 0, 0);
   const gray = rgbaToGray(scratch.getImageData(0, 0, width, height).data, width, height);
   let result: NerveSegmentation;
-  let maskUrl: string;
   try {
     result = await segmentGray(model, gray, width, height, predict);
-    maskUrl = await maskPngUrl(result, width, height);
   } catch (err) {
     if (ticket !== latest) return;
     // A backend can fail at run time (a lost WebGL context, GPU memory): say so instead of
@@ -130,8 +132,10 @@ async function handle(file: File): Promise<void> {
     status.textContent = 'Ready.';
     return fail(`Segmenting ${file.name} failed: ${(err as Error).message}`);
   }
+  // The download's PNG; a browser that cannot make it (no OffscreenCanvas.convertToBlob) still shows the rest.
+  const maskUrl = await maskPngUrl(result, width, height).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
   if (ticket !== latest) { // another image was chosen meanwhile: it is drawn instead
-    URL.revokeObjectURL(maskUrl);
+    if (typeof maskUrl === 'string') URL.revokeObjectURL(maskUrl);
     return;
   }
   current = { bitmap, result, width, height };

@@ -145,6 +145,21 @@ describe.runIf(available)('the demo in Chromium', () => {
     }
   }, 120_000);
 
+  it('still shows the area where the mask\'s PNG cannot be made, and says why there is no download', async () => {
+    const page = await browser.newPage();
+    await page.addInitScript(() => {
+      OffscreenCanvas.prototype.convertToBlob = () => Promise.reject(new Error('no PNG encoder here'));
+    });
+    await page.goto(`${url}?backend=wasm`);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 120_000 });
+    await page.setInputFiles('#file', usgraImage('0003.png'));
+    await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
+    expect(Number(await page.textContent('#csa'))).toBeGreaterThan(0);
+    expect(await page.textContent('#error')).toBe('The mask of 0003.png could not be prepared for download: no PNG encoder here');
+    expect(await page.isHidden('#download-mask')).toBe(true);
+    await page.close();
+  }, 120_000);
+
   it('segments the image last chosen while the model was loading, once it is ready', async () => {
     const page = await browser.newPage();
     // The model's weights are held back until two images have been chosen, so the page is surely still loading.

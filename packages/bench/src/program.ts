@@ -218,6 +218,7 @@ export function buildProgram(options: { forTests?: boolean } = {}): Command {
     .option('--overlay <file.png>', 'also write the model\'s input with the predicted contour (PNG, at least 256x256)')
     .option('--masks <dir>', 'also write each predicted mask into this new folder: <image name>.png, the image\'s size, 0/255 (beside the images, a dataset\'s masks/)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .option('--quiet', 'print nothing (--csv, --masks and --overlay are still written)', false)
     .action(async (opts) => {
       if (opts.images !== undefined) await runSegmentImages(opts);
       else await runSegment(opts);

@@ -56,6 +56,7 @@ describe('sa-unet-bench flags', () => {
     expect(help.compare).toMatch(/--no-channel-attention +SA-U-Net without its layers' ECA channel attention/);
     for (const command of [help.compare, help.train]) expect(command).toMatch(/--no-replay-steps +on webgpu, train through trainOnBatch instead of\s+replaying/);
     expect(help.evaluate).toMatch(/--model <dir>[\s\S]*--label <n>/);
+    expect(help.segment).toMatch(/--csv <file\.csv>[\s\S]*--overlay <file\.png>[\s\S]*--masks <dir>[\s\S]*--quiet +print nothing/);
     expect(help.latency).toMatch(/--backends <list>/);
     expect(help.train).toMatch(/--model <name>[\s\S]*--out <dir>[\s\S]*--init <dir>[\s\S]*--resume/);
   });

@@ -463,12 +463,14 @@ describe('train, evaluate, latency, params', () => {
     expect(await readdir(single)).toEqual(['b.png']);
     await expect(runSegment({ model: join(root, 'no-model'), image: join(images, 'b.png'), masks: single, quiet: true }))
       .rejects.toThrow(/^--masks .*single-mask already exists; give a new folder \(masks are never written over\)$/);
+    await expect(runSegment({ model, image: join(images, 'b.png'), masks: join(root, 'b-mask.PNG'), quiet: true }))
+      .rejects.toThrow(/^--masks .*b-mask\.PNG: give a folder, not an image file: each mask is written into it as <image name>\.png$/);
     const bad = join(root, 'masks-bad');
     await mkdir(bad);
     await writeFile(join(bad, 'a.png'), gray8(40, 40, () => 100));
     await writeFile(join(bad, 'b.png'), 'not a png');
     await expect(runSegmentImages({ model, images: bad, masks: join(root, 'bad-masks'), quiet: true, backend: 'wasm' })).rejects.toThrow(/b\.png/);
-    expect((await readdir(root)).filter((f) => f.startsWith('bad-masks'))).toEqual([]);
+    expect((await readdir(root)).filter((f) => f.startsWith('bad-masks') || f.startsWith('b-mask'))).toEqual([]);
     expect(tf.memory().numTensors).toBe(tensors);
   });
 

@@ -90,6 +90,9 @@ async function checkSegmentOptions(opts: SegmentCommandOptions): Promise<{ pixel
     await checkOutputFile(opts.overlay, '--overlay', '.png', 'the overlay is written as PNG');
   }
   if (opts.csv !== undefined) await checkOutputFile(opts.csv, '--csv', '.csv', 'the table is written as CSV');
+  if (opts.masks !== undefined && ['.png', '.jpg', '.jpeg'].includes(extname(opts.masks).toLowerCase())) {
+    throw new Error(`--masks ${opts.masks}: give a folder, not an image file: each mask is written into it as <image name>.png`);
+  }
   if (opts.masks !== undefined && (await exists(opts.masks))) {
     throw new Error(`--masks ${opts.masks} already exists; give a new folder (masks are never written over)`);
   }

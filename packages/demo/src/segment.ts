@@ -62,7 +62,8 @@ export function nerveArea(result: NerveSegmentation, original: { width: number; 
 export async function maskRgba(result: NerveSegmentation, width: number, height: number): Promise<Uint8ClampedArray<ArrayBuffer>> {
   const mask = await maskAtImageSize(result, width, height);
   const rgba = new Uint8ClampedArray(4 * mask.length);
-  for (let i = 0; i < mask.length; i++) rgba.set([255 * mask[i]!, 255 * mask[i]!, 255 * mask[i]!, 255], 4 * i);
+  rgba.fill(255); // opaque, white; then the background black
+  for (let i = 0; i < mask.length; i++) if (mask[i] === 0) rgba.fill(0, 4 * i, 4 * i + 3);
   return rgba;
 }
 

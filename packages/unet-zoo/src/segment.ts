@@ -62,13 +62,23 @@ export function resizeGrayImage(image: GrayImage, size: number): tf.Tensor4D {
 /** An Error naming what is wrong with `image`, instead of tfjs' shape message deep inside. */
 function checkGrayImage(image: GrayImage): void {
   const { width, height, data } = (image ?? {}) as { width: number; height: number; data: unknown };
-  if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {
-    throw new Error(`image: width and height must be integers >= 1, got ${JSON.stringify(width)} x ${JSON.stringify(height)}`);
-  }
+  checkSides(width, height, 'image');
   if (!(data instanceof Float32Array) || data.length !== width * height) {
     const got = data instanceof Float32Array ? `${data.length} values` : ((data as object | null | undefined)?.constructor?.name ?? String(data));
     throw new Error(`image: data must be a Float32Array of width x height = ${width} x ${height} = ${width * height} gray levels, got ${got}`);
   }
+}
+
+/** An Error naming `who` unless width and height are integers >= 1. */
+function checkSides(width: number, height: number, who: string): void {
+  if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {
+    throw new Error(`${who}: width and height must be integers >= 1, got ${JSON.stringify(width)} x ${JSON.stringify(height)}`);
+  }
+}
+
+/** The mask of probabilities: 1 where a probability is > 0.5, else 0 (the one threshold of both masks here). */
+function thresholdMask(probabilities: Float32Array): Uint8Array {
+  return Uint8Array.from(probabilities, (p) => (p > 0.5 ? 1 : 0));
 }
 
 /** The foreground probability map of a model output: itself with one channel, class 1 with several. */
@@ -106,7 +116,7 @@ export async function segmentGrayImage(model: tfl.LayersModel, image: GrayImage,
   } finally {
     x.dispose(); // also when the backend fails (the demo then lets the user try again)
   }
-  const mask = Uint8Array.from(probabilities, (p) => (p > 0.5 ? 1 : 0));
+  const mask = thresholdMask(probabilities);
   return { size, input, probabilities, mask, maskPixels: mask.reduce((a, b) => a + b, 0), inferenceMs };
 }
 
@@ -123,10 +133,8 @@ export async function maskAtImageSize(segmentation: Pick<ImageSegmentation, 'pro
     const got = probabilities instanceof Float32Array ? `${probabilities.length} values` : String(probabilities);
     throw new Error(`maskAtImageSize: expected a segmentation's size and its size x size probabilities (a Float32Array), got size ${JSON.stringify(size)} and ${got}`);
   }
-  if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {
-    throw new Error(`maskAtImageSize: width and height must be integers >= 1, got ${JSON.stringify(width)} x ${JSON.stringify(height)}`);
-  }
+  checkSides(width, height, 'maskAtImageSize');
   const resized = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(probabilities, [size, size, 1]), [height, width], false, true));
   const values = await resized.data().finally(() => resized.dispose());
-  return Uint8Array.from(values, (p) => (p > 0.5 ? 1 : 0));
+  return thresholdMask(values as Float32Array);
 }

@@ -107,9 +107,14 @@ async function withMaskFolder<T>(masks: string | undefined, segment: (folder: st
   return masks === undefined ? segment(null) : writeResultFolder(masks, segment);
 }
 
-/** Writes the image's predicted mask into `folder` as `<image name>.png` (see {@link SegmentCommandOptions.masks}). */
+/** The mask file of an image in the masks folder: `<image name>.png` (see {@link SegmentCommandOptions.masks}). */
+function maskPath(folder: string, imagePath: string): string {
+  return join(folder, `${parse(imagePath).name}.png`);
+}
+
+/** Writes the image's predicted mask into `folder` (see {@link maskPath}). */
 async function writeMask(folder: string, imagePath: string, result: Segmentation): Promise<void> {
-  await writeFile(join(folder, `${parse(imagePath).name}.png`), await maskPng(result, result.width, result.height));
+  await writeFile(maskPath(folder, imagePath), await maskPng(result, result.width, result.height));
 }
 
 /** The row of one segmented image. */
@@ -153,7 +158,7 @@ export async function runSegment(opts: SegmentCommandOptions): Promise<Segmentat
   const row = rowOf(basename(opts.image), result);
   if (opts.csv !== undefined) await writeFileAtomic(opts.csv, segmentationCsv([row]));
   if (!opts.quiet) process.stdout.write(`${segmentationLine(opts.image, row)}\n`);
-  if (!opts.quiet && opts.masks !== undefined) process.stderr.write(`mask in ${join(opts.masks, `${parse(opts.image).name}.png`)}\n`);
+  if (!opts.quiet && opts.masks !== undefined) process.stderr.write(`mask in ${maskPath(opts.masks, opts.image)}\n`);
   return result;
 }
 

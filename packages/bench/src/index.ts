@@ -21,6 +21,7 @@ export { resolveRunOptions, parseModels, type RunOptions, type RawRunOptions, ty
 export { selectBackend, BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type ActiveBackend } from './backend.js';
 export { listImages, loadFolder, loadPairs, pairFiles, type Dataset, type Sample, type FolderOptions } from './data/dataset.js';
 export { readGrayImage, readLabelImage, type GrayImage, type LabelImage } from './data/decode.js';
+export type { ExifOrientation } from './data/orientation.js';
 export { phantomDataset, phantomSample } from './data/phantom.js';
 export { sampleTraining, splitDataset, type Split } from './data/split.js';
 export { shearBatch, shearTransform, drawShears } from './train/augment.js';

@@ -9,7 +9,7 @@ import { fileSystem } from '@sa-unet/scale-attn-conv/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMarkdown, runCompare, runEvaluate, runPaired, runLatency, runParams, runRecalibrate, runSegment, runSegmentImages, runTrain, phantomDataset, segmentationCsv, type CompareResults } from '@sa-unet/bench';
 import { useBackend } from '../../../test-utils/backends.js';
-import { gray8, writeDataset } from './helpers.js';
+import { exifBlock, gray8, withPngExif, writeDataset } from './helpers.js';
 
 let root: string;
 let out: string;
@@ -422,15 +422,17 @@ describe('train, evaluate, latency, params', () => {
     await mkdir(images);
     const phantom = phantomDataset(3, 64, 21).samples;
     const sizes: Array<[string, number, number]> = [['a.png', 64, 64], ['b.png', 80, 48], ['c.png', 40, 72]];
-    for (const [i, [file, w, h]] of sizes.entries()) {
-      const s = phantom[i]!;
-      await writeFile(join(images, file), gray8(w, h, (x, y) => Math.round(s.image[Math.floor((y * 64) / h) * 64 + Math.floor((x * 64) / w)]! * 255)));
-    }
+    const level = (i: number, w: number, h: number) => (x: number, y: number) =>
+      Math.round(phantom[i]!.image[Math.floor((y * 64) / h) * 64 + Math.floor((x * 64) / w)]! * 255);
+    for (const [i, [file, w, h]] of sizes.entries()) await writeFile(join(images, file), gray8(w, h, level(i, w, h)));
+    // c.png's pixels stored sideways (72x40) with EXIF orientation 6 (turn 90° clockwise), as phones store them.
+    await writeFile(join(images, 'd.png'), withPngExif(gray8(72, 40, (u, v) => level(2, 40, 72)(39 - v, u)), exifBlock(6)));
+    sizes.push(['d.png', 40, 72]);
     const masks = join(root, 'predicted', 'masks'); // its parent is made too, as for --out
     const tensors = tf.memory().numTensors;
     const rows = await runSegmentImages({ model, images, masks, quiet: true, backend: 'wasm' });
     expect(tf.memory().numTensors).toBe(tensors);
-    expect((await readdir(masks)).sort()).toEqual(['a.png', 'b.png', 'c.png']);
+    expect((await readdir(masks)).sort()).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
     expect(await readdir(join(root, 'predicted'))).toEqual(['masks']); // no partial folder left
     for (const [file, w, h] of sizes) {
       const one = await runSegment({ model, image: join(images, file), quiet: true, backend: 'wasm' });
@@ -444,6 +446,8 @@ describe('train, evaluate, latency, params', () => {
       if (w === 64 && h === 64) expect(Array.from(png.data)).toEqual(Array.from(one.mask, (m) => m * 255));
       expect(rows.find((r) => r.file === file)?.maskPixels).toBe(one.maskPixels);
     }
+    // The turned image is segmented as shown: c.png's mask, not a sideways one.
+    expect(Array.from(decode(await readFile(join(masks, 'd.png'))).data)).toEqual(Array.from(decode(await readFile(join(masks, 'c.png'))).data));
     const foreground = decode(await readFile(join(masks, 'a.png'))).data.filter((v) => v === 255).length;
     expect(foreground, 'the test needs a mask that is neither empty nor full').toBeGreaterThan(0);
     expect(foreground).toBeLessThan(64 * 64);
@@ -454,6 +458,7 @@ describe('train, evaluate, latency, params', () => {
     await cp(join(images, 'a.png'), join(dataset, 'images', 'a.png'));
     await rm(join(masks, 'b.png'));
     await rm(join(masks, 'c.png'));
+    await rm(join(masks, 'd.png'));
     const evaluation = await runEvaluate({ model, data: dataset, quiet: true, backend: 'wasm' });
     expect(evaluation.records.map((r) => r.dice)).toEqual([1]);
 

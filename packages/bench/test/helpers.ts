@@ -1,6 +1,7 @@
 /** Writing small image/mask folders for the bench's tests. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { encode } from 'fast-png';
 import jpeg from 'jpeg-js';
 import type { CompareResults, ModelResult, RepeatResult } from '@sa-unet/bench';
@@ -53,6 +54,43 @@ export function jpegGray(width: number, height: number, f: Pixels): Uint8Array {
     data.set([v, v, v, 255], 4 * i);
   }
   return new Uint8Array(jpeg.encode({ data, width, height }, 95).data);
+}
+
+/** An EXIF block (TIFF header and one IFD) holding only an orientation tag; big-endian ("MM") unless `littleEndian`. */
+export function exifBlock(orientation: number, littleEndian = false): Uint8Array {
+  const tiff = new Uint8Array(26);
+  const view = new DataView(tiff.buffer);
+  tiff.set(littleEndian ? [0x49, 0x49] : [0x4d, 0x4d]);
+  view.setUint16(2, 42, littleEndian);
+  view.setUint32(4, 8, littleEndian); // the IFD follows the header
+  view.setUint16(8, 1, littleEndian); // one entry:
+  view.setUint16(10, 0x0112, littleEndian); // Orientation,
+  view.setUint16(12, 3, littleEndian); // SHORT,
+  view.setUint32(14, 1, littleEndian); // one value,
+  view.setUint16(18, orientation, littleEndian); // left-justified in the value field
+  view.setUint32(22, 0, littleEndian); // no next IFD
+  return tiff;
+}
+
+/** A JPEG (from jpeg-js: SOI, APP0 JFIF, ...) with an APP1 "Exif" segment after its APP0, as cameras and editors write it. */
+export function withJpegExif(jpegBytes: Uint8Array, exif: Uint8Array): Uint8Array {
+  const app1 = new Uint8Array(10 + exif.length);
+  app1.set([0xff, 0xe1, (app1.length - 2) >> 8, (app1.length - 2) & 0xff, 0x45, 0x78, 0x69, 0x66, 0, 0]);
+  app1.set(exif, 10);
+  const afterApp0 = 4 + ((jpegBytes[4]! << 8) | jpegBytes[5]!);
+  return new Uint8Array([...jpegBytes.subarray(0, afterApp0), ...app1, ...jpegBytes.subarray(afterApp0)]);
+}
+
+/** A PNG with an eXIf chunk right after IHDR (`beforeEnd`: just before IEND, after the image data). */
+export function withPngExif(pngBytes: Uint8Array, exif: Uint8Array, beforeEnd = false): Uint8Array {
+  const chunk = new Uint8Array(12 + exif.length);
+  const view = new DataView(chunk.buffer);
+  view.setUint32(0, exif.length);
+  chunk.set([0x65, 0x58, 0x49, 0x66], 4); // "eXIf"
+  chunk.set(exif, 8);
+  view.setUint32(8 + exif.length, crc32(chunk.subarray(4, 8 + exif.length)));
+  const at = beforeEnd ? pngBytes.length - 12 : 8 + 25; // signature + IHDR
+  return new Uint8Array([...pngBytes.subarray(0, at), ...chunk, ...pngBytes.subarray(at)]);
 }
 
 export const disc = (cx: number, cy: number, r: number, inside = 1, outside = 0): Pixels => (x, y) =>

@@ -4,7 +4,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import { extname, join, parse } from 'node:path';
-import { readGrayImage, readLabelImage } from './decode.js';
+import { readGrayImage, readLabelImage, type GrayImage, type LabelImage } from './decode.js';
+import { swapsSides } from './orientation.js';
 import { resizeBilinear, resizeNearest } from './resize.js';
 import { isFolder } from '../output.js';
 import { fileErrorReason } from '../errors.js';
@@ -98,6 +99,16 @@ export async function pairFiles(dir: string): Promise<Array<{
   }));
 }
 
+/** Why an image and its mask differ in size, with the EXIF orientation that turned one of them, if any. */
+function sizeMismatch(pair: { image: string; mask: string }, image: GrayImage, mask: LabelImage): string {
+  const turned = (file: string, decoded: GrayImage | LabelImage) => decoded.orientation === undefined
+    ? ''
+    : ` (${file} has EXIF orientation ${decoded.orientation}: it is read as viewers and browsers show it, ` +
+      `stored as ${swapsSides(decoded.orientation) ? `${decoded.height}x${decoded.width}` : `${decoded.width}x${decoded.height}`}, so its mask must be drawn on it as shown)`;
+  return `image ${pair.image} is ${image.width}x${image.height} but its mask ${pair.mask} is ${mask.width}x${mask.height}` +
+    `${turned(pair.image, image)}${turned(pair.mask, mask)}`;
+}
+
 /** Loads every pair of a dataset folder, resized to `size` (images bilinear, masks nearest). */
 export async function loadFolder(dir: string, options: FolderOptions): Promise<Dataset> {
   return loadPairs(dir, await pairFiles(dir), options);
@@ -111,9 +122,7 @@ export async function loadPairs(dir: string, pairs: Awaited<ReturnType<typeof pa
   for (const [i, pair] of pairs.entries()) {
     const image = await readGrayImage(pair.image);
     const mask = await readLabelImage(pair.mask);
-    if (image.width !== mask.width || image.height !== mask.height) {
-      throw new Error(`image ${pair.image} is ${image.width}x${image.height} but its mask ${pair.mask} is ${mask.width}x${mask.height}`);
-    }
+    if (image.width !== mask.width || image.height !== mask.height) throw new Error(sizeMismatch(pair, image, mask));
     const binary = new Uint8Array(mask.data.length);
     for (let k = 0; k < binary.length; k++) {
       const value = mask.data[k]!;

@@ -1,30 +1,39 @@
 /**
  * Image and mask files: PNG (gray, gray+alpha, RGB, RGBA, palette; 8 or 16 bits) through fast-png,
  * JPEG through jpeg-js. Images become gray floats in [0, 1]; masks keep their raw label values.
+ * Both come as browsers and viewers show them: turned by their EXIF orientation, where they have one.
  */
 import { readFile } from 'node:fs/promises';
 import { decode as decodePng, type DecodedPng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { errorMessage, fileErrorReason } from '../errors.js';
+import { applyOrientation, orientationOfFile, type ExifOrientation } from './orientation.js';
 
-/** A decoded image, gray. */
+/** A decoded image, gray, as shown (turned by its EXIF orientation). */
 export interface GrayImage {
-  /** Pixels per row. */
+  /** Pixels per row, as shown. */
   width: number;
-  /** Rows. */
+  /** Rows, as shown. */
   height: number;
   /** Row-major gray levels in [0, 1]. */
   data: Float32Array;
+  /**
+   * The file's EXIF orientation (2 to 8: how its stored pixels were mirrored or turned to give
+   * `data`); absent where it has none (or 1).
+   */
+  orientation?: ExifOrientation;
 }
 
-/** A decoded mask, its label values as stored. */
+/** A decoded mask, its label values as stored, its pixels as shown (turned by its EXIF orientation). */
 export interface LabelImage {
-  /** Pixels per row. */
+  /** Pixels per row, as shown. */
   width: number;
-  /** Rows. */
+  /** Rows, as shown. */
   height: number;
   /** Row-major label values: palette indices, or gray levels (0-255 / 0-65535). */
   data: Uint16Array;
+  /** The file's EXIF orientation, as {@link GrayImage.orientation}. */
+  orientation?: ExifOrientation;
 }
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
@@ -71,6 +80,12 @@ function luma(r: number, g: number, b: number): number {
   return 0.299 * r + 0.587 * g + 0.114 * b;
 }
 
+/** Stored pixels turned as the file's EXIF orientation says (browsers do the same). */
+function shown<T extends Float32Array | Uint16Array>(bytes: Uint8Array, format: 'jpeg' | 'png', width: number, height: number, data: T) {
+  const orientation = orientationOfFile(bytes, format);
+  return orientation === 1 ? { width, height, data } : { ...applyOrientation(data, width, height, orientation), orientation };
+}
+
 /** Reads an image file (PNG or JPEG) as gray levels in [0, 1]; RGB is converted to gray. */
 export async function readGrayImage(path: string): Promise<GrayImage> {
   const bytes = await readBytes(path, 'image');
@@ -90,7 +105,7 @@ export async function readGrayImage(path: string): Promise<GrayImage> {
     } else {
       for (let i = 0; i < out.length; i++) out[i] = luma(src[i * channels], src[i * channels + 1], src[i * channels + 2]) / max;
     }
-    return { width, height, data: out };
+    return shown(bytes, 'png', width, height, out);
   }
   if (startsWith(bytes, JPEG_MAGIC)) {
     let decoded: { width: number; height: number; data: Uint8Array };
@@ -102,7 +117,7 @@ export async function readGrayImage(path: string): Promise<GrayImage> {
     const { width, height, data } = decoded;
     const out = new Float32Array(width * height);
     for (let i = 0; i < out.length; i++) out[i] = luma(data[4 * i], data[4 * i + 1], data[4 * i + 2]) / 255;
-    return { width, height, data: out };
+    return shown(bytes, 'jpeg', width, height, out);
   }
   throw new Error(`cannot read image ${path}: not a PNG or JPEG file`);
 }
@@ -132,5 +147,5 @@ export async function readLabelImage(path: string): Promise<LabelImage> {
       out[i] = r;
     }
   }
-  return { width, height, data: out };
+  return shown(bytes, 'png', width, height, out);
 }

@@ -348,7 +348,14 @@ describe('train, evaluate, latency, params', () => {
     const empty = join(root, 'no-images');
     await mkdir(empty);
     await expect(runRecalibrate({ model: checkpoint, images: empty, out: join(root, 'recalibrated-3'), quiet: true, backend: 'wasm' }))
-      .rejects.toThrow(/^image folder .*no-images holds no PNG or JPEG file$/);
+      .rejects.toThrow(/^image folder .*no-images holds no PNG or JPEG file: it is empty$/);
+    // A folder of other files (TIFF, say) or of folders says what it holds instead.
+    await writeFile(join(empty, 'a.tif'), 'II*');
+    await writeFile(join(empty, 'b.TIF'), 'II*');
+    await writeFile(join(empty, 'notes.txt'), 'x');
+    await mkdir(join(empty, 'train'));
+    await expect(runRecalibrate({ model: checkpoint, images: empty, out: join(root, 'recalibrated-3'), quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/^image folder .*no-images holds no PNG or JPEG file: it holds 1 folder, 2 \.tif files, 1 \.txt file; images must be PNG or JPEG files \(\.png, \.jpg, \.jpeg\)$/);
     await expect(runRecalibrate({ model: checkpoint, images: imagesDir, out: target, quiet: true, backend: 'wasm' }))
       .rejects.toThrow(/^results folder .*recalibrated already exists; choose another --out/);
     expect((await readdir(root)).filter((f) => f.startsWith('recalibrated')).sort()).toEqual(['recalibrated', 'recalibrated-2']);

@@ -3,6 +3,7 @@
  * Loaded from a folder (images/ and masks/ whose files share names) or generated (the phantom).
  */
 import { readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { extname, join, parse } from 'node:path';
 import { readGrayImage, readLabelImage, type GrayImage, type LabelImage } from './decode.js';
 import { swapsSides } from './orientation.js';
@@ -46,31 +47,61 @@ export interface FolderOptions {
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
-async function listFiles(dir: string, what: string): Promise<Map<string, string>> {
-  let entries: string[];
+/** The image files of a folder by name without extension, and what else it holds (for the message when there are none). */
+interface FolderFiles extends Map<string, string> {
+  /** What else the folder holds, e.g. "12 .tif files" or "2 folders, 1 .bmp file"; '' where nothing. */
+  others: string;
+}
+
+/** "2 folders, 3 .tif files, 1 .txt file": the other entries, files counted by extension. */
+function describeOthers(entries: Dirent[]): string {
+  const counts = new Map<string, number>();
+  const folders = entries.filter((e) => e.isDirectory()).length;
+  for (const entry of entries) {
+    if (entry.isDirectory()) continue;
+    const ext = extname(entry.name).toLowerCase() || 'extensionless';
+    counts.set(ext, (counts.get(ext) ?? 0) + 1);
+  }
+  const files = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([ext, n]) => `${n} ${ext} file${n === 1 ? '' : 's'}`);
+  return [...(folders > 0 ? [`${folders} folder${folders === 1 ? '' : 's'}`] : []), ...files].join(', ');
+}
+
+/** Why a folder has no image: empty, or what it holds instead (TIFF, say, which the bench does not read). */
+function noImages(files: FolderFiles): string {
+  return files.others === '' ? 'it is empty' : `it holds ${files.others}; images must be PNG or JPEG files (.png, .jpg, .jpeg)`;
+}
+
+async function listFiles(dir: string, what: string): Promise<FolderFiles> {
+  let entries: Dirent[];
   try {
-    entries = await readdir(dir);
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
     throw new Error(`${what} folder ${dir} cannot be read (${fileErrorReason(err)}); ` +
       `a dataset folder holds images/ and masks/ whose files share names`);
   }
+  const others: Dirent[] = [];
   const byName = new Map<string, string>();
-  for (const entry of entries.sort()) {
-    if (entry.startsWith('.') || !IMAGE_EXTENSIONS.has(extname(entry).toLowerCase())) continue;
-    const key = parse(entry).name;
-    if (byName.has(key)) throw new Error(`${what} folder ${dir} has two files named ${key}: ${byName.get(key)} and ${entry}`);
-    byName.set(key, entry);
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const name = entry.name;
+    if (name.startsWith('.')) continue;
+    if (!IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) {
+      others.push(entry);
+      continue;
+    }
+    const key = parse(name).name;
+    if (byName.has(key)) throw new Error(`${what} folder ${dir} has two files named ${key}: ${byName.get(key)} and ${name}`);
+    byName.set(key, name);
   }
-  return byName;
+  return Object.assign(byName, { others: describeOthers(others) });
 }
 
 /** The PNG and JPEG files of `dir`, or of its images/ folder when it has one (a dataset folder), sorted by name. */
 export async function listImages(dir: string): Promise<string[]> {
   if (!(await isFolder(dir))) throw new Error(`image folder ${dir} does not exist or is not a folder`);
   const folder = (await isFolder(join(dir, 'images'))) ? join(dir, 'images') : dir;
-  const files = [...(await listFiles(folder, 'image')).values()];
-  if (files.length === 0) throw new Error(`image folder ${folder} holds no PNG or JPEG file`);
-  return files.map((f) => join(folder, f));
+  const listed = await listFiles(folder, 'image');
+  if (listed.size === 0) throw new Error(`image folder ${folder} holds no PNG or JPEG file: ${noImages(listed)}`);
+  return [...listed.values()].map((f) => join(folder, f));
 }
 
 /** Lists image/mask pairs by shared base name; an unpaired file is an error that lists them all. */
@@ -93,7 +124,7 @@ export async function pairFiles(dir: string): Promise<Array<{
     if (lonelyMasks.length > 0) parts.push(`masks without an image: ${lonelyMasks.join(', ')}`);
     throw new Error(`dataset ${dir}: ${parts.join('; ')}`);
   }
-  if (images.size === 0) throw new Error(`dataset ${dir} is empty: no PNG or JPEG files in ${join(dir, 'images')}`);
+  if (images.size === 0) throw new Error(`dataset ${dir} is empty: no PNG or JPEG files in ${join(dir, 'images')} (${noImages(images)})`);
   return [...images.keys()].map((name) => ({
     name, image: join(dir, 'images', images.get(name)!), mask: join(dir, 'masks', masks.get(name)!),
   }));

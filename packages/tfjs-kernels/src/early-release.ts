@@ -6,7 +6,7 @@
  * tensors and every gradient of the network at once. A tensor's gradient is needed only by the
  * node that produced the tensor: once that node's gradient closures have run, it can go. Freeing
  * it there lowered the peak wasm heap of a U-Net training step (256x256, batch 4, base 32) from
- * 2.68 to 1.71 GiB, of an SA-U-Net from 2.99 to 1.73 GiB; the gradients are the same tensors,
+ * 2.68 to 1.71 GiB, of an SA-U-Net from 2.76 to 1.73 GiB; the gradients are the same tensors,
  * computed by the same kernels in the same order, so the results are bit for bit those of tfjs.
  *
  * How: `f`, run inside tfjs' gradient computation, finds the tape it recorded and wraps each

@@ -12,7 +12,7 @@
  * State, weights and config are tfjs-core's Adam's (`name/m`, `name/v`, iterations; className
  * 'Adam'), so models saved with it load with the stock optimizer and the other way round.
  */
-import { AdamOptimizer, engine, env, mul, scalar, tidy, zerosLike, type NamedTensorMap, type Scalar, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+import { AdamOptimizer, engine, env, mul, scalar, tidy, zerosLike, type Scalar, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import { releasingGradientsEarly } from './early-release.js';
 import { applyAdamOnWasm } from './wasm/fused-adam.js';
 import { applyAdamOnWebGPU } from './webgpu/fused-adam.js';
@@ -88,7 +88,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
    * than at the end of the backward pass: the same values, a lower peak memory (a U-Net step at
    * 256x256, batch 4: 1.71 instead of 2.68 GiB of wasm heap).
    */
-  override computeGradients(f: () => Scalar, varList?: Variable[]): { value: Scalar; grads: NamedTensorMap } {
+  override computeGradients(f: () => Scalar, varList?: Variable[]): ReturnType<AdamOptimizer['computeGradients']> {
     return super.computeGradients(releasingGradientsEarly(f), varList);
   }
 

@@ -2,7 +2,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import * as tflayers from '@tensorflow/tfjs-layers';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runTrain } from '@sa-unet/bench';
 import { explainBackendFailure } from '../src/backend-failure.js';
 import { inferenceLatency, predictSamples } from '../src/eval/predict.js';
 import type { Sample } from '../src/data/dataset.js';
@@ -64,5 +70,57 @@ describe('a prediction that runs out of memory', () => {
     const before = tf.memory().numTensors;
     await expect(inferenceLatency(failing, 16, 1, 1, 1)).rejects.toThrow(/^inference of unet at 16x16, batch 1, ran out/);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/**
+ * A wasm module that has trapped is dead: every later call into it traps again, disposing tensors
+ * included. Simulated on cpu: once the step fails, the backend's disposeData traps too.
+ */
+describe('after the backend traps, its cleanup does not hide why', () => {
+  const trap = () => new WebAssembly.RuntimeError('memory access out of bounds');
+  let restore: Array<() => void> = [];
+  afterEach(() => {
+    for (const undo of restore.reverse()) undo();
+    restore = [];
+  });
+  /** From `dead()` on, the cpu backend's disposeData traps as a dead wasm module's would. */
+  function trappingDisposal(): { kill: () => void } {
+    const backend = tf.backend() as unknown as { disposeData: (...args: unknown[]) => boolean };
+    const disposeData = backend.disposeData;
+    let dead = false;
+    backend.disposeData = function (this: unknown, ...args: unknown[]) {
+      if (dead) throw trap();
+      return disposeData.apply(this, args);
+    };
+    restore.push(() => { backend.disposeData = disposeData; });
+    return { kill: () => { dead = true; } };
+  }
+
+  it('predictSamples reports the out-of-memory failure, not the trap of disposing its input', async () => {
+    await tf.setBackend('cpu');
+    const { kill } = trappingDisposal();
+    const dying = { name: 'unet', outputs: [{}], predict: () => { kill(); throw trap(); } } as unknown as tfl.LayersModel;
+    const sample: Sample = { name: 'a', image: new Float32Array(16 * 16), mask: new Uint8Array(16 * 16), originalWidth: 16, originalHeight: 16 };
+    await expect(predictSamples(dying, [sample], 16, 1)).rejects.toThrow(/^inference of unet at 16x16, batch 1, ran out of the backend's memory/);
+  });
+
+  it('the train command reports it too (its step, its batch, its model and its --init model are disposed after it), and writes nothing', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'bench-trap-'));
+    try {
+      const init = join(root, 'init');
+      const small = { model: 'sa-unet', size: 16, epochs: 1, baseFilters: 4, phantomCount: 4, batchSize: 2, quiet: true, backend: 'cpu' } as const;
+      await runTrain({ ...small, out: init });
+      const { kill } = trappingDisposal();
+      const trainOnBatch = tflayers.LayersModel.prototype.trainOnBatch;
+      tflayers.LayersModel.prototype.trainOnBatch = () => { kill(); throw trap(); };
+      restore.push(() => { tflayers.LayersModel.prototype.trainOnBatch = trainOnBatch; });
+      const out = join(root, 'model');
+      await expect(runTrain({ ...small, init, out }))
+        .rejects.toThrow(/^training of \w+ at 16x16, batch 2, ran out of the backend's memory \(memory access out of bounds\); the wasm backend is limited to 4 GB/);
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

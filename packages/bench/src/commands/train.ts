@@ -11,6 +11,7 @@ import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { checkResumable, RESUME_CONFIG, runConfig } from './resume.js';
 import { disposeModel, removeTrainingStates, runRepeatWithBars, trainingStateDir, writeOverlays } from './run-model.js';
 import { savedEpochs } from '../train/training-state.js';
+import { disposeUnlessTrapped } from '../errors.js';
 
 /** Options of {@link runTrain} (`sa-unet-bench train`). */
 export interface TrainCommandOptions extends RawRunOptions {
@@ -82,6 +83,6 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
     log(show, `saved ${name} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${metrics.dice.toFixed(3)}, HD ${metrics.hausdorff.toFixed(2)} px${area}`);
     return { out: raw.out };
   } finally {
-    init?.model.dispose();
+    disposeUnlessTrapped(() => init?.model.dispose());
   }
 }

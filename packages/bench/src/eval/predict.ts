@@ -4,6 +4,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { replayPredict } from '@sa-unet/tfjs-kernels';
 import { averageDeepSupervision, foregroundProbability } from '@sa-unet/unet-zoo';
 import { explainBackendFailure } from '../backend-failure.js';
+import { disposeUnlessTrapped } from '../errors.js';
 import type { Sample } from '../data/dataset.js';
 import { stackImages } from '../train/batches.js';
 import { timeCalls, type Latency } from './timing.js';
@@ -23,7 +24,7 @@ export async function predictSamples(model: tfl.LayersModel, samples: readonly S
     } catch (err) {
       throw explainBackendFailure(err, { activity: 'inference', model: model.name, size, batchSize: batch.length });
     } finally {
-      x.dispose();
+      disposeUnlessTrapped(() => x.dispose());
     }
     for (let k = 0; k < batch.length; k++) maps.push(data.slice(k * size * size, (k + 1) * size * size));
     onProgress?.(Math.min(samples.length, i + batchSize));
@@ -56,7 +57,7 @@ export async function inferenceLatency(model: tfl.LayersModel, size: number, cha
   try {
     return await timeCalls(once, Math.max(warmup, replay === null ? 0 : 2), runs);
   } finally {
-    x.dispose();
+    disposeUnlessTrapped(() => x.dispose());
     replay?.dispose();
   }
 }

@@ -7,6 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam, replayTrainStep, type WebGPUReplay } from '@sa-unet/tfjs-kernels';
 import { explainBackendFailure } from '../backend-failure.js';
+import { disposeUnlessTrapped } from '../errors.js';
 import type { Sample } from '../data/dataset.js';
 import { mulberry32, shuffle } from '../random.js';
 import { drawShears, shearBatch } from './augment.js';
@@ -157,17 +158,21 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
       };
       for (const [b, { indices, shears }] of plan.entries()) {
         const batch = indices.map((i) => samples[i]);
-        const images = stackImages(batch, size);
-        const masks = stackMasks(batch, size);
-        const augmented = shears !== null ? shearBatch(images, masks, shears) : { images, masks };
-        const targets = trainingTargets(model, augmented.masks);
+        const inputs: tf.Tensor[] = [];
         let step: StepInFlight;
         try {
+          // Stacking and shearing too: where the heap runs out, it may be here.
+          const images = stackImages(batch, size);
+          const masks = stackMasks(batch, size);
+          inputs.push(images, masks);
+          const augmented = shears !== null ? shearBatch(images, masks, shears) : { images, masks };
+          inputs.push(augmented.images, augmented.masks);
+          const targets = trainingTargets(model, augmented.masks);
           step = { batch: b, images: batch.length, values: replay === null ? Promise.resolve(await model.trainOnBatch(augmented.images, targets)) : replayedStep(replay, augmented.images, targets) };
         } catch (err) {
           throw failure(err, batch.length);
         } finally {
-          tf.dispose([images, masks, augmented.images, augmented.masks]);
+          disposeUnlessTrapped(() => tf.dispose(inputs));
         }
         step.values.catch(() => {}); // (a failure is reported where the step is accounted for; meanwhile it is not unhandled)
         const previous = inFlight;

@@ -1,6 +1,8 @@
 /**
  * What to tell a user when a backend fails under the size of the work: the wasm backend's heap is
- * 32-bit (4 GB), and running out of it surfaces deep inside tfjs as a bare wasm trap.
+ * 32-bit (4 GB), and running out of it surfaces deep inside tfjs as a bare wasm trap. After a trap
+ * the WebAssembly module is unusable, so its disposal is made inert here, once, for every clean-up
+ * that follows.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { errorMessage } from './errors.js';
@@ -29,6 +31,16 @@ function wasmHeapBytes(): number {
 }
 
 /**
+ * After a trap every call into the wasm module traps again ("memory access out of bounds"), freeing
+ * tensors included, and in a `catch` or `finally` that second trap would replace the error that
+ * says what happened. The module is dead: its tensors are let go without calling into it.
+ */
+function retireTrappedWasm(): void {
+  if (tf.getBackend() !== 'wasm') return;
+  (tf.backend() as unknown as { disposeData: () => boolean }).disposeData = () => true;
+}
+
+/**
  * A step that needs more than the wasm heap fails with "memory access out of bounds" or
  * "Aborted()", or with whatever trap a failed allocation leads to ("divide by zero" was seen) once
  * the heap has grown to its limit. Say what happened and what to change; pass other errors on.
@@ -36,6 +48,7 @@ function wasmHeapBytes(): number {
  */
 export function explainBackendFailure(err: unknown, work: BackendWork, heapBytes = wasmHeapBytes()): Error {
   const message = errorMessage(err);
+  if (err instanceof WebAssembly.RuntimeError) retireTrappedWasm();
   const trapAtFullHeap = err instanceof WebAssembly.RuntimeError && heapBytes >= WASM_HEAP_LIMIT - 2 ** 26;
   if (trapAtFullHeap || /memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(message)) {
     const { activity, model, size, batchSize } = work;

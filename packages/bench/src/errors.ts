@@ -12,17 +12,3 @@ export function fileErrorReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' ? code : errorMessage(err);
 }
-
-/**
- * Runs `dispose` (freeing tensors or a model) unless the wasm backend has trapped: its module is then
- * unusable, each call into it traps again ("memory access out of bounds"), and in a `catch` or
- * `finally` that second trap would replace the error that says what happened (the heap ran out, say).
- * Other errors are thrown.
- */
-export function disposeUnlessTrapped(dispose: () => void): void {
-  try {
-    dispose();
-  } catch (err) {
-    if (!(err instanceof WebAssembly.RuntimeError)) throw err;
-  }
-}

@@ -1,6 +1,7 @@
 /** How a failed training step or prediction is reported: the wasm heap's limit named, other errors passed on as they are. */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tflayers from '@tensorflow/tfjs-layers';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { runTrain } from '@sa-unet/bench';
 import { explainBackendFailure } from '../src/backend-failure.js';
 import { inferenceLatency, predictSamples } from '../src/eval/predict.js';
 import type { Sample } from '../src/data/dataset.js';
+import { useBackend } from '../../../test-utils/backends.js';
 
 const GB = 2 ** 30;
 const training = { activity: 'training', model: 'sa-unet', size: 256, batchSize: 4 } as const;
@@ -75,7 +77,7 @@ describe('a prediction that runs out of memory', () => {
 
 /**
  * A wasm module that has trapped is dead: every later call into it traps again, disposing tensors
- * included. Simulated on cpu: once the step fails, the backend's disposeData traps too.
+ * included. Simulated on wasm: once the step fails, the backend's disposeData traps too.
  */
 describe('after the backend traps, its cleanup does not hide why', () => {
   const trap = () => new WebAssembly.RuntimeError('memory access out of bounds');
@@ -84,7 +86,7 @@ describe('after the backend traps, its cleanup does not hide why', () => {
     for (const undo of restore.reverse()) undo();
     restore = [];
   });
-  /** From `dead()` on, the cpu backend's disposeData traps as a dead wasm module's would. */
+  /** From `kill()` on, the wasm backend's disposeData traps as a dead module's does. */
   function trappingDisposal(): { kill: () => void } {
     const backend = tf.backend() as unknown as { disposeData: (...args: unknown[]) => boolean };
     const disposeData = backend.disposeData;
@@ -98,7 +100,7 @@ describe('after the backend traps, its cleanup does not hide why', () => {
   }
 
   it('predictSamples reports the out-of-memory failure, not the trap of disposing its input', async () => {
-    await tf.setBackend('cpu');
+    await useBackend('wasm');
     const { kill } = trappingDisposal();
     const dying = { name: 'unet', outputs: [{}], predict: () => { kill(); throw trap(); } } as unknown as tfl.LayersModel;
     const sample: Sample = { name: 'a', image: new Float32Array(16 * 16), mask: new Uint8Array(16 * 16), originalWidth: 16, originalHeight: 16 };
@@ -109,7 +111,7 @@ describe('after the backend traps, its cleanup does not hide why', () => {
     const root = await mkdtemp(join(tmpdir(), 'bench-trap-'));
     try {
       const init = join(root, 'init');
-      const small = { model: 'sa-unet', size: 16, epochs: 1, baseFilters: 4, phantomCount: 4, batchSize: 2, quiet: true, backend: 'cpu' } as const;
+      const small = { model: 'sa-unet', size: 16, epochs: 1, baseFilters: 4, phantomCount: 4, batchSize: 2, quiet: true, backend: 'wasm' } as const;
       await runTrain({ ...small, out: init });
       const { kill } = trappingDisposal();
       const trainOnBatch = tflayers.LayersModel.prototype.trainOnBatch;

@@ -22,7 +22,6 @@ import { trainModel, type TrainProgress } from '../train/trainer.js';
 import { removeTrainingState } from '../train/training-state.js';
 import type { RunOptions } from './options.js';
 import { baseFiltersOf } from '../train/presets.js';
-import { disposeUnlessTrapped } from '../errors.js';
 
 /** The seed of repeat r (1-based): the same for every model, so repeats are paired across models. */
 export function repeatSeed(options: RunOptions, repeat: number): number {
@@ -148,7 +147,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
       try {
         recalibrateBatchNorm(model, images, { batchSize: options.batchSize });
       } finally {
-        disposeUnlessTrapped(() => images.dispose());
+        images.dispose();
       }
     }
     await model.save(fileSystem(join(work, checkpoint)));
@@ -175,7 +174,7 @@ export async function runRepeat(name: ModelName, options: RunOptions, split: Spl
     };
   } catch (err) {
     // A failed repeat (a bad --init, out of memory, a full disk) frees its weights and optimizer state.
-    disposeUnlessTrapped(() => disposeModel(model));
+    disposeModel(model);
     throw err;
   }
 }

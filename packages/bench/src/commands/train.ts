@@ -11,7 +11,6 @@ import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { checkResumable, RESUME_CONFIG, runConfig } from './resume.js';
 import { disposeModel, removeTrainingStates, runRepeatWithBars, trainingStateDir, writeOverlays } from './run-model.js';
 import { savedEpochs } from '../train/training-state.js';
-import { disposeUnlessTrapped } from '../errors.js';
 
 /** Options of {@link runTrain} (`sa-unet-bench train`). */
 export interface TrainCommandOptions extends RawRunOptions {
@@ -83,6 +82,6 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
     log(show, `saved ${name} to ${raw.out}/ (model.json, weights.bin, training.json); held-out DSC ${metrics.dice.toFixed(3)}, HD ${metrics.hausdorff.toFixed(2)} px${area}`);
     return { out: raw.out };
   } finally {
-    disposeUnlessTrapped(() => init?.model.dispose());
+    init?.model.dispose();
   }
 }

@@ -47,31 +47,26 @@ export interface FolderOptions {
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
-/** The image files of a folder by name without extension, and what else it holds (for the message when there are none). */
-interface FolderFiles extends Map<string, string> {
-  /** What else the folder holds, e.g. "12 .tif files" or "2 folders, 1 .bmp file"; '' where nothing. */
-  others: string;
+/** A folder's image files by name without extension, and its other entries (named when it has no image). */
+interface FolderListing {
+  images: Map<string, string>;
+  others: Dirent[];
 }
 
-/** "2 folders, 3 .tif files, 1 .txt file": the other entries, files counted by extension. */
-function describeOthers(entries: Dirent[]): string {
+/** Why a folder has no image: empty, or what it holds instead ("2 folders, 3 .tif files": TIFF, say, which the bench does not read). */
+function noImages(others: Dirent[]): string {
+  if (others.length === 0) return 'it is empty';
   const counts = new Map<string, number>();
-  const folders = entries.filter((e) => e.isDirectory()).length;
-  for (const entry of entries) {
-    if (entry.isDirectory()) continue;
-    const ext = extname(entry.name).toLowerCase() || 'extensionless';
-    counts.set(ext, (counts.get(ext) ?? 0) + 1);
+  for (const entry of others) {
+    const kind = entry.isDirectory() ? 'folder' : `${extname(entry.name).toLowerCase() || 'extensionless'} file`;
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
   }
-  const files = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([ext, n]) => `${n} ${ext} file${n === 1 ? '' : 's'}`);
-  return [...(folders > 0 ? [`${folders} folder${folders === 1 ? '' : 's'}`] : []), ...files].join(', ');
+  // Folders first, then files by extension.
+  const kinds = [...counts].sort(([a], [b]) => (a === 'folder' ? -1 : b === 'folder' ? 1 : a.localeCompare(b)));
+  return `it holds ${kinds.map(([kind, n]) => `${n} ${kind}${n === 1 ? '' : 's'}`).join(', ')}; images must be PNG or JPEG files (.png, .jpg, .jpeg)`;
 }
 
-/** Why a folder has no image: empty, or what it holds instead (TIFF, say, which the bench does not read). */
-function noImages(files: FolderFiles): string {
-  return files.others === '' ? 'it is empty' : `it holds ${files.others}; images must be PNG or JPEG files (.png, .jpg, .jpeg)`;
-}
-
-async function listFiles(dir: string, what: string): Promise<FolderFiles> {
+async function listFiles(dir: string, what: string): Promise<FolderListing> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -79,29 +74,28 @@ async function listFiles(dir: string, what: string): Promise<FolderFiles> {
     throw new Error(`${what} folder ${dir} cannot be read (${fileErrorReason(err)}); ` +
       `a dataset folder holds images/ and masks/ whose files share names`);
   }
-  const others: Dirent[] = [];
-  const byName = new Map<string, string>();
+  const listing: FolderListing = { images: new Map(), others: [] };
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const name = entry.name;
     if (name.startsWith('.')) continue;
     if (!IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) {
-      others.push(entry);
+      listing.others.push(entry);
       continue;
     }
     const key = parse(name).name;
-    if (byName.has(key)) throw new Error(`${what} folder ${dir} has two files named ${key}: ${byName.get(key)} and ${name}`);
-    byName.set(key, name);
+    if (listing.images.has(key)) throw new Error(`${what} folder ${dir} has two files named ${key}: ${listing.images.get(key)} and ${name}`);
+    listing.images.set(key, name);
   }
-  return Object.assign(byName, { others: describeOthers(others) });
+  return listing;
 }
 
 /** The PNG and JPEG files of `dir`, or of its images/ folder when it has one (a dataset folder), sorted by name. */
 export async function listImages(dir: string): Promise<string[]> {
   if (!(await isFolder(dir))) throw new Error(`image folder ${dir} does not exist or is not a folder`);
   const folder = (await isFolder(join(dir, 'images'))) ? join(dir, 'images') : dir;
-  const listed = await listFiles(folder, 'image');
-  if (listed.size === 0) throw new Error(`image folder ${folder} holds no PNG or JPEG file: ${noImages(listed)}`);
-  return [...listed.values()].map((f) => join(folder, f));
+  const { images, others } = await listFiles(folder, 'image');
+  if (images.size === 0) throw new Error(`image folder ${folder} holds no PNG or JPEG file: ${noImages(others)}`);
+  return [...images.values()].map((f) => join(folder, f));
 }
 
 /** Lists image/mask pairs by shared base name; an unpaired file is an error that lists them all. */
@@ -114,8 +108,8 @@ export async function pairFiles(dir: string): Promise<Array<{
   mask: string;
 }>> {
   if (!(await isFolder(dir))) throw new Error(`dataset folder ${dir} does not exist or is not a folder`);
-  const images = await listFiles(join(dir, 'images'), 'images');
-  const masks = await listFiles(join(dir, 'masks'), 'masks');
+  const { images, others } = await listFiles(join(dir, 'images'), 'images');
+  const { images: masks } = await listFiles(join(dir, 'masks'), 'masks');
   const lonelyImages = [...images.keys()].filter((k) => !masks.has(k)).map((k) => images.get(k)!);
   const lonelyMasks = [...masks.keys()].filter((k) => !images.has(k)).map((k) => masks.get(k)!);
   if (lonelyImages.length > 0 || lonelyMasks.length > 0) {
@@ -124,7 +118,7 @@ export async function pairFiles(dir: string): Promise<Array<{
     if (lonelyMasks.length > 0) parts.push(`masks without an image: ${lonelyMasks.join(', ')}`);
     throw new Error(`dataset ${dir}: ${parts.join('; ')}`);
   }
-  if (images.size === 0) throw new Error(`dataset ${dir} is empty: no PNG or JPEG files in ${join(dir, 'images')} (${noImages(images)})`);
+  if (images.size === 0) throw new Error(`dataset ${dir} is empty: no PNG or JPEG files in ${join(dir, 'images')} (${noImages(others)})`);
   return [...images.keys()].map((name) => ({
     name, image: join(dir, 'images', images.get(name)!), mask: join(dir, 'masks', masks.get(name)!),
   }));

@@ -4,7 +4,6 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { replayPredict } from '@sa-unet/tfjs-kernels';
 import { averageDeepSupervision, foregroundProbability } from '@sa-unet/unet-zoo';
 import { explainBackendFailure } from '../backend-failure.js';
-import { disposeUnlessTrapped } from '../errors.js';
 import type { Sample } from '../data/dataset.js';
 import { stackImages } from '../train/batches.js';
 import { timeCalls, type Latency } from './timing.js';
@@ -24,7 +23,7 @@ export async function predictSamples(model: tfl.LayersModel, samples: readonly S
     } catch (err) {
       throw explainBackendFailure(err, { activity: 'inference', model: model.name, size, batchSize: batch.length });
     } finally {
-      disposeUnlessTrapped(() => x.dispose());
+      x.dispose();
     }
     for (let k = 0; k < batch.length; k++) maps.push(data.slice(k * size * size, (k + 1) * size * size));
     onProgress?.(Math.min(samples.length, i + batchSize));
@@ -57,7 +56,7 @@ export async function inferenceLatency(model: tfl.LayersModel, size: number, cha
   try {
     return await timeCalls(once, Math.max(warmup, replay === null ? 0 : 2), runs);
   } finally {
-    disposeUnlessTrapped(() => x.dispose());
+    x.dispose();
     replay?.dispose();
   }
 }

@@ -7,7 +7,6 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { diceLoss } from '@sa-unet/seg-metrics';
 import { fusedAdam, replayTrainStep, type WebGPUReplay } from '@sa-unet/tfjs-kernels';
 import { explainBackendFailure } from '../backend-failure.js';
-import { disposeUnlessTrapped } from '../errors.js';
 import type { Sample } from '../data/dataset.js';
 import { mulberry32, shuffle } from '../random.js';
 import { drawShears, shearBatch } from './augment.js';
@@ -172,7 +171,7 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
         } catch (err) {
           throw failure(err, batch.length);
         } finally {
-          disposeUnlessTrapped(() => tf.dispose(inputs));
+          tf.dispose(inputs);
         }
         step.values.catch(() => {}); // (a failure is reported where the step is accounted for; meanwhile it is not unhandled)
         const previous = inFlight;

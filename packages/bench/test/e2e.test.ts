@@ -554,6 +554,15 @@ describe('train, evaluate, latency, params', () => {
     }
   }, 300_000);
 
+  it('in one thread a failed run is named as the worker threads name it', async () => {
+    const failing = join(root, 'failing-in-thread');
+    await mkdir(join(`${failing}.partial`, 'checkpoints'), { recursive: true });
+    await writeFile(join(`${failing}.partial`, 'checkpoints', 'sa-unet'), 'not a folder');
+    await expect(runCompare({
+      models: 'sa-unet', size: 32, epochs: 1, baseFilters: 4, phantomCount: 4, quiet: true, backend: 'wasm', out: failing, workers: 1, resume: true,
+    })).rejects.toThrow(/^sa-unet repeat 1: .*\n0 finished \(model, repeat\) runs are kept in .*failing-in-thread\.partial/);
+  }, 120_000);
+
   it('a failed run stops the schedule, the run in progress is kept, and --resume continues with other --models or --repeats', async () => {
     const common = { size: 64, epochs: 1, baseFilters: 8, phantomCount: 6, quiet: true, backend: 'wasm' } as const;
     const failing = join(root, 'failing');

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import type { ModelName } from '@sa-unet/unet-zoo';
 import { isCpuBackend } from '../backend.js';
+import { errorMessage } from '../errors.js';
 import type { Split } from '../data/split.js';
 import { writeJson } from '../output.js';
 import { log, stepsDone, trainingStatus } from '../progress.js';
@@ -82,7 +83,10 @@ export function defaultWorkers(backend: string, jobs: number): number {
 
 async function runInThread(jobs: Job[], options: RunOptions, split: Split, work: string, results: Map<string, RepeatResult>): Promise<void> {
   for (const job of jobs) {
-    const outcome = await runRepeatWithBars(job.model, options, split, job.repeat, work);
+    // Named as the worker threads name a failed job, so that the message says which run failed.
+    const outcome = await runRepeatWithBars(job.model, options, split, job.repeat, work).catch((err: unknown) => {
+      throw new Error(`${job.model} repeat ${job.repeat}: ${errorMessage(err)}`);
+    });
     const result = await finishJob(work, split, options, job, outcome);
     results.set(jobKey(job), result);
     log(!options.quiet, summaryLine(job, result));

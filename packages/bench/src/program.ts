@@ -137,9 +137,19 @@ function addRunOptions(cmd: Command): Command {
 }
 
 /** This package's version: package.json lies one folder above src/ and above the bundled dist/ alike. */
+/**
+ * The version in the package's package.json, beside src/ and dist/. Bundled into another program
+ * (as the GPU scripts are) that file is elsewhere or another package's: the version is then
+ * unknown, and the commands still run.
+ */
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return String(pkg.version);
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+    if (pkg.name === '@sa-unet/bench' && typeof pkg.version === 'string') return pkg.version;
+  } catch {
+    // no package.json there: a bundle
+  }
+  return 'unknown (sa-unet-bench bundled without its package.json)';
 }
 
 /** The program; `forTests` makes commander throw instead of exiting and keeps its output quiet. */

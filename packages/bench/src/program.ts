@@ -136,11 +136,10 @@ function addRunOptions(cmd: Command): Command {
     .option('--quiet', 'no progress bars or logs', false);
 }
 
-/** This package's version: package.json lies one folder above src/ and above the bundled dist/ alike. */
 /**
- * The version in the package's package.json, beside src/ and dist/. Bundled into another program
- * (as the GPU scripts are) that file is elsewhere or another package's: the version is then
- * unknown, and the commands still run.
+ * This package's version: package.json lies one folder above src/ and above the bundled dist/
+ * alike. Bundled into another program (as the GPU scripts are), that file is elsewhere or another
+ * package's: the version is then unknown, and the commands still run.
  */
 function packageVersion(): string {
   try {

@@ -21,7 +21,7 @@ import { renderCsv, renderMarkdown } from '../report/tables.js';
 import { loadRunData } from './data.js';
 import { resolveRunOptions, type RawRunOptions } from './options.js';
 import { baseFiltersOf } from '../train/presets.js';
-import { defaultWorkers, jobKey, recordFile, recordPath, runJobs, type Job } from './jobs.js';
+import { defaultWorkers, jobKey, jobName, recordFile, recordPath, runJobs, type Job } from './jobs.js';
 import { checkResumable, checkSameRun, runConfig } from './resume.js';
 import { readFinishedComparison } from './finished.js';
 import { buildModel, removeTrainingStates, resolveForegroundPrior, trainingStateDir } from './run-model.js';
@@ -148,7 +148,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   if (resumed.size > 0) log(show, `${extendFrom.length > 0 ? 'extending' : 'resuming'}: ${counted(resumed.size, '(model, repeat) run')} done in an earlier session`);
   if (resume) {
     for (const { job, epochs } of await unfinishedWithState(work, jobs)) {
-      log(show, `resuming: ${job.model} repeat ${job.repeat} continues after epoch ${epochs} of ${options.epochs}`);
+      log(show, `resuming: ${jobName(job)} continues after epoch ${epochs} of ${options.epochs}`);
     }
   }
   const workers = options.workers ?? defaultWorkers(backend.name, jobs.length);

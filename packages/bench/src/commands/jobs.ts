@@ -43,6 +43,11 @@ export function jobKey(job: Job): string {
   return `${job.model}/${job.repeat}`;
 }
 
+/** How messages name a job: `<model> repeat <r>`. */
+export function jobName(job: Job): string {
+  return `${job.model} repeat ${job.repeat}`;
+}
+
 /** A job's record, relative to its results folder. */
 export function recordFile(job: Job): string {
   return join('runs', `${job.model}-repeat-${job.repeat}.json`);
@@ -62,7 +67,7 @@ export async function finishJob(work: string, split: Split, options: RunOptions,
 
 function summaryLine(job: Job, r: RepeatResult): string {
   const m = r.metrics;
-  return `${job.model} repeat ${job.repeat}: DSC ${m.dice.toFixed(3)}, HD ${m.hausdorff.toFixed(2)} px, pixel AUC ${m.pixelAucMicro.toFixed(4)}`;
+  return `${jobName(job)}: DSC ${m.dice.toFixed(3)}, HD ${m.hausdorff.toFixed(2)} px, pixel AUC ${m.pixelAucMicro.toFixed(4)}`;
 }
 
 /**
@@ -85,7 +90,7 @@ async function runInThread(jobs: Job[], options: RunOptions, split: Split, work:
   for (const job of jobs) {
     // Named as the worker threads name a failed job, so that the message says which run failed.
     const outcome = await runRepeatWithBars(job.model, options, split, job.repeat, work).catch((err: unknown) => {
-      throw new Error(`${job.model} repeat ${job.repeat}: ${errorMessage(err)}`);
+      throw new Error(`${jobName(job)}: ${errorMessage(err)}`);
     });
     const result = await finishJob(work, split, options, job, outcome);
     results.set(jobKey(job), result);
@@ -169,13 +174,13 @@ async function runInWorkers(jobs: Job[], options: RunOptions, split: Split, work
             if (bars) bars.log(`${summaryLine(msg.job, msg.result)}\n`);
             next();
           } else if (msg.type === 'error') {
-            stop(msg.job ? `${msg.job.model} repeat ${msg.job.repeat}: ${msg.message}` : `worker ${slot + 1}: ${msg.message}`);
+            stop(`${msg.job ? jobName(msg.job) : `worker ${slot + 1}`}: ${msg.message}`);
           }
         });
-        worker.on('error', (err) => stop(`${current ? `${current.model} repeat ${current.repeat}` : `worker ${slot + 1}`}: ${err.message}`));
+        worker.on('error', (err) => stop(`${current ? jobName(current) : `worker ${slot + 1}`}: ${err.message}`));
         worker.on('exit', (code) => {
           const job = current as Job | null;
-          if (job !== null && !results.has(jobKey(job))) stop(`worker ${slot + 1} stopped (exit code ${code}) during ${job.model} repeat ${job.repeat}`);
+          if (job !== null && !results.has(jobKey(job))) stop(`worker ${slot + 1} stopped (exit code ${code}) during ${jobName(job)}`);
           running--;
           if (running === 0) resolve();
         });
@@ -198,7 +203,7 @@ export async function runJobs(jobs: Job[], options: RunOptions, split: Split, wo
   if (workers <= 1) await runInThread(jobs, options, split, work, results);
   else await runInWorkers(jobs, options, split, work, workers, results);
   for (const job of jobs) {
-    if (!results.has(jobKey(job))) throw new Error(`${job.model} repeat ${job.repeat} produced no result`);
+    if (!results.has(jobKey(job))) throw new Error(`${jobName(job)} produced no result`);
   }
   return results;
 }

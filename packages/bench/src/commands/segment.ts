@@ -15,7 +15,7 @@ import { readGrayImage, type GrayImage } from '../data/decode.js';
 import { overlayScale, renderOverlay } from '../report/overlay.js';
 import { maskPng } from '../report/mask-png.js';
 import { exists, isFolder, writeFileAtomic, writeResultFolder } from '../output.js';
-import { listImages } from '../data/dataset.js';
+import { isImageFileName, listImages } from '../data/dataset.js';
 import { csvText } from '../report/csv.js';
 import { progressBar } from '../progress.js';
 import { readSavedModel, withSavedModel } from './saved-model.js';
@@ -90,7 +90,7 @@ async function checkSegmentOptions(opts: SegmentCommandOptions): Promise<{ pixel
     await checkOutputFile(opts.overlay, '--overlay', '.png', 'the overlay is written as PNG');
   }
   if (opts.csv !== undefined) await checkOutputFile(opts.csv, '--csv', '.csv', 'the table is written as CSV');
-  if (opts.masks !== undefined && ['.png', '.jpg', '.jpeg'].includes(extname(opts.masks).toLowerCase())) {
+  if (opts.masks !== undefined && isImageFileName(opts.masks)) {
     throw new Error(`--masks ${opts.masks}: give a folder, not an image file: each mask is written into it as <image name>.png`);
   }
   if (opts.masks !== undefined && (await exists(opts.masks))) {

@@ -47,6 +47,11 @@ export interface FolderOptions {
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
+/** Whether a file name is one of an image the bench reads (.png, .jpg or .jpeg, any case). */
+export function isImageFileName(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+}
+
 /** A folder's image files by name without extension, and its other entries (named when it has no image). */
 interface FolderListing {
   images: Map<string, string>;
@@ -63,7 +68,7 @@ function noImages(others: Dirent[]): string {
   }
   // Folders first, then files by extension.
   const kinds = [...counts].sort(([a], [b]) => (a === 'folder' ? -1 : b === 'folder' ? 1 : a.localeCompare(b)));
-  return `it holds ${kinds.map(([kind, n]) => `${n} ${kind}${n === 1 ? '' : 's'}`).join(', ')}; images must be PNG or JPEG files (.png, .jpg, .jpeg)`;
+  return `it holds ${kinds.map(([kind, n]) => `${n} ${kind}${n === 1 ? '' : 's'}`).join(', ')}; images must be PNG or JPEG files (${[...IMAGE_EXTENSIONS].join(', ')})`;
 }
 
 async function listFiles(dir: string, what: string): Promise<FolderListing> {
@@ -78,7 +83,7 @@ async function listFiles(dir: string, what: string): Promise<FolderListing> {
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const name = entry.name;
     if (name.startsWith('.')) continue;
-    if (!IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) {
+    if (!isImageFileName(name)) {
       listing.others.push(entry);
       continue;
     }

@@ -93,22 +93,29 @@ export function applyOrientation<T extends Float32Array | Uint16Array>(
   const swap = swapsSides(orientation);
   const [outW, outH] = swap ? [height, width] : [width, height];
   const out = new (data.constructor as new (n: number) => T)(data.length);
+  // The stored pixel shown at (x, y) is at index first + x * alongX + y * alongY.
+  const [first, alongX, alongY] = storedIndexStep(orientation, width, height);
   for (let y = 0; y < outH; y++) {
-    for (let x = 0; x < outW; x++) {
-      // The stored pixel shown at (x, y).
-      let sx: number;
-      let sy: number;
-      switch (orientation) {
-        case 2: sx = width - 1 - x; sy = y; break; // mirrored left-right
-        case 3: sx = width - 1 - x; sy = height - 1 - y; break; // turned 180°
-        case 4: sx = x; sy = height - 1 - y; break; // mirrored top-bottom
-        case 5: sx = y; sy = x; break; // transposed
-        case 6: sx = y; sy = height - 1 - x; break; // turned 90° clockwise
-        case 7: sx = width - 1 - y; sy = height - 1 - x; break; // transversed
-        default: sx = width - 1 - y; sy = x; break; // 8: turned 90° counter-clockwise
-      }
-      out[y * outW + x] = data[sy * width + sx]!;
-    }
+    const row = first + y * alongY;
+    for (let x = 0; x < outW; x++) out[y * outW + x] = data[row + x * alongX]!;
   }
   return { data: out, width: outW, height: outH };
+}
+
+/**
+ * Where the pixels shown under `orientation` (2 to 8) are stored in a `width` x `height` image: the
+ * index of the one shown at (0, 0), and the index steps one to the right and one down.
+ */
+function storedIndexStep(orientation: ExifOrientation, width: number, height: number): [number, number, number] {
+  const last = width * height - 1;
+  const lastRow = (height - 1) * width;
+  switch (orientation) {
+    case 2: return [width - 1, -1, width]; // mirrored left-right
+    case 3: return [last, -1, -width]; // turned 180°
+    case 4: return [lastRow, 1, -width]; // mirrored top-bottom
+    case 5: return [0, width, 1]; // transposed
+    case 6: return [lastRow, -width, 1]; // turned 90° clockwise
+    case 7: return [last, -width, -1]; // transversed
+    default: return [width - 1, width, -1]; // 8: turned 90° counter-clockwise
+  }
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,7 +53,8 @@ function relativeError(a: Float32Array, b: Float32Array): number {
 }
 
 // (tfjs 4.22 cannot record batchNorm without scale or offset for gradients at all: its engine
-// saves the missing input. tfjs-layers' BatchNormalization always passes both.)
+// saves the missing input. tfjs-layers' BatchNormalization with scale or center false fails before
+// that, reading its missing weight in training mode: tensorflow/tfjs#2868.)
 describe.each([
   ['per-channel parameters [3] (what BN layers use)', [3], true, true],
   ['full-size parameters [2, 5, 4, 3]', X_SHAPE, true, true],
@@ -80,5 +81,38 @@ describe('FusedBatchNorm gradient, parameters broadcast from [1, 1, 4, 3]', () =
     registerTrainingKernels();
     const actual = await gradients(operands([1, 1, 4, 3], true, true));
     actual.forEach((a, i) => expect(relativeError(a, expected[i]), `operand ${i}`).toBeLessThan(1e-5));
+  });
+});
+
+// Faults of tfjs left alone (README): these tests fail once tfjs fixes them, to update the README.
+describe('tfjs faults around batch norm that these kernels cannot mend', () => {
+  it('tf.batchNorm without scale and offset cannot be differentiated, our kernels registered or not', async () => {
+    await tf.setBackend('cpu');
+    const x = seededUniform(X_SHAPE, 1);
+    const [mean, variance] = [tf.zeros([3]), tf.ones([3])];
+    const gradient = () => tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, mean, variance)))(x);
+    for (const ours of [true, false]) {
+      if (ours) registerTrainingKernels();
+      else unregisterTrainingKernels();
+      expect(gradient, ours ? 'with our kernels' : 'stock').toThrow(/Cannot read properties of undefined \(reading 'dataId'\)/);
+    }
+    registerTrainingKernels();
+    // Given explicitly, ones and zeros are the same normalization, and it differentiates.
+    const withParameters = tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, mean, variance, tf.zeros([3]), tf.ones([3]))))(x);
+    expect(withParameters.shape).toEqual(X_SHAPE);
+    tf.dispose([x, mean, variance, withParameters]);
+  });
+
+  it.each([{ scale: false }, { center: false }])('tfjs-layers\' BatchNormalization(%o) cannot train (tensorflow/tfjs#2868)', async (args) => {
+    await tf.setBackend('cpu');
+    registerTrainingKernels();
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2 }), tfl.layers.batchNormalization(args)] });
+    model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const [xs, ys] = [seededUniform([4, 3], 7), seededUniform([4, 2], 8)];
+    await expect(model.fit(xs, ys, { epochs: 1, verbose: 0 })).rejects.toThrow(/Cannot read properties of undefined \(reading 'read'\)/);
+    const prediction = model.predict(xs) as tf.Tensor; // inference works
+    expect(prediction.shape).toEqual([4, 2]);
+    model.dispose();
+    tf.dispose([xs, ys, prediction]);
   });
 });

@@ -91,11 +91,11 @@ describe('tfjs faults around batch norm that these kernels cannot mend', () => {
     const x = seededUniform(X_SHAPE, 1);
     const [mean, variance] = [tf.zeros([3]), tf.ones([3])];
     const gradient = () => tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, mean, variance)))(x);
-    for (const ours of [true, false]) {
-      if (ours) registerTrainingKernels();
-      else unregisterTrainingKernels();
-      expect(gradient, ours ? 'with our kernels' : 'stock').toThrow(/Cannot read properties of undefined \(reading 'dataId'\)/);
-    }
+    const missingInput = /Cannot read properties of undefined \(reading 'dataId'\)/;
+    registerTrainingKernels();
+    expect(gradient, 'with our kernels').toThrow(missingInput);
+    unregisterTrainingKernels();
+    expect(gradient, 'stock').toThrow(missingInput);
     registerTrainingKernels();
     // Given explicitly, ones and zeros are the same normalization, and it differentiates.
     const withParameters = tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, mean, variance, tf.zeros([3]), tf.ones([3]))))(x);

@@ -90,7 +90,7 @@ async function runInThread(jobs: Job[], options: RunOptions, split: Split, work:
   for (const job of jobs) {
     // Named as the worker threads name a failed job, so that the message says which run failed.
     const outcome = await runRepeatWithBars(job.model, options, split, job.repeat, work).catch((err: unknown) => {
-      throw new Error(`${jobName(job)}: ${errorMessage(err)}`);
+      throw new Error(`${jobName(job)}: ${errorMessage(err)}`, { cause: err });
     });
     const result = await finishJob(work, split, options, job, outcome);
     results.set(jobKey(job), result);

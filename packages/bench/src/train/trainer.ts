@@ -160,12 +160,14 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
         const inputs: tf.Tensor[] = [];
         let step: StepInFlight;
         try {
-          // Stacking and shearing too: where the heap runs out, it may be here.
+          // Stacking and shearing too: where the heap runs out, it may be here. Each tensor is
+          // kept for disposal as soon as it exists, so that a failure on the next frees it too.
           const images = stackImages(batch, size);
+          inputs.push(images);
           const masks = stackMasks(batch, size);
-          inputs.push(images, masks);
-          const augmented = shears !== null ? shearBatch(images, masks, shears) : { images, masks };
-          inputs.push(augmented.images, augmented.masks);
+          inputs.push(masks);
+          const augmented = shears === null ? { images, masks } : shearBatch(images, masks, shears);
+          if (shears !== null) inputs.push(augmented.images, augmented.masks);
           const targets = trainingTargets(model, augmented.masks);
           step = { batch: b, images: batch.length, values: replay === null ? Promise.resolve(await model.trainOnBatch(augmented.images, targets)) : replayedStep(replay, augmented.images, targets) };
         } catch (err) {

@@ -89,7 +89,7 @@ describe('tfjs faults around batch norm that these kernels cannot mend', () => {
   it('tf.batchNorm without scale and offset cannot be differentiated, our kernels registered or not', async () => {
     await tf.setBackend('cpu');
     const x = seededUniform(X_SHAPE, 1);
-    const [mean, variance] = [tf.zeros([3]), tf.ones([3])];
+    const [mean, variance, offset, scale] = [tf.zeros([3]), tf.ones([3]), tf.zeros([3]), tf.ones([3])];
     const gradient = () => tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, mean, variance)))(x);
     const missingInput = /Cannot read properties of undefined \(reading 'dataId'\)/;
     registerTrainingKernels();
@@ -98,9 +98,9 @@ describe('tfjs faults around batch norm that these kernels cannot mend', () => {
     expect(gradient, 'stock').toThrow(missingInput);
     registerTrainingKernels();
     // Given explicitly, ones and zeros are the same normalization, and it differentiates.
-    const withParameters = tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, mean, variance, tf.zeros([3]), tf.ones([3]))))(x);
+    const withParameters = tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, mean, variance, offset, scale)))(x);
     expect(withParameters.shape).toEqual(X_SHAPE);
-    tf.dispose([x, mean, variance, withParameters]);
+    tf.dispose([x, mean, variance, offset, scale, withParameters]);
   });
 
   it.each([{ scale: false }, { center: false }])('tfjs-layers\' BatchNormalization(%o) cannot train (tensorflow/tfjs#2868)', async (args) => {

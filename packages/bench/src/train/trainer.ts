@@ -166,8 +166,11 @@ export async function trainModel(model: tfl.LayersModel, samples: readonly Sampl
           inputs.push(images);
           const masks = stackMasks(batch, size);
           inputs.push(masks);
-          const augmented = shears === null ? { images, masks } : shearBatch(images, masks, shears);
-          if (shears !== null) inputs.push(augmented.images, augmented.masks);
+          let augmented = { images, masks };
+          if (shears !== null) {
+            augmented = shearBatch(images, masks, shears);
+            inputs.push(augmented.images, augmented.masks);
+          }
           const targets = trainingTargets(model, augmented.masks);
           step = { batch: b, images: batch.length, values: replay === null ? Promise.resolve(await model.trainOnBatch(augmented.images, targets)) : replayedStep(replay, augmented.images, targets) };
         } catch (err) {

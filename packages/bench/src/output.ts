@@ -16,9 +16,17 @@ export async function isFolder(path: string): Promise<boolean> {
   return (await stat(path).catch(() => null))?.isDirectory() ?? false;
 }
 
-/** Throws when `out` exists (results are never overwritten): call it before any long work. */
-export async function checkOutFree(out: string): Promise<void> {
-  if (await exists(out)) throw new Error(`results folder ${out} already exists; choose another --out (results are never overwritten)`);
+/**
+ * Throws when `out` exists (results are never overwritten): call it before any long work. With
+ * `resume`, an existing `out` is a finished run, which --resume cannot continue: `instead` says
+ * what to do (how to add to it) after the reason.
+ */
+export async function checkOutFree(out: string, resume?: { instead: string }): Promise<void> {
+  if (!(await exists(out))) return;
+  if (resume !== undefined) {
+    throw new Error(`--resume: results folder ${out} is a finished run; --resume continues only an interrupted one (its ${out}.partial folder). ${resume.instead}`);
+  }
+  throw new Error(`results folder ${out} already exists; choose another --out (results are never overwritten)`);
 }
 
 /** The partial folder for `out`: fresh, or (with resume) the one left by an interrupted run. */

@@ -89,6 +89,9 @@ describe('compare (two models, 64x64, one epoch, synthetic)', () => {
   it('never overwrites a results folder', async () => {
     await expect(runCompare({ models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 4, out, quiet: true, workers: 1, backend: 'wasm' }))
       .rejects.toThrow(/results folder .* already exists; choose another --out/);
+    // --resume on a finished folder names the way to add to it.
+    await expect(runCompare({ models: 'unet', size: 64, epochs: 1, baseFilters: 8, phantomCount: 4, out, quiet: true, workers: 1, backend: 'wasm', resume: true }))
+      .rejects.toThrow(/^--resume: results folder .* is a finished run; --resume continues only an interrupted one .*To add repeats or models to it, give --extend .* and a new --out\.$/);
   });
 
   it('--resume skips the runs an interrupted session finished', async () => {
@@ -491,6 +494,8 @@ describe('train, evaluate, latency, params', () => {
     await runTrain({ model: 'sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: trainOut, quiet: true, backend: 'wasm' });
     expect((await readdir(trainOut)).sort()).toEqual(['model.json', 'overlays', 'training.json', 'weights.bin']);
     await expect(runTrain({ model: 'segnet', out: join(root, 'x'), quiet: true })).rejects.toThrow(/unknown model "segnet"; expected one of: unet, /);
+    await expect(runTrain({ model: 'sa-unet', size: 32, epochs: 1, baseFilters: 8, phantomCount: 4, out: trainOut, quiet: true, backend: 'wasm', resume: true }))
+      .rejects.toThrow(/^--resume: results folder .*trained is a finished run; .*To train it further, give --init .*trained and a new --out\.$/);
     // --init: fine-tunes the saved model (its input size is the default --size), or says why it cannot.
     const tuned = join(root, 'tuned');
     await runTrain({ model: 'sa-unet', init: trainOut, epochs: 1, baseFilters: 8, phantomCount: 4, out: tuned, quiet: true, backend: 'wasm' });

@@ -17,14 +17,14 @@ export async function isFolder(path: string): Promise<boolean> {
 }
 
 /**
- * Throws when `out` exists (results are never overwritten): call it before any long work. With
- * `resume`, an existing `out` is a finished run, which --resume cannot continue: `instead` says
- * what to do (how to add to it) after the reason.
+ * Throws when `out` exists (results are never overwritten): call it before any long work. Under
+ * --resume an existing `out` is a finished run, which --resume cannot continue:
+ * `insteadOfResume` then says how to add to it.
  */
-export async function checkOutFree(out: string, resume?: { instead: string }): Promise<void> {
+export async function checkOutFree(out: string, insteadOfResume?: string): Promise<void> {
   if (!(await exists(out))) return;
-  if (resume !== undefined) {
-    throw new Error(`--resume: results folder ${out} is a finished run; --resume continues only an interrupted one (its ${out}.partial folder). ${resume.instead}`);
+  if (insteadOfResume !== undefined) {
+    throw new Error(`--resume: results folder ${out} is a finished run; --resume continues only an interrupted one (its ${out}.partial folder). ${insteadOfResume}`);
   }
   throw new Error(`results folder ${out} already exists; choose another --out (results are never overwritten)`);
 }

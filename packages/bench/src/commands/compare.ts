@@ -120,7 +120,7 @@ export async function runCompare(raw: RawCompareOptions): Promise<{
   const out = options.out ?? defaultOut();
   const config = runConfig(options, 'compare', backend.name);
   // Before the data are read: a wrong --out or --extend fails at once.
-  await checkOutFree(out, options.resume ? { instead: `To add repeats or models to it, give --extend ${out} and a new --out.` } : undefined);
+  await checkOutFree(out, options.resume ? `To add repeats or models to it, give --extend ${out} and a new --out.` : undefined);
   const extendFrom = raw.extend === undefined ? [] : Array.isArray(raw.extend) ? raw.extend : [raw.extend];
   const skipped: string[] = [];
   const lent = await lentRunsOfAll(extendFrom, config, skipped);

@@ -51,7 +51,7 @@ export async function runTrain(raw: TrainCommandOptions): Promise<{
     throw new Error(`--init: give the folder of a saved model, got ${JSON.stringify(raw.init)}`);
   }
   const checked = resolveRunOptions({ ...raw, models: [name], repeats: 1 });
-  await checkOutFree(raw.out, checked.resume ? { instead: `To train it further, give --init ${raw.out} and a new --out.` } : undefined);
+  await checkOutFree(raw.out, checked.resume ? `To train it further, give --init ${raw.out} and a new --out.` : undefined);
   const show = !checked.quiet;
   const initFiles = raw.init === undefined ? undefined : await readSavedModel(raw.init);
   const backend = await selectBackend(checked.backend);
